@@ -1,0 +1,161 @@
+"""Domain objects shared by every layer.
+
+Pure pydantic: no Textual, no I/O. Snapshots are immutable (frozen models) so every
+widget rendering from one snapshot shows the same numbers.
+
+Sources built from trusted in-process data (the simulator) may use
+``Model.model_construct`` to skip validation on the hot path; sources parsing data
+from the network must validate.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    CHAT = "chat"
+    EMAIL = "email"
+    SOCIAL = "social"
+
+
+class Tier(StrEnum):
+    STANDARD = "standard"
+    GOLD = "gold"
+    VIP = "vip"
+
+
+class AgentStateKind(StrEnum):
+    AVAILABLE = "available"
+    ON_CONTACT = "on_contact"
+    AFTER_CONTACT_WORK = "after_contact_work"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class ContactState(StrEnum):
+    WAITING = "waiting"
+    CONNECTED = "connected"  # talking / chatting with an agent
+    WRAP_UP = "wrap_up"  # agent in after-contact work for it
+
+
+class ContactFlag(StrEnum):
+    """Things a source itself knows about a contact that make it need a human."""
+
+    ASKED_FOR_SUPERVISOR = "asked_for_supervisor"
+    REPEAT_CONTACT = "repeat_contact"
+    COMPLAINT = "complaint"
+
+
+class SLFormula(StrEnum):
+    """Service-level formulas in common use (see ARCHITECTURE.md "Metrics")."""
+
+    # answered within T / (answered + abandoned after T): short/early abandons don't count
+    ANSWERED_AND_ABANDONED_AFTER = "answered_and_abandoned_after"
+    # answered within T / answered
+    ANSWERED = "answered"
+    # answered within T / offered (every abandon counts against you)
+    OFFERED = "offered"
+
+
+class HealthStatus(StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+class Queue(Frozen):
+    id: str
+    name: str
+    channel: Channel = Channel.VOICE
+    sl_target: float = Field(0.8, ge=0, le=1, description="fraction, e.g. 0.8 for 80%")
+    threshold_s: NonNegativeFloat = 20.0
+    short_abandon_s: NonNegativeFloat = 5.0
+    source: str = "simulator"
+
+
+class QueueStats(Frozen):
+    """Counters for one queue over one window [window_start, taken_at].
+
+    Counters, not ratios: ratios are derived in ``metrics`` so that windows can be
+    summed (queues into a total, intervals into a day) without averaging averages.
+    """
+
+    queue_id: str
+    window_start: datetime
+    offered: NonNegativeInt = 0
+    answered: NonNegativeInt = 0
+    answered_within_threshold: NonNegativeInt = 0
+    abandoned: NonNegativeInt = 0
+    abandoned_short: NonNegativeInt = 0  # under the queue's short-abandon time
+    abandoned_after_threshold: NonNegativeInt = 0
+    wait_answered_s: NonNegativeFloat = 0.0  # total wait of answered contacts
+    handled: NonNegativeInt = 0  # contacts whose handling (incl. ACW) finished
+    handle_s: NonNegativeFloat = 0.0  # talk + hold + after-contact work of handled
+
+
+class AgentState(Frozen):
+    kind: AgentStateKind
+    since: datetime
+    reason: str | None = None  # away reason ("break", "lunch", "training", ...)
+
+
+class Agent(Frozen):
+    id: str
+    name: str
+    team: str = ""
+    state: AgentState
+    skills: tuple[str, ...] = ()  # queue ids this agent serves
+    contact_id: str | None = None
+    queue_id: str | None = None  # queue of the current contact
+    source: str = "simulator"
+
+
+class Contact(Frozen):
+    id: str
+    queue_id: str
+    channel: Channel
+    tier: Tier = Tier.STANDARD
+    entered_at: datetime  # when it entered the current queue
+    state: ContactState = ContactState.WAITING
+    agent_id: str | None = None
+    customer: str | None = None
+    flags: tuple[ContactFlag, ...] = ()
+
+
+class SourceHealth(Frozen):
+    name: str
+    status: HealthStatus = HealthStatus.OK
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    latency_ms: float | None = None
+    consecutive_failures: NonNegativeInt = 0
+
+
+class Snapshot(Frozen):
+    """One poll of everything, as seen at ``taken_at`` (the source's clock).
+
+    ``clock_rate`` says how fast the source's clock runs against the wall clock (1.0
+    for real platforms, the speed factor for the simulator), so the UI can age
+    timestamps between polls.
+    """
+
+    taken_at: datetime
+    interval_start: datetime
+    day_start: datetime
+    queues: tuple[Queue, ...] = ()
+    interval_stats: dict[str, QueueStats] = Field(default_factory=dict)
+    day_stats: dict[str, QueueStats] = Field(default_factory=dict)
+    agents: tuple[Agent, ...] = ()
+    contacts: tuple[Contact, ...] = ()  # waiting and in-progress contacts
+    health: dict[str, SourceHealth] = Field(default_factory=dict)
+    clock_rate: float = 1.0
