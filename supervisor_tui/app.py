@@ -1,0 +1,226 @@
+"""The Textual app: wires poller -> board (reactive) -> screens.
+
+Screens know the UI and nothing of any platform: they watch ``app.board`` (one
+immutable Board per poll) and ask the app for "now" in the centre's clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.command import Hit, Hits, Provider
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from supervisor_tui.board import Board, build_board
+from supervisor_tui.config import Config
+from supervisor_tui.model import SourceHealth
+from supervisor_tui.poller import Poller, PollResult
+from supervisor_tui.safe_text import clean
+from supervisor_tui.screens.agents import AgentsScreen
+from supervisor_tui.screens.dashboard import DashboardScreen
+from supervisor_tui.screens.help import HelpScreen
+from supervisor_tui.screens.queue_detail import QueueDetailScreen
+from supervisor_tui.sources.base import Source
+from supervisor_tui.store import Store, StoreError
+from supervisor_tui.trend import TrendBook
+
+
+class QueueCommands(Provider):
+    """Command palette: jump to any queue by name."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        assert isinstance(app, SupervisorApp)
+        if app.board is None:
+            return
+        matcher = self.matcher(query)
+        for row in app.board.rows:
+            label = f"Open queue {clean(row.queue.name, 60)}"
+            score = matcher.match(label)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(label),
+                    lambda qid=row.queue.id: app.open_queue(qid),
+                    help=f"{row.waiting} waiting · {row.queue.channel.value}",
+                )
+
+
+class SupervisorApp(App[None]):
+    TITLE = "supervisor-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS: ClassVar = App.COMMANDS | {QueueCommands}
+    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (30, "-tall")]
+    MODES: ClassVar = {"dashboard": DashboardScreen, "agents": AgentsScreen}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("d", "switch_mode('dashboard')", "Dashboard"),
+        Binding("a", "switch_mode('agents')", "Agents"),
+    ]
+
+    board: reactive[Board | None] = reactive(None, always_update=True)
+    health: reactive[dict[str, SourceHealth]] = reactive(dict, always_update=True)
+
+    def __init__(
+        self,
+        config: Config,
+        sources: list[Source],
+        store: Store | None = None,
+        store_problem: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.sources = sources
+        self.store = store
+        self.problem: str | None = store_problem
+        self.trends = TrendBook(minutes=config.console.trend_minutes, buckets=10)
+        self.poller = Poller(
+            sources,
+            interval_s=config.console.poll_interval_s,
+            timeout_s=config.console.poll_timeout_s,
+        )
+        self._received_mono: float | None = None
+        self._last_history: datetime | None = None
+        self.last_errors: tuple[str, ...] = ()
+
+    # -- time ------------------------------------------------------------------
+
+    def centre_now(self) -> datetime:
+        """Now in the source's clock: the snapshot's time aged by the wall clock."""
+        board = self.board
+        if board is None or self._received_mono is None:
+            return datetime.now(UTC)
+        elapsed = (time.monotonic() - self._received_mono) * board.snapshot.clock_rate
+        return board.taken_at + timedelta(seconds=elapsed)
+
+    def data_age_s(self) -> float | None:
+        """Wall-clock seconds since the stalest source last answered."""
+        successes = [h.last_success for h in self.health.values()]
+        if not successes or any(s is None for s in successes):
+            return None
+        oldest = min(s for s in successes if s is not None)
+        return max((datetime.now(UTC) - oldest).total_seconds(), 0.0)
+
+    def is_stale(self) -> bool:
+        age = self.data_age_s()
+        return age is None or age > self.config.console.stale_after_s
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._backfill_trends()
+        self.switch_mode("dashboard")
+        self.set_interval(1.0, self._tick)
+        self.poll_sources()
+
+    @work(exclusive=True, group="poller")
+    async def poll_sources(self) -> None:
+        await self.poller.run(self.apply_poll)
+
+    async def on_unmount(self) -> None:
+        await self.poller.close()
+        if self.store is not None:
+            self.store.close()
+
+    def apply_poll(self, result: PollResult) -> None:
+        """Take one poll result: build the board once, then every screen reads it."""
+        self.last_errors = result.errors
+        self.health = result.health
+        if result.snapshot is not None and result.fresh:
+            cfg = self.config
+            board = build_board(
+                result.snapshot,
+                formula=cfg.console.sl_formula,
+                threshold_factor=cfg.escalations.threshold_factor,
+                strip_size=cfg.console.escalation_strip_size,
+            )
+            self._received_mono = time.monotonic()
+            self.trends.add(board.taken_at, ((r.queue.id, float(r.waiting)) for r in board.rows))
+            self._record_history(board)
+            self.board = board
+        self._tick()
+
+    def _tick(self) -> None:
+        self.set_class(self.is_stale() and self.board is not None, "-stale")
+        screen = self.screen
+        if hasattr(screen, "tick"):
+            screen.tick()
+
+    # -- history -----------------------------------------------------------------
+
+    def _backfill_trends(self) -> None:
+        if self.store is None:
+            return
+        since = datetime.now(UTC) - timedelta(minutes=self.config.console.trend_minutes)
+        try:
+            rows = self.store.history_since(since)
+        except StoreError as err:
+            self.problem = str(err)
+            return
+        for row in rows:
+            at = datetime.fromisoformat(row["ts"])
+            self.trends.add(at, [(row["queue_id"], float(row["waiting"]))])
+
+    def _record_history(self, board: Board) -> None:
+        if self.store is None:
+            return
+        every = timedelta(seconds=self.config.store.history_every_s)
+        if self._last_history is not None and board.taken_at - self._last_history < every:
+            return
+        self._last_history = board.taken_at
+        ts = board.taken_at.astimezone(UTC).isoformat()
+        try:
+            self.store.record_history(
+                {
+                    "ts": ts,
+                    "queue_id": r.queue.id,
+                    "service_level": r.interval.service_level,
+                    "waiting": r.waiting,
+                    "longest_wait_s": (board.taken_at - r.oldest_waiting_since).total_seconds()
+                    if r.oldest_waiting_since
+                    else 0.0,
+                    "offered": r.interval.stats.offered,
+                    "answered": r.interval.stats.answered,
+                    "abandoned": r.interval.stats.abandoned,
+                }
+                for r in board.rows
+            )
+            self.store.prune_history(
+                board.taken_at.astimezone(UTC),
+                timedelta(days=self.config.store.history_retention_days),
+            )
+        except StoreError as err:
+            # Keep running on in-memory trends; say so once in the status bar.
+            if self.problem != f"history not saved: {err}":
+                self.problem = f"history not saved: {err}"
+                self.notify(self.problem, severity="warning", timeout=10)
+        else:
+            self.problem = None
+        self.trends.forget_missing({r.queue.id for r in board.rows})
+
+    # -- navigation --------------------------------------------------------------
+
+    def open_queue(self, queue_id: str) -> None:
+        if self.board is not None and queue_id in self.board.rows_by_id:
+            self.push_screen(QueueDetailScreen(queue_id))
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Dashboard", "Queues and KPIs (d)", lambda: self.switch_mode("dashboard"))
+        yield SystemCommand("Agents", "Every agent and their state (a)",
+                            lambda: self.switch_mode("agents"))
+        yield SystemCommand("Help", "Keys and metric definitions (?)", self.action_help)

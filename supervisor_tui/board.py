@@ -1,0 +1,291 @@
+"""Per-poll aggregates, derived once from a Snapshot (pure).
+
+Every widget renders from the same ``Board`` so numbers never disagree, and the
+expensive loops over agents and contacts happen once per poll instead of once per
+widget. Ages (longest wait, time in state) are *not* frozen here: rows keep the
+timestamps and widgets compute durations against "now" at render time.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from supervisor_tui import erlang, metrics
+from supervisor_tui.model import (
+    Agent,
+    AgentStateKind,
+    Contact,
+    ContactState,
+    Queue,
+    QueueStats,
+    SLFormula,
+    Snapshot,
+)
+
+# SL within this many points under target reads as "at risk" rather than "missed".
+AT_RISK_POINTS = 0.05
+
+
+class SLStatus(StrEnum):
+    OK = "ok"
+    AT_RISK = "at_risk"
+    MISSED = "missed"
+    NO_DATA = "no_data"
+
+
+def sl_status(value: float | None, target: float) -> SLStatus:
+    if value is None:
+        return SLStatus.NO_DATA
+    if value >= target:
+        return SLStatus.OK
+    if value >= target - AT_RISK_POINTS:
+        return SLStatus.AT_RISK
+    return SLStatus.MISSED
+
+
+@dataclass(frozen=True)
+class AgentCounts:
+    available: int = 0
+    on_contact: int = 0
+    after_contact_work: int = 0
+    away: int = 0
+    offline: int = 0
+
+    @property
+    def staffed(self) -> int:
+        return self.available + self.on_contact + self.after_contact_work + self.away
+
+
+@dataclass(frozen=True)
+class WindowMetrics:
+    """Ratios over one window (the interval or the day)."""
+
+    stats: QueueStats
+    service_level: float | None
+    asa_s: float | None
+    aht_s: float | None
+    abandon_rate: float | None
+
+    @classmethod
+    def of(cls, stats: QueueStats, formula: SLFormula) -> WindowMetrics:
+        return cls(
+            stats=stats,
+            service_level=metrics.service_level(stats, formula),
+            asa_s=metrics.asa(stats),
+            aht_s=metrics.aht(stats),
+            abandon_rate=metrics.abandon_rate(stats),
+        )
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """Erlang C: agents needed now for the queue's target vs agents actually staffed."""
+
+    arrival_per_hour: float
+    aht_s: float
+    needed: int
+    predicted_sl_with_staffed: float | None
+    result: erlang.StaffingResult
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    queue: Queue
+    waiting: int
+    oldest_waiting_since: datetime | None
+    interval: WindowMetrics
+    day: WindowMetrics
+    agents: AgentCounts
+    over_threshold: int
+    staffing: Staffing | None
+    status: SLStatus
+
+
+@dataclass(frozen=True)
+class EscalatedContact:
+    contact: Contact
+    queue: Queue
+    wait_s: float  # as of the snapshot; widgets re-age it
+
+
+@dataclass(frozen=True)
+class Board:
+    snapshot: Snapshot
+    rows: tuple[QueueRow, ...]
+    rows_by_id: dict[str, QueueRow]
+    totals_interval: WindowMetrics
+    totals_day: WindowMetrics
+    overall_target: float
+    overall_status: SLStatus
+    waiting: int
+    oldest_waiting_since: datetime | None
+    agents: AgentCounts
+    over_threshold: tuple[EscalatedContact, ...]  # the worst few, worst first
+    over_threshold_count: int
+    teams: tuple[str, ...]
+    waiting_by_queue: dict[str, tuple[Contact, ...]] = field(default_factory=dict)
+    agents_by_queue: dict[str, tuple[Agent, ...]] = field(default_factory=dict)
+
+    @property
+    def taken_at(self) -> datetime:
+        return self.snapshot.taken_at
+
+
+def _count(agents: list[Agent]) -> AgentCounts:
+    tally: dict[AgentStateKind, int] = defaultdict(int)
+    for agent in agents:
+        tally[agent.state.kind] += 1
+    return AgentCounts(
+        available=tally[AgentStateKind.AVAILABLE],
+        on_contact=tally[AgentStateKind.ON_CONTACT],
+        after_contact_work=tally[AgentStateKind.AFTER_CONTACT_WORK],
+        away=tally[AgentStateKind.AWAY],
+        offline=tally[AgentStateKind.OFFLINE],
+    )
+
+
+def _staffing(
+    queue: Queue,
+    interval: QueueStats,
+    day: QueueStats,
+    now: datetime,
+    staffed_now: int,
+    max_occupancy: float | None,
+) -> Staffing | None:
+    rate = metrics.arrival_rate(interval, now)
+    if rate is None:  # interval just started: the day so far is the better estimate
+        rate = metrics.arrival_rate(day, now)
+    aht = metrics.aht(interval) or metrics.aht(day)
+    if rate is None or not aht:
+        return None
+    result = erlang.agents_for_target(
+        rate, aht, queue.sl_target, queue.threshold_s, max_occupancy=max_occupancy
+    )
+    traffic = rate * aht
+    predicted = (
+        erlang.service_level(traffic, staffed_now, aht, queue.threshold_s)
+        if staffed_now
+        else None
+    )
+    return Staffing(
+        arrival_per_hour=rate * 3600,
+        aht_s=aht,
+        needed=result.agents,
+        predicted_sl_with_staffed=predicted,
+        result=result,
+    )
+
+
+def build_board(
+    snapshot: Snapshot,
+    formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER,
+    threshold_factor: float = 1.0,
+    strip_size: int = 5,
+    max_occupancy: float | None = 0.85,
+) -> Board:
+    now = snapshot.taken_at
+    queues = {q.id: q for q in snapshot.queues}
+
+    waiting_by_queue: dict[str, list[Contact]] = defaultdict(list)
+    for contact in snapshot.contacts:
+        if contact.state is ContactState.WAITING:
+            waiting_by_queue[contact.queue_id].append(contact)
+    for contacts in waiting_by_queue.values():
+        contacts.sort(key=lambda c: c.entered_at)
+
+    agents_by_queue: dict[str, list[Agent]] = defaultdict(list)
+    teams: set[str] = set()
+    for agent in snapshot.agents:
+        teams.add(agent.team)
+        for skill in agent.skills:
+            agents_by_queue[skill].append(agent)
+
+    rows: list[QueueRow] = []
+    escalated: list[EscalatedContact] = []
+    for queue in snapshot.queues:
+        waiting = waiting_by_queue.get(queue.id, [])
+        interval_stats = snapshot.interval_stats.get(queue.id) or QueueStats(
+            queue_id=queue.id, window_start=snapshot.interval_start
+        )
+        day_stats = snapshot.day_stats.get(queue.id) or QueueStats(
+            queue_id=queue.id, window_start=snapshot.day_start
+        )
+        counts = _count(agents_by_queue.get(queue.id, []))
+        limit = queue.threshold_s * threshold_factor
+        over = 0
+        for contact in waiting:
+            wait = (now - contact.entered_at).total_seconds()
+            if wait <= limit:
+                break  # sorted oldest first: the rest are younger
+            over += 1
+            escalated.append(EscalatedContact(contact, queue, wait))
+        interval = WindowMetrics.of(interval_stats, formula)
+        rows.append(
+            QueueRow(
+                queue=queue,
+                waiting=len(waiting),
+                oldest_waiting_since=waiting[0].entered_at if waiting else None,
+                interval=interval,
+                day=WindowMetrics.of(day_stats, formula),
+                agents=counts,
+                over_threshold=over,
+                staffing=_staffing(
+                    queue,
+                    interval_stats,
+                    day_stats,
+                    now,
+                    counts.staffed - counts.away,
+                    max_occupancy,
+                ),
+                status=sl_status(interval.service_level, queue.sl_target),
+            )
+        )
+
+    # Worst first: how far past their own queue's threshold, VIPs breaking ties.
+    tier_rank = {"vip": 0, "gold": 1, "standard": 2}
+    worst = heapq.nsmallest(
+        strip_size,
+        escalated,
+        key=lambda e: (-e.wait_s / max(e.queue.threshold_s, 1.0), tier_rank[e.contact.tier]),
+    )
+
+    totals_interval = metrics.combine(
+        (snapshot.interval_stats[q] for q in queues if q in snapshot.interval_stats),
+        window_start=snapshot.interval_start,
+    )
+    totals_day = metrics.combine(
+        (snapshot.day_stats[q] for q in queues if q in snapshot.day_stats),
+        window_start=snapshot.day_start,
+    )
+    # Overall target: each queue's target weighted by its contacts this interval.
+    weights = [(r.queue.sl_target, r.interval.stats.offered) for r in rows]
+    total_weight = sum(w for _, w in weights)
+    if total_weight:
+        overall_target = sum(t * w for t, w in weights) / total_weight
+    elif rows:
+        overall_target = sum(t for t, _ in weights) / len(rows)
+    else:
+        overall_target = 0.8
+    all_waiting = [c for cs in waiting_by_queue.values() for c in cs]
+    totals = WindowMetrics.of(totals_interval, formula)
+    return Board(
+        snapshot=snapshot,
+        rows=tuple(rows),
+        rows_by_id={r.queue.id: r for r in rows},
+        totals_interval=totals,
+        totals_day=WindowMetrics.of(totals_day, formula),
+        overall_target=overall_target,
+        overall_status=sl_status(totals.service_level, overall_target),
+        waiting=len(all_waiting),
+        oldest_waiting_since=min((c.entered_at for c in all_waiting), default=None),
+        agents=_count(list(snapshot.agents)),
+        over_threshold=tuple(worst),
+        over_threshold_count=len(escalated),
+        teams=tuple(sorted(teams)),
+        waiting_by_queue={k: tuple(v) for k, v in waiting_by_queue.items()},
+        agents_by_queue={k: tuple(v) for k, v in agents_by_queue.items()},
+    )

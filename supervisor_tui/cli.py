@@ -1,0 +1,203 @@
+"""Entry point ``supervisor-tui`` and its sub-commands.
+
+Contracts other tools script against (keep stable): ``--version``, ``check-config``,
+``staffing ... --json`` and ``simulate ... --json``. Errors are one clear message on
+stderr and a non-zero exit status, never a traceback: 2 for bad input/config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from supervisor_tui import __version__
+
+EXIT_USAGE = 2
+
+
+def _positive(kind: type = float):  # type: ignore[no-untyped-def]
+    def parse(text: str):  # type: ignore[no-untyped-def]
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0: {text!r}")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    value = _positive(float)(text)
+    if value > 1:  # accept "80" as 80%
+        value /= 100
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction like 0.8 or a percent: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="supervisor-tui",
+        description="Live console for contact-centre supervisors. With no config it runs "
+        "the built-in simulator.",
+    )
+    parser.add_argument("--version", action="version", version=f"supervisor-tui {__version__}")
+    parser.add_argument("--config", type=Path, help="TOML config (default: user config dir)")
+    parser.add_argument("--db", type=Path, help="SQLite store (default: user data dir)")
+    parser.add_argument("--scenario", choices=["normal", "surge", "outage"],
+                        help="simulator scenario (overrides config)")
+    parser.add_argument("--seed", type=int, help="simulator seed (overrides config)")
+    parser.add_argument("--speed", type=_positive(float),
+                        help="simulator speed factor (overrides config)")
+    parser.add_argument("--poll", type=_positive(float), help="poll interval in seconds")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check-config", help="validate a config file and say so")
+    check.add_argument("file", type=Path)
+
+    staffing = sub.add_parser("staffing", help="Erlang C: agents needed for a target")
+    staffing.add_argument("--contacts", type=float, required=True,
+                          help="contacts arriving per interval")
+    staffing.add_argument("--interval", type=_positive(float), required=True,
+                          help="interval length in seconds")
+    staffing.add_argument("--aht", type=_positive(float), required=True, help="seconds")
+    staffing.add_argument("--target", type=_fraction, required=True, help="e.g. 0.8")
+    staffing.add_argument("--threshold", type=float, required=True, help="seconds, e.g. 20")
+    staffing.add_argument("--max-occupancy", type=_fraction, help="e.g. 0.85")
+    staffing.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+    sim = sub.add_parser("simulate", help="run one simulated queue headless")
+    sim.add_argument("--agents", type=_positive(int), required=True)
+    sim.add_argument("--arrivals-per-hour", type=float, required=True)
+    sim.add_argument("--aht", type=_positive(float), required=True, help="seconds")
+    sim.add_argument("--threshold", type=float, required=True, help="seconds")
+    sim.add_argument("--service", choices=["exponential", "lognormal"], default="exponential")
+    patience = sim.add_mutually_exclusive_group()
+    patience.add_argument("--patience", type=_positive(float),
+                          help="mean customer patience in seconds")
+    patience.add_argument("--no-abandon", action="store_true", help="customers never abandon")
+    sim.add_argument("--duration", type=_positive(float), default=3600.0, help="seconds")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    return parser
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"supervisor-tui: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_check_config(path: Path) -> int:
+    from supervisor_tui.config import ConfigError, load_config
+
+    try:
+        config = load_config(path, required=True)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    sim = config.simulator
+    print(f"{path}: OK — poll every {config.console.poll_interval_s:g} s, "
+          f"{config.console.interval_minutes}-minute intervals in {config.console.timezone}, "
+          f"simulator scenario {sim.scenario!s}")
+    return 0
+
+
+def cmd_staffing(args: argparse.Namespace) -> int:
+    from supervisor_tui import erlang
+
+    if args.contacts < 0 or args.threshold < 0:
+        return _fail("--contacts and --threshold cannot be negative")
+    try:
+        result = erlang.staffing(args.contacts, args.interval, args.aht, args.target,
+                                 args.threshold, args.max_occupancy)
+    except ValueError as err:
+        return _fail(str(err))
+    data = result.to_dict()
+    if args.json:
+        print(json.dumps(data))
+    else:
+        print(f"{data['agents']} agents: service level {data['service_level']:.1%}, "
+              f"ASA {data['asa_seconds']:.1f} s, occupancy {data['occupancy']:.1%}, "
+              f"P(wait) {data['probability_wait']:.1%} "
+              f"(traffic {data['traffic_erlangs']:.2f} Erlangs)")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from supervisor_tui.sim.single_queue import simulate_single_queue
+
+    if args.arrivals_per_hour < 0 or args.threshold < 0:
+        return _fail("--arrivals-per-hour and --threshold cannot be negative")
+    try:
+        data = simulate_single_queue(
+            agents=args.agents,
+            arrivals_per_hour=args.arrivals_per_hour,
+            aht_s=args.aht,
+            threshold_s=args.threshold,
+            service=args.service,
+            patience_s=None if args.no_abandon else args.patience,
+            duration_s=args.duration,
+            seed=args.seed,
+        )
+    except ValueError as err:
+        return _fail(str(err))
+    if args.json:
+        print(json.dumps(data))
+    else:
+        for key, value in data.items():
+            print(f"{key:28} {value}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from supervisor_tui.config import ConfigError, default_db_path, load_config
+    from supervisor_tui.sources.simulator import SimulatorSource
+    from supervisor_tui.store import Store, StoreError
+
+    try:
+        config = load_config(args.config, required=args.config is not None)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    overrides = {k: v for k, v in
+                 {"scenario": args.scenario, "seed": args.seed, "speed": args.speed}.items()
+                 if v is not None}
+    if overrides:
+        config = config.model_copy(
+            update={"simulator": config.simulator.model_copy(update=overrides)})
+    if args.poll:
+        config = config.model_copy(
+            update={"console": config.console.model_copy(update={"poll_interval_s": args.poll})})
+
+    store_problem = None
+    db_path = args.db or default_db_path()
+    try:
+        store: Store | None = Store.open(db_path)
+    except StoreError as err:
+        # The console is still useful without history: say so and carry on in memory.
+        store_problem = f"{err} — history kept in memory only"
+        print(f"supervisor-tui: warning: {store_problem}", file=sys.stderr)
+        store = Store.open(None)
+
+    from supervisor_tui.app import SupervisorApp
+
+    source = SimulatorSource("simulator", config.console.policy, config.simulator)
+    app = SupervisorApp(config, [source], store=store, store_problem=store_problem)
+    app.run()
+    return app.return_code or 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "check-config":
+        return cmd_check_config(args.file)
+    if args.command == "staffing":
+        return cmd_staffing(args)
+    if args.command == "simulate":
+        return cmd_simulate(args)
+    return cmd_run(args)

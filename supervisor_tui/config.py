@@ -1,0 +1,167 @@
+"""Configuration: TOML file -> validated pydantic models.
+
+Every key has a default, so no file at all is a valid configuration (the built-in
+simulator). A broken file raises ``ConfigError`` whose message names the file, the
+key and what is wrong — the CLI prints it and exits 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from supervisor_tui.intervals import IntervalPolicy
+from supervisor_tui.model import SLFormula
+from supervisor_tui.sim.config import SimulatorConfig
+
+APP_NAME = "supervisor-tui"
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message is for humans."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _local_zone() -> str:
+    try:
+        import tzlocal
+
+        return tzlocal.get_localzone_name() or "UTC"
+    except Exception:  # no zone configured on the machine: UTC is a safe, visible default
+        return "UTC"
+
+
+class ConsoleConfig(Strict):
+    poll_interval_s: float = Field(2.0, gt=0, le=3600, description="seconds between polls")
+    poll_timeout_s: float = Field(10.0, gt=0, description="a poll slower than this fails")
+    stale_after_s: float = Field(10.0, gt=0, description="data older than this is stale")
+    interval_minutes: int = Field(30, gt=0, le=1440)
+    timezone: str = Field(default_factory=_local_zone)
+    sl_formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER
+    trend_minutes: int = Field(30, gt=0, le=24 * 60)
+    escalation_strip_size: int = Field(3, ge=1, le=20)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from err
+        return value
+
+    @field_validator("interval_minutes")
+    @classmethod
+    def _divides_day(cls, value: int) -> int:
+        if (24 * 60) % value:
+            raise ValueError("must divide a day evenly (e.g. 15, 30, 60)")
+        return value
+
+    @property
+    def policy(self) -> IntervalPolicy:
+        return IntervalPolicy(minutes=self.interval_minutes, tz=self.timezone)
+
+
+class AgentRules(Strict):
+    """When an agent's state is flagged as 'too long'."""
+
+    acw_limit_s: float = Field(120.0, gt=0, description="after-contact work")
+    away_limit_s: float = Field(900.0, gt=0, description="any away reason without its own")
+    away_limits_s: dict[str, float] = Field(
+        default_factory=lambda: {"break": 900.0, "lunch": 3600.0, "training": 7200.0},
+        description="per away reason",
+    )
+
+    def away_limit_for(self, reason: str | None) -> float:
+        return self.away_limits_s.get(reason or "", self.away_limit_s)
+
+
+class EscalationDisplay(Strict):
+    """How the dashboard picks contacts that need a human (full rules: escalation.py)."""
+
+    threshold_factor: float = Field(
+        1.0, gt=0, description="over threshold x factor counts as over threshold"
+    )
+
+
+class StoreConfig(Strict):
+    history_every_s: float = Field(60.0, gt=0, description="how often to record queue history")
+    history_retention_days: float = Field(14.0, gt=0)
+
+
+class Config(Strict):
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
+    agents: AgentRules = Field(default_factory=AgentRules)
+    escalations: EscalationDisplay = Field(default_factory=EscalationDisplay)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
+    # Where it came from, for messages; not a TOML key.
+    path: Path | None = Field(default=None, exclude=True)
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_db_path() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "supervisor.db"
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def format_validation_error(path: Path | str, err: ValidationError) -> str:
+    lines = [f"{path}: invalid configuration ({err.error_count()} problem(s))"]
+    for problem in err.errors():
+        key = _format_loc(problem["loc"])
+        msg = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling against config.example.toml)"
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: dict[str, Any], path: Path | str = "<config>") -> Config:
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(path, err)) from None
+    return config.model_copy(update={"path": Path(path)})
+
+
+def load_config(path: Path | str | None, *, required: bool = False) -> Config:
+    """Load ``path``; with no path, the user config file if present, else defaults.
+
+    ``required`` means the user named the file, so its absence is an error rather
+    than a reason to fall back to defaults.
+    """
+    if path is None:
+        candidate = default_config_path()
+        if not candidate.exists():
+            return Config()
+        path, required = candidate, True
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"{path}: no such file") from None
+        return Config()
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read ({err.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    return parse_config(data, path)

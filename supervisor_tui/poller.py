@@ -1,0 +1,165 @@
+"""Polls every source in the background and merges their snapshots.
+
+No UI here: the app runs ``Poller.run`` in a Textual worker and receives each
+``PollResult`` through a callback. A slow source is cut off by a timeout; a failing
+one keeps its last good data (marked stale by its health), is retried with
+exponential back-off and jitter, and never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from supervisor_tui.model import HealthStatus, Snapshot, SourceHealth
+from supervisor_tui.safe_text import clean
+from supervisor_tui.sources.base import Source
+
+# Failures in a row before a source counts as down rather than degraded.
+DOWN_AFTER = 3
+MAX_BACKOFF_S = 60.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _SourceState:
+    source: Source
+    health: SourceHealth
+    last_good: Snapshot | None = None
+    next_due: float = 0.0  # monotonic
+
+
+@dataclass(frozen=True)
+class PollResult:
+    snapshot: Snapshot | None  # merged last good data of every source; None before any
+    health: dict[str, SourceHealth]
+    fresh: bool  # at least one source answered this round
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+
+def merge(snapshots: Sequence[Snapshot], health: dict[str, SourceHealth]) -> Snapshot:
+    """One snapshot out of several sources' (queues from one, agents from another...)."""
+    if len(snapshots) == 1:
+        return snapshots[0].model_copy(update={"health": health})
+    first = snapshots[0]
+    interval_stats: dict = {}
+    day_stats: dict = {}
+    for snap in snapshots:
+        interval_stats.update(snap.interval_stats)
+        day_stats.update(snap.day_stats)
+    return Snapshot.model_construct(
+        taken_at=max(s.taken_at for s in snapshots),
+        interval_start=first.interval_start,
+        day_start=first.day_start,
+        queues=tuple(q for s in snapshots for q in s.queues),
+        interval_stats=interval_stats,
+        day_stats=day_stats,
+        agents=tuple(a for s in snapshots for a in s.agents),
+        contacts=tuple(c for s in snapshots for c in s.contacts),
+        health=health,
+        clock_rate=first.clock_rate,
+    )
+
+
+def backoff_delay(interval_s: float, failures: int, rng: random.Random) -> float:
+    """Exponential back-off with full jitter, never shorter than the poll interval."""
+    if failures <= 0:
+        return interval_s
+    ceiling = min(MAX_BACKOFF_S, interval_s * 2 ** min(failures, 10))
+    return max(interval_s, rng.uniform(0, ceiling))
+
+
+class Poller:
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        interval_s: float = 2.0,
+        timeout_s: float = 10.0,
+        clock: Callable[[], datetime] = utcnow,
+        seed: int | None = None,
+    ) -> None:
+        if not sources:
+            raise ValueError("at least one source is needed")
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+        self.clock = clock
+        self._rng = random.Random(seed)
+        self._states = [
+            _SourceState(source=s, health=SourceHealth(name=s.name)) for s in sources
+        ]
+
+    @property
+    def sources(self) -> list[Source]:
+        return [s.source for s in self._states]
+
+    def health(self) -> dict[str, SourceHealth]:
+        return {s.source.name: s.health for s in self._states}
+
+    async def _poll_source(self, state: _SourceState) -> str | None:
+        started = time.perf_counter()
+        try:
+            snap = await asyncio.wait_for(state.source.snapshot(), self.timeout_s)
+            if not isinstance(snap, Snapshot):
+                raise TypeError(f"returned {type(snap).__name__}, not a Snapshot")
+        except TimeoutError:
+            error = f"no answer within {self.timeout_s:g} s"
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # any source bug must not take the console down
+            error = clean(str(err) or type(err).__name__, 160)
+        else:
+            state.last_good = snap
+            state.health = SourceHealth(
+                name=state.source.name,
+                status=HealthStatus.OK,
+                last_success=self.clock(),
+                latency_ms=(time.perf_counter() - started) * 1000,
+            )
+            state.next_due = time.monotonic() + self.interval_s
+            return None
+        failures = state.health.consecutive_failures + 1
+        state.health = state.health.model_copy(
+            update={
+                "status": HealthStatus.DOWN if failures >= DOWN_AFTER else HealthStatus.DEGRADED,
+                "last_error": error,
+                "last_error_at": self.clock(),
+                "consecutive_failures": failures,
+                "latency_ms": (time.perf_counter() - started) * 1000,
+            }
+        )
+        state.next_due = time.monotonic() + backoff_delay(self.interval_s, failures, self._rng)
+        return f"{state.source.name}: {error}"
+
+    async def poll_once(self, only_due: bool = False) -> PollResult:
+        now = time.monotonic()
+        due = [s for s in self._states if not only_due or s.next_due <= now]
+        errors = await asyncio.gather(*(self._poll_source(s) for s in due))
+        health = self.health()
+        good = [s.last_good for s in self._states if s.last_good is not None]
+        return PollResult(
+            snapshot=merge(good, health) if good else None,
+            health=health,
+            fresh=any(e is None for e in errors),
+            errors=tuple(e for e in errors if e),
+        )
+
+    async def run(self, on_result: Callable[[PollResult], None]) -> None:
+        """Poll forever; each round polls the sources that are due."""
+        while True:
+            on_result(await self.poll_once(only_due=True))
+            next_due = min(s.next_due for s in self._states)
+            await asyncio.sleep(max(0.05, next_due - time.monotonic()))
+
+    async def close(self) -> None:
+        for state in self._states:
+            try:
+                await state.source.close()
+            except Exception:  # closing must not mask the reason we are exiting
+                pass

@@ -1,0 +1,59 @@
+"""Common frame of every live screen: status bar on top, footer below, and the
+plumbing that re-renders from the app's current Board."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.screen import Screen
+
+from supervisor_tui.board import Board
+from supervisor_tui.widgets.status_bar import StatusBar, render_status
+
+if TYPE_CHECKING:
+    from supervisor_tui.app import SupervisorApp
+
+
+class BoardScreen(Screen[None]):
+    """A screen that renders from ``app.board`` and refreshes ages every second."""
+
+    @property
+    def sup(self) -> SupervisorApp:
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "board", self._board_changed, init=True)
+
+    def _board_changed(self, board: Board | None) -> None:
+        if board is not None and self.is_mounted:
+            self.show_board(board)
+        self.tick()
+
+    def show_board(self, board: Board) -> None:
+        """Render a new poll. Override."""
+
+    def refresh_ages(self) -> None:
+        """Re-render what depends on 'now' (waits, time in state). Override."""
+
+    def tick(self) -> None:
+        app = self.sup
+        board = app.board
+        cfg = app.config.console
+        now = app.centre_now() if board else None
+        for bar in self.query(StatusBar):
+            bar.update(
+                render_status(
+                    self.title_text(),
+                    now,
+                    cfg.policy.label(now) if now else "",
+                    app.health,
+                    app.data_age_s(),
+                    cfg.stale_after_s,
+                    app.problem,
+                )
+            )
+        if board is not None:
+            self.refresh_ages()
+
+    def title_text(self) -> str:
+        return "supervisor-tui"

@@ -1,0 +1,46 @@
+"""Per-queue trend of the last N minutes in fixed time buckets (pure, bounded memory).
+
+Each bucket keeps the largest value seen in it, so a short spike of waiting contacts
+is not averaged away. Memory is ``queues x buckets`` whatever the uptime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+
+class TrendBook:
+    def __init__(self, minutes: int = 30, buckets: int = 10) -> None:
+        self.bucket_s = minutes * 60 / buckets
+        self.buckets = buckets
+        self._series: dict[str, dict[int, float]] = {}
+        self._latest = 0
+
+    def _bucket(self, at: datetime) -> int:
+        return int(at.timestamp() // self.bucket_s)
+
+    def add(self, at: datetime, values: Iterable[tuple[str, float]]) -> None:
+        bucket = self._bucket(at)
+        self._latest = max(self._latest, bucket)
+        oldest = self._latest - self.buckets + 1
+        for key, value in values:
+            series = self._series.setdefault(key, {})
+            if bucket < oldest:
+                continue
+            previous = series.get(bucket)
+            series[bucket] = value if previous is None else max(previous, value)
+            if len(series) > self.buckets:
+                for old in [b for b in series if b < oldest]:
+                    del series[old]
+
+    def series(self, key: str) -> list[float | None]:
+        series = self._series.get(key, {})
+        start = self._latest - self.buckets + 1
+        return [series.get(b) for b in range(start, self._latest + 1)]
+
+    def forget_missing(self, keys: set[str]) -> None:
+        """Drop queues that no longer exist so memory stays flat over days."""
+        for key in list(self._series):
+            if key not in keys:
+                del self._series[key]

@@ -1,0 +1,346 @@
+"""A virtual, keyed table rendered line by line from the current rows.
+
+Why not ``DataTable``: a "time in state" column for 10,000 agents changes every
+second for every row, and per-cell updates at that scale cost ~100 ms a poll (see
+ARCHITECTURE.md). This table holds only a reference to the rows; ``render_line``
+formats just the visible lines, with durations computed at render time, and
+``refresh_changed`` repaints only the lines whose text actually changed — so a quiet
+table sends almost nothing over a slow SSH link. The cursor follows the row's key,
+not its position, so re-sorting or a new poll never moves it to another queue.
+
+Columns carry a priority; when the terminal is narrow the least important columns
+are dropped whole rather than squeezing every column into illegibility.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+R = TypeVar("R")
+Cell = Text | str
+
+
+@dataclass(frozen=True)
+class Column(Generic[R]):
+    key: str
+    label: str
+    width: int
+    cell: Callable[[R, datetime], Cell]
+    sort_key: Callable[[R, datetime], Any] | None = None
+    align: Literal["left", "right", "center"] = "left"
+    priority: int = 1  # 0 = always shown; higher numbers are dropped first when narrow
+    flex: bool = False  # takes the spare width
+
+
+class Grid(ScrollView, Generic[R], can_focus=True):
+    """Keyed virtual table. Rows are any objects; ``key_of`` gives each a stable key."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
+        Binding("enter", "select", "Open", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "grid--header",
+        "grid--cursor",
+        "grid--empty",
+    }
+
+    DEFAULT_CSS = """
+    Grid {
+        height: 1fr;
+        overflow-x: hidden;
+        background: $surface;
+    }
+    Grid > .grid--header { text-style: bold; color: $text-muted; background: $panel; }
+    Grid > .grid--cursor { background: $boost; text-style: reverse; }
+    Grid:focus > .grid--cursor { background: $accent 60%; text-style: bold; }
+    Grid > .grid--empty { color: $text-muted; text-style: italic; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True, layout=False, repaint=False)
+
+    class Selected(Message):
+        """Enter on a row."""
+
+        def __init__(self, grid: Grid[Any], key: str) -> None:
+            super().__init__()
+            self.grid = grid
+            self.key = key
+
+        @property
+        def control(self) -> Grid[Any]:
+            return self.grid
+
+    class Highlighted(Message):
+        def __init__(self, grid: Grid[Any], key: str | None) -> None:
+            super().__init__()
+            self.grid = grid
+            self.key = key
+
+        @property
+        def control(self) -> Grid[Any]:
+            return self.grid
+
+    def __init__(
+        self,
+        columns: Sequence[Column[R]],
+        key_of: Callable[[R], str],
+        now: Callable[[], datetime],
+        empty_text: str = "Nothing to show",
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.columns = list(columns)
+        self.key_of = key_of
+        self.now = now
+        self.empty_text = empty_text
+        self.rows: Sequence[R] = ()
+        self.row_style: Callable[[R], Style | None] = lambda row: None
+        self._keys: list[str] = []
+        self._index: dict[str, int] = {}
+        self._cursor_key: str | None = None
+        self._shown: dict[int, Strip] = {}  # virtual y -> strip last painted
+        self._layout: list[tuple[Column[R], int]] = []
+        self._layout_width = -1
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+
+    # -- data ---------------------------------------------------------------
+
+    def set_rows(self, rows: Sequence[R]) -> None:
+        """Show ``rows``; the cursor stays on the same key where it still exists."""
+        column = self._sort_col()
+        if column is not None and column.sort_key is not None:
+            now = self.now()
+            key = column.sort_key
+            rows = sorted(rows, key=lambda r: key(r, now), reverse=self.sort_reverse)
+        self.rows = rows
+        self._keys = [self.key_of(r) for r in rows]
+        self._index = {k: i for i, k in enumerate(self._keys)}
+        index = self._index.get(self._cursor_key) if self._cursor_key else None
+        if index is None:
+            index = min(self.cursor, max(len(rows) - 1, 0))
+        self.virtual_size = Size(self.size.width, len(rows) + 1)
+        self._set_cursor(index, post=self._cursor_key not in self._index)
+        self.refresh_changed()
+
+    @property
+    def cursor_key(self) -> str | None:
+        return self._cursor_key
+
+    @property
+    def cursor_row(self) -> R | None:
+        if 0 <= self.cursor < len(self.rows):
+            return self.rows[self.cursor]
+        return None
+
+    def move_to_key(self, key: str) -> bool:
+        index = self._index.get(key)
+        if index is None:
+            return False
+        self._set_cursor(index)
+        return True
+
+    def _sort_col(self) -> Column[R] | None:
+        return next((c for c in self.columns if c.key == self.sort_column), None)
+
+    def sort_by(self, key: str | None, reverse: bool = False) -> None:
+        self.sort_column, self.sort_reverse = key, reverse
+        self._shown.clear()
+        self.set_rows(self.rows)
+        self.refresh()
+
+    def cycle_sort(self) -> str:
+        """Next sortable column (descending first: worst on top); returns its label."""
+        sortable = [c for c in self.columns if c.sort_key is not None]
+        if not sortable:
+            return ""
+        current = self._sort_col()
+        if current is None:
+            self.sort_by(sortable[0].key, True)
+        elif self.sort_reverse:
+            self.sort_by(current.key, False)
+        else:
+            nxt = sortable[(sortable.index(current) + 1) % len(sortable)]
+            self.sort_by(nxt.key, True)
+        label = self._sort_col().label if self._sort_col() else ""  # type: ignore[union-attr]
+        return f"{label} {'▼' if self.sort_reverse else '▲'}"
+
+    # -- cursor -------------------------------------------------------------
+
+    def _set_cursor(self, index: int, post: bool = True) -> None:
+        old = self.cursor
+        index = max(0, min(index, len(self.rows) - 1)) if self.rows else 0
+        new_key = self._keys[index] if self.rows else None
+        changed = new_key != self._cursor_key
+        self._cursor_key = new_key
+        self.cursor = index
+        self._scroll_to_cursor()
+        if old != index:
+            self.refresh_line(old + 1)
+            self.refresh_line(index + 1)
+        if changed and post:
+            self.post_message(self.Highlighted(self, new_key))
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(self.size.height - 1, 1)
+        top = round(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False)
+
+    def action_cursor(self, delta: int) -> None:
+        self._set_cursor(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._set_cursor(self.cursor + direction * max(self.size.height - 2, 1))
+
+    def action_jump(self, index: int) -> None:
+        self._set_cursor(len(self.rows) - 1 if index < 0 else index)
+
+    def action_select(self) -> None:
+        if self._cursor_key is not None:
+            self.post_message(self.Selected(self, self._cursor_key))
+
+    def on_click(self, event: Any) -> None:
+        y = event.y + round(self.scroll_y) - 1
+        if event.y >= 1 and 0 <= y < len(self.rows):
+            if y == self.cursor:
+                self.action_select()
+            self._set_cursor(y)
+
+    # -- layout & rendering ---------------------------------------------------
+
+    def on_resize(self) -> None:
+        self._layout_width = -1
+        self._shown.clear()
+        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self._scroll_to_cursor()
+
+    def _columns_for(self, width: int) -> list[tuple[Column[R], int]]:
+        """Fit columns to ``width``: drop the least important, give flex the rest."""
+        if width == self._layout_width:
+            return self._layout
+        chosen = list(self.columns)
+
+        def needed(cols: list[Column[R]]) -> int:
+            return sum(c.width for c in cols) + max(len(cols) - 1, 0)
+
+        while needed(chosen) > width and any(c.priority > 0 for c in chosen):
+            drop = max(
+                (c for c in chosen if c.priority > 0),
+                key=lambda c: (c.priority, self.columns.index(c)),
+            )
+            chosen.remove(drop)
+        spare = max(width - needed(chosen), 0)
+        flex = [c for c in chosen if c.flex] or chosen[:1]
+        layout = []
+        for col in chosen:
+            extra = spare // len(flex) if col in flex else 0
+            layout.append((col, col.width + extra))
+        self._layout, self._layout_width = layout, width
+        return layout
+
+    def _render_cells(self, cells: list[Cell], base: Style) -> Strip:
+        width = self.size.width
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        for i, ((col, col_width), cell) in enumerate(
+            zip(self._columns_for(width), cells, strict=True)
+        ):
+            text = cell if isinstance(cell, Text) else Text(cell)
+            text = text.copy()
+            text.truncate(col_width, overflow="ellipsis")
+            pad = col_width - text.cell_len
+            if col.align == "right":
+                text.pad_left(pad)
+            elif col.align == "center":
+                text.pad_left(pad // 2)
+                text.pad_right(pad - pad // 2)
+            else:
+                text.pad_right(pad)
+            if i:
+                line.append(" ")
+            line.append_text(text)
+        segments = [
+            Segment(seg.text, base + seg.style if seg.style else base)
+            for seg in line.render(self.app.console)
+        ]
+        return Strip(segments).adjust_cell_length(width, base)
+
+    def _build_line(self, y: int) -> Strip:
+        """Strip for virtual line ``y`` (0 = header)."""
+        width = self.size.width
+        if y == 0:
+            style = self.get_component_rich_style("grid--header")
+            arrow = "▼" if self.sort_reverse else "▲"
+            labels = [
+                f"{c.label}{arrow}" if c.key == self.sort_column else c.label
+                for c, _ in self._columns_for(width)
+            ]
+            return self._render_cells(labels, style)
+        index = y - 1
+        base = self.rich_style
+        if not self.rows:
+            if index == 0:
+                empty = self.get_component_rich_style("grid--empty")
+                return Strip([Segment(self.empty_text, empty)]).adjust_cell_length(width, base)
+            return Strip.blank(width, base)
+        if index >= len(self.rows):
+            return Strip.blank(width, base)
+        row = self.rows[index]
+        extra = self.row_style(row)
+        if extra is not None:
+            base = base + extra
+        if index == self.cursor:
+            base = base + self.get_component_rich_style("grid--cursor")
+        now = self.now()
+        return self._render_cells([c.cell(row, now) for c, _ in self._columns_for(width)], base)
+
+    def render_line(self, y: int) -> Strip:
+        # The header is pinned: line 0 of the widget is always the header.
+        virtual_y = 0 if y == 0 else y + round(self.scroll_y)
+        strip = self._build_line(virtual_y)
+        self._shown[y] = strip
+        return strip
+
+    def refresh_changed(self) -> int:
+        """Repaint only visible lines whose content changed; returns how many."""
+        if not self.is_mounted or not self.size.height:
+            return 0
+        top = round(self.scroll_y)
+        changed = 0
+        for y in range(self.size.height):
+            virtual_y = 0 if y == 0 else y + top
+            strip = self._build_line(virtual_y)
+            if self._shown.get(y) != strip:
+                self._shown[y] = strip
+                self.refresh_line(virtual_y if y else top)
+                changed += 1
+        return changed
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        self._shown.clear()
+        super().watch_scroll_y(old_value, new_value)

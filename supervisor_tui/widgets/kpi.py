@@ -1,0 +1,54 @@
+"""KPI tile: a title, a big-ish value and a line of context; status as a CSS class."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+STATUS_CLASSES = ("ok", "at_risk", "missed", "no_data", "stale")
+
+
+class KpiTile(Vertical):
+    DEFAULT_CSS = """
+    KpiTile {
+        width: 1fr;
+        height: 4;
+        min-width: 12;
+        border: round $primary 50%;
+        padding: 0 1;
+    }
+    KpiTile .kpi-title { color: $text-muted; text-style: bold; height: 1; }
+    KpiTile .kpi-value { text-style: bold; height: 1; }
+    KpiTile .kpi-sub { color: $text-muted; height: 1; }
+    KpiTile.ok { border: round $success; }
+    KpiTile.ok .kpi-value { color: $text-success; }
+    KpiTile.at_risk { border: round $warning; }
+    KpiTile.at_risk .kpi-value { color: $text-warning; }
+    KpiTile.missed { border: heavy $error; }
+    KpiTile.missed .kpi-value { color: $text-error; }
+    KpiTile.stale .kpi-value { color: $text-disabled; text-style: strike; }
+    """
+
+    def __init__(self, title: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.title_text = title
+        self._value = Static("—", classes="kpi-value", markup=False)
+        self._sub = Static("", classes="kpi-sub", markup=False)
+        self._last: tuple[str | Text, str] = ("—", "")
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.title_text, classes="kpi-title", markup=False)
+        yield self._value
+        yield self._sub
+
+    def show(self, value: str | Text, sub: str = "", status: str | None = None) -> None:
+        # Static.update always repaints: compare first so a quiet screen stays quiet
+        # on the wire (SSH).
+        if (value, sub) != self._last:
+            self._last = (value, sub)
+            self._value.update(value, layout=False)
+            self._sub.update(sub, layout=False)
+        for cls in STATUS_CLASSES:
+            self.set_class(cls == status, cls)
