@@ -220,7 +220,9 @@ class SupervisorApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Dashboard", "Queues and KPIs (d)", lambda: self.switch_mode("dashboard"))
+        yield SystemCommand(
+            "Dashboard", "Queues and KPIs (d)", lambda: self.switch_mode("dashboard")
+        )
         yield SystemCommand("Agents", "Every agent and their state (a)",
                             lambda: self.switch_mode("agents"))
         yield SystemCommand("Help", "Keys and metric definitions (?)", self.action_help)

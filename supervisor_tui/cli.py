@@ -156,7 +156,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from supervisor_tui.config import ConfigError, default_db_path, load_config
-    from supervisor_tui.sources.simulator import SimulatorSource
     from supervisor_tui.store import Store, StoreError
 
     try:
@@ -185,6 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         store = Store.open(None)
 
     from supervisor_tui.app import SupervisorApp
+    from supervisor_tui.sources.simulator import SimulatorSource
 
     source = SimulatorSource("simulator", config.console.policy, config.simulator)
     app = SupervisorApp(config, [source], store=store, store_problem=store_problem)

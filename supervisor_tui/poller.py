@@ -9,6 +9,7 @@ exponential back-off and jitter, and never stops the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -159,7 +160,6 @@ class Poller:
 
     async def close(self) -> None:
         for state in self._states:
-            try:
+            # closing must not mask the reason we are exiting
+            with contextlib.suppress(Exception):
                 await state.source.close()
-            except Exception:  # closing must not mask the reason we are exiting
-                pass

@@ -53,7 +53,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Key", style="bold cyan", no_wrap=True)
         table.add_column("Does")
         seen: set[str] = set()
-        for key, active in self.under.active_bindings.items():
+        for _key, active in self.under.active_bindings.items():
             binding = active.binding
             if not binding.description or binding.description in seen:
                 continue

@@ -1,0 +1,111 @@
+"""Test helpers: a hand-built centre with known numbers, and screen text capture."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from textual.app import App
+
+from supervisor_tui.config import Config, parse_config
+from supervisor_tui.intervals import IntervalPolicy
+from supervisor_tui.model import (
+    Agent,
+    AgentState,
+    AgentStateKind,
+    Channel,
+    Contact,
+    Queue,
+    QueueStats,
+    Snapshot,
+    Tier,
+)
+from supervisor_tui.sources.base import Source, SourceError
+from supervisor_tui.store import Store
+
+T0 = datetime(2026, 11, 22, 10, 20, tzinfo=UTC)
+POLICY = IntervalPolicy(minutes=30, tz="UTC")
+
+
+def centre(now: datetime = T0, sales_name: str = "Sales") -> Snapshot:
+    """Two queues with numbers worked out by hand.
+
+    Sales (voice, 80% in 20 s): 40 offered, 30 answered of which 24 within 20 s,
+    6 abandoned of which 2 short and 2 after the threshold -> SL 24/(30+2) = 75%.
+    Support (chat, 90% in 60 s): 10 offered, 10 answered, all within -> 100%.
+    """
+    istart = POLICY.interval_start(now)
+    dstart = POLICY.day_start(now)
+    queues = (
+        Queue(id="sales", name=sales_name, channel=Channel.VOICE, sl_target=0.8,
+              threshold_s=20),
+        Queue(id="support", name="Support", channel=Channel.CHAT, sl_target=0.9,
+              threshold_s=60),
+    )
+    interval = {
+        "sales": QueueStats(queue_id="sales", window_start=istart, offered=40, answered=30,
+                            answered_within_threshold=24, abandoned=6, abandoned_short=2,
+                            abandoned_after_threshold=2, wait_answered_s=300,
+                            handled=28, handle_s=28 * 240),
+        "support": QueueStats(queue_id="support", window_start=istart, offered=10,
+                              answered=10, answered_within_threshold=10, wait_answered_s=50,
+                              handled=10, handle_s=10 * 300),
+    }
+    day = {k: v.model_copy(update={"window_start": dstart}) for k, v in interval.items()}
+    since = now - timedelta(seconds=30)
+    agents = (
+        Agent(id="a1", name="Ana", team="Red", skills=("sales",),
+              state=AgentState(kind=AgentStateKind.AVAILABLE, since=since)),
+        Agent(id="a2", name="Bo", team="Red", skills=("sales", "support"),
+              state=AgentState(kind=AgentStateKind.ON_CONTACT, since=since),
+              contact_id="c9", queue_id="sales"),
+        Agent(id="a3", name="Cy", team="Blue", skills=("support",),
+              state=AgentState(kind=AgentStateKind.AFTER_CONTACT_WORK,
+                               since=now - timedelta(minutes=10))),
+        Agent(id="a4", name="Di", team="Blue", skills=("support",),
+              state=AgentState(kind=AgentStateKind.AWAY, reason="lunch",
+                               since=now - timedelta(minutes=5))),
+    )
+    contacts = (
+        Contact(id="c1", queue_id="sales", channel=Channel.VOICE, tier=Tier.VIP,
+                entered_at=now - timedelta(seconds=95)),
+        Contact(id="c2", queue_id="sales", channel=Channel.VOICE,
+                entered_at=now - timedelta(seconds=12)),
+        Contact(id="c3", queue_id="support", channel=Channel.CHAT, tier=Tier.GOLD,
+                entered_at=now - timedelta(seconds=30)),
+    )
+    return Snapshot(taken_at=now, interval_start=istart, day_start=dstart, queues=queues,
+                    interval_stats=interval, day_stats=day, agents=agents, contacts=contacts)
+
+
+class ScriptedSource(Source):
+    """Returns ``snapshots`` in turn (the last one forever); can be told to fail."""
+
+    def __init__(self, snapshots: list[Snapshot], name: str = "pbx") -> None:
+        super().__init__(name, POLICY)
+        self.snapshots = list(snapshots)
+        self.fail_with: str | None = None
+        self.polls = 0
+
+    async def snapshot(self) -> Snapshot:
+        self.polls += 1
+        if self.fail_with:
+            raise SourceError(self.fail_with)
+        return self.snapshots.pop(0) if len(self.snapshots) > 1 else self.snapshots[0]
+
+
+def make_config(**console: object) -> Config:
+    data = {"console": {"timezone": "UTC", "poll_interval_s": 0.1, **console}}
+    return parse_config(data, "test")
+
+
+def make_app(source: Source, config: Config | None = None, db: Path | None = None) -> App:
+    from supervisor_tui.app import SupervisorApp
+
+    return SupervisorApp(config or make_config(), [source], store=Store.open(db))
+
+
+def screen_text(app: App) -> str:
+    """Plain text of what the terminal shows now."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(strip.text for strip in strips)

@@ -1,0 +1,96 @@
+"""Drive the console as a supervisor would, on a hand-built centre with known numbers."""
+
+from __future__ import annotations
+
+from supervisor_tui.widgets.grid import Grid
+from tests.helpers import ScriptedSource, centre, make_app, make_config, screen_text
+
+
+async def settle(pilot, polls: int = 2) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(polls):
+        await pilot.pause(0.15)
+
+
+async def test_dashboard_shows_queues_kpis_and_escalations() -> None:
+    app = make_app(ScriptedSource([centre()]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Sales" in text and "Support" in text
+        assert "✗ 75%" in text  # Sales: 24 / (30 + 2), under its 80% target
+        assert "✓ 100%" in text  # Support
+        assert "Waiting" in text and "3" in text
+        assert "1 over threshold" in text  # c1 has waited 95 s on a 20 s queue
+        assert "VIP" in text
+        assert "● pbx" in text
+
+
+async def test_cursor_stays_on_its_queue_across_polls() -> None:
+    source = ScriptedSource([centre()])
+    app = make_app(source)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        grid = app.screen.query_one("#queues", Grid)
+        await pilot.press("down")
+        assert grid.cursor_key == "support"
+        # Re-sorted data: support now comes first; the cursor follows the key.
+        await pilot.press("s")  # sort by name descending -> Support first
+        before = source.polls
+        await settle(pilot)
+        assert source.polls > before
+        assert grid.cursor_key == "support"
+
+
+async def test_enter_opens_queue_detail_with_erlang_and_waiting_contacts() -> None:
+    app = make_app(ScriptedSource([centre()]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot, 1)
+        text = screen_text(app)
+        assert "Queue: Sales" in text
+        assert "Erlang C" in text and "Needed now" in text
+        assert "c1" in text and "c2" in text and "vip" in text
+        assert text.index("c1") < text.index("c2")  # oldest first
+        assert "Ana" in text and "Bo" in text
+        await pilot.press("escape")
+        await settle(pilot, 1)
+        assert "Dashboard" in screen_text(app)
+
+
+async def test_markup_and_escape_codes_in_names_are_shown_as_text() -> None:
+    app = make_app(ScriptedSource([centre(sales_name="[bold red]Sales\x1b[2J")]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "[bold red]Sales" in text
+        assert "\x1b" not in text
+
+
+async def test_failing_source_keeps_numbers_and_says_stale() -> None:
+    source = ScriptedSource([centre()])
+    config = make_config(stale_after_s=0.3, poll_interval_s=0.1)
+    app = make_app(source, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        source.fail_with = "HTTP 503 Service Unavailable"
+        await pilot.pause(1.2)
+        text = screen_text(app)
+        assert "STALE" in text
+        assert "pbx" in text and ("degraded" in text or "DOWN" in text)
+        assert "✗ 75%" in text  # last good values are kept
+        assert app.has_class("-stale")
+
+
+async def test_help_and_quit() -> None:
+    app = make_app(ScriptedSource([centre()]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot, 1)
+        text = screen_text(app)
+        assert "Keys on this screen" in text and "Service level" in text
+        await pilot.press("escape")
+        await pilot.press("q")
+        await settle(pilot, 1)
+    assert app.return_code == 0
