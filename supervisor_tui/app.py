@@ -7,7 +7,7 @@ immutable Board per poll) and ask the app for "now" in the centre's clock.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
@@ -21,7 +21,7 @@ from textual.screen import Screen
 from supervisor_tui.board import Board, build_board
 from supervisor_tui.config import Config
 from supervisor_tui.model import SourceHealth
-from supervisor_tui.poller import Poller, PollResult
+from supervisor_tui.poller import Poller, PollResult, utcnow
 from supervisor_tui.safe_text import clean
 from supervisor_tui.screens.agents import AgentsScreen
 from supervisor_tui.screens.dashboard import DashboardScreen
@@ -75,17 +75,23 @@ class SupervisorApp(App[None]):
         sources: list[Source],
         store: Store | None = None,
         store_problem: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.config = config
         self.sources = sources
         self.store = store
         self.problem: str | None = store_problem
+        # Injectable so tests and snapshots can freeze time.
+        self.clock = clock
+        self.monotonic = monotonic
         self.trends = TrendBook(minutes=config.console.trend_minutes, buckets=10)
         self.poller = Poller(
             sources,
             interval_s=config.console.poll_interval_s,
             timeout_s=config.console.poll_timeout_s,
+            clock=clock,
         )
         self._received_mono: float | None = None
         self._last_history: datetime | None = None
@@ -97,8 +103,8 @@ class SupervisorApp(App[None]):
         """Now in the source's clock: the snapshot's time aged by the wall clock."""
         board = self.board
         if board is None or self._received_mono is None:
-            return datetime.now(UTC)
-        elapsed = (time.monotonic() - self._received_mono) * board.snapshot.clock_rate
+            return self.clock()
+        elapsed = (self.monotonic() - self._received_mono) * board.snapshot.clock_rate
         return board.taken_at + timedelta(seconds=elapsed)
 
     def data_age_s(self) -> float | None:
@@ -107,7 +113,7 @@ class SupervisorApp(App[None]):
         if not successes or any(s is None for s in successes):
             return None
         oldest = min(s for s in successes if s is not None)
-        return max((datetime.now(UTC) - oldest).total_seconds(), 0.0)
+        return max((self.clock() - oldest).total_seconds(), 0.0)
 
     def is_stale(self) -> bool:
         age = self.data_age_s()
@@ -142,7 +148,7 @@ class SupervisorApp(App[None]):
                 threshold_factor=cfg.escalations.threshold_factor,
                 strip_size=cfg.console.escalation_strip_size,
             )
-            self._received_mono = time.monotonic()
+            self._received_mono = self.monotonic()
             self.trends.add(board.taken_at, ((r.queue.id, float(r.waiting)) for r in board.rows))
             self._record_history(board)
             self.board = board
@@ -159,7 +165,7 @@ class SupervisorApp(App[None]):
     def _backfill_trends(self) -> None:
         if self.store is None:
             return
-        since = datetime.now(UTC) - timedelta(minutes=self.config.console.trend_minutes)
+        since = self.clock() - timedelta(minutes=self.config.console.trend_minutes)
         try:
             rows = self.store.history_since(since)
         except StoreError as err:

@@ -17,7 +17,6 @@ from enum import StrEnum
 from supervisor_tui import erlang, metrics
 from supervisor_tui.model import (
     Agent,
-    AgentStateKind,
     Contact,
     ContactState,
     Queue,
@@ -45,19 +44,6 @@ def sl_status(value: float | None, target: float) -> SLStatus:
     if value >= target - AT_RISK_POINTS:
         return SLStatus.AT_RISK
     return SLStatus.MISSED
-
-
-@dataclass(frozen=True)
-class AgentCounts:
-    available: int = 0
-    on_contact: int = 0
-    after_contact_work: int = 0
-    away: int = 0
-    offline: int = 0
-
-    @property
-    def staffed(self) -> int:
-        return self.available + self.on_contact + self.after_contact_work + self.away
 
 
 @dataclass(frozen=True)
@@ -99,7 +85,7 @@ class QueueRow:
     oldest_waiting_since: datetime | None
     interval: WindowMetrics
     day: WindowMetrics
-    agents: AgentCounts
+    agents: metrics.AgentTally
     over_threshold: int
     staffing: Staffing | None
     status: SLStatus
@@ -123,7 +109,7 @@ class Board:
     overall_status: SLStatus
     waiting: int
     oldest_waiting_since: datetime | None
-    agents: AgentCounts
+    agents: metrics.AgentTally
     over_threshold: tuple[EscalatedContact, ...]  # the worst few, worst first
     over_threshold_count: int
     teams: tuple[str, ...]
@@ -133,19 +119,6 @@ class Board:
     @property
     def taken_at(self) -> datetime:
         return self.snapshot.taken_at
-
-
-def _count(agents: list[Agent]) -> AgentCounts:
-    tally: dict[AgentStateKind, int] = defaultdict(int)
-    for agent in agents:
-        tally[agent.state.kind] += 1
-    return AgentCounts(
-        available=tally[AgentStateKind.AVAILABLE],
-        on_contact=tally[AgentStateKind.ON_CONTACT],
-        after_contact_work=tally[AgentStateKind.AFTER_CONTACT_WORK],
-        away=tally[AgentStateKind.AWAY],
-        offline=tally[AgentStateKind.OFFLINE],
-    )
 
 
 def _staffing(
@@ -214,7 +187,7 @@ def build_board(
         day_stats = snapshot.day_stats.get(queue.id) or QueueStats(
             queue_id=queue.id, window_start=snapshot.day_start
         )
-        counts = _count(agents_by_queue.get(queue.id, []))
+        counts = metrics.agent_counts(agents_by_queue.get(queue.id, []))
         limit = queue.threshold_s * threshold_factor
         over = 0
         for contact in waiting:
@@ -282,7 +255,7 @@ def build_board(
         overall_status=sl_status(totals.service_level, overall_target),
         waiting=len(all_waiting),
         oldest_waiting_since=min((c.entered_at for c in all_waiting), default=None),
-        agents=_count(list(snapshot.agents)),
+        agents=metrics.agent_counts(list(snapshot.agents)),
         over_threshold=tuple(worst),
         over_threshold_count=len(escalated),
         teams=tuple(sorted(teams)),

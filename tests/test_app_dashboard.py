@@ -17,7 +17,7 @@ async def test_dashboard_shows_queues_kpis_and_escalations() -> None:
         await settle(pilot)
         text = screen_text(app)
         assert "Sales" in text and "Support" in text
-        assert "✗ 75%" in text  # Sales: 24 / (30 + 2), under its 80% target
+        assert "! 75%" in text  # Sales: 24 / (30 + 2): 5 points under 80% = at risk
         assert "✓ 100%" in text  # Support
         assert "Waiting" in text and "3" in text
         assert "1 over threshold" in text  # c1 has waited 95 s on a 20 s queue
@@ -78,18 +78,19 @@ async def test_failing_source_keeps_numbers_and_says_stale() -> None:
         text = screen_text(app)
         assert "STALE" in text
         assert "pbx" in text and ("degraded" in text or "DOWN" in text)
-        assert "✗ 75%" in text  # last good values are kept
+        assert "! 75%" in text  # last good values are kept
         assert app.has_class("-stale")
 
 
 async def test_help_and_quit() -> None:
     app = make_app(ScriptedSource([centre()]))
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(100, 50)) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
         await settle(pilot, 1)
         text = screen_text(app)
         assert "Keys on this screen" in text and "Service level" in text
+        assert "Sort" in text and "q ^q" in text
         await pilot.press("escape")
         await pilot.press("q")
         await settle(pilot, 1)

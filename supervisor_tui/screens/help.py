@@ -32,6 +32,15 @@ GLOSSARY = [
 ]
 
 
+# Navigation and terminal plumbing, summed up in one line below instead of listed.
+GENERIC_ACTIONS = {
+    "scroll_left", "scroll_right", "scroll_up", "scroll_down", "page_left", "page_right",
+    "page_up", "page_down", "scroll_home", "scroll_end", "focus_next", "focus_previous",
+    "copy_text", "cursor", "page", "jump", "screen.copy_text", "app.focus_next",
+    "app.focus_previous", "command_palette", "app.command_palette",
+}
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close"),
@@ -52,14 +61,15 @@ class HelpScreen(ModalScreen[None]):
         table = Table(title="Keys on this screen", box=None, expand=True, title_justify="left")
         table.add_column("Key", style="bold cyan", no_wrap=True)
         table.add_column("Does")
-        seen: set[str] = set()
-        for _key, active in self.under.active_bindings.items():
+        keys: dict[str, list[str]] = {}  # description -> keys, in binding order
+        for active in self.under.active_bindings.values():
             binding = active.binding
-            if not binding.description or binding.description in seen:
+            if not binding.description or binding.action.split("(")[0] in GENERIC_ACTIONS:
                 continue
-            seen.add(binding.description)
             shown = binding.key_display or self.app.get_key_display(binding)
-            table.add_row(shown, binding.description)
+            keys.setdefault(binding.description, []).append(shown)
+        for description, shown_keys in keys.items():
+            table.add_row(" ".join(sorted(set(shown_keys), key=len)), description)
         table.add_row("ctrl+p", "Command palette: every command, and jump to a queue by name")
         table.add_row("↑ ↓ PgUp PgDn Home End", "Move in a table · Enter opens")
         table.add_row("esc", "Close this help")

@@ -79,6 +79,9 @@ class QueueConfig(_Strict):
     patience_s: float | None = Field(
         120.0, gt=0, description="mean customer patience; None = nobody abandons"
     )
+    defer_s: float = Field(
+        0.0, ge=0, description="worked in batches: new contacts reach agents after this long"
+    )
     tiers: TierMix = Field(default_factory=TierMix)
 
     @model_validator(mode="after")
@@ -130,7 +133,7 @@ class BreakPolicy(_Strict):
     enabled: bool = True
     # Chance that an agent goes away on finishing a contact rather than taking the next:
     # with ~10 contacts an hour this gives the usual 8-10% shrinkage.
-    probability: float = Field(0.03, ge=0, le=1)
+    probability: float = Field(0.04, ge=0, le=1)
     reasons: list[BreakReason] = Field(default_factory=_default_reasons, min_length=1)
 
     @property
@@ -171,7 +174,7 @@ class SimulatorConfig(_Strict):
     scenario: Scenario = Scenario.NORMAL
     seed: int | None = Field(None, description="None = different every run")
     speed: float = Field(1.0, gt=0, description="simulated seconds per wall-clock second")
-    warmup_minutes: float = Field(20.0, ge=0, le=24 * 60)
+    warmup_minutes: float = Field(30.0, ge=0, le=24 * 60)
     start: datetime | None = Field(
         None, description="simulated start; None = now; no offset = console time zone"
     )
@@ -313,32 +316,36 @@ def default_queues() -> list[QueueConfig]:
     # Traffic (Erlangs) is tuned against the teams below: support is the stretched queue,
     # sales runs close to target, premier/chat/email/social stay comfortably green.
     return [
-        q("sales", "Sales", voice, 0.8, 20, 118, 300, 30, 150),
-        q("support", "Tech Support", voice, 0.8, 20, 96, 420, 45, 240,
+        q("sales", "Sales", voice, 0.8, 20, 108, 300, 30, 150),
+        q("support", "Tech Support", voice, 0.8, 20, 110, 420, 45, 240,
           handle_time_cv=1.0),
         q("billing", "Billing", voice, 0.8, 20, 72, 330, 40, 180),
-        q("premier", "Premier Line", voice, 0.9, 10, 24, 360, 40, 300, tiers=premium),
+        q("premier", "Premier Line", voice, 0.9, 15, 24, 360, 40, 300, tiers=premium),
         q("chat_sales", "Sales Chat", chat, 0.9, 60, 36, 420, 20, 300, short_abandon_s=15),
-        q("chat_support", "Support Chat", chat, 0.9, 60, 40, 540, 30, 360,
+        q("chat_support", "Support Chat", chat, 0.9, 60, 36, 540, 30, 360,
           short_abandon_s=15),
-        q("email", "Email", email, 0.9, 3600, 26, 420, 30, None, short_abandon_s=0,
-          handle_time=HandleTimeDist.EXPONENTIAL),
-        q("social", "Social", social, 0.85, 900, 16, 360, 30, None, short_abandon_s=0),
+        # Email and social are worked in batches (defer_s), so a backlog always shows.
+        q("email", "Email", email, 0.9, 3600, 22, 420, 30, None, short_abandon_s=0,
+          handle_time=HandleTimeDist.EXPONENTIAL, defer_s=600),
+        q("social", "Social", social, 0.85, 900, 16, 360, 30, None, short_abandon_s=0,
+          defer_s=120),
     ]
 
 
 def default_agents() -> AgentGenerator:
+    # Voice teams blend into chat; email and social sit with a small back office (plus
+    # Digital for social) so a visible backlog is normal there, as on a real floor.
     return AgentGenerator(count=60, teams=[
-        TeamConfig(name="Sales", weight=13, skills=["sales", "chat_sales"],
-                   extra_skills=["billing"], extra_share=0.3),
-        TeamConfig(name="Support", weight=14, skills=["support", "chat_support"],
+        TeamConfig(name="Sales", weight=15, skills=["sales", "chat_sales"],
+                   extra_skills=["premier"], extra_share=0.3),
+        TeamConfig(name="Support", weight=15, skills=["support", "chat_support"],
                    extra_skills=["billing"], extra_share=0.4),
-        TeamConfig(name="Billing", weight=11, skills=["billing", "email"],
-                   extra_skills=["support"], extra_share=0.2),
-        TeamConfig(name="Digital", weight=12,
-                   skills=["chat_support", "chat_sales", "social", "email"]),
-        TeamConfig(name="Premier", weight=10, skills=["premier", "email"],
-                   extra_skills=["sales"], extra_share=0.4),
+        TeamConfig(name="Billing", weight=10, skills=["billing"],
+                   extra_skills=["support"], extra_share=0.3),
+        TeamConfig(name="Digital", weight=10, skills=["chat_sales", "chat_support", "social"]),
+        TeamConfig(name="Premier", weight=6, skills=["premier"],
+                   extra_skills=["billing"], extra_share=0.35),
+        TeamConfig(name="Back Office", weight=4, skills=["email", "social"]),
     ])
 
 
@@ -357,7 +364,7 @@ _CHANNEL_SHAPE = {  # target, threshold, aht, acw, patience
 }
 
 
-def scaled_centre(queues: int, agents: int, occupancy: float = 0.82,
+def scaled_centre(queues: int, agents: int, occupancy: float = 0.88,
                   seed: int | None = 1) -> SimulatorConfig:
     """A big synthetic centre for benchmarks: ``agents`` spread over ``queues``.
 

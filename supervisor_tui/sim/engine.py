@@ -58,13 +58,14 @@ COUNTER_FIELDS = ("offered", "answered", "answered_within_threshold", "abandoned
                   "handled", "handle_s")
 N_COUNTERS = len(COUNTER_FIELDS)
 
-_ARRIVAL, _REDRAW, _ABANDON, _END_TALK, _END_ACW, _END_BREAK, _SEGMENT = range(7)
+_ARRIVAL, _REDRAW, _ABANDON, _END_TALK, _END_ACW, _END_BREAK, _SEGMENT, _ROUTABLE = range(8)
 _CURVE_STEP_S = 900.0  # the intraday curve is piecewise constant per quarter hour
 _ENDED_MEMORY = 20_000  # ended contacts remembered, to explain a late action plainly
 
 
 class SimQueue:
-    __slots__ = ("acw_s", "available", "base_rate", "channel", "gen", "gold", "id", "idx",
+    __slots__ = ("acw_s", "available", "base_rate", "channel", "defer_s", "gen", "gold", "id",
+                 "idx",
                  "inv_talk", "lognormal", "mu", "n_skilled", "n_waiting", "name",
                  "patience_s", "rate", "short_abandon_s", "sigma", "sl_target",
                  "threshold_s", "vip", "waiting")
@@ -87,12 +88,13 @@ class SimQueue:
         self.mu = math.log(talk) - self.sigma ** 2 / 2
         self.acw_s = cfg.acw_s
         self.patience_s = cfg.patience_s
+        self.defer_s = cfg.defer_s
         self.vip = cfg.tiers.vip
         self.gold = cfg.tiers.gold
         self.gen = 0  # bumped when the arrival rate changes: stale arrival events skip
         # (-tier, entered, seq, contact): best tier first, then longest wait
         self.waiting: list[tuple[int, float, int, SimContact]] = []
-        self.n_waiting = 0
+        self.n_waiting = 0  # waiting in this queue, deferred ones included
         # (idle since, seq, agent): longest idle first
         self.available: list[tuple[float, int, SimAgent]] = []
         self.n_skilled = 0
@@ -121,7 +123,7 @@ class SimAgent:
         self.outage = False  # picked to drop offline by the outage scenario
         self.off_shift = False  # rostered off while the intraday curve is low
         self.ver = 0  # bumped on every visible change; snapshot caches compare it
-        self.model: object = None
+        self.model: Any = None  # cached model.Agent / model.Contact for snapshots
         self.model_ver = -1
 
 
@@ -147,7 +149,7 @@ class SimContact:
         self.heap_seq = -1
         self.abandon_scheduled = False
         self.ver = 0
-        self.model: object = None
+        self.model: Any = None  # cached model.Agent / model.Contact for snapshots
         self.model_ver = -1
 
 
@@ -190,6 +192,7 @@ class Engine:
         self._zone = policy.zone
         self.epoch = epoch.astimezone(UTC)
         self.now = 0.0
+        self.events_processed = 0
         self._heap: list[tuple[float, int, int, Any, int]] = []
         self._seq = count()
         self._contact_no = count(1)
@@ -222,6 +225,8 @@ class Engine:
         self._bucket_end = -math.inf
         self._day_end = -math.inf
         self.stats_ver = [0] * self._nq  # bumped per queue on any counter change
+        # Contacts that found an agent on entering a queue (cumulative): P(wait) = 1 - this.
+        self.answered_at_once = [0] * self._nq
         self._roll(0.0)
 
         prof = config.profile
@@ -281,8 +286,10 @@ class Engine:
     def run_until(self, t_end: float) -> None:
         heap = self._heap
         pop = heapq.heappop
+        processed = 0
         while heap and heap[0][0] <= t_end:
             t, _, kind, obj, tag = pop(heap)
+            processed += 1
             self.now = t
             if t >= self._bucket_end:
                 self._roll(t)
@@ -303,8 +310,13 @@ class Engine:
             elif kind == _END_BREAK:
                 if obj.kind == AWAY and obj.break_seq == tag:
                     self._back_from_break(obj, t)
+            elif kind == _ROUTABLE:
+                if obj.state == WAITING and obj.heap_seq < 0 and obj.queue.idx == tag:
+                    obj.queue.n_waiting -= 1
+                    self._route_new(obj, obj.queue, t)
             elif t >= self._seg_end:  # _SEGMENT, unless an arrival already moved it on
                 self._update_segment(t)
+        self.events_processed += processed
         if t_end > self.now:
             self.now = t_end
             if t_end >= self._bucket_end:
@@ -445,7 +457,7 @@ class Engine:
 
     def _arrive(self, q: SimQueue, t: float) -> None:
         self._schedule_arrival(q, t)
-        self._route_new(self._new_contact(q, t), q, t)
+        self._route_new(self._new_contact(q, t), q, t, q.defer_s)
 
     def _new_contact(self, q: SimQueue, t: float) -> SimContact:
         rng = self.rng
@@ -468,20 +480,30 @@ class Engine:
         self.stats_ver[q.idx] += 1
         return c
 
-    def _route_new(self, c: SimContact, q: SimQueue, t: float) -> None:
-        """A contact enters ``q``: straight to the longest-idle agent, else it waits."""
-        a = self._pop_available(q)
-        if a is not None:
-            self._start(a, c, t)
-            return
+    def _route_new(self, c: SimContact, q: SimQueue, t: float, defer_s: float = 0.0) -> None:
+        """A contact enters ``q``: straight to the longest-idle agent, else it waits.
+
+        With ``defer_s`` it first sits unroutable that long (email worked in batches).
+        """
         c.state = WAITING
-        seq = next(self._seq)
-        c.heap_seq = seq
-        heapq.heappush(q.waiting, (-c.tier, c.entered, seq, c))
         q.n_waiting += 1
-        if len(q.waiting) > 2 * q.n_waiting + 64:
-            q.waiting = [e for e in q.waiting if e[3].state == WAITING and e[3].heap_seq == e[2]]
-            heapq.heapify(q.waiting)
+        if defer_s:
+            self._push(t + defer_s, _ROUTABLE, c, q.idx)
+        else:
+            a = self._pop_available(q)
+            if a is not None:
+                q.n_waiting -= 1
+                if t == c.entered:
+                    self.answered_at_once[q.idx] += 1
+                self._start(a, c, t)
+                return
+            seq = next(self._seq)
+            c.heap_seq = seq
+            heapq.heappush(q.waiting, (-c.tier, c.entered, seq, c))
+            if len(q.waiting) > 2 * q.n_waiting + 64:
+                q.waiting = [e for e in q.waiting
+                             if e[3].state == WAITING and e[3].heap_seq == e[2]]
+                heapq.heapify(q.waiting)
         if q.patience_s is not None and not c.abandon_scheduled:
             # Patience belongs to the customer: moving them does not reset it.
             c.abandon_scheduled = True
@@ -512,6 +534,7 @@ class Engine:
         c.state = state
         c.ended_at = t
         c.ver += 1
+        c.model = None  # kept only to explain late actions: drop the snapshot object
         del self._live[c.id]
         ended = self._ended
         ended[c.id] = c
@@ -642,7 +665,8 @@ class Engine:
             traffic = sum(q.arrivals_per_hour * q.aht_s for q in self.config.queues)
             calls = sum(q.arrivals_per_hour for q in self.config.queues)
             aht = traffic / calls if calls else 300.0
-            # Breaks start on ~85% of finished contacts' worth of time: rate r, length d.
+            # Steady-state share away: breaks start at r = p x contacts finished per agent
+            # second (~85% busy / AHT) and last d on average.
             r = self._break_p * 0.85 / aht
             d = self.config.breaks.mean_s
             p_away = r * d / (1 + r * d)

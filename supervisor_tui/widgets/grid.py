@@ -55,7 +55,7 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home,g", "jump(0)", "First", show=False),
         Binding("end,G", "jump(-1)", "Last", show=False),
-        Binding("enter", "select", "Open", show=False),
+        Binding("enter", "select", "Open"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {

@@ -1,0 +1,177 @@
+"""The simulator as a Source: the default with no configuration at all.
+
+Simulated time runs ``speed`` times faster than the wall clock from ``start``; each
+snapshot advances the engine to "now" and reads it. Snapshot building reuses the
+immutable model objects of every agent, contact and queue counter that did not change
+since the last poll (the engine bumps a version on each change), so a poll of 10,000
+agents builds only the few hundred objects that moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from supervisor_tui.intervals import IntervalPolicy
+from supervisor_tui.model import Agent, AgentState, Contact, Queue, QueueStats, Snapshot
+from supervisor_tui.sim.config import Scenario, SimulatorConfig
+from supervisor_tui.sim.engine import (
+    AGENT_KINDS,
+    CONTACT_STATES,
+    TIERS,
+    WAITING,
+    ActionOutcome,
+    Engine,
+    SimAgent,
+    SimContact,
+)
+from supervisor_tui.sources.base import Capability, Source
+
+_FIRST = ("Alex", "Bianca", "Carlos", "Dana", "Emre", "Fatima", "George", "Hiro", "Irene",
+          "Jamal", "Kira", "Luis", "Mei", "Noah", "Olga", "Pedro", "Rana", "Sven", "Tara",
+          "Usman", "Valeria", "Wes", "Ximena", "Yuki", "Zaid")
+_LAST = ("Adams", "Brown", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Haddad", "Ito",
+         "Jensen", "Khan", "Lopez", "Muller", "Nowak", "Okafor", "Patel", "Rossi", "Silva",
+         "Tanaka", "Urban", "Varga", "Weber", "Young")
+
+
+def customer_name(n: int) -> str:
+    # Derived from the contact number, not drawn from the RNG: free and reproducible.
+    return f"{_FIRST[n * 7 % len(_FIRST)]} {_LAST[n * 11 % len(_LAST)]}"
+
+
+class SnapshotBuilder:
+    """Turns engine state into a ``model.Snapshot``, rebuilding only what changed."""
+
+    def __init__(self, engine: Engine, source: str, clock_rate: float = 1.0) -> None:
+        self.engine = engine
+        self.source = source
+        self.clock_rate = clock_rate
+        self.queues = tuple(
+            Queue.model_construct(id=q.id, name=q.name, channel=q.channel,
+                                  sl_target=q.sl_target, threshold_s=q.threshold_s,
+                                  short_abandon_s=q.short_abandon_s, source=source)
+            for q in engine.queues)
+        self._keys: tuple[datetime, datetime] | None = None
+        n = len(engine.queues)
+        self._stats_ver = [-1] * n
+        self._ival: list[QueueStats | None] = []
+        self._day: list[QueueStats | None] = []
+
+    def build(self) -> Snapshot:
+        e = self.engine
+        ikey, dkey = e.interval_key, e.day_key
+        if self._keys != (ikey, dkey):
+            self._keys = (ikey, dkey)
+            self._stats_ver = [-1] * len(e.queues)
+            self._ival = [None] * len(e.queues)
+            self._day = [None] * len(e.queues)
+        ival, day, seen, vers = self._ival, self._day, self._stats_ver, e.stats_ver
+        for i, q in enumerate(e.queues):
+            if seen[i] != vers[i]:
+                seen[i] = vers[i]
+                ival[i] = _stats(q.id, ikey, e.interval_counters(i))
+                day[i] = _stats(q.id, dkey, e.day_counters(i))
+        agents = tuple([a.model if a.model_ver == a.ver else self._agent(a) for a in e.agents])
+        contacts = tuple([c.model if c.model_ver == c.ver else self._contact(c)
+                          for c in e.live_contacts()])
+        ids = [q.id for q in self.queues]
+        return Snapshot.model_construct(
+            taken_at=e.now_dt, interval_start=ikey, day_start=dkey, queues=self.queues,
+            interval_stats=dict(zip(ids, ival, strict=True)),
+            day_stats=dict(zip(ids, day, strict=True)),
+            agents=agents, contacts=contacts, health={}, clock_rate=self.clock_rate)
+
+    def _agent(self, a: SimAgent) -> Agent:
+        c = a.contact
+        state = AgentState.model_construct(kind=AGENT_KINDS[a.kind],
+                                           since=self.engine.at(a.since), reason=a.reason)
+        model = Agent.model_construct(
+            id=a.id, name=a.name, team=a.team, state=state, skills=a.skill_ids,
+            contact_id=c.id if c else None, queue_id=c.queue.id if c else None,
+            source=self.source)
+        a.model, a.model_ver = model, a.ver
+        return model
+
+    def _contact(self, c: SimContact) -> Contact:
+        agent = c.agent if c.state != WAITING else None
+        model = Contact.model_construct(
+            id=c.id, queue_id=c.queue.id, channel=c.channel, tier=TIERS[c.tier],
+            entered_at=self.engine.at(c.entered), state=CONTACT_STATES[c.state],
+            agent_id=agent.id if agent else None, customer=customer_name(c.n),
+            flags=c.flags)
+        c.model, c.model_ver = model, c.ver
+        return model
+
+
+def _stats(queue_id: str, start: datetime, v: list[float]) -> QueueStats:
+    return QueueStats.model_construct(
+        queue_id=queue_id, window_start=start, offered=int(v[0]), answered=int(v[1]),
+        answered_within_threshold=int(v[2]), abandoned=int(v[3]), abandoned_short=int(v[4]),
+        abandoned_after_threshold=int(v[5]), wait_answered_s=max(0.0, v[6]),
+        handled=int(v[7]), handle_s=max(0.0, v[8]))
+
+
+def _wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SimulatorSource(Source):
+    """The built-in simulated centre; ``clock`` (wall time) is injectable for tests."""
+
+    capabilities = frozenset({Capability.SNAPSHOT, Capability.REASSIGN_CONTACT,
+                              Capability.MOVE_AGENTS, Capability.BROADCAST})
+
+    def __init__(self, name: str, policy: IntervalPolicy, config: SimulatorConfig | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__(name, policy)
+        self.config = config if config is not None else SimulatorConfig()
+        self._clock = clock or _wall_now
+        self.speed = float(self.config.speed)
+        self._wall0 = self._clock()
+        start = self.config.start or self._wall0
+        if start.tzinfo is None:  # a TOML local datetime means the centre's own time
+            start = start.replace(tzinfo=policy.zone)
+        self.start = start
+        # Warm up before `start` so the first snapshot already has queues and numbers.
+        warmup = timedelta(minutes=self.config.warmup_minutes)
+        self.engine = Engine(self.config, policy, start - warmup)
+        self.engine.advance(start)
+        self._builder = SnapshotBuilder(self.engine, name, self.speed)
+        self._builder.build()  # fill the model caches now, not on the UI's first poll
+
+    @property
+    def seed(self) -> int:
+        return self.engine.seed
+
+    def sim_now(self) -> datetime:
+        return self.start + (self._clock() - self._wall0) * self.speed
+
+    def _catch_up(self) -> None:
+        self.engine.advance(self.sim_now())
+
+    async def snapshot(self) -> Snapshot:
+        self._catch_up()
+        return self._builder.build()
+
+    # Actions: thin passthroughs for now; actions.py will define the final interface.
+
+    async def move_contact(self, contact_id: str, queue_id: str) -> ActionOutcome:
+        self._catch_up()
+        return self.engine.move_contact(contact_id, queue_id)
+
+    async def assign_contact(self, contact_id: str, agent_id: str) -> ActionOutcome:
+        self._catch_up()
+        return self.engine.assign_contact_to_agent(contact_id, agent_id)
+
+    async def set_agent_skills(self, agent_id: str, skills: Sequence[str]) -> ActionOutcome:
+        self._catch_up()
+        return self.engine.set_agent_skills(agent_id, skills)
+
+    async def broadcast(self, message: str) -> ActionOutcome:
+        self._catch_up()
+        return self.engine.broadcast(message)
+
+    async def set_scenario(self, scenario: Scenario | str) -> ActionOutcome:
+        self._catch_up()
+        return self.engine.set_scenario(scenario)

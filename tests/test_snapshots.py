@@ -1,0 +1,55 @@
+"""SVG snapshots of the main screens at SSH size (80x24) and wall size (200x60).
+
+Time is frozen (wall clock and monotonic), so the same centre renders identically.
+Update after an intended visual change with ``pytest --snapshot-update`` and look at
+the report before committing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from supervisor_tui.app import SupervisorApp
+from supervisor_tui.store import Store
+from tests.helpers import T0, ScriptedSource, centre, make_config
+
+SIZES = [(80, 24), (200, 60)]
+
+
+def frozen_app() -> SupervisorApp:
+    return SupervisorApp(
+        make_config(poll_interval_s=3600),
+        [ScriptedSource([centre()])],
+        store=Store.open(None),
+        clock=lambda: T0,
+        monotonic=lambda: 1000.0,
+    )
+
+
+async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_dashboard(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(frozen_app(), terminal_size=size, run_before=_settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_agents(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    async def go(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("a")
+        await _settle(pilot)
+
+    assert snap_compare(frozen_app(), terminal_size=size, run_before=go)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_queue_detail(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    async def go(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("enter")
+        await _settle(pilot)
+
+    assert snap_compare(frozen_app(), terminal_size=size, run_before=go)
