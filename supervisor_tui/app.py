@@ -86,7 +86,7 @@ class SupervisorApp(App[None]):
         # Injectable so tests and snapshots can freeze time.
         self.clock = clock
         self.monotonic = monotonic
-        self.trends = TrendBook(minutes=config.console.trend_minutes, buckets=10)
+        self.trends = TrendBook(minutes=config.console.trend_minutes, buckets=30)
         self.poller = Poller(
             sources,
             interval_s=config.console.poll_interval_s,

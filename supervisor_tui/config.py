@@ -47,7 +47,7 @@ class ConsoleConfig(Strict):
     timezone: str = Field(default_factory=_local_zone)
     sl_formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER
     trend_minutes: int = Field(30, gt=0, le=24 * 60)
-    escalation_strip_size: int = Field(3, ge=1, le=20)
+    escalation_strip_size: int = Field(5, ge=1, le=20)
 
     @field_validator("timezone")
     @classmethod

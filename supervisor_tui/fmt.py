@@ -47,6 +47,18 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}:{secs:02d}"
 
 
+def threshold(seconds: float) -> str:
+    """Short threshold: 20s, 15m, 1h, 1h30m."""
+    seconds = int(seconds)
+    if seconds < 60 or seconds % 60:
+        return f"{seconds}s" if seconds < 120 else duration(seconds)
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+
+
 def pct(value: float | None, digits: int = 0) -> str:
     if value is None or math.isnan(value):
         return DASH
@@ -56,8 +68,15 @@ def pct(value: float | None, digits: int = 0) -> str:
 SPARK = "▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: list[float | None], top: float | None = None) -> str:
-    """One character per value, scaled to ``top`` (default: the largest value)."""
+def sparkline(
+    values: list[float | None], top: float | None = None, width: int | None = None
+) -> str:
+    """One character per value (or per group of values, keeping each group's largest,
+    when ``width`` is given), scaled to ``top`` (default: the largest value)."""
+    if width is not None and 0 < width < len(values):
+        groups = [values[i * len(values) // width:(i + 1) * len(values) // width]
+                  for i in range(width)]
+        values = [max((v for v in g if v is not None), default=None) for g in groups]
     present = [v for v in values if v is not None]
     if not present:
         return " " * len(values)

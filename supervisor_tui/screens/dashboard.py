@@ -17,11 +17,11 @@ from supervisor_tui.screens.base import BoardScreen
 from supervisor_tui.widgets.grid import Grid
 from supervisor_tui.widgets.kpi import KpiTile
 from supervisor_tui.widgets.status_bar import StatusBar
-from supervisor_tui.widgets.tables import queue_columns, wait_cell
+from supervisor_tui.widgets.tables import TIER_STYLE, queue_columns, wait_cell
 
 
-def escalation_text(board: Board, now_age: float, width_hint: int = 200) -> Text:
-    """'N over threshold' and the worst few: queue, wait, tier."""
+def escalation_text(board: Board, now_age: float) -> Text:
+    """One line: 'N over threshold' and the worst few inline (for short terminals)."""
     text = Text(no_wrap=True, overflow="ellipsis")
     count = board.over_threshold_count
     if not count:
@@ -29,13 +29,38 @@ def escalation_text(board: Board, now_age: float, width_hint: int = 200) -> Text
         return text
     text.append(f"⚠ {count} over threshold", "bold red")
     for item in board.over_threshold:
-        wait = item.wait_s + now_age
         text.append("  │ ", "dim")
         text.append(clean(item.queue.name, 24), "bold")
         text.append(" ")
-        text.append_text(wait_cell(wait, item.queue.threshold_s))
+        text.append_text(wait_cell(item.wait_s + now_age, item.queue.threshold_s))
         if item.contact.tier.value != "standard":
             text.append(f" {item.contact.tier.value.upper()}", "bold magenta")
+    return text
+
+
+def escalation_list(board: Board, now_age: float) -> Text:
+    """Summary line, then one line per worst contact (for taller terminals)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    count = board.over_threshold_count
+    if not count:
+        text.append("✓ No contact is waiting past its queue's threshold", "green")
+        return text
+    shown = len(board.over_threshold)
+    text.append(f"⚠ {count} contact(s) waiting past their queue's threshold", "bold red")
+    if count > shown:
+        text.append(f" — worst {shown}:", "dim")
+    for item in board.over_threshold:
+        c = item.contact
+        text.append("\n  ")
+        text.append(f"{clean(item.queue.name, 24):<24}", "bold")
+        wait = wait_cell(item.wait_s + now_age, item.queue.threshold_s)
+        wait.pad_left(8 - wait.cell_len)
+        text.append_text(wait)
+        text.append(f" (target {fmt.threshold(item.queue.threshold_s)})  ", "dim")
+        text.append(f"{c.tier.value.upper():<8}", TIER_STYLE[c.tier] or "dim")
+        text.append(f" {clean(c.id, 16)}  {clean(c.customer or '', 30)}")
+        if c.flags:
+            text.append("  " + ", ".join(f.value.replace("_", " ") for f in c.flags), "yellow")
     return text
 
 
@@ -64,10 +89,11 @@ class DashboardScreen(BoardScreen):
         )
         yield grid
         yield Static(id="escalations", markup=False)
+        yield Static(id="escalation-list", markup=False)
         yield Footer()
 
     def _trend(self, queue_id: str) -> str:
-        return fmt.sparkline(self.sup.trends.series(queue_id))
+        return fmt.sparkline(self.sup.trends.series(queue_id), width=15)
 
     def on_mount(self) -> None:
         self.query_one("#queues", Grid).focus()
@@ -129,6 +155,7 @@ class DashboardScreen(BoardScreen):
         )
         age = (now - board.taken_at).total_seconds()
         self.query_one("#escalations", Static).update(escalation_text(board, age))
+        self.query_one("#escalation-list", Static).update(escalation_list(board, age))
 
     def action_open_queue(self) -> None:
         key = self.query_one("#queues", Grid).cursor_key

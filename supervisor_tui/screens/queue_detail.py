@@ -63,8 +63,8 @@ def staffing_text(row: QueueRow) -> Text:
             text.append(fmt.pct(s.predicted_sl_with_staffed), "bold")
             text.append("\n")
     a = row.agents
-    text.append(f"Agents avail {a.available} · on {a.on_contact} · ACW "
-                f"{a.after_contact_work} · away {a.away}")
+    text.append(f"Agents: {a.available} avail · {a.on_contact} on · "
+                f"{a.after_contact_work} ACW · {a.away} away")
     return text
 
 
@@ -87,7 +87,7 @@ class QueueDetailScreen(BoardScreen):
             with Vertical():
                 yield Static("Waiting, oldest first", classes="section-title")
                 yield Grid(
-                    contact_columns(self._threshold, self._queue_name),
+                    contact_columns(self._threshold, self._queue_name, with_queue=False),
                     key_of=lambda c: c.id,
                     now=self.sup.centre_now,
                     empty_text="Nobody waiting",

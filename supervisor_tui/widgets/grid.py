@@ -42,7 +42,8 @@ class Column(Generic[R]):
     sort_key: Callable[[R, datetime], Any] | None = None
     align: Literal["left", "right", "center"] = "left"
     priority: int = 1  # 0 = always shown; higher numbers are dropped first when narrow
-    flex: bool = False  # takes the spare width
+    flex: bool = False  # takes the spare width, up to max_width
+    max_width: int = 40
 
 
 class Grid(ScrollView, Generic[R], can_focus=True):
@@ -67,6 +68,7 @@ class Grid(ScrollView, Generic[R], can_focus=True):
     DEFAULT_CSS = """
     Grid {
         height: 1fr;
+        scrollbar-size-vertical: 1;
         overflow-x: hidden;
         background: $surface;
     }
@@ -256,11 +258,18 @@ class Grid(ScrollView, Generic[R], can_focus=True):
             )
             chosen.remove(drop)
         spare = max(width - needed(chosen), 0)
-        flex = [c for c in chosen if c.flex] or chosen[:1]
-        layout = []
-        for col in chosen:
-            extra = spare // len(flex) if col in flex else 0
-            layout.append((col, col.width + extra))
+        widths = {c.key: c.width for c in chosen}
+        # Flex columns grow first (to their max), then any spare is spread over all
+        # columns so a 200-column wall gets airy columns rather than one huge name.
+        for col in [c for c in chosen if c.flex] or chosen[:1]:
+            grow = min(spare, max(col.max_width - col.width, 0))
+            widths[col.key] += grow
+            spare -= grow
+        for i, col in enumerate(chosen):
+            share = spare // (len(chosen) - i)
+            widths[col.key] += share
+            spare -= share
+        layout = [(col, widths[col.key]) for col in chosen]
         self._layout, self._layout_width = layout, width
         return layout
 

@@ -43,7 +43,7 @@ def queue_columns(trend: Callable[[str], str]) -> list[Column[QueueRow]]:
         Column(
             "name", "Queue", 14,
             lambda r, now: clean(r.queue.name, 60),
-            lambda r, now: r.queue.name.lower(), priority=0, flex=True,
+            lambda r, now: r.queue.name.lower(), priority=0, flex=True, max_width=30,
         ),
         Column("channel", "Chan", 6, lambda r, now: r.queue.channel.value, priority=4),
         Column(
@@ -63,7 +63,7 @@ def queue_columns(trend: Callable[[str], str]) -> list[Column[QueueRow]]:
         ),
         Column(
             "target", "Target", 9,
-            lambda r, now: f"{fmt.pct(r.queue.sl_target)}/{fmt.duration(r.queue.threshold_s)}",
+            lambda r, now: f"{fmt.pct(r.queue.sl_target)}/{fmt.threshold(r.queue.threshold_s)}",
             align="right", priority=5,
         ),
         Column(
@@ -97,9 +97,9 @@ def queue_columns(trend: Callable[[str], str]) -> list[Column[QueueRow]]:
             )
             if r.staffing
             else Text(fmt.DASH, style="dim"),
-            lambda r, now: r.staffing.needed if r.staffing else -1, align="right", priority=3,
+            lambda r, now: r.staffing.needed if r.staffing else -1, align="right", priority=2,
         ),
-        Column("trend", "Waiting 30m", 11, lambda r, now: trend(r.queue.id), priority=2),
+        Column("trend", "Waiting 30m", 15, lambda r, now: trend(r.queue.id), priority=3),
     ]
 
 
@@ -156,9 +156,11 @@ TIER_STYLE = {Tier.VIP: "bold magenta", Tier.GOLD: "bold yellow", Tier.STANDARD:
 
 
 def contact_columns(
-    threshold_of: Callable[[Contact], float], queue_name: Callable[[str | None], str]
+    threshold_of: Callable[[Contact], float],
+    queue_name: Callable[[str | None], str],
+    with_queue: bool = True,
 ) -> list[Column[Contact]]:
-    return [
+    columns = [
         Column("id", "Contact", 10, lambda c, now: clean(c.id, 30), priority=0),
         Column("queue", "Queue", 12, lambda c, now: queue_name(c.queue_id), priority=2,
                flex=True),
@@ -168,7 +170,10 @@ def contact_columns(
         Column("wait", "Wait", 7,
                lambda c, now: wait_cell(_age(c.entered_at, now), threshold_of(c)),
                lambda c, now: _age(c.entered_at, now), align="right", priority=0),
+        Column("customer", "Customer", 14, lambda c, now: clean(c.customer or "", 40),
+               priority=5),
         Column("flags", "Flags", 12,
                lambda c, now: ", ".join(f.value.replace("_", " ") for f in c.flags),
                priority=4),
     ]
+    return [c for c in columns if with_queue or c.key != "queue"]
