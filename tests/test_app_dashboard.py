@@ -20,7 +20,7 @@ async def test_dashboard_shows_queues_kpis_and_escalations() -> None:
         assert "! 75%" in text  # Sales: 24 / (30 + 2): 5 points under 80% = at risk
         assert "✓ 100%" in text  # Support
         assert "Waiting" in text and "3" in text
-        assert "1 over threshold" in text  # c1 has waited 95 s on a 20 s queue
+        assert "1 contact(s) waiting past" in text  # c1: 95 s on a 20 s queue
         assert "VIP" in text
         assert "● pbx" in text
 
