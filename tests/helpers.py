@@ -109,3 +109,13 @@ def screen_text(app: App) -> str:
     """Plain text of what the terminal shows now."""
     strips = app.screen._compositor.render_strips()
     return "\n".join(strip.text for strip in strips)
+
+
+async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    """Pause until ``predicate()`` holds; fail clearly if it never does."""
+    loop_time = 0.0
+    while not predicate():
+        if loop_time > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await pilot.pause(0.05)
+        loop_time += 0.05

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from supervisor_tui.widgets.grid import Grid
-from tests.helpers import ScriptedSource, centre, make_app, make_config, screen_text
+from tests.helpers import (
+    ScriptedSource,
+    centre,
+    make_app,
+    make_config,
+    screen_text,
+    wait_for,
+)
 
 
 async def settle(pilot, polls: int = 2) -> None:  # type: ignore[no-untyped-def]
+    """Wait for data on screen (generous under a loaded CI), then a little more."""
+    await wait_for(pilot, lambda: pilot.app.board is not None)
     for _ in range(polls):
         await pilot.pause(0.15)
 
@@ -74,7 +83,8 @@ async def test_failing_source_keeps_numbers_and_says_stale() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         source.fail_with = "HTTP 503 Service Unavailable"
-        await pilot.pause(1.2)
+        await wait_for(pilot, lambda: app.has_class("-stale"))
+        await pilot.pause(0.3)
         text = screen_text(app)
         assert "STALE" in text
         assert "pbx" in text and ("degraded" in text or "DOWN" in text)
