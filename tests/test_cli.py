@@ -1,0 +1,66 @@
+"""The CLI contracts other tools script against."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from supervisor_tui import __version__
+from supervisor_tui.cli import main
+
+
+def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+    assert main(args) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_staffing_json(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(["staffing", "--contacts", "100", "--interval", "1800", "--aht", "180",
+                     "--target", "0.8", "--threshold", "20", "--json"], capsys)
+    assert data["agents"] == 14
+    for key in ("service_level", "asa_seconds", "occupancy", "probability_wait"):
+        assert isinstance(data[key], float)
+
+
+def test_staffing_with_occupancy_cap(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(["staffing", "--contacts", "100", "--interval", "1800", "--aht", "180",
+                     "--target", "0.8", "--threshold", "20", "--max-occupancy", "0.65",
+                     "--json"], capsys)
+    assert data["agents"] == 16 and data["occupancy"] <= 0.65
+
+
+def test_simulate_json(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(["simulate", "--agents", "20", "--arrivals-per-hour", "300", "--aht",
+                     "180", "--threshold", "20", "--no-abandon", "--duration", "3600",
+                     "--seed", "3", "--json"], capsys)
+    for key in ("offered", "answered", "abandoned", "answered_within_threshold",
+                "service_level", "asa_seconds", "occupancy"):
+        assert key in data
+    assert data["abandoned"] == 0
+    assert 200 < data["offered"] < 400
+
+
+def test_simulate_is_deterministic_by_seed(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["simulate", "--agents", "10", "--arrivals-per-hour", "150", "--aht", "200",
+            "--threshold", "20", "--patience", "60", "--duration", "1800", "--seed", "9",
+            "--json"]
+    assert run_json(args, capsys) == run_json(args, capsys)
+
+
+def test_bad_arguments_exit_2_without_traceback() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "supervisor_tui", "staffing", "--contacts", "10", "--interval",
+         "0", "--aht", "180", "--target", "0.8", "--threshold", "20"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "interval" in proc.stderr
+
+
+def test_version() -> None:
+    proc = subprocess.run([sys.executable, "-m", "supervisor_tui", "--version"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and __version__ in proc.stdout
