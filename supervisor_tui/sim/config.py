@@ -1,7 +1,7 @@
 """The ``[simulator]`` configuration section: enough knobs to model your own centre.
 
 Every field has a default, and the defaults are the demo centre (:func:`default_centre`):
-eight queues across voice, chat, email and social served by 60 agents in five teams,
+eight queues across voice, chat, email and social served by 60 agents in six teams,
 staffed so that at any hour the board shows some queues comfortably green, one or two
 stretched, and numbers that move every few seconds at speed 1.
 
@@ -162,8 +162,8 @@ class OutageConfig(_Strict):
     flag_factor: float = Field(3.0, ge=1, description="more complaints and escalations")
 
 
-# Hourly arrival factors, local time, mean 1. Deliberately mild (0.84-1.14) so the
-# default demo stays busy at any hour of the day; real centres set their own profile.
+# Hourly arrival factors, local time, mean ~1. Mild (0.84-1.14), and with staff_to_curve
+# the logged-in staff follow it, so the demo is busy at any hour; set your own profile.
 DEFAULT_PROFILE: tuple[float, ...] = (
     0.86, 0.85, 0.84, 0.84, 0.85, 0.88, 0.93, 0.99, 1.06, 1.11, 1.14, 1.12,
     1.07, 1.08, 1.12, 1.13, 1.10, 1.05, 1.01, 0.98, 0.95, 0.92, 0.90, 0.88,
