@@ -25,7 +25,7 @@ class BoardScreen(Screen[None]):
         self.watch(self.app, "board", self._board_changed, init=True)
 
     def _board_changed(self, board: Board | None) -> None:
-        if board is not None and self.is_mounted:
+        if board is not None and self.is_attached:  # (is_mounted is False inside on_mount)
             self.show_board(board)
         self.tick()
 

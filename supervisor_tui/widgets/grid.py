@@ -73,7 +73,7 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         background: $surface;
     }
     Grid > .grid--header { text-style: bold; color: $text-muted; background: $panel; }
-    Grid > .grid--cursor { background: $boost; text-style: reverse; }
+    Grid > .grid--cursor { background: $boost; text-style: bold; }
     Grid:focus > .grid--cursor { background: $accent 60%; text-style: bold; }
     Grid > .grid--empty { color: $text-muted; text-style: italic; }
     """

@@ -36,7 +36,7 @@ def render_status(
     line.append(" ")
     if centre_time is not None:
         line.append(f"{centre_time:%H:%M:%S}", "bold")
-        line.append(f" {interval_label}  ", "dim")
+        line.append(f"  {interval_label}  ", "dim")
     for name, h in health.items():
         mark, colour, word = HEALTH_MARK[h.status]
         line.append(f"{mark} {clean(name, 24)}", colour)
