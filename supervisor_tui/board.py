@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 from supervisor_tui import erlang, metrics
 from supervisor_tui.model import (
@@ -80,15 +81,42 @@ class Staffing:
 
 @dataclass(frozen=True)
 class QueueRow:
+    """One queue in one poll. Ratios, agent counts and Erlang staffing are computed on
+    first use: a wall of 1,000 queues only pays for the rows on screen (or once for all
+    of them when sorting by such a column), not for every row on every poll."""
+
     queue: Queue
     waiting: int
     oldest_waiting_since: datetime | None
-    interval: WindowMetrics
-    day: WindowMetrics
-    agents: metrics.AgentTally
     over_threshold: int
-    staffing: Staffing | None
-    status: SLStatus
+    interval_stats: QueueStats
+    day_stats: QueueStats
+    serving: tuple[Agent, ...]
+    taken_at: datetime
+    formula: SLFormula
+    max_occupancy: float | None
+
+    @cached_property
+    def interval(self) -> WindowMetrics:
+        return WindowMetrics.of(self.interval_stats, self.formula)
+
+    @cached_property
+    def day(self) -> WindowMetrics:
+        return WindowMetrics.of(self.day_stats, self.formula)
+
+    @cached_property
+    def agents(self) -> metrics.AgentTally:
+        return metrics.agent_counts(self.serving)
+
+    @cached_property
+    def staffing(self) -> Staffing | None:
+        working = self.agents.staffed - self.agents.away
+        return _staffing(self.queue, self.interval_stats, self.day_stats, self.taken_at,
+                         working, self.max_occupancy)
+
+    @cached_property
+    def status(self) -> SLStatus:
+        return sl_status(self.interval.service_level, self.queue.sl_target)
 
 
 @dataclass(frozen=True)
@@ -187,7 +215,6 @@ def build_board(
         day_stats = snapshot.day_stats.get(queue.id) or QueueStats(
             queue_id=queue.id, window_start=snapshot.day_start
         )
-        counts = metrics.agent_counts(agents_by_queue.get(queue.id, []))
         limit = queue.threshold_s * threshold_factor
         over = 0
         for contact in waiting:
@@ -196,25 +223,18 @@ def build_board(
                 break  # sorted oldest first: the rest are younger
             over += 1
             escalated.append(EscalatedContact(contact, queue, wait))
-        interval = WindowMetrics.of(interval_stats, formula)
         rows.append(
             QueueRow(
                 queue=queue,
                 waiting=len(waiting),
                 oldest_waiting_since=waiting[0].entered_at if waiting else None,
-                interval=interval,
-                day=WindowMetrics.of(day_stats, formula),
-                agents=counts,
                 over_threshold=over,
-                staffing=_staffing(
-                    queue,
-                    interval_stats,
-                    day_stats,
-                    now,
-                    counts.staffed - counts.away,
-                    max_occupancy,
-                ),
-                status=sl_status(interval.service_level, queue.sl_target),
+                interval_stats=interval_stats,
+                day_stats=day_stats,
+                serving=tuple(agents_by_queue.get(queue.id, ())),
+                taken_at=now,
+                formula=formula,
+                max_occupancy=max_occupancy,
             )
         )
 
@@ -235,7 +255,7 @@ def build_board(
         window_start=snapshot.day_start,
     )
     # Overall target: each queue's target weighted by its contacts this interval.
-    weights = [(r.queue.sl_target, r.interval.stats.offered) for r in rows]
+    weights = [(r.queue.sl_target, r.interval_stats.offered) for r in rows]
     total_weight = sum(w for _, w in weights)
     if total_weight:
         overall_target = sum(t * w for t, w in weights) / total_weight
@@ -260,5 +280,5 @@ def build_board(
         over_threshold_count=len(escalated),
         teams=tuple(sorted(teams)),
         waiting_by_queue={k: tuple(v) for k, v in waiting_by_queue.items()},
-        agents_by_queue={k: tuple(v) for k, v in agents_by_queue.items()},
+        agents_by_queue={r.queue.id: r.serving for r in rows},
     )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -123,7 +124,8 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         self._keys: list[str] = []
         self._index: dict[str, int] = {}
         self._cursor_key: str | None = None
-        self._shown: dict[int, Strip] = {}  # virtual y -> strip last painted
+        self._shown: dict[int, Strip] = {}  # screen line -> strip last painted
+        self._fresh: dict[int, tuple[int, Strip]] = {}  # built, repaint pending
         self._layout: list[tuple[Column[R], int]] = []
         self._layout_width = -1
         self.sort_column: str | None = None
@@ -239,6 +241,7 @@ class Grid(ScrollView, Generic[R], can_focus=True):
     def on_resize(self) -> None:
         self._layout_width = -1
         self._shown.clear()
+        self._fresh.clear()
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
         self._scroll_to_cursor()
 
@@ -274,30 +277,57 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         return layout
 
     def _render_cells(self, cells: list[Cell], base: Style) -> Strip:
+        """Lay cells out as segments. Plain strings and single-style Text (nearly every
+        cell) take a fast path of string ops; only multi-span Text goes through Rich."""
         width = self.size.width
-        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        segments: list[Segment] = []
+        gap = Segment(" ", base)
         for i, ((col, col_width), cell) in enumerate(
             zip(self._columns_for(width), cells, strict=True)
         ):
-            text = cell if isinstance(cell, Text) else Text(cell)
-            text = text.copy()
-            text.truncate(col_width, overflow="ellipsis")
-            pad = col_width - text.cell_len
-            if col.align == "right":
-                text.pad_left(pad)
-            elif col.align == "center":
-                text.pad_left(pad // 2)
-                text.pad_right(pad - pad // 2)
-            else:
-                text.pad_right(pad)
             if i:
-                line.append(" ")
-            line.append_text(text)
-        segments = [
-            Segment(seg.text, base + seg.style if seg.style else base)
-            for seg in line.render(self.app.console)
-        ]
+                segments.append(gap)
+            if isinstance(cell, Text) and cell.spans:
+                segments.extend(self._rich_cell(cell, col, col_width, base))
+                continue
+            if isinstance(cell, Text):
+                plain, style = cell.plain, cell.style
+            else:
+                plain, style = cell, ""
+            if cell_len(plain) > col_width:
+                plain = set_cell_size(plain, col_width - 1) + "…" if col_width > 1 else ""
+            pad = col_width - cell_len(plain)
+            if col.align == "right":
+                plain = " " * pad + plain
+            elif col.align == "center":
+                plain = " " * (pad // 2) + plain + " " * (pad - pad // 2)
+            else:
+                plain = plain + " " * pad
+            if style:
+                cell_style = base + (Style.parse(style) if isinstance(style, str) else style)
+            else:
+                cell_style = base
+            segments.append(Segment(plain, cell_style))
         return Strip(segments).adjust_cell_length(width, base)
+
+    def _rich_cell(
+        self, cell: Text, col: Column[R], col_width: int, base: Style
+    ) -> list[Segment]:
+        text = cell.copy()
+        text.truncate(col_width, overflow="ellipsis")
+        pad = col_width - text.cell_len
+        if col.align == "right":
+            text.pad_left(pad)
+        elif col.align == "center":
+            text.pad_left(pad // 2)
+            text.pad_right(pad - pad // 2)
+        else:
+            text.pad_right(pad)
+        text.end = ""
+        return [
+            Segment(seg.text, base + seg.style if seg.style else base)
+            for seg in text.render(self.app.console)
+        ]
 
     def _build_line(self, y: int) -> Strip:
         """Strip for virtual line ``y`` (0 = header)."""
@@ -331,6 +361,9 @@ class Grid(ScrollView, Generic[R], can_focus=True):
     def render_line(self, y: int) -> Strip:
         # The header is pinned: line 0 of the widget is always the header.
         virtual_y = 0 if y == 0 else y + round(self.scroll_y)
+        fresh = self._fresh.pop(y, None)
+        if fresh is not None and fresh[0] == virtual_y:
+            return fresh[1]  # just built by refresh_changed: don't format it twice
         strip = self._build_line(virtual_y)
         self._shown[y] = strip
         return strip
@@ -346,10 +379,12 @@ class Grid(ScrollView, Generic[R], can_focus=True):
             strip = self._build_line(virtual_y)
             if self._shown.get(y) != strip:
                 self._shown[y] = strip
+                self._fresh[y] = (virtual_y, strip)
                 self.refresh_line(virtual_y if y else top)
                 changed += 1
         return changed
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         self._shown.clear()
+        self._fresh.clear()
         super().watch_scroll_y(old_value, new_value)
