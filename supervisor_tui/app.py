@@ -130,7 +130,16 @@ class SupervisorApp(App[None]):
 
     @work(exclusive=True, group="poller")
     async def poll_sources(self) -> None:
-        await self.poller.run(self.apply_poll)
+        await self.poller.run(self._apply_poll_safely)
+
+    def _apply_poll_safely(self, result: PollResult) -> None:
+        # A bug in turning one poll into a screen must not end the poller (and put a
+        # traceback on a wall terminal): keep the last good screen and say why.
+        try:
+            self.apply_poll(result)
+        except Exception as err:
+            self.log.error("applying poll failed", err)
+            self.problem = clean(f"display error: {type(err).__name__}: {err}", 120)
 
     async def on_unmount(self) -> None:
         await self.poller.close()

@@ -109,7 +109,8 @@ def agents_for_target(
     # Start at the first stable N (also the occupancy floor) with B carried up to it.
     floor_n = math.floor(traffic) + 1
     if max_occupancy is not None:
-        floor_n = max(floor_n, math.ceil(traffic / max_occupancy))
+        # Tolerance: 25.36 Erl / 0.8454 must give 30, not 31 from a rounding error.
+        floor_n = max(floor_n, math.ceil(traffic / max_occupancy - 1e-9))
     b = 1.0
     for n in range(1, floor_n + 1):
         b = traffic * b / (n + traffic * b)

@@ -105,3 +105,20 @@ async def test_help_and_quit() -> None:
         await pilot.press("q")
         await settle(pilot, 1)
     assert app.return_code == 0
+
+
+async def test_a_bug_while_applying_a_poll_does_not_kill_the_console() -> None:
+    source = ScriptedSource([centre()])
+    app = make_app(source)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+
+        def broken(result):  # type: ignore[no-untyped-def]
+            raise RuntimeError("boom")
+
+        app.apply_poll = broken  # type: ignore[method-assign]
+        polls = source.polls
+        await wait_for(pilot, lambda: source.polls > polls + 1)
+        await pilot.pause(1.1)  # the status bar ticks every second
+        assert "display error: RuntimeError: boom" in screen_text(app)
+        assert app.is_running

@@ -63,7 +63,6 @@ class AgentsScreen(BoardScreen):
         grid = self.query_one("#agents", Grid)
         grid.sort_by("name")
         grid.focus()
-        super().on_mount()
 
     def _queue_name(self, queue_id: str | None) -> str:
         board = self.sup.board

@@ -21,11 +21,16 @@ class BoardScreen(Screen[None]):
     def sup(self) -> SupervisorApp:
         return self.app  # type: ignore[return-value]
 
+    _ready = False  # composed and mounted: safe to query widgets
+
     def on_mount(self) -> None:
+        # Textual calls on_mount of every class in the MRO, subclass first, so
+        # subclasses set up their widgets before this first render.
+        self._ready = True
         self.watch(self.app, "board", self._board_changed, init=True)
 
     def _board_changed(self, board: Board | None) -> None:
-        if board is not None and self.is_attached:  # (is_mounted is False inside on_mount)
+        if board is not None and self._ready:  # (is_mounted is False inside on_mount)
             self.show_board(board)
         self.tick()
 
@@ -36,6 +41,8 @@ class BoardScreen(Screen[None]):
         """Re-render what depends on 'now' (waits, time in state). Override."""
 
     def tick(self) -> None:
+        if not self._ready:  # a poll landed while the screen was still being built
+            return
         app = self.sup
         board = app.board
         cfg = app.config.console

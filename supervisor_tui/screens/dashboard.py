@@ -97,7 +97,6 @@ class DashboardScreen(BoardScreen):
 
     def on_mount(self) -> None:
         self.query_one("#queues", Grid).focus()
-        super().on_mount()
 
     def show_board(self, board: Board) -> None:
         grid = self.query_one("#queues", Grid)

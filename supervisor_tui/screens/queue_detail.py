@@ -107,7 +107,6 @@ class QueueDetailScreen(BoardScreen):
     def on_mount(self) -> None:
         self.query_one("#waiting", Grid).focus()
         self.query_one("#serving", Grid).sort_by("state")
-        super().on_mount()
 
     def _row(self) -> QueueRow | None:
         board = self.sup.board
