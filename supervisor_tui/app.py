@@ -123,6 +123,9 @@ class SupervisorApp(App[None]):
     # -- lifecycle -------------------------------------------------------------
 
     def on_mount(self) -> None:
+        if self.problem:  # e.g. the database could not be opened: say so on screen too
+            self.notify(self.problem, title="Running without saved history",
+                        severity="warning", timeout=20)
         self._backfill_trends()
         self.switch_mode("dashboard")
         self.set_interval(1.0, self._tick)
