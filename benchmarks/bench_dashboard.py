@@ -64,7 +64,7 @@ async def run(queues: int, agents: int, seconds: float, screen: str) -> None:
     print(f"poll -> painted ms: median {statistics.median(steady):.1f}, "
           f"p95 {pct(steady, 95):.1f}, max {max(steady):.1f}")
     print(f"process CPU: {cpu / wall * 100:.1f}% of one core (simulator included)")
-    print(f"start-up to first data on screen: {first_data[0]:.2f} s (incl. the simulator's warm-up)")
+    print(f"start-up to first data on screen: {first_data[0]:.2f} s (incl. simulator warm-up)")
 
 
 def main() -> None:

@@ -92,6 +92,11 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
+def _report(data: dict, as_json: bool, human: str) -> int:
+    print(json.dumps(data) if as_json else human)
+    return 0
+
+
 def cmd_check_config(path: Path) -> int:
     from supervisor_tui.config import ConfigError, load_config
 
@@ -118,14 +123,11 @@ def cmd_staffing(args: argparse.Namespace) -> int:
     except ValueError as err:
         return _fail(str(err))
     data = result.to_dict()
-    if args.json:
-        print(json.dumps(data))
-    else:
-        print(f"{data['agents']} agents: service level {data['service_level']:.1%}, "
-              f"ASA {data['asa_seconds']:.1f} s, occupancy {data['occupancy']:.1%}, "
-              f"P(wait) {data['probability_wait']:.1%} "
-              f"(traffic {data['traffic_erlangs']:.2f} Erlangs)")
-    return 0
+    return _report(data, args.json,
+                   f"{data['agents']} agents: service level {data['service_level']:.1%}, "
+                   f"ASA {data['asa_seconds']:.1f} s, occupancy {data['occupancy']:.1%}, "
+                   f"P(wait) {data['probability_wait']:.1%} "
+                   f"(traffic {data['traffic_erlangs']:.2f} Erlangs)")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -146,12 +148,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     except ValueError as err:
         return _fail(str(err))
-    if args.json:
-        print(json.dumps(data))
-    else:
-        for key, value in data.items():
-            print(f"{key:28} {value}")
-    return 0
+    return _report(data, args.json, "\n".join(f"{k:28} {v}" for k, v in data.items()))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -19,14 +19,15 @@ from supervisor_tui.widgets.kpi import KpiTile
 from supervisor_tui.widgets.status_bar import StatusBar
 from supervisor_tui.widgets.tables import TIER_STYLE, queue_columns, wait_cell
 
+ALL_CLEAR = Text("✓ No contact is waiting past its queue's threshold", "green")
+
 
 def escalation_text(board: Board, now_age: float) -> Text:
     """One line: 'N over threshold' and the worst few inline (for short terminals)."""
-    text = Text(no_wrap=True, overflow="ellipsis")
     count = board.over_threshold_count
     if not count:
-        text.append("✓ No contact is waiting past its queue's threshold", "green")
-        return text
+        return ALL_CLEAR
+    text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"⚠ {count} over threshold", "bold red")
     for item in board.over_threshold:
         text.append("  │ ", "dim")
@@ -40,11 +41,10 @@ def escalation_text(board: Board, now_age: float) -> Text:
 
 def escalation_list(board: Board, now_age: float) -> Text:
     """Summary line, then one line per worst contact (for taller terminals)."""
-    text = Text(no_wrap=True, overflow="ellipsis")
     count = board.over_threshold_count
     if not count:
-        text.append("✓ No contact is waiting past its queue's threshold", "green")
-        return text
+        return ALL_CLEAR
+    text = Text(no_wrap=True, overflow="ellipsis")
     shown = len(board.over_threshold)
     text.append(f"⚠ {count} contact(s) waiting past their queue's threshold", "bold red")
     if count > shown:
