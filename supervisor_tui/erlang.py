@@ -4,6 +4,9 @@ Erlang B comes from its recursion B(0)=1, B(n)=A·B(n-1)/(n + A·B(n-1)): every 
 in [0, 1], so there are no factorials, no powers and no overflow even for traffic of
 thousands of Erlangs. Erlang C is derived from B. Staffing searches N upward while
 carrying B along, so finding the minimum agents is O(N) in total, not O(N²).
+
+Units: traffic in Erlangs (arrival rate × AHT), times in seconds, probabilities and
+occupancy as fractions in [0, 1].
 """
 
 from __future__ import annotations
@@ -11,12 +14,32 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+# Relative slack on the occupancy cap: 24 Erlangs / 0.8 is 30.000000000000004 in
+# floating point, and 30 agents (exactly 80%) must meet an 80% cap, not need 31.
+_CAP_SLACK = 1e-12
+
+
+def _check_finite(name: str, value: float, *, positive: bool = False) -> None:
+    # NaN slips through every comparison, so it must be refused explicitly: a NaN
+    # threshold would otherwise turn into a confident (and wrong) staffing answer.
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+
 
 def _check_traffic(traffic: float, agents: int) -> None:
-    if traffic < 0 or math.isnan(traffic):
-        raise ValueError(f"traffic must be >= 0 Erlangs, got {traffic}")
+    _check_finite("traffic (Erlangs)", traffic)
     if agents < 0:
         raise ValueError(f"agents must be >= 0, got {agents}")
+
+
+def _b_step(b: float, traffic: float, n: int) -> float:
+    """One step of the Erlang B recursion: B(n) from B(n-1)."""
+    ab = traffic * b
+    return ab / (n + ab)
 
 
 def erlang_b(traffic: float, agents: int) -> float:
@@ -24,20 +47,22 @@ def erlang_b(traffic: float, agents: int) -> float:
     _check_traffic(traffic, agents)
     b = 1.0
     for n in range(1, agents + 1):
-        b = traffic * b / (n + traffic * b)
+        b = _b_step(b, traffic, n)
     return b
 
 
 def _c_from_b(b: float, traffic: float, agents: int) -> float:
     if agents <= traffic:
         return 1.0
-    return agents * b / (agents - traffic * (1 - b))
+    # N·B / (N − A(1−B)) rearranged as N·B / ((N−A) + A·B): both terms of the
+    # denominator are positive, so nothing cancels when N is just above A.
+    return agents * b / ((agents - traffic) + traffic * b)
 
 
 def erlang_c(traffic: float, agents: int) -> float:
     """Probability that a contact waits (1.0 when the queue is unstable, N <= A)."""
+    _check_traffic(traffic, agents)
     if agents <= traffic:
-        _check_traffic(traffic, agents)
         return 1.0
     return _c_from_b(erlang_b(traffic, agents), traffic, agents)
 
@@ -45,29 +70,35 @@ def erlang_c(traffic: float, agents: int) -> float:
 def _sl_from_c(c: float, traffic: float, agents: int, aht_s: float, threshold_s: float) -> float:
     if agents <= traffic:
         return 0.0
+    # Clamp: rounding must never show 100.0000001% or a negative service level.
     return max(0.0, min(1.0, 1 - c * math.exp(-(agents - traffic) * threshold_s / aht_s)))
 
 
 def service_level(traffic: float, agents: int, aht_s: float, threshold_s: float) -> float:
     """Predicted fraction answered within ``threshold_s`` (0.0 when N <= A)."""
-    if aht_s <= 0:
-        raise ValueError(f"aht_s must be > 0, got {aht_s}")
+    _check_finite("aht_s", aht_s, positive=True)
+    _check_finite("threshold_s", threshold_s)
+    _check_traffic(traffic, agents)
     if traffic == 0:
-        return 1.0
+        return 1.0  # nobody calls, nobody waits
     return _sl_from_c(erlang_c(traffic, agents), traffic, agents, aht_s, threshold_s)
 
 
 def asa(traffic: float, agents: int, aht_s: float) -> float:
     """Predicted average speed of answer in seconds (inf when N <= A)."""
+    _check_finite("aht_s", aht_s, positive=True)
+    _check_traffic(traffic, agents)
     if traffic == 0:
         return 0.0
     if agents <= traffic:
-        return math.inf
+        return math.inf  # the queue grows without bound
     return erlang_c(traffic, agents) * aht_s / (agents - traffic)
 
 
 def occupancy(traffic: float, agents: int) -> float:
-    if agents <= 0:
+    """Predicted share of agents' time spent busy: A/N, capped at 1 (saturated)."""
+    _check_traffic(traffic, agents)
+    if agents == 0:
         return 1.0 if traffic > 0 else 0.0
     return min(traffic / agents, 1.0)
 
@@ -76,12 +107,13 @@ def occupancy(traffic: float, agents: int) -> float:
 class StaffingResult:
     agents: int
     traffic_erlangs: float
-    service_level: float
+    service_level: float  # fraction answered within the threshold
     asa_seconds: float
-    occupancy: float
-    probability_wait: float
+    occupancy: float  # fraction of agents' time busy
+    probability_wait: float  # Erlang C
 
     def to_dict(self) -> dict[str, float | int]:
+        """Plain JSON-ready dict (backs ``supervisor-tui staffing --json``)."""
         return asdict(self)
 
 
@@ -93,28 +125,30 @@ def agents_for_target(
     max_occupancy: float | None = None,
 ) -> StaffingResult:
     """Smallest N that meets the SL target and keeps occupancy at or under the cap."""
-    if arrival_rate_per_s < 0 or math.isnan(arrival_rate_per_s):
-        raise ValueError(f"arrival rate must be >= 0, got {arrival_rate_per_s}")
-    if aht_s <= 0:
-        raise ValueError(f"AHT must be > 0 seconds, got {aht_s}")
+    _check_finite("arrival rate (per second)", arrival_rate_per_s)
+    _check_finite("AHT (seconds)", aht_s, positive=True)
+    _check_finite("threshold (seconds)", threshold_s)
+    # A target of 1 is unreachable with Erlang C (SL < 1 for any finite N) and 0 is
+    # meaningless, so both are refused rather than looping or returning 1 agent.
     if not 0 < target < 1:
-        raise ValueError(f"target must be a fraction between 0 and 1 (exclusive), got {target}")
-    if threshold_s < 0:
-        raise ValueError(f"threshold must be >= 0 seconds, got {threshold_s}")
+        raise ValueError(f"target must be a fraction strictly between 0 and 1, got {target}")
     if max_occupancy is not None and not 0 < max_occupancy <= 1:
-        raise ValueError(f"max occupancy must be in (0, 1], got {max_occupancy}")
+        raise ValueError(f"max occupancy must be a fraction in (0, 1], got {max_occupancy}")
     traffic = arrival_rate_per_s * aht_s
+    if not math.isfinite(traffic):
+        raise ValueError(f"traffic {arrival_rate_per_s} x {aht_s} s is not finite")
     if traffic == 0:
         return StaffingResult(0, 0.0, 1.0, 0.0, 0.0, 0.0)
-    # Start at the first stable N (also the occupancy floor) with B carried up to it.
-    floor_n = math.floor(traffic) + 1
+    # Nothing below the first stable N (N > A) or below the occupancy floor (A/cap)
+    # can qualify, so start there, with B carried up to it.
+    start = math.floor(traffic) + 1
     if max_occupancy is not None:
-        # Tolerance: 25.36 Erl / 0.8454 must give 30, not 31 from a rounding error.
-        floor_n = max(floor_n, math.ceil(traffic / max_occupancy - 1e-9))
+        start = max(start, math.ceil(traffic / max_occupancy * (1 - _CAP_SLACK)))
     b = 1.0
-    for n in range(1, floor_n + 1):
-        b = traffic * b / (n + traffic * b)
-    n = floor_n
+    for n in range(1, start + 1):
+        b = _b_step(b, traffic, n)
+    n = start
+    # SL rises with N towards 1 (B underflows to 0 eventually), so this terminates.
     while True:
         c = _c_from_b(b, traffic, n)
         sl = _sl_from_c(c, traffic, n, aht_s, threshold_s)
@@ -128,7 +162,7 @@ def agents_for_target(
                 probability_wait=c,
             )
         n += 1
-        b = traffic * b / (n + traffic * b)
+        b = _b_step(b, traffic, n)
 
 
 def staffing(
@@ -140,8 +174,6 @@ def staffing(
     max_occupancy: float | None = None,
 ) -> StaffingResult:
     """Agents needed for ``contacts`` arriving over ``interval_s`` seconds."""
-    if interval_s <= 0:
-        raise ValueError(f"interval must be > 0 seconds, got {interval_s}")
-    if contacts < 0:
-        raise ValueError(f"contacts must be >= 0, got {contacts}")
+    _check_finite("interval (seconds)", interval_s, positive=True)
+    _check_finite("contacts", contacts)
     return agents_for_target(contacts / interval_s, aht_s, target, threshold_s, max_occupancy)

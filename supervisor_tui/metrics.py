@@ -22,16 +22,10 @@ from supervisor_tui.model import (
 # Too early in a window to estimate an arrival rate from it.
 MIN_RATE_WINDOW_S = 60.0
 
-_COUNTERS = (
-    "offered",
-    "answered",
-    "answered_within_threshold",
-    "abandoned",
-    "abandoned_short",
-    "abandoned_after_threshold",
-    "wait_answered_s",
-    "handled",
-    "handle_s",
+# Every additive field of QueueStats, derived from the model so a counter added there
+# is summed by combine() rather than silently dropped.
+_COUNTERS = tuple(
+    name for name in QueueStats.model_fields if name not in ("queue_id", "window_start")
 )
 
 
@@ -42,19 +36,25 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 def service_level(
     stats: QueueStats, formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER
 ) -> float | None:
+    """Answered within the threshold over the formula's denominator (None if it is 0)."""
+    # Coerce: a formula read from config may be the plain string; comparing it with
+    # ``is`` would silently fall through to the default formula. Unknown -> ValueError.
+    formula = SLFormula(formula)
     within = stats.answered_within_threshold
-    if formula is SLFormula.ANSWERED:
+    if formula == SLFormula.ANSWERED:
         return _ratio(within, stats.answered)
-    if formula is SLFormula.OFFERED:
+    if formula == SLFormula.OFFERED:
         return _ratio(within, stats.offered)
     return _ratio(within, stats.answered + stats.abandoned_after_threshold)
 
 
 def asa(stats: QueueStats) -> float | None:
+    """Average speed of answer: total wait of answered contacts / answered."""
     return _ratio(stats.wait_answered_s, stats.answered)
 
 
 def aht(stats: QueueStats) -> float | None:
+    """Average handle time: (talk + hold + ACW) / handled."""
     return _ratio(stats.handle_s, stats.handled)
 
 
@@ -65,11 +65,14 @@ def abandon_rate(stats: QueueStats) -> float | None:
 
 
 def occupancy(busy_s: float, available_s: float) -> float | None:
+    """Busy time / (busy + available time); away and offline time count for neither."""
     return _ratio(busy_s, busy_s + available_s)
 
 
 @dataclass(frozen=True)
 class AgentTally:
+    """Head count of agents per state, from one snapshot."""
+
     available: int = 0
     on_contact: int = 0
     after_contact_work: int = 0
@@ -83,6 +86,7 @@ class AgentTally:
 
 
 def agent_counts(agents: Iterable[Agent]) -> AgentTally:
+    """Count agents by live state (one pass; works on any iterable)."""
     tally = dict.fromkeys(AgentStateKind, 0)
     for agent in agents:
         tally[agent.state.kind] += 1
@@ -103,7 +107,8 @@ def occupancy_now(agents: Iterable[Agent]) -> float | None:
 
 
 def oldest_waiting(contacts: Iterable[Contact]) -> Contact | None:
-    waiting = (c for c in contacts if c.state is ContactState.WAITING)
+    # ``==``, not ``is``: sources using model_construct may hold the plain string.
+    waiting = (c for c in contacts if c.state == ContactState.WAITING)
     return min(waiting, key=lambda c: c.entered_at, default=None)
 
 

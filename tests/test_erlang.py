@@ -1,8 +1,14 @@
-"""Erlang B/C against textbook values and an independent factorial-based reference."""
+"""Erlang B/C against textbook values and independent references.
+
+The references below do not share code with ``erlang``: exact fractions and
+factorials for small N, log-space (lgamma + log-sum-exp) for thousands of Erlangs.
+"""
 
 from __future__ import annotations
 
+import json
 import math
+import time
 from fractions import Fraction
 
 import pytest
@@ -12,35 +18,82 @@ from hypothesis import strategies as st
 from supervisor_tui import erlang
 
 
+def erlang_b_reference(a: int, n: int) -> float:
+    """(A^N/N!) / sum_{k<=N} A^k/k!, exactly."""
+    terms = [Fraction(a) ** k / math.factorial(k) for k in range(n + 1)]
+    return float(terms[-1] / sum(terms))
+
+
 def erlang_c_reference(a: int, n: int) -> float:
-    """The textbook formula with exact fractions and factorials (small N only)."""
+    """The textbook Erlang C formula with exact fractions and factorials (N > A)."""
     a_f = Fraction(a)
     top = a_f**n / math.factorial(n) * Fraction(n, n - a)
     bottom = sum(a_f**k / math.factorial(k) for k in range(n)) + top
     return float(top / bottom)
 
 
-def test_erlang_b_small_textbook_value() -> None:
-    # A=2, N=3: (8/6) / (1 + 2 + 2 + 8/6) = 0.2105
+def sl_reference(a: int, n: int, aht: float, threshold: float) -> float:
+    return 1 - erlang_c_reference(a, n) * math.exp(-(n - a) * threshold / aht)
+
+
+def erlang_b_log_reference(a: float, n: int) -> float:
+    """Erlang B in log space, for traffic far beyond what factorials can hold."""
+    logs = [k * math.log(a) - math.lgamma(k + 1) for k in range(n + 1)]
+    top = max(logs)
+    return math.exp(logs[-1] - top) / math.fsum(math.exp(x - top) for x in logs)
+
+
+# --- textbook values ---------------------------------------------------------------
+
+
+def test_small_textbook_values() -> None:
+    # A=2, N=3: B = (8/6) / (1 + 2 + 2 + 8/6) = 4/19 ≈ 0.2105; C = 4/9 ≈ 0.4444.
     assert erlang.erlang_b(2, 3) == pytest.approx(4 / 19)
+    assert erlang.erlang_b(2, 3) == pytest.approx(0.2105, abs=1e-4)
+    assert erlang.erlang_c(2, 3) == pytest.approx(4 / 9)
+    # A=10, N=11: the classic "one agent over the traffic" case, C ≈ 0.6821.
+    assert erlang.erlang_c(10, 11) == pytest.approx(0.6821, abs=1e-4)
 
 
-@pytest.mark.parametrize(("a", "n"), [(2, 3), (10, 11), (10, 13), (7, 12), (20, 25)])
+@pytest.mark.parametrize(("a", "n"), [(1, 1), (2, 3), (5, 5), (10, 11), (10, 20), (30, 40)])
+def test_erlang_b_matches_factorial_reference(a: int, n: int) -> None:
+    assert erlang.erlang_b(a, n) == pytest.approx(erlang_b_reference(a, n), rel=1e-12)
+
+
+@pytest.mark.parametrize(("a", "n"), [(2, 3), (10, 11), (10, 13), (7, 12), (20, 25), (50, 60)])
 def test_erlang_c_matches_factorial_reference(a: int, n: int) -> None:
     assert erlang.erlang_c(a, n) == pytest.approx(erlang_c_reference(a, n), rel=1e-12)
 
 
 def test_classic_staffing_example() -> None:
-    # 100 calls in 30 minutes, AHT 180 s = 10 Erlangs, target 80% in 20 s.
-    # 13 agents give 79.6% (just short), 14 give 88.8% with ASA 7.8 s — the widely
-    # published worked example (e.g. callcentrehelper.com's Erlang C article).
-    assert erlang.service_level(10, 13, 180, 20) == pytest.approx(0.7956, abs=1e-4)
+    # 100 calls in 30 minutes at AHT 180 s = 100 * 180 / 1800 = 10 Erlangs, 80/20.
+    # First find the answer independently with the factorial formula...
+    needed = next(n for n in range(11, 40) if sl_reference(10, n, 180, 20) >= 0.8)
+    assert needed == 14  # the widely published answer, and the math agrees
+    assert sl_reference(10, 13, 180, 20) == pytest.approx(0.7956, abs=1e-4)  # just short
+    # ... then check the module reaches the same answer with the same figures.
     result = erlang.staffing(100, 1800, 180, 0.8, 20)
-    assert result.agents == 14
+    assert result.agents == needed
+    assert result.traffic_erlangs == pytest.approx(10)
+    assert result.service_level == pytest.approx(sl_reference(10, 14, 180, 20), rel=1e-12)
     assert result.service_level == pytest.approx(0.8884, abs=1e-4)
+    assert result.probability_wait == pytest.approx(erlang_c_reference(10, 14), rel=1e-12)
+    assert result.asa_seconds == pytest.approx(erlang_c_reference(10, 14) * 180 / 4)
     assert result.asa_seconds == pytest.approx(7.84, abs=0.01)
-    assert result.probability_wait == pytest.approx(0.1741, abs=1e-4)
     assert result.occupancy == pytest.approx(10 / 14)
+
+
+def test_predictions_for_given_agents() -> None:
+    assert erlang.service_level(10, 14, 180, 20) == pytest.approx(sl_reference(10, 14, 180, 20))
+    assert erlang.asa(10, 14, 180) == pytest.approx(erlang_c_reference(10, 14) * 180 / 4)
+    assert erlang.occupancy(10, 14) == pytest.approx(10 / 14)
+    assert erlang.occupancy(10, 5) == 1.0  # saturated, never above 100%
+    assert erlang.occupancy(0, 0) == 0.0
+    # Threshold 0: SL is the share that does not wait at all.
+    assert erlang.service_level(10, 14, 180, 0) == pytest.approx(1 - erlang.erlang_c(10, 14))
+
+
+# --- occupancy cap ----------------------------------------------------------------
 
 
 def test_occupancy_cap_adds_agents() -> None:
@@ -50,18 +103,53 @@ def test_occupancy_cap_adds_agents() -> None:
     assert result.occupancy <= 0.65
 
 
-def test_thousands_of_erlangs_no_overflow() -> None:
-    result = erlang.agents_for_target(5000 / 180, 180, 0.8, 20)
-    assert result.traffic_erlangs == pytest.approx(5000)
-    assert 5000 < result.agents < 5100
+def test_occupancy_cap_met_exactly_is_not_rounded_up() -> None:
+    # 24 / 0.8 is 30.000000000000004 in floats; 30 agents are exactly 80% busy.
+    assert 24 / 0.8 > 30
+    result = erlang.agents_for_target(24 / 180, 180, 0.5, 20, max_occupancy=0.8)
+    assert result.agents == 30
+
+
+def test_cap_of_one_is_no_cap() -> None:
+    plain = erlang.staffing(100, 1800, 180, 0.8, 20)
+    assert erlang.staffing(100, 1800, 180, 0.8, 20, max_occupancy=1.0) == plain
+
+
+# --- large traffic ------------------------------------------------------------------
+
+
+def test_thousands_of_erlangs_match_log_space_reference() -> None:
+    # A=5000, N=5100: A^N/N! overflows any float; the recursion must not.
+    b = erlang.erlang_b(5000, 5100)
+    assert b == pytest.approx(erlang_b_log_reference(5000, 5100), rel=1e-9)
+    c = erlang.erlang_c(5000, 5100)
+    assert c == pytest.approx(5100 * b / (5100 - 5000 * (1 - b)), rel=1e-9)
+    assert 0 < b < c < 1
+
+
+def test_4000_erlangs_fast_sane_and_minimal() -> None:
+    aht, threshold = 300.0, 20.0
+    t0 = time.perf_counter()
+    result = erlang.agents_for_target(4000 / aht, aht, 0.8, threshold)
+    elapsed = time.perf_counter() - t0
+    # Not a benchmark (see benchmarks/bench_erlang.py, ~1-2 ms): a guard against an
+    # O(N²) search, which takes seconds here. 1000x headroom for a busy CI box.
+    assert elapsed < 2.0
+    n = result.agents
+    assert result.traffic_erlangs == pytest.approx(4000)
+    assert 4000 < n < 4100
     assert 0.8 <= result.service_level <= 1
-    assert math.isfinite(result.asa_seconds)
-    # And it is the minimum: one agent fewer misses the target.
-    assert erlang.service_level(5000, result.agents - 1, 180, 20) < 0.8
+    assert 0 < result.probability_wait < 1
+    assert math.isfinite(result.asa_seconds) and result.asa_seconds > 0
+    assert erlang.service_level(4000, n - 1, aht, threshold) < 0.8  # minimal
+    levels = [erlang.service_level(4000, k, aht, threshold) for k in range(n - 5, n + 6)]
+    assert all(0 <= x <= 1 for x in levels)
+    assert levels == sorted(levels)  # monotone in N
 
 
 def test_unstable_queue() -> None:
     assert erlang.erlang_c(10, 10) == 1.0
+    assert erlang.erlang_c(10, 3) == 1.0
     assert erlang.service_level(10, 9, 180, 20) == 0.0
     assert erlang.asa(10, 10, 180) == math.inf
 
@@ -69,22 +157,79 @@ def test_unstable_queue() -> None:
 def test_zero_traffic_needs_nobody() -> None:
     result = erlang.agents_for_target(0, 180, 0.8, 20)
     assert result.agents == 0 and result.service_level == 1.0
+    assert result.asa_seconds == 0.0 and result.probability_wait == 0.0
+    assert erlang.service_level(0, 0, 180, 20) == 1.0
+    assert erlang.asa(0, 0, 180) == 0.0
+
+
+def test_to_dict_is_the_cli_json_contract() -> None:
+    result = erlang.staffing(100, 1800, 180, 0.8, 20, max_occupancy=0.85)
+    data = json.loads(json.dumps(result.to_dict()))
+    for key in ("agents", "service_level", "asa_seconds", "occupancy", "probability_wait"):
+        assert data[key] == getattr(result, key)
+    assert isinstance(data["agents"], int)
+
+
+# --- validation ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "kwargs",
     [
         {"arrival_rate_per_s": -1},
+        {"arrival_rate_per_s": math.nan},
+        {"arrival_rate_per_s": math.inf},
         {"aht_s": 0},
+        {"aht_s": -5},
+        {"aht_s": math.nan},
         {"target": 1.0},
         {"target": 0},
+        {"target": math.nan},
+        {"threshold_s": -1},
+        {"threshold_s": math.nan},
         {"max_occupancy": 1.5},
+        {"max_occupancy": 0},
     ],
 )
 def test_bad_inputs_are_refused(kwargs: dict) -> None:
     args = {"arrival_rate_per_s": 0.05, "aht_s": 180, "target": 0.8, "threshold_s": 20}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must"):
         erlang.agents_for_target(**(args | kwargs))
+
+
+@pytest.mark.parametrize(("contacts", "interval"), [(100, 0), (100, -1), (-1, 1800)])
+def test_staffing_refuses_bad_interval_or_contacts(contacts: float, interval: float) -> None:
+    with pytest.raises(ValueError, match="interval|contacts"):
+        erlang.staffing(contacts, interval, 180, 0.8, 20)
+
+
+def test_formulas_refuse_bad_inputs() -> None:
+    with pytest.raises(ValueError):
+        erlang.erlang_b(-1, 3)
+    with pytest.raises(ValueError):
+        erlang.erlang_b(1, -3)
+    with pytest.raises(ValueError):
+        erlang.erlang_c(math.nan, 3)
+    with pytest.raises(ValueError):
+        erlang.service_level(10, 14, 0, 20)
+    with pytest.raises(ValueError):
+        erlang.asa(10, 14, -180)
+
+
+# --- properties ---------------------------------------------------------------------
+
+
+@given(a=st.integers(0, 30), n=st.integers(0, 40))
+def test_erlang_b_recursion_equals_closed_form(a: int, n: int) -> None:
+    assert erlang.erlang_b(a, n) == pytest.approx(erlang_b_reference(a, n), rel=1e-12, abs=1e-300)
+
+
+@given(traffic=st.floats(0.01, 2000), n=st.integers(0, 2100))
+def test_blocking_and_waiting_are_probabilities(traffic: float, n: int) -> None:
+    b, c = erlang.erlang_b(traffic, n), erlang.erlang_c(traffic, n)
+    assert 0 <= b <= 1 and 0 <= c <= 1
+    assert c >= b - 1e-15  # waiting is at least as likely as being blocked
+    assert erlang.erlang_b(traffic, n + 1) <= b
 
 
 @given(
@@ -99,7 +244,7 @@ def test_more_agents_never_hurt(traffic: float, extra: int, aht: float, threshol
         traffic, n, aht, threshold
     ) - 1e-12
     assert erlang.asa(traffic, n + 1, aht) <= erlang.asa(traffic, n, aht) + 1e-9
-    assert 0 <= erlang.erlang_c(traffic, n) <= 1
+    assert erlang.erlang_c(traffic, n + 1) <= erlang.erlang_c(traffic, n) + 1e-12
 
 
 @given(
@@ -115,9 +260,11 @@ def test_agents_for_target_is_minimal(
     result = erlang.agents_for_target(rate, aht, target, threshold, cap)
     traffic = rate * aht
     n = result.agents
+    assert n > traffic
     assert erlang.service_level(traffic, n, aht, threshold) >= target
     if cap is not None:
-        assert traffic / n <= cap + 1e-12
+        assert traffic / n <= cap * (1 + 1e-9)
+    # One agent fewer must fail the target or the cap.
     fewer_ok = n - 1 > traffic and erlang.service_level(traffic, n - 1, aht, threshold) >= target
     fewer_ok = fewer_ok and (cap is None or traffic / (n - 1) <= cap)
     assert not fewer_ok

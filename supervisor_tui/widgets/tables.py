@@ -112,6 +112,10 @@ STATE_LABEL = {
 }
 
 
+# Sort states the way a supervisor reads them: free capacity first, gone last.
+STATE_ORDER = {kind: i for i, kind in enumerate(AgentStateKind)}
+
+
 def agent_state_text(agent: Agent) -> Text:
     label, style = STATE_LABEL[agent.state.kind]
     if agent.state.kind is AgentStateKind.AWAY and agent.state.reason:
@@ -140,7 +144,7 @@ def agent_columns(
         Column("team", "Team", 10, lambda a, now: clean(a.team, 30),
                lambda a, now: a.team.lower(), priority=2),
         Column("state", "State", 18, lambda a, now: agent_state_text(a),
-               lambda a, now: (a.state.kind.value, a.state.reason or ""), priority=0),
+               lambda a, now: (STATE_ORDER[a.state.kind], a.state.reason or ""), priority=0),
         Column("time", "In state", 9, in_state,
                lambda a, now: _age(a.state.since, now) or 0.0, align="right", priority=0),
         Column("queue", "Queue", 14, lambda a, now: queue_name(a.queue_id),
