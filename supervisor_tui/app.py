@@ -19,8 +19,9 @@ from textual.command import Hit, Hits, Provider
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from supervisor_tui.actions import Actions, AuditSink, current_user
 from supervisor_tui.board import Board, build_board
-from supervisor_tui.config import Config
+from supervisor_tui.config import Config, Role
 from supervisor_tui.model import SourceHealth
 from supervisor_tui.poller import Poller, PollResult, utcnow
 from supervisor_tui.safe_text import clean
@@ -78,6 +79,9 @@ class SupervisorApp(App[None]):
         store_problem: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
+        user: str | None = None,
+        read_only: bool = False,
+        audit: AuditSink | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -94,6 +98,9 @@ class SupervisorApp(App[None]):
             timeout_s=config.console.poll_timeout_s,
             clock=clock,
         )
+        self.user = user or current_user()
+        role = Role.VIEWER if read_only else config.roles.role_of(self.user)
+        self.actions = Actions(sources, audit, self.user, role)
         self._received_mono: float | None = None
         self._last_history: datetime | None = None
         self.last_errors: tuple[str, ...] = ()
@@ -231,6 +238,18 @@ class SupervisorApp(App[None]):
         else:
             self.problem = None
         self.trends.forget_missing({r.queue.id for r in board.rows})
+
+    def source_of_queue(self, queue_id: str) -> str:
+        board = self.board
+        row = board.rows_by_id.get(queue_id) if board else None
+        return row.queue.source if row else ""
+
+    def poll_now(self) -> None:
+        """Poll at once (after an action) instead of waiting for the next interval."""
+        self.run_worker(self._poll_once_now(), group="poll-now", exclusive=True)
+
+    async def _poll_once_now(self) -> None:
+        self._apply_poll_safely(await self.poller.poll_once())
 
     # -- navigation --------------------------------------------------------------
 

@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--speed", type=_positive(float),
                         help="simulator speed factor (overrides config)")
     parser.add_argument("--poll", type=_positive(float), help="poll interval in seconds")
+    parser.add_argument("--read-only", action="store_true",
+                        help="viewer role whatever the config says (no actions)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = sub.add_parser("check-config", help="validate a config file and say so")
@@ -184,7 +186,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from supervisor_tui.sources.simulator import SimulatorSource
 
     source = SimulatorSource("simulator", config.console.policy, config.simulator)
-    app = SupervisorApp(config, [source], store=store, store_problem=store_problem)
+    app = SupervisorApp(config, [source], store=store, store_problem=store_problem,
+                        read_only=args.read_only)
     app.run()
     return app.return_code or 0
 

@@ -8,6 +8,7 @@ key and what is wrong — the CLI prints it and exits 2, never a traceback.
 from __future__ import annotations
 
 import tomllib
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -92,6 +93,23 @@ class EscalationDisplay(Strict):
     )
 
 
+class Role(StrEnum):
+    VIEWER = "viewer"  # look only
+    SUPERVISOR = "supervisor"  # escalations, reassign contacts, move agents
+    ADMIN = "admin"  # and crisis communications
+
+
+ROLE_RANK = {Role.VIEWER: 0, Role.SUPERVISOR: 1, Role.ADMIN: 2}
+
+
+class RolesConfig(Strict):
+    default: Role = Field(Role.SUPERVISOR, description="role of a user not listed below")
+    users: dict[str, Role] = Field(default_factory=dict, description="login name -> role")
+
+    def role_of(self, user: str) -> Role:
+        return self.users.get(user, self.default)
+
+
 class StoreConfig(Strict):
     history_every_s: float = Field(60.0, gt=0, description="how often to record queue history")
     history_retention_days: float = Field(14.0, gt=0)
@@ -102,6 +120,7 @@ class Config(Strict):
     agents: AgentRules = Field(default_factory=AgentRules)
     escalations: EscalationDisplay = Field(default_factory=EscalationDisplay)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    roles: RolesConfig = Field(default_factory=RolesConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     # Where it came from, for messages; not a TOML key.
     path: Path | None = Field(default=None, exclude=True)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-# Relative slack on the occupancy cap: 24 Erlangs / 0.8 is 30.000000000000004 in
-# floating point, and 30 agents (exactly 80%) must meet an 80% cap, not need 31.
+# Relative slack on the occupancy cap: 21 Erlangs / 0.7 is 30.000000000000004 in
+# floating point, and 30 agents (exactly 70% busy) must meet a 70% cap, not need 31.
 _CAP_SLACK = 1e-12
 
 

@@ -159,3 +159,12 @@ class Snapshot(Frozen):
     contacts: tuple[Contact, ...] = ()  # waiting and in-progress contacts
     health: dict[str, SourceHealth] = Field(default_factory=dict)
     clock_rate: float = 1.0
+
+
+class ActionResult(Frozen):
+    """What an action did, in words fit for the screen; ``code`` is for programs
+    ("ok", or why not: not_waiting, unknown_contact, unsupported, refused, ...)."""
+
+    ok: bool
+    code: str
+    message: str

@@ -104,9 +104,11 @@ def test_occupancy_cap_adds_agents() -> None:
 
 
 def test_occupancy_cap_met_exactly_is_not_rounded_up() -> None:
-    # 24 / 0.8 is 30.000000000000004 in floats; 30 agents are exactly 80% busy.
-    assert 24 / 0.8 > 30
-    result = erlang.agents_for_target(24 / 180, 180, 0.5, 20, max_occupancy=0.8)
+    # 140 contacts in 30 min at AHT 270 s = 21 Erlangs; 21 / 0.7 is 30.000000000000004
+    # in floats, yet 30 agents are exactly 70% busy and meet a 70% cap.
+    assert 21 / 0.7 > 30
+    result = erlang.staffing(140, 1800, 270, 0.5, 20, max_occupancy=0.7)
+    assert result.traffic_erlangs == 21
     assert result.agents == 30
 
 
@@ -199,7 +201,7 @@ def test_bad_inputs_are_refused(kwargs: dict) -> None:
 
 @pytest.mark.parametrize(("contacts", "interval"), [(100, 0), (100, -1), (-1, 1800)])
 def test_staffing_refuses_bad_interval_or_contacts(contacts: float, interval: float) -> None:
-    with pytest.raises(ValueError, match="interval|contacts"):
+    with pytest.raises(ValueError, match=r"interval|contacts"):
         erlang.staffing(contacts, interval, 180, 0.8, 20)
 
 

@@ -17,6 +17,7 @@ from supervisor_tui.board import Board, QueueRow
 from supervisor_tui.model import Agent, Contact
 from supervisor_tui.safe_text import clean
 from supervisor_tui.screens.base import BoardScreen
+from supervisor_tui.screens.reassign import ReassignScreen
 from supervisor_tui.widgets.grid import Grid
 from supervisor_tui.widgets.status_bar import StatusBar
 from supervisor_tui.widgets.tables import agent_columns, contact_columns, sl_cell
@@ -72,6 +73,8 @@ class QueueDetailScreen(BoardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "app.pop_screen", "Back"),
         Binding("tab", "app.focus_next", "Switch table", show=False),
+        Binding("r", "reassign", "Reassign contact"),
+        Binding("o", "overflow", "Overflow oldest"),
     ]
 
     def __init__(self, queue_id: str) -> None:
@@ -134,6 +137,25 @@ class QueueDetailScreen(BoardScreen):
         self.query_one("#waiting", Grid).set_rows(board.waiting_by_queue.get(self.queue_id, ()))
         serving: tuple[Agent, ...] = board.agents_by_queue.get(self.queue_id, ())
         self.query_one("#serving", Grid).set_rows(serving)
+
+    def _waiting(self) -> list[Contact]:
+        board = self.sup.board
+        return list(board.waiting_by_queue.get(self.queue_id, ())) if board else []
+
+    def action_reassign(self) -> None:
+        key = self.query_one("#waiting", Grid).cursor_key
+        contact = next((c for c in self._waiting() if c.id == key), None)
+        if contact is None:
+            self.notify("No waiting contact selected", severity="warning")
+            return
+        self.app.push_screen(ReassignScreen([contact], self.queue_id))
+
+    def action_overflow(self) -> None:
+        waiting = self._waiting()
+        if not waiting:
+            self.notify("Nobody is waiting in this queue", severity="warning")
+            return
+        self.app.push_screen(ReassignScreen(waiting, self.queue_id, overflow=True))
 
     def refresh_ages(self) -> None:
         for grid in self.query(Grid):

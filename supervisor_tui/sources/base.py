@@ -7,10 +7,11 @@ a ``model.Snapshot`` and (later) performs actions. It never touches the store.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from enum import StrEnum
 
 from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import Snapshot
+from supervisor_tui.model import ActionResult, Snapshot
 
 
 class Capability(StrEnum):
@@ -37,6 +38,28 @@ class Source(ABC):
     @abstractmethod
     async def snapshot(self) -> Snapshot:
         """Return the platform's state now. Raise ``SourceError`` with a reason."""
+
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def _unsupported(self, what: str) -> ActionResult:
+        return ActionResult(ok=False, code="unsupported",
+                            message=f"source {self.name} cannot {what}")
+
+    # Actions. A source that can do one overrides it and lists the capability; the
+    # result says plainly what happened, including races (answered meanwhile, ...).
+
+    async def move_contact(self, contact_id: str, queue_id: str) -> ActionResult:
+        """Move a waiting contact to another queue."""
+        return self._unsupported("move contacts between queues")
+
+    async def assign_contact(self, contact_id: str, agent_id: str) -> ActionResult:
+        """Give a waiting contact to a specific available agent."""
+        return self._unsupported("assign contacts to agents")
+
+    async def set_agent_skills(self, agent_id: str, skills: Sequence[str]) -> ActionResult:
+        """Replace the queues an agent serves (preferred first)."""
+        return self._unsupported("change agents' queues")
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

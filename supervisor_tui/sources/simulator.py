@@ -13,7 +13,15 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import Agent, AgentState, Contact, Queue, QueueStats, Snapshot
+from supervisor_tui.model import (
+    ActionResult,
+    Agent,
+    AgentState,
+    Contact,
+    Queue,
+    QueueStats,
+    Snapshot,
+)
 from supervisor_tui.sim.config import Scenario, SimulatorConfig
 from supervisor_tui.sim.engine import (
     AGENT_KINDS,
@@ -154,24 +162,29 @@ class SimulatorSource(Source):
         self._catch_up()
         return self._builder.build()
 
-    # Actions: thin passthroughs for now; actions.py will define the final interface.
+    # Actions: the engine really moves the contact / changes routing. Each catches the
+    # engine up to "now" first, so races (answered meanwhile) are reported honestly.
 
-    async def move_contact(self, contact_id: str, queue_id: str) -> ActionOutcome:
+    async def move_contact(self, contact_id: str, queue_id: str) -> ActionResult:
         self._catch_up()
-        return self.engine.move_contact(contact_id, queue_id)
+        return _result(self.engine.move_contact(contact_id, queue_id))
 
-    async def assign_contact(self, contact_id: str, agent_id: str) -> ActionOutcome:
+    async def assign_contact(self, contact_id: str, agent_id: str) -> ActionResult:
         self._catch_up()
-        return self.engine.assign_contact_to_agent(contact_id, agent_id)
+        return _result(self.engine.assign_contact_to_agent(contact_id, agent_id))
 
-    async def set_agent_skills(self, agent_id: str, skills: Sequence[str]) -> ActionOutcome:
+    async def set_agent_skills(self, agent_id: str, skills: Sequence[str]) -> ActionResult:
         self._catch_up()
-        return self.engine.set_agent_skills(agent_id, skills)
+        return _result(self.engine.set_agent_skills(agent_id, skills))
 
-    async def broadcast(self, message: str) -> ActionOutcome:
+    async def broadcast(self, message: str) -> ActionResult:
         self._catch_up()
-        return self.engine.broadcast(message)
+        return _result(self.engine.broadcast(message))
 
-    async def set_scenario(self, scenario: Scenario | str) -> ActionOutcome:
+    async def set_scenario(self, scenario: Scenario | str) -> ActionResult:
         self._catch_up()
-        return self.engine.set_scenario(scenario)
+        return _result(self.engine.set_scenario(scenario))
+
+
+def _result(outcome: ActionOutcome) -> ActionResult:
+    return ActionResult(ok=outcome.ok, code=outcome.code, message=outcome.message)
