@@ -186,25 +186,33 @@ def count_by_severity(escalations: Iterable[Escalation]) -> dict[Severity, int]:
     return counts
 
 
-def _clock(seconds: float) -> str:
-    # Hot path: most waits are under an hour; fmt.duration for the rest.
-    s = int(seconds)
-    if 0 <= s < 3600:
-        return f"{s // 60}:{s % 60:02d}"
-    return duration(seconds)
+_MMSS = tuple(f"{m}:{s:02d}" for m in range(60) for s in range(60))
 
+
+def _clock(seconds: float) -> str:
+    # Hot path (thousands per poll): a table for under an hour, fmt.duration beyond.
+    s = int(seconds)
+    return _MMSS[s] if 0 <= s < 3600 else duration(seconds)
+
+
+# Enum members as module constants: class attribute lookups cost ~100 ns each, and the
+# hot loops would pay them several times per escalation.
+_INFO, _WARNING, _CRITICAL = Severity.INFO, Severity.WARNING, Severity.CRITICAL
+_K_WAIT, _K_TIER, _K_FLAG = (EscalationKind.CONTACT_WAIT, EscalationKind.TIER_WAIT,
+                             EscalationKind.CONTACT_FLAG)
+_K_SL, _K_ABANDON = EscalationKind.QUEUE_SL, EscalationKind.QUEUE_ABANDON
+_K_ACW, _K_AWAY = EscalationKind.AGENT_ACW, EscalationKind.AGENT_AWAY
+_CONTACT, _QUEUE, _AGENT = SubjectType.CONTACT, SubjectType.QUEUE, SubjectType.AGENT
+_WAITING, _WRAP_UP = ContactState.WAITING, ContactState.WRAP_UP
+_ACW, _AWAY = AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY
+_VIP, _GOLD = Tier.VIP, Tier.GOLD
+_S = timedelta(seconds=1)
 
 _FLAG_TEXT = {
     ContactFlag.ASKED_FOR_SUPERVISOR: "Customer asked for a supervisor",
     ContactFlag.COMPLAINT: "Complaint",
     ContactFlag.REPEAT_CONTACT: "Repeat contact",
 }
-_TIER_LABEL = {Tier.VIP: "VIP waiting ", Tier.GOLD: "Gold customer waiting "}
-_WAITING = ContactState.WAITING
-_WRAP_UP = ContactState.WRAP_UP
-_ACW = AgentStateKind.AFTER_CONTACT_WORK
-_AWAY = AgentStateKind.AWAY
-_S = timedelta(seconds=1)
 
 
 def evaluate(
@@ -223,6 +231,11 @@ def evaluate(
     return _evaluate(snapshot, rules, sl_formula, sl_under_since or {}, {})[0]
 
 
+# Per queue, for the contact pass: name, source, wait limit, its text, and the
+# entered_at cutoffs for warning and critical.
+_QueueInfo = tuple[str, str, float, str, datetime, datetime]
+
+
 def _evaluate(
     snap: Snapshot,
     rules: EscalationRules,
@@ -235,124 +248,162 @@ def _evaluate(
     ``known`` maps ids to a first_seen to keep (the tracker's), so results need no copy.
     Returns the escalations and the ids of queues under their SL target now.
     """
-    now = snap.taken_at
     out: list[Escalation] = []
-    add = out.append
-    first = known.get
-    under: set[str] = set()
+    qinfo, under = _queue_pass(snap, rules, formula, under_since, known, out)
+    _contact_pass(snap, rules, qinfo, known, out)
+    _agent_pass(snap, rules, known, out)
+    return out, under
 
-    # Queues: SL and abandon rules, and per-queue cutoffs for the contact pass.
+
+def _queue_pass(
+    snap: Snapshot,
+    rules: EscalationRules,
+    formula: SLFormula,
+    under_since: Mapping[str, datetime],
+    known: Mapping[str, datetime],
+    out: list[Escalation],
+) -> tuple[dict[str, _QueueInfo], set[str]]:
+    now = snap.taken_at
+    add, first = out.append, known.get
+    under: set[str] = set()
     breach_s = rules.sl_breach_minutes * 60
     crit_points = rules.sl_critical_points / 100
     crit_multiple = rules.critical_wait_multiple
     stats_of = snap.interval_stats.get
-    qinfo: dict[str, tuple[str, str, float, datetime, datetime]] = {}
+    qinfo: dict[str, _QueueInfo] = {}
     for q in snap.queues:
-        qid, name = q.id, q.name
+        qid, name, target = q.id, q.name, q.sl_target
         limit = q.threshold_s * rules.wait_factor(qid)
-        qinfo[qid] = (name, q.source, limit, now - limit * _S, now - limit * crit_multiple * _S)
+        qinfo[qid] = (name, q.source, limit, _clock(limit), now - limit * _S,
+                      now - limit * crit_multiple * _S)
         stats = stats_of(qid)
         if stats is None or stats.offered < rules.min_contacts:
-            continue
+            continue  # a ratio over a handful of contacts is noise
         sl = service_level(stats, formula)
-        if sl is not None and sl < q.sl_target:
+        if sl is not None and sl < target:
             under.add(qid)
             since = under_since.get(qid, now)
             lasted = (now - since).total_seconds()
             if lasted >= breach_s:
                 eid = f"queue-sl:{qid}"
                 add(_trusted({
-                    "id": eid, "kind": EscalationKind.QUEUE_SL,
-                    "severity": Severity.CRITICAL if q.sl_target - sl > crit_points + 1e-9
-                    else Severity.WARNING,
-                    "reason": f"{name} service level {pct(sl)} under target "
-                              f"{pct(q.sl_target)} for {_clock(lasted)}",
-                    "subject_type": SubjectType.QUEUE, "subject_id": qid, "queue_id": qid,
+                    "id": eid, "kind": _K_SL,
+                    "severity": _CRITICAL if target - sl > crit_points + 1e-9 else _WARNING,
+                    "reason": f"{name} service level {pct(sl)} under target {pct(target)} "
+                              f"for {_clock(lasted)}",
+                    "subject_type": _QUEUE, "subject_id": qid, "queue_id": qid,
                     "source": q.source, "first_seen": first(eid) or since + breach_s * _S,
-                    "last_seen": now, "value": sl, "limit": q.sl_target}))
+                    "last_seen": now, "value": sl, "limit": target}))
         rate = abandon_rate(stats)
         counted = stats.offered - stats.abandoned_short
         if rate is not None and rate > rules.abandon_limit and counted >= rules.min_contacts:
             eid = f"queue-abandon:{qid}"
             lost = stats.abandoned - stats.abandoned_short
             add(_trusted({
-                "id": eid, "kind": EscalationKind.QUEUE_ABANDON, "severity": Severity.WARNING,
+                "id": eid, "kind": _K_ABANDON, "severity": _WARNING,
                 "reason": f"{name} abandon rate {pct(rate)} over limit "
                           f"{pct(rules.abandon_limit)} ({lost} of {counted})",
-                "subject_type": SubjectType.QUEUE, "subject_id": qid, "queue_id": qid,
+                "subject_type": _QUEUE, "subject_id": qid, "queue_id": qid,
                 "source": q.source, "first_seen": first(eid) or now, "last_seen": now,
                 "value": rate, "limit": rules.abandon_limit}))
+    return qinfo, under
 
-    # Contacts: wait and tier rules (waiting only; the worse one names the escalation)
-    # and source flags (waiting or connected: a customer asking for a supervisor mid-call
-    # is the classic case; after wrap-up there is nobody left to help).
+
+def _contact_pass(
+    snap: Snapshot,
+    rules: EscalationRules,
+    qinfo: dict[str, _QueueInfo],
+    known: Mapping[str, datetime],
+    out: list[Escalation],
+) -> None:
+    """Wait and tier rules on waiting contacts (one escalation per contact, named after
+    the worse rule), and source flags on waiting or connected ones: a customer asking
+    for a supervisor mid-call is the classic case; after wrap-up nobody is left to help."""
+    now = snap.taken_at
+    add, first = out.append, known.get
     vip_s, gold_s = rules.vip_wait_s, rules.gold_wait_s
-    tier_rule = {Tier.VIP: (vip_s, now - vip_s * _S, Severity.CRITICAL),
-                 Tier.GOLD: (gold_s, now - gold_s * _S, Severity.WARNING)}
+    vip_at, gold_at = now - vip_s * _S, now - gold_s * _S
+    vip_txt, gold_txt = _clock(vip_s), _clock(gold_s)
     fs = rules.flags
-    flag_sev = {f: getattr(fs, f.value) for f in ContactFlag}
-    no_queue = ("", "", 0.0, None, None)
+    flag_rule = {f: (sev, _FLAG_TEXT[f]) for f in ContactFlag
+                 if (sev := getattr(fs, f.value)) != "off"}
     for c in snap.contacts:
         state = c.state
         if state == _WAITING:
             entered = c.entered_at
-            qname, src, limit, warn_at, crit_at = qinfo.get(c.queue_id) or no_queue
+            info = qinfo.get(c.queue_id)
             sev = None
-            if warn_at is not None and entered < warn_at:
-                sev = Severity.CRITICAL if entered < crit_at else Severity.WARNING
-                kind, base, passed = EscalationKind.CONTACT_WAIT, limit, limit
-            tier = tier_rule.get(c.tier)
-            if tier is not None and entered < tier[1]:
-                passed = tier[0] if sev is None else min(passed, tier[0])
-                if sev is None or SEVERITY_RANK[tier[2]] >= SEVERITY_RANK[sev]:
-                    sev, kind, base = tier[2], EscalationKind.TIER_WAIT, tier[0]
+            if info is not None and entered < info[4]:
+                sev = _CRITICAL if entered < info[5] else _WARNING
+                kind, label, base, base_txt = _K_WAIT, "Waiting ", info[2], info[3]
+                passed = base
+            tier = c.tier
+            # A tier rule that applies replaces a wait rule of no higher severity.
+            if tier == _VIP and entered < vip_at:
+                passed = vip_s if sev is None else min(passed, vip_s)
+                sev, kind, label, base, base_txt = _CRITICAL, _K_TIER, "VIP waiting ", \
+                    vip_s, vip_txt
+            elif tier == _GOLD and entered < gold_at:
+                passed = gold_s if sev is None else min(passed, gold_s)
+                if sev is not _CRITICAL:
+                    sev, kind, label, base, base_txt = _WARNING, _K_TIER, \
+                        "Gold customer waiting ", gold_s, gold_txt
             if sev is not None:
                 cid = c.id
+                src = info[1] if info is not None else ""
+                qname = info[0] if info is not None else c.queue_id
                 eid = f"contact-wait:{src}:{cid}"
                 wait = (now - entered).total_seconds()
-                label = _TIER_LABEL[c.tier] if kind is EscalationKind.TIER_WAIT else "Waiting "
                 add(_trusted({
                     "id": eid, "kind": kind, "severity": sev,
-                    "reason": f"{label}{_clock(wait)} in {qname or c.queue_id} "
-                              f"(limit {_clock(base)})",
-                    "subject_type": SubjectType.CONTACT, "subject_id": cid,
-                    "queue_id": c.queue_id, "source": src,
+                    "reason": f"{label}{_clock(wait)} in {qname} (limit {base_txt})",
+                    "subject_type": _CONTACT, "subject_id": cid, "queue_id": c.queue_id,
+                    "source": src,
                     "first_seen": first(eid) or entered + passed * _S,  # first limit passed
                     "last_seen": now, "value": wait, "limit": base}))
         if c.flags and state != _WRAP_UP:
-            qname, src = (qinfo.get(c.queue_id) or no_queue)[:2]
-            where = "waiting" if state == _WAITING else "connected"
+            info = qinfo.get(c.queue_id)
+            src = info[1] if info is not None else ""
+            where = (" waiting in " if state == _WAITING else " connected in ") + (
+                info[0] if info is not None else c.queue_id)
             who = f": {c.customer}," if c.customer else ","
             for flag in c.flags:
-                sev = flag_sev.get(flag, "off")
-                if sev == "off":
+                rule = flag_rule.get(flag)
+                if rule is None:
                     continue
                 eid = f"flag:{flag}:{src}:{c.id}"
                 add(_trusted({
-                    "id": eid, "kind": EscalationKind.CONTACT_FLAG, "severity": sev,
-                    "reason": f"{_FLAG_TEXT.get(flag, flag)}{who} {where} in "
-                              f"{qname or c.queue_id}",
-                    "subject_type": SubjectType.CONTACT, "subject_id": c.id,
-                    "queue_id": c.queue_id, "source": src, "first_seen": first(eid) or now,
-                    "last_seen": now, "value": (now - c.entered_at).total_seconds(),
-                    "limit": 0.0}))
+                    "id": eid, "kind": _K_FLAG, "severity": rule[0],
+                    "reason": f"{rule[1]}{who}{where}",
+                    "subject_type": _CONTACT, "subject_id": c.id, "queue_id": c.queue_id,
+                    "source": src, "first_seen": first(eid) or now, "last_seen": now,
+                    "value": (now - c.entered_at).total_seconds(), "limit": 0.0}))
 
-    # Agents: after-contact work and away (per reason) past their limits.
+
+def _agent_pass(
+    snap: Snapshot, rules: EscalationRules, known: Mapping[str, datetime],
+    out: list[Escalation],
+) -> None:
+    """After-contact work and away (limit per reason): past the limit info, past
+    limit x agent_warning_multiple warning."""
+    now = snap.taken_at
+    add, first = out.append, known.get
+    multiple = rules.agent_warning_multiple
     acw_s = rules.acw_limit_s
-    warn_multiple = rules.agent_warning_multiple
-    acw_cut = (now - acw_s * _S, now - acw_s * warn_multiple * _S)
-    away_cuts: dict[str | None, tuple[float, datetime, datetime]] = {}
+    acw = (acw_s, _clock(acw_s), now - acw_s * _S, now - acw_s * multiple * _S)
+    away: dict[str | None, tuple[float, str, datetime, datetime]] = {}
     for a in snap.agents:
         st = a.state
         kind_now = st.kind
         if kind_now == _ACW:
-            limit, (info_at, warn_at) = acw_s, acw_cut
+            limit, limit_txt, info_at, warn_at = acw
         elif kind_now == _AWAY:
-            cut = away_cuts.get(st.reason)
+            cut = away.get(st.reason)
             if cut is None:
                 lim = rules.away_limit_for(st.reason)
-                cut = away_cuts[st.reason] = (lim, now - lim * _S, now - lim * warn_multiple * _S)
-            limit, info_at, warn_at = cut
+                cut = away[st.reason] = (lim, _clock(lim), now - lim * _S,
+                                         now - lim * multiple * _S)
+            limit, limit_txt, info_at, warn_at = cut
         else:
             continue
         since = st.since
@@ -360,19 +411,16 @@ def _evaluate(
             continue
         in_state = (now - since).total_seconds()
         if kind_now == _ACW:
-            eid, kind, what = f"agent-acw:{a.source}:{a.id}", EscalationKind.AGENT_ACW, \
-                "in after-contact work"
+            eid, kind, what = f"agent-acw:{a.source}:{a.id}", _K_ACW, "in after-contact work"
         else:
-            eid, kind = f"agent-away:{a.source}:{a.id}", EscalationKind.AGENT_AWAY
+            eid, kind = f"agent-away:{a.source}:{a.id}", _K_AWAY
             what = f"away ({st.reason})" if st.reason else "away"
         add(_trusted({
-            "id": eid, "kind": kind,
-            "severity": Severity.WARNING if since < warn_at else Severity.INFO,
-            "reason": f"{a.name} {what} {_clock(in_state)} (limit {_clock(limit)})",
-            "subject_type": SubjectType.AGENT, "subject_id": a.id, "queue_id": a.queue_id,
+            "id": eid, "kind": kind, "severity": _WARNING if since < warn_at else _INFO,
+            "reason": f"{a.name} {what} {_clock(in_state)} (limit {limit_txt})",
+            "subject_type": _AGENT, "subject_id": a.id, "queue_id": a.queue_id,
             "source": a.source, "first_seen": first(eid) or since + limit * _S,
             "last_seen": now, "value": in_state, "limit": limit}))
-    return out, under
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,9 @@ def centre(now: datetime = T0, sales_name: str = "Sales") -> Snapshot:
     dstart = POLICY.day_start(now)
     queues = (
         Queue(id="sales", name=sales_name, channel=Channel.VOICE, sl_target=0.8,
-              threshold_s=20),
+              threshold_s=20, source="pbx"),
         Queue(id="support", name="Support", channel=Channel.CHAT, sl_target=0.9,
-              threshold_s=60),
+              threshold_s=60, source="pbx"),
     )
     interval = {
         "sales": QueueStats(queue_id="sales", window_start=istart, offered=40, answered=30,

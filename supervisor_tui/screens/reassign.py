@@ -116,9 +116,10 @@ class ReassignScreen(ModalScreen[None]):
             self.query_one("#reassign-count", Input).display = True
         elif first is not None:
             title.append(f"Reassign contact {clean(first.id, 20)} ", "bold")
-            title.append(f"({first.tier.value}, {first.channel.value}, "
-                         f"{clean(first.customer or '', 30)}) from "
-                         f"{self._queue_name(first.queue_id)}")
+            about = [first.tier.value, first.channel.value]
+            if first.customer:
+                about.append(clean(first.customer, 30))
+            title.append(f"({', '.join(about)}) from {self._queue_name(first.queue_id)}")
         why = self.sup.actions.refusal("reassign_contact",
                                        self.sup.source_of_queue(self.from_queue))
         if why:

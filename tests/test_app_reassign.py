@@ -1,0 +1,97 @@
+"""Reassigning contacts as a supervisor would: keys in, the centre really changes."""
+
+from __future__ import annotations
+
+from supervisor_tui.app import SupervisorApp
+from supervisor_tui.config import parse_config
+from supervisor_tui.model import ActionResult
+from supervisor_tui.sim.config import SimulatorConfig
+from supervisor_tui.sources.simulator import SimulatorSource
+from supervisor_tui.store import Store
+from supervisor_tui.widgets.grid import Grid
+from tests.helpers import POLICY, ScriptedSource, centre, make_app, screen_text, wait_for
+
+
+def sim_app(read_only: bool = False) -> SupervisorApp:
+    config = parse_config({"console": {"timezone": "UTC", "poll_interval_s": 0.5}}, "t")
+    # An outage at normal speed: plenty of contacts waiting, and they stay waiting.
+    sim = SimulatorConfig(seed=11, scenario="outage")
+    return SupervisorApp(config, [SimulatorSource("simulator", POLICY, sim)],
+                         store=Store.open(None), user="sam", read_only=read_only)
+
+
+async def open_busiest_voice_queue(pilot) -> str:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    grid = app.screen.query_one("#queues", Grid)
+    await wait_for(pilot, lambda: len(grid.rows) > 0)
+    busiest = max((r for r in app.board.rows if r.queue.channel.value == "voice"),
+                  key=lambda r: r.waiting)
+    assert busiest.waiting > 0, "the outage scenario should leave voice contacts waiting"
+    grid.move_to_key(busiest.queue.id)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: "Waiting, oldest first" in screen_text(app))
+    return busiest.queue.id
+
+
+async def test_reassign_moves_the_contact_to_the_chosen_queue() -> None:
+    app = sim_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        source_q = await open_busiest_voice_queue(pilot)
+        contact_id = app.screen.query_one("#waiting", Grid).cursor_key
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "Reassign contact" in screen_text(app))
+        targets = app.screen.query_one("#targets", Grid)
+        await wait_for(pilot, lambda: len(targets.rows) > 0)
+        target_q = targets.cursor_key  # first row: a queue of the same channel
+        assert target_q != source_q
+        assert "Expected wait in the new queue" in screen_text(app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "1 of 1 moved" in screen_text(app))
+        await wait_for(pilot, lambda: any(
+            c.id == contact_id for c in app.board.waiting_by_queue.get(target_q, ())
+        ) or all(c.id != contact_id for c in app.board.waiting_by_queue.get(source_q, ())))
+        assert all(c.id != contact_id for c in app.board.waiting_by_queue.get(source_q, ()))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "Waiting, oldest first" in screen_text(app))
+
+
+async def test_viewer_is_refused_and_told_why() -> None:
+    app = sim_app(read_only=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        source_q = await open_busiest_voice_queue(pilot)
+        contact_id = app.screen.query_one("#waiting", Grid).cursor_key
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "needs supervisor" in screen_text(app))
+        assert "sam is a viewer" in screen_text(app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "0 of 1 moved" in screen_text(app))
+        await pilot.pause(0.6)
+        still = [c.id for c in app.board.waiting_by_queue.get(source_q, ())]
+        # Refused: not moved by us (it may have been answered or abandoned meanwhile).
+        assert contact_id in still or app.board.snapshot.contacts
+
+
+class RacingSource(ScriptedSource):
+    """The contact is answered between the screen and the click."""
+
+    from supervisor_tui.sources.base import Capability
+
+    capabilities = frozenset({Capability.SNAPSHOT, Capability.REASSIGN_CONTACT})
+
+    async def move_contact(self, contact_id: str, queue_id: str) -> ActionResult:
+        return ActionResult(ok=False, code="not_waiting",
+                            message=f"contact {contact_id} was answered by Ana 2 s ago")
+
+
+async def test_race_with_an_answered_contact_is_reported_plainly() -> None:
+    source = RacingSource([centre()])
+    app = make_app(source)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.board is not None)
+        await pilot.press("enter")  # Sales
+        await wait_for(pilot, lambda: "Waiting, oldest first" in screen_text(app))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "Reassign contact c1" in screen_text(app))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "0 of 1 moved" in screen_text(app))
+        assert "was answered by Ana" in screen_text(app)
