@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from supervisor_tui import fmt
+from supervisor_tui import erlang, fmt
 from supervisor_tui.board import Board, QueueRow
-from supervisor_tui.model import Contact
+from supervisor_tui.model import Agent, Contact
 
 
 @dataclass(frozen=True)
@@ -97,4 +97,65 @@ def preview_move(board: Board, from_queue: str, to_queue: str, contacts: Sequenc
         expected_wait_s=wait,
         expected_wait_text=wait_text,
         warning="; ".join(warnings) or None,
+    )
+
+
+@dataclass(frozen=True)
+class QueueEffect:
+    queue_id: str
+    sl_before: float | None
+    sl_after: float | None
+
+
+@dataclass(frozen=True)
+class AgentsPreview:
+    working_before: int
+    working_after: int
+    sl_before: float | None  # Erlang C predicted SL with the agents working the queue now
+    sl_after: float | None
+    needed: int | None
+    others: tuple[QueueEffect, ...]  # the queues the agents come from, worst case
+
+
+def _predicted(row: QueueRow, working: int) -> float | None:
+    staffing = row.staffing
+    if staffing is None:
+        return None
+    if working <= 0:
+        return 0.0
+    traffic = staffing.result.traffic_erlangs
+    return erlang.service_level(traffic, working, staffing.aht_s, row.queue.threshold_s)
+
+
+def _working(row: QueueRow) -> int:
+    return row.agents.staffed - row.agents.away
+
+
+def preview_agents(board: Board, queue_id: str, agents: Sequence[Agent], add: bool
+                   ) -> AgentsPreview:
+    """Erlang C SL of the queue with k more (or fewer) agents; and, for the queues the
+    agents also serve, the worst case where they are fully taken from them."""
+    row = board.rows_by_id[queue_id]
+    k = len(agents)
+    before = _working(row)
+    after = max(before + k if add else before - k, 0)
+    donors: dict[str, int] = {}
+    if add:
+        for agent in agents:
+            for skill in agent.skills:
+                donors[skill] = donors.get(skill, 0) + 1
+    others = []
+    for qid, n in donors.items():
+        other = board.rows_by_id.get(qid)
+        if other is None:
+            continue
+        others.append(QueueEffect(qid, _predicted(other, _working(other)),
+                                  _predicted(other, _working(other) - n)))
+    return AgentsPreview(
+        working_before=before,
+        working_after=after,
+        sl_before=_predicted(row, before),
+        sl_after=_predicted(row, after),
+        needed=row.staffing.needed if row.staffing else None,
+        others=tuple(others),
     )

@@ -95,3 +95,20 @@ async def test_race_with_an_answered_contact_is_reported_plainly() -> None:
         await pilot.press("y")
         await wait_for(pilot, lambda: "0 of 1 moved" in screen_text(app))
         assert "was answered by Ana" in screen_text(app)
+
+
+async def test_move_agents_adds_the_queue_to_their_skills() -> None:
+    app = sim_app()
+    async with app.run_test(size=(110, 32)) as pilot:
+        queue_id = await open_busiest_voice_queue(pilot)
+        await pilot.press("m")
+        grid = app.screen.query_one("#candidates", Grid)
+        await wait_for(pilot, lambda: len(grid.rows) > 0)
+        agent_id = grid.cursor_key
+        assert all(queue_id not in a.skills for a in grid.rows)
+        await pilot.press("space")
+        await wait_for(pilot, lambda: "predicted SL" in screen_text(app))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "1 of 1 changed" in screen_text(app))
+        await wait_for(pilot, lambda: any(
+            a.id == agent_id and queue_id in a.skills for a in app.board.snapshot.agents))

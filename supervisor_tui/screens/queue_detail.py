@@ -17,6 +17,7 @@ from supervisor_tui.board import Board, QueueRow
 from supervisor_tui.model import Agent, Contact
 from supervisor_tui.safe_text import clean
 from supervisor_tui.screens.base import BoardScreen
+from supervisor_tui.screens.move_agents import MoveAgentsScreen
 from supervisor_tui.screens.reassign import ReassignScreen
 from supervisor_tui.widgets.grid import Grid
 from supervisor_tui.widgets.status_bar import StatusBar
@@ -75,6 +76,7 @@ class QueueDetailScreen(BoardScreen):
         Binding("tab", "app.focus_next", "Switch table", show=False),
         Binding("r", "reassign", "Reassign contact"),
         Binding("o", "overflow", "Overflow oldest"),
+        Binding("m", "move_agents", "Move agents"),
     ]
 
     def __init__(self, queue_id: str) -> None:
@@ -156,6 +158,9 @@ class QueueDetailScreen(BoardScreen):
             self.notify("Nobody is waiting in this queue", severity="warning")
             return
         self.app.push_screen(ReassignScreen(waiting, self.queue_id, overflow=True))
+
+    def action_move_agents(self) -> None:
+        self.app.push_screen(MoveAgentsScreen(self.queue_id))
 
     def refresh_ages(self) -> None:
         for grid in self.query(Grid):
