@@ -66,7 +66,6 @@ def escalation_list(board: Board, now_age: float) -> Text:
 
 class DashboardScreen(BoardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open_queue", "Queue detail", show=True),
         Binding("s", "sort", "Sort"),
         Binding("0", "unsort", "Unsort", show=False),
     ]
@@ -155,11 +154,6 @@ class DashboardScreen(BoardScreen):
         age = (now - board.taken_at).total_seconds()
         self.query_one("#escalations", Static).update(escalation_text(board, age))
         self.query_one("#escalation-list", Static).update(escalation_list(board, age))
-
-    def action_open_queue(self) -> None:
-        key = self.query_one("#queues", Grid).cursor_key
-        if key:
-            self.sup.open_queue(key)
 
     def on_grid_selected(self, event: Grid.Selected) -> None:
         self.sup.open_queue(event.key)

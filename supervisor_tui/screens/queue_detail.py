@@ -74,8 +74,8 @@ class QueueDetailScreen(BoardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "app.pop_screen", "Back"),
         Binding("tab", "app.focus_next", "Switch table", show=False),
-        Binding("r", "reassign", "Reassign contact"),
-        Binding("o", "overflow", "Overflow oldest"),
+        Binding("r", "reassign", "Reassign"),
+        Binding("o", "overflow", "Overflow"),
         Binding("m", "move_agents", "Move agents"),
     ]
 
@@ -158,6 +158,10 @@ class QueueDetailScreen(BoardScreen):
             self.notify("Nobody is waiting in this queue", severity="warning")
             return
         self.app.push_screen(ReassignScreen(waiting, self.queue_id, overflow=True))
+
+    def on_grid_selected(self, event: Grid.Selected) -> None:
+        if event.grid.id == "waiting":  # Enter on a waiting contact: reassign it
+            self.action_reassign()
 
     def action_move_agents(self) -> None:
         self.app.push_screen(MoveAgentsScreen(self.queue_id))
