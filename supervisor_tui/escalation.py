@@ -33,7 +33,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from supervisor_tui.fmt import duration, pct
+from supervisor_tui.fmt import duration
 from supervisor_tui.metrics import abandon_rate, service_level
 from supervisor_tui.model import (
     AgentStateKind,
@@ -195,6 +195,10 @@ def _clock(seconds: float) -> str:
     return _MMSS[s] if 0 <= s < 3600 else duration(seconds)
 
 
+def _pct(fraction: float) -> str:
+    return f"{fraction * 100:.0f}%"  # fmt.pct without its None/NaN guards: never either here
+
+
 # Enum members as module constants: class attribute lookups cost ~100 ns each, and the
 # hot loops would pay them several times per escalation.
 _INFO, _WARNING, _CRITICAL = Severity.INFO, Severity.WARNING, Severity.CRITICAL
@@ -270,14 +274,20 @@ def _queue_pass(
     crit_points = rules.sl_critical_points / 100
     crit_multiple = rules.critical_wait_multiple
     stats_of = snap.interval_stats.get
+    factors, factor = rules.contact_wait_factors, rules.contact_wait_factor
+    min_contacts, abandon_limit = rules.min_contacts, rules.abandon_limit
+    cuts: dict[float, tuple[str, datetime, datetime]] = {}  # few distinct limits: share
     qinfo: dict[str, _QueueInfo] = {}
     for q in snap.queues:
         qid, name, target = q.id, q.name, q.sl_target
-        limit = q.threshold_s * rules.wait_factor(qid)
-        qinfo[qid] = (name, q.source, limit, _clock(limit), now - limit * _S,
-                      now - limit * crit_multiple * _S)
+        limit = q.threshold_s * (factors.get(qid, factor) if factors else factor)
+        cut = cuts.get(limit)
+        if cut is None:
+            cut = cuts[limit] = (_clock(limit), now - limit * _S,
+                                 now - limit * crit_multiple * _S)
+        qinfo[qid] = (name, q.source, limit, *cut)
         stats = stats_of(qid)
-        if stats is None or stats.offered < rules.min_contacts:
+        if stats is None or stats.offered < min_contacts:
             continue  # a ratio over a handful of contacts is noise
         sl = service_level(stats, formula)
         if sl is not None and sl < target:
@@ -289,23 +299,23 @@ def _queue_pass(
                 add(_trusted({
                     "id": eid, "kind": _K_SL,
                     "severity": _CRITICAL if target - sl > crit_points + 1e-9 else _WARNING,
-                    "reason": f"{name} service level {pct(sl)} under target {pct(target)} "
+                    "reason": f"{name} service level {_pct(sl)} under target {_pct(target)} "
                               f"for {_clock(lasted)}",
                     "subject_type": _QUEUE, "subject_id": qid, "queue_id": qid,
                     "source": q.source, "first_seen": first(eid) or since + breach_s * _S,
                     "last_seen": now, "value": sl, "limit": target}))
         rate = abandon_rate(stats)
         counted = stats.offered - stats.abandoned_short
-        if rate is not None and rate > rules.abandon_limit and counted >= rules.min_contacts:
+        if rate is not None and rate > abandon_limit and counted >= min_contacts:
             eid = f"queue-abandon:{qid}"
             lost = stats.abandoned - stats.abandoned_short
             add(_trusted({
                 "id": eid, "kind": _K_ABANDON, "severity": _WARNING,
-                "reason": f"{name} abandon rate {pct(rate)} over limit "
-                          f"{pct(rules.abandon_limit)} ({lost} of {counted})",
+                "reason": f"{name} abandon rate {_pct(rate)} over limit "
+                          f"{_pct(abandon_limit)} ({lost} of {counted})",
                 "subject_type": _QUEUE, "subject_id": qid, "queue_id": qid,
                 "source": q.source, "first_seen": first(eid) or now, "last_seen": now,
-                "value": rate, "limit": rules.abandon_limit}))
+                "value": rate, "limit": abandon_limit}))
     return qinfo, under
 
 

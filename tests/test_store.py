@@ -32,3 +32,19 @@ def test_unwritable_path_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(StoreError, match="cannot open database"):
         Store.open(blocker / "sub" / "s.db")
+
+
+def test_escalation_state_is_shared_and_take_is_exclusive(tmp_path: Path) -> None:
+    from supervisor_tui.store import ACKNOWLEDGED, RESOLVED, TAKEN
+
+    a, b = Store.open(tmp_path / "s.db"), Store.open(tmp_path / "s.db")
+    assert a.set_escalation_state("contact-wait:sim:c1", TAKEN, "ann", T0) == (True, "")
+    assert b.escalation_states()["contact-wait:sim:c1"]["owner"] == "ann"
+    assert b.set_escalation_state("contact-wait:sim:c1", TAKEN, "bob", T0) == (
+        False, "already taken by ann")
+    b.add_escalation_note("contact-wait:sim:c1", "bob", "customer called back", T0)
+    assert [n["note"] for n in a.escalation_notes("contact-wait:sim:c1")] == [
+        "customer called back"]
+    assert a.set_escalation_state("queue-sl:sales", ACKNOWLEDGED, "ann", T0)[0]
+    assert a.set_escalation_state("contact-wait:sim:c1", RESOLVED, "ann", T0)[0]
+    assert b.escalation_states()["contact-wait:sim:c1"]["state"] == RESOLVED
