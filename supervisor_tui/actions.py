@@ -64,6 +64,8 @@ class Actions:
         if ROLE_RANK[self.role] < ROLE_RANK[needed]:
             return (f"{self.user} is a {self.role.value}; "
                     f"{action.replace('_', ' ')} needs {needed.value}")
+        if self.audit is None:
+            return "the audit log is unavailable, so no action can be recorded"
         if source_name is not None:
             source = self.sources.get(source_name)
             if source is None:
@@ -74,7 +76,7 @@ class Actions:
 
     def _record(self, action: str, subject: str, params: Mapping[str, Any], outcome: str,
                 response: str) -> None:
-        if self.audit is not None:
+        if self.audit is not None:  # (None only on the refusal path: nothing to keep)
             self.audit.append(user=self.user, role=self.role.value, action=action,
                               subject=subject, params=dict(params), outcome=outcome,
                               response=response)

@@ -20,6 +20,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from supervisor_tui.actions import Actions, AuditSink, current_user
+from supervisor_tui.audit import AuditLog
 from supervisor_tui.board import Board, build_board
 from supervisor_tui.config import Config, Role
 from supervisor_tui.model import SourceHealth
@@ -98,6 +99,12 @@ class SupervisorApp(App[None]):
             timeout_s=config.console.poll_timeout_s,
             clock=clock,
         )
+        if audit is None and store is not None:
+            try:
+                audit = AuditLog(store.db)
+            except StoreError as err:  # actions are refused without an audit log
+                self.problem = str(err)
+        self.audit = audit
         self.user = user or current_user()
         role = Role.VIEWER if read_only else config.roles.role_of(self.user)
         self.actions = Actions(sources, audit, self.user, role)
@@ -165,7 +172,7 @@ class SupervisorApp(App[None]):
             board = build_board(
                 result.snapshot,
                 formula=cfg.console.sl_formula,
-                threshold_factor=cfg.escalations.threshold_factor,
+                threshold_factor=cfg.escalations.contact_wait_factor,
                 strip_size=cfg.console.escalation_strip_size,
             )
             self._received_mono = self.monotonic()

@@ -40,6 +40,21 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _when(text: str):  # type: ignore[no-untyped-def]
+    """ISO date/time (local if no offset), or a span ago like 90m, 2h, 7d."""
+    from datetime import UTC, datetime, timedelta
+
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text[-1:] in units and text[:-1].isdigit():
+        return datetime.now(UTC) - timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time: {text!r} (try 2026-11-22T09:00 or 2h)"
+                                         ) from None
+    return moment if moment.tzinfo else moment.astimezone()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="supervisor-tui",
@@ -72,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     staffing.add_argument("--threshold", type=float, required=True, help="seconds, e.g. 20")
     staffing.add_argument("--max-occupancy", type=_fraction, help="e.g. 0.85")
     staffing.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+    audit = sub.add_parser("audit", help="check or export the audit log")
+    audit.add_argument("--verify", action="store_true",
+                       help="check the hash chain; exit 1 if it was tampered with")
+    audit.add_argument("--json", action="store_true", help="export records as JSON lines")
+    audit.add_argument("--since", type=_when, help="only records at or after this time "
+                       "(ISO date/time, or e.g. 2h / 30m / 7d ago)")
 
     sim = sub.add_parser("simulate", help="run one simulated queue headless")
     sim.add_argument("--agents", type=_positive(int), required=True)
@@ -111,6 +133,38 @@ def cmd_check_config(path: Path) -> int:
     print(f"{path}: OK — poll every {config.console.poll_interval_s:g} s, "
           f"{config.console.interval_minutes}-minute intervals in {config.console.timezone}, "
           f"simulator scenario {sim.scenario!s}")
+    return 0
+
+
+def _open_store(path: Path | None):  # type: ignore[no-untyped-def]
+    from supervisor_tui.config import default_db_path
+    from supervisor_tui.store import Store
+
+    return Store.open(path or default_db_path())
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from supervisor_tui.audit import AuditLog
+    from supervisor_tui.store import StoreError
+
+    try:
+        log = AuditLog(_open_store(args.db).db)
+        if args.verify:
+            result = log.verify()
+            if result.ok:
+                print(f"audit log OK: {result.checked} record(s), hash chain intact")
+                return 0
+            print(f"audit log TAMPERED: {result.reason} (first bad record: "
+                  f"{result.first_bad_id})", file=sys.stderr)
+            return 1
+        for record in log.records(args.since):
+            if args.json:
+                print(json.dumps(record, default=str))
+            else:
+                print(f"{record['ts']}  {record['user']:<12} {record['action']:<18} "
+                      f"{record['outcome']:<8} {record['subject']}  {record['response'] or ''}")
+    except StoreError as err:
+        return _fail(str(err), 1)
     return 0
 
 
@@ -186,8 +240,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from supervisor_tui.sources.simulator import SimulatorSource
 
     source = SimulatorSource("simulator", config.console.policy, config.simulator)
+    from supervisor_tui.audit import AuditLog
+
     app = SupervisorApp(config, [source], store=store, store_problem=store_problem,
-                        read_only=args.read_only)
+                        read_only=args.read_only, audit=AuditLog(store.db))
     app.run()
     return app.return_code or 0
 
@@ -200,4 +256,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_staffing(args)
     if args.command == "simulate":
         return cmd_simulate(args)
+    if args.command == "audit":
+        return cmd_audit(args)
     return cmd_run(args)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from supervisor_tui.escalation import EscalationRules
 from supervisor_tui.intervals import IntervalPolicy
 from supervisor_tui.model import SLFormula
 from supervisor_tui.sim.config import SimulatorConfig
@@ -85,14 +86,6 @@ class AgentRules(Strict):
         return self.away_limits_s.get(reason or "", self.away_limit_s)
 
 
-class EscalationDisplay(Strict):
-    """How the dashboard picks contacts that need a human (full rules: escalation.py)."""
-
-    threshold_factor: float = Field(
-        1.0, gt=0, description="over threshold x factor counts as over threshold"
-    )
-
-
 class Role(StrEnum):
     VIEWER = "viewer"  # look only
     SUPERVISOR = "supervisor"  # escalations, reassign contacts, move agents
@@ -118,7 +111,7 @@ class StoreConfig(Strict):
 class Config(Strict):
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     agents: AgentRules = Field(default_factory=AgentRules)
-    escalations: EscalationDisplay = Field(default_factory=EscalationDisplay)
+    escalations: EscalationRules = Field(default_factory=EscalationRules)
     store: StoreConfig = Field(default_factory=StoreConfig)
     roles: RolesConfig = Field(default_factory=RolesConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)

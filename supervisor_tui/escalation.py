@@ -1,10 +1,10 @@
 """Escalation rules (pure): snapshot + rules -> escalations with stable ids.
 
-``evaluate`` is stateless: the conditions true in one snapshot. ``EscalationTracker``
-adds what one snapshot cannot know: when an escalation was first seen, hysteresis (a
-condition must stay away ``clear_after_s`` of *snapshot* time before its escalation
-clears, so nothing flaps), owned escalations that never clear by themselves, and how
-long a queue has been under its service-level target.
+``evaluate`` gives the conditions true in one snapshot. ``EscalationTracker`` adds what
+one snapshot cannot know: when an escalation began, hysteresis (a condition must stay
+away ``clear_after_s`` of *snapshot* time before its escalation clears, so nothing
+flaps), owned escalations that never clear by themselves, and how long a queue has been
+under its service-level target.
 
 Ids are stable across polls and are the keys of escalation state in the store::
 
@@ -16,22 +16,23 @@ Ids are stable across polls and are the keys of escalation state in the store::
 Contact and agent ids carry the source because two platforms may number them alike;
 queue ids are already unique in a merged snapshot (they key its stats).
 
-``reason`` embeds names from sources: escape it before it reaches Rich markup.
-
-Speed: a 10,000-agent / 5,000-waiting snapshot in a meltdown yields thousands of
-escalations per poll, so the hot loops compare datetimes against precomputed cutoffs
-and build results with ``_trusted`` (no validation: every value is computed here).
+Escalations hold no ticking numbers: durations are ``since`` timestamps that screens
+age at render time (``duration_s(now)``, ``describe(now)``), and ``last_seen`` is None
+while the condition holds. So an escalation whose situation did not change is the
+*same object* from poll to poll: in a meltdown (thousands of escalations, 10,000
+agents) a poll rebuilds only what changed, and screens can skip unchanged rows by
+identity. ``reason`` embeds names from sources: escape it before Rich markup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveFloat
 
 from supervisor_tui.fmt import duration
 from supervisor_tui.metrics import abandon_rate, service_level
@@ -95,7 +96,7 @@ class EscalationRules(BaseModel):
     contact_wait_factor: float = Field(
         1.0, gt=0, validation_alias=AliasChoices("contact_wait_factor", "threshold_factor"),
         description="waiting past queue threshold x factor: warning")
-    contact_wait_factors: dict[str, float] = Field(
+    contact_wait_factors: dict[str, PositiveFloat] = Field(
         default_factory=dict, description="per-queue factor overrides, queue id -> factor")
     critical_wait_multiple: float = Field(
         3.0, gt=1, description="past threshold x factor x this: critical")
@@ -110,7 +111,7 @@ class EscalationRules(BaseModel):
         10, ge=1, description="SL and abandon rules wait for this many offered this interval")
     acw_limit_s: float = Field(120.0, gt=0, description="after-contact work longer: info")
     away_limit_s: float = Field(900.0, gt=0, description="away, any reason without its own")
-    away_limits_s: dict[str, float] = Field(
+    away_limits_s: dict[str, PositiveFloat] = Field(
         default_factory=_default_away_limits, description="away limit per reason")
     agent_warning_multiple: float = Field(
         2.0, gt=1, description="agent past limit x this: warning instead of info")
@@ -126,14 +127,16 @@ class EscalationRules(BaseModel):
 
 
 class Escalation(Frozen):
-    """Something that needs a human, as of ``last_seen``.
+    """Something that needs a human.
 
-    ``first_seen`` is when the condition began as far as the snapshots show (a contact's
-    wait passing its limit, an agent's state passing its limit), else when it was first
-    observed. ``value`` / ``limit`` are the numbers behind it: seconds (waits, agent
-    states) or fractions (service level vs target, abandon rate vs limit); ``limit`` is
-    the base limit, critical being some multiple of it. An escalation held by the tracker
-    after its condition went away keeps its last ``last_seen``.
+    ``first_seen``: when the condition began, as far as the snapshots show (a wait or an
+    agent state passing its limit, a breach passing sl_breach_minutes), else when first
+    observed. ``since``: start of the measured duration (contact entered the queue,
+    agent entered the state, queue went under target); None for flags and abandons.
+    ``last_seen``: None while the condition holds; once it is gone (held by hysteresis
+    or ownership), the last snapshot time it held. ``value``: the ratio behind queue
+    rules (service level, abandon rate), None otherwise. ``limit``: the base limit,
+    seconds or a fraction (critical is a multiple of it); None for flags.
     """
 
     id: str
@@ -145,24 +148,49 @@ class Escalation(Frozen):
     queue_id: str | None = None
     source: str = ""
     first_seen: datetime
-    last_seen: datetime
-    value: float
-    limit: float
+    since: datetime | None = None
+    last_seen: datetime | None = None
+    value: float | None = None
+    limit: float | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.last_seen is None
+
+    def duration_s(self, now: datetime) -> float | None:
+        """The wait / time in state / time under target, aged to ``now``."""
+        return None if self.since is None else max((now - self.since).total_seconds(), 0.0)
+
+    def age_s(self, now: datetime) -> float:
+        return max((now - self.first_seen).total_seconds(), 0.0)
+
+    def describe(self, now: datetime) -> str:
+        """``reason`` with its duration as of ``now``: one line for a list or a bell."""
+        d = self.duration_s(now)
+        return self.reason if d is None else f"{self.reason} — {_clock(d)}"
 
 
 _FIELDS_SET = set(Escalation.model_fields)  # shared: model_copy copies before mutating
 _new = object.__new__
-_set = object.__setattr__
+_slot = BaseModel.__dict__  # its __slots__ descriptors: cheaper than object.__setattr__
+_set_dict = _slot["__dict__"].__set__
+_set_fields_set = _slot["__pydantic_fields_set__"].__set__
+_set_extra = _slot["__pydantic_extra__"].__set__
+_set_private = _slot["__pydantic_private__"].__set__
 
 
 def _trusted(values: dict) -> Escalation:
-    # What model_construct does, minus its per-field defaulting (13 us -> ~1 us): every
-    # value here is computed by this module. test_escalation checks it equals validation.
+    """An Escalation from values computed by this module, without validation.
+
+    What ``model_construct`` does minus its per-field defaulting (13 us -> ~1 us on this
+    class of machine). Every field must be given. test_escalation checks the result
+    equals a validated model, so a pydantic upgrade that breaks this fails there.
+    """
     esc = _new(Escalation)
-    _set(esc, "__dict__", values)
-    _set(esc, "__pydantic_fields_set__", _FIELDS_SET)
-    _set(esc, "__pydantic_extra__", None)
-    _set(esc, "__pydantic_private__", None)
+    _set_dict(esc, values)
+    _set_fields_set(esc, _FIELDS_SET)
+    _set_extra(esc, None)
+    _set_private(esc, None)
     return esc
 
 
@@ -190,17 +218,16 @@ _MMSS = tuple(f"{m}:{s:02d}" for m in range(60) for s in range(60))
 
 
 def _clock(seconds: float) -> str:
-    # Hot path (thousands per poll): a table for under an hour, fmt.duration beyond.
     s = int(seconds)
     return _MMSS[s] if 0 <= s < 3600 else duration(seconds)
 
 
 def _pct(fraction: float) -> str:
-    return f"{fraction * 100:.0f}%"  # fmt.pct without its None/NaN guards: never either here
+    return f"{fraction * 100:.0f}%"  # fmt.pct minus its None/NaN guards: never either here
 
 
-# Enum members as module constants: class attribute lookups cost ~100 ns each, and the
-# hot loops would pay them several times per escalation.
+# Enum members as module constants: class attribute lookups cost ~100 ns each on this
+# class of machine, and the hot loops would pay them several times per escalation.
 _INFO, _WARNING, _CRITICAL = Severity.INFO, Severity.WARNING, Severity.CRITICAL
 _K_WAIT, _K_TIER, _K_FLAG = (EscalationKind.CONTACT_WAIT, EscalationKind.TIER_WAIT,
                              EscalationKind.CONTACT_FLAG)
@@ -209,7 +236,8 @@ _K_ACW, _K_AWAY = EscalationKind.AGENT_ACW, EscalationKind.AGENT_AWAY
 _CONTACT, _QUEUE, _AGENT = SubjectType.CONTACT, SubjectType.QUEUE, SubjectType.AGENT
 _WAITING, _WRAP_UP = ContactState.WAITING, ContactState.WRAP_UP
 _ACW, _AWAY = AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY
-_VIP, _GOLD = Tier.VIP, Tier.GOLD
+_WATCHED = frozenset({_ACW, _AWAY})
+_STANDARD, _VIP, _GOLD = Tier.STANDARD, Tier.VIP, Tier.GOLD
 _S = timedelta(seconds=1)
 
 _FLAG_TEXT = {
@@ -225,14 +253,17 @@ def evaluate(
     *,
     sl_formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER,
     sl_under_since: Mapping[str, datetime] | None = None,
+    previous: Mapping[str, Escalation] | None = None,
 ) -> list[Escalation]:
-    """Escalations whose conditions hold in ``snapshot`` (unsorted).
+    """Escalations whose conditions hold in ``snapshot`` (unsorted, ``last_seen`` None).
 
     A service-level breach must have lasted ``sl_breach_minutes``, which one snapshot
     cannot show: pass ``sl_under_since`` (queue id -> when it went under target, as the
-    tracker keeps it); without it a breach counts from now.
+    tracker keeps it); without it a breach counts from now. ``previous`` (id ->
+    escalation, e.g. the last result) keeps first_seen and returns unchanged ones as
+    the same objects.
     """
-    return _evaluate(snapshot, rules, sl_formula, sl_under_since or {}, {})[0]
+    return _evaluate(snapshot, rules, sl_formula, sl_under_since or {}, previous or {})[0]
 
 
 # Per queue, for the contact pass: name, source, wait limit, its text, and the
@@ -245,17 +276,16 @@ def _evaluate(
     rules: EscalationRules,
     formula: SLFormula,
     under_since: Mapping[str, datetime],
-    known: Mapping[str, datetime],
+    previous: Mapping[str, Escalation],
 ) -> tuple[list[Escalation], set[str]]:
-    """One pass over queues, one over contacts, one over agents.
-
-    ``known`` maps ids to a first_seen to keep (the tracker's), so results need no copy.
-    Returns the escalations and the ids of queues under their SL target now.
-    """
+    """One pass over queues, one over contacts, one over agents. Each rule works out
+    severity and reason, then returns the previous object if nothing differs (the
+    common case, and ~10x cheaper than building one). Also returns the ids of queues
+    under their SL target now."""
     out: list[Escalation] = []
-    qinfo, under = _queue_pass(snap, rules, formula, under_since, known, out)
-    _contact_pass(snap, rules, qinfo, known, out)
-    _agent_pass(snap, rules, known, out)
+    qinfo, under = _queue_pass(snap, rules, formula, under_since, previous, out)
+    _contact_pass(snap, rules, qinfo, previous, out)
+    _agent_pass(snap, rules, previous, out)
     return out, under
 
 
@@ -264,18 +294,18 @@ def _queue_pass(
     rules: EscalationRules,
     formula: SLFormula,
     under_since: Mapping[str, datetime],
-    known: Mapping[str, datetime],
+    previous: Mapping[str, Escalation],
     out: list[Escalation],
 ) -> tuple[dict[str, _QueueInfo], set[str]]:
     now = snap.taken_at
-    add, first = out.append, known.get
+    add, prev = out.append, previous.get
     under: set[str] = set()
     breach_s = rules.sl_breach_minutes * 60
     crit_points = rules.sl_critical_points / 100
     crit_multiple = rules.critical_wait_multiple
-    stats_of = snap.interval_stats.get
     factors, factor = rules.contact_wait_factors, rules.contact_wait_factor
     min_contacts, abandon_limit = rules.min_contacts, rules.abandon_limit
+    stats_of = snap.interval_stats.get
     cuts: dict[float, tuple[str, datetime, datetime]] = {}  # few distinct limits: share
     qinfo: dict[str, _QueueInfo] = {}
     for q in snap.queues:
@@ -293,29 +323,37 @@ def _queue_pass(
         if sl is not None and sl < target:
             under.add(qid)
             since = under_since.get(qid, now)
-            lasted = (now - since).total_seconds()
-            if lasted >= breach_s:
+            if (now - since).total_seconds() >= breach_s:
                 eid = f"queue-sl:{qid}"
-                add(_trusted({
-                    "id": eid, "kind": _K_SL,
-                    "severity": _CRITICAL if target - sl > crit_points + 1e-9 else _WARNING,
-                    "reason": f"{name} service level {_pct(sl)} under target {_pct(target)} "
-                              f"for {_clock(lasted)}",
-                    "subject_type": _QUEUE, "subject_id": qid, "queue_id": qid,
-                    "source": q.source, "first_seen": first(eid) or since + breach_s * _S,
-                    "last_seen": now, "value": sl, "limit": target}))
+                sev = _CRITICAL if target - sl > crit_points + 1e-9 else _WARNING
+                reason = f"{name} service level {_pct(sl)} under target {_pct(target)}"
+                p = prev(eid)
+                if (p is not None and p.last_seen is None and p.severity == sev
+                        and p.value == sl and p.since == since and p.reason == reason):
+                    add(p)
+                else:
+                    add(_trusted({
+                        "id": eid, "kind": _K_SL, "severity": sev, "reason": reason,
+                        "subject_type": _QUEUE, "subject_id": qid, "queue_id": qid,
+                        "source": q.source,
+                        "first_seen": p.first_seen if p else since + breach_s * _S,
+                        "since": since, "last_seen": None, "value": sl, "limit": target}))
         rate = abandon_rate(stats)
         counted = stats.offered - stats.abandoned_short
         if rate is not None and rate > abandon_limit and counted >= min_contacts:
             eid = f"queue-abandon:{qid}"
-            lost = stats.abandoned - stats.abandoned_short
-            add(_trusted({
-                "id": eid, "kind": _K_ABANDON, "severity": _WARNING,
-                "reason": f"{name} abandon rate {_pct(rate)} over limit "
-                          f"{_pct(abandon_limit)} ({lost} of {counted})",
-                "subject_type": _QUEUE, "subject_id": qid, "queue_id": qid,
-                "source": q.source, "first_seen": first(eid) or now, "last_seen": now,
-                "value": rate, "limit": abandon_limit}))
+            reason = (f"{name} abandon rate {_pct(rate)} over limit {_pct(abandon_limit)} "
+                      f"({stats.abandoned - stats.abandoned_short} of {counted})")
+            p = prev(eid)
+            if p is not None and p.last_seen is None and p.reason == reason:
+                add(p)
+            else:
+                add(_trusted({
+                    "id": eid, "kind": _K_ABANDON, "severity": _WARNING, "reason": reason,
+                    "subject_type": _QUEUE, "subject_id": qid, "queue_id": qid,
+                    "source": q.source, "first_seen": p.first_seen if p else now,
+                    "since": None, "last_seen": None, "value": rate,
+                    "limit": abandon_limit}))
     return qinfo, under
 
 
@@ -323,14 +361,14 @@ def _contact_pass(
     snap: Snapshot,
     rules: EscalationRules,
     qinfo: dict[str, _QueueInfo],
-    known: Mapping[str, datetime],
+    previous: Mapping[str, Escalation],
     out: list[Escalation],
 ) -> None:
     """Wait and tier rules on waiting contacts (one escalation per contact, named after
     the worse rule), and source flags on waiting or connected ones: a customer asking
     for a supervisor mid-call is the classic case; after wrap-up nobody is left to help."""
     now = snap.taken_at
-    add, first = out.append, known.get
+    add, prev = out.append, previous.get
     vip_s, gold_s = rules.vip_wait_s, rules.gold_wait_s
     vip_at, gold_at = now - vip_s * _S, now - gold_s * _S
     vip_txt, gold_txt = _clock(vip_s), _clock(gold_s)
@@ -345,59 +383,72 @@ def _contact_pass(
             sev = None
             if info is not None and entered < info[4]:
                 sev = _CRITICAL if entered < info[5] else _WARNING
-                kind, label, base, base_txt = _K_WAIT, "Waiting ", info[2], info[3]
+                kind, label, base, base_txt = _K_WAIT, "Waiting in ", info[2], info[3]
                 passed = base
             tier = c.tier
             # A tier rule that applies replaces a wait rule of no higher severity.
-            if tier == _VIP and entered < vip_at:
+            if tier == _STANDARD:
+                pass
+            elif tier == _VIP and entered < vip_at:
                 passed = vip_s if sev is None else min(passed, vip_s)
-                sev, kind, label, base, base_txt = _CRITICAL, _K_TIER, "VIP waiting ", \
+                sev, kind, label, base, base_txt = _CRITICAL, _K_TIER, "VIP waiting in ", \
                     vip_s, vip_txt
             elif tier == _GOLD and entered < gold_at:
                 passed = gold_s if sev is None else min(passed, gold_s)
                 if sev is not _CRITICAL:
                     sev, kind, label, base, base_txt = _WARNING, _K_TIER, \
-                        "Gold customer waiting ", gold_s, gold_txt
+                        "Gold customer waiting in ", gold_s, gold_txt
             if sev is not None:
-                cid = c.id
+                qid = c.queue_id
                 src = info[1] if info is not None else ""
-                qname = info[0] if info is not None else c.queue_id
-                eid = f"contact-wait:{src}:{cid}"
-                wait = (now - entered).total_seconds()
-                add(_trusted({
-                    "id": eid, "kind": kind, "severity": sev,
-                    "reason": f"{label}{_clock(wait)} in {qname} (limit {base_txt})",
-                    "subject_type": _CONTACT, "subject_id": cid, "queue_id": c.queue_id,
-                    "source": src,
-                    "first_seen": first(eid) or entered + passed * _S,  # first limit passed
-                    "last_seen": now, "value": wait, "limit": base}))
+                eid = f"contact-wait:{src}:{c.id}"
+                reason = f"{label}{info[0] if info is not None else qid} (limit {base_txt})"
+                p = prev(eid)
+                if (p is not None and p.last_seen is None and p.severity == sev
+                        and p.since == entered and p.reason == reason):
+                    add(p)
+                else:
+                    add(_trusted({
+                        "id": eid, "kind": kind, "severity": sev, "reason": reason,
+                        "subject_type": _CONTACT, "subject_id": c.id, "queue_id": qid,
+                        "source": src,
+                        # the first limit it passed
+                        "first_seen": p.first_seen if p else entered + passed * _S,
+                        "since": entered, "last_seen": None, "value": None,
+                        "limit": base}))
         if c.flags and state != _WRAP_UP:
-            info = qinfo.get(c.queue_id)
+            qid = c.queue_id
+            info = qinfo.get(qid)
             src = info[1] if info is not None else ""
             where = (" waiting in " if state == _WAITING else " connected in ") + (
-                info[0] if info is not None else c.queue_id)
+                info[0] if info is not None else qid)
             who = f": {c.customer}," if c.customer else ","
             for flag in c.flags:
                 rule = flag_rule.get(flag)
                 if rule is None:
                     continue
                 eid = f"flag:{flag}:{src}:{c.id}"
-                add(_trusted({
-                    "id": eid, "kind": _K_FLAG, "severity": rule[0],
-                    "reason": f"{rule[1]}{who}{where}",
-                    "subject_type": _CONTACT, "subject_id": c.id, "queue_id": c.queue_id,
-                    "source": src, "first_seen": first(eid) or now, "last_seen": now,
-                    "value": (now - c.entered_at).total_seconds(), "limit": 0.0}))
+                reason = f"{rule[1]}{who}{where}"
+                p = prev(eid)
+                if (p is not None and p.last_seen is None and p.severity == rule[0]
+                        and p.reason == reason):
+                    add(p)
+                else:
+                    add(_trusted({
+                        "id": eid, "kind": _K_FLAG, "severity": rule[0], "reason": reason,
+                        "subject_type": _CONTACT, "subject_id": c.id, "queue_id": qid,
+                        "source": src, "first_seen": p.first_seen if p else now,
+                        "since": None, "last_seen": None, "value": None, "limit": None}))
 
 
 def _agent_pass(
-    snap: Snapshot, rules: EscalationRules, known: Mapping[str, datetime],
+    snap: Snapshot, rules: EscalationRules, previous: Mapping[str, Escalation],
     out: list[Escalation],
 ) -> None:
     """After-contact work and away (limit per reason): past the limit info, past
     limit x agent_warning_multiple warning."""
     now = snap.taken_at
-    add, first = out.append, known.get
+    add, prev = out.append, previous.get
     multiple = rules.agent_warning_multiple
     acw_s = rules.acw_limit_s
     acw = (acw_s, _clock(acw_s), now - acw_s * _S, now - acw_s * multiple * _S)
@@ -405,40 +456,45 @@ def _agent_pass(
     for a in snap.agents:
         st = a.state
         kind_now = st.kind
+        if kind_now not in _WATCHED:  # most agents: one hash lookup
+            continue
         if kind_now == _ACW:
             limit, limit_txt, info_at, warn_at = acw
-        elif kind_now == _AWAY:
+        else:
             cut = away.get(st.reason)
             if cut is None:
                 lim = rules.away_limit_for(st.reason)
                 cut = away[st.reason] = (lim, _clock(lim), now - lim * _S,
                                          now - lim * multiple * _S)
             limit, limit_txt, info_at, warn_at = cut
-        else:
-            continue
         since = st.since
         if since >= info_at:
             continue
-        in_state = (now - since).total_seconds()
         if kind_now == _ACW:
             eid, kind, what = f"agent-acw:{a.source}:{a.id}", _K_ACW, "in after-contact work"
         else:
             eid, kind = f"agent-away:{a.source}:{a.id}", _K_AWAY
             what = f"away ({st.reason})" if st.reason else "away"
-        add(_trusted({
-            "id": eid, "kind": kind, "severity": _WARNING if since < warn_at else _INFO,
-            "reason": f"{a.name} {what} {_clock(in_state)} (limit {limit_txt})",
-            "subject_type": _AGENT, "subject_id": a.id, "queue_id": a.queue_id,
-            "source": a.source, "first_seen": first(eid) or since + limit * _S,
-            "last_seen": now, "value": in_state, "limit": limit}))
+        sev = _WARNING if since < warn_at else _INFO
+        reason = f"{a.name} {what} (limit {limit_txt})"
+        p = prev(eid)
+        if (p is not None and p.last_seen is None and p.severity == sev and p.since == since
+                and p.reason == reason and p.queue_id == a.queue_id):
+            add(p)
+        else:
+            add(_trusted({
+                "id": eid, "kind": kind, "severity": sev, "reason": reason,
+                "subject_type": _AGENT, "subject_id": a.id, "queue_id": a.queue_id,
+                "source": a.source, "first_seen": p.first_seen if p else since + limit * _S,
+                "since": since, "last_seen": None, "value": None, "limit": limit}))
 
 
 @dataclass(frozen=True)
 class TrackerResult:
-    active: list[Escalation]  # sorted: severity, then age
-    new: list[Escalation] = field(default_factory=list)  # active now, not before
-    raised: list[Escalation] = field(default_factory=list)  # was active, severity went up
-    cleared: list[Escalation] = field(default_factory=list)  # as last seen
+    active: tuple[Escalation, ...]  # sorted: severity, then age
+    new: tuple[Escalation, ...] = ()  # active now, not before
+    raised: tuple[Escalation, ...] = ()  # was active, severity went up
+    cleared: tuple[Escalation, ...] = ()  # as last held
 
 
 class EscalationTracker:
@@ -451,7 +507,8 @@ class EscalationTracker:
     def __init__(self, sl_formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER) -> None:
         self.sl_formula = sl_formula
         self._active: dict[str, Escalation] = {}
-        self._first_seen: dict[str, datetime] = {}
+        self._sorted: tuple[Escalation, ...] = ()
+        self._time: datetime | None = None  # snapshot time of the last update
         self._under_since: dict[str, datetime] = {}  # queue id -> went under SL target
         self._recovered_at: dict[str, datetime] = {}  # queue id -> back over target
 
@@ -459,46 +516,53 @@ class EscalationTracker:
         return self._active.get(escalation_id)
 
     @property
-    def active(self) -> list[Escalation]:
-        return sort_escalations(self._active.values())
+    def active(self) -> tuple[Escalation, ...]:
+        return self._sorted
 
     def update(
         self, snapshot: Snapshot, rules: EscalationRules, owned_ids: Set[str] = frozenset()
     ) -> TrackerResult:
         now = snapshot.taken_at
+        previous = self._active
         found, under = _evaluate(snapshot, rules, self.sl_formula, self._under_since,
-                                 self._first_seen)
+                                 previous)
         self._track_sl(now, under, rules.clear_after_s)
 
-        previous, first_seen = self._active, self._first_seen
         current: dict[str, Escalation] = {}
         new: list[Escalation] = []
         raised: list[Escalation] = []
+        changed = False
         rank = SEVERITY_RANK
         for esc in found:
             eid = esc.id
             before = previous.get(eid)
-            if before is None:
-                if eid not in current:
-                    new.append(esc)
-                    first_seen[eid] = esc.first_seen
-            elif rank[esc.severity] > rank[before.severity]:
-                raised.append(esc)
+            if before is not esc:
+                changed = True
+                if before is None:
+                    if eid not in current:
+                        new.append(esc)
+                elif rank[esc.severity] > rank[before.severity]:
+                    raised.append(esc)
             current[eid] = esc
         cleared: list[Escalation] = []
         clear_after = rules.clear_after_s
         for eid, esc in previous.items():
             if eid in current:
                 continue
+            if esc.last_seen is None:  # held in the last update, gone now
+                esc = _trusted({**esc.__dict__, "last_seen": self._time or now})
+                changed = True
             # Held until absent clear_after_s continuously; owned ones wait for a human.
             if eid not in owned_ids and (now - esc.last_seen).total_seconds() >= clear_after:
                 cleared.append(esc)
-                del first_seen[eid]
+                changed = True
             else:
                 current[eid] = esc
-        self._active = current
-        return TrackerResult(active=sort_escalations(current.values()), new=new,
-                             raised=raised, cleared=cleared)
+        self._active, self._time = current, now
+        if changed:  # else the same objects in the same order: keep the sorted tuple
+            self._sorted = tuple(sort_escalations(current.values()))
+        return TrackerResult(active=self._sorted, new=tuple(new), raised=tuple(raised),
+                             cleared=tuple(cleared))
 
     def _track_sl(self, now: datetime, under: set[str], clear_after: float) -> None:
         # A blip back over target shorter than clear_after_s doesn't restart the breach

@@ -112,3 +112,30 @@ async def test_move_agents_adds_the_queue_to_their_skills() -> None:
         await wait_for(pilot, lambda: "1 of 1 changed" in screen_text(app))
         await wait_for(pilot, lambda: any(
             a.id == agent_id and queue_id in a.skills for a in app.board.snapshot.agents))
+
+
+async def test_every_attempt_lands_in_the_audit_log() -> None:
+    app = sim_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_busiest_voice_queue(pilot)
+        await pilot.press("r")
+        targets = app.screen.query_one("#targets", Grid)
+        await wait_for(pilot, lambda: len(targets.rows) > 0)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "1 of 1 moved" in screen_text(app))
+        records = app.audit.records()
+        assert [r["outcome"] for r in records] == ["allowed", "done"]
+        assert records[-1]["user"] == "sam" and records[-1]["action"] == "reassign_contact"
+        assert app.audit.verify().ok
+
+
+async def test_viewer_refusal_is_audited_too() -> None:
+    app = sim_app(read_only=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_busiest_voice_queue(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "needs supervisor" in screen_text(app))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "0 of 1 moved" in screen_text(app))
+        assert [(r["outcome"], r["role"]) for r in app.audit.records()] == [
+            ("refused", "viewer")]
