@@ -23,6 +23,7 @@ REQUIRED_ROLE = {
     "assign_contact": Role.SUPERVISOR,
     "overflow": Role.SUPERVISOR,
     "move_agents": Role.SUPERVISOR,
+    "escalation": Role.SUPERVISOR,
 }
 CAPABILITY = {
     "reassign_contact": Capability.REASSIGN_CONTACT,
@@ -134,6 +135,29 @@ class Actions:
                        source_name: str) -> list[ActionResult]:
         """Move each contact (oldest first) and report each outcome."""
         return [await self.reassign_contact(c, to_queue_id, source_name) for c in contacts]
+
+    def escalation(self, store: Any, escalation_id: str, verb: str, now: Any,
+                   note: str = "") -> ActionResult:
+        """Acknowledge / take / resolve / reopen / note an escalation in the shared store."""
+        from supervisor_tui.store import StoreError
+
+        subject = f"escalation {escalation_id}"
+        params = {"verb": verb, **({"note": note} if note else {})}
+        why = self.refusal("escalation")
+        try:
+            if why is not None:
+                self._record("escalation", subject, params, "refused", why)
+                return ActionResult(ok=False, code="refused", message=why)
+            if verb == "note":
+                store.add_escalation_note(escalation_id, self.user, note, now)
+                done, reason = True, ""
+            else:
+                done, reason = store.set_escalation_state(escalation_id, verb, self.user, now)
+            message = f"{verb}: {escalation_id}" if done else reason
+            self._record("escalation", subject, params, "done" if done else "failed", message)
+        except StoreError as err:
+            return ActionResult(ok=False, code="error", message=str(err))
+        return ActionResult(ok=done, code="ok" if done else "conflict", message=message)
 
     async def move_agents(self, agents: Sequence[Agent], queue_id: str, add: bool,
                           source_name: str) -> list[ActionResult]:

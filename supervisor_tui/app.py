@@ -23,15 +23,18 @@ from supervisor_tui.actions import Actions, AuditSink, current_user
 from supervisor_tui.audit import AuditLog
 from supervisor_tui.board import Board, build_board
 from supervisor_tui.config import Config, Role
-from supervisor_tui.model import SourceHealth
+from supervisor_tui.escalation import Escalation, EscalationTracker
+from supervisor_tui.model import Snapshot, SourceHealth
 from supervisor_tui.poller import Poller, PollResult, utcnow
 from supervisor_tui.safe_text import clean
 from supervisor_tui.screens.agents import AgentsScreen
+from supervisor_tui.screens.audit import AuditScreen
 from supervisor_tui.screens.dashboard import DashboardScreen
+from supervisor_tui.screens.escalations import EscalationDeskScreen
 from supervisor_tui.screens.help import HelpScreen
 from supervisor_tui.screens.queue_detail import QueueDetailScreen
 from supervisor_tui.sources.base import Source
-from supervisor_tui.store import Store, StoreError
+from supervisor_tui.store import RESOLVED, TAKEN, Store, StoreError
 from supervisor_tui.trend import TrendBook
 
 
@@ -61,16 +64,21 @@ class SupervisorApp(App[None]):
     CSS_PATH = "app.tcss"
     COMMANDS: ClassVar = App.COMMANDS | {QueueCommands}
     VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (30, "-tall")]
-    MODES: ClassVar = {"dashboard": DashboardScreen, "agents": AgentsScreen}
+    MODES: ClassVar = {"dashboard": DashboardScreen, "agents": AgentsScreen,
+                       "escalations": EscalationDeskScreen, "audit": AuditScreen}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("d", "switch_mode('dashboard')", "Dashboard"),
         Binding("a", "switch_mode('agents')", "Agents"),
+        Binding("e", "switch_mode('escalations')", "Escalations"),
+        Binding("L", "switch_mode('audit')", "Audit log", show=False),
     ]
 
     board: reactive[Board | None] = reactive(None, always_update=True)
     health: reactive[dict[str, SourceHealth]] = reactive(dict, always_update=True)
+    # Active escalations (sorted) and their shared state from the store, per poll.
+    escalations: reactive[list[Escalation]] = reactive(list, always_update=True)
 
     def __init__(
         self,
@@ -108,6 +116,8 @@ class SupervisorApp(App[None]):
         self.user = user or current_user()
         role = Role.VIEWER if read_only else config.roles.role_of(self.user)
         self.actions = Actions(sources, audit, self.user, role)
+        self.tracker = EscalationTracker(config.console.sl_formula)
+        self.escalation_states: dict[str, dict] = {}
         self._received_mono: float | None = None
         self._last_history: datetime | None = None
         self.last_errors: tuple[str, ...] = ()
@@ -179,12 +189,49 @@ class SupervisorApp(App[None]):
             self.trends.add(board.taken_at, ((r.queue.id, float(r.waiting)) for r in board.rows))
             self._record_history(board)
             first = self.board is None
+            self._update_escalations(result.snapshot)
             self.board = board
             if first:
                 # Start-up objects (config, model caches) live for the whole run: keep
                 # them out of the cyclic GC so its full passes stay short at 10k agents.
                 gc.freeze()
         self._tick()
+
+    def _update_escalations(self, snapshot: Snapshot) -> None:
+        states: dict[str, dict] = {}
+        if self.store is not None:
+            try:
+                states = self.store.escalation_states()
+            except StoreError as err:
+                self.problem = str(err)
+        self.escalation_states = states
+        owned = {eid for eid, st in states.items() if st["state"] == TAKEN}
+        result = self.tracker.update(snapshot, self.config.escalations, owned)
+        self.escalations = result.active
+        fresh_critical = [e for e in result.new + result.raised if e.severity == "critical"
+                          and not self.is_handled(e)]
+        if fresh_critical and self.board is not None:  # not for the backlog at start-up
+            if self.config.console.bell:
+                self.bell()
+            if self.config.console.announce:
+                first = fresh_critical[0]
+                more = f" (+{len(fresh_critical) - 1} more)" if len(fresh_critical) > 1 else ""
+                self.notify(clean(first.reason, 120) + more, title="New critical escalation",
+                            severity="error", timeout=8)
+
+    def escalation_state(self, esc: Escalation) -> dict | None:
+        """Shared state of this occurrence: ownership always counts; an acknowledge or
+        resolve counts only if made after the escalation (re)appeared."""
+        state = self.escalation_states.get(esc.id)
+        if state is None:
+            return None
+        if state["state"] == TAKEN:
+            return state
+        return state if datetime.fromisoformat(state["updated_at"]) >= esc.first_seen else None
+
+    def is_handled(self, esc: Escalation) -> bool:
+        state = self.escalation_state(esc)
+        return state is not None and state["state"] == RESOLVED
 
     def _tick(self) -> None:
         if not self.screen_stack:  # a poll can land before the first screen or after exit
@@ -277,4 +324,8 @@ class SupervisorApp(App[None]):
         )
         yield SystemCommand("Agents", "Every agent and their state (a)",
                             lambda: self.switch_mode("agents"))
+        yield SystemCommand("Escalation desk", "Everything that needs a human (e)",
+                            lambda: self.switch_mode("escalations"))
+        yield SystemCommand("Audit log", "Who did what, live (L)",
+                            lambda: self.switch_mode("audit"))
         yield SystemCommand("Help", "Keys and metric definitions (?)", self.action_help)

@@ -50,6 +50,8 @@ class ConsoleConfig(Strict):
     sl_formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER
     trend_minutes: int = Field(30, gt=0, le=24 * 60)
     escalation_strip_size: int = Field(5, ge=1, le=20)
+    bell: bool = Field(True, description="ring the terminal bell on a new critical escalation")
+    announce: bool = Field(True, description="pop up a notice on a new critical escalation")
 
     @field_validator("timezone")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -464,3 +464,27 @@ def test_tracker_keeps_its_sorted_tuple_when_nothing_changed() -> None:
     two = tracker.update(snap(T0 + S, contacts), QUIET)
     assert two.active is one.active and two.new == two.raised == two.cleared == ()
     assert [e.subject_id for e in two.active] == ["c2", "c1"]  # critical first
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    waits=st.lists(st.floats(min_value=0, max_value=400, allow_nan=False), min_size=2,
+                   max_size=2),
+    tier=st.sampled_from(list(Tier)),
+    factor=st.floats(min_value=0.5, max_value=4),
+)
+def test_a_longer_wait_is_never_less_severe(waits: list[float], tier: Tier,
+                                            factor: float) -> None:
+    rules = QUIET.model_copy(update={"contact_wait_factor": factor})
+    rank = {None: -1} | {s: severity_rank(s) for s in Severity}
+
+    def severity(wait: float) -> Severity | None:
+        found = evaluate(snap(contacts=(waiting("c1", wait, tier=tier),)), rules)
+        return found[0].severity if found else None
+
+    short, long = sorted(waits)
+    assert rank[severity(short)] <= rank[severity(long)]
+    limit = 20 * factor
+    tier_limit = {Tier.VIP: 30, Tier.GOLD: 60}.get(tier, float("inf"))
+    assume(abs(long - limit) > 1e-5 and abs(long - tier_limit) > 1e-5)  # microsecond clock
+    assert (severity(long) is None) == (long <= limit and long <= tier_limit)

@@ -12,6 +12,7 @@ from textual.widgets import Footer, Static
 
 from supervisor_tui import fmt
 from supervisor_tui.board import Board, sl_status
+from supervisor_tui.escalation import count_by_severity
 from supervisor_tui.safe_text import clean
 from supervisor_tui.screens.base import BoardScreen
 from supervisor_tui.widgets.grid import Grid
@@ -152,8 +153,26 @@ class DashboardScreen(BoardScreen):
             stale or sl_status(interval.service_level, board.overall_target).value,
         )
         age = (now - board.taken_at).total_seconds()
-        self.query_one("#escalations", Static).update(escalation_text(board, age))
-        self.query_one("#escalation-list", Static).update(escalation_list(board, age))
+        desk = self._desk_line()
+        inline = Text.assemble(desk, "  ", escalation_text(board, age))
+        self.query_one("#escalations", Static).update(inline)
+        self.query_one("#escalation-list", Static).update(
+            Text.assemble(desk, "\n", escalation_list(board, age)))
+
+    def _desk_line(self) -> Text:
+        """The escalation desk in one line: counts by severity and who owns what."""
+        shown = [e for e in self.sup.escalations if not self.sup.is_handled(e)]
+        counts = count_by_severity(shown)
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append("Desk ", "bold")
+        line.append(f"‼{counts['critical']} ", "bold red" if counts["critical"] else "dim")
+        line.append(f"!{counts['warning']} ", "yellow" if counts["warning"] else "dim")
+        line.append(f"·{counts['info']}", "cyan" if counts["info"] else "dim")
+        top = next((e for e in shown if e.severity == "critical"), None)
+        if top is not None:
+            line.append(f"  {clean(top.reason, 70)}", "red")
+        line.append("  (e)", "dim")
+        return line
 
     def on_grid_selected(self, event: Grid.Selected) -> None:
         self.sup.open_queue(event.key)
