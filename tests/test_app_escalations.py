@@ -67,3 +67,22 @@ async def test_viewer_cannot_take(tmp_path: Path) -> None:
         assert app.audit.records()[0]["outcome"] == "refused"
         assert "needs supervisor" in app.audit.records()[0]["response"]
         assert "◉" not in screen_text(app).split("Why")[1]
+
+
+async def test_new_critical_is_announced_and_can_be_silenced(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from tests.helpers import T0
+
+    calm = centre(now=T0 - timedelta(minutes=2))
+    calm = calm.model_copy(update={"contacts": (), "agents": calm.agents[:2]})
+    for announce in (True, False):
+        app = SupervisorApp(make_config(poll_interval_s=0.2, announce=announce, bell=False),
+                            [ScriptedSource([calm, centre()])],
+                            store=Store.open(tmp_path / f"{announce}.db"), user="ann")
+        async with app.run_test(size=(120, 30)) as pilot:
+            await wait_for(pilot, lambda: any(e.severity == "critical"
+                                              for e in app.escalations))
+            await pilot.pause(0.2)
+            notices = [n.message for n in app._notifications]
+            assert any("VIP" in m for m in notices) is announce
