@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
@@ -78,7 +78,7 @@ class SupervisorApp(App[None]):
     board: reactive[Board | None] = reactive(None, always_update=True)
     health: reactive[dict[str, SourceHealth]] = reactive(dict, always_update=True)
     # Active escalations (sorted) and their shared state from the store, per poll.
-    escalations: reactive[list[Escalation]] = reactive(list, always_update=True)
+    escalations: reactive[Sequence[Escalation]] = reactive(tuple, always_update=True)
 
     def __init__(
         self,
@@ -216,8 +216,8 @@ class SupervisorApp(App[None]):
             if self.config.console.announce:
                 first = fresh_critical[0]
                 more = f" (+{len(fresh_critical) - 1} more)" if len(fresh_critical) > 1 else ""
-                self.notify(clean(first.reason, 120) + more, title="New critical escalation",
-                            severity="error", timeout=8)
+                self.notify(clean(first.describe(self.centre_now()), 120) + more,
+                            title="New critical escalation", severity="error", timeout=8)
 
     def escalation_state(self, esc: Escalation) -> dict | None:
         """Shared state of this occurrence: ownership always counts; an acknowledge or

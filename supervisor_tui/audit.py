@@ -106,11 +106,13 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 class AuditLog:
     """The audit table of one database connection (share the Store's ``db``)."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, lock: threading.Lock | None = None) -> None:
         self.db = db
         # One connection may be shared by threads (check_same_thread=False): keep each
-        # append's transaction whole. Other processes are kept out by BEGIN IMMEDIATE.
-        self._lock = threading.Lock()
+        # append's transaction whole. Pass the lock the connection's other writers use,
+        # or their statements can land inside (or block) an append. Other processes
+        # are kept out by BEGIN IMMEDIATE.
+        self._lock = lock or threading.Lock()
         try:
             with self._lock:
                 self.db.conn.executescript(_SCHEMA)
@@ -161,7 +163,8 @@ class AuditLog:
                         f"({', '.join('?' * len(record))})", list(record.values()))
                     conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    if conn.in_transaction:  # SQLite may have rolled back already
+                        conn.execute("ROLLBACK")
                     raise
             except sqlite3.Error as err:
                 raise AuditError(f"cannot write the audit log: {err}") from None

@@ -74,20 +74,6 @@ class ConsoleConfig(Strict):
         return IntervalPolicy(minutes=self.interval_minutes, tz=self.timezone)
 
 
-class AgentRules(Strict):
-    """When an agent's state is flagged as 'too long'."""
-
-    acw_limit_s: float = Field(120.0, gt=0, description="after-contact work")
-    away_limit_s: float = Field(900.0, gt=0, description="any away reason without its own")
-    away_limits_s: dict[str, float] = Field(
-        default_factory=lambda: {"break": 900.0, "lunch": 3600.0, "training": 7200.0},
-        description="per away reason",
-    )
-
-    def away_limit_for(self, reason: str | None) -> float:
-        return self.away_limits_s.get(reason or "", self.away_limit_s)
-
-
 class Role(StrEnum):
     VIEWER = "viewer"  # look only
     SUPERVISOR = "supervisor"  # escalations, reassign contacts, move agents
@@ -112,7 +98,6 @@ class StoreConfig(Strict):
 
 class Config(Strict):
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
-    agents: AgentRules = Field(default_factory=AgentRules)
     escalations: EscalationRules = Field(default_factory=EscalationRules)
     store: StoreConfig = Field(default_factory=StoreConfig)
     roles: RolesConfig = Field(default_factory=RolesConfig)

@@ -277,9 +277,9 @@ def evaluate(
     return _evaluate(snapshot, rules, sl_formula, sl_under_since or {}, previous or {})[0]
 
 
-# Per queue, for the contact pass: name, source, wait limit, its text, the entered_at
-# cutoffs for warning and critical, and the wait rule's reason.
-_QueueInfo = tuple[str, str, float, str, datetime, datetime, str]
+# Per queue, for the contact pass: name, source, wait limit, its text, and the
+# entered_at cutoffs for warning and critical.
+_QueueInfo = tuple[str, str, float, str, datetime, datetime]
 
 
 def _evaluate(
@@ -326,7 +326,7 @@ def _queue_pass(
         if cut is None:
             cut = cuts[limit] = (_clock(limit), now - limit * _S,
                                  now - limit * crit_multiple * _S)
-        qinfo[qid] = (name, q.source, limit, *cut, f"Waiting in {name} (limit {cut[0]})")
+        qinfo[qid] = (name, q.source, limit, *cut)
         stats = stats_of(qid)
         if stats is None or stats.offered < min_contacts:
             continue  # a ratio over a handful of contacts is noise
@@ -384,6 +384,7 @@ def _contact_pass(
     vip_at, gold_at = now - vip_s * _S, now - gold_s * _S
     vip_txt, gold_txt = _clock(vip_s), _clock(gold_s)
     warn_at = {qid: info[4] for qid, info in qinfo.items()}.get
+    wait_reason: dict[str, str] = {}
     premium_at = max(vip_at, gold_at)  # past neither tier limit: no tier escalation
     fs = rules.flags
     flag_rule = {f: (sev, _FLAG_TEXT[f]) for f in ContactFlag
@@ -404,7 +405,9 @@ def _contact_pass(
         sev = None
         if info is not None and entered < info[4]:
             sev = _CRITICAL if entered < info[5] else _WARNING
-            kind, reason, base = _K_WAIT, info[6], info[2]
+            kind, base = _K_WAIT, info[2]
+            reason = wait_reason.get(qid) or wait_reason.setdefault(
+                qid, f"Waiting in {info[0]} (limit {info[3]})")  # once per queue
             passed = base
         tier = c.tier
         # A tier rule that applies replaces a wait rule of no higher severity.

@@ -39,7 +39,8 @@ def service_level(
     """Answered within the threshold over the formula's denominator (None if it is 0)."""
     # Coerce: a formula read from config may be the plain string; comparing it with
     # ``is`` would silently fall through to the default formula. Unknown -> ValueError.
-    formula = SLFormula(formula)
+    if not isinstance(formula, SLFormula):
+        formula = SLFormula(formula)
     within = stats.answered_within_threshold
     if formula == SLFormula.ANSWERED:
         return _ratio(within, stats.answered)

@@ -81,8 +81,8 @@ async def test_new_critical_is_announced_and_can_be_silenced(tmp_path: Path) -> 
                             [ScriptedSource([calm, centre()])],
                             store=Store.open(tmp_path / f"{announce}.db"), user="ann")
         async with app.run_test(size=(120, 30)) as pilot:
-            await wait_for(pilot, lambda: any(e.severity == "critical"
-                                              for e in app.escalations))
+            await wait_for(pilot, lambda a=app: any(e.severity == "critical"
+                                                    for e in a.escalations))
             await pilot.pause(0.2)
             notices = [n.message for n in app._notifications]
             assert any("VIP" in m for m in notices) is announce

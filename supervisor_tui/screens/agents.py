@@ -72,7 +72,7 @@ class AgentsScreen(BoardScreen):
         return clean(row.queue.name, 40) if row else clean(queue_id, 40)
 
     def _limit_for(self, agent: Agent) -> float | None:
-        rules = self.sup.config.agents
+        rules = self.sup.config.escalations  # one set of limits: flags = escalations
         if agent.state.kind is AgentStateKind.AFTER_CONTACT_WORK:
             return rules.acw_limit_s
         if agent.state.kind is AgentStateKind.AWAY:

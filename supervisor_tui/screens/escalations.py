@@ -75,7 +75,7 @@ class EscalationDeskScreen(BoardScreen):
             Column("state", "Owner", 12, state, priority=1),
             Column("queue", "Queue", 12, lambda e, now: self._queue_name(e.queue_id),
                    priority=2),
-            Column("reason", "Why", 30, lambda e, now: clean(e.reason, 160), priority=0,
+            Column("reason", "Why", 30, lambda e, now: clean(e.describe(now), 160), priority=0,
                    flex=True, max_width=120),
         ]
 

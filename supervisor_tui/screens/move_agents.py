@@ -3,14 +3,13 @@ main lever during a surge — with an Erlang C preview of both sides."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from supervisor_tui import fmt
@@ -18,30 +17,18 @@ from supervisor_tui.board import Board
 from supervisor_tui.model import Agent
 from supervisor_tui.preview import preview_agents
 from supervisor_tui.safe_text import clean
+from supervisor_tui.screens.action_modal import ActionModal
 from supervisor_tui.widgets.grid import Column, Grid
 from supervisor_tui.widgets.tables import STATE_ORDER, agent_state_text
 
-if TYPE_CHECKING:
-    from supervisor_tui.app import SupervisorApp
 
-
-class MoveAgentsScreen(ModalScreen[None]):
+class MoveAgentsScreen(ActionModal):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel"),
         Binding("space", "toggle", "Select"),
         Binding("minus", "flip_mode", "Add/remove", key_display="-"),
         Binding("y", "confirm", "Confirm"),
     ]
-    DEFAULT_CSS = """
-    MoveAgentsScreen { align: center middle; }
-    MoveAgentsScreen > Vertical {
-        width: 90%; max-width: 110; height: 90%; max-height: 32;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
-    MoveAgentsScreen #move-title { height: auto; }
-    MoveAgentsScreen Grid { height: 1fr; min-height: 4; }
-    MoveAgentsScreen #move-preview { height: auto; min-height: 3; }
-    """
 
     def __init__(self, queue_id: str) -> None:
         super().__init__()
@@ -49,10 +36,6 @@ class MoveAgentsScreen(ModalScreen[None]):
         self.add = True  # add the queue to agents who don't serve it; else remove it
         self.selected: set[str] = set()
         self.done = False
-
-    @property
-    def sup(self) -> SupervisorApp:
-        return self.app  # type: ignore[return-value]
 
     def _queue_name(self, queue_id: str | None) -> str:
         board = self.sup.board
@@ -73,10 +56,10 @@ class MoveAgentsScreen(ModalScreen[None]):
                    flex=True, max_width=50),
         ]
         with Vertical():
-            yield Static(id="move-title", markup=False)
+            yield Static(id="move-title", classes="modal-title", markup=False)
             yield Grid(columns, key_of=lambda a: a.id, now=self.sup.centre_now,
                        empty_text="No agent to move", id="candidates")
-            yield Static(id="move-preview", markup=False)
+            yield Static(id="move-preview", classes="modal-preview", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -157,15 +140,5 @@ class MoveAgentsScreen(ModalScreen[None]):
     async def _apply(self, agents: list[Agent]) -> None:
         results = await self.sup.actions.move_agents(
             agents, self.queue_id, self.add, self.sup.source_of_queue(self.queue_id))
-        ok = sum(r.ok for r in results)
-        text = Text()
-        text.append(f"{ok} of {len(results)} changed.\n",
-                    "bold green" if ok == len(results) else "bold yellow")
-        for agent, result in zip(agents, results, strict=True):
-            text.append("✓ " if result.ok else "✗ ", "green" if result.ok else "red")
-            text.append(f"{clean(agent.name, 30)}: {clean(result.message, 160)}\n")
-        text.append("Esc to close.", "dim")
-        self.query_one("#move-preview", Static).update(text)
-        self.notify(f"Move agents: {ok} of {len(results)} changed",
-                    severity="information" if ok == len(results) else "warning")
-        self.sup.poll_now()
+        items = [(a.name, r) for a, r in zip(agents, results, strict=True)]
+        self.query_one("#move-preview", Static).update(self.outcome("changed", items))

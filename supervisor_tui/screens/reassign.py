@@ -7,14 +7,13 @@ meanwhile" — is shown as the source reported it; nothing is claimed that wasn'
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from supervisor_tui import fmt
@@ -22,11 +21,9 @@ from supervisor_tui.board import Board, QueueRow
 from supervisor_tui.model import Contact
 from supervisor_tui.preview import MovePreview, preview_move
 from supervisor_tui.safe_text import clean
+from supervisor_tui.screens.action_modal import ActionModal
 from supervisor_tui.widgets.grid import Column, Grid
 from supervisor_tui.widgets.tables import sl_cell, wait_cell
-
-if TYPE_CHECKING:
-    from supervisor_tui.app import SupervisorApp
 
 
 def target_columns(channel: str) -> list[Column[QueueRow]]:
@@ -66,22 +63,11 @@ def preview_text(p: MovePreview) -> Text:
     return text
 
 
-class ReassignScreen(ModalScreen[None]):
+class ReassignScreen(ActionModal):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel"),
         Binding("y", "confirm", "Confirm move"),
     ]
-    DEFAULT_CSS = """
-    ReassignScreen { align: center middle; }
-    ReassignScreen > Vertical {
-        width: 90%; max-width: 110; height: 90%; max-height: 30;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
-    ReassignScreen #reassign-title { text-style: bold; height: auto; }
-    ReassignScreen Grid { height: 1fr; min-height: 4; }
-    ReassignScreen #reassign-count { height: 3; display: none; }
-    ReassignScreen #reassign-preview { height: auto; min-height: 3; }
-    """
 
     def __init__(self, contacts: list[Contact], from_queue: str, overflow: bool = False
                  ) -> None:
@@ -92,19 +78,15 @@ class ReassignScreen(ModalScreen[None]):
         self.count = 1 if not overflow else min(len(contacts), 5)
         self.done = False
 
-    @property
-    def sup(self) -> SupervisorApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(id="reassign-title", markup=False)
+            yield Static(id="reassign-title", classes="modal-title", markup=False)
             yield Input(str(self.count), id="reassign-count", type="integer",
                         placeholder="how many of the oldest to move")
             channel = self.contacts[0].channel.value if self.contacts else ""
             yield Grid(target_columns(channel), key_of=lambda r: r.queue.id,
                        now=self.sup.centre_now, empty_text="No other queue", id="targets")
-            yield Static(id="reassign-preview", markup=False)
+            yield Static(id="reassign-preview", classes="modal-preview", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -183,15 +165,5 @@ class ReassignScreen(ModalScreen[None]):
     async def _move(self, target: str) -> None:
         results = await self.sup.actions.overflow(
             self.contacts[: self.count], target, self.sup.source_of_queue(self.from_queue))
-        text = Text()
-        moved = sum(r.ok for r in results)
-        text.append(f"{moved} of {len(results)} moved.\n",
-                    "bold green" if moved == len(results) else "bold yellow")
-        for contact, result in zip(self.contacts, results, strict=False):
-            text.append("✓ " if result.ok else "✗ ", "green" if result.ok else "red")
-            text.append(f"{clean(contact.id, 20)}: {clean(result.message, 160)}\n")
-        text.append("Esc to close.", "dim")
-        self.query_one("#reassign-preview", Static).update(text)
-        self.notify(f"Reassign: {moved} of {len(results)} moved",
-                    severity="information" if moved == len(results) else "warning")
-        self.sup.poll_now()
+        items = [(c.id, r) for c, r in zip(self.contacts, results, strict=False)]
+        self.query_one("#reassign-preview", Static).update(self.outcome("moved", items))
