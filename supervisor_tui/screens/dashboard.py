@@ -97,6 +97,8 @@ class DashboardScreen(BoardScreen):
 
     def on_mount(self) -> None:
         self.query_one("#queues", Grid).focus()
+        # Escalations are evaluated just after each board is painted: show them then.
+        self.watch(self.app, "escalations", lambda _: self.refresh_ages(), init=False)
 
     def show_board(self, board: Board) -> None:
         grid = self.query_one("#queues", Grid)

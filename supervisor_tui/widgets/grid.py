@@ -126,6 +126,7 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         self._cursor_key: str | None = None
         self._shown: dict[int, Strip] = {}  # screen line -> strip last painted
         self._fresh: dict[int, tuple[int, Strip]] = {}  # built, repaint pending
+        self._base_style: Style | None = None
         self._layout: list[tuple[Column[R], int]] = []
         self._layout_width = -1
         self.sort_column: str | None = None
@@ -341,7 +342,7 @@ class Grid(ScrollView, Generic[R], can_focus=True):
             ]
             return self._render_cells(labels, style)
         index = y - 1
-        base = self.rich_style
+        base = self._base_style or self.rich_style
         if not self.rows:
             if index == 0:
                 empty = self.get_component_rich_style("grid--empty")
@@ -372,6 +373,8 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         """Repaint only visible lines whose content changed; returns how many."""
         if not self.is_mounted or not self.size.height:
             return 0
+        # Resolving the widget's style walks the CSS (~0.15 ms): once per pass, not per line.
+        self._base_style = self.rich_style
         top = round(self.scroll_y)
         changed = 0
         for y in range(self.size.height):
