@@ -198,7 +198,8 @@ class SupervisorApp(App[None]):
                 # Start-up objects (config, model caches) live for the whole run: keep
                 # them out of the cyclic GC so its full passes stay short at 10k agents.
                 gc.freeze()
-        self._tick()
+        # Status only: the screen re-rendered from the new board through its watcher.
+        self._tick(ages=result.snapshot is None or not result.fresh)
 
     def _update_escalations(self, snapshot: Snapshot) -> None:
         states: dict[str, dict] = {}
@@ -246,13 +247,13 @@ class SupervisorApp(App[None]):
         state = self.escalation_state(esc)
         return state is not None and state["state"] == RESOLVED
 
-    def _tick(self) -> None:
+    def _tick(self, ages: bool = True) -> None:
         if not self.screen_stack:  # a poll can land before the first screen or after exit
             return
         self.set_class(self.is_stale() and self.board is not None, "-stale")
         screen = self.screen
         if hasattr(screen, "tick"):
-            screen.tick()
+            screen.tick(ages)
 
     # -- history -----------------------------------------------------------------
 

@@ -32,7 +32,7 @@ class BoardScreen(Screen[None]):
     def _board_changed(self, board: Board | None) -> None:
         if board is not None and self._ready:  # (is_mounted is False inside on_mount)
             self.show_board(board)
-        self.tick()
+        self.tick(ages=False)  # show_board just rendered everything else
 
     def show_board(self, board: Board) -> None:
         """Render a new poll. Override."""
@@ -40,7 +40,8 @@ class BoardScreen(Screen[None]):
     def refresh_ages(self) -> None:
         """Re-render what depends on 'now' (waits, time in state). Override."""
 
-    def tick(self) -> None:
+    def tick(self, ages: bool = True) -> None:
+        """Status bar always; the age-dependent widgets too unless just rendered."""
         if not self._ready:  # a poll landed while the screen was still being built
             return
         app = self.sup
@@ -59,7 +60,7 @@ class BoardScreen(Screen[None]):
                     app.problem,
                 )
             )
-        if board is not None:
+        if board is not None and ages:
             self.refresh_ages()
 
     def title_text(self) -> str:

@@ -98,7 +98,7 @@ class DashboardScreen(BoardScreen):
     def on_mount(self) -> None:
         self.query_one("#queues", Grid).focus()
         # Escalations are evaluated just after each board is painted: show them then.
-        self.watch(self.app, "escalations", lambda _: self.refresh_ages(), init=False)
+        self.watch(self.app, "escalations", lambda _: self._show_escalations(), init=False)
 
     def show_board(self, board: Board) -> None:
         grid = self.query_one("#queues", Grid)
@@ -154,7 +154,13 @@ class DashboardScreen(BoardScreen):
             f"AHT {fmt.duration(interval.aht_s)} · {label}",
             stale or sl_status(interval.service_level, board.overall_target).value,
         )
-        age = (now - board.taken_at).total_seconds()
+        self._show_escalations(board)
+
+    def _show_escalations(self, board: Board | None = None) -> None:
+        board = board or self.sup.board
+        if board is None:
+            return
+        age = (self.sup.centre_now() - board.taken_at).total_seconds()
         desk = self._desk_line()
         inline = Text.assemble(desk, "  ", escalation_text(board, age))
         self.query_one("#escalations", Static).update(inline)
