@@ -153,7 +153,7 @@ class SupervisorApp(App[None]):
                         severity="warning", timeout=20)
         self._backfill_trends()
         self.switch_mode("dashboard")
-        self.set_interval(1.0, self._tick)
+        self.set_interval(1.0, self._timer_tick)
         self.poll_sources()
 
     @work(exclusive=True, group="poller")
@@ -246,6 +246,13 @@ class SupervisorApp(App[None]):
     def is_handled(self, esc: Escalation) -> bool:
         state = self.escalation_state(esc)
         return state is not None and state["state"] == RESOLVED
+
+    def _timer_tick(self) -> None:
+        # Ages only need re-rendering if no poll has just rendered them: at a 1 s poll
+        # interval this halves the work (and the bytes sent over SSH).
+        fresh = (self._received_mono is not None
+                 and self.monotonic() - self._received_mono < 0.9)
+        self._tick(ages=not fresh)
 
     def _tick(self, ages: bool = True) -> None:
         if not self.screen_stack:  # a poll can land before the first screen or after exit
