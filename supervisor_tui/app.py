@@ -314,6 +314,12 @@ class SupervisorApp(App[None]):
             self.problem = None
         self.trends.forget_missing({r.queue.id for r in board.rows})
 
+    async def action_switch_mode(self, mode: str) -> None:
+        # Keys typed ahead of "q" (a slow SSH link) must not build screens on the way out.
+        if self._exit:
+            return
+        await super().action_switch_mode(mode)
+
     def source_of_queue(self, queue_id: str) -> str:
         board = self.board
         row = board.rows_by_id.get(queue_id) if board else None
