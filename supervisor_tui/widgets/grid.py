@@ -81,19 +81,7 @@ class Grid(ScrollView, Generic[R], can_focus=True):
 
     cursor: reactive[int] = reactive(0, always_update=True, layout=False, repaint=False)
 
-    class Selected(Message):
-        """Enter on a row."""
-
-        def __init__(self, grid: Grid[Any], key: str) -> None:
-            super().__init__()
-            self.grid = grid
-            self.key = key
-
-        @property
-        def control(self) -> Grid[Any]:
-            return self.grid
-
-    class Highlighted(Message):
+    class _RowMessage(Message):
         def __init__(self, grid: Grid[Any], key: str | None) -> None:
             super().__init__()
             self.grid = grid
@@ -102,6 +90,14 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         @property
         def control(self) -> Grid[Any]:
             return self.grid
+
+    class Highlighted(_RowMessage):
+        """The cursor moved to another row (``key`` None when the table is empty)."""
+
+    class Selected(_RowMessage):
+        """Enter on a row."""
+
+        key: str
 
     def __init__(
         self,
