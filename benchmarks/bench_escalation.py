@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import statistics
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+
+from _report import report
 
 from supervisor_tui.escalation import EscalationRules, EscalationTracker, evaluate
 from supervisor_tui.intervals import IntervalPolicy
@@ -98,13 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     cases = ["heavy", "outage"] if args.case == "both" else [args.case]
     results = [bench(case, max(args.steps, 30)) for case in cases]
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return
-    for r in results:
-        print(r.pop("case"))
-        for key, value in r.items():
-            print(f"  {key:16} {value}")
+    report(results, args.json, width=16)
 
 
 if __name__ == "__main__":

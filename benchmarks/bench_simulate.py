@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+
+from _report import report
 
 from supervisor_tui.intervals import IntervalPolicy
 from supervisor_tui.sim.config import scaled_centre
@@ -79,13 +80,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results = [bench_single_queue(), bench_scaled(args.steps)]
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return
-    for r in results:
-        print(r.pop("case"))
-        for key, value in r.items():
-            print(f"  {key:22} {value}")
+    report(results, args.json, width=22)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,6 @@ SL_SYMBOL = {
     SLStatus.MISSED: "✗",
     SLStatus.NO_DATA: "·",
 }
-SL_WORD = {
-    SLStatus.OK: "on target",
-    SLStatus.AT_RISK: "at risk",
-    SLStatus.MISSED: "missed",
-    SLStatus.NO_DATA: "no data",
-}
 # Rich style names; themes map them via CSS classes where widgets allow.
 SL_STYLE = {
     SLStatus.OK: "bold green",

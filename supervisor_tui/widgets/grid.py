@@ -265,10 +265,16 @@ class Grid(ScrollView, Generic[R], can_focus=True):
             grow = min(spare, max(col.max_width - col.width, 0))
             widths[col.key] += grow
             spare -= grow
-        for i, col in enumerate(chosen):
-            share = spare // (len(chosen) - i)
+        # Leftover goes to columns in proportion to their width: wide text columns
+        # grow, a 6-character status column stays a status column.
+        total = sum(widths[c.key] for c in chosen) or 1
+        leftover = spare
+        for col in chosen:
+            share = leftover * widths[col.key] // total
             widths[col.key] += share
             spare -= share
+        if chosen:
+            widths[chosen[0].key] += spare  # rounding remainder
         layout = [(col, widths[col.key]) for col in chosen]
         self._layout, self._layout_width = layout, width
         return layout
