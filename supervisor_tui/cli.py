@@ -237,12 +237,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         store = Store.open(None)
 
     from supervisor_tui.app import SupervisorApp
-    from supervisor_tui.sources.simulator import SimulatorSource
-
-    source = SimulatorSource("simulator", config.console.policy, config.simulator)
     from supervisor_tui.audit import AuditLog
+    from supervisor_tui.sources.base import SourceError
+    from supervisor_tui.sources.registry import build_sources
 
-    app = SupervisorApp(config, [source], store=store, store_problem=store_problem,
+    try:
+        sources = build_sources(config.sources, config.console.policy, config.simulator)
+    except SourceError as err:
+        return _fail(str(err))
+    app = SupervisorApp(config, sources, store=store, store_problem=store_problem,
                         read_only=args.read_only, audit=AuditLog(store.db))
     app.run()
     return app.return_code or 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -96,12 +96,27 @@ class StoreConfig(Strict):
     history_retention_days: float = Field(14.0, gt=0)
 
 
+def _source_union() -> Any:
+    from supervisor_tui.sources.registry import SETTINGS_TYPES
+
+    if len(SETTINGS_TYPES) == 1:
+        return SETTINGS_TYPES[0]
+    return Annotated[Union[SETTINGS_TYPES], Field(discriminator="type")]  # noqa: UP007
+
+
+SourceConfig = _source_union()
+
+
 class Config(Strict):
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     escalations: EscalationRules = Field(default_factory=EscalationRules)
     store: StoreConfig = Field(default_factory=StoreConfig)
     roles: RolesConfig = Field(default_factory=RolesConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
+    sources: dict[str, SourceConfig] = Field(  # type: ignore[valid-type]
+        default_factory=dict,
+        description="[sources.NAME] with type = simulator | http | twilio | zendesk | "
+        "genesys; none configured means the built-in simulator")
     # Where it came from, for messages; not a TOML key.
     path: Path | None = Field(default=None, exclude=True)
 

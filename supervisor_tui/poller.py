@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from supervisor_tui.model import HealthStatus, Snapshot, SourceHealth
 from supervisor_tui.safe_text import clean
 from supervisor_tui.sources.base import Source
+from supervisor_tui.sources.web import RateLimited
 
 # Failures in a row before a source counts as down rather than degraded.
 DOWN_AFTER = 3
@@ -69,6 +70,16 @@ def merge(snapshots: Sequence[Snapshot], health: dict[str, SourceHealth]) -> Sna
     )
 
 
+def restrict(snap: Snapshot, provides: str) -> Snapshot:
+    """Keep only what a source contributes when several are combined."""
+    if provides == "queues":
+        return snap.model_copy(update={"agents": ()})
+    if provides == "agents":
+        return snap.model_copy(update={"queues": (), "contacts": (), "interval_stats": {},
+                                       "day_stats": {}})
+    return snap
+
+
 def backoff_delay(interval_s: float, failures: int, rng: random.Random) -> float:
     """Exponential back-off with full jitter, never shorter than the poll interval."""
     if failures <= 0:
@@ -103,8 +114,20 @@ class Poller:
     def health(self) -> dict[str, SourceHealth]:
         return {s.source.name: s.health for s in self._states}
 
+    def _interval(self, state: _SourceState) -> float:
+        return state.source.poll_interval_s or self.interval_s
+
     async def _poll_source(self, state: _SourceState) -> str | None:
+        budget = state.source.budget
+        if budget is not None:
+            # Never spend more than the platform allows: wait for room rather than
+            # send a poll that would be cut off half-way with a 429.
+            wait = budget.wait_for(min(state.source.poll_cost(), budget.limit))
+            if wait > 0:
+                state.next_due = time.monotonic() + wait
+                return "skip"
         started = time.perf_counter()
+        retry_after: float | None = None
         try:
             snap = await asyncio.wait_for(state.source.snapshot(), self.timeout_s)
             if not isinstance(snap, Snapshot):
@@ -113,17 +136,19 @@ class Poller:
             error = f"no answer within {self.timeout_s:g} s"
         except asyncio.CancelledError:
             raise
+        except RateLimited as err:
+            error, retry_after = clean(str(err), 160), err.retry_after
         except Exception as err:  # any source bug must not take the console down
             error = clean(str(err) or type(err).__name__, 160)
         else:
-            state.last_good = snap
+            state.last_good = restrict(snap, state.source.provides)
             state.health = SourceHealth(
                 name=state.source.name,
                 status=HealthStatus.OK,
                 last_success=self.clock(),
                 latency_ms=(time.perf_counter() - started) * 1000,
             )
-            state.next_due = time.monotonic() + self.interval_s
+            state.next_due = time.monotonic() + self._interval(state)
             return None
         failures = state.health.consecutive_failures + 1
         state.health = state.health.model_copy(
@@ -135,13 +160,17 @@ class Poller:
                 "latency_ms": (time.perf_counter() - started) * 1000,
             }
         )
-        state.next_due = time.monotonic() + backoff_delay(self.interval_s, failures, self._rng)
+        delay = backoff_delay(self._interval(state), failures, self._rng)
+        if retry_after is not None:  # the platform said when: not sooner
+            delay = max(delay, min(retry_after, 15 * MAX_BACKOFF_S))
+        state.next_due = time.monotonic() + delay
         return f"{state.source.name}: {error}"
 
     async def poll_once(self, only_due: bool = False) -> PollResult:
         now = time.monotonic()
         due = [s for s in self._states if not only_due or s.next_due <= now]
-        errors = await asyncio.gather(*(self._poll_source(s) for s in due))
+        outcomes = await asyncio.gather(*(self._poll_source(s) for s in due))
+        errors = [e for e in outcomes if e != "skip"]
         health = self.health()
         good = [s.last_good for s in self._states if s.last_good is not None]
         return PollResult(

@@ -9,16 +9,22 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from supervisor_tui.intervals import IntervalPolicy
 from supervisor_tui.model import ActionResult, Snapshot
+
+if TYPE_CHECKING:
+    from supervisor_tui.sources.web import RequestBudget, RequestStats
 
 
 class Capability(StrEnum):
     SNAPSHOT = "snapshot"
     REASSIGN_CONTACT = "reassign_contact"
     MOVE_AGENTS = "move_agents"
-    BROADCAST = "broadcast"
+    BROADCAST = "broadcast"  # a banner/message to agents (crisis communications)
+    AGENT_STATE = "agent_state"  # change an agent's state/activity
+    EMERGENCY_GROUP = "emergency_group"  # switch a platform emergency routing group on/off
 
 
 class SourceError(Exception):
@@ -30,6 +36,10 @@ class Source(ABC):
 
     #: what this source can do; screens hide or disable the rest
     capabilities: frozenset[Capability] = frozenset({Capability.SNAPSHOT})
+    #: seconds between polls of this source; None = the console's poll interval
+    poll_interval_s: float | None = None
+    #: "all", "queues" or "agents": what this source contributes to the merged view
+    provides: str = "all"
 
     def __init__(self, name: str, policy: IntervalPolicy) -> None:
         self.name = name
@@ -38,6 +48,20 @@ class Source(ABC):
     @abstractmethod
     async def snapshot(self) -> Snapshot:
         """Return the platform's state now. Raise ``SourceError`` with a reason."""
+
+    def poll_cost(self) -> int:
+        """How many platform API requests one ``snapshot()`` makes (for the budget)."""
+        return 1
+
+    @property
+    def budget(self) -> RequestBudget | None:
+        """The platform's request budget, or None when requests are free (simulator)."""
+        return None
+
+    @property
+    def request_stats(self) -> RequestStats | None:
+        """Request counts and latencies for the sources screen (None if not HTTP)."""
+        return None
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
@@ -60,6 +84,18 @@ class Source(ABC):
     async def set_agent_skills(self, agent_id: str, skills: Sequence[str]) -> ActionResult:
         """Replace the queues an agent serves (preferred first)."""
         return self._unsupported("change agents' queues")
+
+    async def set_agent_state(self, agent_id: str, state: str) -> ActionResult:
+        """Put an agent into a platform state/activity (e.g. "available", "break")."""
+        return self._unsupported("change agents' states")
+
+    async def broadcast(self, message: str) -> ActionResult:
+        """Show a message to every agent (crisis communications)."""
+        return self._unsupported("broadcast to agents")
+
+    async def set_emergency(self, group: str, active: bool) -> ActionResult:
+        """Activate or deactivate a platform emergency group."""
+        return self._unsupported("switch emergency groups")
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

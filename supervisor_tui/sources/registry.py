@@ -1,0 +1,50 @@
+"""Config -> Source objects. The only module that knows every source type."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from supervisor_tui.intervals import IntervalPolicy
+from supervisor_tui.sim.config import SimulatorConfig
+from supervisor_tui.sources.base import Source, SourceError
+from supervisor_tui.sources.settings import SourceSettings
+
+
+class SimulatorSettings(SourceSettings):
+    """The built-in simulator; its centre is the top-level ``[simulator]`` section."""
+
+    type: Literal["simulator"] = "simulator"
+
+
+#: every source type's settings class; config.py builds its ``type``-tagged union from it
+SETTINGS_TYPES: tuple[type[SourceSettings], ...] = (SimulatorSettings,)
+
+
+def build_source(name: str, settings: SourceSettings, policy: IntervalPolicy,
+                 simulator: SimulatorConfig) -> Source:
+    source: Source
+    if isinstance(settings, SimulatorSettings):
+        from supervisor_tui.sources.simulator import SimulatorSource
+
+        source = SimulatorSource(name, policy, simulator)
+    else:
+        source = _build_platform(name, settings, policy)
+    source.poll_interval_s = settings.poll_interval_s
+    source.provides = settings.provides
+    return source
+
+
+def _build_platform(name: str, settings: SourceSettings, policy: IntervalPolicy) -> Source:
+    raise SourceError(f"source {name}: type {settings.type!r} is not available")
+
+
+def build_sources(configured: dict[str, SourceSettings], policy: IntervalPolicy,
+                  simulator: SimulatorConfig) -> list[Source]:
+    """Every enabled configured source; none configured means the built-in simulator."""
+    if not configured:
+        configured = {"simulator": SimulatorSettings()}
+    sources = [build_source(name, settings, policy, simulator)
+               for name, settings in configured.items() if settings.enabled]
+    if not sources:
+        raise SourceError("every configured source is disabled (enabled = false)")
+    return sources
