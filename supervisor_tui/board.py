@@ -9,17 +9,18 @@ timestamps and widgets compute durations against "now" at render time.
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 
 from supervisor_tui import erlang, metrics
+from supervisor_tui.index import index_of
 from supervisor_tui.model import (
     Agent,
+    AgentStateKind,
     Contact,
-    ContactState,
     Queue,
     QueueStats,
     SLFormula,
@@ -141,7 +142,7 @@ class Board:
     over_threshold: tuple[EscalatedContact, ...]  # the worst few, worst first
     over_threshold_count: int
     teams: tuple[str, ...]
-    waiting_by_queue: dict[str, tuple[Contact, ...]] = field(default_factory=dict)
+    waiting_by_queue: Mapping[str, Sequence[Contact]] = field(default_factory=dict)  # oldest 1st
     agents_by_queue: dict[str, tuple[Agent, ...]] = field(default_factory=dict)
 
     @property
@@ -191,19 +192,8 @@ def build_board(
     now = snapshot.taken_at
     queues = {q.id: q for q in snapshot.queues}
 
-    waiting_by_queue: dict[str, list[Contact]] = defaultdict(list)
-    for contact in snapshot.contacts:
-        if contact.state is ContactState.WAITING:
-            waiting_by_queue[contact.queue_id].append(contact)
-    for contacts in waiting_by_queue.values():
-        contacts.sort(key=lambda c: c.entered_at)
-
-    agents_by_queue: dict[str, list[Agent]] = defaultdict(list)
-    teams: set[str] = set()
-    for agent in snapshot.agents:
-        teams.add(agent.team)
-        for skill in agent.skills:
-            agents_by_queue[skill].append(agent)
+    idx = index_of(snapshot)
+    waiting_by_queue, agents_by_queue = idx.waiting_by_queue, idx.agents_by_queue
 
     rows: list[QueueRow] = []
     escalated: list[EscalatedContact] = []
@@ -263,7 +253,6 @@ def build_board(
         overall_target = sum(t for t, _ in weights) / len(rows)
     else:
         overall_target = 0.8
-    all_waiting = [c for cs in waiting_by_queue.values() for c in cs]
     totals = WindowMetrics.of(totals_interval, formula)
     return Board(
         snapshot=snapshot,
@@ -273,12 +262,18 @@ def build_board(
         totals_day=WindowMetrics.of(totals_day, formula),
         overall_target=overall_target,
         overall_status=sl_status(totals.service_level, overall_target),
-        waiting=len(all_waiting),
-        oldest_waiting_since=min((c.entered_at for c in all_waiting), default=None),
-        agents=metrics.agent_counts(list(snapshot.agents)),
+        waiting=idx.waiting,
+        oldest_waiting_since=min((cs[0].entered_at for cs in waiting_by_queue.values() if cs),
+                                 default=None),
+        agents=metrics.AgentTally(
+            available=idx.count(AgentStateKind.AVAILABLE),
+            on_contact=idx.count(AgentStateKind.ON_CONTACT),
+            after_contact_work=idx.count(AgentStateKind.AFTER_CONTACT_WORK),
+            away=idx.count(AgentStateKind.AWAY),
+            offline=idx.count(AgentStateKind.OFFLINE)),
         over_threshold=tuple(worst),
         over_threshold_count=len(escalated),
-        teams=tuple(sorted(teams)),
-        waiting_by_queue={k: tuple(v) for k, v in waiting_by_queue.items()},
+        teams=idx.teams,
+        waiting_by_queue=waiting_by_queue,
         agents_by_queue={r.queue.id: r.serving for r in rows},
     )

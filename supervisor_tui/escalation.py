@@ -36,13 +36,12 @@ from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from itertools import compress
-from operator import attrgetter
 from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveFloat
 
 from supervisor_tui.fmt import duration
+from supervisor_tui.index import index_of
 from supervisor_tui.metrics import abandon_rate, service_level
 from supervisor_tui.model import (
     AgentStateKind,
@@ -245,11 +244,9 @@ _K_ACW, _K_AWAY = EscalationKind.AGENT_ACW, EscalationKind.AGENT_AWAY
 _CONTACT, _QUEUE, _AGENT = SubjectType.CONTACT, SubjectType.QUEUE, SubjectType.AGENT
 _WAITING, _WRAP_UP = ContactState.WAITING, ContactState.WRAP_UP
 _ACW, _AWAY = AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY
-_WATCHED = frozenset({_ACW, _AWAY})
 _STANDARD, _VIP, _GOLD = Tier.STANDARD, Tier.VIP, Tier.GOLD
 _S = timedelta(seconds=1)
 _NEVER = datetime.min.replace(tzinfo=UTC)  # a cutoff no contact is older than
-_kind = attrgetter("state.kind")
 
 _FLAG_TEXT = {
     ContactFlag.ASKED_FOR_SUPERVISOR: "Customer asked for a supervisor",
@@ -288,13 +285,14 @@ def _evaluate(
     formula: SLFormula,
     under_since: Mapping[str, datetime],
     previous: Mapping[str, Escalation],
+    memo: _Memo | None = None,
 ) -> tuple[list[Escalation], set[str]]:
     """One pass over queues, one over contacts, one over agents. Each rule works out
     severity and reason, then returns the previous object if nothing differs (the
     common case). Also returns the ids of queues under their SL target now."""
     out: list[Escalation] = []
     qinfo, under = _queue_pass(snap, rules, formula, under_since, previous, out)
-    _contact_pass(snap, rules, qinfo, previous, out)
+    _contact_pass(snap, rules, qinfo, previous, out, memo if memo is not None else _Memo())
     _agent_pass(snap, rules, previous, out)
     return out, under
 
@@ -374,6 +372,7 @@ def _contact_pass(
     qinfo: dict[str, _QueueInfo],
     previous: Mapping[str, Escalation],
     out: list[Escalation],
+    memo: _Memo,
 ) -> None:
     """Wait and tier rules on waiting contacts (one escalation per contact, named after
     the worse rule), and source flags on waiting or connected ones: a customer asking
@@ -389,19 +388,30 @@ def _contact_pass(
     fs = rules.flags
     flag_rule = {f: (sev, _FLAG_TEXT[f]) for f in ContactFlag
                  if (sev := getattr(fs, f.value)) != "off"}
-    # One pass, touching each contact once: at 10,000s of contacts the cost is memory
-    # traffic more than bytecode, so every extra pass (even in C) shows.
-    for c in snap.contacts:
-        state = c.state
-        if c.flags and state != _WRAP_UP:
-            _flag_escalations(c, state, qinfo, flag_rule, now, prev, add)
-        if state != _WAITING:
+    idx = index_of(snap)
+    # The same contact object (sources reuse unchanged ones) under the same queue name
+    # has the same flag escalations as last poll: reuse them without rebuilding ids
+    # and reasons. Valid only against the result the memo was made for.
+    usable = memo.valid_for is previous and memo.rules is rules and bool(previous)
+    memo.rules = rules
+    old_flags = memo.flags if usable else {}
+    flags: dict[int, tuple[Contact, str, list[Escalation]]] = {}
+    for c in idx.flagged:
+        info = qinfo.get(c.queue_id)
+        name = info[0] if info is not None else ""
+        key = id(c)
+        m = old_flags.get(key)
+        if m is not None and m[0] is c and m[1] == name:
+            out.extend(m[2])
+            flags[key] = m
             continue
-        entered, qid = c.entered_at, c.queue_id
-        if not (entered < warn_at(qid, _NEVER)
-                or (entered < premium_at and c.tier != _STANDARD)):
-            continue  # the common case: under every limit
-        info = qinfo.get(qid)
+        start = len(out)
+        _flag_escalations(c, c.state, qinfo, flag_rule, now, prev, add)
+        flags[key] = (c, name, out[start:])
+    memo.flags = flags
+
+    def wait_rules(c: Contact, qid: str, info: _QueueInfo | None) -> None:
+        entered = c.entered_at
         sev = None
         if info is not None and entered < info[4]:
             sev = _CRITICAL if entered < info[5] else _WARNING
@@ -424,7 +434,7 @@ def _contact_pass(
                 reason = f"Gold customer waiting in {info[0] if info else qid} " \
                          f"(limit {gold_txt})"
         if sev is None:
-            continue
+            return
         src = info[1] if info is not None else ""
         eid = f"contact-wait:{src}:{c.id}"
         p = prev(eid)
@@ -438,6 +448,40 @@ def _contact_pass(
                 "source": src,
                 "first_seen": p.first_seen if p else entered + passed * _S,  # 1st limit
                 "since": entered, "last_seen": None, "value": None, "limit": base}))
+
+    # Waiting lists are oldest first: each queue's walk stops at its first contact
+    # under the wait limit, so the cost follows the escalations, not the contacts.
+    # A standard-tier contact still over its limit with the same severity as last poll
+    # has the same escalation: reuse it by contact identity (most of a meltdown).
+    old_waits = memo.waits if usable else {}
+    waits: dict[int, tuple[Contact, Escalation]] = {}
+    for qid, waiting in idx.waiting_by_queue.items():
+        info = qinfo.get(qid)
+        if info is None:
+            continue  # a contact of an unknown queue: only tier rules can apply
+        cut, crit, limit = info[4], info[5], info[2]
+        for c in waiting:
+            entered = c.entered_at
+            if entered >= cut:
+                break
+            if c.tier == _STANDARD:
+                key = id(c)
+                m = old_waits.get(key)
+                if m is not None and m[0] is c and m[1].limit == limit and m[1].severity == (
+                        _CRITICAL if entered < crit else _WARNING):
+                    add(m[1])
+                    waits[key] = m
+                    continue
+                wait_rules(c, qid, info)
+                waits[key] = (c, out[-1])
+            else:
+                wait_rules(c, qid, info)
+    memo.waits = waits
+    # Gold / VIP under their queue's limit but maybe past a tier limit.
+    for c in idx.premium_waiting:
+        entered, qid = c.entered_at, c.queue_id
+        if entered < premium_at and not entered < warn_at(qid, _NEVER):
+            wait_rules(c, qid, qinfo.get(qid))
 
 
 def _flag_escalations(
@@ -481,8 +525,8 @@ def _agent_pass(
     acw_s = rules.acw_limit_s
     acw = (acw_s, _clock(acw_s), now - acw_s * _S, now - acw_s * multiple * _S)
     away: dict[str | None, tuple[float, str, datetime, datetime]] = {}
-    agents = snap.agents
-    for a in compress(agents, map(_WATCHED.__contains__, map(_kind, agents))):  # C filter
+    by_kind = index_of(snap).agents_by_kind
+    for a in (*by_kind.get(_ACW, ()), *by_kind.get(_AWAY, ())):
         st = a.state
         kind_now = st.kind
         if kind_now == _ACW:
@@ -535,6 +579,16 @@ class TrackerResult:
         return self._sorted[0]
 
 
+@dataclass
+class _Memo:
+    """What the tracker remembers between polls to skip rebuilding unchanged results."""
+
+    valid_for: Mapping[str, Escalation] | None = None  # the result it was made with
+    rules: EscalationRules | None = None
+    flags: dict[int, tuple[Contact, str, list[Escalation]]] = field(default_factory=dict)
+    waits: dict[int, tuple[Contact, Escalation]] = field(default_factory=dict)
+
+
 class EscalationTracker:
     """Escalations across polls (pure; one per console, fed every merged snapshot).
 
@@ -548,6 +602,7 @@ class EscalationTracker:
         self._time: datetime | None = None  # snapshot time of the last update
         self._under_since: dict[str, datetime] = {}  # queue id -> went under SL target
         self._recovered_at: dict[str, datetime] = {}  # queue id -> back over target
+        self._memo = _Memo()
 
     @property
     def result(self) -> TrackerResult:
@@ -559,7 +614,7 @@ class EscalationTracker:
         now = snapshot.taken_at
         previous = self._result.by_id
         found, under = _evaluate(snapshot, rules, self.sl_formula, self._under_since,
-                                 previous)
+                                 previous, self._memo)
         self._track_sl(now, under, rules.clear_after_s)
 
         current: dict[str, Escalation] = {}
@@ -598,6 +653,7 @@ class EscalationTracker:
                                          cleared=tuple(cleared))
         else:  # the same objects as last time: share its (maybe already done) sort
             self._result = TrackerResult(by_id=previous, _sorted=self._result._sorted)
+        self._memo.valid_for = self._result.by_id
         return self._result
 
     def _track_sl(self, now: datetime, under: set[str], clear_after: float) -> None:
