@@ -122,3 +122,17 @@ async def test_a_bug_while_applying_a_poll_does_not_kill_the_console() -> None:
         await pilot.pause(1.1)  # the status bar ticks every second
         assert "display error: RuntimeError: boom" in screen_text(app)
         assert app.is_running
+
+
+async def test_dashboard_catches_up_with_polls_that_landed_while_it_was_hidden() -> None:
+    source = ScriptedSource([centre()])
+    app = make_app(source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")  # agents screen; the dashboard is now hidden
+        await wait_for(pilot, lambda: "Agents" in screen_text(app))
+        source.snapshots = [centre(sales_name="Sales Renamed")]
+        await wait_for(pilot, lambda: app.board is not None
+                       and app.board.rows_by_id["sales"].queue.name == "Sales Renamed")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: "Sales Renamed" in screen_text(app))

@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static
 
 from supervisor_tui.board import Board
+from supervisor_tui.index import index_of
 from supervisor_tui.model import Agent, AgentStateKind
 from supervisor_tui.safe_text import clean
 from supervisor_tui.screens.base import BoardScreen
@@ -115,7 +116,9 @@ class AgentsScreen(BoardScreen):
 
     def _show_filters(self, board: Board, shown: int) -> None:
         now = self.sup.centre_now()
-        flagged = sum(1 for a in board.snapshot.agents if self.is_flagged(a, now))
+        by_kind = index_of(board.snapshot).agents_by_kind  # only these can be flagged
+        flagged = sum(1 for kind in (AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY)
+                      for a in by_kind.get(kind, ()) if self.is_flagged(a, now))
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f" {shown} of {len(board.snapshot.agents)} agents", "bold")
         if flagged:

@@ -29,10 +29,22 @@ class BoardScreen(Screen[None]):
         self._ready = True
         self.watch(self.app, "board", self._board_changed, init=True)
 
+    _behind = False  # a poll arrived while another screen was on top
+
     def _board_changed(self, board: Board | None) -> None:
+        if not self.is_current and self._ready:
+            # Hidden (another mode or a modal on top): rendering 10,000 agents nobody
+            # sees costs tens of ms a poll. Catch up when shown again.
+            self._behind = True
+            return
         if board is not None and self._ready:  # (is_mounted is False inside on_mount)
             self.show_board(board)
         self.tick(ages=False)  # show_board just rendered everything else
+
+    def on_screen_resume(self) -> None:
+        if self._behind:
+            self._behind = False
+            self._board_changed(self.sup.board)
 
     def show_board(self, board: Board) -> None:
         """Render a new poll. Override."""
