@@ -45,6 +45,7 @@ from supervisor_tui.index import index_of
 from supervisor_tui.metrics import abandon_rate, service_level
 from supervisor_tui.model import (
     AgentStateKind,
+    Channel,
     Contact,
     ContactFlag,
     ContactState,
@@ -91,6 +92,21 @@ class FlagSeverities(BaseModel):
     repeat_contact: Level = Severity.INFO
 
 
+class TierLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gold: PositiveFloat
+    vip: PositiveFloat
+
+
+def _default_tier_limits() -> dict[Channel, TierLimits]:
+    # Deferred channels are answered in minutes or hours: a tier limit in seconds
+    # would put every VIP email on the desk.
+    return {Channel.CHAT: TierLimits(gold=120, vip=60),
+            Channel.EMAIL: TierLimits(gold=4 * 3600, vip=3600),
+            Channel.SOCIAL: TierLimits(gold=3600, vip=1800)}
+
+
 def _default_away_limits() -> dict[str, float]:
     return {"break": 900.0, "lunch": 3600.0, "training": 7200.0}
 
@@ -108,8 +124,13 @@ class EscalationRules(BaseModel):
         default_factory=dict, description="per-queue factor overrides, queue id -> factor")
     critical_wait_multiple: float = Field(
         3.0, gt=1, description="past threshold x factor x this: critical")
-    gold_wait_s: float = Field(60.0, gt=0, description="gold customer waiting: warning")
-    vip_wait_s: float = Field(30.0, gt=0, description="vip customer waiting: critical")
+    gold_wait_s: float = Field(60.0, gt=0, description="gold customer waiting: warning "
+                               "(voice, and channels without their own tier limits)")
+    vip_wait_s: float = Field(30.0, gt=0, description="vip customer waiting: critical "
+                              "(voice, and channels without their own tier limits)")
+    tier_wait_s: dict[Channel, TierLimits] = Field(
+        default_factory=_default_tier_limits,
+        description="per-channel gold/vip limits: a VIP email is not late after 30 s")
     sl_breach_minutes: float = Field(
         5.0, ge=0, description="SL under target this long: warning")
     sl_critical_points: float = Field(
@@ -129,6 +150,11 @@ class EscalationRules(BaseModel):
 
     def wait_factor(self, queue_id: str) -> float:
         return self.contact_wait_factors.get(queue_id, self.contact_wait_factor)
+
+    def tier_limits(self, channel: str) -> tuple[float, float]:
+        """(gold, vip) wait limits in seconds for a channel."""
+        own = self.tier_wait_s.get(channel)  # type: ignore[call-overload]
+        return (own.gold, own.vip) if own else (self.gold_wait_s, self.vip_wait_s)
 
     def away_limit_for(self, reason: str | None) -> float:
         return self.away_limits_s.get(reason or "", self.away_limit_s)
@@ -379,12 +405,17 @@ def _contact_pass(
     for a supervisor mid-call is the classic case; after wrap-up nobody is left to help."""
     now = snap.taken_at
     add, prev = out.append, previous.get
-    vip_s, gold_s = rules.vip_wait_s, rules.gold_wait_s
-    vip_at, gold_at = now - vip_s * _S, now - gold_s * _S
-    vip_txt, gold_txt = _clock(vip_s), _clock(gold_s)
+    # Per channel: (vip_s, gold_s, vip_at, gold_at, vip_txt, gold_txt, premium_at).
+    tier_cuts: dict[str, tuple[float, float, datetime, datetime, str, str, datetime]] = {}
+    for channel in Channel:
+        gold_s, vip_s = rules.tier_limits(channel)
+        vip_at, gold_at = now - vip_s * _S, now - gold_s * _S
+        # past neither tier limit: no tier escalation
+        tier_cuts[channel] = (vip_s, gold_s, vip_at, gold_at, _clock(vip_s), _clock(gold_s),
+                              max(vip_at, gold_at))
+    voice_cuts = tier_cuts[Channel.VOICE]
     warn_at = {qid: info[4] for qid, info in qinfo.items()}.get
     wait_reason: dict[str, str] = {}
-    premium_at = max(vip_at, gold_at)  # past neither tier limit: no tier escalation
     fs = rules.flags
     flag_rule = {f: (sev, _FLAG_TEXT[f]) for f in ContactFlag
                  if (sev := getattr(fs, f.value)) != "off"}
@@ -420,6 +451,9 @@ def _contact_pass(
                 qid, f"Waiting in {info[0]} (limit {info[3]})")  # once per queue
             passed = base
         tier = c.tier
+        if tier != _STANDARD:
+            vip_s, gold_s, vip_at, gold_at, vip_txt, gold_txt, _ = tier_cuts.get(
+                c.channel, voice_cuts)
         # A tier rule that applies replaces a wait rule of no higher severity.
         if tier == _STANDARD:
             pass
@@ -480,7 +514,8 @@ def _contact_pass(
     # Gold / VIP under their queue's limit but maybe past a tier limit.
     for c in idx.premium_waiting:
         entered, qid = c.entered_at, c.queue_id
-        if entered < premium_at and not entered < warn_at(qid, _NEVER):
+        if (entered < tier_cuts.get(c.channel, voice_cuts)[6]
+                and not entered < warn_at(qid, _NEVER)):
             wait_rules(c, qid, qinfo.get(qid))
 
 

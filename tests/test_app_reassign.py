@@ -139,3 +139,24 @@ async def test_viewer_refusal_is_audited_too() -> None:
         await wait_for(pilot, lambda: "0 of 1 moved" in screen_text(app))
         assert [(r["outcome"], r["role"]) for r in app.audit.records()] == [
             ("refused", "viewer")]
+
+
+async def test_move_agents_straight_from_the_escalation_desk() -> None:
+    app = sim_app()
+    async with app.run_test(size=(110, 32)) as pilot:
+        await wait_for(pilot, lambda: app.board is not None and len(app.escalations) > 0)
+        await pilot.press("e")
+        desk = app.screen.query_one("#desk", Grid)
+        await wait_for(pilot, lambda: len(desk.rows) > 0)
+        esc = next(e for e in desk.rows if e.queue_id in app.board.rows_by_id)
+        desk.move_to_key(esc.id)
+        await pilot.press("m")
+        grid = app.screen.query_one("#candidates", Grid)
+        await wait_for(pilot, lambda: len(grid.rows) > 0)
+        agent_id = grid.cursor_key
+        await pilot.press("space")
+        await wait_for(pilot, lambda: "predicted SL" in screen_text(app))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "1 of 1 changed" in screen_text(app))
+        await wait_for(pilot, lambda: any(
+            a.id == agent_id and esc.queue_id in a.skills for a in app.board.snapshot.agents))

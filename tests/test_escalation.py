@@ -129,6 +129,32 @@ def test_vip_and_gold_tier_limits() -> None:
     assert gold.describe(T0) == "Gold customer waiting in Support (limit 1:00) — 1:05"
 
 
+def test_tier_limits_follow_the_channel() -> None:
+    email = Queue(id="mail", name="Mail", channel=Channel.EMAIL, threshold_s=4 * 3600,
+                  source="pbx")
+
+    def vip(cid: str, wait_s: float, queue: str, channel: Channel) -> Contact:
+        return waiting(cid, wait_s, queue, Tier.VIP).model_copy(update={"channel": channel})
+
+    found = by_id(evaluate(snap(queues=(SALES, SUPPORT, email), contacts=(
+        vip("mail-young", 20 * 60, "mail", Channel.EMAIL),  # 20 minutes: fine for email
+        vip("mail-old", 2 * 3600, "mail", Channel.EMAIL),  # past the 1 h VIP email limit
+        vip("chat-young", 45, "support", Channel.CHAT),  # chat VIPs get 60 s
+        vip("chat-old", 75, "support", Channel.CHAT),
+        vip("voice", 35, "sales", Channel.VOICE))), QUIET))
+    assert set(found) == {"contact-wait:pbx:mail-old", "contact-wait:pbx:chat-old",
+                          "contact-wait:pbx:voice", }
+    assert found["contact-wait:pbx:mail-old"].reason == "VIP waiting in Mail (limit 1:00:00)"
+    assert found["contact-wait:pbx:chat-old"].limit == 60
+    # Configurable per channel; channels not listed use gold_wait_s / vip_wait_s.
+    rules = EscalationRules.model_validate(
+        {"min_contacts": 10_000, "tier_wait_s": {"email": {"gold": 600, "vip": 300}}})
+    found = by_id(evaluate(snap(queues=(SALES, SUPPORT, email), contacts=(
+        vip("mail-young", 20 * 60, "mail", Channel.EMAIL),
+        vip("chat-young", 45, "support", Channel.CHAT))), rules))
+    assert set(found) == {"contact-wait:pbx:mail-young", "contact-wait:pbx:chat-young"}
+
+
 def test_one_escalation_per_contact_named_after_the_worse_rule() -> None:
     found = by_id(evaluate(snap(contacts=(
         waiting("g1", 70, "sales", Tier.GOLD),  # wait rule critical (>60) beats gold warning

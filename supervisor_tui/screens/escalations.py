@@ -19,6 +19,7 @@ from supervisor_tui.board import Board
 from supervisor_tui.escalation import Escalation, count_by_severity
 from supervisor_tui.safe_text import clean
 from supervisor_tui.screens.base import BoardScreen
+from supervisor_tui.screens.move_agents import MoveAgentsScreen
 from supervisor_tui.screens.reassign import ReassignScreen
 from supervisor_tui.store import ACKNOWLEDGED, OPEN, RESOLVED, TAKEN, StoreError
 from supervisor_tui.widgets.grid import Column, Grid
@@ -36,6 +37,7 @@ class EscalationDeskScreen(BoardScreen):
         Binding("o", "set_state('open')", "Reopen", show=False),
         Binding("n", "note", "Note"),
         Binding("r", "reassign", "Reassign"),
+        Binding("m", "move_agents", "Move agents"),
         Binding("h", "toggle_resolved", "Show resolved", show=False),
         Binding("escape", "leave_note", "Back to list", show=False),
     ]
@@ -90,6 +92,9 @@ class EscalationDeskScreen(BoardScreen):
 
     def _escalations_changed(self, _: object = None) -> None:
         if not self._ready:
+            return
+        if not self.is_current:  # thousands of rows in a meltdown: only when seen
+            self._behind = True
             return
         shown = self._visible()
         self.query_one("#desk", Grid).set_rows(shown)
@@ -187,6 +192,16 @@ class EscalationDeskScreen(BoardScreen):
             self.notify("That contact is no longer waiting", severity="warning")
             return
         self.app.push_screen(ReassignScreen([contact], contact.queue_id))
+
+    def action_move_agents(self) -> None:
+        """Pull agents onto the escalation's queue: the usual answer to a drowning one."""
+        esc = self._selected()
+        board = self.sup.board
+        if esc is None or board is None or esc.queue_id not in board.rows_by_id:
+            self.notify("Select an escalation about a queue or a contact in one",
+                        severity="warning")
+            return
+        self.app.push_screen(MoveAgentsScreen(esc.queue_id))
 
     def title_text(self) -> str:
         return "Escalations"
