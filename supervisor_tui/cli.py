@@ -108,7 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--duration", type=_positive(float), default=3600.0, help="seconds")
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    _add_serve_sim(sub)
     return parser
+
+
+def _add_serve_sim(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from supervisor_tui.serve_args import add_parser
+
+    add_parser(sub)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -251,8 +258,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
+def cmd_serve_sim(args: argparse.Namespace) -> int:
+    from supervisor_tui import serve_sim
+    from supervisor_tui.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config, required=args.config is not None)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    return serve_sim.run(args, config)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "serve-sim":
+        return cmd_serve_sim(args)
     if args.command == "check-config":
         return cmd_check_config(args.file)
     if args.command == "staffing":

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from supervisor_tui.model import HealthStatus, Snapshot, SourceHealth
 from supervisor_tui.safe_text import clean
 from supervisor_tui.sources.base import Source
-from supervisor_tui.sources.web import RateLimited
+from supervisor_tui.sources.limits import RateLimited
 
 # Failures in a row before a source counts as down rather than degraded.
 DOWN_AFTER = 3

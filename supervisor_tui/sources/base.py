@@ -15,7 +15,7 @@ from supervisor_tui.intervals import IntervalPolicy
 from supervisor_tui.model import ActionResult, Snapshot
 
 if TYPE_CHECKING:
-    from supervisor_tui.sources.web import RequestBudget, RequestStats
+    from supervisor_tui.sources.limits import RequestBudget, RequestStats
 
 
 class Capability(StrEnum):

@@ -7,6 +7,7 @@ from typing import Literal
 from supervisor_tui.intervals import IntervalPolicy
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.base import Source, SourceError
+from supervisor_tui.sources.http import HttpSettings
 from supervisor_tui.sources.settings import SourceSettings
 
 
@@ -17,7 +18,7 @@ class SimulatorSettings(SourceSettings):
 
 
 #: every source type's settings class; config.py builds its ``type``-tagged union from it
-SETTINGS_TYPES: tuple[type[SourceSettings], ...] = (SimulatorSettings,)
+SETTINGS_TYPES: tuple[type[SourceSettings], ...] = (SimulatorSettings, HttpSettings)
 
 
 def build_source(name: str, settings: SourceSettings, policy: IntervalPolicy,
@@ -35,6 +36,10 @@ def build_source(name: str, settings: SourceSettings, policy: IntervalPolicy,
 
 
 def _build_platform(name: str, settings: SourceSettings, policy: IntervalPolicy) -> Source:
+    if isinstance(settings, HttpSettings):
+        from supervisor_tui.sources.http import HttpSource
+
+        return HttpSource(name, policy, settings)
     raise SourceError(f"source {name}: type {settings.type!r} is not available")
 
 

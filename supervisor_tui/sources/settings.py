@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from supervisor_tui.sources.web import RequestBudget
+from supervisor_tui.sources.limits import RequestBudget
 
 
 class Provides(StrEnum):

@@ -1,0 +1,307 @@
+"""supervisor-tui's own HTTP/JSON wire protocol, version 1 (see docs/protocol.md).
+
+Pure pydantic, no I/O: ``serve_sim`` writes these documents and ``sources.http`` reads
+them. The documents reuse the domain models of ``model`` (Queue, QueueStats, Agent,
+Contact, ActionResult), so a field added to the domain is a visible change to the
+schema, which a test compares with the committed ``docs/protocol.schema.json``.
+
+Versioning: a v1 document is closed (unknown fields are errors, like the domain
+models). Any change to the fields is a new protocol version served under a new path
+prefix (``/v2/...``); a server may serve several versions side by side.
+
+``python -m supervisor_tui.protocol`` prints the JSON Schema of every document.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Literal, Self
+
+from pydantic import (
+    AwareDatetime,
+    Field,
+    PositiveFloat,
+    ValidationError,
+    model_validator,
+)
+from pydantic.json_schema import models_json_schema
+
+from supervisor_tui.model import (
+    ActionResult,
+    Agent,
+    Contact,
+    Frozen,
+    Queue,
+    QueueStats,
+    Snapshot,
+)
+from supervisor_tui.safe_text import clean
+
+PROTOCOL_VERSION = 1
+#: every endpoint of this version lives under this path
+PREFIX = "/v1"
+#: action requests with this header are performed at most once per key
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: set (to "true") on a response replayed from the idempotency cache
+REPLAYED_HEADER = "Idempotent-Replayed"
+#: longest accepted broadcast message, in characters
+MAX_MESSAGE = 2000
+
+
+class WireQueue(Queue):
+    """A queue with its counters for the current interval and for today."""
+
+    interval: QueueStats = Field(description="counters since the snapshot's interval_start")
+    day: QueueStats = Field(description="counters since the snapshot's day_start")
+
+    @model_validator(mode="after")
+    def _stats_are_ours(self) -> Self:
+        for which, stats in (("interval", self.interval), ("day", self.day)):
+            if stats.queue_id != self.id:
+                raise ValueError(f"{which}.queue_id {stats.queue_id!r} is not the queue's "
+                                 f"id {self.id!r}")
+        return self
+
+
+class SnapshotDoc(Frozen):
+    """``GET /v1/snapshot``: the whole centre as the server sees it at ``taken_at``."""
+
+    protocol: Literal[1] = Field(PROTOCOL_VERSION, description="wire protocol version")
+    source: str = Field(description="the server's name for what it serves; clients may "
+                        "rename it (the source name fields inside are informational)")
+    capabilities: list[str] = Field(
+        default_factory=lambda: ["snapshot"],
+        description="what the server can do: snapshot, reassign_contact, move_agents, "
+        "broadcast, agent_state; clients ignore names they do not know")
+    taken_at: AwareDatetime = Field(description="the server's clock when this was taken")
+    interval_start: AwareDatetime = Field(description="start of the current interval")
+    day_start: AwareDatetime = Field(description="start of the current day")
+    clock_rate: PositiveFloat = Field(
+        1.0, description="source seconds per wall-clock second (the simulator's speed)")
+    queues: list[WireQueue] = Field(default_factory=list)
+    agents: list[Agent] = Field(default_factory=list)
+    contacts: list[Contact] = Field(default_factory=list,
+                                    description="waiting and in-progress contacts")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        _unique("queue", (q.id for q in self.queues))
+        _unique("agent", (a.id for a in self.agents))
+        _unique("contact", (c.id for c in self.contacts))
+        queue_ids = {q.id for q in self.queues}
+        # The nested domain models take any datetime; on the wire a time without an
+        # offset is ambiguous, so refuse it rather than guess the server's zone.
+        for q in self.queues:
+            _aware(f"queue {q.id} interval.window_start", q.interval.window_start)
+            _aware(f"queue {q.id} day.window_start", q.day.window_start)
+        for a in self.agents:
+            _aware(f"agent {a.id} state.since", a.state.since)
+        for c in self.contacts:
+            _aware(f"contact {c.id} entered_at", c.entered_at)
+            if queue_ids and c.queue_id not in queue_ids:
+                raise ValueError(f"contact {c.id} is in unknown queue {c.queue_id!r}")
+        return self
+
+
+def _unique(kind: str, ids: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"duplicate {kind} id {i!r}")
+        seen.add(i)
+
+
+def _aware(what: str, when: datetime) -> None:
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"{what} has no UTC offset")
+
+
+class HealthDoc(Frozen):
+    """``GET /v1/health``: open even when a token is required (for load balancers)."""
+
+    status: Literal["ok"] = "ok"
+    protocol: int = PROTOCOL_VERSION
+
+
+class MoveContactRequest(Frozen):
+    """``POST /v1/contacts/{contact_id}/move``: put a waiting contact in another queue."""
+
+    queue_id: str = Field(min_length=1)
+
+
+class AssignContactRequest(Frozen):
+    """``POST /v1/contacts/{contact_id}/assign``: give a waiting contact to an agent."""
+
+    agent_id: str = Field(min_length=1)
+
+
+class SetSkillsRequest(Frozen):
+    """``PUT /v1/agents/{agent_id}/skills``: the queues the agent serves, preferred first."""
+
+    skills: list[str] = Field(max_length=1000)
+
+
+class SetAgentStateRequest(Frozen):
+    """``PUT /v1/agents/{agent_id}/state``: a platform state such as "available"."""
+
+    state: str = Field(min_length=1, max_length=100)
+
+
+class BroadcastRequest(Frozen):
+    """``POST /v1/broadcast``: a message shown to every logged-in agent."""
+
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE)
+
+
+class ErrorBody(Frozen):
+    code: str = Field(description="for programs: unauthorized, bad_request, not_found, "
+                      "unknown_contact, not_waiting, ...")
+    message: str = Field(description="one line for people")
+
+
+class ErrorDoc(Frozen):
+    """Every non-2xx response: ``{"error": {"code": ..., "message": ...}}``."""
+
+    error: ErrorBody
+
+
+#: a successful action answers with the domain's ActionResult (``ok`` true)
+ActionResponse = ActionResult
+
+#: every document of the protocol, by the name used in the schema and the docs
+DOCUMENTS: tuple[type[Frozen], ...] = (
+    SnapshotDoc, HealthDoc, MoveContactRequest, AssignContactRequest, SetSkillsRequest,
+    SetAgentStateRequest, BroadcastRequest, ActionResult, ErrorDoc)
+
+
+# -- conversions ---------------------------------------------------------------------
+
+def to_doc(snapshot: Snapshot, source: str, capabilities: Iterable[str]) -> SnapshotDoc:
+    """A domain snapshot as a wire document (trusted data: no re-validation)."""
+    queues = []
+    for q in snapshot.queues:
+        interval = snapshot.interval_stats.get(q.id) or QueueStats(
+            queue_id=q.id, window_start=snapshot.interval_start)
+        day = snapshot.day_stats.get(q.id) or QueueStats(
+            queue_id=q.id, window_start=snapshot.day_start)
+        queues.append(WireQueue.model_construct(**dict(q), interval=interval, day=day))
+    return SnapshotDoc.model_construct(
+        protocol=PROTOCOL_VERSION, source=source, capabilities=sorted(set(capabilities)),
+        taken_at=snapshot.taken_at, interval_start=snapshot.interval_start,
+        day_start=snapshot.day_start, clock_rate=snapshot.clock_rate, queues=queues,
+        agents=list(snapshot.agents), contacts=list(snapshot.contacts))
+
+
+def to_snapshot(doc: SnapshotDoc, source: str | None = None) -> Snapshot:
+    """A validated wire document as a domain snapshot; ``source`` renames every item."""
+    queue_fields = set(Queue.model_fields)
+    queues = []
+    for q in doc.queues:
+        fields = {k: v for k, v in dict(q).items() if k in queue_fields}
+        if source is not None:
+            fields["source"] = source
+        queues.append(Queue.model_construct(**fields))
+    agents: Iterable[Agent] = doc.agents
+    if source is not None:
+        agents = [a if a.source == source else a.model_copy(update={"source": source})
+                  for a in doc.agents]
+    return Snapshot.model_construct(
+        taken_at=doc.taken_at, interval_start=doc.interval_start, day_start=doc.day_start,
+        queues=tuple(queues),
+        interval_stats={q.id: q.interval for q in doc.queues},
+        day_stats={q.id: q.day for q in doc.queues},
+        agents=tuple(agents), contacts=tuple(doc.contacts), health={},
+        clock_rate=doc.clock_rate)
+
+
+class ProtocolError(ValueError):
+    """A document that is not a valid v1 document; ``str()`` is one line for the screen."""
+
+
+def parse_snapshot(data: Any, source: str | None = None) -> SnapshotDoc:
+    """Validate parsed JSON as a snapshot document, with a one-line reason if it is not.
+
+    ``source`` renames every queue and agent in ``data`` (which this mutates) before
+    validation: setting a key on 10,000 dicts is far cheaper than copying 10,000 models.
+    """
+    if not isinstance(data, dict):
+        raise ProtocolError(f"expected a JSON object, got {_json_kind(data)}")
+    error = data.get("error")
+    if isinstance(error, dict) and "taken_at" not in data:
+        raise ProtocolError(f"server error {clean(error.get('code', '?'), 40)}: "
+                            f"{clean(error.get('message', ''), 160)}")
+    version = data.get("protocol")
+    if version != PROTOCOL_VERSION:
+        if version is None:
+            raise ProtocolError("not a supervisor-tui snapshot (no protocol version)")
+        raise ProtocolError(f"server speaks protocol version {clean(version, 20)}; "
+                            f"this console speaks {PROTOCOL_VERSION}")
+    if source is not None:
+        for key in ("queues", "agents"):
+            items = data.get(key)
+            if isinstance(items, list):
+                for item in items:
+                    if isinstance(item, dict):
+                        item["source"] = source
+    try:
+        return SnapshotDoc.model_validate(data)
+    except ValidationError as err:
+        raise ProtocolError(f"invalid snapshot: {describe(err)}") from None
+
+
+def describe(err: ValidationError) -> str:
+    """The first problem of a validation error as one line, and how many more."""
+    problems = err.errors(include_url=False, include_input=False)
+    first = problems[0]
+    where = ".".join(str(part) for part in first["loc"])
+    text = f"{where}: {first['msg']}" if where else first["msg"]
+    more = len(problems) - 1
+    if more:
+        text += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return clean(text, 240)
+
+
+def _json_kind(data: Any) -> str:
+    if isinstance(data, list):
+        return "an array"
+    if data is None:
+        return "null"
+    return f"a {type(data).__name__}"
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IP literals (no DNS look-up)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# -- schema --------------------------------------------------------------------------
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema (2020-12) of every v1 document, as ``$defs`` named after the models."""
+    _, defs = models_json_schema([(m, "validation") for m in DOCUMENTS],
+                                 ref_template="#/$defs/{model}")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"supervisor-tui protocol v{PROTOCOL_VERSION}",
+        "description": "Documents of the supervisor-tui HTTP/JSON protocol "
+        "(docs/protocol.md). Generated by `python -m supervisor_tui.protocol`.",
+        "$defs": defs["$defs"],
+    }
+
+
+def schema_text() -> str:
+    """The schema as committed in docs/protocol.schema.json."""
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    print(schema_text(), end="")

@@ -1,0 +1,249 @@
+"""The ``http`` source: any server speaking supervisor-tui's own protocol v1.
+
+``supervisor-tui serve-sim`` is one such server; a site can write its own bridge to a
+platform we have no adapter for (docs/protocol.md). Everything the server sends is
+validated with ``protocol``: a broken server is a one-line ``SourceError``, never a
+traceback, and never numbers shown as if they were good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit
+
+import httpx
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from supervisor_tui.intervals import IntervalPolicy
+from supervisor_tui.model import ActionResult, Snapshot
+from supervisor_tui.protocol import (
+    IDEMPOTENCY_HEADER,
+    PREFIX,
+    AssignContactRequest,
+    BroadcastRequest,
+    ErrorDoc,
+    MoveContactRequest,
+    ProtocolError,
+    SetAgentStateRequest,
+    SetSkillsRequest,
+    SnapshotDoc,
+    describe,
+    is_loopback,
+    parse_snapshot,
+    to_snapshot,
+)
+from supervisor_tui.safe_text import clean
+from supervisor_tui.sources.base import Capability, Source, SourceError
+from supervisor_tui.sources.settings import SourceSettings
+from supervisor_tui.sources.web import (
+    RateLimited,
+    RequestBudget,
+    RequestStats,
+    WebClient,
+    secret_from_env,
+)
+
+#: statuses an action endpoint answers with a JSON body we read ourselves
+_ACTION_STATUSES = (200, 400, 404, 409, 413, 422, 501)
+#: capabilities this console knows; a newer server may list more, which are ignored
+_KNOWN = frozenset(c.value for c in Capability)
+
+
+class HttpSettings(SourceSettings):
+    """``[sources.NAME]`` with ``type = "http"``: a server speaking protocol v1."""
+
+    type: Literal["http"] = "http"
+    url: str = Field(description="base URL of the server, e.g. https://sim.example:8765 "
+                     "(the /v1/... paths are appended)")
+    token_env: str | None = Field(None, description="environment variable holding a "
+                                  "bearer token")
+    username: str | None = Field(None, description="HTTP Basic user (e.g. a proxy in front)")
+    password_env: str | None = Field(None, description="environment variable holding the "
+                                     "HTTP Basic password")
+    ca_bundle: str | None = Field(None, description="PEM file of CAs to trust for this "
+                                  "server (TLS is always verified)")
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError("must start with http:// or https://")
+        if not parts.hostname:
+            raise ValueError("has no host name")
+        if parts.username or parts.password:
+            # Secrets never live in the config file: they come from the environment.
+            raise ValueError("must not contain credentials: use username/password_env "
+                             "or token_env")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a ?query or #fragment")
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError:
+            raise ValueError("has an invalid port") from None
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _consistent_auth(self) -> HttpSettings:
+        if self.token_env and (self.username or self.password_env):
+            raise ValueError("use either token_env (bearer) or username/password_env "
+                             "(basic), not both")
+        if bool(self.username) != bool(self.password_env):
+            raise ValueError("username and password_env go together")
+        parts = urlsplit(self.url)
+        has_secret = bool(self.token_env or self.password_env)
+        if has_secret and parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+            raise ValueError(f"credentials would cross the network in clear text to "
+                             f"{parts.hostname}: use https:// (serve-sim --tls-cert/--tls-key "
+                             "or a TLS proxy) or a loopback address")
+        return self
+
+
+class HttpSource(Source):
+    """Polls ``GET /v1/snapshot`` (ETag-aware) and performs actions on the server."""
+
+    def __init__(self, name: str, policy: IntervalPolicy, settings: HttpSettings,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(name, policy)
+        self.settings = settings
+        # Until the first snapshot says otherwise, promise nothing but reading.
+        self.capabilities = frozenset({Capability.SNAPSHOT})
+        headers = {"Accept": "application/json"}
+        auth: tuple[str, str] | None = None
+        token = secret_from_env(settings.token_env, f"source {name}: bearer token")
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if settings.username:
+            password = secret_from_env(settings.password_env, f"source {name}: password")
+            auth = (settings.username, password or "")
+        try:
+            self._client = WebClient(name, settings.url, auth=auth, headers=headers,
+                                     timeout_s=settings.timeout_s,
+                                     ca_bundle=settings.ca_bundle,
+                                     budget=settings.make_budget(), transport=transport)
+        except OSError as err:  # loading the CA bundle (ssl.SSLError is an OSError)
+            reason = clean(err.strerror or err, 100)
+            raise SourceError(f"source {name}: cannot use ca_bundle {settings.ca_bundle}: "
+                              f"{reason}") from None
+        self._etag: str | None = None
+        self._last: Snapshot | None = None
+        self.server_source: str | None = None  # the server's own name for its centre
+
+    @property
+    def budget(self) -> RequestBudget | None:
+        return self._client.budget
+
+    @property
+    def request_stats(self) -> RequestStats | None:
+        return self._client.stats
+
+    async def snapshot(self) -> Snapshot:
+        headers = {"If-None-Match": self._etag} if self._etag and self._last else {}
+        response = await self._client.request("GET", f"{PREFIX}/snapshot",
+                                              expect=(200, 304), headers=headers)
+        if response.status_code == 304:
+            if self._last is None:  # we sent no ETag: a 304 here is the server's bug
+                raise SourceError("HTTP 304 without a cached snapshot")
+            return self._last
+        try:
+            # Parsing and validating 10,000 agents takes a good fraction of a second:
+            # off the event loop, so the screen stays responsive meanwhile.
+            doc = await asyncio.to_thread(self._decode, response)
+        except SourceError:
+            self._etag = None
+            raise
+        self.capabilities = frozenset(
+            {Capability.SNAPSHOT} | {Capability(c) for c in doc.capabilities if c in _KNOWN})
+        self.server_source = doc.source
+        self._last = to_snapshot(doc, self.name)
+        self._etag = response.headers.get("ETag")
+        return self._last
+
+    def _decode(self, response: httpx.Response) -> SnapshotDoc:
+        data = self._client.parse_json(response)
+        try:
+            return parse_snapshot(data, self.name)
+        except ProtocolError as err:
+            raise SourceError(str(err)) from None
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    # -- actions --------------------------------------------------------------------
+
+    async def move_contact(self, contact_id: str, queue_id: str) -> ActionResult:
+        return await self._act("POST", f"contacts/{quote(contact_id, safe='')}/move",
+                               MoveContactRequest, queue_id=queue_id)
+
+    async def assign_contact(self, contact_id: str, agent_id: str) -> ActionResult:
+        return await self._act("POST", f"contacts/{quote(contact_id, safe='')}/assign",
+                               AssignContactRequest, agent_id=agent_id)
+
+    async def set_agent_skills(self, agent_id: str, skills: Sequence[str]) -> ActionResult:
+        return await self._act("PUT", f"agents/{quote(agent_id, safe='')}/skills",
+                               SetSkillsRequest, skills=list(skills))
+
+    async def set_agent_state(self, agent_id: str, state: str) -> ActionResult:
+        return await self._act("PUT", f"agents/{quote(agent_id, safe='')}/state",
+                               SetAgentStateRequest, state=state)
+
+    async def broadcast(self, message: str) -> ActionResult:
+        return await self._act("POST", "broadcast", BroadcastRequest, message=message)
+
+    async def _act(self, method: str, path: str, model: type[BaseModel],
+                   **fields: Any) -> ActionResult:
+        try:
+            content = model(**fields).model_dump_json()
+        except ValidationError as err:  # e.g. an empty or oversized broadcast
+            return ActionResult(ok=False, code="bad_request",
+                                message=f"not sent: {describe(err)}")
+        # One key per action call, reused by the retry: the server acts at most once.
+        headers = {IDEMPOTENCY_HEADER: uuid.uuid4().hex, "Content-Type": "application/json"}
+        url = f"{PREFIX}/{path}"
+        for attempt in (1, 2):
+            try:
+                response = await self._client.request(
+                    method, url, expect=_ACTION_STATUSES, headers=headers,
+                    content=content)
+                break
+            except RateLimited as err:
+                return ActionResult(ok=False, code="rate_limited", message=str(err))
+            except SourceError as err:
+                status = self._client.stats.last_status
+                # No answer, or a proxy/server failure: the request may or may not have
+                # arrived, so try once more with the same key (safe by idempotency).
+                if attempt == 1 and (status is None or status >= 500):
+                    continue
+                if status is None or status >= 500:
+                    return ActionResult(ok=False, code="not_confirmed",
+                                        message=f"not confirmed: {err} — check the next "
+                                        "snapshot before trying again")
+                return ActionResult(ok=False, code="error", message=str(err))
+        return _action_result(response)
+
+
+def _action_result(response: httpx.Response) -> ActionResult:
+    status = response.status_code
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if status == 200:
+        try:
+            result = ActionResult.model_validate(data)
+        except ValidationError:
+            return ActionResult(ok=False, code="bad_response",
+                                message="the server answered the action with something "
+                                "that is not an action result; check the next snapshot")
+        return ActionResult(ok=result.ok, code=clean(result.code, 40),
+                            message=clean(result.message, 300))
+    try:
+        error = ErrorDoc.model_validate(data).error
+    except ValidationError:
+        return ActionResult(ok=False, code=f"http_{status}",
+                            message=f"HTTP {status} from the server, without a reason")
+    return ActionResult(ok=False, code=clean(error.code, 40), message=clean(error.message, 300))

@@ -1,0 +1,382 @@
+"""The http source against real servers on loopback: serve-sim, a garbage server, none."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from supervisor_tui.model import ContactState, Snapshot
+from supervisor_tui.protocol import to_doc
+from supervisor_tui.serve_sim import ProtocolServer, serve_in_thread
+from supervisor_tui.sources.base import Capability, SourceError
+from supervisor_tui.sources.http import HttpSettings, HttpSource
+from supervisor_tui.sources.simulator import SimulatorSource
+from tests.helpers import centre
+from tests.test_serve_sim import POLICY, TOKEN, Swappable, host, make_sim
+
+
+@pytest.fixture(scope="module")
+def hosting() -> Iterator[tuple[Swappable, str]]:
+    swappable = Swappable()
+    with serve_in_thread(swappable) as base:
+        yield swappable, base
+
+
+@pytest.fixture
+def sim() -> SimulatorSource:
+    return make_sim()
+
+
+@pytest.fixture
+def url(hosting: tuple[Swappable, str], sim: SimulatorSource) -> str:
+    return host(hosting, ProtocolServer(sim))
+
+
+class Sources:
+    """Makes HttpSources and closes them all at the end of the test."""
+
+    def __init__(self) -> None:
+        self.made: list[HttpSource] = []
+
+    def __call__(self, url: str, name: str = "remote",
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 **settings: Any) -> HttpSource:
+        source = HttpSource(name, POLICY, HttpSettings(url=url, timeout_s=5, **settings),
+                            transport=transport)
+        self.made.append(source)
+        return source
+
+
+@pytest.fixture
+async def sources() -> AsyncIterator[Sources]:
+    made = Sources()
+    yield made
+    for source in made.made:
+        await source.close()
+
+
+def waiting(snap: Snapshot, queue: str = "sales") -> str:
+    return next(c.id for c in snap.contacts
+                if c.state == ContactState.WAITING and c.queue_id == queue)
+
+
+async def test_snapshot_round_trip(url: str, sim: SimulatorSource, sources: Sources) -> None:
+    remote = sources(url)
+    got = await remote.snapshot()
+    want = await sim.snapshot()
+    assert got.taken_at == want.taken_at and got.clock_rate == want.clock_rate
+    assert got.interval_start == want.interval_start and got.day_start == want.day_start
+    assert got.queues == tuple(q.model_copy(update={"source": "remote"}) for q in want.queues)
+    assert got.interval_stats == want.interval_stats and got.day_stats == want.day_stats
+    assert got.agents == tuple(a.model_copy(update={"source": "remote"}) for a in want.agents)
+    assert got.contacts == want.contacts
+    assert remote.server_source == "sim"
+
+
+async def test_capabilities_come_from_the_server(url: str, sources: Sources) -> None:
+    remote = sources(url)
+    assert remote.capabilities == {Capability.SNAPSHOT}  # nothing promised before a poll
+    await remote.snapshot()
+    assert remote.capabilities == {Capability.SNAPSHOT, Capability.REASSIGN_CONTACT,
+                                   Capability.MOVE_AGENTS, Capability.BROADCAST}
+    assert remote.supports(Capability.REASSIGN_CONTACT)
+    assert not remote.supports(Capability.AGENT_STATE)
+
+
+async def test_unchanged_centre_is_a_304_and_the_same_snapshot(url: str,
+                                                               sources: Sources) -> None:
+    remote = sources(url)
+    first = await remote.snapshot()
+    second = await remote.snapshot()
+    assert second is first
+    stats = remote.request_stats
+    assert stats is not None
+    assert stats.requests == 2 and stats.last_status == 304 and stats.failures == 0
+
+
+async def test_two_consoles_see_one_centre(url: str, sources: Sources) -> None:
+    alice, bob = sources(url, "alice"), sources(url, "bob")
+    a0, b0 = await alice.snapshot(), await bob.snapshot()
+    assert a0.contacts == b0.contacts
+    contact = waiting(a0)
+    result = await alice.move_contact(contact, "billing")
+    assert result.ok, result.message
+    b1 = await bob.snapshot()
+    assert b1 is not b0
+    assert next(c for c in b1.contacts if c.id == contact).queue_id == "billing"
+    assert {a.source for a in b1.agents} == {"bob"}
+
+
+async def test_actions_report_plain_reasons(url: str, sim: SimulatorSource,
+                                            sources: Sources) -> None:
+    remote = sources(url)
+    snap = await remote.snapshot()
+    unknown = await remote.move_contact("nope", "billing")
+    assert (unknown.ok, unknown.code, unknown.message) == (False, "unknown_contact",
+                                                           "no contact 'nope'")
+    connected = next(c.id for c in snap.contacts if c.state == ContactState.CONNECTED)
+    late = await remote.move_contact(connected, "billing")
+    assert not late.ok and late.code == "not_waiting"
+    assert late.message.startswith(f"contact {connected} is no longer waiting")
+    gone = await remote.assign_contact(connected, "a001")
+    assert not gone.ok and gone.code == "not_waiting"
+    nobody = await remote.set_agent_skills("nobody", ["sales"])
+    assert (nobody.ok, nobody.code) == (False, "unknown_agent")
+    cannot = await remote.set_agent_state("a001", "available")
+    assert (cannot.ok, cannot.code) == (False, "unsupported")
+    empty = await remote.broadcast("")
+    assert (empty.ok, empty.code) == (False, "bad_request")
+    assert not sim.engine.broadcasts
+    sent = await remote.broadcast("Phones down: use chat")
+    assert sent.ok and sent.message.startswith("message sent to")
+    assert [m for _, m in sim.engine.broadcasts] == ["Phones down: use chat"]
+
+
+async def test_skills_and_ids_with_odd_characters(url: str, sources: Sources) -> None:
+    remote = sources(url)
+    done = await remote.set_agent_skills("a001", ["billing", "sales"])
+    assert done.ok, done.message
+    agent = next(a for a in (await remote.snapshot()).agents if a.id == "a001")
+    assert agent.skills == ("billing", "sales")
+    odd = await remote.move_contact("a/b?c#d", "billing")  # quoted, not a path or query
+    assert odd.code == "unknown_contact" and "a/b?c#d" in odd.message
+
+
+class LoseFirstAnswer(httpx.AsyncHTTPTransport):
+    """Delivers requests, but loses the answer to the first action (a network blip)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str | None] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.method != "GET":
+            self.keys.append(request.headers.get("Idempotency-Key"))
+            if len(self.keys) == 1:
+                await response.aread()
+                await response.aclose()
+                raise httpx.ReadError("connection reset by peer")
+        return response
+
+
+async def test_lost_answer_is_retried_once_and_acts_once(url: str, sim: SimulatorSource,
+                                                         sources: Sources) -> None:
+    transport = LoseFirstAnswer()
+    remote = sources(url, transport=transport)
+    result = await remote.broadcast("evacuate queue 3")
+    assert result.ok, result.message
+    assert len(transport.keys) == 2 and transport.keys[0] == transport.keys[1]
+    assert transport.keys[0]
+    assert [m for _, m in sim.engine.broadcasts] == ["evacuate queue 3"]  # once
+    again = await remote.broadcast("evacuate queue 3")  # a new call is a new key
+    assert again.ok and len(sim.engine.broadcasts) == 2
+    assert transport.keys[2] != transport.keys[0]
+
+
+async def test_bearer_token(hosting: tuple[Swappable, str], sim: SimulatorSource,
+                            sources: Sources, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = host(hosting, ProtocolServer(sim, token=TOKEN))
+    monkeypatch.setenv("SIM_TOKEN", TOKEN)
+    good = sources(base, token_env="SIM_TOKEN")
+    assert (await good.snapshot()).agents
+    assert (await good.broadcast("hello")).ok
+    anonymous = sources(base)
+    with pytest.raises(SourceError, match=r"authentication refused \(HTTP 401\)"):
+        await anonymous.snapshot()
+    refused = await anonymous.broadcast("hello")
+    assert not refused.ok and "HTTP 401" in refused.message
+    assert len(sim.engine.broadcasts) == 1
+
+
+def test_missing_secret_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOT_SET_TOKEN", raising=False)
+    settings = HttpSettings(url="http://127.0.0.1:1", token_env="NOT_SET_TOKEN")
+    with pytest.raises(SourceError, match="environment variable NOT_SET_TOKEN is not set"):
+        HttpSource("remote", POLICY, settings)
+
+
+def test_unusable_ca_bundle_is_a_clear_error(tmp_path: Path) -> None:
+    for bundle, reason in ((tmp_path / "missing.pem", "No such file"),
+                           (tmp_path / "junk.pem", "no certificate")):
+        if bundle.name == "junk.pem":
+            bundle.write_text("junk")
+        settings = HttpSettings(url="https://sim.example", ca_bundle=str(bundle))
+        with pytest.raises(SourceError, match=f"cannot use ca_bundle .*{reason}"):
+            HttpSource("remote", POLICY, settings)
+
+
+# -- a garbage server -----------------------------------------------------------------
+
+def _doc(**changes: Any) -> dict[str, Any]:
+    doc = to_doc(centre(), "pbx", ["snapshot"]).model_dump(mode="json")
+    doc.update(changes)
+    return doc
+
+
+def _negative() -> dict[str, Any]:
+    doc = _doc()
+    doc["queues"][1]["day"]["abandoned"] = -4
+    return doc
+
+
+GARBAGE: dict[str, Response] = {
+    "html": HTMLResponse("<html><head><title>Welcome to nginx!</title></head></html>"),
+    "proxy": HTMLResponse("<html><title>502 Bad Gateway</title></html>", status_code=502),
+    "broken": Response('{"protocol": 1, "queues": [', media_type="application/json"),
+    "empty": Response(b"", media_type="application/json"),
+    "array": JSONResponse([1, 2, 3]),
+    "error": JSONResponse({"error": {"code": "db_down", "message": "database gone\x1b[2J"}}),
+    "version": JSONResponse(_doc(protocol=2)),
+    "negative": JSONResponse(_negative()),
+    "types": JSONResponse(_doc(agents="lots")),
+    "missing": JSONResponse({k: v for k, v in _doc().items() if k != "taken_at"}),
+    "slow429": Response("slow down", status_code=429, headers={"Retry-After": "30"}),
+}
+
+
+def garbage_app() -> Starlette:
+    async def snapshot(request: Request) -> Response:
+        return GARBAGE[request.path_params["case"]]
+
+    return Starlette(routes=[Route("/{case}/v1/snapshot", snapshot)])
+
+
+@pytest.fixture(scope="module")
+def garbage() -> Iterator[str]:
+    with serve_in_thread(garbage_app()) as base:
+        yield base
+
+
+@pytest.mark.parametrize(("case", "reason"), [
+    ("html", "HTTP 200 with not JSON: an HTML page (Welcome to nginx!)"),
+    ("proxy", "HTTP 502 from GET /v1/snapshot: an HTML page (502 Bad Gateway)"),
+    ("broken", "HTTP 200 with broken JSON"),
+    ("empty", "HTTP 200 with broken JSON: an empty body"),
+    ("array", "expected a JSON object, got an array"),
+    ("error", "server error db_down: database gone"),
+    ("version", "server speaks protocol version 2; this console speaks 1"),
+    ("negative", "invalid snapshot: queues.1.day.abandoned: Input should be greater than or "
+     "equal to 0"),
+    ("types", "invalid snapshot: agents: Input should be a valid list"),
+    ("missing", "invalid snapshot: taken_at: Field required"),
+    ("slow429", "rate limited by the platform (HTTP 429); retry after 30 s"),
+])
+async def test_garbage_is_a_one_line_source_error(garbage: str, sources: Sources, case: str,
+                                                  reason: str) -> None:
+    remote = sources(f"{garbage}/{case}")
+    with pytest.raises(SourceError) as caught:
+        await remote.snapshot()
+    message = str(caught.value)
+    assert reason in message
+    assert "\n" not in message and "\x1b" not in message and len(message) < 300
+    assert caught.value.__cause__ is None  # `from None`: no chained traceback to print
+
+
+async def test_dead_server(sources: Sources) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nobody listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    remote = sources(f"http://127.0.0.1:{port}")
+    with pytest.raises(SourceError) as caught:
+        await remote.snapshot()
+    assert str(caught.value).startswith("cannot reach 127.0.0.1:")
+    assert "\n" not in str(caught.value)
+    result = await remote.move_contact("c1", "billing")
+    assert (result.ok, result.code) == (False, "not_confirmed")
+    assert "check the next snapshot" in result.message
+    stats = remote.request_stats
+    assert stats is not None and stats.failures == 3  # the poll, the action and its retry
+
+
+# -- settings -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("settings", "problem"), [
+    ({"url": "sim.example:8765"}, "must start with http:// or https://"),
+    ({"url": "ftp://sim.example"}, "must start with http:// or https://"),
+    ({"url": "https://"}, "has no host name"),
+    ({"url": "https://bob:pw@sim.example"}, "must not contain credentials"),
+    ({"url": "https://sim.example/?x=1"}, "must not have a ?query"),
+    ({"url": "https://sim.example:99999"}, "has an invalid port"),
+    ({"url": "http://10.0.0.5:8765", "token_env": "T"}, "clear text to 10.0.0.5"),
+    ({"url": "http://sim.example", "username": "u", "password_env": "P"}, "clear text"),
+    ({"url": "https://sim.example", "token_env": "T", "username": "u", "password_env": "P"},
+     "not both"),
+    ({"url": "https://sim.example", "username": "u"}, "go together"),
+    ({"url": "https://sim.example", "verify": False}, "Extra inputs are not permitted"),
+])
+def test_bad_settings(settings: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(problem)):
+        HttpSettings.model_validate({"type": "http", **settings})
+
+
+def test_good_settings() -> None:
+    local = HttpSettings.model_validate({"url": "http://127.0.0.1:8765/", "token_env": "T"})
+    assert local.url == "http://127.0.0.1:8765" and local.type == "http"
+    remote = HttpSettings.model_validate({"url": "https://sim.example/centre",
+                                          "username": "u", "password_env": "P",
+                                          "ca_bundle": "/etc/ca.pem"})
+    assert remote.url == "https://sim.example/centre"
+    assert HttpSettings.model_validate({"url": "http://[::1]:8765"}).url == "http://[::1]:8765"
+
+
+async def test_path_prefix_is_kept(hosting: tuple[Swappable, str], sim: SimulatorSource,
+                                   sources: Sources) -> None:
+    inner = ProtocolServer(sim).app
+    base = host(hosting, ProtocolServer(sim))
+
+    async def prefixed(scope: Any, receive: Any, send: Any) -> None:  # a reverse proxy
+        if scope["type"] == "http":
+            assert scope["path"].startswith("/centre/")
+            scope = {**scope, "path": scope["path"].removeprefix("/centre")}
+        await inner(scope, receive, send)
+
+    hosting[0].app = prefixed
+    remote = sources(f"{base}/centre/")
+    assert (await remote.snapshot()).queues
+
+
+# -- TLS ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+async def test_tls_is_verified(certificate: tuple[Path, Path], sim: SimulatorSource,
+                               sources: Sources, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = certificate
+    monkeypatch.setenv("SIM_TOKEN", TOKEN)
+    app = ProtocolServer(sim, token=TOKEN).app
+    with serve_in_thread(app, ssl_certfile=str(cert), ssl_keyfile=str(key)) as base:
+        assert base.startswith("https://")
+        trusted = sources(base, token_env="SIM_TOKEN", ca_bundle=str(cert))
+        assert (await trusted.snapshot()).agents
+        untrusted = sources(base, token_env="SIM_TOKEN")
+        with pytest.raises(SourceError, match=r"cannot reach 127\.0\.0\.1") as caught:
+            await untrusted.snapshot()
+        assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+        await trusted.close()
+        await untrusted.close()
