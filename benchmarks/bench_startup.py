@@ -29,11 +29,12 @@ EXE = Path(sys.executable).with_name("supervisor-tui")
 MARKER = b"Tech Support"  # a default queue name: drawn only once data has arrived
 
 
-def spawn(cols: int, rows: int, db: str) -> tuple[int, int]:
+def spawn(cols: int, rows: int, db: str, extra: tuple[str, ...] = ()) -> tuple[int, int]:
     pid, fd = pty.fork()
     if pid == 0:  # child
         os.environ.update({"TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)})
-        os.execv(str(EXE), [str(EXE), "--db", db])
+        # A fixed seed: the same centre every run, so byte counts compare across changes.
+        os.execv(str(EXE), [str(EXE), "--db", db, "--seed", "7", *extra])
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     return pid, fd
 

@@ -70,6 +70,7 @@ class BoardScreen(Screen[None]):
                     app.data_age_s(),
                     cfg.stale_after_s,
                     app.problem,
+                    live_within_s=app.live_within_s(),
                 )
             )
         if board is not None and ages:

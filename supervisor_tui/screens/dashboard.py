@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
 from supervisor_tui import fmt
 from supervisor_tui.board import Board, sl_status
@@ -17,6 +17,7 @@ from supervisor_tui.safe_text import clean
 from supervisor_tui.screens.base import BoardScreen
 from supervisor_tui.widgets.grid import Grid
 from supervisor_tui.widgets.kpi import KpiTile
+from supervisor_tui.widgets.lean import LeanText
 from supervisor_tui.widgets.status_bar import StatusBar
 from supervisor_tui.widgets.tables import TIER_STYLE, queue_columns, wait_cell
 
@@ -88,8 +89,8 @@ class DashboardScreen(BoardScreen):
             id="queues",
         )
         yield grid
-        yield Static(id="escalations", markup=False)
-        yield Static(id="escalation-list", markup=False)
+        yield LeanText(id="escalations")
+        yield LeanText(id="escalation-list")
         yield Footer()
 
     def _trend(self, queue_id: str) -> str:
@@ -163,8 +164,8 @@ class DashboardScreen(BoardScreen):
         age = (self.sup.centre_now() - board.taken_at).total_seconds()
         desk = self._desk_line()
         inline = Text.assemble(desk, "  ", escalation_text(board, age))
-        self.query_one("#escalations", Static).update(inline)
-        self.query_one("#escalation-list", Static).update(
+        self.query_one("#escalations", LeanText).update(inline)
+        self.query_one("#escalation-list", LeanText).update(
             Text.assemble(desk, "\n", escalation_list(board, age)))
 
     def _desk_line(self) -> Text:

@@ -32,6 +32,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from supervisor_tui.widgets.lean import refresh_spans
+
 R = TypeVar("R")
 Cell = Text | str
 
@@ -419,10 +421,12 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         for y in range(self.size.height):
             virtual_y = 0 if y == 0 else y + top
             strip = self._build_line(virtual_y)
-            if self._shown.get(y) != strip:
+            shown = self._shown.get(y)
+            if shown != strip:
                 self._shown[y] = strip
                 self._fresh[y] = (virtual_y, strip)
-                self.refresh_line(virtual_y if y else top)
+                # Only the changed cells (a ticking wait, one count): lean over SSH.
+                refresh_spans(self, y, shown, strip)
                 changed += 1
         return changed
 

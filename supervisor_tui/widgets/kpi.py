@@ -7,6 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from supervisor_tui.widgets.lean import LeanText
+
 STATUS_CLASSES = ("ok", "at_risk", "missed", "no_data", "stale")
 
 
@@ -34,9 +36,8 @@ class KpiTile(Vertical):
     def __init__(self, title: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.title_text = title
-        self._value = Static("—", classes="kpi-value", markup=False)
-        self._sub = Static("", classes="kpi-sub", markup=False)
-        self._last: tuple[str | Text, str] = ("—", "")
+        self._value = LeanText("—", classes="kpi-value")
+        self._sub = LeanText("", classes="kpi-sub")
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text, classes="kpi-title", markup=False)
@@ -44,11 +45,8 @@ class KpiTile(Vertical):
         yield self._sub
 
     def show(self, value: str | Text, sub: str = "", status: str | None = None) -> None:
-        # Static.update always repaints: compare first so a quiet screen stays quiet
-        # on the wire (SSH).
-        if (value, sub) != self._last:
-            self._last = (value, sub)
-            self._value.update(value, layout=False)
-            self._sub.update(sub, layout=False)
+        # LeanText sends only changed cells: a quiet screen stays quiet over SSH.
+        self._value.update(value)
+        self._sub.update(sub)
         for cls in STATUS_CLASSES:
             self.set_class(cls == status, cls)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
-from textual.widgets import Static
 
 from supervisor_tui import fmt
 from supervisor_tui.model import HealthStatus, SourceHealth
 from supervisor_tui.safe_text import clean
+from supervisor_tui.widgets.lean import LeanText
 
 HEALTH_MARK = {
     HealthStatus.OK: ("●", "green", "ok"),
@@ -30,7 +30,11 @@ def render_status(
     age_s: float | None,
     stale_after_s: float,
     note: str | None = None,
+    live_within_s: float = 0.0,
 ) -> Text:
+    """``live_within_s``: data younger than this (the poll interval and some slack) reads
+    "live" rather than a count that ticks every second — on time is all a reader needs,
+    and a quiet bar costs nothing over SSH. Late data shows its age, stale data shouts."""
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f" {title} ", "bold reverse")
     line.append(" ")
@@ -47,14 +51,16 @@ def render_status(
         line.append("waiting for data…", "bold yellow")
     elif age_s > stale_after_s:
         line.append(f" STALE {fmt.duration(age_s)} old ", "bold white on red")
+    elif age_s <= live_within_s:
+        line.append("live", "dim")
     else:
-        line.append(f"data {age_s:.0f}s old", "dim")
+        line.append(f"data {age_s:.0f}s old", "yellow")
     if note:
         line.append(f"  {clean(note, 80)}", "yellow")
     return line
 
 
-class StatusBar(Static):
+class StatusBar(LeanText):
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; }
     """

@@ -1,0 +1,185 @@
+"""Repaint only the cells that changed: what keeps the console lean over SSH.
+
+Textual repaints a whole widget (every line, every cell, every colour code) when its
+content is replaced, and a whole line when a line-API widget refreshes it. On a busy
+dashboard that is a full screen a second: ~600 KiB a minute at 80x24. These helpers
+compare the old and new lines cell by cell and refresh only the changed spans, so a
+clock ticking from 10:41:07 to 10:41:08 sends one character and its colour, not a line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.cells import get_character_cell_size
+from rich.console import Console
+from rich.control import Control
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+# Two changed runs closer than this are sent as one: a cursor move and a colour code
+# cost about as much as re-sending a few unchanged cells.
+MERGE_GAP = 12
+
+Cell = tuple[str, Style | None]
+
+
+def cells(strip: Strip) -> list[Cell]:
+    """One (character, style) per terminal cell; a wide character's second cell is ""."""
+    out: list[Cell] = []
+    append = out.append
+    for text, style, control in strip:
+        if control:
+            continue
+        for char in text:
+            append((char, style))
+            if get_character_cell_size(char) == 2:
+                append(("", style))
+    return out
+
+
+def changed_spans(old: Strip | None, new: Strip, gap: int = MERGE_GAP) -> list[tuple[int, int]]:
+    """Cell ranges [start, end) where ``new`` differs from ``old``; [] if the same."""
+    if old is None:
+        return [(0, new.cell_length)]
+    if old == new:
+        return []
+    a, b = cells(old), cells(new)
+    if len(a) != len(b):
+        return [(0, max(len(a), len(b)))]
+    spans: list[tuple[int, int]] = []
+    start = end = -1
+    for x, (before, after) in enumerate(zip(a, b, strict=True)):
+        if before == after:
+            continue
+        if start >= 0 and x - end <= gap:
+            end = x + 1
+            continue
+        if start >= 0:
+            spans.append((start, end))
+        start, end = x, x + 1
+    if start >= 0:
+        spans.append((start, end))
+    return spans
+
+
+def refresh_spans(widget: Widget, y: int, old: Strip | None, new: Strip) -> bool:
+    """Refresh only what changed on content line ``y``; True if anything did."""
+    spans = changed_spans(old, new)
+    for x0, x1 in spans:
+        widget.refresh(Region(x0, y, x1 - x0, 1))
+    return bool(spans)
+
+
+class LeanText(Widget):
+    """Text (never markup: names from sources are data) that repaints changed cells only.
+
+    A drop-in for ``Static`` where the content changes often and its height rarely.
+    """
+
+    DEFAULT_CSS = """
+    LeanText { height: auto; width: 1fr; }
+    """
+
+    def __init__(self, content: Text | str = "", *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._content: Text | str = content
+        self._strips: list[Strip] = []
+        self._key: tuple[int, Style] | None = None  # (width, base style) of _strips
+
+    @property
+    def content(self) -> Text | str:
+        return self._content
+
+    @property
+    def plain(self) -> str:
+        return self._content.plain if isinstance(self._content, Text) else self._content
+
+    def _render(self, width: int, style: Style) -> list[Strip]:
+        text = self._content if isinstance(self._content, Text) else Text(self._content)
+        if width <= 0:
+            return []
+        console = self.app.console
+        options = console.options.update_width(width).update(highlight=False)
+        lines = console.render_lines(text, options, style=style, pad=True, new_lines=False)
+        return [Strip(line, width) for line in lines] or [Strip.blank(width, style)]
+
+    def _current(self) -> list[Strip]:
+        key = (self.size.width, self.rich_style)
+        if key != self._key:  # resized, or CSS changed (a status class): render afresh
+            self._key = key
+            self._strips = self._render(*key)
+        return self._strips
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._render(width, self.rich_style))
+
+    def render_line(self, y: int) -> Strip:
+        strips = self._current()
+        if y < len(strips):
+            return strips[y]
+        return Strip.blank(self.size.width, self.rich_style)
+
+    def update(self, content: Text | str) -> None:
+        if isinstance(content, Text) and isinstance(self._content, Text):
+            if content.plain == self._content.plain and content.spans == self._content.spans \
+                    and content.style == self._content.style:
+                return  # the same text: send nothing
+        elif content == self._content:
+            return
+        self._content = content
+        if not self.is_mounted or self._key is None or self._key[0] != self.size.width:
+            self._key = None
+            self.refresh(layout=True)
+            return
+        old = self._strips
+        new = self._render(*self._key)
+        self._strips = new
+        if len(new) != len(old):  # height changes: a layout, then a full repaint
+            self.refresh(layout=True)
+            return
+        for y, (before, after) in enumerate(zip(old, new, strict=True)):
+            refresh_spans(self, y, before, after)
+
+
+def _cropped_render_segments(self: Any, console: Console) -> str:
+    """``ChopsUpdate.render_segments`` that starts each update at the first changed
+    cell, not at the widget's left edge (upstream leaves this as a TODO): a ticking
+    wait at the end of a table row then costs ~30 bytes instead of the whole row."""
+    sequences: list[str] = []
+    append = sequences.append
+    move_to = Control.move_to
+    chops, chop_ends = self.chops, self.chop_ends
+    # Every chop starts with a cursor move, so upstream's newline between lines is
+    # dropped: two bytes (CR LF after the tty) per update saved.
+    for y, x1, x2 in self.spans:
+        for end, (x, strip) in zip(chop_ends[y], chops[y].items(), strict=False):
+            if strip is None or x >= x2 or end <= x1:
+                continue
+            start, stop = max(x, x1), min(end, x2)
+            if start > x or stop < end:
+                strip = strip.crop(start - x, stop - x)
+            append(move_to(start, y).segment.text)
+            append(strip.render(console))
+    return "".join(sequences)
+
+
+def install_cropped_updates() -> bool:
+    """Patch Textual's partial-update writer; False (and unchanged) if its internals are
+    not the ones this was written against, so an upgrade can only cost bytes, not break."""
+    try:
+        from textual._compositor import ChopsUpdate
+    except ImportError:
+        return False
+    current = ChopsUpdate.__dict__.get("render_segments")
+    if current is _cropped_render_segments:
+        return True
+    if current is None or not {"chops", "spans", "chop_ends"} <= set(
+            ChopsUpdate.__init__.__code__.co_varnames):
+        return False
+    ChopsUpdate.render_segments = _cropped_render_segments  # type: ignore[method-assign]
+    return True
