@@ -50,6 +50,8 @@ from supervisor_tui.model import (
     ContactFlag,
     ContactState,
     Frozen,
+    Queue,
+    QueueStats,
     SLFormula,
     Snapshot,
     Tier,
@@ -303,6 +305,10 @@ def evaluate(
 # Per queue, for the contact pass: name, source, wait limit, its text, and the
 # entered_at cutoffs for warning and critical.
 _QueueInfo = tuple[str, str, float, str, datetime, datetime]
+# Per queue, remembered for the next poll: queue, its stats, the breach start the result
+# was computed with, under target?, breach still maturing?, the escalations found.
+_QueueMemo = tuple[Queue, "QueueStats | None", "datetime | None", bool, bool,
+                   list["Escalation"]]
 
 
 def _evaluate(
@@ -317,8 +323,14 @@ def _evaluate(
     severity and reason, then returns the previous object if nothing differs (the
     common case). Also returns the ids of queues under their SL target now."""
     out: list[Escalation] = []
-    qinfo, under = _queue_pass(snap, rules, formula, under_since, previous, out)
-    _contact_pass(snap, rules, qinfo, previous, out, memo if memo is not None else _Memo())
+    if memo is None:
+        memo = _Memo()
+    # Results remembered from the last poll are valid only against the result they were
+    # made with and the same rules.
+    usable = memo.valid_for is previous and memo.rules is rules and bool(previous)
+    memo.rules = rules
+    qinfo, under = _queue_pass(snap, rules, formula, under_since, previous, out, memo, usable)
+    _contact_pass(snap, rules, qinfo, previous, out, memo, usable)
     _agent_pass(snap, rules, previous, out)
     return out, under
 
@@ -330,6 +342,8 @@ def _queue_pass(
     under_since: Mapping[str, datetime],
     previous: Mapping[str, Escalation],
     out: list[Escalation],
+    memo: _Memo,
+    usable: bool,
 ) -> tuple[dict[str, _QueueInfo], set[str]]:
     now = snap.taken_at
     add, prev = out.append, previous.get
@@ -343,6 +357,8 @@ def _queue_pass(
     stats_of = snap.interval_stats.get
     cuts: dict[float, tuple[str, datetime, datetime]] = {}  # few distinct limits: share
     qinfo: dict[str, _QueueInfo] = {}
+    old_queues = memo.queues if usable else {}
+    queues: dict[str, _QueueMemo] = {}
     for q in snap.queues:
         qid, name, target = q.id, q.name, q.sl_target
         limit = q.threshold_s * (factors.get(qid, factor) if factors else factor)
@@ -352,13 +368,30 @@ def _queue_pass(
                                  now - limit * crit_multiple * _S)
         qinfo[qid] = (name, q.source, limit, *cut)
         stats = stats_of(qid)
+        # Same queue, same stats object (unchanged counters) and same breach start as
+        # last poll: the same escalations, unless a breach was still maturing.
+        known_since = under_since.get(qid)
+        m = old_queues.get(qid)
+        if (m is not None and m[0] is q and m[1] is stats and m[2] == known_since
+                and (not m[4] or (known_since is not None
+                                  and (now - known_since).total_seconds() < breach_s))):
+            if m[3]:
+                under.add(qid)
+            out.extend(m[5])
+            queues[qid] = m
+            continue
+        start = len(out)
+        is_under = maturing = False
         if stats is None or stats.offered < min_contacts:
+            queues[qid] = (q, stats, known_since, False, False, [])
             continue  # a ratio over a handful of contacts is noise
         sl = service_level(stats, formula)
         if sl is not None and sl < target:
             under.add(qid)
+            is_under = True
             since = under_since.get(qid, now)
-            if (now - since).total_seconds() >= breach_s:
+            maturing = (now - since).total_seconds() < breach_s
+            if not maturing:
                 eid = f"queue-sl:{qid}"
                 sev = _CRITICAL if target - sl > crit_points + 1e-9 else _WARNING
                 reason = f"{name} service level {_pct(sl)} under target {_pct(target)}"
@@ -389,6 +422,8 @@ def _queue_pass(
                     "source": q.source, "first_seen": p.first_seen if p else now,
                     "since": None, "last_seen": None, "value": rate,
                     "limit": abandon_limit}))
+        queues[qid] = (q, stats, known_since, is_under, maturing, out[start:])
+    memo.queues = queues
     return qinfo, under
 
 
@@ -399,6 +434,7 @@ def _contact_pass(
     previous: Mapping[str, Escalation],
     out: list[Escalation],
     memo: _Memo,
+    usable: bool,
 ) -> None:
     """Wait and tier rules on waiting contacts (one escalation per contact, named after
     the worse rule), and source flags on waiting or connected ones: a customer asking
@@ -423,8 +459,6 @@ def _contact_pass(
     # The same contact object (sources reuse unchanged ones) under the same queue name
     # has the same flag escalations as last poll: reuse them without rebuilding ids
     # and reasons. Valid only against the result the memo was made for.
-    usable = memo.valid_for is previous and memo.rules is rules and bool(previous)
-    memo.rules = rules
     old_flags = memo.flags if usable else {}
     flags: dict[int, tuple[Contact, str, list[Escalation]]] = {}
     for c in idx.flagged:
@@ -622,6 +656,7 @@ class _Memo:
     rules: EscalationRules | None = None
     flags: dict[int, tuple[Contact, str, list[Escalation]]] = field(default_factory=dict)
     waits: dict[int, tuple[Contact, Escalation]] = field(default_factory=dict)
+    queues: dict[str, _QueueMemo] = field(default_factory=dict)
 
 
 class EscalationTracker:

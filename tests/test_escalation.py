@@ -514,3 +514,31 @@ def test_a_longer_wait_is_never_less_severe(waits: list[float], tier: Tier,
     tier_limit = {Tier.VIP: 30, Tier.GOLD: 60}.get(tier, float("inf"))
     assume(abs(long - limit) > 1e-5 and abs(long - tier_limit) > 1e-5)  # microsecond clock
     assert (severity(long) is None) == (long <= limit and long <= tier_limit)
+
+
+def test_tracker_reuse_by_identity_matches_a_fresh_evaluation() -> None:
+    """The tracker skips rebuilding escalations of unchanged contacts and queues; what it
+    reports must always equal the rules applied afresh to the same snapshot."""
+    from supervisor_tui.sim.config import scaled_centre
+
+    wall = [datetime(2026, 5, 5, 10, 0, tzinfo=UTC)]
+    source = SimulatorSource("sim", IntervalPolicy(30, "UTC"),
+                             scaled_centre(30, 200, occupancy=1.2), clock=lambda: wall[0])
+    rules = EscalationRules(sl_breach_minutes=1, min_contacts=3)
+    tracker = EscalationTracker()
+    kinds: set[str] = set()
+    for step in range(90):
+        wall[0] += timedelta(seconds=5 if step % 3 else 20)
+        source.engine.advance(source.sim_now())
+        snapshot = source._builder.build()
+        under_before = dict(tracker._under_since)
+        result = tracker.update(snapshot, rules)
+        fresh = evaluate(snapshot, rules, sl_under_since=under_before)
+
+        def shape(escs: object) -> dict[str, tuple]:
+            return {e.id: (e.severity, e.reason, e.since, e.limit) for e in escs}  # type: ignore[attr-defined]
+
+        present = [e for e in result.by_id.values() if e.last_seen is None]
+        assert shape(present) == shape(fresh), f"step {step}"
+        kinds |= {e.kind.value for e in present}
+    assert {"contact_wait", "queue_sl", "contact_flag"} <= kinds  # the reuse paths ran
