@@ -139,6 +139,8 @@ class SourceHealth(Frozen):
     last_error_at: datetime | None = None
     latency_ms: float | None = None
     consecutive_failures: NonNegativeInt = 0
+    # The last good poll's doubts: records dropped as garbage, unmapped states...
+    notes: tuple[str, ...] = ()
 
 
 class Snapshot(Frozen):

@@ -147,6 +147,7 @@ class Poller:
                 status=HealthStatus.OK,
                 last_success=self.clock(),
                 latency_ms=(time.perf_counter() - started) * 1000,
+                notes=tuple(clean(n, 160) for n in state.source.notes[:5]),
             )
             state.next_due = time.monotonic() + self._interval(state)
             return None

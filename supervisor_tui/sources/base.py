@@ -40,6 +40,9 @@ class Source(ABC):
     poll_interval_s: float | None = None
     #: "all", "queues" or "agents": what this source contributes to the merged view
     provides: str = "all"
+    #: doubts about the last snapshot (records dropped as garbage, unmapped states...):
+    #: shown with the source's health, never silently swallowed
+    notes: tuple[str, ...] = ()
 
     def __init__(self, name: str, policy: IntervalPolicy) -> None:
         self.name = name

@@ -9,6 +9,7 @@ from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.base import Source, SourceError
 from supervisor_tui.sources.http import HttpSettings
 from supervisor_tui.sources.settings import SourceSettings
+from supervisor_tui.sources.twilio import TwilioSettings
 
 
 class SimulatorSettings(SourceSettings):
@@ -18,7 +19,8 @@ class SimulatorSettings(SourceSettings):
 
 
 #: every source type's settings class; config.py builds its ``type``-tagged union from it
-SETTINGS_TYPES: tuple[type[SourceSettings], ...] = (SimulatorSettings, HttpSettings)
+SETTINGS_TYPES: tuple[type[SourceSettings], ...] = (SimulatorSettings, HttpSettings,
+                                                     TwilioSettings)
 
 
 def build_source(name: str, settings: SourceSettings, policy: IntervalPolicy,
@@ -40,6 +42,10 @@ def _build_platform(name: str, settings: SourceSettings, policy: IntervalPolicy)
         from supervisor_tui.sources.http import HttpSource
 
         return HttpSource(name, policy, settings)
+    if isinstance(settings, TwilioSettings):
+        from supervisor_tui.sources.twilio import TwilioSource
+
+        return TwilioSource(name, policy, settings)
     raise SourceError(f"source {name}: type {settings.type!r} is not available")
 
 

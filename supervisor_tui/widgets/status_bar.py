@@ -46,6 +46,8 @@ def render_status(
         line.append(f"{mark} {clean(name, 24)}", colour)
         if h.status is not HealthStatus.OK:
             line.append(f" {word}", f"bold {colour}")
+        elif h.notes:  # answered, but dropped or doubted some data: see the sources screen
+            line.append(" ⚠", "yellow")
         line.append("  ")
     if age_s is None:
         line.append("waiting for data…", "bold yellow")
