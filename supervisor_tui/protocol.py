@@ -206,8 +206,11 @@ def to_snapshot(doc: SnapshotDoc, source: str | None = None) -> Snapshot:
         queues.append(Queue.model_construct(**fields))
     agents: Iterable[Agent] = doc.agents
     if source is not None:
-        agents = [a if a.source == source else a.model_copy(update={"source": source})
-                  for a in doc.agents]
+        # The document was just validated and nothing else holds its agents yet, so
+        # they are renamed in place: a frozen-model copy of 10,000 agents costs ~50 ms.
+        for a in doc.agents:
+            if a.source != source:
+                a.__dict__["source"] = source
     return Snapshot.model_construct(
         taken_at=doc.taken_at, interval_start=doc.interval_start, day_start=doc.day_start,
         queues=tuple(queues),
