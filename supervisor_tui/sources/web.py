@@ -9,10 +9,11 @@ shows.
 
 from __future__ import annotations
 
+import base64
 import re
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -34,15 +35,27 @@ __all__ = ["RateLimited", "RequestBudget", "RequestStats", "WebClient", "parse_r
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
-def _body_hint(response: httpx.Response) -> str:
+def _body_hint(response: httpx.Response, redact: Callable[[str], str] = str) -> str:
     """A short, safe description of an unexpected body (HTML page title, first text)."""
-    text = response.text[:2000]
+    text = redact(response.text[:4000])[:2000]
     match = _TITLE.search(text)
     if match:
         return f"an HTML page ({clean(match.group(1), 60)})"
     if text.lstrip().startswith("<"):
         return "an HTML/XML page"
     return repr(clean(text, 80)) if text.strip() else "an empty body"
+
+
+def _secret_values(auth: Any, headers: Mapping[str, str] | None) -> tuple[str, ...]:
+    values: list[str] = []
+    if isinstance(auth, tuple) and len(auth) == 2:
+        values.append(auth[1])
+        values.append(base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+    for key, value in (headers or {}).items():
+        if key.lower() in ("authorization", "x-api-key", "api-key"):
+            values.append(value)
+            values.append(value.split(" ", 1)[-1])  # the token without its scheme
+    return tuple(v for v in values if len(v) >= 6)  # short strings would match anywhere
 
 
 class WebClient:
@@ -66,6 +79,9 @@ class WebClient:
     ) -> None:
         self.source = source
         self.budget = budget
+        # Credentials to scrub from any text that reaches the screen or the audit log,
+        # e.g. a misconfigured proxy that echoes request headers in its error page.
+        self._secrets = _secret_values(auth, headers)
         self.stats = RequestStats()
         self.timeout_s = timeout_s
         self._client = httpx.AsyncClient(
@@ -81,6 +97,23 @@ class WebClient:
     async def request(self, method: str, url: str, *, expect: tuple[int, ...] = (200,),
                       **kwargs: Any) -> httpx.Response:
         """Send one request; return the response if its status is in ``expect``."""
+        try:
+            return await self._request(method, url, expect=expect, **kwargs)
+        except SourceError as err:
+            text = str(err)
+            if any(secret in text for secret in self._secrets):
+                for secret in self._secrets:
+                    text = text.replace(secret, "***")
+                err.args = (text,)
+            raise
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def _request(self, method: str, url: str, *, expect: tuple[int, ...],
+                       **kwargs: Any) -> httpx.Response:
         if self.budget is not None and not self.budget.try_acquire():
             wait = self.budget.wait_for()
             raise RateLimited(f"API budget of {self.budget.describe()} used up; "
@@ -112,22 +145,22 @@ class WebClient:
                               "credentials in the environment")
         if status == 304:
             return response
-        raise SourceError(f"HTTP {status} from {method} {url}: {_body_hint(response)}")
+        raise SourceError(f"HTTP {status} from {method} {url}: "
+                          f"{_body_hint(response, self.redact)}")
 
     async def json(self, method: str, url: str, **kwargs: Any) -> Any:
         """Send a request and parse a JSON body; anything else is a clear error."""
         response = await self.request(method, url, **kwargs)
         return self.parse_json(response)
 
-    @staticmethod
-    def parse_json(response: httpx.Response) -> Any:
+    def parse_json(self, response: httpx.Response) -> Any:
         content_type = response.headers.get("content-type", "")
         try:
             return response.json()
         except ValueError:
             kind = "not JSON" if "json" not in content_type else "broken JSON"
             raise SourceError(f"HTTP {response.status_code} with {kind}: "
-                              f"{_body_hint(response)}") from None
+                              f"{_body_hint(response, self.redact)}") from None
 
     async def aclose(self) -> None:
         await self._client.aclose()
