@@ -23,6 +23,7 @@ def frozen_app() -> SupervisorApp:
         store=Store.open(None),
         clock=lambda: T0,
         monotonic=lambda: 1000.0,
+        user="sam",  # the desk shows who you are: not whoever runs the tests
     )
 
 
@@ -50,6 +51,16 @@ def test_queue_detail(snap_compare, size: tuple[int, int]) -> None:  # type: ign
     async def go(pilot) -> None:  # type: ignore[no-untyped-def]
         await _settle(pilot)
         await pilot.press("enter")
+        await _settle(pilot)
+
+    assert snap_compare(frozen_app(), terminal_size=size, run_before=go)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_escalation_desk(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    async def go(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("e")
         await _settle(pilot)
 
     assert snap_compare(frozen_app(), terminal_size=size, run_before=go)
