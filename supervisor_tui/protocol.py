@@ -9,6 +9,12 @@ Versioning: a v1 document is closed (unknown fields are errors, like the domain
 models). Any change to the fields is a new protocol version served under a new path
 prefix (``/v2/...``); a server may serve several versions side by side.
 
+Delta snapshots (an optional part of v1): a client that holds a snapshot asks for
+what changed since it (``A-IM: snapshot-delta`` with its ETag in ``If-None-Match``) and
+the server answers ``226 IM Used`` with a ``DeltaDoc``, or with the full snapshot when
+it no longer knows that base. ``Centre`` is what both sides diff and patch: a snapshot's
+records by id, so unchanged records keep their identity from poll to poll.
+
 ``python -m supervisor_tui.protocol`` prints the JSON Schema of every document.
 """
 
@@ -16,9 +22,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -49,6 +56,13 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 #: longest accepted broadcast message, in characters
 MAX_MESSAGE = 2000
+#: the instance-manipulation (RFC 3229) a client names in ``A-IM`` to accept a delta;
+#: the server's ``IM`` header names it on a delta answer
+DELTA_IM = "snapshot-delta"
+#: status of a delta answer ("IM Used", RFC 3229)
+IM_USED = 226
+#: on a delta answer: the ETag of the snapshot the delta applies to
+DELTA_BASE_HEADER = "Delta-Base"
 
 
 class WireQueue(Queue):
@@ -103,6 +117,51 @@ class SnapshotDoc(Frozen):
             _aware(f"contact {c.id} entered_at", c.entered_at)
             if queue_ids and c.queue_id not in queue_ids:
                 raise ValueError(f"contact {c.id} is in unknown queue {c.queue_id!r}")
+        return self
+
+
+class DeltaDoc(Frozen):
+    """``GET /v1/snapshot`` answered ``226 IM Used``: what changed since the client's
+    snapshot (named by the ``Delta-Base`` header). Every list is required, so a full
+    snapshot can never be mistaken for a delta."""
+
+    protocol: Literal[1] = Field(PROTOCOL_VERSION, description="wire protocol version")
+    source: str = Field(description="as in SnapshotDoc")
+    capabilities: list[str] = Field(default_factory=lambda: ["snapshot"],
+                                    description="as in SnapshotDoc (the whole list)")
+    taken_at: AwareDatetime = Field(description="the server's clock when this was taken")
+    interval_start: AwareDatetime = Field(description="start of the current interval")
+    day_start: AwareDatetime = Field(description="start of the current day")
+    clock_rate: PositiveFloat = Field(
+        1.0, description="source seconds per wall-clock second (the simulator's speed)")
+    queues: list[WireQueue] = Field(description="queues added, or whose definition or "
+                                    "counters changed, with both sets of counters")
+    queues_removed: list[str] = Field(description="ids of queues gone since the base")
+    agents: list[Agent] = Field(description="agents added or changed since the base")
+    agents_removed: list[str] = Field(description="ids of agents gone since the base")
+    contacts: list[Contact] = Field(description="contacts added or changed since the base")
+    contacts_removed: list[str] = Field(description="ids of contacts gone since the base")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        for kind, records, removed in (("queue", self.queues, self.queues_removed),
+                                       ("agent", self.agents, self.agents_removed),
+                                       ("contact", self.contacts, self.contacts_removed)):
+            ids = [r.id for r in records]
+            _unique(kind, ids)
+            _unique(f"removed {kind}", removed)
+            both = set(ids).intersection(removed)
+            if both:
+                raise ValueError(f"{kind} {min(both)!r} is both changed and removed")
+        # What the base already held was checked when it arrived; only the new records
+        # need the checks SnapshotDoc makes (queue membership is checked on applying).
+        for q in self.queues:
+            _aware(f"queue {q.id} interval.window_start", q.interval.window_start)
+            _aware(f"queue {q.id} day.window_start", q.day.window_start)
+        for a in self.agents:
+            _aware(f"agent {a.id} state.since", a.state.since)
+        for c in self.contacts:
+            _aware(f"contact {c.id} entered_at", c.entered_at)
         return self
 
 
@@ -173,7 +232,7 @@ ActionResponse = ActionResult
 
 #: every document of the protocol, by the name used in the schema and the docs
 DOCUMENTS: tuple[type[Frozen], ...] = (
-    SnapshotDoc, HealthDoc, MoveContactRequest, AssignContactRequest, SetSkillsRequest,
+    SnapshotDoc, DeltaDoc, HealthDoc, MoveContactRequest, AssignContactRequest, SetSkillsRequest,
     SetAgentStateRequest, BroadcastRequest, ActionResult, ErrorDoc)
 
 
@@ -181,18 +240,25 @@ DOCUMENTS: tuple[type[Frozen], ...] = (
 
 def to_doc(snapshot: Snapshot, source: str, capabilities: Iterable[str]) -> SnapshotDoc:
     """A domain snapshot as a wire document (trusted data: no re-validation)."""
-    queues = []
-    for q in snapshot.queues:
-        interval = snapshot.interval_stats.get(q.id) or QueueStats(
-            queue_id=q.id, window_start=snapshot.interval_start)
-        day = snapshot.day_stats.get(q.id) or QueueStats(
-            queue_id=q.id, window_start=snapshot.day_start)
-        queues.append(WireQueue.model_construct(**dict(q), interval=interval, day=day))
+    queues = [_wire_queue(q, *_stats(snapshot, q)) for q in snapshot.queues]
     return SnapshotDoc.model_construct(
         protocol=PROTOCOL_VERSION, source=source, capabilities=sorted(set(capabilities)),
         taken_at=snapshot.taken_at, interval_start=snapshot.interval_start,
         day_start=snapshot.day_start, clock_rate=snapshot.clock_rate, queues=queues,
         agents=list(snapshot.agents), contacts=list(snapshot.contacts))
+
+
+def _stats(snapshot: Snapshot, q: Queue) -> tuple[QueueStats, QueueStats]:
+    """A queue's interval and day counters; zero counters when the source has none."""
+    interval = snapshot.interval_stats.get(q.id) or QueueStats(
+        queue_id=q.id, window_start=snapshot.interval_start)
+    day = snapshot.day_stats.get(q.id) or QueueStats(
+        queue_id=q.id, window_start=snapshot.day_start)
+    return interval, day
+
+
+def _wire_queue(q: Queue, interval: QueueStats, day: QueueStats) -> WireQueue:
+    return WireQueue.model_construct(**dict(q), interval=interval, day=day)
 
 
 def to_snapshot(doc: SnapshotDoc, source: str | None = None) -> Snapshot:
@@ -220,6 +286,109 @@ def to_snapshot(doc: SnapshotDoc, source: str | None = None) -> Snapshot:
         clock_rate=doc.clock_rate)
 
 
+#: a queue with its interval and day counters
+QueueRow = tuple[Queue, QueueStats, QueueStats]
+_Record = TypeVar("_Record")
+
+
+@dataclass(frozen=True, slots=True)
+class Centre:
+    """A snapshot's records by id, in snapshot order: what deltas are made from (server)
+    and applied to (client). Never changed once built (a delta makes a new one), so a
+    version can be kept and shared; the records are the snapshot's own objects, so a
+    diff compares identities first."""
+
+    queues: dict[str, QueueRow]
+    agents: dict[str, Agent]
+    contacts: dict[str, Contact]
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> Centre:
+        return cls(queues={q.id: (q, *_stats(snapshot, q)) for q in snapshot.queues},
+                   agents={a.id: a for a in snapshot.agents},
+                   contacts={c.id: c for c in snapshot.contacts})
+
+
+def _changes(old: Mapping[str, _Record],
+             new: Mapping[str, _Record]) -> tuple[list[_Record], list[str]]:
+    """Records of ``new`` added or changed since ``old``, and ids of those removed.
+
+    Sources hand out the same object for an unchanged record, so ``is`` settles almost
+    every comparison; equality catches a record rebuilt with the same content.
+    """
+    changed = [r for i, r in new.items() if (o := old.get(i)) is not r and o != r]
+    return changed, [i for i in old if i not in new]
+
+
+def to_delta(base: Centre, current: Centre, head: SnapshotDoc) -> DeltaDoc:
+    """What changed from ``base`` to ``current`` (trusted data: no re-validation);
+    ``head`` is the current snapshot's document, for its time, source and capabilities."""
+    queues, queues_removed = _changes(base.queues, current.queues)
+    agents, agents_removed = _changes(base.agents, current.agents)
+    contacts, contacts_removed = _changes(base.contacts, current.contacts)
+    return DeltaDoc.model_construct(
+        protocol=PROTOCOL_VERSION, source=head.source, capabilities=head.capabilities,
+        taken_at=head.taken_at, interval_start=head.interval_start, day_start=head.day_start,
+        clock_rate=head.clock_rate, queues=[_wire_queue(*row) for row in queues],
+        queues_removed=queues_removed, agents=agents, agents_removed=agents_removed,
+        contacts=contacts, contacts_removed=contacts_removed)
+
+
+def apply_delta(base: Centre, delta: DeltaDoc, source: str | None = None) -> Centre:
+    """``base`` moved on by a validated delta, as a new Centre (``base`` is untouched, so
+    a delta that does not fit leaves nothing half-applied). Changed records keep their
+    place, new ones are appended, and every other record is ``base``'s own object.
+    ``source`` renames the new queues and agents, as ``to_snapshot`` does."""
+    queue_fields = set(Queue.model_fields)
+    queues = _patch("queue", base.queues, delta.queues_removed, [
+        (q.id, (_queue(q, queue_fields, source), q.interval, q.day)) for q in delta.queues])
+    if source is not None:
+        for a in delta.agents:  # just validated and held by nothing else: see to_snapshot
+            if a.source != source:
+                a.__dict__["source"] = source
+    agents = _patch("agent", base.agents, delta.agents_removed,
+                    [(a.id, a) for a in delta.agents])
+    contacts = _patch("contact", base.contacts, delta.contacts_removed,
+                      [(c.id, c) for c in delta.contacts])
+    if queues:
+        # A removed queue may strand a contact the delta does not mention.
+        check = contacts.values() if delta.queues_removed else delta.contacts
+        for c in check:
+            if c.queue_id not in queues:
+                raise ProtocolError(f"invalid delta: contact {c.id} is in unknown queue "
+                                    f"{clean(c.queue_id, 60)!r}")
+    return Centre(queues=queues, agents=agents, contacts=contacts)
+
+
+def _queue(q: WireQueue, fields: set[str], source: str | None) -> Queue:
+    values = {k: v for k, v in dict(q).items() if k in fields}
+    if source is not None:
+        values["source"] = source
+    return Queue.model_construct(**values)
+
+
+def _patch(kind: str, base: dict[str, _Record], removed: list[str],
+           changed: Iterable[tuple[str, _Record]]) -> dict[str, _Record]:
+    records = dict(base)
+    for i in removed:
+        if records.pop(i, None) is None:
+            raise ProtocolError(f"invalid delta: it removes {kind} {clean(i, 60)!r}, which "
+                                "the console's snapshot does not have")
+    records.update(changed)
+    return records
+
+
+def centre_snapshot(centre: Centre, head: DeltaDoc | SnapshotDoc) -> Snapshot:
+    """The domain snapshot of a Centre, timed and paced by ``head``."""
+    rows = centre.queues.values()
+    return Snapshot.model_construct(
+        taken_at=head.taken_at, interval_start=head.interval_start, day_start=head.day_start,
+        queues=tuple(r[0] for r in rows),
+        interval_stats={r[0].id: r[1] for r in rows}, day_stats={r[0].id: r[2] for r in rows},
+        agents=tuple(centre.agents.values()), contacts=tuple(centre.contacts.values()),
+        health={}, clock_rate=head.clock_rate)
+
+
 class ProtocolError(ValueError):
     """A document that is not a valid v1 document; ``str()`` is one line for the screen."""
 
@@ -230,6 +399,18 @@ def parse_snapshot(data: Any, source: str | None = None) -> SnapshotDoc:
     ``source`` renames every queue and agent in ``data`` (which this mutates) before
     validation: setting a key on 10,000 dicts is far cheaper than copying 10,000 models.
     """
+    return _parse(SnapshotDoc, "snapshot", data, source)
+
+
+def parse_delta(data: Any, source: str | None = None) -> DeltaDoc:
+    """``parse_snapshot`` for a delta document (same reasons, same renaming)."""
+    return _parse(DeltaDoc, "delta", data, source)
+
+
+_Doc = TypeVar("_Doc", SnapshotDoc, DeltaDoc)
+
+
+def _parse(model: type[_Doc], what: str, data: Any, source: str | None) -> _Doc:
     if not isinstance(data, dict):
         raise ProtocolError(f"expected a JSON object, got {_json_kind(data)}")
     error = data.get("error")
@@ -239,7 +420,7 @@ def parse_snapshot(data: Any, source: str | None = None) -> SnapshotDoc:
     version = data.get("protocol")
     if version != PROTOCOL_VERSION:
         if version is None:
-            raise ProtocolError("not a supervisor-tui snapshot (no protocol version)")
+            raise ProtocolError(f"not a supervisor-tui {what} (no protocol version)")
         raise ProtocolError(f"server speaks protocol version {clean(version, 20)}; "
                             f"this console speaks {PROTOCOL_VERSION}")
     if source is not None:
@@ -250,9 +431,9 @@ def parse_snapshot(data: Any, source: str | None = None) -> SnapshotDoc:
                     if isinstance(item, dict):
                         item["source"] = source
     try:
-        return SnapshotDoc.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
-        raise ProtocolError(f"invalid snapshot: {describe(err)}") from None
+        raise ProtocolError(f"invalid {what}: {describe(err)}") from None
 
 
 def describe(err: ValidationError) -> str:

@@ -8,6 +8,10 @@ Why it is built as it is:
 - Snapshots are built at most once per ``refresh_s`` and after every action, and the
   serialised body (and its gzip form) is shared by every client: ten viewers cost one
   snapshot, and a strong ETag lets an unchanged centre answer ``304`` with no body.
+- The last few versions are kept as id maps (``protocol.Centre``, references to the
+  source's own objects, not bodies), so a client naming one of them gets only what
+  changed since (``226``, a few kB instead of megabytes); each delta is serialised
+  once per (base, version) and shared like the full body.
 - Actions run one at a time under a lock, and an ``Idempotency-Key`` is remembered (a
   bounded cache) with the first answer, so a client that retries after a timeout never
   moves a contact or broadcasts twice.
@@ -29,7 +33,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import uvicorn
@@ -45,17 +49,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from supervisor_tui.model import ActionResult
 from supervisor_tui.protocol import (
+    DELTA_BASE_HEADER,
+    DELTA_IM,
     IDEMPOTENCY_HEADER,
+    IM_USED,
     PREFIX,
     REPLAYED_HEADER,
     AssignContactRequest,
     BroadcastRequest,
+    Centre,
     HealthDoc,
     MoveContactRequest,
     SetAgentStateRequest,
     SetSkillsRequest,
+    SnapshotDoc,
     describe,
     is_loopback,
+    to_delta,
     to_doc,
 )
 from supervisor_tui.safe_text import clean
@@ -127,15 +137,11 @@ class BearerAuth:
 
 
 @dataclass
-class _Cached:
-    body: bytes
-    etag: str
-    built: float
-    _gz: bytes | None = None
+class _Payload:
+    """A serialised body shared by every client, and its gzip form made on first use."""
 
-    @property
-    def etag_gz(self) -> str:
-        return self.etag[:-1] + '-gz"'  # a distinct strong ETag per content-coding
+    body: bytes
+    _gz: bytes | None = None
 
     def gzipped(self) -> bytes:
         if self._gz is None:
@@ -143,11 +149,32 @@ class _Cached:
         return self._gz
 
 
+@dataclass
+class _Cached(_Payload):
+    etag: str = ""
+    built: float = 0.0
+    doc: SnapshotDoc | None = None  # for the head fields of deltas
+    centre: Centre | None = None
+    #: delta bodies to this version, by the (identity) ETag of their base
+    deltas: dict[str, _Payload] = field(default_factory=dict)
+
+    @property
+    def etag_gz(self) -> str:
+        return self.etag[:-1] + '-gz"'  # a distinct strong ETag per content-coding
+
+
 @dataclass(frozen=True)
 class _Done:
     fingerprint: str
     status: int
     body: bytes
+
+
+def _accepts_delta(a_im: str | None) -> bool:
+    """Whether ``A-IM`` lists our delta (RFC 3229: comma-separated, optional parameters)."""
+    if not a_im:
+        return False
+    return any(part.split(";")[0].strip().lower() == DELTA_IM for part in a_im.split(","))
 
 
 def _etag_matches(header: str | None, etags: set[str]) -> bool:
@@ -167,13 +194,17 @@ class ProtocolServer:
     """A ``Source`` served over protocol v1; ``app`` is the ASGI application."""
 
     def __init__(self, source: Source, *, token: str | None = None, refresh_s: float = 1.0,
-                 idempotency_size: int = 1000,
+                 idempotency_size: int = 1000, history_size: int = 8,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.source = source
         self.refresh_s = refresh_s
         self.idempotency_size = idempotency_size
+        #: versions a delta can start from (0: never answer with a delta)
+        self.history_size = history_size
         self._monotonic = monotonic
         self._cache: _Cached | None = None
+        # identity ETag -> that version's records; oldest first, bounded by history_size
+        self._history: OrderedDict[str, Centre] = OrderedDict()
         self._dirty = False
         self._done: OrderedDict[str, _Done] = OrderedDict()
         # Created lazily: the app may be built in one thread and served in another loop.
@@ -247,17 +278,58 @@ class ProtocolServer:
                 cache.built = now  # same centre: keep the ETag and the gzip form
                 return cache
             etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-            self._cache = _Cached(body, etag, now)
+            centre = Centre.of(snap)
+            self._cache = _Cached(body, etag=etag, built=now, doc=doc, centre=centre)
+            if self.history_size > 0:
+                self._history[etag] = centre
+                while len(self._history) > self.history_size:
+                    self._history.popitem(last=False)
             return self._cache
+
+    def _delta(self, cached: _Cached, if_none_match: str | None) -> tuple[str, _Payload] | None:
+        """The delta from the first known version in ``If-None-Match`` to ``cached``, and
+        the tag as the client sent it; None when no base is known or the full body is no
+        bigger (a base from before an interval rollover changes every queue)."""
+        if not if_none_match or cached.centre is None or cached.doc is None:
+            return None
+        for candidate in if_none_match.split(","):
+            tag = candidate.strip()
+            # Either content-coding's ETag names the same version.
+            version = tag.removeprefix("W/")
+            if version.endswith('-gz"'):
+                version = version[:-4] + '"'
+            base = self._history.get(version)
+            if base is None or version == cached.etag:
+                continue
+            payload = cached.deltas.get(version)
+            if payload is None:
+                delta = to_delta(base, cached.centre, cached.doc)
+                payload = cached.deltas[version] = _Payload(delta.model_dump_json().encode())
+            if len(payload.body) >= len(cached.body):
+                return None
+            return tag, payload
+        return None
 
     async def snapshot(self, request: Request) -> Response:
         cached = await self._current()
         wants_gzip = "gzip" in request.headers.get("accept-encoding", "")
         use_gzip = wants_gzip and len(cached.body) >= _GZIP_MIN
         headers = {"ETag": cached.etag_gz if use_gzip else cached.etag,
-                   "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
-        if _etag_matches(request.headers.get("if-none-match"), {cached.etag, cached.etag_gz}):
+                   "Cache-Control": "no-cache", "Vary": "Accept-Encoding, A-IM"}
+        if_none_match = request.headers.get("if-none-match")
+        if _etag_matches(if_none_match, {cached.etag, cached.etag_gz}):
             return Response(status_code=304, headers=headers)
+        if _accepts_delta(request.headers.get("a-im")):
+            found = self._delta(cached, if_none_match)
+            if found is not None:
+                base_tag, delta = found
+                headers |= {"IM": DELTA_IM, DELTA_BASE_HEADER: base_tag}
+                body = delta.body
+                if wants_gzip and len(body) >= _GZIP_MIN:
+                    headers["Content-Encoding"] = "gzip"
+                    body = delta.gzipped()
+                return Response(body, status_code=IM_USED, media_type="application/json",
+                                headers=headers)
         if use_gzip:
             headers["Content-Encoding"] = "gzip"
             return Response(cached.gzipped(), media_type="application/json", headers=headers)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +21,14 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from supervisor_tui.model import ContactState, Snapshot
-from supervisor_tui.protocol import to_doc
+from supervisor_tui.protocol import parse_snapshot, to_doc, to_snapshot
 from supervisor_tui.serve_sim import ProtocolServer, serve_in_thread
+from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.http import HttpSettings, HttpSource
 from supervisor_tui.sources.simulator import SimulatorSource
 from tests.helpers import centre
-from tests.test_serve_sim import POLICY, TOKEN, Swappable, host, make_sim
+from tests.test_serve_sim import POLICY, T0, TOKEN, Swappable, host, make_sim
 
 
 @pytest.fixture(scope="module")
@@ -380,3 +383,179 @@ async def test_tls_is_verified(certificate: tuple[Path, Path], sim: SimulatorSou
         assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
         await trusted.close()
         await untrusted.close()
+
+
+# -- delta snapshots ------------------------------------------------------------------
+
+class MovingClock:
+    """The simulator's clock, moved by the test: the centre changes between polls."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def busy_sim(clock: MovingClock) -> SimulatorSource:
+    return SimulatorSource("sim", POLICY, SimulatorConfig(seed=11, start=T0, scenario="surge"),
+                           clock=clock)
+
+
+async def full_snapshot(url: str, name: str = "remote") -> Snapshot:
+    """What an old client (no deltas) sees right now."""
+    async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+        response = await client.get("/v1/snapshot")
+    assert response.status_code == 200
+    return to_snapshot(parse_snapshot(response.json(), name), name)
+
+
+def assert_same_centre(got: Snapshot, want: Snapshot) -> None:
+    assert (got.taken_at, got.interval_start, got.day_start, got.clock_rate) == (
+        want.taken_at, want.interval_start, want.day_start, want.clock_rate)
+    assert got.queues == want.queues
+    assert got.interval_stats == want.interval_stats and got.day_stats == want.day_stats
+    assert got.agents == want.agents  # same records, same order
+    assert got.contacts == want.contacts
+    assert got == want
+
+
+async def test_deltas_give_the_same_centre_as_full_snapshots(
+        hosting: tuple[Swappable, str], sources: Sources) -> None:
+    clock = MovingClock()
+    sim = busy_sim(clock)
+    base = host(hosting, ProtocolServer(sim, refresh_s=0))
+    remote = sources(base)
+    statuses = []
+    previous: Snapshot | None = None
+    for poll in range(30):
+        # Act on what the last poll showed (the clock has not moved since), then let
+        # the centre run on: 10 minutes in all, across an interval boundary.
+        if previous is not None and poll % 3 == 0:
+            contact = next((c for c in previous.contacts if c.state == ContactState.WAITING
+                            and c.queue_id in ("sales", "billing")), None)
+            if contact is not None:
+                other = "billing" if contact.queue_id == "sales" else "sales"
+                assert (await remote.move_contact(contact.id, other)).ok
+        if previous is not None and poll % 5 == 0:
+            agent = previous.agents[poll % len(previous.agents)]
+            skills = ["billing", "sales"] if poll % 2 else ["sales"]
+            assert (await remote.set_agent_skills(agent.id, skills)).ok
+        clock.tick(20)
+        got = await remote.snapshot()
+        stats = remote.request_stats
+        assert stats is not None
+        statuses.append(stats.last_status)
+        assert_same_centre(got, await full_snapshot(base))
+        previous = got
+    assert statuses[0] == 200
+    assert set(statuses[1:]) <= {226, 304} and statuses.count(226) >= 25
+    assert previous is not None and previous.interval_start > T0
+
+
+async def test_unchanged_records_are_the_same_objects(url: str, sim: SimulatorSource,
+                                                      sources: Sources) -> None:
+    remote = sources(url)
+    before = await remote.snapshot()
+    contact = waiting(before)
+    assert (await remote.move_contact(contact, "billing")).ok
+    assert (await remote.set_agent_skills("a001", ["billing"])).ok
+    after = await remote.snapshot()
+    assert remote.request_stats is not None and remote.request_stats.last_status == 226
+    assert_same_centre(after, await full_snapshot(url))
+    old_agents = {a.id: a for a in before.agents}
+    for a in after.agents:
+        assert (a is old_agents[a.id]) == (a.id != "a001"), a.id
+    old_contacts = {c.id: c for c in before.contacts}
+    for c in after.contacts:
+        assert (c is old_contacts[c.id]) == (c.id != contact), c.id
+    assert {a.source for a in after.agents} == {"remote"}
+
+
+async def test_expired_base_falls_back_to_a_full_snapshot(
+        hosting: tuple[Swappable, str], sim: SimulatorSource, sources: Sources) -> None:
+    base = host(hosting, ProtocolServer(sim, history_size=2))
+    remote = sources(base)
+    first = await remote.snapshot()
+    for _ in range(3):  # three newer versions push ours out of the server's history
+        assert (await remote.move_contact(waiting(first), "billing")).ok
+        await full_snapshot(base)
+        first = await full_snapshot(base)
+    got = await remote.snapshot()
+    assert remote.request_stats is not None and remote.request_stats.last_status == 200
+    assert_same_centre(got, await full_snapshot(base))
+
+
+async def test_two_clients_at_different_versions(url: str, sources: Sources) -> None:
+    alice, bob = sources(url), sources(url)
+    a0 = await alice.snapshot()
+    assert (await alice.move_contact(waiting(a0), "billing")).ok
+    b1 = await bob.snapshot()
+    assert (await bob.move_contact(waiting(b1), "billing")).ok
+    a2, b2 = await alice.snapshot(), await bob.snapshot()
+    for remote in (alice, bob):
+        assert remote.request_stats is not None and remote.request_stats.last_status == 226
+    want = await full_snapshot(url)
+    assert_same_centre(a2, want)
+    assert_same_centre(b2, want)
+
+
+class CorruptDelta(httpx.AsyncHTTPTransport):
+    """Spoils the next delta answer in one way, then passes everything through."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.how: str | None = how
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.headers["Accept-Encoding"] = "identity"  # plain JSON, to edit
+        response = await super().handle_async_request(request)
+        if response.status_code != 226 or self.how is None:
+            return response
+        body = json.loads(await response.aread())
+        headers = httpx.Headers(response.headers)
+        del headers["Content-Length"]
+        headers.pop("Content-Encoding", None)
+        how, self.how = self.how, None
+        if how == "broken":
+            content = b'{"protocol": 1, "agents": ['
+        else:
+            if how == "invalid":
+                del body["agents_removed"]
+            elif how == "stranger":
+                body["contacts_removed"].append("c-nobody")
+            elif how == "base":
+                headers["Delta-Base"] = '"some-other-version"'
+            elif how == "im":
+                headers["IM"] = "vcdiff"
+            content = json.dumps(body).encode()
+        return httpx.Response(226, headers=headers, content=content, request=request)
+
+
+@pytest.mark.parametrize(("how", "reason"), [
+    ("broken", "HTTP 226 with broken JSON"),
+    ("invalid", "invalid delta: agents_removed: Field required"),
+    ("stranger", "invalid delta: it removes contact 'c-nobody', which the console's "
+     "snapshot does not have"),
+    ("base", "the server sent a delta from another snapshot than this console's"),
+    ("im", "HTTP 226 with an unknown delta format 'vcdiff'"),
+])
+async def test_a_bad_delta_fails_one_poll_and_the_next_is_full(
+        url: str, sources: Sources, how: str, reason: str) -> None:
+    remote = sources(url, transport=CorruptDelta(how))
+    first = await remote.snapshot()
+    assert (await remote.move_contact(waiting(first), "billing")).ok
+    with pytest.raises(SourceError) as caught:
+        await remote.snapshot()
+    message = str(caught.value)
+    assert reason in message
+    assert "\n" not in message and len(message) < 300 and caught.value.__cause__ is None
+    again = await remote.snapshot()  # no base any more: a full snapshot
+    assert remote.request_stats is not None and remote.request_stats.last_status == 200
+    assert_same_centre(again, await full_snapshot(url))
+    assert (await remote.move_contact(waiting(again), "billing")).ok
+    await remote.snapshot()  # and deltas again from there
+    assert remote.request_stats.last_status == 226

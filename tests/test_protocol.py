@@ -5,23 +5,38 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from supervisor_tui.model import ActionResult
+from supervisor_tui.model import (
+    ActionResult,
+    AgentState,
+    AgentStateKind,
+    Channel,
+    Contact,
+    ContactState,
+    Snapshot,
+)
 from supervisor_tui.protocol import (
     PROTOCOL_VERSION,
     BroadcastRequest,
+    Centre,
+    DeltaDoc,
     ErrorDoc,
     MoveContactRequest,
     ProtocolError,
     SnapshotDoc,
+    apply_delta,
+    centre_snapshot,
     is_loopback,
     json_schema,
+    parse_delta,
     parse_snapshot,
     schema_text,
+    to_delta,
     to_doc,
     to_snapshot,
 )
@@ -53,8 +68,8 @@ def test_module_prints_the_schema() -> None:
 
 def test_schema_names_every_document() -> None:
     defs = json_schema()["$defs"]
-    for name in ("SnapshotDoc", "WireQueue", "QueueStats", "Agent", "Contact", "HealthDoc",
-                 "MoveContactRequest", "AssignContactRequest", "SetSkillsRequest",
+    for name in ("SnapshotDoc", "DeltaDoc", "WireQueue", "QueueStats", "Agent", "Contact",
+                 "HealthDoc", "MoveContactRequest", "AssignContactRequest", "SetSkillsRequest",
                  "SetAgentStateRequest", "BroadcastRequest", "ActionResult", "ErrorDoc"):
         assert name in defs
     offered = defs["QueueStats"]["properties"]["offered"]
@@ -196,3 +211,125 @@ def test_is_loopback(host: str, loopback: bool) -> None:
 def test_version_constant_matches_model() -> None:
     assert SnapshotDoc.model_fields["protocol"].default == PROTOCOL_VERSION
     assert parse_snapshot(wire()).taken_at == T0
+
+
+# -- deltas ---------------------------------------------------------------------------
+
+def moved_on(snap: Snapshot) -> Snapshot:
+    """``snap`` ten seconds on: a1 takes c2, a4 logs off, a5 logs on, c1 is answered
+    elsewhere (gone), c4 arrives, Sales' counters move. Everything else is the very
+    same object, as a source hands out for records that did not change."""
+    now = snap.taken_at + timedelta(seconds=10)
+    a1, a2, a3, _a4 = snap.agents
+    busy = AgentState(kind=AgentStateKind.ON_CONTACT, since=now)
+    a1 = a1.model_copy(update={"state": busy, "contact_id": "c2", "queue_id": "sales"})
+    a5 = a3.model_copy(update={"id": "a5", "name": "Ed"})
+    _c1, c2, c3 = snap.contacts
+    c2 = c2.model_copy(update={"state": ContactState.CONNECTED, "agent_id": "a1"})
+    c4 = Contact(id="c4", queue_id="support", channel=Channel.CHAT, entered_at=now)
+    sales = snap.interval_stats["sales"].model_copy(update={"offered": 41})
+    return snap.model_copy(update={
+        "taken_at": now, "agents": (a1, a2, a3, a5), "contacts": (c2, c3, c4),
+        "interval_stats": {**snap.interval_stats, "sales": sales}})
+
+
+def delta_between(old: Snapshot, new: Snapshot) -> DeltaDoc:
+    head = to_doc(new, "pbx", ["snapshot"])
+    text = to_delta(Centre.of(old), Centre.of(new), head).model_dump_json()
+    return DeltaDoc.model_validate_json(text)  # what a client gets off the wire
+
+
+def test_delta_carries_only_what_changed() -> None:
+    old = centre()
+    new = moved_on(old)
+    delta = delta_between(old, new)
+    assert [q.id for q in delta.queues] == ["sales"] and delta.queues_removed == []
+    assert delta.queues[0].interval.offered == 41
+    assert [a.id for a in delta.agents] == ["a1", "a5"] and delta.agents_removed == ["a4"]
+    assert [c.id for c in delta.contacts] == ["c2", "c4"]
+    assert delta.contacts_removed == ["c1"]
+    assert delta.taken_at == new.taken_at and delta.source == "pbx"
+
+
+def test_applying_a_delta_gives_the_new_snapshot() -> None:
+    old = centre()
+    new = moved_on(old)
+    base = Centre.of(old)
+    delta = delta_between(old, new)
+    after = apply_delta(base, delta)
+    assert centre_snapshot(after, delta) == new
+    assert list(after.agents) == ["a1", "a2", "a3", "a5"]  # changed in place, new at the end
+    assert after.agents["a2"] is base.agents["a2"]  # unchanged: the base's own object
+    assert after.contacts["c3"] is base.contacts["c3"]
+    assert after.queues["support"] is base.queues["support"]
+    assert list(base.agents) == ["a1", "a2", "a3", "a4"]  # the base is untouched
+
+
+def test_applying_renames_only_the_new_records() -> None:
+    old = to_snapshot(parse_snapshot(wire()), "remote")
+    delta = delta_between(old, moved_on(old))
+    after = apply_delta(Centre.of(old), delta, "remote")
+    assert {a.source for a in after.agents.values()} == {"remote"}
+    assert {row[0].source for row in after.queues.values()} == {"remote"}
+
+
+def test_records_rebuilt_with_the_same_content_are_not_sent() -> None:
+    old = centre()
+    copies = old.model_copy(update={"agents": tuple(a.model_copy() for a in old.agents)})
+    delta = delta_between(old, copies)
+    assert delta.agents == [] and delta.contacts == [] and delta.queues == []
+    assert delta.agents_removed == delta.contacts_removed == delta.queues_removed == []
+
+
+def delta_wire(**changes: Any) -> dict[str, Any]:
+    old = centre()
+    doc = delta_between(old, moved_on(old)).model_dump(mode="json")
+    doc.update(changes)
+    return doc
+
+
+def _changed_and_removed(doc: dict[str, Any]) -> dict[str, Any]:
+    doc["agents_removed"].append("a1")
+    return doc
+
+
+def _naive_entered(doc: dict[str, Any]) -> dict[str, Any]:
+    doc["contacts"][0]["entered_at"] = "2026-11-22T10:19:30"
+    return doc
+
+
+@pytest.mark.parametrize(("data", "fragment"), [
+    ([], "expected a JSON object, got an array"),
+    ({"queues": []}, "not a supervisor-tui delta (no protocol version)"),
+    (delta_wire(protocol=2), "server speaks protocol version 2"),
+    ({k: v for k, v in delta_wire().items() if k != "agents_removed"},
+     "invalid delta: agents_removed: Field required"),
+    (wire(), "invalid delta: queues_removed: Field required (and 2 more problems)"),
+    (delta_wire(agents_removed=["a4", "a4"]), "duplicate removed agent id 'a4'"),
+    (_changed_and_removed(delta_wire()), "agent 'a1' is both changed and removed"),
+    (_naive_entered(delta_wire()), "contact c2 entered_at has no UTC offset"),
+    (delta_wire(contacts="some"), "invalid delta: contacts: Input should be a valid list"),
+])
+def test_bad_deltas_give_one_line_reasons(data: Any, fragment: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_delta(data)
+    reason = str(caught.value)
+    assert fragment in reason
+    assert "\n" not in reason and len(reason) < 300
+
+
+def test_a_delta_that_does_not_fit_the_base_is_refused() -> None:
+    old = centre()
+    base = Centre.of(old)
+    delta = delta_between(old, moved_on(old))
+    stranger = delta.model_copy(update={"agents_removed": ["zz\x1b[2J"]})
+    with pytest.raises(ProtocolError, match=r"removes agent 'zz', which the console"):
+        apply_delta(base, stranger)
+    lost = delta.contacts[0].model_copy(update={"queue_id": "nowhere"})
+    with pytest.raises(ProtocolError, match="contact c2 is in unknown queue 'nowhere'"):
+        apply_delta(base, delta.model_copy(update={"contacts": [lost]}))
+    # removing a queue strands c3, which the delta does not even mention
+    gone = delta.model_copy(update={"queues_removed": ["support"]})
+    with pytest.raises(ProtocolError, match="contact c3 is in unknown queue 'support'"):
+        apply_delta(base, gone)
+    assert list(base.agents) == ["a1", "a2", "a3", "a4"]  # nothing half-applied

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from supervisor_tui.config import Config
 from supervisor_tui.intervals import IntervalPolicy
 from supervisor_tui.model import ContactState, Snapshot
-from supervisor_tui.protocol import parse_snapshot, to_snapshot
+from supervisor_tui.protocol import parse_delta, parse_snapshot, to_snapshot
 from supervisor_tui.serve_args import DEFAULT_TOKEN_ENV, add_parser
 from supervisor_tui.serve_sim import ProtocolServer, check_listen, run, serve_in_thread
 from supervisor_tui.sim.config import SimulatorConfig
@@ -346,3 +346,106 @@ def test_port_in_use_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> Non
     finally:
         taken.close()
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+# -- delta snapshots ------------------------------------------------------------------
+
+DELTA = {"A-IM": "snapshot-delta", "Accept-Encoding": "identity"}
+
+
+async def test_delta_has_only_what_changed(client: httpx.AsyncClient,
+                                           sim: SimulatorSource) -> None:
+    first = await client.get("/v1/snapshot", headers={"Accept-Encoding": "identity"})
+    before = parse_snapshot(first.json())
+    contact = waiting(await current(sim))
+    moved = await client.post(f"/v1/contacts/{contact}/move", json={"queue_id": "billing"})
+    assert moved.status_code == 200
+    delta = await client.get("/v1/snapshot",
+                             headers={**DELTA, "If-None-Match": first.headers["ETag"]})
+    assert delta.status_code == 226
+    assert delta.headers["IM"] == "snapshot-delta"
+    assert delta.headers["Delta-Base"] == first.headers["ETag"]
+    assert "A-IM" in delta.headers["Vary"]
+    doc = parse_delta(delta.json())
+    full = await client.get("/v1/snapshot", headers={"Accept-Encoding": "identity"})
+    after = parse_snapshot(full.json())
+    assert delta.headers["ETag"] == full.headers["ETag"]  # the version it brings us to
+    assert len(delta.content) < len(full.content) / 5
+    # exactly the records that differ, worked out from the two full documents
+    old_contacts = {c.id: c for c in before.contacts}
+    assert doc.contacts == [c for c in after.contacts if old_contacts.get(c.id) != c]
+    assert [c.id for c in doc.contacts] == [contact]
+    assert doc.contacts[0].queue_id == "billing"
+    old_agents = {a.id: a for a in before.agents}
+    assert doc.agents == [a for a in after.agents if old_agents.get(a.id) != a]
+    old_queues = {q.id: q for q in before.queues}
+    assert doc.queues == [q for q in after.queues if old_queues.get(q.id) != q]
+    assert doc.agents_removed == doc.contacts_removed == doc.queues_removed == []
+    assert doc.taken_at == after.taken_at and doc.capabilities == after.capabilities
+
+
+async def test_delta_only_when_asked_for_and_known(client: httpx.AsyncClient,
+                                                  sim: SimulatorSource) -> None:
+    first = await client.get("/v1/snapshot", headers={"Accept-Encoding": "identity"})
+    etag = first.headers["ETag"]
+    # the current version is still a 304, A-IM or not
+    same = await client.get("/v1/snapshot", headers={**DELTA, "If-None-Match": etag})
+    assert same.status_code == 304
+    await client.post(f"/v1/contacts/{waiting(await current(sim))}/move",
+                      json={"queue_id": "billing"})
+    old_client = await client.get("/v1/snapshot", headers={"If-None-Match": etag})
+    assert old_client.status_code == 200 and "IM" not in old_client.headers
+    for unknown in ({"If-None-Match": '"never-served"'}, {}):
+        full = await client.get("/v1/snapshot", headers={**DELTA, **unknown})
+        assert full.status_code == 200
+        assert parse_snapshot(full.json()).agents  # a whole snapshot
+    # W/ and several candidates: the first known one is the base
+    listed = await client.get("/v1/snapshot", headers={
+        **DELTA, "If-None-Match": f'"never-served", W/{etag}'})
+    assert listed.status_code == 226 and listed.headers["Delta-Base"] == f"W/{etag}"
+
+
+async def test_gzip_etag_names_the_same_base(client: httpx.AsyncClient,
+                                             sim: SimulatorSource) -> None:
+    zipped = await client.get("/v1/snapshot", headers={"Accept-Encoding": "gzip"})
+    etag_gz = zipped.headers["ETag"]
+    assert etag_gz.endswith('-gz"')
+    await client.post(f"/v1/contacts/{waiting(await current(sim))}/move",
+                      json={"queue_id": "billing"})
+    delta = await client.get("/v1/snapshot", headers={"A-IM": "snapshot-delta",
+                                                      "If-None-Match": etag_gz})
+    assert delta.status_code == 226 and delta.headers["Delta-Base"] == etag_gz
+    assert delta.headers["ETag"].endswith('-gz"')  # the full body's tag in this coding
+    assert len(parse_delta(delta.json()).contacts) == 1
+
+
+async def test_deltas_are_built_once_per_base(hosting: tuple[Swappable, str],
+                                              sim: SimulatorSource) -> None:
+    server = ProtocolServer(sim)
+    async with httpx.AsyncClient(base_url=host(hosting, server)) as client:
+        first = await client.get("/v1/snapshot", headers={"Accept-Encoding": "identity"})
+        await client.post(f"/v1/contacts/{waiting(await current(sim))}/move",
+                          json={"queue_id": "billing"})
+        headers = {**DELTA, "If-None-Match": first.headers["ETag"]}
+        one = await client.get("/v1/snapshot", headers=headers)
+        two = await client.get("/v1/snapshot", headers=headers)
+    assert one.status_code == two.status_code == 226 and one.content == two.content
+    assert server._cache is not None
+    assert list(server._cache.deltas) == [first.headers["ETag"]]
+    assert server._cache.deltas[first.headers["ETag"]].body == one.content
+
+
+async def test_history_is_bounded(hosting: tuple[Swappable, str],
+                                  sim: SimulatorSource) -> None:
+    server = ProtocolServer(sim, history_size=2)
+    async with httpx.AsyncClient(base_url=host(hosting, server)) as client:
+        tags = []
+        for _ in range(3):
+            full = await client.get("/v1/snapshot", headers={"Accept-Encoding": "identity"})
+            tags.append(full.headers["ETag"])
+            await client.post(f"/v1/contacts/{waiting(await current(sim))}/move",
+                              json={"queue_id": "billing"})
+        expired = await client.get("/v1/snapshot", headers={**DELTA, "If-None-Match": tags[0]})
+        kept = await client.get("/v1/snapshot", headers={**DELTA, "If-None-Match": tags[2]})
+    assert len(set(tags)) == 3 and len(server._history) == 2
+    assert expired.status_code == 200 and kept.status_code == 226
