@@ -33,8 +33,11 @@ from supervisor_tui.screens.dashboard import DashboardScreen
 from supervisor_tui.screens.escalations import EscalationDeskScreen
 from supervisor_tui.screens.help import HelpScreen
 from supervisor_tui.screens.queue_detail import QueueDetailScreen
+from supervisor_tui.screens.sources import SourcesScreen
+from supervisor_tui.screens.wall import WallScreen, wall_settings
 from supervisor_tui.sources.base import Source
 from supervisor_tui.store import RESOLVED, TAKEN, Store, StoreError
+from supervisor_tui.themes import install_themes, sync_ansi_theme, textual_theme_name
 from supervisor_tui.trend import TrendBook
 from supervisor_tui.widgets.lean import install_cropped_updates
 
@@ -66,7 +69,8 @@ class SupervisorApp(App[None]):
     COMMANDS: ClassVar = App.COMMANDS | {QueueCommands}
     VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (30, "-tall")]
     MODES: ClassVar = {"dashboard": DashboardScreen, "agents": AgentsScreen,
-                       "escalations": EscalationDeskScreen, "audit": AuditScreen}
+                       "escalations": EscalationDeskScreen, "audit": AuditScreen,
+                       "sources": SourcesScreen}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
@@ -74,6 +78,7 @@ class SupervisorApp(App[None]):
         Binding("a", "switch_mode('agents')", "Agents"),
         Binding("e", "switch_mode('escalations')", "Escalations"),
         Binding("L", "switch_mode('audit')", "Audit log", show=False),
+        Binding("S", "switch_mode('sources')", "Sources", show=False),
     ]
 
     # repaint=False: an App reactive would otherwise repaint the whole screen on every
@@ -96,9 +101,23 @@ class SupervisorApp(App[None]):
         user: str | None = None,
         read_only: bool = False,
         audit: AuditSink | None = None,
+        wall: bool = False,
+        theme_name: str | None = None,
     ) -> None:
         super().__init__()
         install_cropped_updates()  # send changed cells, not whole rows (SSH)
+        self.wall = wall
+        if wall:
+            # A wall terminal only looks: viewer role, no dialogs, [wall] settings.
+            config = wall_settings(config)
+            read_only = True
+            self.use_command_palette = False  # the palette is a dialog waiting for keys
+            self.add_mode("wall", WallScreen)
+        install_themes(self)
+        chosen = textual_theme_name(theme_name or (config.wall.theme if wall else None))
+        if chosen is not None:
+            self.theme = chosen
+            sync_ansi_theme(self)
         self.config = config
         self.sources = sources
         self.store = store
@@ -164,7 +183,7 @@ class SupervisorApp(App[None]):
             self.notify(self.problem, title="Running without saved history",
                         severity="warning", timeout=20)
         self._backfill_trends()
-        self.switch_mode("dashboard")
+        self.switch_mode("wall" if self.wall else "dashboard")
         self.set_interval(1.0, self._timer_tick)
         self.poll_sources()
 
@@ -328,9 +347,13 @@ class SupervisorApp(App[None]):
 
     async def action_switch_mode(self, mode: str) -> None:
         # Keys typed ahead of "q" (a slow SSH link) must not build screens on the way out.
-        if self._exit:
+        # A wall never leaves its screen (its own keys jump between wall views).
+        if self._exit or (self.wall and mode != "wall"):
             return
         await super().action_switch_mode(mode)
+
+    def watch_theme(self, _: str) -> None:
+        sync_ansi_theme(self)  # e.g. picked in the command palette: recolour ANSI too
 
     def source_of_queue(self, queue_id: str) -> str:
         board = self.board
@@ -367,4 +390,6 @@ class SupervisorApp(App[None]):
                             lambda: self.switch_mode("escalations"))
         yield SystemCommand("Audit log", "Who did what, live (L)",
                             lambda: self.switch_mode("audit"))
+        yield SystemCommand("Sources", "Health, requests, latency and API budget of each "
+                            "source (S)", lambda: self.action_switch_mode("sources"))
         yield SystemCommand("Help", "Keys and metric definitions (?)", self.action_help)

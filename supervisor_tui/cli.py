@@ -72,10 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--poll", type=_positive(float), help="poll interval in seconds")
     parser.add_argument("--read-only", action="store_true",
                         help="viewer role whatever the config says (no actions)")
+    parser.add_argument("--wall", action="store_true",
+                        help="wall terminal: read-only views rotating unattended ([wall] in "
+                        "config)")
+    parser.add_argument("--theme", choices=["default", "high-contrast"],
+                        help="colours; high-contrast is colour-blind safe (default: [wall] "
+                        "theme on a wall, else default)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = sub.add_parser("check-config", help="validate a config file and say so")
     check.add_argument("file", type=Path)
+    check.add_argument("--probe", action="store_true",
+                       help="also poll each source once and report what it found or why "
+                       "it failed (exit 1 if any failed)")
 
     staffing = sub.add_parser("staffing", help="Erlang C: agents needed for a target")
     staffing.add_argument("--contacts", type=float, required=True,
@@ -109,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--json", action="store_true", help="one JSON object on stdout")
     _add_serve_sim(sub)
+    from supervisor_tui.crisis_cli import add_parsers as add_crisis_parsers
+
+    add_crisis_parsers(sub)
     return parser
 
 
@@ -128,7 +140,7 @@ def _report(data: dict, as_json: bool, human: str) -> int:
     return 0
 
 
-def cmd_check_config(path: Path) -> int:
+def cmd_check_config(path: Path, probe: bool = False) -> int:
     from supervisor_tui.config import ConfigError, load_config
 
     try:
@@ -136,11 +148,58 @@ def cmd_check_config(path: Path) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return EXIT_USAGE
-    sim = config.simulator
+    names = ", ".join(f"{n} ({s.type})" for n, s in config.sources.items()) or \
+        f"the built-in simulator (scenario {config.simulator.scenario!s})"
     print(f"{path}: OK — poll every {config.console.poll_interval_s:g} s, "
           f"{config.console.interval_minutes}-minute intervals in {config.console.timezone}, "
-          f"simulator scenario {sim.scenario!s}")
-    return 0
+          f"sources: {names}")
+    return _probe(config) if probe else 0
+
+
+def _probe(config) -> int:  # type: ignore[no-untyped-def]
+    """Poll each source once: what it found, or why it failed (one line each)."""
+    import asyncio
+    import time
+
+    from supervisor_tui.model import ContactState
+    from supervisor_tui.safe_text import clean
+    from supervisor_tui.sources.base import SourceError
+    from supervisor_tui.sources.registry import SimulatorSettings, build_source
+
+    async def one(name: str, settings) -> bool:  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            source = build_source(name, settings, config.console.policy, config.simulator)
+        except SourceError as err:
+            print(f"  {name}: FAILED — {clean(str(err), 200)}")
+            return False
+        try:
+            snap = await asyncio.wait_for(source.snapshot(), settings.timeout_s)
+        except TimeoutError:
+            print(f"  {name}: FAILED — no answer within {settings.timeout_s:g} s")
+            return False
+        except Exception as err:  # a probe reports; it never shows a traceback
+            print(f"  {name}: FAILED — {clean(str(err) or type(err).__name__, 200)}")
+            return False
+        finally:
+            await source.close()
+        waiting = sum(1 for c in snap.contacts if c.state == ContactState.WAITING)
+        caps = ", ".join(sorted(c.value for c in source.capabilities))
+        print(f"  {name}: OK in {(time.perf_counter() - started) * 1000:.0f} ms — "
+              f"{len(snap.queues)} queues, {len(snap.agents)} agents, {waiting} waiting; "
+              f"can {caps}")
+        for note in source.notes:
+            print(f"    note: {clean(note, 200)}")
+        return True
+
+    async def run() -> bool:
+        if not config.sources:
+            return await one("simulator", SimulatorSettings())
+        results = [await one(n, s) for n, s in config.sources.items() if s.enabled]
+        return all(results)
+
+    print("probing sources:")
+    return 0 if asyncio.run(run()) else 1
 
 
 def _open_store(path: Path | None):  # type: ignore[no-untyped-def]
@@ -253,7 +312,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except SourceError as err:
         return _fail(str(err))
     app = SupervisorApp(config, sources, store=store, store_problem=store_problem,
-                        read_only=args.read_only, audit=AuditLog(store.db))
+                        read_only=args.read_only, audit=AuditLog(store.db),
+                        wall=args.wall, theme_name=args.theme)
     app.run()
     return app.return_code or 0
 
@@ -270,12 +330,34 @@ def cmd_serve_sim(args: argparse.Namespace) -> int:
     return serve_sim.run(args, config)
 
 
+def cmd_crisis(args: argparse.Namespace) -> int:
+    from supervisor_tui import crisis_cli
+    from supervisor_tui.config import ConfigError, load_config
+    from supervisor_tui.store import StoreError
+
+    try:
+        config = load_config(args.config, required=args.config is not None)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        store = _open_store(args.db)
+    except StoreError as err:
+        return _fail(str(err), 1)
+    try:
+        return crisis_cli.run(args, config, store)
+    finally:
+        store.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("crisis", "incident"):
+        return cmd_crisis(args)
     if args.command == "serve-sim":
         return cmd_serve_sim(args)
     if args.command == "check-config":
-        return cmd_check_config(args.file)
+        return cmd_check_config(args.file, args.probe)
     if args.command == "staffing":
         return cmd_staffing(args)
     if args.command == "simulate":

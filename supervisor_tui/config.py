@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from supervisor_tui.crisis.config import CrisisConfig
 from supervisor_tui.escalation import EscalationRules
 from supervisor_tui.intervals import IntervalPolicy
 from supervisor_tui.model import SLFormula
 from supervisor_tui.sim.config import SimulatorConfig
+from supervisor_tui.wall_config import WallConfig
 
 APP_NAME = "supervisor-tui"
 
@@ -113,10 +115,12 @@ class Config(Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
     roles: RolesConfig = Field(default_factory=RolesConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
+    wall: WallConfig = Field(default_factory=WallConfig)
     sources: dict[str, SourceConfig] = Field(  # type: ignore[valid-type]
         default_factory=dict,
         description="[sources.NAME] with type = simulator | http | twilio | zendesk | "
         "genesys; none configured means the built-in simulator")
+    crisis: CrisisConfig = Field(default_factory=CrisisConfig)
     # Where it came from, for messages; not a TOML key.
     path: Path | None = Field(default=None, exclude=True)
 

@@ -88,3 +88,38 @@ def test_audit_verify_and_export(tmp_path, capsys: pytest.CaptureFixture[str]) -
     conn.commit()
     assert main(["--db", str(db), "audit", "--verify"]) == 1
     assert "TAMPERED" in capsys.readouterr().err
+
+
+def test_check_config_probe_reports_what_each_source_found(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from supervisor_tui.serve_sim import ProtocolServer, serve_in_thread
+    from tests.test_serve_sim import make_sim
+
+    with serve_in_thread(ProtocolServer(make_sim()).app) as base:
+        dead = tmp_path / "dead.toml"
+        good = tmp_path / "good.toml"
+        good.write_text(f'[sources.centre]\ntype = "http"\nurl = "{base}"\n')
+        with socket_port() as port:
+            dead.write_text(f'[sources.centre]\ntype = "http"\nurl = "http://127.0.0.1:{port}"\n'
+                            "timeout_s = 2\n")
+        assert main(["check-config", "--probe", str(good)]) == 0
+        out = capsys.readouterr().out
+        assert "centre: OK" in out and "queues" in out and "agents" in out
+        assert main(["check-config", "--probe", str(dead)]) == 1
+        out = capsys.readouterr().out
+        assert "centre: FAILED — cannot reach 127.0.0.1" in out
+        assert "Traceback" not in out
+
+
+def socket_port():  # type: ignore[no-untyped-def]
+    """A port nothing listens on (bound, then released)."""
+    import contextlib
+    import socket
+
+    @contextlib.contextmanager
+    def free():  # type: ignore[no-untyped-def]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        yield port
+
+    return free()

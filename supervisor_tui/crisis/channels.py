@@ -1,0 +1,563 @@
+"""One sender per channel type. Each delivers one outbox row and says what happened.
+
+A sender never raises for a delivery problem: it returns a ``SendResult`` classified
+as delivered, retry (the receiver may accept it later: 5xx, 429, timeouts, dropped
+connections; with the receiver's Retry-After) or fail (it never will: bad credentials,
+a refused payload, an unknown number). The worker owns retries, timeouts and state.
+
+Every request carries the row's idempotency key, the same on every attempt, so a
+receiver that saw an attempt whose answer we lost can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import smtplib
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from enum import StrEnum
+from typing import Any
+
+import httpx
+
+from supervisor_tui.crisis.config import (
+    AgentsChannel,
+    ChannelBase,
+    CrisisConfig,
+    EmailChannel,
+    SlackChannel,
+    SmsChannel,
+    StatuspageChannel,
+    TeamsChannel,
+    WebhookChannel,
+)
+from supervisor_tui.crisis.db import immediate
+from supervisor_tui.crisis.incidents import IncidentStore
+from supervisor_tui.model import ActionResult
+from supervisor_tui.safe_text import clean
+from supervisor_tui.sources.limits import parse_retry_after
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+TWILIO_IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
+SIGNATURE_HEADER = "X-Signature-256"
+SIGNATURE_TS_HEADER = "X-Signature-Timestamp"
+
+#: 4xx answers that a retry may fix: timeout, conflict (a concurrent request with the
+#: same key still in progress), Statuspage's old rate-limit code, too early, rate limit
+RETRYABLE_4XX = frozenset({408, 409, 420, 425, 429})
+
+Broadcast = Callable[[str], Awaitable[ActionResult]]
+
+
+class Status(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: Status
+    reason: str
+    retry_after: float | None = None  # seconds, from the receiver
+    http_status: int | None = None
+    external_id: str | None = None  # the receiver's id (Twilio SID, Statuspage incident)
+
+    @classmethod
+    def delivered(cls, reason: str = "delivered", **kw: Any) -> SendResult:
+        return cls(Status.DELIVERED, reason, **kw)
+
+    @classmethod
+    def retry(cls, reason: str, **kw: Any) -> SendResult:
+        return cls(Status.RETRY, reason, **kw)
+
+    @classmethod
+    def fail(cls, reason: str, **kw: Any) -> SendResult:
+        return cls(Status.FAIL, reason, **kw)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One outbox row as a sender sees it."""
+
+    row_id: int
+    key: str
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    attempt: int  # 1 for the first try
+    incident_id: int
+    meta: Mapping[str, Any] = field(default_factory=dict)  # kind, severity, incident uid...
+    external_ref: str | None = None  # the receiver's id for this incident, once known
+    created_at: str = ""
+
+
+class MissingSecret(Exception):
+    pass
+
+
+class Sender:
+    """Base class; subclasses implement ``send``."""
+
+    def __init__(self, name: str, channel: ChannelBase,
+                 env: Mapping[str, str] | None = None) -> None:
+        self.name = name
+        self.channel = channel
+        self._env = env if env is not None else os.environ
+
+    def can_deliver(self, recipient: str) -> bool:
+        """False when this process cannot serve the row at all (leave it for another)."""
+        return True
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release connections."""
+
+    def secret(self, var: str) -> str:
+        value = self._env.get(var)
+        if not value:
+            raise MissingSecret(f"environment variable {var} is not set")
+        return value
+
+
+# -- HTTP ------------------------------------------------------------------------------
+
+
+def _body_hint(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return clean(text, 120) if text and not text.startswith("<") else ""
+    if isinstance(data, dict):
+        for key in ("message", "error", "detail", "errors"):
+            if data.get(key):
+                code = f" (code {data['code']})" if data.get("code") else ""
+                return clean(data[key], 120) + code
+    return clean(json.dumps(data), 120)
+
+
+def classify(response: httpx.Response) -> SendResult:
+    """What an HTTP answer means for a delivery."""
+    status = response.status_code
+    hint = _body_hint(response)
+    reason = f"HTTP {status}" + (f": {hint}" if hint else "")
+    if 200 <= status < 300:
+        return SendResult.delivered(f"delivered (HTTP {status})", http_status=status)
+    if status in RETRYABLE_4XX or status >= 500:
+        return SendResult.retry(reason, http_status=status,
+                                retry_after=parse_retry_after(response.headers.get("Retry-After")))
+    if status in (401, 403):
+        reason += " — authentication refused; check the credentials in the environment"
+    # Everything else (400, 404, 410, 413, 422, and 3xx: we never follow redirects) would
+    # get the same answer again: fail now, with the receiver's reason.
+    return SendResult.fail(reason, http_status=status)
+
+
+class HttpSender(Sender):
+    def __init__(self, name: str, channel: ChannelBase, env: Mapping[str, str] | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(name, channel, env)
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            ca = self.channel.ca_bundle
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.channel.timeout_s),
+                verify=ssl.create_default_context(cafile=ca) if ca else True,
+                transport=self._transport, follow_redirects=False,
+                headers={"User-Agent": "supervisor-tui"})
+        return self._client
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response | SendResult:
+        """The response, or a retry result for a network failure."""
+        try:
+            return await self.client.request(method, url, **kwargs)
+        except httpx.TimeoutException:
+            return SendResult.retry(f"no answer within {self.channel.timeout_s:g} s")
+        except httpx.HTTPError as err:
+            host = httpx.URL(url).host or url
+            return SendResult.retry(f"cannot reach {host}: "
+                                    f"{clean(str(err) or type(err).__name__, 100)}")
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        try:
+            return await self._send(delivery)
+        except MissingSecret as err:
+            return SendResult.fail(str(err))
+
+    async def _send(self, delivery: Delivery) -> SendResult:
+        raise NotImplementedError
+
+    async def post_json(self, url: str, payload: Any, headers: Mapping[str, str],
+                        method: str = "POST") -> SendResult:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        answer = await self.request(method, url, content=body, headers={
+            "Content-Type": "application/json", **headers})
+        return answer if isinstance(answer, SendResult) else classify(answer)
+
+    def url(self) -> str:
+        channel = self.channel
+        return channel.url or self.secret(channel.url_env)  # type: ignore[attr-defined]
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def _incident_doc(delivery: Delivery) -> dict[str, Any]:
+    meta = delivery.meta
+    return {"id": delivery.incident_id, "uid": meta.get("incident_uid"),
+            "title": meta.get("incident_title"), "severity": meta.get("severity"),
+            "queues": meta.get("queues", [])}
+
+
+class WebhookSender(HttpSender):
+    channel: WebhookChannel
+
+    async def _send(self, d: Delivery) -> SendResult:
+        ch = self.channel
+        payload = {
+            "type": "crisis.message", "idempotency_key": d.key, "kind": d.meta.get("kind"),
+            "template": d.meta.get("template"), "incident": _incident_doc(d),
+            "subject": d.subject, "text": d.body, "created_at": d.created_at,
+        }
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {**ch.headers, "Content-Type": "application/json", IDEMPOTENCY_HEADER: d.key}
+        if ch.auth == "bearer":
+            headers["Authorization"] = f"Bearer {self.secret(ch.secret_env)}"  # type: ignore[arg-type]
+        elif ch.auth == "hmac":
+            # Signing the timestamp with the body lets the receiver refuse replays.
+            stamp = str(int(datetime.now(UTC).timestamp()))
+            mac = hmac.new(self.secret(ch.secret_env).encode(),  # type: ignore[arg-type]
+                           stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+            headers[SIGNATURE_TS_HEADER] = stamp
+            headers[SIGNATURE_HEADER] = f"sha256={mac}"
+        answer = await self.request("POST", self.url(), content=body, headers=headers)
+        return answer if isinstance(answer, SendResult) else classify(answer)
+
+
+def slack_escape(text: str) -> str:
+    """Slack mrkdwn needs only these three escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_payload(subject: str, body: str) -> dict[str, Any]:
+    return {
+        "text": slack_escape(f"{subject}\n{body}" if subject else body),  # notifications
+        "blocks": [
+            *([{"type": "header", "text": {"type": "plain_text", "text": subject}}]
+              if subject else []),
+            {"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(body)}},
+        ],
+    }
+
+
+class SlackSender(HttpSender):
+    channel: SlackChannel
+
+    async def _send(self, d: Delivery) -> SendResult:
+        return await self.post_json(self.url(), slack_payload(d.subject, d.body),
+                                    {IDEMPOTENCY_HEADER: d.key})
+
+
+def teams_payload(subject: str, body: str, severity: str | None) -> dict[str, Any]:
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard", "version": "1.4",
+        "body": [
+            {"type": "TextBlock", "text": subject, "weight": "Bolder", "size": "Medium",
+             "wrap": True, **({"color": "Attention"} if severity == "critical" else {})},
+            {"type": "TextBlock", "text": body, "wrap": True},
+        ],
+    }
+    return {"type": "message", "attachments": [
+        {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
+         "content": card}]}
+
+
+class TeamsSender(HttpSender):
+    channel: TeamsChannel
+
+    async def _send(self, d: Delivery) -> SendResult:
+        payload = teams_payload(d.subject, d.body, d.meta.get("severity"))
+        return await self.post_json(self.url(), payload, {IDEMPOTENCY_HEADER: d.key})
+
+
+class StatuspageSender(HttpSender):
+    """Creates the page's incident with the first message, then updates it.
+
+    Statuspage has no idempotency of its own, so the create carries our incident's uid
+    in ``metadata``: a retried create (the last attempt's answer was lost) first looks
+    for an unresolved incident with that uid and updates it instead of making another.
+    """
+
+    channel: StatuspageChannel
+
+    def _base(self) -> str:
+        return f"{self.channel.base_url.rstrip('/')}/v1/pages/{self.channel.page_id}/incidents"
+
+    def _headers(self, d: Delivery) -> dict[str, str]:
+        return {"Authorization": f"OAuth {self.secret(self.channel.api_key_env)}",
+                IDEMPOTENCY_HEADER: d.key}
+
+    def _incident(self, d: Delivery) -> dict[str, Any]:
+        ch = self.channel
+        doc: dict[str, Any] = {
+            "name": d.subject, "status": d.meta.get("statuspage_status", "investigating"),
+            "body": d.body, "deliver_notifications": ch.deliver_notifications,
+        }
+        if d.meta.get("severity"):
+            doc["impact_override"] = d.meta["severity"]
+        if ch.component_ids:
+            doc["component_ids"] = list(ch.component_ids)
+        return doc
+
+    async def _send(self, d: Delivery) -> SendResult:
+        ref = d.external_ref
+        if ref is None and d.attempt > 1:
+            found = await self._find_created(d)
+            if isinstance(found, SendResult):
+                return found
+            if found is not None:
+                ref, created_key = found
+                if created_key == d.key:  # our own earlier attempt got through
+                    return SendResult.delivered("delivered (found the incident an earlier "
+                                                "attempt created)", external_id=ref)
+        if ref is not None:
+            result = await self.post_json(f"{self._base()}/{ref}",
+                                          {"incident": self._incident(d)},
+                                          self._headers(d), method="PATCH")
+            return _with_id(result, ref)
+        incident = self._incident(d)
+        incident["metadata"] = {"supervisor_tui": {"incident": d.meta.get("incident_uid"),
+                                                   "key": d.key}}
+        answer = await self.request("POST", self._base(), json={"incident": incident},
+                                    headers=self._headers(d))
+        if isinstance(answer, SendResult):
+            return answer
+        result = classify(answer)
+        if result.status is Status.DELIVERED:
+            try:
+                created = answer.json()["id"]
+            except (ValueError, KeyError, TypeError):
+                # Created, but we cannot update it later: say so rather than fail a
+                # message the customers have already seen.
+                return SendResult.delivered("delivered, but Statuspage returned no incident "
+                                            "id (later updates will create a new one)",
+                                            http_status=answer.status_code)
+            return _with_id(result, str(created))
+        return result
+
+    async def _find_created(self, d: Delivery) -> tuple[str, str] | SendResult | None:
+        answer = await self.request("GET", f"{self._base()}/unresolved",
+                                    headers=self._headers(d))
+        if isinstance(answer, SendResult):
+            return answer
+        result = classify(answer)
+        if result.status is not Status.DELIVERED:
+            return result
+        try:
+            incidents = answer.json()
+        except ValueError:
+            return SendResult.retry("Statuspage sent an unreadable incident list")
+        for item in incidents if isinstance(incidents, list) else []:
+            mark = ((item.get("metadata") or {}).get("supervisor_tui") or {}) \
+                if isinstance(item, dict) else {}
+            if mark.get("incident") == d.meta.get("incident_uid") and item.get("id"):
+                return str(item["id"]), str(mark.get("key", ""))
+        return None
+
+
+def _with_id(result: SendResult, external_id: str) -> SendResult:
+    if result.status is not Status.DELIVERED:
+        return result
+    return SendResult(result.status, result.reason, result.retry_after, result.http_status,
+                      external_id)
+
+
+class SmsSender(HttpSender):
+    """Twilio Messages API: one message per number."""
+
+    channel: SmsChannel
+
+    async def _send(self, d: Delivery) -> SendResult:
+        ch = self.channel
+        form = {"To": d.recipient, "Body": d.body}
+        if ch.messaging_service_sid:
+            form["MessagingServiceSid"] = ch.messaging_service_sid
+        else:
+            form["From"] = ch.from_number  # type: ignore[assignment]
+        url = (f"{ch.base_url.rstrip('/')}/2010-04-01/Accounts/{ch.account_sid}"
+               "/Messages.json")
+        answer = await self.request("POST", url, data=form,
+                                    auth=(ch.account_sid, self.secret(ch.auth_token_env)),
+                                    headers={TWILIO_IDEMPOTENCY_HEADER: d.key})
+        if isinstance(answer, SendResult):
+            return answer
+        result = classify(answer)
+        if result.status is Status.DELIVERED:
+            try:
+                sid = answer.json().get("sid")
+            except (ValueError, AttributeError):
+                sid = None
+            return _with_id(result, sid) if sid else result
+        return result
+
+
+# -- email -------------------------------------------------------------------------
+
+
+class EmailSender(Sender):
+    """SMTP through stdlib smtplib, in a worker thread (it blocks)."""
+
+    channel: EmailChannel
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        try:
+            password = (self.secret(self.channel.password_env)
+                        if self.channel.password_env else None)
+        except MissingSecret as err:
+            return SendResult.fail(str(err))
+        return await asyncio.to_thread(self._send_blocking, delivery, password)
+
+    def message(self, d: Delivery) -> EmailMessage:
+        ch = self.channel
+        msg = EmailMessage()
+        msg["From"] = ch.from_addr
+        msg["To"] = d.recipient
+        msg["Subject"] = d.subject
+        msg["Date"] = format_datetime(datetime.now(UTC))
+        # The key as Message-ID: mail systems and archives drop a repeated Message-ID.
+        msg["Message-ID"] = f"<{d.key}@{ch.from_addr.rsplit('@', 1)[1]}>"
+        msg["Auto-Submitted"] = "auto-generated"  # no out-of-office replies to a crisis
+        msg.set_content(d.body)
+        return msg
+
+    def _send_blocking(self, d: Delivery, password: str | None) -> SendResult:
+        ch = self.channel
+        context = ssl.create_default_context(cafile=ch.ca_bundle)
+        try:
+            smtp: smtplib.SMTP
+            if ch.security == "ssl":
+                smtp = smtplib.SMTP_SSL(ch.host, ch.effective_port, timeout=ch.timeout_s,
+                                        context=context)
+            else:
+                smtp = smtplib.SMTP(ch.host, ch.effective_port, timeout=ch.timeout_s)
+            with smtp:
+                if ch.security == "starttls":
+                    smtp.starttls(context=context)
+                if ch.username:
+                    smtp.login(ch.username, password or "")
+                refused = smtp.send_message(self.message(d), to_addrs=[d.recipient])
+            if refused:  # (only possible with several recipients; kept for safety)
+                return SendResult.fail(f"refused: {refused}")
+            return SendResult.delivered("delivered (accepted by the SMTP server)")
+        except smtplib.SMTPAuthenticationError as err:
+            return SendResult.fail(f"SMTP authentication refused ({err.smtp_code}) — check "
+                                   "username and password")
+        except smtplib.SMTPRecipientsRefused as err:
+            code, text = next(iter(err.recipients.values()))
+            return _smtp_code(code, f"recipient refused: {code} {_smtp_text(text)}")
+        except smtplib.SMTPNotSupportedError as err:
+            return SendResult.fail(f"the SMTP server does not support it: {err} (check "
+                                   "security / username)")
+        except smtplib.SMTPResponseException as err:
+            return _smtp_code(err.smtp_code, f"SMTP {err.smtp_code} {_smtp_text(err.smtp_error)}")
+        except ssl.SSLCertVerificationError as err:
+            return SendResult.fail(f"TLS certificate not trusted: {err.verify_message}")
+        except ssl.SSLError as err:
+            return SendResult.fail(f"TLS failed ({err.reason}) — check security = "
+                                   f"{ch.security!r} and port {ch.effective_port}")
+        except (smtplib.SMTPException, OSError) as err:  # disconnects, timeouts, refused
+            reason = str(err) or type(err).__name__
+            if isinstance(err, TimeoutError):
+                reason = f"no answer within {ch.timeout_s:g} s"
+            return SendResult.retry(f"cannot reach {ch.host}:{ch.effective_port}: "
+                                    f"{clean(reason, 100)}")
+
+
+def _smtp_text(text: bytes | str) -> str:
+    return clean(text.decode(errors="replace") if isinstance(text, bytes) else text, 120)
+
+
+def _smtp_code(code: int, reason: str) -> SendResult:
+    # 4xx: try again later (greylisting, mailbox busy); 5xx: it will never be accepted.
+    return SendResult.retry(reason) if 400 <= code < 500 else SendResult.fail(reason)
+
+
+# -- agents --------------------------------------------------------------------------
+
+
+class AgentsSender(Sender):
+    """The banner on every console (the store) and broadcasts through sources."""
+
+    channel: AgentsChannel
+
+    def __init__(self, name: str, channel: AgentsChannel, incidents: IncidentStore,
+                 broadcasters: Mapping[str, Broadcast],
+                 clock: Callable[[], datetime]) -> None:
+        super().__init__(name, channel)
+        self.incidents = incidents
+        self.broadcasters = broadcasters
+        self.clock = clock
+
+    def can_deliver(self, recipient: str) -> bool:
+        # A source broadcast needs a process connected to that source (a console, or
+        # the CLI when it can build it); others leave the row alone.
+        return not recipient.startswith("source:") or recipient[7:] in self.broadcasters
+
+    async def send(self, d: Delivery) -> SendResult:
+        if d.recipient == "consoles":
+            with immediate(self.incidents.db, "post the banner") as conn:
+                new = self.incidents.post_banner(conn, d.incident_id, d.key, d.body,
+                                                 self.clock())
+            return SendResult.delivered("shown on every console" if new
+                                        else "already shown on every console")
+        source = d.recipient.removeprefix("source:")
+        broadcast = self.broadcasters.get(source)
+        if broadcast is None:
+            return SendResult.retry(f"source {source} is not connected in this process")
+        result = await broadcast(d.body)
+        if result.ok:
+            return SendResult.delivered(f"broadcast through {source}: {clean(result.message)}")
+        reason = f"{source}: {clean(result.message)}"
+        if result.code in ("unsupported", "refused", "bad_request"):
+            return SendResult.fail(reason)
+        return SendResult.retry(reason)
+
+
+def build_senders(config: CrisisConfig, incidents: IncidentStore, *,
+                  broadcasters: Mapping[str, Broadcast] | None = None,
+                  env: Mapping[str, str] | None = None,
+                  transport: httpx.AsyncBaseTransport | None = None,
+                  clock: Callable[[], datetime] | None = None) -> dict[str, Sender]:
+    """One sender per configured channel. ``transport`` is for tests only."""
+    senders: dict[str, Sender] = {}
+    clock = clock or (lambda: datetime.now(UTC))
+    http_types: dict[type, type[HttpSender]] = {
+        WebhookChannel: WebhookSender, SlackChannel: SlackSender, TeamsChannel: TeamsSender,
+        StatuspageChannel: StatuspageSender, SmsChannel: SmsSender}
+    for name, channel in config.channels.items():
+        if isinstance(channel, AgentsChannel):
+            senders[name] = AgentsSender(name, channel, incidents, broadcasters or {}, clock)
+        elif isinstance(channel, EmailChannel):
+            senders[name] = EmailSender(name, channel, env)
+        else:
+            senders[name] = http_types[type(channel)](name, channel, env, transport)
+    return senders

@@ -1,0 +1,399 @@
+"""The one door to crisis communications for the UI and the CLI.
+
+Permission -> audit -> store -> (worker) network, as in ``actions.py``: only an admin
+may declare, resolve or send; every attempt, refused or not, is in the audit log; and
+nothing is queued when the audit log cannot be written. Delivering what is already
+queued needs no role (any console resumes what a crashed one left), but each attempt
+is audited under the delivering user.
+
+Use from one thread (the event loop): the store connection is shared with the audit log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import sqlite_utils
+
+from supervisor_tui.audit import AuditError
+from supervisor_tui.config import ROLE_RANK, Role
+from supervisor_tui.crisis.channels import Broadcast, Sender, build_senders
+from supervisor_tui.crisis.config import AgentsChannel, CrisisConfig, MessageKind
+from supervisor_tui.crisis.db import CrisisStoreError
+from supervisor_tui.crisis.incidents import (
+    Banner,
+    Incident,
+    IncidentError,
+    IncidentStore,
+    TimelineEvent,
+    export_markdown,
+)
+from supervisor_tui.crisis.outbox import (
+    DELIVERED,
+    FAILED,
+    UNSETTLED,
+    Attempt,
+    DeliveryWorker,
+    NewDelivery,
+    Outbox,
+    OutboxRow,
+    QueuedMessage,
+    Sleep,
+)
+from supervisor_tui.crisis.templates import (
+    Preview,
+    TemplateError,
+    get_template,
+    render,
+    resolve_variables,
+    template_variables,
+)
+
+#: the least role for each crisis action (delivering queued rows needs none)
+REQUIRED_ROLE = {
+    "crisis_declare": Role.ADMIN,
+    "crisis_resolve": Role.ADMIN,
+    "crisis_message": Role.ADMIN,
+    "crisis_requeue": Role.ADMIN,
+    "crisis_note": Role.SUPERVISOR,
+}
+STATUSPAGE_STATUS = {MessageKind.INITIAL: "investigating", MessageKind.UPDATE: "identified",
+                     MessageKind.RESOLVED: "resolved"}
+
+
+class CrisisError(Exception):
+    """A crisis request that was not done; ``code``: refused, invalid, not_found, store."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """A queued message and what became of its deliveries (so far)."""
+
+    message: QueuedMessage
+    rows: tuple[OutboxRow, ...]
+
+    @property
+    def delivered(self) -> list[OutboxRow]:
+        return [r for r in self.rows if r.state == DELIVERED]
+
+    @property
+    def failed(self) -> list[OutboxRow]:
+        return [r for r in self.rows if r.state == FAILED]
+
+    @property
+    def pending(self) -> list[OutboxRow]:
+        return [r for r in self.rows if r.state in UNSETTLED]
+
+
+class CrisisService:
+    def __init__(
+        self,
+        config: CrisisConfig,
+        db: sqlite_utils.Database,
+        *,
+        user: str,
+        role: Role,
+        audit: Any | None,
+        broadcasters: Mapping[str, Broadcast] | None = None,
+        env: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Sleep | None = None,
+        rng: random.Random | None = None,
+        owner: str | None = None,
+        listener: Callable[[Attempt], None] | None = None,
+        senders: Mapping[str, Sender] | None = None,
+    ) -> None:
+        """``audit`` is an ``AuditLog`` on the same database (None: nothing may be
+        changed). ``broadcasters`` maps source names to their ``broadcast`` for the
+        agents channel. ``env``, ``transport``, ``clock``, ``sleep``, ``rng`` and
+        ``senders`` are for tests."""
+        self.config = config
+        self.user = user
+        self.role = role
+        self.audit = audit
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.broadcasters = dict(broadcasters or {})
+        self._env = env
+        try:
+            self.incidents = IncidentStore(db)
+        except CrisisStoreError as err:
+            raise CrisisError(str(err), "store") from None
+        self.outbox = Outbox(db, self.incidents)
+        self.worker = DeliveryWorker(
+            self.outbox,
+            senders if senders is not None else build_senders(
+                config, self.incidents, broadcasters=self.broadcasters, env=env,
+                transport=transport, clock=self.clock),
+            config, audit=audit, user=user, role=role.value, owner=owner, clock=self.clock,
+            sleep=sleep, rng=rng, listener=listener)
+
+    # -- permission and audit ---------------------------------------------------------
+
+    def refusal(self, action: str) -> str | None:
+        """Why this user may not do ``action``, or None if they may."""
+        needed = REQUIRED_ROLE[action]
+        if ROLE_RANK[self.role] < ROLE_RANK[needed]:
+            what = action.removeprefix("crisis_").replace("_", " ")
+            return f"{self.user} is a {self.role.value}; crisis {what} needs {needed.value}"
+        if self.audit is None:
+            return "the audit log is unavailable, so nothing can be recorded"
+        return None
+
+    def can(self, action: str) -> bool:
+        return self.refusal(action) is None
+
+    def _record(self, action: str, subject: str, params: Mapping[str, Any], outcome: str,
+                response: str = "") -> None:
+        if self.audit is not None:
+            self.audit.append(user=self.user, role=self.role.value, action=action,
+                              subject=subject, params=dict(params), outcome=outcome,
+                              response=response)
+
+    def _guarded(self, action: str, subject: str, params: Mapping[str, Any],
+                 do: Callable[[], Any], describe: Callable[[Any], str]) -> Any:
+        why = self.refusal(action)
+        if why is not None:
+            try:
+                self._record(action, subject, params, "refused", why)
+            except AuditError as err:
+                why += f" (and the audit log failed: {err})"
+            raise CrisisError(why, "refused")
+        try:
+            self._record(action, subject, params, "allowed")
+        except AuditError as err:
+            raise CrisisError(f"not done: cannot write the audit log ({err})", "store") from None
+        try:
+            result = do()
+        except (CrisisError, IncidentError, TemplateError, CrisisStoreError) as err:
+            with contextlib.suppress(AuditError):
+                self._record(action, subject, params, "failed", str(err))
+            if isinstance(err, CrisisError):
+                raise
+            code = "store" if isinstance(err, CrisisStoreError) else (
+                "not_found" if str(err).startswith("no incident") else "invalid")
+            raise CrisisError(str(err), code) from None
+        with contextlib.suppress(AuditError):  # done; the "allowed" record shows the attempt
+            self._record(action, subject, params, "done", describe(result))
+        return result
+
+    def _now(self) -> datetime:
+        return self.clock()
+
+    # -- incidents ---------------------------------------------------------------------
+
+    def declare(self, title: str, severity: str, queues: Sequence[str] = (),
+                impact: str = "", eta: str = "") -> Incident:
+        params = {"title": title, "severity": severity, "queues": list(queues),
+                  "impact": impact, "eta": eta}
+        return self._guarded(
+            "crisis_declare", "incident (new)", params,
+            lambda: self.incidents.declare(title=title, severity=severity, queues=queues,
+                                           user=self.user, now=self._now(), impact=impact,
+                                           eta=eta),
+            lambda inc: f"declared incident #{inc.id}")
+
+    def resolve(self, incident_id: int, note: str = "", template: str | None = None,
+                variables: Mapping[str, str] | None = None
+                ) -> tuple[Incident, QueuedMessage | None]:
+        """Resolve, first queueing the all-clear ``template`` if given (it is then
+        delivered by the worker: call ``deliver``/``send_queued`` or let a console)."""
+        queued = None
+        if template is not None:
+            queued = self.queue(template, variables or {}, incident_id, resolve=False)
+        incident = self._guarded(
+            "crisis_resolve", f"incident #{incident_id}", {"note": note},
+            lambda: self.incidents.resolve(incident_id, user=self.user, now=self._now(),
+                                           note=note),
+            lambda inc: f"resolved incident #{inc.id}")
+        return incident, queued
+
+    def note(self, incident_id: int, text: str) -> None:
+        """Record an action taken ("opened overflow to billing") on the timeline."""
+        self._guarded("crisis_note", f"incident #{incident_id}", {"text": text},
+                      lambda: self.incidents.note(incident_id, user=self.user,
+                                                  now=self._now(), text=text),
+                      lambda _: "noted")
+
+    def incident(self, incident_id: int) -> Incident:
+        try:
+            return self.incidents.get(incident_id)
+        except IncidentError as err:
+            raise CrisisError(str(err), "not_found") from None
+
+    def incident_list(self, active_only: bool = False, limit: int = 100) -> list[Incident]:
+        return self.incidents.find(active_only=active_only, limit=limit)
+
+    def active_incidents(self) -> list[Incident]:
+        return self.incidents.active()
+
+    def banners(self) -> list[Banner]:
+        """For the incident banner on every console: poll this (one cheap query)."""
+        return self.incidents.banners()
+
+    def timeline(self, incident_id: int) -> list[TimelineEvent]:
+        self.incident(incident_id)
+        return self.incidents.timeline(incident_id)
+
+    def export_markdown(self, incident_id: int) -> str:
+        incident = self.incident(incident_id)
+        return export_markdown(incident, self.incidents.timeline(incident_id),
+                               self.outbox.messages(incident_id),
+                               [asdict(r) for r in self.outbox.rows(incident_id=incident_id)],
+                               self._now())
+
+    # -- messages ---------------------------------------------------------------------
+
+    def template_names(self) -> list[str]:
+        return sorted(self.config.templates)
+
+    def template_variables(self, template: str) -> list[str]:
+        try:
+            return sorted(template_variables(self.config, get_template(self.config, template)))
+        except TemplateError as err:
+            raise CrisisError(str(err), "invalid") from None
+
+    def target_incident(self, incident_id: int | None = None) -> Incident:
+        """The incident a message is about: the given one, else the only active one."""
+        if incident_id is not None:
+            return self.incident(incident_id)
+        active = self.incidents.active()
+        if not active:
+            raise CrisisError("no active incident: declare one first", "invalid")
+        if len(active) > 1:
+            listed = ", ".join(f"#{i.id} {i.title}" for i in active)
+            raise CrisisError(f"several incidents are active ({listed}): say which",
+                              "invalid")
+        return active[0]
+
+    def preview(self, template: str, variables: Mapping[str, str] | None = None,
+                incident_id: int | None = None) -> Preview:
+        """The exact text per channel, its limits and any problems. No side effects."""
+        incident = self.target_incident(incident_id)
+        try:
+            values = resolve_variables(self.config, template, incident.variables(),
+                                       variables or {})
+            preview = render(self.config, template, values)
+        except TemplateError as err:
+            raise CrisisError(str(err), "invalid") from None
+        return self._with_env_problems(preview)
+
+    def _with_env_problems(self, preview: Preview) -> Preview:
+        env = self._env if self._env is not None else os.environ
+        channels = []
+        for ch in preview.channels:
+            missing = [v for v in self.config.channels[ch.channel].env_vars() if not env.get(v)]
+            extra = tuple(f"environment variable {v} is not set" for v in missing)
+            channels.append(replace(ch, problems=ch.problems + extra) if extra else ch)
+        return replace(preview, channels=tuple(channels))
+
+    def queue(self, template: str, variables: Mapping[str, str] | None = None,
+              incident_id: int | None = None, *, resolve: bool = True) -> QueuedMessage:
+        """Check, render and durably queue a message (nothing is sent yet). A template
+        of kind "resolved" also resolves the incident, unless ``resolve`` is False."""
+        variables = dict(variables or {})
+        incident = self.target_incident(incident_id)
+        params = {"template": template, "variables": variables}
+
+        def do() -> QueuedMessage:
+            if not incident.active:
+                raise CrisisError(f"incident #{incident.id} is resolved", "invalid")
+            preview = self.preview(template, variables, incident.id)
+            if not preview.ok:
+                raise CrisisError("not sent: " + "; ".join(preview.all_problems()),
+                                  "invalid")
+            current = self.incidents.update(
+                incident.id, user=self.user, now=self._now(),
+                impact=variables.get("impact"), eta=variables.get("eta"))
+            tmpl = self.config.templates[template]
+            meta = {"kind": tmpl.kind.value, "template": template,
+                    "severity": current.severity, "incident_uid": current.uid,
+                    "incident_title": current.title, "queues": list(current.queues),
+                    "statuspage_status": tmpl.statuspage_status
+                    or STATUSPAGE_STATUS[tmpl.kind]}
+            deliveries = [NewDelivery(ch.channel, ch.type, recipient, ch.subject, ch.body,
+                                      meta)
+                          for ch in preview.channels for recipient in ch.recipients]
+            return self.outbox.enqueue(incident=current, template=template,
+                                       kind=tmpl.kind.value, variables=preview.variables,
+                                       deliveries=deliveries, user=self.user, now=self._now())
+
+        queued = self._guarded("crisis_message", f"incident #{incident.id}", params, do,
+                               lambda q: f"message {q.message_id}: {len(q.row_ids)} "
+                               "deliveries queued")
+        if resolve and self.config.templates[template].kind is MessageKind.RESOLVED:
+            self.resolve(incident.id, note=f"all clear sent (message {queued.message_id})")
+        return queued
+
+    async def send(self, template: str, variables: Mapping[str, str] | None = None,
+                   incident_id: int | None = None, wait_s: float | None = None) -> SendReport:
+        """Queue, then deliver until every delivery of this message is settled or
+        ``wait_s`` (default: [crisis.delivery] send_wait_s) has passed; what is left
+        stays queued for ``deliver`` or any console."""
+        queued = self.queue(template, variables, incident_id)
+        return await self.send_queued(queued, wait_s)
+
+    async def send_queued(self, queued: QueuedMessage, wait_s: float | None = None
+                          ) -> SendReport:
+        wait = self.config.delivery.send_wait_s if wait_s is None else wait_s
+        rows = await self._drain(queued.row_ids, wait)
+        return SendReport(queued, tuple(rows))
+
+    async def deliver(self, wait_s: float | None = None) -> list[OutboxRow]:
+        """Resume every undelivered row (after a crash, or a channel outage); returns
+        those rows as they ended."""
+        pending = [r.id for r in self.outbox.rows(states=UNSETTLED)]
+        wait = self.config.delivery.send_wait_s if wait_s is None else wait_s
+        return await self._drain(pending, wait)
+
+    async def _drain(self, ids: Collection[int], wait_s: float) -> list[OutboxRow]:
+        until = self._now().timestamp() + wait_s
+        try:
+            return await self.worker.drain(ids, until)
+        except CrisisStoreError as err:
+            raise CrisisError(str(err), "store") from None
+
+    async def run_worker(self, stop: Any) -> None:
+        """A console's background delivery loop (``stop``: an asyncio.Event)."""
+        await self.worker.run(stop)
+
+    def status(self, incident_id: int | None = None, include_settled: bool = False
+               ) -> list[OutboxRow]:
+        """Pending and failed deliveries (all of them with ``include_settled``)."""
+        states = None if include_settled else (*UNSETTLED, FAILED)
+        return self.outbox.rows(incident_id=incident_id, states=states)
+
+    def deliveries(self, message_id: int) -> list[OutboxRow]:
+        return self.outbox.rows(message_id=message_id)
+
+    def waiting_for_source(self, row: OutboxRow) -> str | None:
+        """Why this process leaves ``row`` to another (a source broadcast), or None."""
+        if self.worker.accepts(row):
+            return None
+        return f"needs a console connected to source {row.recipient.removeprefix('source:')}"
+
+    def requeue_failed(self, row_ids: Collection[int]) -> int:
+        """Queue failed deliveries again (same keys), e.g. after fixing a credential."""
+        return self._guarded("crisis_requeue", "crisis deliveries",
+                             {"rows": sorted(row_ids)},
+                             lambda: self.outbox.retry_failed(row_ids, self._now(), self.user),
+                             lambda n: f"{n} delivery(ies) queued again")
+
+    def agent_sources(self) -> set[str]:
+        """Sources the agents channels broadcast through (to connect broadcasters)."""
+        return {name for ch in self.config.channels.values() if isinstance(ch, AgentsChannel)
+                for name in ch.sources}
+
+    async def aclose(self) -> None:
+        await self.worker.aclose()
