@@ -320,9 +320,11 @@ async def test_email_server_down_is_retried() -> None:
 
 async def test_agents_banner_on_every_console_and_source_broadcast(tmp_path: Path) -> None:
     said: list[str] = []
+    keys: list[str] = []
 
-    async def broadcast(message: str) -> ActionResult:
+    async def broadcast(message: str, key: str) -> ActionResult:
         said.append(message)
+        keys.append(key)
         return ActionResult(ok=True, code="ok", message="shown to 40 agents")
 
     config = CrisisConfig.model_validate({
@@ -334,6 +336,7 @@ async def test_agents_banner_on_every_console_and_source_broadcast(tmp_path: Pat
     assert rows["floor → consoles"].state == "delivered"
     assert rows["floor → source:pbx"].state == "delivered"
     assert said == ["OUTAGE Payments <down> & out: long waits"]
+    assert keys == [rows["floor → source:pbx"].key]  # the source can drop a re-send
     # crm is not connected in this process: left queued for a console that is.
     assert rows["floor → source:crm"].state == "queued"
     assert "needs a console connected to source crm" in service.waiting_for_source(
@@ -346,7 +349,7 @@ async def test_agents_banner_on_every_console_and_source_broadcast(tmp_path: Pat
     # A console connected to crm delivers the rest.
     crm_said: list[str] = []
 
-    async def crm(message: str) -> ActionResult:
+    async def crm(message: str, key: str) -> ActionResult:
         crm_said.append(message)
         return ActionResult(ok=True, code="ok", message="sent")
 
@@ -357,7 +360,7 @@ async def test_agents_banner_on_every_console_and_source_broadcast(tmp_path: Pat
 
 
 async def test_agents_source_that_cannot_broadcast_fails() -> None:
-    async def broadcast(message: str) -> ActionResult:
+    async def broadcast(message: str, key: str) -> ActionResult:
         return ActionResult(ok=False, code="unsupported", message="source pbx cannot "
                             "broadcast to agents")
 

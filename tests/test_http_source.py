@@ -190,6 +190,15 @@ async def test_lost_answer_is_retried_once_and_acts_once(url: str, sim: Simulato
     assert transport.keys[2] != transport.keys[0]
 
 
+async def test_a_crisis_broadcast_resent_with_its_outbox_key_is_shown_once(
+        url: str, sim: SimulatorSource, sources: Sources) -> None:
+    remote = sources(url)
+    first = await remote.broadcast("Phones down: use chat", key="outbox-key-1")
+    again = await remote.broadcast("Phones down: use chat", key="outbox-key-1")  # after a crash
+    assert first.ok and again.ok
+    assert [m for _, m in sim.engine.broadcasts] == ["Phones down: use chat"]
+
+
 async def test_bearer_token(hosting: tuple[Swappable, str], sim: SimulatorSource,
                             sources: Sources, monkeypatch: pytest.MonkeyPatch) -> None:
     base = host(hosting, ProtocolServer(sim, token=TOKEN))

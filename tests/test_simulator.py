@@ -597,3 +597,16 @@ def test_simulate_single_queue_rejects_bad_input(kwargs: dict[str, object]) -> N
 def test_simulate_single_queue_with_no_traffic() -> None:
     result = simulate_single_queue(3, 0, 300, 20, duration_s=600)
     assert result["offered"] == 0 and result["service_level"] is None
+
+
+def test_a_broadcast_resent_with_the_same_key_is_shown_once() -> None:
+    from supervisor_tui.sim.engine import Engine
+
+    e = Engine(SimulatorConfig(seed=3), IntervalPolicy(30, "UTC"),
+               datetime(2026, 5, 5, 9, 0, tzinfo=UTC))
+    assert e.broadcast("Phones down", key="k1").ok
+    again = e.broadcast("Phones down", key="k1")  # the outbox re-sends after a crash
+    assert again.ok and "already sent" in again.message
+    assert [m for _, m in e.broadcasts] == ["Phones down"]
+    e.broadcast("Phones down")  # no key: a deliberate second message
+    assert len(e.broadcasts) == 2

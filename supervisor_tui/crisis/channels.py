@@ -54,7 +54,8 @@ SIGNATURE_TS_HEADER = "X-Signature-Timestamp"
 #: same key still in progress), Statuspage's old rate-limit code, too early, rate limit
 RETRYABLE_4XX = frozenset({408, 409, 420, 425, 429})
 
-Broadcast = Callable[[str], Awaitable[ActionResult]]
+# (message, idempotency key): the key makes a re-send after a crash a no-op at the source
+Broadcast = Callable[[str, str], Awaitable[ActionResult]]
 
 
 class Status(StrEnum):
@@ -533,7 +534,7 @@ class AgentsSender(Sender):
         broadcast = self.broadcasters.get(source)
         if broadcast is None:
             return SendResult.retry(f"source {source} is not connected in this process")
-        result = await broadcast(d.body)
+        result = await broadcast(d.body, d.key)
         if result.ok:
             return SendResult.delivered(f"broadcast through {source}: {clean(result.message)}")
         reason = f"{source}: {clean(result.message)}"

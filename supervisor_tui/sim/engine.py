@@ -209,6 +209,7 @@ class Engine:
         self._live: dict[str, SimContact] = {}  # waiting and in progress
         self._ended: OrderedDict[str, SimContact] = OrderedDict()
         self.broadcasts: deque[tuple[float, str]] = deque(maxlen=100)
+        self._broadcast_keys: dict[str, None] = {}  # insertion-ordered, bounded
 
         # Agent time per state since the last reset_totals() (occupancy).
         self._state_time = [0.0] * len(AGENT_KINDS)
@@ -861,8 +862,14 @@ class Engine:
         names = ", ".join(q.name for q in a.skills) or "none"
         return ActionOutcome(True, "ok", f"{a.name} ({a.id}) now serves {names}{note}")
 
-    def broadcast(self, message: str) -> ActionOutcome:
+    def broadcast(self, message: str, key: str | None = None) -> ActionOutcome:
         """Send a message to every logged-in agent (kept for drills and tests)."""
+        if key is not None:
+            if key in self._broadcast_keys:  # a re-send after a crash: shown once only
+                return ActionOutcome(True, "ok", "already sent (same idempotency key)")
+            self._broadcast_keys[key] = None
+            while len(self._broadcast_keys) > 1000:
+                del self._broadcast_keys[next(iter(self._broadcast_keys))]
         self.broadcasts.append((self.now, message))
         reached = sum(1 for a in self.agents if a.kind != OFFLINE)
         return ActionOutcome(True, "ok", f"message sent to {reached} agents")

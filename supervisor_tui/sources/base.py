@@ -92,8 +92,9 @@ class Source(ABC):
         """Put an agent into a platform state/activity (e.g. "available", "break")."""
         return self._unsupported("change agents' states")
 
-    async def broadcast(self, message: str) -> ActionResult:
-        """Show a message to every agent (crisis communications)."""
+    async def broadcast(self, message: str, key: str | None = None) -> ActionResult:
+        """Show a message to every agent (crisis communications). A repeated ``key``
+        (a re-send after a crash) must not show the message twice."""
         return self._unsupported("broadcast to agents")
 
     async def set_emergency(self, group: str, active: bool) -> ActionResult:

@@ -257,18 +257,21 @@ class HttpSource(Source):
         return await self._act("PUT", f"agents/{quote(agent_id, safe='')}/state",
                                SetAgentStateRequest, state=state)
 
-    async def broadcast(self, message: str) -> ActionResult:
-        return await self._act("POST", "broadcast", BroadcastRequest, message=message)
+    async def broadcast(self, message: str, key: str | None = None) -> ActionResult:
+        # The crisis outbox's key goes to the server as the Idempotency-Key, so a re-send
+        # after a console crash is answered from the server's memory, not shown twice.
+        return await self._act("POST", "broadcast", BroadcastRequest, key=key, message=message)
 
     async def _act(self, method: str, path: str, model: type[BaseModel],
-                   **fields: Any) -> ActionResult:
+                   key: str | None = None, **fields: Any) -> ActionResult:
         try:
             content = model(**fields).model_dump_json()
         except ValidationError as err:  # e.g. an empty or oversized broadcast
             return ActionResult(ok=False, code="bad_request",
                                 message=f"not sent: {describe(err)}")
         # One key per action call, reused by the retry: the server acts at most once.
-        headers = {IDEMPOTENCY_HEADER: uuid.uuid4().hex, "Content-Type": "application/json"}
+        headers = {IDEMPOTENCY_HEADER: key or uuid.uuid4().hex,
+                   "Content-Type": "application/json"}
         url = f"{PREFIX}/{path}"
         for attempt in (1, 2):
             try:

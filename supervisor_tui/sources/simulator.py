@@ -177,9 +177,9 @@ class SimulatorSource(Source):
         self._catch_up()
         return _result(self.engine.set_agent_skills(agent_id, skills))
 
-    async def broadcast(self, message: str) -> ActionResult:
+    async def broadcast(self, message: str, key: str | None = None) -> ActionResult:
         self._catch_up()
-        return _result(self.engine.broadcast(message))
+        return _result(self.engine.broadcast(message, key))
 
     async def set_scenario(self, scenario: Scenario | str) -> ActionResult:
         self._catch_up()
