@@ -7,9 +7,11 @@ from typing import Literal
 from supervisor_tui.intervals import IntervalPolicy
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.base import Source, SourceError
+from supervisor_tui.sources.genesys import GenesysSettings
 from supervisor_tui.sources.http import HttpSettings
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.twilio import TwilioSettings
+from supervisor_tui.sources.zendesk import ZendeskSettings
 
 
 class SimulatorSettings(SourceSettings):
@@ -19,8 +21,8 @@ class SimulatorSettings(SourceSettings):
 
 
 #: every source type's settings class; config.py builds its ``type``-tagged union from it
-SETTINGS_TYPES: tuple[type[SourceSettings], ...] = (SimulatorSettings, HttpSettings,
-                                                     TwilioSettings)
+SETTINGS_TYPES: tuple[type[SourceSettings], ...] = (
+    SimulatorSettings, HttpSettings, TwilioSettings, ZendeskSettings, GenesysSettings)
 
 
 def build_source(name: str, settings: SourceSettings, policy: IntervalPolicy,
@@ -46,6 +48,14 @@ def _build_platform(name: str, settings: SourceSettings, policy: IntervalPolicy)
         from supervisor_tui.sources.twilio import TwilioSource
 
         return TwilioSource(name, policy, settings)
+    if isinstance(settings, ZendeskSettings):
+        from supervisor_tui.sources.zendesk import ZendeskSource
+
+        return ZendeskSource(name, policy, settings)
+    if isinstance(settings, GenesysSettings):
+        from supervisor_tui.sources.genesys import GenesysSource
+
+        return GenesysSource(name, policy, settings)
     raise SourceError(f"source {name}: type {settings.type!r} is not available")
 
 

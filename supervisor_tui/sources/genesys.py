@@ -1,0 +1,1483 @@
+"""The ``genesys`` source: Genesys Cloud queues, agents and actions.
+
+Authentication: OAuth client credentials at ``https://login.{region}/oauth/token``
+(HTTP Basic with the client id and secret), then a bearer token on
+``https://api.{region}``. The token is kept until shortly before it expires; an API
+request answered 401 gets one new token and is sent once more.
+
+What a poll reads (``poll_cost()`` is the exact count of these requests):
+
+- ``POST /api/v2/analytics/queues/observations/query`` (every poll, up to 100 queues a
+  request): ``oWaiting``, ``oInteracting``, ``oLongestWaiting``, ``oOnQueueUsers``,
+  ``oOffQueueUsers``, with the waiting conversations in detail (``detailMetrics``) as
+  the contacts: id, since when (``observationDate``), media type, participant name.
+  Genesys truncates that list (oldest half and newest half kept): ``notes`` says so.
+  ``oLongestWaiting`` is read from ``stats.calculatedMetricValue`` (else ``max``): live
+  orgs return an epoch timestamp in ms there, the docs suggest a duration in ms; a
+  value of 1e11 or more is taken as a timestamp, anything less as a duration, and the
+  resulting wait must lie between now (within ``max_clock_skew_s``) and ``max_wait_s``.
+- ``GET /api/v2/routing/queues/{q}/members?expand=routingStatus&expand=presence``
+  (paged, 100 a page, every ``members_refresh_s``; 0 = every poll): the agents.
+  Routing status IDLE -> available, INTERACTING / COMMUNICATING -> on contact,
+  NOT_RESPONDING -> away; OFF_QUEUE -> the presence through ``presence_map`` (offline,
+  or away with the presence as reason). Since when: ``routingStatus.startTime`` (for
+  off-queue agents the later of it and the presence's ``modifiedDate``). Genesys keeps
+  an agent INTERACTING through after-call work, so after-contact work is not shown.
+- ``POST /api/v2/analytics/conversations/aggregates/query`` grouped by queue and media
+  type, for the current interval (every ``interval_refresh_s``) and the day so far
+  (every ``day_refresh_s``), when the request budget has room.
+- ``GET /api/v2/routing/queues?id=...`` every ``catalog_refresh_s``, for the names of
+  queues without a configured ``name``.
+
+Aggregates -> ``QueueStats`` (T = the queue's threshold, S = its short-abandon time;
+durations come in ms). ``oServiceLevel`` is not used: it follows each queue's own
+service-level settings in Genesys, not T, so answered-within-T comes from a
+``rangeBound`` view instead:
+
+=========================== ==========================================================
+offered                     ``nOffered.count``
+answered, wait_answered_s   ``tAnswered.count``, ``tAnswered.sum``
+answered_within_threshold   view on ``tAnswered`` with ``lt`` = T
+abandoned                   ``tAbandon.count``
+abandoned_after_threshold   view on ``tAbandon`` with ``gte`` = T
+abandoned_short             view on ``tAbandon`` with ``lt`` = S
+handled, handle_s           ``tHandle.count``, ``tHandle.sum``
+=========================== ==========================================================
+
+Actions: blind transfer of a waiting conversation to a queue (``replace/queue``) or an
+agent (``replace/agent``) on its active ACD participant; queue membership by bulk
+add/remove (``POST /routing/queues/{q}/members[?delete=true]``); the configured
+emergency group switched by reading it and writing it back with ``enabled``. A
+conversation answered meanwhile is a plain refusal, never a traceback.
+
+Budget: 300 requests a minute per OAuth client (then 429 with ``Retry-After``); the
+token requests count too. Aggregates and the catalog are left out of a poll that has no
+room for them; observations and due member listings are not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from supervisor_tui.intervals import IntervalPolicy
+from supervisor_tui.model import (
+    ActionResult,
+    Agent,
+    AgentState,
+    AgentStateKind,
+    Channel,
+    Contact,
+    ContactState,
+    Queue,
+    QueueStats,
+    Snapshot,
+)
+from supervisor_tui.protocol import describe, is_loopback
+from supervisor_tui.safe_text import clean
+from supervisor_tui.sources.base import Capability, Source, SourceError
+from supervisor_tui.sources.settings import SourceSettings
+from supervisor_tui.sources.web import (
+    RateLimited,
+    RequestBudget,
+    RequestStats,
+    WebClient,
+    secret_from_env,
+)
+
+log = logging.getLogger(__name__)
+
+OBSERVATIONS = "/api/v2/analytics/queues/observations/query"
+AGGREGATES = "/api/v2/analytics/conversations/aggregates/query"
+#: queues per analytics query (one filter predicate each)
+QUERY_BATCH = 100
+#: the largest page of queue members
+PAGE_SIZE = 100
+#: counts above this are garbage, not a contact centre
+MAX_COUNT = 10_000_000
+#: sums of durations (ms) above this are garbage
+MAX_MS = 1e13
+#: an oLongestWaiting value this large is an epoch timestamp in ms, not a duration
+EPOCH_MS_FLOOR = 1e11
+#: renew the token this long before it expires
+TOKEN_MARGIN_S = 60.0
+
+OBSERVATION_METRICS = ("oWaiting", "oInteracting", "oLongestWaiting", "oOnQueueUsers",
+                       "oOffQueueUsers")
+AGGREGATE_METRICS = ("nOffered", "tAnswered", "tAbandon", "tHandle")
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{12}$")
+_REGION = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
+_MEDIA = re.compile(r"^[a-z]{2,30}$")
+_TOKEN = re.compile(r"^[\x21-\x7e]{8,8192}$")
+
+#: Genesys media types -> our channels; others take the queue's configured channel
+_CHANNELS = {"voice": Channel.VOICE, "callback": Channel.VOICE, "chat": Channel.CHAT,
+             "message": Channel.CHAT, "email": Channel.EMAIL}
+
+#: routing status -> our state (OFF_QUEUE: from the presence)
+_ROUTING: dict[str, tuple[AgentStateKind, str | None]] = {
+    "IDLE": (AgentStateKind.AVAILABLE, None),
+    "INTERACTING": (AgentStateKind.ON_CONTACT, None),
+    "COMMUNICATING": (AgentStateKind.ON_CONTACT, None),  # a non-ACD interaction
+    "NOT_RESPONDING": (AgentStateKind.AWAY, "not responding"),
+}
+
+#: system presence (case-insensitive) of an off-queue agent -> our state; settings add
+DEFAULT_PRESENCE_MAP: dict[str, AgentStateKind] = {
+    "offline": AgentStateKind.OFFLINE,
+    # Off queue means no queue contacts whatever the presence says.
+    "available": AgentStateKind.AWAY,
+    "on_queue": AgentStateKind.AWAY,
+    "away": AgentStateKind.AWAY,
+    "break": AgentStateKind.AWAY,
+    "meal": AgentStateKind.AWAY,
+    "meeting": AgentStateKind.AWAY,
+    "training": AgentStateKind.AWAY,
+    "busy": AgentStateKind.AWAY,
+    "idle": AgentStateKind.AWAY,
+}
+
+_MEDIA_LISTS = ("calls", "callbacks", "chats", "emails", "messages", "cobrowsesessions",
+                "screenshares", "socialExpressions", "videos")
+_ENDED = frozenset({"disconnected", "terminated"})
+
+
+def is_uuid(value: object) -> bool:
+    return isinstance(value, str) and bool(_UUID.match(value))
+
+
+# -- settings ------------------------------------------------------------------------
+
+
+class GenesysQueueSettings(BaseModel):
+    """Per-queue settings (``[sources.NAME.queue_settings.QUEUE_ID]``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=80, description="display name (default: the "
+                             "queue's name in Genesys)")
+    channel: Channel = Channel.VOICE
+    media_types: list[str] | None = Field(None, description="Genesys media types to count "
+                                          "(voice, callback, chat, email, message); "
+                                          "default: all")
+    sl_target: float = Field(0.8, ge=0, le=1)
+    threshold_s: int = Field(20, ge=1, le=86_400, description="service-level threshold T")
+    short_abandon_s: int = Field(5, ge=0, le=3_600, description="abandons under this are "
+                                 "short (0: none are)")
+
+    @field_validator("media_types")
+    @classmethod
+    def _media(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        value = [v.strip().lower() for v in value]
+        bad = [v for v in value if not _MEDIA.match(v)]
+        if bad or not value:
+            raise ValueError(f"media types are lowercase words such as voice or chat, got "
+                             f"{bad[:3] or 'none'}")
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _short_under_threshold(self) -> GenesysQueueSettings:
+        if self.short_abandon_s > self.threshold_s:
+            raise ValueError("short_abandon_s must not exceed threshold_s")
+        return self
+
+
+def _check_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL with a host")
+    if parts.username or parts.password or parts.query or parts.fragment or parts.path:
+        raise ValueError("must be scheme://host[:port] only")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ValueError("plain http:// is only allowed to a loopback address")
+    return value
+
+
+class GenesysSettings(SourceSettings):
+    """``[sources.NAME]`` with ``type = "genesys"``: queues of one Genesys Cloud org."""
+
+    type: Literal["genesys"] = "genesys"
+    #: Genesys allows 300 requests a minute per OAuth client, then answers 429.
+    default_budget: ClassVar[tuple[int, float] | None] = (300, 60.0)
+
+    region: str = Field("mypurecloud.com", description="the org's region host: "
+                        "mypurecloud.com, mypurecloud.ie, usw2.pure.cloud, ...")
+    api_url: str | None = Field(None, description="default: https://api.{region}")
+    login_url: str | None = Field(None, description="default: https://login.{region}")
+    client_id_env: str = Field(description="environment variable holding the OAuth "
+                               "client id (client credentials grant)")
+    client_secret_env: str = Field(description="environment variable holding the OAuth "
+                                   "client secret")
+    ca_bundle: str | None = None
+    queues: list[str] = Field(min_length=1, description="queue ids to show")
+    queue_defaults: GenesysQueueSettings = Field(default_factory=GenesysQueueSettings)
+    queue_settings: dict[str, GenesysQueueSettings] = Field(
+        default_factory=dict, description="per queue id, replacing queue_defaults")
+    presence_map: dict[str, AgentStateKind] = Field(
+        default_factory=dict, description="system presence (or presence definition id) of "
+        "an off-queue agent -> offline or away (...); added to the defaults")
+    emergency_group_id: str | None = Field(None, description="the emergency group this "
+                                           "console may switch on and off")
+    allow_transfers: bool = Field(True, description="offer blind transfers of waiting "
+                                  "conversations (needs conversation:communication:"
+                                  "blindTransfer)")
+    allow_membership: bool = Field(True, description="offer adding/removing queue members "
+                                   "(needs routing:queueMember:manage)")
+    interval_refresh_s: float = Field(15.0, ge=1, le=1_800)
+    day_stats: bool = Field(True, description="also read counters since local midnight")
+    day_refresh_s: float = Field(300.0, ge=1, le=86_400)
+    members_refresh_s: float = Field(0.0, ge=0, le=3_600, description="re-read queue "
+                                     "members (agent states) this often; 0 = every poll")
+    catalog_refresh_s: float = Field(3_600.0, ge=10, le=86_400)
+    max_pages: int = Field(20, ge=1, le=1_000, description="member pages per queue")
+    max_wait_s: float = Field(1_209_600.0, gt=0, description="a wait above this is garbage")
+    max_clock_skew_s: float = Field(30.0, ge=0, le=3_600)
+    max_concurrency: int = Field(4, ge=1, le=32)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        value = value.strip().lower().removeprefix("api.").removeprefix("login.")
+        if not _REGION.match(value):
+            raise ValueError("must be a region host such as mypurecloud.com")
+        return value
+
+    @field_validator("api_url", "login_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _check_url(value)
+
+    @field_validator("queues")
+    @classmethod
+    def _queue_ids(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not is_uuid(v)]
+        if bad:
+            raise ValueError(f"not queue ids (UUIDs): {bad[:3]}")
+        return list(dict.fromkeys(v.lower() for v in value))
+
+    @field_validator("queue_settings")
+    @classmethod
+    def _queue_keys(cls, value: dict[str, GenesysQueueSettings]
+                    ) -> dict[str, GenesysQueueSettings]:
+        bad = [k for k in value if not is_uuid(k)]
+        if bad:
+            raise ValueError(f"keys must be queue ids (UUIDs): {bad[:3]}")
+        return {k.lower(): v for k, v in value.items()}
+
+    @field_validator("emergency_group_id")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        if value is not None and not is_uuid(value):
+            raise ValueError("must be an emergency group id (a UUID)")
+        return value.lower() if value else value
+
+    @field_validator("presence_map")
+    @classmethod
+    def _casefold(cls, value: dict[str, AgentStateKind]) -> dict[str, AgentStateKind]:
+        return {k.strip().casefold(): v for k, v in value.items()}
+
+    def queue(self, queue_id: str) -> GenesysQueueSettings:
+        return self.queue_settings.get(queue_id, self.queue_defaults)
+
+    def api(self) -> str:
+        return self.api_url or f"https://api.{self.region}"
+
+    def login(self) -> str:
+        return self.login_url or f"https://login.{self.region}"
+
+    def presence_kinds(self) -> dict[str, AgentStateKind]:
+        return {**DEFAULT_PRESENCE_MAP, **self.presence_map}
+
+
+# -- response documents ---------------------------------------------------------------
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("a count, not true/false")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValueError(f"not a count: {clean(repr(value), 40)}")
+    if value < 0:
+        raise ValueError(f"negative count {value}")
+    if value > MAX_COUNT:
+        raise ValueError(f"absurd count {value}")
+    return value
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"not a number: {clean(repr(value), 40)}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"not a duration: {value}")
+    if value > MAX_MS:
+        raise ValueError(f"absurd value {value}")
+    return float(value)
+
+
+def _date(value: Any) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError(f"not an ISO 8601 date: {clean(repr(value), 40)}")
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 date: {clean(repr(value), 40)}") from None
+    if when.tzinfo is None:
+        raise ValueError("date without a time zone")
+    if not 2000 <= when.year <= 2200:
+        raise ValueError(f"absurd date {clean(value, 40)}")
+    return when.astimezone(UTC)
+
+
+def _uuid(value: Any) -> str:
+    if not is_uuid(value):
+        raise ValueError(f"not an id: {clean(repr(value), 40)}")
+    return str(value).lower()
+
+
+Count = Annotated[int, BeforeValidator(_count)]
+Number = Annotated[float, BeforeValidator(_number)]
+Date = Annotated[datetime, BeforeValidator(_date)]
+Id = Annotated[str, BeforeValidator(_uuid)]
+Name = Annotated[str, Field(max_length=500)]
+
+
+class _Doc(BaseModel):
+    """Only the fields we read, named as the API names them (camelCase); others are
+    ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+_D = TypeVar("_D", bound=_Doc)
+
+
+class StatsDoc(_Doc):
+    """A ``StatisticalSummary``: only the fields we read."""
+
+    count: Count | None = None
+    sum: Number | None = None
+    max: Number | None = None
+    current: Number | None = None
+    calculatedMetricValue: Number | None = None
+
+
+class ObservationDoc(_Doc):
+    """One waiting conversation of the ``oWaiting`` detail list."""
+
+    observationDate: Date
+    conversationId: Id
+    participantName: Name | None = None
+    routingPriority: StrictInt | None = None
+
+
+class ObservationMetricDoc(_Doc):
+    metric: Name
+    qualifier: Name | None = None
+    stats: StatsDoc | None = None
+    truncated: StrictBool | None = None
+    observations: list[Any] | None = None  # validated one by one
+
+
+class ObservationGroupDoc(_Doc):
+    group: dict[str, Name]
+    data: list[ObservationMetricDoc] = Field(default_factory=list)
+
+
+class ObservationsDoc(_Doc):
+    results: list[ObservationGroupDoc]
+
+
+class AggregateMetricDoc(_Doc):
+    metric: Name
+    qualifier: Name | None = None
+    stats: StatsDoc
+
+
+class AggregateViewDoc(_Doc):
+    name: Name
+    stats: StatsDoc
+
+
+class AggregateBucketDoc(_Doc):
+    interval: Name | None = None
+    metrics: list[AggregateMetricDoc] = Field(default_factory=list)
+    views: list[AggregateViewDoc] = Field(default_factory=list)
+
+
+class AggregateGroupDoc(_Doc):
+    group: dict[str, Name]
+    data: list[AggregateBucketDoc] = Field(default_factory=list)
+
+
+class AggregatesDoc(_Doc):
+    results: list[AggregateGroupDoc] | None = None  # absent: no conversations at all
+
+
+class PresenceDefinitionDoc(_Doc):
+    id: Name | None = None
+    systemPresence: Name | None = None
+
+
+class PresenceDoc(_Doc):
+    presenceDefinition: PresenceDefinitionDoc | None = None
+    modifiedDate: Date | None = None
+
+
+class RoutingStatusDoc(_Doc):
+    status: Name | None = None
+    startTime: Date | None = None
+
+
+class UserDoc(_Doc):
+    id: Id
+    name: Name | None = None
+    presence: PresenceDoc | None = None
+    routingStatus: RoutingStatusDoc | None = None
+
+
+class MemberDoc(_Doc):
+    """A ``QueueMember``; expanded routing status and presence may sit on the member
+    or on its user, so both are read."""
+
+    id: Id
+    name: Name | None = None
+    user: UserDoc | None = None
+    joined: StrictBool | None = None
+    routingStatus: RoutingStatusDoc | None = None
+    presence: PresenceDoc | None = None
+
+
+class QueueDoc(_Doc):
+    id: Id
+    name: Name | None = None
+
+
+class TokenDoc(_Doc):
+    access_token: Annotated[str, Field(pattern=_TOKEN.pattern)]
+    token_type: Name | None = None
+    expires_in: Annotated[StrictInt, Field(gt=0, le=31_536_000)]
+
+
+class MediaDoc(_Doc):
+    state: Name | None = None
+
+
+class ParticipantDoc(_Doc):
+    id: Name
+    purpose: Name | None = None
+    queueId: Name | None = None
+    userId: Name | None = None
+    name: Name | None = None
+    endTime: Name | None = None
+    calls: list[MediaDoc] | None = None
+    callbacks: list[MediaDoc] | None = None
+    chats: list[MediaDoc] | None = None
+    emails: list[MediaDoc] | None = None
+    messages: list[MediaDoc] | None = None
+    cobrowsesessions: list[MediaDoc] | None = None
+    screenshares: list[MediaDoc] | None = None
+    socialExpressions: list[MediaDoc] | None = None
+    videos: list[MediaDoc] | None = None
+
+    def media_states(self) -> list[str]:
+        states: list[str] = []
+        for attr in _MEDIA_LISTS:
+            for media in getattr(self, attr) or ():
+                states.append((media.state or "").casefold())
+        return states
+
+    def active(self) -> bool:
+        if self.endTime:
+            return False
+        states = self.media_states()
+        return not states or any(s not in _ENDED for s in states)
+
+
+class ConversationDoc(_Doc):
+    id: Id
+    participants: list[ParticipantDoc]
+
+
+class EmergencyGroupDoc(_Doc):
+    id: Id
+    name: Name | None = None
+    enabled: StrictBool | None = None
+
+
+class ErrorDoc(_Doc):
+    message: Name | None = None
+    code: Name | None = None
+
+
+def _validate(model: type[_D], data: Any, what: str) -> _D:
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise SourceError(f"{what}: {describe(err)}") from None
+
+
+# -- state kept between polls ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GenesysQueueNow:
+    """A queue's live observations, validated."""
+
+    waiting: int
+    interacting: int
+    longest_wait_s: float | None
+    on_queue_users: int | None
+    off_queue_users: int | None
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
+class _Cached:
+    fetched_at: datetime
+    window_start: datetime | None
+    value: Any
+
+
+@dataclass(frozen=True)
+class _Plan:
+    made_at: datetime
+    token: bool
+    observations: int
+    members: tuple[str, ...]
+    member_pages: int
+    aggregates: tuple[Literal["interval", "day"], ...]
+    aggregate_batches: int
+    catalog: int
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def cost(self) -> int:
+        return (int(self.token) + self.observations + self.member_pages
+                + len(self.aggregates) * self.aggregate_batches + self.catalog)
+
+
+@dataclass
+class _Members:
+    records: list[MemberDoc] = field(default_factory=list)
+    pages: int = 0
+    dropped: int = 0
+    first_problem: str = ""
+    truncated: bool = False
+
+
+def _wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso_ms(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
+        f"{when.microsecond // 1000:03d}Z"
+
+
+def _batches(items: Sequence[str]) -> list[list[str]]:
+    return [list(items[i:i + QUERY_BATCH]) for i in range(0, len(items), QUERY_BATCH)]
+
+
+def _or_queues(queue_ids: Sequence[str]) -> dict[str, Any]:
+    return {"type": "or", "predicates": [
+        {"type": "dimension", "dimension": "queueId", "operator": "matches", "value": q}
+        for q in queue_ids]}
+
+
+_USER_METRICS = frozenset({"oOnQueueUsers", "oOffQueueUsers"})
+
+
+def _group_counts(group: ObservationGroupDoc) -> dict[str, int]:
+    """Each metric's count in one group: the unqualified entry if there is one, else
+    the sum over its qualifiers (e.g. on-queue users by routing status)."""
+    plain: dict[str, int] = {}
+    qualified: dict[str, int] = {}
+    for item in group.data:
+        count = item.stats.count if item.stats and item.stats.count is not None else 0
+        into = plain if item.qualifier is None else qualified
+        into[item.metric] = into.get(item.metric, 0) + count
+    return {**qualified, **plain}
+
+
+def longest_wait_s(value: float, now: datetime) -> float:
+    """``oLongestWaiting`` as seconds waited: an epoch timestamp (ms) or a duration
+    (ms). The caller checks the result is plausible."""
+    if value >= EPOCH_MS_FLOOR:
+        return (now - datetime.fromtimestamp(value / 1000, UTC)).total_seconds()
+    return value / 1000
+
+
+class GenesysSource(Source):
+    """Queues of one Genesys Cloud org; ``clock`` is injectable for tests."""
+
+    def __init__(self, name: str, policy: IntervalPolicy, settings: GenesysSettings,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__(name, policy)
+        self.settings = settings
+        self._clock = clock or _wall_now
+        client_id = secret_from_env(settings.client_id_env, f"source {name}: OAuth client id")
+        secret = secret_from_env(settings.client_secret_env,
+                                 f"source {name}: OAuth client secret")
+        budget = settings.make_budget()
+        headers = {"Accept": "application/json"}
+        try:
+            # Token requests go to another host but count against the same client budget.
+            self._login = WebClient(name, settings.login(), auth=(client_id or "", secret or ""),
+                                    headers=headers, timeout_s=settings.timeout_s,
+                                    ca_bundle=settings.ca_bundle, budget=budget,
+                                    transport=transport)
+            self._client = WebClient(name, settings.api(), headers=headers,
+                                     timeout_s=settings.timeout_s,
+                                     ca_bundle=settings.ca_bundle, budget=budget,
+                                     transport=transport)
+        except OSError as err:  # loading the CA bundle
+            raise SourceError(f"source {name}: cannot use ca_bundle {settings.ca_bundle}: "
+                              f"{clean(err.strerror or err, 100)}") from None
+        self._login.stats = self._client.stats  # one set of counts for the screen
+        self._sem = asyncio.Semaphore(settings.max_concurrency)
+        self._token: str | None = None
+        self._token_expires: datetime | None = None
+        self._token_lock = asyncio.Lock()
+        self._replaced_at: datetime | None = None  # when a refused token was replaced
+        self._presence = settings.presence_kinds()
+        caps = {Capability.SNAPSHOT}
+        if settings.allow_transfers:
+            caps.add(Capability.REASSIGN_CONTACT)
+        if settings.allow_membership:
+            caps.add(Capability.MOVE_AGENTS)
+        if settings.emergency_group_id:
+            caps.add(Capability.EMERGENCY_GROUP)
+        self.capabilities = frozenset(caps)
+        self._names: dict[str, str] = {}
+        self._catalog_at: datetime | None = None
+        self._aggregates: dict[str, _Cached] = {}  # "interval"/"day" -> {qid: QueueStats}
+        self._members: dict[str, _Cached] = {}  # qid -> list[MemberDoc]
+        self._pages: dict[str, int] = {}
+        self._planned: _Plan | None = None
+        # identity reuse: unchanged agents/contacts keep their objects (see index.py)
+        self._agent_cache: dict[str, tuple[tuple[Any, ...], Agent]] = {}
+        self._contact_cache: dict[str, tuple[tuple[Any, ...], Contact]] = {}
+        #: validated live observations of the last poll, by queue id
+        self.live: dict[str, GenesysQueueNow] = {}
+        self.notes: tuple[str, ...] = ()
+        #: requests the last snapshot() sent
+        self.last_poll_requests = 0
+
+    # -- Source API ---------------------------------------------------------------------
+
+    @property
+    def budget(self) -> RequestBudget | None:
+        return self._client.budget
+
+    @property
+    def request_stats(self) -> RequestStats | None:
+        return self._client.stats
+
+    def poll_cost(self) -> int:
+        self._planned = self._plan(self._clock())
+        return self._planned.cost
+
+    async def close(self) -> None:
+        await self._client.aclose()
+        await self._login.aclose()
+
+    async def snapshot(self) -> Snapshot:
+        now = self._clock()
+        plan = self._planned
+        self._planned = None
+        if plan is None or abs((now - plan.made_at).total_seconds()) > 5:
+            plan = self._plan(now)
+        notes: list[str] = [f"{what} not refreshed: no room in the request budget"
+                            for what in plan.skipped]
+        sent_before = self._client.stats.requests
+        try:
+            await self._ensure_token()  # before the requests that all need it
+            observations, *_ = await self._gather(
+                self._observations(), self._read_members(plan.members, notes),
+                *(self._read_aggregates(kind, now) for kind in plan.aggregates),
+                self._refresh_catalog(notes) if plan.catalog else _none())
+        finally:
+            self.last_poll_requests = self._client.stats.requests - sent_before
+        taken_at = self._clock()
+        contacts = self._live_and_contacts(observations, taken_at, notes)
+        agents = self._agents(taken_at, notes)
+        self.notes = tuple(notes)
+        for note in notes:
+            log.info("source %s: %s", self.name, note)
+        return self._build(taken_at, agents, contacts)
+
+    # -- planning -----------------------------------------------------------------------
+
+    def _token_due(self, now: datetime) -> bool:
+        if self._token is None or self._token_expires is None:
+            return True
+        return now >= self._token_expires
+
+    def _plan(self, now: datetime) -> _Plan:
+        s = self.settings
+        queues = s.queues
+        token = self._token_due(now)
+        observations = len(_batches(queues))
+        members = tuple(q for q in queues
+                        if q not in self._members
+                        or (now - self._members[q].fetched_at).total_seconds()
+                        >= s.members_refresh_s)
+        member_pages = sum(self._pages.get(q, 1) for q in members)
+        mandatory = int(token) + observations + member_pages
+        budget = self._client.budget
+        room = (budget.remaining() - mandatory) if budget is not None else 10**9
+        batches = observations
+        aggregates: list[Literal["interval", "day"]] = []
+        skipped: list[str] = []
+        kinds: list[tuple[Literal["interval", "day"], float]] = [
+            ("interval", s.interval_refresh_s)]
+        if s.day_stats:
+            kinds.append(("day", s.day_refresh_s))
+        for kind, period in kinds:
+            cached = self._aggregates.get(kind)
+            start = self._window_start(kind, now)
+            due = (cached is None or cached.window_start != start
+                   or (now - cached.fetched_at).total_seconds() >= period)
+            if not due:
+                continue
+            if batches <= room:
+                aggregates.append(kind)
+                room -= batches
+            else:
+                skipped.append(f"{kind} counters")
+        catalog = 0
+        unnamed = [q for q in queues if not s.queue(q).name]
+        if unnamed and (self._catalog_at is None
+                        or (now - self._catalog_at).total_seconds() >= s.catalog_refresh_s):
+            if len(_batches(unnamed)) <= room:
+                catalog = len(_batches(unnamed))
+            else:
+                skipped.append("queue names")
+        return _Plan(now, token, observations, members, member_pages, tuple(aggregates),
+                     batches, catalog, tuple(skipped))
+
+    def _window_start(self, kind: str, now: datetime) -> datetime:
+        return (self.policy.interval_start(now) if kind == "interval"
+                else self.policy.day_start(now))
+
+    # -- requests -----------------------------------------------------------------------
+
+    @staticmethod
+    async def _gather(*coros: Awaitable[Any]) -> list[Any]:
+        """Run concurrently; raise the most telling failure (a 429 first, so its
+        Retry-After is honoured) as one ``SourceError``."""
+        results = await asyncio.gather(*coros, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        for err in errors:
+            if isinstance(err, asyncio.CancelledError):
+                raise err
+        for kind in (RateLimited, SourceError):
+            for err in errors:
+                if isinstance(err, kind):
+                    raise err
+        if errors:  # a bug of ours: still one line, never a traceback on screen
+            raise SourceError(clean(f"{type(errors[0]).__name__}: {errors[0]}", 200)
+                              ) from errors[0]
+        return list(results)
+
+    async def _ensure_token(self, failed: str | None = None) -> str | None:
+        """The bearer token: cached until shortly before it expires. ``failed`` is a
+        token the API refused: it is replaced unless another request already did, and
+        None comes back when it was itself a replacement for a refused token (so a
+        revoked client costs one token request a minute, not one per request)."""
+        async with self._token_lock:
+            now = self._clock()
+            if failed is not None and failed == self._token and self._replaced_at is not None \
+                    and abs((now - self._replaced_at).total_seconds()) < TOKEN_MARGIN_S:
+                return None
+            if self._token is not None and (
+                    (failed is None and not self._token_due(now))
+                    or (failed is not None and self._token != failed)):
+                return self._token
+            response = await self._login.request(
+                "POST", "/oauth/token", data={"grant_type": "client_credentials"},
+                expect=(200, 400, 401))
+            if response.status_code != 200:
+                try:
+                    body = response.json()
+                    reason = clean(f"{body.get('error', '')} {body.get('description', '')}",
+                                   120).strip()
+                except (ValueError, AttributeError):
+                    reason = ""
+                raise SourceError(f"OAuth token refused (HTTP {response.status_code}"
+                                  f"{': ' + reason if reason else ''}) — check the client "
+                                  "id and secret in the environment")
+            doc = _validate(TokenDoc, self._login.parse_json(response), "OAuth token")
+            if doc.token_type is not None and doc.token_type.casefold() != "bearer":
+                raise SourceError(f"OAuth token: type {clean(doc.token_type, 20)!r}, "
+                                  "not bearer")
+            margin = min(TOKEN_MARGIN_S, doc.expires_in / 10)
+            self._token = doc.access_token
+            self._token_expires = now + timedelta(seconds=doc.expires_in - margin)
+            self._replaced_at = now if failed is not None else None
+            return self._token
+
+    async def _call(self, method: str, url: str, *, expect: tuple[int, ...] = (200,),
+                    **kwargs: Any) -> httpx.Response:
+        """An API request with the bearer token; on 401 one new token and one retry."""
+        token = await self._ensure_token()
+        assert token is not None  # only a refused token can yield None
+        for attempt in (1, 2):
+            try:
+                async with self._sem:
+                    response = await self._client.request(
+                        method, url, expect=(*expect, 401),
+                        headers={"Authorization": f"Bearer {token}"}, **kwargs)
+            except SourceError as err:
+                text = str(err)
+                if token in text:  # a proxy echoing headers: never show the token
+                    err.args = (text.replace(token, "***"),)
+                raise
+            if response.status_code != 401 or 401 in expect:
+                return response
+            renewed = await self._ensure_token(failed=token) if attempt == 1 else None
+            if renewed is None:
+                break
+            token = renewed
+        raise SourceError("authentication refused (HTTP 401) even with a new token — check "
+                          "the OAuth client's roles")
+
+    async def _json(self, method: str, url: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        response = await self._call(method, url, **kwargs)
+        data = self._client.parse_json(response)
+        if not isinstance(data, dict):
+            raise SourceError(f"{what}: expected a JSON object, got {type(data).__name__}")
+        return data
+
+    @staticmethod
+    def _error_body(data: dict[str, Any], key: str, what: str) -> None:
+        """A 200 whose body is an error document, not the answer: say what Genesys said."""
+        if key in data:
+            return
+        if "message" in data or "code" in data or "errors" in data:
+            error = ErrorDoc.model_validate({k: clean(v, 200) for k, v in data.items()
+                                             if k in ("message", "code")})
+            text = error.message or error.code or "an error"
+            raise SourceError(f"{what}: Genesys answered with an error: {clean(text, 160)}")
+
+    # -- observations and contacts ------------------------------------------------------
+
+    async def _observations(self) -> list[ObservationGroupDoc]:
+        groups: list[ObservationGroupDoc] = []
+        for batch in _batches(self.settings.queues):
+            body = {"filter": _or_queues(batch), "metrics": list(OBSERVATION_METRICS),
+                    "detailMetrics": ["oWaiting"]}
+            data = await self._json("POST", OBSERVATIONS, "queue observations", json=body)
+            self._error_body(data, "results", "queue observations")
+            groups += _validate(ObservationsDoc, data, "queue observations").results
+        return groups
+
+    def _media_ok(self, queue_id: str, media: str | None) -> bool:
+        allowed = self.settings.queue(queue_id).media_types
+        return media is None or allowed is None or media.lower() in allowed
+
+    def _clamp(self, when: datetime, now: datetime) -> datetime | None:
+        """``when`` if not in the future (within the allowed skew: then now)."""
+        if when <= now:
+            return when
+        if (when - now).total_seconds() <= self.settings.max_clock_skew_s:
+            return now
+        return None
+
+    def _longest(self, queue_id: str, stats: StatsDoc | None, now: datetime) -> float | None:
+        if stats is None:
+            return None
+        value = next((v for v in (stats.calculatedMetricValue, stats.max) if v is not None),
+                     None)
+        if value is None or value == 0:
+            return None
+        wait = longest_wait_s(value, now)
+        if wait < -self.settings.max_clock_skew_s:
+            raise SourceError(f"queue observations: queue {queue_id} longest waiting "
+                              f"{value:.0f} lies {-wait:.0f} s in the future")
+        if wait > self.settings.max_wait_s:
+            raise SourceError(f"queue observations: queue {queue_id} longest waiting "
+                              f"{value:.0f} means {wait:.0f} s, which is absurd")
+        return max(wait, 0.0)
+
+    def _live_and_contacts(self, groups: list[ObservationGroupDoc], now: datetime,
+                           notes: list[str]) -> tuple[Contact, ...]:
+        wanted = set(self.settings.queues)
+        counts: dict[str, dict[str, int]] = {q: {} for q in wanted}
+        longest: dict[str, float | None] = dict.fromkeys(wanted)
+        seen_queues: set[str] = set()
+        contacts: list[Contact] = []
+        cache: dict[str, tuple[tuple[Any, ...], Contact]] = {}
+        dropped, problem, truncated = 0, "", []
+        for group in groups:
+            qid = (group.group.get("queueId") or "").lower()
+            if qid not in wanted:
+                continue
+            seen_queues.add(qid)
+            media = group.group.get("mediaType")
+            if not self._media_ok(qid, media):
+                continue
+            for metric, value in _group_counts(group).items():
+                tally = counts[qid]
+                # Users are counted once per queue whatever the media; contacts per media.
+                merge = max if metric in _USER_METRICS else int.__add__
+                tally[metric] = merge(tally[metric], value) if metric in tally else value
+            for item in group.data:
+                if item.metric == "oLongestWaiting":
+                    wait = self._longest(qid, item.stats, now)
+                    if wait is not None:
+                        longest[qid] = max(wait, longest[qid] or 0.0)
+                if item.metric != "oWaiting" or not item.observations:
+                    continue
+                if item.truncated:
+                    truncated.append(qid)
+                channel = _CHANNELS.get((media or "").lower(),
+                                        self.settings.queue(qid).channel)
+                for raw in item.observations:
+                    try:
+                        obs = ObservationDoc.model_validate(raw)
+                    except ValidationError as err:
+                        dropped += 1
+                        problem = problem or describe(err)
+                        continue
+                    entered = self._clamp(obs.observationDate, now)
+                    if entered is None or (now - entered).total_seconds() > \
+                            self.settings.max_wait_s:
+                        dropped += 1
+                        problem = problem or (f"conversation {obs.conversationId}: waiting "
+                                              f"since {_iso_ms(obs.observationDate)}")
+                        continue
+                    if obs.conversationId in cache:
+                        continue
+                    customer = clean(obs.participantName, 60) if obs.participantName else None
+                    key = (qid, channel, int(entered.timestamp()), customer)
+                    previous = self._contact_cache.get(obs.conversationId)
+                    if previous is not None and previous[0] == key:
+                        contact = previous[1]
+                    else:
+                        contact = Contact(id=obs.conversationId, queue_id=qid, channel=channel,
+                                          entered_at=entered, state=ContactState.WAITING,
+                                          customer=customer)
+                    cache[obs.conversationId] = (key, contact)
+                    contacts.append(contact)
+        missing = [q for q in self.settings.queues if q not in seen_queues]
+        if missing:
+            raise SourceError(f"queue observations came back for {len(wanted) - len(missing)}"
+                              f" of {len(wanted)} queues (missing {missing[0]}): check the "
+                              "queue ids and the client's analytics permissions")
+        self._contact_cache = cache
+        self.live = {q: GenesysQueueNow(
+            waiting=counts[q].get("oWaiting", 0), interacting=counts[q].get("oInteracting", 0),
+            longest_wait_s=longest[q],
+            on_queue_users=counts[q].get("oOnQueueUsers"),
+            off_queue_users=counts[q].get("oOffQueueUsers"), taken_at=now)
+            for q in self.settings.queues}
+        listed: dict[str, int] = {}
+        for c in contacts:
+            listed[c.queue_id] = listed.get(c.queue_id, 0) + 1
+        short = [f"{self._name(q)} {listed.get(q, 0)} of {self.live[q].waiting}"
+                 for q in self.settings.queues if listed.get(q, 0) < self.live[q].waiting]
+        if truncated or (short and not dropped):
+            notes.append("waiting conversations listed in part by Genesys (oldest and newest "
+                          f"kept): {', '.join(short[:5]) or 'all counted'}")
+        if dropped:
+            notes.append(f"dropped {dropped} unreadable waiting conversation(s): {problem}")
+        return tuple(contacts)
+
+    # -- members and agents -------------------------------------------------------------
+
+    async def _read_members(self, queue_ids: Sequence[str], notes: list[str]) -> None:
+        listings = await self._gather(*(self._member_pages(q) for q in queue_ids))
+        now = self._clock()
+        for qid, listing in zip(queue_ids, listings, strict=True):
+            self._members[qid] = _Cached(now, None, listing)
+            if listing.truncated:
+                notes.append(f"members of {self._name(qid)}: cut at {listing.pages} pages "
+                             "(max_pages)")
+
+    async def _member_pages(self, queue_id: str) -> _Members:
+        listing = _Members()
+        what = f"members of queue {queue_id}"
+        while True:
+            if listing.pages >= self.settings.max_pages:
+                listing.truncated = True
+                break
+            params = [("pageSize", str(PAGE_SIZE)), ("pageNumber", str(listing.pages + 1)),
+                      ("expand", "routingStatus"), ("expand", "presence")]
+            data = await self._json("GET", f"/api/v2/routing/queues/{queue_id}/members",
+                                    what, params=params)
+            self._error_body(data, "entities", what)
+            listing.pages += 1
+            entities = data.get("entities")
+            if not isinstance(entities, list):
+                raise SourceError(f"{what}: no 'entities' list in the answer")
+            number = data.get("pageNumber")
+            if number is not None and number != listing.pages:
+                raise SourceError(f"{what}: asked for page {listing.pages}, got "
+                                  f"{clean(repr(number), 20)}")
+            for item in entities:
+                try:
+                    listing.records.append(MemberDoc.model_validate(item))
+                except ValidationError as err:
+                    listing.dropped += 1
+                    listing.first_problem = listing.first_problem or describe(err)
+            # nextUri is followed by page number on our own host, never as a link.
+            if not data.get("nextUri") or not entities:
+                break
+        total = len(listing.records) + listing.dropped
+        if listing.dropped and listing.dropped * 2 > total and listing.dropped > 2:
+            raise SourceError(f"{what}: {listing.dropped} of {total} records unreadable "
+                              f"({listing.first_problem})")
+        self._pages[queue_id] = max(1, listing.pages)
+        return listing
+
+    def _state(self, m: MemberDoc, now: datetime
+               ) -> tuple[AgentStateKind, str | None, datetime] | str:
+        """(state, reason, since) of a member, or why it cannot be shown."""
+        user = m.user
+        routing = m.routingStatus or (user.routingStatus if user else None)
+        presence = m.presence or (user.presence if user else None)
+        status = (routing.status or "").upper() if routing else ""
+        started = routing.startTime if routing else None
+        if status in _ROUTING:
+            kind, reason = _ROUTING[status]
+            since = started
+        else:  # OFF_QUEUE (or unknown): what the agent is doing, by presence
+            definition = presence.presenceDefinition if presence else None
+            system = (definition.systemPresence or "") if definition else ""
+            by_id = self._presence.get((definition.id or "").casefold()) if definition else None
+            kind = by_id or self._presence.get(system.casefold()) or AgentStateKind.AWAY
+            word = system.replace("_", " ").lower() or status.replace("_", " ").lower()
+            reason = None if kind != AgentStateKind.AWAY else (
+                "off queue" if word in ("available", "on queue", "") else word)
+            dates = [d for d in (started, presence.modifiedDate if presence else None) if d]
+            since = max(dates) if dates else None
+        if since is None:
+            return "no routing status or presence date"
+        clamped = self._clamp(since, now)
+        if clamped is None:
+            return f"state since {_iso_ms(since)}, in the future"
+        return kind, clean(reason, 40) if reason else None, clamped
+
+    def _agents(self, now: datetime, notes: list[str]) -> tuple[Agent, ...]:
+        members: dict[str, MemberDoc] = {}
+        skills: dict[str, list[str]] = {}
+        dropped = 0
+        problem = ""
+        for qid in self.settings.queues:
+            cached = self._members.get(qid)
+            if cached is None:
+                continue
+            listing: _Members = cached.value
+            dropped += listing.dropped
+            problem = problem or listing.first_problem
+            for m in listing.records:
+                members.setdefault(m.id, m)
+                if m.joined is not False:  # only joined members are routed to
+                    skills.setdefault(m.id, []).append(qid)
+        agents: list[Agent] = []
+        cache: dict[str, tuple[tuple[Any, ...], Agent]] = {}
+        for uid, m in members.items():
+            state = self._state(m, now)
+            if isinstance(state, str):
+                dropped += 1
+                problem = problem or f"user {uid}: {state}"
+                continue
+            kind, reason, since = state
+            name = clean(m.name or (m.user.name if m.user else None) or uid, 80)
+            key = (name, kind, reason, since, tuple(skills.get(uid, ())))
+            previous = self._agent_cache.get(uid)
+            if previous is not None and previous[0] == key:
+                agent = previous[1]
+            else:
+                agent = Agent(id=uid, name=name,
+                              state=AgentState(kind=kind, since=since, reason=reason),
+                              skills=key[4], source=self.name)
+            cache[uid] = (key, agent)
+            agents.append(agent)
+        self._agent_cache = cache
+        if dropped:
+            notes.append(f"dropped {dropped} unreadable member record(s): {problem}")
+        return tuple(agents)
+
+    # -- aggregates -----------------------------------------------------------------------
+
+    def _views(self) -> list[dict[str, Any]]:
+        thresholds = {self.settings.queue(q).threshold_s for q in self.settings.queues}
+        shorts = {self.settings.queue(q).short_abandon_s for q in self.settings.queues} - {0}
+        views = []
+        for t in sorted(thresholds):
+            views.append({"target": "tAnswered", "name": f"tAnsweredBelow{t}s",
+                          "function": "rangeBound", "range": {"lt": t * 1000}})
+            views.append({"target": "tAbandon", "name": f"tAbandonFrom{t}s",
+                          "function": "rangeBound", "range": {"gte": t * 1000}})
+        for s in sorted(shorts):
+            views.append({"target": "tAbandon", "name": f"tAbandonBelow{s}s",
+                          "function": "rangeBound", "range": {"lt": s * 1000}})
+        return views
+
+    async def _read_aggregates(self, kind: Literal["interval", "day"], now: datetime) -> None:
+        start = self._window_start(kind, now)
+        end = max(now, start + timedelta(seconds=1))
+        what = f"{kind} counters"
+        results: list[AggregateGroupDoc] = []
+        for batch in _batches(self.settings.queues):
+            body = {"interval": f"{_iso_ms(start)}/{_iso_ms(end)}",
+                    "groupBy": ["queueId", "mediaType"],
+                    "filter": {"type": "and", "clauses": [_or_queues(batch)]},
+                    "metrics": list(AGGREGATE_METRICS), "views": self._views()}
+            data = await self._json("POST", AGGREGATES, what, json=body)
+            self._error_body(data, "results", what)
+            results += _validate(AggregatesDoc, data, what).results or []
+        stats = {q: self._queue_stats(q, start, results, what) for q in self.settings.queues}
+        self._aggregates[kind] = _Cached(self._clock(), start, stats)
+
+    def _queue_stats(self, queue_id: str, start: datetime, groups: list[AggregateGroupDoc],
+                     what: str) -> QueueStats:
+        qs = self.settings.queue(queue_id)
+        sums: dict[str, list[float]] = {}  # name -> [count, sum ms]
+
+        def add(name: str, stats: StatsDoc) -> None:
+            total = sums.setdefault(name, [0.0, 0.0])
+            total[0] += stats.count or 0
+            total[1] += stats.sum or 0.0
+
+        for group in groups:
+            if (group.group.get("queueId") or "").lower() != queue_id:
+                continue
+            if not self._media_ok(queue_id, group.group.get("mediaType")):
+                continue
+            for bucket in group.data:
+                for metric in bucket.metrics:
+                    if metric.qualifier is None:
+                        add(metric.metric, metric.stats)
+                for view in bucket.views:
+                    add(view.name, view.stats)
+
+        def count(name: str) -> int:
+            return int(sums.get(name, (0, 0))[0])
+
+        def seconds(name: str) -> float:
+            return sums.get(name, (0, 0.0))[1] / 1000
+
+        answered, abandoned = count("tAnswered"), count("tAbandon")
+        within = count(f"tAnsweredBelow{qs.threshold_s}s")
+        after = count(f"tAbandonFrom{qs.threshold_s}s")
+        short = count(f"tAbandonBelow{qs.short_abandon_s}s") if qs.short_abandon_s else 0
+        problems = []
+        if within > answered:
+            problems.append(f"{within} answered within {qs.threshold_s} s of {answered}")
+        if short + after > abandoned:
+            problems.append(f"{short} short + {after} late abandons of {abandoned}")
+        if problems:
+            raise SourceError(f"{what}: queue {queue_id}: inconsistent counters "
+                              f"({'; '.join(problems)})")
+        try:
+            return QueueStats(queue_id=queue_id, window_start=start, offered=count("nOffered"),
+                              answered=answered, answered_within_threshold=within,
+                              abandoned=abandoned, abandoned_short=short,
+                              abandoned_after_threshold=after,
+                              wait_answered_s=seconds("tAnswered"), handled=count("tHandle"),
+                              handle_s=seconds("tHandle"))
+        except ValidationError as err:
+            raise SourceError(f"{what}: queue {queue_id}: {describe(err)}") from None
+
+    # -- catalog and snapshot -------------------------------------------------------------
+
+    def _name(self, queue_id: str) -> str:
+        return self.settings.queue(queue_id).name or self._names.get(queue_id) or queue_id
+
+    async def _refresh_catalog(self, notes: list[str]) -> None:
+        unnamed = [q for q in self.settings.queues if not self.settings.queue(q).name]
+        try:
+            for batch in _batches(unnamed):
+                params = [("pageSize", str(QUERY_BATCH))] + [("id", q) for q in batch]
+                data = await self._json("GET", "/api/v2/routing/queues", "queue names",
+                                        params=params)
+                self._error_body(data, "entities", "queue names")
+                for item in data.get("entities") or []:
+                    try:
+                        doc = QueueDoc.model_validate(item)
+                    except ValidationError:
+                        continue
+                    if doc.name:
+                        self._names[doc.id] = clean(doc.name, 80)
+        except RateLimited:
+            raise
+        except SourceError as err:
+            notes.append(f"queue names not read: {err}")  # ids stand in for names
+            return
+        self._catalog_at = self._clock()
+
+    def _build(self, taken_at: datetime, agents: tuple[Agent, ...],
+               contacts: tuple[Contact, ...]) -> Snapshot:
+        queues = []
+        for qid in self.settings.queues:
+            qs = self.settings.queue(qid)
+            queues.append(Queue(id=qid, name=clean(self._name(qid), 80), channel=qs.channel,
+                                sl_target=qs.sl_target, threshold_s=qs.threshold_s,
+                                short_abandon_s=qs.short_abandon_s, source=self.name))
+        istart = self.policy.interval_start(taken_at)
+        dstart = self.policy.day_start(taken_at)
+        windows: dict[str, dict[str, QueueStats]] = {"interval": {}, "day": {}}
+        for kind, start in (("interval", istart), ("day", dstart)):
+            cached = self._aggregates.get(kind)
+            if cached is not None and cached.window_start == start:
+                windows[kind] = dict(cached.value)
+        return Snapshot(taken_at=taken_at, interval_start=istart, day_start=dstart,
+                        queues=tuple(queues), interval_stats=windows["interval"],
+                        day_stats=windows["day"], agents=agents, contacts=contacts)
+
+    # -- actions --------------------------------------------------------------------------
+
+    async def _act(self, method: str, url: str, **kwargs: Any
+                   ) -> httpx.Response | ActionResult:
+        """Send an action request; turn transport trouble into a result, never raise."""
+        expect = (200, 201, 202, 204, 400, 403, 404, 409, 412, 422)
+        try:
+            return await self._call(method, url, expect=expect, **kwargs)
+        except RateLimited as err:
+            return ActionResult(ok=False, code="rate_limited", message=str(err))
+        except SourceError as err:
+            status = self._client.stats.last_status
+            if method != "GET" and (status is None or status >= 500):
+                return ActionResult(ok=False, code="not_confirmed",
+                                    message=f"not confirmed: {err} — check the next snapshot "
+                                    "before trying again")
+            return ActionResult(ok=False, code="error", message=str(err))
+
+    @staticmethod
+    def _refusal(response: httpx.Response, what: str) -> ActionResult:
+        status = response.status_code
+        try:
+            error = ErrorDoc.model_validate(response.json())
+            reason = clean(error.message or error.code or "", 200) or "no reason given"
+        except (ValueError, ValidationError, TypeError):
+            reason = "no reason given"
+        code = {403: "forbidden", 404: "not_found", 409: "changed", 412: "changed"}.get(
+            status, "refused")
+        return ActionResult(ok=False, code=code, message=f"{what}: HTTP {status}: {reason}")
+
+    async def _waiting_participant(self, conversation_id: str
+                                   ) -> tuple[ParticipantDoc, str] | ActionResult:
+        """The conversation's active ACD participant (it waits in a queue) and the
+        conversation's label, or why there is none (answered, ended, ...)."""
+        what = f"conversation {conversation_id}"
+        fetched = await self._act("GET", f"/api/v2/conversations/{conversation_id}")
+        if isinstance(fetched, ActionResult):
+            return fetched
+        if fetched.status_code == 404:
+            return ActionResult(ok=False, code="not_found", message=f"{what} has ended")
+        if fetched.status_code != 200:
+            return self._refusal(fetched, f"reading {what}")
+        try:
+            doc = ConversationDoc.model_validate(self._client.parse_json(fetched))
+        except (SourceError, ValidationError) as err:
+            message = describe(err) if isinstance(err, ValidationError) else str(err)
+            return ActionResult(ok=False, code="bad_response",
+                                message=f"{what}: unreadable answer ({message}); not changed")
+        active = [p for p in doc.participants if p.active()]
+        waiting = [p for p in active if (p.purpose or "").casefold() == "acd"]
+        if waiting:
+            return waiting[-1], what
+        agents = [p for p in active if (p.purpose or "").casefold() in ("agent", "user")]
+        if agents:
+            who = clean(agents[-1].name or "an agent", 60)
+            return ActionResult(ok=False, code="not_waiting",
+                                message=f"{what} not moved: already answered by {who}")
+        return ActionResult(ok=False, code="not_waiting",
+                            message=f"{what} not moved: no longer waiting in a queue")
+
+    async def _replace(self, conversation_id: str, target: str, body: dict[str, str],
+                       done: str) -> ActionResult:
+        found = await self._waiting_participant(conversation_id)
+        if isinstance(found, ActionResult):
+            return found
+        participant, what = found
+        if target == "queue" and (participant.queueId or "").lower() == body["queueId"]:
+            return ActionResult(ok=False, code="same_queue",
+                                message=f"{what} is already in {done}")
+        if not is_uuid(participant.id):
+            return ActionResult(ok=False, code="bad_response",
+                                message=f"{what}: participant id {clean(participant.id, 40)} "
+                                "is not an id; not moved")
+        sent = await self._act(
+            "POST", f"/api/v2/conversations/{conversation_id}/participants/"
+            f"{participant.id}/replace/{target}", json=body)
+        if isinstance(sent, ActionResult):
+            return sent
+        if sent.status_code in (200, 201, 202, 204):
+            return ActionResult(ok=True, code="ok", message=f"{what} transferred to {done}")
+        if sent.status_code == 404:
+            return ActionResult(ok=False, code="not_found", message=f"{what} ended meanwhile; "
+                                "not moved")
+        refusal = self._refusal(sent, f"{what} not moved (answered or changed meanwhile?)")
+        return refusal.model_copy(update={"code": "not_waiting"}) \
+            if sent.status_code in (400, 409, 422) else refusal
+
+    async def move_contact(self, contact_id: str, queue_id: str) -> ActionResult:
+        """Blind-transfer a waiting conversation to another queue."""
+        if not self.settings.allow_transfers:
+            return self._unsupported("move contacts (allow_transfers = false)")
+        if not is_uuid(contact_id):
+            return ActionResult(ok=False, code="unknown_contact",
+                                message=f"not a conversation id: {clean(contact_id, 40)}")
+        queue_id = queue_id.lower()
+        if queue_id not in self.settings.queues:
+            return ActionResult(ok=False, code="unknown_queue",
+                                message=f"no queue {clean(queue_id, 40)} in source {self.name}")
+        return await self._replace(contact_id.lower(), "queue", {"queueId": queue_id},
+                                   self._name(queue_id))
+
+    async def assign_contact(self, contact_id: str, agent_id: str) -> ActionResult:
+        """Blind-transfer a waiting conversation to one agent."""
+        if not self.settings.allow_transfers:
+            return self._unsupported("assign contacts (allow_transfers = false)")
+        if not is_uuid(contact_id):
+            return ActionResult(ok=False, code="unknown_contact",
+                                message=f"not a conversation id: {clean(contact_id, 40)}")
+        if not is_uuid(agent_id):
+            return ActionResult(ok=False, code="unknown_agent",
+                                message=f"not a user id: {clean(agent_id, 40)}")
+        agent_id = agent_id.lower()
+        cached = self._agent_cache.get(agent_id)
+        who = cached[1].name if cached else agent_id
+        return await self._replace(contact_id.lower(), "agent", {"userId": agent_id}, who)
+
+    async def set_agent_skills(self, agent_id: str, skills: Sequence[str]) -> ActionResult:
+        """Make the agent a member of exactly ``skills`` among this source's queues
+        (membership of other queues is left alone)."""
+        if not self.settings.allow_membership:
+            return self._unsupported("change agents' queues (allow_membership = false)")
+        if not is_uuid(agent_id):
+            return ActionResult(ok=False, code="unknown_agent",
+                                message=f"not a user id: {clean(agent_id, 40)}")
+        agent_id = agent_id.lower()
+        wanted = list(dict.fromkeys(q.lower() for q in skills))
+        unknown = [q for q in wanted if q not in self.settings.queues]
+        if unknown:
+            return ActionResult(ok=False, code="unknown_queue", message="no queue(s) "
+                                f"{', '.join(clean(q, 40) for q in unknown[:3])}")
+        if any(q not in self._members for q in self.settings.queues):
+            return ActionResult(ok=False, code="not_ready", message="queue membership not "
+                                "read yet: try again after the next poll")
+        current = {q for q in self.settings.queues
+                   if any(m.id == agent_id for m in self._members[q].value.records)}
+        changes = [(q, False) for q in wanted if q not in current] + \
+                  [(q, True) for q in self.settings.queues if q in current and q not in wanted]
+        if not changes:
+            return ActionResult(ok=True, code="ok", message="no change: already a member of "
+                                "exactly those queues")
+        done: list[str] = []
+        for qid, delete in changes:
+            params = [("delete", "true")] if delete else None
+            sent = await self._act("POST", f"/api/v2/routing/queues/{qid}/members",
+                                   json=[{"id": agent_id}], params=params)
+            verb = "remove from" if delete else "add to"
+            failure: ActionResult | None = None
+            if isinstance(sent, ActionResult):
+                failure = sent
+            elif sent.status_code not in (200, 201, 202, 204):
+                failure = self._refusal(sent, f"{verb} {self._name(qid)}")
+            if failure is not None:
+                message = failure.message
+                if done:
+                    message = f"{'; '.join(done)}; then {message}"
+                return ActionResult(ok=False, code="partial" if done else failure.code,
+                                    message=message)
+            done.append(f"{'removed from' if delete else 'added to'} {self._name(qid)}")
+            self._remember_membership(qid, agent_id, not delete)
+        return ActionResult(ok=True, code="ok", message="; ".join(done))
+
+    def _remember_membership(self, queue_id: str, user_id: str, member: bool) -> None:
+        """Show the change before the next member listing confirms it."""
+        cached = self._members.get(queue_id)
+        if cached is None:
+            return
+        listing: _Members = cached.value
+        records = [m for m in listing.records if m.id != user_id]
+        if member:
+            known = self._agent_cache.get(user_id)
+            records.append(MemberDoc(id=user_id, name=known[1].name if known else None,
+                                     joined=True))
+        updated = _Members(records, listing.pages, listing.dropped, listing.first_problem,
+                           listing.truncated)
+        self._members[queue_id] = _Cached(cached.fetched_at, None, updated)
+
+    async def set_emergency(self, group: str, active: bool) -> ActionResult:
+        """Switch the configured emergency group on or off (read, then write back)."""
+        group_id = self.settings.emergency_group_id
+        if not group_id:
+            return self._unsupported("switch emergency groups (no emergency_group_id)")
+        if group.strip().lower() not in ("", group_id):
+            return ActionResult(ok=False, code="refused", message="only the configured "
+                                "emergency group can be switched from this console")
+        url = f"/api/v2/architect/emergencygroups/{group_id}"
+        fetched = await self._act("GET", url)
+        if isinstance(fetched, ActionResult):
+            return fetched
+        if fetched.status_code != 200:
+            return self._refusal(fetched, "reading the emergency group")
+        try:
+            raw = self._client.parse_json(fetched)
+            doc = EmergencyGroupDoc.model_validate(raw)
+        except (SourceError, ValidationError) as err:
+            message = describe(err) if isinstance(err, ValidationError) else str(err)
+            return ActionResult(ok=False, code="bad_response", message="emergency group: "
+                                f"unreadable answer ({message}); not changed")
+        label = f"emergency group {clean(doc.name or group_id, 60)}"
+        state = "active" if active else "inactive"
+        if doc.enabled is active:
+            return ActionResult(ok=True, code="ok", message=f"{label} was already {state}")
+        # Written back whole, version included, so a concurrent edit is refused (409).
+        sent = await self._act("PUT", url, json={**raw, "enabled": active})
+        if isinstance(sent, ActionResult):
+            return sent
+        if sent.status_code == 409:
+            return ActionResult(ok=False, code="changed", message=f"{label} changed meanwhile;"
+                                " not switched — try again")
+        if sent.status_code != 200:
+            return self._refusal(sent, f"switching {label}")
+        try:
+            after = EmergencyGroupDoc.model_validate(self._client.parse_json(sent))
+        except (SourceError, ValidationError):
+            return ActionResult(ok=True, code="ok", message=f"{label} switched {state} "
+                                "(unreadable confirmation)")
+        if after.enabled is not active:
+            return ActionResult(ok=False, code="refused", message=f"{label} is still "
+                                f"{'active' if after.enabled else 'inactive'}")
+        return ActionResult(ok=True, code="ok", message=f"{label} is now {state}")
+
+
+async def _none() -> None:
+    return None

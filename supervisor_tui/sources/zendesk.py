@@ -1,0 +1,714 @@
+"""The ``zendesk`` source: Zendesk Talk, read-only.
+
+What a poll reads (``/api/v2/channels/voice/stats/...``; API token as HTTP Basic
+``{email}/token:{token}``, or an OAuth bearer token):
+
+- ``current_queue_activity``: calls and callbacks waiting now, the longest and average
+  wait, agents online. Zendesk Talk has a single queue per account, so this source
+  shows one queue.
+- ``agents_activity`` (offset paging, ``per_page=100``, following ``next_page``): every
+  Talk agent's ``agent_state`` (online, away, transfers_only, offline) and
+  ``call_status`` (on_call, wrap_up or null), and their counters for the day.
+- ``account_overview`` every ``overview_refresh_s``: the day's totals.
+
+What Zendesk does not give, and how it is shown:
+
+- No per-call list: there are no contacts in the snapshot (none are made up). The
+  waiting counts and the longest wait are kept in ``live`` and said in ``notes``; the
+  snapshot model has no queue-level live counters yet, so the board cannot show them.
+- No since-when for agent states: an agent's ``since`` is when this console first saw
+  that state (a poll interval late at worst, and the console's start time for a state
+  that was already there). Times in state are lower bounds; ``notes`` says so.
+- No service-level field, and no answered-within-threshold count to compute one from.
+  All stats cover today from midnight in the *account's* time zone (``account_tz``),
+  which may not be the console's. No interval counters exist.
+
+Day counters -> ``QueueStats`` (window start: midnight in ``account_tz``):
+
+=========================== ==========================================================
+abandoned                   ``account_overview.total_calls_abandoned_in_queue``
+                            (Talk Professional and up; absent: 0 and a note)
+handled                     sum of the agents' ``calls_accepted``
+handle_s                    sum of the agents' ``total_talk_time`` + ``total_hold_time``
+                            + ``total_wrap_up_time``
+offered, answered,          0. They are known (``total_inbound_calls``, the agents'
+answered_within_threshold,  ``calls_accepted``) but answered within T is not, and any
+wait_answered_s             SL formula fed answered or offered without it would show a
+                            made-up 0%. They are kept in ``day_counts`` and ``notes``.
+=========================== ==========================================================
+
+Rate limits: every request counts against the plan-wide Support API limit (Suite Team:
+200 requests a minute, shared with every other integration on the account), Talk adds
+15,000 per 5 minutes for all Talk endpoints and 2,500 per 5 minutes for current queue
+activity. The plan-wide limit binds first, hence the default budget; a poll makes one
+current-queue-activity request, so the budget also keeps that endpoint under its limit.
+A 429 comes with ``Retry-After``, which the poller honours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+import httpx
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from supervisor_tui.intervals import IntervalPolicy
+from supervisor_tui.model import (
+    Agent,
+    AgentState,
+    AgentStateKind,
+    Channel,
+    Queue,
+    QueueStats,
+    Snapshot,
+)
+from supervisor_tui.protocol import describe, is_loopback
+from supervisor_tui.safe_text import clean
+from supervisor_tui.sources.base import Capability, Source, SourceError
+from supervisor_tui.sources.settings import SourceSettings
+from supervisor_tui.sources.web import (
+    RateLimited,
+    RequestBudget,
+    RequestStats,
+    WebClient,
+    secret_from_env,
+)
+
+log = logging.getLogger(__name__)
+
+STATS = "/api/v2/channels/voice/stats"
+#: the largest page Zendesk's offset paging serves
+PAGE_SIZE = 100
+#: counts above this are garbage, not a contact centre
+MAX_COUNT = 10_000_000
+#: durations (a day's talk time summed over agents) above this are garbage
+MAX_SECONDS = 1e10
+
+_SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_DIGITS = re.compile(r"^[0-9]{1,19}$")
+
+#: ``agent_state`` values -> our states; ``call_status`` on_call / wrap_up win over these
+DEFAULT_STATE_MAP: dict[str, AgentStateKind] = {
+    "online": AgentStateKind.AVAILABLE,
+    "away": AgentStateKind.AWAY,
+    "transfers_only": AgentStateKind.AWAY,  # takes transfers, not queue calls
+    "offline": AgentStateKind.OFFLINE,
+}
+_CALL_STATUS = {"on_call": AgentStateKind.ON_CONTACT,
+                "wrap_up": AgentStateKind.AFTER_CONTACT_WORK}
+
+
+# -- settings ------------------------------------------------------------------------
+
+
+class ZendeskSettings(SourceSettings):
+    """``[sources.NAME]`` with ``type = "zendesk"``: one Zendesk account's Talk queue."""
+
+    type: Literal["zendesk"] = "zendesk"
+    #: The plan-wide Support API limit binds before Talk's own (15,000 / 5 min) and the
+    #: current queue activity one (2,500 / 5 min): 200 a minute is the smallest plan's
+    #: (Suite Team), i.e. at most 1,000 queue-activity requests in any 5 minutes.
+    default_budget: ClassVar[tuple[int, float] | None] = (200, 60.0)
+
+    subdomain: str | None = Field(None, description="the account, as in "
+                                  "https://SUBDOMAIN.zendesk.com")
+    base_url: str | None = Field(None, description="instead of subdomain: the API's base "
+                                 "URL (a host-mapped domain, or a mock server in tests)")
+    email: str | None = Field(None, max_length=254, description="the agent or admin whose "
+                              "API token token_env holds (Basic {email}/token:{token})")
+    token_env: str | None = Field(None, description="environment variable holding an API "
+                                  "token (with email)")
+    oauth_token_env: str | None = Field(None, description="environment variable holding an "
+                                        "OAuth access token (instead of email + token_env)")
+    ca_bundle: str | None = None
+    queue_id: str = Field("talk", min_length=1, max_length=64)
+    queue_name: str = Field("Talk", min_length=1, max_length=80)
+    sl_target: float = Field(0.8, ge=0, le=1)
+    threshold_s: float = Field(20.0, gt=0, le=86_400)
+    short_abandon_s: float = Field(5.0, ge=0, le=3_600)
+    account_tz: str = Field("UTC", description="the Zendesk account's time zone: its "
+                            "stats count from midnight there")
+    state_map: dict[str, AgentStateKind] = Field(
+        default_factory=dict, description="agent_state (online, away, transfers_only, "
+        "offline) -> available, on_contact, after_contact_work, away or offline; added to "
+        "the defaults")
+    overview_refresh_s: float = Field(60.0, ge=5, le=3_600, description="the day's totals "
+                                      "change slowly: read them this often")
+    max_pages: int = Field(50, ge=1, le=1_000, description="agents_activity pages per poll "
+                           "(100 agents a page)")
+    max_wait_s: float = Field(86_400.0, gt=0, description="a longest wait above this is "
+                              "garbage")
+
+    @field_validator("subdomain")
+    @classmethod
+    def _subdomain(cls, value: str | None) -> str | None:
+        if value is not None and not _SUBDOMAIN.match(value):
+            raise ValueError("must be the account's subdomain, e.g. 'acme' for "
+                             "acme.zendesk.com")
+        return value.lower() if value else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError("must not carry credentials, a ?query or a #fragment")
+        if parts.path:
+            raise ValueError("must be scheme://host[:port] only (the /api/v2 paths are "
+                             "appended)")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            raise ValueError("plain http:// is only allowed to a loopback address")
+        return value
+
+    @field_validator("account_tz")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("state_map")
+    @classmethod
+    def _casefold(cls, value: dict[str, AgentStateKind]) -> dict[str, AgentStateKind]:
+        return {k.strip().casefold(): v for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _where_and_who(self) -> ZendeskSettings:
+        if bool(self.subdomain) == bool(self.base_url):
+            raise ValueError("set exactly one of subdomain or base_url")
+        token_auth = bool(self.email or self.token_env)
+        if token_auth == bool(self.oauth_token_env):
+            raise ValueError("set either email + token_env (API token) or oauth_token_env")
+        if token_auth and not (self.email and self.token_env):
+            raise ValueError("email and token_env go together")
+        if self.short_abandon_s > self.threshold_s:
+            raise ValueError("short_abandon_s must not exceed threshold_s")
+        return self
+
+    def url(self) -> str:
+        return self.base_url or f"https://{self.subdomain}.zendesk.com"
+
+    def state_kinds(self) -> dict[str, AgentStateKind]:
+        return {**DEFAULT_STATE_MAP, **self.state_map}
+
+
+# -- response documents ---------------------------------------------------------------
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("a count, not true/false")
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, str) and _DIGITS.match(value.strip()):
+        n = int(value)
+    else:
+        raise ValueError(f"not a count: {clean(repr(value), 40)}")
+    if n < 0:
+        raise ValueError(f"negative count {n}")
+    if n > MAX_COUNT:
+        raise ValueError(f"absurd count {n}")
+    return n
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"not a number of seconds: {clean(repr(value), 40)}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"not a duration: {value}")
+    if value > MAX_SECONDS:
+        raise ValueError(f"absurd duration {value}")
+    return float(value)
+
+
+def _agent_id(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"not an agent id: {clean(repr(value), 40)}")
+    text = str(value).strip()
+    if not _DIGITS.match(text) or int(text) == 0:
+        raise ValueError(f"not an agent id: {clean(repr(value), 40)}")
+    return text
+
+
+Count = Annotated[int, BeforeValidator(_count)]
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+Name = Annotated[str, Field(max_length=500)]
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+_D = TypeVar("_D", bound=_Doc)
+
+
+class QueueActivityDoc(_Doc):
+    """``current_queue_activity`` (seconds and counts)."""
+
+    calls_waiting: Count
+    callbacks_waiting: Count = 0
+    embeddable_callbacks_waiting: Count = 0
+    longest_wait_time: Seconds
+    average_wait_time: Seconds | None = None
+    agents_online: Count | None = None
+
+
+class OverviewDoc(_Doc):
+    """``account_overview``: only the fields we read; higher-plan fields may be absent."""
+
+    total_calls: Count | None = None
+    total_inbound_calls: Count | None = None
+    total_calls_abandoned_in_queue: Count | None = None
+    average_time_to_answer: Seconds | None = None
+    average_queue_wait_time: Seconds | None = None
+
+
+class AgentActivityDoc(_Doc):
+    """One ``agents_activity`` record; the day's counters default to 0 when absent."""
+
+    agent_id: Annotated[str, BeforeValidator(_agent_id)]
+    name: Name | None = None
+    agent_state: Name
+    call_status: Name | None = None
+    calls_accepted: Count = 0
+    total_talk_time: Seconds = 0.0
+    total_hold_time: Seconds = 0.0
+    total_wrap_up_time: Seconds = 0.0
+
+
+# -- state kept between polls ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ZendeskQueueNow:
+    """The Talk queue as ``current_queue_activity`` last told it."""
+
+    calls_waiting: int
+    callbacks_waiting: int
+    longest_wait_s: float
+    average_wait_s: float | None
+    agents_online: int | None
+    taken_at: datetime
+
+    @property
+    def waiting(self) -> int:
+        return self.calls_waiting + self.callbacks_waiting
+
+    @property
+    def oldest_since(self) -> datetime | None:
+        """When the longest-waiting caller started waiting (ages on screen from here)."""
+        if self.waiting == 0:
+            return None
+        return self.taken_at - timedelta(seconds=self.longest_wait_s)
+
+
+@dataclass(frozen=True)
+class ZendeskDayCounts:
+    """Today's counts, in the account's day; None: the plan or answer did not say."""
+
+    window_start: datetime
+    offered: int | None
+    abandoned: int | None
+    answered: int
+    handled: int
+    handle_s: float
+    average_time_to_answer_s: float | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    made_at: datetime
+    agent_pages: int
+    overview: bool
+
+    @property
+    def cost(self) -> int:
+        return 1 + self.agent_pages + (1 if self.overview else 0)
+
+
+@dataclass
+class _Listing:
+    records: list[AgentActivityDoc] = field(default_factory=list)
+    pages: int = 0
+    dropped: int = 0
+    first_problem: str = ""
+    truncated: bool = False
+    total: int | None = None
+
+
+def _wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def platform_error(data: dict[str, Any]) -> str | None:
+    """Zendesk's error body (``error`` as text or {title, message}, ``description``)."""
+    error = data.get("error")
+    if error is None and "errors" not in data:
+        return None
+    parts: list[str] = []
+    if isinstance(error, dict):
+        parts += [str(error.get(k)) for k in ("title", "message") if error.get(k)]
+    elif error is not None:
+        parts.append(str(error))
+    if data.get("description"):
+        parts.append(str(data["description"]))
+    if not parts and data.get("errors"):
+        parts.append(str(data["errors"])[:120])
+    return clean(": ".join(parts) or "an error", 160)
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+class ZendeskSource(Source):
+    """The account's Talk queue and agents; ``clock`` is injectable for tests."""
+
+    capabilities = frozenset({Capability.SNAPSHOT})  # Zendesk offers no call to move calls
+
+    def __init__(self, name: str, policy: IntervalPolicy, settings: ZendeskSettings,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__(name, policy)
+        self.settings = settings
+        self._clock = clock or _wall_now
+        headers = {"Accept": "application/json"}
+        auth: tuple[str, str] | None = None
+        if settings.oauth_token_env:
+            token = secret_from_env(settings.oauth_token_env, f"source {name}: OAuth token")
+            headers["Authorization"] = f"Bearer {token}"
+        else:
+            token = secret_from_env(settings.token_env, f"source {name}: API token")
+            auth = (f"{settings.email}/token", token or "")
+        try:
+            self._client = WebClient(name, settings.url(), auth=auth, headers=headers,
+                                     timeout_s=settings.timeout_s,
+                                     ca_bundle=settings.ca_bundle,
+                                     budget=settings.make_budget(), transport=transport)
+        except OSError as err:  # loading the CA bundle
+            raise SourceError(f"source {name}: cannot use ca_bundle {settings.ca_bundle}: "
+                              f"{clean(err.strerror or err, 100)}") from None
+        self._kinds = settings.state_kinds()
+        self._account_day = IntervalPolicy(minutes=policy.minutes, tz=settings.account_tz)
+        self._queue = Queue(id=settings.queue_id, name=clean(settings.queue_name, 80),
+                            channel=Channel.VOICE, sl_target=settings.sl_target,
+                            threshold_s=settings.threshold_s,
+                            short_abandon_s=settings.short_abandon_s, source=name)
+        self._pages = 1
+        self._planned: _Plan | None = None
+        self._overview: OverviewDoc | None = None
+        self._overview_at: datetime | None = None
+        self._overview_day: datetime | None = None
+        #: agent id -> ((kind, reason, name), since, the Agent built): since = first seen
+        self._seen: dict[str, tuple[tuple[Any, ...], datetime, Agent]] = {}
+        #: the queue now, as of the last good poll
+        self.live: ZendeskQueueNow | None = None
+        #: today's counts, as of the last good poll
+        self.day_counts: ZendeskDayCounts | None = None
+        self.notes: tuple[str, ...] = ()
+        #: requests the last snapshot() sent
+        self.last_poll_requests = 0
+
+    # -- Source API ---------------------------------------------------------------------
+
+    @property
+    def budget(self) -> RequestBudget | None:
+        return self._client.budget
+
+    @property
+    def request_stats(self) -> RequestStats | None:
+        return self._client.stats
+
+    def poll_cost(self) -> int:
+        self._planned = self._plan(self._clock())
+        return self._planned.cost
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    def _plan(self, now: datetime) -> _Plan:
+        day = self._account_day.day_start(now)
+        due = (self._overview_at is None or self._overview_day != day
+               or (now - self._overview_at).total_seconds() >= self.settings.overview_refresh_s)
+        return _Plan(now, self._pages, due)
+
+    async def snapshot(self) -> Snapshot:
+        now = self._clock()
+        plan = self._planned
+        self._planned = None
+        if plan is None or abs((now - plan.made_at).total_seconds()) > 5:
+            plan = self._plan(now)
+        sent_before = self._client.stats.requests
+        try:
+            queue_data, listing, overview = await self._gather(
+                self._get(f"{STATS}/current_queue_activity", "current_queue_activity"),
+                self._agents_activity(),
+                self._get(f"{STATS}/account_overview", "account_overview")
+                if plan.overview else _none())
+        finally:
+            self.last_poll_requests = self._client.stats.requests - sent_before
+        taken_at = self._clock()
+        live = self._live(queue_data, taken_at)
+        notes: list[str] = []
+        if overview is not None:
+            self._overview = _validate(OverviewDoc, overview, "account_overview")
+            self._overview_at = taken_at
+            self._overview_day = self._account_day.day_start(taken_at)
+        agents = self._agents(listing, taken_at, notes)
+        day = self._day(listing, taken_at, notes)
+        self.live, self.day_counts = live, day
+        notes.insert(0, self._live_note(live))
+        self.notes = tuple(notes)
+        for note in notes[1:]:
+            log.info("source %s: %s", self.name, note)
+        stats = self._day_stats(day) if day is not None else None
+        return Snapshot(taken_at=taken_at, interval_start=self.policy.interval_start(taken_at),
+                        day_start=self.policy.day_start(taken_at), queues=(self._queue,),
+                        day_stats={self._queue.id: stats} if stats else {},
+                        agents=agents)
+
+    # -- requests -----------------------------------------------------------------------
+
+    @staticmethod
+    async def _gather(*coros: Awaitable[Any]) -> list[Any]:
+        """Run concurrently; raise the most telling failure (a 429 first, so its
+        Retry-After is honoured) as one ``SourceError``."""
+        results = await asyncio.gather(*coros, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        for err in errors:
+            if isinstance(err, asyncio.CancelledError):
+                raise err
+        for kind in (RateLimited, SourceError):
+            for err in errors:
+                if isinstance(err, kind):
+                    raise err
+        if errors:  # a bug of ours: still one line, never a traceback on screen
+            raise SourceError(clean(f"{type(errors[0]).__name__}: {errors[0]}", 200)
+                              ) from errors[0]
+        return list(results)
+
+    async def _json(self, url: str, what: str, key: str,
+                    params: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+        """A JSON object holding ``key``; an HTML page, a list or an error body fails."""
+        response = await self._client.request("GET", url, params=params)
+        data = self._client.parse_json(response)
+        if not isinstance(data, dict):
+            raise SourceError(f"{what}: expected a JSON object, got {type(data).__name__}")
+        if key not in data:
+            error = platform_error(data)
+            if error:
+                raise SourceError(f"{what}: Zendesk answered with an error: {error}")
+            raise SourceError(f"{what}: no '{key}' in the answer")
+        return data
+
+    async def _get(self, url: str, key: str) -> Any:
+        data = await self._json(url, key, key)
+        if not isinstance(data[key], dict):
+            raise SourceError(f"{key}: expected an object, got {type(data[key]).__name__}")
+        return data[key]
+
+    async def _agents_activity(self) -> _Listing:
+        """Every page, following ``next_page`` on our own host and path only."""
+        path = f"{STATS}/agents_activity"
+        listing = _Listing()
+        params: list[tuple[str, str]] | None = [("per_page", str(PAGE_SIZE))]
+        seen: set[str] = set()
+        while params is not None:
+            if listing.pages >= self.settings.max_pages:
+                listing.truncated = True
+                break
+            data = await self._json(path, "agents_activity", "agents_activity", params)
+            listing.pages += 1
+            items = data["agents_activity"]
+            if not isinstance(items, list):
+                raise SourceError("agents_activity: expected a list")
+            for item in items:
+                try:
+                    listing.records.append(AgentActivityDoc.model_validate(item))
+                except ValidationError as err:
+                    listing.dropped += 1
+                    listing.first_problem = listing.first_problem or describe(err)
+            if listing.total is None and data.get("count") is not None:
+                listing.total = _validate_count(data["count"], "agents_activity: count")
+            params = self._next_page(data.get("next_page"), path)
+            if params is not None:
+                key = urlencode(params)
+                if key in seen:
+                    raise SourceError("agents_activity: paging goes round in circles")
+                seen.add(key)
+        total = len(listing.records) + listing.dropped
+        if listing.dropped and listing.dropped * 2 > total and listing.dropped > 2:
+            raise SourceError(f"agents_activity: {listing.dropped} of {total} records "
+                              f"unreadable ({listing.first_problem})")
+        # The next poll's cost: the page count Zendesk's own total implies, if it said.
+        pages = listing.pages
+        if listing.total is not None and not listing.truncated:
+            pages = max(1, math.ceil(listing.total / PAGE_SIZE))
+        self._pages = min(max(1, pages), self.settings.max_pages)
+        return listing
+
+    def _next_page(self, link: Any, path: str) -> list[tuple[str, str]] | None:
+        """The next page's query; credentials never follow a link to another host."""
+        if link is None or link == "":
+            return None
+        if not isinstance(link, str) or len(link) > 2000:
+            raise SourceError("agents_activity: next_page is not a link")
+        parts = urlsplit(link)
+        ours = urlsplit(self.settings.url())
+        if parts.netloc and (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
+            raise SourceError(f"agents_activity: next page is on another host "
+                              f"({clean(parts.netloc, 60)})")
+        if parts.path.removesuffix(".json").rstrip("/") != path:
+            raise SourceError(f"agents_activity: next page link points elsewhere "
+                              f"({clean(parts.path, 80)})")
+        return parse_qsl(parts.query, keep_blank_values=True)
+
+    # -- mapping --------------------------------------------------------------------------
+
+    def _live(self, data: Any, taken_at: datetime) -> ZendeskQueueNow:
+        doc = _validate(QueueActivityDoc, data, "current_queue_activity")
+        if doc.longest_wait_time > self.settings.max_wait_s:
+            raise SourceError(f"current_queue_activity: longest wait "
+                              f"{doc.longest_wait_time:g} s is absurd")
+        if doc.average_wait_time is not None and doc.average_wait_time > self.settings.max_wait_s:
+            raise SourceError(f"current_queue_activity: average wait "
+                              f"{doc.average_wait_time:g} s is absurd")
+        return ZendeskQueueNow(
+            calls_waiting=doc.calls_waiting,
+            callbacks_waiting=doc.callbacks_waiting + doc.embeddable_callbacks_waiting,
+            longest_wait_s=doc.longest_wait_time, average_wait_s=doc.average_wait_time,
+            agents_online=doc.agents_online, taken_at=taken_at)
+
+    @staticmethod
+    def _live_note(live: ZendeskQueueNow) -> str:
+        text = f"Talk queue now: {live.calls_waiting} call(s) + {live.callbacks_waiting} " \
+               f"callback(s) waiting"
+        if live.waiting:
+            text += f", longest {_duration(live.longest_wait_s)}"
+        return text + " (Zendesk lists no calls; not in the contact list)"
+
+    def _agents(self, listing: _Listing, now: datetime, notes: list[str]) -> tuple[Agent, ...]:
+        unmapped: set[str] = set()
+        agents: list[Agent] = []
+        seen: dict[str, tuple[tuple[Any, ...], datetime, Agent]] = {}
+        dupes = 0
+        for a in listing.records:
+            if a.agent_id in seen:
+                dupes += 1  # paging shifted under us: keep the first
+                continue
+            state = clean(a.agent_state, 40).strip().casefold()
+            kind = self._kinds.get(state)
+            if kind is None:
+                unmapped.add(state)
+                kind = AgentStateKind.AWAY
+            on_call = _CALL_STATUS.get((a.call_status or "").strip().casefold())
+            if on_call is not None and kind != AgentStateKind.OFFLINE:
+                kind = on_call
+            reason = state.replace("_", " ") if kind == AgentStateKind.AWAY else None
+            name = clean(a.name or f"agent {a.agent_id}", 80)
+            key = (kind, reason, name)
+            previous = self._seen.get(a.agent_id)
+            if previous is not None and previous[0] == key:
+                _, since, agent = previous
+            else:
+                # Zendesk says no since-when: the state began at most a poll ago, or
+                # before this console started (then this is a lower bound).
+                since = previous[1] if previous and previous[0][:2] == key[:2] else now
+                agent = Agent(id=a.agent_id, name=name,
+                              state=AgentState(kind=kind, since=since, reason=reason),
+                              skills=(self._queue.id,), source=self.name)
+            seen[a.agent_id] = (key, since, agent)
+            agents.append(agent)
+        self._seen = seen
+        notes.append("agent times in state count from when this console first saw the "
+                     "state (Zendesk gives no since-when)")
+        if unmapped:
+            notes.append("agent states not in state_map (shown as away): "
+                         + ", ".join(sorted(unmapped)[:5]))
+        if listing.dropped:
+            notes.append(f"dropped {listing.dropped} unreadable agent record(s): "
+                         f"{listing.first_problem}")
+        if dupes:
+            notes.append(f"{dupes} agent(s) listed twice (the list changed while paging)")
+        if listing.truncated:
+            notes.append(f"agents_activity: cut at {listing.pages} pages (max_pages)")
+        return tuple(agents)
+
+    def _day(self, listing: _Listing, taken_at: datetime,
+             notes: list[str]) -> ZendeskDayCounts | None:
+        start = self._account_day.day_start(taken_at)
+        overview = self._overview if self._overview_day == start else None
+        if overview is None:
+            return None  # day rolled over and the overview could not be read yet
+        answered = sum(a.calls_accepted for a in listing.records)
+        handle_s = sum(a.total_talk_time + a.total_hold_time + a.total_wrap_up_time
+                       for a in listing.records)
+        if handle_s > MAX_SECONDS:
+            raise SourceError(f"agents_activity: absurd total handle time {handle_s:g} s")
+        day = ZendeskDayCounts(
+            window_start=start, offered=overview.total_inbound_calls,
+            abandoned=overview.total_calls_abandoned_in_queue, answered=answered,
+            handled=answered, handle_s=handle_s,
+            average_time_to_answer_s=overview.average_time_to_answer)
+        if day.offered is not None and day.abandoned is not None \
+                and day.abandoned > day.offered:
+            raise SourceError(f"account_overview: {day.abandoned} abandoned of "
+                              f"{day.offered} inbound calls")
+        offered = "?" if day.offered is None else str(day.offered)
+        abandoned = "?" if day.abandoned is None else str(day.abandoned)
+        notes.append(f"today ({self.settings.account_tz}): {offered} inbound, {answered} "
+                     f"accepted, {abandoned} abandoned in queue; no service level (Zendesk "
+                     "gives none)")
+        if day.abandoned is None:
+            notes.append("account_overview has no abandoned count (Talk Professional and "
+                         "up): abandoned shows 0")
+        return day
+
+    def _day_stats(self, day: ZendeskDayCounts) -> QueueStats:
+        # Only counters that cannot feed a made-up service level (module docstring).
+        return QueueStats(queue_id=self._queue.id, window_start=day.window_start,
+                          abandoned=day.abandoned or 0, handled=day.handled,
+                          handle_s=day.handle_s)
+
+
+async def _none() -> None:
+    return None
+
+
+def _validate(model: type[_D], data: Any, what: str) -> _D:
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise SourceError(f"{what}: {describe(err)}") from None
+
+
+def _validate_count(value: Any, what: str) -> int:
+    try:
+        return _count(value)
+    except ValueError as err:
+        raise SourceError(f"{what}: {err}") from None
