@@ -197,6 +197,7 @@ def build_board(
 
     rows: list[QueueRow] = []
     escalated: list[EscalatedContact] = []
+    live_of = snapshot.queue_live.get
     for queue in snapshot.queues:
         waiting = waiting_by_queue.get(queue.id, [])
         interval_stats = snapshot.interval_stats.get(queue.id) or QueueStats(
@@ -213,11 +214,19 @@ def build_board(
                 break  # sorted oldest first: the rest are younger
             over += 1
             escalated.append(EscalatedContact(contact, queue, wait))
+        count = len(waiting)
+        oldest = waiting[0].entered_at if waiting else None
+        live = live_of(queue.id)
+        if live is not None:  # counted by the platform: never show fewer than it says
+            count = max(count, live.waiting)
+            if live.oldest_waiting_since is not None and (
+                    oldest is None or live.oldest_waiting_since < oldest):
+                oldest = live.oldest_waiting_since
         rows.append(
             QueueRow(
                 queue=queue,
-                waiting=len(waiting),
-                oldest_waiting_since=waiting[0].entered_at if waiting else None,
+                waiting=count,
+                oldest_waiting_since=oldest,
                 over_threshold=over,
                 interval_stats=interval_stats,
                 day_stats=day_stats,
@@ -262,9 +271,10 @@ def build_board(
         totals_day=WindowMetrics.of(totals_day, formula),
         overall_target=overall_target,
         overall_status=sl_status(totals.service_level, overall_target),
-        waiting=idx.waiting,
-        oldest_waiting_since=min((cs[0].entered_at for cs in waiting_by_queue.values() if cs),
-                                 default=None),
+        waiting=idx.waiting + sum(r.waiting - len(waiting_by_queue.get(r.queue.id, ()))
+                                  for r in rows),
+        oldest_waiting_since=min((r.oldest_waiting_since for r in rows
+                                  if r.oldest_waiting_since is not None), default=None),
         agents=metrics.AgentTally(
             available=idx.count(AgentStateKind.AVAILABLE),
             on_contact=idx.count(AgentStateKind.ON_CONTACT),

@@ -131,6 +131,15 @@ class Contact(Frozen):
     flags: tuple[ContactFlag, ...] = ()
 
 
+class QueueLive(Frozen):
+    """Queue-level live counts, from platforms that report how many wait but not who
+    (Zendesk Talk), or that may cut their contact list short (Genesys)."""
+
+    queue_id: str
+    waiting: NonNegativeInt = 0
+    oldest_waiting_since: datetime | None = None
+
+
 class SourceHealth(Frozen):
     name: str
     status: HealthStatus = HealthStatus.OK
@@ -159,6 +168,9 @@ class Snapshot(Frozen):
     day_stats: dict[str, QueueStats] = Field(default_factory=dict)
     agents: tuple[Agent, ...] = ()
     contacts: tuple[Contact, ...] = ()  # waiting and in-progress contacts
+    # Per queue, when the platform counts more waiting than it lists: the board shows the
+    # larger count and the older wait (never fewer than the source says are waiting).
+    queue_live: dict[str, QueueLive] = Field(default_factory=dict)
     health: dict[str, SourceHealth] = Field(default_factory=dict)
     clock_rate: float = 1.0
 

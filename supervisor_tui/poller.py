@@ -53,9 +53,11 @@ def merge(snapshots: Sequence[Snapshot], health: dict[str, SourceHealth]) -> Sna
     first = snapshots[0]
     interval_stats: dict = {}
     day_stats: dict = {}
+    queue_live: dict = {}
     for snap in snapshots:
         interval_stats.update(snap.interval_stats)
         day_stats.update(snap.day_stats)
+        queue_live.update(snap.queue_live)
     return Snapshot.model_construct(
         taken_at=max(s.taken_at for s in snapshots),
         interval_start=first.interval_start,
@@ -67,6 +69,7 @@ def merge(snapshots: Sequence[Snapshot], health: dict[str, SourceHealth]) -> Sna
         contacts=tuple(c for s in snapshots for c in s.contacts),
         health=health,
         clock_rate=first.clock_rate,
+        queue_live=queue_live,
     )
 
 
@@ -76,7 +79,7 @@ def restrict(snap: Snapshot, provides: str) -> Snapshot:
         return snap.model_copy(update={"agents": ()})
     if provides == "agents":
         return snap.model_copy(update={"queues": (), "contacts": (), "interval_stats": {},
-                                       "day_stats": {}})
+                                       "day_stats": {}, "queue_live": {}})
     return snap
 
 

@@ -90,6 +90,7 @@ from supervisor_tui.model import (
     Contact,
     ContactState,
     Queue,
+    QueueLive,
     QueueStats,
     Snapshot,
 )
@@ -1254,9 +1255,14 @@ class GenesysSource(Source):
             cached = self._aggregates.get(kind)
             if cached is not None and cached.window_start == start:
                 windows[kind] = dict(cached.value)
+        live = {q: QueueLive(queue_id=q, waiting=now.waiting, oldest_waiting_since=(
+                    taken_at - timedelta(seconds=now.longest_wait_s)
+                    if now.waiting and now.longest_wait_s is not None else None))
+                for q, now in self.live.items()}
         return Snapshot(taken_at=taken_at, interval_start=istart, day_start=dstart,
                         queues=tuple(queues), interval_stats=windows["interval"],
-                        day_stats=windows["day"], agents=agents, contacts=contacts)
+                        day_stats=windows["day"], agents=agents, contacts=contacts,
+                        queue_live=live)
 
     # -- actions --------------------------------------------------------------------------
 

@@ -76,6 +76,7 @@ from supervisor_tui.model import (
     AgentStateKind,
     Channel,
     Queue,
+    QueueLive,
     QueueStats,
     Snapshot,
 )
@@ -490,7 +491,10 @@ class ZendeskSource(Source):
         return Snapshot(taken_at=taken_at, interval_start=self.policy.interval_start(taken_at),
                         day_start=self.policy.day_start(taken_at), queues=(self._queue,),
                         day_stats={self._queue.id: stats} if stats else {},
-                        agents=agents)
+                        agents=agents, queue_live={self._queue.id: QueueLive(
+                            queue_id=self._queue.id, waiting=live.calls_waiting,
+                            oldest_waiting_since=taken_at - timedelta(seconds=live.longest_wait_s)
+                            if live.calls_waiting else None)})
 
     # -- requests -----------------------------------------------------------------------
 
