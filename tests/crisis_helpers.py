@@ -61,6 +61,7 @@ class Plan:
     headers: dict[str, str] = field(default_factory=dict)
     hang_s: float = 0.0  # hold the request this long (or until release) first
     path: str | None = None  # only requests whose path starts with this
+    body_has: bytes | None = None  # only requests whose body contains this
 
 
 class Receiver:
@@ -114,7 +115,8 @@ class Receiver:
         with self.lock:
             self.requests.append(req)
             plan = next((p for p in self.plans if p.count > 0
-                         and (p.path is None or req.path.startswith(p.path))), None)
+                         and (p.path is None or req.path.startswith(p.path))
+                         and (p.body_has is None or p.body_has in req.body)), None)
             if plan is not None:
                 plan.count -= 1
         if plan is not None:

@@ -62,6 +62,7 @@ REFUSED_KEYS: tuple[tuple[str, str], ...] = (
     ("f", "filter agents"), ("u", "filter by queue"), ("slash", "search"),
     ("h", "show resolved escalations"), ("y", "confirm an action"), ("space", "select"),
     ("enter", "open a queue"), ("L", "open the audit log"),
+    ("c", "open crisis communications"), ("S", "open the sources screen"),
 )
 REFUSAL_SHOWN_S = 8.0
 # Escalations fetched for a list: more than any wall shows, far fewer than a meltdown has.
