@@ -6,6 +6,8 @@ immutable Board per poll) and ask the app for "now" in the centre's clock.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -18,24 +20,30 @@ from textual.binding import Binding, BindingType
 from textual.command import Hit, Hits, Provider
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.worker import Worker
 
 from supervisor_tui.actions import Actions, AuditSink, current_user
 from supervisor_tui.audit import AuditLog
 from supervisor_tui.board import Board, build_board
 from supervisor_tui.config import Config, Role
+from supervisor_tui.crisis.db import CrisisStoreError
+from supervisor_tui.crisis.incidents import Banner
+from supervisor_tui.crisis.outbox import Attempt
+from supervisor_tui.crisis.service import CrisisError, CrisisService
 from supervisor_tui.escalation import Escalation, EscalationTracker, TrackerResult
 from supervisor_tui.model import Snapshot, SourceHealth
 from supervisor_tui.poller import Poller, PollResult, utcnow
 from supervisor_tui.safe_text import clean
 from supervisor_tui.screens.agents import AgentsScreen
 from supervisor_tui.screens.audit import AuditScreen
+from supervisor_tui.screens.crisis import CrisisScreen
 from supervisor_tui.screens.dashboard import DashboardScreen
 from supervisor_tui.screens.escalations import EscalationDeskScreen
 from supervisor_tui.screens.help import HelpScreen
 from supervisor_tui.screens.queue_detail import QueueDetailScreen
 from supervisor_tui.screens.sources import SourcesScreen
 from supervisor_tui.screens.wall import WallScreen, wall_settings
-from supervisor_tui.sources.base import Source
+from supervisor_tui.sources.base import Capability, Source
 from supervisor_tui.store import RESOLVED, TAKEN, Store, StoreError
 from supervisor_tui.themes import install_themes, sync_ansi_theme, textual_theme_name
 from supervisor_tui.trend import TrendBook
@@ -70,13 +78,14 @@ class SupervisorApp(App[None]):
     VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (30, "-tall")]
     MODES: ClassVar = {"dashboard": DashboardScreen, "agents": AgentsScreen,
                        "escalations": EscalationDeskScreen, "audit": AuditScreen,
-                       "sources": SourcesScreen}
+                       "sources": SourcesScreen, "crisis": CrisisScreen}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("d", "switch_mode('dashboard')", "Dashboard"),
         Binding("a", "switch_mode('agents')", "Agents"),
         Binding("e", "switch_mode('escalations')", "Escalations"),
+        Binding("c", "switch_mode('crisis')", "Crisis"),
         Binding("L", "switch_mode('audit')", "Audit log", show=False),
         Binding("S", "switch_mode('sources')", "Sources", show=False),
     ]
@@ -89,6 +98,11 @@ class SupervisorApp(App[None]):
     # Active escalations (sorted) and their shared state from the store, per poll.
     escalations: reactive[Sequence[Escalation]] = reactive(tuple, always_update=True,
                                                            repaint=False)
+    # Active incidents and their latest agents broadcast, re-read from the shared store
+    # on every poll and tick; watchers fire only when something changed.
+    banners: reactive[tuple[Banner, ...]] = reactive(tuple, repaint=False)
+    # Bumped when this console's delivery worker records an attempt: screens refresh now.
+    crisis_revision: reactive[int] = reactive(0, repaint=False)
 
     def __init__(
         self,
@@ -141,6 +155,12 @@ class SupervisorApp(App[None]):
         self.user = user or current_user()
         role = Role.VIEWER if read_only else config.roles.role_of(self.user)
         self.actions = Actions(sources, audit, self.user, role)
+        # A read-only console (a wall) only looks: it never sends, not even what others
+        # queued (any other console, or `crisis deliver`, does that).
+        self.crisis_read_only = read_only
+        self.crisis = self._open_crisis(role)
+        self._crisis_stop = asyncio.Event()
+        self._crisis_worker: Worker[None] | None = None
         self.tracker = EscalationTracker(config.console.sl_formula)
         self.escalation_states: dict[str, dict] = {}
         self._escalations_seeded = False
@@ -186,6 +206,7 @@ class SupervisorApp(App[None]):
         self.switch_mode("wall" if self.wall else "dashboard")
         self.set_interval(1.0, self._timer_tick)
         self.poll_sources()
+        self._start_crisis()
 
     @work(exclusive=True, group="poller")
     async def poll_sources(self) -> None:
@@ -202,6 +223,7 @@ class SupervisorApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.poller.close()
+        await self._stop_crisis()  # before the store closes under it
         if self.store is not None:
             self.store.close()
 
@@ -289,9 +311,73 @@ class SupervisorApp(App[None]):
         if not self.screen_stack:  # a poll can land before the first screen or after exit
             return
         self.set_class(self.is_stale() and self.board is not None, "-stale")
+        self.poll_banners()
         screen = self.screen
         if hasattr(screen, "tick"):
             screen.tick(ages)
+
+    # -- crisis communications ------------------------------------------------------
+
+    def _open_crisis(self, role: Role) -> CrisisService | None:
+        """The crisis service on the shared store (none without one: nothing to share)."""
+        if self.store is None:
+            return None
+        broadcasters = {s.name: s.broadcast for s in self.sources
+                        if s.supports(Capability.BROADCAST)}
+        try:
+            return CrisisService(self.config.crisis, self.store.db, user=self.user, role=role,
+                                 audit=self.audit, broadcasters=broadcasters, clock=self.clock,
+                                 listener=self._crisis_attempt)
+        except CrisisError as err:
+            self.problem = clean(f"crisis communications unavailable: {err}", 120)
+            return None
+
+    def _start_crisis(self) -> None:
+        # The worker also resumes whatever a crashed console left queued or half-sent.
+        if self.crisis is not None and not self.crisis_read_only:
+            self._crisis_worker = self.run_worker(self.crisis.run_worker(self._crisis_stop),
+                                                  group="crisis", exclusive=True)
+
+    async def _stop_crisis(self) -> None:
+        if self.crisis is None:
+            return
+        self._crisis_stop.set()
+        self.workers.cancel_group(self, "crisis-now")  # an unsent row's lease covers it
+        worker = self._crisis_worker
+        if worker is not None and worker.is_running:
+            # Let an attempt in flight record its outcome; if it takes too long, the row's
+            # lease lets the next console resend it with the same key.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(worker.wait(), 3.0)
+        await self.crisis.aclose()
+
+    def _crisis_attempt(self, attempt: Attempt) -> None:
+        # Called by the delivery worker on the event loop, after each recorded attempt.
+        self.crisis_revision += 1
+        self.poll_banners()  # an agents-channel delivery posts a banner message
+
+    def poll_banners(self) -> None:
+        """Re-read the active incidents (one cheap query): every console on the host
+        shows an incident declared anywhere within one poll."""
+        if self.crisis is None:
+            return
+        try:
+            self.banners = tuple(self.crisis.banners())
+        except (CrisisError, CrisisStoreError) as err:
+            self.problem = clean(f"incident banner: {err}", 120)
+
+    def deliver_now(self) -> None:
+        """Deliver what was just queued at once, not at the worker's next look."""
+        if self.crisis is not None and not self.crisis_read_only:
+            self.run_worker(self._deliver_pass(), group="crisis-now")
+
+    async def _deliver_pass(self) -> None:
+        assert self.crisis is not None
+        try:
+            # One pass (wait 0): retries are left to the background worker's schedule.
+            await self.crisis.deliver(wait_s=0)
+        except CrisisError as err:
+            self.notify(clean(err, 160), title="Crisis delivery", severity="error")
 
     # -- history -----------------------------------------------------------------
 
@@ -392,4 +478,7 @@ class SupervisorApp(App[None]):
                             lambda: self.switch_mode("audit"))
         yield SystemCommand("Sources", "Health, requests, latency and API budget of each "
                             "source (S)", lambda: self.action_switch_mode("sources"))
+        yield SystemCommand("Crisis communications", "Declare an incident, message "
+                            "customers and agents, watch deliveries (c)",
+                            lambda: self.action_switch_mode("crisis"))
         yield SystemCommand("Help", "Keys and metric definitions (?)", self.action_help)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from textual.screen import Screen
 
 from supervisor_tui.board import Board
+from supervisor_tui.widgets.incident_banner import IncidentBanner
 from supervisor_tui.widgets.status_bar import StatusBar, render_status
 
 if TYPE_CHECKING:
@@ -27,7 +28,16 @@ class BoardScreen(Screen[None]):
         # Textual calls on_mount of every class in the MRO, subclass first, so
         # subclasses set up their widgets before this first render.
         self._ready = True
+        self._mount_incident_banner()
         self.watch(self.app, "board", self._board_changed, init=True)
+
+    def _mount_incident_banner(self) -> None:
+        # Mounted here rather than composed by each screen: every screen with a status bar
+        # (the wall's too) gets the banner right under it, and no screen can forget it.
+        bars = self.query(StatusBar)
+        bar = bars.first() if bars else None
+        if bar is not None and bar.parent is not None and not self.query(IncidentBanner):
+            bar.parent.mount(IncidentBanner(id="incident-banner"), after=bar)
 
     _behind = False  # a poll arrived while another screen was on top
 
@@ -73,6 +83,8 @@ class BoardScreen(Screen[None]):
                     live_within_s=app.live_within_s(),
                 )
             )
+        for banner in self.query(IncidentBanner):
+            banner.refresh_banner()  # elapsed times
         if board is not None and ages:
             self.refresh_ages()
 

@@ -29,6 +29,12 @@ GLOSSARY = [
              "arrival rate and AHT (red when fewer are working)."),
     ("⚑", "Agent too long in after-contact work or away (limits in config)."),
     ("STALE", "The data stopped updating; numbers shown are the last good ones."),
+    ("‼ CRITICAL 12:34", "Incident banner (every console on this host): an active "
+                         "incident, open for 12 min 34 s; TO AGENTS is the latest "
+                         "broadcast. It closes when the incident is resolved (crisis: c)."),
+    ("Deliveries", "Each crisis message, per channel and recipient: … queued · ↗ sending · "
+                   "↻ retrying (next try, last reason) · ✓ delivered · ✗ failed (reason; "
+                   "f queues it again with the same key, so it is never sent twice)."),
 ]
 
 

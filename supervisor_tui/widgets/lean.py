@@ -142,7 +142,12 @@ class LeanText(Widget):
         if len(new) != len(old):  # height changes: a layout, then a full repaint
             self.refresh(layout=True)
             return
+        # Only lines the widget shows: a dirty region below it would repaint whatever is
+        # there (it is clipped to the container, not to this widget).
+        height = self.size.height
         for y, (before, after) in enumerate(zip(old, new, strict=True)):
+            if y >= height:
+                break
             refresh_spans(self, y, before, after)
 
 
