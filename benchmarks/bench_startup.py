@@ -26,13 +26,16 @@ import time
 from pathlib import Path
 
 EXE = Path(sys.executable).with_name("supervisor-tui")
-MARKER = b"Tech Support"  # a default queue name: drawn only once data has arrived
+MARKER = b"Tech Support"
+SSH = "--ssh" in sys.argv  # a default queue name: drawn only once data has arrived
 
 
 def spawn(cols: int, rows: int, db: str, extra: tuple[str, ...] = ()) -> tuple[int, int]:
     pid, fd = pty.fork()
     if pid == 0:  # child
         os.environ.update({"TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)})
+        if SSH:  # what sshd sets: the console then refreshes clocks and waits every 2 s
+            os.environ["SSH_CONNECTION"] = "192.0.2.10 50022 192.0.2.1 22"
         # A fixed seed: the same centre every run, so byte counts compare across changes.
         os.execv(str(EXE), [str(EXE), "--db", db, "--seed", "7", *extra])
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -67,6 +70,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size", default="80x24")
     parser.add_argument("--bytes-seconds", type=float, default=60.0)
+    parser.add_argument("--ssh", action="store_true",
+                        help="run as in an SSH session (SSH_CONNECTION set)")
     args = parser.parse_args()
     cols, rows = (int(x) for x in args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,7 +90,8 @@ def main() -> None:
             data, took = read_for(fd, args.bytes_seconds)
             stop(pid, fd)
             per_min = len(data) / took * 60
-            print(f"steady-state output at {cols}x{rows}: {per_min / 1024:.1f} KiB/min "
+            where = " over SSH" if SSH else ""
+            print(f"steady-state output at {cols}x{rows}{where}: {per_min / 1024:.1f} KiB/min "
                   f"({len(data)} bytes in {took:.0f} s)")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -204,7 +205,8 @@ class SupervisorApp(App[None]):
                         severity="warning", timeout=20)
         self._backfill_trends()
         self.switch_mode("wall" if self.wall else "dashboard")
-        self.set_interval(1.0, self._timer_tick)
+        self._tick_s = self.config.console.tick_interval(os.environ)
+        self.set_interval(self._tick_s, self._timer_tick)
         self.poll_sources()
         self._start_crisis()
 
@@ -304,7 +306,7 @@ class SupervisorApp(App[None]):
         # Ages only need re-rendering if no poll has just rendered them: at a 1 s poll
         # interval this halves the work (and the bytes sent over SSH).
         fresh = (self._received_mono is not None
-                 and self.monotonic() - self._received_mono < 0.9)
+                 and self.monotonic() - self._received_mono < 0.9 * self._tick_s)
         self._tick(ages=not fresh)
 
     def _tick(self, ages: bool = True) -> None:

@@ -8,6 +8,7 @@ key and what is wrong — the CLI prints it and exits 2, never a traceback.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Union
@@ -52,6 +53,9 @@ class ConsoleConfig(Strict):
     sl_formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER
     trend_minutes: int = Field(30, gt=0, le=24 * 60)
     escalation_strip_size: int = Field(5, ge=1, le=20)
+    tick_s: float | None = Field(
+        None, ge=0.5, le=10, description="seconds between refreshes of the clock and the "
+        "waits; default 1, or 2 over SSH (half the bytes on a slow link)")
     bell: bool = Field(True, description="ring the terminal bell on a new critical escalation")
     announce: bool = Field(True, description="pop up a notice on a new critical escalation")
 
@@ -70,6 +74,12 @@ class ConsoleConfig(Strict):
         if (24 * 60) % value:
             raise ValueError("must divide a day evenly (e.g. 15, 30, 60)")
         return value
+
+    def tick_interval(self, environ: Mapping[str, str]) -> float:
+        """The configured tick, else 2 s in an SSH session and 1 s elsewhere."""
+        if self.tick_s is not None:
+            return self.tick_s
+        return 2.0 if environ.get("SSH_CONNECTION") else 1.0
 
     @property
     def policy(self) -> IntervalPolicy:

@@ -67,3 +67,13 @@ def test_running_with_a_broken_config_exits_2_without_traceback(
     assert main(["--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "nonsense" in err and "Traceback" not in err
+
+
+def test_clock_and_waits_refresh_every_2_s_over_ssh_unless_configured() -> None:
+    from supervisor_tui.config import parse_config
+
+    console = parse_config({}, "t").console
+    assert console.tick_interval({}) == 1.0
+    assert console.tick_interval({"SSH_CONNECTION": "192.0.2.10 50022 192.0.2.1 22"}) == 2.0
+    configured = parse_config({"console": {"tick_s": 1.5}}, "t").console
+    assert configured.tick_interval({"SSH_CONNECTION": "x"}) == 1.5
