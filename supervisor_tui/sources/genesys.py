@@ -96,13 +96,12 @@ from supervisor_tui.model import (
 )
 from supervisor_tui.protocol import describe, is_loopback
 from supervisor_tui.safe_text import clean
-from supervisor_tui.sources.base import Capability, Source, SourceError
+from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
     RateLimited,
-    RequestBudget,
-    RequestStats,
     WebClient,
+    WebSource,
     secret_from_env,
 )
 
@@ -637,7 +636,7 @@ def longest_wait_s(value: float, now: datetime) -> float:
     return value / 1000
 
 
-class GenesysSource(Source):
+class GenesysSource(WebSource):
     """Queues of one Genesys Cloud org; ``clock`` is injectable for tests."""
 
     def __init__(self, name: str, policy: IntervalPolicy, settings: GenesysSettings,
@@ -695,14 +694,6 @@ class GenesysSource(Source):
         self.last_poll_requests = 0
 
     # -- Source API ---------------------------------------------------------------------
-
-    @property
-    def budget(self) -> RequestBudget | None:
-        return self._client.budget
-
-    @property
-    def request_stats(self) -> RequestStats | None:
-        return self._client.stats
 
     def poll_cost(self) -> int:
         self._planned = self._plan(self._clock())

@@ -51,13 +51,12 @@ from supervisor_tui.protocol import (
     to_snapshot,
 )
 from supervisor_tui.safe_text import clean
-from supervisor_tui.sources.base import Capability, Source, SourceError
+from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
     RateLimited,
-    RequestBudget,
-    RequestStats,
     WebClient,
+    WebSource,
     secret_from_env,
 )
 
@@ -118,7 +117,7 @@ class HttpSettings(SourceSettings):
         return self
 
 
-class HttpSource(Source):
+class HttpSource(WebSource):
     """Polls ``GET /v1/snapshot`` (ETag-aware) and performs actions on the server."""
 
     def __init__(self, name: str, policy: IntervalPolicy, settings: HttpSettings,
@@ -148,14 +147,6 @@ class HttpSource(Source):
         self._last: Snapshot | None = None
         self._centre: Centre | None = None  # the records of _last, the base of a delta
         self.server_source: str | None = None  # the server's own name for its centre
-
-    @property
-    def budget(self) -> RequestBudget | None:
-        return self._client.budget
-
-    @property
-    def request_stats(self) -> RequestStats | None:
-        return self._client.stats
 
     async def snapshot(self) -> Snapshot:
         headers: dict[str, str] = {}

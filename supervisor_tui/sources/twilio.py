@@ -95,13 +95,12 @@ from supervisor_tui.model import (
 )
 from supervisor_tui.protocol import describe, is_loopback
 from supervisor_tui.safe_text import clean
-from supervisor_tui.sources.base import Capability, Source, SourceError
+from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
     RateLimited,
-    RequestBudget,
-    RequestStats,
     WebClient,
+    WebSource,
     secret_from_env,
 )
 
@@ -662,7 +661,7 @@ def _wall_now() -> datetime:
     return datetime.now(UTC)
 
 
-class TwilioSource(Source):
+class TwilioSource(WebSource):
     """One TaskRouter workspace as a source; ``clock`` is injectable for tests."""
 
     def __init__(self, name: str, policy: IntervalPolicy, settings: TwilioSettings,
@@ -714,14 +713,6 @@ class TwilioSource(Source):
         self.last_poll_requests = 0
 
     # -- Source API ---------------------------------------------------------------------
-
-    @property
-    def budget(self) -> RequestBudget | None:
-        return self._client.budget
-
-    @property
-    def request_stats(self) -> RequestStats | None:
-        return self._client.stats
 
     def poll_cost(self) -> int:
         self._planned = self._plan(self._clock())

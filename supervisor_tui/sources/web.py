@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from supervisor_tui.safe_text import clean
-from supervisor_tui.sources.base import SourceError
+from supervisor_tui.sources.base import Source, SourceError
 from supervisor_tui.sources.limits import (
     RateLimited,
     RequestBudget,
@@ -28,8 +28,8 @@ from supervisor_tui.sources.limits import (
     secret_from_env,
 )
 
-__all__ = ["RateLimited", "RequestBudget", "RequestStats", "WebClient", "parse_retry_after",
-           "secret_from_env"]
+__all__ = ["RateLimited", "RequestBudget", "RequestStats", "WebClient", "WebSource",
+           "parse_retry_after", "secret_from_env"]
 
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -164,3 +164,18 @@ class WebClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class WebSource(Source):
+    """A source that talks to its platform through one ``WebClient`` (``self._client``):
+    its budget and request statistics are the client's."""
+
+    _client: WebClient
+
+    @property
+    def budget(self) -> RequestBudget | None:
+        return self._client.budget
+
+    @property
+    def request_stats(self) -> RequestStats | None:
+        return self._client.stats

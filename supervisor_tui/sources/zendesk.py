@@ -82,13 +82,12 @@ from supervisor_tui.model import (
 )
 from supervisor_tui.protocol import describe, is_loopback
 from supervisor_tui.safe_text import clean
-from supervisor_tui.sources.base import Capability, Source, SourceError
+from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
     RateLimited,
-    RequestBudget,
-    RequestStats,
     WebClient,
+    WebSource,
     secret_from_env,
 )
 
@@ -387,7 +386,7 @@ def _duration(seconds: float) -> str:
     return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
-class ZendeskSource(Source):
+class ZendeskSource(WebSource):
     """The account's Talk queue and agents; ``clock`` is injectable for tests."""
 
     capabilities = frozenset({Capability.SNAPSHOT})  # Zendesk offers no call to move calls
@@ -436,14 +435,6 @@ class ZendeskSource(Source):
         self.last_poll_requests = 0
 
     # -- Source API ---------------------------------------------------------------------
-
-    @property
-    def budget(self) -> RequestBudget | None:
-        return self._client.budget
-
-    @property
-    def request_stats(self) -> RequestStats | None:
-        return self._client.stats
 
     def poll_cost(self) -> int:
         self._planned = self._plan(self._clock())
