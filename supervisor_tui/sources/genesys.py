@@ -97,6 +97,7 @@ from supervisor_tui.model import (
 from supervisor_tui.protocol import describe, is_loopback
 from supervisor_tui.safe_text import clean
 from supervisor_tui.sources.base import Capability, SourceError
+from supervisor_tui.sources.checks import Count, Date
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
     RateLimited,
@@ -114,7 +115,6 @@ QUERY_BATCH = 100
 #: the largest page of queue members
 PAGE_SIZE = 100
 #: counts above this are garbage, not a contact centre
-MAX_COUNT = 10_000_000
 #: sums of durations (ms) above this are garbage
 MAX_MS = 1e13
 #: an oLongestWaiting value this large is an epoch timestamp in ms, not a duration
@@ -319,18 +319,6 @@ class GenesysSettings(SourceSettings):
 # -- response documents ---------------------------------------------------------------
 
 
-def _count(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError("a count, not true/false")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if not isinstance(value, int):
-        raise ValueError(f"not a count: {clean(repr(value), 40)}")
-    if value < 0:
-        raise ValueError(f"negative count {value}")
-    if value > MAX_COUNT:
-        raise ValueError(f"absurd count {value}")
-    return value
 
 
 def _number(value: Any) -> float:
@@ -343,18 +331,6 @@ def _number(value: Any) -> float:
     return float(value)
 
 
-def _date(value: Any) -> datetime:
-    if not isinstance(value, str) or len(value) > 40:
-        raise ValueError(f"not an ISO 8601 date: {clean(repr(value), 40)}")
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"not an ISO 8601 date: {clean(repr(value), 40)}") from None
-    if when.tzinfo is None:
-        raise ValueError("date without a time zone")
-    if not 2000 <= when.year <= 2200:
-        raise ValueError(f"absurd date {clean(value, 40)}")
-    return when.astimezone(UTC)
 
 
 def _uuid(value: Any) -> str:
@@ -363,9 +339,7 @@ def _uuid(value: Any) -> str:
     return str(value).lower()
 
 
-Count = Annotated[int, BeforeValidator(_count)]
 Number = Annotated[float, BeforeValidator(_number)]
-Date = Annotated[datetime, BeforeValidator(_date)]
 Id = Annotated[str, BeforeValidator(_uuid)]
 Name = Annotated[str, Field(max_length=500)]
 

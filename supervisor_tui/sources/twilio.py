@@ -96,6 +96,7 @@ from supervisor_tui.model import (
 from supervisor_tui.protocol import describe, is_loopback
 from supervisor_tui.safe_text import clean
 from supervisor_tui.sources.base import Capability, SourceError
+from supervisor_tui.sources.checks import Count, Date
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
     RateLimited,
@@ -113,7 +114,6 @@ PAGE_SIZE = 1000
 #: TaskRouter's own ceiling on a task's life (the Timeout of a new task), seconds
 MAX_TASK_TTL_S = 1_209_600
 #: counts above this are garbage, not a contact centre
-MAX_COUNT = 10_000_000
 #: durations (sums of waits over a day) above this are garbage
 MAX_SECONDS = 1e10
 #: attributes larger than this are not parsed (TaskRouter's own limit is far lower)
@@ -330,22 +330,6 @@ class TwilioSettings(SourceSettings):
 # (tests check each one exists in twilio_taskrouter_v1.json).
 
 
-def _count(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError("a count, not true/false")
-    if isinstance(value, int):
-        n = value
-    elif isinstance(value, float) and value.is_integer():
-        n = int(value)
-    elif isinstance(value, str) and _DIGITS.match(value.strip()):
-        n = int(value)  # the docs show string counts in tasks_by_status
-    else:
-        raise ValueError(f"not a count: {clean(repr(value), 40)}")
-    if n < 0:
-        raise ValueError(f"negative count {n}")
-    if n > MAX_COUNT:
-        raise ValueError(f"absurd count {n}")
-    return n
 
 
 def _seconds(value: Any) -> float:
@@ -358,18 +342,6 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
-def _date(value: Any) -> datetime:
-    if not isinstance(value, str) or len(value) > 40:
-        raise ValueError(f"not an ISO 8601 date: {clean(repr(value), 40)}")
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"not an ISO 8601 date: {clean(repr(value), 40)}") from None
-    if when.tzinfo is None:
-        raise ValueError("date without a time zone")
-    if not 2000 <= when.year <= 2200:
-        raise ValueError(f"absurd date {clean(value, 40)}")
-    return when.astimezone(UTC)
 
 
 def _sid(prefix: str) -> Any:
@@ -380,9 +352,7 @@ def _sid(prefix: str) -> Any:
     return BeforeValidator(check)
 
 
-Count = Annotated[int, BeforeValidator(_count)]
 Seconds = Annotated[float, BeforeValidator(_seconds)]
-Date = Annotated[datetime, BeforeValidator(_date)]
 Name = Annotated[str, Field(max_length=500)]
 
 

@@ -83,6 +83,7 @@ from supervisor_tui.model import (
 from supervisor_tui.protocol import describe, is_loopback
 from supervisor_tui.safe_text import clean
 from supervisor_tui.sources.base import Capability, SourceError
+from supervisor_tui.sources.checks import Count, count
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
     RateLimited,
@@ -97,7 +98,6 @@ STATS = "/api/v2/channels/voice/stats"
 #: the largest page Zendesk's offset paging serves
 PAGE_SIZE = 100
 #: counts above this are garbage, not a contact centre
-MAX_COUNT = 10_000_000
 #: durations (a day's talk time summed over agents) above this are garbage
 MAX_SECONDS = 1e10
 
@@ -219,20 +219,6 @@ class ZendeskSettings(SourceSettings):
 # -- response documents ---------------------------------------------------------------
 
 
-def _count(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError("a count, not true/false")
-    if isinstance(value, int):
-        n = value
-    elif isinstance(value, str) and _DIGITS.match(value.strip()):
-        n = int(value)
-    else:
-        raise ValueError(f"not a count: {clean(repr(value), 40)}")
-    if n < 0:
-        raise ValueError(f"negative count {n}")
-    if n > MAX_COUNT:
-        raise ValueError(f"absurd count {n}")
-    return n
 
 
 def _seconds(value: Any) -> float:
@@ -254,7 +240,6 @@ def _agent_id(value: Any) -> str:
     return text
 
 
-Count = Annotated[int, BeforeValidator(_count)]
 Seconds = Annotated[float, BeforeValidator(_seconds)]
 Name = Annotated[str, Field(max_length=500)]
 
@@ -704,6 +689,6 @@ def _validate(model: type[_D], data: Any, what: str) -> _D:
 
 def _validate_count(value: Any, what: str) -> int:
     try:
-        return _count(value)
+        return count(value)
     except ValueError as err:
         raise SourceError(f"{what}: {err}") from None
