@@ -4,6 +4,7 @@ with a short reason instead of reaching the screen as truth."""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -50,5 +51,20 @@ def iso_date(value: Any) -> datetime:
     return when.astimezone(UTC)
 
 
+MAX_SECONDS = 1e10  # ~300 years: a longer duration is garbage
+
+
+def duration(value: Any, maximum: float = MAX_SECONDS) -> float:
+    """A finite, non-negative, plausible duration (in the platform's own unit)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"not a number: {clean(repr(value), 40)}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"not a duration: {value}")
+    if value > maximum:
+        raise ValueError(f"absurd duration {value}")
+    return float(value)
+
+
 Count = Annotated[int, BeforeValidator(count)]
+Seconds = Annotated[float, BeforeValidator(duration)]
 Date = Annotated[datetime, BeforeValidator(iso_date)]

@@ -59,11 +59,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -97,7 +97,7 @@ from supervisor_tui.model import (
 from supervisor_tui.protocol import describe, is_loopback
 from supervisor_tui.safe_text import clean
 from supervisor_tui.sources.base import Capability, SourceError
-from supervisor_tui.sources.checks import Count, Date
+from supervisor_tui.sources.checks import Count, Date, duration
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
     RateLimited,
@@ -319,27 +319,13 @@ class GenesysSettings(SourceSettings):
 # -- response documents ---------------------------------------------------------------
 
 
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"not a number: {clean(repr(value), 40)}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"not a duration: {value}")
-    if value > MAX_MS:
-        raise ValueError(f"absurd value {value}")
-    return float(value)
-
-
-
-
 def _uuid(value: Any) -> str:
     if not is_uuid(value):
         raise ValueError(f"not an id: {clean(repr(value), 40)}")
     return str(value).lower()
 
 
-Number = Annotated[float, BeforeValidator(_number)]
+Number = Annotated[float, BeforeValidator(partial(duration, maximum=MAX_MS))]  # ms
 Id = Annotated[str, BeforeValidator(_uuid)]
 Name = Annotated[str, Field(max_length=500)]
 

@@ -96,7 +96,7 @@ from supervisor_tui.model import (
 from supervisor_tui.protocol import describe, is_loopback
 from supervisor_tui.safe_text import clean
 from supervisor_tui.sources.base import Capability, SourceError
-from supervisor_tui.sources.checks import Count, Date
+from supervisor_tui.sources.checks import Count, Date, Seconds
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
     RateLimited,
@@ -115,7 +115,6 @@ PAGE_SIZE = 1000
 MAX_TASK_TTL_S = 1_209_600
 #: counts above this are garbage, not a contact centre
 #: durations (sums of waits over a day) above this are garbage
-MAX_SECONDS = 1e10
 #: attributes larger than this are not parsed (TaskRouter's own limit is far lower)
 MAX_ATTRIBUTES_CHARS = 256 * 1024
 
@@ -330,20 +329,6 @@ class TwilioSettings(SourceSettings):
 # (tests check each one exists in twilio_taskrouter_v1.json).
 
 
-
-
-def _seconds(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"not a number of seconds: {clean(repr(value), 40)}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"not a duration: {value}")
-    if value > MAX_SECONDS:
-        raise ValueError(f"absurd duration {value}")
-    return float(value)
-
-
-
-
 def _sid(prefix: str) -> Any:
     def check(value: Any) -> str:
         if not _sid_ok(prefix, value):
@@ -352,7 +337,6 @@ def _sid(prefix: str) -> Any:
     return BeforeValidator(check)
 
 
-Seconds = Annotated[float, BeforeValidator(_seconds)]
 Name = Annotated[str, Field(max_length=500)]
 
 

@@ -83,7 +83,7 @@ from supervisor_tui.model import (
 from supervisor_tui.protocol import describe, is_loopback
 from supervisor_tui.safe_text import clean
 from supervisor_tui.sources.base import Capability, SourceError
-from supervisor_tui.sources.checks import Count, count
+from supervisor_tui.sources.checks import MAX_SECONDS, Count, Seconds, count
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
     RateLimited,
@@ -99,7 +99,6 @@ STATS = "/api/v2/channels/voice/stats"
 PAGE_SIZE = 100
 #: counts above this are garbage, not a contact centre
 #: durations (a day's talk time summed over agents) above this are garbage
-MAX_SECONDS = 1e10
 
 _SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
@@ -219,18 +218,6 @@ class ZendeskSettings(SourceSettings):
 # -- response documents ---------------------------------------------------------------
 
 
-
-
-def _seconds(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"not a number of seconds: {clean(repr(value), 40)}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"not a duration: {value}")
-    if value > MAX_SECONDS:
-        raise ValueError(f"absurd duration {value}")
-    return float(value)
-
-
 def _agent_id(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"not an agent id: {clean(repr(value), 40)}")
@@ -240,7 +227,6 @@ def _agent_id(value: Any) -> str:
     return text
 
 
-Seconds = Annotated[float, BeforeValidator(_seconds)]
 Name = Annotated[str, Field(max_length=500)]
 
 
