@@ -98,6 +98,7 @@ from supervisor_tui.protocol import describe, is_loopback
 from supervisor_tui.safe_text import clean
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.checks import Count, Date, duration
+from supervisor_tui.sources.reuse import Reuse
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
     RateLimited,
@@ -645,8 +646,8 @@ class GenesysSource(WebSource):
         self._pages: dict[str, int] = {}
         self._planned: _Plan | None = None
         # identity reuse: unchanged agents/contacts keep their objects (see index.py)
-        self._agent_cache: dict[str, tuple[tuple[Any, ...], Agent]] = {}
-        self._contact_cache: dict[str, tuple[tuple[Any, ...], Contact]] = {}
+        self._agent_cache: Reuse[Agent] = Reuse()
+        self._contact_cache: Reuse[Contact] = Reuse()
         #: validated live observations of the last poll, by queue id
         self.live: dict[str, GenesysQueueNow] = {}
         self.notes: tuple[str, ...] = ()
@@ -889,7 +890,7 @@ class GenesysSource(WebSource):
         longest: dict[str, float | None] = dict.fromkeys(wanted)
         seen_queues: set[str] = set()
         contacts: list[Contact] = []
-        cache: dict[str, tuple[tuple[Any, ...], Contact]] = {}
+        self._contact_cache.begin()
         dropped, problem, truncated = 0, "", []
         for group in groups:
             qid = (group.group.get("queueId") or "").lower()
@@ -929,25 +930,21 @@ class GenesysSource(WebSource):
                         problem = problem or (f"conversation {obs.conversationId}: waiting "
                                               f"since {_iso_ms(obs.observationDate)}")
                         continue
-                    if obs.conversationId in cache:
+                    if obs.conversationId in self._contact_cache:
                         continue
                     customer = clean(obs.participantName, 60) if obs.participantName else None
                     key = (qid, channel, int(entered.timestamp()), customer)
-                    previous = self._contact_cache.get(obs.conversationId)
-                    if previous is not None and previous[0] == key:
-                        contact = previous[1]
-                    else:
-                        contact = Contact(id=obs.conversationId, queue_id=qid, channel=channel,
-                                          entered_at=entered, state=ContactState.WAITING,
-                                          customer=customer)
-                    cache[obs.conversationId] = (key, contact)
-                    contacts.append(contact)
+                    contacts.append(self._contact_cache.get(
+                        obs.conversationId, key, lambda cid=obs.conversationId, key=key,
+                        entered=entered: Contact(
+                            id=cid, queue_id=key[0], channel=key[1], entered_at=entered,
+                            state=ContactState.WAITING, customer=key[3])))
         missing = [q for q in self.settings.queues if q not in seen_queues]
         if missing:
             raise SourceError(f"queue observations came back for {len(wanted) - len(missing)}"
                               f" of {len(wanted)} queues (missing {missing[0]}): check the "
                               "queue ids and the client's analytics permissions")
-        self._contact_cache = cache
+        self._contact_cache.commit()
         self.live = {q: GenesysQueueNow(
             waiting=counts[q].get("oWaiting", 0), interacting=counts[q].get("oInteracting", 0),
             longest_wait_s=longest[q],
@@ -1058,7 +1055,7 @@ class GenesysSource(WebSource):
                 if m.joined is not False:  # only joined members are routed to
                     skills.setdefault(m.id, []).append(qid)
         agents: list[Agent] = []
-        cache: dict[str, tuple[tuple[Any, ...], Agent]] = {}
+        self._agent_cache.begin()
         for uid, m in members.items():
             state = self._state(m, now)
             if isinstance(state, str):
@@ -1068,16 +1065,10 @@ class GenesysSource(WebSource):
             kind, reason, since = state
             name = clean(m.name or (m.user.name if m.user else None) or uid, 80)
             key = (name, kind, reason, since, tuple(skills.get(uid, ())))
-            previous = self._agent_cache.get(uid)
-            if previous is not None and previous[0] == key:
-                agent = previous[1]
-            else:
-                agent = Agent(id=uid, name=name,
-                              state=AgentState(kind=kind, since=since, reason=reason),
-                              skills=key[4], source=self.name)
-            cache[uid] = (key, agent)
-            agents.append(agent)
-        self._agent_cache = cache
+            agents.append(self._agent_cache.get(uid, key, lambda uid=uid, key=key: Agent(
+                id=uid, name=key[0], state=AgentState(kind=key[1], reason=key[2], since=key[3]),
+                skills=key[4], source=self.name)))
+        self._agent_cache.commit()
         if dropped:
             notes.append(f"dropped {dropped} unreadable member record(s): {problem}")
         return tuple(agents)
@@ -1327,8 +1318,8 @@ class GenesysSource(WebSource):
             return ActionResult(ok=False, code="unknown_agent",
                                 message=f"not a user id: {clean(agent_id, 40)}")
         agent_id = agent_id.lower()
-        cached = self._agent_cache.get(agent_id)
-        who = cached[1].name if cached else agent_id
+        cached = self._agent_cache.last(agent_id)
+        who = cached.name if cached else agent_id
         return await self._replace(contact_id.lower(), "agent", {"userId": agent_id}, who)
 
     async def set_agent_skills(self, agent_id: str, skills: Sequence[str]) -> ActionResult:
@@ -1384,8 +1375,8 @@ class GenesysSource(WebSource):
         listing: _Members = cached.value
         records = [m for m in listing.records if m.id != user_id]
         if member:
-            known = self._agent_cache.get(user_id)
-            records.append(MemberDoc(id=user_id, name=known[1].name if known else None,
+            known = self._agent_cache.last(user_id)
+            records.append(MemberDoc(id=user_id, name=known.name if known else None,
                                      joined=True))
         updated = _Members(records, listing.pages, listing.dropped, listing.first_problem,
                            listing.truncated)

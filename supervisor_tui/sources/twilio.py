@@ -97,6 +97,7 @@ from supervisor_tui.protocol import describe, is_loopback
 from supervisor_tui.safe_text import clean
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.checks import Count, Date, Seconds
+from supervisor_tui.sources.reuse import Reuse
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
     RateLimited,
@@ -657,8 +658,8 @@ class TwilioSource(WebSource):
         self._pages: dict[str, int] = {}
         self._planned: _Plan | None = None
         # identity reuse: unchanged agents/contacts keep their objects (see index.py)
-        self._agent_cache: dict[str, tuple[tuple[Any, ...], Agent]] = {}
-        self._contact_cache: dict[str, tuple[tuple[Any, ...], Contact]] = {}
+        self._agent_cache: Reuse[Agent] = Reuse()
+        self._contact_cache: Reuse[Contact] = Reuse()
         #: validated real-time statistics of the last poll, by queue SID
         self.live: dict[str, QueueLive] = {}
         #: what the last poll dropped or doubted, one line each (also logged)
@@ -997,7 +998,7 @@ class TwilioSource(WebSource):
         dropped = listing.dropped
         problem = listing.first_problem
         agents = []
-        cache: dict[str, tuple[tuple[Any, ...], Agent]] = {}
+        self._agent_cache.begin()
         for w in listing.records:
             since_raw = w.date_status_changed or w.date_updated
             since = self._clamp(since_raw, now) if since_raw else None
@@ -1018,17 +1019,12 @@ class TwilioSource(WebSource):
             team = get_path(attrs, s.team_attribute)
             key = (w.friendly_name, kind, since, reason, tuple(skills.get(w.sid, ())),
                    team if isinstance(team, str) else "")
-            previous = self._agent_cache.get(w.sid)
-            if previous is not None and previous[0] == key:
-                agent = previous[1]
-            else:
-                agent = Agent(id=w.sid, name=clean(w.friendly_name or w.sid, 80),
-                              team=clean(key[5], 40),
-                              state=AgentState(kind=kind, since=since, reason=reason),
-                              skills=key[4], source=self.name)
-            cache[w.sid] = (key, agent)
-            agents.append(agent)
-        self._agent_cache = cache
+            agents.append(self._agent_cache.get(w.sid, key, lambda w=w, key=key, kind=kind,
+                                                since=since, reason=reason: Agent(
+                id=w.sid, name=clean(w.friendly_name or w.sid, 80), team=clean(key[5], 40),
+                state=AgentState(kind=kind, since=since, reason=reason),
+                skills=key[4], source=self.name)))
+        self._agent_cache.commit()
         if unmapped:
             notes.append("activities not in activity_map (taken from 'available'): "
                          + ", ".join(sorted(unmapped)[:5]))
@@ -1090,7 +1086,7 @@ class TwilioSource(WebSource):
         dropped = listing.dropped
         problem = listing.first_problem
         contacts = []
-        cache: dict[str, tuple[tuple[Any, ...], Contact]] = {}
+        self._contact_cache.begin()
         for t in listing.records:
             queue = self._queues.get(t.task_queue_sid or "")
             if queue is None or t.assignment_status not in ("pending", "reserved"):
@@ -1108,16 +1104,11 @@ class TwilioSource(WebSource):
                    # entered_at moves by sub-second rounding between polls: whole seconds
                    int(entered.timestamp()),
                    clean(customer, 60) if isinstance(customer, str) else None)
-            previous = self._contact_cache.get(t.sid)
-            if previous is not None and previous[0] == key:
-                contact = previous[1]
-            else:
-                contact = Contact(id=t.sid, queue_id=queue.id, channel=channel, tier=key[2],
-                                  entered_at=entered, state=ContactState.WAITING,
-                                  customer=key[4])
-            cache[t.sid] = (key, contact)
-            contacts.append(contact)
-        self._contact_cache = cache
+            contacts.append(self._contact_cache.get(t.sid, key, lambda t=t, key=key,
+                                                    entered=entered: Contact(
+                id=t.sid, queue_id=key[0], channel=key[1], tier=key[2], entered_at=entered,
+                state=ContactState.WAITING, customer=key[4])))
+        self._contact_cache.commit()
         if dropped:
             notes.append(f"dropped {dropped} unreadable task record(s): {problem}")
         skew = self._clock_skew(listing.records, now)
