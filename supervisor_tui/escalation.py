@@ -40,7 +40,6 @@ from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveFloat
 
-from supervisor_tui.fmt import duration
 from supervisor_tui.index import index_of
 from supervisor_tui.metrics import abandon_rate, service_level
 from supervisor_tui.model import (
@@ -149,6 +148,11 @@ class EscalationRules(BaseModel):
     flags: FlagSeverities = Field(default_factory=FlagSeverities)
     clear_after_s: float = Field(
         30.0, ge=0, description="a condition must be gone this long before it clears")
+    departed_show_s: float = Field(
+        15.0, ge=0, description="a contact that left the queue stays on the desk, greyed "
+        "and not counted, this long (snapshot time; while someone owns it, until released)")
+    snooze_minutes: float = Field(
+        5.0, gt=0, description="z on the desk hides an escalation this long")
 
     def wait_factor(self, queue_id: str) -> float:
         return self.contact_wait_factors.get(queue_id, self.contact_wait_factor)
@@ -188,14 +192,20 @@ class Escalation(Frozen):
     last_seen: datetime | None = None
     value: float | None = None
     limit: float | None = None
+    label: str = ""  # names the subject for a prompt: "c328 Dana Jensen (gold)", "queue Sales"
+    ended: str | None = None  # the contact is gone: "answered", "left the queue", ...
 
     @property
     def present(self) -> bool:
         return self.last_seen is None
 
     def duration_s(self, now: datetime) -> float | None:
-        """The wait / time in state / time under target, aged to ``now``."""
-        return None if self.since is None else max((now - self.since).total_seconds(), 0.0)
+        """The wait / time in state / time under target, aged to ``now``; frozen at
+        ``last_seen`` once the condition is gone (an answered call's wait ended)."""
+        if self.since is None:
+            return None
+        end = now if self.last_seen is None or self.last_seen > now else self.last_seen
+        return max((end - self.since).total_seconds(), 0.0)
 
     def age_s(self, now: datetime) -> float:
         return max((now - self.first_seen).total_seconds(), 0.0)
@@ -253,9 +263,30 @@ def count_by_severity(escalations: Iterable[Escalation]) -> dict[Severity, int]:
 _MMSS = tuple(f"{m}:{s:02d}" for m in range(60) for s in range(60))
 
 
-def _clock(seconds: float) -> str:
-    s = int(seconds)
-    return _MMSS[s] if 0 <= s < 3600 else duration(seconds)
+def clock(seconds: float) -> str:
+    """Compact wait/handle time: 0:07, 12:34, 1:02:03, 3d04h (as the screens write it)."""
+    if seconds != seconds:  # NaN
+        return "—"
+    if seconds in (float("inf"), float("-inf")):
+        return "∞"
+    s = max(0, int(seconds))
+    if s < 3600:
+        return _MMSS[s]
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+_clock = clock
+
+
+def contact_label(c: Contact) -> str:
+    """How a prompt names a contact: "c328 Dana Jensen (gold)", "c9 (vip)", "c4"."""
+    who = f"{c.id} {c.customer}" if c.customer else c.id
+    return who if c.tier == Tier.STANDARD else f"{who} ({c.tier})"
 
 
 def _pct(fraction: float) -> str:
@@ -405,7 +436,8 @@ def _queue_pass(
                         "subject_type": _QUEUE, "subject_id": qid, "queue_id": qid,
                         "source": q.source,
                         "first_seen": p.first_seen if p else since + breach_s * _S,
-                        "since": since, "last_seen": None, "value": sl, "limit": target}))
+                        "since": since, "last_seen": None, "value": sl, "limit": target,
+                        "label": f"queue {name}", "ended": None}))
         rate = abandon_rate(stats)
         counted = stats.offered - stats.abandoned_short
         if rate is not None and rate > abandon_limit and counted >= min_contacts:
@@ -421,7 +453,7 @@ def _queue_pass(
                     "subject_type": _QUEUE, "subject_id": qid, "queue_id": qid,
                     "source": q.source, "first_seen": p.first_seen if p else now,
                     "since": None, "last_seen": None, "value": rate,
-                    "limit": abandon_limit}))
+                    "limit": abandon_limit, "label": f"queue {name}", "ended": None}))
         queues[qid] = (q, stats, known_since, is_under, maturing, out[start:])
     memo.queues = queues
     return qinfo, under
@@ -506,8 +538,9 @@ def _contact_pass(
         src = info[1] if info is not None else ""
         eid = f"contact-wait:{src}:{c.id}"
         p = prev(eid)
+        label = contact_label(c)
         if (p is not None and p.last_seen is None and p.severity == sev
-                and p.since == entered and p.reason == reason):
+                and p.since == entered and p.reason == reason and p.label == label):
             add(p)
         else:
             add(_trusted({
@@ -515,7 +548,8 @@ def _contact_pass(
                 "subject_type": _CONTACT, "subject_id": c.id, "queue_id": qid,
                 "source": src,
                 "first_seen": p.first_seen if p else entered + passed * _S,  # 1st limit
-                "since": entered, "last_seen": None, "value": None, "limit": base}))
+                "since": entered, "last_seen": None, "value": None, "limit": base,
+                "label": label, "ended": None}))
 
     # Waiting lists are oldest first: each queue's walk stops at its first contact
     # under the wait limit, so the cost follows the escalations, not the contacts.
@@ -579,7 +613,8 @@ def _flag_escalations(
                 "id": eid, "kind": _K_FLAG, "severity": rule[0], "reason": reason,
                 "subject_type": _CONTACT, "subject_id": c.id, "queue_id": qid,
                 "source": src, "first_seen": p.first_seen if p else now,
-                "since": None, "last_seen": None, "value": None, "limit": None}))
+                "since": None, "last_seen": None, "value": None, "limit": None,
+                "label": contact_label(c), "ended": None}))
 
 
 def _agent_pass(
@@ -626,7 +661,76 @@ def _agent_pass(
                 "id": eid, "kind": kind, "severity": sev, "reason": reason,
                 "subject_type": _AGENT, "subject_id": a.id, "queue_id": a.queue_id,
                 "source": a.source, "first_seen": p.first_seen if p else since + limit * _S,
-                "since": since, "last_seen": None, "value": None, "limit": limit}))
+                "since": since, "last_seen": None, "value": None, "limit": limit,
+                "label": f"agent {a.name}", "ended": None}))
+
+
+def _endings(snap: Snapshot, gone: list[Escalation]) -> dict[str, str]:
+    """How each contact escalation that stopped holding ended, by escalation id: the
+    contact was answered, left (abandoned, or answered and done within a poll: the
+    snapshot cannot tell), or moved queue. None (absent) where the contact is still
+    there as it was (a rule or limit changed): those clear by hysteresis as before."""
+    wanted = {esc.subject_id for esc in gone}
+    where: dict[str, Contact] = {}
+    for c in snap.contacts:  # one pass, only on polls where something went
+        if c.id in wanted:
+            where[c.id] = c
+    names = {q.id: q.name for q in snap.queues}
+    out: dict[str, str] = {}
+    for esc in gone:
+        c = where.get(esc.subject_id)
+        if esc.kind == _K_FLAG:
+            if c is None or c.state == _WRAP_UP:
+                out[esc.id] = "contact ended"
+        elif c is None:
+            out[esc.id] = "left the queue"
+        elif c.state != _WAITING:
+            out[esc.id] = "answered"
+        elif c.queue_id != esc.queue_id:
+            out[esc.id] = f"moved to {names.get(c.queue_id, c.queue_id)}"
+    return out
+
+
+# Rules whose start is an observation by this console (a flag has no timestamp, an SL
+# breach starts when a poll first shows it): exact to a poll only if the console was
+# already watching before it began.
+_OBSERVED = frozenset({EscalationKind.CONTACT_FLAG, EscalationKind.QUEUE_ABANDON,
+                       EscalationKind.QUEUE_SL})
+
+
+def started_at(esc: Escalation) -> datetime:
+    """When the situation began: the contact entered the queue, the agent entered the
+    state, the queue went under target; for flags and abandons, first seen."""
+    return esc.since if esc.since is not None else esc.first_seen
+
+
+def start_known(esc: Escalation, observing_since: datetime | None) -> bool:
+    """Is ``started_at`` the truth (a source timestamp, or a start this console saw
+    happen), rather than only the console's first sight of it?"""
+    if esc.kind not in _OBSERVED:
+        return True
+    return observing_since is not None and started_at(esc) > observing_since
+
+
+def age_text(esc: Escalation, now: datetime, observing_since: datetime | None,
+             frozen: bool = False) -> str:
+    """The situation's age as the desk shows it: "1:42", or "≥ 1:42" when the start is
+    only the console's first sight or the data is stale (``frozen``: ``now`` is the
+    last data's time and the real age is larger). Stops at ``last_seen`` once gone."""
+    end = now if esc.last_seen is None or esc.last_seen > now else esc.last_seen
+    text = clock(max((end - started_at(esc)).total_seconds(), 0.0))
+    if (frozen and esc.last_seen is None) or not start_known(esc, observing_since):
+        return f"≥ {text}"
+    return text
+
+
+def ended_text(esc: Escalation) -> str | None:
+    """"answered after 1:39": how a departed contact's wait ended (None while present)."""
+    if esc.ended is None:
+        return None
+    if esc.since is None or esc.last_seen is None or esc.kind == EscalationKind.CONTACT_FLAG:
+        return esc.ended
+    return f"{esc.ended} after {clock(esc.duration_s(esc.last_seen) or 0.0)}"
 
 
 @dataclass(frozen=True)
@@ -635,6 +739,10 @@ class TrackerResult:
     new: tuple[Escalation, ...] = ()  # active now, not before
     raised: tuple[Escalation, ...] = ()  # was active, severity went up
     cleared: tuple[Escalation, ...] = ()  # as last held
+    # Contacts that left the queue (answered, abandoned, moved): ``ended`` says how,
+    # ``last_seen`` when they were last seen waiting. Not in ``by_id``, never counted;
+    # shown greyed for ``departed_show_s`` (owned ones until a human acts).
+    departed: tuple[Escalation, ...] = ()
     # Shared by results of polls where nothing changed, so they sort once.
     _sorted: list[tuple[Escalation, ...]] = field(default_factory=list, repr=False,
                                                   compare=False)
@@ -673,6 +781,10 @@ class EscalationTracker:
         self._under_since: dict[str, datetime] = {}  # queue id -> went under SL target
         self._recovered_at: dict[str, datetime] = {}  # queue id -> back over target
         self._memo = _Memo()
+        self._departed: dict[str, Escalation] = {}
+        # Snapshot time of the first update: a start time observed then (a flag, an SL
+        # breach) is only the console's first sight, a bound rather than the truth.
+        self.observing_since: datetime | None = None
 
     @property
     def result(self) -> TrackerResult:
@@ -692,37 +804,61 @@ class EscalationTracker:
         raised: list[Escalation] = []
         changed = False
         rank = SEVERITY_RANK
+        departed = self._departed
+        departed_changed = False
+        if self.observing_since is None:
+            self.observing_since = now
         for esc in found:
             eid = esc.id
             before = previous.get(eid)
             if before is not esc:
                 changed = True
                 if before is None:
-                    if eid not in current:
+                    back = departed.pop(eid, None)
+                    if back is not None:  # gone for a poll (a short list?), back again
+                        departed_changed = True
+                    elif eid not in current:
                         new.append(esc)
                 elif rank[esc.severity] > rank[before.severity]:
                     raised.append(esc)
             current[eid] = esc
         cleared: list[Escalation] = []
         clear_after = rules.clear_after_s
+        gone = [esc for eid, esc in previous.items()
+                if eid not in current and esc.subject_type == _CONTACT and esc.ended is None]
+        endings = _endings(snapshot, gone) if gone else {}
         for eid, esc in previous.items():
             if eid in current:
                 continue
             if esc.last_seen is None:  # present at the last update, gone now
                 esc = _trusted({**esc.__dict__, "last_seen": self._time or now})
                 changed = True
+            ended = endings.get(eid)
+            if ended is not None:  # the contact left: stop counting it at once
+                departed[eid] = _trusted({**esc.__dict__, "ended": ended})
+                changed = departed_changed = True
+                continue
             # Held until absent clear_after_s continuously; owned ones wait for a human.
             if eid not in owned_ids and (now - esc.last_seen).total_seconds() >= clear_after:
                 cleared.append(esc)
                 changed = True
             else:
                 current[eid] = esc
+        show_s = rules.departed_show_s
+        for eid in [eid for eid, esc in departed.items()
+                    if eid not in owned_ids and eid not in current
+                    and (now - esc.last_seen).total_seconds() >= show_s]:  # type: ignore[operator]
+            cleared.append(departed.pop(eid))
+            changed = departed_changed = True
         self._time = now
         if changed:
+            gone_now = (tuple(sort_escalations(departed.values())) if departed_changed
+                        else self._result.departed)
             self._result = TrackerResult(by_id=current, new=tuple(new), raised=tuple(raised),
-                                         cleared=tuple(cleared))
+                                         cleared=tuple(cleared), departed=gone_now)
         else:  # the same objects as last time: share its (maybe already done) sort
-            self._result = TrackerResult(by_id=previous, _sorted=self._result._sorted)
+            self._result = TrackerResult(by_id=previous, _sorted=self._result._sorted,
+                                         departed=self._result.departed)
         self._memo.valid_for = self._result.by_id
         return self._result
 

@@ -346,9 +346,11 @@ async def test_simulator_snapshot_escalations_are_valid_and_unique() -> None:
 
 
 def flagged(now: datetime, present: bool) -> Snapshot:
+    """A connected contact with a complaint flag, or (``present`` False) the same contact
+    with the flag gone: the condition went away while the contact is still there."""
     contact = waiting("c1", 5, now=now, state=ContactState.CONNECTED, agent_id="a1",
-                      flags=(ContactFlag.COMPLAINT,))
-    return snap(now, contacts=(contact,) if present else ())
+                      flags=(ContactFlag.COMPLAINT,) if present else ())
+    return snap(now, contacts=(contact,))
 
 
 FLAG_ID = "flag:complaint:pbx:c1"
@@ -542,3 +544,79 @@ def test_tracker_reuse_by_identity_matches_a_fresh_evaluation() -> None:
         assert shape(present) == shape(fresh), f"step {step}"
         kinds |= {e.kind.value for e in present}
     assert {"contact_wait", "queue_sl", "contact_flag"} <= kinds  # the reuse paths ran
+
+
+# -- contacts that leave the queue stop counting at once (issue 11.5) ----------------
+
+VIP_ID = "contact-wait:pbx:c1"
+
+
+def vip(now: datetime, wait_s: float = 99, **kw: object) -> Contact:
+    return waiting("c1", wait_s, tier=Tier.VIP, now=now, customer="Dana Jensen", **kw)
+
+
+def test_answered_contact_leaves_active_at_once_then_goes() -> None:
+    from supervisor_tui.escalation import ended_text
+
+    tracker = EscalationTracker()
+    first = tracker.update(snap(T0, (vip(T0),)), QUIET)
+    [esc] = first.active
+    assert esc.label == "c1 Dana Jensen (vip)"
+    # Answered: connected to an agent, 2 s later. Not active, not counted: departed.
+    answered = vip(T0, state=ContactState.CONNECTED, agent_id="a1")
+    result = tracker.update(snap(T0 + 2 * S, (answered,)), QUIET)
+    assert result.active == () and count_by_severity(result.active)[Severity.CRITICAL] == 0
+    [gone] = result.departed
+    assert (gone.id, gone.ended, gone.last_seen) == (VIP_ID, "answered", T0)
+    assert ended_text(gone) == "answered after 1:39"
+    assert gone.duration_s(T0 + 60 * S) == 99  # frozen: the wait ended
+    # Still shown (greyed) for departed_show_s of snapshot time, then gone for good.
+    assert [e.id for e in tracker.update(snap(T0 + 14 * S, (answered,)), QUIET).departed] \
+        == [VIP_ID]
+    last = tracker.update(snap(T0 + 16 * S, (answered,)), QUIET)
+    assert last.departed == () and [e.id for e in last.cleared] == [VIP_ID]
+
+
+def test_how_a_contact_left_is_named() -> None:
+    tracker = EscalationTracker()
+    c2 = waiting("c2", 70, now=T0)
+    c3 = waiting("c3", 70, now=T0)
+    tracker.update(snap(T0, (vip(T0), c2, c3)), QUIET)
+    moved = c3.model_copy(update={"queue_id": "support", "entered_at": T0})
+    result = tracker.update(snap(T0 + S, (moved,)), QUIET)
+    ended = {e.subject_id: e.ended for e in result.departed}
+    assert ended == {"c1": "left the queue", "c2": "left the queue", "c3": "moved to Support"}
+
+
+def test_owned_departed_contact_stays_for_its_owner_and_a_blip_is_not_new() -> None:
+    tracker = EscalationTracker()
+    tracker.update(snap(T0, (vip(T0),)), QUIET)
+    held = tracker.update(snap(T0 + 600 * S, ()), QUIET, owned_ids={VIP_ID})
+    assert held.active == () and [e.id for e in held.departed] == [VIP_ID]
+    # Listed again (a short contact list, one poll): back, and not announced as new.
+    back = tracker.update(snap(T0 + 601 * S, (vip(T0, wait_s=99),)), QUIET)
+    assert back.new == () and [e.id for e in back.active] == [VIP_ID]
+    assert back.departed == ()
+
+
+def test_ages_say_when_only_the_first_sight_is_known() -> None:
+    from supervisor_tui.escalation import age_text
+
+    tracker = EscalationTracker()
+    # At start-up: a flag already raised and a VIP waiting 1:42 by the source's clock.
+    flag = waiting("c2", 5, now=T0, state=ContactState.CONNECTED, agent_id="a1",
+                   flags=(ContactFlag.COMPLAINT,))
+    result = tracker.update(snap(T0, (vip(T0, wait_s=102), flag)), QUIET)
+    seen = tracker.observing_since
+    esc = {e.kind: e for e in result.active}
+    now = T0 + 10 * S
+    assert age_text(esc[EscalationKind.TIER_WAIT], now, seen) == "1:52"
+    assert age_text(esc[EscalationKind.CONTACT_FLAG], now, seen) == "≥ 0:10"
+    # Stale data: ``now`` is the last data's time, and waits read as a bound.
+    assert age_text(esc[EscalationKind.TIER_WAIT], T0, seen, frozen=True) == "≥ 1:42"
+    # A flag raised while the console watched is timed from the poll that showed it.
+    later = flag.model_copy(update={"flags": (ContactFlag.COMPLAINT,
+                                              ContactFlag.ASKED_FOR_SUPERVISOR)})
+    result = tracker.update(snap(T0 + 5 * S, (vip(T0, wait_s=102), later)), QUIET)
+    [asked] = [e for e in result.new]
+    assert age_text(asked, now, seen) == "0:05"
