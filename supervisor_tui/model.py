@@ -13,7 +13,14 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    model_validator,
+)
 
 
 class Frozen(BaseModel):
@@ -87,6 +94,13 @@ class QueueStats(Frozen):
 
     Counters, not ratios: ratios are derived in ``metrics`` so that windows can be
     summed (queues into a total, intervals into a day) without averaging averages.
+
+    The counting rule (docs/metrics.md): a contact counts in the window in which it left
+    the queue — answered, abandoned or flowed out — so ``offered`` is answered +
+    abandoned + flowed out, and contacts still waiting are not in it. Validation refuses
+    counters that cannot be true (answered + abandoned > offered, a split larger than
+    its total), so no rate derived from them can exceed 100%. Trusted in-process
+    sources that skip validation keep the rule by construction (and are tested for it).
     """
 
     queue_id: str
@@ -100,6 +114,31 @@ class QueueStats(Frozen):
     wait_answered_s: NonNegativeFloat = 0.0  # total wait of answered contacts
     handled: NonNegativeInt = 0  # contacts whose handling (incl. ACW) finished
     handle_s: NonNegativeFloat = 0.0  # talk + hold + after-contact work of handled
+    flowed_out: NonNegativeInt = 0  # moved to another queue before an answer
+
+    @model_validator(mode="after")
+    def _counts_add_up(self) -> QueueStats:
+        problem = implausible(self)
+        if problem:
+            raise ValueError(f"queue {self.queue_id}: {problem}")
+        return self
+
+
+def implausible(stats: QueueStats) -> str | None:
+    """Why these counters cannot be true, or None. Also used on trusted sources."""
+    ended = stats.answered + stats.abandoned + stats.flowed_out
+    if ended > stats.offered:
+        return (f"answered {stats.answered} + abandoned {stats.abandoned} + flowed out "
+                f"{stats.flowed_out} exceed offered {stats.offered}")
+    if stats.answered_within_threshold > stats.answered:
+        return (f"answered within threshold {stats.answered_within_threshold} exceeds "
+                f"answered {stats.answered}")
+    if stats.abandoned_short > stats.abandoned:
+        return f"short abandons {stats.abandoned_short} exceed abandoned {stats.abandoned}"
+    if stats.abandoned_after_threshold > stats.abandoned - stats.abandoned_short:
+        return (f"abandoned after threshold {stats.abandoned_after_threshold} exceeds "
+                f"abandoned {stats.abandoned} less short {stats.abandoned_short}")
+    return None
 
 
 class AgentState(Frozen):

@@ -141,8 +141,9 @@ def test_combine_takes_earliest_start_or_the_one_given() -> None:
 def test_combine_covers_every_counter() -> None:
     counters = {name: 1 for name in QueueStats.model_fields
                 if name not in ("queue_id", "window_start")}
+    counters.update(offered=4, abandoned=2)  # a plausible window: 1 + 2 + 1 flowed out
     total = metrics.combine([stats(**counters), stats(**counters)])
-    assert all(getattr(total, name) == 2 for name in counters)
+    assert all(getattr(total, name) == 2 * value for name, value in counters.items())
 
 
 def test_arrival_rate_needs_a_minute_of_window() -> None:

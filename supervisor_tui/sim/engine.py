@@ -15,9 +15,15 @@ No operation scans all agents: each queue keeps a heap of waiting contacts and a
 of available agents, both with lazy deletion (an entry is valid only while its
 ``seq`` still matches the object's), compacted when stale entries pile up.
 
-Counters follow ``model.QueueStats``: offered at arrival, answered / abandoned at their
-outcome, handled and handle time when after-contact work ends, each in the bucket of
-the interval (``IntervalPolicy``) in which it happened.
+Counters follow ``model.QueueStats`` and the counting rule of docs/metrics.md: a contact
+counts once per queue, in the interval in which it *left* that queue — answered,
+abandoned, or flowed out (moved to another queue) — so offered = answered + abandoned +
+flowed out in every window, and contacts still waiting are counted apart. Handled and
+handle time count when after-contact work ends. Each lands in the bucket of the interval
+(``IntervalPolicy``) in which it happened.
+
+``journal``, when a list is given, receives one raw record per contact leaving a queue
+(queue id, outcome, entered, left): tests recompute every window from it independently.
 """
 
 from __future__ import annotations
@@ -52,10 +58,10 @@ TIERS = (Tier.STANDARD, Tier.GOLD, Tier.VIP)
 
 # Counter slots, in model.QueueStats field order.
 (OFFERED, ANSWERED, ANSWERED_WITHIN, ABANDONED_, ABANDONED_SHORT, ABANDONED_AFTER,
- WAIT_ANSWERED_S, HANDLED, HANDLE_S) = range(9)
+ WAIT_ANSWERED_S, HANDLED, HANDLE_S, FLOWED_OUT) = range(10)
 COUNTER_FIELDS = ("offered", "answered", "answered_within_threshold", "abandoned",
                   "abandoned_short", "abandoned_after_threshold", "wait_answered_s",
-                  "handled", "handle_s")
+                  "handled", "handle_s", "flowed_out")
 N_COUNTERS = len(COUNTER_FIELDS)
 
 _ARRIVAL, _REDRAW, _ABANDON, _END_TALK, _END_ACW, _END_BREAK, _SEGMENT, _ROUTABLE = range(8)
@@ -186,6 +192,7 @@ class Engine:
             raise ValueError("epoch must be timezone-aware")
         seed = config.seed if seed is None else seed
         self.seed: int = int.from_bytes(os.urandom(4), "big") if seed is None else seed
+        self.journal: list[tuple[str, str, float, float]] | None = None
         self.rng = random.Random(self.seed)
         self.config = config
         self.policy = policy
@@ -477,9 +484,7 @@ class Engine:
                 flags += (ContactFlag.COMPLAINT,)
         c = SimContact(next(self._contact_no), q, t, tier, flags)
         self._live[c.id] = c
-        self._cur[q.idx][OFFERED] += 1
-        self.stats_ver[q.idx] += 1
-        return c
+        return c  # counted as offered when it leaves the queue (see the module doc)
 
     def _route_new(self, c: SimContact, q: SimQueue, t: float, defer_s: float = 0.0) -> None:
         """A contact enters ``q``: straight to the longest-idle agent, else it waits.
@@ -523,10 +528,13 @@ class Engine:
         q.n_waiting -= 1
         wait = t - c.entered
         ctr = self._cur[q.idx]
+        ctr[OFFERED] += 1
         ctr[ABANDONED_] += 1
-        if wait < q.short_abandon_s:
+        if self.journal is not None:
+            self.journal.append((q.id, "abandoned", c.entered, t))
+        if wait < q.short_abandon_s:  # excluded from every rate, so never also "after"
             ctr[ABANDONED_SHORT] += 1
-        if wait >= q.threshold_s:
+        elif wait >= q.threshold_s:
             ctr[ABANDONED_AFTER] += 1
         self.stats_ver[q.idx] += 1
         self._end(c, ABANDONED, t)
@@ -556,8 +564,11 @@ class Engine:
         q = c.queue
         wait = t - c.entered
         ctr = self._cur[q.idx]
+        ctr[OFFERED] += 1
         ctr[ANSWERED] += 1
         ctr[WAIT_ANSWERED_S] += wait
+        if self.journal is not None:
+            self.journal.append((q.id, "answered", c.entered, t))
         if wait <= q.threshold_s:
             ctr[ANSWERED_WITHIN] += 1
         self.stats_ver[q.idx] += 1
@@ -773,8 +784,9 @@ class Engine:
     def move_contact(self, contact_id: str, to_queue_id: str) -> ActionOutcome:
         """Move a waiting contact to another queue, where it is routed afresh.
 
-        It counts as offered in the new queue and its wait there starts now (as
-        platforms report a transfer); its customer's patience carries on.
+        It counts in the old queue as offered and flowed out now, and in the new queue
+        when it leaves that one; its wait there starts now (as platforms report a
+        transfer); its customer's patience carries on.
         """
         found = self._waiting_contact(contact_id)
         if isinstance(found, ActionOutcome):
@@ -792,11 +804,15 @@ class Engine:
         t = self.now
         source = c.queue
         self._leave_queue(c)
+        old = self._cur[source.idx]
+        old[OFFERED] += 1
+        old[FLOWED_OUT] += 1
+        self.stats_ver[source.idx] += 1
+        if self.journal is not None:
+            self.journal.append((source.id, "flowed_out", c.entered, t))
         c.queue = target
         c.entered = t
         c.ver += 1
-        self._cur[target.idx][OFFERED] += 1
-        self.stats_ver[target.idx] += 1
         self._route_new(c, target, t)
         if c.state == CONNECTED and c.agent is not None:
             where = f"answered at once by {c.agent.name} ({c.agent.id})"

@@ -117,7 +117,7 @@ def _stats(queue_id: str, start: datetime, v: list[float]) -> QueueStats:
         queue_id=queue_id, window_start=start, offered=int(v[0]), answered=int(v[1]),
         answered_within_threshold=int(v[2]), abandoned=int(v[3]), abandoned_short=int(v[4]),
         abandoned_after_threshold=int(v[5]), wait_answered_s=max(0.0, v[6]),
-        handled=int(v[7]), handle_s=max(0.0, v[8]))
+        handled=int(v[7]), handle_s=max(0.0, v[8]), flowed_out=int(v[9]))
 
 
 def _wall_now() -> datetime:
