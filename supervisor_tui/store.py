@@ -11,7 +11,8 @@ the caller, which shows them and carries on with in-memory trends.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,13 +21,68 @@ import sqlite_utils
 HISTORY = "queue_history"
 ESC_STATE = "escalation_state"
 ESC_NOTES = "escalation_notes"
+ESC_NOTICES = "escalation_notices"
 
 # Escalation workflow states shared by every console on the host.
 OPEN, ACKNOWLEDGED, TAKEN, RESOLVED = "open", "acknowledged", "taken", "resolved"
+SNOOZED = "snoozed"  # hidden until ``until``
+# Verbs that are not states: give up ownership, hand over to someone else.
+RELEASE, GIVE = "release", "give"
+
+
+@dataclass(frozen=True)
+class Change:
+    """The outcome of one escalation change.
+
+    ``confirm``: refused only because the item belongs to someone else; the same call
+    with ``force=True`` (after the user confirmed) does it and tells them. ``before`` /
+    ``after``: the row before and after (``before`` None: nobody had touched it), so
+    the change can be undone while nobody changed it since. ``told``: users sent a
+    notice about it.
+    """
+
+    done: bool
+    why: str = ""
+    confirm: bool = False
+    before: dict | None = None
+    after: dict | None = None
+    told: tuple[str, ...] = field(default=())
 
 
 class StoreError(Exception):
     """The store cannot be opened or written; the message is for humans."""
+
+
+def _refusal(verb: str, current: str, owner: str, user: str, to_user: str,
+             others: bool) -> tuple[str | None, str | None]:
+    """(why ``verb`` cannot be done, or what needs confirming first) for an item in
+    ``current`` state owned by ``owner``; ``others``: taken by someone else."""
+    if verb not in (OPEN, ACKNOWLEDGED, TAKEN, RESOLVED, SNOOZED, RELEASE, GIVE):
+        return f"unknown change {verb!r}", None
+    if current == RESOLVED and verb != OPEN:
+        return "already resolved (o reopens it)", None
+    if verb == OPEN and current not in (RESOLVED, SNOOZED, ACKNOWLEDGED):
+        return f"not resolved: it is {owner_text(current, owner)}", None
+    if verb == RELEASE:
+        if current != TAKEN:
+            return "nobody has taken it", None
+        if owner != user:
+            return f"taken by {owner}: only they can release it (t takes it over)", None
+        return None, None
+    if verb == GIVE:
+        if not to_user:
+            return "give it to whom?", None
+        if to_user == owner and current == TAKEN:
+            return f"already taken by {owner}", None
+    if verb == TAKEN and current == TAKEN and owner == user:
+        return "you have already taken it", None
+    if others and verb in (TAKEN, RESOLVED, SNOOZED, GIVE):
+        return None, f"already taken by {owner}"
+    return None, None
+
+
+def owner_text(state: str, owner: str) -> str:
+    return f"taken by {owner}" if state == TAKEN and owner else state
 
 
 class Store:
@@ -73,11 +129,26 @@ class Store:
         self._ensure_escalation_schema()
 
     def _ensure_escalation_schema(self) -> None:
-        if not self.db[ESC_STATE].exists():
-            self.db[ESC_STATE].create(  # type: ignore[union-attr]
-                {"id": str, "state": str, "owner": str, "updated_at": str, "updated_by": str},
+        state = self.db[ESC_STATE]
+        if not state.exists():
+            state.create(  # type: ignore[union-attr]
+                {"id": str, "state": str, "owner": str, "updated_at": str, "updated_by": str,
+                 "until": str, "seq": int},
                 pk="id",
             )
+        else:  # a store from before snooze and undo
+            columns = state.columns_dict  # type: ignore[union-attr]
+            if "until" not in columns:
+                state.add_column("until", str)  # type: ignore[union-attr]
+            if "seq" not in columns:
+                state.add_column("seq", int)  # type: ignore[union-attr]
+        if not self.db[ESC_NOTICES].exists():
+            self.db[ESC_NOTICES].create(  # type: ignore[union-attr]
+                {"id": int, "escalation_id": str, "to_user": str, "from_user": str,
+                 "ts": str, "text": str, "seen_at": str},
+                pk="id",
+            )
+            self.db[ESC_NOTICES].create_index(["to_user", "ts"])  # type: ignore[union-attr]
         if not self.db[ESC_NOTES].exists():
             self.db[ESC_NOTES].create(  # type: ignore[union-attr]
                 {"id": int, "escalation_id": str, "ts": str, "user": str, "note": str},
@@ -101,36 +172,137 @@ class Store:
 
     def set_escalation_state(self, escalation_id: str, state: str, user: str,
                              now: datetime) -> tuple[bool, str]:
-        """Move an escalation to ``state`` as ``user``; returns (done, why not).
+        """Move an escalation to ``state`` as ``user``; returns (done, why not). Someone
+        else's item is refused (see ``change_escalation`` to confirm and override)."""
+        change = self.change_escalation(escalation_id, state, user, now)
+        return change.done, change.why
 
-        Atomic across processes (BEGIN IMMEDIATE): if another supervisor took it
-        first, "take" is refused with their name rather than silently overwritten.
+    def change_escalation(self, escalation_id: str, verb: str, user: str, now: datetime, *,
+                          force: bool = False, to_user: str = "", until: datetime | None = None,
+                          label: str = "") -> Change:
+        """Apply ``verb`` (a state, RELEASE or GIVE) to an escalation as ``user``.
+
+        Atomic across processes (BEGIN IMMEDIATE): two supervisors pressing at once
+        get one winner and one refusal naming the winner, never a silent overwrite.
+        Taking over, resolving, snoozing or giving away an item someone else owns needs
+        ``force`` (the user confirmed) and leaves that owner a notice; GIVE always
+        tells the receiver. ``label`` names the item in notices.
         """
         conn = self.db.conn
+        what = label or escalation_id
         try:
             conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute(f"select state, owner from {ESC_STATE} where id = ?",
-                               [escalation_id]).fetchone()
-            current, owner = (row[0], row[1]) if row else (OPEN, "")
-            if state == TAKEN and current == TAKEN and owner and owner != user:
+            before = self._state_row(escalation_id)
+            current = before["state"] if before else OPEN
+            owner = (before["owner"] or "") if before else ""
+            others = owner and owner != user and current == TAKEN
+            refusal, ask = _refusal(verb, current, owner, user, to_user, bool(others))
+            if refusal is None and ask and not force:
+                refusal = ask
+            if refusal is not None:
                 conn.execute("ROLLBACK")
-                return False, f"already taken by {owner}"
-            if current == RESOLVED and state != OPEN:
-                conn.execute("ROLLBACK")
-                return False, "already resolved"
-            new_owner = user if state == TAKEN else (owner or "")
-            if state == OPEN:
-                new_owner = ""
-            conn.execute(
-                f"insert or replace into {ESC_STATE} (id, state, owner, updated_at, updated_by)"
-                " values (?, ?, ?, ?, ?)",
-                [escalation_id, state, new_owner, now.isoformat(), user])
+                return Change(False, refusal, confirm=refusal == ask, before=before)
+            state, new_owner = verb, owner
+            if verb == TAKEN:
+                new_owner = user
+            elif verb in (OPEN, RELEASE):
+                state, new_owner = OPEN, ""
+            elif verb == GIVE:
+                state, new_owner = TAKEN, to_user
+            after = {"id": escalation_id, "state": state, "owner": new_owner,
+                     "updated_at": now.isoformat(), "updated_by": user,
+                     "until": until.isoformat() if verb == SNOOZED and until else "",
+                     "seq": ((before or {}).get("seq") or 0) + 1}
+            self._write_state(after)
+            told: list[str] = []
+            if others and ask and owner != to_user:
+                doing = {TAKEN: "took over", RESOLVED: "resolved", SNOOZED: "snoozed",
+                         GIVE: f"gave {to_user}"}[verb]
+                told.append(self._notice(escalation_id, owner, user, now,
+                                         f"{user} {doing} {what} (you had taken it)"))
+            if verb == GIVE and to_user != user:
+                told.append(self._notice(escalation_id, to_user, user, now,
+                                         f"{user} gave you {what}"))
             conn.execute("COMMIT")
         except sqlite3.Error as err:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise StoreError(f"cannot save escalation state: {err}") from None
-        return True, ""
+        return Change(True, before=before, after=after, told=tuple(told))
+
+    def undo_escalation(self, change: Change, user: str, now: datetime,
+                        label: str = "") -> Change:
+        """Put back the row ``change`` replaced, if nobody changed it since; the users
+        that change told are told it was undone."""
+        after = change.after
+        if after is None:
+            return Change(False, "nothing to undo")
+        eid = after["id"]
+        conn = self.db.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            row = self._state_row(eid)
+            if row is None or (row.get("seq") or 0) != after["seq"]:
+                conn.execute("ROLLBACK")
+                by = row["updated_by"] if row else "someone"
+                return Change(False, f"not undone: {by} changed it since")
+            before = change.before
+            restored = dict(before) if before else {
+                "id": eid, "state": OPEN, "owner": "", "until": ""}
+            restored.update(updated_at=now.isoformat(), updated_by=user,
+                            seq=after["seq"] + 1)
+            self._write_state(restored)
+            for who in change.told:
+                self._notice(eid, who, user, now, f"{user} undid that change to "
+                             f"{label or eid}")
+            conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError(f"cannot undo: {err}") from None
+        return Change(True, before=row, after=restored, told=change.told)
+
+    def _state_row(self, escalation_id: str) -> dict | None:
+        cur = self.db.conn.execute(
+            f"select id, state, owner, updated_at, updated_by, until, seq from {ESC_STATE}"
+            " where id = ?", [escalation_id])
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+    def _write_state(self, row: dict) -> None:
+        self.db.conn.execute(
+            f"insert or replace into {ESC_STATE} (id, state, owner, updated_at, updated_by,"
+            " until, seq) values (?, ?, ?, ?, ?, ?, ?)",
+            [row["id"], row["state"], row["owner"], row["updated_at"], row["updated_by"],
+             row.get("until") or "", row.get("seq") or 0])
+
+    def _notice(self, escalation_id: str, to_user: str, from_user: str, now: datetime,
+                text: str) -> str:
+        self.db.conn.execute(
+            f"insert into {ESC_NOTICES} (escalation_id, to_user, from_user, ts, text,"
+            " seen_at) values (?, ?, ?, ?, ?, '')",
+            [escalation_id, to_user, from_user, now.isoformat(), text])
+        return to_user
+
+    def notices_for(self, user: str, since: datetime) -> list[dict]:
+        """Notices addressed to ``user`` from ``since`` on, oldest first."""
+        try:
+            return list(self.db.query(
+                f"select * from {ESC_NOTICES} where to_user = ? and ts >= ? order by id",
+                [user, since.isoformat()]))
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot read notices: {err}") from None
+
+    def mark_notices_seen(self, ids: Sequence[int], now: datetime) -> None:
+        if not ids:
+            return
+        try:
+            with self.db.conn:
+                self.db.conn.execute(
+                    f"update {ESC_NOTICES} set seen_at = ? where seen_at = '' and id in "
+                    f"({', '.join('?' * len(ids))})", [now.isoformat(), *ids])
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot save notices: {err}") from None
 
     def add_escalation_note(self, escalation_id: str, user: str, note: str,
                             now: datetime) -> None:
