@@ -2,17 +2,30 @@
 
 Pure. Widgets render with ``rich.text.Text`` (never markup) so ``[bold red]`` in a
 queue name shows literally; ``markup`` escapes for the few places that use markup.
+``markdown`` escapes for Markdown documents (incident exports).
+
+``clean`` is the one sanitiser: the model boundary (``model.SafeStr``), every render
+and every CLI line go through it. It removes escape sequences (CSI, OSC — window
+title, clipboard, hyperlinks — and DCS/APC/PM/SOS strings), C0/C1 control characters,
+and the invisible characters that reorder or hide text (bidi embeddings, overrides and
+isolates U+202A-202E / U+2066-2069, bidi marks, line/paragraph separators).
 """
 
 from __future__ import annotations
 
 import re
 
-from rich.markup import escape
-
-# CSI / OSC / other ESC sequences, then any remaining C0/C1 control character.
-_ESCAPE_SEQ = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# CSI / OSC / string sequences (DCS, SOS, PM, APC up to ST), then any other ESC pair.
+_ESCAPE_SEQ = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]"
+    r"|\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|[PX^_][^\x1b]*(?:\x1b\\)?"
+    r"|[ -/]*[0-~])")
+# C0 and C1 control characters (C1 includes 8-bit CSI U+009B and OSC U+009D), and the
+# line and paragraph separators, which break a "single line" as a newline does.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Bidi embeddings, overrides, isolates and marks: "\u202egnp.exe" shows as "exe.png".
+_INVISIBLE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean(value: object, max_len: int = 200) -> str:
@@ -22,9 +35,30 @@ def clean(value: object, max_len: int = 200) -> str:
         return text  # fast path: the common case costs one C-level scan
     text = _ESCAPE_SEQ.sub("", text)
     text = _CONTROL.sub(" ", text)
+    text = _INVISIBLE.sub("", text)
     return text[: max_len - 1] + "…" if len(text) > max_len else text
+
+
+def clean_block(value: object, max_len: int = 4000) -> str:
+    """Like ``clean`` but keeps line breaks (for multi-line bodies: messages, notes)."""
+    return "\n".join(clean(line, max_len) for line in str(value).splitlines())[:max_len]
 
 
 def markup(value: object, max_len: int = 200) -> str:
     """Cleaned and escaped for Rich markup."""
+    from rich.markup import escape  # here: the pure layers import this module
+
     return escape(clean(value, max_len))
+
+
+# Characters with a meaning in CommonMark / GFM inline syntax (and "#" for headings).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
+# What starts a block (list item, setext underline, ordered list) at a line's start.
+_MARKDOWN_BLOCK = re.compile(r"^(\s*\d*)([-+=.)])")
+
+
+def markdown(value: object, max_len: int = 2000) -> str:
+    """Cleaned and escaped for Markdown: shows literally, cannot start a heading, a
+    list, a table, a link, an HTML tag or a code span (one line)."""
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", clean(value, max_len))
+    return _MARKDOWN_BLOCK.sub(r"\1\\\2", text)

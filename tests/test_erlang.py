@@ -184,8 +184,8 @@ def test_to_dict_is_the_cli_json_contract() -> None:
         {"aht_s": 0},
         {"aht_s": -5},
         {"aht_s": math.nan},
-        {"target": 1.0},
-        {"target": 0},
+        {"target": 1.5},
+        {"target": -0.1},
         {"target": math.nan},
         {"threshold_s": -1},
         {"threshold_s": math.nan},
@@ -270,3 +270,36 @@ def test_agents_for_target_is_minimal(
     fewer_ok = n - 1 > traffic and erlang.service_level(traffic, n - 1, aht, threshold) >= target
     fewer_ok = fewer_ok and (cap is None or traffic / (n - 1) <= cap)
     assert not fewer_ok
+
+
+# -- whatever a source sends, staffing answers at once (issue #11) ---------------------
+
+def test_a_target_of_100_percent_terminates_with_a_capped_answer() -> None:
+    result = erlang.agents_for_target(50 / 180, 180, 1.0, 20)
+    assert result.agents > erlang.agents_for_target(50 / 180, 180, 0.999, 20).agents
+    assert result.service_level == 1.0
+    # No threshold: SL can only reach 100% in rounding; the search is bounded anyway.
+    bounded = erlang.agents_for_target(50 / 180, 180, 1.0, 0)
+    assert 50 < bounded.agents <= 51 + erlang._max_extra(50)
+
+
+def test_a_target_of_zero_is_met_by_the_first_stable_staffing() -> None:
+    assert erlang.agents_for_target(50 / 180, 180, 0, 20).agents == 51
+
+
+@pytest.mark.parametrize("traffic", [2e5, 1e7, 1e27])
+def test_huge_traffic_is_staffed_in_microseconds(traffic: float) -> None:
+    started = time.perf_counter()
+    result = erlang.agents_for_target(traffic / 180, 180, 0.8, 20, max_occupancy=0.85)
+    assert time.perf_counter() - started < 0.05
+    assert result.agents >= traffic / 0.85 * (1 - 1e-9)
+    assert 0.8 <= result.service_level <= 1
+
+
+def test_the_approximation_agrees_with_the_exact_search_at_the_cap() -> None:
+    below = erlang.agents_for_target(99_000 / 180, 180, 0.8, 20)
+    above = erlang.agents_for_target(101_000 / 180, 180, 0.8, 20)
+    assert below.agents - 99_000 == pytest.approx(above.agents - 101_000, abs=2)
+    exact = erlang.agents_for_target(90_000 / 180, 180, 0.8, 5)
+    approx = erlang._approximate(90_000.0, 180, 0.8, 5, 90_001)
+    assert abs(exact.agents - approx.agents) <= 3
