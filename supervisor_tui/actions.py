@@ -8,8 +8,6 @@ an unrecorded action is worse than a refused one.
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -38,15 +36,13 @@ class AuditSink(Protocol):
                params: Mapping[str, Any], outcome: str, response: str) -> Any: ...
 
 
-def current_user() -> str:
-    """The login name: over SSH this is the SSH user, which is what roles key on."""
-    for var in ("SUPERVISOR_TUI_USER", "LOGNAME", "USER"):
-        if os.environ.get(var):
-            return os.environ[var]
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry (containers): still say who, vaguely
-        return f"uid{os.getuid()}"
+def current_user(config: Any = None) -> str:
+    """Who acts: the OS account of this process (uid -> name), never ``$USER``; a
+    service account's ``SUPERVISOR_TUI_USER`` only where ``config`` trusts it (see
+    :mod:`supervisor_tui.identity`)."""
+    from supervisor_tui.identity import identity_for, resolve_identity
+
+    return (identity_for(config) if config is not None else resolve_identity()).user
 
 
 class Actions:

@@ -23,7 +23,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker
 
-from supervisor_tui.actions import Actions, AuditSink, current_user
+from supervisor_tui.actions import Actions, AuditSink
 from supervisor_tui.audit import AuditLog
 from supervisor_tui.board import Board, build_board
 from supervisor_tui.config import Config, Role
@@ -32,6 +32,7 @@ from supervisor_tui.crisis.incidents import Banner
 from supervisor_tui.crisis.outbox import Attempt
 from supervisor_tui.crisis.service import CrisisError, CrisisService
 from supervisor_tui.escalation import Escalation, EscalationTracker, TrackerResult
+from supervisor_tui.identity import identity_for
 from supervisor_tui.model import Snapshot, SourceHealth
 from supervisor_tui.poller import Poller, PollResult, utcnow
 from supervisor_tui.safe_text import clean
@@ -148,12 +149,17 @@ class SupervisorApp(App[None]):
             clock=clock,
         )
         if audit is None and store is not None:
-            try:
-                audit = AuditLog(store.db)
+            try:  # with the [audit] key and anchor files, kept outside the store
+                audit = AuditLog.for_config(store.db, config.audit)
             except StoreError as err:  # actions are refused without an audit log
                 self.problem = str(err)
         self.audit = audit
-        self.user = user or current_user()
+        # Said in the status bar for the whole run (``problem`` comes and goes): nothing
+        # done here reaches other consoles, or a lasting audit log.
+        self.not_shared = store is None or store_problem is not None
+        self.not_audited = self.not_shared or audit is None
+        self.identity = identity_for(config)  # the OS account, not $USER
+        self.user = user or self.identity.user
         role = Role.VIEWER if read_only else config.roles.role_of(self.user)
         self.actions = Actions(sources, audit, self.user, role)
         # A read-only console (a wall) only looks: it never sends, not even what others

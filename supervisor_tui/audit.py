@@ -6,10 +6,23 @@ its own fields and ``prev_hash``, so editing, deleting, inserting or reordering 
 breaks the chain at that point and ``verify`` names the first bad row.
 
 What a hash chain cannot show on its own: someone able to write the file can rewrite
-the whole tail consistently. Triggers refuse UPDATE and DELETE (against accidents, not
-attackers), ``verify`` checks the ids are gapless and that SQLite's AUTOINCREMENT
-counter agrees the last row is the last one ever written, and ``VerifyResult.last_hash``
-is what to record elsewhere (a ticket, a log shipper) to pin the chain down.
+the whole tail consistently, renumber after a delete, or cut the tail off. Triggers
+refuse UPDATE and DELETE (against accidents, not attackers) and ``verify`` checks the
+ids are gapless and agree with SQLite's AUTOINCREMENT counter, but all of that lives in
+the same file. Two anchors outside the store close the gap (``[audit]`` in the config):
+
+- ``key_file``: an HMAC key the store does not hold. Every record also carries
+  ``mac`` = HMAC-SHA256(key, hash), so a rewritten, rehashed or renumbered record
+  cannot be made to verify without the key. The file is created (0600) on first use;
+  its optional second line ``from-id N`` says which record is the first keyed one.
+- ``anchor_file``: an append-only text file, one JSON line (id, hash, mac) per record,
+  written right after each commit. Since each hash covers the previous one, the
+  newest anchored line pins every record up to it: a truncated log, a rewritten or
+  renumbered range, and a rebuilt chain all stop matching it. Make it ``chattr +a`` or
+  ship it off the host (syslog) so whoever can write the store cannot rewrite it.
+
+Each record also carries the OS ``uid`` and ``host`` of the process that wrote it (in
+the hash), so a name is never the only evidence of who acted.
 
 Appends run in ``BEGIN IMMEDIATE``: the write lock is taken before the previous hash
 is read, so two consoles appending at once queue up instead of forking the chain.
@@ -18,13 +31,18 @@ is read, so two consoles appending at once queue up instead of forking the chain
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import secrets
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -36,10 +54,17 @@ GENESIS = "0" * 64  # prev_hash of the first row
 # Hashed, in this order of meaning (the JSON is key-sorted anyway).
 HASHED = ("id", "ts", "user", "role", "action", "subject", "params", "outcome", "response",
           "prev_hash")
+# Hashed when present: records written before these columns existed have NULL there and
+# keep verifying; blanking them in a newer record changes its hash.
+HASHED_IF_SET = ("uid", "host")
 
 
 class AuditError(StoreError):
     """The audit log cannot be read or written; the message is for humans."""
+
+
+class _AnchorTampered(AuditError):
+    """The anchor file itself was edited: a verify failure, not a read error."""
 
 
 class Outcome(StrEnum):
@@ -56,6 +81,11 @@ class VerifyResult:
     first_bad_id: int | None
     reason: str
     last_hash: str = GENESIS  # of the last intact row: record it elsewhere to pin the chain
+    # Not tampering, but short of proof: rows before the key or the anchor existed,
+    # rows the anchor has not seen yet. Say them next to "intact".
+    warnings: tuple[str, ...] = ()
+    macs_checked: int = 0  # rows whose MAC was checked against the key
+    anchored_to: int | None = None  # the newest anchored row, matched (None: no anchor)
 
 
 def canonical_params(params: Mapping[str, Any] | None) -> str:
@@ -68,6 +98,8 @@ def record_hash(record: Mapping[str, Any]) -> str:
     """sha256 of a record's hashed fields; ``params`` as stored text or as a mapping
     (so an exported record can be checked without the database)."""
     fields = {name: record.get(name) for name in HASHED}
+    fields.update({name: record[name] for name in HASHED_IF_SET
+                   if record.get(name) is not None})
     if not isinstance(fields["params"], str):
         fields["params"] = canonical_params(fields["params"])
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -93,7 +125,10 @@ CREATE TABLE IF NOT EXISTS {AUDIT} (
     outcome TEXT NOT NULL,
     response TEXT,
     prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    hash TEXT NOT NULL,
+    uid INTEGER,
+    host TEXT,
+    mac TEXT
 );
 CREATE INDEX IF NOT EXISTS {AUDIT}_ts ON {AUDIT} (ts);
 CREATE TRIGGER IF NOT EXISTS {AUDIT}_no_update BEFORE UPDATE ON {AUDIT}
@@ -103,11 +138,79 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 
 
-class AuditLog:
-    """The audit table of one database connection (share the Store's ``db``)."""
+# Columns added after the first release: added to older stores on open.
+_ADDED_COLUMNS = {"uid": "INTEGER", "host": "TEXT", "mac": "TEXT"}
 
-    def __init__(self, db: sqlite_utils.Database, lock: threading.Lock | None = None) -> None:
+
+def mac_of(key: bytes, record_hash_hex: str) -> str:
+    return hmac.new(key, record_hash_hex.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditKey:
+    """The HMAC key from ``key_file``, and the first record id it covers."""
+
+    secret: bytes
+    from_id: int = 1
+
+    @classmethod
+    def load(cls, path: Path, *, create: bool, next_id: int = 1) -> AuditKey:
+        """Read ``path``; if absent and ``create``, make one (0600) covering records
+        from ``next_id`` on. Raises AuditError."""
+        try:
+            text = path.read_text(encoding="ascii")
+        except FileNotFoundError:
+            if not create:
+                raise AuditError(f"audit key file {path} does not exist") from None
+            return cls._create(path, next_id)
+        except (OSError, UnicodeDecodeError) as err:
+            raise AuditError(f"cannot read the audit key file {path}: {err}") from None
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        try:
+            secret = bytes.fromhex(lines[0]) if lines else b""
+            from_id = 1
+            for line in lines[1:]:
+                word, _, value = line.partition(" ")
+                if word == "from-id":
+                    from_id = int(value)
+        except ValueError:
+            raise AuditError(f"audit key file {path}: expected a hex key on the first line "
+                             "and optionally 'from-id N' on the second") from None
+        if len(secret) < 16:
+            raise AuditError(f"audit key file {path}: the key must be at least 16 bytes "
+                             "(32 hex digits); e.g. `openssl rand -hex 32`")
+        return cls(secret, from_id)
+
+    @classmethod
+    def _create(cls, path: Path, next_id: int) -> AuditKey:
+        key = cls(secrets.token_bytes(32), next_id)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another console made it first: use theirs
+            return cls.load(path, create=False)
+        except OSError as err:
+            raise AuditError(f"cannot create the audit key file {path}: {err}") from None
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(f"{key.secret.hex()}\nfrom-id {next_id}\n")
+        return key
+
+
+class AuditLog:
+    """The audit table of one database connection (share the Store's ``db``).
+
+    ``key_file`` / ``anchor_file``: see the module docstring. ``create`` lets a missing
+    key file be made and a missing anchor file be started (consoles, which write);
+    ``audit --verify`` passes False so that checking never invents its own evidence.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, lock: threading.Lock | None = None, *,
+                 key_file: Path | None = None, anchor_file: Path | None = None,
+                 create: bool = True) -> None:
         self.db = db
+        self.key_file, self.anchor_file = key_file, anchor_file
+        self.uid = os.getuid()
+        self.host = socket.gethostname()
         # One connection may be shared by threads (check_same_thread=False): keep each
         # append's transaction whole. Pass the lock the connection's other writers use,
         # or their statements can land inside (or block) an append. Other processes
@@ -116,8 +219,59 @@ class AuditLog:
         try:
             with self._lock:
                 self.db.conn.executescript(_SCHEMA)
+                self._add_columns()
+                head = self._head()
         except sqlite3.Error as err:
             raise AuditError(f"cannot create the audit log: {err}") from None
+        self.key = (AuditKey.load(key_file, create=create, next_id=head[0] + 1)
+                    if key_file is not None else None)
+        if anchor_file is not None and create and not anchor_file.exists() and head[0]:
+            # Start the anchor at today's head: it pins everything written so far.
+            self._anchor(head[0], head[1], self._mac(head[0], head[1]))
+
+    @classmethod
+    def for_config(cls, db: sqlite_utils.Database, audit: Any,
+                   lock: threading.Lock | None = None, *, create: bool = True) -> AuditLog:
+        """With the key and anchor files of an ``[audit]`` section (config.AuditConfig)."""
+        return cls(db, lock, key_file=audit.key_file, anchor_file=audit.anchor_file,
+                   create=create)
+
+    def _add_columns(self) -> None:
+        have = {row[1] for row in self.db.conn.execute(f"PRAGMA table_info({AUDIT})")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in have:
+                try:
+                    self.db.conn.execute(f"ALTER TABLE {AUDIT} ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as err:  # another console added it first
+                    if "duplicate column" not in str(err):
+                        raise
+
+    def _head(self) -> tuple[int, str]:
+        """(id, hash) of the newest row, or (0, GENESIS)."""
+        last = self.db.conn.execute(
+            f"SELECT id, hash FROM {AUDIT} ORDER BY id DESC LIMIT 1").fetchone()
+        return (last[0], last[1]) if last else (0, GENESIS)
+
+    def _mac(self, rid: int, digest: str) -> str | None:
+        if self.key is None or rid < self.key.from_id:
+            return None
+        return mac_of(self.key.secret, digest)
+
+    def _anchor(self, rid: int, digest: str, mac: str | None) -> None:
+        assert self.anchor_file is not None
+        line = {"id": rid, "hash": digest, **({"mac": mac} if mac else {})}
+        data = (json.dumps(line, separators=(",", ":")) + "\n").encode("ascii")
+        try:
+            self.anchor_file.parent.mkdir(parents=True, exist_ok=True)
+            # O_APPEND: one short write lands whole at the end, whoever else appends.
+            fd = os.open(self.anchor_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+        except OSError as err:
+            raise AuditError(f"record {rid} written, but the anchor file "
+                             f"{self.anchor_file} could not be: {err}") from None
 
     def append(
         self,
@@ -138,6 +292,8 @@ class AuditLog:
             "params": canonical_params(params),
             "outcome": Outcome(outcome).value,
             "response": response,
+            "uid": self.uid,
+            "host": self.host,
         }
         conn = self.db.conn
         with self._lock:
@@ -157,6 +313,7 @@ class AuditLog:
                     record["id"] = max(seq[0] if seq else 0, last[0] if last else 0) + 1
                     record["prev_hash"] = last[1] if last else GENESIS
                     record["hash"] = record_hash(record)
+                    record["mac"] = self._mac(record["id"], record["hash"])
                     columns = ", ".join(record)
                     conn.execute(
                         f"INSERT INTO {AUDIT} ({columns}) VALUES "
@@ -168,6 +325,8 @@ class AuditLog:
                     raise
             except sqlite3.Error as err:
                 raise AuditError(f"cannot write the audit log: {err}") from None
+            if self.anchor_file is not None:  # after the commit: never anchor a rollback
+                self._anchor(record["id"], record["hash"], record["mac"])
         return _decoded(record)
 
     def records(self, since: datetime | None = None) -> list[dict[str, Any]]:
@@ -189,17 +348,56 @@ class AuditLog:
                 # as one row more than counted (harmless), never as a missing row.
                 seq = self.db.conn.execute(
                     "SELECT seq FROM sqlite_sequence WHERE name = ?", [AUDIT]).fetchone()
+                try:
+                    anchor = self._read_anchor()
+                except _AnchorTampered as err:
+                    return VerifyResult(False, 0, None, str(err))
                 rows = self._rows()
                 try:
-                    return self._walk(rows, seq[0] if seq else 0)
+                    result = self._walk(rows, seq[0] if seq else 0, self.key, anchor)
                 finally:
                     rows.close()  # release the read at once, even when stopping early
         except sqlite3.Error as err:
             raise AuditError(f"cannot read the audit log: {err}") from None
+        return result
+
+    def _read_anchor(self) -> tuple[int, str] | None:
+        """The newest (id, hash) in the anchor file; None when none is configured."""
+        if self.anchor_file is None:
+            return None
+        try:
+            text = self.anchor_file.read_text(encoding="ascii")
+        except FileNotFoundError:
+            return (0, GENESIS)  # configured but absent: any row in the log is a failure
+        except (OSError, UnicodeDecodeError) as err:
+            raise AuditError(f"cannot read the anchor file {self.anchor_file}: {err}"
+                             ) from None
+        best = (0, GENESIS)
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                rid, digest = int(entry["id"]), str(entry["hash"])
+            except (ValueError, KeyError, TypeError):
+                raise _AnchorTampered(f"anchor file {self.anchor_file} line {number} is "
+                                      "not an anchor (edited?)") from None
+            expected = self._mac(rid, digest)
+            if expected is not None and not hmac.compare_digest(
+                    str(entry.get("mac", "")), expected):
+                raise _AnchorTampered(f"anchor file {self.anchor_file} line {number} has a "
+                                      "wrong MAC (forged?)")
+            if rid > best[0]:
+                best = (rid, digest)
+        return best
 
     @staticmethod
-    def _walk(rows: Iterator[dict[str, Any]], high: int) -> VerifyResult:
+    def _walk(rows: Iterator[dict[str, Any]], high: int, key: AuditKey | None = None,
+              anchor: tuple[int, str] | None = None) -> VerifyResult:
         checked, prev_id, prev_hash, older_hash = 0, 0, GENESIS, GENESIS
+        anchor_id, anchor_hash = anchor or (0, GENESIS)
+        warnings: list[str] = []
+        unkeyed = macs = 0  # rows with no MAC before the key's first id; MACs checked
         for row in rows:
             rid = row["id"]
             if rid != prev_id + 1:
@@ -218,12 +416,41 @@ class AuditLog:
                 return VerifyResult(False, checked - 1, prev_id, f"row {rid} records a "
                                     f"different hash for row {prev_id} (row {prev_id} "
                                     "rewritten and rehashed, or moved?)", older_hash)
+            if key is not None:
+                if rid < key.from_id:
+                    unkeyed += 1
+                elif not row.get("mac") or not hmac.compare_digest(
+                        row["mac"], mac_of(key.secret, row["hash"])):
+                    what = "has no MAC" if not row.get("mac") else "has a wrong MAC"
+                    return VerifyResult(False, checked, rid, f"row {rid} {what} (rewritten "
+                                        "by someone without the key?)", prev_hash)
+                else:
+                    macs += 1
+            if rid == anchor_id and row["hash"] != anchor_hash:
+                return VerifyResult(False, checked, rid, f"row {rid} differs from the hash "
+                                    "the anchor file recorded for it (rewritten, renumbered "
+                                    "or rebuilt?)", prev_hash)
             checked, prev_id = checked + 1, rid
             older_hash, prev_hash = prev_hash, row["hash"]
+        if anchor_id > prev_id:
+            return VerifyResult(False, checked, prev_id + 1, f"the anchor file records row "
+                                f"{anchor_id} but the log ends at row {prev_id} (truncated?)",
+                                prev_hash)
         if high > prev_id:
             return VerifyResult(False, checked, prev_id + 1, f"rows {prev_id + 1}..{high} "
                                 "were written and are gone (deleted?)", prev_hash)
-        return VerifyResult(True, checked, None, f"{checked} record(s) intact", prev_hash)
+        if unkeyed:
+            warnings.append(f"rows 1..{unkeyed} were written before the audit key and "
+                            "carry no MAC")
+        if anchor is not None and prev_id > anchor_id:
+            if not anchor_id:
+                return VerifyResult(False, checked, 1, f"the anchor file is missing or empty "
+                                    f"but the log has {prev_id} row(s) (deleted? a console "
+                                    "with [audit] anchor_file starts it)", prev_hash)
+            warnings.append(f"rows {anchor_id + 1}..{prev_id} are not in the anchor file "
+                            "(written by a console without it, or its write failed)")
+        return VerifyResult(True, checked, None, f"{checked} record(s) intact", prev_hash,
+                            tuple(warnings), macs, anchor_id if anchor is not None else None)
 
     def _rows(self) -> Iterator[dict[str, Any]]:
         # Streamed: one SELECT is one consistent read, and the log may be long.

@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     staffing.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
     audit = sub.add_parser("audit", help="check or export the audit log")
+    # Also after the subcommand (SUPPRESS: absent here, the top-level value stands).
+    audit.add_argument("--db", type=Path, default=argparse.SUPPRESS,
+                       help="SQLite store to read (must exist; never created)")
+    audit.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                       help="TOML config: its [audit] key and anchor files are checked too")
     audit.add_argument("--verify", action="store_true",
                        help="check the hash chain; exit 1 if it was tampered with")
     audit.add_argument("--json", action="store_true", help="export records as JSON lines")
@@ -209,16 +214,64 @@ def _open_store(path: Path | None):  # type: ignore[no-untyped-def]
     return Store.open(path or default_db_path())
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
-    from supervisor_tui.audit import AuditLog
-    from supervisor_tui.store import StoreError
+def _open_existing_audit(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The audit log of an existing store, or an exit status: reading the log must never
+    create a store (a mistyped --db would otherwise verify as an empty, intact log)."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from supervisor_tui.audit import AUDIT, AuditError, AuditLog
+    from supervisor_tui.config import ConfigError, default_db_path, load_config
 
     try:
-        log = AuditLog(_open_store(args.db).db)
+        config = load_config(args.config, required=args.config is not None)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    path = args.db or default_db_path()
+    if not path.is_file():
+        return _fail(f"no store at {path} (check --db): nothing to read, nothing created")
+    try:
+        # mode=rw: open what is there, never create.
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=5.0,
+                               isolation_level=None)
+        found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                             [AUDIT]).fetchone()
+    except sqlite3.Error as err:
+        return _fail(f"cannot read {path}: {err}")
+    if not found:
+        conn.close()
+        return _fail(f"{path} has no audit log (not a supervisor-tui store?)")
+    try:
+        return AuditLog.for_config(sqlite_utils.Database(conn), config.audit, create=False)
+    except AuditError as err:
+        return _fail(f"cannot check the audit log: {err}")
+
+
+def _verified(result) -> str:  # type: ignore[no-untyped-def]
+    """What was proven, in words."""
+    said = [f"{result.checked} record(s), hash chain intact"]
+    if result.macs_checked:
+        said.append(f"{result.macs_checked} MAC(s) valid")
+    if result.anchored_to:
+        said.append(f"matches the anchor file up to record {result.anchored_to}")
+    return "audit log OK: " + ", ".join(said)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from supervisor_tui.store import StoreError
+
+    log = _open_existing_audit(args)
+    if isinstance(log, int):
+        return log
+    try:
         if args.verify:
             result = log.verify()
             if result.ok:
-                print(f"audit log OK: {result.checked} record(s), hash chain intact")
+                print(_verified(result))
+                for warning in result.warnings:
+                    print(f"warning: {warning}", file=sys.stderr)
                 return 0
             print(f"audit log TAMPERED: {result.reason} (first bad record: "
                   f"{result.first_bad_id})", file=sys.stderr)
@@ -273,7 +326,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return _report(data, args.json, "\n".join(f"{k:28} {v}" for k, v in data.items()))
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def build_app(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The console ``args`` ask for (not yet running), or an exit status."""
     from supervisor_tui.config import ConfigError, default_db_path, load_config
     from supervisor_tui.store import Store, StoreError
 
@@ -295,7 +349,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     store_problem = None
     db_path = args.db or default_db_path()
     try:
-        store: Store | None = Store.open(db_path)
+        store: Store = Store.open(db_path)
     except StoreError as err:
         # The console is still useful without history: say so and carry on in memory.
         store_problem = f"{err} — history kept in memory only"
@@ -303,7 +357,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         store = Store.open(None)
 
     from supervisor_tui.app import SupervisorApp
-    from supervisor_tui.audit import AuditLog
+    from supervisor_tui.identity import identity_for
     from supervisor_tui.sources.base import SourceError
     from supervisor_tui.sources.registry import build_sources
 
@@ -311,9 +365,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         sources = build_sources(config.sources, config.console.policy, config.simulator)
     except SourceError as err:
         return _fail(str(err))
-    app = SupervisorApp(config, sources, store=store, store_problem=store_problem,
-                        read_only=args.read_only, audit=AuditLog(store.db),
-                        wall=args.wall, theme_name=args.theme)
+    note = identity_for(config).note
+    if note:
+        print(f"supervisor-tui: warning: {note}", file=sys.stderr)
+    # The app opens the audit log with the [audit] key and anchor (or says why not).
+    return SupervisorApp(config, sources, store=store, store_problem=store_problem,
+                         read_only=args.read_only, wall=args.wall, theme_name=args.theme)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    app = build_app(args)
+    if isinstance(app, int):
+        return app
     app.run()
     return app.return_code or 0
 

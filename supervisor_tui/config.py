@@ -122,6 +122,32 @@ SourceConfig = _source_union()
 class Config(Strict):
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     escalations: EscalationRules = Field(default_factory=EscalationRules)
+class IdentityConfig(Strict):
+    trusted_override_for: list[str] = Field(
+        default_factory=list,
+        description="OS accounts (a shared service account behind sshd ForceCommand) whose "
+        "SUPERVISOR_TUI_USER names the person; honoured only from a root-owned config")
+
+
+class AuditConfig(Strict):
+    key_file: Path | None = Field(
+        None, description="HMAC key kept outside the store (created 0600 on first use); "
+        "every record then carries a MAC that cannot be recomputed without it")
+    anchor_file: Path | None = Field(
+        None, description="append-only file outside the store: the id and hash of every "
+        "record, so a truncated or rewritten log is detected (make it chattr +a)")
+
+    def resolved(self, base: Path | None) -> AuditConfig:
+        """Paths with ~ expanded, relative ones taken from the config file's directory."""
+        def fix(p: Path | None) -> Path | None:
+            if p is None:
+                return None
+            p = p.expanduser()
+            return p if p.is_absolute() or base is None else base.parent / p
+        return self.model_copy(update={"key_file": fix(self.key_file),
+                                       "anchor_file": fix(self.anchor_file)})
+
+
     store: StoreConfig = Field(default_factory=StoreConfig)
     roles: RolesConfig = Field(default_factory=RolesConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
@@ -143,6 +169,8 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME)) / "supervisor.db"
 
 
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 def _format_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
@@ -163,7 +191,8 @@ def parse_config(data: dict[str, Any], path: Path | str = "<config>") -> Config:
         config = Config.model_validate(data)
     except ValidationError as err:
         raise ConfigError(format_validation_error(path, err)) from None
-    return config.model_copy(update={"path": Path(path)})
+    return config.model_copy(update={"path": Path(path),
+                                     "audit": config.audit.resolved(Path(path))})
 
 
 def load_config(path: Path | str | None, *, required: bool = False) -> Config:

@@ -131,9 +131,10 @@ def _build_service(args: argparse.Namespace, config: Config, crisis: CrisisConfi
     from supervisor_tui.config import Role
     from supervisor_tui.crisis.service import CrisisService
 
-    user = current_user()
+    user = current_user(config)
     role = Role.VIEWER if getattr(args, "read_only", False) else config.roles.role_of(user)
-    return CrisisService(crisis, store.db, user=user, role=role, audit=AuditLog(store.db),
+    return CrisisService(crisis, store.db, user=user, role=role,
+                         audit=AuditLog.for_config(store.db, config.audit),
                          broadcasters=broadcasters)
 
 

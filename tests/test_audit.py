@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -260,3 +261,149 @@ def test_shares_the_store_database(tmp_path: Path) -> None:
     store.close()
     again = AuditLog(Store.open(tmp_path / "s.db").db)  # schema creation is idempotent
     assert again.verify().checked == 3
+
+
+# -- anchored outside the store: what a chain alone cannot catch ---------------------------
+
+
+def rehash_from(db: sqlite_utils.Database, first_id: int) -> None:
+    """What a careful attacker with the file does after an edit: recompute every hash
+    from ``first_id`` on, so the chain in the file is consistent again."""
+    prev = (db.conn.execute(f"select hash from {AUDIT} where id = ?", [first_id - 1])
+            .fetchone() or [GENESIS])[0]
+    for row in list(db.query(f"select * from {AUDIT} where id >= ? order by id", [first_id])):
+        row["prev_hash"] = prev
+        prev = record_hash(row)
+        db.conn.execute(f"update {AUDIT} set prev_hash = ?, hash = ? where id = ?",
+                        [row["prev_hash"], prev, row["id"]])
+    db.conn.commit()
+
+
+def edit_and_rehash_tail(db: sqlite_utils.Database) -> None:
+    tamper(db, f"update {AUDIT} set user = 'mallory', response = 'never happened' "
+           f"where id = (select max(id) from {AUDIT})")
+    rehash_from(db, db.conn.execute(f"select max(id) from {AUDIT}").fetchone()[0])
+
+
+def delete_and_renumber(db: sqlite_utils.Database) -> None:
+    tamper(db, f"delete from {AUDIT} where id = 3")
+    db.conn.execute(f"update {AUDIT} set id = id - 1 where id > 3")
+    db.conn.execute("update sqlite_sequence set seq = (select max(id) from audit_log) "
+                    "where name = 'audit_log'")
+    db.conn.commit()
+    rehash_from(db, 3)
+
+
+def truncate(db: sqlite_utils.Database) -> None:
+    tamper(db, f"delete from {AUDIT} where id > 3")
+    db.conn.execute("update sqlite_sequence set seq = 3 where name = 'audit_log'")
+    db.conn.commit()
+
+
+ATTACKS = {"edit-and-rehash-tail": edit_and_rehash_tail,
+           "delete-and-renumber": delete_and_renumber, "truncate": truncate}
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_without_an_anchor_a_careful_edit_goes_unseen(tmp_path: Path, attack: str) -> None:
+    """Why the anchors exist: each attack leaves a chain that checks out on its own."""
+    log = AuditLog(Store.open(tmp_path / "s.db").db)
+    fill(log, 6)
+    ATTACKS[attack](log.db)
+    assert log.verify().ok
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_the_anchor_file_and_key_catch_every_careful_edit(tmp_path: Path, attack: str) -> None:
+    key, anchor = tmp_path / "keys" / "audit.key", tmp_path / "anchor" / "audit.anchor"
+    log = AuditLog(Store.open(tmp_path / "s.db").db, key_file=key, anchor_file=anchor)
+    fill(log, 6)
+    good = log.verify()
+    assert (good.ok, good.macs_checked, good.anchored_to, good.warnings) == (True, 6, 6, ())
+    assert key.stat().st_mode & 0o777 == 0o600  # created on first use, owner only
+    assert len(anchor.read_text().splitlines()) == 6
+    ATTACKS[attack](log.db)
+    # A verifier that did not write (create=False), as `audit --verify` opens it.
+    result = AuditLog(Store.open(tmp_path / "s.db").db, key_file=key, anchor_file=anchor,
+                      create=False).verify()
+    assert not result.ok, attack
+    # Each anchor alone is enough for this attack, except truncation, which only the
+    # anchor file sees (a key cannot show that rows that verified are now gone).
+    only_anchor = AuditLog(log.db, anchor_file=anchor, create=False).verify()
+    assert not only_anchor.ok, attack
+    only_key = AuditLog(log.db, key_file=key, create=False).verify()
+    assert only_key.ok is (attack == "truncate"), (attack, only_key.reason)
+
+
+def test_what_each_attack_is_reported_as(tmp_path: Path) -> None:
+    reasons = {}
+    for attack, do in ATTACKS.items():
+        base = tmp_path / attack
+        log = AuditLog(Store.open(base / "s.db").db, key_file=base / "k",
+                       anchor_file=base / "a")
+        fill(log, 6)
+        do(log.db)
+        reasons[attack] = log.verify().reason
+    assert "row 6 has a wrong MAC" in reasons["edit-and-rehash-tail"]
+    assert "row 3 has a wrong MAC" in reasons["delete-and-renumber"]
+    assert "anchor file records row 6 but the log ends at row 3 (truncated?)" in \
+        reasons["truncate"]
+
+
+def test_a_deleted_or_edited_anchor_file_is_detected(tmp_path: Path) -> None:
+    anchor, key = tmp_path / "a", tmp_path / "k"
+    log = AuditLog(Store.open(tmp_path / "s.db").db, key_file=key, anchor_file=anchor)
+    fill(log, 3)
+    lines = anchor.read_text().splitlines()
+    forged = json.loads(lines[2])
+    forged["hash"] = "f" * 64  # someone with the anchor file but not the key
+    anchor.write_text("\n".join([*lines[:2], json.dumps(forged)]) + "\n")
+    assert "line 3 has a wrong MAC (forged?)" in log.verify().reason
+    anchor.write_text("\n".join([*lines[:2], "garbage"]) + "\n")
+    assert "line 3 is not an anchor (edited?)" in log.verify().reason
+    anchor.unlink()
+    result = log.verify()
+    assert not result.ok and "anchor file is missing" in result.reason
+
+
+def test_records_carry_uid_and_host_in_the_hash(log: AuditLog) -> None:
+    first = log.append(user="ana", role="supervisor", action="x", subject="s", outcome="done")
+    assert first["uid"] == os.getuid() and first["host"] == __import__("socket").gethostname()
+    tamper(log.db, f"update {AUDIT} set uid = 4242 where id = 1")
+    assert not log.verify().ok  # which account acted is part of what the hash proves
+
+
+def test_an_older_store_keeps_verifying_and_the_key_covers_what_follows(tmp_path: Path) -> None:
+    """A store from before uid/host/mac (the old schema, old hashes) is upgraded in place;
+    a key configured later covers the records from then on, and says so."""
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    old.conn.executescript(f"""CREATE TABLE {AUDIT} (id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts TEXT NOT NULL, user TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,
+        subject TEXT NOT NULL, params TEXT NOT NULL, outcome TEXT NOT NULL, response TEXT,
+        prev_hash TEXT NOT NULL, hash TEXT NOT NULL);""")
+    prev = GENESIS
+    for i in (1, 2):
+        row = {"id": i, "ts": T0.isoformat(), "user": "ana", "role": "supervisor",
+               "action": "x", "subject": str(i), "params": "{}", "outcome": "done",
+               "response": None, "prev_hash": prev}
+        row["hash"] = prev = record_hash(row)
+        old[AUDIT].insert(row)
+    log = AuditLog(Store.open(path).db, key_file=tmp_path / "k", anchor_file=tmp_path / "a")
+    assert (tmp_path / "k").read_text().splitlines()[1] == "from-id 3"
+    assert len((tmp_path / "a").read_text().splitlines()) == 1  # started at today's head
+    fill(log, 2)
+    result = log.verify()
+    assert (result.ok, result.checked, result.macs_checked, result.anchored_to) == \
+        (True, 4, 2, 4)
+    assert result.warnings == ("rows 1..2 were written before the audit key and carry no MAC",)
+
+
+def test_a_missing_key_is_refused_not_invented_when_checking(tmp_path: Path) -> None:
+    db = Store.open(tmp_path / "s.db").db
+    with pytest.raises(AuditError, match="does not exist"):
+        AuditLog(db, key_file=tmp_path / "nope", create=False)
+    assert not (tmp_path / "nope").exists()
+    (tmp_path / "short").write_text("abcd\n")
+    with pytest.raises(AuditError, match="at least 16 bytes"):
+        AuditLog(db, key_file=tmp_path / "short")

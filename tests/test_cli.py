@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 
@@ -123,3 +124,58 @@ def socket_port():  # type: ignore[no-untyped-def]
         yield port
 
     return free()
+
+
+def test_audit_refuses_a_store_that_does_not_exist(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A mistyped --db used to create an empty store and call it intact."""
+    missing = tmp_path / "typo" / "supervisr.db"
+    for args in (["--db", str(missing), "audit", "--verify"],
+                 ["audit", "--verify", "--db", str(missing)],
+                 ["audit", "--json", "--db", str(missing)]):
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert f"no store at {missing}" in err and "nothing created" in err
+        assert "intact" not in err
+    assert not missing.exists() and not missing.parent.exists()
+    other = tmp_path / "other.sqlite"
+    sqlite3.connect(other).execute("create table t (x)").connection.commit()
+    assert main(["audit", "--verify", "--db", str(other)]) == 2
+    assert "has no audit log" in capsys.readouterr().err
+    assert sqlite3.connect(other).execute(
+        "select name from sqlite_master where name = 'audit_log'").fetchone() is None
+
+
+def test_audit_takes_db_and_config_after_the_subcommand(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from supervisor_tui.audit import AuditLog
+    from supervisor_tui.config import load_config
+    from supervisor_tui.store import Store
+
+    config_file = tmp_path / "c.toml"
+    config_file.write_text('[audit]\nkey_file = "audit.key"\nanchor_file = "audit.anchor"\n')
+    db = tmp_path / "s.db"
+    log = AuditLog.for_config(Store.open(db).db, load_config(config_file).audit)
+    for i in range(3):
+        log.append(user="ann", role="supervisor", action="x", subject=str(i), outcome="done")
+    assert main(["audit", "--verify", "--db", str(db), "--config", str(config_file)]) == 0
+    out = capsys.readouterr().out
+    assert "3 record(s), hash chain intact, 3 MAC(s) valid, matches the anchor file up to " \
+        "record 3" in out
+    # Top-level --db still works, and one after the subcommand wins.
+    assert main(["--db", str(tmp_path / "nope.db"), "audit", "--json", "--db", str(db)]) == 0
+    assert [json.loads(line)["subject"] for line in capsys.readouterr().out.splitlines()] \
+        == ["0", "1", "2"]
+    # Truncate the log behind the app's back: with the anchor, verify notices.
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TRIGGER audit_log_no_delete")
+    conn.execute("DELETE FROM audit_log WHERE id = 3")
+    conn.execute("UPDATE sqlite_sequence SET seq = 2 WHERE name = 'audit_log'")
+    conn.commit()
+    assert main(["audit", "--verify", "--db", str(db)]) == 0  # no anchor: cannot tell
+    capsys.readouterr()
+    assert main(["audit", "--verify", "--db", str(db), "--config", str(config_file)]) == 1
+    assert "truncated?" in capsys.readouterr().err
+    # A key file that is gone is reported, not re-created by the check.
+    (tmp_path / "audit.key").unlink()
+    assert main(["audit", "--verify", "--db", str(db), "--config", str(config_file)]) == 2
+    assert "audit key file" in capsys.readouterr().err
+    assert not (tmp_path / "audit.key").exists()

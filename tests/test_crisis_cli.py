@@ -71,13 +71,20 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
+def login_as(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Run as OS account ``name`` (the identity is the uid's name, not $USER)."""
+    from supervisor_tui import identity
+
+    monkeypatch.setattr(identity, "os_account", lambda uid=None: (name, 1000))
+
+
 @pytest.fixture
 def cli(receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> Cli:
     """run(*args) -> (exit code, stdout, stderr), as alice (admin) on a fresh store."""
     cfg = tmp_path / "config.toml"
     cfg.write_text(CONFIG.format(url=receiver.url, sid=SID))
-    monkeypatch.setenv("SUPERVISOR_TUI_USER", "alice")
+    login_as(monkeypatch, "alice")
     monkeypatch.setenv("TWILIO_TOKEN", "tw-token")
 
     def run(*args: str) -> tuple[int, str, str]:
@@ -181,7 +188,7 @@ def test_refusals_and_bad_input(cli: Cli, receiver: Receiver,
     code, out, _ = cli("crisis", "send", "--template", "outage", "--preview")
     assert code == EXIT_OK and "long waits on sales, billing" in out
     assert receiver.requests == []
-    monkeypatch.setenv("SUPERVISOR_TUI_USER", "bob")  # a supervisor
+    login_as(monkeypatch, "bob")  # a supervisor
     code, _, err = cli("crisis", "send", "--template", "outage", "--yes")
     assert code == EXIT_FAILED
     assert err == "supervisor-tui: bob is a supervisor; crisis message needs admin\n"
