@@ -9,7 +9,8 @@ from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.simulator import SimulatorSource
 from supervisor_tui.store import Store
 from supervisor_tui.widgets.grid import Grid
-from tests.helpers import POLICY, ScriptedSource, centre, make_app, screen_text, wait_for
+from tests.dialog_helpers import voice_centre
+from tests.helpers import POLICY, ScriptedSource, make_app, screen_text, wait_for
 
 
 def sim_app(read_only: bool = False) -> SupervisorApp:
@@ -66,9 +67,12 @@ async def test_viewer_is_refused_and_told_why() -> None:
         await pilot.press("y")
         await wait_for(pilot, lambda: "0 of 1 moved" in screen_text(app))
         await pilot.pause(0.6)
-        still = [c.id for c in app.board.waiting_by_queue.get(source_q, ())]
-        # Refused: not moved by us (it may have been answered or abandoned meanwhile).
-        assert contact_id in still or app.board.snapshot.contacts
+        # Refused: not moved by us. It may have been answered or abandoned meanwhile, but
+        # it is waiting in no other queue (the simulator never moves contacts by itself).
+        elsewhere = [q for q, waiting in app.board.waiting_by_queue.items()
+                     if q != source_q and any(c.id == contact_id for c in waiting)]
+        assert elsewhere == []
+        assert [r["outcome"] for r in app.audit.records()] == ["refused"]
 
 
 class RacingSource(ScriptedSource):
@@ -84,7 +88,7 @@ class RacingSource(ScriptedSource):
 
 
 async def test_race_with_an_answered_contact_is_reported_plainly() -> None:
-    source = RacingSource([centre()])
+    source = RacingSource([voice_centre()])
     app = make_app(source)
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: app.board is not None)

@@ -42,7 +42,6 @@ class ActionModal(ModalScreen[None]):
             text.append("✓ " if result.ok else "✗ ", "green" if result.ok else "red")
             text.append(f"{clean(name, 30)}: {clean(result.message, 160)}\n")
         text.append("Esc to close.", "dim")
-        self.notify(f"{ok} of {len(items)} {verb}",
-                    severity="information" if ok == len(items) else "warning")
+        # No toast: the outcome is on this screen already, and a toast would cover it.
         self.sup.poll_now()
         return text

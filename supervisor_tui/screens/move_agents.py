@@ -1,5 +1,10 @@
 """Move agents: add this queue to (or remove it from) agents' skills — the supervisor's
-main lever during a surge — with an Erlang C preview of both sides."""
+main lever during a surge — with an Erlang C preview of both sides.
+
+A change that leaves the queue with no agent, or with contacts waiting and fewer
+agents than Erlang C needs, is shown as a loud warning and needs the word REMOVE
+typed to go ahead; ``y`` alone does nothing then. The preview and the warning are
+recomputed from every poll, and checked again at the moment of confirming."""
 
 from __future__ import annotations
 
@@ -9,20 +14,29 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.widgets import Footer, Static
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Input, Label, Static
 
 from supervisor_tui import fmt
 from supervisor_tui.board import Board
 from supervisor_tui.model import Agent
-from supervisor_tui.preview import preview_agents
+from supervisor_tui.preview import AgentsPreview, preview_agents
 from supervisor_tui.safe_text import clean
 from supervisor_tui.screens.action_modal import ActionModal
 from supervisor_tui.widgets.grid import Column, Grid
 from supervisor_tui.widgets.tables import STATE_ORDER, agent_state_text
 
+CONFIRM_WORD = "REMOVE"
+
 
 class MoveAgentsScreen(ActionModal):
+    DEFAULT_CSS = """
+    MoveAgentsScreen #danger-field { height: 1; display: none; }
+    MoveAgentsScreen.-confirming #danger-field { display: block; }
+    MoveAgentsScreen #danger-field > Label { width: auto; margin-right: 1; text-style: bold;
+                                            color: $error; }
+    MoveAgentsScreen #danger-field > Input { width: 16; background: $boost; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel"),
         Binding("space", "toggle", "Select"),
@@ -35,6 +49,7 @@ class MoveAgentsScreen(ActionModal):
         self.queue_id = queue_id
         self.add = True  # add the queue to agents who don't serve it; else remove it
         self.selected: set[str] = set()
+        self.note: str | None = None  # e.g. a mistyped confirmation word, until next key
         self.done = False
 
     def _queue_name(self, queue_id: str | None) -> str:
@@ -60,6 +75,9 @@ class MoveAgentsScreen(ActionModal):
             yield Grid(columns, key_of=lambda a: a.id, now=self.sup.centre_now,
                        empty_text="No agent to move", id="candidates")
             yield Static(id="move-preview", classes="modal-preview", markup=False)
+            with Horizontal(id="danger-field"):
+                yield Label(f"Type {CONFIRM_WORD} and Enter to go ahead anyway:")
+                yield Input(id="danger-confirm", compact=True, placeholder=CONFIRM_WORD)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -89,13 +107,31 @@ class MoveAgentsScreen(ActionModal):
         self.query_one("#candidates", Grid).set_rows(self._candidates(board))
         self._show_preview(board)
 
+    def _chosen(self, board: Board) -> list[Agent]:
+        return [a for a in self._candidates(board) if a.id in self.selected]
+
+    def _live_preview(self) -> AgentsPreview | None:
+        board = self.sup.board
+        if board is None or self.queue_id not in board.rows_by_id:
+            return None
+        chosen = self._chosen(board)
+        return preview_agents(board, self.queue_id, chosen, self.add) if chosen else None
+
     def _show_preview(self, board: Board) -> None:
-        chosen = [a for a in board.snapshot.agents if a.id in self.selected]
+        if self.done:
+            return
+        chosen = self._chosen(board)
         text = Text()
-        if not chosen:
+        if self.queue_id not in board.rows_by_id:
+            text.append("This queue is no longer reported by any source.", "bold red")
+        elif not chosen:
             text.append("Select one or more agents.", "dim")
+            self._end_confirming()
         else:
             p = preview_agents(board, self.queue_id, chosen, self.add)
+            if p.danger:
+                text.append(f" ⚠ DANGER: this {clean(p.danger, 160)} ", "bold white on red")
+                text.append("\n")
             text.append(f"{len(chosen)} agent(s): ", "bold")
             text.append(f"{self._queue_name(self.queue_id)} working {p.working_before} → "
                         f"{p.working_after}; predicted SL {fmt.pct(p.sl_before)} → "
@@ -107,8 +143,21 @@ class MoveAgentsScreen(ActionModal):
                             f"{fmt.pct(other.sl_before)} → at worst {fmt.pct(other.sl_after)}"
                             f" if these agents only served {self._queue_name(self.queue_id)}",
                             "yellow")
-            text.append("\nPress y to apply, Esc to cancel.", "dim")
+            if p.danger:
+                text.append(f"\nPress y, then type {CONFIRM_WORD} to go ahead; Esc cancels.",
+                            "bold")
+            else:
+                self._end_confirming()
+                text.append("\nPress y to apply, Esc to cancel.", "dim")
+        if self.note:
+            text.append(f"\n{self.note}", "bold red")
         self.query_one("#move-preview", Static).update(text)
+
+    def _end_confirming(self) -> None:
+        if self.has_class("-confirming"):
+            self.remove_class("-confirming")
+            self.query_one("#danger-confirm", Input).value = ""
+            self.query_one("#candidates", Grid).focus()
 
     def action_toggle(self) -> None:
         grid = self.query_one("#candidates", Grid)
@@ -116,6 +165,7 @@ class MoveAgentsScreen(ActionModal):
         if key is None:
             return
         self.selected.symmetric_difference_update({key})
+        self.note = None
         grid._shown.clear()
         grid.refresh()
         if self.sup.board:
@@ -125,14 +175,43 @@ class MoveAgentsScreen(ActionModal):
     def action_flip_mode(self) -> None:
         self.add = not self.add
         self.selected.clear()
+        self._end_confirming()
         self._board_changed(self.sup.board)
 
     def action_confirm(self) -> None:
         board = self.sup.board
         if self.done or board is None or not self.selected:
             return
+        self.note = None
+        p = self._live_preview()
+        if p is not None and p.danger:
+            # Not on y alone: the word must be typed (and the danger is re-checked then).
+            self.add_class("-confirming")
+            self.query_one("#danger-confirm", Input).focus()
+            return
+        self._go(board)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        board = self.sup.board
+        typed = event.value.strip()
+        event.input.value = ""
+        if self.done or board is None:
+            return
+        if typed.upper() != CONFIRM_WORD:
+            self.note = f"Type {CONFIRM_WORD} to confirm — nothing was changed."
+            self._end_confirming()
+            self._show_preview(board)
+            return
+        self._go(board)
+
+    def _go(self, board: Board) -> None:
+        chosen = self._chosen(board)
+        if not chosen:
+            return
         self.done = True
-        chosen = [a for a in board.snapshot.agents if a.id in self.selected]
+        self.remove_class("-confirming")
+        self.query_one("#candidates", Grid).focus()
         self.query_one("#move-preview", Static).update(Text("Applying…", "bold"))
         self._apply(chosen)
 
