@@ -22,11 +22,20 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from supervisor_tui import metrics
 from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import AgentStateKind, Channel, ContactState, Tier
+from supervisor_tui.model import (
+    AgentStateKind,
+    Channel,
+    ContactState,
+    QueueStats,
+    Snapshot,
+    Tier,
+)
 from supervisor_tui.poller import Poller
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.limits import RateLimited
@@ -38,6 +47,7 @@ from supervisor_tui.sources.twilio import (
     DurationsDoc,
     PageMeta,
     RealtimeDoc,
+    Split,
     SplitCounts,
     SplitDoc,
     TaskDoc,
@@ -46,7 +56,10 @@ from supervisor_tui.sources.twilio import (
     TwilioSettings,
     TwilioSource,
     WorkerDoc,
+    check_split,
+    queue_stats,
 )
+from tests.counting import count_problems
 
 respx = pytest.importorskip("respx", reason="respx (a test dependency) is not installed")
 
@@ -124,6 +137,7 @@ class Window:
     entered: int = 0
     accepted: int = 0
     canceled: int = 0
+    moved: int = 0
     wait_in_queue: float = 0.0
     splits: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
 
@@ -241,7 +255,7 @@ class FakeTaskRouter:
                                              "total": w.wait_in_queue + 99},
             "wait_duration_in_queue_until_accepted": {"avg": avg, "min": 0, "max": 0,
                                                       "total": w.wait_in_queue},
-            "split_by_wait_time": splits, "start_time": iso(start), "tasks_moved": 0,
+            "split_by_wait_time": splits, "start_time": iso(start), "tasks_moved": w.moved,
             "reservations_canceled": 0, "workspace_sid": WS, "tasks_deleted": 0,
             "reservations_rescinded": 0, "avg_task_acceptance_time": int(avg),
         }
@@ -395,11 +409,14 @@ def centre(fake: FakeTaskRouter) -> None:
         FakeTask(T9, OTHER, "pending", ago(5), ago(5)),
     ]
     fake.windows = {
-        (SALES, "interval"): Window(entered=40, accepted=30, canceled=6, wait_in_queue=300,
+        # Arrivals (entered) differ from what left the queue: offered counts the latter.
+        (SALES, "interval"): Window(entered=40, accepted=30, canceled=6, moved=2,
+                                    wait_in_queue=300,
                                     splits={20: (24, 4, 6, 2), 5: (10, 2, 20, 4)}),
         (SUPPORT, "interval"): Window(entered=10, accepted=10, canceled=0, wait_in_queue=120,
                                       splits={60: (10, 0, 0, 0)}),
-        (SALES, "day"): Window(entered=400, accepted=350, canceled=30, wait_in_queue=5000,
+        (SALES, "day"): Window(entered=400, accepted=350, canceled=30, moved=5,
+                               wait_in_queue=5000,
                                splits={20: (300, 20, 50, 10), 5: (100, 12, 250, 18)}),
         (SUPPORT, "day"): Window(entered=90, accepted=88, canceled=2, wait_in_queue=900,
                                  splits={60: (80, 2, 8, 0)}),
@@ -482,14 +499,16 @@ async def test_snapshot_mapping(make: Make, fake: FakeTaskRouter, clock: Clock) 
         (SALES, "Sales", Channel.VOICE, 0.8, 20), (SUPPORT, "Support", Channel.CHAT, 0.9, 60)]
     assert all(q.source == "twilio" for q in snap.queues)
 
-    # Sales interval: 30 answered, 24 within 20 s; 6 abandoned, 2 under 5 s, 2 after 20 s.
+    # Sales interval: 30 answered, 24 within 20 s; 6 abandoned, 2 under 5 s, 2 after 20 s;
+    # 2 moved to another queue. Offered is what left the queue: 38, not the 40 that entered.
     sales = snap.interval_stats[SALES]
-    assert (sales.offered, sales.answered, sales.answered_within_threshold) == (40, 30, 24)
+    assert (sales.offered, sales.answered, sales.answered_within_threshold) == (38, 30, 24)
     assert (sales.abandoned, sales.abandoned_short, sales.abandoned_after_threshold) == (6, 2, 2)
+    assert sales.flowed_out == 2
     assert sales.wait_answered_s == 300  # the in-queue wait, not the since-creation one
     assert metrics.service_level(sales) == pytest.approx(24 / 32)  # 75 %
     assert metrics.asa(sales) == pytest.approx(10.0)
-    assert metrics.abandon_rate(sales) == pytest.approx(4 / 38)
+    assert metrics.abandon_rate(sales) == pytest.approx(4 / 36)
     assert metrics.aht(sales) is None  # TaskRouter has no handle times: unknown, not 0 s
     assert sales.window_start == snap.interval_start
     support = snap.interval_stats[SUPPORT]
@@ -497,6 +516,7 @@ async def test_snapshot_mapping(make: Make, fake: FakeTaskRouter, clock: Clock) 
     day = snap.day_stats[SALES]
     assert (day.window_start, day.answered, day.answered_within_threshold) == (
         snap.day_start, 350, 300)
+    assert (day.offered, day.flowed_out) == (385, 5)
     assert metrics.service_level(day) == pytest.approx(300 / 360)
 
     # Waiting: pending and reserved tasks of the shown queues; assigned and Billing not.
@@ -580,7 +600,8 @@ async def test_interval_boundary_does_not_show_last_intervals_counters(
     assert snap.interval_stats == {}  # 10:00-10:30 counters are not this interval's
     assert snap.day_stats[SALES] == first.day_stats[SALES]  # still the same day
     fresh = make()
-    fake.windows[(SALES, "interval")] = Window(entered=1)
+    fake.windows[(SALES, "interval")] = Window(entered=3, accepted=1,
+                                               splits={20: (1, 0, 0, 0), 5: (0, 0, 1, 0)})
     snap = await fresh.snapshot()
     assert snap.interval_stats[SALES].offered == 1
     assert snap.interval_stats[SALES].window_start == snap.interval_start
@@ -778,9 +799,6 @@ def mangle_cumulative(change: Callable[[dict[str, Any]], None]) -> Callable[[str
     (mangle_cumulative(lambda d: d.update(reservations_accepted="lots")), "not a count"),
     (mangle_cumulative(lambda d: d.update(tasks_canceled=-1)), "negative count"),
     (mangle_cumulative(lambda d: d.update(tasks_entered=True)), "true/false"),
-    (mangle_cumulative(lambda d: d["split_by_wait_time"]["20"]["below"].update(
-        reservations_accepted=31)), "inconsistent"),
-    (mangle_cumulative(lambda d: d["split_by_wait_time"].pop("20")), "no split_by_wait_time"),
     (mangle_cumulative(lambda d: d["split_by_wait_time"].update({"20": [1, 2]})),
      "split_by_wait_time"),
     (mangle_cumulative(lambda d: d["wait_duration_in_queue_until_accepted"].update(
@@ -796,6 +814,66 @@ async def test_garbage_counters_reject_the_poll(make: Make, fake: FakeTaskRouter
     with pytest.raises(SourceError) as caught:
         await make().snapshot()
     assert expected in one_line(caught.value)
+
+
+def spec_counters(data: dict[str, Any]) -> None:
+    """Twilio's own example counters (the spec's CumulativeStatistics example): 100
+    answered, 100 abandoned, 100 moved, and every split 0 + 0, at our thresholds."""
+    zero = {"above": {"tasks_canceled": 0, "reservations_accepted": 0},
+            "below": {"tasks_canceled": 0, "reservations_accepted": 0}}
+    data.update(tasks_entered=100, tasks_canceled=100, reservations_accepted=100,
+                tasks_moved=100, split_by_wait_time={"5": zero, "20": zero})
+
+
+@pytest.mark.parametrize(("mangle", "expected"), [
+    (mangle_cumulative(spec_counters),
+     "split at 20 s counts 0 + 0 of 100 answered and 0 + 0 of 100 abandoned"),
+    (mangle_cumulative(lambda d: d["split_by_wait_time"]["20"]["below"].update(
+        reservations_accepted=31)), "split at 20 s counts 31 + 6 of 30 answered"),
+    (mangle_cumulative(lambda d: d["split_by_wait_time"]["5"]["above"].update(
+        tasks_canceled=0)), "split at 5 s counts 2 + 0 of 6 abandoned"),
+    (mangle_cumulative(lambda d: d.update(reservations_accepted=25)),
+     "split at 20 s counts 24 + 6 of 25 answered"),
+    (mangle_cumulative(lambda d: d["split_by_wait_time"].pop("20")),
+     "no split_by_wait_time for 20 s"),
+])
+async def test_impossible_counters_reject_only_that_queue(
+        make: Make, fake: FakeTaskRouter, mangle: Callable[[str, Any], Any],
+        expected: str) -> None:
+    """Counts that cannot be true: the queue shows no figures and the poll says why;
+    the other queue and the live data stand."""
+    fake.mangle = mangle
+    source = make()
+    snap = await source.snapshot()
+    assert SALES not in snap.interval_stats and SALES not in snap.day_stats
+    assert SUPPORT in snap.interval_stats and SUPPORT in snap.day_stats
+    assert len(snap.contacts) == 4 and len(snap.agents) == 6
+    assert source.notes[0] == f"interval counters of Sales rejected ({expected}); shown as no data"
+    assert source.notes[1].startswith("day counters of Sales rejected (")
+    assert count_problems(snap) == []
+
+
+async def test_rejected_counters_reach_source_health(make: Make, fake: FakeTaskRouter) -> None:
+    fake.mangle = mangle_cumulative(spec_counters)
+    result = await Poller([make()]).poll_once()
+    notes = " | ".join(result.health["twilio"].notes)
+    assert "interval counters of Sales rejected (split at 20 s" in notes
+
+
+async def test_sampled_splits_are_scaled_and_said(make: Make, fake: FakeTaskRouter) -> None:
+    """Past 10,000 tasks TaskRouter splits a sample: the shares are scaled to the totals."""
+    fake.windows[(SALES, "day")] = Window(
+        accepted=18_000, canceled=2_000, splits={20: (7_200, 800, 1_800, 200),
+                                                 5: (3_000, 500, 6_000, 500)})
+    source = make()
+    snap = await source.snapshot()
+    day = snap.day_stats[SALES]
+    assert (day.answered, day.answered_within_threshold) == (18_000, 14_400)
+    assert (day.abandoned, day.abandoned_short, day.abandoned_after_threshold) == (
+        2_000, 1_000, 400)
+    assert any(n.startswith("day counters of Sales: within 20 s and short abandons "
+                            "estimated") for n in source.notes)
+    assert count_problems(snap) == []
 
 
 async def test_bulk_answer_missing_queues_is_an_error(make: Make, fake: FakeTaskRouter) -> None:
@@ -1441,3 +1519,170 @@ def test_budget_default_is_documented_rate() -> None:
     """300 per minute: the bulk call's documented 5 requests/s, averaged."""
     limit, window = TwilioSettings.default_budget or (0, 1.0)
     assert math.isclose(limit / window, 5.0)
+
+
+# -- the counting rule and plausibility (issue 10) -----------------------------------------
+
+
+async def test_counts_add_up_in_every_window(make: Make, fake: FakeTaskRouter,
+                                             clock: Clock) -> None:
+    source = make()
+    snap = await source.snapshot()
+    assert set(snap.interval_stats) == set(snap.day_stats) == {SALES, SUPPORT}
+    assert count_problems(snap) == []
+    clock.advance(900)  # refreshed counters, same rule
+    fake.windows[(SUPPORT, "interval")] = Window(accepted=12, canceled=3, moved=4,
+                                                 splits={60: (9, 1, 3, 2)})
+    snap = await source.snapshot()
+    assert snap.interval_stats[SUPPORT].offered == 19
+    assert count_problems(snap) == []
+
+
+def test_count_problems_can_fail() -> None:
+    """The invariant check itself finds what it is for."""
+    start = POLICY.interval_start(NOW)
+    bad = QueueStats.model_construct(queue_id="q", window_start=start, offered=10,
+                                     answered=11, abandoned=0, answered_within_threshold=12,
+                                     abandoned_short=0, abandoned_after_threshold=0,
+                                     flowed_out=0, wait_answered_s=0.0, handled=0,
+                                     handle_s=0.0)
+    short = QueueStats(queue_id="q", window_start=start, offered=10, answered=5)
+    snap = Snapshot.model_construct(taken_at=NOW, interval_start=start, day_start=start,
+                                    interval_stats={"q": bad}, day_stats={"q": short})
+    problems = count_problems(snap)
+    assert any("interval q: answered 11" in p for p in problems)
+    assert ("interval q: answered 11 + abandoned 0 + flowed out 0 exceed offered 10"
+            in problems)  # the model's own check
+    assert {"interval q: SL answered 1.091", "interval q: SL offered 1.200"} <= set(problems)
+    assert any(p.startswith("day q: answered 5 + abandoned 0") for p in problems)
+    assert count_problems(snap.model_copy(update={"interval_stats": {}}), exact=False) == []
+
+
+def spec_example_router(spec: dict[str, Any], clock: Clock) -> respx.Router:
+    """Every call answered with the spec's own example, as Prism would serve it, with
+    only the statistics window corrected (the example counts from 2015)."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        template, _, _ = operation(spec, request.method, request.url.path)
+        data = json.loads(json.dumps(example(spec, template, request.method.lower())))
+        if template.endswith("/CumulativeStatistics"):
+            data["start_time"] = dict(parse_qsl(request.url.query.decode()))["StartDate"]
+            data["end_time"] = iso(clock.now)
+        return httpx.Response(200, json=data)
+
+    router = respx.Router(assert_all_called=False)
+    router.route().mock(side_effect=handle)
+    return router
+
+
+async def test_spec_examples_as_served_are_rejected_with_a_note(
+        spec: dict[str, Any], clock: Clock) -> None:
+    """Twilio's example workspace (offered 100, answered 100, abandoned 100, every split
+    0 + 0, a task from 2014) is not shown as live numbers: the counters are rejected
+    with a note, the 2014 task is dropped, and no clock-skew warning comes from it."""
+    router = spec_example_router(spec, clock)
+    settings = TwilioSettings(workspace_sid="WS" + "a" * 32, account_sid=AC,
+                              password_env=TOKEN_ENV,
+                              queue_defaults={"threshold_s": 10, "short_abandon_s": 5})
+    source = TwilioSource("spec", POLICY, settings,
+                          transport=httpx.MockTransport(router.async_handler), clock=clock)
+    try:
+        snap = await source.snapshot()
+    finally:
+        await source.close()
+    queue = "WQ" + "a" * 32
+    assert [q.id for q in snap.queues] == [queue]
+    assert snap.interval_stats == {} and snap.day_stats == {}
+    assert source.notes[0] == (
+        "interval counters of 81f96435-3a05-11e5-9f81-98e0d9a1eb73 rejected (split at 10 s "
+        "counts 0 + 0 of 100 answered and 0 + 0 of 100 abandoned); shown as no data")
+    assert source.notes[1].startswith("day counters of 81f96435")
+    notes = " | ".join(source.notes)
+    assert snap.contacts == ()
+    assert "dropped 1 unreadable task record(s)" in notes and "too long ago" in notes
+    assert "clock" not in notes  # the 396,092,109 s "skew" came from that dropped task
+    assert snap.queue_live[queue].waiting == 0  # the example's tasks_by_status: all 0
+    assert count_problems(snap) == []
+
+
+async def test_clock_skew_ignores_dropped_records(make: Make, fake: FakeTaskRouter) -> None:
+    def spoil(kind: str, data: Any) -> Any:
+        if kind == "tasks":
+            for t in data["tasks"]:
+                if t["sid"] == T1:  # created long ago, entered its queue in the future
+                    t["date_created"] = "2014-05-14T14:26:54Z"
+                    t["task_queue_entered_date"] = "2099-01-01T00:00:00Z"
+        return data
+
+    fake.mangle = spoil
+    source = make()
+    snap = await source.snapshot()
+    assert T1 not in {c.id for c in snap.contacts}
+    notes = " | ".join(source.notes)
+    assert "dropped 1 unreadable task record(s)" in notes
+    assert "clock" not in notes
+
+
+async def test_queue_live_from_realtime_statistics(make: Make, fake: FakeTaskRouter,
+                                                   clock: Clock) -> None:
+    source = make()
+    snap = await source.snapshot()
+    sales, support = snap.queue_live[SALES], snap.queue_live[SUPPORT]
+    assert (sales.waiting, support.waiting) == (3, 1)  # pending + reserved
+    # The longest-waiting task is listed: its time in this queue, not since creation.
+    assert sales.oldest_waiting_since == NOW - timedelta(seconds=50)
+    assert support.oldest_waiting_since is None  # no pending task: nothing to report
+
+    # Tasks TaskRouter counts but the listing cut short: the count and the age stand in.
+    fake.tasks += [FakeTask(sid("WT", 20 + n), SALES, "pending", NOW - timedelta(seconds=400),
+                            NOW - timedelta(seconds=400)) for n in range(3)]
+    fake.page_size = 4  # one page of 4 tasks: the three oldest are not listed
+    snap = await make(max_pages=1).snapshot()
+    assert {c.id for c in snap.contacts if c.queue_id == SALES} == {T1, T2, T3}
+    sales = snap.queue_live[SALES]
+    assert sales.waiting == 6
+    assert sales.oldest_waiting_since == NOW - timedelta(seconds=400)
+
+
+async def test_queue_live_skipped_without_tasks_by_status(make: Make,
+                                                          fake: FakeTaskRouter) -> None:
+    fake.mangle = mangle_realtime(lambda d: d.pop("tasks_by_status"))
+    snap = await make().snapshot()
+    assert SALES not in snap.queue_live and SUPPORT in snap.queue_live
+
+
+QS = TwilioSettings(**SETTINGS).queue(SALES)  # T = 20 s, S = 5 s
+counts = st.integers(min_value=0, max_value=30_000)
+
+
+@settings(max_examples=300, deadline=None)
+@given(accepted=counts, canceled=counts, moved=counts,
+       split_t=st.tuples(counts, counts, counts, counts),
+       split_s=st.tuples(counts, counts, counts, counts))
+def test_any_cumulative_answer_gives_true_counts_or_a_reason(
+        accepted: int, canceled: int, moved: int, split_t: tuple[int, int, int, int],
+        split_s: tuple[int, int, int, int]) -> None:
+    """Whatever TaskRouter answers: counters that keep the rule, or none and a reason."""
+    def split(v: tuple[int, int, int, int]) -> dict[str, Any]:
+        return {"below": {"reservations_accepted": v[0], "tasks_canceled": v[1]},
+                "above": {"reservations_accepted": v[2], "tasks_canceled": v[3]}}
+
+    doc = CumulativeDoc.model_validate({
+        "reservations_accepted": accepted, "tasks_canceled": canceled, "tasks_moved": moved,
+        "split_by_wait_time": {"20": split(split_t), "5": split(split_s)}})
+    start = POLICY.interval_start(NOW)
+    stats, note = queue_stats(SALES, start, doc, QS)
+    if stats is None:
+        assert note
+        return
+    assert (stats.answered, stats.abandoned, stats.flowed_out) == (accepted, canceled, moved)
+    snap = Snapshot(taken_at=NOW, interval_start=start, day_start=start,
+                    interval_stats={SALES: stats})
+    assert count_problems(snap) == []
+
+
+def test_consistent_split_is_taken_as_it_is() -> None:
+    doc = SplitDoc.model_validate({"below": {"reservations_accepted": 7, "tasks_canceled": 1},
+                                   "above": {"reservations_accepted": 3, "tasks_canceled": 2}})
+    assert check_split(20, doc, 10, 3) == Split(7, 1, 2, False)
+    assert check_split(20, doc, 11, 3) == "split at 20 s counts 7 + 3 of 11 answered"

@@ -5,8 +5,8 @@ auth token, or an API key SID and secret):
 
 - ``POST TaskQueues/RealTimeStatistics``: live counters of up to 50 queues per call.
   Validated and kept in ``live`` (waiting, reserved, longest wait, workers by
-  activity); the snapshot model has no queue-level live counters, so today they only
-  cross-check the task listing (see ``notes``).
+  activity); they fill ``Snapshot.queue_live`` (see below) and cross-check the task
+  listing (see ``notes``).
 - ``GET Tasks?AssignmentStatus=pending&AssignmentStatus=reserved`` (paged): the waiting
   contacts. Reserved means offered to an agent and not yet accepted: still waiting.
 - ``GET Workers`` (paged): the agents. State from the activity's friendly name through
@@ -23,34 +23,60 @@ auth token, or an API key SID and secret):
   and the activities ``set_agent_state`` can choose from.
 
 Cumulative statistics -> ``QueueStats`` (T = the queue's threshold, S = its short
-abandon time; both are sent as ``SplitByWaitTime``):
+abandon time; both are sent as ``SplitByWaitTime``). The counting rule (``QueueStats``):
+a task counts in the window in which it left the queue, so offered is built from the
+outcomes, not from ``tasks_entered`` (arrivals: a task that entered at 10:29 and was
+answered at 10:31 would be offered in one interval and answered in the next):
 
 =========================== =====================================================
-offered                     ``tasks_entered``
+offered                     ``reservations_accepted + tasks_canceled + tasks_moved``
 answered                    ``reservations_accepted``
 answered_within_threshold   ``split_by_wait_time[T].below.reservations_accepted``
 abandoned                   ``tasks_canceled`` (caller hung up, TTL expired, or an
                             API cancel: TaskRouter does not tell them apart)
-abandoned_after_threshold   ``split_by_wait_time[T].above.tasks_canceled``
+abandoned_after_threshold   ``split_by_wait_time[T].above.tasks_canceled``, less any
+                            that are also short (see below)
 abandoned_short             ``split_by_wait_time[S].below.tasks_canceled``
+flowed_out                  ``tasks_moved`` (moved to another queue by the workflow;
+                            inferred: the spec says "moved from one queue to another")
 wait_answered_s             ``wait_duration_in_queue_until_accepted.total`` (time in
                             this queue), else ``wait_duration_until_accepted.total``
 handled, handle_s           0: TaskRouter queue statistics carry no handle time, so
                             AHT shows as unknown rather than as 0 s
 =========================== =====================================================
 
+Plausibility: at each threshold, ``below + above`` must equal the totals
+(``reservations_accepted``, ``tasks_canceled``). TaskRouter splits at most 10,000
+tasks/reservations per threshold: past that, a split covering fewer is a sample, and
+the within/short/late counts are scaled from it (a note says "estimated"). Abandons
+after T exclude short ones (short abandons are left out of every rate); settings keep
+S <= T, so only a sampled split can overlap, and the late count is then clamped (and
+said). Counters that fail (Twilio's own spec example: 100 accepted, 100 canceled, every
+split 0 + 0) reject that queue's window only: the queue shows no figures, and a note
+names it and says why; the rest of the poll stands.
+
+Live queue counts (``Snapshot.queue_live``): waiting = ``tasks_by_status.pending +
+reserved`` (reserved: offered to an agent, not yet accepted). The oldest wait comes from
+the task listing (time in this queue); only when the listing does not hold the
+longest-waiting task (``longest_task_waiting_sid``) or lists fewer tasks than TaskRouter
+counts is it taken from ``longest_task_waiting_age``, which counts from the task's
+creation (so may overstate time in this queue for a transferred task).
+
 Limits: a task accepted by several reservations (re-offers, transfers) counts once per
-acceptance; tasks moved out by the workflow (``tasks_moved``) are neither answered nor
-abandoned here; TaskRouter splits at most 10,000 tasks per threshold; counters are as
-old as their last refresh (at most ``interval_refresh_s``). Agents' ``contact_id`` is
-not filled (that needs a reservation look-up per worker), and a worker who stays in an
-"Available" activity while on a task (multitasking) shows as available.
+acceptance; tasks deleted by the API (``tasks_deleted``) are not counted (TaskRouter
+does not say whether they were still waiting); counters are as old as their last
+refresh (at most ``interval_refresh_s``). Agents' ``contact_id`` is not filled (that
+needs a reservation look-up per worker), and a worker who stays in an "Available"
+activity while on a task (multitasking) shows as available.
 
 Everything is validated here: the spec leaves ``tasks_by_status``,
 ``split_by_wait_time`` and ``activity_statistics`` untyped. Garbage in aggregate
-counters rejects the poll with a one-line ``SourceError`` (a wrong counter cannot be
-dropped without showing zero as truth); a garbage worker or task record is dropped and
-said so in ``notes`` (and the log), unless most records are garbage.
+counters (a negative count, a string, a window that was not the one asked for) rejects
+the poll with a one-line ``SourceError`` (a wrong counter cannot be dropped without
+showing zero as truth); counters that are each well-formed but cannot all be true
+reject that queue's window (above); a garbage worker or task record is dropped and
+said so in ``notes`` (and the log), unless most records are garbage. The clock-skew
+warning is worked out from the tasks that were kept, never from a dropped one.
 """
 
 from __future__ import annotations
@@ -89,6 +115,7 @@ from supervisor_tui.model import (
     Contact,
     ContactState,
     Queue,
+    QueueLive,
     QueueStats,
     Snapshot,
     Tier,
@@ -97,6 +124,7 @@ from supervisor_tui.protocol import describe, is_loopback
 from supervisor_tui.safe_text import clean
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.checks import Count, Date, Seconds
+from supervisor_tui.sources.plausible import checked_stats, late_abandons, rejection_note
 from supervisor_tui.sources.reuse import Reuse
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
@@ -366,6 +394,7 @@ class RealtimeDoc(_Doc):
 
     task_queue_sid: Annotated[str, _sid("WQ")]
     longest_task_waiting_age: Count = 0
+    longest_task_waiting_sid: Name | None = None  # checked where used: a hint only
     longest_relative_task_age_in_queue: Count | None = None
     tasks_by_status: TasksByStatus | None = None
     total_available_workers: Count = 0
@@ -399,6 +428,7 @@ class CumulativeDoc(_Doc):
     end_time: Date | None = None
     tasks_entered: Count = 0
     tasks_canceled: Count = 0
+    tasks_moved: Count = 0
     reservations_accepted: Count = 0
     wait_duration_until_accepted: DurationsDoc | None = None
     wait_duration_in_queue_until_accepted: DurationsDoc | None = None
@@ -507,37 +537,84 @@ def set_path(attrs: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     return result
 
 
+#: TaskRouter splits at most this many tasks/reservations per SplitByWaitTime threshold
+SPLIT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class Split:
+    """One threshold's split, checked against the totals (scaled when it is a sample)."""
+
+    below_accepted: int
+    below_canceled: int
+    above_canceled: int
+    estimated: bool
+
+
+def check_split(at: int, split: SplitDoc, accepted: int, canceled: int) -> Split | str:
+    """``below + above`` must be the totals; past TaskRouter's 10,000 a split covering
+    fewer is a sample, scaled up to the totals. Otherwise: the reason it cannot be true."""
+    b, a = split.below, split.above
+    got_acc = b.reservations_accepted + a.reservations_accepted
+    got_can = b.tasks_canceled + a.tasks_canceled
+    if (got_acc, got_can) == (accepted, canceled):
+        return Split(b.reservations_accepted, b.tasks_canceled, a.tasks_canceled, False)
+    sampled = (accepted + canceled > SPLIT_CAP and got_acc + got_can <= SPLIT_CAP
+               and got_acc <= accepted and got_can <= canceled
+               and (got_acc > 0 or accepted == 0) and (got_can > 0 or canceled == 0))
+    if not sampled:
+        wrong = []
+        if got_acc != accepted:
+            wrong.append(f"{b.reservations_accepted} + {a.reservations_accepted} of "
+                         f"{accepted} answered")
+        if got_can != canceled:
+            wrong.append(f"{b.tasks_canceled} + {a.tasks_canceled} of {canceled} abandoned")
+        return f"split at {at} s counts {' and '.join(wrong)}"
+
+    def scale(n: int, got: int, total: int) -> int:
+        return min(total, round(n * total / got)) if got else 0
+
+    below_can = scale(b.tasks_canceled, got_can, canceled)
+    return Split(scale(b.reservations_accepted, got_acc, accepted), below_can,
+                 canceled - below_can, True)
+
+
 def queue_stats(queue_id: str, window_start: datetime, doc: CumulativeDoc,
-                qs: TwilioQueueSettings) -> QueueStats:
-    """Cumulative statistics -> counters (the table in the module docstring)."""
+                qs: TwilioQueueSettings) -> tuple[QueueStats | None, str | None]:
+    """Cumulative statistics -> counters (the table in the module docstring), with a
+    caveat to show beside them; or no counters and the reason they cannot be true."""
     splits = doc.split_by_wait_time or {}
-    at_t = splits.get(str(qs.threshold_s))
-    if at_t is None:
-        raise SourceError(f"queue {queue_id}: no split_by_wait_time for the "
-                          f"{qs.threshold_s} s threshold")
-    short = 0
-    if qs.short_abandon_s > 0:
-        at_s = splits.get(str(qs.short_abandon_s))
-        if at_s is None:
-            raise SourceError(f"queue {queue_id}: no split_by_wait_time for the "
-                              f"{qs.short_abandon_s} s short-abandon time")
-        short = at_s.below.tasks_canceled
     answered, abandoned = doc.reservations_accepted, doc.tasks_canceled
-    within, after = at_t.below.reservations_accepted, at_t.above.tasks_canceled
-    problems = []
-    if within > answered:
-        problems.append(f"{within} answered within {qs.threshold_s} s of {answered}")
-    if after > abandoned or short > abandoned or short + after > abandoned:
-        problems.append(f"{short} short + {after} late abandons of {abandoned}")
-    if problems:
-        raise SourceError(f"queue {queue_id}: inconsistent cumulative statistics "
-                          f"({'; '.join(problems)})")
+    checked: dict[int, Split] = {}
+    for at in dict.fromkeys(t for t in (qs.threshold_s, qs.short_abandon_s) if t > 0):
+        split = splits.get(str(at))
+        if split is None:
+            return None, f"no split_by_wait_time for {at} s"
+        result = check_split(at, split, answered, abandoned)
+        if isinstance(result, str):
+            return None, result
+        checked[at] = result
+    at_t = checked[qs.threshold_s]
+    within = at_t.below_accepted
+    short = checked[qs.short_abandon_s].below_canceled if qs.short_abandon_s > 0 else 0
+    after, clamped = late_abandons(abandoned, short, at_t.above_canceled)
     waits = doc.wait_duration_in_queue_until_accepted or doc.wait_duration_until_accepted
-    return QueueStats(
-        queue_id=queue_id, window_start=window_start, offered=doc.tasks_entered,
-        answered=answered, answered_within_threshold=within, abandoned=abandoned,
-        abandoned_short=short, abandoned_after_threshold=after,
+    stats = checked_stats(
+        queue_id=queue_id, window_start=window_start,
+        offered=answered + abandoned + doc.tasks_moved, answered=answered,
+        answered_within_threshold=within, abandoned=abandoned, abandoned_short=short,
+        abandoned_after_threshold=after, flowed_out=doc.tasks_moved,
         wait_answered_s=waits.total if waits else 0.0)
+    if isinstance(stats, str):
+        return None, stats
+    caveats = []
+    if any(c.estimated for c in checked.values()):
+        caveats.append(f"within {qs.threshold_s} s and short abandons estimated from "
+                       f"TaskRouter's {SPLIT_CAP:,}-task split")
+    if clamped:
+        caveats.append(f"{at_t.above_canceled - after} abandon(s) counted both short and "
+                       "late taken as short only")
+    return stats, "; ".join(caveats) or None
 
 
 def _iso(when: datetime) -> str:
@@ -548,12 +625,13 @@ def _iso(when: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class QueueLive:
+class Realtime:
     """A queue's real-time statistics, validated."""
 
     pending: int | None
     reserved: int | None
     longest_wait_s: int
+    longest_sid: str | None
     available_workers: int
     eligible_workers: int
     workers_by_activity: dict[str, int]
@@ -564,6 +642,14 @@ class _Cached:
     fetched_at: datetime
     window_start: datetime | None
     value: Any
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """A queue's counters for one window, or why they were rejected; with a caveat."""
+
+    stats: QueueStats | None
+    note: str | None
 
 
 @dataclass(frozen=True)
@@ -661,7 +747,7 @@ class TwilioSource(WebSource):
         self._agent_cache: Reuse[Agent] = Reuse()
         self._contact_cache: Reuse[Contact] = Reuse()
         #: validated real-time statistics of the last poll, by queue SID
-        self.live: dict[str, QueueLive] = {}
+        self.live: dict[str, Realtime] = {}
         #: what the last poll dropped or doubted, one line each (also logged)
         self.notes: tuple[str, ...] = ()
         #: requests the last snapshot() sent
@@ -703,10 +789,11 @@ class TwilioSource(WebSource):
         agents = self._agents(workers, taken_at, notes)
         contacts = self._contacts(tasks, taken_at, notes)
         self._cross_check(tasks, contacts, notes)
+        snap = self._build(taken_at, agents, contacts, notes)
         self.notes = tuple(notes)
         for note in notes:
             log.warning("source %s: %s", self.name, note)
-        return self._build(taken_at, agents, contacts)
+        return snap
 
     # -- planning -----------------------------------------------------------------------
 
@@ -908,14 +995,14 @@ class TwilioSource(WebSource):
         key = self.settings.bulk_body_key
         return {"QueueSids": sids, "queueSids": sids} if key == "both" else {key: sids}
 
-    async def _bulk_realtime(self, queue_ids: Sequence[str]) -> dict[str, QueueLive]:
+    async def _bulk_realtime(self, queue_ids: Sequence[str]) -> dict[str, Realtime]:
         batches = [list(queue_ids[i:i + BULK_MAX]) for i in range(0, len(queue_ids),
                                                                   BULK_MAX)]
         docs = await self._gather(*(
             self._json("POST", f"{self._ws}/TaskQueues/RealTimeStatistics",
                        "real-time statistics", json=self._bulk_body(batch))
             for batch in batches))
-        live: dict[str, QueueLive] = {}
+        live: dict[str, Realtime] = {}
         for batch, data in zip(batches, docs, strict=True):
             doc = _validate(BulkRealtimeDoc, data, "real-time statistics")
             for item in doc.task_queue_data or ():
@@ -924,10 +1011,12 @@ class TwilioSource(WebSource):
                                       f"longest wait {item.longest_task_waiting_age} s is "
                                       "absurd")
                 by_status = item.tasks_by_status
-                live[item.task_queue_sid] = QueueLive(
+                live[item.task_queue_sid] = Realtime(
                     pending=by_status.pending if by_status else None,
                     reserved=by_status.reserved if by_status else None,
                     longest_wait_s=item.longest_task_waiting_age,
+                    longest_sid=item.longest_task_waiting_sid
+                    if _sid_ok("WT", item.longest_task_waiting_sid) else None,
                     available_workers=item.total_available_workers,
                     eligible_workers=item.total_eligible_workers,
                     workers_by_activity={clean(a.friendly_name, 60): a.workers
@@ -974,8 +1063,8 @@ class TwilioSource(WebSource):
             # e.g. the window parameter was ignored and the default 15 minutes served
             raise SourceError(f"{what}: counted from {_iso(doc.start_time)}, asked for "
                               f"{_iso(start)}")
-        stats = queue_stats(job.queue_id, start, doc, qs)
-        self._stats[(job.queue_id, job.kind)] = _Cached(now, start, stats)
+        stats, note = queue_stats(job.queue_id, start, doc, qs)
+        self._stats[(job.queue_id, job.kind)] = _Cached(now, start, _Counted(stats, note))
 
     # -- mapping --------------------------------------------------------------------------
 
@@ -1086,6 +1175,7 @@ class TwilioSource(WebSource):
         dropped = listing.dropped
         problem = listing.first_problem
         contacts = []
+        kept: list[TaskDoc] = []
         self._contact_cache.begin()
         for t in listing.records:
             queue = self._queues.get(t.task_queue_sid or "")
@@ -1096,6 +1186,7 @@ class TwilioSource(WebSource):
                 dropped += 1
                 problem = problem or f"task {t.sid}: {entered}"
                 continue
+            kept.append(t)
             channel = _CHANNELS.get((t.task_channel_unique_name or "").casefold(),
                                     queue.channel)
             attrs = parse_attributes(t.attributes)
@@ -1111,7 +1202,9 @@ class TwilioSource(WebSource):
         self._contact_cache.commit()
         if dropped:
             notes.append(f"dropped {dropped} unreadable task record(s): {problem}")
-        skew = self._clock_skew(listing.records, now)
+        # Only tasks that passed the checks: a dropped one (a 2014 task in a spec
+        # example) would claim the clocks are years apart.
+        skew = self._clock_skew(kept, now)
         if skew is not None and abs(skew) > max(5.0, self.settings.max_clock_skew_s / 10):
             notes.append(f"this machine's clock is {abs(skew):.0f} s "
                          f"{'behind' if skew > 0 else 'ahead of'} Twilio's: waits and times "
@@ -1138,19 +1231,63 @@ class TwilioSource(WebSource):
                      f"(newest missing): {', '.join(short[:5]) or 'unknown'}")
 
     def _build(self, taken_at: datetime, agents: tuple[Agent, ...],
-               contacts: tuple[Contact, ...]) -> Snapshot:
+               contacts: tuple[Contact, ...], notes: list[str]) -> Snapshot:
         istart = self.policy.interval_start(taken_at)
         dstart = self.policy.day_start(taken_at)
         interval: dict[str, QueueStats] = {}
         day: dict[str, QueueStats] = {}
-        for qid in self._queues:
-            for kind, start, into in (("interval", istart, interval), ("day", dstart, day)):
+        front: list[str] = []
+        for kind, start, into in (("interval", istart, interval), ("day", dstart, day)):
+            rejected: dict[str, str] = {}
+            caveats: dict[str, str] = {}
+            for qid, queue in self._queues.items():
                 cached = self._stats.get((qid, kind))
-                if cached is not None and cached.window_start == start:
-                    into[qid] = cached.value
+                if cached is None or cached.window_start != start:
+                    continue
+                counted: _Counted = cached.value
+                if counted.stats is None:
+                    rejected[queue.name] = counted.note or "unknown"
+                    continue
+                into[qid] = counted.stats
+                if counted.note:
+                    caveats[queue.name] = counted.note
+            note = rejection_note(f"{kind} counters", rejected)
+            if note:
+                front.append(note)
+            if caveats:
+                (name, caveat), *rest = caveats.items()
+                more = f" and {len(rest)} more queue(s)" if rest else ""
+                front.append(f"{kind} counters of {name}{more}: {caveat}")
+        notes[:0] = front  # first: the poller shows only the first few notes
         return Snapshot(taken_at=taken_at, interval_start=istart, day_start=dstart,
                         queues=tuple(self._queues.values()), interval_stats=interval,
-                        day_stats=day, agents=agents, contacts=contacts)
+                        day_stats=day, agents=agents, contacts=contacts,
+                        queue_live=self._queue_live(taken_at, contacts))
+
+    def _queue_live(self, taken_at: datetime, contacts: Sequence[Contact]
+                    ) -> dict[str, QueueLive]:
+        """Waiting counts from the real-time statistics; the oldest wait from them only
+        where the task listing cannot give it (module docstring)."""
+        listed: dict[str, list[Contact]] = {}
+        for c in contacts:
+            listed.setdefault(c.queue_id, []).append(c)
+        live: dict[str, QueueLive] = {}
+        for qid in self._queues:
+            now = self.live.get(qid)
+            if now is None or now.pending is None or now.reserved is None:
+                continue  # tasks_by_status absent: the listing is all we know
+            waiting = now.pending + now.reserved
+            mine = listed.get(qid, [])
+            oldest = None
+            if waiting:
+                longest = next((c for c in mine if c.id == now.longest_sid), None)
+                if longest is not None:
+                    oldest = longest.entered_at
+                elif now.longest_wait_s and (len(mine) < waiting
+                                             or now.longest_sid is not None):
+                    oldest = taken_at - timedelta(seconds=now.longest_wait_s)
+            live[qid] = QueueLive(queue_id=qid, waiting=waiting, oldest_waiting_since=oldest)
+        return live
 
     # -- actions --------------------------------------------------------------------------
 
