@@ -32,17 +32,34 @@ What a poll reads (``poll_cost()`` is the exact count of these requests):
 Aggregates -> ``QueueStats`` (T = the queue's threshold, S = its short-abandon time;
 durations come in ms). ``oServiceLevel`` is not used: it follows each queue's own
 service-level settings in Genesys, not T, so answered-within-T comes from a
-``rangeBound`` view instead:
+``rangeBound`` view instead. The counting rule (``QueueStats``): a conversation counts
+in the window in which it left the queue, so offered is built from the outcomes.
+``nOffered`` is not read: Genesys counts it in the interval the conversation entered
+the queue, and answered/abandoned in the interval they happened (its own FAQ "Why does
+the Offered metric not always equal the Answered plus Abandoned metrics?"), so a call
+entering at 7:28 and answered at 7:32 would be offered in one interval and answered in
+the next. Offered conversations are answered, abandoned or flowed out (Genesys' own
+definition), hence:
 
 =========================== ==========================================================
-offered                     ``nOffered.count``
+offered                     ``tAnswered.count + tAbandon.count + tFlowOut.count``
 answered, wait_answered_s   ``tAnswered.count``, ``tAnswered.sum``
 answered_within_threshold   view on ``tAnswered`` with ``lt`` = T
 abandoned                   ``tAbandon.count``
-abandoned_after_threshold   view on ``tAbandon`` with ``gte`` = T
+abandoned_after_threshold   view on ``tAbandon`` with ``gte`` = T (disjoint from the
+                            short ones: settings keep S <= T)
 abandoned_short             view on ``tAbandon`` with ``lt`` = S
+flowed_out                  ``tFlowOut.count``: left the queue unanswered and not
+                            abandoned (in-queue flow transfers, voicemail, callbacks,
+                            back to the IVR)
 handled, handle_s           ``tHandle.count``, ``tHandle.sum``
 =========================== ==========================================================
+
+Plausibility: a view counts a subset of its metric, so answered within T above answered,
+or short + late abandons above abandoned, cannot be true. Such counters reject that
+queue's window only: it shows no figures and a note names it and says why; the rest of
+the poll stands. (Web messaging has no abandons in Genesys: those queues show answered
+and flowed out only.)
 
 Actions: blind transfer of a waiting conversation to a queue (``replace/queue``) or an
 agent (``replace/agent``) on its active ACD participant; queue membership by bulk
@@ -98,6 +115,7 @@ from supervisor_tui.protocol import describe, is_loopback
 from supervisor_tui.safe_text import clean
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.checks import Count, Date, duration
+from supervisor_tui.sources.plausible import checked_stats, rejection_note
 from supervisor_tui.sources.reuse import Reuse
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (
@@ -125,7 +143,7 @@ TOKEN_MARGIN_S = 60.0
 
 OBSERVATION_METRICS = ("oWaiting", "oInteracting", "oLongestWaiting", "oOnQueueUsers",
                        "oOffQueueUsers")
-AGGREGATE_METRICS = ("nOffered", "tAnswered", "tAbandon", "tHandle")
+AGGREGATE_METRICS = ("tAnswered", "tAbandon", "tFlowOut", "tHandle")
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                    r"[0-9a-fA-F]{12}$")
@@ -641,7 +659,8 @@ class GenesysSource(WebSource):
         self.capabilities = frozenset(caps)
         self._names: dict[str, str] = {}
         self._catalog_at: datetime | None = None
-        self._aggregates: dict[str, _Cached] = {}  # "interval"/"day" -> {qid: QueueStats}
+        # "interval"/"day" -> {qid: QueueStats, or why its counters were rejected}
+        self._aggregates: dict[str, _Cached] = {}
         self._members: dict[str, _Cached] = {}  # qid -> list[MemberDoc]
         self._pages: dict[str, int] = {}
         self._planned: _Plan | None = None
@@ -684,10 +703,11 @@ class GenesysSource(WebSource):
         taken_at = self._clock()
         contacts = self._live_and_contacts(observations, taken_at, notes)
         agents = self._agents(taken_at, notes)
+        snap = self._build(taken_at, agents, contacts, notes)
         self.notes = tuple(notes)
         for note in notes:
             log.info("source %s: %s", self.name, note)
-        return self._build(taken_at, agents, contacts)
+        return snap
 
     # -- planning -----------------------------------------------------------------------
 
@@ -1106,7 +1126,9 @@ class GenesysSource(WebSource):
         self._aggregates[kind] = _Cached(self._clock(), start, stats)
 
     def _queue_stats(self, queue_id: str, start: datetime, groups: list[AggregateGroupDoc],
-                     what: str) -> QueueStats:
+                     what: str) -> QueueStats | str:
+        """A queue's counters (the table in the module docstring), or why they cannot be
+        true; garbage (a negative count) is a ``SourceError``."""
         qs = self.settings.queue(queue_id)
         sums: dict[str, list[float]] = {}  # name -> [count, sum ms]
 
@@ -1134,24 +1156,21 @@ class GenesysSource(WebSource):
             return sums.get(name, (0, 0.0))[1] / 1000
 
         answered, abandoned = count("tAnswered"), count("tAbandon")
+        flowed_out = count("tFlowOut")
         within = count(f"tAnsweredBelow{qs.threshold_s}s")
         after = count(f"tAbandonFrom{qs.threshold_s}s")
         short = count(f"tAbandonBelow{qs.short_abandon_s}s") if qs.short_abandon_s else 0
-        problems = []
-        if within > answered:
-            problems.append(f"{within} answered within {qs.threshold_s} s of {answered}")
-        if short + after > abandoned:
-            problems.append(f"{short} short + {after} late abandons of {abandoned}")
-        if problems:
-            raise SourceError(f"{what}: queue {queue_id}: inconsistent counters "
-                              f"({'; '.join(problems)})")
+        if short + after > abandoned:  # disjoint views of tAbandon (S <= T)
+            return (f"{short} short + {after} abandons after {qs.threshold_s} s of "
+                    f"{abandoned} abandoned")
         try:
-            return QueueStats(queue_id=queue_id, window_start=start, offered=count("nOffered"),
-                              answered=answered, answered_within_threshold=within,
-                              abandoned=abandoned, abandoned_short=short,
-                              abandoned_after_threshold=after,
-                              wait_answered_s=seconds("tAnswered"), handled=count("tHandle"),
-                              handle_s=seconds("tHandle"))
+            return checked_stats(
+                queue_id=queue_id, window_start=start,
+                offered=answered + abandoned + flowed_out, answered=answered,
+                answered_within_threshold=within, abandoned=abandoned,
+                abandoned_short=short, abandoned_after_threshold=after,
+                flowed_out=flowed_out, wait_answered_s=seconds("tAnswered"),
+                handled=count("tHandle"), handle_s=seconds("tHandle"))
         except ValidationError as err:
             raise SourceError(f"{what}: queue {queue_id}: {describe(err)}") from None
 
@@ -1183,7 +1202,7 @@ class GenesysSource(WebSource):
         self._catalog_at = self._clock()
 
     def _build(self, taken_at: datetime, agents: tuple[Agent, ...],
-               contacts: tuple[Contact, ...]) -> Snapshot:
+               contacts: tuple[Contact, ...], notes: list[str]) -> Snapshot:
         queues = []
         for qid in self.settings.queues:
             qs = self.settings.queue(qid)
@@ -1193,10 +1212,21 @@ class GenesysSource(WebSource):
         istart = self.policy.interval_start(taken_at)
         dstart = self.policy.day_start(taken_at)
         windows: dict[str, dict[str, QueueStats]] = {"interval": {}, "day": {}}
+        front: list[str] = []
         for kind, start in (("interval", istart), ("day", dstart)):
             cached = self._aggregates.get(kind)
-            if cached is not None and cached.window_start == start:
-                windows[kind] = dict(cached.value)
+            if cached is None or cached.window_start != start:
+                continue
+            rejected: dict[str, str] = {}
+            for qid, stats in cached.value.items():
+                if isinstance(stats, str):
+                    rejected[clean(self._name(qid), 80)] = stats
+                else:
+                    windows[kind][qid] = stats
+            note = rejection_note(f"{kind} counters", rejected)
+            if note:
+                front.append(note)
+        notes[:0] = front  # first: the poller shows only the first few notes
         live = {q: QueueLive(queue_id=q, waiting=now.waiting, oldest_waiting_since=(
                     taken_at - timedelta(seconds=now.longest_wait_s)
                     if now.waiting and now.longest_wait_s is not None else None))
