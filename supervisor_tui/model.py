@@ -10,17 +10,43 @@ from the network must validate.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
     NonNegativeInt,
     model_validator,
 )
+
+from supervisor_tui.safe_text import clean
+
+
+# -- what validation lets in from a source (issue #11: garbage never shown as live) ----
+# Text is data: every name or free text from a source is cleaned of escape sequences,
+# control and bidi characters (safe_text.clean) as it is validated, so nothing that
+# reaches a screen, a CLI or an export can drive the terminal. Ids are bounded only:
+# an action must name the very id the source sent.
+def _name(value: str) -> str:
+    return value if value.isprintable() and len(value) <= 200 else clean(value, 200)
+
+
+Name = Annotated[str, AfterValidator(_name)]
+Id = Annotated[str, Field(max_length=256)]
+#: the longest threshold or short-abandon time a queue can have (email: days, not years)
+MAX_THRESHOLD_S = 30 * 86400.0
+#: a total of seconds over one window (all handle time of a day): ~300 years is garbage
+MAX_TOTAL_S = 1e10
+Seconds = Annotated[float, Field(ge=0, le=MAX_THRESHOLD_S, allow_inf_nan=False)]
+TotalSeconds = Annotated[float, Field(ge=0, le=MAX_TOTAL_S, allow_inf_nan=False)]
+#: dates outside these years are garbage (and year 1 / 9999 overflow date arithmetic)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+When = Annotated[datetime, Field(ge=EARLIEST, le=LATEST)]
 
 
 class Frozen(BaseModel):
@@ -80,13 +106,14 @@ class HealthStatus(StrEnum):
 
 
 class Queue(Frozen):
-    id: str
-    name: str
+    id: Id
+    name: Name
     channel: Channel = Channel.VOICE
-    sl_target: float = Field(0.8, ge=0, le=1, description="fraction, e.g. 0.8 for 80%")
-    threshold_s: NonNegativeFloat = 20.0
-    short_abandon_s: NonNegativeFloat = 5.0
-    source: str = "simulator"
+    sl_target: float = Field(0.8, ge=0, le=1, allow_inf_nan=False,
+                             description="fraction, e.g. 0.8 for 80%")
+    threshold_s: Seconds = 20.0
+    short_abandon_s: Seconds = 5.0
+    source: Id = "simulator"
 
 
 class QueueStats(Frozen):
@@ -111,9 +138,9 @@ class QueueStats(Frozen):
     abandoned: NonNegativeInt = 0
     abandoned_short: NonNegativeInt = 0  # under the queue's short-abandon time
     abandoned_after_threshold: NonNegativeInt = 0
-    wait_answered_s: NonNegativeFloat = 0.0  # total wait of answered contacts
+    wait_answered_s: TotalSeconds = 0.0  # total wait of answered contacts
     handled: NonNegativeInt = 0  # contacts whose handling (incl. ACW) finished
-    handle_s: NonNegativeFloat = 0.0  # talk + hold + after-contact work of handled
+    handle_s: TotalSeconds = 0.0  # talk + hold + after-contact work of handled
     flowed_out: NonNegativeInt = 0  # moved to another queue before an answer
 
     @model_validator(mode="after")
@@ -143,30 +170,30 @@ def implausible(stats: QueueStats) -> str | None:
 
 class AgentState(Frozen):
     kind: AgentStateKind
-    since: datetime
-    reason: str | None = None  # away reason ("break", "lunch", "training", ...)
+    since: When
+    reason: Name | None = None  # away reason ("break", "lunch", "training", ...)
 
 
 class Agent(Frozen):
-    id: str
-    name: str
-    team: str = ""
+    id: Id
+    name: Name
+    team: Name = ""
     state: AgentState
-    skills: tuple[str, ...] = ()  # queue ids this agent serves
-    contact_id: str | None = None
-    queue_id: str | None = None  # queue of the current contact
-    source: str = "simulator"
+    skills: tuple[Id, ...] = ()  # queue ids this agent serves
+    contact_id: Id | None = None
+    queue_id: Id | None = None  # queue of the current contact
+    source: Id = "simulator"
 
 
 class Contact(Frozen):
-    id: str
-    queue_id: str
+    id: Id
+    queue_id: Id
     channel: Channel
     tier: Tier = Tier.STANDARD
-    entered_at: datetime  # when it entered the current queue
+    entered_at: When  # when it entered the current queue
     state: ContactState = ContactState.WAITING
-    agent_id: str | None = None
-    customer: str | None = None
+    agent_id: Id | None = None
+    customer: Name | None = None
     flags: tuple[ContactFlag, ...] = ()
 
 
@@ -174,9 +201,9 @@ class QueueLive(Frozen):
     """Queue-level live counts, from platforms that report how many wait but not who
     (Zendesk Talk), or that may cut their contact list short (Genesys)."""
 
-    queue_id: str
+    queue_id: Id
     waiting: NonNegativeInt = 0
-    oldest_waiting_since: datetime | None = None
+    oldest_waiting_since: When | None = None
 
 
 class SourceHealth(Frozen):
@@ -199,9 +226,9 @@ class Snapshot(Frozen):
     timestamps between polls.
     """
 
-    taken_at: datetime
-    interval_start: datetime
-    day_start: datetime
+    taken_at: When
+    interval_start: When
+    day_start: When
     queues: tuple[Queue, ...] = ()
     interval_stats: dict[str, QueueStats] = Field(default_factory=dict)
     day_stats: dict[str, QueueStats] = Field(default_factory=dict)
@@ -211,7 +238,7 @@ class Snapshot(Frozen):
     # larger count and the older wait (never fewer than the source says are waiting).
     queue_live: dict[str, QueueLive] = Field(default_factory=dict)
     health: dict[str, SourceHealth] = Field(default_factory=dict)
-    clock_rate: float = 1.0
+    clock_rate: float = Field(1.0, gt=0, le=1e6, allow_inf_nan=False)
 
 
 class ActionResult(Frozen):

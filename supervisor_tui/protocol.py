@@ -24,19 +24,21 @@ import ipaddress
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal, Self, TypeVar
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import (
     AwareDatetime,
     Field,
-    PositiveFloat,
     ValidationError,
     model_validator,
 )
 from pydantic.json_schema import models_json_schema
 
 from supervisor_tui.model import (
+    EARLIEST,
+    LATEST,
+    MAX_THRESHOLD_S,
     ActionResult,
     Agent,
     Contact,
@@ -64,6 +66,26 @@ IM_USED = 226
 #: on a delta answer: the ETag of the snapshot the delta applies to
 DELTA_BASE_HEADER = "Delta-Base"
 
+# What a document may claim (issue #11): beyond these it is garbage, refused with a
+# one-line reason rather than shown as live (or overflowing date arithmetic).
+#: window starts (interval, day, each queue's counters) lie within this of taken_at
+WINDOW_SLACK = timedelta(days=1, hours=1)  # a day, and the hour a DST change adds
+#: an agent's state or a contact's wait began at most this long before taken_at...
+PAST_LIMIT = timedelta(days=400)
+#: ...and at most this long after it (clock skew between platform parts)
+FUTURE_SLACK = timedelta(days=1)
+#: the longest average handle time a queue can have
+MAX_AHT_S = 86400.0
+#: more offered traffic than any centre (10x the biggest): the numbers are garbage
+MAX_TRAFFIC_ERLANGS = 100_000.0
+#: a time with a UTC offset, in a sane year
+AwareWhen = Annotated[AwareDatetime, Field(ge=EARLIEST, le=LATEST)]
+#: a window this young gives no arrival rate (as metrics.MIN_RATE_WINDOW_S)
+_RATE_WINDOW_S = 60.0
+#: source seconds per wall-clock second: the simulator runs fast, never a million times
+ClockRate = Field(1.0, gt=0, le=1e6, allow_inf_nan=False,
+                  description="source seconds per wall-clock second (the simulator's speed)")
+
 
 class WireQueue(Queue):
     """A queue with its counters for the current interval and for today."""
@@ -77,6 +99,12 @@ class WireQueue(Queue):
             if stats.queue_id != self.id:
                 raise ValueError(f"{which}.queue_id {stats.queue_id!r} is not the queue's "
                                  f"id {self.id!r}")
+            if stats.handled and stats.handle_s / stats.handled > MAX_AHT_S:
+                raise ValueError(f"{which}: average handle time of "
+                                 f"{stats.handle_s / stats.handled:.3g} s is absurd")
+            if stats.answered and stats.wait_answered_s / stats.answered > MAX_THRESHOLD_S:
+                raise ValueError(f"{which}: average wait of "
+                                 f"{stats.wait_answered_s / stats.answered:.3g} s is absurd")
         return self
 
 
@@ -90,11 +118,10 @@ class SnapshotDoc(Frozen):
         default_factory=lambda: ["snapshot"],
         description="what the server can do: snapshot, reassign_contact, move_agents, "
         "broadcast, agent_state; clients ignore names they do not know")
-    taken_at: AwareDatetime = Field(description="the server's clock when this was taken")
-    interval_start: AwareDatetime = Field(description="start of the current interval")
-    day_start: AwareDatetime = Field(description="start of the current day")
-    clock_rate: PositiveFloat = Field(
-        1.0, description="source seconds per wall-clock second (the simulator's speed)")
+    taken_at: AwareWhen = Field(description="the server's clock when this was taken")
+    interval_start: AwareWhen = Field(description="start of the current interval")
+    day_start: AwareWhen = Field(description="start of the current day")
+    clock_rate: float = ClockRate
     queues: list[WireQueue] = Field(default_factory=list)
     agents: list[Agent] = Field(default_factory=list)
     contacts: list[Contact] = Field(default_factory=list,
@@ -106,15 +133,8 @@ class SnapshotDoc(Frozen):
         _unique("agent", (a.id for a in self.agents))
         _unique("contact", (c.id for c in self.contacts))
         queue_ids = {q.id for q in self.queues}
-        # The nested domain models take any datetime; on the wire a time without an
-        # offset is ambiguous, so refuse it rather than guess the server's zone.
-        for q in self.queues:
-            _aware(f"queue {q.id} interval.window_start", q.interval.window_start)
-            _aware(f"queue {q.id} day.window_start", q.day.window_start)
-        for a in self.agents:
-            _aware(f"agent {a.id} state.since", a.state.since)
+        _check_times(self)
         for c in self.contacts:
-            _aware(f"contact {c.id} entered_at", c.entered_at)
             if queue_ids and c.queue_id not in queue_ids:
                 raise ValueError(f"contact {c.id} is in unknown queue {c.queue_id!r}")
         return self
@@ -129,11 +149,10 @@ class DeltaDoc(Frozen):
     source: str = Field(description="as in SnapshotDoc")
     capabilities: list[str] = Field(default_factory=lambda: ["snapshot"],
                                     description="as in SnapshotDoc (the whole list)")
-    taken_at: AwareDatetime = Field(description="the server's clock when this was taken")
-    interval_start: AwareDatetime = Field(description="start of the current interval")
-    day_start: AwareDatetime = Field(description="start of the current day")
-    clock_rate: PositiveFloat = Field(
-        1.0, description="source seconds per wall-clock second (the simulator's speed)")
+    taken_at: AwareWhen = Field(description="the server's clock when this was taken")
+    interval_start: AwareWhen = Field(description="start of the current interval")
+    day_start: AwareWhen = Field(description="start of the current day")
+    clock_rate: float = ClockRate
     queues: list[WireQueue] = Field(description="queues added, or whose definition or "
                                     "counters changed, with both sets of counters")
     queues_removed: list[str] = Field(description="ids of queues gone since the base")
@@ -155,13 +174,7 @@ class DeltaDoc(Frozen):
                 raise ValueError(f"{kind} {min(both)!r} is both changed and removed")
         # What the base already held was checked when it arrived; only the new records
         # need the checks SnapshotDoc makes (queue membership is checked on applying).
-        for q in self.queues:
-            _aware(f"queue {q.id} interval.window_start", q.interval.window_start)
-            _aware(f"queue {q.id} day.window_start", q.day.window_start)
-        for a in self.agents:
-            _aware(f"agent {a.id} state.since", a.state.since)
-        for c in self.contacts:
-            _aware(f"contact {c.id} entered_at", c.entered_at)
+        _check_times(self)
         return self
 
 
@@ -176,6 +189,38 @@ def _unique(kind: str, ids: Iterable[str]) -> None:
 def _aware(what: str, when: datetime) -> None:
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError(f"{what} has no UTC offset")
+
+
+def _near(what: str, when: datetime, now: datetime, before: timedelta,
+          after: timedelta) -> None:
+    _aware(what, when)
+    if not now - before <= when <= now + after:
+        raise ValueError(f"{what} {when.isoformat()} is implausibly far from taken_at "
+                         f"{now.isoformat()}")
+
+
+def _check_times(doc: SnapshotDoc | DeltaDoc) -> None:
+    """Every time in ``doc`` (its new records, for a delta) has an offset and lies where
+    its meaning puts it relative to ``taken_at``; every queue's offered traffic is
+    plausible. The nested domain models take any datetime in a sane year; on the wire a
+    time without an offset is ambiguous, so it is refused rather than the zone guessed."""
+    now = doc.taken_at
+    _near("interval_start", doc.interval_start, now, WINDOW_SLACK, WINDOW_SLACK)
+    _near("day_start", doc.day_start, now, WINDOW_SLACK, WINDOW_SLACK)
+    for q in doc.queues:
+        for which, stats in (("interval", q.interval), ("day", q.day)):
+            _near(f"queue {q.id} {which}.window_start", stats.window_start, now,
+                  WINDOW_SLACK, WINDOW_SLACK)
+            elapsed = (now - stats.window_start).total_seconds()
+            if elapsed >= _RATE_WINDOW_S and stats.handled:
+                traffic = stats.offered / elapsed * (stats.handle_s / stats.handled)
+                if traffic > MAX_TRAFFIC_ERLANGS:
+                    raise ValueError(f"queue {q.id} {which}: offered traffic of "
+                                     f"{traffic:.3g} Erlangs is absurd")
+    for a in doc.agents:
+        _near(f"agent {a.id} state.since", a.state.since, now, PAST_LIMIT, FUTURE_SLACK)
+    for c in doc.contacts:
+        _near(f"contact {c.id} entered_at", c.entered_at, now, PAST_LIMIT, FUTURE_SLACK)
 
 
 class HealthDoc(Frozen):
@@ -441,7 +486,8 @@ def describe(err: ValidationError) -> str:
     problems = err.errors(include_url=False, include_input=False)
     first = problems[0]
     where = ".".join(str(part) for part in first["loc"])
-    text = f"{where}: {first['msg']}" if where else first["msg"]
+    msg = first["msg"].removeprefix("Value error, ")
+    text = f"{where}: {msg}" if where else msg
     more = len(problems) - 1
     if more:
         text += f" (and {more} more problem{'s' if more > 1 else ''})"

@@ -79,6 +79,9 @@ class HttpSettings(SourceSettings):
                                      "HTTP Basic password")
     ca_bundle: str | None = Field(None, description="PEM file of CAs to trust for this "
                                   "server (TLS is always verified)")
+    max_snapshot_mib: float = Field(64.0, gt=0, le=4096, description="a snapshot (or any "
+                                    "answer) larger than this many MiB, counted "
+                                    "decompressed, is refused before parsing")
 
     @field_validator("url")
     @classmethod
@@ -138,7 +141,8 @@ class HttpSource(WebSource):
             self._client = WebClient(name, settings.url, auth=auth, headers=headers,
                                      timeout_s=settings.timeout_s,
                                      ca_bundle=settings.ca_bundle,
-                                     budget=settings.make_budget(), transport=transport)
+                                     budget=settings.make_budget(), transport=transport,
+                                     max_bytes=int(settings.max_snapshot_mib * 2**20))
         except OSError as err:  # loading the CA bundle (ssl.SSLError is an OSError)
             reason = clean(err.strerror or err, 100)
             raise SourceError(f"source {name}: cannot use ca_bundle {settings.ca_bundle}: "
@@ -208,8 +212,8 @@ class HttpSource(WebSource):
         data = self._client.parse_json(response)
         try:
             return parse_snapshot(data, self.name)
-        except ProtocolError as err:
-            raise SourceError(str(err)) from None
+        except ProtocolError as err:  # e.g. the server's error envelope, quoting our token
+            raise SourceError(self._client.redact(str(err))) from None
 
     def _decode_delta(self, response: httpx.Response,
                       base: Centre) -> tuple[DeltaDoc, Centre]:  # runs in a worker thread
@@ -221,11 +225,11 @@ class HttpSource(WebSource):
             try:
                 doc = parse_delta(self._client.parse_json(response), self.name)
             except ProtocolError as err:
-                raise SourceError(str(err)) from None
+                raise SourceError(self._client.redact(str(err))) from None
         try:
             return doc, apply_delta(base, doc, self.name)
         except ProtocolError as err:
-            raise SourceError(str(err)) from None
+            raise SourceError(self._client.redact(str(err))) from None
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -271,7 +275,8 @@ class HttpSource(WebSource):
                     content=content)
                 break
             except RateLimited as err:
-                return ActionResult(ok=False, code="rate_limited", message=str(err))
+                return ActionResult(ok=False, code="rate_limited",
+                                    message=self._client.redact(str(err)))
             except SourceError as err:
                 status = self._client.stats.last_status
                 # No answer, or a proxy/server failure: the request may or may not have
@@ -283,7 +288,14 @@ class HttpSource(WebSource):
                                         message=f"not confirmed: {err} — check the next "
                                         "snapshot before trying again")
                 return ActionResult(ok=False, code="error", message=str(err))
-        return _action_result(response)
+        result = _action_result(response)
+        # An error body (or even a result) may quote our credentials back: never shown,
+        # never audited.
+        redact = self._client.redact
+        code, message = redact(result.code), redact(result.message)
+        if (code, message) == (result.code, result.message):
+            return result
+        return ActionResult(ok=result.ok, code=code, message=message)
 
 
 def _action_result(response: httpx.Response) -> ActionResult:

@@ -13,7 +13,8 @@ import base64
 import re
 import ssl
 import time
-from collections.abc import Callable, Mapping
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -46,6 +47,35 @@ def _body_hint(response: httpx.Response, redact: Callable[[str], str] = str) -> 
     return repr(clean(text, 80)) if text.strip() else "an empty body"
 
 
+def secret_forms(value: str) -> list[str]:
+    """``value`` as it may be echoed back: itself, base64 (as in Basic auth) and
+    URL-encoded (as in a query string or form body)."""
+    forms = [value, base64.b64encode(value.encode()).decode(),
+             base64.urlsafe_b64encode(value.encode()).decode(),
+             urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)]
+    forms += [f.rstrip("=") for f in forms[1:3]]
+    return forms
+
+
+def redactor(secrets: Iterable[str]) -> Callable[[str], str]:
+    """A function replacing every form (``secret_forms``) of every secret with ``***``.
+
+    Secrets shorter than 6 characters are ignored: they would match anywhere."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret and len(secret) >= 6:
+            forms.update(f for f in secret_forms(secret) if len(f) >= 6)
+    ordered = sorted(forms, key=len, reverse=True)  # longest first: no half-replaced form
+
+    def redact(text: str) -> str:
+        for form in ordered:
+            if form in text:
+                text = text.replace(form, "***")
+        return text
+
+    return redact
+
+
 def _secret_values(auth: Any, headers: Mapping[str, str] | None) -> tuple[str, ...]:
     values: list[str] = []
     if isinstance(auth, tuple) and len(auth) == 2:
@@ -56,6 +86,10 @@ def _secret_values(auth: Any, headers: Mapping[str, str] | None) -> tuple[str, .
             values.append(value)
             values.append(value.split(" ", 1)[-1])  # the token without its scheme
     return tuple(v for v in values if len(v) >= 6)  # short strings would match anywhere
+
+
+class TooLarge(SourceError):
+    """A response body larger than the client's cap (counted decompressed)."""
 
 
 class WebClient:
@@ -76,12 +110,18 @@ class WebClient:
         ca_bundle: str | None = None,
         budget: RequestBudget | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.source = source
         self.budget = budget
+        # A body larger than this (decompressed: a gzip bomb is a few kB on the wire) is
+        # refused as it streams in, before anything parses it.
+        self.max_bytes = max_bytes
         # Credentials to scrub from any text that reaches the screen or the audit log,
-        # e.g. a misconfigured proxy that echoes request headers in its error page.
+        # e.g. a misconfigured proxy that echoes request headers in its error page
+        # (also their base64 and URL-encoded forms).
         self._secrets = _secret_values(auth, headers)
+        self.redact = redactor(self._secrets)
         self.stats = RequestStats()
         self.timeout_s = timeout_s
         self._client = httpx.AsyncClient(
@@ -101,16 +141,10 @@ class WebClient:
             return await self._request(method, url, expect=expect, **kwargs)
         except SourceError as err:
             text = str(err)
-            if any(secret in text for secret in self._secrets):
-                for secret in self._secrets:
-                    text = text.replace(secret, "***")
-                err.args = (text,)
+            redacted = self.redact(text)
+            if redacted != text:
+                err.args = (redacted,)
             raise
-
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
 
     async def _request(self, method: str, url: str, *, expect: tuple[int, ...],
                        **kwargs: Any) -> httpx.Response:
@@ -120,7 +154,13 @@ class WebClient:
                               f"next request in {wait:.0f} s", wait)
         started = time.perf_counter()
         try:
-            response = await self._client.request(method, url, **kwargs)
+            if self.max_bytes is None:
+                response = await self._client.request(method, url, **kwargs)
+            else:
+                response = await self._capped(method, url, self.max_bytes, **kwargs)
+        except TooLarge:
+            self.stats.record(None, (time.perf_counter() - started) * 1000, ok=False)
+            raise
         except httpx.TimeoutException:
             self.stats.record(None, (time.perf_counter() - started) * 1000, ok=False)
             raise SourceError(f"no answer within {self.timeout_s:g} s ({method} {url})"
@@ -147,6 +187,35 @@ class WebClient:
             return response
         raise SourceError(f"HTTP {status} from {method} {url}: "
                           f"{_body_hint(response, self.redact)}")
+
+    async def _capped(self, method: str, url: str, limit: int,
+                      **kwargs: Any) -> httpx.Response:
+        """The response, read with a running count of decompressed bytes; past ``limit``
+        the transfer is abandoned (connection closed) and ``TooLarge`` raised."""
+        request = self._client.build_request(method, url, **kwargs)
+        response = await self._client.send(request, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and "Content-Encoding" not in response.headers \
+                    and int(declared) > limit:
+                raise TooLarge(self._too_large(method, url, limit))
+            chunks: list[bytes] = []
+            total = 0
+            async for chunk in response.aiter_bytes():
+                total += len(chunk)
+                if total > limit:
+                    raise TooLarge(self._too_large(method, url, limit))
+                chunks.append(chunk)
+            response._content = b"".join(chunks)  # what Response.aread() sets
+        finally:
+            await response.aclose()
+        return response
+
+    @staticmethod
+    def _too_large(method: str, url: str, limit: int) -> str:
+        return (f"{method} {url}: the answer is larger than {limit / 2**20:g} MiB "
+                "(decompressed): refused before parsing — raise max_snapshot_mib if the "
+                "centre really is that big")
 
     async def json(self, method: str, url: str, **kwargs: Any) -> Any:
         """Send a request and parse a JSON body; anything else is a clear error."""
