@@ -19,6 +19,9 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker
@@ -35,7 +38,7 @@ from supervisor_tui.escalation import Escalation, EscalationTracker, TrackerResu
 from supervisor_tui.identity import identity_for
 from supervisor_tui.model import Snapshot, SourceHealth
 from supervisor_tui.poller import Poller, PollResult, utcnow
-from supervisor_tui.safe_text import clean
+from supervisor_tui.safe_text import clean, clean_block
 from supervisor_tui.screens.agents import AgentsScreen
 from supervisor_tui.screens.audit import AuditScreen
 from supervisor_tui.screens.crisis import CrisisScreen
@@ -50,6 +53,17 @@ from supervisor_tui.store import RESOLVED, TAKEN, Store, StoreError
 from supervisor_tui.themes import install_themes, sync_ansi_theme, textual_theme_name
 from supervisor_tui.trend import TrendBook
 from supervisor_tui.widgets.lean import install_cropped_updates
+
+
+def _highlight(matcher: Matcher, label: str) -> Content:
+    """``matcher.highlight`` without markup: it parses the label as markup, and a queue
+    name is data (``open[/`` would raise MarkupError in the palette)."""
+    content = Content(label)
+    _, offsets = matcher.fuzzy_search.match(matcher.query, label)
+    for offset in offsets:
+        if not label[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
 
 
 class QueueCommands(Provider):
@@ -67,7 +81,7 @@ class QueueCommands(Provider):
             if score > 0:
                 yield Hit(
                     score,
-                    matcher.highlight(label),
+                    _highlight(matcher, label),
                     lambda qid=row.queue.id: app.open_queue(qid),
                     help=f"{row.waiting} waiting · {row.queue.channel.value}",
                 )
@@ -174,6 +188,17 @@ class SupervisorApp(App[None]):
         self._received_mono: float | None = None
         self._last_history: datetime | None = None
         self.last_errors: tuple[str, ...] = ()
+
+    # -- notices -----------------------------------------------------------------
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notice (screens' ``self.notify`` lands here too) is plain text: source
+        text in it is data. Textual would parse ``message`` as markup, so a queue named
+        ``open[/`` would raise MarkupError, ``[link=…]`` become a live hyperlink and
+        ``[@click=app.quit]`` an action; ``markup`` is ignored for that reason."""
+        super().notify(clean_block(message, 600), title=clean(title, 120),
+                       severity=severity, timeout=timeout, markup=False)
 
     # -- time ------------------------------------------------------------------
 
