@@ -17,12 +17,14 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
+from supervisor_tui import metrics
 from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import AgentStateKind, Channel
+from supervisor_tui.model import AgentStateKind, Channel, SLFormula
 from supervisor_tui.poller import Poller
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.limits import RateLimited, RequestBudget
 from supervisor_tui.sources.zendesk import ZendeskSettings, ZendeskSource
+from tests.counting import count_problems
 
 respx = pytest.importorskip("respx", reason="respx (a test dependency) is not installed")
 
@@ -83,6 +85,7 @@ class FakeZendesk:
             "total_call_duration": 90000, "total_calls": 320, "total_voicemails": 5,
             "total_wrap_up_time": 4000, "average_time_to_answer": 25,
             "total_calls_abandoned_in_queue": 17, "total_inbound_calls": 290,
+            "total_calls_with_exceeded_queue_wait_time": 3,
             "total_outbound_calls": 30}
         self.agents: list[FakeAgent] = [
             FakeAgent(101, "Ann", "online", None, 10, 3000, 120, 400),
@@ -215,9 +218,16 @@ async def test_snapshot_mapping(make: Make, fake: FakeZendesk, clock: Clock) -> 
     # (3000+120+400) + (3600+0+500) + (1500+60+200) + (900+30+100) = 10410 s.
     stats = snap.day_stats["talk"]
     assert (stats.abandoned, stats.handled, stats.handle_s) == (17, 30, 10410.0)
+    # Offered: what left the queue today (30 accepted + 17 abandoned + 3 past the maximum
+    # wait), not the 290 inbound calls (arrivals, some still in the IVR or waiting).
+    assert (stats.offered, stats.flowed_out) == (50, 3)
+    assert metrics.abandon_rate(stats) == pytest.approx(17 / 50)
     # Nothing that could feed a made-up service level.
-    assert (stats.offered, stats.answered, stats.answered_within_threshold,
-            stats.abandoned_after_threshold, stats.wait_answered_s) == (0, 0, 0, 0, 0.0)
+    assert (stats.answered, stats.answered_within_threshold,
+            stats.abandoned_after_threshold, stats.wait_answered_s) == (0, 0, 0, 0.0)
+    assert metrics.service_level(stats) is None
+    assert metrics.service_level(stats, SLFormula.ANSWERED) is None
+    assert count_problems(snap, exact=False) == []  # offered > the rest: the accepted
     # The account's day: midnight in New York, not the console's UTC midnight.
     assert stats.window_start == datetime(2026, 11, 22, 5, 0, tzinfo=UTC)
     day = source.day_counts
@@ -406,8 +416,6 @@ def spoil(kind: str, change: Callable[[dict[str, Any]], None]) -> Callable[[str,
     (spoil("queue", lambda d: d.update(longest_wait_time=10**6)), "absurd"),
     (spoil("overview", lambda d: d.update(total_calls_abandoned_in_queue=-5)),
      "negative count"),
-    (spoil("overview", lambda d: d.update(total_calls_abandoned_in_queue=900)),
-     "900 abandoned of 290"),
 ])
 async def test_garbage_rejects_the_poll(make: Make, fake: FakeZendesk,
                                         mangle: Callable[[str, Any], Any],
@@ -416,6 +424,28 @@ async def test_garbage_rejects_the_poll(make: Make, fake: FakeZendesk,
     with pytest.raises(SourceError) as caught:
         await make().snapshot()
     assert expected in one_line(caught.value)
+
+
+async def test_impossible_day_counts_are_not_shown(make: Make, fake: FakeZendesk) -> None:
+    fake.overview["total_calls_abandoned_in_queue"] = 900  # of 290 inbound
+    source = make()
+    snap = await source.snapshot()
+    assert snap.day_stats == {}
+    assert len(snap.agents) == 6 and snap.queue_live["talk"].waiting == 4
+    assert source.notes[1] == ("day counters of Talk rejected (900 abandoned of 290 inbound "
+                               "calls); shown as no data")
+    result = await Poller([make()]).poll_once()
+    assert result.health["zendesk"].notes[1] == source.notes[1]
+
+
+async def test_counts_keep_the_rule_without_plan_fields(make: Make,
+                                                       fake: FakeZendesk) -> None:
+    fake.overview.pop("total_calls_with_exceeded_queue_wait_time")
+    snap = await make().snapshot()
+    stats = snap.day_stats["talk"]
+    assert (stats.offered, stats.flowed_out) == (47, 0)
+    assert count_problems(snap, exact=False) == []
+    assert count_problems(snap, exact=True) != []  # the documented exception, and only it
 
 
 async def test_a_failed_poll_keeps_the_last_good_data(make: Make, fake: FakeZendesk) -> None:

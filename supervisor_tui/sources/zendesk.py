@@ -23,19 +23,34 @@ What Zendesk does not give, and how it is shown:
   All stats cover today from midnight in the *account's* time zone (``account_tz``),
   which may not be the console's. No interval counters exist.
 
-Day counters -> ``QueueStats`` (window start: midnight in ``account_tz``):
+Day counters -> ``QueueStats`` (window start: midnight in ``account_tz``). The
+counting rule (``QueueStats``): a call counts once, when it left the queue (accepted by
+an agent, abandoned, or flowed out), so offered is built from those outcomes, not from
+``total_inbound_calls`` (arrivals, which include calls still waiting or still in the
+IVR; kept in ``day_counts`` and ``notes``):
 
 =========================== ==========================================================
+offered                     accepted + abandoned + flowed out (below)
 abandoned                   ``account_overview.total_calls_abandoned_in_queue``
                             (Talk Professional and up; absent: 0 and a note)
-handled                     sum of the agents' ``calls_accepted``
+flowed_out                  ``account_overview.total_calls_with_exceeded_queue_wait_time``
+                            (left the queue at its maximum wait, to voicemail or a
+                            callback; inferred from the field's name; absent: 0)
+handled                     accepted: the sum of the agents' ``calls_accepted``
 handle_s                    sum of the agents' ``total_talk_time`` + ``total_hold_time``
                             + ``total_wrap_up_time``
-offered, answered,          0. They are known (``total_inbound_calls``, the agents'
-answered_within_threshold,  ``calls_accepted``) but answered within T is not, and any
-wait_answered_s             SL formula fed answered or offered without it would show a
-                            made-up 0%. They are kept in ``day_counts`` and ``notes``.
+answered,                   0. Accepted calls are known, but answered within T is not:
+answered_within_threshold,  fed answered without it, the service level would show a
+wait_answered_s             made-up 0%. So here offered is *more* than answered +
+                            abandoned + flowed out (by the accepted calls), the one
+                            documented exception to the rule: abandon rate = abandoned
+                            / offered is right, SL is unknown (the "offered" SL formula
+                            reads 0%: an "unknown within T" needs the model's help).
 =========================== ==========================================================
+
+Plausibility: more abandoned in the queue than inbound calls today cannot be true:
+the day's counters are then not shown (no data) and a note says why; the live queue
+and the agents stand.
 
 Rate limits: every request counts against the plan-wide Support API limit (Suite Team:
 200 requests a minute, shared with every other integration on the account), Talk adds
@@ -254,6 +269,7 @@ class OverviewDoc(_Doc):
     total_calls: Count | None = None
     total_inbound_calls: Count | None = None
     total_calls_abandoned_in_queue: Count | None = None
+    total_calls_with_exceeded_queue_wait_time: Count | None = None
     average_time_to_answer: Seconds | None = None
     average_queue_wait_time: Seconds | None = None
 
@@ -302,12 +318,14 @@ class ZendeskDayCounts:
     """Today's counts, in the account's day; None: the plan or answer did not say."""
 
     window_start: datetime
-    offered: int | None
+    offered: int | None  # total_inbound_calls: arrivals, not the counting rule's offered
     abandoned: int | None
     answered: int
     handled: int
     handle_s: float
     average_time_to_answer_s: float | None
+    flowed_out: int | None = None
+    problem: str | None = None  # why these counts cannot be true (then not shown)
 
 
 @dataclass(frozen=True)
@@ -636,15 +654,19 @@ class ZendeskSource(WebSource):
                        for a in listing.records)
         if handle_s > MAX_SECONDS:
             raise SourceError(f"agents_activity: absurd total handle time {handle_s:g} s")
+        inbound = overview.total_inbound_calls
+        abandoned_n = overview.total_calls_abandoned_in_queue
+        problem = None
+        if inbound is not None and abandoned_n is not None and abandoned_n > inbound:
+            problem = f"{abandoned_n} abandoned of {inbound} inbound calls"
         day = ZendeskDayCounts(
-            window_start=start, offered=overview.total_inbound_calls,
-            abandoned=overview.total_calls_abandoned_in_queue, answered=answered,
+            window_start=start, offered=inbound, abandoned=abandoned_n, answered=answered,
             handled=answered, handle_s=handle_s,
-            average_time_to_answer_s=overview.average_time_to_answer)
-        if day.offered is not None and day.abandoned is not None \
-                and day.abandoned > day.offered:
-            raise SourceError(f"account_overview: {day.abandoned} abandoned of "
-                              f"{day.offered} inbound calls")
+            average_time_to_answer_s=overview.average_time_to_answer,
+            flowed_out=overview.total_calls_with_exceeded_queue_wait_time, problem=problem)
+        if problem:  # near the front: the poller shows only the first few notes
+            notes.insert(0, f"day counters of {self._queue.name} rejected ({problem}); "
+                         "shown as no data")
         offered = "?" if day.offered is None else str(day.offered)
         abandoned = "?" if day.abandoned is None else str(day.abandoned)
         notes.append(f"today ({self.settings.account_tz}): {offered} inbound, {answered} "
@@ -655,10 +677,14 @@ class ZendeskSource(WebSource):
                          "up): abandoned shows 0")
         return day
 
-    def _day_stats(self, day: ZendeskDayCounts) -> QueueStats:
-        # Only counters that cannot feed a made-up service level (module docstring).
+    def _day_stats(self, day: ZendeskDayCounts) -> QueueStats | None:
+        """Only counters that cannot feed a made-up service level (module docstring)."""
+        if day.problem:
+            return None
+        abandoned, flowed_out = day.abandoned or 0, day.flowed_out or 0
         return QueueStats(queue_id=self._queue.id, window_start=day.window_start,
-                          abandoned=day.abandoned or 0, handled=day.handled,
+                          offered=day.answered + abandoned + flowed_out,
+                          abandoned=abandoned, flowed_out=flowed_out, handled=day.handled,
                           handle_s=day.handle_s)
 
 
