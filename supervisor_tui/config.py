@@ -21,6 +21,7 @@ from supervisor_tui.crisis.config import CrisisConfig
 from supervisor_tui.escalation import EscalationRules
 from supervisor_tui.intervals import IntervalPolicy
 from supervisor_tui.model import SLFormula
+from supervisor_tui.notices import NotifyConfig
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.wall_config import WallConfig
 
@@ -152,6 +153,7 @@ class AuditConfig(Strict):
     roles: RolesConfig = Field(default_factory=RolesConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     wall: WallConfig = Field(default_factory=WallConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
     sources: dict[str, SourceConfig] = Field(  # type: ignore[valid-type]
         default_factory=dict,
         description="[sources.NAME] with type = simulator | http | twilio | zendesk | "

@@ -1455,7 +1455,10 @@ def generate(spec: dict[str, Any], schema: dict[str, Any], sample: Any, when: da
 
 async def test_answers_generated_from_the_spec_parse(spec: dict[str, Any], clock: Clock) -> None:
     """A workspace made of nothing but the spec's response schemas (and its examples
-    where the spec is untyped) gives a sane snapshot."""
+    where the spec is untyped) gives a sane snapshot: every typed counter is its
+    default 0 and the example splits are 0 + 0, which adds up. (The examples' own
+    counters, 100 answered with splits of 0, do not: see
+    test_spec_examples_as_served_are_rejected_with_a_note.)"""
     start = POLICY.interval_start(clock.now)
     answers: dict[tuple[str, str], Any] = {}
     for path, item in spec["paths"].items():
@@ -1488,6 +1491,8 @@ async def test_answers_generated_from_the_spec_parse(spec: dict[str, Any], clock
     assert [c.id for c in snap.contacts] == ["WT" + "a" * 32]
     assert snap.interval_stats[queue].window_start == start
     assert source.live[queue].available_workers == 100  # the example (bulk items are untyped)
+    assert snap.interval_stats[queue].offered == 0 and count_problems(snap) == []
+    assert not any("rejected" in n for n in source.notes)
     for call in router.calls:  # and every answer we generated fits the spec
         assert response_problems(spec, call.request, call.response) == []
 

@@ -81,6 +81,7 @@ class BoardScreen(Screen[None]):
                     cfg.stale_after_s,
                     app.problem,
                     live_within_s=app.live_within_s(),
+                    alerts=app.notices.unseen_count,
                 )
             )
         for banner in self.query(IncidentBanner):

@@ -31,6 +31,7 @@ def render_status(
     stale_after_s: float,
     note: str | None = None,
     live_within_s: float = 0.0,
+    alerts: int = 0,
 ) -> Text:
     """``live_within_s``: data younger than this (the poll interval and some slack) reads
     "live" rather than a count that ticks every second — on time is all a reader needs,
@@ -38,6 +39,9 @@ def render_status(
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f" {title} ", "bold reverse")
     line.append(" ")
+    if alerts:  # new critical escalations nobody has looked at yet (the desk resets it)
+        line.append(f" ‼ {alerts} new critical — e ", "bold white on red")
+        line.append(" ")
     if centre_time is not None:
         line.append(f"{centre_time:%H:%M:%S}", "bold")
         line.append(f"  {interval_label}  ", "dim")
