@@ -23,7 +23,7 @@ from textual.content import Content
 from textual.fuzzy import Matcher
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
 from supervisor_tui.actions import Actions, AuditSink
@@ -34,9 +34,15 @@ from supervisor_tui.crisis.db import CrisisStoreError
 from supervisor_tui.crisis.incidents import Banner
 from supervisor_tui.crisis.outbox import Attempt
 from supervisor_tui.crisis.service import CrisisError, CrisisService
-from supervisor_tui.escalation import Escalation, EscalationTracker, TrackerResult
+from supervisor_tui.escalation import (
+    Escalation,
+    EscalationKind,
+    EscalationTracker,
+    TrackerResult,
+)
 from supervisor_tui.identity import identity_for
 from supervisor_tui.model import Snapshot, SourceHealth
+from supervisor_tui.notices import NoticeDesk, category_label
 from supervisor_tui.poller import Poller, PollResult, utcnow
 from supervisor_tui.safe_text import clean, clean_block
 from supervisor_tui.screens.agents import AgentsScreen
@@ -87,10 +93,37 @@ class QueueCommands(Provider):
                 )
 
 
+class NoticeCommands(Provider):
+    """Command palette: mute, snooze or unmute new-critical notices per category
+    (type "notices" or the category)."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        assert isinstance(app, SupervisorApp)
+        matcher = self.matcher(query)
+        desk = app.notices
+        minutes = app.config.notify.snooze_minutes
+        for kind in EscalationKind:
+            label = category_label(kind)
+            state = desk.silenced(kind)
+            if state:
+                options = [(f"Notices: unmute {label} ({state})",
+                            lambda k=kind: app.set_notices(k, "unmute"))]
+            else:
+                options = [(f"Notices: snooze {label} for {minutes:g} min",
+                            lambda k=kind: app.set_notices(k, "snooze")),
+                           (f"Notices: mute {label}", lambda k=kind: app.set_notices(k, "mute"))]
+            for text, callback in options:
+                score = matcher.match(text)
+                if score > 0:
+                    yield Hit(score, _highlight(matcher, text), callback,
+                              help="new-critical pop-ups and bell; the desk still lists them")
+
+
 class SupervisorApp(App[None]):
     TITLE = "supervisor-tui"
     CSS_PATH = "app.tcss"
-    COMMANDS: ClassVar = App.COMMANDS | {QueueCommands}
+    COMMANDS: ClassVar = App.COMMANDS | {QueueCommands, NoticeCommands}
     VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (30, "-tall")]
     MODES: ClassVar = {"dashboard": DashboardScreen, "agents": AgentsScreen,
                        "escalations": EscalationDeskScreen, "audit": AuditScreen,
@@ -104,6 +137,7 @@ class SupervisorApp(App[None]):
         Binding("c", "switch_mode('crisis')", "Crisis"),
         Binding("L", "switch_mode('audit')", "Audit log", show=False),
         Binding("S", "switch_mode('sources')", "Sources", show=False),
+        Binding("N", "snooze_notices", "Snooze the last notice's categories", show=False),
     ]
 
     # repaint=False: an App reactive would otherwise repaint the whole screen on every
@@ -185,6 +219,8 @@ class SupervisorApp(App[None]):
         self.tracker = EscalationTracker(config.console.sl_formula)
         self.escalation_states: dict[str, dict] = {}
         self._escalations_seeded = False
+        # New-critical notices: combined, held while a dialog is open, per-category mute.
+        self.notices = NoticeDesk(config.notify, clock=monotonic)
         self._received_mono: float | None = None
         self._last_history: datetime | None = None
         self.last_errors: tuple[str, ...] = ()
@@ -310,14 +346,55 @@ class SupervisorApp(App[None]):
         seeded, self._escalations_seeded = self._escalations_seeded, True
         fresh_critical = [e for e in result.new + result.raised if e.severity == "critical"
                           and not self.is_handled(e)]
+        self.notices.forget_except({e.id for e in result.active if not self.is_handled(e)})
         if fresh_critical and seeded:  # not for the backlog found at start-up
-            if self.config.console.bell:
+            ring = self.notices.arrive(fresh_critical)
+            if ring and self.config.console.bell:
                 self.bell()
-            if self.config.console.announce:
-                first = fresh_critical[0]
-                more = f" (+{len(fresh_critical) - 1} more)" if len(fresh_critical) > 1 else ""
-                self.notify(clean(first.describe(self.centre_now()), 120) + more,
-                            title="New critical escalation", severity="error", timeout=8)
+        self.flush_notices()
+
+    def flush_notices(self) -> None:
+        """Show the combined new-critical notice if one is due: never over a dialog (it
+        waits until the dialog closes), never on the desk itself (which lists them)."""
+        if not self.screen_stack:
+            return
+        screen = self.screen
+        if isinstance(screen, EscalationDeskScreen) or self.wall:
+            self.notices.seen()  # (a wall's critical strip says it; nobody reads toasts)
+            return
+        notice = self.notices.due(isinstance(screen, ModalScreen), self.centre_now())
+        if notice is not None and self.config.console.announce:
+            self.notify(clean(notice.message, 240), title=notice.title, severity="error",
+                        timeout=self.config.notify.timeout_s, markup=False)
+
+    def set_notices(self, kind: EscalationKind, how: str) -> None:
+        """Mute, snooze or unmute one category of new-critical notices (this session)."""
+        label = category_label(kind)
+        if how == "mute":
+            self.notices.mute(kind)
+            said = f"Notices muted: {label} (ctrl+p \"notices\" to unmute)"
+        elif how == "snooze":
+            self.notices.snooze([kind])
+            said = f"Notices snoozed for {self.config.notify.snooze_minutes:g} min: {label}"
+        else:
+            self.notices.unmute(kind)
+            said = f"Notices back on: {label}"
+        self.notify(said, title="Notices", timeout=5, markup=False)
+
+    def action_snooze_notices(self) -> None:
+        """N: snooze the categories of the last notice (or of those waiting to show)."""
+        kinds = self.notices.last_kinds or tuple(dict.fromkeys(
+            e.kind for e in self.notices.pending.values()))
+        if not kinds:
+            self.notify("No new-critical notice to snooze. ctrl+p, type \"notices\": mute "
+                        "or snooze any category.", title="Notices", timeout=6, markup=False)
+            return
+        self.notices.snooze(kinds)
+        self.notices.last_kinds = ()
+        labels = ", ".join(category_label(k) for k in kinds)
+        self.notify(f"Snoozed for {self.config.notify.snooze_minutes:g} min: {labels}. "
+                    "Still counted in the status bar and listed on the desk (e).",
+                    title="Notices", timeout=6, markup=False)
 
     def escalation_state(self, esc: Escalation) -> dict | None:
         """Shared state of this occurrence: ownership always counts; an acknowledge or
@@ -345,6 +422,7 @@ class SupervisorApp(App[None]):
             return
         self.set_class(self.is_stale() and self.board is not None, "-stale")
         self.poll_banners()
+        self.flush_notices()  # one held behind a dialog that has closed since
         screen = self.screen
         if hasattr(screen, "tick"):
             screen.tick(ages)
@@ -514,4 +592,7 @@ class SupervisorApp(App[None]):
         yield SystemCommand("Crisis communications", "Declare an incident, message "
                             "customers and agents, watch deliveries (c)",
                             lambda: self.action_switch_mode("crisis"))
+        yield SystemCommand("Snooze notices", "Snooze the categories of the last "
+                            "new-critical notice (N); type \"notices\" for each category",
+                            self.action_snooze_notices)
         yield SystemCommand("Help", "Keys and metric definitions (?)", self.action_help)
