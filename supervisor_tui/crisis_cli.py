@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from supervisor_tui.safe_text import TerminalStream, clean
+
 if TYPE_CHECKING:
     from supervisor_tui.config import Config
     from supervisor_tui.crisis.config import CrisisConfig
@@ -36,7 +38,13 @@ def _variable(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    return name.strip(), value
+    return clean(name.strip(), 100), clean(value, 2000)
+
+
+def _text(text: str) -> str:
+    """Free text from the command line is data too: no escape or control character
+    reaches the store, the consoles, a message or an export."""
+    return clean(text, 2000)
 
 
 def _wait(text: str) -> float:
@@ -95,15 +103,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     incident = sub.add_parser("incident", help="declare, resolve, list and export incidents")
     isub = incident.add_subparsers(dest="incident_command", metavar="ACTION", required=True)
     declare = isub.add_parser("declare", help="declare an incident (banner on every console)")
-    declare.add_argument("--title", required=True)
+    declare.add_argument("--title", required=True, type=_text)
     declare.add_argument("--severity", required=True, choices=["critical", "major", "minor"])
-    declare.add_argument("--queue", action="append", default=[], metavar="QUEUE",
+    declare.add_argument("--queue", action="append", default=[], metavar="QUEUE", type=_text,
                          help="an affected queue (repeatable, or comma separated)")
-    declare.add_argument("--impact", default="", help="what customers notice")
-    declare.add_argument("--eta", default="", help="next update / expected fix")
+    declare.add_argument("--impact", default="", type=_text, help="what customers notice")
+    declare.add_argument("--eta", default="", type=_text, help="next update / expected fix")
     resolve = isub.add_parser("resolve", help="resolve, optionally sending the all clear")
     resolve.add_argument("id", type=_incident_id)
-    resolve.add_argument("--note", default="")
+    resolve.add_argument("--note", default="", type=_text)
     _add_template_args(resolve, required=False)
     listing = isub.add_parser("list", help="active incidents (--all: every one)")
     listing.add_argument("--all", action="store_true")
@@ -113,7 +121,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     export.add_argument("--output", "-o", type=Path, help="write to FILE instead of stdout")
     note = isub.add_parser("note", help="record an action taken on the timeline")
     note.add_argument("id", type=_incident_id)
-    note.add_argument("text")
+    note.add_argument("text", type=_text)
 
 
 # -- running -----------------------------------------------------------------------------
@@ -173,13 +181,25 @@ def _connect_sources(config: Config, crisis: CrisisConfig) -> tuple[dict[str, An
 def run(args: argparse.Namespace, config: Config, store: Store,
         crisis: CrisisConfig | None = None) -> int:
     """Run ``crisis ...`` or ``incident ...``; ``crisis`` defaults to ``config.crisis``."""
+    if crisis is None:
+        crisis = config.crisis  # type: ignore[attr-defined]
+    assert crisis is not None
+    # Whatever this prints (titles, template text, receivers' error texts) reaches the
+    # terminal with no escape sequence in it: no window title, clipboard write or link.
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalStream(out), TerminalStream(err)
+    try:
+        return _run(args, config, store, crisis)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _run(args: argparse.Namespace, config: Config, store: Store,
+         crisis: CrisisConfig) -> int:
     from supervisor_tui.crisis.service import CrisisError
     from supervisor_tui.sources.base import SourceError
     from supervisor_tui.store import StoreError
 
-    if crisis is None:
-        crisis = config.crisis  # type: ignore[attr-defined]
-    assert crisis is not None
     try:
         broadcasters, opened = (_connect_sources(config, crisis) if _needs_sources(args)
                                 else ({}, []))

@@ -14,6 +14,7 @@ isolates U+202A-202E / U+2066-2069, bidi marks, line/paragraph separators).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # CSI / OSC / string sequences (DCS, SOS, PM, APC up to ST), then any other ESC pair.
 _ESCAPE_SEQ = re.compile(
@@ -44,6 +45,35 @@ def clean_block(value: object, max_len: int = 4000) -> str:
     return "\n".join(clean(line, max_len) for line in str(value).splitlines())[:max_len]
 
 
+# For whole documents on a terminal: like _CONTROL but keeping newlines and tabs.
+_TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def terminal(text: str) -> str:
+    """``text`` safe to write to a terminal as it is (lines and tabs kept): no escape
+    sequence (window title, clipboard, hyperlink, screen clearing), control or bidi
+    character survives. For CLI output; ``clean`` for single lines."""
+    if text.isprintable():
+        return text
+    text = _ESCAPE_SEQ.sub("", text)
+    text = _TERMINAL_CONTROL.sub("", text)
+    return _INVISIBLE.sub("", text)
+
+
+class TerminalStream:
+    """A text stream wrapper whose ``write`` passes everything through ``terminal``."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(terminal(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, encoding, fileno...
+        return getattr(self._stream, name)
+
+
 def markup(value: object, max_len: int = 200) -> str:
     """Cleaned and escaped for Rich markup."""
     from rich.markup import escape  # here: the pure layers import this module
@@ -57,8 +87,9 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
 _MARKDOWN_BLOCK = re.compile(r"^(\s*\d*)([-+=.)])")
 
 
-def markdown(value: object, max_len: int = 2000) -> str:
+def markdown(value: object, max_len: int = 2000, *, block: bool = True) -> str:
     """Cleaned and escaped for Markdown: shows literally, cannot start a heading, a
-    list, a table, a link, an HTML tag or a code span (one line)."""
+    list, a table, a link, an HTML tag or a code span (one line). ``block=False`` for
+    text that never starts a line (a table cell): list markers are left alone there."""
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", clean(value, max_len))
-    return _MARKDOWN_BLOCK.sub(r"\1\\\2", text)
+    return _MARKDOWN_BLOCK.sub(r"\1\\\2", text) if block else text

@@ -31,6 +31,7 @@ from supervisor_tui.crisis.db import (
     parse_iso,
     query,
 )
+from supervisor_tui.safe_text import clean, markdown
 
 ACTIVE, RESOLVED = "active", "resolved"
 
@@ -248,9 +249,20 @@ def set_ref(conn: sqlite3.Connection, incident_id: int, channel: str, external_i
 
 
 def _cell(value: object) -> str:
+    """A table cell: Markdown escaped (no table, link or HTML injection), lines kept."""
     text = str(value if value is not None else "")
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", "").replace(
-        "\n", "<br>") or " "
+    return "<br>".join(markdown(line, 4000, block=False)
+                       for line in text.splitlines()) or " "
+
+
+def _md(value: object) -> str:
+    """Inline text: clean of terminal escapes, Markdown shown literally."""
+    return markdown(value, 4000)
+
+
+def _code(value: object) -> str:
+    """Text for inside a `code span`: nothing is special there but the backtick."""
+    return clean(value, 200).replace("`", "'")
 
 
 def _when(moment: datetime | None) -> str:
@@ -268,15 +280,18 @@ def export_markdown(incident: Incident, events: Sequence[TimelineEvent],
                     deliveries: Sequence[Mapping[str, Any]], now: datetime) -> str:
     """The incident as a Markdown document: facts, timeline, every message and what
     became of each delivery. ``messages`` / ``deliveries`` are outbox rows."""
-    lines = [f"# Incident #{incident.id}: {incident.title}", "",
-             f"- **Severity:** {incident.severity}",
-             f"- **State:** {incident.state}",
-             f"- **Affected queues:** {', '.join(incident.queues) or '—'}",
-             f"- **Impact:** {incident.impact or '—'}",
-             f"- **ETA:** {incident.eta or '—'}",
-             f"- **Declared:** {_when(incident.declared_at)} by {incident.declared_by}"]
+    # Every value is data (titles, names, template variables, error texts): escaped so it
+    # shows literally, and cannot add a heading, a link or an escape sequence.
+    lines = [f"# Incident #{incident.id}: {_md(incident.title)}", "",
+             f"- **Severity:** {_md(incident.severity)}",
+             f"- **State:** {_md(incident.state)}",
+             f"- **Affected queues:** {_md(', '.join(incident.queues)) or '—'}",
+             f"- **Impact:** {_md(incident.impact) or '—'}",
+             f"- **ETA:** {_md(incident.eta) or '—'}",
+             f"- **Declared:** {_when(incident.declared_at)} by {_md(incident.declared_by)}"]
     if incident.resolved_at:
-        lines.append(f"- **Resolved:** {_when(incident.resolved_at)} by {incident.resolved_by} "
+        lines.append(f"- **Resolved:** {_when(incident.resolved_at)} by "
+                     f"{_md(incident.resolved_by)} "
                      f"(after {_duration(incident.declared_at, incident.resolved_at)})")
     else:
         lines.append(f"- **Open for:** {_duration(incident.declared_at, now)}")
@@ -292,24 +307,26 @@ def export_markdown(incident: Incident, events: Sequence[TimelineEvent],
         by_message.setdefault(row["message_id"], []).append(row)
     for msg in messages:
         created = parse_iso(msg["created_at"])
-        lines += [f"### Message {msg['id']}: template `{msg['template']}` ({msg['kind']})", "",
-                  f"Queued {_when(created)} by {msg['created_by']}.", "",
+        lines += [f"### Message {msg['id']}: template `{_code(msg['template'])}` "
+                  f"({_md(msg['kind'])})", "",
+                  f"Queued {_when(created)} by {_md(msg['created_by'])}.", "",
                   "| Channel | Recipient | State | Attempts | Detail |", "|---|---|---|---|---|"]
         rows = by_message.get(msg["id"], [])
         for row in rows:
             detail = (f"delivered {row['delivered_at'][11:19]}" if row["state"] == "delivered"
                       else row["last_error"] or "")
             lines.append(f"| {_cell(row['channel'])} | {_cell(row['recipient'] or '—')} | "
-                         f"{row['state']} | {row['attempts']} | {_cell(detail)} |")
+                         f"{_cell(row['state'])} | {row['attempts']} | {_cell(detail)} |")
         seen: set[str] = set()
         for row in rows:
             if row["channel"] in seen:
                 continue
             seen.add(row["channel"])
-            lines += ["", f"**{row['channel']}** ({row['channel_type']}):", ""]
+            lines += ["", f"**{_md(row['channel'])}** ({_md(row['channel_type'])}):", ""]
             if row["subject"]:
-                lines += [f"> **{row['subject']}**", ">"]
-            lines += [f"> {line}" if line else ">" for line in row["body"].splitlines()]
+                lines += [f"> **{_md(row['subject'])}**", ">"]
+            lines += [f"> {_md(line)}" if line.strip() else ">"
+                      for line in row["body"].splitlines()]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
