@@ -55,7 +55,7 @@ from supervisor_tui.screens.queue_detail import QueueDetailScreen
 from supervisor_tui.screens.sources import SourcesScreen
 from supervisor_tui.screens.wall import WallScreen, wall_settings
 from supervisor_tui.sources.base import Capability, Source
-from supervisor_tui.store import RESOLVED, TAKEN, Store, StoreError
+from supervisor_tui.store import RESOLVED, SNOOZED, TAKEN, Store, StoreError
 from supervisor_tui.themes import install_themes, sync_ansi_theme, textual_theme_name
 from supervisor_tui.trend import TrendBook
 from supervisor_tui.widgets.lean import install_cropped_updates
@@ -407,8 +407,14 @@ class SupervisorApp(App[None]):
         return state if datetime.fromisoformat(state["updated_at"]) >= esc.first_seen else None
 
     def is_handled(self, esc: Escalation) -> bool:
+        """Resolved, or snoozed and not yet due back: off the desk and out of counts."""
         state = self.escalation_state(esc)
-        return state is not None and state["state"] == RESOLVED
+        if state is None:
+            return False
+        if state["state"] == SNOOZED:
+            until = state.get("until") or ""
+            return bool(until) and datetime.fromisoformat(until) > self.centre_now()
+        return state["state"] == RESOLVED
 
     def _timer_tick(self) -> None:
         # Ages only need re-rendering if no poll has just rendered them: at a 1 s poll
