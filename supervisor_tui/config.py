@@ -59,6 +59,25 @@ class ConsoleConfig(Strict):
         "waits; default 1, or 2 over SSH (half the bytes on a slow link)")
     bell: bool = Field(True, description="ring the terminal bell on a new critical escalation")
     announce: bool = Field(True, description="pop up a notice on a new critical escalation")
+    rolling_minutes: list[int] = Field(
+        default_factory=lambda: [15, 30, 60], min_length=1, max_length=6,
+        description="rolling windows shown beside the interval (w switches), minutes")
+    min_sample: int = Field(
+        10, ge=1, le=1000, description="figures from fewer contacts are greyed with the count")
+    erlang_window_minutes: int = Field(
+        30, ge=5, le=240, description="window the Erlang C arrival rate and AHT come from")
+
+    @field_validator("rolling_minutes")
+    @classmethod
+    def _positive_windows(cls, value: list[int]) -> list[int]:
+        if any(m <= 0 or m > 24 * 60 for m in value):
+            raise ValueError("rolling windows are 1 to 1440 minutes")
+        return sorted(set(value))
+
+    @property
+    def window_keys(self) -> tuple[str, ...]:
+        """What the window key cycles through: the interval, each rolling window, today."""
+        return ("interval", *(f"{m}m" for m in self.rolling_minutes), "day")
 
     @field_validator("timezone")
     @classmethod
@@ -104,25 +123,6 @@ class RolesConfig(Strict):
         return self.users.get(user, self.default)
 
 
-class StoreConfig(Strict):
-    history_every_s: float = Field(60.0, gt=0, description="how often to record queue history")
-    history_retention_days: float = Field(14.0, gt=0)
-
-
-def _source_union() -> Any:
-    from supervisor_tui.sources.registry import SETTINGS_TYPES
-
-    if len(SETTINGS_TYPES) == 1:
-        return SETTINGS_TYPES[0]
-    return Annotated[Union[SETTINGS_TYPES], Field(discriminator="type")]  # noqa: UP007
-
-
-SourceConfig = _source_union()
-
-
-class Config(Strict):
-    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
-    escalations: EscalationRules = Field(default_factory=EscalationRules)
 class IdentityConfig(Strict):
     trusted_override_for: list[str] = Field(
         default_factory=list,
@@ -149,8 +149,29 @@ class AuditConfig(Strict):
                                        "anchor_file": fix(self.anchor_file)})
 
 
+class StoreConfig(Strict):
+    history_every_s: float = Field(60.0, gt=0, description="how often to record queue history")
+    history_retention_days: float = Field(14.0, gt=0)
+
+
+def _source_union() -> Any:
+    from supervisor_tui.sources.registry import SETTINGS_TYPES
+
+    if len(SETTINGS_TYPES) == 1:
+        return SETTINGS_TYPES[0]
+    return Annotated[Union[SETTINGS_TYPES], Field(discriminator="type")]  # noqa: UP007
+
+
+SourceConfig = _source_union()
+
+
+class Config(Strict):
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
+    escalations: EscalationRules = Field(default_factory=EscalationRules)
     store: StoreConfig = Field(default_factory=StoreConfig)
     roles: RolesConfig = Field(default_factory=RolesConfig)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     wall: WallConfig = Field(default_factory=WallConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
@@ -171,8 +192,6 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME)) / "supervisor.db"
 
 
-    identity: IdentityConfig = Field(default_factory=IdentityConfig)
-    audit: AuditConfig = Field(default_factory=AuditConfig)
 def _format_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 

@@ -37,7 +37,10 @@ class IntervalPolicy:
         minute_of_day = local.hour * 60 + local.minute
         start_minute = minute_of_day - minute_of_day % self.minutes
         naive = local.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
-        start = (naive + timedelta(minutes=start_minute)).replace(tzinfo=self.zone)
+        # fold: in the hour a DST change repeats, the second 01:00-01:30 is its own
+        # interval (its own 30 minutes), not merged with the first.
+        start = (naive + timedelta(minutes=start_minute)).replace(tzinfo=self.zone,
+                                                                  fold=local.fold)
         return start if start <= now else self.day_start(now)
 
     def label(self, now: datetime) -> str:

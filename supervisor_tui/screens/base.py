@@ -3,11 +3,14 @@ plumbing that re-renders from the app's current Board."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.screen import Screen
 
 from supervisor_tui.board import Board
+from supervisor_tui.roles import role_may
 from supervisor_tui.widgets.incident_banner import IncidentBanner
 from supervisor_tui.widgets.status_bar import StatusBar, render_status
 
@@ -15,12 +18,53 @@ if TYPE_CHECKING:
     from supervisor_tui.app import SupervisorApp
 
 
+def standing_alarm(app: SupervisorApp) -> str | None:
+    """What the status bar says for the whole run when this console's work is lost."""
+    if app.not_shared:
+        return "NOT SHARED · NOT AUDITED"
+    return "NOT AUDITED" if app.not_audited else None
+
+
 class BoardScreen(Screen[None]):
-    """A screen that renders from ``app.board`` and refreshes ages every second."""
+    """A screen that renders from ``app.board`` and refreshes ages every second.
+
+    ``GATED``: actions of the screen that change something, each with the permission it
+    needs (a key of ``roles.REQUIRED_ROLE``). Their keys are left out of the footer for a
+    role that lacks it, and pressing one says why instead of doing nothing.
+    """
+
+    GATED: ClassVar[Mapping[str, str]] = {}
 
     @property
     def sup(self) -> SupervisorApp:
         return self.app  # type: ignore[return-value]
+
+    def _lacking(self, action: str) -> str | None:
+        """The permission ``action`` needs that this user's role does not have."""
+        permission = self.GATED.get(action)
+        if permission is not None and not role_may(self.sup.actions.role, permission):
+            return permission
+        return None
+
+    _pressed_anyway = False  # a hidden key was pressed: let its action refuse, audited
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # False: left out of the footer (and the bindings); on_key still answers the key.
+        return self._pressed_anyway or self._lacking(action) is None
+
+    async def on_key(self, event: events.Key) -> None:
+        # Runs before the app looks the key up. A key the footer did not offer still
+        # runs its action, whose own check refuses it with the reason (and audits it):
+        # pressed from habit or a cheat sheet, it must not look like a dead keyboard.
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if self._lacking(binding.action.split("(", 1)[0]) is not None:
+                event.stop()
+                self._pressed_anyway = True
+                try:
+                    await self.run_action(binding.action)
+                finally:
+                    self._pressed_anyway = False
+                return
 
     _ready = False  # composed and mounted: safe to query widgets
 
@@ -82,6 +126,8 @@ class BoardScreen(Screen[None]):
                     app.problem,
                     live_within_s=app.live_within_s(),
                     alerts=app.notices.unseen_count,
+                    who=f"{app.user} ({app.actions.role.value})",
+                    alarm=standing_alarm(app),
                 )
             )
         for banner in self.query(IncidentBanner):

@@ -103,6 +103,10 @@ class CrisisScreen(BoardScreen):
         return self.sup.config.console.policy.zone
 
     def compose(self) -> ComposeResult:
+    # Keys a role without them does not see (roles.REQUIRED_ROLE; BoardScreen.check_action).
+    GATED: ClassVar[dict[str, str]] = {
+        "declare": "crisis_declare", "send": "crisis_message", "follow_up": "crisis_message",
+        "resolve": "crisis_resolve", "requeue": "crisis_requeue", "note": "crisis_note"}
         yield StatusBar(id="status")
         yield LeanText(id="crisis-summary")
         yield Input(id="crisis-input")

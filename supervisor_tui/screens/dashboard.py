@@ -69,6 +69,7 @@ def escalation_list(board: Board, now_age: float) -> Text:
 class DashboardScreen(BoardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort", "Sort"),
+        Binding("w", "window", "Window"),
         Binding("0", "unsort", "Unsort", show=False),
     ]
 
@@ -82,9 +83,9 @@ class DashboardScreen(BoardScreen):
             yield KpiTile("Abandoned", id="kpi-abandon")
             yield KpiTile("ASA", id="kpi-asa")
         grid: Grid = Grid(
-            queue_columns(self._trend),
+            self._columns(),
             key_of=lambda r: r.queue.id,
-            now=self.sup.centre_now,
+            now=self.sup.data_now,
             empty_text="Waiting for the first poll…",
             id="queues",
         )
@@ -94,7 +95,33 @@ class DashboardScreen(BoardScreen):
         yield Footer()
 
     def _trend(self, queue_id: str) -> str:
-        return fmt.sparkline(self.sup.trends.series(queue_id), width=15)
+        return fmt.count_sparkline(self.sup.trends.series(queue_id), width=15)
+
+    _columns_window: str | None = None
+
+    def _columns(self) -> list:
+        sup = self.sup
+        key = sup.window_key
+        board = sup.board
+        label = self._window_label(key, short=True) if board else ""
+        self._columns_window = f"{key}:{label}"
+        return queue_columns(self._trend, key, label, sup.config.console.min_sample,
+                             frozen=sup.is_stale)
+
+    def _window_label(self, key: str, short: bool = False) -> str:
+        sup = self.sup
+        board = sup.board
+        if board is None:
+            return key
+        cfg = sup.config.console
+        return fmt.window_label(board, key, cfg.policy.zone, cfg.interval_minutes, short)
+
+    def action_window(self) -> None:
+        key = self.sup.cycle_window()
+        board = self.sup.board
+        if board is not None:
+            self.show_board(board)
+        self.notify(f"Figures now cover {self._window_label(key)}", timeout=2)
 
     def on_mount(self) -> None:
         self.query_one("#queues", Grid).focus()
@@ -103,6 +130,9 @@ class DashboardScreen(BoardScreen):
 
     def show_board(self, board: Board) -> None:
         grid = self.query_one("#queues", Grid)
+        key = self.sup.window_key
+        if self._columns_window != f"{key}:{self._window_label(key, short=True)}":
+            grid.set_columns(self._columns())  # the headers name the window
         grid.set_rows(board.rows)
         self._show_kpis(board)
 
@@ -114,47 +144,97 @@ class DashboardScreen(BoardScreen):
         self._show_kpis(board)
 
     def _show_kpis(self, board: Board) -> None:
-        stale = "stale" if self.sup.is_stale() else None
-        interval = board.totals_interval
-        day = board.totals_day
-        now = self.sup.centre_now()
-        label = self.sup.config.console.policy.label(board.taken_at)
-        status = board.overall_status
+        """Headline tiles. Rates and times are per channel group (live: voice, chat,
+        social; deferred: email), never a mix of a 20 s and a 1 h target; each tile
+        names its window, and figures on fewer than the minimum sample are greyed
+        with their count."""
+        sup = self.sup
+        stale = "stale" if sup.is_stale() else None
+        key = sup.window_key
+        label = self._window_label(key, short=True)
+        min_n = sup.config.console.min_sample
+        groups = board.groups() or ("live",)
+        head = groups[0]
+        other = groups[1] if len(groups) > 1 else None
+        now = sup.data_now()
+        frozen = "≥" if stale else ""
+
+        def sl_value(group: str) -> tuple[str, str, float, int]:
+            m = board.totals(key, group)
+            target = board.target(key, group)
+            value = m.service_level if m else None
+            status = sl_status(value, target)
+            shown, _ = fmt.sample_pct(value, m.sl_n if m else 0, min_n)
+            return f"{fmt.SL_SYMBOL[status]} {shown}", status.value, target, m.sl_n if m else 0
+
+        value, status, target, n = sl_value(head)
+        sub = f"{fmt.GROUP_LABEL[head]} · target {fmt.pct(target)} · n {n}"
+        if other is not None:
+            other_value, _, _, _ = sl_value(other)
+            sub += f" · {fmt.GROUP_LABEL[other]} {other_value}"
         self.query_one("#kpi-sl", KpiTile).show(
-            f"{fmt.SL_SYMBOL[status]} {fmt.pct(interval.service_level)}",
-            f"target {fmt.pct(board.overall_target)} · day {fmt.pct(day.service_level)}",
-            stale or status.value,
-        )
+            value, sub, stale or ("low_sample" if n < min_n else status),
+            title=f"SL {fmt.GROUP_LABEL[head]} · {label}")
+
+        live_waiting = sum(r.waiting for r in board.group_rows(head))
+        waiting_sub = f"{board.over_threshold_count} over threshold"
+        if other is not None:
+            waiting_sub = (f"{fmt.GROUP_LABEL[head]} {live_waiting} · "
+                           f"{fmt.GROUP_LABEL[other]} {board.waiting - live_waiting} · "
+                           + waiting_sub)
         self.query_one("#kpi-waiting", KpiTile).show(
-            str(board.waiting),
-            f"{board.over_threshold_count} over threshold",
+            str(board.waiting), waiting_sub,
             stale or ("missed" if board.over_threshold_count else "ok"),
-        )
-        oldest = (
-            (now - board.oldest_waiting_since).total_seconds()
-            if board.oldest_waiting_since
-            else None
-        )
-        self.query_one("#kpi-longest", KpiTile).show(
-            fmt.duration(oldest), "oldest waiting now", stale
-        )
+            title="Waiting now")
+
+        worst = board.worst_wait(None, now)
+        if worst is None:
+            self.query_one("#kpi-longest", KpiTile).show(
+                fmt.DASH, "nobody waiting", stale, title="Longest wait")
+        else:
+            row, wait = worst
+            over = wait > row.queue.threshold_s
+            self.query_one("#kpi-longest", KpiTile).show(
+                f"{frozen}{fmt.duration(wait)} of {fmt.threshold(row.queue.threshold_s)}",
+                clean(row.queue.name, 30),
+                stale or ("missed" if over else "ok"),
+                title="Longest vs its target")
+
         agents = board.agents
         self.query_one("#kpi-agents", KpiTile).show(
             f"{agents.available} / {agents.staffed}",
             f"on {agents.on_contact} · acw {agents.after_contact_work} · away {agents.away}",
             stale or ("missed" if agents.available == 0 and board.waiting else None),
-        )
-        abandon = interval.abandon_rate
+            title="Agents avail / in")
+
+        m = board.totals(key, head)
+        abandon = m.abandon_rate if m else None
+        shown, few = fmt.sample_pct(abandon, m.abandon_n if m else 0, min_n)
+        if abandon is not None:
+            shown = fmt.pct(abandon, 1) + (f"·{m.abandon_n}" if few and m else "")
+        counted = (m.stats.abandoned - m.stats.abandoned_short) if m else 0
+        short = m.stats.abandoned_short if m else 0
+        offered = m.stats.offered if m else 0
         self.query_one("#kpi-abandon", KpiTile).show(
-            fmt.pct(abandon, 1),
-            f"{interval.stats.abandoned} in {label}",
-            stale or (None if abandon is None else ("missed" if abandon > 0.05 else "ok")),
-        )
+            shown,
+            f"{counted} (+{short} short) of {offered}",
+            stale or ("low_sample" if few and abandon is not None else
+                      None if abandon is None else ("missed" if abandon > 0.05 else "ok")),
+            title=f"Abandon {fmt.GROUP_LABEL[head]} · {label}")
+
+        answered = m.stats.answered if m else 0
+        asa = m.asa_s if m else None
+        asa_text = fmt.duration(asa) + (f"·{answered}" if asa is not None
+                                        and answered < min_n else "")
+        aht_n = m.stats.handled if m else 0
+        aht = fmt.duration(m.aht_s if m else None)
         self.query_one("#kpi-asa", KpiTile).show(
-            fmt.duration(interval.asa_s),
-            f"AHT {fmt.duration(interval.aht_s)} · {label}",
-            stale or sl_status(interval.service_level, board.overall_target).value,
-        )
+            asa_text,
+            f"AHT {aht}{'·' + str(aht_n) if m and m.aht_s and aht_n < min_n else ''}"
+            f" · n {answered}",
+            stale or ("low_sample" if asa is not None and answered < min_n else
+                      sl_status(m.service_level if m else None, board.target(key, head)).value),
+            title=f"ASA {fmt.GROUP_LABEL[head]} · {label}")
         self._show_escalations(board)
 
     def _show_escalations(self, board: Board | None = None) -> None:

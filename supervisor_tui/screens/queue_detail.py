@@ -3,6 +3,7 @@ interval and day metrics, and Erlang C staffing (needed now vs staffed)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.table import Table
@@ -13,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
 from supervisor_tui import fmt
-from supervisor_tui.board import Board, QueueRow
+from supervisor_tui.board import DAY, INTERVAL, Board, QueueRow, WindowMetrics
 from supervisor_tui.model import Agent, Contact
 from supervisor_tui.safe_text import clean
 from supervisor_tui.screens.base import BoardScreen
@@ -24,19 +25,39 @@ from supervisor_tui.widgets.status_bar import StatusBar
 from supervisor_tui.widgets.tables import agent_columns, contact_columns, sl_cell
 
 
-def metrics_table(row: QueueRow, interval_label: str) -> Table:
+def _abandoned(m: WindowMetrics) -> str:
+    """'9 (+1 short) 3.4%': short abandons are shown, and left out of the rate."""
+    st = m.stats
+    return (f"{st.abandoned - st.abandoned_short} (+{st.abandoned_short} short) "
+            f"{fmt.pct(m.abandon_rate, 1)}")
+
+
+def metrics_table(row: QueueRow, columns: list[tuple[str, str]], min_sample: int) -> Table:
+    """One column per window (key, label): SL, the counts that add up (offered =
+    answered + abandoned + flowed out, by the counting rule), ASA, AHT."""
     table = Table(box=None, padding=(0, 1), expand=False, show_edge=False)
     table.add_column("", style="bold")
-    table.add_column(interval_label, justify="right")
-    table.add_column("Today", justify="right")
-    i, d = row.interval, row.day
-    table.add_row("SL", sl_cell(i.service_level, row.status), fmt.pct(d.service_level))
-    table.add_row("Offered", str(i.stats.offered), str(d.stats.offered))
-    table.add_row("Answered", str(i.stats.answered), str(d.stats.answered))
-    table.add_row("Abandoned", f"{i.stats.abandoned} ({fmt.pct(i.abandon_rate, 1)})",
-                  f"{d.stats.abandoned} ({fmt.pct(d.abandon_rate, 1)})")
-    table.add_row("ASA", fmt.duration(i.asa_s), fmt.duration(d.asa_s))
-    table.add_row("AHT", fmt.duration(i.aht_s), fmt.duration(d.aht_s))
+    windows: list[WindowMetrics | None] = []
+    for key, label in columns:
+        table.add_column(label, justify="right")
+        windows.append(row.window(key))
+    dash = Text(fmt.DASH, style="dim")
+
+    def cells(fn: Callable[[WindowMetrics], Text | str]) -> list[Text | str]:
+        return [fn(m) if m is not None else dash for m in windows]
+
+    statuses = [row.status_in(key) for key, _ in columns]
+    table.add_row("SL", *[sl_cell(m.service_level, st, m.sl_n, min_sample) if m else dash
+                          for m, st in zip(windows, statuses, strict=True)])
+    table.add_row("Offered", *cells(lambda m: str(m.stats.offered)))
+    table.add_row("Answered", *cells(lambda m: str(m.stats.answered)))
+    table.add_row("Abandoned", *cells(_abandoned))
+    if any(m is not None and m.stats.flowed_out for m in windows):
+        table.add_row("Flowed out", *cells(lambda m: str(m.stats.flowed_out)))
+    table.add_row("ASA", *cells(lambda m: fmt.duration(m.asa_s)))
+    table.add_row("AHT", *cells(lambda m: fmt.duration(m.aht_s)
+                                + (f"·{m.stats.handled}" if m.aht_s is not None
+                                   and m.stats.handled < min_sample else "")))
     return table
 
 
@@ -45,23 +66,23 @@ def staffing_text(row: QueueRow) -> Text:
     q = row.queue
     text.append("Erlang C ", "bold")
     text.append(f"target {fmt.pct(q.sl_target)} in {fmt.duration(q.threshold_s)}\n", "dim")
-    working = row.agents.staffed - row.agents.away
     s = row.staffing
     if s is None:
-        text.append("Not enough contacts yet this interval to estimate.\n", "dim")
+        n = row.shared.min_sample if row.shared else 10
+        text.append(f"Too few contacts yet (under {n}) to estimate.\n", "dim")
     else:
-        short = s.needed - working
+        effective = s.effective
+        short = s.needed - effective
         text.append("Needed now ")
         text.append(str(s.needed), "bold")
-        text.append("  staffed ")
-        text.append(str(working), "bold red" if short > 0 else "bold green")
-        if short > 0:
-            text.append(f"  short {short}", "bold red")
+        text.append("  effective ")
+        text.append(f"{effective:.1f}", "bold red" if short > 1e-9 else "bold green")
+        if short > 1e-9:
+            text.append(f"  short {short:.1f}", "bold red")
         text.append("\n")
-        text.append(f"from {s.arrival_per_hour:.0f}/h × AHT {fmt.duration(s.aht_s)}"
-                    f" = {s.result.traffic_erlangs:.1f} Erl\n", "dim")
+        text.append(s.inputs() + "\n", "dim")
         if s.predicted_sl_with_staffed is not None:
-            text.append("Predicted SL with staffed: ")
+            text.append(f"Predicted SL with {int(effective)} effective: ")
             text.append(fmt.pct(s.predicted_sl_with_staffed), "bold")
             text.append("\n")
     a = row.agents
@@ -77,7 +98,11 @@ class QueueDetailScreen(BoardScreen):
         Binding("r", "reassign", "Reassign"),
         Binding("o", "overflow", "Overflow"),
         Binding("m", "move_agents", "Move agents"),
+        Binding("w", "window", "Window"),
     ]
+    # Keys a viewer does not see (roles.REQUIRED_ROLE; BoardScreen.check_action).
+    GATED: ClassVar[dict[str, str]] = {"reassign": "reassign_contact",
+                                       "overflow": "overflow", "move_agents": "move_agents"}
 
     def __init__(self, queue_id: str) -> None:
         super().__init__()
@@ -94,7 +119,7 @@ class QueueDetailScreen(BoardScreen):
                 yield Grid(
                     contact_columns(self._threshold, self._queue_name, with_queue=False),
                     key_of=lambda c: c.id,
-                    now=self.sup.centre_now,
+                    now=self.sup.data_now,
                     empty_text="Nobody waiting",
                     id="waiting",
                 )
@@ -103,7 +128,7 @@ class QueueDetailScreen(BoardScreen):
                 yield Grid(
                     agent_columns(self._queue_name, lambda a: None),
                     key_of=lambda a: f"{a.source}:{a.id}",
-                    now=self.sup.centre_now,
+                    now=self.sup.data_now,
                     empty_text="No agent has this skill",
                     id="serving",
                 )
@@ -133,8 +158,15 @@ class QueueDetailScreen(BoardScreen):
                 Text("This queue is no longer reported by any source.", "bold red")
             )
             return
-        label = self.sup.config.console.policy.label(board.taken_at)
-        self.query_one("#queue-metrics", Static).update(metrics_table(row, label))
+        cfg = self.sup.config.console
+        zone, minutes = cfg.policy.zone, cfg.interval_minutes
+        keys = [INTERVAL]
+        rolling = self.sup.window_key if self.sup.window_key not in (INTERVAL, DAY) else (
+            f"{cfg.rolling_minutes[0]}m")
+        keys += [rolling, DAY]
+        columns = [(k, fmt.window_label(board, k, zone, minutes)) for k in keys]
+        self.query_one("#queue-metrics", Static).update(
+            metrics_table(row, columns, cfg.min_sample))
         self.query_one("#queue-staffing", Static).update(staffing_text(row))
         self.query_one("#waiting", Grid).set_rows(board.waiting_by_queue.get(self.queue_id, ()))
         serving: tuple[Agent, ...] = board.agents_by_queue.get(self.queue_id, ())
@@ -162,6 +194,12 @@ class QueueDetailScreen(BoardScreen):
     def on_grid_selected(self, event: Grid.Selected) -> None:
         if event.grid.id == "waiting":  # Enter on a waiting contact: reassign it
             self.action_reassign()
+
+    def action_window(self) -> None:
+        """The rolling column cycles with the dashboard's window (w)."""
+        self.sup.cycle_window()
+        if self.sup.board is not None:
+            self.show_board(self.sup.board)
 
     def action_move_agents(self) -> None:
         self.app.push_screen(MoveAgentsScreen(self.queue_id))

@@ -338,8 +338,10 @@ class Engine:
     def _roll(self, t: float) -> None:
         """Move the counters to the interval (and day) that ``t`` falls in."""
         when = self.at(t)
-        ikey = self.policy.interval_start(when)
-        dkey = self.policy.day_start(when)
+        # Keys in UTC: two local datetimes of one zone compare equal across a DST fold
+        # (Python ignores fold there), which would merge a repeated hour's intervals.
+        ikey = self.policy.interval_start(when).astimezone(UTC)
+        dkey = self.policy.day_start(when).astimezone(UTC)
         if dkey != self._day_key:
             # A new day: keep only today's buckets so memory stays bounded for weeks.
             self.buckets = {k: v for k, v in self.buckets.items() if k >= dkey}

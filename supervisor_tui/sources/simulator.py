@@ -78,8 +78,10 @@ class SnapshotBuilder:
         for i, q in enumerate(e.queues):
             if seen[i] != vers[i]:
                 seen[i] = vers[i]
-                ival[i] = _stats(q.id, ikey, e.interval_counters(i))
-                day[i] = _stats(q.id, dkey, e.day_counters(i))
+                # The engine counts from its epoch (start less warm-up): a window
+                # never claims time it did not see, so rates use the true span.
+                ival[i] = _stats(q.id, max(ikey, e.epoch), e.interval_counters(i))
+                day[i] = _stats(q.id, max(dkey, e.epoch), e.day_counters(i))
         agents = tuple([a.model if a.model_ver == a.ver else self._agent(a) for a in e.agents])
         contacts = tuple([c.model if c.model_ver == c.ver else self._contact(c)
                           for c in e.live_contacts()])

@@ -135,6 +135,17 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         self.sort_column: str | None = None
         self.sort_reverse = False
 
+    def set_columns(self, columns: Sequence[Column[R]]) -> None:
+        """Replace the column set (e.g. another window's figures); sort and cursor stay."""
+        self.columns = list(columns)
+        if self.sort_column is not None and all(c.key != self.sort_column for c in columns):
+            self.sort_column = None
+        self._layout_width = -1
+        self._shown.clear()
+        self._fresh.clear()
+        rows, self._input = self._input, ()  # re-sort: the sort keys may mean another window
+        self.set_rows(rows)
+
     # -- data ---------------------------------------------------------------
 
     def set_rows(self, rows: Sequence[R]) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
 
 from supervisor_tui.widgets.lean import LeanText
 
-STATUS_CLASSES = ("ok", "at_risk", "missed", "no_data", "stale")
+STATUS_CLASSES = ("ok", "at_risk", "missed", "no_data", "stale", "low_sample")
 
 
 class KpiTile(Vertical):
@@ -31,21 +30,29 @@ class KpiTile(Vertical):
     KpiTile.missed { border: heavy $error; }
     KpiTile.missed .kpi-value { color: $text-error; }
     KpiTile.stale .kpi-value { color: $text-disabled; text-style: strike; }
+    KpiTile.low_sample .kpi-value { color: $text-muted; text-style: none; }
     """
 
     def __init__(self, title: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.title_text = title
+        self._title = LeanText(title, classes="kpi-title")
         self._value = LeanText("—", classes="kpi-value")
         self._sub = LeanText("", classes="kpi-sub")
 
     def compose(self) -> ComposeResult:
-        yield Static(self.title_text, classes="kpi-title", markup=False)
+        yield self._title
         yield self._value
         yield self._sub
 
-    def show(self, value: str | Text, sub: str = "", status: str | None = None) -> None:
+    def show(self, value: str | Text, sub: str = "", status: str | None = None,
+             title: str | None = None) -> None:
+        """``title`` names what the figure covers ("SL live · 15m"); ``status`` is a CSS
+        class: ok / at_risk / missed / no_data / stale / low_sample (greyed)."""
         # LeanText sends only changed cells: a quiet screen stays quiet over SSH.
+        if title is not None and title != self.title_text:
+            self.title_text = title
+            self._title.update(title)
         self._value.update(value)
         self._sub.update(sub)
         for cls in STATUS_CLASSES:

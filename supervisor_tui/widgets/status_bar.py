@@ -32,13 +32,19 @@ def render_status(
     note: str | None = None,
     live_within_s: float = 0.0,
     alerts: int = 0,
+    who: str | None = None,
+    alarm: str | None = None,
 ) -> Text:
-    """``live_within_s``: data younger than this (the poll interval and some slack) reads
+    """``who``: user and role; ``alarm``: a standing warning (an unshared store).
+    ``live_within_s``: data younger than this (the poll interval and some slack) reads
     "live" rather than a count that ticks every second — on time is all a reader needs,
     and a quiet bar costs nothing over SSH. Late data shows its age, stale data shouts."""
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f" {title} ", "bold reverse")
     line.append(" ")
+    if alarm:  # e.g. NOT SHARED · NOT AUDITED: first, so no width ever crops it
+        line.append(f" {alarm} ", "bold white on red")
+        line.append(" ")
     if alerts:  # new critical escalations nobody has looked at yet (the desk resets it)
         line.append(f" ‼ {alerts} new critical — e ", "bold white on red")
         line.append(" ")
@@ -67,6 +73,8 @@ def render_status(
 
 
 class StatusBar(LeanText):
+    if who:  # "sam (viewer)": who this console acts as, and so which keys it has
+        line.append(f"  {clean(who, 40)}", "bold")
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; }
     """

@@ -12,7 +12,7 @@ from datetime import datetime
 from rich.text import Text
 
 from supervisor_tui import fmt
-from supervisor_tui.board import QueueRow, SLStatus
+from supervisor_tui.board import INTERVAL, QueueRow, SLStatus, WindowMetrics
 from supervisor_tui.model import Agent, AgentStateKind, Contact, Tier
 from supervisor_tui.safe_text import clean
 from supervisor_tui.widgets.grid import Column
@@ -27,18 +27,66 @@ def _num(value: float | None) -> float:
     return -1.0 if value is None else value
 
 
-def sl_cell(value: float | None, status: SLStatus) -> Text:
-    return Text(f"{fmt.SL_SYMBOL[status]} {fmt.pct(value)}", style=fmt.SL_STYLE[status])
+def sl_cell(value: float | None, status: SLStatus, n: int | None = None,
+            min_sample: int = 0) -> Text:
+    """'✓ 82%'; with fewer than ``min_sample`` contacts behind it, greyed with the
+    count ('✓ 75%·4'): a figure, not yet a fact."""
+    shown, few = fmt.sample_pct(value, n if n is not None else min_sample, min_sample)
+    style = "dim" if few and value is not None else fmt.SL_STYLE[status]
+    return Text(f"{fmt.SL_SYMBOL[status]} {shown}", style=style)
 
 
-def wait_cell(wait: float | None, threshold: float) -> Text:
+def wait_cell(wait: float | None, threshold: float, at_least: bool = False) -> Text:
+    """A wait; ``at_least`` (stale data) reads '≥ 0:26': frozen at the last data."""
     if wait is None:
         return Text(fmt.DASH, style="dim")
     style = "bold red" if wait > threshold else ("yellow" if wait > threshold * 0.75 else "")
-    return Text(fmt.duration(wait), style=style)
+    return Text(("≥" if at_least else "") + fmt.duration(wait), style=style)
 
 
-def queue_columns(trend: Callable[[str], str]) -> list[Column[QueueRow]]:
+def _rate_cell(value: float | None, n: int, min_sample: int, digits: int = 0) -> Text:
+    if value is None:
+        return Text(fmt.DASH, style="dim")
+    text = fmt.pct(value, digits)
+    if n < min_sample:
+        return Text(f"{text}·{n}", style="dim")
+    return Text(text)
+
+
+def _time_cell(value: float | None, n: int, min_sample: int) -> Text:
+    if value is None:
+        return Text(fmt.DASH, style="dim")
+    if n < min_sample:
+        return Text(f"{fmt.duration(value)}·{n}", style="dim")
+    return Text(fmt.duration(value))
+
+
+def queue_columns(
+    trend: Callable[[str], str],
+    window: str = INTERVAL,
+    label: str = "",
+    min_sample: int = 0,
+    frozen: Callable[[], bool] = lambda: False,
+) -> list[Column[QueueRow]]:
+    """Queue rows with their figures over ``window`` (named ``label`` in the headers:
+    'SL 15m'); figures from fewer than ``min_sample`` contacts greyed with the count."""
+    suffix = f" {label}" if label else ""
+
+    def m(r: QueueRow) -> WindowMetrics | None:
+        return r.window(window)
+
+    def sl(r: QueueRow, now: datetime) -> Text:
+        w = m(r)
+        return sl_cell(w.service_level if w else None, r.status_in(window),
+                       w.sl_n if w else 0, min_sample)
+
+    def need(r: QueueRow, now: datetime) -> Text:
+        s = r.staffing
+        if s is None:
+            return Text(fmt.DASH, style="dim")
+        short = s.needed > r.effective_agents + 1e-9
+        return Text(str(s.needed), style="bold red" if short else "")
+
     return [
         Column(
             "name", "Queue", 14,
@@ -53,14 +101,15 @@ def queue_columns(trend: Callable[[str], str]) -> list[Column[QueueRow]]:
         ),
         Column(
             "longest", "Oldest", 7,
-            lambda r, now: wait_cell(_age(r.oldest_waiting_since, now), r.queue.threshold_s),
+            lambda r, now: wait_cell(_age(r.oldest_waiting_since, now), r.queue.threshold_s,
+                                     at_least=frozen()),
             lambda r, now: _num(_age(r.oldest_waiting_since, now)), align="right", priority=0,
             sort_by_time=True,
         ),
         Column(
-            "sl", "SL", 7,
-            lambda r, now: sl_cell(r.interval.service_level, r.status),
-            lambda r, now: _num(r.interval.service_level), align="right", priority=0,
+            "sl", f"SL{suffix}", 9, sl,
+            lambda r, now: _num(w.service_level if (w := m(r)) else None),
+            align="right", priority=0,
         ),
         Column(
             "target", "Target", 9,
@@ -68,16 +117,23 @@ def queue_columns(trend: Callable[[str], str]) -> list[Column[QueueRow]]:
             align="right", priority=5,
         ),
         Column(
-            "asa", "ASA", 6, lambda r, now: fmt.duration(r.interval.asa_s),
-            lambda r, now: _num(r.interval.asa_s), align="right", priority=2,
+            "asa", "ASA", 7,
+            lambda r, now: _time_cell(w.asa_s, w.stats.answered, min_sample)
+            if (w := m(r)) else Text(fmt.DASH, style="dim"),
+            lambda r, now: _num(w.asa_s if (w := m(r)) else None), align="right", priority=2,
         ),
         Column(
-            "aht", "AHT", 6, lambda r, now: fmt.duration(r.interval.aht_s),
-            lambda r, now: _num(r.interval.aht_s), align="right", priority=3,
+            "aht", "AHT", 7,
+            lambda r, now: _time_cell(w.aht_s, w.stats.handled, min_sample)
+            if (w := m(r)) else Text(fmt.DASH, style="dim"),
+            lambda r, now: _num(w.aht_s if (w := m(r)) else None), align="right", priority=3,
         ),
         Column(
-            "abandon", "Aband", 5, lambda r, now: fmt.pct(r.interval.abandon_rate),
-            lambda r, now: _num(r.interval.abandon_rate), align="right", priority=1,
+            "abandon", "Aband", 6,
+            lambda r, now: _rate_cell(w.abandon_rate, w.abandon_n, min_sample)
+            if (w := m(r)) else Text(fmt.DASH, style="dim"),
+            lambda r, now: _num(w.abandon_rate if (w := m(r)) else None), align="right",
+            priority=1,
         ),
         Column(
             "agents", "Av/On/ACW/Aw", 13,
@@ -89,18 +145,11 @@ def queue_columns(trend: Callable[[str], str]) -> list[Column[QueueRow]]:
             lambda r, now: r.agents.available, align="right", priority=1,
         ),
         Column(
-            "need", "Need", 5,
-            lambda r, now: Text(
-                str(r.staffing.needed),
-                style="bold red"
-                if r.staffing.needed > r.agents.staffed - r.agents.away
-                else "",
-            )
-            if r.staffing
-            else Text(fmt.DASH, style="dim"),
+            "need", "Need", 5, need,
             lambda r, now: r.staffing.needed if r.staffing else -1, align="right", priority=2,
         ),
-        Column("trend", "Waiting 30m", 15, lambda r, now: trend(r.queue.id), priority=3),
+        Column("trend", "Waiting 30m ▁0 █64+", 19, lambda r, now: trend(r.queue.id),
+               priority=3),
     ]
 
 
