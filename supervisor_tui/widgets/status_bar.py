@@ -69,12 +69,12 @@ def render_status(
         line.append(f"data {age_s:.0f}s old", "yellow")
     if note:
         line.append(f"  {clean(note, 80)}", "yellow")
+    if who:  # "sam (viewer)": who this console acts as, and so which keys it has
+        line.append(f"  {clean(who, 40)}", "bold")
     return line
 
 
 class StatusBar(LeanText):
-    if who:  # "sam (viewer)": who this console acts as, and so which keys it has
-        line.append(f"  {clean(who, 40)}", "bold")
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; }
     """
