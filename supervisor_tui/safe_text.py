@@ -13,7 +13,10 @@ isolates U+202A-202E / U+2066-2069, bidi marks, line/paragraph separators).
 
 from __future__ import annotations
 
+import base64
 import re
+import urllib.parse
+from collections.abc import Callable, Iterable
 from typing import Any
 
 # CSI / OSC / string sequences (DCS, SOS, PM, APC up to ST), then any other ESC pair.
@@ -93,3 +96,44 @@ def markdown(value: object, max_len: int = 2000, *, block: bool = True) -> str:
     text that never starts a line (a table cell): list markers are left alone there."""
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", clean(value, max_len))
     return _MARKDOWN_BLOCK.sub(r"\1\\\2", text) if block else text
+
+
+# -- secrets ----------------------------------------------------------------------------
+
+def secret_forms(value: str) -> list[str]:
+    """``value`` as a receiver may echo it back: itself, base64 (as in Basic auth,
+    padded or not, standard or URL-safe) and URL-encoded (as in a query or form)."""
+    raw = value.encode()
+    encoded = [base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()]
+    return [value, *encoded, *(e.rstrip("=") for e in encoded),
+            urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)]
+
+
+def redactor(secrets: Iterable[str | None]) -> Callable[[str], str]:
+    """A function replacing every form (``secret_forms``) of every secret with ``***``,
+    also the start of one cut off by ``clean``'s "…" (at the end of a text or not).
+
+    Secrets shorter than 6 characters are ignored: they would match anywhere."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret and len(secret) >= 6:
+            forms.update(f for f in secret_forms(secret) if len(f) >= 6)
+    ordered = sorted(forms, key=len, reverse=True)  # longest first: no half-replaced form
+
+    def redact(text: str) -> str:
+        for form in ordered:
+            if form in text:
+                text = text.replace(form, "***")
+        if "…" in text:  # a text cut by clean(), perhaps with more appended after it
+            parts = text.split("…")
+            for i, body in enumerate(parts[:-1]):
+                for form in ordered:
+                    cut = next((n for n in range(len(form) - 1, 3, -1)
+                                if body.endswith(form[:n])), 0)
+                    if cut:
+                        parts[i] = body[:-cut] + "***"
+                        break
+            text = "…".join(parts)
+        return text
+
+    return redact

@@ -12,6 +12,8 @@ receiver that saw an attempt whose answer we lost can drop the repeat.
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -19,7 +21,7 @@ import os
 import smtplib
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -42,7 +44,7 @@ from supervisor_tui.crisis.config import (
 from supervisor_tui.crisis.db import immediate
 from supervisor_tui.crisis.incidents import IncidentStore
 from supervisor_tui.model import ActionResult
-from supervisor_tui.safe_text import clean
+from supervisor_tui.safe_text import clean, redactor
 from supervisor_tui.sources.limits import parse_retry_after
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -107,13 +109,51 @@ class MissingSecret(Exception):
 
 
 class Sender:
-    """Base class; subclasses implement ``send``."""
+    """Base class; subclasses implement ``send``.
+
+    Secrets never leave a sender: every ``send`` (wrapped by ``__init_subclass__``)
+    scrubs each secret it read (and its base64 / URL-encoded forms) from the result's
+    reason, and from the text of anything it raises, so a receiver that echoes the
+    Authorization header in its error body cannot get the secret into the outbox, the
+    audit log, ``crisis status``, the screen or an incident export.
+    """
 
     def __init__(self, name: str, channel: ChannelBase,
                  env: Mapping[str, str] | None = None) -> None:
         self.name = name
         self.channel = channel
         self._env = env if env is not None else os.environ
+        self._secrets: set[str] = set()  # every secret value this sender has read
+        self._redact: Callable[[str], str] = str
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        send = cls.__dict__.get("send")
+        if send is not None and not getattr(send, "_scrubs", False):
+            @functools.wraps(send)
+            async def scrubbed(self: Sender, delivery: Delivery) -> SendResult:
+                try:
+                    result = await send(self, delivery)
+                except Exception as err:
+                    err.args = tuple(self.redact(str(a)) if isinstance(a, str) else a
+                                     for a in err.args)
+                    raise
+                return self.scrub(result)
+
+            scrubbed._scrubs = True  # type: ignore[attr-defined]
+            cls.send = scrubbed  # type: ignore[method-assign]
+
+    def redact(self, text: str) -> str:
+        """``text`` without any secret this sender has read."""
+        return self._redact(text)
+
+    def scrub(self, result: SendResult) -> SendResult:
+        reason, external = self.redact(result.reason), result.external_id
+        if external is not None:
+            external = self.redact(external)
+        if reason == result.reason and external == result.external_id:
+            return result
+        return replace(result, reason=reason, external_id=external)
 
     def can_deliver(self, recipient: str) -> bool:
         """False when this process cannot serve the row at all (leave it for another)."""
@@ -129,7 +169,13 @@ class Sender:
         value = self._env.get(var)
         if not value:
             raise MissingSecret(f"environment variable {var} is not set")
+        self._remember(value)
         return value
+
+    def _remember(self, value: str) -> None:
+        if value not in self._secrets:
+            self._secrets.add(value)
+            self._redact = redactor(self._secrets)
 
 
 # -- HTTP ------------------------------------------------------------------------------
@@ -186,6 +232,9 @@ class HttpSender(Sender):
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response | SendResult:
         """The response, or a retry result for a network failure."""
+        auth = kwargs.get("auth")
+        if isinstance(auth, tuple):  # as the Authorization: Basic header carries it
+            self._remember(base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
         try:
             return await self.client.request(method, url, **kwargs)
         except httpx.TimeoutException:

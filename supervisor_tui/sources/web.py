@@ -13,13 +13,12 @@ import base64
 import re
 import ssl
 import time
-import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 
-from supervisor_tui.safe_text import clean
+from supervisor_tui.safe_text import clean, redactor
 from supervisor_tui.sources.base import Source, SourceError
 from supervisor_tui.sources.limits import (
     RateLimited,
@@ -45,35 +44,6 @@ def _body_hint(response: httpx.Response, redact: Callable[[str], str] = str) -> 
     if text.lstrip().startswith("<"):
         return "an HTML/XML page"
     return repr(clean(text, 80)) if text.strip() else "an empty body"
-
-
-def secret_forms(value: str) -> list[str]:
-    """``value`` as it may be echoed back: itself, base64 (as in Basic auth) and
-    URL-encoded (as in a query string or form body)."""
-    forms = [value, base64.b64encode(value.encode()).decode(),
-             base64.urlsafe_b64encode(value.encode()).decode(),
-             urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)]
-    forms += [f.rstrip("=") for f in forms[1:3]]
-    return forms
-
-
-def redactor(secrets: Iterable[str]) -> Callable[[str], str]:
-    """A function replacing every form (``secret_forms``) of every secret with ``***``.
-
-    Secrets shorter than 6 characters are ignored: they would match anywhere."""
-    forms: set[str] = set()
-    for secret in secrets:
-        if secret and len(secret) >= 6:
-            forms.update(f for f in secret_forms(secret) if len(f) >= 6)
-    ordered = sorted(forms, key=len, reverse=True)  # longest first: no half-replaced form
-
-    def redact(text: str) -> str:
-        for form in ordered:
-            if form in text:
-                text = text.replace(form, "***")
-        return text
-
-    return redact
 
 
 def _secret_values(auth: Any, headers: Mapping[str, str] | None) -> tuple[str, ...]:
