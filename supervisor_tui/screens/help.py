@@ -14,19 +14,36 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 GLOSSARY = [
-    ("SL", "Service level this interval: answered within the queue's threshold / "
-           "(answered + abandoned after the threshold). Target and threshold per queue. "
-           "✓ on target · ! within 5 points · ✗ missed · · no contacts yet."),
+    ("Counting", "A contact counts once per queue, in the window in which it left the "
+                 "queue: answered, abandoned, or flowed out (moved to another queue). "
+                 "Offered = answered + abandoned + flowed out; contacts still waiting are "
+                 "counted apart (Wait#). So no rate can pass 100%. See docs/metrics.md."),
+    ("Window", "Figures cover the window named in the tiles and headers: the interval "
+               "(10:00-10:30), a rolling last 15m / 30m / 60m, or today; w switches. "
+               "'last 4 of 15m' while the console has seen less."),
+    ("75%·4", "Greyed with its count: fewer contacts than the minimum sample "
+              "(default 10) stand behind the figure, so read it as an early sign."),
+    ("SL", "Service level: answered within the queue's threshold / (answered + "
+           "abandoned after the threshold). Target and threshold per queue. "
+           "✓ on target · ! within 5 points · ✗ missed · · no contacts yet, decided on "
+           "the whole percent shown. Tiles are per channel group (live: voice, chat, "
+           "social; email apart), never mixing a 20 s target with a 1 h one."),
     ("Wait# / Oldest", "Contacts waiting now, and how long the oldest has waited, "
-                       "measured against now (red: past the queue's threshold)."),
+                       "measured against now (red: past the queue's threshold). On "
+                       "STALE data waits stop and read ≥ 0:26."),
+    ("Longest vs its target", "The queue whose oldest waiting contact is furthest into "
+                              "its own threshold: '1:42 of 20s', named."),
     ("ASA", "Average speed of answer: total wait of answered contacts / answered."),
     ("AHT", "Average handle time: talk + hold + after-contact work / handled."),
     ("Aband", "Abandoned / offered, short abandons (under the queue's short-abandon "
-              "time) excluded from both."),
+              "time) left out of both and shown apart: '9 (+1 short)'."),
     ("Av/On/ACW/Aw", "Agents with the queue's skill: available / on a contact / in "
                      "after-contact work / away."),
-    ("Need", "Erlang C: agents needed now to meet the target from this interval's "
-             "arrival rate and AHT (red when fewer are working)."),
+    ("Need", "Erlang C: agents needed to meet the target, from the arrival rate and AHT "
+             "of the last 30 min (or today while fewer than the minimum sample), red "
+             "when more than the effective agents: each working agent counts by this "
+             "queue's share of the load of the queues they serve. The queue detail "
+             "shows the inputs (44/h × 9:20 AHT = 6.8 Erl, 14.0 effective)."),
     ("⚑", "Agent too long in after-contact work or away (limits in config)."),
     ("STALE", "The data stopped updating; numbers shown are the last good ones."),
     ("‼ CRITICAL 12:34", "Incident banner (every console on this host): an active "
