@@ -86,6 +86,10 @@ class CrisisScreen(BoardScreen):
         Binding("tab", "app.focus_next", "Switch table", show=False),
         Binding("escape", "leave_input", "Back to list", show=False),
     ]
+    # Keys a role without them does not see (roles.REQUIRED_ROLE; BoardScreen.check_action).
+    GATED: ClassVar[dict[str, str]] = {
+        "declare": "crisis_declare", "send": "crisis_message", "follow_up": "crisis_message",
+        "resolve": "crisis_resolve", "requeue": "crisis_requeue", "note": "crisis_note"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -103,10 +107,6 @@ class CrisisScreen(BoardScreen):
         return self.sup.config.console.policy.zone
 
     def compose(self) -> ComposeResult:
-    # Keys a role without them does not see (roles.REQUIRED_ROLE; BoardScreen.check_action).
-    GATED: ClassVar[dict[str, str]] = {
-        "declare": "crisis_declare", "send": "crisis_message", "follow_up": "crisis_message",
-        "resolve": "crisis_resolve", "requeue": "crisis_requeue", "note": "crisis_note"}
         yield StatusBar(id="status")
         yield LeanText(id="crisis-summary")
         yield Input(id="crisis-input")
