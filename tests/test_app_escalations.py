@@ -74,8 +74,10 @@ async def test_viewer_cannot_take(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 30)) as pilot:
         await open_desk(pilot)
         await pilot.press("t")  # not offered to a viewer; pressed anyway, it says why
-        await wait_for(pilot, lambda: any("needs supervisor" in n.message
-                                          for n in app._notifications))
+        await wait_for(pilot, lambda: len(app.audit.records()) == 1)
+        assert app.audit.records()[0]["outcome"] == "refused"
+        assert "needs supervisor" in app.audit.records()[0]["response"]
+        assert "needs supervisor" in screen_text(app)
         assert "◉" not in screen_text(app).split("Why")[1]
         assert app.store.escalation_states() == {}
 
@@ -342,3 +344,23 @@ async def test_ages_freeze_on_stale_data_and_since_is_centre_time(tmp_path: Path
         now[0], mono[0] = T0 + timedelta(seconds=50), 1050.0
         await pilot.pause(0.3)
         assert "≥ 1:35" in vip_row()  # frozen, not ticking
+
+
+async def test_help_lists_the_desk_keys_and_enter_opens(tmp_path: Path) -> None:
+    app = console(tmp_path / "s.db", "ann")
+    async with app.run_test(size=(120, 40)) as pilot:
+        grid = await open_desk(pilot)
+        await pilot.press("u")  # nothing done yet: it says so rather than nothing
+        await wait_for(pilot, lambda: "Nothing to undo" in screen_text(app))
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        for words in ("Undo the last take", "Release (give up ownership)", "Give to…",
+                      "Mine only", "Snooze", "Acknowledge", "Show resolved and snoozed"):
+            assert words in text, words
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        # Enter on the abandon-rate row opens its queue.
+        await pilot.press("end", "enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "QueueDetailScreen")
+        assert grid.cursor_key == "queue-abandon:sales"

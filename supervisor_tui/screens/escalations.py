@@ -135,7 +135,7 @@ class EscalationDeskScreen(BoardScreen):
         Binding("n", "note", "Note"),
         Binding("u", "undo", "Undo the last take / acknowledge / resolve (a few seconds)",
                 show=False),
-        Binding("f", "toggle_mine", "Mine"),
+        Binding("f", "toggle_mine", "Mine only (what you have taken) / all", show=False),
         Binding("r", "reassign", "Reassign"),
         Binding("m", "move_agents", "Move agents"),
         Binding("z", "change('snoozed')", "Snooze (hide for a while; for a contact still "
@@ -158,7 +158,6 @@ class EscalationDeskScreen(BoardScreen):
         self._frozen = False  # stale data: ages stop at the last data's time
         self._undo: tuple[Change, str, float] | None = None  # change, label, until (mono)
         self._flash_until = 0.0
-        self._told: set[int] = set()  # notices already announced on this console
 
     @property
     def desk(self) -> DeskActions:
@@ -271,6 +270,9 @@ class EscalationDeskScreen(BoardScreen):
         line.append(f"  ! {counts['warning']} warning", "yellow" if counts["warning"] else "dim")
         line.append(f"  · {counts['info']} info", "cyan" if counts["info"] else "dim")
         line.append(f"  ◉ {taken} taken", "green" if taken else "dim")
+        mine = sum(1 for e in live if self._mine(e))
+        if mine and not self.mine_only:
+            line.append(f" ({mine} yours: f)", "green")
         if len(live) < len(shown):
             line.append(f"  – {len(shown) - len(live)} left the queue", "dim")
         if self.mine_only:
@@ -328,7 +330,8 @@ class EscalationDeskScreen(BoardScreen):
 
     def _show_notices(self) -> None:
         """Notices to you (someone resolved or took over your item, gave you one), from
-        the shared store: the last few minutes' on the desk, each new one announced once."""
+        the shared store: the last few minutes' on the desk, unread ones in bold (and
+        marked read once shown)."""
         store, widget = self.sup.store, self.query_one("#desk-notices", Static)
         if store is None:
             return
@@ -340,10 +343,6 @@ class EscalationDeskScreen(BoardScreen):
         except StoreError as err:
             notices, fresh = [{"id": -1, "ts": "", "text": f"notices unavailable: {err}",
                                "seen_at": ""}], []
-        for n in fresh:
-            if n["id"] not in self._told:
-                self._told.add(n["id"])
-                self.notify(clean(n["text"], 120), title="Escalation desk", timeout=10)
         widget.display = bool(notices)
         text = Text(no_wrap=True, overflow="ellipsis")
         for i, n in enumerate(reversed(notices[-2:])):
@@ -421,8 +420,6 @@ class EscalationDeskScreen(BoardScreen):
 
     def _report(self, out: Outcome, verb: str, label: str) -> None:
         result = out.result
-        self.notify(clean(result.message, 120),
-                    severity="information" if result.ok else "warning")
         if result.ok and out.undoable and verb in UNDOABLE:
             assert out.change is not None
             self._undo = (out.change, label, self.sup.monotonic() + UNDO_S)
@@ -487,6 +484,22 @@ class EscalationDeskScreen(BoardScreen):
 
         self.app.push_screen(DeskInput(f"Give {label} to", "login name, e.g. bob"), give)
 
+    def on_grid_selected(self, event: Grid.Selected) -> None:
+        """Enter: reassign a waiting contact; otherwise open the item's queue."""
+        event.stop()
+        esc = self._selected()
+        if esc is None:
+            return
+        supervisor = ROLE_RANK[self.sup.actions.role] >= ROLE_RANK[Role.SUPERVISOR]
+        if supervisor and self._still_waiting(esc):
+            self.action_reassign()
+            return
+        board = self.sup.board
+        if board is not None and esc.queue_id in board.rows_by_id:
+            self.sup.open_queue(esc.queue_id or "")
+        else:
+            self._flash(f"{clean(esc.label or esc.id, 60)}: no queue to open", ok=False)
+
     def action_toggle_mine(self) -> None:
         self.mine_only = not self.mine_only
         self._escalations_changed()
@@ -499,12 +512,14 @@ class EscalationDeskScreen(BoardScreen):
         esc = self._selected()
         board = self.sup.board
         if esc is None or board is None or esc.subject_type != "contact":
-            self.notify("Select an escalation about a waiting contact", severity="warning")
+            self.notify("Select an escalation about a waiting contact", severity="warning",
+                        markup=False)
             return
         contact = next((c for c in board.waiting_by_queue.get(esc.queue_id or "", ())
                         if c.id == esc.subject_id), None)
         if contact is None:
-            self.notify("That contact is no longer waiting", severity="warning")
+            self.notify("That contact is no longer waiting", severity="warning",
+                        markup=False)
             return
         self.app.push_screen(ReassignScreen([contact], contact.queue_id))
 
@@ -514,7 +529,8 @@ class EscalationDeskScreen(BoardScreen):
         board = self.sup.board
         if esc is None or board is None or esc.queue_id not in board.rows_by_id:
             self.notify("Select an escalation about a queue or a contact in one",
-                        severity="warning")
+                        severity="warning",
+                        markup=False)
             return
         self.app.push_screen(MoveAgentsScreen(esc.queue_id))
 
