@@ -99,26 +99,83 @@ async def test_each_view_shows_its_numbers() -> None:
         assert "Needs a human" in screen_text(app)
 
 
-async def test_rotation_pauses_on_critical_shows_escalations_and_resumes() -> None:
+async def test_critical_pauses_for_one_view_then_a_strip_rides_on_every_view() -> None:
     source = ScriptedSource([calm_centre()])
     app = wall_app(source)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert not wall_screen(app).paused
+        assert "CRITICAL " not in screen_text(app)
         source.snapshots = [centre(T0 + timedelta(seconds=5))]  # a VIP waits 95 s: critical
         await wait_for(pilot, lambda: wall_screen(app).paused)
         assert wall_screen(app).current_view == "escalations"
-        await pilot.pause(1.0)  # three rotation periods: still held on the escalations
-        screen = wall_screen(app)
-        assert screen.paused and screen.current_view == "escalations"
         text = screen_text(app)
-        assert "ROTATION PAUSED" in text and "‼ CRITICAL" in text and "VIP waiting" in text
+        assert "PAUSED · resumes in" in text and "VIP waiting" in text
+        # One view's time (0.3 s) later rotation goes on, though the VIP still waits...
+        await wait_for(pilot, lambda: not wall_screen(app).paused, timeout=1.0)
+        assert any(e.severity == "critical" for e in app.escalations)
+        # ...and every view carries the critical strip.
+        seen: dict[str, str] = {}
+
+        def record() -> bool:
+            seen.setdefault(wall_screen(app).current_view, screen_text(app))
+            return len(seen) == 4
+
+        await wait_for(pilot, record, timeout=3.0)
+        for view, shown in seen.items():
+            assert "‼ 1 CRITICAL" in shown and "VIP waiting in Sales" in shown, view
 
         source.snapshots = [calm_centre(T0 + timedelta(seconds=60))]  # the VIP was answered
-        await wait_for(pilot, lambda: not wall_screen(app).paused)
-        resumed_on = wall_screen(app).current_view
-        await wait_for(pilot, lambda: wall_screen(app).current_view != resumed_on)
-        assert "ROTATION PAUSED" not in screen_text(app)
+        await wait_for(pilot, lambda: "‼ 1 CRITICAL" not in screen_text(app))
+        assert not wall_screen(app).paused
+
+
+def surge(polls: int) -> list[Snapshot]:
+    """A new VIP past the limit on every poll."""
+    from supervisor_tui.model import Channel, Contact, Tier
+
+    out = []
+    for i in range(polls):
+        now = T0 + timedelta(seconds=i)
+        snap = calm_centre(now)
+        vips = tuple(Contact(id=f"v{j}", queue_id="sales", channel=Channel.VOICE,
+                             tier=Tier.VIP, entered_at=now - timedelta(seconds=95 + i - j))
+                     for j in range(i + 1))
+        out.append(snap.model_copy(update={"contacts": snap.contacts + vips}))
+    return out
+
+
+async def test_a_surge_does_not_park_the_wall_on_the_escalations() -> None:
+    source = ScriptedSource([calm_centre()])
+    app = wall_app(source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        source.snapshots = surge(40)  # a new critical every 0.1 s poll, for 4 s
+        samples: list[str] = []
+        for _ in range(60):  # 3 s
+            await pilot.pause(0.05)
+            samples.append(wall_screen(app).current_view)
+        assert set(samples) == set(VIEWS)  # every view was shown during the surge
+        assert samples.count("escalations") / len(samples) < 0.6  # (was: 100%)
+        assert "CRITICAL" in screen_text(app)
+
+
+async def test_what_pauses_rotation_is_configurable() -> None:
+    source = ScriptedSource([calm_centre()])
+    app = wall_app(source, wall_config(pause_on=[]))  # never pause: the strip says it
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        source.snapshots = [centre(T0 + timedelta(seconds=5))]
+        await wait_for(pilot, lambda: "‼ 1 CRITICAL" in screen_text(app))
+        for _ in range(10):
+            await pilot.pause(0.1)
+            assert not wall_screen(app).paused
+    # Pause on agents past their ACW limit (a warning here: Cy, 10 min).
+    app = wall_app(ScriptedSource([calm_centre()]), wall_config(pause_on=["agent_acw"],
+                                                                rotate_s=600))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: wall_screen(app).paused)
+        assert wall_screen(app).current_view == "escalations"
 
 
 async def test_actions_are_refused_with_a_visible_reason_and_nothing_waits_for_a_key() -> None:
@@ -268,6 +325,11 @@ def test_wall_config_defaults_and_validation() -> None:
         parse_config({"wall": {"theme": "neon"}}, "t")
     with pytest.raises(ConfigError, match="no queue ids: empty"):
         parse_config({"wall": {"queue_groups": {"empty": []}}}, "t")
+    assert default.pause_on == ["critical"] and default.pause_for_s == default.rotate_s
+    with pytest.raises(ConfigError, match="unknown 'everything'"):
+        parse_config({"wall": {"pause_on": ["everything"]}}, "t")
+    with pytest.raises(ConfigError, match=r"pause_s \(60\) is longer than rotate_s"):
+        parse_config({"wall": {"rotate_s": 15, "pause_s": 60}}, "t")
 
 
 def test_cli_has_wall_and_theme_flags() -> None:

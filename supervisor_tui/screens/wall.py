@@ -1,9 +1,12 @@
 """Wall terminal: a read-only screen that rotates through views, for a TV on the floor.
 
 One screen with a ContentSwitcher of views (dashboard, queue groups, escalations,
-agents), rotated by a timer. Rotation pauses while anything is critical and shows the
-escalations instead; it resumes where it was once nothing is. Nothing here waits for a
-key: keys that would act are refused with the reason on screen, and nothing opens a
+agents), rotated by a timer. A new critical item (what counts: ``[wall] pause_on``)
+holds the escalations view for at most one view's time (``pause_s``, default
+``rotate_s``); rotation then goes on, and a red critical strip rides on every view for as
+long as anything is critical. After a pause, a new one waits for one full rotation, so a
+surge (a new critical every few seconds) never parks the wall on the desk. Nothing here
+waits for a key: keys that would act are refused with the reason on screen, and nothing opens a
 dialog. When the data is older than the stale limit, the whole screen says so: a
 banner with the age in large digits, a heavy frame round the views, dimmed numbers.
 
@@ -342,6 +345,10 @@ class WallScreen(BoardScreen):
         self._current = ""
         self._paused = False
         self._timer: Timer | None = None
+        self._pause_timer: Timer | None = None
+        self._pause_until = 0.0  # (app monotonic) when the current pause ends
+        self._pause_ended: float | None = None  # when the last pause ended
+        self._pausing_seen: set[str] = set()  # ids of pausing items already accounted for
         self._refusal: str | None = None
         self._refusal_timer: Timer | None = None
 
@@ -358,6 +365,7 @@ class WallScreen(BoardScreen):
             yield Static(id="wall-stale-word", markup=False)
             yield ScaledDigits("", id="wall-stale-age")
             yield Static(id="wall-stale-detail", markup=False)
+        yield Static(id="wall-critical", markup=False)
         with ContentSwitcher(id="wall-views", initial=self._ids[self._current]):
             for name in names:
                 yield self._make_view(name, self._ids[name])
@@ -409,20 +417,68 @@ class WallScreen(BoardScreen):
     def _escalations_changed(self, _: object = None) -> None:
         if not self._ready:
             return
-        critical = critical_count(self.sup) > 0
-        if critical and not self._paused:
-            self._paused = True
-            if self._timer is not None:
-                self._timer.pause()
-            self._switch_to(ESCALATIONS)
-        elif not critical and self._paused:
-            self._paused = False
-            self._switch_to(self._order[self._position])  # back where rotation was
-            if self._timer is not None:
-                self._timer.reset()  # and a full turn there before moving on
+        sup = self.sup
+        wall = sup.config.wall
+        pausing = {e.id for e in unhandled(sup) if wall.pauses_on(e.severity, e.kind)}
+        new = pausing - self._pausing_seen
+        # Forget what cleared: if it comes back, it is new again.
+        self._pausing_seen = pausing
+        now = sup.monotonic()
+        turn = wall.rotate_s * max(len(self._order), 1)
+        rested = self._pause_ended is None or now - self._pause_ended >= turn
+        if new and not self._paused and rested:
+            self._start_pause(now)
+        elif self._paused and not pausing:
+            self._end_pause()  # all handled or gone: no need to hold the view
         elif self._current in (ESCALATIONS, AGENTS, DASHBOARD):
-            self._view(self._current).update_view(self.sup)
+            self._view(self._current).update_view(sup)
+        self._show_critical_strip()
         self._show_footer()
+
+    def _start_pause(self, now: float) -> None:
+        self._paused = True
+        pause = self.sup.config.wall.pause_for_s
+        self._pause_until = now + pause
+        if self._timer is not None:
+            self._timer.pause()
+        if self._pause_timer is not None:
+            self._pause_timer.stop()
+        self._pause_timer = self.set_timer(pause, self._end_pause)
+        self._switch_to(ESCALATIONS)
+
+    def _end_pause(self) -> None:
+        if not self._paused:
+            return
+        self._paused = False
+        self._pause_ended = self.sup.monotonic()
+        if self._pause_timer is not None:
+            self._pause_timer.stop()
+            self._pause_timer = None
+        self._switch_to(self._order[self._position])  # back where rotation was
+        if self._timer is not None:
+            self._timer.reset()  # and a full turn there before moving on
+            self._timer.resume()
+        self._show_critical_strip()
+        self._show_footer()
+
+    def _show_critical_strip(self) -> None:
+        """One line (more on a tall wall) of what is critical, on every view."""
+        sup = self.sup
+        strip = self.query_one("#wall-critical", Static)
+        critical = [e for e in unhandled(sup) if e.severity == Severity.CRITICAL]
+        self.set_class(bool(critical), "-wall-critical")
+        if not critical:
+            strip.update("")
+            return
+        now = sup.centre_now()
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f" ‼ {len(critical)} CRITICAL ", "bold white on red")
+        for esc in critical[:4]:
+            line.append("  ")
+            line.append(clean(esc.describe(now), 80), "bold")
+        if len(critical) > 4:
+            line.append(f"  +{len(critical) - 4} more on the escalations view", "bold")
+        strip.update(line)
 
     # -- BoardScreen hooks ---------------------------------------------------------
 
@@ -431,6 +487,9 @@ class WallScreen(BoardScreen):
 
     def refresh_ages(self) -> None:
         self._view(self._current).update_view(self.sup)
+        self._show_critical_strip()
+        if self._paused:
+            self._show_footer()  # the countdown to the end of the pause
 
     def tick(self, ages: bool = True) -> None:
         super().tick(ages)
@@ -481,9 +540,8 @@ class WallScreen(BoardScreen):
         if self._refusal:
             line.append(f"   ✗ Refused: {self._refusal}", "bold white on red")
         elif self._paused:
-            n = critical_count(self.sup)
-            line.append(f"   ‖ ROTATION PAUSED: {n} critical — shown until handled ",
-                        "bold white on red")
+            left = max(self._pause_until - self.sup.monotonic(), 0.0)
+            line.append(f"  ‖ PAUSED · resumes in {fmt.duration(left)} ", "bold white on red")
         elif len(self._order) > 1:
             following = self._order[(self._position + 1) % len(self._order)]
             line.append(f"   next: {view_title(following)} · every "
@@ -522,8 +580,9 @@ class WallScreen(BoardScreen):
         # A notice that goes away by itself: a help screen would wait for a key.
         wall = self.sup.config.wall
         self.notify(
-            f"Read-only wall display. Views rotate every {wall.rotate_s:g} s and pause "
-            "while anything is critical. d dashboard · e escalations · a agents · "
+            f"Read-only wall display. Views rotate every {wall.rotate_s:g} s; a new critical "
+            f"item holds the escalations view for up to {wall.pause_for_s:g} s, and a red "
+            "strip lists critical items on every view. d dashboard · e escalations · a agents · "
             "←/→ previous/next view · q quit.",
             title="Wall display", timeout=12)
 
