@@ -87,6 +87,16 @@ class VerifyResult:
     macs_checked: int = 0  # rows whose MAC was checked against the key
     anchored_to: int | None = None  # the newest anchored row, matched (None: no anchor)
 
+    @property
+    def proven(self) -> str:
+        """What an intact result shows, in words (for the CLI and the audit screen)."""
+        said = [f"{self.checked} record(s), hash chain intact"]
+        if self.macs_checked:
+            said.append(f"{self.macs_checked} MAC(s) valid")
+        if self.anchored_to:
+            said.append(f"matches the anchor file up to record {self.anchored_to}")
+        return ", ".join(said)
+
 
 def canonical_params(params: Mapping[str, Any] | None) -> str:
     """The one JSON text for ``params``: sorted keys, no spaces, UTF-8 kept as is."""

@@ -407,3 +407,29 @@ def test_a_missing_key_is_refused_not_invented_when_checking(tmp_path: Path) -> 
     (tmp_path / "short").write_text("abcd\n")
     with pytest.raises(AuditError, match="at least 16 bytes"):
         AuditLog(db, key_file=tmp_path / "short")
+
+
+async def test_the_audit_screen_verifies_against_the_anchors(tmp_path: Path) -> None:
+    """L then v on a console configured with [audit]: says what was checked; after the
+    tail is cut off behind its back, says TAMPERED."""
+    from supervisor_tui.app import SupervisorApp
+    from supervisor_tui.config import AuditConfig
+    from tests.helpers import ScriptedSource, centre, make_config, wait_for
+
+    config = make_config(poll_interval_s=3600).model_copy(update={
+        "audit": AuditConfig(key_file=tmp_path / "k", anchor_file=tmp_path / "a")})
+    store = Store.open(tmp_path / "s.db")
+    app = SupervisorApp(config, [ScriptedSource([centre()])], store=store, user="sam")
+    assert app.audit is not None
+    fill(app.audit, 4)  # type: ignore[arg-type]
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: app.board is not None)
+        await pilot.press("L", "v")
+        await wait_for(pilot, lambda: app._notifications)
+        assert [n.message for n in app._notifications][-1] == (
+            "Audit log OK: 4 record(s), hash chain intact, 4 MAC(s) valid, matches the "
+            "anchor file up to record 4")
+        truncate(store.db)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: "TAMPERED" in list(app._notifications)[-1].message)
+        assert "truncated?" in list(app._notifications)[-1].message

@@ -68,7 +68,9 @@ class AuditScreen(BoardScreen):
             return
         result = self.sup.audit.verify()
         if result.ok:
-            self.notify(f"Audit chain intact: {result.checked} record(s)")
+            self.notify("Audit log OK: " + "; ".join((result.proven, *result.warnings)),
+                        severity="warning" if result.warnings else "information",
+                        timeout=10)
         else:
             self.notify(f"Audit log TAMPERED: {result.reason} (record {result.first_bad_id})",
                         severity="error", timeout=20)
