@@ -4,6 +4,7 @@ channel, the timeline and export, and the banner shared by two consoles on one s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -209,7 +210,7 @@ async def test_supervisor_and_viewer_are_refused_with_the_reason(
             n.message for n in viewer._notifications]
 
 
-async def test_banner_shows_on_a_second_console_and_closes_when_resolved(
+async def test_banner_shows_on_a_second_console_and_stays_as_all_clear_when_resolved(
         tmp_path: Path, receiver: Receiver) -> None:
     db = tmp_path / "shared.db"
     ann, bob = console(db, receiver), console(db, receiver, user="bob")
@@ -236,9 +237,14 @@ async def test_banner_shows_on_a_second_console_and_closes_when_resolved(
         await confirm(pa, "RESOLVE")
         await wait_for(pa, lambda: isinstance(ann.screen, CrisisScreen))
         await wait_for(pb, lambda: "CRITICAL" not in screen_text(bob), timeout=1.5)
-        assert not bob.screen.query_one(IncidentBanner).display
+        # The all clear stays on every console's banner ([crisis] all_clear_banner_s).
+        assert bob.screen.query_one(IncidentBanner).display
+        line = next(x for x in screen_text(bob).splitlines() if "ALL CLEAR" in x)
+        assert "✓ ALL CLEAR  #1 Payments down · resolved" in line
         await wait_for(pa, lambda: "CRITICAL" not in screen_text(ann).splitlines()[1])
         assert not ann.crisis.active_incidents()  # type: ignore[union-attr]
+        await pb.pause(1.2)  # a few ticks later it is still there
+        assert "✓ ALL CLEAR" in screen_text(bob)
 
 
 async def test_a_failing_channel_shows_failed_with_the_reason_then_retries(
@@ -260,8 +266,9 @@ async def test_a_failing_channel_shows_failed_with_the_reason_then_retries(
             "delivered", "failed"])
         await tab_to(pilot, "deliveries")
         await pilot.press("down")  # the whole reason of the row under the cursor
-        await wait_for(pilot, lambda: "ops_slack ✗ failed (attempt 1) HTTP 401: invalid_token"
-                       in screen_text(app))
+        # ... and which console made the attempt (user@host:pid).
+        await wait_for(pilot, lambda: "ops_slack ✗ failed (attempt 1 by ann@" in screen_text(app))
+        assert f":{os.getpid()}) HTTP 401: invalid_token" in screen_text(app)
         await pilot.press("f")  # the credential is fixed: queue it again, same key
         await wait_for(pilot, lambda: deliveries(app).get("ops_slack") == DELIVERED)
         first, second = receiver.to("/slack")

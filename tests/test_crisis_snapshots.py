@@ -79,12 +79,19 @@ class _NullAudit:
         pass
 
 
+@pytest.fixture
+def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console has every channel's secret (no "cannot send here" line)."""
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+
+
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause(0.3)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_crisis_screen(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_crisis_screen(snap_compare, size: tuple[int, int], secrets: None) -> None:  # type: ignore[no-untyped-def]
     async def go(pilot) -> None:  # type: ignore[no-untyped-def]
         await _settle(pilot)
         await pilot.press("c")
@@ -94,5 +101,5 @@ def test_crisis_screen(snap_compare, size: tuple[int, int]) -> None:  # type: ig
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_dashboard_with_incident_banner(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_dashboard_with_incident_banner(snap_compare, size: tuple[int, int], secrets: None) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(prepared_app(), terminal_size=size, run_before=_settle)

@@ -73,6 +73,9 @@ class SendResult:
     retry_after: float | None = None  # seconds, from the receiver
     http_status: int | None = None
     external_id: str | None = None  # the receiver's id (Twilio SID, Statuspage incident)
+    # The request went out and no answer came back (a read timeout, a dropped
+    # connection): the receiver may have acted on it. Only meaningful with RETRY.
+    outcome_unknown: bool = False
 
     @classmethod
     def delivered(cls, reason: str = "delivered", **kw: Any) -> SendResult:
@@ -159,6 +162,11 @@ class Sender:
         """False when this process cannot serve the row at all (leave it for another)."""
         return True
 
+    def missing_env(self) -> list[str]:
+        """The environment variables this channel needs that are not set here."""
+        needed = self.channel.env_vars() if self.channel is not None else []
+        return [var for var in needed if not self._env.get(var)]
+
     async def send(self, delivery: Delivery) -> SendResult:
         raise NotImplementedError
 
@@ -237,18 +245,22 @@ class HttpSender(Sender):
             self._remember(base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
         try:
             return await self.client.request(method, url, **kwargs)
-        except httpx.TimeoutException:
-            return SendResult.retry(f"no answer within {self.channel.timeout_s:g} s")
+        except httpx.TimeoutException as err:
+            # A connect (or pool) timeout sent nothing; any later one may have arrived.
+            return SendResult.retry(f"no answer within {self.channel.timeout_s:g} s",
+                                    outcome_unknown=not isinstance(
+                                        err, (httpx.ConnectTimeout, httpx.PoolTimeout)))
         except httpx.HTTPError as err:
             host = httpx.URL(url).host or url
             return SendResult.retry(f"cannot reach {host}: "
-                                    f"{clean(str(err) or type(err).__name__, 100)}")
+                                    f"{clean(str(err) or type(err).__name__, 100)}",
+                                    outcome_unknown=not isinstance(err, httpx.ConnectError))
 
     async def send(self, delivery: Delivery) -> SendResult:
         try:
             return await self._send(delivery)
-        except MissingSecret as err:
-            return SendResult.fail(str(err))
+        except MissingSecret as err:  # not configured here: never a reason to fail for good
+            return SendResult.retry(f"{err} here")
 
     async def _send(self, delivery: Delivery) -> SendResult:
         raise NotImplementedError
@@ -482,8 +494,8 @@ class EmailSender(Sender):
         try:
             password = (self.secret(self.channel.password_env)
                         if self.channel.password_env else None)
-        except MissingSecret as err:
-            return SendResult.fail(str(err))
+        except MissingSecret as err:  # not configured here: never a reason to fail for good
+            return SendResult.retry(f"{err} here")
         return await asyncio.to_thread(self._send_blocking, delivery, password)
 
     def message(self, d: Delivery) -> EmailMessage:
@@ -538,8 +550,11 @@ class EmailSender(Sender):
             reason = str(err) or type(err).__name__
             if isinstance(err, TimeoutError):
                 reason = f"no answer within {ch.timeout_s:g} s"
+            # Refused before a word was said: nothing went out. Anything later (a timeout,
+            # a disconnect) may have come after the server took the message.
+            unknown = not isinstance(err, (ConnectionRefusedError, smtplib.SMTPConnectError))
             return SendResult.retry(f"cannot reach {ch.host}:{ch.effective_port}: "
-                                    f"{clean(reason, 100)}")
+                                    f"{clean(reason, 100)}", outcome_unknown=unknown)
 
 
 def _smtp_text(text: bytes | str) -> str:

@@ -13,7 +13,15 @@ from enum import StrEnum
 from string import Template
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 #: variables every template may use; values come from the incident unless given
 BUILTIN_VARIABLES: dict[str, str] = {
@@ -75,6 +83,11 @@ class ChannelBase(_Strict):
     max_attempts: int | None = Field(None, ge=1, le=100, description="default: "
                                      "[crisis.delivery] max_attempts")
     ca_bundle: str | None = Field(None, description="CA file to trust (TLS is always verified)")
+    max_in_flight: int | None = Field(None, ge=1, le=100, description="deliveries on this "
+                                      "channel in flight at once per console (default: 4 "
+                                      "for channels without server-side idempotency, "
+                                      "else 20); a killed console leaves at most this many "
+                                      "with an unknown outcome")
 
     def env_vars(self) -> list[str]:
         """Environment variables this channel needs at delivery time."""
@@ -83,6 +96,16 @@ class ChannelBase(_Strict):
     def recipients(self) -> list[str]:
         """One outbox row per recipient; "" = the channel itself."""
         return [""]
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether the receiver drops a repeat of a delivery key (so an attempt whose
+        answer was lost may be re-sent at once)."""
+        return getattr(self, "type", "") in IDEMPOTENT_TYPES
+
+    @property
+    def in_flight(self) -> int:
+        return self.max_in_flight or (20 if self.idempotent else 4)
 
 
 class _UrlChannel(ChannelBase):
@@ -245,6 +268,11 @@ ChannelConfig = Annotated[
     Field(discriminator="type"),
 ]
 CHANNEL_TYPES = ("webhook", "slack", "teams", "email", "sms", "statuspage", "agents")
+#: Receivers that drop a repeated delivery key: our webhook document (Idempotency-Key),
+#: Statuspage (we adopt the incident our earlier attempt created) and the agents banner
+#: and broadcasts (keyed). SMS (Twilio), email and chat webhooks (Slack, Teams) keep
+#: every copy: a re-send after an attempt with an unknown outcome may be a duplicate.
+IDEMPOTENT_TYPES = frozenset({"webhook", "statuspage", "agents"})
 
 
 class TemplateText(_Strict):
@@ -289,6 +317,11 @@ class DeliveryConfig(_Strict):
     send_wait_s: float = Field(120.0, gt=0, description="how long `crisis send` keeps retrying "
                                "before leaving the rest to `crisis deliver` / a console")
     poll_s: float = Field(2.0, gt=0, description="how often a console looks for due deliveries")
+    unknown_outcome_wait_s: float = Field(
+        900.0, ge=0, description="after an attempt whose outcome is unknown (no answer in "
+        "time, a dropped connection, a console killed mid-send), channels without "
+        "server-side idempotency (sms, email, slack, teams) wait this long before sending "
+        "again: the first copy may well have arrived")
 
 
 class CrisisConfig(_Strict):
@@ -297,6 +330,13 @@ class CrisisConfig(_Strict):
     variables: dict[str, str] = Field(default_factory=dict, description="variables every "
                                       "template may use, with their default values")
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    all_clear_banner_s: float = Field(300.0, ge=0, description="a resolved incident stays on "
+                                      "every console's banner as ALL CLEAR this long")
+    builtin_floor: bool = Field(True, description="add the built-in floor broadcast: an "
+                                "agents channel (when none is configured) and the floor "
+                                "templates (free text and a notice), which need no config")
+    # Names of the channels and templates added by builtin_floor (not TOML keys).
+    _builtin: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     @field_validator("channels")
     @classmethod
@@ -318,7 +358,42 @@ class CrisisConfig(_Strict):
             problems += _template_problems(name, template, self)
         if problems:
             raise ValueError("\n    ".join(problems))  # one problem per line
+        if self.builtin_floor:
+            self._add_builtin_floor()
         return self
+
+    def _add_builtin_floor(self) -> None:
+        """Something that can always be sent, with no config at all: a banner on every
+        console on the host (the agents channel) with free text or the incident's facts."""
+        added: set[str] = set()
+        floor = next((n for n, c in self.channels.items() if isinstance(c, AgentsChannel)),
+                     None)
+        if floor is None:
+            floor = "floor" if "floor" not in self.channels else "floor_builtin"
+            self.channels[floor] = AgentsChannel(type="agents")
+            added.add(floor)
+        for name, template in builtin_templates(floor).items():
+            if name not in self.templates:
+                self.templates[name] = template
+                added.add(name)
+        self._builtin = frozenset(added)
+
+    def is_builtin(self, name: str) -> bool:
+        """True for a channel or template added by builtin_floor, not from the file."""
+        return name in self._builtin
+
+
+def builtin_templates(channel: str) -> dict[str, TemplateConfig]:
+    return {
+        "floor_message": TemplateConfig(
+            description="Free text to the floor: the banner on every console (built in)",
+            kind=MessageKind.UPDATE, channels=[channel], text="${message}",
+            variables={"message": ""}),
+        "floor_notice": TemplateConfig(
+            description="The incident's facts to the floor (built in)",
+            kind=MessageKind.INITIAL, channels=[channel],
+            text="${title}: ${impact}. Next update by ${eta}."),
+    }
 
 
 def placeholders(text: str) -> tuple[list[str], bool]:

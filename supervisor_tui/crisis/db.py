@@ -27,6 +27,15 @@ BANNERS = "crisis_banners"
 REFS = "crisis_refs"  # per (incident, channel): the receiver's id, e.g. a Statuspage incident
 
 
+#: outbox columns added later (see _add_missing_columns):
+#: attempt_by — "host:pid:nonce user" of the console or CLI that made the last attempt;
+#: dispatched_at — when that attempt's request went out (NULL: claimed, nothing sent yet);
+#: outcome_unknown — 1 while the last attempt's outcome is unknown (timed out, dropped,
+#: or its sender was killed mid-send).
+OUTBOX_ADDED: dict[str, Any] = {"attempt_by": str, "dispatched_at": float,
+                                "outcome_unknown": int}
+
+
 class CrisisStoreError(StoreError):
     """The crisis tables cannot be read or written; the message is for humans."""
 
@@ -74,9 +83,11 @@ def _create(db: sqlite_utils.Database) -> None:
         "meta": str, "state": str, "attempts": int, "next_attempt_at": float,
         "lease_owner": str, "lease_until": float, "last_error": str, "last_status": int,
         "external_id": str, "created_at": str, "updated_at": str, "delivered_at": str,
+        **OUTBOX_ADDED,
     }, "id", {"message_id", "incident_id", "channel", "channel_type", "recipient",
               "idem_key", "subject", "body", "state", "attempts", "next_attempt_at"},
         {"attempts": 0, "meta": "{}", "subject": ""})
+    _add_missing_columns(outbox, OUTBOX_ADDED)
     # The key is unique per (message, channel, recipient) by construction; the index
     # makes a bug that reuses one a loud error instead of a silent double send.
     outbox.create_index(["idem_key"], unique=True, if_not_exists=True)
@@ -92,6 +103,19 @@ def _create(db: sqlite_utils.Database) -> None:
 
     table(REFS, {"incident_id": int, "channel": str, "external_id": str},
           ("incident_id", "channel"), {"external_id"})
+
+
+def _add_missing_columns(table: Any, columns: dict[str, Any]) -> None:
+    """Columns added after the first release: a store made by an older version gets them
+    (two consoles may race to add one; the loser finds it there)."""
+    for name, kind in columns.items():
+        if name in table.columns_dict:
+            continue
+        try:
+            table.add_column(name, kind)
+        except sqlite3.OperationalError:
+            if name not in table.columns_dict:
+                raise
 
 
 @contextmanager

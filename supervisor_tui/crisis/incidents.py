@@ -12,7 +12,7 @@ import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -144,17 +144,22 @@ class IncidentStore:
                               kind=r["kind"], user=r["user"], text=r["text"],
                               data=json.loads(r["data"] or "{}")) for r in rows]
 
-    def banners(self) -> list[Banner]:
+    def banners(self, now: datetime | None = None, all_clear_s: float = 0.0) -> list[Banner]:
         """Every active incident, most severe then newest first, with its latest
-        broadcast. This is what each console polls to show the incident banner."""
+        broadcast; then those resolved in the last ``all_clear_s`` seconds before ``now``
+        (the all clear stays on the banner a while). This is what each console polls."""
+        since = iso(now - timedelta(seconds=all_clear_s)) if now and all_clear_s > 0 \
+            else None
         rows = query(self.db, f"""
             SELECT i.*, b.text AS b_text, b.ts AS b_ts FROM {INCIDENTS} i
             LEFT JOIN {BANNERS} b ON b.id = (
                 SELECT max(id) FROM {BANNERS} WHERE incident_id = i.id)
-            WHERE i.state = ?""", [ACTIVE], "read the incident banner")
+            WHERE i.state = ? OR (i.state = ? AND i.resolved_at >= ?)""",
+            [ACTIVE, RESOLVED, since or "~"], "read the incident banner")
         order = {s.value: n for n, s in enumerate(Severity)}
         banners = [Banner(_incident(r), r["b_text"], parse_iso(r["b_ts"])) for r in rows]
-        return sorted(banners, key=lambda b: (order.get(b.incident.severity, 9),
+        return sorted(banners, key=lambda b: (not b.incident.active,
+                                              order.get(b.incident.severity, 9),
                                               -b.incident.id))
 
     def ref(self, incident_id: int, channel: str) -> str | None:

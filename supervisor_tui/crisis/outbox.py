@@ -107,6 +107,9 @@ class OutboxRow:
     created_at: str
     updated_at: str
     delivered_at: str | None
+    attempt_by: str | None = None  # "user@host:pid:nonce" of the last attempt's console
+    dispatched_at: float | None = None  # when the last attempt's request went out
+    outcome_unknown: int | None = None  # 1: the last attempt may or may not have arrived
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> OutboxRow:
@@ -118,6 +121,11 @@ class OutboxRow:
     @property
     def settled(self) -> bool:
         return self.state in SETTLED
+
+    @property
+    def unknown(self) -> bool:
+        """The last attempt's outcome is unknown (and the row is not settled)."""
+        return bool(self.outcome_unknown) and not self.settled
 
     @property
     def target(self) -> str:
@@ -190,9 +198,15 @@ class Outbox:
 
     def claim(self, owner: str, now: float, lease_s: Callable[[OutboxRow], float],
               accept: Callable[[OutboxRow], bool] | None = None,
-              limit: int = 20) -> list[tuple[OutboxRow, bool]]:
+              limit: int = 20, *, by: str | None = None,
+              hold: Callable[[OutboxRow], float | None] | None = None,
+              ) -> list[tuple[OutboxRow, bool]]:
         """Take up to ``limit`` due rows for ``owner``; returns (row as claimed, whether
-        it was found abandoned in ``sending``, i.e. is a re-send after a crash)."""
+        it was found abandoned in ``sending``, i.e. is a re-send after a crash).
+
+        ``by`` is recorded as the attempt's maker. ``hold(row)`` says until when an
+        abandoned row whose request had gone out must not be sent again (None: now);
+        such a row is set aside as "outcome unknown" until then instead of claimed."""
         claimed: list[tuple[OutboxRow, bool]] = []
         with immediate(self.db, "claim deliveries") as conn:
             cursor = conn.execute(f"""
@@ -213,22 +227,57 @@ class Outbox:
                 if abandoned and (row.lease_until or 0) > now and not owner_gone(
                         row.lease_owner):
                     continue  # a live console on this host is sending it right now
+                until = hold(row) if abandoned and hold is not None else None
+                if until is not None and until > now:
+                    self._set_aside(conn, row, now, until)
+                    continue
                 if accept is not None and not accept(row):
                     continue
                 lease = now + lease_s(row)
                 # Guarded on exactly what we read: the claim holds only if nobody moved it.
                 updated = conn.execute(
                     f"UPDATE {OUTBOX} SET state = ?, attempts = attempts + 1, lease_owner = ?, "
-                    "lease_until = ?, updated_at = ? WHERE id = ? AND state = ? "
+                    "lease_until = ?, updated_at = ?, attempt_by = ?, dispatched_at = NULL "
+                    "WHERE id = ? AND state = ? "
                     "AND attempts = ? AND coalesce(lease_owner, '') = ?",
-                    [SENDING, owner, lease, _iso_ts(now), row.id, row.state, row.attempts,
-                     row.lease_owner or ""]).rowcount
+                    [SENDING, owner, lease, _iso_ts(now), by or owner, row.id, row.state,
+                     row.attempts, row.lease_owner or ""]).rowcount
                 if updated == 1:
                     claimed.append((replace(row, state=SENDING, attempts=row.attempts + 1,
-                                             lease_owner=owner, lease_until=lease), abandoned))
+                                             lease_owner=owner, lease_until=lease,
+                                             attempt_by=by or owner, dispatched_at=None),
+                                    abandoned))
                 if len(claimed) >= limit:
                     break
         return claimed
+
+    def _set_aside(self, conn: Any, row: OutboxRow, now: float, until: float) -> None:
+        """An attempt went out and its sender died before hearing back: the copy may have
+        arrived. Wait until ``until`` before sending it again (inside claim's transaction)."""
+        reason = (f"outcome unknown: {row.attempt_by or row.lease_owner or 'a console'} "
+                  "stopped mid-send")
+        changed = conn.execute(
+            f"UPDATE {OUTBOX} SET state = ?, next_attempt_at = ?, outcome_unknown = 1, "
+            "last_error = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? "
+            "WHERE id = ? AND state = ? AND attempts = ? AND coalesce(lease_owner, '') = ?",
+            [RETRYING, until, reason, _iso_ts(now), row.id, SENDING, row.attempts,
+             row.lease_owner or ""]).rowcount
+        if changed == 1:
+            at = datetime.fromtimestamp(until, UTC).strftime("%H:%M:%S")
+            add_event(conn, row.incident_id, datetime.fromtimestamp(now, UTC), "unknown",
+                      "system", f"{row.target}: {reason} (attempt {row.attempts}); not sent "
+                      f"again before {at} UTC: {row.channel_type} keeps every copy",
+                      {"row": row.id, "message_id": row.message_id, "channel": row.channel,
+                       "recipient": row.recipient, "key": row.key, "attempt": row.attempts,
+                       "by": row.attempt_by, "retry_at": until})
+
+    def mark_dispatched(self, row: OutboxRow, owner: str, now: datetime) -> bool:
+        """The request is about to go out: from now on a crash leaves its outcome unknown.
+        False when the lease was lost (then nothing must be sent)."""
+        with immediate(self.db, "record the attempt") as conn:
+            return conn.execute(
+                f"UPDATE {OUTBOX} SET dispatched_at = ? WHERE id = ? AND state = ? "
+                "AND lease_owner = ?", [now.timestamp(), row.id, SENDING, owner]).rowcount == 1
 
     def _settle(self, row: OutboxRow, owner: str, now: datetime, sets: Mapping[str, Any],
                 event: tuple[str, str, dict[str, Any]] | None,
@@ -249,7 +298,8 @@ class Outbox:
                 add_event(conn, row.incident_id, now, kind, "system", text,
                           {"row": row.id, "message_id": row.message_id,
                            "channel": row.channel, "recipient": row.recipient,
-                           "key": row.key, "attempt": row.attempts, **data})
+                           "key": row.key, "attempt": row.attempts, "by": row.attempt_by,
+                           **data})
         return True
 
     def mark_delivered(self, row: OutboxRow, owner: str, now: datetime, reason: str,
@@ -258,25 +308,33 @@ class Outbox:
         return self._settle(
             row, owner, now,
             {"state": DELIVERED, "delivered_at": iso(now), "last_error": None,
-             "last_status": http_status, "external_id": external_id},
+             "last_status": http_status, "external_id": external_id, "outcome_unknown": 0},
             ("delivered", f"{row.target}: {reason} (attempt {row.attempts})", {}),
             ref=external_id if keep_ref and external_id else None)
 
     def mark_retry(self, row: OutboxRow, owner: str, now: datetime, reason: str,
-                   http_status: int | None, next_at: float) -> bool:
+                   http_status: int | None, next_at: float, unknown: bool = False) -> bool:
+        """``unknown``: the attempt may have arrived (no answer in time, a dropped
+        connection) and the receiver keeps every copy, so the wait is a long one."""
         wait = max(0.0, next_at - now.timestamp())
+        if unknown:
+            event = ("unknown", f"{row.target}: attempt {row.attempts} outcome unknown "
+                     f"({reason}); not sent again for {wait:.0f} s: {row.channel_type} "
+                     "keeps every copy", {"retry_in_s": round(wait, 3)})
+        else:
+            event = ("retrying", f"{row.target}: attempt {row.attempts} failed ({reason}); "
+                     f"retry in {wait:.0f} s", {"retry_in_s": round(wait, 3)})
         return self._settle(
             row, owner, now,
             {"state": RETRYING, "next_attempt_at": next_at, "last_error": reason,
-             "last_status": http_status},
-            ("retrying", f"{row.target}: attempt {row.attempts} failed ({reason}); "
-             f"retry in {wait:.0f} s", {"retry_in_s": round(wait, 3)}))
+             "last_status": http_status, "outcome_unknown": int(unknown)}, event)
 
     def mark_failed(self, row: OutboxRow, owner: str, now: datetime, reason: str,
                     http_status: int | None) -> bool:
         return self._settle(
             row, owner, now,
-            {"state": FAILED, "last_error": reason, "last_status": http_status},
+            {"state": FAILED, "last_error": reason, "last_status": http_status,
+             "outcome_unknown": 0},
             ("failed", f"{row.target}: FAILED — {reason}", {}))
 
     def release(self, row: OutboxRow, owner: str, now: datetime, reason: str,
@@ -285,7 +343,7 @@ class Outbox:
         return self._settle(row, owner, now,
                             {"state": RETRYING if row.attempts > 1 else QUEUED,
                              "attempts": row.attempts - 1, "next_attempt_at": next_at,
-                             "last_error": reason}, None)
+                             "last_error": reason, "dispatched_at": None}, None)
 
     def retry_failed(self, row_ids: Collection[int], now: datetime, user: str) -> int:
         """Put failed rows back in the queue (after fixing the config); same keys."""
@@ -414,15 +472,56 @@ class DeliveryWorker:
         # an expired lease means its holder is gone, not slow.
         return max(60.0, 3 * timeout + 30.0)
 
-    def accepts(self, row: OutboxRow) -> bool:
+    @property
+    def by(self) -> str:
+        """Who makes this worker's attempts, as recorded on each row: user@host:pid:nonce."""
+        return f"{self.user}@{self.owner}"
+
+    def cannot_send(self, row: OutboxRow) -> str | None:
+        """Why this process cannot send ``row`` (it leaves it for a console that can), or
+        None. Never a reason to fail the row: another console may have what we lack."""
         sender = self.senders.get(row.channel)
-        # Unknown channel (removed from the config): claim it so it fails visibly.
-        return sender is None or sender.can_deliver(row.recipient)
+        channel = self.config.channels.get(row.channel)
+        if sender is None or channel is None:
+            return f"channel {row.channel} is not configured here"
+        missing = sender.missing_env()
+        if missing:
+            return f"needs {', '.join(missing)} (not set here)"
+        if not sender.can_deliver(row.recipient):
+            return (f"needs a console connected to source "
+                    f"{row.recipient.removeprefix('source:')}")
+        return None
+
+    def accepts(self, row: OutboxRow) -> bool:
+        return self.cannot_send(row) is None
+
+    def _idempotent(self, row: OutboxRow) -> bool:
+        channel = self.config.channels.get(row.channel)
+        return channel.idempotent if channel is not None else True
+
+    def _hold(self, row: OutboxRow) -> float | None:
+        """An abandoned attempt on a channel that keeps every copy: not again before."""
+        if row.dispatched_at is None or self._idempotent(row):
+            return None
+        return row.dispatched_at + self.config.delivery.unknown_outcome_wait_s
 
     async def deliver_due(self) -> int:
-        """Claim every due row (up to the batch size) and deliver them concurrently."""
+        """Claim every due row (up to the batch size, and each channel's max_in_flight)
+        and deliver them concurrently."""
         now = self._now().timestamp()
-        claimed = self.outbox.claim(self.owner, now, self._lease_s, self.accepts, self.batch)
+        taken: dict[str, int] = {}
+
+        def accept(row: OutboxRow) -> bool:
+            if not self.accepts(row):
+                return False
+            channel = self.config.channels[row.channel]
+            if taken.get(row.channel, 0) >= channel.in_flight:
+                return False
+            taken[row.channel] = taken.get(row.channel, 0) + 1
+            return True
+
+        claimed = self.outbox.claim(self.owner, now, self._lease_s, accept, self.batch,
+                                    by=self.by, hold=self._hold)
         if claimed:
             await asyncio.gather(*(self._deliver(row, abandoned) for row, abandoned in claimed))
         return len(claimed)
@@ -478,7 +577,8 @@ class DeliveryWorker:
             subject=f"crisis delivery {row.id} ({row.target})", outcome=outcome,
             params={"key": row.key, "attempt": row.attempts, "message_id": row.message_id,
                     "incident_id": row.incident_id, "channel": row.channel,
-                    "recipient": row.recipient, **extra},
+                    "recipient": row.recipient, "host": _HOST, "console": self.owner,
+                    **extra},
             response=response)
 
     async def _deliver(self, row: OutboxRow, abandoned: bool) -> None:
@@ -495,14 +595,26 @@ class DeliveryWorker:
                                 now.timestamp() + self.config.delivery.poll_s)
             self._tell(row, "released", reason)
             return
+        try:
+            dispatched = self.outbox.mark_dispatched(row, self.owner, now)
+        except CrisisStoreError as err:
+            reason = f"not sent: the store is unavailable ({err})"
+            with contextlib.suppress(CrisisStoreError):
+                self.outbox.release(row, self.owner, now, reason,
+                                    now.timestamp() + self.config.delivery.poll_s)
+            self._tell(row, "released", reason)
+            return
+        if not dispatched:  # another console took it over: it sends, not us
+            self._tell(row, "released", "lease lost before sending")
+            return
         result = await self._attempt(row)
         self._record(row, result)
 
     async def _attempt(self, row: OutboxRow) -> SendResult:
         sender = self.senders.get(row.channel)
         channel = self.config.channels.get(row.channel)
-        if sender is None or channel is None:
-            return SendResult.fail(f"channel {row.channel} is no longer configured")
+        if sender is None or channel is None:  # (not claimed: see cannot_send)
+            return SendResult.retry(f"channel {row.channel} is not configured here")
         delivery = Delivery(
             row_id=row.id, key=row.key, channel=row.channel, recipient=row.recipient,
             subject=row.subject, body=row.body, attempt=row.attempts,
@@ -511,7 +623,9 @@ class DeliveryWorker:
         try:
             return await asyncio.wait_for(sender.send(delivery), channel.timeout_s)
         except TimeoutError:
-            return SendResult.retry(f"no answer within {channel.timeout_s:g} s")
+            # The request was out (an email's thread may even still send it).
+            return SendResult.retry(f"no answer within {channel.timeout_s:g} s",
+                                    outcome_unknown=True)
         except Exception as err:  # a sender bug must not kill the worker: retry, visibly
             return SendResult.retry(f"{type(err).__name__}: {clean(str(err), 120)}")
 
@@ -526,13 +640,20 @@ class DeliveryWorker:
                                               keep_ref=row.channel_type == "statuspage")
         elif result.status is Status.RETRY and row.attempts < self.policy.max_attempts:
             delay = self.policy.delay(row.attempts, result.retry_after, self.rng)
+            # A receiver that keeps every copy may have this one already: wait long.
+            unknown = result.outcome_unknown and not self._idempotent(row)
+            if unknown:
+                delay = max(delay, self.config.delivery.unknown_outcome_wait_s)
             state, outcome, action = RETRYING, "failed", "crisis_retry"
-            said = f"{reason}; retry in {delay:.1f} s"
+            said = (f"{reason}; outcome unknown, not sent again for {delay:.1f} s"
+                    if unknown else f"{reason}; retry in {delay:.1f} s")
             kept = self.outbox.mark_retry(row, self.owner, now, reason, result.http_status,
-                                          now.timestamp() + delay)
+                                          now.timestamp() + delay, unknown=unknown)
         else:
             if result.status is Status.RETRY:
                 reason = f"gave up after {row.attempts} attempts: {reason}"
+                if result.outcome_unknown and not self._idempotent(row):
+                    reason += " (the last attempt may have arrived)"
             said = reason
             state, outcome, action = FAILED, "failed", "crisis_failed"
             kept = self.outbox.mark_failed(row, self.owner, now, reason, result.http_status)

@@ -66,6 +66,8 @@ REQUIRED_ROLE = {
 }
 STATUSPAGE_STATUS = {MessageKind.INITIAL: "investigating", MessageKind.UPDATE: "identified",
                      MessageKind.RESOLVED: "resolved"}
+#: channel types that reach customers: resolving with these undelivered warns
+CUSTOMER_TYPES = frozenset({"sms", "email", "statuspage"})
 
 
 class CrisisError(Exception):
@@ -205,13 +207,15 @@ class CrisisService:
             lambda inc: f"declared incident #{inc.id}")
 
     def resolve(self, incident_id: int, note: str = "", template: str | None = None,
-                variables: Mapping[str, str] | None = None
+                variables: Mapping[str, str] | None = None,
+                channels: Collection[str] | None = None,
                 ) -> tuple[Incident, QueuedMessage | None]:
         """Resolve, first queueing the all-clear ``template`` if given (it is then
         delivered by the worker: call ``deliver``/``send_queued`` or let a console)."""
         queued = None
         if template is not None:
-            queued = self.queue(template, variables or {}, incident_id, resolve=False)
+            queued = self.queue(template, variables or {}, incident_id, resolve=False,
+                                channels=channels)
         incident = self._guarded(
             "crisis_resolve", f"incident #{incident_id}", {"note": note},
             lambda: self.incidents.resolve(incident_id, user=self.user, now=self._now(),
@@ -239,8 +243,9 @@ class CrisisService:
         return self.incidents.active()
 
     def banners(self) -> list[Banner]:
-        """For the incident banner on every console: poll this (one cheap query)."""
-        return self.incidents.banners()
+        """For the incident banner on every console: poll this (one cheap query). A
+        resolved incident stays as ALL CLEAR for [crisis] all_clear_banner_s."""
+        return self.incidents.banners(self._now(), self.config.all_clear_banner_s)
 
     def timeline(self, incident_id: int) -> list[TimelineEvent]:
         self.incident(incident_id)
@@ -256,7 +261,25 @@ class CrisisService:
     # -- messages ---------------------------------------------------------------------
 
     def template_names(self) -> list[str]:
-        return sorted(self.config.templates)
+        """Configured templates by name, then the built-in floor ones."""
+        return sorted(self.config.templates, key=lambda n: (self.config.is_builtin(n), n))
+
+    def channel_problems(self) -> dict[str, str]:
+        """Every channel this process cannot send on, with the reason (a missing secret):
+        for start-up warnings and the send form's unticked boxes."""
+        problems = {}
+        for name in self.config.channels:
+            sender = self.worker.senders.get(name)
+            missing = sender.missing_env() if sender is not None else []
+            if missing:
+                problems[name] = f"{', '.join(missing)} not set here"
+        return problems
+
+    def undelivered(self, incident_id: int, customers_only: bool = True) -> list[OutboxRow]:
+        """Deliveries of this incident not (yet) delivered: pending or failed. By default
+        only those to customers (sms, email, status page)."""
+        return [r for r in self.status(incident_id)
+                if not customers_only or r.channel_type in CUSTOMER_TYPES]
 
     def template_variables(self, template: str) -> list[str]:
         try:
@@ -278,8 +301,10 @@ class CrisisService:
         return active[0]
 
     def preview(self, template: str, variables: Mapping[str, str] | None = None,
-                incident_id: int | None = None) -> Preview:
-        """The exact text per channel, its limits and any problems. No side effects."""
+                incident_id: int | None = None,
+                channels: Collection[str] | None = None) -> Preview:
+        """The exact text per channel, its limits and any problems. No side effects.
+        ``channels``: only these of the template's channels (default: all of them)."""
         incident = self.target_incident(incident_id)
         try:
             values = resolve_variables(self.config, template, incident.variables(),
@@ -287,6 +312,15 @@ class CrisisService:
             preview = render(self.config, template, values)
         except TemplateError as err:
             raise CrisisError(str(err), "invalid") from None
+        if channels is not None:
+            unknown = sorted(set(channels) - {c.channel for c in preview.channels})
+            if unknown:
+                raise CrisisError(f"template {template} does not send to "
+                                  f"{', '.join(unknown)} (it sends to "
+                                  f"{', '.join(c.channel for c in preview.channels)})",
+                                  "invalid")
+            preview = replace(preview, channels=tuple(
+                c for c in preview.channels if c.channel in channels))
         return self._with_env_problems(preview)
 
     def _with_env_problems(self, preview: Preview) -> Preview:
@@ -299,17 +333,25 @@ class CrisisService:
         return replace(preview, channels=tuple(channels))
 
     def queue(self, template: str, variables: Mapping[str, str] | None = None,
-              incident_id: int | None = None, *, resolve: bool = True) -> QueuedMessage:
+              incident_id: int | None = None, *, resolve: bool = True,
+              channels: Collection[str] | None = None) -> QueuedMessage:
         """Check, render and durably queue a message (nothing is sent yet). A template
-        of kind "resolved" also resolves the incident, unless ``resolve`` is False."""
+        of kind "resolved" also resolves the incident, unless ``resolve`` is False.
+        ``channels``: send on only these of the template's channels (e.g. leaving out
+        one whose secret is missing); default all."""
         variables = dict(variables or {})
         incident = self.target_incident(incident_id)
-        params = {"template": template, "variables": variables}
+        params: dict[str, Any] = {"template": template, "variables": variables}
+        if channels is not None:
+            channels = list(channels)
+            params["channels"] = channels
 
         def do() -> QueuedMessage:
             if not incident.active:
                 raise CrisisError(f"incident #{incident.id} is resolved", "invalid")
-            preview = self.preview(template, variables, incident.id)
+            if channels is not None and not channels:
+                raise CrisisError("not sent: no channel chosen", "invalid")
+            preview = self.preview(template, variables, incident.id, channels)
             if not preview.ok:
                 raise CrisisError("not sent: " + "; ".join(preview.all_problems()),
                                   "invalid")
@@ -337,11 +379,12 @@ class CrisisService:
         return queued
 
     async def send(self, template: str, variables: Mapping[str, str] | None = None,
-                   incident_id: int | None = None, wait_s: float | None = None) -> SendReport:
+                   incident_id: int | None = None, wait_s: float | None = None,
+                   channels: Collection[str] | None = None) -> SendReport:
         """Queue, then deliver until every delivery of this message is settled or
         ``wait_s`` (default: [crisis.delivery] send_wait_s) has passed; what is left
         stays queued for ``deliver`` or any console."""
-        queued = self.queue(template, variables, incident_id)
+        queued = self.queue(template, variables, incident_id, channels=channels)
         return await self.send_queued(queued, wait_s)
 
     async def send_queued(self, queued: QueuedMessage, wait_s: float | None = None
@@ -378,10 +421,12 @@ class CrisisService:
         return self.outbox.rows(message_id=message_id)
 
     def waiting_for_source(self, row: OutboxRow) -> str | None:
-        """Why this process leaves ``row`` to another (a source broadcast), or None."""
-        if self.worker.accepts(row):
+        """Why this process leaves ``row`` to another console (a source broadcast it is
+        not connected to, a secret not set here, a channel not configured here), or
+        None."""
+        if row.settled:
             return None
-        return f"needs a console connected to source {row.recipient.removeprefix('source:')}"
+        return self.worker.cannot_send(row)
 
     def requeue_failed(self, row_ids: Collection[int]) -> int:
         """Queue failed deliveries again (same keys), e.g. after fixing a credential."""

@@ -49,7 +49,9 @@ STATE_STYLE = {
     DELIVERED: ("✓ delivered", "bold green"),
     FAILED: ("✗ failed", "bold white on red"),
 }
-EVENT_STYLE = {"declared": "bold", "message": "bold cyan", "delivered": "green",
+UNKNOWN_STYLE = ("? unknown", "bold magenta")  # retrying after an attempt that may have arrived
+EVENT_STYLE = {"unknown": "bold magenta", "declared": "bold", "message": "bold cyan",
+               "delivered": "green",
                "retrying": "yellow", "failed": "bold red", "resolved": "bold green",
                "note": "magenta", "updated": "cyan", "requeued": "yellow"}
 
@@ -65,12 +67,27 @@ def troubled_queues(app: object) -> list[str]:
 
 
 def first_template(service: CrisisService, *kinds: MessageKind) -> str | None:
-    """The first template (by name) of the first of ``kinds`` that has one."""
-    for kind in kinds:
-        for name in service.template_names():
-            if service.config.templates[name].kind is kind:
-                return name
+    """The first template (by name) of the first of ``kinds`` that has one: configured
+    templates first, then the built-in floor ones."""
+    config = service.config
+    for builtin in (False, True):
+        for kind in kinds:
+            for name in service.template_names():
+                if config.is_builtin(name) == builtin and config.templates[name].kind is kind:
+                    return name
     return None
+
+
+def state_style(row: OutboxRow) -> tuple[str, str]:
+    if row.unknown and row.state == RETRYING:
+        return UNKNOWN_STYLE
+    return STATE_STYLE.get(row.state, (row.state, ""))
+
+
+def attempt_by(row: OutboxRow) -> str:
+    """ "bob@host:pid" of the console that made the last attempt (without the nonce)."""
+    by = row.attempt_by or ""
+    return by.rsplit(":", 1)[0] if by.count(":") >= 2 else by
 
 
 class CrisisScreen(BoardScreen):
@@ -169,7 +186,11 @@ class CrisisScreen(BoardScreen):
             text = Text()
             if r.state == RETRYING:  # first: the reason may be long, the wait is short
                 wait = max(r.next_attempt_at - now.timestamp(), 0)
-                text.append(f"next try in {fmt.duration(wait)} · ", "yellow")
+                if r.unknown:
+                    text.append(f"may have arrived; not re-sent for {fmt.duration(wait)} · ",
+                                "magenta")
+                else:
+                    text.append(f"next try in {fmt.duration(wait)} · ", "yellow")
             text.append(clean(r.last_error or "", 300), "red" if r.state == FAILED else "")
             return text
 
@@ -179,8 +200,7 @@ class CrisisScreen(BoardScreen):
             Column("target", "Channel → recipient", 28, lambda r, now: clean(r.target, 80),
                    priority=0, flex=True, max_width=34),
             Column("type", "Type", 10, lambda r, now: r.channel_type, priority=3),
-            Column("state", "State", 11, lambda r, now: Text(*STATE_STYLE.get(
-                r.state, (r.state, ""))), priority=0),
+            Column("state", "State", 11, lambda r, now: Text(*state_style(r)), priority=0),
             Column("tries", "Try", 3, lambda r, now: str(r.attempts), align="right",
                    priority=1),
             Column("detail", "Detail / reason", 20, detail, priority=0, flex=True,
@@ -255,8 +275,11 @@ class CrisisScreen(BoardScreen):
         active = sum(i.active for i in incidents)
         line.append(f" {active} active", "bold red" if active else "dim")
         failed = sum(r.state == FAILED for r in pending)
+        unknown = sum(r.unknown for r in pending)
         waiting = len(pending) - failed
         line.append(f"  ↻ {waiting} pending", "yellow" if waiting else "dim")
+        if unknown:
+            line.append(f" ({unknown} outcome unknown)", "bold magenta")
         line.append(f"  ✗ {failed} failed", "bold red" if failed else "dim")
         why = service.refusal("crisis_message")
         if self.sup.crisis_read_only:
@@ -267,6 +290,12 @@ class CrisisScreen(BoardScreen):
             line.append(f"\n ⛔ {why}; you may {may}", "bold yellow")
         else:
             line.append(f"  you are {service.user} ({service.role.value})", "dim")
+        broken = service.channel_problems()
+        if broken and not self.sup.crisis_read_only:
+            # Said once per channel, on a line of its own: at 3 a.m. nobody guesses this.
+            names = ", ".join(f"{n}: {why.removesuffix(' here')}"
+                              for n, why in sorted(broken.items()))
+            line.append(f"\n ⚠ cannot send here: {names}", "bold yellow")
         return line
 
     def _detail(self, inc: Incident | None) -> None:
@@ -285,10 +314,11 @@ class CrisisScreen(BoardScreen):
         row: OutboxRow | None = grid.cursor_row if grid.has_focus else None
         if row is not None:
             # The whole reason: at 80 columns the table's Detail column cuts it short.
-            word, style = STATE_STYLE.get(row.state, (row.state, ""))
+            word, style = state_style(row)
             text.append(f"\n {clean(row.target, 60)} ", "bold")
             text.append(word, style)
-            text.append(f" (attempt {row.attempts}) ")
+            by = f" by {clean(attempt_by(row), 60)}" if row.attempt_by else ""
+            text.append(f" (attempt {row.attempts}{by}) ")
             waiting = self.service.waiting_for_source(row) if self.service else None
             text.append(clean(waiting or row.last_error or "", 300))
         elif self.last_export is not None:

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
 
 from supervisor_tui.crisis.config import BUILTIN_VARIABLES, MessageKind, Severity, placeholders
 from supervisor_tui.crisis.incidents import Incident
-from supervisor_tui.crisis.outbox import QueuedMessage
+from supervisor_tui.crisis.outbox import OutboxRow, QueuedMessage
 from supervisor_tui.crisis.service import CrisisError, CrisisService
 from supervisor_tui.crisis.templates import Preview
 from supervisor_tui.safe_text import clean
@@ -73,6 +73,18 @@ def preview_text(preview: Preview) -> Text:
     return text
 
 
+def undelivered_warning(rows: Sequence[OutboxRow], after: str) -> Text | None:
+    """A loud line when customers have not had every earlier message yet."""
+    if not rows:
+        return None
+    shown = ", ".join(f"{clean(r.target, 40)} ({'failed' if r.state == 'failed' else 'pending'})"
+                      for r in rows[:3])
+    more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+    text = Text(f"\n⚠ {len(rows)} earlier message(s) to customers not delivered: "
+                f"{shown}{more}. {after}", "bold yellow")
+    return text
+
+
 def template_fields(service: CrisisService, template: str) -> list[str]:
     """The variables worth a field: those the template's texts use, plus impact and ETA
     (sending them updates the incident), built-ins first in their usual order."""
@@ -104,6 +116,10 @@ class CrisisForm(ModalScreen[T], Generic[T]):
                                         text-style: bold; }
     CrisisForm .form-hint { height: auto; color: $text-muted; }
     CrisisForm #form-message { height: auto; }
+    CrisisForm #channels { layout: grid; grid-size: 3; grid-columns: 1fr 1fr 1fr;
+                           height: auto; }
+    CrisisForm #channels > Checkbox { height: 1; width: 1fr; }
+    CrisisForm #channel-notes { height: auto; }
     CrisisForm #preview-pane { height: 1fr; min-height: 3; border-top: solid $primary; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
@@ -213,6 +229,9 @@ class SendForm(CrisisForm[QueuedMessage | None]):
         self.values: dict[str, str] = {}  # typed so far, kept across template changes
         self.fields: list[str] = []
         self.preview: Preview | None = None
+        # Channels this console cannot send on (a secret not set here): unticked.
+        self.broken = service.channel_problems()
+        self.ticked: dict[str, bool] = {}  # the current template's channels
 
     @property
     def word(self) -> str:  # type: ignore[override]
@@ -228,6 +247,8 @@ class SendForm(CrisisForm[QueuedMessage | None]):
             yield Static(classes="form-title", id="send-title", markup=False)
             yield field("Template", Select(options, value=self.template, allow_blank=False,
                                            compact=True, id="template"))
+            yield Container(id="channels")
+            yield Static(id="channel-notes", markup=False)
             yield Vertical(id="vars")
             with VerticalScroll(id="preview-pane"):
                 yield Static(id="preview", markup=False)
@@ -246,6 +267,11 @@ class SendForm(CrisisForm[QueuedMessage | None]):
         title.append(f" ({inc.severity})", "dim")
         if self.word == "RESOLVE":
             title.append("\nSending this all clear also resolves the incident.", "bold yellow")
+            warning = undelivered_warning(
+                self.service.undelivered(inc.id),
+                "They are still sent, each before this all clear.")
+            if warning is not None:
+                title.append(warning)
         why = self.service.refusal("crisis_message")
         if why:
             title.append(f"\n⛔ {why}", "bold red")
@@ -260,6 +286,15 @@ class SendForm(CrisisForm[QueuedMessage | None]):
             defaults = {}
             self.say(str(err))
         self.fields = template_fields(self.service, self.template)
+        channels = self.service.config.templates[self.template].channels
+        self.ticked = {name: name not in self.broken for name in channels}
+        boxes = self.query_one("#channels", Container)
+        await boxes.remove_children()
+        await boxes.mount_all([
+            Checkbox(f"{name} ({self.service.config.channels[name].type})", ticked,
+                     id=f"ch-{name}", compact=True)
+            for name, ticked in self.ticked.items()])
+        self._channel_notes()
         box = self.query_one("#vars", Vertical)
         await box.remove_children()
         await box.mount_all([
@@ -272,9 +307,40 @@ class SendForm(CrisisForm[QueuedMessage | None]):
     def given(self) -> dict[str, str]:
         return {name: self.query_one(f"#var-{name}", Input).value for name in self.fields}
 
+    def chosen(self) -> list[str]:
+        """The ticked channels, in the template's order."""
+        return [name for name, ticked in self.ticked.items() if ticked]
+
+    def _channel_notes(self) -> None:
+        text = Text()
+        for name, ticked in self.ticked.items():
+            why = self.broken.get(name)
+            if why:
+                text.append(f"✗ {name}: {why}" + ("" if ticked else " — unticked") + "\n",
+                            "bold yellow")
+            elif not ticked:
+                text.append(f"· {name}: unticked, not sent\n", "dim")
+        text.rstrip()
+        self.query_one("#channel-notes", Static).update(text)
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        name = (event.checkbox.id or "").removeprefix("ch-")
+        if name in self.ticked:
+            self.ticked[name] = event.value
+            self._channel_notes()
+            self._show_preview()
+
     def _show_preview(self) -> None:
+        chosen = self.chosen()
+        if not chosen:
+            self.preview = None
+            self.query_one("#preview", Static).update(Text(
+                "No channel ticked: tick at least one (space) to send.", "bold red"))
+            return
         try:
-            self.preview = self.service.preview(self.template, self.given(), self.incident.id)
+            self.preview = self.service.preview(self.template, self.given(), self.incident.id,
+                                                chosen)
         except CrisisError as err:
             self.preview = None
             self.query_one("#preview", Static).update(Text(str(err), "bold red"))
@@ -295,11 +361,16 @@ class SendForm(CrisisForm[QueuedMessage | None]):
     def submit(self) -> None:
         self._show_preview()
         if self.preview is None or not self.preview.ok:
-            problems = self.preview.all_problems() if self.preview else ["see the preview"]
-            self.say("Not sent: " + "; ".join(problem_text(p) for p in problems))
+            problems = self.preview.all_problems() if self.preview else [
+                "no channel ticked" if not self.chosen() else "see the preview"]
+            hint = (" — untick a broken channel to send to the others"
+                    if self.preview is not None and any(not c.ok for c in self.preview.channels)
+                    else "")
+            self.say("Not sent: " + "; ".join(problem_text(p) for p in problems) + hint)
             return
         try:
-            queued = self.service.queue(self.template, self.given(), self.incident.id)
+            queued = self.service.queue(self.template, self.given(), self.incident.id,
+                                        channels=self.chosen())
         except CrisisError as err:
             self.say(f"Not sent: {err}")
             return
@@ -320,7 +391,12 @@ class ResolveForm(CrisisForm[Incident | None]):
             title = Text(f"Resolve #{self.incident.id} {clean(self.incident.title, 80)}",
                          "bold")
             title.append("\nNo all-clear template is configured, so no message is sent; the "
-                         "banner closes on every console.", "dim")
+                         "banner shows ALL CLEAR on every console for a while.", "dim")
+            warning = undelivered_warning(
+                self.service.undelivered(self.incident.id),
+                "They are still sent after the incident is resolved.")
+            if warning is not None:
+                title.append(warning)
             yield Static(title, classes="form-title")
             yield field("Note", Input(placeholder="what fixed it (for the timeline)",
                                       id="note", compact=True))

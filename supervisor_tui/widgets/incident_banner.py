@@ -1,5 +1,5 @@
 """Incident banner: every active incident on the host, under the status bar of every
-screen, until it is resolved.
+screen, until it is resolved; then ALL CLEAR for ``[crisis] all_clear_banner_s``.
 
 It reads ``app.banners``, which the app re-reads from the shared store on every poll and
 every second, so an incident declared on one console shows on every other within one
@@ -40,6 +40,9 @@ def render_banners(banners: Sequence[Banner], now: datetime, zone: tzinfo | None
     for banner in banners[:max_lines]:
         inc = banner.incident
         line = Text()
+        if not inc.active:
+            lines.append(_all_clear(banner, zone))
+            continue
         word, style = severity_badge(inc.severity)
         line.append(f" {word} ", style)
         # Elapsed first: it is what people look for, and it must survive 80 columns.
@@ -54,8 +57,11 @@ def render_banners(banners: Sequence[Banner], now: datetime, zone: tzinfo | None
             line.append(f" · {clean(inc.impact, 160)}", "italic")
         lines.append(line)
     if len(banners) > max_lines:
-        lines.append(Text(f" +{len(banners) - max_lines} more active incident(s): "
-                          "see the crisis screen (c)", "bold"))
+        more = banners[max_lines:]
+        active = sum(b.incident.active for b in more)
+        what = (f"{active} more active incident(s)" if active == len(more) else
+                f"{len(more)} more incident(s), {active} active")
+        lines.append(Text(f" +{what}: see the crisis screen (c)", "bold"))
     latest = max((b for b in banners if b.message and b.message_at), default=None,
                  key=lambda b: b.message_at)  # type: ignore[arg-type,return-value]
     if latest is not None and latest.message_at is not None:
@@ -68,6 +74,19 @@ def render_banners(banners: Sequence[Banner], now: datetime, zone: tzinfo | None
     return Text("\n", no_wrap=True, overflow="ellipsis").join(lines)
 
 
+def _all_clear(banner: Banner, zone: tzinfo | None) -> Text:
+    inc = banner.incident
+    line = Text()
+    line.append(" ✓ ALL CLEAR ", "bold black on green")
+    line.append(f" #{inc.id} ", "bold")
+    line.append(clean(inc.title, 100), "bold")
+    if inc.resolved_at is not None:
+        at = inc.resolved_at.astimezone(zone) if zone else inc.resolved_at
+        took = fmt.duration((inc.resolved_at - inc.declared_at).total_seconds())
+        line.append(f" · resolved {at:%H:%M} after {took}")
+    return line
+
+
 class IncidentBanner(LeanText):
     """Hidden while no incident is active; coloured by the most severe one."""
 
@@ -75,6 +94,7 @@ class IncidentBanner(LeanText):
     IncidentBanner { height: auto; display: none; background: $error 25%; }
     IncidentBanner.-major { background: $warning 25%; }
     IncidentBanner.-minor { background: $primary 25%; }
+    IncidentBanner.-clear { background: $success 25%; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -88,9 +108,11 @@ class IncidentBanner(LeanText):
     def _banners_changed(self, banners: Sequence[Banner]) -> None:
         self._banners = tuple(banners)
         self.display = bool(self._banners)
-        worst = self._banners[0].incident.severity if self._banners else ""
+        top = self._banners[0].incident if self._banners else None
+        worst = top.severity if top is not None and top.active else ""
         self.set_class(worst == "major", "-major")
         self.set_class(worst == "minor", "-minor")
+        self.set_class(top is not None and not top.active, "-clear")
         self.refresh_banner()
 
     def refresh_banner(self) -> None:
