@@ -137,6 +137,8 @@ async def test_N_snoozes_the_categories_of_the_last_notice() -> None:
         source.snapshots = [snapshot(4, vip=True, late=3)]  # another category: shown
         await wait_for(pilot, lambda: len(critical_notices(app)) == 2)
         assert critical_notices(app)[1].startswith("1 new critical — e · VIP waiting")
+        await pilot.press("question_mark")  # the key is in the help
+        await wait_for(pilot, lambda: "Snooze the last notice's categories" in screen_text(app))
 
 
 async def test_the_bell_rings_only_for_the_chosen_categories() -> None:

@@ -46,6 +46,10 @@ GLOSSARY = [
              "shows the inputs (44/h × 9:20 AHT = 6.8 Erl, 14.0 effective)."),
     ("⚑", "Agent too long in after-contact work or away (limits in config)."),
     ("STALE", "The data stopped updating; numbers shown are the last good ones."),
+    ("‼ 3 new critical — e", "Status bar: new critical escalations nobody has looked at; "
+                             "opening the desk (e) clears it. Their notices come as one, "
+                             "never over a dialog; N snoozes the last one's categories, "
+                             "ctrl+p \"notices\" mutes or snoozes any category."),
     ("‼ CRITICAL 12:34", "Incident banner (every console on this host): an active "
                          "incident, open for 12 min 34 s; TO AGENTS is the latest "
                          "broadcast. It closes when the incident is resolved (crisis: c)."),
