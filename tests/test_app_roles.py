@@ -137,3 +137,13 @@ async def test_an_audit_log_that_cannot_open_says_not_audited(tmp_path: Path) ->
         line = status(app)
         assert "NOT AUDITED" in line and "NOT SHARED" not in line
         assert app.actions.refusal("escalation") is not None  # and nothing can be done
+
+
+async def test_a_wall_does_not_name_whoever_runs_it() -> None:
+    app = SupervisorApp(make_config(poll_interval_s=3600), [ScriptedSource([centre()])],
+                        store=Store.open(None), clock=lambda: T0, monotonic=lambda: 1000.0,
+                        user="kiosk", wall=True)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: app.board is not None)
+        await pilot.pause(0.2)
+        assert "WALL" in status(app) and "kiosk" not in screen_text(app)

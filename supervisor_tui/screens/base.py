@@ -126,7 +126,8 @@ class BoardScreen(Screen[None]):
                     app.problem,
                     live_within_s=app.live_within_s(),
                     alerts=app.notices.unseen_count,
-                    who=f"{app.user} ({app.actions.role.value})",
+                    # Not on a wall: nobody at its keyboard, and it is always a viewer.
+                    who=None if app.wall else f"{app.user} ({app.actions.role.value})",
                     alarm=standing_alarm(app),
                 )
             )
