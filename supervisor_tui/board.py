@@ -331,9 +331,14 @@ class Board:
             return self._totals[cache_key]
         start = self.window_start(key)
         result: WindowMetrics | None = None
-        if start is not None:
-            stats = [m.stats for r in self.group_rows(group)
-                     if (m := r.window(key)) is not None]
+        view = self.windows.get(key)
+        if view is not None:  # one pass over the day's counters, not a window per queue
+            total = view.total(r.queue.id for r in self.group_rows(group))
+            result = WindowMetrics.of(total, self.formula) if total is not None else None
+        elif start is not None:
+            rows = self.group_rows(group)
+            stats = ([r.interval_stats for r in rows] if key == INTERVAL else
+                     [r.day_stats for r in rows] if key == DAY else [])
             result = WindowMetrics.of(metrics.combine(stats, window_start=start),
                                       self.formula)
         self._totals[cache_key] = result

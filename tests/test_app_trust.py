@@ -7,8 +7,16 @@ from datetime import timedelta
 
 from supervisor_tui.model import QueueStats, Snapshot
 from supervisor_tui.widgets.kpi import KpiTile
-from tests.helpers import POLICY, T0, ScriptedSource, centre, make_app, make_config, screen_text, \
-    wait_for
+from tests.helpers import (
+    POLICY,
+    T0,
+    ScriptedSource,
+    centre,
+    make_app,
+    make_config,
+    screen_text,
+    wait_for,
+)
 
 
 async def settle(pilot, polls: int = 2) -> None:  # type: ignore[no-untyped-def]
