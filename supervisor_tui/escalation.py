@@ -782,6 +782,7 @@ class EscalationTracker:
         self._recovered_at: dict[str, datetime] = {}  # queue id -> back over target
         self._memo = _Memo()
         self._departed: dict[str, Escalation] = {}
+        self._departed_at: dict[str, datetime] = {}  # snapshot time it was found gone
         # Snapshot time of the first update: a start time observed then (a flag, an SL
         # breach) is only the console's first sight, a bound rather than the truth.
         self.observing_since: datetime | None = None
@@ -836,6 +837,7 @@ class EscalationTracker:
             ended = endings.get(eid)
             if ended is not None:  # the contact left: stop counting it at once
                 departed[eid] = _trusted({**esc.__dict__, "ended": ended})
+                self._departed_at[eid] = now
                 changed = departed_changed = True
                 continue
             # Held until absent clear_after_s continuously; owned ones wait for a human.
@@ -845,11 +847,13 @@ class EscalationTracker:
             else:
                 current[eid] = esc
         show_s = rules.departed_show_s
-        for eid in [eid for eid, esc in departed.items()
-                    if eid not in owned_ids and eid not in current
-                    and (now - esc.last_seen).total_seconds() >= show_s]:  # type: ignore[operator]
+        at = self._departed_at
+        for eid in [eid for eid in departed if eid not in owned_ids
+                    and (now - at[eid]).total_seconds() >= show_s]:
             cleared.append(departed.pop(eid))
             changed = departed_changed = True
+        for eid in [eid for eid in at if eid not in departed]:
+            del at[eid]
         self._time = now
         if changed:
             gone_now = (tuple(sort_escalations(departed.values())) if departed_changed

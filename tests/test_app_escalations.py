@@ -364,3 +364,36 @@ async def test_help_lists_the_desk_keys_and_enter_opens(tmp_path: Path) -> None:
         await pilot.press("end", "enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "QueueDetailScreen")
         assert grid.cursor_key == "queue-abandon:sales"
+
+
+async def test_a_key_just_after_the_row_left_is_not_taken_for_the_neighbour(
+        tmp_path: Path) -> None:
+    """t pressed just as the chosen row leaves must not take whatever slid under the
+    cursor: the desk says what happened and waits for a second press."""
+    from datetime import timedelta
+
+    from tests.helpers import T0
+
+    source = ScriptedSource([churn(T0, 10)])
+    app = SupervisorApp(make_config(poll_interval_s=0.1), [source],
+                        store=Store.open(tmp_path / "s.db"), user="ann")
+    async with app.run_test(size=(120, 30)) as pilot:
+        grid = await open_desk(pilot)
+        await wait_for(pilot, lambda: grid.cursor_key == "contact-wait:pbx:c10")
+        # c10 is answered: greyed, the cursor stays on it, and nothing can take it.
+        source.snapshots = [churn(T0 + timedelta(seconds=5), 11)]
+        await wait_for(pilot, lambda: "left the queue after" in screen_text(app))
+        assert grid.cursor_key == "contact-wait:pbx:c10"
+        await pilot.press("t")
+        await wait_for(pilot, lambda: "c10 Customer 10 (vip) left the queue after 3:20: "
+                       "nothing to take" in screen_text(app))
+        # Then its row goes; the cursor falls onto c11. A t right then is not for c11.
+        source.snapshots = [churn(T0 + timedelta(seconds=30), 11)]
+        await wait_for(pilot, lambda: grid.cursor_key == "contact-wait:pbx:c11")
+        await pilot.press("t")
+        await wait_for(pilot, lambda: "Not done: c10 Customer 10 (vip) just left the desk"
+                       in screen_text(app))
+        assert app.store.escalation_states() == {}
+        await pilot.press("t")  # pressed again: meant for c11
+        await wait_for(pilot, lambda: "Taken: c11 Customer 11 (vip)" in screen_text(app))
+        assert list(app.store.escalation_states()) == ["contact-wait:pbx:c11"]

@@ -570,10 +570,11 @@ def test_answered_contact_leaves_active_at_once_then_goes() -> None:
     assert (gone.id, gone.ended, gone.last_seen) == (VIP_ID, "answered", T0)
     assert ended_text(gone) == "answered after 1:39"
     assert gone.duration_s(T0 + 60 * S) == 99  # frozen: the wait ended
-    # Still shown (greyed) for departed_show_s of snapshot time, then gone for good.
+    # Still shown (greyed) for departed_show_s of snapshot time from when it was found
+    # gone, then gone for good.
     assert [e.id for e in tracker.update(snap(T0 + 14 * S, (answered,)), QUIET).departed] \
         == [VIP_ID]
-    last = tracker.update(snap(T0 + 16 * S, (answered,)), QUIET)
+    last = tracker.update(snap(T0 + 17 * S, (answered,)), QUIET)
     assert last.departed == () and [e.id for e in last.cleared] == [VIP_ID]
 
 

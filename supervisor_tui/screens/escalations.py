@@ -17,6 +17,7 @@ on stale data, where waits freeze at the last data's time.
 
 from __future__ import annotations
 
+import heapq
 import re
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -64,6 +65,7 @@ SEVERITY_STYLE = {"critical": ("‼ CRIT", "bold white on red"), "warning": ("! 
 GONE = Style(dim=True, italic=True)
 UNDO_S = 8.0  # wall seconds "u to undo" stays on offer
 FLASH_S = 6.0  # wall seconds an outcome line stays
+SLID_S = 3.0  # wall seconds after the cursor fell onto a row during which keys ask again
 NOTICE_MINUTES = 15  # notices to you shown this long (centre time)
 USER_NAME = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 VERB = {TAKEN: "Take", ACKNOWLEDGED: "Acknowledge", RESOLVED: "Resolve", SNOOZED: "Snooze",
@@ -158,6 +160,8 @@ class EscalationDeskScreen(BoardScreen):
         self._frozen = False  # stale data: ages stop at the last data's time
         self._undo: tuple[Change, str, float] | None = None  # change, label, until (mono)
         self._flash_until = 0.0
+        # After the row under the cursor left: (its label, until (mono), where it fell).
+        self._slid: tuple[str, float, str | None] | None = None
 
     @property
     def desk(self) -> DeskActions:
@@ -179,7 +183,7 @@ class EscalationDeskScreen(BoardScreen):
         self.query_one("#desk", Grid).focus()
         self.query_one("#desk-notices", Static).display = False
         self.query_one("#desk-flash", Static).display = False
-        self.watch(self.app, "escalations", self._escalations_changed, init=False)
+        self.watch(self.app, "escalations", lambda _: self._escalations_changed(), init=False)
 
     # -- time ------------------------------------------------------------------
 
@@ -213,6 +217,8 @@ class EscalationDeskScreen(BoardScreen):
             if st["state"] == TAKEN:
                 mine = st["owner"] == self.sup.user
                 return Text(f"◉ {clean(st['owner'], 16)}", style="bold green" if mine else "cyan")
+            if st["state"] == SNOOZED and not self.sup.is_handled(e):
+                return Text("snooze over", style="bold")
             return Text(st["state"], style="dim")
 
         def why(e: Escalation, now: datetime) -> str:
@@ -243,13 +249,15 @@ class EscalationDeskScreen(BoardScreen):
         shown = [e for e in sup.escalations if self.show_resolved or not sup.is_handled(e)]
         departed = [e for e in sup.tracker.result.departed
                     if self.show_resolved or not sup.is_handled(e)]
-        if departed:  # greyed in place, so nothing jumps while they go
-            shown = sorted([*shown, *departed], key=sort_key)
+        if departed:  # greyed in place, so nothing jumps while they go (both sorted)
+            shown = list(heapq.merge(shown, departed, key=sort_key))
         if self.mine_only:
             shown = [e for e in shown if self._mine(e)]
         return shown
 
-    def _escalations_changed(self, _: object = None) -> None:
+    def _escalations_changed(self, *, own: bool = False) -> None:
+        """Re-render from the app's escalations; ``own``: after this user's own change
+        (a row they resolved leaving is no surprise)."""
         if not self._ready:
             return
         if not self.is_current or self.app.screen is not self:
@@ -259,7 +267,15 @@ class EscalationDeskScreen(BoardScreen):
             self._behind = True
             return
         shown = self._visible()
-        self.query_one("#desk", Grid).set_rows(shown)
+        grid = self.query_one("#desk", Grid)
+        before = grid.cursor_key, grid.cursor_row
+        grid.set_rows(shown)
+        if before[0] is not None and grid.cursor_key != before[0] and not own:
+            # The chosen row left the desk and the cursor fell onto a neighbour: a key
+            # pressed a moment later was meant for the row that left, not this one.
+            gone = before[1]
+            self._slid = (clean(gone.label or gone.id, 60) if gone is not None else "",
+                          self.sup.monotonic() + SLID_S, grid.cursor_key)
         live = [e for e in shown if e.ended is None]
         counts = count_by_severity(live)
         taken = sum(1 for e in live if (st := self.sup.escalation_state(e)) is not None
@@ -300,6 +316,8 @@ class EscalationDeskScreen(BoardScreen):
         return self.query_one("#desk", Grid).cursor_row
 
     def on_grid_highlighted(self, event: Grid.Highlighted) -> None:
+        if self._slid is not None and event.key != self._slid[2]:
+            self._slid = None  # the user moved the cursor: what it is on now is chosen
         self._show_detail()
 
     def _show_detail(self) -> None:
@@ -362,12 +380,20 @@ class EscalationDeskScreen(BoardScreen):
     # -- acting on the chosen item ------------------------------------------------
 
     def _chosen(self) -> tuple[Escalation, str] | None:
-        """The item under the cursor when the key was pressed, and its name."""
+        """The item under the cursor when the key was pressed, and its name. Refused
+        (once) if the cursor has just fallen onto it because the row under it left."""
         esc = self._selected()
         if esc is None:
             self._flash("Nothing selected", ok=False)
             return None
-        return esc, clean(esc.label or esc.id, 60)
+        label = clean(esc.label or esc.id, 60)
+        slid, self._slid = self._slid, None
+        if slid is not None and self.sup.monotonic() < slid[1]:
+            self._flash(f"Not done: {slid[0] or 'the row you were on'} just left the desk and "
+                        f"the cursor moved to {label}; press again to act on {label}",
+                        ok=False)
+            return None
+        return esc, label
 
     def _still_waiting(self, esc: Escalation) -> bool:
         board = self.sup.board
@@ -436,7 +462,7 @@ class EscalationDeskScreen(BoardScreen):
                 self.sup.escalation_states = store.escalation_states()
             except StoreError as err:
                 self._flash(str(err), ok=False)
-        self._escalations_changed()
+        self._escalations_changed(own=True)
 
     def action_undo(self) -> None:
         undo, self._undo = self._undo, None
