@@ -158,7 +158,24 @@ def cmd_check_config(path: Path, probe: bool = False) -> int:
     print(f"{path}: OK — poll every {config.console.poll_interval_s:g} s, "
           f"{config.console.interval_minutes}-minute intervals in {config.console.timezone}, "
           f"sources: {names}")
+    _crisis_warnings(config)
     return _probe(config) if probe else 0
+
+
+def _crisis_warnings(config) -> None:  # type: ignore[no-untyped-def]
+    """Every crisis channel whose secret is not set in this environment: found now,
+    not when the phones are melting. (A warning: another console may have it.)"""
+    import os
+
+    crisis = config.crisis
+    builtin = [n for n in crisis.templates if crisis.is_builtin(n)]
+    print(f"crisis: {len(crisis.channels)} channel(s), {len(crisis.templates)} template(s)"
+          + (f" (built in: {', '.join(sorted(builtin))})" if builtin else ""))
+    for name, channel in crisis.channels.items():
+        missing = [var for var in channel.env_vars() if not os.environ.get(var)]
+        if missing:
+            print(f"  warning: crisis channel {name} cannot send from here: "
+                  f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set")
 
 
 def _probe(config) -> int:  # type: ignore[no-untyped-def]
@@ -316,6 +333,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return _report(data, args.json, "\n".join(f"{k:28} {v}" for k, v in data.items()))
 
 
+def _unwritable(path: Path) -> str | None:
+    """Why this process cannot write the store at ``path`` (file, or the directory its
+    WAL files go in), or None."""
+    import os
+
+    if not os.access(path, os.W_OK):
+        return f"cannot write the database {path}: nothing done here is saved or audited"
+    wal = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    if not all(p.exists() and os.access(p, os.W_OK) for p in wal) and not os.access(
+            path.parent, os.W_OK):
+        return (f"cannot write in {path.parent} (the database's WAL files go there): "
+                "nothing done here is saved or audited")
+    return None
+
+
 def build_app(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The console ``args`` ask for (not yet running), or an exit status."""
     from supervisor_tui.config import ConfigError, default_db_path, load_config
@@ -345,6 +377,12 @@ def build_app(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         store_problem = f"{err} — history kept in memory only"
         print(f"supervisor-tui: warning: {store_problem}", file=sys.stderr)
         store = Store.open(None)
+    else:
+        # Opening a read-only file succeeds (SQLite reads it): every write would then fail,
+        # one by one. Say so from the start; what others write is still shown.
+        store_problem = _unwritable(Path(db_path))
+        if store_problem:
+            print(f"supervisor-tui: warning: {store_problem}", file=sys.stderr)
 
     from supervisor_tui.app import SupervisorApp
     from supervisor_tui.identity import identity_for

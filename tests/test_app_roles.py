@@ -147,3 +147,23 @@ async def test_a_wall_does_not_name_whoever_runs_it() -> None:
         await wait_for(pilot, lambda: app.board is not None)
         await pilot.pause(0.2)
         assert "WALL" in status(app) and "kiosk" not in screen_text(app)
+
+
+async def test_a_read_only_db_file_says_not_shared_too(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store file the account may not write opens (SQLite reads it); the console must
+    not pretend its actions are kept. (Tests run as root, who may write anything, so
+    the permission check is made to answer as it would for a supervisor's account.)"""
+    import os
+
+    db = tmp_path / "s.db"
+    Store.open(db).close()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == db
+                        and mode == os.W_OK else real_access(p, mode, **kw))
+    app = build_app(build_parser().parse_args(["--db", str(db)]))
+    assert isinstance(app, SupervisorApp)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await wait_for(pilot, lambda: app.board is not None)
+        await pilot.pause(0.1)
+        assert "NOT SHARED · NOT AUDITED" in status(app)
