@@ -1691,3 +1691,22 @@ def test_consistent_split_is_taken_as_it_is() -> None:
                                    "above": {"reservations_accepted": 3, "tasks_canceled": 2}})
     assert check_split(20, doc, 10, 3) == Split(7, 1, 2, False)
     assert check_split(20, doc, 11, 3) == "split at 20 s counts 7 + 3 of 11 answered"
+
+
+async def test_late_abandons_never_include_short_ones(make: Make, fake: FakeTaskRouter) -> None:
+    """Sampled splits at S and T can disagree: the late count is clamped so that short
+    abandons (left out of every rate) are never also late, and the note says so."""
+    fake.windows[(SALES, "day")] = Window(
+        accepted=18_000, canceled=2_000, splits={20: (4_500, 100, 4_500, 900),
+                                                 5: (1_000, 600, 8_000, 400)})
+    source = make()
+    snap = await source.snapshot()
+    day = snap.day_stats[SALES]
+    assert (day.abandoned, day.abandoned_short, day.abandoned_after_threshold) == (
+        2_000, 1_200, 800)
+    (note,) = [n for n in source.notes if n.startswith("day counters of Sales:")]
+    assert note == ("day counters of Sales: within 20 s and short abandons estimated from "
+                    "TaskRouter's 10,000-task sample; 1000 abandon(s) both short and late: "
+                    "counted short")
+    assert len(note) <= 160  # what the health panel keeps of a note
+    assert count_problems(snap) == []

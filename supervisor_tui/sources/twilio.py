@@ -610,10 +610,10 @@ def queue_stats(queue_id: str, window_start: datetime, doc: CumulativeDoc,
     caveats = []
     if any(c.estimated for c in checked.values()):
         caveats.append(f"within {qs.threshold_s} s and short abandons estimated from "
-                       f"TaskRouter's {SPLIT_CAP:,}-task split")
+                       f"TaskRouter's {SPLIT_CAP:,}-task sample")
     if clamped:
-        caveats.append(f"{at_t.above_canceled - after} abandon(s) counted both short and "
-                       "late taken as short only")
+        caveats.append(f"{at_t.above_canceled - after} abandon(s) both short and late: "
+                       "counted short")
     return stats, "; ".join(caveats) or None
 
 
