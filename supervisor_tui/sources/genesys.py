@@ -51,7 +51,8 @@ abandoned_after_threshold   view on ``tAbandon`` with ``gte`` = T (disjoint from
 abandoned_short             view on ``tAbandon`` with ``lt`` = S
 flowed_out                  ``tFlowOut.count``: left the queue unanswered and not
                             abandoned (in-queue flow transfers, voicemail, callbacks,
-                            back to the IVR)
+                            back to the IVR); in the query's metric enum of the
+                            published analytics schema (api-evangelist/genesys b692e35)
 handled, handle_s           ``tHandle.count``, ``tHandle.sum``
 =========================== ==========================================================
 
