@@ -270,6 +270,9 @@ class SupervisorApp(App[None]):
         if self.problem:  # e.g. the database could not be opened: say so on screen too
             self.notify(self.problem, title="Running without saved history",
                         severity="warning", timeout=20)
+        if self.identity.note:  # e.g. SUPERVISOR_TUI_USER set but not trusted here
+            self.notify(f"{self.identity.note}; acting as {self.user}", title="Identity",
+                        severity="warning", timeout=20)
         self._backfill_trends()
         self.switch_mode("wall" if self.wall else "dashboard")
         self._tick_s = self.config.console.tick_interval(os.environ)

@@ -94,3 +94,18 @@ def test_a_config_owned_by_someone_untrusted_is_not_enough(tmp_path: Path,
 
 def test_an_account_without_a_passwd_entry_is_its_uid() -> None:
     assert os_account(2_000_000_001) == ("uid2000000001", 2_000_000_001)
+
+
+async def test_the_console_says_when_it_ignored_the_override(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.helpers import wait_for
+
+    monkeypatch.setenv("SUPERVISOR_TUI_USER", "alice")
+    app = build_app(console_args(tmp_path, write_config(tmp_path, trusted=[])))
+    assert not isinstance(app, int)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await wait_for(pilot, lambda: app.board is not None)
+        notes = [n.message for n in app._notifications if n.title == "Identity"]
+        assert notes == [f"SUPERVISOR_TUI_USER='alice' ignored: account {ACCOUNT} is not in "
+                         f"[identity] trusted_override_for; acting as {ACCOUNT}"]
+        assert f"{ACCOUNT} (viewer)" in app.screen._compositor.render_strips()[0].text
