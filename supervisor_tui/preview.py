@@ -6,21 +6,24 @@ others, with N agents working and all busy, is answered after about (n + 1) x AH
 answered at once. Erlang C's steady-state SL does not change when a few contacts move
 (arrival rates don't), so the preview shows the queues' waiting and oldest instead.
 
-Every Erlang figure a preview shows comes from the board's own staffing (``QueueRow
-.staffing``) through :func:`predicted_sl` and :func:`working_agents` — the only two
-places here that touch Erlang C or count agents — so previews agree with the queue
-detail screen, and a change to how the board counts agents reaches both at once.
+Every Erlang figure a preview shows is the board's own: a change of agents is previewed
+as the board's ``QueueRow`` with other agents serving it (:func:`restaffed`), read
+through :func:`working_agents` (effective agents), :func:`predicted_sl` and
+:func:`needed_agents` — the only places here that touch staffing — so previews agree
+with the queue detail screen, and a change to how the board counts agents or smooths
+arrivals reaches both at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from supervisor_tui import erlang, fmt
+from supervisor_tui import fmt
 from supervisor_tui.board import Board, QueueRow
-from supervisor_tui.model import Agent, AgentStateKind, Channel, Contact
+from supervisor_tui.model import Agent, Channel, Contact
 
 
 @dataclass(frozen=True)
@@ -181,30 +184,41 @@ class QueueEffect:
 
 @dataclass(frozen=True)
 class AgentsPreview:
-    working_before: int
-    working_after: int
+    working_before: float  # effective agents on the queue (as the queue detail shows)
+    working_after: float
     sl_before: float | None  # Erlang C predicted SL with the agents working the queue now
     sl_after: float | None
     needed: int | None
-    others: tuple[QueueEffect, ...]  # the queues the agents come from, worst case
+    others: tuple[QueueEffect, ...]  # the queues the added agents also serve
     waiting: int = 0  # contacts waiting in the queue now
     danger: str | None = None  # the change leaves the queue unable to cope: say it loudly
 
 
 # -- the one place previews get Erlang numbers and agent counts -----------------------
-# (from the board's Staffing, so they agree with the queue detail screen)
+# Always from the board's own QueueRow (effective agents, Staffing), never computed
+# here: a changed staffing is the board's row with other agents serving it.
 
 
-def predicted_sl(row: QueueRow, working: int) -> float | None:
-    """Erlang C service level of ``row`` with ``working`` agents, from the board's own
-    staffing inputs (traffic, AHT); None when the board has none (no AHT yet)."""
+def restaffed(row: QueueRow, serving: Sequence[Agent]) -> QueueRow:
+    """``row`` as the board computes it with ``serving`` instead: its own effective
+    agents and Erlang C staffing for the change (arrivals and AHT unchanged)."""
+    return dataclasses.replace(row, serving=tuple(serving))
+
+
+def working_agents(row: QueueRow) -> float:
+    """Effective agents on the queue: the figure the queue detail shows."""
+    staffing = row.staffing
+    return staffing.effective if staffing is not None else row.effective_agents
+
+
+def predicted_sl(row: QueueRow) -> float | None:
+    """The board's Erlang C predicted SL for the row's agents; None without staffing
+    inputs (no AHT yet), 0% when not one whole agent works it."""
     staffing = row.staffing
     if staffing is None:
         return None
-    if working <= 0:
-        return 0.0
-    traffic = staffing.result.traffic_erlangs
-    return erlang.service_level(traffic, working, staffing.aht_s, row.queue.threshold_s)
+    sl = staffing.predicted_sl_with_staffed
+    return 0.0 if sl is None else sl
 
 
 def needed_agents(row: QueueRow) -> int | None:
@@ -212,57 +226,56 @@ def needed_agents(row: QueueRow) -> int | None:
     return row.staffing.needed if row.staffing else None
 
 
-def working_agents(row: QueueRow) -> int:
-    """Agents working the queue now (logged in and not away)."""
-    return row.agents.staffed - row.agents.away
+def agents_text(n: float) -> str:
+    """1 decimal, as the queue detail shows effective agents (2.0 reads "2")."""
+    return f"{n:.1f}".removesuffix(".0")
 
 
-def is_working(agent: Agent) -> bool:
-    return agent.state.kind not in (AgentStateKind.AWAY, AgentStateKind.OFFLINE)
-
-
-def removal_danger(row: QueueRow, working_after: int, needed: int | None) -> str | None:
-    """Why taking agents off ``row`` is dangerous: no agent left, or contacts waiting
-    with fewer agents than Erlang C needs."""
-    name = row.queue.name
-    if working_after <= 0:
-        if row.waiting:
-            return f"leaves {name} with NO AGENT and {row.waiting} waiting"
+def removal_danger(after: QueueRow, needed: int | None) -> str | None:
+    """Why ``after`` (the queue once the agents are removed) cannot cope: no agent left
+    working it, or contacts waiting with fewer agents than Erlang C needs."""
+    name = after.queue.name
+    tally = after.agents
+    if tally.available + tally.on_contact + tally.after_contact_work == 0:
+        if after.waiting:
+            return f"leaves {name} with NO AGENT and {after.waiting} waiting"
         return f"leaves {name} with NO AGENT: the next contact waits for nobody"
-    if row.waiting and needed is not None and working_after < needed:
-        return (f"leaves {name} with {working_after} agent(s) working, under the "
-                f"{needed} Erlang C needs, with {row.waiting} waiting")
+    effective = working_agents(after)
+    if after.waiting and needed is not None and effective < needed:
+        return (f"leaves {name} with {agents_text(effective)} effective agent(s), under "
+                f"the {needed} Erlang C needs, with {after.waiting} waiting")
     return None
 
 
 def preview_agents(board: Board, queue_id: str, agents: Sequence[Agent], add: bool
                    ) -> AgentsPreview:
-    """Erlang C SL of the queue with k more (or fewer) agents; and, for the queues the
-    agents also serve, the worst case where they are fully taken from them."""
+    """The queue's effective agents and Erlang C SL before and after adding (or
+    removing) it for ``agents``; and, when adding, the other queues those agents serve,
+    whose share of them shrinks. Every figure is the board's own, for the changed row."""
     row = board.rows_by_id[queue_id]
-    k = sum(1 for a in agents if is_working(a))  # away agents change nobody's cover
-    before = working_agents(row)
-    after = max(before + k if add else before - k, 0)
-    donors: dict[str, int] = {}
+    ids = {a.id for a in agents}
+    others: list[QueueEffect] = []
     if add:
-        for agent in agents:
-            for skill in agent.skills:
-                donors[skill] = donors.get(skill, 0) + 1
-    others = []
-    for qid, n in donors.items():
-        other = board.rows_by_id.get(qid)
-        if other is None:
-            continue
-        others.append(QueueEffect(qid, predicted_sl(other, working_agents(other)),
-                                  predicted_sl(other, working_agents(other) - n)))
+        gaining = {a.id: a.model_copy(update={"skills": (*a.skills, queue_id)})
+                   for a in agents if queue_id not in a.skills}
+        after = restaffed(row, (*row.serving, *gaining.values()))
+        donors = dict.fromkeys(q for a in agents for q in a.skills if q != queue_id)
+        for qid in donors:
+            other = board.rows_by_id.get(qid)
+            if other is None:
+                continue
+            changed = restaffed(other, [gaining.get(a.id, a) for a in other.serving])
+            others.append(QueueEffect(qid, predicted_sl(other), predicted_sl(changed)))
+    else:
+        after = restaffed(row, [a for a in row.serving if a.id not in ids])
     needed = needed_agents(row)
     return AgentsPreview(
-        working_before=before,
-        working_after=after,
-        sl_before=predicted_sl(row, before),
-        sl_after=predicted_sl(row, after),
+        working_before=working_agents(row),
+        working_after=working_agents(after),
+        sl_before=predicted_sl(row),
+        sl_after=predicted_sl(after),
         needed=needed,
         others=tuple(others),
         waiting=row.waiting,
-        danger=None if add else removal_danger(row, after, needed),
+        danger=None if add else removal_danger(after, needed),
     )

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from textual.widgets import Input
 
+from supervisor_tui import fmt
 from supervisor_tui.screens.move_agents import MoveAgentsScreen
 from supervisor_tui.screens.reassign import ReassignScreen
 from supervisor_tui.widgets.grid import Grid
@@ -39,6 +40,10 @@ def modal_text(app) -> str:  # type: ignore[no-untyped-def]
         if line.count("█") >= 2:
             inside.append(line[line.index("█") + 1:line.rindex("█")].strip())
     return " ".join(part for part in inside if part)
+
+
+def modal_free_text(app) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(screen_text(app).split())
 
 
 def target_keys(screen: ReassignScreen) -> list[str]:
@@ -129,6 +134,9 @@ async def test_stripping_the_last_agent_needs_a_typed_confirmation() -> None:
     app = make_app(source)
     async with app.run_test(size=(110, 32)) as pilot:
         await open_sales(pilot)
+        row = app.board.rows_by_id["sales"]
+        sl_now = fmt.pct(row.staffing.predicted_sl_with_staffed)
+        assert f"Predicted SL with 1 effective: {sl_now}" in modal_free_text(app)
         await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(app.screen, MoveAgentsScreen))
         await pilot.press("minus")  # remove Sales from agents' queues
@@ -136,10 +144,12 @@ async def test_stripping_the_last_agent_needs_a_typed_confirmation() -> None:
         await wait_for(pilot, lambda: {a.id for a in grid.rows} == {"a1", "a2"})
         grid.move_to_key("a1")
         await pilot.press("space")
-        await wait_for(pilot, lambda: "working 2 → 1" in screen_text(app))
-        # One agent left, Erlang C needs 2, callers waiting: already loud.
-        assert ("DANGER: this leaves Sales with 1 agent(s) working, under the 2 Erlang C "
-                "needs, with 2 waiting") in modal_text(app)
+        # Bo also serves Support: he counts 0.8 on Sales, as the queue detail says.
+        await wait_for(pilot, lambda: "effective agents 1.8 → 0.8" in screen_text(app))
+        assert f"predicted SL {sl_now} →" in screen_text(app)  # the queue detail's figure
+        # Under what Erlang C needs, with callers waiting: already loud.
+        assert ("DANGER: this leaves Sales with 0.8 effective agent(s), under the 2 "
+                "Erlang C needs, with 2 waiting") in modal_text(app)
         grid.move_to_key("a2")
         await pilot.press("space")
         await wait_for(pilot, lambda: "DANGER" in screen_text(app))

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Input, Label, Static
 from supervisor_tui import fmt
 from supervisor_tui.board import Board
 from supervisor_tui.model import Agent
-from supervisor_tui.preview import AgentsPreview, preview_agents
+from supervisor_tui.preview import AgentsPreview, agents_text, preview_agents
 from supervisor_tui.safe_text import clean
 from supervisor_tui.screens.action_modal import ActionModal
 from supervisor_tui.widgets.grid import Column, Grid
@@ -133,15 +133,15 @@ class MoveAgentsScreen(ActionModal):
                 text.append(f" ⚠ DANGER: this {clean(p.danger, 160)} ", "bold white on red")
                 text.append("\n")
             text.append(f"{len(chosen)} agent(s): ", "bold")
-            text.append(f"{self._queue_name(self.queue_id)} working {p.working_before} → "
-                        f"{p.working_after}; predicted SL {fmt.pct(p.sl_before)} → "
-                        f"{fmt.pct(p.sl_after)}")
+            text.append(f"{self._queue_name(self.queue_id)} effective agents "
+                        f"{agents_text(p.working_before)} → {agents_text(p.working_after)}; "
+                        f"predicted SL {fmt.pct(p.sl_before)} → {fmt.pct(p.sl_after)}")
             if p.needed is not None:
                 text.append(f" (needs {p.needed})", "dim")
             for other in p.others:
                 text.append(f"\n  {self._queue_name(other.queue_id)}: predicted SL "
-                            f"{fmt.pct(other.sl_before)} → at worst {fmt.pct(other.sl_after)}"
-                            f" if these agents only served {self._queue_name(self.queue_id)}",
+                            f"{fmt.pct(other.sl_before)} → {fmt.pct(other.sl_after)} with "
+                            f"these agents' time shared with {self._queue_name(self.queue_id)}",
                             "yellow")
             if p.danger:
                 text.append(f"\nPress y, then type {CONFIRM_WORD} to go ahead; Esc cancels.",
