@@ -336,3 +336,26 @@ def test_cli_has_wall_and_theme_flags() -> None:
     args = build_parser().parse_args(["--wall", "--theme", "high-contrast"])
     assert args.wall is True and args.theme == "high-contrast"
     assert build_parser().parse_args([]).wall is False
+
+
+async def test_wall_headlines_follow_each_queues_own_target() -> None:
+    """An email 7 minutes old is well inside its 1-hour target: the wall's longest-wait
+    tile must not call it late, and names the queue it measures."""
+    from supervisor_tui.model import Channel, Contact, Queue
+
+    snap = calm_centre()
+    email = Queue(id="email", name="Email", channel=Channel.EMAIL, sl_target=0.9,
+                  threshold_s=3600, source="pbx")
+    letter = Contact(id="m1", queue_id="email", channel=Channel.EMAIL,
+                     entered_at=T0 - timedelta(minutes=7, seconds=33))
+    snap = snap.model_copy(update={"queues": (*snap.queues, email),
+                                   "contacts": (*snap.contacts, letter)})
+    app = wall_app(ScriptedSource([snap]), wall_config(views=["dashboard"]))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "PAST ITS TARGET" not in text and "PAST THRESHOLD" not in text, text
+        # c2 waits 12 s of Sales's 20 s (60%); the email 7:33 of an hour (13%): Sales leads.
+        assert "WITHIN ITS TARGET" in text
+        assert "Sales · target 20s" in text
+        assert "live · " in text  # the SL tile says which channel group it covers

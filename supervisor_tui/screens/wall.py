@@ -28,7 +28,7 @@ from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Static
 
 from supervisor_tui import fmt
-from supervisor_tui.board import Board, SLStatus
+from supervisor_tui.board import DAY, INTERVAL, LIVE, Board, SLStatus, sl_status
 from supervisor_tui.escalation import Escalation, EscalationKind, Severity, count_by_severity
 from supervisor_tui.model import HealthStatus
 from supervisor_tui.safe_text import clean
@@ -129,27 +129,50 @@ class DashboardView(WallView):
         self.query_one(QueueBoard).set_rows(board.rows)
 
     def _tiles(self, sup: SupervisorApp, board: Board) -> None:
-        interval, day = board.totals_interval, board.totals_day
-        status = board.overall_status
-        label = sup.config.console.policy.label(board.taken_at)
+        """The dashboard's rule: rates and times per channel group (live first; email
+        apart), the longest wait against its own queue's threshold, window named."""
+        groups = board.groups() or (LIVE,)
+        head = groups[0]
+        other = groups[1] if len(groups) > 1 else None
+        group = fmt.GROUP_LABEL[head]
+        interval = board.totals(INTERVAL, head)
+        day = board.totals(DAY, head)
+        target = board.target(INTERVAL, head)
+        value = interval.service_level if interval else None
+        status = sl_status(value, target)
+        cfg = sup.config.console
+        label = fmt.window_label(board, INTERVAL, cfg.policy.zone, cfg.interval_minutes)
+        min_n = cfg.min_sample
+        n = interval.sl_n if interval else 0
+        shown, few = fmt.sample_pct(value, n, min_n)
+        sub = (f"{group} · {label} · target {fmt.pct(target)} · n {n} · day "
+               f"{fmt.pct(day.service_level if day else None)}")
+        if other is not None:
+            o = board.totals(INTERVAL, other)
+            sub += f" · {fmt.GROUP_LABEL[other]} {fmt.pct(o.service_level if o else None)}"
         self.query_one("#wall-sl", BigTile).show(
-            fmt.pct(interval.service_level), STATUS_WORD[status], status.value,
-            f"target {fmt.pct(board.overall_target)} · day {fmt.pct(day.service_level)}")
+            shown, STATUS_WORD[status] + (" · FEW CONTACTS" if few and value is not None
+                                          else ""),
+            "no_data" if few else status.value, sub)
         late = board.over_threshold_count
         self.query_one("#wall-waiting", BigTile).show(
             str(board.waiting),
             f"✗ {late} PAST THRESHOLD" if late else "✓ NONE LATE",
             "missed" if late else "ok")
-        now = sup.centre_now()
-        oldest = ((now - board.oldest_waiting_since).total_seconds()
-                  if board.oldest_waiting_since else None)
-        if oldest is None:
-            longest = ("0:00", "· NOBODY WAITING", "neutral")
-        elif late:
-            longest = (fmt.duration(oldest), "✗ PAST THRESHOLD", "missed")
+        now = sup.data_now()
+        worst = board.worst_wait(None, now)
+        at_least = "≥" if sup.is_stale() else ""
+        if worst is None:
+            self.query_one("#wall-longest", BigTile).show(
+                "0:00", "· NOBODY WAITING", "neutral", "oldest waiting now")
         else:
-            longest = (fmt.duration(oldest), "✓ WITHIN TARGET", "ok")
-        self.query_one("#wall-longest", BigTile).show(*longest, "oldest waiting now")
+            row, wait = worst
+            over = wait > row.queue.threshold_s
+            self.query_one("#wall-longest", BigTile).show(
+                at_least + fmt.duration(wait),
+                "✗ PAST ITS TARGET" if over else "✓ WITHIN ITS TARGET",
+                "missed" if over else "ok",
+                f"{clean(row.queue.name, 30)} · target {fmt.threshold(row.queue.threshold_s)}")
         agents = board.agents
         none_free = agents.available == 0 and board.waiting > 0
         self.query_one("#wall-agents", BigTile).show(
@@ -157,18 +180,22 @@ class DashboardView(WallView):
             "✗ NONE FREE" if none_free else f"✓ {agents.available} FREE",
             "missed" if none_free else "ok",
             f"on {agents.on_contact} · acw {agents.after_contact_work} · away {agents.away}")
-        abandon = interval.abandon_rate
+        abandon = interval.abandon_rate if interval else None
         if abandon is None:
             word, level = STATUS_WORD[SLStatus.NO_DATA], "no_data"
         elif abandon > 0.05:
             word, level = "✗ HIGH", "missed"
         else:
             word, level = "✓ OK", "ok"
+        st = interval.stats if interval else None
         self.query_one("#wall-abandon", BigTile).show(
-            fmt.pct(abandon, 1), word, level, f"{interval.stats.abandoned} in {label}")
+            fmt.pct(abandon, 1), word, level,
+            f"{group} · {st.abandoned - st.abandoned_short} (+{st.abandoned_short} short) "
+            f"of {st.offered} · {label}" if st else label)
         self.query_one("#wall-asa", BigTile).show(
-            fmt.duration(interval.asa_s), f"AHT {fmt.duration(interval.aht_s)}", "neutral",
-            label)
+            fmt.duration(interval.asa_s if interval else None),
+            f"AHT {fmt.duration(interval.aht_s if interval else None)}", "neutral",
+            f"{group} · {label}")
 
 
 class QueuesView(WallView):
