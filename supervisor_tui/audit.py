@@ -39,7 +39,7 @@ import socket
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -86,6 +86,9 @@ class VerifyResult:
     warnings: tuple[str, ...] = ()
     macs_checked: int = 0  # rows whose MAC was checked against the key
     anchored_to: int | None = None  # the newest anchored row, matched (None: no anchor)
+    # The oldest anchored row: an anchor file that starts late was started on an existing
+    # log, or deleted and started again (which only an append-only file prevents).
+    anchored_from: int | None = None
 
     @property
     def proven(self) -> str:
@@ -95,6 +98,8 @@ class VerifyResult:
             said.append(f"{self.macs_checked} MAC(s) valid")
         if self.anchored_to:
             said.append(f"matches the anchor file up to record {self.anchored_to}")
+            if self.anchored_from and self.anchored_from > 1:
+                said[-1] += f" (which starts at record {self.anchored_from})"
         return ", ".join(said)
 
 
@@ -359,7 +364,7 @@ class AuditLog:
                 seq = self.db.conn.execute(
                     "SELECT seq FROM sqlite_sequence WHERE name = ?", [AUDIT]).fetchone()
                 try:
-                    anchor = self._read_anchor()
+                    anchor, first = self._read_anchor()
                 except _AnchorTampered as err:
                     return VerifyResult(False, 0, None, str(err))
                 rows = self._rows()
@@ -369,20 +374,21 @@ class AuditLog:
                     rows.close()  # release the read at once, even when stopping early
         except sqlite3.Error as err:
             raise AuditError(f"cannot read the audit log: {err}") from None
-        return result
+        return replace(result, anchored_from=first) if first else result
 
-    def _read_anchor(self) -> tuple[int, str] | None:
-        """The newest (id, hash) in the anchor file; None when none is configured."""
+    def _read_anchor(self) -> tuple[tuple[int, str] | None, int | None]:
+        """The newest (id, hash) in the anchor file (None when none is configured), and
+        the oldest id in it."""
         if self.anchor_file is None:
-            return None
+            return None, None
         try:
             text = self.anchor_file.read_text(encoding="ascii")
         except FileNotFoundError:
-            return (0, GENESIS)  # configured but absent: any row in the log is a failure
+            return (0, GENESIS), None  # configured but absent: any row in the log fails
         except (OSError, UnicodeDecodeError) as err:
             raise AuditError(f"cannot read the anchor file {self.anchor_file}: {err}"
                              ) from None
-        best = (0, GENESIS)
+        best, first = (0, GENESIS), None
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
@@ -399,7 +405,8 @@ class AuditLog:
                                       "wrong MAC (forged?)")
             if rid > best[0]:
                 best = (rid, digest)
-        return best
+            first = rid if first is None else min(first, rid)
+        return best, first
 
     @staticmethod
     def _walk(rows: Iterator[dict[str, Any]], high: int, key: AuditKey | None = None,
