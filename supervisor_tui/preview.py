@@ -56,9 +56,13 @@ def expected_wait(target: QueueRow, position: int) -> float | None:
     agents = target.agents
     if agents.available >= position:
         return 0.0
-    working = agents.on_contact + agents.after_contact_work + agents.available
-    aht = target.interval.aht_s or target.day.aht_s
-    if working == 0 or not aht:
+    # The board's figures: effective agents (an agent shared with busier queues frees up
+    # here less often) and the AHT of its stated Erlang window.
+    working = working_agents(target)
+    staffing = target.staffing
+    aht = staffing.aht_s if staffing is not None else (target.interval.aht_s
+                                                       or target.day.aht_s)
+    if working <= 0 or not aht:
         return None
     return (position - agents.available) * aht / working
 
