@@ -78,7 +78,8 @@ class TerminalStream:
 
 
 def markup(value: object, max_len: int = 200) -> str:
-    """Cleaned and escaped for Rich markup."""
+    """Cleaned and escaped for Rich markup (render with ``emoji=False``: escaping does
+    not stop ``:warning:`` becoming an emoji)."""
     from rich.markup import escape  # here: the pure layers import this module
 
     return escape(clean(value, max_len))
