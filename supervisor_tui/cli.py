@@ -267,6 +267,9 @@ def _open_existing_audit(args: argparse.Namespace):  # type: ignore[no-untyped-d
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    import os
+
+    from supervisor_tui.safe_text import clean
     from supervisor_tui.store import StoreError
 
     log = _open_existing_audit(args)
@@ -286,11 +289,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
         for record in log.records(args.since):
             if args.json:
                 print(json.dumps(record, default=str))
-            else:
-                print(f"{record['ts']}  {record['user']:<12} {record['action']:<18} "
-                      f"{record['outcome']:<8} {record['subject']}  {record['response'] or ''}")
+            else:  # (JSON escapes control characters; this goes straight to a terminal)
+                print(f"{record['ts']}  {clean(record['user'], 40):<12} "
+                      f"{clean(record['action'], 40):<18} {record['outcome']:<8} "
+                      f"{clean(record['subject'], 120)}  {clean(record['response'] or '')}")
     except StoreError as err:
         return _fail(str(err), 1)
+    except BrokenPipeError:  # `audit | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

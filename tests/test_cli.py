@@ -179,3 +179,17 @@ def test_audit_takes_db_and_config_after_the_subcommand(tmp_path, capsys) -> Non
     assert main(["audit", "--verify", "--db", str(db), "--config", str(config_file)]) == 2
     assert "audit key file" in capsys.readouterr().err
     assert not (tmp_path / "audit.key").exists()
+
+
+def test_audit_listing_never_writes_escape_sequences(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from supervisor_tui.audit import AuditLog
+    from supervisor_tui.store import Store
+
+    db = tmp_path / "s.db"
+    AuditLog(Store.open(db).db).append(
+        user="ann", role="supervisor", action="reassign_contact", subject="contact \x1b[2Jc1",
+        outcome="failed", response="502 \x1b]52;c;ZXZpbA==\x07 from the platform")
+    assert main(["audit", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "contact" in out and "from the platform" in out
