@@ -159,7 +159,38 @@ def cmd_check_config(path: Path, probe: bool = False) -> int:
           f"{config.console.interval_minutes}-minute intervals in {config.console.timezone}, "
           f"sources: {names}")
     _crisis_warnings(config)
+    _audit_warnings(config)
     return _probe(config) if probe else 0
+
+
+def _audit_warnings(config) -> None:  # type: ignore[no-untyped-def]
+    """Who this account acts as here, and whether the audit anchors can be used."""
+    import os
+
+    from supervisor_tui.identity import identity_for
+
+    who = identity_for(config)
+    print(f"identity: {who.label} (uid {who.uid}), role {config.roles.role_of(who.user)}")
+    if who.note:
+        print(f"  warning: {who.note}")
+    elif config.identity.trusted_override_for:
+        from supervisor_tui.identity import config_cannot_be_changed_by_caller
+
+        problem = config_cannot_be_changed_by_caller(config.path)
+        if problem:
+            print(f"  warning: SUPERVISOR_TUI_USER would be ignored: {problem}")
+    audit = config.audit
+    key, anchor = audit.key_file, audit.anchor_file
+    if key is not None:
+        if not key.exists():
+            print(f"  audit key {key} does not exist yet: the first console creates it (0600)")
+        elif not os.access(key, os.R_OK):
+            print(f"  warning: cannot read the audit key {key}: actions will be refused")
+    if anchor is not None:
+        target = anchor if anchor.exists() else anchor.parent
+        if not os.access(target, os.W_OK):
+            print(f"  warning: cannot write the audit anchor {anchor}: actions will be "
+                  "refused")
 
 
 def _crisis_warnings(config) -> None:  # type: ignore[no-untyped-def]

@@ -109,3 +109,18 @@ async def test_the_console_says_when_it_ignored_the_override(
         assert notes == [f"SUPERVISOR_TUI_USER='alice' ignored: account {ACCOUNT} is not in "
                          f"[identity] trusted_override_for; acting as {ACCOUNT}"]
         assert f"{ACCOUNT} (viewer)" in app.screen._compositor.render_strips()[0].text
+
+
+def test_check_config_says_who_and_what_would_be_ignored(tmp_path: Path, capsys,  # type: ignore[no-untyped-def]
+                                                         monkeypatch) -> None:
+    from supervisor_tui.cli import main
+
+    monkeypatch.delenv("SUPERVISOR_TUI_USER", raising=False)
+
+    path = write_config(tmp_path, trusted=[ACCOUNT], mode=0o666)
+    path.write_text(path.read_text() + '[audit]\nkey_file = "audit.key"\n')
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"identity: {ACCOUNT} (uid {UID}), role viewer" in out
+    assert "SUPERVISOR_TUI_USER would be ignored" in out and "writable by group" in out
+    assert "audit key" in out and "does not exist yet" in out
