@@ -184,6 +184,7 @@ class QueueEffect:
     queue_id: str
     sl_before: float | None
     sl_after: float | None
+    danger: str | None = None  # the agents' time now shared leaves it unable to cope
 
 
 @dataclass(frozen=True)
@@ -269,10 +270,20 @@ def preview_agents(board: Board, queue_id: str, agents: Sequence[Agent], add: bo
             if other is None:
                 continue
             changed = restaffed(other, [gaining.get(a.id, a) for a in other.serving])
-            others.append(QueueEffect(qid, predicted_sl(other), predicted_sl(changed)))
+            # They keep serving it, with less of their time: loud only when that is what
+            # takes it under its need (a queue already short was not left short by this).
+            was = removal_danger(other, needed_agents(other))
+            now = removal_danger(changed, needed_agents(other))
+            others.append(QueueEffect(qid, predicted_sl(other), predicted_sl(changed),
+                                      now if now and not was else None))
     else:
         after = restaffed(row, [a for a in row.serving if a.id not in ids])
     needed = needed_agents(row)
+    if add:  # the queues the agents also serve get less of their time
+        dangers = [o.danger for o in others if o.danger]
+        danger = "; ".join(dangers) or None
+    else:
+        danger = removal_danger(after, needed)
     return AgentsPreview(
         working_before=working_agents(row),
         working_after=working_agents(after),
@@ -281,5 +292,5 @@ def preview_agents(board: Board, queue_id: str, agents: Sequence[Agent], add: bo
         needed=needed,
         others=tuple(others),
         waiting=row.waiting,
-        danger=None if add else removal_danger(after, needed),
+        danger=danger,
     )

@@ -182,3 +182,25 @@ async def test_adding_agents_needs_no_typed_word() -> None:
         await pilot.press("y")
         await wait_for(pilot, lambda: "1 of 1 changed" in screen_text(app))
         assert len(source.skill_changes) == 1
+
+
+async def test_sharing_an_agent_that_leaves_another_queue_short_needs_a_word() -> None:
+    source = RecordingSource([voice_centre()])
+    app = make_app(source)
+    async with app.run_test(size=(110, 32)) as pilot:
+        await open_sales(pilot)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MoveAgentsScreen))
+        grid = app.screen.query_one("#candidates", Grid)
+        await wait_for(pilot, lambda: len(grid.rows) > 0)
+        grid.move_to_key("a3")  # Cy, Support's only working agent but Bo
+        await pilot.press("space")
+        await wait_for(pilot, lambda: "DANGER" in screen_text(app))
+        assert ("leaves Support with 0.5 effective agent(s), under the 1 Erlang C needs, "
+                "with 1 waiting") in modal_text(app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "Type SHARE and Enter" in screen_text(app))
+        assert source.skill_changes == []
+        await pilot.press(*"SHARE", "enter")
+        await wait_for(pilot, lambda: "1 of 1 changed" in screen_text(app))
+        assert source.skill_changes == [("a3", ("support", "sales"))]

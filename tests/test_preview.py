@@ -48,7 +48,12 @@ def test_agent_preview_uses_the_boards_effective_agents_and_staffing() -> None:
     both = preview_agents(board, "sales", [agents["a1"], agents["a2"]], add=False)
     assert both.working_after == 0 and both.sl_after == 0.0
     assert both.danger == "leaves Sales with NO AGENT and 2 waiting"
-    # Adding Sales to Cy (Support): Sales gains, Support's share of Cy shrinks.
+    # Adding Sales to Cy (Support): Sales gains, Support's share of Cy shrinks — under
+    # the 1 agent it needs, with a chat waiting: loud.
     add = preview_agents(board, "sales", [agents["a3"]], add=True)
-    assert add.working_after > add.working_before and add.danger is None
+    assert add.working_after > add.working_before
     assert [o.queue_id for o in add.others] == ["support"]
+    assert add.danger == ("leaves Support with 0.5 effective agent(s), under the 1 "
+                          "Erlang C needs, with 1 waiting")
+    # Adding Sales to Pia (Partner: nobody waiting there): no danger.
+    assert preview_agents(board, "sales", [agents["p1"]], add=True).danger is None

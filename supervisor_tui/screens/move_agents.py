@@ -2,8 +2,9 @@
 main lever during a surge — with an Erlang C preview of both sides.
 
 A change that leaves the queue with no agent, or with contacts waiting and fewer
-agents than Erlang C needs, is shown as a loud warning and needs the word REMOVE
-typed to go ahead; ``y`` alone does nothing then. The preview and the warning are
+agents than Erlang C needs — or, when adding, takes another queue the agents serve
+under its need — is shown as a loud warning and needs a word typed to go ahead
+(REMOVE, or SHARE); ``y`` alone does nothing then. The preview and the warning are
 recomputed from every poll, and checked again at the moment of confirming."""
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from supervisor_tui.screens.action_modal import ActionModal
 from supervisor_tui.widgets.grid import Column, Grid
 from supervisor_tui.widgets.tables import STATE_ORDER, agent_state_text
 
-CONFIRM_WORD = "REMOVE"
+# The word typed to go ahead with a dangerous change: removing agents, or sharing their
+# time with another queue.
+CONFIRM_WORDS = {False: "REMOVE", True: "SHARE"}
 
 
 class MoveAgentsScreen(ActionModal):
@@ -52,6 +55,10 @@ class MoveAgentsScreen(ActionModal):
         self.note: str | None = None  # e.g. a mistyped confirmation word, until next key
         self.done = False
 
+    @property
+    def word(self) -> str:
+        return CONFIRM_WORDS[self.add]
+
     def _queue_name(self, queue_id: str | None) -> str:
         board = self.sup.board
         row = board.rows_by_id.get(queue_id) if board and queue_id else None
@@ -76,8 +83,8 @@ class MoveAgentsScreen(ActionModal):
                        empty_text="No agent to move", id="candidates")
             yield Static(id="move-preview", classes="modal-preview", markup=False)
             with Horizontal(id="danger-field"):
-                yield Label(f"Type {CONFIRM_WORD} and Enter to go ahead anyway:")
-                yield Input(id="danger-confirm", compact=True, placeholder=CONFIRM_WORD)
+                yield Label(id="danger-label")
+                yield Input(id="danger-confirm", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -144,7 +151,7 @@ class MoveAgentsScreen(ActionModal):
                             f"these agents' time shared with {self._queue_name(self.queue_id)}",
                             "yellow")
             if p.danger:
-                text.append(f"\nPress y, then type {CONFIRM_WORD} to go ahead; Esc cancels.",
+                text.append(f"\nPress y, then type {self.word} to go ahead; Esc cancels.",
                             "bold")
             else:
                 self._end_confirming()
@@ -186,6 +193,9 @@ class MoveAgentsScreen(ActionModal):
         p = self._live_preview()
         if p is not None and p.danger:
             # Not on y alone: the word must be typed (and the danger is re-checked then).
+            self.query_one("#danger-label", Label).update(
+                f"Type {self.word} and Enter to go ahead anyway:")
+            self.query_one("#danger-confirm", Input).placeholder = self.word
             self.add_class("-confirming")
             self.query_one("#danger-confirm", Input).focus()
             return
@@ -198,8 +208,8 @@ class MoveAgentsScreen(ActionModal):
         event.input.value = ""
         if self.done or board is None:
             return
-        if typed.upper() != CONFIRM_WORD:
-            self.note = f"Type {CONFIRM_WORD} to confirm — nothing was changed."
+        if typed.upper() != self.word:
+            self.note = f"Type {self.word} to confirm — nothing was changed."
             self._end_confirming()
             self._show_preview(board)
             return
