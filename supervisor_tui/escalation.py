@@ -150,7 +150,7 @@ class EscalationRules(BaseModel):
         30.0, ge=0, description="a condition must be gone this long before it clears")
     departed_show_s: float = Field(
         15.0, ge=0, description="a contact that left the queue stays on the desk, greyed "
-        "and not counted, this long (snapshot time; while someone owns it, until released)")
+        "and not counted, this many wall seconds (while someone owns it, until released)")
     snooze_minutes: float = Field(
         5.0, gt=0, description="z on the desk hides an escalation this long")
 
@@ -846,7 +846,8 @@ class EscalationTracker:
                 changed = True
             else:
                 current[eid] = esc
-        show_s = rules.departed_show_s
+        # A display time, for people: wall seconds (a simulator at 30x would flash it).
+        show_s = rules.departed_show_s * snapshot.clock_rate
         at = self._departed_at
         for eid in [eid for eid in departed if eid not in owned_ids
                     and (now - at[eid]).total_seconds() >= show_s]:

@@ -621,3 +621,15 @@ def test_ages_say_when_only_the_first_sight_is_known() -> None:
     result = tracker.update(snap(T0 + 5 * S, (vip(T0, wait_s=102), later)), QUIET)
     [asked] = [e for e in result.new]
     assert age_text(asked, now, seen) == "0:05"
+
+
+def test_departed_linger_is_wall_time_for_an_accelerated_source() -> None:
+    tracker = EscalationTracker()
+
+    def fast(now: datetime, contacts: tuple[Contact, ...]) -> Snapshot:
+        return snap(now, contacts).model_copy(update={"clock_rate": 30.0})
+
+    tracker.update(fast(T0, (vip(T0),)), QUIET)
+    tracker.update(fast(T0 + 15 * S, ()), QUIET)  # gone: 0.5 s of wall time at 30x
+    assert [e.id for e in tracker.update(fast(T0 + 300 * S, ()), QUIET).departed] == [VIP_ID]
+    assert tracker.update(fast(T0 + 470 * S, ()), QUIET).departed == ()  # 15 wall seconds
