@@ -99,6 +99,11 @@ class Actions:
         except Exception as err:  # a source bug or network error: report, never crash
             result = ActionResult(ok=False, code="error",
                                   message=f"{type(err).__name__}: {err}")
+        source = self.sources.get(source_name)
+        if source is not None:  # an echoed credential is never shown nor audited
+            message = source.redact(result.message)
+            if message != result.message:
+                result = result.model_copy(update={"message": message})
         try:
             self._record(action, subject, params, "done" if result.ok else "failed",
                          result.message)

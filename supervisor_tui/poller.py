@@ -140,9 +140,9 @@ class Poller:
         except asyncio.CancelledError:
             raise
         except RateLimited as err:
-            error, retry_after = clean(str(err), 160), err.retry_after
+            error, retry_after = clean(state.source.redact(str(err)), 160), err.retry_after
         except Exception as err:  # any source bug must not take the console down
-            error = clean(str(err) or type(err).__name__, 160)
+            error = clean(state.source.redact(str(err) or type(err).__name__), 160)
         else:
             state.last_good = restrict(snap, state.source.provides)
             state.health = SourceHealth(
@@ -150,7 +150,8 @@ class Poller:
                 status=HealthStatus.OK,
                 last_success=self.clock(),
                 latency_ms=(time.perf_counter() - started) * 1000,
-                notes=tuple(clean(n, 160) for n in state.source.notes[:5]),
+                notes=tuple(clean(state.source.redact(n), 160)
+                            for n in state.source.notes[:5]),
             )
             state.next_due = time.monotonic() + self._interval(state)
             return None

@@ -218,3 +218,44 @@ def test_redactor_catches_every_form_and_cut_off_starts(secret: str) -> None:
     text = cut(f"token is {secret}{secret}")
     assert secret[:8] not in redact(text)
     assert redactor(["short"])("short") == "short"  # too short to scrub safely
+
+
+async def test_poller_and_actions_scrub_what_any_source_reports() -> None:
+    """Platform sources build some errors from parsed bodies, outside their WebClient:
+    the poller (health, notes) and the actions (result, audit) scrub them anyway."""
+    from supervisor_tui.actions import Actions
+    from supervisor_tui.config import Role
+    from supervisor_tui.model import ActionResult
+    from supervisor_tui.poller import Poller
+    from supervisor_tui.sources.base import Capability
+    from tests.helpers import ScriptedSource, centre
+
+    secret = "leaky-platform-secret-42"
+    records: list[dict[str, object]] = []
+
+    class Leaky(ScriptedSource):
+        capabilities = frozenset({Capability.SNAPSHOT, Capability.REASSIGN_CONTACT})
+        notes = (f"dropped 1 record: token {secret} refused",)
+        redact = staticmethod(redactor([secret]))
+
+        async def move_contact(self, contact_id: str, queue_id: str) -> ActionResult:
+            return ActionResult(ok=False, code="refused", message=f"bad auth {secret}")
+
+    class Sink:
+        def append(self, **record: object) -> None:
+            records.append(record)
+
+    leaky = Leaky([centre()])
+    poller = Poller([leaky], interval_s=0.1)
+    good = await poller.poll_once()
+    assert_clean(" ".join(good.health["pbx"].notes), secret)
+    leaky.fail_with = f"HTTP 400: echo {base64.b64encode(secret.encode()).decode()}"
+    bad = await poller.poll_once()
+    assert "echo ***" in (bad.health["pbx"].last_error or "")
+    assert_clean(bad.health["pbx"].last_error or "", secret)
+    actions = Actions([leaky], Sink(), "ann", Role.ADMIN)  # type: ignore[arg-type]
+    contact = centre().contacts[0]
+    result = await actions.reassign_contact(contact, "support", "pbx")
+    assert result.message == "bad auth ***"
+    assert_clean(json.dumps(records, default=str), secret)
+    await poller.close()

@@ -56,6 +56,11 @@ class Source(ABC):
         """How many platform API requests one ``snapshot()`` makes (for the budget)."""
         return 1
 
+    def redact(self, text: str) -> str:
+        """``text`` without this source's credentials (in any encoding): applied to every
+        error, note and action message before it reaches the screen or the audit log."""
+        return text
+
     @property
     def budget(self) -> RequestBudget | None:
         """The platform's request budget, or None when requests are free (simulator)."""

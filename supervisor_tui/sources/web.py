@@ -211,6 +211,9 @@ class WebSource(Source):
 
     _client: WebClient
 
+    def redact(self, text: str) -> str:
+        return self._client.redact(text)
+
     @property
     def budget(self) -> RequestBudget | None:
         return self._client.budget
