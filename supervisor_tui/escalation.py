@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from itertools import compress
+from operator import attrgetter
 from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveFloat
@@ -665,16 +667,18 @@ def _agent_pass(
                 "label": f"agent {a.name}", "ended": None}))
 
 
+_contact_id = attrgetter("id")
+
+
 def _endings(snap: Snapshot, gone: list[Escalation]) -> dict[str, str]:
     """How each contact escalation that stopped holding ended, by escalation id: the
     contact was answered, left (abandoned, or answered and done within a poll: the
     snapshot cannot tell), or moved queue. None (absent) where the contact is still
     there as it was (a rule or limit changed): those clear by hysteresis as before."""
     wanted = {esc.subject_id for esc in gone}
-    where: dict[str, Contact] = {}
-    for c in snap.contacts:  # one pass, only on polls where something went
-        if c.id in wanted:
-            where[c.id] = c
+    contacts = snap.contacts  # one pass at C speed, only on polls where something went
+    where = {c.id: c for c in compress(contacts, map(wanted.__contains__,
+                                                     map(_contact_id, contacts)))}
     names = {q.id: q.name for q in snap.queues}
     out: dict[str, str] = {}
     for esc in gone:
@@ -825,12 +829,10 @@ class EscalationTracker:
             current[eid] = esc
         cleared: list[Escalation] = []
         clear_after = rules.clear_after_s
-        gone = [esc for eid, esc in previous.items()
-                if eid not in current and esc.subject_type == _CONTACT and esc.ended is None]
+        missing = [(eid, esc) for eid, esc in previous.items() if eid not in current]
+        gone = [esc for _, esc in missing if esc.subject_type == _CONTACT and esc.ended is None]
         endings = _endings(snapshot, gone) if gone else {}
-        for eid, esc in previous.items():
-            if eid in current:
-                continue
+        for eid, esc in missing:
             if esc.last_seen is None:  # present at the last update, gone now
                 esc = _trusted({**esc.__dict__, "last_seen": self._time or now})
                 changed = True
