@@ -233,7 +233,13 @@ async def test_resolve_someone_elses_item_asks_and_binds_to_it(tmp_path: Path) -
 
 
 async def test_a_waiting_contact_cannot_be_resolved_but_can_be_snoozed(tmp_path: Path) -> None:
-    app = console(tmp_path / "s.db", "ann")
+    from datetime import timedelta
+
+    from tests.helpers import T0
+
+    source = ScriptedSource([centre()])
+    app = SupervisorApp(make_config(poll_interval_s=0.1), [source],
+                        store=Store.open(tmp_path / "s.db"), user="ann")
     async with app.run_test(size=(120, 30)) as pilot:
         grid = await open_desk(pilot)
         assert grid.cursor_key == "contact-wait:pbx:c1"
@@ -248,6 +254,19 @@ async def test_a_waiting_contact_cannot_be_resolved_but_can_be_snoozed(tmp_path:
         await pilot.press("h")  # shown again with h, as snoozed
         await wait_for(pilot, lambda: any(e.id == "contact-wait:pbx:c1" for e in grid.rows))
         assert "snoozed" in screen_text(app)
+        await pilot.press("h")
+        # Six minutes later (snooze_minutes is 5) the VIP, still waiting, is back.
+        source.snapshots = [centre(T0 + timedelta(minutes=6))]
+        await wait_for(pilot, lambda: any(e.id == "contact-wait:pbx:c1" for e in grid.rows))
+        assert "snooze over" in screen_text(app) and "‼ 1 critical" in screen_text(app)
+        # Acknowledge, then undo it: "done — u to undo", and u puts it back.
+        await pilot.press("home", "k")
+        await wait_for(pilot, lambda: "Acknowledged: c1 (vip) — done — u to undo"
+                       in screen_text(app))
+        await pilot.press("u")
+        await wait_for(pilot, lambda: "Undone: c1 (vip) is snoozed again" in screen_text(app))
+        verbs = [r["params"]["verb"] for r in app.audit.records()]
+        assert verbs == ["resolved", "snoozed", "acknowledged", "undo"]
 
 
 async def test_release_give_and_mine(tmp_path: Path) -> None:

@@ -528,11 +528,11 @@ class EscalationDeskScreen(BoardScreen):
 
     def action_toggle_mine(self) -> None:
         self.mine_only = not self.mine_only
-        self._escalations_changed()
+        self._escalations_changed(own=True)
 
     def action_toggle_resolved(self) -> None:
         self.show_resolved = not self.show_resolved
-        self._escalations_changed()
+        self._escalations_changed(own=True)
 
     def action_reassign(self) -> None:
         esc = self._selected()
