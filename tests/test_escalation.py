@@ -633,3 +633,52 @@ def test_departed_linger_is_wall_time_for_an_accelerated_source() -> None:
     tracker.update(fast(T0 + 15 * S, ()), QUIET)  # gone: 0.5 s of wall time at 30x
     assert [e.id for e in tracker.update(fast(T0 + 300 * S, ()), QUIET).departed] == [VIP_ID]
     assert tracker.update(fast(T0 + 470 * S, ()), QUIET).departed == ()  # 15 wall seconds
+
+
+@settings(max_examples=120, deadline=None)
+@given(steps=st.lists(st.lists(st.sampled_from(["absent", "waiting", "connected", "moved"]),
+                               min_size=4, max_size=4), min_size=1, max_size=25),
+       show_s=st.integers(min_value=0, max_value=6))
+def test_a_contact_counts_exactly_while_it_waits(steps: list[list[str]], show_s: int) -> None:
+    """Four VIPs (long past their limit) churn between waiting, answered, moved to
+    another queue (where their wait starts again) and gone, one poll a second: an
+    escalation is active exactly while its contact waits in its queue; a departed one
+    is never also active, says how it left, and is kept exactly show_s seconds from
+    when it left (unless it comes back)."""
+    rules = QUIET.model_copy(update={"departed_show_s": float(show_s)})
+    tracker = EscalationTracker()
+    left_at: dict[str, int] = {}
+    for t, states in enumerate(steps):
+        now = T0 + t * S
+        contacts = []
+        for i, state in enumerate(states):
+            cid = f"c{i}"
+            base = waiting(cid, 100 + t, tier=Tier.VIP, now=now)
+            if state == "waiting":
+                contacts.append(base)
+            elif state == "connected":
+                contacts.append(base.model_copy(update={"state": ContactState.CONNECTED}))
+            elif state == "moved":
+                contacts.append(base.model_copy(update={"queue_id": "support",
+                                                        "entered_at": now}))
+        result = tracker.update(snap(now, tuple(contacts)), rules)
+        active = {e.subject_id for e in result.active if e.queue_id == "sales"}
+        departed = {e.subject_id: e for e in result.departed}
+        for i, state in enumerate(states):
+            cid = f"c{i}"
+            if state == "waiting":
+                left_at.pop(cid, None)
+                assert cid in active and cid not in departed
+                continue
+            assert cid not in active
+            if t > 0 and steps[t - 1][i] == "waiting" and cid not in left_at:
+                left_at[cid] = t
+            if cid in left_at and t - left_at[cid] < show_s:
+                assert cid in departed, (t, cid)
+                assert departed[cid].ended == {"absent": "left the queue",
+                                               "connected": "answered",
+                                               "moved": "moved to Support"}[
+                    steps[left_at[cid]][i]]
+            else:
+                assert cid not in departed, (t, cid)
+        assert count_by_severity(result.active)[Severity.CRITICAL] == states.count("waiting")
