@@ -360,6 +360,7 @@ async def test_ages_freeze_on_stale_data_and_since_is_centre_time(tmp_path: Path
         now[0], mono[0] = T0 + timedelta(seconds=30), 1030.0  # 30 s without data: STALE
         await wait_for(pilot, lambda: "STALE" in screen_text(app))
         await wait_for(pilot, lambda: "≥ 1:35" in vip_row())
+        assert "STALE: ages frozen" in screen_text(app)
         now[0], mono[0] = T0 + timedelta(seconds=50), 1050.0
         await pilot.pause(0.3)
         assert "≥ 1:35" in vip_row()  # frozen, not ticking

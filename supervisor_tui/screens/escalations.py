@@ -307,6 +307,10 @@ class EscalationDeskScreen(BoardScreen):
         self._escalations_changed()
 
     def refresh_ages(self) -> None:
+        was = self._frozen
+        self._now()  # data just went stale (or live again): say so in the summary too
+        if self._frozen != was:
+            self._escalations_changed(own=True)
         self.query_one("#desk", Grid).refresh_changed()
         if self._flash_until and self.sup.monotonic() >= self._flash_until:
             self._flash_until = 0.0
