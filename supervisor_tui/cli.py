@@ -480,16 +480,31 @@ def cmd_crisis(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("crisis", "incident"):
-        return cmd_crisis(args)
     if args.command == "serve-sim":
         return cmd_serve_sim(args)
+    if args.command not in ("crisis", "incident", "check-config", "staffing", "simulate",
+                            "audit"):
+        return cmd_run(args)
+    from supervisor_tui.safe_text import TerminalStream
+
+    # What a command prints (names, titles, notes, errors from sources and receivers)
+    # reaches the terminal with no escape sequence in it: no title, clipboard or link.
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalStream(out), TerminalStream(err)
+    try:
+        return _command(args)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _command(args: argparse.Namespace) -> int:
+    if args.command in ("crisis", "incident"):
+        return cmd_crisis(args)
     if args.command == "check-config":
         return cmd_check_config(args.file, args.probe)
     if args.command == "staffing":
         return cmd_staffing(args)
     if args.command == "simulate":
         return cmd_simulate(args)
-    if args.command == "audit":
-        return cmd_audit(args)
-    return cmd_run(args)
+    assert args.command == "audit"
+    return cmd_audit(args)
