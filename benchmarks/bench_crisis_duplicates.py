@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--recipients", type=int, default=10)
     parser.add_argument("--kills", type=int, default=3)
-    parser.add_argument("--unknown-wait", type=float, default=20.0,
+    parser.add_argument("--unknown-wait", type=float, default=900.0,
                         help="[crisis.delivery] unknown_outcome_wait_s for the run")
     parser.add_argument("--root", type=Path, default=ROOT,
                         help="the source tree whose supervisor_tui delivers")
@@ -55,7 +55,10 @@ def main() -> None:
             "extra copies (all)": r.extra_total,
             "extra copies sms/email/chat": r.extra_non_idempotent,
             "per channel type": r.extra,
-            "rows outcome unknown": r.unknown_rows, "final states": r.states})
+            "rows outcome unknown": r.unknown_rows, "final states": r.states,
+            "held at the end": f"{r.held} ({r.held_received} of them received), "
+                               f"{r.behind_held} queued behind them, "
+                               f"{r.other_pending} other pending"})
     report(results, args.json, width=28)
 
 

@@ -86,6 +86,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     send.add_argument("--incident", type=_incident_id, metavar="ID",
                       help="default: the only active incident")
     send.add_argument("--preview", action="store_true", help="show the text, send nothing")
+    send.add_argument("--channel", action="append", metavar="NAME",
+                      help="send on only this of the template's channels (repeatable), e.g. "
+                      "to leave out one whose secret is not set here")
     send.add_argument("--json", action="store_true", help="one JSON object on stdout")
     status = csub.add_parser("status", help="pending and failed deliveries")
     status.add_argument("--incident", type=_incident_id, metavar="ID")
@@ -274,8 +277,12 @@ def _row_line(row: OutboxRow, why_waiting: str | None = None) -> str:
         from datetime import UTC, datetime
 
         at = datetime.fromtimestamp(row.next_attempt_at, UTC).strftime("%H:%M:%S")
-        detail = f"{detail}; next attempt at {at} UTC"
-    return (f"  {row.id:>5}  {row.state:<10} {row.target:<36} attempts {row.attempts:<3} "
+        detail = (f"outcome unknown, it may have arrived ({detail}); not sent again before "
+                  f"{at} UTC" if row.unknown else f"{detail}; next attempt at {at} UTC")
+    if row.attempt_by and not row.settled:
+        detail += f" [last attempt by {row.attempt_by.rsplit(':', 1)[0]}]"
+    state = "unknown" if row.unknown else row.state
+    return (f"  {row.id:>5}  {state:<10} {row.target:<36} attempts {row.attempts:<3} "
             f"{detail}").rstrip()
 
 
@@ -284,7 +291,8 @@ def _row_doc(row: OutboxRow, service: CrisisService) -> dict[str, Any]:
             "channel": row.channel, "type": row.channel_type, "recipient": row.recipient,
             "state": row.state, "attempts": row.attempts, "error": row.last_error,
             "http_status": row.last_status, "idempotency_key": row.key,
-            "delivered_at": row.delivered_at, "waiting_for": service.waiting_for_source(row)}
+            "delivered_at": row.delivered_at, "waiting_for": service.waiting_for_source(row),
+            "outcome_unknown": row.unknown, "attempt_by": row.attempt_by}
 
 
 def _outcome(rows: Sequence[OutboxRow]) -> int:
@@ -298,7 +306,9 @@ def _outcome(rows: Sequence[OutboxRow]) -> int:
 def _summary(rows: Sequence[OutboxRow]) -> str:
     counts = {s: sum(r.state == s for r in rows) for s in ("delivered", "failed")}
     pending = len(rows) - counts["delivered"] - counts["failed"]
-    return f"{counts['delivered']} delivered, {counts['failed']} failed, {pending} pending"
+    unknown = sum(r.unknown for r in rows)
+    return (f"{counts['delivered']} delivered, {counts['failed']} failed, {pending} pending"
+            + (f" ({unknown} outcome unknown)" if unknown else ""))
 
 
 def _variables(args: argparse.Namespace) -> dict[str, str]:
@@ -308,11 +318,15 @@ def _variables(args: argparse.Namespace) -> dict[str, str]:
 async def _send(args: argparse.Namespace, service: CrisisService) -> int:
     incident = service.target_incident(args.incident)
     variables = _variables(args)
-    preview = service.preview(args.template, variables, incident.id)
+    preview = service.preview(args.template, variables, incident.id, args.channel)
     if not args.json or args.preview:
         print_preview(preview, f"#{incident.id} {incident.title}")
     if not preview.ok:
-        return _fail("not sent: " + "; ".join(preview.all_problems()))
+        broken = [c.channel for c in preview.channels if not c.ok]
+        working = [c.channel for c in preview.channels if c.ok]
+        hint = (f" (to send to the others: {' '.join('--channel ' + c for c in working)})"
+                if broken and working else "")
+        return _fail("not sent: " + "; ".join(preview.all_problems()) + hint)
     if args.preview:
         return EXIT_OK
     if not args.yes:
@@ -323,7 +337,7 @@ async def _send(args: argparse.Namespace, service: CrisisService) -> int:
         if not answer:
             print("Not sent.")
             return EXIT_OK
-    queued = service.queue(args.template, variables, incident.id)
+    queued = service.queue(args.template, variables, incident.id, channels=args.channel)
     if not args.json:
         print(f"Queued message {queued.message_id}: {len(queued.row_ids)} deliveries. "
               "Delivering...")
@@ -401,6 +415,12 @@ async def _declare(args: argparse.Namespace, service: CrisisService) -> int:
 
 async def _resolve(args: argparse.Namespace, service: CrisisService) -> int:
     variables = _variables(args)
+    undelivered = service.undelivered(args.id)
+    if undelivered:
+        print(f"warning: {len(undelivered)} earlier message(s) to customers not delivered: "
+              + ", ".join(f"{r.target} ({r.state})" for r in undelivered[:5])
+              + "; they are still sent, after the incident is resolved",
+              file=sys.stderr)
     if args.template is None:
         if variables:
             return _fail("--var needs --template")

@@ -14,6 +14,7 @@ a real SMS or mail provider would act on it even if its answer never reaches us.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -69,13 +70,16 @@ class Copies:
 
 class SlowHttp:
     def __init__(self, copies: Copies, slowness: Slowness) -> None:
-        outer = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def handle(self) -> None:
+                with contextlib.suppress(OSError):  # a sender killed with -9 mid-request
+                    super().handle()
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -102,7 +106,6 @@ class SlowHttp:
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
                                        daemon=True)
         self.thread.start()
-        self.outer = outer
 
     @property
     def url(self) -> str:
@@ -199,10 +202,14 @@ class Result:
     deliveries: int
     kills: int
     seconds: float
-    lost: int
+    lost: int  # settled (delivered or failed) but never received, or failed
     extra: dict[str, int]  # extra copies per channel type (copies beyond the first)
     unknown_rows: int  # rows ever recorded with an unknown outcome (0 before the fix)
     states: dict[str, int]
+    held: int = 0  # at the end: outcome unknown, waiting unknown_outcome_wait_s
+    held_received: int = 0  # ... of which the receiver has a copy
+    behind_held: int = 0  # at the end: queued behind a held row (same recipient)
+    other_pending: int = 0  # at the end: pending for any other reason (should be 0)
 
     @property
     def extra_total(self) -> int:
@@ -244,26 +251,49 @@ def run(tmp: Path, *, messages: int = 10, recipients: int = 10, kills: int = 3,
                 time.sleep(rng.uniform(*kill_after_s))
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(10)
+            # Then deliver until everything settled, or all that is left is held (outcome
+            # unknown, not sent again before unknown_outcome_wait_s) or queued behind a
+            # held row for the same recipient.
+            final = [*command[:-1], "5"]
             while time.monotonic() - started < deadline_s:
-                proc = subprocess.run(command, cwd=root, env=env, capture_output=True,
+                proc = subprocess.run(final, cwd=root, env=env, capture_output=True,
                                       timeout=deadline_s)
                 if proc.returncode in (0, 1):  # everything settled
+                    break
+                if not _classify(_rows(db), time.time())["other"]:
                     break
             rows = _rows(db)
     finally:
         http.close()
-    keys = {(r["channel_type"], r["idem_key"]) for r in rows}
     received = {(ch if ch not in ("hook0", "hook1", "hook2") else "webhook", key): n
                 for (ch, key), n in copies.count.items()}
     extra: Counter[str] = Counter()
     for (kind, _), n in received.items():
         extra[kind] += n - 1
-    lost = sum(1 for k in keys if received.get(k, 0) == 0)
+    lost = sum(1 for r in rows if r["state"] in ("delivered", "failed")
+               and not received.get((r["channel_type"], r["idem_key"])))
+    parts = _classify(rows, time.time())
     return Result(deliveries=len(rows), kills=kills,
                   seconds=round(time.monotonic() - started, 1), lost=lost,
                   extra={k: extra.get(k, 0) for k in (*NON_IDEMPOTENT, "webhook")},
                   unknown_rows=sum(1 for r in rows if r.get("ever_unknown")),
-                  states=dict(Counter(r["state"] for r in rows)))
+                  states=dict(Counter(r["state"] for r in rows)),
+                  held=len(parts["held"]),
+                  held_received=sum(1 for r in parts["held"]
+                                    if received.get((r["channel_type"], r["idem_key"]))),
+                  behind_held=len(parts["behind"]), other_pending=len(parts["other"]))
+
+
+def _classify(rows: list[dict[str, Any]], now: float) -> dict[str, list[dict[str, Any]]]:
+    """Unsettled rows: held (outcome unknown, not due yet), behind a held row of the same
+    recipient, or other (something a deliver run should still be doing)."""
+    pending = [r for r in rows if r["state"] not in ("delivered", "failed")]
+    held = [r for r in pending if r.get("outcome_unknown") and r["next_attempt_at"] > now]
+    groups = {(r["incident_id"], r["channel"], r["recipient"]): r["id"] for r in held}
+    behind = [r for r in pending if r not in held and r["id"] > groups.get(
+        (r["incident_id"], r["channel"], r["recipient"]), 1 << 60)]
+    other = [r for r in pending if r not in held and r not in behind]
+    return {"held": held, "behind": behind, "other": other}
 
 
 _QUEUE = """

@@ -177,7 +177,8 @@ def test_refusals_and_bad_input(cli: Cli, receiver: Receiver,
     code, out, err = cli("crisis", "send", "--template", "outage")  # stdin is no terminal
     assert code == EXIT_USAGE and "add --yes" in err and receiver.requests == []
     code, _, err = cli("crisis", "send", "--template", "nope", "--yes")
-    assert code == EXIT_USAGE and "no template 'nope' (known: all_clear, outage)" in err
+    assert code == EXIT_USAGE  # the built-in floor templates are always there
+    assert "no template 'nope' (known: all_clear, floor_message, floor_notice, outage)" in err
     code, _, err = cli("crisis", "send", "--template", "outage", "--var", "colour=red",
                        "--yes")
     assert code == EXIT_USAGE and "has no variable(s) colour" in err
@@ -248,3 +249,29 @@ def test_templates_listing(cli: Cli) -> None:
     assert code == EXIT_OK
     assert "outage (initial): ops, chat, customers, floor" in out
     assert "variables: declared_at, eta, impact, incident_id, queues, severity, title" in out
+
+
+def test_a_missing_secret_names_the_working_channels_and_channel_sends_to_them(
+        cli: Cli, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    declare(cli)
+    monkeypatch.delenv("TWILIO_TOKEN")
+    code, _, err = cli("crisis", "send", "--template", "outage", "--yes")
+    assert code == EXIT_USAGE
+    assert "customers: environment variable TWILIO_TOKEN is not set" in err
+    assert "(to send to the others: --channel ops --channel chat --channel floor)" in err
+    code, out, _ = cli("crisis", "send", "--template", "outage", "--yes", "--channel", "ops",
+                       "--channel", "floor")
+    assert code == EXIT_OK and "2 delivered, 0 failed, 0 pending" in out
+    assert "customers" not in out and receiver.to("/2010-04-01") == []
+
+
+def test_resolving_warns_about_undelivered_customer_messages(
+        cli: Cli, receiver: Receiver) -> None:
+    declare(cli)
+    receiver.plan(99, 503, path="/2010-04-01")
+    code, _, _ = cli("crisis", "send", "--template", "outage", "--yes", "--wait", "0")
+    assert code == EXIT_PENDING
+    code, out, err = cli("incident", "resolve", "1", "--note", "fixed")
+    assert code == EXIT_OK and "Resolved incident #1." in out
+    assert ("warning: 1 earlier message(s) to customers not delivered: customers → "
+            "+447700900001 (retrying)") in err

@@ -217,9 +217,13 @@ class Outbox:
                       SELECT 1 FROM {OUTBOX} p
                       WHERE p.incident_id = o.incident_id AND p.channel = o.channel
                         AND p.recipient = o.recipient AND p.id < o.id
-                        AND p.state IN (?, ?, ?))
+                        AND p.state IN (?, ?, ?)
+                        -- held with an unknown outcome: it most likely arrived, and the
+                        -- next message must not wait unknown_outcome_wait_s behind it
+                        AND NOT (p.state = ? AND coalesce(p.outcome_unknown, 0) = 1))
                 ORDER BY o.id LIMIT ?""",
-                [QUEUED, RETRYING, now, SENDING, now, f"{_HOST}:%", *UNSETTLED, limit * 10])
+                [QUEUED, RETRYING, now, SENDING, now, f"{_HOST}:%", *UNSETTLED, RETRYING,
+                 limit * 10])
             names = [c[0] for c in cursor.description]
             for values in cursor.fetchall():
                 row = OutboxRow.from_row(dict(zip(names, values, strict=True)))
@@ -230,6 +234,9 @@ class Outbox:
                 until = hold(row) if abandoned and hold is not None else None
                 if until is not None and until > now:
                     self._set_aside(conn, row, now, until)
+                    continue
+                if row.outcome_unknown and row.state == RETRYING and self._superseded(
+                        conn, row, now):
                     continue
                 if accept is not None and not accept(row):
                     continue
@@ -270,6 +277,31 @@ class Outbox:
                       {"row": row.id, "message_id": row.message_id, "channel": row.channel,
                        "recipient": row.recipient, "key": row.key, "attempt": row.attempts,
                        "by": row.attempt_by, "retry_at": until})
+
+    def _superseded(self, conn: Any, row: OutboxRow, now: float) -> bool:
+        """A held row (outcome unknown) whose recipient has since had a later message:
+        sending it now would put old news after new (an outage notice after the all
+        clear). Settle it as failed, saying why, instead of claiming it."""
+        later = conn.execute(
+            f"SELECT id FROM {OUTBOX} WHERE incident_id = ? AND channel = ? AND "
+            "recipient = ? AND id > ? AND state = ? LIMIT 1",
+            [row.incident_id, row.channel, row.recipient, row.id, DELIVERED]).fetchone()
+        if later is None:
+            return False
+        reason = (f"not sent again: the outcome of attempt {row.attempts} is unknown (it may "
+                  f"have arrived) and a later message (delivery {later[0]}) has been "
+                  "delivered since")
+        changed = conn.execute(
+            f"UPDATE {OUTBOX} SET state = ?, last_error = ?, updated_at = ? WHERE id = ? "
+            "AND state = ? AND attempts = ?",
+            [FAILED, reason, _iso_ts(now), row.id, RETRYING, row.attempts]).rowcount
+        if changed == 1:
+            add_event(conn, row.incident_id, datetime.fromtimestamp(now, UTC), "failed",
+                      "system", f"{row.target}: {reason}",
+                      {"row": row.id, "message_id": row.message_id, "channel": row.channel,
+                       "recipient": row.recipient, "key": row.key, "attempt": row.attempts,
+                       "superseded_by": later[0]})
+        return True
 
     def mark_dispatched(self, row: OutboxRow, owner: str, now: datetime) -> bool:
         """The request is about to go out: from now on a crash leaves its outcome unknown.
