@@ -41,8 +41,8 @@ GLOSSARY = [
                      "after-contact work / away."),
     ("Need", "Erlang C: agents needed to meet the target, from the arrival rate and AHT "
              "of the last 30 min (or today while fewer than the minimum sample), red "
-             "when more than the effective agents: each working agent counts by this "
-             "queue's share of the load of the queues they serve. The queue detail "
+             "when more than the effective agents: those on this queue's contacts and "
+             "the available ones who serve it (not those busy elsewhere). The queue detail "
              "shows the inputs (44/h × 9:20 AHT = 6.8 Erl, 14.0 effective)."),
     ("⚑", "Agent too long in after-contact work or away (limits in config)."),
     ("STALE", "The data stopped updating; numbers shown are the last good ones."),
