@@ -24,7 +24,7 @@ from supervisor_tui.widgets.tables import TIER_STYLE, queue_columns, wait_cell
 ALL_CLEAR = Text("✓ No contact is waiting past its queue's threshold", "green")
 
 
-def escalation_text(board: Board, now_age: float) -> Text:
+def escalation_text(board: Board, now_age: float, at_least: bool = False) -> Text:
     """One line: 'N over threshold' and the worst few inline (for short terminals)."""
     count = board.over_threshold_count
     if not count:
@@ -35,13 +35,13 @@ def escalation_text(board: Board, now_age: float) -> Text:
         text.append("  │ ", "dim")
         text.append(clean(item.queue.name, 24), "bold")
         text.append(" ")
-        text.append_text(wait_cell(item.wait_s + now_age, item.queue.threshold_s))
+        text.append_text(wait_cell(item.wait_s + now_age, item.queue.threshold_s, at_least))
         if item.contact.tier.value != "standard":
             text.append(f" {item.contact.tier.value.upper()}", "bold magenta")
     return text
 
 
-def escalation_list(board: Board, now_age: float) -> Text:
+def escalation_list(board: Board, now_age: float, at_least: bool = False) -> Text:
     """Summary line, then one line per worst contact (for taller terminals)."""
     count = board.over_threshold_count
     if not count:
@@ -55,7 +55,7 @@ def escalation_list(board: Board, now_age: float) -> Text:
         c = item.contact
         text.append("\n  ")
         text.append(f"{clean(item.queue.name, 24):<24}", "bold")
-        wait = wait_cell(item.wait_s + now_age, item.queue.threshold_s)
+        wait = wait_cell(item.wait_s + now_age, item.queue.threshold_s, at_least)
         wait.pad_left(8 - wait.cell_len)
         text.append_text(wait)
         text.append(f" (target {fmt.threshold(item.queue.threshold_s)})  ", "dim")
@@ -241,12 +241,14 @@ class DashboardScreen(BoardScreen):
         board = board or self.sup.board
         if board is None:
             return
-        age = (self.sup.centre_now() - board.taken_at).total_seconds()
+        # On stale data the waits stop at the last data and read "≥".
+        age = (self.sup.data_now() - board.taken_at).total_seconds()
+        frozen = self.sup.is_stale()
         desk = self._desk_line()
-        inline = Text.assemble(desk, "  ", escalation_text(board, age))
+        inline = Text.assemble(desk, "  ", escalation_text(board, age, frozen))
         self.query_one("#escalations", LeanText).update(inline)
         self.query_one("#escalation-list", LeanText).update(
-            Text.assemble(desk, "\n", escalation_list(board, age)))
+            Text.assemble(desk, "\n", escalation_list(board, age, frozen)))
 
     def _desk_line(self) -> Text:
         """The escalation desk in one line: counts by severity and who owns what."""
