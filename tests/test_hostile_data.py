@@ -286,6 +286,10 @@ def test_console_stays_up_and_honest_under_hostile_snapshots(
                             store=Store.open(db), user="ann")
         async with app.run_test(size=(160, 40)) as pilot:
             await wait_for(pilot, lambda: app.board is not None)
+            await press_timed(pilot, "a", "e", "d")  # every screen built once
+            # Keys on good data, on this machine now: hostile data must not be much slower.
+            baseline = await press_timed(pilot, "a", "e", "d")
+            limit = max(2.0, 4 * baseline)
             for n, mutations in enumerate(polls, start=1):
                 before, seen = stage.set(hostile_doc(mutations, n)), app.health
                 # Poll now (a run of refused documents backs the poller off), and wait
@@ -294,7 +298,7 @@ def test_console_stays_up_and_honest_under_hostile_snapshots(
                 await wait_for(pilot, lambda b=before, h=seen: stage.served > b
                                and app.health is not h)
                 worst = await press_timed(pilot, "a", "e", "d")
-                assert worst < 3.0, f"a key took {worst:.2f} s"
+                assert worst < limit, f"a key took {worst:.2f} s ({baseline:.2f} s on good data)"
                 assert app.is_running and app.return_code is None
                 assert_sane_screen(app)
                 health = app.health.get("remote")
