@@ -119,7 +119,7 @@ class DashboardView(WallView):
             yield BigTile("Agents free / in", sample="88/88", id="wall-agents")
             yield BigTile("Abandoned", sample="88.8%", id="wall-abandon")
             yield BigTile("Avg speed of answer", sample="88:88", id="wall-asa")
-        yield QueueBoard(cast("SupervisorApp", self.app).centre_now, id="wall-dash-queues")
+        yield QueueBoard(cast("SupervisorApp", self.app).data_now, id="wall-dash-queues")
 
     def update_view(self, sup: SupervisorApp) -> None:
         board = sup.board
@@ -207,7 +207,7 @@ class QueuesView(WallView):
 
     def compose(self) -> ComposeResult:
         yield Static(classes="wall-summary", markup=False)
-        yield QueueBoard(cast("SupervisorApp", self.app).centre_now)
+        yield QueueBoard(cast("SupervisorApp", self.app).data_now)
 
     def update_view(self, sup: SupervisorApp) -> None:
         board = sup.board
@@ -243,7 +243,7 @@ class EscalationsView(WallView):
             yield BigTile("Info", sample="888", id="wall-esc-info")
         yield Static("Needs a human — most severe, then oldest, first", classes="wall-section",
                      markup=False)
-        yield LinesBoard(cast("SupervisorApp", self.app).centre_now, empty=WAITING)
+        yield LinesBoard(cast("SupervisorApp", self.app).data_now, empty=WAITING)
 
     def update_view(self, sup: SupervisorApp) -> None:
         if sup.board is None:  # no data is not the same as nothing to do
@@ -300,7 +300,7 @@ class AgentsView(WallView):
             yield BigTile("Logged in", id="wall-ag-staffed")
             yield BigTile("Offline", id="wall-ag-offline")
         yield Static("Agents past their limits", classes="wall-section", markup=False)
-        yield LinesBoard(cast("SupervisorApp", self.app).centre_now, empty=WAITING)
+        yield LinesBoard(cast("SupervisorApp", self.app).data_now, empty=WAITING)
 
     def update_view(self, sup: SupervisorApp) -> None:
         board = sup.board
