@@ -58,7 +58,9 @@ def main() -> None:
             "rows outcome unknown": r.unknown_rows, "final states": r.states,
             "held at the end": f"{r.held} ({r.held_received} of them received), "
                                f"{r.behind_held} queued behind them, "
-                               f"{r.other_pending} other pending"})
+                               f"{r.other_pending} other pending",
+            "superseded (not re-sent)": f"{r.superseded} ({r.superseded_received} of them "
+                                        "received)"})
     report(results, args.json, width=28)
 
 

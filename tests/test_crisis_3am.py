@@ -254,3 +254,39 @@ def test_check_config_warns_about_every_missing_secret(
     assert ("  warning: crisis channel customers_sms cannot send from here: "
             "TWILIO_AUTH_TOKEN is not set") in warned
     assert not any("ops_slack" in line for line in warned)
+
+
+async def test_the_screen_shows_outcome_unknown_rows(
+        tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    # The SMS provider takes both requests and answers after our 2 s timeout.
+    receiver.plan(2, 201, path="/2010-04-01", hang_s=4)
+    app = console(tmp_path / "s.db", fast(receiver.url))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_crisis(pilot)
+        await declare(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SendForm))
+        await confirm(pilot, "SEND")
+        await wait_for(pilot, lambda: isinstance(app.screen, CrisisScreen))
+        await wait_for(pilot, lambda: screen_text(app).count("? unknown") == 2)
+        line = next(x for x in screen_text(app).splitlines()
+                    if "customers_sms → +447700900001" in x)
+        assert "may have arrived; not re-sent for 14:5" in line
+        assert "(2 outcome unknown)" in screen_text(app)
+        await pilot.pause(1.0)  # the worker keeps its hands off them
+    assert len(receiver.to("/2010-04-01")) == 2
+
+
+async def test_the_tick_box_key_is_in_the_footer(tmp_path: Path) -> None:
+    app = console(tmp_path / "s.db", CrisisConfig())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_crisis(pilot)
+        await declare(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SendForm))
+        await tab_to(pilot, "ch-floor")
+        await wait_for(pilot, lambda: "Tick/untick channel" in screen_text(app))
+        await pilot.press("space")
+        await wait_for(pilot, lambda: "No channel ticked" in preview_of(app))

@@ -95,6 +95,13 @@ def template_fields(service: CrisisService, template: str) -> list[str]:
     return builtin + sorted(used - set(builtin))
 
 
+class ChannelBox(Checkbox):
+    """One channel's tick box in the send form; its key is in the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_button", "Tick/untick channel", show=True)]
+
+
 class CrisisForm(ModalScreen[T], Generic[T]):
     """Frame of the crisis dialogs; subclasses set ``word`` and implement ``submit``."""
 
@@ -291,8 +298,8 @@ class SendForm(CrisisForm[QueuedMessage | None]):
         boxes = self.query_one("#channels", Container)
         await boxes.remove_children()
         await boxes.mount_all([
-            Checkbox(f"{name} ({self.service.config.channels[name].type})", ticked,
-                     id=f"ch-{name}", compact=True)
+            ChannelBox(f"{name} ({self.service.config.channels[name].type})", ticked,
+                       id=f"ch-{name}", compact=True)
             for name, ticked in self.ticked.items()])
         self._channel_notes()
         box = self.query_one("#vars", Vertical)
