@@ -3,13 +3,16 @@ its cap, and when taking agents off a queue is dangerous — all from the board'
 
 from __future__ import annotations
 
-from supervisor_tui.board import build_board
+import pytest
+
+from supervisor_tui.board import QueueRow, build_board
 from supervisor_tui.model import Channel
 from supervisor_tui.preview import (
     incompatibility,
     overflow_count,
     preview_agents,
     rank_targets,
+    restaffed,
     working_agents,
 )
 from tests.dialog_helpers import voice_centre
@@ -44,16 +47,39 @@ def test_agent_preview_uses_the_boards_effective_agents_and_staffing() -> None:
     p = preview_agents(board, "sales", [agents["a1"]], add=False)
     assert p.working_before == working_agents(sales) == sales.staffing.effective
     assert p.sl_before == sales.staffing.predicted_sl_with_staffed
-    assert p.danger is not None and "under the 2 Erlang C needs" in p.danger
+    without = restaffed(sales, [a for a in sales.serving if a.id != "a1"])
+    assert p.working_after == without.staffing.effective < sales.staffing.needed
+    assert p.sl_after == without.staffing.predicted_sl_with_staffed
+    assert p.danger is not None and "under the 2 Erlang C needs, with 2 waiting" in p.danger
     both = preview_agents(board, "sales", [agents["a1"], agents["a2"]], add=False)
     assert both.working_after == 0 and both.sl_after == 0.0
     assert both.danger == "leaves Sales with NO AGENT and 2 waiting"
-    # Adding Sales to Cy (Support): Sales gains, Support's share of Cy shrinks — under
-    # the 1 agent it needs, with a chat waiting: loud.
-    add = preview_agents(board, "sales", [agents["a3"]], add=True)
-    assert add.working_after > add.working_before
-    assert [o.queue_id for o in add.others] == ["support"]
-    assert add.danger == ("leaves Support with 0.5 effective agent(s), under the 1 "
-                          "Erlang C needs, with 1 waiting")
-    # Adding Sales to Pia (Partner: nobody waiting there): no danger.
-    assert preview_agents(board, "sales", [agents["p1"]], add=True).danger is None
+    # Adding Sales to Pia (Partner: nobody waiting there): Sales gains, no danger.
+    add = preview_agents(board, "sales", [agents["p1"]], add=True)
+    assert add.working_after > add.working_before and add.danger is None
+    assert [o.queue_id for o in add.others] == ["partner"]
+
+
+def test_sharing_an_agent_warns_when_the_board_counts_them_less_elsewhere(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The board today counts an available agent fully on each of their queues, so adding
+    a queue never shortens another; were it to split them (by skills here), the preview
+    says so loudly, from the board's own rows."""
+    def split(row: QueueRow) -> float:  # busy on a known queue: there; else split by skills
+        total = 0.0
+        for a in row.serving:
+            if a.state.kind.value not in ("available", "on_contact", "after_contact_work"):
+                continue
+            if a.queue_id is None:
+                total += 1 / len(a.skills)
+            elif a.queue_id == row.queue.id:
+                total += 1
+        return total
+
+    monkeypatch.setattr(QueueRow, "effective_agents", property(split))
+    board = build_board(voice_centre())
+    agents = {a.id: a for a in board.snapshot.agents}
+    add = preview_agents(board, "sales", [agents["a3"]], add=True)  # Cy: Support's 1 → 0.5
+    assert add.danger == ("leaves Support with 0.5 effective agent(s), under the "
+                          f"{board.rows_by_id['support'].staffing.needed} Erlang C needs, "
+                          "with 1 waiting")
