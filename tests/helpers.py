@@ -30,8 +30,8 @@ POLICY = IntervalPolicy(minutes=30, tz="UTC")
 def centre(now: datetime = T0, sales_name: str = "Sales") -> Snapshot:
     """Two queues with numbers worked out by hand.
 
-    Sales (voice, 80% in 20 s): 40 offered, 30 answered of which 24 within 20 s,
-    6 abandoned of which 2 short and 2 after the threshold -> SL 24/(30+2) = 75%.
+    Sales (voice, 80% in 20 s): 40 offered = 30 answered (24 within 20 s) + 6 abandoned
+    (2 short, 2 after the threshold) + 4 flowed out -> SL 24/(30+2) = 75%.
     Support (chat, 90% in 60 s): 10 offered, 10 answered, all within -> 100%.
     """
     istart = POLICY.interval_start(now)
@@ -46,7 +46,7 @@ def centre(now: datetime = T0, sales_name: str = "Sales") -> Snapshot:
         "sales": QueueStats(queue_id="sales", window_start=istart, offered=40, answered=30,
                             answered_within_threshold=24, abandoned=6, abandoned_short=2,
                             abandoned_after_threshold=2, wait_answered_s=300,
-                            handled=28, handle_s=28 * 240),
+                            handled=28, handle_s=28 * 240, flowed_out=4),
         "support": QueueStats(queue_id="support", window_start=istart, offered=10,
                               answered=10, answered_within_threshold=10, wait_answered_s=50,
                               handled=10, handle_s=10 * 300),

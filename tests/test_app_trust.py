@@ -53,21 +53,22 @@ async def test_tiles_name_their_window_and_channel_group_and_w_switches_it() -> 
         await settle(pilot, 3)
         assert app.board.taken_at == second.taken_at
         sl = tile(app, "kpi-sl")
-        assert sl.startswith("SL live · 10:30")  # the interval, in the centre's clock
+        assert sl.startswith("SL 10:30")  # the interval, in the centre's clock
+        assert sl.split(" | ")[2].startswith("live · ")  # ... of the live channel group
         await pilot.press("w")
         await pilot.pause(0.2)
         sl = tile(app, "kpi-sl")
         # The last 15 minutes: 19 answered in time of 19 (the short abandon is left out).
-        assert sl.startswith("SL live · 15m | ✓ 100%"), sl
+        assert sl.startswith("SL 15m | ✓ 100% | live"), sl
         assert "n 19" in sl
         abandon = tile(app, "kpi-abandon")
-        assert abandon.startswith("Abandon live · 15m"), abandon
+        assert abandon.startswith("Aband 15m"), abandon
         assert "0 (+1 short) of 20" in abandon
         text = screen_text(app)
         assert "SL 15m" in text  # the queue table's header names the window too
         await pilot.press("w", "w", "w")  # 30m, 60m, then today
         await pilot.pause(0.2)
-        assert tile(app, "kpi-sl").startswith("SL live · today")
+        assert tile(app, "kpi-sl").startswith("SL today")
 
 
 async def test_a_figure_on_few_contacts_is_greyed_with_its_count() -> None:
@@ -126,3 +127,19 @@ async def test_status_follows_the_shown_percent() -> None:
     assert sl_status(0.754, 0.8) is SLStatus.AT_RISK  # "75%": 5 points under
     assert sl_status(0.744, 0.8) is SLStatus.MISSED  # "74%"
     assert POLICY.minutes == 30 and T0.minute == 20
+
+
+async def test_queue_detail_counts_add_up_and_show_short_abandons() -> None:
+    app = make_app(ScriptedSource([centre()]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # Sales
+        await settle(pilot, 1)
+        text = screen_text(app)
+        lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
+        # 40 offered = 30 answered + 6 abandoned (4 counted, 2 short) + 4 flowed out.
+        assert "40" in lines["Offered"] and "30" in lines["Answered"]
+        assert "4 (+2)" in lines["Aband"]
+        assert "10.5%" in lines["Abandon"]  # 4 / (40 - 2): short ones left out of both
+        assert "Flowed" in lines and "4" in lines["Flowed"]
+        assert "effective" in text and "Erl" in text  # Erlang C shows its inputs

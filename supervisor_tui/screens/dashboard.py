@@ -145,9 +145,10 @@ class DashboardScreen(BoardScreen):
 
     def _show_kpis(self, board: Board) -> None:
         """Headline tiles. Rates and times are per channel group (live: voice, chat,
-        social; deferred: email), never a mix of a 20 s and a 1 h target; each tile
-        names its window, and figures on fewer than the minimum sample are greyed
-        with their count."""
+        social; deferred: email), never a mix of a 20 s and a 1 h target. Each title
+        names its window ("SL 15m", short enough for 80 columns) and each second line
+        starts with its group; figures on fewer than the minimum sample are greyed with
+        their count."""
         sup = self.sup
         stale = "stale" if sup.is_stale() else None
         key = sup.window_key
@@ -174,7 +175,7 @@ class DashboardScreen(BoardScreen):
             sub += f" · {fmt.GROUP_LABEL[other]} {other_value}"
         self.query_one("#kpi-sl", KpiTile).show(
             value, sub, stale or ("low_sample" if n < min_n else status),
-            title=f"SL {fmt.GROUP_LABEL[head]} · {label}")
+            title=f"SL {label}")
 
         live_waiting = sum(r.waiting for r in board.group_rows(head))
         waiting_sub = f"{board.over_threshold_count} over threshold"
@@ -185,12 +186,12 @@ class DashboardScreen(BoardScreen):
         self.query_one("#kpi-waiting", KpiTile).show(
             str(board.waiting), waiting_sub,
             stale or ("missed" if board.over_threshold_count else "ok"),
-            title="Waiting now")
+            title="Waiting")
 
         worst = board.worst_wait(None, now)
         if worst is None:
             self.query_one("#kpi-longest", KpiTile).show(
-                fmt.DASH, "nobody waiting", stale, title="Longest wait")
+                fmt.DASH, "nobody waiting", stale, title="Longest")
         else:
             row, wait = worst
             over = wait > row.queue.threshold_s
@@ -198,14 +199,14 @@ class DashboardScreen(BoardScreen):
                 f"{frozen}{fmt.duration(wait)} of {fmt.threshold(row.queue.threshold_s)}",
                 clean(row.queue.name, 30),
                 stale or ("missed" if over else "ok"),
-                title="Longest vs its target")
+                title="Longest")
 
         agents = board.agents
         self.query_one("#kpi-agents", KpiTile).show(
             f"{agents.available} / {agents.staffed}",
             f"on {agents.on_contact} · acw {agents.after_contact_work} · away {agents.away}",
             stale or ("missed" if agents.available == 0 and board.waiting else None),
-            title="Agents avail / in")
+            title="Avail / in")
 
         m = board.totals(key, head)
         abandon = m.abandon_rate if m else None
@@ -217,10 +218,10 @@ class DashboardScreen(BoardScreen):
         offered = m.stats.offered if m else 0
         self.query_one("#kpi-abandon", KpiTile).show(
             shown,
-            f"{counted} (+{short} short) of {offered}",
+            f"{fmt.GROUP_LABEL[head]} · {counted} (+{short} short) of {offered}",
             stale or ("low_sample" if few and abandon is not None else
                       None if abandon is None else ("missed" if abandon > 0.05 else "ok")),
-            title=f"Abandon {fmt.GROUP_LABEL[head]} · {label}")
+            title=f"Aband {label}")
 
         answered = m.stats.answered if m else 0
         asa = m.asa_s if m else None
@@ -230,11 +231,11 @@ class DashboardScreen(BoardScreen):
         aht = fmt.duration(m.aht_s if m else None)
         self.query_one("#kpi-asa", KpiTile).show(
             asa_text,
-            f"AHT {aht}{'·' + str(aht_n) if m and m.aht_s and aht_n < min_n else ''}"
-            f" · n {answered}",
+            f"{fmt.GROUP_LABEL[head]} · AHT {aht}"
+            f"{'·' + str(aht_n) if m and m.aht_s and aht_n < min_n else ''} · n {answered}",
             stale or ("low_sample" if asa is not None and answered < min_n else
                       sl_status(m.service_level if m else None, board.target(key, head)).value),
-            title=f"ASA {fmt.GROUP_LABEL[head]} · {label}")
+            title=f"ASA {label}")
         self._show_escalations(board)
 
     def _show_escalations(self, board: Board | None = None) -> None:

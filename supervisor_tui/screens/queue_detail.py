@@ -26,17 +26,16 @@ from supervisor_tui.widgets.tables import agent_columns, contact_columns, sl_cel
 
 
 def _abandoned(m: WindowMetrics) -> str:
-    """'9 (+1 short) 3.4%': short abandons are shown, and left out of the rate."""
+    """'9 (+1)': abandons counted, and short ones shown apart (left out of the rate)."""
     st = m.stats
-    return (f"{st.abandoned - st.abandoned_short} (+{st.abandoned_short} short) "
-            f"{fmt.pct(m.abandon_rate, 1)}")
+    return f"{st.abandoned - st.abandoned_short} (+{st.abandoned_short})"
 
 
 def metrics_table(row: QueueRow, columns: list[tuple[str, str]], min_sample: int) -> Table:
     """One column per window (key, label): SL, the counts that add up (offered =
     answered + abandoned + flowed out, by the counting rule), ASA, AHT."""
     table = Table(box=None, padding=(0, 1), expand=False, show_edge=False)
-    table.add_column("", style="bold")
+    table.add_column("", style="bold", no_wrap=True)
     windows: list[WindowMetrics | None] = []
     for key, label in columns:
         table.add_column(label, justify="right")
@@ -51,7 +50,10 @@ def metrics_table(row: QueueRow, columns: list[tuple[str, str]], min_sample: int
                           for m, st in zip(windows, statuses, strict=True)])
     table.add_row("Offered", *cells(lambda m: str(m.stats.offered)))
     table.add_row("Answered", *cells(lambda m: str(m.stats.answered)))
-    table.add_row("Abandoned", *cells(_abandoned))
+    table.add_row("Aband (+short)", *cells(_abandoned))
+    table.add_row("Abandon rate", *cells(lambda m: fmt.pct(m.abandon_rate, 1)
+                                         + (f"·{m.abandon_n}" if m.abandon_rate is not None
+                                            and m.abandon_n < min_sample else "")))
     if any(m is not None and m.stats.flowed_out for m in windows):
         table.add_row("Flowed out", *cells(lambda m: str(m.stats.flowed_out)))
     table.add_row("ASA", *cells(lambda m: fmt.duration(m.asa_s)))
@@ -164,7 +166,7 @@ class QueueDetailScreen(BoardScreen):
         rolling = self.sup.window_key if self.sup.window_key not in (INTERVAL, DAY) else (
             f"{cfg.rolling_minutes[0]}m")
         keys += [rolling, DAY]
-        columns = [(k, fmt.window_label(board, k, zone, minutes)) for k in keys]
+        columns = [(k, fmt.window_label(board, k, zone, minutes, short=True)) for k in keys]
         self.query_one("#queue-metrics", Static).update(
             metrics_table(row, columns, cfg.min_sample))
         self.query_one("#queue-staffing", Static).update(staffing_text(row))
