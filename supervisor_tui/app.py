@@ -44,6 +44,7 @@ from supervisor_tui.identity import identity_for
 from supervisor_tui.model import Snapshot, SourceHealth
 from supervisor_tui.notices import NoticeDesk, category_label
 from supervisor_tui.poller import Poller, PollResult, utcnow
+from supervisor_tui.rolling import RollingWindows
 from supervisor_tui.safe_text import clean, clean_block
 from supervisor_tui.screens.agents import AgentsScreen
 from supervisor_tui.screens.audit import AuditScreen
@@ -190,6 +191,10 @@ class SupervisorApp(App[None]):
         self.clock = clock
         self.monotonic = monotonic
         self.trends = TrendBook(minutes=config.console.trend_minutes, buckets=30)
+        console_cfg = config.console
+        self.rolling = RollingWindows(
+            tuple({*console_cfg.rolling_minutes, console_cfg.erlang_window_minutes}))
+        self.window_key = "interval"  # which window the figures on screen cover (w)
         self.poller = Poller(
             sources,
             interval_s=config.console.poll_interval_s,
@@ -245,6 +250,27 @@ class SupervisorApp(App[None]):
             return self.clock()
         elapsed = (self.monotonic() - self._received_mono) * board.snapshot.clock_rate
         return board.taken_at + timedelta(seconds=elapsed)
+
+    def data_now(self) -> datetime:
+        """"Now" for ages of what the data shows (waits, time in state): the centre's
+        clock while data is live; frozen at the last data while it is stale, so a wait
+        reads "≥ 0:26" instead of ticking on numbers nobody is updating."""
+        board = self.board
+        if board is not None and self.is_stale():
+            return board.taken_at
+        return self.centre_now()
+
+    def local(self, when: datetime) -> datetime:
+        """A moment in the centre's configured time zone (the one clock on screen)."""
+        return when.astimezone(self.config.console.policy.zone)
+
+    def cycle_window(self) -> str:
+        """Next window for the figures (interval, rolling ones, today); every screen
+        showing figures re-renders at once."""
+        keys = self.config.console.window_keys
+        i = keys.index(self.window_key) if self.window_key in keys else -1
+        self.window_key = keys[(i + 1) % len(keys)]
+        return self.window_key
 
     def data_age_s(self) -> float | None:
         """Wall-clock seconds since the stalest source last answered."""
@@ -305,11 +331,17 @@ class SupervisorApp(App[None]):
         self.health = result.health
         if result.snapshot is not None and result.fresh:
             cfg = self.config
+            snapshot = result.snapshot
+            self.rolling.observe(snapshot)
             board = build_board(
-                result.snapshot,
+                snapshot,
                 formula=cfg.console.sl_formula,
                 threshold_factor=cfg.escalations.contact_wait_factor,
                 strip_size=cfg.console.escalation_strip_size,
+                windows={f"{m}m": self.rolling.view(m, snapshot)
+                         for m in self.rolling.minutes},
+                erlang_window=f"{cfg.console.erlang_window_minutes}m",
+                min_sample=cfg.console.min_sample,
             )
             self._received_mono = self.monotonic()
             self.trends.add(board.taken_at, ((r.queue.id, float(r.waiting)) for r in board.rows))
@@ -457,6 +489,12 @@ class SupervisorApp(App[None]):
         if self.crisis is not None and not self.crisis_read_only:
             self._crisis_worker = self.run_worker(self.crisis.run_worker(self._crisis_stop),
                                                   group="crisis", exclusive=True)
+            broken = self.crisis.channel_problems()
+            if broken:  # said at start-up, not discovered in the middle of an outage
+                self.notify("; ".join(f"{name}: {why}" for name, why in sorted(broken.items()))
+                            + ". Other consoles that have them send those deliveries.",
+                            title="Crisis channels this console cannot send on",
+                            severity="warning", timeout=20)
 
     async def _stop_crisis(self) -> None:
         if self.crisis is None:

@@ -113,7 +113,7 @@ class BoardScreen(Screen[None]):
         app = self.sup
         board = app.board
         cfg = app.config.console
-        now = app.centre_now() if board else None
+        now = app.local(app.centre_now()) if board else None
         for bar in self.query(StatusBar):
             bar.update(
                 render_status(

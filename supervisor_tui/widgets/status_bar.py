@@ -48,8 +48,11 @@ def render_status(
     if alerts:  # new critical escalations nobody has looked at yet (the desk resets it)
         line.append(f" ‼ {alerts} new critical — e ", "bold white on red")
         line.append(" ")
-    if centre_time is not None:
+    if centre_time is not None:  # already in the centre's zone: name it
         line.append(f"{centre_time:%H:%M:%S}", "bold")
+        zone = centre_time.tzname()
+        if zone:
+            line.append(f" {zone}", "dim")
         line.append(f"  {interval_label}  ", "dim")
     for name, h in health.items():
         mark, colour, word = HEALTH_MARK[h.status]
@@ -63,8 +66,9 @@ def render_status(
         line.append("waiting for data…", "bold yellow")
     elif age_s > stale_after_s:
         line.append(f" STALE {fmt.duration(age_s)} old ", "bold white on red")
-    elif age_s <= live_within_s:
-        line.append("live", "dim")
+    elif age_s <= live_within_s and all(h.status is HealthStatus.OK
+                                        for h in health.values()):
+        line.append("live", "dim")  # never while a source is degraded or down
     else:
         line.append(f"data {age_s:.0f}s old", "yellow")
     if note:
