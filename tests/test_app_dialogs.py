@@ -89,7 +89,7 @@ async def test_overflow_count_is_labelled_focused_and_its_cap_said_aloud() -> No
     app = make_app(source)
     async with app.run_test(size=(110, 32)) as pilot:
         screen = await open_reassign(pilot, "o")
-        await wait_for(pilot, lambda: "Move how many of the oldest?" in screen_text(app))
+        await wait_for(pilot, lambda: "How many, oldest first?" in screen_text(app))
         count = screen.query_one("#reassign-count", Input)
         assert app.focused is count  # typing goes straight into the count
         await pilot.press("2", "0")

@@ -85,11 +85,11 @@ def preview_text(p: MovePreview, hint: str = "Press y to move, Esc to cancel.") 
 
 class ReassignScreen(ActionModal):
     DEFAULT_CSS = """
-    ReassignScreen #count-field { height: 1; }
+    ReassignScreen #count-field { height: auto; }
     ReassignScreen #count-field > Label { width: auto; margin-right: 1; text-style: bold; }
     ReassignScreen #count-field > Input { width: 8; background: $boost; }
     ReassignScreen #count-field > Input:focus { background: $accent 30%; }
-    ReassignScreen #count-note { width: 1fr; margin-left: 1; }
+    ReassignScreen #count-note { width: 1fr; height: auto; margin-left: 1; }
     ReassignScreen #reassign-hidden { height: auto; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -119,7 +119,7 @@ class ReassignScreen(ActionModal):
         with Vertical():
             yield Static(id="reassign-title", classes="modal-title", markup=False)
             with Horizontal(id="count-field"):
-                yield Label("Move how many of the oldest?", id="count-label")
+                yield Label("How many, oldest first?", id="count-label")
                 yield Input(self.typed, id="reassign-count", type="integer", compact=True,
                             placeholder="N")
                 yield Static(id="count-note", markup=False)
