@@ -151,7 +151,9 @@ class MoveAgentsScreen(ActionModal):
                             f"these agents' time shared with {self._queue_name(self.queue_id)}",
                             "yellow")
             if p.danger:
-                text.append(f"\nPress y, then type {self.word} to go ahead; Esc cancels.",
+                text.append(f"\nType {self.word} below and Enter to go ahead; Esc cancels."
+                            if self.has_class("-confirming") else
+                            f"\nPress y, then type {self.word} to go ahead; Esc cancels.",
                             "bold")
             else:
                 self._end_confirming()
@@ -198,6 +200,7 @@ class MoveAgentsScreen(ActionModal):
             self.query_one("#danger-confirm", Input).placeholder = self.word
             self.add_class("-confirming")
             self.query_one("#danger-confirm", Input).focus()
+            self._show_preview(board)
             return
         self._go(board)
 
