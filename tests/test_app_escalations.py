@@ -323,6 +323,9 @@ async def test_answered_contact_greys_out_at_once_then_goes(tmp_path: Path) -> N
         assert "– gone" in row and "1:35" in row  # the wait, frozen
         await pilot.pause(0.5)
         assert "answered after 1:35" in screen_text(app)  # not ticking, still shown
+        await pilot.press("d")  # the dashboard's desk line agrees: nothing critical
+        await wait_for(pilot, lambda: "Desk ‼0 " in screen_text(app))
+        await pilot.press("e")
         # departed_show_s (15 s; the source clock runs at wall speed here) later it is gone.
         later = centre(T0 + timedelta(seconds=25))
         source.snapshots = [later.model_copy(update={"contacts": (answered,
