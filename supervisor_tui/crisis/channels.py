@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import functools
 import hashlib
 import hmac
@@ -48,6 +49,8 @@ from supervisor_tui.safe_text import clean, redactor
 from supervisor_tui.sources.limits import parse_retry_after
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# The key of the delivery this task is sending (for HttpSender.request's trace).
+_SENDING_KEY: contextvars.ContextVar[str] = contextvars.ContextVar("sending_key", default="")
 TWILIO_IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 SIGNATURE_HEADER = "X-Signature-256"
 SIGNATURE_TS_HEADER = "X-Signature-Timestamp"
@@ -170,6 +173,11 @@ class Sender:
     async def send(self, delivery: Delivery) -> SendResult:
         raise NotImplementedError
 
+    def maybe_sent(self, key: str) -> bool:
+        """Whether the last attempt with ``key`` may have reached the receiver (asked when
+        the worker abandoned it at timeout_s). Senders that cannot tell say yes."""
+        return True
+
     async def aclose(self) -> None:
         """Release connections."""
 
@@ -226,6 +234,9 @@ class HttpSender(Sender):
         super().__init__(name, channel, env)
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        # Keys whose request started going out on the wire (httpcore's trace): before
+        # that, a timeout or an error means nothing was sent.
+        self._on_wire: set[str] = set()
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -243,24 +254,39 @@ class HttpSender(Sender):
         auth = kwargs.get("auth")
         if isinstance(auth, tuple):  # as the Authorization: Basic header carries it
             self._remember(base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+        key = _SENDING_KEY.get()
+
+        async def trace(event: str, info: Any) -> None:
+            if key and ".send_request_headers." in event:
+                self._on_wire.add(key)
+
         try:
-            return await self.client.request(method, url, **kwargs)
+            return await self.client.request(method, url, extensions={"trace": trace},
+                                             **kwargs)
         except httpx.TimeoutException as err:
             # A connect (or pool) timeout sent nothing; any later one may have arrived.
             return SendResult.retry(f"no answer within {self.channel.timeout_s:g} s",
-                                    outcome_unknown=not isinstance(
+                                    outcome_unknown=self.maybe_sent(key) and not isinstance(
                                         err, (httpx.ConnectTimeout, httpx.PoolTimeout)))
         except httpx.HTTPError as err:
             host = httpx.URL(url).host or url
             return SendResult.retry(f"cannot reach {host}: "
                                     f"{clean(str(err) or type(err).__name__, 100)}",
-                                    outcome_unknown=not isinstance(err, httpx.ConnectError))
+                                    outcome_unknown=self.maybe_sent(key) and not isinstance(
+                                        err, httpx.ConnectError))
+
+    def maybe_sent(self, key: str) -> bool:
+        return key in self._on_wire
 
     async def send(self, delivery: Delivery) -> SendResult:
+        self._on_wire.discard(delivery.key)
+        token = _SENDING_KEY.set(delivery.key)
         try:
             return await self._send(delivery)
         except MissingSecret as err:  # not configured here: never a reason to fail for good
             return SendResult.retry(f"{err} here")
+        finally:
+            _SENDING_KEY.reset(token)
 
     async def _send(self, delivery: Delivery) -> SendResult:
         raise NotImplementedError
@@ -490,13 +516,23 @@ class EmailSender(Sender):
 
     channel: EmailChannel
 
+    def __init__(self, name: str, channel: EmailChannel,
+                 env: Mapping[str, str] | None = None) -> None:
+        super().__init__(name, channel, env)
+        self._in_data: set[str] = set()  # keys whose DATA command has been sent
+
     async def send(self, delivery: Delivery) -> SendResult:
         try:
             password = (self.secret(self.channel.password_env)
                         if self.channel.password_env else None)
         except MissingSecret as err:  # not configured here: never a reason to fail for good
             return SendResult.retry(f"{err} here")
+        self._in_data.discard(delivery.key)
         return await asyncio.to_thread(self._send_blocking, delivery, password)
+
+    def maybe_sent(self, key: str) -> bool:
+        # Before DATA the server cannot have taken the message.
+        return key in self._in_data
 
     def message(self, d: Delivery) -> EmailMessage:
         ch = self.channel
@@ -526,6 +562,13 @@ class EmailSender(Sender):
                     smtp.starttls(context=context)
                 if ch.username:
                     smtp.login(ch.username, password or "")
+                data = smtp.data
+
+                def marked_data(msg: Any) -> Any:
+                    self._in_data.add(d.key)  # from here on the server may take it
+                    return data(msg)
+
+                smtp.data = marked_data  # type: ignore[method-assign]
                 refused = smtp.send_message(self.message(d), to_addrs=[d.recipient])
             if refused:  # (only possible with several recipients; kept for safety)
                 return SendResult.fail(f"refused: {refused}")
@@ -552,7 +595,8 @@ class EmailSender(Sender):
                 reason = f"no answer within {ch.timeout_s:g} s"
             # Refused before a word was said: nothing went out. Anything later (a timeout,
             # a disconnect) may have come after the server took the message.
-            unknown = not isinstance(err, (ConnectionRefusedError, smtplib.SMTPConnectError))
+            unknown = self.maybe_sent(d.key) and not isinstance(
+                err, (ConnectionRefusedError, smtplib.SMTPConnectError))
             return SendResult.retry(f"cannot reach {ch.host}:{ch.effective_port}: "
                                     f"{clean(reason, 100)}", outcome_unknown=unknown)
 

@@ -655,9 +655,9 @@ class DeliveryWorker:
         try:
             return await asyncio.wait_for(sender.send(delivery), channel.timeout_s)
         except TimeoutError:
-            # The request was out (an email's thread may even still send it).
+            # Unknown if the request was out (an email's thread may even still send it).
             return SendResult.retry(f"no answer within {channel.timeout_s:g} s",
-                                    outcome_unknown=True)
+                                    outcome_unknown=sender.maybe_sent(row.key))
         except Exception as err:  # a sender bug must not kill the worker: retry, visibly
             return SendResult.retry(f"{type(err).__name__}: {clean(str(err), 120)}")
 
