@@ -189,15 +189,11 @@ class EscalationDeskScreen(BoardScreen):
 
     def _now(self) -> datetime:
         """Centre time; on STALE data, the last data's time (ages freeze, read '≥')."""
-        board = self.sup.board
-        self._frozen = board is not None and self.sup.is_stale()
-        if self._frozen:
-            assert board is not None
-            return board.taken_at
-        return self.sup.centre_now()
+        self._frozen = self.sup.board is not None and self.sup.is_stale()
+        return self.sup.data_now()
 
     def _local(self, moment: datetime) -> str:
-        return f"{moment.astimezone(self.sup.config.console.policy.zone):%H:%M:%S}"
+        return f"{self.sup.local(moment):%H:%M:%S}"
 
     # -- rows ------------------------------------------------------------------
 
