@@ -70,6 +70,9 @@ async def test_a_missing_secret_unticks_its_channel_and_the_rest_is_sent(
         await wait_for(pilot, lambda: isinstance(app.screen, SendForm))
         form = app.screen
         assert not form.query_one("#ch-customers_sms", Checkbox).value
+        # Ticked or not is a shape, not only a colour.
+        await wait_for(pilot, lambda: "▐ ▌ customers_sms (sms)" in screen_text(app))
+        assert "▐✓▌ hook (webhook)" in screen_text(app)
         assert form.query_one("#ch-ops_slack", Checkbox).value
         notes = form.query_one("#channel-notes", Static).content.plain  # type: ignore[union-attr]
         assert "✗ customers_sms: TWILIO_TOKEN not set here — unticked" in notes

@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
@@ -100,6 +101,12 @@ class ChannelBox(Checkbox):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_button", "Tick/untick channel", show=True)]
+
+    @property
+    def _button(self) -> Content:
+        # A shape, not only a colour: ✓ ticked, blank unticked (16 colours, 3 a.m.).
+        self.BUTTON_INNER = "✓" if self.value else " "
+        return super()._button
 
 
 class CrisisForm(ModalScreen[T], Generic[T]):
