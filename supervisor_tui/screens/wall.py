@@ -29,7 +29,13 @@ from textual.widgets import ContentSwitcher, Static
 
 from supervisor_tui import fmt
 from supervisor_tui.board import DAY, INTERVAL, LIVE, Board, SLStatus, sl_status
-from supervisor_tui.escalation import Escalation, EscalationKind, Severity, count_by_severity
+from supervisor_tui.escalation import (
+    Escalation,
+    EscalationKind,
+    Severity,
+    age_text,
+    count_by_severity,
+)
 from supervisor_tui.model import HealthStatus
 from supervisor_tui.safe_text import clean
 from supervisor_tui.screens.base import BoardScreen
@@ -276,7 +282,10 @@ def escalation_line(sup: SupervisorApp) -> Callable[[Escalation, datetime], Text
         text = Text(no_wrap=True, overflow="ellipsis")
         word, style = SEVERITY_BADGE[esc.severity]
         text.append(word, style)
-        text.append(f" {fmt.duration(esc.age_s(now)):>7}  ", "bold")
+        # The desk's rule: from the source's timestamps, "≥" when only first sight is
+        # known or the data is stale.
+        age = age_text(esc, now, sup.tracker.observing_since, sup.is_stale())
+        text.append(f" {age:>7}  ", "bold")
         text.append(f"{queue_name(sup, esc.queue_id):<18} ", "bold")
         text.append(clean(esc.describe(now), 160))
         state = sup.escalation_state(esc)
