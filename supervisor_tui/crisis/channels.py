@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import hashlib
@@ -50,7 +52,8 @@ from supervisor_tui.sources.limits import parse_retry_after
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # The key of the delivery this task is sending (for HttpSender.request's trace).
-_SENDING_KEY: contextvars.ContextVar[str] = contextvars.ContextVar("sending_key", default="")
+_SENDING: contextvars.ContextVar[Delivery | None] = contextvars.ContextVar("sending",
+                                                                          default=None)
 TWILIO_IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 SIGNATURE_HEADER = "X-Signature-256"
 SIGNATURE_TS_HEADER = "X-Signature-Timestamp"
@@ -108,6 +111,14 @@ class Delivery:
     meta: Mapping[str, Any] = field(default_factory=dict)  # kind, severity, incident uid...
     external_ref: str | None = None  # the receiver's id for this incident, once known
     created_at: str = ""
+    # Called (on the event loop) just before the request goes on the wire: from then on
+    # the receiver may act on it, whatever becomes of the answer. The worker records it,
+    # so a console killed before that point has provably sent nothing.
+    on_wire: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+
+    def wired(self) -> None:
+        if self.on_wire is not None:
+            self.on_wire()
 
 
 class MissingSecret(Exception):
@@ -254,11 +265,13 @@ class HttpSender(Sender):
         auth = kwargs.get("auth")
         if isinstance(auth, tuple):  # as the Authorization: Basic header carries it
             self._remember(base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
-        key = _SENDING_KEY.get()
+        delivery = _SENDING.get()
+        key = delivery.key if delivery is not None else ""
 
         async def trace(event: str, info: Any) -> None:
-            if key and ".send_request_headers." in event:
+            if delivery is not None and event.endswith(".send_request_headers.started"):
                 self._on_wire.add(key)
+                delivery.wired()
 
         try:
             return await self.client.request(method, url, extensions={"trace": trace},
@@ -280,13 +293,13 @@ class HttpSender(Sender):
 
     async def send(self, delivery: Delivery) -> SendResult:
         self._on_wire.discard(delivery.key)
-        token = _SENDING_KEY.set(delivery.key)
+        token = _SENDING.set(delivery)
         try:
             return await self._send(delivery)
         except MissingSecret as err:  # not configured here: never a reason to fail for good
             return SendResult.retry(f"{err} here")
         finally:
-            _SENDING_KEY.reset(token)
+            _SENDING.reset(token)
 
     async def _send(self, delivery: Delivery) -> SendResult:
         raise NotImplementedError
@@ -528,7 +541,24 @@ class EmailSender(Sender):
         except MissingSecret as err:  # not configured here: never a reason to fail for good
             return SendResult.retry(f"{err} here")
         self._in_data.discard(delivery.key)
-        return await asyncio.to_thread(self._send_blocking, delivery, password)
+        loop = asyncio.get_running_loop()
+
+        def wired() -> None:
+            # From the SMTP thread: have the event loop record it, and wait for that.
+            done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+            def run() -> None:
+                try:
+                    delivery.wired()
+                    done.set_result(None)
+                except BaseException as err:
+                    done.set_exception(err)
+
+            loop.call_soon_threadsafe(run)
+            with contextlib.suppress(Exception):
+                done.result(timeout=5)
+
+        return await asyncio.to_thread(self._send_blocking, delivery, password, wired)
 
     def maybe_sent(self, key: str) -> bool:
         # Before DATA the server cannot have taken the message.
@@ -547,7 +577,8 @@ class EmailSender(Sender):
         msg.set_content(d.body)
         return msg
 
-    def _send_blocking(self, d: Delivery, password: str | None) -> SendResult:
+    def _send_blocking(self, d: Delivery, password: str | None,
+                       wired: Callable[[], None] | None = None) -> SendResult:
         ch = self.channel
         context = ssl.create_default_context(cafile=ch.ca_bundle)
         try:
@@ -566,6 +597,8 @@ class EmailSender(Sender):
 
                 def marked_data(msg: Any) -> Any:
                     self._in_data.add(d.key)  # from here on the server may take it
+                    if wired is not None:
+                        wired()
                     return data(msg)
 
                 smtp.data = marked_data  # type: ignore[method-assign]

@@ -627,18 +627,6 @@ class DeliveryWorker:
                                 now.timestamp() + self.config.delivery.poll_s)
             self._tell(row, "released", reason)
             return
-        try:
-            dispatched = self.outbox.mark_dispatched(row, self.owner, now)
-        except CrisisStoreError as err:
-            reason = f"not sent: the store is unavailable ({err})"
-            with contextlib.suppress(CrisisStoreError):
-                self.outbox.release(row, self.owner, now, reason,
-                                    now.timestamp() + self.config.delivery.poll_s)
-            self._tell(row, "released", reason)
-            return
-        if not dispatched:  # another console took it over: it sends, not us
-            self._tell(row, "released", "lease lost before sending")
-            return
         result = await self._attempt(row)
         self._record(row, result)
 
@@ -647,17 +635,28 @@ class DeliveryWorker:
         channel = self.config.channels.get(row.channel)
         if sender is None or channel is None:  # (not claimed: see cannot_send)
             return SendResult.retry(f"channel {row.channel} is not configured here")
+        wired = False
+
+        def on_wire() -> None:
+            # The request is going out: a crash from here on leaves its outcome unknown.
+            nonlocal wired
+            if not wired:
+                wired = True
+                with contextlib.suppress(CrisisStoreError):
+                    self.outbox.mark_dispatched(row, self.owner, self._now())
+
         delivery = Delivery(
             row_id=row.id, key=row.key, channel=row.channel, recipient=row.recipient,
             subject=row.subject, body=row.body, attempt=row.attempts,
             incident_id=row.incident_id, meta=row.meta, created_at=row.created_at,
-            external_ref=self.outbox.incidents.ref(row.incident_id, row.channel))
+            external_ref=self.outbox.incidents.ref(row.incident_id, row.channel),
+            on_wire=on_wire)
         try:
             return await asyncio.wait_for(sender.send(delivery), channel.timeout_s)
         except TimeoutError:
             # Unknown if the request was out (an email's thread may even still send it).
             return SendResult.retry(f"no answer within {channel.timeout_s:g} s",
-                                    outcome_unknown=sender.maybe_sent(row.key))
+                                    outcome_unknown=wired or sender.maybe_sent(row.key))
         except Exception as err:  # a sender bug must not kill the worker: retry, visibly
             return SendResult.retry(f"{type(err).__name__}: {clean(str(err), 120)}")
 
