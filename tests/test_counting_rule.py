@@ -107,7 +107,7 @@ def assert_counts(stats: QueueStats, expected: dict[str, float]) -> None:
     assert got == expected
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**31 - 1),
     scenario=st.sampled_from(list(Scenario)),

@@ -364,11 +364,19 @@ class Engine:
             self._ival_key = ikey
             for i in range(self._nq):
                 self.stats_ver[i] += 1
-        step = self.policy.minutes * 60.0
-        end = self.seconds(ikey) + step
-        while end <= t:  # ikey can lag behind t in a repeated DST hour
-            end += step
-        self._bucket_end = min(end, self._day_end)
+        self._bucket_end = min(self.seconds(self._next_boundary(when, ikey)), self._day_end)
+
+    def _next_boundary(self, when: datetime, ikey: datetime) -> datetime:
+        """The first whole UTC minute after ``when`` in another interval than ``ikey``.
+        Searched, not added: around a DST change an interval lasts longer or shorter than
+        its minutes (Lord Howe's 01:00-02:00 lasts 90 minutes the night clocks go back
+        30), and boundaries are always on whole minutes (every UTC offset is)."""
+        u = when.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        for _ in range(self.policy.minutes + 120):
+            if self.policy.interval_start(u).astimezone(UTC) != ikey:
+                return u
+            u += timedelta(minutes=1)
+        return u
 
     @property
     def interval_key(self) -> datetime:
