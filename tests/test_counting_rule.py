@@ -40,15 +40,19 @@ DST = [
 
 @dataclass(frozen=True)
 class Record:
+    """Times in the engine's own seconds: compared as the engine compares them, so a
+    contact answered a microsecond before a boundary is not read as after it when the
+    datetime rounds up."""
+
     queue: str
     outcome: str
-    entered: datetime
-    left: datetime
+    entered: float
+    left: float
 
 
-def recount(records: list[Record], queue: str, after: datetime | None, upto: datetime,
-            since: datetime | None, thresholds: tuple[float, float],
-            gap: tuple[datetime, datetime] | None = None) -> dict[str, float]:
+def recount(records: list[Record], queue: str, after: float | None, upto: float,
+            since: float | None, thresholds: tuple[float, float],
+            gap: tuple[float, float] | None = None) -> dict[str, float]:
     """Counters of ``queue`` from raw records that left it in the window: ``since <=
     left`` (buckets: an interval owns its first instant) or ``after < left`` (a rolling
     window: the sample it subtracts already holds that instant), and ``left <= upto``."""
@@ -65,7 +69,7 @@ def recount(records: list[Record], queue: str, after: datetime | None, upto: dat
             continue
         if gap is not None and gap[0] < r.left < gap[1]:
             continue  # unseen by any poll (just before midnight): the view says so
-        waited = (r.left - r.entered).total_seconds()
+        waited = r.left - r.entered
         c["offered"] += 1
         if r.outcome == "answered":
             c["answered"] += 1
@@ -146,8 +150,10 @@ def test_every_window_equals_a_recount_of_raw_contacts(
                     assert engine.move_contact(c.id, rng.choice(others).id).ok
         snap: Snapshot = builder.build()
         rolling.observe(snap)
-        records = [Record(q, o, engine.at(a), engine.at(b)) for q, o, a, b in engine.journal]
+        records = [Record(q, o, a, b) for q, o, a, b in engine.journal]
         now = snap.taken_at
+        sec = engine.seconds
+        now_s = engine.now
         board = build_board(snap, windows={f"{m}m": rolling.view(m, snap)
                                            for m in rolling.minutes})
         for qid in thresholds:
@@ -156,9 +162,9 @@ def test_every_window_equals_a_recount_of_raw_contacts(
             day = snap.day_stats[qid]
             for stats in (interval, day):
                 assert_sane(stats)
-            assert_counts(interval, recount(records, qid, None, now, snap.interval_start,
-                                            thresholds[qid]))
-            assert_counts(day, recount(records, qid, None, now, snap.day_start,
+            assert_counts(interval, recount(records, qid, None, now_s,
+                                            sec(snap.interval_start), thresholds[qid]))
+            assert_counts(day, recount(records, qid, None, now_s, sec(snap.day_start),
                                        thresholds[qid]))
             row = board.rows_by_id[qid]
             for m in rolling.minutes:
@@ -170,10 +176,14 @@ def test_every_window_equals_a_recount_of_raw_contacts(
                 assert view.start >= now - timedelta(minutes=m)
                 if view.gap is not None:
                     assert view.gap[1] - view.gap[0] <= rolling.every
-                assert_counts(stats, recount(records, qid, view.start, now, None,
-                                             thresholds[qid], view.gap)
+                gap = (sec(view.gap[0]), sec(view.gap[1])) if view.gap else None
+                # A sample's time is the engine's clock then: the events it holds are
+                # those at or before it (the engine's seconds of that datetime, within
+                # a microsecond).
+                assert_counts(stats, recount(records, qid, sec(view.start), now_s, None,
+                                             thresholds[qid], gap)
                               if view.start != snap.day_start else
-                              recount(records, qid, None, now, snap.day_start,
+                              recount(records, qid, None, now_s, sec(snap.day_start),
                                       thresholds[qid]))
                 shown_m = row.window(f"{m}m")
                 assert shown_m is not None and shown_m.stats == stats
