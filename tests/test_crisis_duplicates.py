@@ -6,7 +6,7 @@ The delivering process is `supervisor-tui crisis deliver` in a subprocess, kille
 SIGKILL twice mid-run and then run to the end; the receivers (loopback HTTP playing
 Twilio, Slack, Teams and webhooks; aiosmtpd) count copies per key as they arrive, and
 one answer in ten takes longer than the channels' timeout. Before the fix the same run
-gave about 0.2 extra copies per delivery (benchmarks/bench_crisis_duplicates.py).
+gave 0.1-0.2 extra copies per delivery (benchmarks/bench_crisis_duplicates.py).
 """
 
 from __future__ import annotations
