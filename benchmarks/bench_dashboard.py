@@ -17,11 +17,11 @@ import asyncio
 import statistics
 import time
 
-from supervisor_tui.app import SupervisorApp
 from supervisor_tui.config import parse_config
 from supervisor_tui.sim.config import scaled_centre
 from supervisor_tui.sources.simulator import SimulatorSource
 from supervisor_tui.store import Store
+from supervisor_tui.ui.app import SupervisorApp
 
 
 def pct(values: list[float], p: float) -> float:

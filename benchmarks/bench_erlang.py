@@ -14,7 +14,7 @@ import json
 import statistics
 import time
 
-from supervisor_tui.erlang import agents_for_target
+from supervisor_tui.domain.erlang import agents_for_target
 
 AHT_S = 180.0
 TARGET = 0.8

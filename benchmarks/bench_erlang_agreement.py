@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from supervisor_tui.board import build_board
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.rolling import RollingWindows
+from supervisor_tui.domain.board import build_board
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.rolling import RollingWindows
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sim.engine import Engine
 from supervisor_tui.sources.simulator import SnapshotBuilder

@@ -6,7 +6,7 @@ The simulator's ``scaled_centre(1000, 10000)`` is driven into overload until at 
 5,000 contacts wait, then advanced 1 simulated second per step (the live source polled
 every second). Each step times, on that step's snapshot:
 
-* ``index``: the per-poll snapshot index (``supervisor_tui.index``) that the rules and
+* ``index``: the per-poll snapshot index (``supervisor_tui.domain.index``) that the rules and
   the board share; built once per poll, incrementally by object identity;
 * ``evaluate``: the stateless rules from scratch (no previous result: every escalation
   object is built anew, as on the console's first poll);
@@ -32,10 +32,10 @@ from datetime import UTC, datetime, timedelta
 
 from _report import report
 
-from supervisor_tui.escalation import EscalationRules, EscalationTracker, evaluate
-from supervisor_tui.index import index_of
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import ContactState
+from supervisor_tui.domain.escalation import EscalationRules, EscalationTracker, evaluate
+from supervisor_tui.domain.index import index_of
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import ContactState
 from supervisor_tui.sim.config import Scenario, scaled_centre
 from supervisor_tui.sources.simulator import SimulatorSource
 

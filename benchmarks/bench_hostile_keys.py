@@ -32,13 +32,13 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from supervisor_tui import erlang
-from supervisor_tui.app import SupervisorApp
-from supervisor_tui.model import Snapshot
-from supervisor_tui.serve_sim import serve_in_thread
+from supervisor_tui.domain import erlang
+from supervisor_tui.domain.model import Snapshot
+from supervisor_tui.protocol.server import serve_in_thread
 from supervisor_tui.sources.base import Source
 from supervisor_tui.sources.http import HttpSettings, HttpSource
 from supervisor_tui.store import Store
+from supervisor_tui.ui.app import SupervisorApp
 from tests.helpers import POLICY, T0, centre, make_config
 
 

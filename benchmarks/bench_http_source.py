@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from _report import report
 
-from supervisor_tui.intervals import IntervalPolicy
+from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.poller import merge
 from supervisor_tui.sources.http import HttpSettings, HttpSource
 
@@ -37,7 +37,7 @@ POLICY = IntervalPolicy(30, "UTC")
 def serve(port: int, queues: int, agents: int) -> None:
     import uvicorn
 
-    from supervisor_tui.serve_sim import ProtocolServer
+    from supervisor_tui.protocol.server import ProtocolServer
     from supervisor_tui.sim.config import scaled_centre
     from supervisor_tui.sources.simulator import SimulatorSource
 

@@ -21,10 +21,10 @@ import statistics
 import time
 from datetime import timedelta
 
-from supervisor_tui.board import DEFERRED, INTERVAL, LIVE, Board, build_board
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import Snapshot
-from supervisor_tui.rolling import RollingWindows
+from supervisor_tui.domain.board import DEFERRED, INTERVAL, LIVE, Board, build_board
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import Snapshot
+from supervisor_tui.domain.rolling import RollingWindows
 from supervisor_tui.sim.config import scaled_centre
 from supervisor_tui.sim.engine import Engine
 from supervisor_tui.sources.simulator import SnapshotBuilder

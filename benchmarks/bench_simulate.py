@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from _report import report
 
-from supervisor_tui.intervals import IntervalPolicy
+from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.sim.config import scaled_centre
 from supervisor_tui.sim.single_queue import simulate_single_queue
 from supervisor_tui.sources.simulator import SimulatorSource

@@ -25,14 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from supervisor_tui.app import SupervisorApp
 from supervisor_tui.config import parse_config
-from supervisor_tui.model import Snapshot
+from supervisor_tui.domain.model import Snapshot
 from supervisor_tui.poller import PollResult
-from supervisor_tui.screens.wall import WallScreen
 from supervisor_tui.sources.base import SourceError
 from supervisor_tui.sources.simulator import SimulatorSource
 from supervisor_tui.store import Store
+from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.screens.wall import WallScreen
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MIB = 1024 * 1024

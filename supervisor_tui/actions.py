@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from supervisor_tui.config import ROLE_RANK, Role
-from supervisor_tui.model import ActionResult, Agent, Contact
+from supervisor_tui.domain.model import ActionResult, Agent, Contact
 from supervisor_tui.sources.base import Capability, Source
 
 # The least role allowed to do each action.

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from supervisor_tui.actions import Actions
-from supervisor_tui.model import ActionResult
+from supervisor_tui.domain.model import ActionResult
 from supervisor_tui.store import (
     ACKNOWLEDGED,
     GIVE,

@@ -29,7 +29,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from supervisor_tui.escalation import Escalation, EscalationKind
+from supervisor_tui.domain.escalation import Escalation, EscalationKind
 
 CATEGORY_LABEL: dict[EscalationKind, str] = {
     EscalationKind.CONTACT_WAIT: "contacts waiting too long",

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from supervisor_tui.model import HealthStatus, Snapshot, SourceHealth
-from supervisor_tui.safe_text import clean
+from supervisor_tui.domain.model import HealthStatus, Snapshot, SourceHealth
+from supervisor_tui.domain.text import clean
 from supervisor_tui.sources.base import Source
 from supervisor_tui.sources.limits import RateLimited
 

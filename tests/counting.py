@@ -7,8 +7,8 @@ plausibility check passes, and every derived rate lies in [0, 1].
 
 from __future__ import annotations
 
-from supervisor_tui import metrics
-from supervisor_tui.model import SLFormula, Snapshot, implausible
+from supervisor_tui.domain import metrics
+from supervisor_tui.domain.model import SLFormula, Snapshot, implausible
 
 
 def count_problems(snap: Snapshot, exact: bool = True) -> list[str]:

@@ -240,12 +240,12 @@ def run(tmp: Path, *, messages: int = 10, recipients: int = 10, kills: int = 3,
             cfg.write_text(config_toml(http.url, smtp_port, recipients, extra_delivery))
             db = tmp / "store.db"
             subprocess.run(
-                [sys.executable, "-m", "supervisor_tui.crisis_cli", "--config", str(cfg),
+                [sys.executable, "-m", "supervisor_tui.cli.crisis", "--config", str(cfg),
                  "--db", str(db), "incident", "declare", "--title", "bench",
                  "--severity", "critical", "--impact", "slow"],
                 cwd=root, env=env, check=True, capture_output=True)
             _queue(root, env, cfg, db, messages)
-            command = [sys.executable, "-m", "supervisor_tui.crisis_cli", "--config",
+            command = [sys.executable, "-m", "supervisor_tui.cli.crisis", "--config",
                        str(cfg), "--db", str(db), "crisis", "deliver", "--wait", "600"]
             for _ in range(kills):
                 proc = subprocess.Popen(command, cwd=root, env=env,
@@ -306,10 +306,10 @@ def _classify(rows: list[dict[str, Any]], now: float) -> dict[str, list[dict[str
 _QUEUE = """
 import sys
 from pathlib import Path
-from supervisor_tui.audit import AuditLog
+from supervisor_tui.store.audit import AuditLog
 from supervisor_tui.config import Role
 from supervisor_tui.crisis.service import CrisisService
-from supervisor_tui.crisis_cli import load_configs
+from supervisor_tui.cli.crisis import load_configs
 from supervisor_tui.store import Store
 _, crisis = load_configs(Path(sys.argv[1]))
 store = Store.open(Path(sys.argv[2]))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from supervisor_tui.model import (
+from supervisor_tui.domain.model import (
     ActionResult,
     Agent,
     AgentState,

@@ -8,8 +8,8 @@ from pathlib import Path
 from textual.app import App
 
 from supervisor_tui.config import Config, parse_config
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import (
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import (
     Agent,
     AgentState,
     AgentStateKind,
@@ -100,7 +100,7 @@ def make_config(**console: object) -> Config:
 
 
 def make_app(source: Source, config: Config | None = None, db: Path | None = None) -> App:
-    from supervisor_tui.app import SupervisorApp
+    from supervisor_tui.ui.app import SupervisorApp
 
     return SupervisorApp(config or make_config(), [source], store=Store.open(db))
 

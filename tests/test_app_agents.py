@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from supervisor_tui.app import SupervisorApp
 from supervisor_tui.config import parse_config
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.simulator import SimulatorSource
 from supervisor_tui.store import Store
-from supervisor_tui.widgets.grid import Grid
+from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.widgets.grid import Grid
 from tests.helpers import POLICY, ScriptedSource, centre, make_app, screen_text, wait_for
 
 

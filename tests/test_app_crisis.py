@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Static
 
-from supervisor_tui.app import SupervisorApp
 from supervisor_tui.config import Role, RolesConfig
 from supervisor_tui.crisis.outbox import DELIVERED
-from supervisor_tui.screens.crisis import CrisisScreen
-from supervisor_tui.screens.crisis_forms import DeclareForm, SendForm
 from supervisor_tui.store import Store
-from supervisor_tui.widgets.grid import Grid
-from supervisor_tui.widgets.incident_banner import IncidentBanner
+from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.screens.crisis import CrisisScreen
+from supervisor_tui.ui.screens.crisis_forms import DeclareForm, SendForm
+from supervisor_tui.ui.widgets.grid import Grid
+from supervisor_tui.ui.widgets.incident_banner import IncidentBanner
 from tests.crisis_helpers import ENV, Receiver, crisis_config
 from tests.helpers import ScriptedSource, centre, make_config, screen_text, wait_for
 
@@ -317,8 +317,8 @@ async def test_timeline_note_and_export(tmp_path: Path, receiver: Receiver,
 
 async def test_console_resumes_what_was_left_queued(tmp_path: Path, receiver: Receiver) -> None:
     """Queued by a process that died before sending: a console delivers it on start."""
-    from supervisor_tui.audit import AuditLog
     from supervisor_tui.crisis.service import CrisisService
+    from supervisor_tui.store.audit import AuditLog
 
     db = tmp_path / "s.db"
     store = Store.open(db)
@@ -339,7 +339,7 @@ def test_banner_text_most_severe_first_markup_as_data() -> None:
     from datetime import timedelta
 
     from supervisor_tui.crisis.incidents import IncidentStore
-    from supervisor_tui.widgets.incident_banner import render_banners
+    from supervisor_tui.ui.widgets.incident_banner import render_banners
     from tests.crisis_helpers import T0
 
     incidents = IncidentStore(Store.open(None).db)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from supervisor_tui.widgets.grid import Grid
+from supervisor_tui.ui.widgets.grid import Grid
 from tests.helpers import (
     ScriptedSource,
     centre,

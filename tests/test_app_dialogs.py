@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from textual.widgets import Input
 
-from supervisor_tui import fmt
-from supervisor_tui.preview import agents_text, restaffed, working_agents
-from supervisor_tui.screens.move_agents import MoveAgentsScreen
-from supervisor_tui.screens.reassign import ReassignScreen
-from supervisor_tui.widgets.grid import Grid
+from supervisor_tui.domain import fmt
+from supervisor_tui.domain.preview import agents_text, restaffed, working_agents
+from supervisor_tui.ui.screens.move_agents import MoveAgentsScreen
+from supervisor_tui.ui.screens.reassign import ReassignScreen
+from supervisor_tui.ui.widgets.grid import Grid
 from tests.dialog_helpers import RecordingSource, voice_centre
 from tests.helpers import T0, centre, make_app, screen_text, wait_for
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from supervisor_tui.app import SupervisorApp
 from supervisor_tui.store import Store
-from supervisor_tui.widgets.grid import Grid
+from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.widgets.grid import Grid
 from tests.helpers import ScriptedSource, centre, make_config, screen_text, wait_for
 
 
@@ -149,7 +149,7 @@ def churn(now, first: int, count: int = 4):  # type: ignore[no-untyped-def]
     than the next, under their customer's name; a new poll drops the oldest."""
     from datetime import timedelta
 
-    from supervisor_tui.model import Channel, Contact, Tier
+    from supervisor_tui.domain.model import Channel, Contact, Tier
 
     snap = centre(now=now)
     contacts = tuple(
@@ -302,7 +302,7 @@ async def test_answered_contact_greys_out_at_once_then_goes(tmp_path: Path) -> N
     (no running Waiting clock), shows how its wait ended, then leaves the desk."""
     from datetime import timedelta
 
-    from supervisor_tui.model import ContactState
+    from supervisor_tui.domain.model import ContactState
     from tests.helpers import T0
 
     source = ScriptedSource([centre()])

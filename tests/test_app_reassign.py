@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from supervisor_tui.app import SupervisorApp
 from supervisor_tui.config import parse_config
-from supervisor_tui.model import ActionResult
+from supervisor_tui.domain.model import ActionResult
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.simulator import SimulatorSource
 from supervisor_tui.store import Store
-from supervisor_tui.widgets.grid import Grid
+from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.widgets.grid import Grid
 from tests.dialog_helpers import voice_centre
 from tests.helpers import POLICY, ScriptedSource, make_app, screen_text, wait_for
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from supervisor_tui.app import SupervisorApp
 from supervisor_tui.cli import build_app, build_parser
 from supervisor_tui.store import Store
+from supervisor_tui.ui.app import SupervisorApp
 from tests.helpers import T0, ScriptedSource, centre, make_config, screen_text, wait_for
 
 SIZE = (160, 30)  # wide enough for every footer key to fit

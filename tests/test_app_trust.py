@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from supervisor_tui.model import QueueStats, Snapshot
-from supervisor_tui.widgets.kpi import KpiTile
+from supervisor_tui.domain.model import QueueStats, Snapshot
+from supervisor_tui.ui.widgets.kpi import KpiTile
 from tests.helpers import (
     POLICY,
     T0,
@@ -121,7 +121,7 @@ async def test_waits_freeze_on_stale_data() -> None:
 
 
 async def test_status_follows_the_shown_percent() -> None:
-    from supervisor_tui.board import SLStatus, sl_status
+    from supervisor_tui.domain.board import SLStatus, sl_status
 
     assert sl_status(0.796, 0.8) is SLStatus.OK  # shows "80%": on target
     assert sl_status(0.754, 0.8) is SLStatus.AT_RISK  # "75%": 5 points under

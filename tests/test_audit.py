@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from supervisor_tui.audit import (
+from supervisor_tui.store import Store, StoreError
+from supervisor_tui.store.audit import (
     AUDIT,
     GENESIS,
     AuditError,
@@ -22,7 +23,6 @@ from supervisor_tui.audit import (
     Outcome,
     record_hash,
 )
-from supervisor_tui.store import Store, StoreError
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,7 +205,7 @@ APPENDER = """
 import sys, time
 from pathlib import Path
 import sqlite_utils
-from supervisor_tui.audit import AuditLog
+from supervisor_tui.store.audit import AuditLog
 from supervisor_tui.store import Store
 path, name, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 log = AuditLog(Store.open(path).db)
@@ -414,8 +414,8 @@ def test_a_missing_key_is_refused_not_invented_when_checking(tmp_path: Path) -> 
 async def test_the_audit_screen_verifies_against_the_anchors(tmp_path: Path) -> None:
     """L then v on a console configured with [audit]: says what was checked; after the
     tail is cut off behind its back, says TAMPERED."""
-    from supervisor_tui.app import SupervisorApp
     from supervisor_tui.config import AuditConfig
+    from supervisor_tui.ui.app import SupervisorApp
     from tests.helpers import ScriptedSource, centre, make_config, wait_for
 
     config = make_config(poll_interval_s=3600).model_copy(update={

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from supervisor_tui.board import build_board
-from supervisor_tui.model import QueueLive
+from supervisor_tui.domain.board import build_board
+from supervisor_tui.domain.model import QueueLive
 from supervisor_tui.poller import merge
 from tests.helpers import T0, centre
 

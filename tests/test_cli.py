@@ -68,8 +68,8 @@ def test_version() -> None:
 
 
 def test_audit_verify_and_export(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
-    from supervisor_tui.audit import AuditLog
     from supervisor_tui.store import Store
+    from supervisor_tui.store.audit import AuditLog
 
     db = tmp_path / "s.db"
     log = AuditLog(Store.open(db).db)
@@ -92,7 +92,7 @@ def test_audit_verify_and_export(tmp_path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_check_config_probe_reports_what_each_source_found(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from supervisor_tui.serve_sim import ProtocolServer, serve_in_thread
+    from supervisor_tui.protocol.server import ProtocolServer, serve_in_thread
     from tests.test_serve_sim import make_sim
 
     with serve_in_thread(ProtocolServer(make_sim()).app) as base:
@@ -146,9 +146,9 @@ def test_audit_refuses_a_store_that_does_not_exist(tmp_path, capsys) -> None:  #
 
 
 def test_audit_takes_db_and_config_after_the_subcommand(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from supervisor_tui.audit import AuditLog
     from supervisor_tui.config import load_config
     from supervisor_tui.store import Store
+    from supervisor_tui.store.audit import AuditLog
 
     config_file = tmp_path / "c.toml"
     config_file.write_text('[audit]\nkey_file = "audit.key"\nanchor_file = "audit.anchor"\n')
@@ -182,8 +182,8 @@ def test_audit_takes_db_and_config_after_the_subcommand(tmp_path, capsys) -> Non
 
 
 def test_audit_listing_never_writes_escape_sequences(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from supervisor_tui.audit import AuditLog
     from supervisor_tui.store import Store
+    from supervisor_tui.store.audit import AuditLog
 
     db = tmp_path / "s.db"
     AuditLog(Store.open(db).db).append(

@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from supervisor_tui import metrics
-from supervisor_tui.board import build_board
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import QueueStats, SLFormula, Snapshot, implausible
-from supervisor_tui.rolling import RollingWindows
+from supervisor_tui.domain import metrics
+from supervisor_tui.domain.board import build_board
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import QueueStats, SLFormula, Snapshot, implausible
+from supervisor_tui.domain.rolling import RollingWindows
 from supervisor_tui.sim.config import Scenario, SimulatorConfig
 from supervisor_tui.sim.engine import WAITING, Engine
 from supervisor_tui.sources.simulator import SnapshotBuilder

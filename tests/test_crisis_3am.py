@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from textual.widgets import Checkbox, Static
 
-from supervisor_tui.app import SupervisorApp
-from supervisor_tui.audit import AuditLog
 from supervisor_tui.config import Role, RolesConfig
 from supervisor_tui.crisis.config import CrisisConfig
 from supervisor_tui.crisis.outbox import DELIVERED, QUEUED, RETRYING
 from supervisor_tui.crisis.service import CrisisService
-from supervisor_tui.screens.crisis import CrisisScreen
-from supervisor_tui.screens.crisis_forms import SendForm
 from supervisor_tui.store import Store
-from supervisor_tui.widgets.grid import Grid
+from supervisor_tui.store.audit import AuditLog
+from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.screens.crisis import CrisisScreen
+from supervisor_tui.ui.screens.crisis_forms import SendForm
+from supervisor_tui.ui.widgets.grid import Grid
 from tests.crisis_helpers import ENV, FakeClock, Receiver, crisis_config
 from tests.helpers import ScriptedSource, centre, make_config, screen_text, wait_for
 from tests.test_app_crisis import confirm, declare, open_crisis, preview_of, tab_to

@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 import pytest
 
-from supervisor_tui.audit import AuditLog
 from supervisor_tui.config import Role
 from supervisor_tui.crisis.channels import Status, classify
 from supervisor_tui.crisis.config import CrisisConfig
 from supervisor_tui.crisis.service import CrisisService
-from supervisor_tui.model import ActionResult
+from supervisor_tui.domain.model import ActionResult
 from supervisor_tui.store import Store
+from supervisor_tui.store.audit import AuditLog
 from tests.crisis_helpers import (
     ENV,
     SID,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from supervisor_tui.crisis_cli import EXIT_FAILED, EXIT_OK, EXIT_PENDING, EXIT_USAGE, main
+from supervisor_tui.cli.crisis import EXIT_FAILED, EXIT_OK, EXIT_PENDING, EXIT_USAGE, main
 from tests.crisis_helpers import SID, Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,7 +205,7 @@ def test_config_errors_exit_2_without_traceback(tmp_path: Path) -> None:
     cfg.write_text('[crisis.channels.hook]\ntype = "webhook"\nurl = "https://x.io"\n'
                    '[crisis.templates.t]\nchannels = ["hook", "pager"]\n'
                    'text = "ETA ${etaa}"\n')
-    proc = subprocess.run([sys.executable, "-m", "supervisor_tui.crisis_cli", "--config",
+    proc = subprocess.run([sys.executable, "-m", "supervisor_tui.cli.crisis", "--config",
                            str(cfg), "--db", str(tmp_path / "s.db"), "crisis", "status"],
                           capture_output=True, text=True, cwd=ROOT, check=False)
     assert proc.returncode == EXIT_USAGE and "Traceback" not in proc.stderr

@@ -33,7 +33,7 @@ def test_kill_9_at_a_slow_receiver_loses_nothing_and_doubles_no_sms_or_email(
     assert result.extra["webhook"] <= 2 * 3 + result.unknown_rows
     if result.held:  # and `crisis status` says which ones, and why
         out = subprocess.run(
-            [sys.executable, "-m", "supervisor_tui.crisis_cli", "--config",
+            [sys.executable, "-m", "supervisor_tui.cli.crisis", "--config",
              str(tmp_path / "config.toml"), "--db", str(tmp_path / "store.db"), "crisis",
              "status"], cwd=ROOT, capture_output=True, text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT), "BENCH_TWILIO_TOKEN": "x"}).stdout

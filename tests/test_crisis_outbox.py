@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from supervisor_tui.audit import AuditLog
 from supervisor_tui.config import Role
 from supervisor_tui.crisis.config import CrisisConfig
 from supervisor_tui.crisis.outbox import SENDING, RetryPolicy
 from supervisor_tui.crisis.service import CrisisError, CrisisService
 from supervisor_tui.store import Store
+from supervisor_tui.store.audit import AuditLog
 from tests.crisis_helpers import ENV, FakeClock, Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,7 +205,7 @@ async def test_kill_9_between_send_and_commit_resends_with_the_same_key(
     cfg = tmp_path / "config.toml"
     cfg.write_text(CONFIG_TOML.format(url=receiver.url))
     db = tmp_path / "s.db"
-    from supervisor_tui.crisis_cli import load_configs
+    from supervisor_tui.cli.crisis import load_configs
 
     _, crisis = load_configs(cfg)
     store = Store.open(db)
@@ -216,7 +216,7 @@ async def test_kill_9_between_send_and_commit_resends_with_the_same_key(
     # /slow receives the request, then never answers: the sender is mid-send.
     receiver.plan(1, 200, path="/slow", hang_s=60)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "supervisor_tui.crisis_cli", "--config", str(cfg), "--db",
+        [sys.executable, "-m", "supervisor_tui.cli.crisis", "--config", str(cfg), "--db",
          str(db), "crisis", "deliver"], cwd=ROOT, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     try:

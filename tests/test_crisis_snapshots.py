@@ -15,12 +15,12 @@ from datetime import timedelta
 
 import pytest
 
-from supervisor_tui.app import SupervisorApp
 from supervisor_tui.config import Role, RolesConfig
 from supervisor_tui.crisis.channels import AgentsSender, Delivery, Sender, SendResult
 from supervisor_tui.crisis.incidents import IncidentStore
 from supervisor_tui.crisis.service import CrisisService
 from supervisor_tui.store import Store
+from supervisor_tui.ui.app import SupervisorApp
 from tests.crisis_helpers import ENV, FakeClock, crisis_config
 from tests.helpers import T0, ScriptedSource, centre, make_config
 

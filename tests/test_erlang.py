@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supervisor_tui import erlang
+from supervisor_tui.domain import erlang
 
 
 def erlang_b_reference(a: int, n: int) -> float:

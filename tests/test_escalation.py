@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from supervisor_tui.escalation import (
+from supervisor_tui.domain.escalation import (
     Escalation,
     EscalationKind,
     EscalationRules,
@@ -21,8 +21,8 @@ from supervisor_tui.escalation import (
     severity_rank,
     sort_escalations,
 )
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import (
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import (
     Agent,
     AgentState,
     AgentStateKind,
@@ -556,7 +556,7 @@ def vip(now: datetime, wait_s: float = 99, **kw: object) -> Contact:
 
 
 def test_answered_contact_leaves_active_at_once_then_goes() -> None:
-    from supervisor_tui.escalation import ended_text
+    from supervisor_tui.domain.escalation import ended_text
 
     tracker = EscalationTracker()
     first = tracker.update(snap(T0, (vip(T0),)), QUIET)
@@ -601,7 +601,7 @@ def test_owned_departed_contact_stays_for_its_owner_and_a_blip_is_not_new() -> N
 
 
 def test_ages_say_when_only_the_first_sight_is_known() -> None:
-    from supervisor_tui.escalation import age_text
+    from supervisor_tui.domain.escalation import age_text
 
     tracker = EscalationTracker()
     # At start-up: a flag already raised and a VIP waiting 1:42 by the source's clock.

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import AgentStateKind, Channel
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import AgentStateKind, Channel
 from supervisor_tui.poller import Poller
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.genesys import GenesysSettings, GenesysSource, longest_wait_s

@@ -28,14 +28,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from supervisor_tui.app import SupervisorApp
-from supervisor_tui.model import Contact, HealthStatus, Queue
-from supervisor_tui.protocol import to_doc
-from supervisor_tui.safe_text import clean
-from supervisor_tui.serve_sim import serve_in_thread
+from supervisor_tui.domain.model import Contact, HealthStatus, Queue
+from supervisor_tui.domain.text import clean
+from supervisor_tui.protocol.documents import to_doc
+from supervisor_tui.protocol.server import serve_in_thread
 from supervisor_tui.sources.base import SourceError
 from supervisor_tui.sources.http import HttpSettings, HttpSource
 from supervisor_tui.store import Store
+from supervisor_tui.ui.app import SupervisorApp
 from tests import hostile
 from tests.helpers import POLICY, T0, centre, make_config, screen_text, wait_for
 

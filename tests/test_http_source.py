@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from supervisor_tui.model import ContactState, Snapshot
-from supervisor_tui.protocol import parse_snapshot, to_doc, to_snapshot
-from supervisor_tui.serve_sim import ProtocolServer, serve_in_thread
+from supervisor_tui.domain.model import ContactState, Snapshot
+from supervisor_tui.protocol.documents import parse_snapshot, to_doc, to_snapshot
+from supervisor_tui.protocol.server import ProtocolServer, serve_in_thread
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.http import HttpSettings, HttpSource

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from supervisor_tui.index import IndexBuilder, SnapshotIndex, build_index
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import AgentStateKind
+from supervisor_tui.domain.index import IndexBuilder, SnapshotIndex, build_index
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import AgentStateKind
 from supervisor_tui.sim.config import scaled_centre
 from supervisor_tui.sources.simulator import SimulatorSource
 

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from supervisor_tui.intervals import IntervalPolicy
+from supervisor_tui.domain.intervals import IntervalPolicy
 
 
 def test_interval_start_aligns_to_local_boundaries() -> None:

@@ -8,12 +8,12 @@ from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.strip import Strip
 
-from supervisor_tui.widgets.lean import (
+from supervisor_tui.ui.widgets.lean import (
     LeanText,
     changed_spans,
     install_cropped_updates,
 )
-from supervisor_tui.widgets.status_bar import render_status
+from supervisor_tui.ui.widgets.status_bar import render_status
 from tests.helpers import T0
 
 BOLD = Style(bold=True)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supervisor_tui import metrics
-from supervisor_tui.model import (
+from supervisor_tui.domain import metrics
+from supervisor_tui.domain.model import (
     Agent,
     AgentState,
     AgentStateKind,

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from supervisor_tui.app import SupervisorApp
 from supervisor_tui.config import parse_config
-from supervisor_tui.model import Channel, Contact, Snapshot, Tier
-from supervisor_tui.screens.reassign import ReassignScreen
+from supervisor_tui.domain.model import Channel, Contact, Snapshot, Tier
 from supervisor_tui.store import Store
-from supervisor_tui.widgets.grid import Grid
+from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.screens.reassign import ReassignScreen
+from supervisor_tui.ui.widgets.grid import Grid
 from tests.helpers import T0, ScriptedSource, centre, screen_text, wait_for
 
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import HealthStatus, Queue, Snapshot
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import HealthStatus, Queue, Snapshot
 from supervisor_tui.poller import DOWN_AFTER, Poller, backoff_delay, merge
 from supervisor_tui.sources.base import Source, SourceError
 

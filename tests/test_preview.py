@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from supervisor_tui.board import QueueRow, build_board
-from supervisor_tui.model import Channel
-from supervisor_tui.preview import (
+from supervisor_tui.domain.board import QueueRow, build_board
+from supervisor_tui.domain.model import Channel
+from supervisor_tui.domain.preview import (
     incompatibility,
     overflow_count,
     preview_agents,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from supervisor_tui.model import (
+from supervisor_tui.domain.model import (
     ActionResult,
     AgentState,
     AgentStateKind,
@@ -20,7 +20,7 @@ from supervisor_tui.model import (
     ContactState,
     Snapshot,
 )
-from supervisor_tui.protocol import (
+from supervisor_tui.protocol.documents import (
     PROTOCOL_VERSION,
     BroadcastRequest,
     Centre,

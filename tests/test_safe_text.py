@@ -1,6 +1,6 @@
 from rich.text import Text
 
-from supervisor_tui.safe_text import clean, markup
+from supervisor_tui.domain.text import clean, markup
 
 
 def test_escape_sequences_and_controls_are_removed() -> None:
@@ -39,7 +39,7 @@ def test_hostile_strings_lose_every_control_but_keep_their_text() -> None:
 
     from rich.text import Text
 
-    from supervisor_tui.safe_text import markdown, terminal
+    from supervisor_tui.domain.text import markdown, terminal
     from tests import hostile
 
     bad = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -51,7 +51,7 @@ def test_hostile_strings_lose_every_control_but_keep_their_text() -> None:
 
 
 def test_markdown_cannot_add_headings_links_tables_or_html() -> None:
-    from supervisor_tui.safe_text import markdown
+    from supervisor_tui.domain.text import markdown
 
     assert markdown("# heading") == "\\# heading"
     assert markdown("| a | b |") == "\\| a \\| b \\|"

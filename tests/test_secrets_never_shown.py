@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from supervisor_tui.crisis_cli import EXIT_OK, main
-from supervisor_tui.safe_text import redactor
-from supervisor_tui.serve_sim import serve_in_thread
+from supervisor_tui.cli.crisis import EXIT_OK, main
+from supervisor_tui.domain.text import redactor
+from supervisor_tui.protocol.server import serve_in_thread
 from supervisor_tui.sources.base import SourceError
 from supervisor_tui.sources.http import HttpSettings, HttpSource
 from tests.crisis_helpers import SID, Receiver, Recorded
@@ -147,8 +147,8 @@ def test_receivers_echoing_credentials_never_get_them_stored_or_shown(
     _, status_json = cli("crisis", "status", "--all", "--json")
     _, export = cli("incident", "export", "1")
     assert "refused" in status and "refused" in export
-    from supervisor_tui.audit import AuditLog
     from supervisor_tui.store import Store
+    from supervisor_tui.store.audit import AuditLog
 
     store = Store.open(db)
     audit = json.dumps(AuditLog(store.db).records())
@@ -225,7 +225,7 @@ async def test_poller_and_actions_scrub_what_any_source_reports() -> None:
     the poller (health, notes) and the actions (result, audit) scrub them anyway."""
     from supervisor_tui.actions import Actions
     from supervisor_tui.config import Role
-    from supervisor_tui.model import ActionResult
+    from supervisor_tui.domain.model import ActionResult
     from supervisor_tui.poller import Poller
     from supervisor_tui.sources.base import Capability
     from tests.helpers import ScriptedSource, centre

@@ -12,11 +12,11 @@ import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from supervisor_tui.config import Config
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import ContactState, Snapshot
-from supervisor_tui.protocol import parse_delta, parse_snapshot, to_snapshot
-from supervisor_tui.serve_args import DEFAULT_TOKEN_ENV, add_parser
-from supervisor_tui.serve_sim import ProtocolServer, check_listen, run, serve_in_thread
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import ContactState, Snapshot
+from supervisor_tui.protocol.documents import parse_delta, parse_snapshot, to_snapshot
+from supervisor_tui.protocol.serve_args import DEFAULT_TOKEN_ENV, add_parser
+from supervisor_tui.protocol.server import ProtocolServer, check_listen, run, serve_in_thread
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.simulator import SimulatorSource
 from tests.helpers import ScriptedSource, centre
@@ -337,7 +337,7 @@ def test_refuses_a_short_token_and_half_tls(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_port_in_use_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    from supervisor_tui.serve_sim import bind
+    from supervisor_tui.protocol.server import bind
 
     taken = bind("127.0.0.1", 0)
     try:

@@ -22,7 +22,7 @@ import statistics
 
 import pytest
 
-from supervisor_tui import erlang
+from supervisor_tui.domain import erlang
 from supervisor_tui.sim.single_queue import simulate_single_queue
 
 R = 16

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from supervisor_tui.app import SupervisorApp
 from supervisor_tui.store import Store
+from supervisor_tui.ui.app import SupervisorApp
 from tests.helpers import T0, ScriptedSource, centre, make_config
 
 SIZES = [(80, 24), (200, 60)]

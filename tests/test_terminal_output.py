@@ -28,8 +28,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from supervisor_tui.protocol import to_doc
-from supervisor_tui.serve_sim import serve_in_thread
+from supervisor_tui.protocol.documents import to_doc
+from supervisor_tui.protocol.server import serve_in_thread
 from tests import hostile
 from tests.helpers import centre
 

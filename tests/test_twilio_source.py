@@ -26,9 +26,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from supervisor_tui import metrics
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import (
+from supervisor_tui.domain import metrics
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import (
     AgentStateKind,
     Channel,
     ContactState,

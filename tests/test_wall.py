@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from supervisor_tui.app import SupervisorApp
 from supervisor_tui.cli import build_parser
 from supervisor_tui.config import Config, ConfigError, Role, parse_config
-from supervisor_tui.model import Snapshot
-from supervisor_tui.screens.help import HelpScreen
-from supervisor_tui.screens.wall import WallScreen
+from supervisor_tui.config.wall import WallConfig, WallTheme
+from supervisor_tui.domain.model import Snapshot
 from supervisor_tui.store import Store
-from supervisor_tui.themes import HIGH_CONTRAST, HIGH_CONTRAST_ANSI
-from supervisor_tui.wall_config import WallConfig, WallTheme
+from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.screens.help import HelpScreen
+from supervisor_tui.ui.screens.wall import WallScreen
+from supervisor_tui.ui.themes import HIGH_CONTRAST, HIGH_CONTRAST_ANSI
 from tests.helpers import T0, ScriptedSource, centre, screen_text, wait_for
 
 VIEWS = ["dashboard", "queues:floor", "escalations", "agents"]
@@ -132,7 +132,7 @@ async def test_critical_pauses_for_one_view_then_a_strip_rides_on_every_view() -
 
 def surge(polls: int) -> list[Snapshot]:
     """A new VIP past the limit on every poll."""
-    from supervisor_tui.model import Channel, Contact, Tier
+    from supervisor_tui.domain.model import Channel, Contact, Tier
 
     out = []
     for i in range(polls):
@@ -281,7 +281,7 @@ async def test_queues_that_do_not_fit_are_summarised_worst_first() -> None:
 
 
 def test_scaled_digits_keep_strokes_unbroken() -> None:
-    from supervisor_tui.widgets.wall import scale_glyph_lines
+    from supervisor_tui.ui.widgets.wall import scale_glyph_lines
 
     one = ["╺┓ ", " ┃ ", "╺┻╸"]
     assert scale_glyph_lines(one, 1) == one
@@ -341,7 +341,7 @@ def test_cli_has_wall_and_theme_flags() -> None:
 async def test_wall_headlines_follow_each_queues_own_target() -> None:
     """An email 7 minutes old is well inside its 1-hour target: the wall's longest-wait
     tile must not call it late, and names the queue it measures."""
-    from supervisor_tui.model import Channel, Contact, Queue
+    from supervisor_tui.domain.model import Channel, Contact, Queue
 
     snap = calm_centre()
     email = Queue(id="email", name="Email", channel=Channel.EMAIL, sl_target=0.9,

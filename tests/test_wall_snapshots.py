@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from supervisor_tui.app import SupervisorApp
 from supervisor_tui.config import parse_config
-from supervisor_tui.screens.wall import WallScreen
 from supervisor_tui.store import Store
+from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.screens.wall import WallScreen
 from tests.helpers import T0, ScriptedSource, centre, wait_for
 from tests.test_wall import calm_centre
 

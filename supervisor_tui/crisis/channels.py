@@ -46,8 +46,8 @@ from supervisor_tui.crisis.config import (
 )
 from supervisor_tui.crisis.db import immediate
 from supervisor_tui.crisis.incidents import IncidentStore
-from supervisor_tui.model import ActionResult
-from supervisor_tui.safe_text import clean, redactor
+from supervisor_tui.domain.model import ActionResult
+from supervisor_tui.domain.text import clean, redactor
 from supervisor_tui.sources.limits import parse_retry_after
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -31,7 +31,7 @@ from supervisor_tui.crisis.db import (
     parse_iso,
     query,
 )
-from supervisor_tui.safe_text import clean, markdown
+from supervisor_tui.domain.text import clean, markdown
 
 ACTIVE, RESOLVED = "active", "resolved"
 

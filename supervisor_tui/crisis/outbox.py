@@ -33,7 +33,6 @@ from typing import Any
 
 import sqlite_utils
 
-from supervisor_tui.audit import AuditError
 from supervisor_tui.crisis.channels import Delivery, Sender, SendResult, Status
 from supervisor_tui.crisis.config import CrisisConfig, DeliveryConfig
 from supervisor_tui.crisis.db import (
@@ -46,7 +45,8 @@ from supervisor_tui.crisis.db import (
     query,
 )
 from supervisor_tui.crisis.incidents import Incident, IncidentStore, add_event, set_ref
-from supervisor_tui.safe_text import clean
+from supervisor_tui.domain.text import clean
+from supervisor_tui.store.audit import AuditError
 
 QUEUED, SENDING, RETRYING, DELIVERED, FAILED = (
     "queued", "sending", "retrying", "delivered", "failed")

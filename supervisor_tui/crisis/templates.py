@@ -20,7 +20,7 @@ from supervisor_tui.crisis.config import (
     SmsChannel,
     TemplateConfig,
 )
-from supervisor_tui.safe_text import clean
+from supervisor_tui.domain.text import clean
 
 # GSM 03.38 default alphabet (without ESC), one septet each.
 GSM7_BASIC = frozenset(

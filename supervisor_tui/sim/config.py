@@ -33,7 +33,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from supervisor_tui.model import Channel
+from supervisor_tui.domain.model import Channel
 
 
 class _Strict(BaseModel):

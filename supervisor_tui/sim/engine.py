@@ -40,8 +40,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import AgentStateKind, Channel, ContactFlag, ContactState, Tier
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import AgentStateKind, Channel, ContactFlag, ContactState, Tier
 from supervisor_tui.sim.config import HandleTimeDist, QueueConfig, Scenario, SimulatorConfig
 
 # Agent states as small ints on the hot path; AGENT_KINDS maps them to the model enum.

@@ -12,8 +12,8 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import AgentStateKind
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import AgentStateKind
 from supervisor_tui.sim.config import (
     AgentConfig,
     BreakPolicy,

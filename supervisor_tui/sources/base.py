@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import ActionResult, Snapshot
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import ActionResult, Snapshot
 
 if TYPE_CHECKING:
     from supervisor_tui.sources.limits import RequestBudget, RequestStats

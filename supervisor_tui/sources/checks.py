@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
-from supervisor_tui.safe_text import clean
+from supervisor_tui.domain.text import clean
 
 MAX_COUNT = 10_000_000  # more contacts or agents than any centre has: garbage
 _DIGITS = re.compile(r"^\d{1,12}$")

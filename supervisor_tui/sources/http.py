@@ -23,10 +23,11 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import ActionResult, Snapshot
+from supervisor_tui.domain.text import clean
 from supervisor_tui.gcpause import paused_gc
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import ActionResult, Snapshot
-from supervisor_tui.protocol import (
+from supervisor_tui.protocol.documents import (
     DELTA_BASE_HEADER,
     DELTA_IM,
     IDEMPOTENCY_HEADER,
@@ -50,7 +51,6 @@ from supervisor_tui.protocol import (
     parse_snapshot,
     to_snapshot,
 )
-from supervisor_tui.safe_text import clean
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.settings import SourceSettings
 from supervisor_tui.sources.web import (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from supervisor_tui.model import QueueStats, implausible
+from supervisor_tui.domain.model import QueueStats, implausible
 
 
 def checked_stats(**fields: Any) -> QueueStats | str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from supervisor_tui.intervals import IntervalPolicy
+from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.base import Source, SourceError
 from supervisor_tui.sources.genesys import GenesysSettings

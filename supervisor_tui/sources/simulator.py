@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import (
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import (
     ActionResult,
     Agent,
     AgentState,

@@ -105,8 +105,8 @@ from pydantic import (
     model_validator,
 )
 
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import (
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import (
     ActionResult,
     Agent,
     AgentState,
@@ -120,8 +120,8 @@ from supervisor_tui.model import (
     Snapshot,
     Tier,
 )
-from supervisor_tui.protocol import describe, is_loopback
-from supervisor_tui.safe_text import clean
+from supervisor_tui.domain.text import clean
+from supervisor_tui.protocol.documents import describe, is_loopback
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.checks import Count, Date, Seconds
 from supervisor_tui.sources.plausible import checked_stats, late_abandons, rejection_note

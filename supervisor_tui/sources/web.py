@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from supervisor_tui.safe_text import clean, redactor
+from supervisor_tui.domain.text import clean, redactor
 from supervisor_tui.sources.base import Source, SourceError
 from supervisor_tui.sources.limits import (
     RateLimited,

@@ -84,8 +84,8 @@ from pydantic import (
     model_validator,
 )
 
-from supervisor_tui.intervals import IntervalPolicy
-from supervisor_tui.model import (
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import (
     Agent,
     AgentState,
     AgentStateKind,
@@ -95,8 +95,8 @@ from supervisor_tui.model import (
     QueueStats,
     Snapshot,
 )
-from supervisor_tui.protocol import describe, is_loopback
-from supervisor_tui.safe_text import clean
+from supervisor_tui.domain.text import clean
+from supervisor_tui.protocol.documents import describe, is_loopback
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.checks import MAX_SECONDS, Count, Seconds, count
 from supervisor_tui.sources.settings import SourceSettings

@@ -1,0 +1,190 @@
+"""Per-poll index of a snapshot (pure): what the board, the agents screen and the
+escalation rules all need, worked out once per poll and shared.
+
+At 10,000 agents and 10,000+ live contacts, merely reading each object's fields costs
+more than any rule applied to it: the objects are scattered in memory, so each visit
+is several cache misses (measured: ~25 ms for one pass over both on the reference VM).
+Sources hand out the *same* immutable object for a contact or agent that did not
+change (the simulator does; frozen models make that safe), so the index is kept
+incrementally: it compares object identities with the previous snapshot — which reads
+only the snapshot's own arrays — and re-reads only the objects that are new. A source
+that builds every object afresh each poll simply gets a full pass.
+
+Everything handed out is immutable or never mutated after: lists of a queue that
+changed are replaced, not edited, so an index given out earlier stays true to its
+snapshot.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from itertools import compress
+from operator import attrgetter, is_not
+
+from supervisor_tui.domain.model import Agent, AgentStateKind, Contact, ContactState, Snapshot, Tier
+
+_WAITING = ContactState.WAITING
+_WRAP_UP = ContactState.WRAP_UP
+_STANDARD = Tier.STANDARD
+_entered = attrgetter("entered_at")
+
+
+@dataclass(frozen=True)
+class SnapshotIndex:
+    waiting_by_queue: dict[str, list[Contact]]  # oldest first
+    waiting: int
+    flagged: tuple[Contact, ...]  # flags on a waiting or connected contact
+    premium_waiting: tuple[Contact, ...]  # gold / vip, waiting
+    agents_by_queue: dict[str, list[Agent]]  # by skill
+    agents_by_kind: dict[str, list[Agent]]  # AgentStateKind value -> agents
+    teams: tuple[str, ...]
+
+    def count(self, kind: AgentStateKind) -> int:
+        return len(self.agents_by_kind.get(kind, ()))
+
+
+class IndexBuilder:
+    """Keeps the index of the last snapshot and moves it to the next one by identity."""
+
+    def __init__(self) -> None:
+        self._contacts: dict[int, Contact] = {}
+        self._contact_ids: set[int] = set()
+        self._waiting: dict[str, dict[int, Contact]] = {}
+        self._flagged: dict[int, Contact] = {}
+        self._premium: dict[int, Contact] = {}
+        self._agent_tuple: tuple[Agent, ...] = ()
+        self._by_kind: dict[str, dict[int, Agent]] = {k: {} for k in AgentStateKind}
+        self._by_queue: dict[str, dict[tuple[str, str], Agent]] = {}
+        self._teams: Counter[str] = Counter()
+        # Immutable views handed out, rebuilt only for what changed.
+        self._waiting_lists: dict[str, list[Contact]] = {}
+        self._queue_lists: dict[str, list[Agent]] = {}
+        self._kind_lists: dict[str, list[Agent]] = {k: [] for k in AgentStateKind}
+        self._snapshot: Snapshot | None = None
+        self._index: SnapshotIndex | None = None
+
+    def index(self, snapshot: Snapshot) -> SnapshotIndex:
+        if snapshot is self._snapshot and self._index is not None:
+            return self._index
+        dirty_queues = self._update_contacts(snapshot.contacts)
+        dirty_skills, dirty_kinds, teams_changed = self._update_agents(snapshot.agents)
+        for qid in dirty_queues:
+            members = self._waiting.get(qid)
+            if members:
+                self._waiting_lists[qid] = sorted(members.values(), key=_entered)
+            else:
+                self._waiting.pop(qid, None)
+                self._waiting_lists.pop(qid, None)
+        for skill in dirty_skills:
+            agents = self._by_queue.get(skill)
+            if agents:
+                self._queue_lists[skill] = list(agents.values())
+            else:
+                self._by_queue.pop(skill, None)
+                self._queue_lists.pop(skill, None)
+        for kind in dirty_kinds:
+            self._kind_lists[kind] = list(self._by_kind[kind].values())
+        previous = self._index
+        teams = (tuple(sorted(t for t, n in self._teams.items() if n > 0))
+                 if teams_changed or previous is None else previous.teams)
+        self._index = SnapshotIndex(
+            waiting_by_queue=dict(self._waiting_lists),
+            waiting=sum(len(m) for m in self._waiting.values()),
+            flagged=tuple(self._flagged.values()),
+            premium_waiting=tuple(self._premium.values()),
+            agents_by_queue=dict(self._queue_lists),
+            agents_by_kind=dict(self._kind_lists),
+            teams=teams,
+        )
+        self._snapshot = snapshot
+        return self._index
+
+    def _update_contacts(self, contacts: tuple[Contact, ...]) -> set[str]:
+        # Identity sets: ``id`` reads no field, so unchanged contacts stay untouched.
+        ids = set(map(id, contacts))
+        removed_ids = self._contact_ids - ids
+        added_ids = ids - self._contact_ids
+        known = self._contacts
+        dirty: set[str] = set()
+        for key in removed_ids:
+            c = known.pop(key)
+            self._flagged.pop(key, None)
+            if self._premium.pop(key, None) is not None or c.state == _WAITING:
+                members = self._waiting.get(c.queue_id)
+                if members is not None and members.pop(key, None) is not None:
+                    dirty.add(c.queue_id)
+        if added_ids:
+            for c in compress(contacts, map(added_ids.__contains__, map(id, contacts))):
+                key = id(c)
+                known[key] = c
+                state = c.state  # ``==``: sources using model_construct may hold strings
+                if c.flags and state != _WRAP_UP:
+                    self._flagged[key] = c
+                if state == _WAITING:
+                    self._waiting.setdefault(c.queue_id, {})[key] = c
+                    dirty.add(c.queue_id)
+                    if c.tier != _STANDARD:
+                        self._premium[key] = c
+        self._contact_ids = ids
+        return dirty
+
+    def _update_agents(self, agents: tuple[Agent, ...]) -> tuple[set[str], set[str], bool]:
+        old = self._agent_tuple
+        if len(old) == len(agents):  # the usual case: same agents, same order
+            moved = list(compress(range(len(agents)), map(is_not, agents, old)))
+            gone = {id(old[i]): old[i] for i in moved}
+            new = {id(agents[i]): agents[i] for i in moved}
+        else:
+            old_ids, ids = set(map(id, old)), set(map(id, agents))
+            gone = {id(a): a for a in old if id(a) not in ids}
+            new = {id(a): a for a in agents if id(a) not in old_ids}
+        same = gone.keys() & new.keys()  # reordered, not changed
+        removed = [a for k, a in gone.items() if k not in same]
+        added = [a for k, a in new.items() if k not in same]
+        skills: set[str] = set()
+        kinds: set[str] = set()
+        teams = False
+        for a in removed:
+            kind = a.state.kind
+            self._by_kind.get(kind, {}).pop(id(a), None)
+            kinds.add(kind)
+            self._teams[a.team] -= 1
+            teams = teams or self._teams[a.team] == 0
+        for a in added:
+            kind = a.state.kind
+            self._by_kind.setdefault(kind, {})[id(a)] = a
+            kinds.add(kind)
+            teams = teams or self._teams[a.team] == 0
+            self._teams[a.team] += 1
+        # Per queue, an agent keeps its place when its object is replaced (state change),
+        # so lists shown in snapshot order do not shuffle: adds overwrite in place, then
+        # removals delete only entries still holding the removed object.
+        by_queue = self._by_queue
+        for a in added:
+            for skill in a.skills:
+                by_queue.setdefault(skill, {})[(a.source, a.id)] = a
+                skills.add(skill)
+        for a in removed:
+            key = (a.source, a.id)
+            for skill in a.skills:
+                members = by_queue.get(skill)
+                if members is not None and members.get(key) is a:
+                    del members[key]
+                    skills.add(skill)
+        self._agent_tuple = agents
+        return skills, kinds, teams
+
+
+def build_index(snapshot: Snapshot) -> SnapshotIndex:
+    """A full pass, no history (tests, one-off use)."""
+    return IndexBuilder().index(snapshot)
+
+
+# The console follows one stream of snapshots: one shared builder. Asking about an
+# older snapshot is still correct (the diff simply runs backwards).
+_shared = IndexBuilder()
+
+
+def index_of(snapshot: Snapshot) -> SnapshotIndex:
+    return _shared.index(snapshot)

@@ -1,0 +1,250 @@
+"""Domain objects shared by every layer.
+
+Pure pydantic: no Textual, no I/O. Snapshots are immutable (frozen models) so every
+widget rendering from one snapshot shows the same numbers.
+
+Sources built from trusted in-process data (the simulator) may use
+``Model.model_construct`` to skip validation on the hot path; sources parsing data
+from the network must validate.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    model_validator,
+)
+
+from supervisor_tui.domain.text import clean
+
+
+# -- what validation lets in from a source (issue #11: garbage never shown as live) ----
+# Text is data: every name or free text from a source is cleaned of escape sequences,
+# control and bidi characters (safe_text.clean) as it is validated, so nothing that
+# reaches a screen, a CLI or an export can drive the terminal. Ids are bounded only:
+# an action must name the very id the source sent.
+def _name(value: str) -> str:
+    return value if value.isprintable() and len(value) <= 200 else clean(value, 200)
+
+
+Name = Annotated[str, AfterValidator(_name)]
+Id = Annotated[str, Field(max_length=256)]
+#: the longest threshold or short-abandon time a queue can have (email: days, not years)
+MAX_THRESHOLD_S = 30 * 86400.0
+#: a total of seconds over one window (all handle time of a day): ~300 years is garbage
+MAX_TOTAL_S = 1e10
+Seconds = Annotated[float, Field(ge=0, le=MAX_THRESHOLD_S, allow_inf_nan=False)]
+TotalSeconds = Annotated[float, Field(ge=0, le=MAX_TOTAL_S, allow_inf_nan=False)]
+#: dates outside these years are garbage (and year 1 / 9999 overflow date arithmetic)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+When = Annotated[datetime, Field(ge=EARLIEST, le=LATEST)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    CHAT = "chat"
+    EMAIL = "email"
+    SOCIAL = "social"
+
+
+class Tier(StrEnum):
+    STANDARD = "standard"
+    GOLD = "gold"
+    VIP = "vip"
+
+
+class AgentStateKind(StrEnum):
+    AVAILABLE = "available"
+    ON_CONTACT = "on_contact"
+    AFTER_CONTACT_WORK = "after_contact_work"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class ContactState(StrEnum):
+    WAITING = "waiting"
+    CONNECTED = "connected"  # talking / chatting with an agent
+    WRAP_UP = "wrap_up"  # agent in after-contact work for it
+
+
+class ContactFlag(StrEnum):
+    """Things a source itself knows about a contact that make it need a human."""
+
+    ASKED_FOR_SUPERVISOR = "asked_for_supervisor"
+    REPEAT_CONTACT = "repeat_contact"
+    COMPLAINT = "complaint"
+
+
+class SLFormula(StrEnum):
+    """Service-level formulas in common use (see ARCHITECTURE.md "Metrics")."""
+
+    # answered within T / (answered + abandoned after T): short/early abandons don't count
+    ANSWERED_AND_ABANDONED_AFTER = "answered_and_abandoned_after"
+    # answered within T / answered
+    ANSWERED = "answered"
+    # answered within T / offered (every abandon counts against you)
+    OFFERED = "offered"
+
+
+class HealthStatus(StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+class Queue(Frozen):
+    id: Id
+    name: Name
+    channel: Channel = Channel.VOICE
+    sl_target: float = Field(0.8, ge=0, le=1, allow_inf_nan=False,
+                             description="fraction, e.g. 0.8 for 80%")
+    threshold_s: Seconds = 20.0
+    short_abandon_s: Seconds = 5.0
+    source: Id = "simulator"
+
+
+class QueueStats(Frozen):
+    """Counters for one queue over one window [window_start, taken_at].
+
+    Counters, not ratios: ratios are derived in ``metrics`` so that windows can be
+    summed (queues into a total, intervals into a day) without averaging averages.
+
+    The counting rule (docs/metrics.md): a contact counts in the window in which it left
+    the queue — answered, abandoned or flowed out — so ``offered`` is answered +
+    abandoned + flowed out, and contacts still waiting are not in it. Validation refuses
+    counters that cannot be true (answered + abandoned > offered, a split larger than
+    its total), so no rate derived from them can exceed 100%. Trusted in-process
+    sources that skip validation keep the rule by construction (and are tested for it).
+    """
+
+    queue_id: str
+    window_start: datetime
+    offered: NonNegativeInt = 0
+    answered: NonNegativeInt = 0
+    answered_within_threshold: NonNegativeInt = 0
+    abandoned: NonNegativeInt = 0
+    abandoned_short: NonNegativeInt = 0  # under the queue's short-abandon time
+    abandoned_after_threshold: NonNegativeInt = 0
+    wait_answered_s: TotalSeconds = 0.0  # total wait of answered contacts
+    handled: NonNegativeInt = 0  # contacts whose handling (incl. ACW) finished
+    handle_s: TotalSeconds = 0.0  # talk + hold + after-contact work of handled
+    flowed_out: NonNegativeInt = 0  # moved to another queue before an answer
+
+    @model_validator(mode="after")
+    def _counts_add_up(self) -> QueueStats:
+        problem = implausible(self)
+        if problem:
+            raise ValueError(f"queue {self.queue_id}: {problem}")
+        return self
+
+
+def implausible(stats: QueueStats) -> str | None:
+    """Why these counters cannot be true, or None. Also used on trusted sources."""
+    ended = stats.answered + stats.abandoned + stats.flowed_out
+    if ended > stats.offered:
+        return (f"answered {stats.answered} + abandoned {stats.abandoned} + flowed out "
+                f"{stats.flowed_out} exceed offered {stats.offered}")
+    if stats.answered_within_threshold > stats.answered:
+        return (f"answered within threshold {stats.answered_within_threshold} exceeds "
+                f"answered {stats.answered}")
+    if stats.abandoned_short > stats.abandoned:
+        return f"short abandons {stats.abandoned_short} exceed abandoned {stats.abandoned}"
+    if stats.abandoned_after_threshold > stats.abandoned - stats.abandoned_short:
+        return (f"abandoned after threshold {stats.abandoned_after_threshold} exceeds "
+                f"abandoned {stats.abandoned} less short {stats.abandoned_short}")
+    return None
+
+
+class AgentState(Frozen):
+    kind: AgentStateKind
+    since: When
+    reason: Name | None = None  # away reason ("break", "lunch", "training", ...)
+
+
+class Agent(Frozen):
+    id: Id
+    name: Name
+    team: Name = ""
+    state: AgentState
+    skills: tuple[Id, ...] = ()  # queue ids this agent serves
+    contact_id: Id | None = None
+    queue_id: Id | None = None  # queue of the current contact
+    source: Id = "simulator"
+
+
+class Contact(Frozen):
+    id: Id
+    queue_id: Id
+    channel: Channel
+    tier: Tier = Tier.STANDARD
+    entered_at: When  # when it entered the current queue
+    state: ContactState = ContactState.WAITING
+    agent_id: Id | None = None
+    customer: Name | None = None
+    flags: tuple[ContactFlag, ...] = ()
+
+
+class QueueLive(Frozen):
+    """Queue-level live counts, from platforms that report how many wait but not who
+    (Zendesk Talk), or that may cut their contact list short (Genesys)."""
+
+    queue_id: Id
+    waiting: NonNegativeInt = 0
+    oldest_waiting_since: When | None = None
+
+
+class SourceHealth(Frozen):
+    name: str
+    status: HealthStatus = HealthStatus.OK
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    latency_ms: float | None = None
+    consecutive_failures: NonNegativeInt = 0
+    # The last good poll's doubts: records dropped as garbage, unmapped states...
+    notes: tuple[str, ...] = ()
+
+
+class Snapshot(Frozen):
+    """One poll of everything, as seen at ``taken_at`` (the source's clock).
+
+    ``clock_rate`` says how fast the source's clock runs against the wall clock (1.0
+    for real platforms, the speed factor for the simulator), so the UI can age
+    timestamps between polls.
+    """
+
+    taken_at: When
+    interval_start: When
+    day_start: When
+    queues: tuple[Queue, ...] = ()
+    interval_stats: dict[str, QueueStats] = Field(default_factory=dict)
+    day_stats: dict[str, QueueStats] = Field(default_factory=dict)
+    agents: tuple[Agent, ...] = ()
+    contacts: tuple[Contact, ...] = ()  # waiting and in-progress contacts
+    # Per queue, when the platform counts more waiting than it lists: the board shows the
+    # larger count and the older wait (never fewer than the source says are waiting).
+    queue_live: dict[str, QueueLive] = Field(default_factory=dict)
+    health: dict[str, SourceHealth] = Field(default_factory=dict)
+    clock_rate: float = Field(1.0, gt=0, le=1e6, allow_inf_nan=False)
+
+
+class ActionResult(Frozen):
+    """What an action did, in words fit for the screen; ``code`` is for programs
+    ("ok", or why not: not_waiting, unknown_contact, unsupported, refused, ...)."""
+
+    ok: bool
+    code: str
+    message: str

@@ -1,0 +1,645 @@
+"""The Textual app: wires poller -> board (reactive) -> screens.
+
+Screens know the UI and nothing of any platform: they watch ``app.board`` (one
+immutable Board per poll) and ask the app for "now" in the centre's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.command import Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
+from textual.notifications import SeverityLevel
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+from textual.worker import Worker
+
+from supervisor_tui.actions import Actions, AuditSink
+from supervisor_tui.config import Config, Role
+from supervisor_tui.crisis.db import CrisisStoreError
+from supervisor_tui.crisis.incidents import Banner
+from supervisor_tui.crisis.outbox import Attempt
+from supervisor_tui.crisis.service import CrisisError, CrisisService
+from supervisor_tui.domain.board import Board, build_board
+from supervisor_tui.domain.escalation import (
+    Escalation,
+    EscalationKind,
+    EscalationTracker,
+    TrackerResult,
+)
+from supervisor_tui.domain.model import Snapshot, SourceHealth
+from supervisor_tui.domain.rolling import RollingWindows
+from supervisor_tui.domain.text import clean, clean_block
+from supervisor_tui.domain.trend import TrendBook
+from supervisor_tui.identity import identity_for
+from supervisor_tui.notices import NoticeDesk, category_label
+from supervisor_tui.poller import Poller, PollResult, utcnow
+from supervisor_tui.sources.base import Capability, Source
+from supervisor_tui.store import RESOLVED, SNOOZED, TAKEN, Store, StoreError
+from supervisor_tui.store.audit import AuditLog
+from supervisor_tui.ui.screens.agents import AgentsScreen
+from supervisor_tui.ui.screens.audit import AuditScreen
+from supervisor_tui.ui.screens.crisis import CrisisScreen
+from supervisor_tui.ui.screens.dashboard import DashboardScreen
+from supervisor_tui.ui.screens.escalations import EscalationDeskScreen
+from supervisor_tui.ui.screens.help import HelpScreen
+from supervisor_tui.ui.screens.queue_detail import QueueDetailScreen
+from supervisor_tui.ui.screens.sources import SourcesScreen
+from supervisor_tui.ui.screens.wall import WallScreen, wall_settings
+from supervisor_tui.ui.themes import install_themes, sync_ansi_theme, textual_theme_name
+from supervisor_tui.ui.widgets.lean import install_cropped_updates
+
+
+def _highlight(matcher: Matcher, label: str) -> Content:
+    """``matcher.highlight`` without markup: it parses the label as markup, and a queue
+    name is data (``open[/`` would raise MarkupError in the palette)."""
+    content = Content(label)
+    _, offsets = matcher.fuzzy_search.match(matcher.query, label)
+    for offset in offsets:
+        if not label[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
+
+
+class QueueCommands(Provider):
+    """Command palette: jump to any queue by name."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        assert isinstance(app, SupervisorApp)
+        if app.board is None:
+            return
+        matcher = self.matcher(query)
+        for row in app.board.rows:
+            label = f"Open queue {clean(row.queue.name, 60)}"
+            score = matcher.match(label)
+            if score > 0:
+                yield Hit(
+                    score,
+                    _highlight(matcher, label),
+                    lambda qid=row.queue.id: app.open_queue(qid),
+                    help=f"{row.waiting} waiting · {row.queue.channel.value}",
+                )
+
+
+class NoticeCommands(Provider):
+    """Command palette: mute, snooze or unmute new-critical notices per category
+    (type "notices" or the category)."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        assert isinstance(app, SupervisorApp)
+        matcher = self.matcher(query)
+        desk = app.notices
+        minutes = app.config.notify.snooze_minutes
+        for kind in EscalationKind:
+            label = category_label(kind)
+            state = desk.silenced(kind)
+            if state:
+                options = [(f"Notices: unmute {label} ({state})",
+                            lambda k=kind: app.set_notices(k, "unmute"))]
+            else:
+                options = [(f"Notices: snooze {label} for {minutes:g} min",
+                            lambda k=kind: app.set_notices(k, "snooze")),
+                           (f"Notices: mute {label}", lambda k=kind: app.set_notices(k, "mute"))]
+            for text, callback in options:
+                score = matcher.match(text)
+                if score > 0:
+                    yield Hit(score, _highlight(matcher, text), callback,
+                              help="new-critical pop-ups and bell; the desk still lists them")
+
+
+class SupervisorApp(App[None]):
+    TITLE = "supervisor-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS: ClassVar = App.COMMANDS | {QueueCommands, NoticeCommands}
+    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (30, "-tall")]
+    MODES: ClassVar = {"dashboard": DashboardScreen, "agents": AgentsScreen,
+                       "escalations": EscalationDeskScreen, "audit": AuditScreen,
+                       "sources": SourcesScreen, "crisis": CrisisScreen}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("d", "switch_mode('dashboard')", "Dashboard"),
+        Binding("a", "switch_mode('agents')", "Agents"),
+        Binding("e", "switch_mode('escalations')", "Escalations"),
+        Binding("c", "switch_mode('crisis')", "Crisis"),
+        Binding("L", "switch_mode('audit')", "Audit log", show=False),
+        Binding("S", "switch_mode('sources')", "Sources", show=False),
+        Binding("N", "snooze_notices", "Snooze the last notice's categories", show=False),
+    ]
+
+    # repaint=False: an App reactive would otherwise repaint the whole screen on every
+    # poll (measured: 10x the bytes over SSH); the widgets that show it refresh themselves.
+    board: reactive[Board | None] = reactive(None, always_update=True, repaint=False)
+    health: reactive[dict[str, SourceHealth]] = reactive(dict, always_update=True,
+                                                         repaint=False)
+    # Active escalations (sorted) and their shared state from the store, per poll.
+    escalations: reactive[Sequence[Escalation]] = reactive(tuple, always_update=True,
+                                                           repaint=False)
+    # Active incidents and their latest agents broadcast, re-read from the shared store
+    # on every poll and tick; watchers fire only when something changed.
+    banners: reactive[tuple[Banner, ...]] = reactive(tuple, repaint=False)
+    # Bumped when this console's delivery worker records an attempt: screens refresh now.
+    crisis_revision: reactive[int] = reactive(0, repaint=False)
+
+    def __init__(
+        self,
+        config: Config,
+        sources: list[Source],
+        store: Store | None = None,
+        store_problem: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        user: str | None = None,
+        read_only: bool = False,
+        audit: AuditSink | None = None,
+        wall: bool = False,
+        theme_name: str | None = None,
+    ) -> None:
+        super().__init__()
+        install_cropped_updates()  # send changed cells, not whole rows (SSH)
+        self.wall = wall
+        if wall:
+            # A wall terminal only looks: viewer role, no dialogs, [wall] settings.
+            config = wall_settings(config)
+            read_only = True
+            self.use_command_palette = False  # the palette is a dialog waiting for keys
+            self.add_mode("wall", WallScreen)
+        install_themes(self)
+        chosen = textual_theme_name(theme_name or (config.wall.theme if wall else None))
+        if chosen is not None:
+            self.theme = chosen
+            sync_ansi_theme(self)
+        self.config = config
+        self.sources = sources
+        self.store = store
+        self.problem: str | None = store_problem
+        # Injectable so tests and snapshots can freeze time.
+        self.clock = clock
+        self.monotonic = monotonic
+        self.trends = TrendBook(minutes=config.console.trend_minutes, buckets=30)
+        console_cfg = config.console
+        self.rolling = RollingWindows(
+            tuple({*console_cfg.rolling_minutes, console_cfg.erlang_window_minutes}))
+        self.window_key = "interval"  # which window the figures on screen cover (w)
+        self.poller = Poller(
+            sources,
+            interval_s=config.console.poll_interval_s,
+            timeout_s=config.console.poll_timeout_s,
+            clock=clock,
+        )
+        if audit is None and store is not None:
+            try:  # with the [audit] key and anchor files, kept outside the store
+                audit = AuditLog.for_config(store.db, config.audit)
+            except StoreError as err:  # actions are refused without an audit log
+                self.problem = str(err)
+        self.audit = audit
+        # Said in the status bar for the whole run (``problem`` comes and goes): nothing
+        # done here reaches other consoles, or a lasting audit log.
+        self.not_shared = store is None or store_problem is not None
+        self.not_audited = self.not_shared or audit is None
+        self.identity = identity_for(config)  # the OS account, not $USER
+        self.user = user or self.identity.user
+        role = Role.VIEWER if read_only else config.roles.role_of(self.user)
+        self.actions = Actions(sources, audit, self.user, role)
+        # A read-only console (a wall) only looks: it never sends, not even what others
+        # queued (any other console, or `crisis deliver`, does that).
+        self.crisis_read_only = read_only
+        self.crisis = self._open_crisis(role)
+        self._crisis_stop = asyncio.Event()
+        self._crisis_worker: Worker[None] | None = None
+        self.tracker = EscalationTracker(config.console.sl_formula)
+        self.escalation_states: dict[str, dict] = {}
+        self._escalations_seeded = False
+        # New-critical notices: combined, held while a dialog is open, per-category mute.
+        self.notices = NoticeDesk(config.notify, clock=monotonic)
+        self._received_mono: float | None = None
+        self._last_history: datetime | None = None
+        self.last_errors: tuple[str, ...] = ()
+
+    # -- notices -----------------------------------------------------------------
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notice (screens' ``self.notify`` lands here too) is plain text: source
+        text in it is data. Textual would parse ``message`` as markup, so a queue named
+        ``open[/`` would raise MarkupError, ``[link=…]`` become a live hyperlink and
+        ``[@click=app.quit]`` an action; ``markup`` is ignored for that reason."""
+        super().notify(clean_block(message, 600), title=clean(title, 120),
+                       severity=severity, timeout=timeout, markup=False)
+
+    # -- time ------------------------------------------------------------------
+
+    def centre_now(self) -> datetime:
+        """Now in the source's clock: the snapshot's time aged by the wall clock."""
+        board = self.board
+        if board is None or self._received_mono is None:
+            return self.clock()
+        elapsed = (self.monotonic() - self._received_mono) * board.snapshot.clock_rate
+        return board.taken_at + timedelta(seconds=elapsed)
+
+    def data_now(self) -> datetime:
+        """"Now" for ages of what the data shows (waits, time in state): the centre's
+        clock while data is live; frozen at the last data while it is stale, so a wait
+        reads "≥ 0:26" instead of ticking on numbers nobody is updating."""
+        board = self.board
+        if board is not None and self.is_stale():
+            return board.taken_at
+        return self.centre_now()
+
+    def local(self, when: datetime) -> datetime:
+        """A moment in the centre's configured time zone (the one clock on screen)."""
+        return when.astimezone(self.config.console.policy.zone)
+
+    def cycle_window(self) -> str:
+        """Next window for the figures (interval, rolling ones, today); every screen
+        showing figures re-renders at once."""
+        keys = self.config.console.window_keys
+        i = keys.index(self.window_key) if self.window_key in keys else -1
+        self.window_key = keys[(i + 1) % len(keys)]
+        return self.window_key
+
+    def data_age_s(self) -> float | None:
+        """Wall-clock seconds since the stalest source last answered."""
+        successes = [h.last_success for h in self.health.values()]
+        if not successes or any(s is None for s in successes):
+            return None
+        oldest = min(s for s in successes if s is not None)
+        return max((self.clock() - oldest).total_seconds(), 0.0)
+
+    def live_within_s(self) -> float:
+        """Data this young is on time: the slowest source's poll interval plus slack."""
+        intervals = [s.poll_interval_s or self.config.console.poll_interval_s
+                     for s in self.sources]
+        return max(intervals, default=self.config.console.poll_interval_s) + 1.5
+
+    def is_stale(self) -> bool:
+        age = self.data_age_s()
+        return age is None or age > self.config.console.stale_after_s
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.problem:  # e.g. the database could not be opened: say so on screen too
+            self.notify(self.problem, title="Running without saved history",
+                        severity="warning", timeout=20)
+        if self.identity.note:  # e.g. SUPERVISOR_TUI_USER set but not trusted here
+            self.notify(f"{self.identity.note}; acting as {self.user}", title="Identity",
+                        severity="warning", timeout=20)
+        self._backfill_trends()
+        self.switch_mode("wall" if self.wall else "dashboard")
+        self._tick_s = self.config.console.tick_interval(os.environ)
+        self.set_interval(self._tick_s, self._timer_tick)
+        self.poll_sources()
+        self._start_crisis()
+
+    @work(exclusive=True, group="poller")
+    async def poll_sources(self) -> None:
+        await self.poller.run(self._apply_poll_safely)
+
+    def _apply_poll_safely(self, result: PollResult) -> None:
+        # A bug in turning one poll into a screen must not end the poller (and put a
+        # traceback on a wall terminal): keep the last good screen and say why.
+        try:
+            self.apply_poll(result)
+        except Exception as err:
+            self.log.error("applying poll failed", err)
+            self.problem = clean(f"display error: {type(err).__name__}: {err}", 120)
+
+    async def on_unmount(self) -> None:
+        await self.poller.close()
+        await self._stop_crisis()  # before the store closes under it
+        if self.store is not None:
+            self.store.close()
+
+    def apply_poll(self, result: PollResult) -> None:
+        """Take one poll result: build the board once, then every screen reads it."""
+        self.last_errors = result.errors
+        self.health = result.health
+        if result.snapshot is not None and result.fresh:
+            cfg = self.config
+            snapshot = result.snapshot
+            self.rolling.observe(snapshot)
+            board = build_board(
+                snapshot,
+                formula=cfg.console.sl_formula,
+                threshold_factor=cfg.escalations.contact_wait_factor,
+                strip_size=cfg.console.escalation_strip_size,
+                windows={f"{m}m": self.rolling.view(m, snapshot)
+                         for m in self.rolling.minutes},
+                erlang_window=f"{cfg.console.erlang_window_minutes}m",
+                min_sample=cfg.console.min_sample,
+            )
+            self._received_mono = self.monotonic()
+            self.trends.add(board.taken_at, ((r.queue.id, float(r.waiting)) for r in board.rows))
+            self._record_history(board)
+            first = self.board is None
+            self.board = board
+            # Escalation rules cost tens of ms at 10,000 agents: paint the numbers first,
+            # evaluate right after (same poll, one frame later).
+            self.call_after_refresh(self._update_escalations, result.snapshot)
+            if first:
+                # Start-up objects (config, model caches) live for the whole run: keep
+                # them out of the cyclic GC so its full passes stay short at 10k agents.
+                gc.freeze()
+        # Status only: the screen re-rendered from the new board through its watcher.
+        self._tick(ages=result.snapshot is None or not result.fresh)
+
+    def _update_escalations(self, snapshot: Snapshot) -> None:
+        states: dict[str, dict] = {}
+        if self.store is not None:
+            try:
+                states = self.store.escalation_states()
+            except StoreError as err:
+                self.problem = str(err)
+        self.escalation_states = states
+        owned = {eid for eid, st in states.items() if st["state"] == TAKEN}
+        # On the event loop on purpose: a thread measured worse (GIL contention doubled
+        # CPU and slowed painting). It runs just after the board is painted.
+        try:
+            result = self.tracker.update(snapshot, self.config.escalations, owned)
+        except Exception as err:
+            self.problem = clean(f"escalation rules failed: {type(err).__name__}: {err}", 120)
+            return
+        self._apply_escalations(result)
+
+    def _apply_escalations(self, result: TrackerResult) -> None:
+        self.escalations = result.active
+        seeded, self._escalations_seeded = self._escalations_seeded, True
+        fresh_critical = [e for e in result.new + result.raised if e.severity == "critical"
+                          and not self.is_handled(e)]
+        self.notices.forget_except({e.id for e in result.active if not self.is_handled(e)})
+        if fresh_critical and seeded:  # not for the backlog found at start-up
+            ring = self.notices.arrive(fresh_critical)
+            if ring and self.config.console.bell:
+                self.bell()
+        self.flush_notices()
+
+    def flush_notices(self) -> None:
+        """Show the combined new-critical notice if one is due: never over a dialog (it
+        waits until the dialog closes), never on the desk itself (which lists them)."""
+        if not self.screen_stack:
+            return
+        screen = self.screen
+        if isinstance(screen, EscalationDeskScreen) or self.wall:
+            self.notices.seen()  # (a wall's critical strip says it; nobody reads toasts)
+            return
+        notice = self.notices.due(isinstance(screen, ModalScreen), self.centre_now())
+        if notice is not None and self.config.console.announce:
+            self.notify(clean(notice.message, 240), title=notice.title, severity="error",
+                        timeout=self.config.notify.timeout_s, markup=False)
+
+    def set_notices(self, kind: EscalationKind, how: str) -> None:
+        """Mute, snooze or unmute one category of new-critical notices (this session)."""
+        label = category_label(kind)
+        if how == "mute":
+            self.notices.mute(kind)
+            said = f"Notices muted: {label} (ctrl+p \"notices\" to unmute)"
+        elif how == "snooze":
+            self.notices.snooze([kind])
+            said = f"Notices snoozed for {self.config.notify.snooze_minutes:g} min: {label}"
+        else:
+            self.notices.unmute(kind)
+            said = f"Notices back on: {label}"
+        self.notify(said, title="Notices", timeout=5, markup=False)
+
+    def action_snooze_notices(self) -> None:
+        """N: snooze the categories of the last notice (or of those waiting to show)."""
+        kinds = self.notices.last_kinds or tuple(dict.fromkeys(
+            e.kind for e in self.notices.pending.values()))
+        if not kinds:
+            self.notify("No new-critical notice to snooze. ctrl+p, type \"notices\": mute "
+                        "or snooze any category.", title="Notices", timeout=6, markup=False)
+            return
+        self.notices.snooze(kinds)
+        self.notices.last_kinds = ()
+        labels = ", ".join(category_label(k) for k in kinds)
+        self.notify(f"Snoozed for {self.config.notify.snooze_minutes:g} min: {labels}. "
+                    "Still counted in the status bar and listed on the desk (e).",
+                    title="Notices", timeout=6, markup=False)
+
+    def escalation_state(self, esc: Escalation) -> dict | None:
+        """Shared state of this occurrence: ownership always counts; an acknowledge or
+        resolve counts only if made after the escalation (re)appeared."""
+        state = self.escalation_states.get(esc.id)
+        if state is None:
+            return None
+        if state["state"] == TAKEN:
+            return state
+        return state if datetime.fromisoformat(state["updated_at"]) >= esc.first_seen else None
+
+    def is_handled(self, esc: Escalation) -> bool:
+        """Resolved, or snoozed and not yet due back: off the desk and out of counts."""
+        state = self.escalation_state(esc)
+        if state is None:
+            return False
+        if state["state"] == SNOOZED:
+            until = state.get("until") or ""
+            return bool(until) and datetime.fromisoformat(until) > self.centre_now()
+        return state["state"] == RESOLVED
+
+    def _timer_tick(self) -> None:
+        # Ages only need re-rendering if no poll has just rendered them: at a 1 s poll
+        # interval this halves the work (and the bytes sent over SSH).
+        fresh = (self._received_mono is not None
+                 and self.monotonic() - self._received_mono < 0.9 * self._tick_s)
+        self._tick(ages=not fresh)
+
+    def _tick(self, ages: bool = True) -> None:
+        if not self.screen_stack:  # a poll can land before the first screen or after exit
+            return
+        self.set_class(self.is_stale() and self.board is not None, "-stale")
+        self.poll_banners()
+        self.flush_notices()  # one held behind a dialog that has closed since
+        screen = self.screen
+        if hasattr(screen, "tick"):
+            screen.tick(ages)
+
+    # -- crisis communications ------------------------------------------------------
+
+    def _open_crisis(self, role: Role) -> CrisisService | None:
+        """The crisis service on the shared store (none without one: nothing to share)."""
+        if self.store is None:
+            return None
+        broadcasters = {s.name: s.broadcast for s in self.sources
+                        if s.supports(Capability.BROADCAST)}
+        try:
+            return CrisisService(self.config.crisis, self.store.db, user=self.user, role=role,
+                                 audit=self.audit, broadcasters=broadcasters, clock=self.clock,
+                                 listener=self._crisis_attempt)
+        except CrisisError as err:
+            self.problem = clean(f"crisis communications unavailable: {err}", 120)
+            return None
+
+    def _start_crisis(self) -> None:
+        # The worker also resumes whatever a crashed console left queued or half-sent.
+        if self.crisis is not None and not self.crisis_read_only:
+            self._crisis_worker = self.run_worker(self.crisis.run_worker(self._crisis_stop),
+                                                  group="crisis", exclusive=True)
+            broken = self.crisis.channel_problems()
+            if broken:  # said at start-up, not discovered in the middle of an outage
+                self.notify("; ".join(f"{name}: {why}" for name, why in sorted(broken.items()))
+                            + ". Other consoles that have them send those deliveries.",
+                            title="Crisis channels this console cannot send on",
+                            severity="warning", timeout=20)
+
+    async def _stop_crisis(self) -> None:
+        if self.crisis is None:
+            return
+        self._crisis_stop.set()
+        self.workers.cancel_group(self, "crisis-now")  # an unsent row's lease covers it
+        worker = self._crisis_worker
+        if worker is not None and worker.is_running:
+            # Let an attempt in flight record its outcome; if it takes too long, the row's
+            # lease lets the next console resend it with the same key.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(worker.wait(), 3.0)
+        await self.crisis.aclose()
+
+    def _crisis_attempt(self, attempt: Attempt) -> None:
+        # Called by the delivery worker on the event loop, after each recorded attempt.
+        self.crisis_revision += 1
+        self.poll_banners()  # an agents-channel delivery posts a banner message
+
+    def poll_banners(self) -> None:
+        """Re-read the active incidents (one cheap query): every console on the host
+        shows an incident declared anywhere within one poll."""
+        if self.crisis is None:
+            return
+        try:
+            self.banners = tuple(self.crisis.banners())
+        except (CrisisError, CrisisStoreError) as err:
+            self.problem = clean(f"incident banner: {err}", 120)
+
+    def deliver_now(self) -> None:
+        """Deliver what was just queued at once, not at the worker's next look."""
+        if self.crisis is not None and not self.crisis_read_only:
+            self.run_worker(self._deliver_pass(), group="crisis-now")
+
+    async def _deliver_pass(self) -> None:
+        assert self.crisis is not None
+        try:
+            # One pass (wait 0): retries are left to the background worker's schedule.
+            await self.crisis.deliver(wait_s=0)
+        except CrisisError as err:
+            self.notify(clean(err, 160), title="Crisis delivery", severity="error")
+
+    # -- history -----------------------------------------------------------------
+
+    def _backfill_trends(self) -> None:
+        if self.store is None:
+            return
+        since = self.clock() - timedelta(minutes=self.config.console.trend_minutes)
+        try:
+            rows = self.store.history_since(since)
+        except StoreError as err:
+            self.problem = str(err)
+            return
+        for row in rows:
+            at = datetime.fromisoformat(row["ts"])
+            self.trends.add(at, [(row["queue_id"], float(row["waiting"]))])
+
+    def _record_history(self, board: Board) -> None:
+        if self.store is None:
+            return
+        every = timedelta(seconds=self.config.store.history_every_s)
+        if self._last_history is not None and board.taken_at - self._last_history < every:
+            return
+        self._last_history = board.taken_at
+        ts = board.taken_at.astimezone(UTC).isoformat()
+        try:
+            self.store.record_history(
+                {
+                    "ts": ts,
+                    "queue_id": r.queue.id,
+                    "service_level": r.interval.service_level,
+                    "waiting": r.waiting,
+                    "longest_wait_s": (board.taken_at - r.oldest_waiting_since).total_seconds()
+                    if r.oldest_waiting_since
+                    else 0.0,
+                    "offered": r.interval.stats.offered,
+                    "answered": r.interval.stats.answered,
+                    "abandoned": r.interval.stats.abandoned,
+                }
+                for r in board.rows
+            )
+            self.store.prune_history(
+                board.taken_at.astimezone(UTC),
+                timedelta(days=self.config.store.history_retention_days),
+            )
+        except StoreError as err:
+            # Keep running on in-memory trends; say so once in the status bar.
+            if self.problem != f"history not saved: {err}":
+                self.problem = f"history not saved: {err}"
+                self.notify(self.problem, severity="warning", timeout=10)
+        else:
+            self.problem = None
+        self.trends.forget_missing({r.queue.id for r in board.rows})
+
+    async def action_switch_mode(self, mode: str) -> None:
+        # Keys typed ahead of "q" (a slow SSH link) must not build screens on the way out.
+        # A wall never leaves its screen (its own keys jump between wall views).
+        if self._exit or (self.wall and mode != "wall"):
+            return
+        await super().action_switch_mode(mode)
+
+    def watch_theme(self, _: str) -> None:
+        sync_ansi_theme(self)  # e.g. picked in the command palette: recolour ANSI too
+
+    def source_of_queue(self, queue_id: str) -> str:
+        board = self.board
+        row = board.rows_by_id.get(queue_id) if board else None
+        return row.queue.source if row else ""
+
+    def poll_now(self) -> None:
+        """Poll at once (after an action) instead of waiting for the next interval."""
+        self.run_worker(self._poll_once_now(), group="poll-now", exclusive=True)
+
+    async def _poll_once_now(self) -> None:
+        self._apply_poll_safely(await self.poller.poll_once())
+
+    # -- navigation --------------------------------------------------------------
+
+    def open_queue(self, queue_id: str) -> None:
+        if self.board is not None and queue_id in self.board.rows_by_id:
+            self.push_screen(QueueDetailScreen(queue_id))
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Dashboard", "Queues and KPIs (d)", lambda: self.switch_mode("dashboard")
+        )
+        yield SystemCommand("Agents", "Every agent and their state (a)",
+                            lambda: self.switch_mode("agents"))
+        yield SystemCommand("Escalation desk", "Everything that needs a human (e)",
+                            lambda: self.switch_mode("escalations"))
+        yield SystemCommand("Audit log", "Who did what, live (L)",
+                            lambda: self.switch_mode("audit"))
+        yield SystemCommand("Sources", "Health, requests, latency and API budget of each "
+                            "source (S)", lambda: self.action_switch_mode("sources"))
+        yield SystemCommand("Crisis communications", "Declare an incident, message "
+                            "customers and agents, watch deliveries (c)",
+                            lambda: self.action_switch_mode("crisis"))
+        yield SystemCommand("Snooze notices", "Snooze the categories of the last "
+                            "new-critical notice (N); type \"notices\" for each category",
+                            self.action_snooze_notices)
+        yield SystemCommand("Help", "Keys and metric definitions (?)", self.action_help)

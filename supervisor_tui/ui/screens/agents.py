@@ -1,0 +1,184 @@
+"""Agents: everyone, their state and time in it; filter, sort, and flags for agents
+too long in after-contact work or away."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Input, Static
+
+from supervisor_tui.domain.board import Board
+from supervisor_tui.domain.index import index_of
+from supervisor_tui.domain.model import Agent, AgentStateKind
+from supervisor_tui.domain.text import clean
+from supervisor_tui.ui.screens.base import BoardScreen
+from supervisor_tui.ui.widgets.grid import Grid
+from supervisor_tui.ui.widgets.status_bar import StatusBar
+from supervisor_tui.ui.widgets.tables import STATE_LABEL, agent_columns
+
+FLAGGED = "flagged"
+STATE_FILTERS: list[str | None] = [None, *[k.value for k in AgentStateKind], FLAGGED]
+
+
+def _cycle(options: list[str | None], current: str | None) -> str | None:
+    return options[(options.index(current) + 1) % len(options)] if current in options else None
+
+
+class AgentsScreen(BoardScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "cycle_state", "State filter"),
+        Binding("t", "cycle_team", "Team"),
+        Binding("u", "cycle_queue", "Queue"),
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("s", "sort", "Sort"),
+        Binding("x", "clear", "Clear filters"),
+        Binding("escape", "leave_search", "Back to list", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_filter: str | None = None
+        self.team_filter: str | None = None
+        self.queue_filter: str | None = None
+        self.text_filter = ""
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Static(id="agent-filters", markup=False)
+        yield Input(placeholder="search name, team, queue… (Enter to apply, Esc to leave)",
+                    id="agent-search")
+        yield Grid(
+            agent_columns(self._queue_name, self._limit_for),
+            key_of=lambda a: f"{a.source}:{a.id}",
+            now=self.sup.data_now,
+            empty_text="No agent matches these filters (x clears them)",
+            id="agents",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        grid = self.query_one("#agents", Grid)
+        grid.sort_by("name")
+        grid.focus()
+
+    def _queue_name(self, queue_id: str | None) -> str:
+        board = self.sup.board
+        if queue_id is None:
+            return "—"
+        row = board.rows_by_id.get(queue_id) if board else None
+        return clean(row.queue.name, 40) if row else clean(queue_id, 40)
+
+    def _limit_for(self, agent: Agent) -> float | None:
+        rules = self.sup.config.escalations  # one set of limits: flags = escalations
+        if agent.state.kind is AgentStateKind.AFTER_CONTACT_WORK:
+            return rules.acw_limit_s
+        if agent.state.kind is AgentStateKind.AWAY:
+            return rules.away_limit_for(agent.state.reason)
+        return None
+
+    def is_flagged(self, agent: Agent, now: datetime) -> bool:
+        limit = self._limit_for(agent)
+        return limit is not None and (now - agent.state.since).total_seconds() > limit
+
+    def _matches(self, agent: Agent, now: datetime) -> bool:
+        if self.state_filter == FLAGGED:
+            if not self.is_flagged(agent, now):
+                return False
+        elif self.state_filter and agent.state.kind.value != self.state_filter:
+            return False
+        if self.team_filter is not None and agent.team != self.team_filter:
+            return False
+        if self.queue_filter is not None and self.queue_filter not in agent.skills:
+            return False
+        if self.text_filter:
+            hay = f"{agent.name} {agent.team} {self._queue_name(agent.queue_id)}".lower()
+            return self.text_filter in hay
+        return True
+
+    def _filtering(self) -> bool:
+        return any((self.state_filter, self.team_filter is not None, self.queue_filter,
+                    self.text_filter))
+
+    def show_board(self, board: Board) -> None:
+        now = self.sup.data_now()
+        agents = board.snapshot.agents
+        if self._filtering():  # 10,000 agents: skip the pass when nothing filters
+            agents = tuple(a for a in agents if self._matches(a, now))
+        self.query_one("#agents", Grid).set_rows(agents)
+        self._show_filters(board, len(agents))
+
+    def refresh_ages(self) -> None:
+        self.query_one("#agents", Grid).refresh_changed()
+
+    def _show_filters(self, board: Board, shown: int) -> None:
+        now = self.sup.data_now()
+        by_kind = index_of(board.snapshot).agents_by_kind  # only these can be flagged
+        flagged = sum(1 for kind in (AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY)
+                      for a in by_kind.get(kind, ()) if self.is_flagged(a, now))
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f" {shown} of {len(board.snapshot.agents)} agents", "bold")
+        if flagged:
+            line.append(f"  ⚑ {flagged} too long in ACW/away", "bold red")
+        state = self.state_filter
+        label = STATE_LABEL[AgentStateKind(state)][0] if state and state != FLAGGED else state
+        line.append(f"  state: {label or 'all'}", "cyan" if state else "dim")
+        line.append(f"  team: {clean(self.team_filter) if self.team_filter else 'all'}",
+                    "cyan" if self.team_filter is not None else "dim")
+        queue = self._queue_name(self.queue_filter) if self.queue_filter else "all"
+        line.append(f"  queue: {queue}", "cyan" if self.queue_filter else "dim")
+        if self.text_filter:
+            line.append(f"  search: {clean(self.text_filter, 30)}", "cyan")
+        self.query_one("#agent-filters", Static).update(line)
+
+    def _refilter(self) -> None:
+        if self.sup.board is not None:
+            self.show_board(self.sup.board)
+
+    def action_cycle_state(self) -> None:
+        self.state_filter = _cycle(STATE_FILTERS, self.state_filter)
+        self._refilter()
+
+    def action_cycle_team(self) -> None:
+        board = self.sup.board
+        if board:
+            self.team_filter = _cycle([None, *board.teams], self.team_filter)
+            self._refilter()
+
+    def action_cycle_queue(self) -> None:
+        board = self.sup.board
+        if board:
+            self.queue_filter = _cycle([None, *(r.queue.id for r in board.rows)],
+                                       self.queue_filter)
+            self._refilter()
+
+    def action_search(self) -> None:
+        search = self.query_one("#agent-search", Input)
+        search.display = True
+        search.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.text_filter = event.value.strip().lower()
+        self._refilter()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#agents", Grid).focus()
+
+    def action_leave_search(self) -> None:
+        self.query_one("#agents", Grid).focus()
+
+    def action_sort(self) -> None:
+        label = self.query_one("#agents", Grid).cycle_sort()
+        self.notify(f"Sorted by {label}", timeout=2)
+
+    def action_clear(self) -> None:
+        self.state_filter = self.team_filter = self.queue_filter = None
+        self.text_filter = ""
+        self.query_one("#agent-search", Input).value = ""
+        self._refilter()
+
+    def title_text(self) -> str:
+        return "Agents"

@@ -1,0 +1,140 @@
+"""Common frame of every live screen: status bar on top, footer below, and the
+plumbing that re-renders from the app's current Board."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import events
+from textual.screen import Screen
+
+from supervisor_tui.domain.board import Board
+from supervisor_tui.roles import role_may
+from supervisor_tui.ui.widgets.incident_banner import IncidentBanner
+from supervisor_tui.ui.widgets.status_bar import StatusBar, render_status
+
+if TYPE_CHECKING:
+    from supervisor_tui.ui.app import SupervisorApp
+
+
+def standing_alarm(app: SupervisorApp) -> str | None:
+    """What the status bar says for the whole run when this console's work is lost."""
+    if app.not_shared:
+        return "NOT SHARED · NOT AUDITED"
+    return "NOT AUDITED" if app.not_audited else None
+
+
+class BoardScreen(Screen[None]):
+    """A screen that renders from ``app.board`` and refreshes ages every second.
+
+    ``GATED``: actions of the screen that change something, each with the permission it
+    needs (a key of ``roles.REQUIRED_ROLE``). Their keys are left out of the footer for a
+    role that lacks it, and pressing one says why instead of doing nothing.
+    """
+
+    GATED: ClassVar[Mapping[str, str]] = {}
+
+    @property
+    def sup(self) -> SupervisorApp:
+        return self.app  # type: ignore[return-value]
+
+    def _lacking(self, action: str) -> str | None:
+        """The permission ``action`` needs that this user's role does not have."""
+        permission = self.GATED.get(action)
+        if permission is not None and not role_may(self.sup.actions.role, permission):
+            return permission
+        return None
+
+    _pressed_anyway = False  # a hidden key was pressed: let its action refuse, audited
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # False: left out of the footer (and the bindings); on_key still answers the key.
+        return self._pressed_anyway or self._lacking(action) is None
+
+    async def on_key(self, event: events.Key) -> None:
+        # Runs before the app looks the key up. A key the footer did not offer still
+        # runs its action, whose own check refuses it with the reason (and audits it):
+        # pressed from habit or a cheat sheet, it must not look like a dead keyboard.
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if self._lacking(binding.action.split("(", 1)[0]) is not None:
+                event.stop()
+                self._pressed_anyway = True
+                try:
+                    await self.run_action(binding.action)
+                finally:
+                    self._pressed_anyway = False
+                return
+
+    _ready = False  # composed and mounted: safe to query widgets
+
+    def on_mount(self) -> None:
+        # Textual calls on_mount of every class in the MRO, subclass first, so
+        # subclasses set up their widgets before this first render.
+        self._ready = True
+        self._mount_incident_banner()
+        self.watch(self.app, "board", self._board_changed, init=True)
+
+    def _mount_incident_banner(self) -> None:
+        # Mounted here rather than composed by each screen: every screen with a status bar
+        # (the wall's too) gets the banner right under it, and no screen can forget it.
+        bars = self.query(StatusBar)
+        bar = bars.first() if bars else None
+        if bar is not None and bar.parent is not None and not self.query(IncidentBanner):
+            bar.parent.mount(IncidentBanner(id="incident-banner"), after=bar)
+
+    _behind = False  # a poll arrived while another screen was on top
+
+    def _board_changed(self, board: Board | None) -> None:
+        if not self.is_current and self._ready:
+            # Hidden (another mode or a modal on top): rendering 10,000 agents nobody
+            # sees costs tens of ms a poll. Catch up when shown again.
+            self._behind = True
+            return
+        if board is not None and self._ready:  # (is_mounted is False inside on_mount)
+            self.show_board(board)
+        self.tick(ages=False)  # show_board just rendered everything else
+
+    def on_screen_resume(self) -> None:
+        if self._behind:
+            self._behind = False
+            self._board_changed(self.sup.board)
+
+    def show_board(self, board: Board) -> None:
+        """Render a new poll. Override."""
+
+    def refresh_ages(self) -> None:
+        """Re-render what depends on 'now' (waits, time in state). Override."""
+
+    def tick(self, ages: bool = True) -> None:
+        """Status bar always; the age-dependent widgets too unless just rendered."""
+        if not self._ready:  # a poll landed while the screen was still being built
+            return
+        app = self.sup
+        board = app.board
+        cfg = app.config.console
+        now = app.local(app.centre_now()) if board else None
+        for bar in self.query(StatusBar):
+            bar.update(
+                render_status(
+                    self.title_text(),
+                    now,
+                    cfg.policy.label(now) if now else "",
+                    app.health,
+                    app.data_age_s(),
+                    cfg.stale_after_s,
+                    app.problem,
+                    live_within_s=app.live_within_s(),
+                    alerts=app.notices.unseen_count,
+                    # Not on a wall: nobody at its keyboard, and it is always a viewer.
+                    who=None if app.wall else f"{app.user} ({app.actions.role.value})",
+                    alarm=standing_alarm(app),
+                )
+            )
+        for banner in self.query(IncidentBanner):
+            banner.refresh_banner()  # elapsed times
+        if board is not None and ages:
+            self.refresh_ages()
+
+    def title_text(self) -> str:
+        return "supervisor-tui"

@@ -1,0 +1,280 @@
+"""Dashboard: headline KPIs, one row per queue, and the contacts waiting too long."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Footer
+
+from supervisor_tui.domain import fmt
+from supervisor_tui.domain.board import Board, sl_status
+from supervisor_tui.domain.escalation import count_by_severity
+from supervisor_tui.domain.text import clean
+from supervisor_tui.ui.screens.base import BoardScreen
+from supervisor_tui.ui.widgets.grid import Grid
+from supervisor_tui.ui.widgets.kpi import KpiTile
+from supervisor_tui.ui.widgets.lean import LeanText
+from supervisor_tui.ui.widgets.status_bar import StatusBar
+from supervisor_tui.ui.widgets.tables import TIER_STYLE, queue_columns, wait_cell
+
+ALL_CLEAR = Text("✓ No contact is waiting past its queue's threshold", "green")
+
+
+def escalation_text(board: Board, now_age: float, at_least: bool = False) -> Text:
+    """One line: 'N over threshold' and the worst few inline (for short terminals)."""
+    count = board.over_threshold_count
+    if not count:
+        return ALL_CLEAR
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"⚠ {count} over threshold", "bold red")
+    for item in board.over_threshold:
+        text.append("  │ ", "dim")
+        text.append(clean(item.queue.name, 24), "bold")
+        text.append(" ")
+        text.append_text(wait_cell(item.wait_s + now_age, item.queue.threshold_s, at_least))
+        if item.contact.tier.value != "standard":
+            text.append(f" {item.contact.tier.value.upper()}", "bold magenta")
+    return text
+
+
+def escalation_list(board: Board, now_age: float, at_least: bool = False) -> Text:
+    """Summary line, then one line per worst contact (for taller terminals)."""
+    count = board.over_threshold_count
+    if not count:
+        return ALL_CLEAR
+    text = Text(no_wrap=True, overflow="ellipsis")
+    shown = len(board.over_threshold)
+    text.append(f"⚠ {count} contact(s) waiting past their queue's threshold", "bold red")
+    if count > shown:
+        text.append(f" — worst {shown}:", "dim")
+    for item in board.over_threshold:
+        c = item.contact
+        text.append("\n  ")
+        text.append(f"{clean(item.queue.name, 24):<24}", "bold")
+        wait = wait_cell(item.wait_s + now_age, item.queue.threshold_s, at_least)
+        wait.pad_left(8 - wait.cell_len)
+        text.append_text(wait)
+        text.append(f" (target {fmt.threshold(item.queue.threshold_s)})  ", "dim")
+        text.append(f"{c.tier.value.upper():<8}", TIER_STYLE[c.tier] or "dim")
+        text.append(f" {clean(c.id, 16)}  {clean(c.customer or '', 30)}")
+        if c.flags:
+            text.append("  " + ", ".join(f.value.replace("_", " ") for f in c.flags), "yellow")
+    return text
+
+
+class DashboardScreen(BoardScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "sort", "Sort"),
+        Binding("w", "window", "Window"),
+        Binding("0", "unsort", "Unsort", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="kpis"):
+            yield KpiTile("Service level", id="kpi-sl")
+            yield KpiTile("Waiting", id="kpi-waiting")
+            yield KpiTile("Longest wait", id="kpi-longest")
+            yield KpiTile("Agents avail", id="kpi-agents")
+            yield KpiTile("Abandoned", id="kpi-abandon")
+            yield KpiTile("ASA", id="kpi-asa")
+        grid: Grid = Grid(
+            self._columns(),
+            key_of=lambda r: r.queue.id,
+            now=self.sup.data_now,
+            empty_text="Waiting for the first poll…",
+            id="queues",
+        )
+        yield grid
+        yield LeanText(id="escalations")
+        yield LeanText(id="escalation-list")
+        yield Footer()
+
+    def _trend(self, queue_id: str) -> str:
+        return fmt.count_sparkline(self.sup.trends.series(queue_id), width=15)
+
+    _columns_window: str | None = None
+
+    def _columns(self) -> list:
+        sup = self.sup
+        key = sup.window_key
+        board = sup.board
+        label = self._window_label(key, short=True) if board else ""
+        self._columns_window = f"{key}:{label}"
+        return queue_columns(self._trend, key, label, sup.config.console.min_sample,
+                             frozen=sup.is_stale)
+
+    def _window_label(self, key: str, short: bool = False) -> str:
+        sup = self.sup
+        board = sup.board
+        if board is None:
+            return key
+        cfg = sup.config.console
+        return fmt.window_label(board, key, cfg.policy.zone, cfg.interval_minutes, short)
+
+    def action_window(self) -> None:
+        key = self.sup.cycle_window()
+        board = self.sup.board
+        if board is not None:
+            self.show_board(board)
+        self.notify(f"Figures now cover {self._window_label(key)}", timeout=2)
+
+    def on_mount(self) -> None:
+        self.query_one("#queues", Grid).focus()
+        # Escalations are evaluated just after each board is painted: show them then.
+        self.watch(self.app, "escalations", lambda _: self._show_escalations(), init=False)
+
+    def show_board(self, board: Board) -> None:
+        grid = self.query_one("#queues", Grid)
+        key = self.sup.window_key
+        if self._columns_window != f"{key}:{self._window_label(key, short=True)}":
+            grid.set_columns(self._columns())  # the headers name the window
+        grid.set_rows(board.rows)
+        self._show_kpis(board)
+
+    def refresh_ages(self) -> None:
+        board = self.sup.board
+        if board is None:
+            return
+        self.query_one("#queues", Grid).refresh_changed()
+        self._show_kpis(board)
+
+    def _show_kpis(self, board: Board) -> None:
+        """Headline tiles. Rates and times are per channel group (live: voice, chat,
+        social; deferred: email), never a mix of a 20 s and a 1 h target. Each title
+        names its window ("SL 15m", short enough for 80 columns) and each second line
+        starts with its group; figures on fewer than the minimum sample are greyed with
+        their count."""
+        sup = self.sup
+        stale = "stale" if sup.is_stale() else None
+        key = sup.window_key
+        label = self._window_label(key, short=True)
+        min_n = sup.config.console.min_sample
+        groups = board.groups() or ("live",)
+        head = groups[0]
+        other = groups[1] if len(groups) > 1 else None
+        now = sup.data_now()
+        frozen = "≥" if stale else ""
+
+        def sl_value(group: str) -> tuple[str, str, float, int]:
+            m = board.totals(key, group)
+            target = board.target(key, group)
+            value = m.service_level if m else None
+            status = sl_status(value, target)
+            shown, _ = fmt.sample_pct(value, m.sl_n if m else 0, min_n)
+            return f"{fmt.SL_SYMBOL[status]} {shown}", status.value, target, m.sl_n if m else 0
+
+        value, status, target, n = sl_value(head)
+        sub = f"{fmt.GROUP_LABEL[head]} · target {fmt.pct(target)} · n {n}"
+        if other is not None:
+            other_value, _, _, _ = sl_value(other)
+            sub += f" · {fmt.GROUP_LABEL[other]} {other_value}"
+        self.query_one("#kpi-sl", KpiTile).show(
+            value, sub, stale or ("low_sample" if n < min_n else status),
+            title=f"SL {label}")
+
+        live_waiting = sum(r.waiting for r in board.group_rows(head))
+        waiting_sub = f"{board.over_threshold_count} over threshold"
+        if other is not None:
+            waiting_sub = (f"{fmt.GROUP_LABEL[head]} {live_waiting} · "
+                           f"{fmt.GROUP_LABEL[other]} {board.waiting - live_waiting} · "
+                           + waiting_sub)
+        self.query_one("#kpi-waiting", KpiTile).show(
+            str(board.waiting), waiting_sub,
+            stale or ("missed" if board.over_threshold_count else "ok"),
+            title="Waiting")
+
+        worst = board.worst_wait(None, now)
+        if worst is None:
+            self.query_one("#kpi-longest", KpiTile).show(
+                fmt.DASH, "nobody waiting", stale, title="Longest")
+        else:
+            row, wait = worst
+            over = wait > row.queue.threshold_s
+            self.query_one("#kpi-longest", KpiTile).show(
+                f"{frozen}{fmt.duration(wait)} of {fmt.threshold(row.queue.threshold_s)}",
+                clean(row.queue.name, 30),
+                stale or ("missed" if over else "ok"),
+                title="Longest")
+
+        agents = board.agents
+        self.query_one("#kpi-agents", KpiTile).show(
+            f"{agents.available} / {agents.staffed}",
+            f"on {agents.on_contact} · acw {agents.after_contact_work} · away {agents.away}",
+            stale or ("missed" if agents.available == 0 and board.waiting else None),
+            title="Avail / in")
+
+        m = board.totals(key, head)
+        abandon = m.abandon_rate if m else None
+        shown, few = fmt.sample_pct(abandon, m.abandon_n if m else 0, min_n)
+        if abandon is not None:
+            shown = fmt.pct(abandon, 1) + (f"·{m.abandon_n}" if few and m else "")
+        counted = (m.stats.abandoned - m.stats.abandoned_short) if m else 0
+        short = m.stats.abandoned_short if m else 0
+        offered = m.stats.offered if m else 0
+        self.query_one("#kpi-abandon", KpiTile).show(
+            shown,
+            f"{fmt.GROUP_LABEL[head]} · {counted} (+{short} short) of {offered}",
+            stale or ("low_sample" if few and abandon is not None else
+                      None if abandon is None else ("missed" if abandon > 0.05 else "ok")),
+            title=f"Aband {label}")
+
+        answered = m.stats.answered if m else 0
+        asa = m.asa_s if m else None
+        asa_text = fmt.duration(asa) + (f"·{answered}" if asa is not None
+                                        and answered < min_n else "")
+        aht_n = m.stats.handled if m else 0
+        aht = fmt.duration(m.aht_s if m else None)
+        self.query_one("#kpi-asa", KpiTile).show(
+            asa_text,
+            f"{fmt.GROUP_LABEL[head]} · AHT {aht}"
+            f"{'·' + str(aht_n) if m and m.aht_s and aht_n < min_n else ''} · n {answered}",
+            stale or ("low_sample" if asa is not None and answered < min_n else
+                      sl_status(m.service_level if m else None, board.target(key, head)).value),
+            title=f"ASA {label}")
+        self._show_escalations(board)
+
+    def _show_escalations(self, board: Board | None = None) -> None:
+        board = board or self.sup.board
+        if board is None:
+            return
+        # On stale data the waits stop at the last data and read "≥".
+        age = (self.sup.data_now() - board.taken_at).total_seconds()
+        frozen = self.sup.is_stale()
+        desk = self._desk_line()
+        inline = Text.assemble(desk, "  ", escalation_text(board, age, frozen))
+        self.query_one("#escalations", LeanText).update(inline)
+        self.query_one("#escalation-list", LeanText).update(
+            Text.assemble(desk, "\n", escalation_list(board, age, frozen)))
+
+    def _desk_line(self) -> Text:
+        """The escalation desk in one line: counts by severity and who owns what."""
+        shown = [e for e in self.sup.escalations if not self.sup.is_handled(e)]
+        counts = count_by_severity(shown)
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append("Desk ", "bold")
+        line.append(f"‼{counts['critical']} ", "bold red" if counts["critical"] else "dim")
+        line.append(f"!{counts['warning']} ", "yellow" if counts["warning"] else "dim")
+        line.append(f"·{counts['info']}", "cyan" if counts["info"] else "dim")
+        top = next((e for e in shown if e.severity == "critical"), None)
+        if top is not None:
+            line.append(f"  {clean(top.reason, 70)}", "red")
+        line.append("  (e)", "dim")
+        return line
+
+    def on_grid_selected(self, event: Grid.Selected) -> None:
+        self.sup.open_queue(event.key)
+
+    def action_sort(self) -> None:
+        label = self.query_one("#queues", Grid).cycle_sort()
+        self.notify(f"Sorted by {label}", timeout=2)
+
+    def action_unsort(self) -> None:
+        self.query_one("#queues", Grid).sort_by(None)
+
+    def title_text(self) -> str:
+        return "Dashboard"

@@ -1,0 +1,215 @@
+"""Queue detail: waiting contacts oldest first, the agents who serve the queue, its
+interval and day metrics, and Erlang C staffing (needed now vs staffed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static
+
+from supervisor_tui.domain import fmt
+from supervisor_tui.domain.board import DAY, INTERVAL, Board, QueueRow, WindowMetrics
+from supervisor_tui.domain.model import Agent, Contact
+from supervisor_tui.domain.text import clean
+from supervisor_tui.ui.screens.base import BoardScreen
+from supervisor_tui.ui.screens.move_agents import MoveAgentsScreen
+from supervisor_tui.ui.screens.reassign import ReassignScreen
+from supervisor_tui.ui.widgets.grid import Grid
+from supervisor_tui.ui.widgets.status_bar import StatusBar
+from supervisor_tui.ui.widgets.tables import agent_columns, contact_columns, sl_cell
+
+
+def _abandoned(m: WindowMetrics) -> str:
+    """'9 (+1)': abandons counted, and short ones shown apart (left out of the rate)."""
+    st = m.stats
+    return f"{st.abandoned - st.abandoned_short} (+{st.abandoned_short})"
+
+
+def metrics_table(row: QueueRow, columns: list[tuple[str, str]], min_sample: int) -> Table:
+    """One column per window (key, label): SL, the counts that add up (offered =
+    answered + abandoned + flowed out, by the counting rule), ASA, AHT."""
+    table = Table(box=None, padding=(0, 1), expand=False, show_edge=False)
+    table.add_column("", style="bold", no_wrap=True)
+    windows: list[WindowMetrics | None] = []
+    for key, label in columns:
+        table.add_column(label, justify="right")
+        windows.append(row.window(key))
+    dash = Text(fmt.DASH, style="dim")
+
+    def cells(fn: Callable[[WindowMetrics], Text | str]) -> list[Text | str]:
+        return [fn(m) if m is not None else dash for m in windows]
+
+    statuses = [row.status_in(key) for key, _ in columns]
+    table.add_row("SL", *[sl_cell(m.service_level, st, m.sl_n, min_sample) if m else dash
+                          for m, st in zip(windows, statuses, strict=True)])
+    table.add_row("Offered", *cells(lambda m: str(m.stats.offered)))
+    table.add_row("Answered", *cells(lambda m: str(m.stats.answered)))
+    table.add_row("Aband (+short)", *cells(_abandoned))
+    table.add_row("Abandon rate", *cells(lambda m: fmt.pct(m.abandon_rate, 1)
+                                         + (f"·{m.abandon_n}" if m.abandon_rate is not None
+                                            and m.abandon_n < min_sample else "")))
+    if any(m is not None and m.stats.flowed_out for m in windows):
+        table.add_row("Flowed out", *cells(lambda m: str(m.stats.flowed_out)))
+    table.add_row("ASA", *cells(lambda m: fmt.duration(m.asa_s)))
+    table.add_row("AHT", *cells(lambda m: fmt.duration(m.aht_s)
+                                + (f"·{m.stats.handled}" if m.aht_s is not None
+                                   and m.stats.handled < min_sample else "")))
+    return table
+
+
+def staffing_text(row: QueueRow) -> Text:
+    text = Text()
+    q = row.queue
+    text.append("Erlang C ", "bold")
+    text.append(f"target {fmt.pct(q.sl_target)} in {fmt.duration(q.threshold_s)}\n", "dim")
+    s = row.staffing
+    if s is None:
+        n = row.shared.min_sample if row.shared else 10
+        text.append(f"Too few contacts yet (under {n}) to estimate.\n", "dim")
+    else:
+        effective = s.effective
+        short = s.needed - effective
+        text.append("Needed now ")
+        text.append(str(s.needed), "bold")
+        text.append("  effective ")
+        text.append(f"{effective:.1f}", "bold red" if short > 1e-9 else "bold green")
+        if short > 1e-9:
+            text.append(f"  short {short:.1f}", "bold red")
+        text.append("\n")
+        text.append(s.inputs() + "\n", "dim")
+        if s.predicted_sl_with_staffed is not None:
+            text.append(f"Predicted SL with {int(effective)} effective: ")
+            text.append(fmt.pct(s.predicted_sl_with_staffed), "bold")
+            text.append("\n")
+    a = row.agents
+    text.append(f"Agents: {a.available} avail · {a.on_contact} on · "
+                f"{a.after_contact_work} ACW · {a.away} away")
+    return text
+
+
+class QueueDetailScreen(BoardScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,backspace", "app.pop_screen", "Back"),
+        Binding("tab", "app.focus_next", "Switch table", show=False),
+        Binding("r", "reassign", "Reassign"),
+        Binding("o", "overflow", "Overflow"),
+        Binding("m", "move_agents", "Move agents"),
+        Binding("w", "window", "Window"),
+    ]
+    # Keys a viewer does not see (roles.REQUIRED_ROLE; BoardScreen.check_action).
+    GATED: ClassVar[dict[str, str]] = {"reassign": "reassign_contact",
+                                       "overflow": "overflow", "move_agents": "move_agents"}
+
+    def __init__(self, queue_id: str) -> None:
+        super().__init__()
+        self.queue_id = queue_id
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="queue-summary"):
+            yield Static(id="queue-metrics", markup=False)
+            yield Static(id="queue-staffing", markup=False)
+        with Horizontal(id="queue-lists"):
+            with Vertical():
+                yield Static("Waiting, oldest first", classes="section-title")
+                yield Grid(
+                    contact_columns(self._threshold, self._queue_name, with_queue=False),
+                    key_of=lambda c: c.id,
+                    now=self.sup.data_now,
+                    empty_text="Nobody waiting",
+                    id="waiting",
+                )
+            with Vertical():
+                yield Static("Agents serving this queue", classes="section-title")
+                yield Grid(
+                    agent_columns(self._queue_name, lambda a: None),
+                    key_of=lambda a: f"{a.source}:{a.id}",
+                    now=self.sup.data_now,
+                    empty_text="No agent has this skill",
+                    id="serving",
+                )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#waiting", Grid).focus()
+        self.query_one("#serving", Grid).sort_by("state")
+
+    def _row(self) -> QueueRow | None:
+        board = self.sup.board
+        return board.rows_by_id.get(self.queue_id) if board else None
+
+    def _threshold(self, contact: Contact) -> float:
+        row = self._row()
+        return row.queue.threshold_s if row else 0.0
+
+    def _queue_name(self, queue_id: str | None) -> str:
+        board = self.sup.board
+        row = board.rows_by_id.get(queue_id) if board and queue_id else None
+        return clean(row.queue.name, 40) if row else clean(queue_id or "—", 40)
+
+    def show_board(self, board: Board) -> None:
+        row = board.rows_by_id.get(self.queue_id)
+        if row is None:
+            self.query_one("#queue-metrics", Static).update(
+                Text("This queue is no longer reported by any source.", "bold red")
+            )
+            return
+        cfg = self.sup.config.console
+        zone, minutes = cfg.policy.zone, cfg.interval_minutes
+        keys = [INTERVAL]
+        rolling = self.sup.window_key if self.sup.window_key not in (INTERVAL, DAY) else (
+            f"{cfg.rolling_minutes[0]}m")
+        keys += [rolling, DAY]
+        columns = [(k, fmt.window_label(board, k, zone, minutes, short=True)) for k in keys]
+        self.query_one("#queue-metrics", Static).update(
+            metrics_table(row, columns, cfg.min_sample))
+        self.query_one("#queue-staffing", Static).update(staffing_text(row))
+        self.query_one("#waiting", Grid).set_rows(board.waiting_by_queue.get(self.queue_id, ()))
+        serving: tuple[Agent, ...] = board.agents_by_queue.get(self.queue_id, ())
+        self.query_one("#serving", Grid).set_rows(serving)
+
+    def _waiting(self) -> list[Contact]:
+        board = self.sup.board
+        return list(board.waiting_by_queue.get(self.queue_id, ())) if board else []
+
+    def action_reassign(self) -> None:
+        key = self.query_one("#waiting", Grid).cursor_key
+        contact = next((c for c in self._waiting() if c.id == key), None)
+        if contact is None:
+            self.notify("No waiting contact selected", severity="warning")
+            return
+        self.app.push_screen(ReassignScreen([contact], self.queue_id))
+
+    def action_overflow(self) -> None:
+        waiting = self._waiting()
+        if not waiting:
+            self.notify("Nobody is waiting in this queue", severity="warning")
+            return
+        self.app.push_screen(ReassignScreen(waiting, self.queue_id, overflow=True))
+
+    def on_grid_selected(self, event: Grid.Selected) -> None:
+        if event.grid.id == "waiting":  # Enter on a waiting contact: reassign it
+            self.action_reassign()
+
+    def action_window(self) -> None:
+        """The rolling column cycles with the dashboard's window (w)."""
+        self.sup.cycle_window()
+        if self.sup.board is not None:
+            self.show_board(self.sup.board)
+
+    def action_move_agents(self) -> None:
+        self.app.push_screen(MoveAgentsScreen(self.queue_id))
+
+    def refresh_ages(self) -> None:
+        for grid in self.query(Grid):
+            grid.refresh_changed()
+
+    def title_text(self) -> str:
+        row = self._row()
+        return f"Queue: {clean(row.queue.name, 40)}" if row else "Queue"
