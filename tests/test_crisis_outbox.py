@@ -303,7 +303,8 @@ def test_two_workers_on_one_db_never_both_deliver_a_row(receiver: Receiver,
         t.join(60)
     assert not errors
     rows = setup.status(include_settled=True)
-    assert len(rows) == 40 and {r.state for r in rows} == {"delivered"}, [r.last_error for r in rows if r.state != "delivered"]
+    assert len(rows) == 40 and {r.state for r in rows} == {"delivered"}, [
+        r.last_error for r in rows if r.state != "delivered"]
     # Every row delivered by exactly one console, and the work really was shared.
     assert sum(len(d) for d in delivered_by) == 40
     assert set().union(*delivered_by) == {r.id for r in rows}

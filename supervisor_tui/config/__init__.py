@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +21,8 @@ from supervisor_tui.crisis.config import CrisisConfig
 from supervisor_tui.domain.escalation import EscalationRules
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import SLFormula
+from supervisor_tui.domain.roles import ROLE_RANK as ROLE_RANK  # re-exported: config speaks roles
+from supervisor_tui.domain.roles import Role
 from supervisor_tui.notices import NotifyConfig
 from supervisor_tui.sim.config import SimulatorConfig
 
@@ -104,15 +105,6 @@ class ConsoleConfig(Strict):
     @property
     def policy(self) -> IntervalPolicy:
         return IntervalPolicy(minutes=self.interval_minutes, tz=self.timezone)
-
-
-class Role(StrEnum):
-    VIEWER = "viewer"  # look only
-    SUPERVISOR = "supervisor"  # escalations, reassign contacts, move agents
-    ADMIN = "admin"  # and crisis communications
-
-
-ROLE_RANK = {Role.VIEWER: 0, Role.SUPERVISOR: 1, Role.ADMIN: 2}
 
 
 class RolesConfig(Strict):

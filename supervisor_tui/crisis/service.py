@@ -22,7 +22,6 @@ from typing import Any
 import httpx
 import sqlite_utils
 
-from supervisor_tui.config import ROLE_RANK, Role
 from supervisor_tui.crisis.channels import Broadcast, Sender, build_senders
 from supervisor_tui.crisis.config import AgentsChannel, CrisisConfig, MessageKind
 from supervisor_tui.crisis.db import CrisisStoreError
@@ -54,6 +53,7 @@ from supervisor_tui.crisis.templates import (
     resolve_variables,
     template_variables,
 )
+from supervisor_tui.domain.roles import ROLE_RANK, Role
 from supervisor_tui.store.audit import AuditError
 
 #: the least role for each crisis action (delivering queued rows needs none)
