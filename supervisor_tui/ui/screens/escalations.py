@@ -17,7 +17,6 @@ on stale data, where waits freeze at the last data's time.
 
 from __future__ import annotations
 
-import heapq
 import re
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -245,8 +244,10 @@ class EscalationDeskScreen(BoardScreen):
         shown = [e for e in sup.escalations if self.show_resolved or not sup.is_handled(e)]
         departed = [e for e in sup.tracker.result.departed
                     if self.show_resolved or not sup.is_handled(e)]
-        if departed:  # greyed in place, so nothing jumps while they go (both sorted)
-            shown = list(heapq.merge(shown, departed, key=sort_key))
+        if departed:
+            # Greyed below the live ones: in a surge dozens leave each minute, and in
+            # place they pushed the live criticals off an 80x24 desk.
+            shown = shown + sorted(departed, key=sort_key)
         if self.mine_only:
             shown = [e for e in shown if self._mine(e)]
         return shown
