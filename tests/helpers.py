@@ -119,3 +119,10 @@ async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:  # type: ig
             raise AssertionError(f"condition not met within {timeout} s")
         await pilot.pause(0.05)
         loop_time += 0.05
+
+
+async def settle(pilot, polls: int = 2) -> None:  # type: ignore[no-untyped-def]
+    """Wait for data on screen (generous under a loaded CI), then a little more."""
+    await wait_for(pilot, lambda: pilot.app.board is not None)
+    for _ in range(polls):
+        await pilot.pause(0.15)

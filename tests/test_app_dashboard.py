@@ -9,15 +9,9 @@ from tests.helpers import (
     make_app,
     make_config,
     screen_text,
+    settle,
     wait_for,
 )
-
-
-async def settle(pilot, polls: int = 2) -> None:  # type: ignore[no-untyped-def]
-    """Wait for data on screen (generous under a loaded CI), then a little more."""
-    await wait_for(pilot, lambda: pilot.app.board is not None)
-    for _ in range(polls):
-        await pilot.pause(0.15)
 
 
 async def test_dashboard_shows_queues_kpis_and_escalations() -> None:

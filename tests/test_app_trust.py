@@ -15,14 +15,9 @@ from tests.helpers import (
     make_app,
     make_config,
     screen_text,
+    settle,
     wait_for,
 )
-
-
-async def settle(pilot, polls: int = 2) -> None:  # type: ignore[no-untyped-def]
-    await wait_for(pilot, lambda: pilot.app.board is not None)
-    for _ in range(polls):
-        await pilot.pause(0.15)
 
 
 def tile(app, tile_id: str) -> str:  # type: ignore[no-untyped-def]

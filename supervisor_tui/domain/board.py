@@ -45,10 +45,6 @@ CHANNEL_GROUP = {Channel.VOICE: LIVE, Channel.CHAT: LIVE, Channel.SOCIAL: LIVE,
                  Channel.EMAIL: DEFERRED}
 
 
-def rolling_key(minutes: int) -> str:
-    return f"{minutes}m"
-
-
 def sl_denominator(stats: QueueStats, formula: SLFormula) -> int:
     """How many contacts the service level is a share of (its sample size)."""
     if formula == SLFormula.ANSWERED:
@@ -143,7 +139,6 @@ class _Shared:
         self.windows = windows
         self.erlang_window = erlang_window
         self.min_sample = min_sample
-        self.rows: Mapping[str, QueueRow] = {}
 
 
 @dataclass(frozen=True)
@@ -198,14 +193,11 @@ class QueueRow:
     def agents(self) -> metrics.AgentTally:
         return metrics.agent_counts(self.serving)
 
+    @cached_property
     def estimate(self) -> tuple[float, float, str, int, str] | None:
         """(arrival rate /s, AHT s, basis, sample, AHT basis) from the first window with
         at least the minimum sample: the rolling Erlang window (a moving average over
         its length), else the day so far. None while too few contacts are known."""
-        return self._estimate
-
-    @cached_property
-    def _estimate(self) -> tuple[float, float, str, int, str] | None:
         min_n = self.shared.min_sample if self.shared else 10
         candidates: list[tuple[QueueStats, float, str]] = []
         if self.shared is not None:
@@ -271,10 +263,6 @@ class Board:
     snapshot: Snapshot
     rows: tuple[QueueRow, ...]
     rows_by_id: dict[str, QueueRow]
-    totals_interval: WindowMetrics
-    totals_day: WindowMetrics
-    overall_target: float
-    overall_status: SLStatus
     waiting: int
     oldest_waiting_since: datetime | None
     agents: metrics.AgentTally
@@ -355,7 +343,7 @@ class Board:
 
 
 def _staffing(row: QueueRow, max_occupancy: float | None) -> Staffing | None:
-    est = row.estimate()
+    est = row.estimate
     if est is None:
         return None
     rate, aht, basis, sample, aht_basis = est
@@ -394,7 +382,6 @@ def build_board(
     min_sample: int = 10,
 ) -> Board:
     now = snapshot.taken_at
-    queues = {q.id: q for q in snapshot.queues}
     shared = _Shared(windows or {}, erlang_window, min_sample)
 
     idx = index_of(snapshot)
@@ -443,7 +430,6 @@ def build_board(
             )
         )
     rows_by_id = {r.queue.id: r for r in rows}
-    shared.rows = rows_by_id
 
     # Worst first: how far past their own queue's threshold, VIPs breaking ties.
     tier_rank = {"vip": 0, "gold": 1, "standard": 2}
@@ -453,32 +439,10 @@ def build_board(
         key=lambda e: (-e.wait_s / max(e.queue.threshold_s, 1.0), tier_rank[e.contact.tier]),
     )
 
-    totals_interval = metrics.combine(
-        (snapshot.interval_stats[q] for q in queues if q in snapshot.interval_stats),
-        window_start=snapshot.interval_start,
-    )
-    totals_day = metrics.combine(
-        (snapshot.day_stats[q] for q in queues if q in snapshot.day_stats),
-        window_start=snapshot.day_start,
-    )
-    # Overall target: each queue's target weighted by its contacts this interval.
-    weights = [(r.queue.sl_target, r.interval_stats.offered) for r in rows]
-    total_weight = sum(w for _, w in weights)
-    if total_weight:
-        overall_target = sum(t * w for t, w in weights) / total_weight
-    elif rows:
-        overall_target = sum(t for t, _ in weights) / len(rows)
-    else:
-        overall_target = 0.8
-    totals = WindowMetrics.of(totals_interval, formula)
     return Board(
         snapshot=snapshot,
         rows=tuple(rows),
         rows_by_id=rows_by_id,
-        totals_interval=totals,
-        totals_day=WindowMetrics.of(totals_day, formula),
-        overall_target=overall_target,
-        overall_status=sl_status(totals.service_level, overall_target),
         waiting=idx.waiting + sum(r.waiting - len(waiting_by_queue.get(r.queue.id, ()))
                                   for r in rows),
         oldest_waiting_since=min((r.oldest_waiting_since for r in rows
