@@ -11,12 +11,21 @@ the caller, which shows them and carries on with in-memory trends.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import sqlite_utils
+
+from supervisor_tui.store.rows import (
+    EscalationNote,
+    EscalationNotice,
+    EscalationState,
+    HistoryRow,
+)
 
 HISTORY = "queue_history"
 ESC_STATE = "escalation_state"
@@ -44,8 +53,8 @@ class Change:
     done: bool
     why: str = ""
     confirm: bool = False
-    before: dict | None = None
-    after: dict | None = None
+    before: EscalationState | None = None
+    after: EscalationState | None = None
     told: tuple[str, ...] = field(default=())
 
 
@@ -156,17 +165,36 @@ class Store:
             )
             self.db[ESC_NOTES].create_index(["escalation_id"])  # type: ignore[union-attr]
 
-    def escalation_states(self) -> dict[str, dict]:
+    @contextmanager
+    def _transaction(self, failing: str, how: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """One transaction (BEGIN IMMEDIATE: writers queue, across processes); any
+        sqlite error rolls back and becomes ``StoreError(f"cannot {failing}: …")``."""
+        conn = self.db.conn
+        try:
+            conn.execute(f"BEGIN {how}")
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError(f"cannot {failing}: {err}") from None
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def escalation_states(self) -> dict[str, EscalationState]:
         """State of every escalation someone has touched, keyed by escalation id."""
         try:
-            return {row["id"]: row for row in self.db[ESC_STATE].rows}  # type: ignore[union-attr]
+            return {row["id"]: cast(EscalationState, row)
+                    for row in self.db[ESC_STATE].rows}  # type: ignore[union-attr]
         except sqlite3.Error as err:
             raise StoreError(f"cannot read escalation state: {err}") from None
 
-    def escalation_notes(self, escalation_id: str) -> list[dict]:
+    def escalation_notes(self, escalation_id: str) -> list[EscalationNote]:
         try:
             return list(self.db[ESC_NOTES].rows_where(  # type: ignore[union-attr]
-                "escalation_id = ?", [escalation_id], order_by="id"))
+                "escalation_id = ?", [escalation_id], order_by="id"))  # type: ignore[arg-type]
         except sqlite3.Error as err:
             raise StoreError(f"cannot read notes: {err}") from None
 
@@ -188,10 +216,8 @@ class Store:
         ``force`` (the user confirmed) and leaves that owner a notice; GIVE always
         tells the receiver. ``label`` names the item in notices.
         """
-        conn = self.db.conn
         what = label or escalation_id
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        with self._transaction("save escalation state"):
             before = self._state_row(escalation_id)
             current = before["state"] if before else OPEN
             owner = (before["owner"] or "") if before else ""
@@ -199,8 +225,7 @@ class Store:
             refusal, ask = _refusal(verb, current, owner, user, to_user, bool(others))
             if refusal is None and ask and not force:
                 refusal = ask
-            if refusal is not None:
-                conn.execute("ROLLBACK")
+            if refusal is not None:  # nothing written: the commit is a no-op
                 return Change(False, refusal, confirm=refusal == ask, before=before)
             state, new_owner = verb, owner
             if verb == TAKEN:
@@ -209,10 +234,11 @@ class Store:
                 state, new_owner = OPEN, ""
             elif verb == GIVE:
                 state, new_owner = TAKEN, to_user
-            after = {"id": escalation_id, "state": state, "owner": new_owner,
-                     "updated_at": now.isoformat(), "updated_by": user,
-                     "until": until.isoformat() if verb == SNOOZED and until else "",
-                     "seq": ((before or {}).get("seq") or 0) + 1}
+            after: EscalationState = {
+                "id": escalation_id, "state": state, "owner": new_owner,
+                "updated_at": now.isoformat(), "updated_by": user,
+                "until": until.isoformat() if verb == SNOOZED and until else "",
+                "seq": ((before or {}).get("seq") or 0) + 1}
             self._write_state(after)
             told: list[str] = []
             if others and ask and owner != to_user:
@@ -223,11 +249,6 @@ class Store:
             if verb == GIVE and to_user != user:
                 told.append(self._notice(escalation_id, to_user, user, now,
                                          f"{user} gave you {what}"))
-            conn.execute("COMMIT")
-        except sqlite3.Error as err:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreError(f"cannot save escalation state: {err}") from None
         return Change(True, before=before, after=after, told=tuple(told))
 
     def undo_escalation(self, change: Change, user: str, now: datetime,
@@ -238,38 +259,34 @@ class Store:
         if after is None:
             return Change(False, "nothing to undo")
         eid = after["id"]
-        conn = self.db.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        with self._transaction("undo"):
             row = self._state_row(eid)
             if row is None or (row.get("seq") or 0) != after["seq"]:
-                conn.execute("ROLLBACK")
                 by = row["updated_by"] if row else "someone"
                 return Change(False, f"not undone: {by} changed it since")
             before = change.before
-            restored = dict(before) if before else {
-                "id": eid, "state": OPEN, "owner": "", "until": ""}
+            restored: EscalationState = dict(before) if before else {  # type: ignore[assignment]
+                "id": eid, "state": OPEN, "owner": "", "until": "", "updated_at": "",
+                "updated_by": "", "seq": 0}
             restored.update(updated_at=now.isoformat(), updated_by=user,
                             seq=after["seq"] + 1)
             self._write_state(restored)
             for who in change.told:
                 self._notice(eid, who, user, now, f"{user} undid that change to "
                              f"{label or eid}")
-            conn.execute("COMMIT")
-        except sqlite3.Error as err:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreError(f"cannot undo: {err}") from None
         return Change(True, before=row, after=restored, told=change.told)
 
-    def _state_row(self, escalation_id: str) -> dict | None:
+    def _state_row(self, escalation_id: str) -> EscalationState | None:
         cur = self.db.conn.execute(
             f"select id, state, owner, updated_at, updated_by, until, seq from {ESC_STATE}"
             " where id = ?", [escalation_id])
         row = cur.fetchone()
-        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+        if not row:
+            return None
+        return cast(EscalationState, dict(zip([d[0] for d in cur.description], row,
+                                              strict=True)))
 
-    def _write_state(self, row: dict) -> None:
+    def _write_state(self, row: EscalationState) -> None:
         self.db.conn.execute(
             f"insert or replace into {ESC_STATE} (id, state, owner, updated_at, updated_by,"
             " until, seq) values (?, ?, ?, ?, ?, ?, ?)",
@@ -284,10 +301,10 @@ class Store:
             [escalation_id, to_user, from_user, now.isoformat(), text])
         return to_user
 
-    def notices_for(self, user: str, since: datetime) -> list[dict]:
+    def notices_for(self, user: str, since: datetime) -> list[EscalationNotice]:
         """Notices addressed to ``user`` from ``since`` on, oldest first."""
         try:
-            return list(self.db.query(
+            return list(self.db.query(  # type: ignore[arg-type]
                 f"select * from {ESC_NOTICES} where to_user = ? and ts >= ? order by id",
                 [user, since.isoformat()]))
         except sqlite3.Error as err:
@@ -314,23 +331,16 @@ class Store:
         except sqlite3.Error as err:
             raise StoreError(f"cannot save note: {err}") from None
 
-    def record_history(self, rows: Iterable[dict]) -> int:
+    def record_history(self, rows: Iterable[HistoryRow]) -> int:
         """Append one sample per queue; returns rows written. Raises StoreError."""
         rows = list(rows)
-        conn = self.db.conn
-        try:
-            conn.execute("BEGIN")  # one transaction, not one commit per row
-            self.db[HISTORY].insert_all(rows, replace=True)  # type: ignore[union-attr]
-            conn.execute("COMMIT")
-        except sqlite3.Error as err:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreError(f"cannot write history: {err}") from None
+        with self._transaction("write history", how=""):  # one commit, not one per row
+            self.db[HISTORY].insert_all(rows, replace=True)  # type: ignore[union-attr, arg-type]
         return len(rows)
 
-    def history_since(self, since: datetime) -> list[dict]:
+    def history_since(self, since: datetime) -> list[HistoryRow]:
         try:
-            return list(
+            return list(  # type: ignore[arg-type]
                 self.db.query(
                     f"select * from {HISTORY} where ts >= ? order by ts",
                     [since.isoformat()],
