@@ -22,7 +22,9 @@ from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import AgentStateKind, Channel
 from supervisor_tui.poller import Poller
 from supervisor_tui.sources.base import Capability, SourceError
-from supervisor_tui.sources.genesys import GenesysSettings, GenesysSource, longest_wait_s
+from supervisor_tui.sources.genesys.documents import longest_wait_s
+from supervisor_tui.sources.genesys.settings import GenesysSettings
+from supervisor_tui.sources.genesys.source import GenesysSource
 from supervisor_tui.sources.limits import RateLimited, RequestBudget
 from tests.counting import count_problems
 

@@ -39,7 +39,7 @@ from supervisor_tui.domain.model import (
 from supervisor_tui.poller import Poller
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.limits import RateLimited
-from supervisor_tui.sources.twilio import (
+from supervisor_tui.sources.twilio.documents import (
     ActivityCount,
     ActivityDoc,
     BulkRealtimeDoc,
@@ -53,12 +53,12 @@ from supervisor_tui.sources.twilio import (
     TaskDoc,
     TaskQueueDoc,
     TasksByStatus,
-    TwilioSettings,
-    TwilioSource,
     WorkerDoc,
     check_split,
     queue_stats,
 )
+from supervisor_tui.sources.twilio.settings import TwilioSettings
+from supervisor_tui.sources.twilio.source import TwilioSource
 from tests.counting import count_problems
 
 respx = pytest.importorskip("respx", reason="respx (a test dependency) is not installed")

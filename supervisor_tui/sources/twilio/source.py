@@ -1,82 +1,5 @@
-"""The ``twilio`` source: a Twilio TaskRouter workspace.
-
-What a poll reads (``/v1/Workspaces/{WS}/...``, HTTP Basic with the account SID and
-auth token, or an API key SID and secret):
-
-- ``POST TaskQueues/RealTimeStatistics``: live counters of up to 50 queues per call.
-  Validated and kept in ``live`` (waiting, reserved, longest wait, workers by
-  activity); they fill ``Snapshot.queue_live`` (see below) and cross-check the task
-  listing (see ``notes``).
-- ``GET Tasks?AssignmentStatus=pending&AssignmentStatus=reserved`` (paged): the waiting
-  contacts. Reserved means offered to an agent and not yet accepted: still waiting.
-- ``GET Workers`` (paged): the agents. State from the activity's friendly name through
-  ``activity_map``; since when from ``date_status_changed``.
-- ``GET TaskQueues/{WQ}/CumulativeStatistics?StartDate=..&SplitByWaitTime=T,S``: the
-  interval (and day) counters, refreshed every ``interval_refresh_s`` /
-  ``day_refresh_s`` rather than every poll: one request per queue per window is the
-  most expensive part of a poll, and counters over a 30-minute window move slowly.
-- ``GET Workers?TaskQueueSid={WQ}`` (paged, every ``membership_refresh_s``): which
-  workers each queue may route to, i.e. the agents' skills. Worker attributes are not
-  returned by list calls, and queues select workers by expressions we cannot
-  evaluate, so asking TaskRouter is the only way to know.
-- ``GET TaskQueues`` and ``GET Activities`` every ``catalog_refresh_s``: queue names
-  and the activities ``set_agent_state`` can choose from.
-
-Cumulative statistics -> ``QueueStats`` (T = the queue's threshold, S = its short
-abandon time; both are sent as ``SplitByWaitTime``). The counting rule (``QueueStats``):
-a task counts in the window in which it left the queue, so offered is built from the
-outcomes, not from ``tasks_entered`` (arrivals: a task that entered at 10:29 and was
-answered at 10:31 would be offered in one interval and answered in the next):
-
-=========================== =====================================================
-offered                     ``reservations_accepted + tasks_canceled + tasks_moved``
-answered                    ``reservations_accepted``
-answered_within_threshold   ``split_by_wait_time[T].below.reservations_accepted``
-abandoned                   ``tasks_canceled`` (caller hung up, TTL expired, or an
-                            API cancel: TaskRouter does not tell them apart)
-abandoned_after_threshold   ``split_by_wait_time[T].above.tasks_canceled``, less any
-                            that are also short (see below)
-abandoned_short             ``split_by_wait_time[S].below.tasks_canceled``
-flowed_out                  ``tasks_moved`` (moved to another queue by the workflow;
-                            inferred: the spec says "moved from one queue to another")
-wait_answered_s             ``wait_duration_in_queue_until_accepted.total`` (time in
-                            this queue), else ``wait_duration_until_accepted.total``
-handled, handle_s           0: TaskRouter queue statistics carry no handle time, so
-                            AHT shows as unknown rather than as 0 s
-=========================== =====================================================
-
-Plausibility: at each threshold, ``below + above`` must equal the totals
-(``reservations_accepted``, ``tasks_canceled``). TaskRouter splits at most 10,000
-tasks/reservations per threshold: past that, a split covering fewer is a sample, and
-the within/short/late counts are scaled from it (a note says "estimated"). Abandons
-after T exclude short ones (short abandons are left out of every rate); settings keep
-S <= T, so only a sampled split can overlap, and the late count is then clamped (and
-said). Counters that fail (Twilio's own spec example: 100 accepted, 100 canceled, every
-split 0 + 0) reject that queue's window only: the queue shows no figures, and a note
-names it and says why; the rest of the poll stands.
-
-Live queue counts (``Snapshot.queue_live``): waiting = ``tasks_by_status.pending +
-reserved`` (reserved: offered to an agent, not yet accepted). The oldest wait comes from
-the task listing (time in this queue); only when the listing does not hold the
-longest-waiting task (``longest_task_waiting_sid``) or lists fewer tasks than TaskRouter
-counts is it taken from ``longest_task_waiting_age``, which counts from the task's
-creation (so may overstate time in this queue for a transferred task).
-
-Limits: a task accepted by several reservations (re-offers, transfers) counts once per
-acceptance; tasks deleted by the API (``tasks_deleted``) are not counted (TaskRouter
-does not say whether they were still waiting); counters are as old as their last
-refresh (at most ``interval_refresh_s``). Agents' ``contact_id`` is not filled (that
-needs a reservation look-up per worker), and a worker who stays in an "Available"
-activity while on a task (multitasking) shows as available.
-
-Everything is validated here: the spec leaves ``tasks_by_status``,
-``split_by_wait_time`` and ``activity_statistics`` untyped. Garbage in aggregate
-counters (a negative count, a string, a window that was not the one asked for) rejects
-the poll with a one-line ``SourceError`` (a wrong counter cannot be dropped without
-showing zero as truth); counters that are each well-formed but cannot all be true
-reject that queue's window (above); a garbage worker or task record is dropped and
-said so in ``notes`` (and the log), unless most records are garbage. The clock-skew
-warning is worked out from the tasks that were kept, never from a dropped one.
+"""The ``twilio`` source itself: planning, requests, mapping and actions (the package
+docstring says what a poll reads and how it is counted).
 """
 
 from __future__ import annotations
@@ -85,25 +8,14 @@ import asyncio
 import json
 import logging
 import math
-import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import ValidationError
 
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
@@ -121,18 +33,28 @@ from supervisor_tui.domain.model import (
     Tier,
 )
 from supervisor_tui.domain.text import clean
-from supervisor_tui.protocol.documents import describe, is_loopback
+from supervisor_tui.protocol.documents import describe
 from supervisor_tui.sources.base import Capability, SourceError
-from supervisor_tui.sources.checks import Count, Date, Seconds
-from supervisor_tui.sources.plausible import checked_stats, late_abandons, rejection_note
+from supervisor_tui.sources.plausible import rejection_note
 from supervisor_tui.sources.reuse import Reuse
-from supervisor_tui.sources.settings import SourceSettings
-from supervisor_tui.sources.web import (
-    RateLimited,
-    WebClient,
-    WebSource,
-    secret_from_env,
+from supervisor_tui.sources.twilio.documents import (
+    _D,
+    LISTINGS,
+    ActivityDoc,
+    BulkRealtimeDoc,
+    CumulativeDoc,
+    PageMeta,
+    TaskDoc,
+    TwilioErrorDoc,
+    WorkerDoc,
+    _validate,
+    get_path,
+    parse_attributes,
+    queue_stats,
+    set_path,
 )
+from supervisor_tui.sources.twilio.settings import TwilioSettings, sid_ok
+from supervisor_tui.sources.web import RateLimited, WebClient, WebSource, secret_from_env
 
 log = logging.getLogger(__name__)
 
@@ -140,481 +62,12 @@ log = logging.getLogger(__name__)
 BULK_MAX = 50
 #: the largest page TaskRouter serves
 PAGE_SIZE = 1000
-#: TaskRouter's own ceiling on a task's life (the Timeout of a new task), seconds
-MAX_TASK_TTL_S = 1_209_600
-#: counts above this are garbage, not a contact centre
-#: durations (sums of waits over a day) above this are garbage
-#: attributes larger than this are not parsed (TaskRouter's own limit is far lower)
-MAX_ATTRIBUTES_CHARS = 256 * 1024
-
-_SID_RE = {p: re.compile(rf"^{p}[0-9a-fA-F]{{32}}$") for p in ("AC", "WS", "WQ", "WK", "WT",
-                                                                    "WA", "SK")}
-_ATTR_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
-_DIGITS = re.compile(r"^[0-9]{1,12}$")
 
 # Task channel unique names (Twilio's defaults and common custom ones) -> our channels;
 # anything else takes the queue's configured channel.
 _CHANNELS = {"voice": Channel.VOICE, "video": Channel.VOICE, "chat": Channel.CHAT,
              "sms": Channel.CHAT, "messaging": Channel.CHAT, "whatsapp": Channel.CHAT,
              "email": Channel.EMAIL, "facebook": Channel.SOCIAL, "social": Channel.SOCIAL}
-
-#: activity friendly names (case-insensitive) -> our agent states; settings add to these
-DEFAULT_ACTIVITY_MAP: dict[str, AgentStateKind] = {
-    "available": AgentStateKind.AVAILABLE,
-    "idle": AgentStateKind.AVAILABLE,
-    "busy": AgentStateKind.ON_CONTACT,
-    "reserved": AgentStateKind.ON_CONTACT,
-    "on call": AgentStateKind.ON_CONTACT,
-    "wrapup": AgentStateKind.AFTER_CONTACT_WORK,
-    "wrap up": AgentStateKind.AFTER_CONTACT_WORK,
-    "wrap-up": AgentStateKind.AFTER_CONTACT_WORK,
-    "wrapping": AgentStateKind.AFTER_CONTACT_WORK,
-    "break": AgentStateKind.AWAY,
-    "lunch": AgentStateKind.AWAY,
-    "training": AgentStateKind.AWAY,
-    "meeting": AgentStateKind.AWAY,
-    "unavailable": AgentStateKind.AWAY,
-    "offline": AgentStateKind.OFFLINE,
-}
-
-
-def _sid_ok(prefix: str, value: object) -> bool:
-    return isinstance(value, str) and bool(_SID_RE[prefix].match(value))
-
-
-# -- settings ------------------------------------------------------------------------
-
-
-class TwilioQueueSettings(BaseModel):
-    """Per-queue reporting settings (``[sources.NAME.queue_settings.WQ...]``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(None, max_length=80, description="display name (default: "
-                             "the TaskQueue's friendly name)")
-    channel: Channel = Channel.VOICE
-    sl_target: float = Field(0.8, ge=0, le=1)
-    threshold_s: int = Field(20, ge=1, le=86_400, description="service-level threshold T, "
-                             "sent as SplitByWaitTime")
-    short_abandon_s: int = Field(5, ge=0, le=3_600, description="abandons under this are "
-                                 "short (0: none are); also sent as SplitByWaitTime")
-    task_channel: str | None = Field(None, max_length=64, description="count only this "
-                                     "TaskChannel (SID or unique name) in the statistics")
-    routing_value: str | None = Field(None, min_length=1, max_length=200, description=(
-        "the value written to move_attribute / agent_queues_attribute for this queue "
-        "(default: the queue SID)"))
-
-    @model_validator(mode="after")
-    def _short_under_threshold(self) -> TwilioQueueSettings:
-        if self.short_abandon_s > self.threshold_s:
-            raise ValueError("short_abandon_s must not exceed threshold_s")
-        return self
-
-
-class TwilioSettings(SourceSettings):
-    """``[sources.NAME]`` with ``type = "twilio"``: one TaskRouter workspace."""
-
-    type: Literal["twilio"] = "twilio"
-    #: TaskRouter limits are per endpoint (see the workspace's Limits page in the
-    #: Console); the bulk statistics call allows 5 requests/s. 300 per minute keeps the
-    #: average there and fits a poll of a large centre in one window.
-    default_budget: ClassVar[tuple[int, float] | None] = (300, 60.0)
-
-    workspace_sid: str = Field(description="WS... of the TaskRouter workspace")
-    account_sid: str | None = Field(None, description="AC...: the Basic user when "
-                                    "authenticating with the account's auth token")
-    username_env: str | None = Field(None, description="environment variable holding an "
-                                     "API key SID (SK...) to use as the Basic user")
-    password_env: str = Field(description="environment variable holding the auth token "
-                              "or the API key secret")
-    base_url: str = Field("https://taskrouter.twilio.com", description="TaskRouter API "
-                          "base URL (tests and mock servers override it)")
-    ca_bundle: str | None = None
-    queues: list[str] | None = Field(None, description="TaskQueue SIDs to show (default: "
-                                     "every queue in the workspace, listed periodically)")
-    queue_defaults: TwilioQueueSettings = Field(default_factory=TwilioQueueSettings)
-    queue_settings: dict[str, TwilioQueueSettings] = Field(
-        default_factory=dict, description="per TaskQueue SID, replacing queue_defaults")
-    activity_map: dict[str, AgentStateKind] = Field(
-        default_factory=dict, description="activity friendly name -> available, on_contact, "
-        "after_contact_work, away or offline (added to the built-in defaults)")
-    # refresh periods: what need not be read on every poll
-    interval_refresh_s: float = Field(30.0, ge=1, le=1800)
-    day_stats: bool = Field(True, description="also read counters since local midnight")
-    day_refresh_s: float = Field(300.0, ge=1, le=86_400)
-    membership_refresh_s: float = Field(120.0, ge=5, le=86_400)
-    catalog_refresh_s: float = Field(600.0, ge=10, le=86_400)
-    stats_window: Literal["StartDate", "Minutes"] = Field(
-        "StartDate", description="how to ask for the interval: StartDate is exact, Minutes "
-        "rounds up to whole minutes (and so may include the end of the previous interval)")
-    bulk_body_key: Literal["both", "QueueSids", "queueSids"] = Field(
-        "both", description="name of the queue list in the bulk statistics body (the docs "
-        "use both spellings; 'both' sends the list under each)")
-    max_jobs_per_poll: int = Field(10, ge=1, le=500, description="refreshes of per-queue "
-                                   "counters/members per poll once everything is loaded")
-    max_pages: int = Field(20, ge=1, le=1000, description="pages per listing before it is "
-                           "cut short (and said so)")
-    max_concurrency: int = Field(4, ge=1, le=16)
-    max_task_age_s: int = Field(MAX_TASK_TTL_S, ge=60, le=10 * MAX_TASK_TTL_S)
-    max_clock_skew_s: float = Field(300.0, ge=0, le=3600, description="platform times up "
-                                    "to this far in the future are taken as now")
-    # actions
-    move_attribute: str | None = Field(None, description="task attribute the workflow "
-                                       "routes on (e.g. transfer_queue); enables moving "
-                                       "waiting contacts")
-    move_priority: int | None = Field(None, ge=0, le=2**31 - 1, description="priority "
-                                      "given to a moved task so it is not last in line")
-    agent_queues_attribute: str | None = Field(None, description="worker attribute (list) "
-                                               "queues select workers on, e.g. "
-                                               "routing.skills; enables moving agents")
-    allow_agent_state: bool = Field(True, description="allow changing workers' activities")
-    # task / worker attributes, when TaskRouter returns them in lists
-    tier_attribute: str | None = "tier"
-    tier_by_priority: dict[Tier, int] = Field(
-        default_factory=dict, description="task priority at or above which a task is this "
-        "tier, when its attributes do not say (e.g. { vip = 100, gold = 50 })")
-    customer_attribute: str | None = None
-    team_attribute: str | None = "team"
-
-    @field_validator("workspace_sid")
-    @classmethod
-    def _ws(cls, value: str) -> str:
-        if not _sid_ok("WS", value):
-            raise ValueError("must be a workspace SID: WS followed by 32 hex digits")
-        return value
-
-    @field_validator("account_sid")
-    @classmethod
-    def _ac(cls, value: str | None) -> str | None:
-        if value is not None and not _sid_ok("AC", value):
-            raise ValueError("must be an account SID: AC followed by 32 hex digits")
-        return value
-
-    @field_validator("queues")
-    @classmethod
-    def _wq_list(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return None
-        bad = [v for v in value if not _sid_ok("WQ", v)]
-        if bad:
-            raise ValueError(f"not TaskQueue SIDs (WQ + 32 hex digits): {bad[:3]}")
-        return list(dict.fromkeys(value))
-
-    @field_validator("queue_settings")
-    @classmethod
-    def _wq_keys(cls, value: dict[str, TwilioQueueSettings]) -> dict[str, TwilioQueueSettings]:
-        bad = [k for k in value if not _sid_ok("WQ", k)]
-        if bad:
-            raise ValueError(f"keys must be TaskQueue SIDs: {bad[:3]}")
-        return value
-
-    @field_validator("activity_map")
-    @classmethod
-    def _casefold(cls, value: dict[str, AgentStateKind]) -> dict[str, AgentStateKind]:
-        return {k.strip().casefold(): v for k, v in value.items()}
-
-    @field_validator("move_attribute", "agent_queues_attribute", "tier_attribute",
-                     "customer_attribute", "team_attribute")
-    @classmethod
-    def _attr_path(cls, value: str | None) -> str | None:
-        if value is not None and not _ATTR_PATH.match(value):
-            raise ValueError("must be an attribute name, or a dotted path such as "
-                             "routing.skills")
-        return value
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host")
-        if parts.username or parts.password or parts.query or parts.fragment:
-            raise ValueError("must not carry credentials, a ?query or a #fragment")
-        if parts.scheme == "http" and not is_loopback(parts.hostname):
-            # The Basic credentials go with every request.
-            raise ValueError("plain http:// is only allowed to a loopback address")
-        return value
-
-    @model_validator(mode="after")
-    def _auth(self) -> TwilioSettings:
-        if bool(self.account_sid) == bool(self.username_env):
-            raise ValueError("set exactly one of account_sid (with the auth token in "
-                             "password_env) or username_env (an API key SID)")
-        return self
-
-    def queue(self, sid: str) -> TwilioQueueSettings:
-        return self.queue_settings.get(sid, self.queue_defaults)
-
-    def routing_value(self, sid: str) -> str:
-        return self.queue(sid).routing_value or sid
-
-    def activity_kinds(self) -> dict[str, AgentStateKind]:
-        return {**DEFAULT_ACTIVITY_MAP, **self.activity_map}
-
-
-# -- response documents ---------------------------------------------------------------
-# Only the fields we read; extra fields are ignored. Names are the spec's
-# (tests check each one exists in twilio_taskrouter_v1.json).
-
-
-def _sid(prefix: str) -> Any:
-    def check(value: Any) -> str:
-        if not _sid_ok(prefix, value):
-            raise ValueError(f"not a {prefix} SID: {clean(repr(value), 40)}")
-        return str(value)
-    return BeforeValidator(check)
-
-
-Name = Annotated[str, Field(max_length=500)]
-
-
-class _Doc(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class ActivityCount(_Doc):
-    """An ``activity_statistics`` item (untyped in the spec)."""
-
-    friendly_name: Name
-    workers: Count
-
-
-class TasksByStatus(_Doc):
-    """``tasks_by_status`` (untyped in the spec); absent statuses have no tasks."""
-
-    pending: Count = 0
-    reserved: Count = 0
-    assigned: Count = 0
-    wrapping: Count = 0
-
-
-class RealtimeDoc(_Doc):
-    """One ``task_queue_data`` item of the bulk call (its items are untyped)."""
-
-    task_queue_sid: Annotated[str, _sid("WQ")]
-    longest_task_waiting_age: Count = 0
-    longest_task_waiting_sid: Name | None = None  # checked where used: a hint only
-    longest_relative_task_age_in_queue: Count | None = None
-    tasks_by_status: TasksByStatus | None = None
-    total_available_workers: Count = 0
-    total_eligible_workers: Count = 0
-    activity_statistics: list[ActivityCount] | None = None
-
-
-class BulkRealtimeDoc(_Doc):
-    task_queue_data: list[RealtimeDoc] | None = None
-
-
-class SplitCounts(_Doc):
-    tasks_canceled: Count
-    reservations_accepted: Count
-
-
-class SplitDoc(_Doc):
-    """One threshold of ``split_by_wait_time`` (untyped in the spec)."""
-
-    above: SplitCounts
-    below: SplitCounts
-
-
-class DurationsDoc(_Doc):
-    total: Seconds = 0.0
-
-
-class CumulativeDoc(_Doc):
-    task_queue_sid: Annotated[str, _sid("WQ")] | None = None
-    start_time: Date | None = None
-    end_time: Date | None = None
-    tasks_entered: Count = 0
-    tasks_canceled: Count = 0
-    tasks_moved: Count = 0
-    reservations_accepted: Count = 0
-    wait_duration_until_accepted: DurationsDoc | None = None
-    wait_duration_in_queue_until_accepted: DurationsDoc | None = None
-    split_by_wait_time: dict[str, SplitDoc] | None = None
-
-
-class TaskQueueDoc(_Doc):
-    sid: Annotated[str, _sid("WQ")]
-    friendly_name: Name | None = None
-
-
-class ActivityDoc(_Doc):
-    sid: Annotated[str, _sid("WA")]
-    friendly_name: Name
-    available: StrictBool | None = None
-
-
-class WorkerDoc(_Doc):
-    sid: Annotated[str, _sid("WK")]
-    friendly_name: Name | None = None
-    activity_name: Name | None = None
-    available: StrictBool | None = None
-    date_status_changed: Date | None = None
-    date_updated: Date | None = None
-    attributes: str | None = None
-
-
-class TaskDoc(_Doc):
-    sid: Annotated[str, _sid("WT")]
-    assignment_status: Literal["pending", "reserved", "assigned", "canceled", "completed",
-                               "wrapping"]
-    task_queue_sid: Annotated[str, _sid("WQ")] | None = None
-    age: Count = 0
-    date_created: Date | None = None
-    task_queue_entered_date: Date | None = None
-    priority: Annotated[StrictInt, Field(ge=0, le=2**31 - 1)] = 0
-    task_channel_unique_name: Name | None = None
-    attributes: str | None = None
-
-
-class PageMeta(_Doc):
-    next_page_url: str | None = None
-
-
-class TwilioErrorDoc(_Doc):
-    code: int | None = None
-    message: str | None = None
-
-
-#: list call -> (its key in the page, its record document)
-LISTINGS: dict[str, tuple[str, type[_Doc]]] = {
-    "TaskQueues": ("task_queues", TaskQueueDoc),
-    "Activities": ("activities", ActivityDoc),
-    "Workers": ("workers", WorkerDoc),
-    "Tasks": ("tasks", TaskDoc),
-}
-
-_D = TypeVar("_D", bound=_Doc)
-
-
-def _validate(model: type[_D], data: Any, what: str) -> _D:
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise SourceError(f"{what}: {describe(err)}") from None
-
-
-# -- parsing helpers (pure) -----------------------------------------------------------
-
-
-def parse_attributes(text: str | None) -> dict[str, Any] | None:
-    """A task's or worker's attributes as a dict, or None when absent or not an object."""
-    if not text or len(text) > MAX_ATTRIBUTES_CHARS:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def get_path(attrs: dict[str, Any] | None, path: str | None) -> Any:
-    if attrs is None or path is None:
-        return None
-    node: Any = attrs
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
-def set_path(attrs: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """A copy of ``attrs`` with ``path`` set; refuses to overwrite a non-object on the way."""
-    result = json.loads(json.dumps(attrs))
-    node = result
-    parts = path.split(".")
-    for part in parts[:-1]:
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            raise ValueError(f"attribute {part!r} is not an object")
-        node = child
-    node[parts[-1]] = value
-    return result
-
-
-#: TaskRouter splits at most this many tasks/reservations per SplitByWaitTime threshold
-SPLIT_CAP = 10_000
-
-
-@dataclass(frozen=True)
-class Split:
-    """One threshold's split, checked against the totals (scaled when it is a sample)."""
-
-    below_accepted: int
-    below_canceled: int
-    above_canceled: int
-    estimated: bool
-
-
-def check_split(at: int, split: SplitDoc, accepted: int, canceled: int) -> Split | str:
-    """``below + above`` must be the totals; past TaskRouter's 10,000 a split covering
-    fewer is a sample, scaled up to the totals. Otherwise: the reason it cannot be true."""
-    b, a = split.below, split.above
-    got_acc = b.reservations_accepted + a.reservations_accepted
-    got_can = b.tasks_canceled + a.tasks_canceled
-    if (got_acc, got_can) == (accepted, canceled):
-        return Split(b.reservations_accepted, b.tasks_canceled, a.tasks_canceled, False)
-    sampled = (accepted + canceled > SPLIT_CAP and got_acc + got_can <= SPLIT_CAP
-               and got_acc <= accepted and got_can <= canceled
-               and (got_acc > 0 or accepted == 0) and (got_can > 0 or canceled == 0))
-    if not sampled:
-        wrong = []
-        if got_acc != accepted:
-            wrong.append(f"{b.reservations_accepted} + {a.reservations_accepted} of "
-                         f"{accepted} answered")
-        if got_can != canceled:
-            wrong.append(f"{b.tasks_canceled} + {a.tasks_canceled} of {canceled} abandoned")
-        return f"split at {at} s counts {' and '.join(wrong)}"
-
-    def scale(n: int, got: int, total: int) -> int:
-        return min(total, round(n * total / got)) if got else 0
-
-    below_can = scale(b.tasks_canceled, got_can, canceled)
-    return Split(scale(b.reservations_accepted, got_acc, accepted), below_can,
-                 canceled - below_can, True)
-
-
-def queue_stats(queue_id: str, window_start: datetime, doc: CumulativeDoc,
-                qs: TwilioQueueSettings) -> tuple[QueueStats | None, str | None]:
-    """Cumulative statistics -> counters (the table in the module docstring), with a
-    caveat to show beside them; or no counters and the reason they cannot be true."""
-    splits = doc.split_by_wait_time or {}
-    answered, abandoned = doc.reservations_accepted, doc.tasks_canceled
-    checked: dict[int, Split] = {}
-    for at in dict.fromkeys(t for t in (qs.threshold_s, qs.short_abandon_s) if t > 0):
-        split = splits.get(str(at))
-        if split is None:
-            return None, f"no split_by_wait_time for {at} s"
-        result = check_split(at, split, answered, abandoned)
-        if isinstance(result, str):
-            return None, result
-        checked[at] = result
-    at_t = checked[qs.threshold_s]
-    within = at_t.below_accepted
-    short = checked[qs.short_abandon_s].below_canceled if qs.short_abandon_s > 0 else 0
-    after, clamped = late_abandons(abandoned, short, at_t.above_canceled)
-    waits = doc.wait_duration_in_queue_until_accepted or doc.wait_duration_until_accepted
-    stats = checked_stats(
-        queue_id=queue_id, window_start=window_start,
-        offered=answered + abandoned + doc.tasks_moved, answered=answered,
-        answered_within_threshold=within, abandoned=abandoned, abandoned_short=short,
-        abandoned_after_threshold=after, flowed_out=doc.tasks_moved,
-        wait_answered_s=waits.total if waits else 0.0)
-    if isinstance(stats, str):
-        return None, stats
-    caveats = []
-    if any(c.estimated for c in checked.values()):
-        caveats.append(f"within {qs.threshold_s} s and short abandons estimated from "
-                       f"TaskRouter's {SPLIT_CAP:,}-task sample")
-    if clamped:
-        caveats.append(f"{at_t.above_canceled - after} abandon(s) both short and late: "
-                       "counted short")
-    return stats, "; ".join(caveats) or None
 
 
 def _iso(when: datetime) -> str:
@@ -1016,7 +469,7 @@ class TwilioSource(WebSource):
                     reserved=by_status.reserved if by_status else None,
                     longest_wait_s=item.longest_task_waiting_age,
                     longest_sid=item.longest_task_waiting_sid
-                    if _sid_ok("WT", item.longest_task_waiting_sid) else None,
+                    if sid_ok("WT", item.longest_task_waiting_sid) else None,
                     available_workers=item.total_available_workers,
                     eligible_workers=item.total_eligible_workers,
                     workers_by_activity={clean(a.friendly_name, 60): a.workers
@@ -1267,7 +720,7 @@ class TwilioSource(WebSource):
     def _queue_live(self, taken_at: datetime, contacts: Sequence[Contact]
                     ) -> dict[str, QueueLive]:
         """Waiting counts from the real-time statistics; the oldest wait from them only
-        where the task listing cannot give it (module docstring)."""
+        where the task listing cannot give it (package docstring)."""
         listed: dict[str, list[Contact]] = {}
         for c in contacts:
             listed.setdefault(c.queue_id, []).append(c)
@@ -1355,7 +808,7 @@ class TwilioSource(WebSource):
         attribute = self.settings.move_attribute
         if not attribute:
             return self._unsupported("move contacts (no move_attribute is configured)")
-        if not _sid_ok("WT", contact_id):
+        if not sid_ok("WT", contact_id):
             return ActionResult(ok=False, code="unknown_contact",
                                 message=f"not a task SID: {clean(contact_id, 40)}")
         target = self._queues.get(queue_id)
@@ -1414,7 +867,7 @@ class TwilioSource(WebSource):
         attribute = self.settings.agent_queues_attribute
         if not attribute:
             return self._unsupported("change agents' queues (no agent_queues_attribute)")
-        if not _sid_ok("WK", agent_id):
+        if not sid_ok("WK", agent_id):
             return ActionResult(ok=False, code="unknown_agent",
                                 message=f"not a worker SID: {clean(agent_id, 40)}")
         unknown = [q for q in skills if q not in self._queues]
@@ -1497,7 +950,7 @@ class TwilioSource(WebSource):
         (the first activity ``activity_map`` maps to it)."""
         if not self.settings.allow_agent_state:
             return self._unsupported("change agents' states (allow_agent_state = false)")
-        if not _sid_ok("WK", agent_id):
+        if not sid_ok("WK", agent_id):
             return ActionResult(ok=False, code="unknown_agent",
                                 message=f"not a worker SID: {clean(agent_id, 40)}")
         failed = await self._load_activities()

@@ -1,102 +1,18 @@
-"""The ``genesys`` source: Genesys Cloud queues, agents and actions.
-
-Authentication: OAuth client credentials at ``https://login.{region}/oauth/token``
-(HTTP Basic with the client id and secret), then a bearer token on
-``https://api.{region}``. The token is kept until shortly before it expires; an API
-request answered 401 gets one new token and is sent once more.
-
-What a poll reads (``poll_cost()`` is the exact count of these requests):
-
-- ``POST /api/v2/analytics/queues/observations/query`` (every poll, up to 100 queues a
-  request): ``oWaiting``, ``oInteracting``, ``oLongestWaiting``, ``oOnQueueUsers``,
-  ``oOffQueueUsers``, with the waiting conversations in detail (``detailMetrics``) as
-  the contacts: id, since when (``observationDate``), media type, participant name.
-  Genesys truncates that list (oldest half and newest half kept): ``notes`` says so.
-  ``oLongestWaiting`` is read from ``stats.calculatedMetricValue`` (else ``max``): live
-  orgs return an epoch timestamp in ms there, the docs suggest a duration in ms; a
-  value of 1e11 or more is taken as a timestamp, anything less as a duration, and the
-  resulting wait must lie between now (within ``max_clock_skew_s``) and ``max_wait_s``.
-- ``GET /api/v2/routing/queues/{q}/members?expand=routingStatus&expand=presence``
-  (paged, 100 a page, every ``members_refresh_s``; 0 = every poll): the agents.
-  Routing status IDLE -> available, INTERACTING / COMMUNICATING -> on contact,
-  NOT_RESPONDING -> away; OFF_QUEUE -> the presence through ``presence_map`` (offline,
-  or away with the presence as reason). Since when: ``routingStatus.startTime`` (for
-  off-queue agents the later of it and the presence's ``modifiedDate``). Genesys keeps
-  an agent INTERACTING through after-call work, so after-contact work is not shown.
-- ``POST /api/v2/analytics/conversations/aggregates/query`` grouped by queue and media
-  type, for the current interval (every ``interval_refresh_s``) and the day so far
-  (every ``day_refresh_s``), when the request budget has room.
-- ``GET /api/v2/routing/queues?id=...`` every ``catalog_refresh_s``, for the names of
-  queues without a configured ``name``.
-
-Aggregates -> ``QueueStats`` (T = the queue's threshold, S = its short-abandon time;
-durations come in ms). ``oServiceLevel`` is not used: it follows each queue's own
-service-level settings in Genesys, not T, so answered-within-T comes from a
-``rangeBound`` view instead. The counting rule (``QueueStats``): a conversation counts
-in the window in which it left the queue, so offered is built from the outcomes.
-``nOffered`` is not read: Genesys counts it in the interval the conversation entered
-the queue, and answered/abandoned in the interval they happened (its own FAQ "Why does
-the Offered metric not always equal the Answered plus Abandoned metrics?"), so a call
-entering at 7:28 and answered at 7:32 would be offered in one interval and answered in
-the next. Offered conversations are answered, abandoned or flowed out (Genesys' own
-definition), hence:
-
-=========================== ==========================================================
-offered                     ``tAnswered.count + tAbandon.count + tFlowOut.count``
-answered, wait_answered_s   ``tAnswered.count``, ``tAnswered.sum``
-answered_within_threshold   view on ``tAnswered`` with ``lt`` = T
-abandoned                   ``tAbandon.count``
-abandoned_after_threshold   view on ``tAbandon`` with ``gte`` = T (disjoint from the
-                            short ones: settings keep S <= T)
-abandoned_short             view on ``tAbandon`` with ``lt`` = S
-flowed_out                  ``tFlowOut.count``: left the queue unanswered and not
-                            abandoned (in-queue flow transfers, voicemail, callbacks,
-                            back to the IVR); in the query's metric enum of the
-                            published analytics schema (api-evangelist/genesys b692e35)
-handled, handle_s           ``tHandle.count``, ``tHandle.sum``
-=========================== ==========================================================
-
-Plausibility: a view counts a subset of its metric, so answered within T above answered,
-or short + late abandons above abandoned, cannot be true. Such counters reject that
-queue's window only: it shows no figures and a note names it and says why; the rest of
-the poll stands. (Web messaging has no abandons in Genesys: those queues show answered
-and flowed out only.)
-
-Actions: blind transfer of a waiting conversation to a queue (``replace/queue``) or an
-agent (``replace/agent``) on its active ACD participant; queue membership by bulk
-add/remove (``POST /routing/queues/{q}/members[?delete=true]``); the configured
-emergency group switched by reading it and writing it back with ``enabled``. A
-conversation answered meanwhile is a plain refusal, never a traceback.
-
-Budget: 300 requests a minute per OAuth client (then 429 with ``Retry-After``); the
-token requests count too. Aggregates and the catalog are left out of a poll that has no
-room for them; observations and due member listings are not.
+"""The ``genesys`` source itself: planning, requests, mapping and actions (the package
+docstring says what a poll reads and how it is counted).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, Literal
 
 import httpx
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import ValidationError
 
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
@@ -113,18 +29,30 @@ from supervisor_tui.domain.model import (
     Snapshot,
 )
 from supervisor_tui.domain.text import clean
-from supervisor_tui.protocol.documents import describe, is_loopback
+from supervisor_tui.protocol.documents import describe
 from supervisor_tui.sources.base import Capability, SourceError
-from supervisor_tui.sources.checks import Count, Date, duration
+from supervisor_tui.sources.genesys.auth import TOKEN_MARGIN_S, TokenDoc
+from supervisor_tui.sources.genesys.documents import (
+    AggregateGroupDoc,
+    AggregatesDoc,
+    ConversationDoc,
+    EmergencyGroupDoc,
+    ErrorDoc,
+    MemberDoc,
+    ObservationDoc,
+    ObservationGroupDoc,
+    ObservationsDoc,
+    ParticipantDoc,
+    QueueDoc,
+    StatsDoc,
+    _validate,
+    group_counts,
+    longest_wait_s,
+)
+from supervisor_tui.sources.genesys.settings import GenesysSettings, is_uuid
 from supervisor_tui.sources.plausible import checked_stats, rejection_note
 from supervisor_tui.sources.reuse import Reuse
-from supervisor_tui.sources.settings import SourceSettings
-from supervisor_tui.sources.web import (
-    RateLimited,
-    WebClient,
-    WebSource,
-    secret_from_env,
-)
+from supervisor_tui.sources.web import RateLimited, WebClient, WebSource, secret_from_env
 
 log = logging.getLogger(__name__)
 
@@ -134,23 +62,11 @@ AGGREGATES = "/api/v2/analytics/conversations/aggregates/query"
 QUERY_BATCH = 100
 #: the largest page of queue members
 PAGE_SIZE = 100
-#: counts above this are garbage, not a contact centre
-#: sums of durations (ms) above this are garbage
-MAX_MS = 1e13
-#: an oLongestWaiting value this large is an epoch timestamp in ms, not a duration
-EPOCH_MS_FLOOR = 1e11
-#: renew the token this long before it expires
-TOKEN_MARGIN_S = 60.0
 
 OBSERVATION_METRICS = ("oWaiting", "oInteracting", "oLongestWaiting", "oOnQueueUsers",
                        "oOffQueueUsers")
 AGGREGATE_METRICS = ("tAnswered", "tAbandon", "tFlowOut", "tHandle")
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-                   r"[0-9a-fA-F]{12}$")
-_REGION = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
-_MEDIA = re.compile(r"^[a-z]{2,30}$")
-_TOKEN = re.compile(r"^[\x21-\x7e]{8,8192}$")
 
 #: Genesys media types -> our channels; others take the queue's configured channel
 _CHANNELS = {"voice": Channel.VOICE, "callback": Channel.VOICE, "chat": Channel.CHAT,
@@ -163,366 +79,6 @@ _ROUTING: dict[str, tuple[AgentStateKind, str | None]] = {
     "COMMUNICATING": (AgentStateKind.ON_CONTACT, None),  # a non-ACD interaction
     "NOT_RESPONDING": (AgentStateKind.AWAY, "not responding"),
 }
-
-#: system presence (case-insensitive) of an off-queue agent -> our state; settings add
-DEFAULT_PRESENCE_MAP: dict[str, AgentStateKind] = {
-    "offline": AgentStateKind.OFFLINE,
-    # Off queue means no queue contacts whatever the presence says.
-    "available": AgentStateKind.AWAY,
-    "on_queue": AgentStateKind.AWAY,
-    "away": AgentStateKind.AWAY,
-    "break": AgentStateKind.AWAY,
-    "meal": AgentStateKind.AWAY,
-    "meeting": AgentStateKind.AWAY,
-    "training": AgentStateKind.AWAY,
-    "busy": AgentStateKind.AWAY,
-    "idle": AgentStateKind.AWAY,
-}
-
-_MEDIA_LISTS = ("calls", "callbacks", "chats", "emails", "messages", "cobrowsesessions",
-                "screenshares", "socialExpressions", "videos")
-_ENDED = frozenset({"disconnected", "terminated"})
-
-
-def is_uuid(value: object) -> bool:
-    return isinstance(value, str) and bool(_UUID.match(value))
-
-
-# -- settings ------------------------------------------------------------------------
-
-
-class GenesysQueueSettings(BaseModel):
-    """Per-queue settings (``[sources.NAME.queue_settings.QUEUE_ID]``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(None, max_length=80, description="display name (default: the "
-                             "queue's name in Genesys)")
-    channel: Channel = Channel.VOICE
-    media_types: list[str] | None = Field(None, description="Genesys media types to count "
-                                          "(voice, callback, chat, email, message); "
-                                          "default: all")
-    sl_target: float = Field(0.8, ge=0, le=1)
-    threshold_s: int = Field(20, ge=1, le=86_400, description="service-level threshold T")
-    short_abandon_s: int = Field(5, ge=0, le=3_600, description="abandons under this are "
-                                 "short (0: none are)")
-
-    @field_validator("media_types")
-    @classmethod
-    def _media(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return None
-        value = [v.strip().lower() for v in value]
-        bad = [v for v in value if not _MEDIA.match(v)]
-        if bad or not value:
-            raise ValueError(f"media types are lowercase words such as voice or chat, got "
-                             f"{bad[:3] or 'none'}")
-        return list(dict.fromkeys(value))
-
-    @model_validator(mode="after")
-    def _short_under_threshold(self) -> GenesysQueueSettings:
-        if self.short_abandon_s > self.threshold_s:
-            raise ValueError("short_abandon_s must not exceed threshold_s")
-        return self
-
-
-def _check_url(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip().rstrip("/")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http(s) URL with a host")
-    if parts.username or parts.password or parts.query or parts.fragment or parts.path:
-        raise ValueError("must be scheme://host[:port] only")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ValueError("plain http:// is only allowed to a loopback address")
-    return value
-
-
-class GenesysSettings(SourceSettings):
-    """``[sources.NAME]`` with ``type = "genesys"``: queues of one Genesys Cloud org."""
-
-    type: Literal["genesys"] = "genesys"
-    #: Genesys allows 300 requests a minute per OAuth client, then answers 429.
-    default_budget: ClassVar[tuple[int, float] | None] = (300, 60.0)
-
-    region: str = Field("mypurecloud.com", description="the org's region host: "
-                        "mypurecloud.com, mypurecloud.ie, usw2.pure.cloud, ...")
-    api_url: str | None = Field(None, description="default: https://api.{region}")
-    login_url: str | None = Field(None, description="default: https://login.{region}")
-    client_id_env: str = Field(description="environment variable holding the OAuth "
-                               "client id (client credentials grant)")
-    client_secret_env: str = Field(description="environment variable holding the OAuth "
-                                   "client secret")
-    ca_bundle: str | None = None
-    queues: list[str] = Field(min_length=1, description="queue ids to show")
-    queue_defaults: GenesysQueueSettings = Field(default_factory=GenesysQueueSettings)
-    queue_settings: dict[str, GenesysQueueSettings] = Field(
-        default_factory=dict, description="per queue id, replacing queue_defaults")
-    presence_map: dict[str, AgentStateKind] = Field(
-        default_factory=dict, description="system presence (or presence definition id) of "
-        "an off-queue agent -> offline or away (...); added to the defaults")
-    emergency_group_id: str | None = Field(None, description="the emergency group this "
-                                           "console may switch on and off")
-    allow_transfers: bool = Field(True, description="offer blind transfers of waiting "
-                                  "conversations (needs conversation:communication:"
-                                  "blindTransfer)")
-    allow_membership: bool = Field(True, description="offer adding/removing queue members "
-                                   "(needs routing:queueMember:manage)")
-    interval_refresh_s: float = Field(15.0, ge=1, le=1_800)
-    day_stats: bool = Field(True, description="also read counters since local midnight")
-    day_refresh_s: float = Field(300.0, ge=1, le=86_400)
-    members_refresh_s: float = Field(0.0, ge=0, le=3_600, description="re-read queue "
-                                     "members (agent states) this often; 0 = every poll")
-    catalog_refresh_s: float = Field(3_600.0, ge=10, le=86_400)
-    max_pages: int = Field(20, ge=1, le=1_000, description="member pages per queue")
-    max_wait_s: float = Field(1_209_600.0, gt=0, description="a wait above this is garbage")
-    max_clock_skew_s: float = Field(30.0, ge=0, le=3_600)
-    max_concurrency: int = Field(4, ge=1, le=32)
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        value = value.strip().lower().removeprefix("api.").removeprefix("login.")
-        if not _REGION.match(value):
-            raise ValueError("must be a region host such as mypurecloud.com")
-        return value
-
-    @field_validator("api_url", "login_url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return _check_url(value)
-
-    @field_validator("queues")
-    @classmethod
-    def _queue_ids(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if not is_uuid(v)]
-        if bad:
-            raise ValueError(f"not queue ids (UUIDs): {bad[:3]}")
-        return list(dict.fromkeys(v.lower() for v in value))
-
-    @field_validator("queue_settings")
-    @classmethod
-    def _queue_keys(cls, value: dict[str, GenesysQueueSettings]
-                    ) -> dict[str, GenesysQueueSettings]:
-        bad = [k for k in value if not is_uuid(k)]
-        if bad:
-            raise ValueError(f"keys must be queue ids (UUIDs): {bad[:3]}")
-        return {k.lower(): v for k, v in value.items()}
-
-    @field_validator("emergency_group_id")
-    @classmethod
-    def _group(cls, value: str | None) -> str | None:
-        if value is not None and not is_uuid(value):
-            raise ValueError("must be an emergency group id (a UUID)")
-        return value.lower() if value else value
-
-    @field_validator("presence_map")
-    @classmethod
-    def _casefold(cls, value: dict[str, AgentStateKind]) -> dict[str, AgentStateKind]:
-        return {k.strip().casefold(): v for k, v in value.items()}
-
-    def queue(self, queue_id: str) -> GenesysQueueSettings:
-        return self.queue_settings.get(queue_id, self.queue_defaults)
-
-    def api(self) -> str:
-        return self.api_url or f"https://api.{self.region}"
-
-    def login(self) -> str:
-        return self.login_url or f"https://login.{self.region}"
-
-    def presence_kinds(self) -> dict[str, AgentStateKind]:
-        return {**DEFAULT_PRESENCE_MAP, **self.presence_map}
-
-
-# -- response documents ---------------------------------------------------------------
-
-
-def _uuid(value: Any) -> str:
-    if not is_uuid(value):
-        raise ValueError(f"not an id: {clean(repr(value), 40)}")
-    return str(value).lower()
-
-
-Number = Annotated[float, BeforeValidator(partial(duration, maximum=MAX_MS))]  # ms
-Id = Annotated[str, BeforeValidator(_uuid)]
-Name = Annotated[str, Field(max_length=500)]
-
-
-class _Doc(BaseModel):
-    """Only the fields we read, named as the API names them (camelCase); others are
-    ignored."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-_D = TypeVar("_D", bound=_Doc)
-
-
-class StatsDoc(_Doc):
-    """A ``StatisticalSummary``: only the fields we read."""
-
-    count: Count | None = None
-    sum: Number | None = None
-    max: Number | None = None
-    current: Number | None = None
-    calculatedMetricValue: Number | None = None
-
-
-class ObservationDoc(_Doc):
-    """One waiting conversation of the ``oWaiting`` detail list."""
-
-    observationDate: Date
-    conversationId: Id
-    participantName: Name | None = None
-    routingPriority: StrictInt | None = None
-
-
-class ObservationMetricDoc(_Doc):
-    metric: Name
-    qualifier: Name | None = None
-    stats: StatsDoc | None = None
-    truncated: StrictBool | None = None
-    observations: list[Any] | None = None  # validated one by one
-
-
-class ObservationGroupDoc(_Doc):
-    group: dict[str, Name]
-    data: list[ObservationMetricDoc] = Field(default_factory=list)
-
-
-class ObservationsDoc(_Doc):
-    results: list[ObservationGroupDoc]
-
-
-class AggregateMetricDoc(_Doc):
-    metric: Name
-    qualifier: Name | None = None
-    stats: StatsDoc
-
-
-class AggregateViewDoc(_Doc):
-    name: Name
-    stats: StatsDoc
-
-
-class AggregateBucketDoc(_Doc):
-    interval: Name | None = None
-    metrics: list[AggregateMetricDoc] = Field(default_factory=list)
-    views: list[AggregateViewDoc] = Field(default_factory=list)
-
-
-class AggregateGroupDoc(_Doc):
-    group: dict[str, Name]
-    data: list[AggregateBucketDoc] = Field(default_factory=list)
-
-
-class AggregatesDoc(_Doc):
-    results: list[AggregateGroupDoc] | None = None  # absent: no conversations at all
-
-
-class PresenceDefinitionDoc(_Doc):
-    id: Name | None = None
-    systemPresence: Name | None = None
-
-
-class PresenceDoc(_Doc):
-    presenceDefinition: PresenceDefinitionDoc | None = None
-    modifiedDate: Date | None = None
-
-
-class RoutingStatusDoc(_Doc):
-    status: Name | None = None
-    startTime: Date | None = None
-
-
-class UserDoc(_Doc):
-    id: Id
-    name: Name | None = None
-    presence: PresenceDoc | None = None
-    routingStatus: RoutingStatusDoc | None = None
-
-
-class MemberDoc(_Doc):
-    """A ``QueueMember``; expanded routing status and presence may sit on the member
-    or on its user, so both are read."""
-
-    id: Id
-    name: Name | None = None
-    user: UserDoc | None = None
-    joined: StrictBool | None = None
-    routingStatus: RoutingStatusDoc | None = None
-    presence: PresenceDoc | None = None
-
-
-class QueueDoc(_Doc):
-    id: Id
-    name: Name | None = None
-
-
-class TokenDoc(_Doc):
-    access_token: Annotated[str, Field(pattern=_TOKEN.pattern)]
-    token_type: Name | None = None
-    expires_in: Annotated[StrictInt, Field(gt=0, le=31_536_000)]
-
-
-class MediaDoc(_Doc):
-    state: Name | None = None
-
-
-class ParticipantDoc(_Doc):
-    id: Name
-    purpose: Name | None = None
-    queueId: Name | None = None
-    userId: Name | None = None
-    name: Name | None = None
-    endTime: Name | None = None
-    calls: list[MediaDoc] | None = None
-    callbacks: list[MediaDoc] | None = None
-    chats: list[MediaDoc] | None = None
-    emails: list[MediaDoc] | None = None
-    messages: list[MediaDoc] | None = None
-    cobrowsesessions: list[MediaDoc] | None = None
-    screenshares: list[MediaDoc] | None = None
-    socialExpressions: list[MediaDoc] | None = None
-    videos: list[MediaDoc] | None = None
-
-    def media_states(self) -> list[str]:
-        states: list[str] = []
-        for attr in _MEDIA_LISTS:
-            for media in getattr(self, attr) or ():
-                states.append((media.state or "").casefold())
-        return states
-
-    def active(self) -> bool:
-        if self.endTime:
-            return False
-        states = self.media_states()
-        return not states or any(s not in _ENDED for s in states)
-
-
-class ConversationDoc(_Doc):
-    id: Id
-    participants: list[ParticipantDoc]
-
-
-class EmergencyGroupDoc(_Doc):
-    id: Id
-    name: Name | None = None
-    enabled: StrictBool | None = None
-
-
-class ErrorDoc(_Doc):
-    message: Name | None = None
-    code: Name | None = None
-
-
-def _validate(model: type[_D], data: Any, what: str) -> _D:
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise SourceError(f"{what}: {describe(err)}") from None
 
 
 # -- state kept between polls ---------------------------------------------------------
@@ -594,26 +150,6 @@ def _or_queues(queue_ids: Sequence[str]) -> dict[str, Any]:
 
 
 _USER_METRICS = frozenset({"oOnQueueUsers", "oOffQueueUsers"})
-
-
-def _group_counts(group: ObservationGroupDoc) -> dict[str, int]:
-    """Each metric's count in one group: the unqualified entry if there is one, else
-    the sum over its qualifiers (e.g. on-queue users by routing status)."""
-    plain: dict[str, int] = {}
-    qualified: dict[str, int] = {}
-    for item in group.data:
-        count = item.stats.count if item.stats and item.stats.count is not None else 0
-        into = plain if item.qualifier is None else qualified
-        into[item.metric] = into.get(item.metric, 0) + count
-    return {**qualified, **plain}
-
-
-def longest_wait_s(value: float, now: datetime) -> float:
-    """``oLongestWaiting`` as seconds waited: an epoch timestamp (ms) or a duration
-    (ms). The caller checks the result is plausible."""
-    if value >= EPOCH_MS_FLOOR:
-        return (now - datetime.fromtimestamp(value / 1000, UTC)).total_seconds()
-    return value / 1000
 
 
 class GenesysSource(WebSource):
@@ -921,7 +457,7 @@ class GenesysSource(WebSource):
             media = group.group.get("mediaType")
             if not self._media_ok(qid, media):
                 continue
-            for metric, value in _group_counts(group).items():
+            for metric, value in group_counts(group).items():
                 tally = counts[qid]
                 # Users are counted once per queue whatever the media; contacts per media.
                 merge = max if metric in _USER_METRICS else int.__add__
@@ -1128,7 +664,7 @@ class GenesysSource(WebSource):
 
     def _queue_stats(self, queue_id: str, start: datetime, groups: list[AggregateGroupDoc],
                      what: str) -> QueueStats | str:
-        """A queue's counters (the table in the module docstring), or why they cannot be
+        """A queue's counters (the table in the package docstring), or why they cannot be
         true; garbage (a negative count) is a ``SourceError``."""
         qs = self.settings.queue(queue_id)
         sums: dict[str, list[float]] = {}  # name -> [count, sum ms]
