@@ -239,9 +239,6 @@ class IncidentStore:
                               "text) VALUES (?, ?, ?, ?)", [incident_id, key, iso(now), text])
         return cursor.rowcount == 1
 
-    def banner_posted(self, key: str) -> bool:
-        return bool(query(self.db, f"SELECT 1 FROM {BANNERS} WHERE idem_key = ?", [key]))
-
 
 def set_ref(conn: sqlite3.Connection, incident_id: int, channel: str, external_id: str) -> None:
     """Remember the receiver's id for this incident (first one wins: a re-delivery of the

@@ -456,7 +456,6 @@ class RetryPolicy:
         return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
-AuditAppend = Callable[..., Any]
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 

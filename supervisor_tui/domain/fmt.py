@@ -63,32 +63,6 @@ def pct(value: float | None, digits: int = 0) -> str:
 
 SPARK = "▁▂▃▄▅▆▇█"
 
-
-def sparkline(
-    values: list[float | None], top: float | None = None, width: int | None = None
-) -> str:
-    """One character per value (or per group of values, keeping each group's largest,
-    when ``width`` is given), scaled to ``top`` (default: the largest value)."""
-    if width is not None and 0 < width < len(values):
-        groups = [values[i * len(values) // width:(i + 1) * len(values) // width]
-                  for i in range(width)]
-        values = [max((v for v in g if v is not None), default=None) for g in groups]
-    present = [v for v in values if v is not None]
-    if not present:
-        return " " * len(values)
-    top = top if top is not None else max(present)
-    chars = []
-    for value in values:
-        if value is None:
-            chars.append(" ")
-        elif top <= 0:
-            chars.append(SPARK[0])
-        else:
-            level = round(min(value / top, 1.0) * (len(SPARK) - 1))
-            chars.append(SPARK[max(0, level)])
-    return "".join(chars)
-
-
 GROUP_LABEL = {LIVE: "live", DEFERRED: "email"}
 
 

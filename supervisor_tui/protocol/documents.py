@@ -272,9 +272,6 @@ class ErrorDoc(Frozen):
     error: ErrorBody
 
 
-#: a successful action answers with the domain's ActionResult (``ok`` true)
-ActionResponse = ActionResult
-
 #: every document of the protocol, by the name used in the schema and the docs
 DOCUMENTS: tuple[type[Frozen], ...] = (
     SnapshotDoc, DeltaDoc, HealthDoc, MoveContactRequest, AssignContactRequest, SetSkillsRequest,

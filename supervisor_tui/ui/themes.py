@@ -21,7 +21,6 @@ from textual.theme import Theme
 
 HIGH_CONTRAST = "high-contrast"
 DEFAULT = "default"
-THEME_CHOICES = (DEFAULT, HIGH_CONTRAST)
 
 # Okabe & Ito (2008), "Color Universal Design".
 BLACK = "#000000"
