@@ -29,7 +29,8 @@ from _report import report
 
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.poller import merge
-from supervisor_tui.sources.http import HttpSettings, HttpSource
+from supervisor_tui.sources.http.settings import HttpSettings
+from supervisor_tui.sources.http.source import HttpSource
 
 POLICY = IntervalPolicy(30, "UTC")
 

@@ -25,7 +25,8 @@ from supervisor_tui.protocol.documents import parse_snapshot, to_doc, to_snapsho
 from supervisor_tui.protocol.server import ProtocolServer, serve_in_thread
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.base import Capability, SourceError
-from supervisor_tui.sources.http import HttpSettings, HttpSource
+from supervisor_tui.sources.http.settings import HttpSettings
+from supervisor_tui.sources.http.source import HttpSource
 from supervisor_tui.sources.simulator import SimulatorSource
 from tests.helpers import centre
 from tests.test_serve_sim import POLICY, T0, TOKEN, Swappable, host, make_sim

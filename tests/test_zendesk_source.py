@@ -23,7 +23,8 @@ from supervisor_tui.domain.model import AgentStateKind, Channel, SLFormula
 from supervisor_tui.poller import Poller
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.limits import RateLimited, RequestBudget
-from supervisor_tui.sources.zendesk import ZendeskSettings, ZendeskSource
+from supervisor_tui.sources.zendesk.settings import ZendeskSettings
+from supervisor_tui.sources.zendesk.source import ZendeskSource
 from tests.counting import count_problems
 
 respx = pytest.importorskip("respx", reason="respx (a test dependency) is not installed")

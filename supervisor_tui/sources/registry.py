@@ -1,4 +1,9 @@
-"""Config -> Source objects. The only module that knows every source type."""
+"""Config -> Source objects. The only module that knows every source type.
+
+It imports each adapter's settings module only: the config builds its union of source
+settings from here, and validating a file must not load httpx or any adapter. An
+adapter's source module is imported when a source of its type is built.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,11 @@ from typing import Literal
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.base import Source, SourceError
-from supervisor_tui.sources.genesys import GenesysSettings
-from supervisor_tui.sources.http import HttpSettings
+from supervisor_tui.sources.genesys.settings import GenesysSettings
+from supervisor_tui.sources.http.settings import HttpSettings
 from supervisor_tui.sources.settings import SourceSettings
-from supervisor_tui.sources.twilio import TwilioSettings
-from supervisor_tui.sources.zendesk import ZendeskSettings
+from supervisor_tui.sources.twilio.settings import TwilioSettings
+from supervisor_tui.sources.zendesk.settings import ZendeskSettings
 
 
 class SimulatorSettings(SourceSettings):
@@ -41,19 +46,19 @@ def build_source(name: str, settings: SourceSettings, policy: IntervalPolicy,
 
 def _build_platform(name: str, settings: SourceSettings, policy: IntervalPolicy) -> Source:
     if isinstance(settings, HttpSettings):
-        from supervisor_tui.sources.http import HttpSource
+        from supervisor_tui.sources.http.source import HttpSource
 
         return HttpSource(name, policy, settings)
     if isinstance(settings, TwilioSettings):
-        from supervisor_tui.sources.twilio import TwilioSource
+        from supervisor_tui.sources.twilio.source import TwilioSource
 
         return TwilioSource(name, policy, settings)
     if isinstance(settings, ZendeskSettings):
-        from supervisor_tui.sources.zendesk import ZendeskSource
+        from supervisor_tui.sources.zendesk.source import ZendeskSource
 
         return ZendeskSource(name, policy, settings)
     if isinstance(settings, GenesysSettings):
-        from supervisor_tui.sources.genesys import GenesysSource
+        from supervisor_tui.sources.genesys.source import GenesysSource
 
         return GenesysSource(name, policy, settings)
     raise SourceError(f"source {name}: type {settings.type!r} is not available")

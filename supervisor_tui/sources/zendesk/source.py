@@ -1,63 +1,5 @@
-"""The ``zendesk`` source: Zendesk Talk, read-only.
-
-What a poll reads (``/api/v2/channels/voice/stats/...``; API token as HTTP Basic
-``{email}/token:{token}``, or an OAuth bearer token):
-
-- ``current_queue_activity``: calls and callbacks waiting now, the longest and average
-  wait, agents online. Zendesk Talk has a single queue per account, so this source
-  shows one queue.
-- ``agents_activity`` (offset paging, ``per_page=100``, following ``next_page``): every
-  Talk agent's ``agent_state`` (online, away, transfers_only, offline) and
-  ``call_status`` (on_call, wrap_up or null), and their counters for the day.
-- ``account_overview`` every ``overview_refresh_s``: the day's totals.
-
-What Zendesk does not give, and how it is shown:
-
-- No per-call list: there are no contacts in the snapshot (none are made up). The
-  waiting counts and the longest wait are kept in ``live`` and said in ``notes``; the
-  snapshot model has no queue-level live counters yet, so the board cannot show them.
-- No since-when for agent states: an agent's ``since`` is when this console first saw
-  that state (a poll interval late at worst, and the console's start time for a state
-  that was already there). Times in state are lower bounds; ``notes`` says so.
-- No service-level field, and no answered-within-threshold count to compute one from.
-  All stats cover today from midnight in the *account's* time zone (``account_tz``),
-  which may not be the console's. No interval counters exist.
-
-Day counters -> ``QueueStats`` (window start: midnight in ``account_tz``). The
-counting rule (``QueueStats``): a call counts once, when it left the queue (accepted by
-an agent, abandoned, or flowed out), so offered is built from those outcomes, not from
-``total_inbound_calls`` (arrivals, which include calls still waiting or still in the
-IVR; kept in ``day_counts`` and ``notes``):
-
-=========================== ==========================================================
-offered                     accepted + abandoned + flowed out (below)
-abandoned                   ``account_overview.total_calls_abandoned_in_queue``
-                            (Talk Professional and up; absent: 0 and a note)
-flowed_out                  ``account_overview.total_calls_with_exceeded_queue_wait_time``
-                            (left the queue at its maximum wait, to voicemail or a
-                            callback; inferred from the field's name; absent: 0)
-handled                     accepted: the sum of the agents' ``calls_accepted``
-handle_s                    sum of the agents' ``total_talk_time`` + ``total_hold_time``
-                            + ``total_wrap_up_time``
-answered,                   0. Accepted calls are known, but answered within T is not:
-answered_within_threshold,  fed answered without it, the service level would show a
-wait_answered_s             made-up 0%. So here offered is *more* than answered +
-                            abandoned + flowed out (by the accepted calls), the one
-                            documented exception to the rule: abandon rate = abandoned
-                            / offered is right, SL is unknown (the "offered" SL formula
-                            reads 0%: an "unknown within T" needs the model's help).
-=========================== ==========================================================
-
-Plausibility: more abandoned in the queue than inbound calls today cannot be true:
-the day's counters are then not shown (no data) and a note says why; the live queue
-and the agents stand.
-
-Rate limits: every request counts against the plan-wide Support API limit (Suite Team:
-200 requests a minute, shared with every other integration on the account), Talk adds
-15,000 per 5 minutes for all Talk endpoints and 2,500 per 5 minutes for current queue
-activity. The plan-wide limit binds first, hence the default budget; a poll makes one
-current-queue-activity request, so the budget also keeps that endpoint under its limit.
-A 429 comes with ``Retry-After``, which the poller honours.
+"""The ``zendesk`` source itself: requests and mapping (the package docstring says what
+a poll reads and how it is counted).
 """
 
 from __future__ import annotations
@@ -65,24 +7,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import ValidationError
 
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
@@ -96,195 +28,28 @@ from supervisor_tui.domain.model import (
     Snapshot,
 )
 from supervisor_tui.domain.text import clean
-from supervisor_tui.protocol.documents import describe, is_loopback
+from supervisor_tui.protocol.documents import describe
 from supervisor_tui.sources.base import Capability, SourceError
-from supervisor_tui.sources.checks import MAX_SECONDS, Count, Seconds, count
-from supervisor_tui.sources.settings import SourceSettings
-from supervisor_tui.sources.web import (
-    RateLimited,
-    WebClient,
-    WebSource,
-    secret_from_env,
+from supervisor_tui.sources.checks import MAX_SECONDS
+from supervisor_tui.sources.web import RateLimited, WebClient, WebSource, secret_from_env
+from supervisor_tui.sources.zendesk.documents import (
+    AgentActivityDoc,
+    OverviewDoc,
+    QueueActivityDoc,
+    _validate,
+    _validate_count,
+    platform_error,
 )
+from supervisor_tui.sources.zendesk.settings import ZendeskSettings
 
 log = logging.getLogger(__name__)
 
 STATS = "/api/v2/channels/voice/stats"
 #: the largest page Zendesk's offset paging serves
 PAGE_SIZE = 100
-#: counts above this are garbage, not a contact centre
-#: durations (a day's talk time summed over agents) above this are garbage
 
-_SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_DIGITS = re.compile(r"^[0-9]{1,19}$")
-
-#: ``agent_state`` values -> our states; ``call_status`` on_call / wrap_up win over these
-DEFAULT_STATE_MAP: dict[str, AgentStateKind] = {
-    "online": AgentStateKind.AVAILABLE,
-    "away": AgentStateKind.AWAY,
-    "transfers_only": AgentStateKind.AWAY,  # takes transfers, not queue calls
-    "offline": AgentStateKind.OFFLINE,
-}
 _CALL_STATUS = {"on_call": AgentStateKind.ON_CONTACT,
                 "wrap_up": AgentStateKind.AFTER_CONTACT_WORK}
-
-
-# -- settings ------------------------------------------------------------------------
-
-
-class ZendeskSettings(SourceSettings):
-    """``[sources.NAME]`` with ``type = "zendesk"``: one Zendesk account's Talk queue."""
-
-    type: Literal["zendesk"] = "zendesk"
-    #: The plan-wide Support API limit binds before Talk's own (15,000 / 5 min) and the
-    #: current queue activity one (2,500 / 5 min): 200 a minute is the smallest plan's
-    #: (Suite Team), i.e. at most 1,000 queue-activity requests in any 5 minutes.
-    default_budget: ClassVar[tuple[int, float] | None] = (200, 60.0)
-
-    subdomain: str | None = Field(None, description="the account, as in "
-                                  "https://SUBDOMAIN.zendesk.com")
-    base_url: str | None = Field(None, description="instead of subdomain: the API's base "
-                                 "URL (a host-mapped domain, or a mock server in tests)")
-    email: str | None = Field(None, max_length=254, description="the agent or admin whose "
-                              "API token token_env holds (Basic {email}/token:{token})")
-    token_env: str | None = Field(None, description="environment variable holding an API "
-                                  "token (with email)")
-    oauth_token_env: str | None = Field(None, description="environment variable holding an "
-                                        "OAuth access token (instead of email + token_env)")
-    ca_bundle: str | None = None
-    queue_id: str = Field("talk", min_length=1, max_length=64)
-    queue_name: str = Field("Talk", min_length=1, max_length=80)
-    sl_target: float = Field(0.8, ge=0, le=1)
-    threshold_s: float = Field(20.0, gt=0, le=86_400)
-    short_abandon_s: float = Field(5.0, ge=0, le=3_600)
-    account_tz: str = Field("UTC", description="the Zendesk account's time zone: its "
-                            "stats count from midnight there")
-    state_map: dict[str, AgentStateKind] = Field(
-        default_factory=dict, description="agent_state (online, away, transfers_only, "
-        "offline) -> available, on_contact, after_contact_work, away or offline; added to "
-        "the defaults")
-    overview_refresh_s: float = Field(60.0, ge=5, le=3_600, description="the day's totals "
-                                      "change slowly: read them this often")
-    max_pages: int = Field(50, ge=1, le=1_000, description="agents_activity pages per poll "
-                           "(100 agents a page)")
-    max_wait_s: float = Field(86_400.0, gt=0, description="a longest wait above this is "
-                              "garbage")
-
-    @field_validator("subdomain")
-    @classmethod
-    def _subdomain(cls, value: str | None) -> str | None:
-        if value is not None and not _SUBDOMAIN.match(value):
-            raise ValueError("must be the account's subdomain, e.g. 'acme' for "
-                             "acme.zendesk.com")
-        return value.lower() if value else value
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip().rstrip("/")
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host")
-        if parts.username or parts.password or parts.query or parts.fragment:
-            raise ValueError("must not carry credentials, a ?query or a #fragment")
-        if parts.path:
-            raise ValueError("must be scheme://host[:port] only (the /api/v2 paths are "
-                             "appended)")
-        if parts.scheme == "http" and not is_loopback(parts.hostname):
-            raise ValueError("plain http:// is only allowed to a loopback address")
-        return value
-
-    @field_validator("account_tz")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ValueError, KeyError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
-
-    @field_validator("state_map")
-    @classmethod
-    def _casefold(cls, value: dict[str, AgentStateKind]) -> dict[str, AgentStateKind]:
-        return {k.strip().casefold(): v for k, v in value.items()}
-
-    @model_validator(mode="after")
-    def _where_and_who(self) -> ZendeskSettings:
-        if bool(self.subdomain) == bool(self.base_url):
-            raise ValueError("set exactly one of subdomain or base_url")
-        token_auth = bool(self.email or self.token_env)
-        if token_auth == bool(self.oauth_token_env):
-            raise ValueError("set either email + token_env (API token) or oauth_token_env")
-        if token_auth and not (self.email and self.token_env):
-            raise ValueError("email and token_env go together")
-        if self.short_abandon_s > self.threshold_s:
-            raise ValueError("short_abandon_s must not exceed threshold_s")
-        return self
-
-    def url(self) -> str:
-        return self.base_url or f"https://{self.subdomain}.zendesk.com"
-
-    def state_kinds(self) -> dict[str, AgentStateKind]:
-        return {**DEFAULT_STATE_MAP, **self.state_map}
-
-
-# -- response documents ---------------------------------------------------------------
-
-
-def _agent_id(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"not an agent id: {clean(repr(value), 40)}")
-    text = str(value).strip()
-    if not _DIGITS.match(text) or int(text) == 0:
-        raise ValueError(f"not an agent id: {clean(repr(value), 40)}")
-    return text
-
-
-Name = Annotated[str, Field(max_length=500)]
-
-
-class _Doc(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-_D = TypeVar("_D", bound=_Doc)
-
-
-class QueueActivityDoc(_Doc):
-    """``current_queue_activity`` (seconds and counts)."""
-
-    calls_waiting: Count
-    callbacks_waiting: Count = 0
-    embeddable_callbacks_waiting: Count = 0
-    longest_wait_time: Seconds
-    average_wait_time: Seconds | None = None
-    agents_online: Count | None = None
-
-
-class OverviewDoc(_Doc):
-    """``account_overview``: only the fields we read; higher-plan fields may be absent."""
-
-    total_calls: Count | None = None
-    total_inbound_calls: Count | None = None
-    total_calls_abandoned_in_queue: Count | None = None
-    total_calls_with_exceeded_queue_wait_time: Count | None = None
-    average_time_to_answer: Seconds | None = None
-    average_queue_wait_time: Seconds | None = None
-
-
-class AgentActivityDoc(_Doc):
-    """One ``agents_activity`` record; the day's counters default to 0 when absent."""
-
-    agent_id: Annotated[str, BeforeValidator(_agent_id)]
-    name: Name | None = None
-    agent_state: Name
-    call_status: Name | None = None
-    calls_accepted: Count = 0
-    total_talk_time: Seconds = 0.0
-    total_hold_time: Seconds = 0.0
-    total_wrap_up_time: Seconds = 0.0
 
 
 # -- state kept between polls ---------------------------------------------------------
@@ -351,23 +116,6 @@ class _Listing:
 
 def _wall_now() -> datetime:
     return datetime.now(UTC)
-
-
-def platform_error(data: dict[str, Any]) -> str | None:
-    """Zendesk's error body (``error`` as text or {title, message}, ``description``)."""
-    error = data.get("error")
-    if error is None and "errors" not in data:
-        return None
-    parts: list[str] = []
-    if isinstance(error, dict):
-        parts += [str(error.get(k)) for k in ("title", "message") if error.get(k)]
-    elif error is not None:
-        parts.append(str(error))
-    if data.get("description"):
-        parts.append(str(data["description"]))
-    if not parts and data.get("errors"):
-        parts.append(str(data["errors"])[:120])
-    return clean(": ".join(parts) or "an error", 160)
 
 
 def _duration(seconds: float) -> str:
@@ -678,7 +426,7 @@ class ZendeskSource(WebSource):
         return day
 
     def _day_stats(self, day: ZendeskDayCounts) -> QueueStats | None:
-        """Only counters that cannot feed a made-up service level (module docstring)."""
+        """Only counters that cannot feed a made-up service level (package docstring)."""
         if day.problem:
             return None
         abandoned, flowed_out = day.abandoned or 0, day.flowed_out or 0
@@ -690,17 +438,3 @@ class ZendeskSource(WebSource):
 
 async def _none() -> None:
     return None
-
-
-def _validate(model: type[_D], data: Any, what: str) -> _D:
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise SourceError(f"{what}: {describe(err)}") from None
-
-
-def _validate_count(value: Any, what: str) -> int:
-    try:
-        return count(value)
-    except ValueError as err:
-        raise SourceError(f"{what}: {err}") from None

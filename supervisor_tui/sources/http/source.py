@@ -1,15 +1,5 @@
-"""The ``http`` source: any server speaking supervisor-tui's own protocol v1.
-
-``supervisor-tui serve-sim`` is one such server; a site can write its own bridge to a
-platform we have no adapter for (docs/protocol.md). Everything the server sends is
-validated with ``protocol``: a broken server is a one-line ``SourceError``, never a
-traceback, and never numbers shown as if they were good.
-
-Once it holds a snapshot, the source asks for a delta (``A-IM: snapshot-delta``): at
-10,000 agents only a few hundred records change a second, so validating just those
-keeps a poll in milliseconds, and every unchanged record stays the very object of the
-last snapshot (the index and the escalation tracker reuse work by identity). A delta
-that does not fit our snapshot drops it, and the next poll asks for the full one.
+"""The ``http`` source itself: snapshots, deltas and actions over protocol v1 (the
+package docstring says how).
 """
 
 from __future__ import annotations
@@ -17,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from typing import Any, Literal
-from urllib.parse import quote, urlsplit
+from typing import Any
+from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ValidationError
 
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import ActionResult, Snapshot
@@ -46,78 +36,18 @@ from supervisor_tui.protocol.documents import (
     apply_delta,
     centre_snapshot,
     describe,
-    is_loopback,
     parse_delta,
     parse_snapshot,
     to_snapshot,
 )
 from supervisor_tui.sources.base import Capability, SourceError
-from supervisor_tui.sources.settings import SourceSettings
-from supervisor_tui.sources.web import (
-    RateLimited,
-    WebClient,
-    WebSource,
-    secret_from_env,
-)
+from supervisor_tui.sources.http.settings import HttpSettings
+from supervisor_tui.sources.web import RateLimited, WebClient, WebSource, secret_from_env
 
 #: statuses an action endpoint answers with a JSON body we read ourselves
 _ACTION_STATUSES = (200, 400, 404, 409, 413, 422, 501)
 #: capabilities this console knows; a newer server may list more, which are ignored
 _KNOWN = frozenset(c.value for c in Capability)
-
-
-class HttpSettings(SourceSettings):
-    """``[sources.NAME]`` with ``type = "http"``: a server speaking protocol v1."""
-
-    type: Literal["http"] = "http"
-    url: str = Field(description="base URL of the server, e.g. https://sim.example:8765 "
-                     "(the /v1/... paths are appended)")
-    token_env: str | None = Field(None, description="environment variable holding a "
-                                  "bearer token")
-    username: str | None = Field(None, description="HTTP Basic user (e.g. a proxy in front)")
-    password_env: str | None = Field(None, description="environment variable holding the "
-                                     "HTTP Basic password")
-    ca_bundle: str | None = Field(None, description="PEM file of CAs to trust for this "
-                                  "server (TLS is always verified)")
-    max_snapshot_mib: float = Field(64.0, gt=0, le=4096, description="a snapshot (or any "
-                                    "answer) larger than this many MiB, counted "
-                                    "decompressed, is refused before parsing")
-
-    @field_validator("url")
-    @classmethod
-    def _valid_url(cls, value: str) -> str:
-        value = value.strip()
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https"):
-            raise ValueError("must start with http:// or https://")
-        if not parts.hostname:
-            raise ValueError("has no host name")
-        if parts.username or parts.password:
-            # Secrets never live in the config file: they come from the environment.
-            raise ValueError("must not contain credentials: use username/password_env "
-                             "or token_env")
-        if parts.query or parts.fragment:
-            raise ValueError("must not have a ?query or #fragment")
-        try:
-            parts.port  # noqa: B018 - raises ValueError for a bad port
-        except ValueError:
-            raise ValueError("has an invalid port") from None
-        return value.rstrip("/")
-
-    @model_validator(mode="after")
-    def _consistent_auth(self) -> HttpSettings:
-        if self.token_env and (self.username or self.password_env):
-            raise ValueError("use either token_env (bearer) or username/password_env "
-                             "(basic), not both")
-        if bool(self.username) != bool(self.password_env):
-            raise ValueError("username and password_env go together")
-        parts = urlsplit(self.url)
-        has_secret = bool(self.token_env or self.password_env)
-        if has_secret and parts.scheme == "http" and not is_loopback(parts.hostname or ""):
-            raise ValueError(f"credentials would cross the network in clear text to "
-                             f"{parts.hostname}: use https:// (serve-sim --tls-cert/--tls-key "
-                             "or a TLS proxy) or a loopback address")
-        return self
 
 
 class HttpSource(WebSource):
