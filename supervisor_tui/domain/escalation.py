@@ -499,10 +499,10 @@ def _contact_pass(
         info = qinfo.get(c.queue_id)
         name = info[0] if info is not None else ""
         key = id(c)
-        m = old_flags.get(key)
-        if m is not None and m[0] is c and m[1] == name:
-            out.extend(m[2])
-            flags[key] = m
+        flag_hit = old_flags.get(key)
+        if flag_hit is not None and flag_hit[0] is c and flag_hit[1] == name:
+            out.extend(flag_hit[2])
+            flags[key] = flag_hit
             continue
         start = len(out)
         _flag_escalations(c, c.state, qinfo, flag_rule, now, prev, add)
@@ -570,11 +570,12 @@ def _contact_pass(
                 break
             if c.tier == _STANDARD:
                 key = id(c)
-                m = old_waits.get(key)
-                if m is not None and m[0] is c and m[1].limit == limit and m[1].severity == (
-                        _CRITICAL if entered < crit else _WARNING):
-                    add(m[1])
-                    waits[key] = m
+                wait_hit = old_waits.get(key)
+                if (wait_hit is not None and wait_hit[0] is c
+                        and wait_hit[1].limit == limit and wait_hit[1].severity == (
+                            _CRITICAL if entered < crit else _WARNING)):
+                    add(wait_hit[1])
+                    waits[key] = wait_hit
                     continue
                 wait_rules(c, qid, info)
                 waits[key] = (c, out[-1])
@@ -833,8 +834,10 @@ class EscalationTracker:
         gone = [esc for _, esc in missing if esc.subject_type == _CONTACT and esc.ended is None]
         endings = _endings(snapshot, gone) if gone else {}
         for eid, esc in missing:
-            if esc.last_seen is None:  # present at the last update, gone now
-                esc = _trusted({**esc.__dict__, "last_seen": self._time or now})
+            last_seen = esc.last_seen
+            if last_seen is None:  # present at the last update, gone now
+                last_seen = self._time or now
+                esc = _trusted({**esc.__dict__, "last_seen": last_seen})
                 changed = True
             ended = endings.get(eid)
             if ended is not None:  # the contact left: stop counting it at once
@@ -843,7 +846,7 @@ class EscalationTracker:
                 changed = departed_changed = True
                 continue
             # Held until absent clear_after_s continuously; owned ones wait for a human.
-            if eid not in owned_ids and (now - esc.last_seen).total_seconds() >= clear_after:
+            if eid not in owned_ids and (now - last_seen).total_seconds() >= clear_after:
                 cleared.append(esc)
                 changed = True
             else:

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from supervisor_tui.domain.model import QueueStats, Snapshot, implausible
 
@@ -30,6 +31,14 @@ _EMPTY: Mapping[str, QueueStats] = {}
 _COUNTERS = tuple(n for n in QueueStats.model_fields if n not in ("queue_id", "window_start"))
 _GET = operator.attrgetter(*_COUNTERS)
 _INTS = frozenset(n for n, f in QueueStats.model_fields.items() if f.annotation is int)
+_ZERO: Mapping[str, int] = dict.fromkeys(_COUNTERS, 0)
+
+
+def _construct(queue_id: str, start: datetime, counters: Mapping[str, Any]) -> QueueStats:
+    """QueueStats from computed counters, unvalidated (the callers check plausibility).
+    ``counters`` holds int counts and float seconds by name: the typed model_construct
+    checks each field, and a name-keyed mix can only be given to it as Any."""
+    return QueueStats.model_construct(queue_id=queue_id, window_start=start, **counters)
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,7 @@ def _minus(now: QueueStats, then: QueueStats | None, queue_id: str,
             else:
                 return None
         values[name] = v
-    stats = QueueStats.model_construct(queue_id=queue_id, window_start=start, **values)
+    stats = _construct(queue_id, start, values)
     return None if implausible(stats) else stats
 
 
@@ -108,8 +117,7 @@ class RollingView:
                 else:
                     return None
             values[name] = round(v) if name in _INTS else v
-        stats = QueueStats.model_construct(queue_id=queue_id, window_start=self.start,
-                                           **values)
+        stats = _construct(queue_id, self.start, values)
         return None if implausible(stats) else stats
 
     def stats(self, queue_id: str) -> QueueStats | None:
@@ -124,9 +132,7 @@ class RollingView:
         result: QueueStats | None
         if self._bridge is None:
             if now is None:
-                result = QueueStats.model_construct(
-                    queue_id=queue_id, window_start=self.start,
-                    **dict.fromkeys(_COUNTERS, 0))
+                result = _construct(queue_id, self.start, _ZERO)
             else:
                 result = _minus(now, then, queue_id, self.start)
         else:
@@ -138,9 +144,7 @@ class RollingView:
             else:
                 result = _minus(base, then, queue_id, self.start, plus=now)
             if result is None and now is None and base is None:
-                result = QueueStats.model_construct(
-                    queue_id=queue_id, window_start=self.start,
-                    **dict.fromkeys(_COUNTERS, 0))
+                result = _construct(queue_id, self.start, _ZERO)
         self._cache[queue_id] = result
         return result
 

@@ -25,7 +25,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, Self, TypeVar
+from typing import Annotated, Any, Final, Literal, Self, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -49,7 +49,8 @@ from supervisor_tui.domain.model import (
 )
 from supervisor_tui.domain.text import clean
 
-PROTOCOL_VERSION = 1
+#: Final: its type is Literal[1], the type of every document's ``protocol`` field
+PROTOCOL_VERSION: Final = 1
 #: every endpoint of this version lives under this path
 PREFIX = "/v1"
 #: action requests with this header are performed at most once per key

@@ -119,9 +119,10 @@ class Store:
         return store
 
     def _ensure_schema(self) -> None:
-        table = self.db[HISTORY]
+        # db.table(name), not db[name]: a Table, which a View (db[name] may be one) is not.
+        table = self.db.table(HISTORY)
         if not table.exists():
-            table.create(  # type: ignore[union-attr]
+            table.create(
                 {
                     "ts": str,
                     "queue_id": str,
@@ -134,36 +135,36 @@ class Store:
                 },
                 pk=("queue_id", "ts"),
             )
-            table.create_index(["ts"], if_not_exists=True)  # type: ignore[union-attr]
+            table.create_index(["ts"], if_not_exists=True)
         self._ensure_escalation_schema()
 
     def _ensure_escalation_schema(self) -> None:
-        state = self.db[ESC_STATE]
+        state = self.db.table(ESC_STATE)
         if not state.exists():
-            state.create(  # type: ignore[union-attr]
+            state.create(
                 {"id": str, "state": str, "owner": str, "updated_at": str, "updated_by": str,
                  "until": str, "seq": int},
                 pk="id",
             )
         else:  # a store from before snooze and undo
-            columns = state.columns_dict  # type: ignore[union-attr]
+            columns = state.columns_dict
             if "until" not in columns:
-                state.add_column("until", str)  # type: ignore[union-attr]
+                state.add_column("until", str)
             if "seq" not in columns:
-                state.add_column("seq", int)  # type: ignore[union-attr]
-        if not self.db[ESC_NOTICES].exists():
-            self.db[ESC_NOTICES].create(  # type: ignore[union-attr]
+                state.add_column("seq", int)
+        if not self.db.table(ESC_NOTICES).exists():
+            self.db.table(ESC_NOTICES).create(
                 {"id": int, "escalation_id": str, "to_user": str, "from_user": str,
                  "ts": str, "text": str, "seen_at": str},
                 pk="id",
             )
-            self.db[ESC_NOTICES].create_index(["to_user", "ts"])  # type: ignore[union-attr]
-        if not self.db[ESC_NOTES].exists():
-            self.db[ESC_NOTES].create(  # type: ignore[union-attr]
+            self.db.table(ESC_NOTICES).create_index(["to_user", "ts"])
+        if not self.db.table(ESC_NOTES).exists():
+            self.db.table(ESC_NOTES).create(
                 {"id": int, "escalation_id": str, "ts": str, "user": str, "note": str},
                 pk="id",
             )
-            self.db[ESC_NOTES].create_index(["escalation_id"])  # type: ignore[union-attr]
+            self.db.table(ESC_NOTES).create_index(["escalation_id"])
 
     @contextmanager
     def _transaction(self, failing: str, how: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
@@ -187,14 +188,14 @@ class Store:
         """State of every escalation someone has touched, keyed by escalation id."""
         try:
             return {row["id"]: cast(EscalationState, row)
-                    for row in self.db[ESC_STATE].rows}  # type: ignore[union-attr]
+                    for row in self.db.table(ESC_STATE).rows}
         except sqlite3.Error as err:
             raise StoreError(f"cannot read escalation state: {err}") from None
 
     def escalation_notes(self, escalation_id: str) -> list[EscalationNote]:
         try:
-            return list(self.db[ESC_NOTES].rows_where(  # type: ignore[union-attr]
-                "escalation_id = ?", [escalation_id], order_by="id"))  # type: ignore[arg-type]
+            return cast(list[EscalationNote], list(self.db.table(ESC_NOTES).rows_where(
+                "escalation_id = ?", [escalation_id], order_by="id")))
         except sqlite3.Error as err:
             raise StoreError(f"cannot read notes: {err}") from None
 
@@ -238,7 +239,8 @@ class Store:
                 "id": escalation_id, "state": state, "owner": new_owner,
                 "updated_at": now.isoformat(), "updated_by": user,
                 "until": until.isoformat() if verb == SNOOZED and until else "",
-                "seq": ((before or {}).get("seq") or 0) + 1}
+                # seq is NULL in rows written before undo existed
+                "seq": ((before["seq"] or 0) if before else 0) + 1}
             self._write_state(after)
             told: list[str] = []
             if others and ask and owner != to_user:
@@ -265,11 +267,11 @@ class Store:
                 by = row["updated_by"] if row else "someone"
                 return Change(False, f"not undone: {by} changed it since")
             before = change.before
-            restored: EscalationState = dict(before) if before else {  # type: ignore[assignment]
+            base: EscalationState = before or {
                 "id": eid, "state": OPEN, "owner": "", "until": "", "updated_at": "",
                 "updated_by": "", "seq": 0}
-            restored.update(updated_at=now.isoformat(), updated_by=user,
-                            seq=after["seq"] + 1)
+            restored: EscalationState = {**base, "updated_at": now.isoformat(),
+                                         "updated_by": user, "seq": after["seq"] + 1}
             self._write_state(restored)
             for who in change.told:
                 self._notice(eid, who, user, now, f"{user} undid that change to "
@@ -304,9 +306,9 @@ class Store:
     def notices_for(self, user: str, since: datetime) -> list[EscalationNotice]:
         """Notices addressed to ``user`` from ``since`` on, oldest first."""
         try:
-            return list(self.db.query(  # type: ignore[arg-type]
+            return cast(list[EscalationNotice], list(self.db.query(
                 f"select * from {ESC_NOTICES} where to_user = ? and ts >= ? order by id",
-                [user, since.isoformat()]))
+                [user, since.isoformat()])))
         except sqlite3.Error as err:
             raise StoreError(f"cannot read notices: {err}") from None
 
@@ -325,7 +327,7 @@ class Store:
                             now: datetime) -> None:
         try:
             with self.db.conn:
-                self.db[ESC_NOTES].insert(  # type: ignore[union-attr]
+                self.db.table(ESC_NOTES).insert(
                     {"escalation_id": escalation_id, "ts": now.isoformat(), "user": user,
                      "note": note})
         except sqlite3.Error as err:
@@ -335,17 +337,14 @@ class Store:
         """Append one sample per queue; returns rows written. Raises StoreError."""
         rows = list(rows)
         with self._transaction("write history", how=""):  # one commit, not one per row
-            self.db[HISTORY].insert_all(rows, replace=True)  # type: ignore[union-attr, arg-type]
+            # sqlite-utils wants dicts where any Mapping would do (a TypedDict is one).
+            self.db.table(HISTORY).insert_all(rows, replace=True)  # type: ignore[arg-type]
         return len(rows)
 
     def history_since(self, since: datetime) -> list[HistoryRow]:
         try:
-            return list(  # type: ignore[arg-type]
-                self.db.query(
-                    f"select * from {HISTORY} where ts >= ? order by ts",
-                    [since.isoformat()],
-                )
-            )
+            return cast(list[HistoryRow], list(self.db.query(
+                f"select * from {HISTORY} where ts >= ? order by ts", [since.isoformat()])))
         except sqlite3.Error as err:
             raise StoreError(f"cannot read history: {err}") from None
 

@@ -38,7 +38,7 @@ import secrets
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -469,7 +469,7 @@ class AuditLog:
         return VerifyResult(True, checked, None, f"{checked} record(s) intact", prev_hash,
                             tuple(warnings), macs, anchor_id if anchor is not None else None)
 
-    def _rows(self) -> Iterator[dict[str, Any]]:
+    def _rows(self) -> Generator[dict[str, Any], None, None]:  # closed early by verify
         # Streamed: one SELECT is one consistent read, and the log may be long.
         cursor = self.db.conn.execute(f"SELECT * FROM {AUDIT} ORDER BY id")
         names = [d[0] for d in cursor.description]
