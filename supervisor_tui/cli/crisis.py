@@ -24,10 +24,12 @@ from supervisor_tui.domain.text import TerminalStream, clean
 
 if TYPE_CHECKING:
     from supervisor_tui.config import Config
+    from supervisor_tui.crisis.channels import Broadcast
     from supervisor_tui.crisis.config import CrisisConfig
     from supervisor_tui.crisis.outbox import OutboxRow
     from supervisor_tui.crisis.service import CrisisService
     from supervisor_tui.crisis.templates import Preview
+    from supervisor_tui.sources.base import Source
     from supervisor_tui.store import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PENDING = 0, 1, 2, 3
@@ -77,7 +79,7 @@ def _add_template_args(parser: argparse.ArgumentParser, required: bool) -> None:
                         "send_wait_s); the rest stays queued")
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``crisis`` and ``incident`` on the main parser's sub-commands."""
     crisis = sub.add_parser("crisis", help="crisis communications: send, status, deliver")
     csub = crisis.add_subparsers(dest="crisis_command", metavar="ACTION", required=True)
@@ -136,7 +138,7 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def _build_service(args: argparse.Namespace, config: Config, crisis: CrisisConfig,
-                   store: Store, broadcasters: dict[str, Any]) -> CrisisService:
+                   store: Store, broadcasters: dict[str, Broadcast]) -> CrisisService:
     from supervisor_tui.actions import current_user
     from supervisor_tui.config import Role
     from supervisor_tui.crisis.service import CrisisService
@@ -155,7 +157,8 @@ def _needs_sources(args: argparse.Namespace) -> bool:
         and args.template is not None)
 
 
-def _connect_sources(config: Config, crisis: CrisisConfig) -> tuple[dict[str, Any], list[Any]]:
+def _connect_sources(config: Config,
+                     crisis: CrisisConfig) -> tuple[dict[str, Broadcast], list[Source]]:
     """Broadcast functions of the sources the agents channels name. The built-in
     simulator lives inside each console, so the CLI never broadcasts to one of its own:
     those rows are left for a console."""
@@ -169,7 +172,8 @@ def _connect_sources(config: Config, crisis: CrisisConfig) -> tuple[dict[str, An
     if unknown:
         raise ValueError(f"the agents channel names source(s) {', '.join(unknown)}, which "
                          "[sources] does not configure")
-    broadcasters, opened = {}, []
+    broadcasters: dict[str, Broadcast] = {}
+    opened: list[Source] = []
     for name in sorted(wanted & set(config.sources)):
         settings = config.sources[name]
         if isinstance(settings, SimulatorSettings) or not settings.enabled:
@@ -185,7 +189,7 @@ def run(args: argparse.Namespace, config: Config, store: Store,
         crisis: CrisisConfig | None = None) -> int:
     """Run ``crisis ...`` or ``incident ...``; ``crisis`` defaults to ``config.crisis``."""
     if crisis is None:
-        crisis = config.crisis  # type: ignore[attr-defined]
+        crisis = config.crisis
     assert crisis is not None
     # Whatever this prints (titles, template text, receivers' error texts) reaches the
     # terminal with no escape sequence in it: no window title, clipboard write or link.
@@ -222,7 +226,8 @@ def _run(args: argparse.Namespace, config: Config, store: Store,
                      f"`{PROG} crisis deliver`", EXIT_PENDING)
 
 
-async def _dispatch(args: argparse.Namespace, service: CrisisService, opened: list[Any]) -> int:
+async def _dispatch(args: argparse.Namespace, service: CrisisService,
+                    opened: list[Source]) -> int:
     try:
         if args.command == "crisis":
             handler = {"send": _send, "status": _status, "deliver": _deliver,
@@ -440,8 +445,9 @@ async def _resolve(args: argparse.Namespace, service: CrisisService) -> int:
             print("Not resolved.")
             return EXIT_OK
     incident, queued = service.resolve(args.id, args.note, args.template, variables)
-    print(f"Resolved incident #{incident.id}; delivering message {queued.message_id}...")  # type: ignore[union-attr]
-    report = await service.send_queued(queued, args.wait)  # type: ignore[arg-type]
+    assert queued is not None  # a template was given, so the all clear is queued
+    print(f"Resolved incident #{incident.id}; delivering message {queued.message_id}...")
+    report = await service.send_queued(queued, args.wait)
     return _report_rows(list(report.rows), service, False, {})
 
 
@@ -484,46 +490,15 @@ async def _note(args: argparse.Namespace, service: CrisisService) -> int:
     return EXIT_OK
 
 
-# -- standalone entry (until cli.py wires these in; also used by tests) ---------------------
+# -- standalone entry (python -m supervisor_tui.cli.crisis; the tests use it) --------------
 
 
 def load_configs(path: Path | None) -> tuple[Config, CrisisConfig]:
-    """The main config and its ``[crisis]`` table, whether or not ``Config`` has the
-    ``crisis`` field yet. Raises ConfigError."""
-    import tomllib
+    """The main config and its ``[crisis]`` table. Raises ConfigError."""
+    from supervisor_tui.config import load_config
 
-    from pydantic import ValidationError, create_model
-
-    from supervisor_tui.config import (
-        Config,
-        ConfigError,
-        format_validation_error,
-        load_config,
-        parse_config,
-    )
-    from supervisor_tui.crisis.config import CrisisConfig
-
-    if "crisis" in Config.model_fields:
-        config = load_config(path, required=path is not None)
-        return config, config.crisis  # type: ignore[attr-defined]
-    if path is None:
-        return load_config(None), CrisisConfig()
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read: {err}") from None
-    raw = {"crisis": data.pop("crisis", {})}
-    config = parse_config(data, path)
-    # Validated under a "crisis" key so messages name crisis.channels..., as they will
-    # once Config has the field.
-    wrapper = create_model("CrisisOnly", crisis=(CrisisConfig, ...))
-    try:
-        crisis = wrapper.model_validate(raw).crisis  # type: ignore[attr-defined]
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(path, err)) from None
-    return config, crisis
+    config = load_config(path, required=path is not None)
+    return config, config.crisis
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -400,7 +400,8 @@ class Outbox:
     def rows(self, *, ids: Collection[int] | None = None, message_id: int | None = None,
              incident_id: int | None = None, states: Collection[str] | None = None,
              limit: int = 10_000) -> list[OutboxRow]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[int | str] = []  # ids and numbers, states
         if ids is not None:
             if not ids:
                 return []

@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -105,7 +105,7 @@ class Refusal(Exception):
 
 
 def error_response(status: int, code: str, message: str,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
                         headers=headers)
 
@@ -225,7 +225,7 @@ class ProtocolServer:
         ]
         middleware = []
         if token:
-            middleware.append(Middleware(BearerAuth, token=token,  # type: ignore[arg-type]
+            middleware.append(Middleware(BearerAuth, token=token,
                                          open_paths=frozenset({f"{PREFIX}/health"})))
         self.app = Starlette(
             routes=routes, middleware=middleware,
@@ -405,7 +405,8 @@ def _action_payload(result: ActionResult) -> tuple[int, bytes]:
     if result.ok:
         return 200, result.model_dump_json().encode()
     status = ACTION_STATUS.get(result.code, 409)
-    return status, error_response(status, result.code, result.message).body
+    # Starlette types a body as bytes or memoryview; a JSONResponse's is always bytes.
+    return status, bytes(error_response(status, result.code, result.message).body)
 
 
 async def _read_body(request: Request) -> bytes:
