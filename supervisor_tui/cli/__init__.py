@@ -10,16 +10,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from supervisor_tui import __version__
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from supervisor_tui.config import Config
+    from supervisor_tui.sources.settings import SourceSettings
+    from supervisor_tui.store import Store
+    from supervisor_tui.store.audit import AuditLog
+    from supervisor_tui.ui.app import SupervisorApp
+
+Number = TypeVar("Number", int, float)
 
 EXIT_USAGE = 2
 
 
-def _positive(kind: type = float):  # type: ignore[no-untyped-def]
-    def parse(text: str):  # type: ignore[no-untyped-def]
+def _positive(kind: Callable[[str], Number]) -> Callable[[str], Number]:
+    def parse(text: str) -> Number:
         try:
             value = kind(text)
         except ValueError:
@@ -40,7 +52,7 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _when(text: str):  # type: ignore[no-untyped-def]
+def _when(text: str) -> datetime:
     """ISO date/time (local if no offset), or a span ago like 90m, 2h, 7d."""
     from datetime import UTC, datetime, timedelta
 
@@ -129,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_serve_sim(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_serve_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from supervisor_tui.protocol.serve_args import add_parser
 
     add_parser(sub)
@@ -163,7 +175,7 @@ def cmd_check_config(path: Path, probe: bool = False) -> int:
     return _probe(config) if probe else 0
 
 
-def _audit_warnings(config) -> None:  # type: ignore[no-untyped-def]
+def _audit_warnings(config: Config) -> None:
     """Who this account acts as here, and whether the audit anchors can be used."""
     import os
 
@@ -193,7 +205,7 @@ def _audit_warnings(config) -> None:  # type: ignore[no-untyped-def]
                   "refused")
 
 
-def _crisis_warnings(config) -> None:  # type: ignore[no-untyped-def]
+def _crisis_warnings(config: Config) -> None:
     """Every crisis channel whose secret is not set in this environment: found now,
     not when the phones are melting. (A warning: another console may have it.)"""
     import os
@@ -209,7 +221,7 @@ def _crisis_warnings(config) -> None:  # type: ignore[no-untyped-def]
                   f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set")
 
 
-def _probe(config) -> int:  # type: ignore[no-untyped-def]
+def _probe(config: Config) -> int:
     """Poll each source once: what it found, or why it failed (one line each)."""
     import asyncio
     import time
@@ -219,7 +231,7 @@ def _probe(config) -> int:  # type: ignore[no-untyped-def]
     from supervisor_tui.sources.base import SourceError
     from supervisor_tui.sources.registry import SimulatorSettings, build_source
 
-    async def one(name: str, settings) -> bool:  # type: ignore[no-untyped-def]
+    async def one(name: str, settings: SourceSettings) -> bool:
         started = time.perf_counter()
         try:
             source = build_source(name, settings, config.console.policy, config.simulator)
@@ -255,14 +267,14 @@ def _probe(config) -> int:  # type: ignore[no-untyped-def]
     return 0 if asyncio.run(run()) else 1
 
 
-def _open_store(path: Path | None):  # type: ignore[no-untyped-def]
+def _open_store(path: Path | None) -> Store:
     from supervisor_tui.config import default_db_path
     from supervisor_tui.store import Store
 
     return Store.open(path or default_db_path())
 
 
-def _open_existing_audit(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _open_existing_audit(args: argparse.Namespace) -> AuditLog | int:
     """The audit log of an existing store, or an exit status: reading the log must never
     create a store (a mistyped --db would otherwise verify as an empty, intact log)."""
     import sqlite3
@@ -385,7 +397,7 @@ def _unwritable(path: Path) -> str | None:
     return None
 
 
-def build_app(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def build_app(args: argparse.Namespace) -> SupervisorApp | int:
     """The console ``args`` ask for (not yet running), or an exit status."""
     from supervisor_tui.config import ConfigError, default_db_path, load_config
     from supervisor_tui.store import Store, StoreError
