@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from textual.app import App
+from textual.widget import Widget
 
 from supervisor_tui.config import Config, parse_config
 from supervisor_tui.domain.intervals import IntervalPolicy
@@ -109,6 +111,27 @@ def screen_text(app: App) -> str:
     """Plain text of what the terminal shows now."""
     strips = app.screen._compositor.render_strips()
     return "\n".join(strip.text for strip in strips)
+
+
+def screen_title(app: App) -> str:
+    """The screen's name, first on the status bar ("Dashboard", "Queue: Sales"). Footers
+    name other screens too ("d Dashboard"), so finding a name anywhere proves nothing."""
+    return screen_text(app).splitlines()[0].strip().split("  ")[0]
+
+
+def shown_in(app: App, widget: Widget) -> list[str]:
+    """The screen's lines inside ``widget``'s region: what that widget shows."""
+    x, y, width, height = widget.region
+    return [line[x:x + width] for line in screen_text(app).splitlines()[y:y + height]]
+
+
+def help_rows(app: App) -> list[list[str]]:
+    """The open help's table rows as cells (["s", "Sort"]): a key listed with what it
+    does, told apart from the footer's "s Sort" under the help."""
+    from textual.containers import VerticalScroll
+
+    panel = app.screen.query_one(VerticalScroll)
+    return [re.split(r" {2,}", line.strip("█▀▄ ")) for line in shown_in(app, panel)]
 
 
 async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]

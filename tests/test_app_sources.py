@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from supervisor_tui.sources.limits import RequestBudget, RequestStats
-from tests.helpers import ScriptedSource, centre, make_app, screen_text, wait_for
+from tests.helpers import (
+    ScriptedSource,
+    centre,
+    help_rows,
+    make_app,
+    screen_text,
+    screen_title,
+    wait_for,
+)
 
 
 class MeteredSource(ScriptedSource):
@@ -34,7 +42,7 @@ async def test_sources_screen_shows_health_requests_budget_and_the_last_error() 
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: app.board is not None)
         await pilot.press("S")
-        await wait_for(pilot, lambda: "Sources" in screen_text(app))
+        await wait_for(pilot, lambda: screen_title(app) == "Sources")
         text = screen_text(app)
         assert "pbx" in text and "● ok" in text and "no errors" in text
         assert "of 300 / 60s" in text  # budget left
@@ -53,7 +61,7 @@ async def test_sources_screen_is_in_the_command_palette_and_help() -> None:
         commands = [c.title for c in app.get_system_commands(app.screen)]
         assert "Sources" in commands
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: "Sources" in screen_text(app))
+        await wait_for(pilot, lambda: ["S", "Sources"] in help_rows(app))
 
 
 async def test_a_source_that_dropped_garbage_says_so() -> None:

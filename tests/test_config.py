@@ -50,8 +50,9 @@ def test_named_file_must_exist(tmp_path: Path) -> None:
 
 
 def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check-config", str(ROOT / "config.example.toml")]) == 0
-    assert "OK" in capsys.readouterr().out
+    example = ROOT / "config.example.toml"
+    assert main(["check-config", str(example)]) == 0
+    assert capsys.readouterr().out.startswith(f"{example}: OK — poll every ")
     bad = tmp_path / "bad.toml"
     bad.write_text("[console]\npoll_interval_s = 'fast'\n")
     assert main(["check-config", str(bad)]) == 2

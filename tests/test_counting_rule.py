@@ -157,7 +157,8 @@ def test_every_window_equals_a_recount_of_raw_contacts(
         board = build_board(snap, windows={f"{m}m": rolling.view(m, snap)
                                            for m in rolling.minutes})
         for qid in thresholds:
-            assert channel_of[qid] is not None
+            row = board.rows_by_id[qid]
+            assert row.queue.channel == channel_of[qid]  # the snapshot keeps its channel
             interval = snap.interval_stats[qid]
             day = snap.day_stats[qid]
             for stats in (interval, day):
@@ -166,7 +167,6 @@ def test_every_window_equals_a_recount_of_raw_contacts(
                                             sec(snap.interval_start), thresholds[qid]))
             assert_counts(day, recount(records, qid, None, now_s, sec(snap.day_start),
                                        thresholds[qid]))
-            row = board.rows_by_id[qid]
             for m in rolling.minutes:
                 view = rolling.view(m, snap)
                 stats = view.stats(qid)
