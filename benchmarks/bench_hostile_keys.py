@@ -126,7 +126,7 @@ def bomb(mib: int, presses: int, guarded: bool) -> dict[str, Any]:
         app = SupervisorApp(make_config(poll_interval_s=0.5, bell=False), [source],
                             store=Store.open(Path(tmp) / "s.db"), user="bench")
         times = asyncio.run(press_latencies(app, presses))
-        error = (app.health.get("remote").last_error or "") if app.health else ""
+        error = (app.state.health.get("remote").last_error or "") if app.state.health else ""
     return {**summary(times), "wire_kib": len(body) // 1024, "error": error[:90],
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
 

@@ -168,7 +168,7 @@ async def run(args: argparse.Namespace) -> int:
                 stale=screen.has_class("-wall-stale"),
                 escalations=len(app.escalations)))
         final_snapshot = tracemalloc.take_snapshot() if tracemalloc.is_tracing() else None
-        problem = app.problem
+        problem = app.state.problem
     tracemalloc.stop()
     tmp.cleanup()
     return report(args, samples, polls, days, intervals, outages.count, resized,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from supervisor_tui.actions import Actions
+from supervisor_tui.audited import Auditor
 from supervisor_tui.domain.model import ActionResult
 from supervisor_tui.store import (
     ACKNOWLEDGED,
@@ -29,6 +29,7 @@ from supervisor_tui.store import (
     Store,
     StoreError,
 )
+from supervisor_tui.store.rows import EscalationState
 
 # Changes worth a few seconds of "u to undo" (a note is undone by another note).
 UNDOABLE = frozenset({ACKNOWLEDGED, TAKEN, RESOLVED, SNOOZED, RELEASE, GIVE})
@@ -52,12 +53,12 @@ class Outcome:
 
 
 class DeskActions:
-    def __init__(self, actions: Actions, store: Store | None) -> None:
-        self.actions = actions
+    def __init__(self, auditor: Auditor, store: Store | None) -> None:
+        self.auditor = auditor
         self.store = store
 
     def _refused(self, eid: str, params: dict[str, Any]) -> Outcome | None:
-        why = self.actions.refusal("escalation")
+        why = self.auditor.refusal("escalation")
         if why is None and self.store is None:
             why = "no shared store: escalation state cannot be kept"
         if why is None:
@@ -67,15 +68,17 @@ class DeskActions:
 
     def _recorded(self, eid: str, params: dict[str, Any], outcome: str, message: str,
                   result: ActionResult, change: Change | None = None) -> Outcome:
+        # One record per attempt, written after the store's own transaction (the store
+        # change is what is undone if the record cannot be written).
         try:
-            self.actions._record("escalation", f"escalation {eid}", params, outcome, message)
+            self.auditor.record("escalation", f"escalation {eid}", params, outcome, message)
         except Exception as err:
             if outcome == "done" and change is not None and self.store is not None:
                 # Not in the audit log: do not let it stand.
                 with contextlib.suppress(StoreError):
                     assert change.after is not None
                     self.store.undo_escalation(
-                        change, self.actions.user,
+                        change, self.auditor.user,
                         datetime.fromisoformat(change.after["updated_at"]))
                 return Outcome(ActionResult(ok=False, code="audit_failed", message=(
                     f"not done: cannot write the audit log ({err})")))
@@ -96,7 +99,7 @@ class DeskActions:
             return refused
         assert self.store is not None
         try:
-            change = self.store.change_escalation(eid, verb, self.actions.user, now,
+            change = self.store.change_escalation(eid, verb, self.auditor.user, now,
                                                   force=force, to_user=to_user, until=until,
                                                   label=label)
         except StoreError as err:
@@ -107,9 +110,8 @@ class DeskActions:
         if not change.done:
             return self._recorded(eid, params, "failed", change.why, ActionResult(
                 ok=False, code="conflict", message=change.why), change)
-        before = change.before or {}
-        if force and before.get("owner"):
-            params["over"] = before["owner"]
+        if force and change.before is not None and change.before["owner"]:
+            params["over"] = change.before["owner"]
         word = DONE_WORD.get(verb, verb)
         message = f"{word}: {label}" + (f" to {to_user}" if verb == GIVE else "")
         if change.told:
@@ -133,7 +135,7 @@ class DeskActions:
             return refused
         assert self.store is not None
         try:
-            self.store.add_escalation_note(eid, self.actions.user, text, now)
+            self.store.add_escalation_note(eid, self.auditor.user, text, now)
         except StoreError as err:
             return self._recorded(eid, params, "failed", str(err),
                                   ActionResult(ok=False, code="error", message=str(err)))
@@ -143,14 +145,14 @@ class DeskActions:
 
     def undo(self, change: Change, now: datetime, label: str) -> Outcome:
         eid = change.after["id"] if change.after else ""
-        params = {"verb": "undo", "label": label,
-                  "undoes": (change.after or {}).get("state", "")}
+        params: dict[str, Any] = {"verb": "undo", "label": label,
+                                  "undoes": change.after["state"] if change.after else ""}
         refused = self._refused(eid, params)
         if refused is not None:
             return refused
         assert self.store is not None
         try:
-            undone = self.store.undo_escalation(change, self.actions.user, now, label=label)
+            undone = self.store.undo_escalation(change, self.auditor.user, now, label=label)
         except StoreError as err:
             return self._recorded(eid, params, "failed", str(err),
                                   ActionResult(ok=False, code="error", message=str(err)))
@@ -162,7 +164,7 @@ class DeskActions:
                               ActionResult(ok=True, code="ok", message=message), undone)
 
 
-def _state_words(row: dict | None) -> str:
+def _state_words(row: EscalationState | None) -> str:
     if not row:
         return OPEN
     if row["state"] == TAKEN and row["owner"]:

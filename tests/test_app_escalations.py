@@ -214,7 +214,7 @@ async def test_resolve_someone_elses_item_asks_and_binds_to_it(tmp_path: Path) -
         # Meanwhile the VIP above it is answered: rows shift under the dialog.
         later = centre(T0 + timedelta(seconds=40))
         source.snapshots = [later.model_copy(update={"contacts": later.contacts[1:]})]
-        await wait_for(pilot, lambda: "contact-wait:pbx:c1" not in app.tracker.result.by_id)
+        await wait_for(pilot, lambda: "contact-wait:pbx:c1" not in app.state.tracker.result.by_id)
         await pilot.press("y")
         await wait_for(pilot, lambda: "Resolved: agent Cy (bob told) — done — u to undo"
                        in screen_text(app))
@@ -359,7 +359,7 @@ async def test_ages_freeze_on_stale_data_and_since_is_centre_time(tmp_path: Path
         assert grid.cursor_key == "queue-abandon:sales"
         assert "≥ 0:00" in screen_text(app) and "(began earlier)" in screen_text(app)
         source.fail_with = "connection refused"
-        await wait_for(pilot, lambda: app.health["pbx"].consecutive_failures > 0)
+        await wait_for(pilot, lambda: app.state.health["pbx"].consecutive_failures > 0)
         now[0], mono[0] = T0 + timedelta(seconds=30), 1030.0  # 30 s without data: STALE
         await wait_for(pilot, lambda: "STALE" in screen_text(app))
         await wait_for(pilot, lambda: "≥ 1:35" in vip_row())

@@ -112,9 +112,9 @@ async def test_an_unwritable_db_says_not_shared_for_the_whole_run(tmp_path: Path
         await wait_for(pilot, lambda: app.board is not None)
         await pilot.pause(0.1)
         assert "NOT SHARED · NOT AUDITED" in status(app)
-        # History is then "saved" (in memory), which clears app.problem at the first
+        # History is then "saved" (in memory), which clears app.state.problem at the first
         # record: the standing warning must not go with it.
-        await wait_for(pilot, lambda: app.problem is None)
+        await wait_for(pilot, lambda: app.state.problem is None)
         await pilot.pause(0.3)
         assert "NOT SHARED · NOT AUDITED" in status(app)
         await pilot.press("e")

@@ -8,11 +8,8 @@ from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.strip import Strip
 
-from supervisor_tui.ui.widgets.lean import (
-    LeanText,
-    changed_spans,
-    install_cropped_updates,
-)
+from supervisor_tui.ui.cropped_updates import install_cropped_updates
+from supervisor_tui.ui.widgets.lean import LeanText, changed_spans
 from supervisor_tui.ui.widgets.status_bar import render_status
 from tests.helpers import T0
 

@@ -451,9 +451,12 @@ def build_app(args: argparse.Namespace) -> SupervisorApp | int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from supervisor_tui.ui.cropped_updates import install_cropped_updates
+
     app = build_app(args)
     if isinstance(app, int):
         return app
+    install_cropped_updates()  # send changed cells, not whole rows (SSH)
     app.run()
     return app.return_code or 0
 

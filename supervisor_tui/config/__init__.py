@@ -21,7 +21,6 @@ from supervisor_tui.crisis.config import CrisisConfig
 from supervisor_tui.domain.escalation import EscalationRules
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import SLFormula
-from supervisor_tui.domain.roles import ROLE_RANK as ROLE_RANK  # re-exported: config speaks roles
 from supervisor_tui.domain.roles import Role
 from supervisor_tui.notices import NotifyConfig
 from supervisor_tui.sim.config import SimulatorConfig

@@ -11,17 +11,17 @@ Use from one thread (the event loop): the store connection is shared with the au
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import sqlite_utils
 
+from supervisor_tui.audited import Auditor, AuditSink
 from supervisor_tui.crisis.channels import Broadcast, Sender, build_senders
 from supervisor_tui.crisis.config import AgentsChannel, CrisisConfig, MessageKind
 from supervisor_tui.crisis.db import CrisisStoreError
@@ -53,17 +53,9 @@ from supervisor_tui.crisis.templates import (
     resolve_variables,
     template_variables,
 )
-from supervisor_tui.domain.roles import ROLE_RANK, Role
-from supervisor_tui.store.audit import AuditError
+from supervisor_tui.domain.roles import Role
 
-#: the least role for each crisis action (delivering queued rows needs none)
-REQUIRED_ROLE = {
-    "crisis_declare": Role.ADMIN,
-    "crisis_resolve": Role.ADMIN,
-    "crisis_message": Role.ADMIN,
-    "crisis_requeue": Role.ADMIN,
-    "crisis_note": Role.SUPERVISOR,
-}
+T = TypeVar("T")
 STATUSPAGE_STATUS = {MessageKind.INITIAL: "investigating", MessageKind.UPDATE: "identified",
                      MessageKind.RESOLVED: "resolved"}
 #: channel types that reach customers: resolving with these undelivered warns
@@ -106,7 +98,7 @@ class CrisisService:
         *,
         user: str,
         role: Role,
-        audit: Any | None,
+        audit: AuditSink | None,
         broadcasters: Mapping[str, Broadcast] | None = None,
         env: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -125,6 +117,7 @@ class CrisisService:
         self.user = user
         self.role = role
         self.audit = audit
+        self.auditor = Auditor(audit, user, role)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.broadcasters = dict(broadcasters or {})
         self._env = env
@@ -145,49 +138,28 @@ class CrisisService:
 
     def refusal(self, action: str) -> str | None:
         """Why this user may not do ``action``, or None if they may."""
-        needed = REQUIRED_ROLE[action]
-        if ROLE_RANK[self.role] < ROLE_RANK[needed]:
-            what = action.removeprefix("crisis_").replace("_", " ")
-            return f"{self.user} is a {self.role.value}; crisis {what} needs {needed.value}"
-        if self.audit is None:
-            return "the audit log is unavailable, so nothing can be recorded"
-        return None
+        return self.auditor.refusal(action)
 
     def can(self, action: str) -> bool:
         return self.refusal(action) is None
 
-    def _record(self, action: str, subject: str, params: Mapping[str, Any], outcome: str,
-                response: str = "") -> None:
-        if self.audit is not None:
-            self.audit.append(user=self.user, role=self.role.value, action=action,
-                              subject=subject, params=dict(params), outcome=outcome,
-                              response=response)
-
     def _guarded(self, action: str, subject: str, params: Mapping[str, Any],
-                 do: Callable[[], Any], describe: Callable[[Any], str]) -> Any:
-        why = self.refusal(action)
-        if why is not None:
-            try:
-                self._record(action, subject, params, "refused", why)
-            except AuditError as err:
-                why += f" (and the audit log failed: {err})"
-            raise CrisisError(why, "refused")
-        try:
-            self._record(action, subject, params, "allowed")
-        except AuditError as err:
-            raise CrisisError(f"not done: cannot write the audit log ({err})", "store") from None
+                 do: Callable[[], T], describe: Callable[[T], str]) -> T:
+        """One audited attempt (``audited.Auditor``); what went wrong as CrisisError."""
+        auditor = self.auditor
+        stop = auditor.begin(action, subject, params)
+        if stop is not None:
+            raise CrisisError(stop.message, "refused" if stop.code == "refused" else "store")
         try:
             result = do()
         except (CrisisError, IncidentError, TemplateError, CrisisStoreError) as err:
-            with contextlib.suppress(AuditError):
-                self._record(action, subject, params, "failed", str(err))
+            auditor.finish(action, subject, params, False, str(err))
             if isinstance(err, CrisisError):
                 raise
             code = "store" if isinstance(err, CrisisStoreError) else (
                 "not_found" if str(err).startswith("no incident") else "invalid")
             raise CrisisError(str(err), code) from None
-        with contextlib.suppress(AuditError):  # done; the "allowed" record shows the attempt
-            self._record(action, subject, params, "done", describe(result))
+        auditor.finish(action, subject, params, True, describe(result))
         return result
 
     def _now(self) -> datetime:

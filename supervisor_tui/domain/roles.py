@@ -1,7 +1,9 @@
-"""Roles, and how they rank (pure): who may look, act on the desk, or speak in a crisis.
+"""Roles and permissions, in one place (pure): who may look, act on the desk, or speak
+in a crisis.
 
-One definition for every layer: config maps users to these, actions and crisis
-communications require them (``supervisor_tui.roles`` lists what each permission needs).
+Config maps users to a ``Role``; ``REQUIRED_ROLE`` gives the least role each permission
+needs. ``audited.Auditor`` enforces it for every attempt (actions, desk, crisis), and
+screens use ``role_may`` to leave out the keys a role cannot use.
 """
 
 from __future__ import annotations
@@ -16,3 +18,32 @@ class Role(StrEnum):
 
 
 ROLE_RANK = {Role.VIEWER: 0, Role.SUPERVISOR: 1, Role.ADMIN: 2}
+
+#: the least role for each permission (delivering crisis messages already queued needs none)
+REQUIRED_ROLE: dict[str, Role] = {
+    "reassign_contact": Role.SUPERVISOR,
+    "assign_contact": Role.SUPERVISOR,
+    "overflow": Role.SUPERVISOR,
+    "move_agents": Role.SUPERVISOR,
+    "escalation": Role.SUPERVISOR,
+    "crisis_declare": Role.ADMIN,
+    "crisis_resolve": Role.ADMIN,
+    "crisis_message": Role.ADMIN,
+    "crisis_requeue": Role.ADMIN,
+    "crisis_note": Role.SUPERVISOR,
+}
+
+
+def role_may(role: Role, permission: str) -> bool:
+    """Whether ``role`` is enough for ``permission`` (other checks, such as an audit log
+    that cannot be written, still refuse with a reason when the key is pressed)."""
+    return ROLE_RANK[role] >= ROLE_RANK[REQUIRED_ROLE[permission]]
+
+
+def refusal_for(user: str, role: Role, permission: str) -> str | None:
+    """Why ``user`` may not ``permission`` by role, in words ("sam is a viewer; crisis
+    declare needs admin"), or None."""
+    if role_may(role, permission):
+        return None
+    needed = REQUIRED_ROLE[permission]
+    return f"{user} is a {role.value}; {permission.replace('_', ' ')} needs {needed.value}"

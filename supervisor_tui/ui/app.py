@@ -12,8 +12,8 @@ import gc
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -26,28 +26,27 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
-from supervisor_tui.actions import Actions, AuditSink
-from supervisor_tui.config import Config, Role
+from supervisor_tui.actions import Actions
+from supervisor_tui.audited import AuditSink
+from supervisor_tui.config import Config
 from supervisor_tui.crisis.db import CrisisStoreError
 from supervisor_tui.crisis.incidents import Banner
 from supervisor_tui.crisis.outbox import Attempt
 from supervisor_tui.crisis.service import CrisisError, CrisisService
-from supervisor_tui.domain.board import Board, build_board
+from supervisor_tui.domain.board import Board
 from supervisor_tui.domain.escalation import (
     Escalation,
     EscalationKind,
-    EscalationTracker,
     TrackerResult,
 )
-from supervisor_tui.domain.model import Snapshot, SourceHealth
-from supervisor_tui.domain.rolling import RollingWindows
+from supervisor_tui.domain.model import Snapshot
+from supervisor_tui.domain.roles import Role
 from supervisor_tui.domain.text import clean, clean_block
-from supervisor_tui.domain.trend import TrendBook
 from supervisor_tui.identity import identity_for
 from supervisor_tui.notices import NoticeDesk, category_label
 from supervisor_tui.poller import Poller, PollResult, utcnow
 from supervisor_tui.sources.base import Capability, Source
-from supervisor_tui.store import RESOLVED, SNOOZED, TAKEN, Store, StoreError
+from supervisor_tui.store import Store, StoreError
 from supervisor_tui.store.audit import AuditLog
 from supervisor_tui.ui.screens.agents import AgentsScreen
 from supervisor_tui.ui.screens.audit import AuditScreen
@@ -58,8 +57,9 @@ from supervisor_tui.ui.screens.help import HelpScreen
 from supervisor_tui.ui.screens.queue_detail import QueueDetailScreen
 from supervisor_tui.ui.screens.sources import SourcesScreen
 from supervisor_tui.ui.screens.wall import WallScreen, wall_settings
+from supervisor_tui.ui.state import ConsoleState
 from supervisor_tui.ui.themes import install_themes, sync_ansi_theme, textual_theme_name
-from supervisor_tui.ui.widgets.lean import install_cropped_updates
+from supervisor_tui.ui.view import AppView, ConsoleView
 
 
 def _highlight(matcher: Matcher, label: str) -> Content:
@@ -125,7 +125,8 @@ class SupervisorApp(App[None]):
     TITLE = "supervisor-tui"
     CSS_PATH = "app.tcss"
     COMMANDS: ClassVar = App.COMMANDS | {QueueCommands, NoticeCommands}
-    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (30, "-tall")]
+    # (ignore: Textual annotates it `ClassVar[...] | None`, read by mypy as an instance var)
+    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (30, "-tall")]  # type: ignore[misc]
     MODES: ClassVar = {"dashboard": DashboardScreen, "agents": AgentsScreen,
                        "escalations": EscalationDeskScreen, "audit": AuditScreen,
                        "sources": SourcesScreen, "crisis": CrisisScreen}
@@ -144,8 +145,6 @@ class SupervisorApp(App[None]):
     # repaint=False: an App reactive would otherwise repaint the whole screen on every
     # poll (measured: 10x the bytes over SSH); the widgets that show it refresh themselves.
     board: reactive[Board | None] = reactive(None, always_update=True, repaint=False)
-    health: reactive[dict[str, SourceHealth]] = reactive(dict, always_update=True,
-                                                         repaint=False)
     # Active escalations (sorted) and their shared state from the store, per poll.
     escalations: reactive[Sequence[Escalation]] = reactive(tuple, always_update=True,
                                                            repaint=False)
@@ -170,7 +169,6 @@ class SupervisorApp(App[None]):
         theme_name: str | None = None,
     ) -> None:
         super().__init__()
-        install_cropped_updates()  # send changed cells, not whole rows (SSH)
         self.wall = wall
         if wall:
             # A wall terminal only looks: viewer role, no dialogs, [wall] settings.
@@ -186,15 +184,11 @@ class SupervisorApp(App[None]):
         self.config = config
         self.sources = sources
         self.store = store
-        self.problem: str | None = store_problem
-        # Injectable so tests and snapshots can freeze time.
         self.clock = clock
         self.monotonic = monotonic
-        self.trends = TrendBook(minutes=config.console.trend_minutes, buckets=30)
-        console_cfg = config.console
-        self.rolling = RollingWindows(
-            tuple({*console_cfg.rolling_minutes, console_cfg.erlang_window_minutes}))
-        self.window_key = "interval"  # which window the figures on screen cover (w)
+        # Board, clock, trends, windows and escalation tracking live in a plain object
+        # (no Textual) that screens read through ``ui.view.ConsoleView``.
+        self.state = ConsoleState(config, sources, store, clock, monotonic, store_problem)
         self.poller = Poller(
             sources,
             interval_s=config.console.poll_interval_s,
@@ -221,14 +215,9 @@ class SupervisorApp(App[None]):
         self.crisis = self._open_crisis(role)
         self._crisis_stop = asyncio.Event()
         self._crisis_worker: Worker[None] | None = None
-        self.tracker = EscalationTracker(config.console.sl_formula)
-        self.escalation_states: dict[str, dict] = {}
         self._escalations_seeded = False
         # New-critical notices: combined, held while a dialog is open, per-category mute.
         self.notices = NoticeDesk(config.notify, clock=monotonic)
-        self._received_mono: float | None = None
-        self._last_history: datetime | None = None
-        self.last_errors: tuple[str, ...] = ()
 
     # -- notices -----------------------------------------------------------------
 
@@ -243,52 +232,14 @@ class SupervisorApp(App[None]):
 
     # -- time ------------------------------------------------------------------
 
-    def centre_now(self) -> datetime:
-        """Now in the source's clock: the snapshot's time aged by the wall clock."""
-        board = self.board
-        if board is None or self._received_mono is None:
-            return self.clock()
-        elapsed = (self.monotonic() - self._received_mono) * board.snapshot.clock_rate
-        return board.taken_at + timedelta(seconds=elapsed)
+    @property
+    def problem(self) -> str | None:
+        """What went wrong last (store, history, rules), said in the status bar."""
+        return self.state.problem
 
-    def data_now(self) -> datetime:
-        """"Now" for ages of what the data shows (waits, time in state): the centre's
-        clock while data is live; frozen at the last data while it is stale, so a wait
-        reads "≥ 0:26" instead of ticking on numbers nobody is updating."""
-        board = self.board
-        if board is not None and self.is_stale():
-            return board.taken_at
-        return self.centre_now()
-
-    def local(self, when: datetime) -> datetime:
-        """A moment in the centre's configured time zone (the one clock on screen)."""
-        return when.astimezone(self.config.console.policy.zone)
-
-    def cycle_window(self) -> str:
-        """Next window for the figures (interval, rolling ones, today); every screen
-        showing figures re-renders at once."""
-        keys = self.config.console.window_keys
-        i = keys.index(self.window_key) if self.window_key in keys else -1
-        self.window_key = keys[(i + 1) % len(keys)]
-        return self.window_key
-
-    def data_age_s(self) -> float | None:
-        """Wall-clock seconds since the stalest source last answered."""
-        successes = [h.last_success for h in self.health.values()]
-        if not successes or any(s is None for s in successes):
-            return None
-        oldest = min(s for s in successes if s is not None)
-        return max((self.clock() - oldest).total_seconds(), 0.0)
-
-    def live_within_s(self) -> float:
-        """Data this young is on time: the slowest source's poll interval plus slack."""
-        intervals = [s.poll_interval_s or self.config.console.poll_interval_s
-                     for s in self.sources]
-        return max(intervals, default=self.config.console.poll_interval_s) + 1.5
-
-    def is_stale(self) -> bool:
-        age = self.data_age_s()
-        return age is None or age > self.config.console.stale_after_s
+    @problem.setter
+    def problem(self, value: str | None) -> None:
+        self.state.problem = value
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -299,7 +250,7 @@ class SupervisorApp(App[None]):
         if self.identity.note:  # e.g. SUPERVISOR_TUI_USER set but not trusted here
             self.notify(f"{self.identity.note}; acting as {self.user}", title="Identity",
                         severity="warning", timeout=20)
-        self._backfill_trends()
+        self.state.backfill_trends()
         self.switch_mode("wall" if self.wall else "dashboard")
         self._tick_s = self.config.console.tick_interval(os.environ)
         self.set_interval(self._tick_s, self._timer_tick)
@@ -327,25 +278,13 @@ class SupervisorApp(App[None]):
 
     def apply_poll(self, result: PollResult) -> None:
         """Take one poll result: build the board once, then every screen reads it."""
-        self.last_errors = result.errors
-        self.health = result.health
+        state = self.state
+        state.health = result.health
         if result.snapshot is not None and result.fresh:
-            cfg = self.config
-            snapshot = result.snapshot
-            self.rolling.observe(snapshot)
-            board = build_board(
-                snapshot,
-                formula=cfg.console.sl_formula,
-                threshold_factor=cfg.escalations.contact_wait_factor,
-                strip_size=cfg.console.escalation_strip_size,
-                windows={f"{m}m": self.rolling.view(m, snapshot)
-                         for m in self.rolling.minutes},
-                erlang_window=f"{cfg.console.erlang_window_minutes}m",
-                min_sample=cfg.console.min_sample,
-            )
-            self._received_mono = self.monotonic()
-            self.trends.add(board.taken_at, ((r.queue.id, float(r.waiting)) for r in board.rows))
-            self._record_history(board)
+            board = state.take_snapshot(result.snapshot)
+            said = state.record_history(board)
+            if said:  # a new problem saving history: the status bar keeps saying it
+                self.notify(said, severity="warning", timeout=10)
             first = self.board is None
             self.board = board
             # Escalation rules cost tens of ms at 10,000 agents: paint the numbers first,
@@ -359,18 +298,12 @@ class SupervisorApp(App[None]):
         self._tick(ages=result.snapshot is None or not result.fresh)
 
     def _update_escalations(self, snapshot: Snapshot) -> None:
-        states: dict[str, dict] = {}
-        if self.store is not None:
-            try:
-                states = self.store.escalation_states()
-            except StoreError as err:
-                self.problem = str(err)
-        self.escalation_states = states
-        owned = {eid for eid, st in states.items() if st["state"] == TAKEN}
+        state = self.state
+        state.refresh_escalation_states()
         # On the event loop on purpose: a thread measured worse (GIL contention doubled
         # CPU and slowed painting). It runs just after the board is painted.
         try:
-            result = self.tracker.update(snapshot, self.config.escalations, owned)
+            result = state.tracker.update(snapshot, self.config.escalations, state.owned())
         except Exception as err:
             self.problem = clean(f"escalation rules failed: {type(err).__name__}: {err}", 120)
             return
@@ -380,8 +313,9 @@ class SupervisorApp(App[None]):
         self.escalations = result.active
         seeded, self._escalations_seeded = self._escalations_seeded, True
         fresh_critical = [e for e in result.new + result.raised if e.severity == "critical"
-                          and not self.is_handled(e)]
-        self.notices.forget_except({e.id for e in result.active if not self.is_handled(e)})
+                          and not self.state.is_handled(e)]
+        self.notices.forget_except({e.id for e in result.active
+                                    if not self.state.is_handled(e)})
         if fresh_critical and seeded:  # not for the backlog found at start-up
             ring = self.notices.arrive(fresh_critical)
             if ring and self.config.console.bell:
@@ -397,7 +331,7 @@ class SupervisorApp(App[None]):
         if isinstance(screen, EscalationDeskScreen) or self.wall:
             self.notices.seen()  # (a wall's critical strip says it; nobody reads toasts)
             return
-        notice = self.notices.due(isinstance(screen, ModalScreen), self.centre_now())
+        notice = self.notices.due(isinstance(screen, ModalScreen), self.state.centre_now())
         if notice is not None and self.config.console.announce:
             self.notify(clean(notice.message, 240), title=notice.title, severity="error",
                         timeout=self.config.notify.timeout_s, markup=False)
@@ -431,37 +365,17 @@ class SupervisorApp(App[None]):
                     "Still counted in the status bar and listed on the desk (e).",
                     title="Notices", timeout=6, markup=False)
 
-    def escalation_state(self, esc: Escalation) -> dict | None:
-        """Shared state of this occurrence: ownership always counts; an acknowledge or
-        resolve counts only if made after the escalation (re)appeared."""
-        state = self.escalation_states.get(esc.id)
-        if state is None:
-            return None
-        if state["state"] == TAKEN:
-            return state
-        return state if datetime.fromisoformat(state["updated_at"]) >= esc.first_seen else None
-
-    def is_handled(self, esc: Escalation) -> bool:
-        """Resolved, or snoozed and not yet due back: off the desk and out of counts."""
-        state = self.escalation_state(esc)
-        if state is None:
-            return False
-        if state["state"] == SNOOZED:
-            until = state.get("until") or ""
-            return bool(until) and datetime.fromisoformat(until) > self.centre_now()
-        return state["state"] == RESOLVED
-
     def _timer_tick(self) -> None:
         # Ages only need re-rendering if no poll has just rendered them: at a 1 s poll
         # interval this halves the work (and the bytes sent over SSH).
-        fresh = (self._received_mono is not None
-                 and self.monotonic() - self._received_mono < 0.9 * self._tick_s)
+        since = self.state.seconds_since_data()
+        fresh = since is not None and since < 0.9 * self._tick_s
         self._tick(ages=not fresh)
 
     def _tick(self, ages: bool = True) -> None:
         if not self.screen_stack:  # a poll can land before the first screen or after exit
             return
-        self.set_class(self.is_stale() and self.board is not None, "-stale")
+        self.set_class(self.state.is_stale() and self.board is not None, "-stale")
         self.poll_banners()
         self.flush_notices()  # one held behind a dialog that has closed since
         screen = self.screen
@@ -537,58 +451,6 @@ class SupervisorApp(App[None]):
         except CrisisError as err:
             self.notify(clean(err, 160), title="Crisis delivery", severity="error")
 
-    # -- history -----------------------------------------------------------------
-
-    def _backfill_trends(self) -> None:
-        if self.store is None:
-            return
-        since = self.clock() - timedelta(minutes=self.config.console.trend_minutes)
-        try:
-            rows = self.store.history_since(since)
-        except StoreError as err:
-            self.problem = str(err)
-            return
-        for row in rows:
-            at = datetime.fromisoformat(row["ts"])
-            self.trends.add(at, [(row["queue_id"], float(row["waiting"]))])
-
-    def _record_history(self, board: Board) -> None:
-        if self.store is None:
-            return
-        every = timedelta(seconds=self.config.store.history_every_s)
-        if self._last_history is not None and board.taken_at - self._last_history < every:
-            return
-        self._last_history = board.taken_at
-        ts = board.taken_at.astimezone(UTC).isoformat()
-        try:
-            self.store.record_history(
-                {
-                    "ts": ts,
-                    "queue_id": r.queue.id,
-                    "service_level": r.interval.service_level,
-                    "waiting": r.waiting,
-                    "longest_wait_s": (board.taken_at - r.oldest_waiting_since).total_seconds()
-                    if r.oldest_waiting_since
-                    else 0.0,
-                    "offered": r.interval.stats.offered,
-                    "answered": r.interval.stats.answered,
-                    "abandoned": r.interval.stats.abandoned,
-                }
-                for r in board.rows
-            )
-            self.store.prune_history(
-                board.taken_at.astimezone(UTC),
-                timedelta(days=self.config.store.history_retention_days),
-            )
-        except StoreError as err:
-            # Keep running on in-memory trends; say so once in the status bar.
-            if self.problem != f"history not saved: {err}":
-                self.problem = f"history not saved: {err}"
-                self.notify(self.problem, severity="warning", timeout=10)
-        else:
-            self.problem = None
-        self.trends.forget_missing({r.queue.id for r in board.rows})
-
     async def action_switch_mode(self, mode: str) -> None:
         # Keys typed ahead of "q" (a slow SSH link) must not build screens on the way out.
         # A wall never leaves its screen (its own keys jump between wall views).
@@ -598,11 +460,6 @@ class SupervisorApp(App[None]):
 
     def watch_theme(self, _: str) -> None:
         sync_ansi_theme(self)  # e.g. picked in the command palette: recolour ANSI too
-
-    def source_of_queue(self, queue_id: str) -> str:
-        board = self.board
-        row = board.rows_by_id.get(queue_id) if board else None
-        return row.queue.source if row else ""
 
     def poll_now(self) -> None:
         """Poll at once (after an action) instead of waiting for the next interval."""
@@ -643,3 +500,10 @@ class SupervisorApp(App[None]):
                             "new-critical notice (N); type \"notices\" for each category",
                             self.action_snooze_notices)
         yield SystemCommand("Help", "Keys and metric definitions (?)", self.action_help)
+
+
+if TYPE_CHECKING:
+    def _implements(app: SupervisorApp, state: ConsoleState) -> tuple[AppView, ConsoleView]:
+        """Never called: mypy checks here that the app and its state provide what
+        screens are promised (``ui.view``)."""
+        return app, state

@@ -75,10 +75,10 @@ HIGH_CONTRAST_ANSI = TerminalTheme(
 
 
 # Each app's own ANSI mapping, restored when it leaves the high-contrast theme.
-_ORIGINAL_ANSI: WeakKeyDictionary[App, TerminalTheme] = WeakKeyDictionary()  # type: ignore[type-arg]
+_ORIGINAL_ANSI: WeakKeyDictionary[App, TerminalTheme] = WeakKeyDictionary()
 
 
-def install_themes(app: App) -> None:  # type: ignore[type-arg]
+def install_themes(app: App) -> None:
     """Register our themes with ``app`` (call once, in its constructor)."""
     app.register_theme(HIGH_CONTRAST_THEME)
     _ORIGINAL_ANSI.setdefault(app, app.ansi_theme_dark)
@@ -89,7 +89,7 @@ def textual_theme_name(choice: str | None) -> str | None:
     return HIGH_CONTRAST if choice == HIGH_CONTRAST else None
 
 
-def sync_ansi_theme(app: App) -> None:  # type: ignore[type-arg]
+def sync_ansi_theme(app: App) -> None:
     """Match the ANSI -> RGB mapping to ``app.theme``; call whenever the theme changes."""
     original = _ORIGINAL_ANSI.get(app, app.ansi_theme_dark)
     wanted = HIGH_CONTRAST_ANSI if app.theme == HIGH_CONTRAST else original

@@ -4,16 +4,14 @@ and one way of reporting per-item outcomes."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import cast
 
 from rich.text import Text
 from textual.screen import ModalScreen
 
 from supervisor_tui.domain.model import ActionResult
 from supervisor_tui.domain.text import clean
-
-if TYPE_CHECKING:
-    from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.view import AppView
 
 
 class ActionModal(ModalScreen[None]):
@@ -29,8 +27,8 @@ class ActionModal(ModalScreen[None]):
     """
 
     @property
-    def sup(self) -> SupervisorApp:
-        return self.app  # type: ignore[return-value]
+    def sup(self) -> AppView:
+        return cast("AppView", self.app)
 
     def outcome(self, verb: str, items: Sequence[tuple[str, ActionResult]]) -> Text:
         """'2 of 3 moved.' then one line per item with the source's own words."""

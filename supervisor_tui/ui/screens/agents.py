@@ -54,7 +54,7 @@ class AgentsScreen(BoardScreen):
         yield Grid(
             agent_columns(self._queue_name, self._limit_for),
             key_of=lambda a: f"{a.source}:{a.id}",
-            now=self.sup.data_now,
+            now=self.sup.state.data_now,
             empty_text="No agent matches these filters (x clears them)",
             id="agents",
         )
@@ -104,7 +104,7 @@ class AgentsScreen(BoardScreen):
                     self.text_filter))
 
     def show_board(self, board: Board) -> None:
-        now = self.sup.data_now()
+        now = self.sup.state.data_now()
         agents = board.snapshot.agents
         if self._filtering():  # 10,000 agents: skip the pass when nothing filters
             agents = tuple(a for a in agents if self._matches(a, now))
@@ -115,7 +115,7 @@ class AgentsScreen(BoardScreen):
         self.query_one("#agents", Grid).refresh_changed()
 
     def _show_filters(self, board: Board, shown: int) -> None:
-        now = self.sup.data_now()
+        now = self.sup.state.data_now()
         by_kind = index_of(board.snapshot).agents_by_kind  # only these can be flagged
         flagged = sum(1 for kind in (AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY)
                       for a in by_kind.get(kind, ()) if self.is_flagged(a, now))

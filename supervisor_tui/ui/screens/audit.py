@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -13,6 +12,7 @@ from textual.widgets import Footer, Static
 from supervisor_tui.domain.board import Board
 from supervisor_tui.domain.text import clean
 from supervisor_tui.store import StoreError
+from supervisor_tui.store.audit import AuditLog
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.grid import Column, Grid
 from supervisor_tui.ui.widgets.status_bar import StatusBar
@@ -41,7 +41,7 @@ class AuditScreen(BoardScreen):
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         yield Static(id="audit-summary", markup=False)
-        yield Grid(audit_columns(), key_of=lambda r: str(r["id"]), now=self.sup.centre_now,
+        yield Grid(audit_columns(), key_of=lambda r: str(r["id"]), now=self.sup.state.centre_now,
                    empty_text="No action has been taken yet", id="audit")
         yield Footer()
 
@@ -50,9 +50,10 @@ class AuditScreen(BoardScreen):
 
     def show_board(self, board: Board) -> None:
         audit = self.sup.audit
-        if audit is None:
-            self.query_one("#audit-summary", Static).update(
-                Text(" The audit log is unavailable: actions are refused.", "bold red"))
+        if not isinstance(audit, AuditLog):  # None, or a sink this console cannot read
+            self.query_one("#audit-summary", Static).update(Text(
+                " The audit log is unavailable: actions are refused." if audit is None
+                else " This console's audit sink cannot be read here.", "bold red"))
             return
         try:
             records = list(reversed(audit.records()))  # newest first
@@ -64,9 +65,11 @@ class AuditScreen(BoardScreen):
             Text(f" {len(records)} record(s), newest first · v verifies the hash chain", "dim"))
 
     def action_verify(self) -> None:
-        if self.sup.audit is None:
+        audit = self.sup.audit
+        if not isinstance(audit, AuditLog):
+            self.notify("No audit log to verify on this console", severity="warning")
             return
-        result = self.sup.audit.verify()
+        result = audit.verify()
         if result.ok:
             self.notify("Audit log OK: " + "; ".join((result.proven, *result.warnings)),
                         severity="warning" if result.warnings else "information",
@@ -76,4 +79,5 @@ class AuditScreen(BoardScreen):
                         severity="error", timeout=20)
 
     def title_text(self) -> str:
-        return f"Audit log · {datetime.now():%Y-%m-%d}"
+        state = self.sup.state
+        return f"Audit log · {state.local(state.clock()):%Y-%m-%d}"

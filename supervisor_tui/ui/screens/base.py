@@ -4,21 +4,20 @@ plumbing that re-renders from the app's current Board."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, cast
 
 from textual import events
 from textual.screen import Screen
+from textual.widget import Widget
 
 from supervisor_tui.domain.board import Board
-from supervisor_tui.roles import role_may
+from supervisor_tui.domain.roles import role_may
+from supervisor_tui.ui.view import AppView
 from supervisor_tui.ui.widgets.incident_banner import IncidentBanner
 from supervisor_tui.ui.widgets.status_bar import StatusBar, render_status
 
-if TYPE_CHECKING:
-    from supervisor_tui.ui.app import SupervisorApp
 
-
-def standing_alarm(app: SupervisorApp) -> str | None:
+def standing_alarm(app: AppView) -> str | None:
     """What the status bar says for the whole run when this console's work is lost."""
     if app.not_shared:
         return "NOT SHARED · NOT AUDITED"
@@ -29,15 +28,15 @@ class BoardScreen(Screen[None]):
     """A screen that renders from ``app.board`` and refreshes ages every second.
 
     ``GATED``: actions of the screen that change something, each with the permission it
-    needs (a key of ``roles.REQUIRED_ROLE``). Their keys are left out of the footer for a
+    needs (a key of ``domain.roles.REQUIRED_ROLE``). Their keys are left out of the footer for a
     role that lacks it, and pressing one says why instead of doing nothing.
     """
 
     GATED: ClassVar[Mapping[str, str]] = {}
 
     @property
-    def sup(self) -> SupervisorApp:
-        return self.app  # type: ignore[return-value]
+    def sup(self) -> AppView:
+        return cast("AppView", self.app)
 
     def _lacking(self, action: str) -> str | None:
         """The permission ``action`` needs that this user's role does not have."""
@@ -80,8 +79,9 @@ class BoardScreen(Screen[None]):
         # (the wall's too) gets the banner right under it, and no screen can forget it.
         bars = self.query(StatusBar)
         bar = bars.first() if bars else None
-        if bar is not None and bar.parent is not None and not self.query(IncidentBanner):
-            bar.parent.mount(IncidentBanner(id="incident-banner"), after=bar)
+        parent = bar.parent if bar is not None else None
+        if isinstance(parent, Widget) and not self.query(IncidentBanner):
+            parent.mount(IncidentBanner(id="incident-banner"), after=bar)
 
     _behind = False  # a poll arrived while another screen was on top
 
@@ -113,18 +113,18 @@ class BoardScreen(Screen[None]):
         app = self.sup
         board = app.board
         cfg = app.config.console
-        now = app.local(app.centre_now()) if board else None
+        now = app.state.local(app.state.centre_now()) if board else None
         for bar in self.query(StatusBar):
             bar.update(
                 render_status(
                     self.title_text(),
                     now,
                     cfg.policy.label(now) if now else "",
-                    app.health,
-                    app.data_age_s(),
+                    app.state.health,
+                    app.state.data_age_s(),
                     cfg.stale_after_s,
-                    app.problem,
-                    live_within_s=app.live_within_s(),
+                    app.state.problem,
+                    live_within_s=app.state.live_within_s(),
                     alerts=app.notices.unseen_count,
                     # Not on a wall: nobody at its keyboard, and it is always a viewer.
                     who=None if app.wall else f"{app.user} ({app.actions.role.value})",

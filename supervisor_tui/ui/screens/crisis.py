@@ -32,7 +32,7 @@ from supervisor_tui.crisis.outbox import (
 )
 from supervisor_tui.crisis.service import CrisisError, CrisisService
 from supervisor_tui.domain import fmt
-from supervisor_tui.domain.board import SLStatus
+from supervisor_tui.domain.board import Board, SLStatus
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.screens.crisis_forms import DeclareForm, ResolveForm, SendForm
@@ -56,10 +56,9 @@ EVENT_STYLE = {"unknown": "bold magenta", "declared": "bold", "message": "bold c
                "note": "magenta", "updated": "cyan", "requeued": "yellow"}
 
 
-def troubled_queues(app: object) -> list[str]:
+def troubled_queues(board: Board | None) -> list[str]:
     """Names of the queues missing their service level or with contacts over threshold
     now: the usual suspects of an incident, offered as its affected queues."""
-    board = getattr(app, "board", None)
     if board is None:
         return []
     return [clean(r.queue.name, 40) for r in board.rows
@@ -103,7 +102,7 @@ class CrisisScreen(BoardScreen):
         Binding("tab", "app.focus_next", "Switch table", show=False),
         Binding("escape", "leave_input", "Back to list", show=False),
     ]
-    # Keys a role without them does not see (roles.REQUIRED_ROLE; BoardScreen.check_action).
+    # Keys a role without them does not see (domain.roles.REQUIRED_ROLE; BoardScreen.check_action).
     GATED: ClassVar[dict[str, str]] = {
         "declare": "crisis_declare", "send": "crisis_message", "follow_up": "crisis_message",
         "resolve": "crisis_resolve", "requeue": "crisis_requeue", "note": "crisis_note"}
@@ -127,14 +126,14 @@ class CrisisScreen(BoardScreen):
         yield StatusBar(id="status")
         yield LeanText(id="crisis-summary")
         yield Input(id="crisis-input")
-        yield Grid(self._incident_columns(), key_of=lambda i: str(i.id), now=self.sup.clock,
+        yield Grid(self._incident_columns(), key_of=lambda i: str(i.id), now=self.sup.state.clock,
                    empty_text="No incidents. Press i to declare one.", id="incidents")
         yield LeanText(id="crisis-detail")
         yield Static(id="crisis-lower-title", classes="section-title", markup=False)
-        yield Grid(self._delivery_columns(), key_of=lambda r: str(r.id), now=self.sup.clock,
+        yield Grid(self._delivery_columns(), key_of=lambda r: str(r.id), now=self.sup.state.clock,
                    empty_text="No messages for this incident yet. Press s to send one.",
                    id="deliveries")
-        yield Grid(self._timeline_columns(), key_of=lambda e: str(e.id), now=self.sup.clock,
+        yield Grid(self._timeline_columns(), key_of=lambda e: str(e.id), now=self.sup.state.clock,
                    empty_text="Nothing on the timeline yet.", id="timeline")
         yield Footer()
 
@@ -392,7 +391,7 @@ class CrisisScreen(BoardScreen):
             self.query_one("#incidents", Grid).move_to_key(str(incident.id))
             self.refresh_crisis()
 
-        self.app.push_screen(DeclareForm(service, troubled_queues(self.app)), declared)
+        self.app.push_screen(DeclareForm(service, troubled_queues(self.sup.board)), declared)
 
     def _open_send(self, *kinds: MessageKind) -> None:
         service = self._allowed("crisis_message")

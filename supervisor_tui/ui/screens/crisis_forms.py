@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -28,9 +28,7 @@ from supervisor_tui.crisis.outbox import OutboxRow, QueuedMessage
 from supervisor_tui.crisis.service import CrisisError, CrisisService
 from supervisor_tui.crisis.templates import Preview
 from supervisor_tui.domain.text import clean
-
-if TYPE_CHECKING:
-    from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.view import AppView
 
 T = TypeVar("T")
 CONFIRM_HINT = "then Enter · Esc cancels"
@@ -145,8 +143,8 @@ class CrisisForm(ModalScreen[T], Generic[T]):
         self.service = service
 
     @property
-    def sup(self) -> SupervisorApp:
-        return self.app  # type: ignore[return-value]
+    def sup(self) -> AppView:
+        return cast("AppView", self.app)
 
     def confirm_field(self) -> Horizontal:
         return field(f"Type {self.word}", Input(placeholder=CONFIRM_HINT, id="confirm",

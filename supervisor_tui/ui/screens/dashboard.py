@@ -12,7 +12,7 @@ from textual.widgets import Footer
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import Board, sl_status
-from supervisor_tui.domain.escalation import count_by_severity
+from supervisor_tui.domain.escalation import Severity, count_by_severity
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.grid import Grid
@@ -85,7 +85,7 @@ class DashboardScreen(BoardScreen):
         grid: Grid = Grid(
             self._columns(),
             key_of=lambda r: r.queue.id,
-            now=self.sup.data_now,
+            now=self.sup.state.data_now,
             empty_text="Waiting for the first poll…",
             id="queues",
         )
@@ -95,18 +95,18 @@ class DashboardScreen(BoardScreen):
         yield Footer()
 
     def _trend(self, queue_id: str) -> str:
-        return fmt.count_sparkline(self.sup.trends.series(queue_id), width=15)
+        return fmt.count_sparkline(self.sup.state.trends.series(queue_id), width=15)
 
     _columns_window: str | None = None
 
     def _columns(self) -> list:
         sup = self.sup
-        key = sup.window_key
+        key = sup.state.window_key
         board = sup.board
         label = self._window_label(key, short=True) if board else ""
         self._columns_window = f"{key}:{label}"
         return queue_columns(self._trend, key, label, sup.config.console.min_sample,
-                             frozen=sup.is_stale)
+                             frozen=sup.state.is_stale)
 
     def _window_label(self, key: str, short: bool = False) -> str:
         sup = self.sup
@@ -117,7 +117,7 @@ class DashboardScreen(BoardScreen):
         return fmt.window_label(board, key, cfg.policy.zone, cfg.interval_minutes, short)
 
     def action_window(self) -> None:
-        key = self.sup.cycle_window()
+        key = self.sup.state.cycle_window()
         board = self.sup.board
         if board is not None:
             self.show_board(board)
@@ -130,7 +130,7 @@ class DashboardScreen(BoardScreen):
 
     def show_board(self, board: Board) -> None:
         grid = self.query_one("#queues", Grid)
-        key = self.sup.window_key
+        key = self.sup.state.window_key
         if self._columns_window != f"{key}:{self._window_label(key, short=True)}":
             grid.set_columns(self._columns())  # the headers name the window
         grid.set_rows(board.rows)
@@ -150,14 +150,14 @@ class DashboardScreen(BoardScreen):
         starts with its group; figures on fewer than the minimum sample are greyed with
         their count."""
         sup = self.sup
-        stale = "stale" if sup.is_stale() else None
-        key = sup.window_key
+        stale = "stale" if sup.state.is_stale() else None
+        key = sup.state.window_key
         label = self._window_label(key, short=True)
         min_n = sup.config.console.min_sample
         groups = board.groups() or ("live",)
         head = groups[0]
         other = groups[1] if len(groups) > 1 else None
-        now = sup.data_now()
+        now = sup.state.data_now()
         frozen = "≥" if stale else ""
 
         def sl_value(group: str) -> tuple[str, str, float, int]:
@@ -243,8 +243,8 @@ class DashboardScreen(BoardScreen):
         if board is None:
             return
         # On stale data the waits stop at the last data and read "≥".
-        age = (self.sup.data_now() - board.taken_at).total_seconds()
-        frozen = self.sup.is_stale()
+        age = (self.sup.state.data_now() - board.taken_at).total_seconds()
+        frozen = self.sup.state.is_stale()
         desk = self._desk_line()
         inline = Text.assemble(desk, "  ", escalation_text(board, age, frozen))
         self.query_one("#escalations", LeanText).update(inline)
@@ -253,13 +253,15 @@ class DashboardScreen(BoardScreen):
 
     def _desk_line(self) -> Text:
         """The escalation desk in one line: counts by severity and who owns what."""
-        shown = [e for e in self.sup.escalations if not self.sup.is_handled(e)]
+        shown = [e for e in self.sup.escalations if not self.sup.state.is_handled(e)]
         counts = count_by_severity(shown)
+        crit, warn, info = (counts[s] for s in (Severity.CRITICAL, Severity.WARNING,
+                                                Severity.INFO))
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append("Desk ", "bold")
-        line.append(f"‼{counts['critical']} ", "bold red" if counts["critical"] else "dim")
-        line.append(f"!{counts['warning']} ", "yellow" if counts["warning"] else "dim")
-        line.append(f"·{counts['info']}", "cyan" if counts["info"] else "dim")
+        line.append(f"‼{crit} ", "bold red" if crit else "dim")
+        line.append(f"!{warn} ", "yellow" if warn else "dim")
+        line.append(f"·{info}", "cyan" if info else "dim")
         top = next((e for e in shown if e.severity == "critical"), None)
         if top is not None:
             line.append(f"  {clean(top.reason, 70)}", "red")

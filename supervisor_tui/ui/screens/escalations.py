@@ -29,11 +29,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
-from supervisor_tui.config import ROLE_RANK, Role
 from supervisor_tui.desk import UNDOABLE, DeskActions, Outcome
 from supervisor_tui.domain.board import Board
 from supervisor_tui.domain.escalation import (
     Escalation,
+    Severity,
     age_text,
     count_by_severity,
     ended_text,
@@ -41,6 +41,7 @@ from supervisor_tui.domain.escalation import (
     start_known,
     started_at,
 )
+from supervisor_tui.domain.roles import ROLE_RANK, Role
 from supervisor_tui.domain.text import clean
 from supervisor_tui.store import (
     ACKNOWLEDGED,
@@ -53,6 +54,7 @@ from supervisor_tui.store import (
     Change,
     StoreError,
 )
+from supervisor_tui.store.rows import EscalationNote, EscalationNotice
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.screens.move_agents import MoveAgentsScreen
 from supervisor_tui.ui.screens.reassign import ReassignScreen
@@ -146,7 +148,7 @@ class EscalationDeskScreen(BoardScreen):
         Binding("o", "change('open')", "Reopen", show=False),
         Binding("h", "toggle_resolved", "Show resolved and snoozed", show=False),
     ]
-    # Keys a viewer does not see (roles.REQUIRED_ROLE; BoardScreen.check_action).
+    # Keys a viewer does not see (domain.roles.REQUIRED_ROLE; BoardScreen.check_action).
     GATED: ClassVar[dict[str, str]] = {
         "change": "escalation", "undo": "escalation", "note": "escalation",
         "give": "escalation", "toggle_mine": "escalation", "reassign": "reassign_contact",
@@ -164,7 +166,7 @@ class EscalationDeskScreen(BoardScreen):
 
     @property
     def desk(self) -> DeskActions:
-        return DeskActions(self.sup.actions, self.sup.store)
+        return DeskActions(self.sup.actions.auditor, self.sup.store)
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -188,11 +190,11 @@ class EscalationDeskScreen(BoardScreen):
 
     def _now(self) -> datetime:
         """Centre time; on STALE data, the last data's time (ages freeze, read '≥')."""
-        self._frozen = self.sup.board is not None and self.sup.is_stale()
-        return self.sup.data_now()
+        self._frozen = self.sup.board is not None and self.sup.state.is_stale()
+        return self.sup.state.data_now()
 
     def _local(self, moment: datetime) -> str:
-        return f"{self.sup.local(moment):%H:%M:%S}"
+        return f"{self.sup.state.local(moment):%H:%M:%S}"
 
     # -- rows ------------------------------------------------------------------
 
@@ -203,16 +205,16 @@ class EscalationDeskScreen(BoardScreen):
             return Text(*SEVERITY_STYLE[e.severity])
 
         def age(e: Escalation, now: datetime) -> str:
-            return age_text(e, now, self.sup.tracker.observing_since, frozen=self._frozen)
+            return age_text(e, now, self.sup.state.tracker.observing_since, frozen=self._frozen)
 
         def state(e: Escalation, now: datetime) -> Text:
-            st = self.sup.escalation_state(e)
+            st = self.sup.state.escalation_state(e)
             if st is None or st["state"] == OPEN:
                 return Text("new", style="dim" if e.ended else "bold")
             if st["state"] == TAKEN:
                 mine = st["owner"] == self.sup.user
                 return Text(f"◉ {clean(st['owner'], 16)}", style="bold green" if mine else "cyan")
-            if st["state"] == SNOOZED and not self.sup.is_handled(e):
+            if st["state"] == SNOOZED and not self.sup.state.is_handled(e):
                 return Text("snooze over", style="bold")
             return Text(st["state"], style="dim")
 
@@ -236,14 +238,14 @@ class EscalationDeskScreen(BoardScreen):
         return clean(row.queue.name, 30) if row else "—"
 
     def _mine(self, e: Escalation) -> bool:
-        st = self.sup.escalation_state(e)
+        st = self.sup.state.escalation_state(e)
         return st is not None and st["state"] == TAKEN and st["owner"] == self.sup.user
 
     def _visible(self) -> list[Escalation]:
         sup = self.sup
-        shown = [e for e in sup.escalations if self.show_resolved or not sup.is_handled(e)]
-        departed = [e for e in sup.tracker.result.departed
-                    if self.show_resolved or not sup.is_handled(e)]
+        shown = [e for e in sup.escalations if self.show_resolved or not sup.state.is_handled(e)]
+        departed = [e for e in sup.state.tracker.result.departed
+                    if self.show_resolved or not sup.state.is_handled(e)]
         if departed:
             # Greyed below the live ones: in a surge dozens leave each minute, and in
             # place they pushed the live criticals off an 80x24 desk.
@@ -272,16 +274,17 @@ class EscalationDeskScreen(BoardScreen):
             # pressed a moment later was meant for the row that left, not this one.
             gone = before[1]
             self._slid = (clean(gone.label or gone.id, 60) if gone is not None else "",
-                          self.sup.monotonic() + SLID_S, grid.cursor_key)
+                          self.sup.state.monotonic() + SLID_S, grid.cursor_key)
         live = [e for e in shown if e.ended is None]
         counts = count_by_severity(live)
-        taken = sum(1 for e in live if (st := self.sup.escalation_state(e)) is not None
+        taken = sum(1 for e in live if (st := self.sup.state.escalation_state(e)) is not None
                     and st["state"] == TAKEN)
+        crit, warn, info = (counts[s] for s in (Severity.CRITICAL, Severity.WARNING,
+                                                Severity.INFO))
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(f" ‼ {counts['critical']} critical", "bold red" if counts["critical"]
-                    else "dim")
-        line.append(f"  ! {counts['warning']} warning", "yellow" if counts["warning"] else "dim")
-        line.append(f"  · {counts['info']} info", "cyan" if counts["info"] else "dim")
+        line.append(f" ‼ {crit} critical", "bold red" if crit else "dim")
+        line.append(f"  ! {warn} warning", "yellow" if warn else "dim")
+        line.append(f"  · {info} info", "cyan" if info else "dim")
         line.append(f"  ◉ {taken} taken", "green" if taken else "dim")
         mine = sum(1 for e in live if self._mine(e))
         if mine and not self.mine_only:
@@ -309,7 +312,7 @@ class EscalationDeskScreen(BoardScreen):
         if self._frozen != was:
             self._escalations_changed(own=True)
         self.query_one("#desk", Grid).refresh_changed()
-        if self._flash_until and self.sup.monotonic() >= self._flash_until:
+        if self._flash_until and self.sup.state.monotonic() >= self._flash_until:
             self._flash_until = 0.0
             self.query_one("#desk-flash", Static).display = False
 
@@ -332,7 +335,7 @@ class EscalationDeskScreen(BoardScreen):
             if ended:
                 text.append(f" — {ended}", "dim")
             start = started_at(esc)
-            if start_known(esc, self.sup.tracker.observing_since):
+            if start_known(esc, self.sup.state.tracker.observing_since):
                 text.append(f"   since {self._local(start)}", "dim")
             else:
                 text.append(f"   first seen {self._local(start)} (began earlier)", "dim")
@@ -340,7 +343,8 @@ class EscalationDeskScreen(BoardScreen):
             try:
                 notes = store.escalation_notes(esc.id) if store else []
             except StoreError as err:
-                notes = [{"ts": "", "user": "", "note": f"(notes unavailable: {err})"}]
+                notes = [EscalationNote(id=-1, escalation_id=esc.id, ts="", user="",
+                                        note=f"(notes unavailable: {err})")]
             for note in notes[-3:]:
                 when = self._local(datetime.fromisoformat(note["ts"])) if note["ts"] else ""
                 text.append(f"\n  {when} {clean(note['user'], 16)}: ", "dim")
@@ -354,14 +358,15 @@ class EscalationDeskScreen(BoardScreen):
         store, widget = self.sup.store, self.query_one("#desk-notices", Static)
         if store is None:
             return
-        now = self.sup.centre_now()
+        now = self.sup.state.centre_now()
         try:
             notices = store.notices_for(self.sup.user, now - timedelta(minutes=NOTICE_MINUTES))
             fresh = [n for n in notices if not n["seen_at"]]
             store.mark_notices_seen([n["id"] for n in fresh], now)
         except StoreError as err:
-            notices, fresh = [{"id": -1, "ts": "", "text": f"notices unavailable: {err}",
-                               "seen_at": ""}], []
+            notices, fresh = [EscalationNotice(
+                id=-1, escalation_id="", to_user=self.sup.user, from_user="", ts="",
+                text=f"notices unavailable: {err}", seen_at="")], []
         widget.display = bool(notices)
         text = Text(no_wrap=True, overflow="ellipsis")
         for i, n in enumerate(reversed(notices[-2:])):
@@ -376,7 +381,7 @@ class EscalationDeskScreen(BoardScreen):
         widget.update(Text(f" {message}", style="bold green" if ok else "bold yellow",
                            no_wrap=True, overflow="ellipsis"))
         widget.display = True
-        self._flash_until = self.sup.monotonic() + seconds
+        self._flash_until = self.sup.state.monotonic() + seconds
 
     # -- acting on the chosen item ------------------------------------------------
 
@@ -389,7 +394,7 @@ class EscalationDeskScreen(BoardScreen):
             return None
         label = clean(esc.label or esc.id, 60)
         slid, self._slid = self._slid, None
-        if slid is not None and self.sup.monotonic() < slid[1]:
+        if slid is not None and self.sup.state.monotonic() < slid[1]:
             self._flash(f"Not done: {slid[0] or 'the row you were on'} just left the desk and "
                         f"the cursor moved to {label}; press again to act on {label}",
                         ok=False)
@@ -420,13 +425,13 @@ class EscalationDeskScreen(BoardScreen):
             return
         until = None
         if verb == SNOOZED:
-            until = self.sup.centre_now() + timedelta(
+            until = self.sup.state.centre_now() + timedelta(
                 minutes=self.sup.config.escalations.snooze_minutes)
         self._apply(esc.id, label, verb, until=until)
 
     def _apply(self, eid: str, label: str, verb: str, *, force: bool = False,
                to_user: str = "", until: datetime | None = None) -> None:
-        out = self.desk.change(eid, verb, self.sup.centre_now(), label=label, force=force,
+        out = self.desk.change(eid, verb, self.sup.state.centre_now(), label=label, force=force,
                                to_user=to_user, until=until)
         if out.confirm:
             owner = out.result.message.removeprefix("already taken by ")
@@ -449,7 +454,7 @@ class EscalationDeskScreen(BoardScreen):
         result = out.result
         if result.ok and out.undoable and verb in UNDOABLE:
             assert out.change is not None
-            self._undo = (out.change, label, self.sup.monotonic() + UNDO_S)
+            self._undo = (out.change, label, self.sup.state.monotonic() + UNDO_S)
             self._flash(f"{clean(result.message, 100)} — done — u to undo", ok=True,
                         seconds=UNDO_S)
         elif verb == "undo" or not result.ok or verb not in UNDOABLE:
@@ -457,22 +462,21 @@ class EscalationDeskScreen(BoardScreen):
         self._refresh_states()
 
     def _refresh_states(self) -> None:
-        store = self.sup.store
-        if store is not None:
-            try:
-                self.sup.escalation_states = store.escalation_states()
-            except StoreError as err:
-                self._flash(str(err), ok=False)
+        state = self.sup.state
+        before = state.problem
+        state.refresh_escalation_states()
+        if state.problem is not None and state.problem != before:
+            self._flash(state.problem, ok=False)
         self._escalations_changed(own=True)
 
     def action_undo(self) -> None:
         undo, self._undo = self._undo, None
-        if undo is None or self.sup.monotonic() >= undo[2]:
+        if undo is None or self.sup.state.monotonic() >= undo[2]:
             self._flash("Nothing to undo (offered for a few seconds after t, k, x, z, l, g)",
                         ok=False)
             return
         change, label, _ = undo
-        self._report(self.desk.undo(change, self.sup.centre_now(), label), "undo", label)
+        self._report(self.desk.undo(change, self.sup.state.centre_now(), label), "undo", label)
 
     def action_note(self) -> None:
         chosen = self._chosen()
@@ -483,7 +487,7 @@ class EscalationDeskScreen(BoardScreen):
 
         def save(text: str | None) -> None:
             if text:
-                self._report(self.desk.note(eid, text, self.sup.centre_now(), label), "note",
+                self._report(self.desk.note(eid, text, self.sup.state.centre_now(), label), "note",
                              label)
 
         self.app.push_screen(DeskInput(f"Note on {label}", "what was done or agreed"), save)

@@ -42,7 +42,7 @@ class MoveAgentsScreen(ActionModal):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Cancel"),
-        Binding("space", "toggle", "Select"),
+        Binding("space", "toggle_agent", "Select"),
         Binding("minus", "flip_mode", "Add/remove", key_display="-"),
         Binding("y", "confirm", "Confirm"),
     ]
@@ -79,7 +79,7 @@ class MoveAgentsScreen(ActionModal):
         ]
         with Vertical():
             yield Static(id="move-title", classes="modal-title", markup=False)
-            yield Grid(columns, key_of=lambda a: a.id, now=self.sup.centre_now,
+            yield Grid(columns, key_of=lambda a: a.id, now=self.sup.state.centre_now,
                        empty_text="No agent to move", id="candidates")
             yield Static(id="move-preview", classes="modal-preview", markup=False)
             with Horizontal(id="danger-field"):
@@ -107,7 +107,7 @@ class MoveAgentsScreen(ActionModal):
         title.append(f"{verb} {self._queue_name(self.queue_id)} "
                      f"{'to' if self.add else 'from'} agents' queues", "bold")
         title.append("  (space selects, - switches add/remove, y confirms)", "dim")
-        why = self.sup.actions.refusal("move_agents", self.sup.source_of_queue(self.queue_id))
+        why = self.sup.actions.refusal("move_agents", self.sup.state.source_of_queue(self.queue_id))
         if why:
             title.append(f"\n⛔ {why}", "bold red")
         self.query_one("#move-title", Static).update(title)
@@ -168,7 +168,7 @@ class MoveAgentsScreen(ActionModal):
             self.query_one("#danger-confirm", Input).value = ""
             self.query_one("#candidates", Grid).focus()
 
-    def action_toggle(self) -> None:
+    def action_toggle_agent(self) -> None:
         grid = self.query_one("#candidates", Grid)
         key = grid.cursor_key
         if key is None:
@@ -231,6 +231,6 @@ class MoveAgentsScreen(ActionModal):
     @work(exclusive=True, group="move-agents")
     async def _apply(self, agents: list[Agent]) -> None:
         results = await self.sup.actions.move_agents(
-            agents, self.queue_id, self.add, self.sup.source_of_queue(self.queue_id))
+            agents, self.queue_id, self.add, self.sup.state.source_of_queue(self.queue_id))
         items = [(a.name, r) for a, r in zip(agents, results, strict=True)]
         self.query_one("#move-preview", Static).update(self.outcome("changed", items))

@@ -102,7 +102,7 @@ class QueueDetailScreen(BoardScreen):
         Binding("m", "move_agents", "Move agents"),
         Binding("w", "window", "Window"),
     ]
-    # Keys a viewer does not see (roles.REQUIRED_ROLE; BoardScreen.check_action).
+    # Keys a viewer does not see (domain.roles.REQUIRED_ROLE; BoardScreen.check_action).
     GATED: ClassVar[dict[str, str]] = {"reassign": "reassign_contact",
                                        "overflow": "overflow", "move_agents": "move_agents"}
 
@@ -121,7 +121,7 @@ class QueueDetailScreen(BoardScreen):
                 yield Grid(
                     contact_columns(self._threshold, self._queue_name, with_queue=False),
                     key_of=lambda c: c.id,
-                    now=self.sup.data_now,
+                    now=self.sup.state.data_now,
                     empty_text="Nobody waiting",
                     id="waiting",
                 )
@@ -130,7 +130,7 @@ class QueueDetailScreen(BoardScreen):
                 yield Grid(
                     agent_columns(self._queue_name, lambda a: None),
                     key_of=lambda a: f"{a.source}:{a.id}",
-                    now=self.sup.data_now,
+                    now=self.sup.state.data_now,
                     empty_text="No agent has this skill",
                     id="serving",
                 )
@@ -163,8 +163,8 @@ class QueueDetailScreen(BoardScreen):
         cfg = self.sup.config.console
         zone, minutes = cfg.policy.zone, cfg.interval_minutes
         keys = [INTERVAL]
-        rolling = self.sup.window_key if self.sup.window_key not in (INTERVAL, DAY) else (
-            f"{cfg.rolling_minutes[0]}m")
+        chosen = self.sup.state.window_key
+        rolling = chosen if chosen not in (INTERVAL, DAY) else f"{cfg.rolling_minutes[0]}m"
         keys += [rolling, DAY]
         columns = [(k, fmt.window_label(board, k, zone, minutes, short=True)) for k in keys]
         self.query_one("#queue-metrics", Static).update(
@@ -199,7 +199,7 @@ class QueueDetailScreen(BoardScreen):
 
     def action_window(self) -> None:
         """The rolling column cycles with the dashboard's window (w)."""
-        self.sup.cycle_window()
+        self.sup.state.cycle_window()
         if self.sup.board is not None:
             self.show_board(self.sup.board)
 

@@ -12,6 +12,7 @@ reported it; nothing is claimed that wasn't done.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -39,11 +40,11 @@ from supervisor_tui.ui.widgets.tables import sl_cell, wait_cell
 
 
 def target_columns() -> list[Column[Target]]:
-    def age(t: Target, now) -> float | None:  # type: ignore[no-untyped-def]
+    def age(t: Target, now: datetime) -> float | None:
         since = t.row.oldest_waiting_since
         return None if since is None else (now - since).total_seconds()
 
-    def predicted(t: Target, now) -> Text:  # type: ignore[no-untyped-def]
+    def predicted(t: Target, now: datetime) -> Text:
         if t.wait_s is None:
             return Text("?", "dim")
         return Text("at once" if t.wait_s == 0 else fmt.duration(t.wait_s),
@@ -125,7 +126,7 @@ class ReassignScreen(ActionModal):
                 yield Static(id="count-note", markup=False)
             yield Static(id="reassign-hidden", markup=False)
             yield Grid(target_columns(), key_of=lambda t: t.row.queue.id,
-                       now=self.sup.centre_now, empty_text="No compatible queue",
+                       now=self.sup.state.centre_now, empty_text="No compatible queue",
                        id="targets")
             yield Static(id="reassign-preview", classes="modal-preview", markup=False)
         yield Footer()
@@ -152,7 +153,7 @@ class ReassignScreen(ActionModal):
                 about.append(clean(first.customer, 30))
             title.append(f"({', '.join(about)}) from {self._queue_name(first.queue_id)}")
         why = self.sup.actions.refusal("reassign_contact",
-                                       self.sup.source_of_queue(self.from_queue))
+                                       self.sup.state.source_of_queue(self.from_queue))
         if why:
             title.append(f"\n⛔ {clean(why, 160)}", "bold red")
         self.query_one("#reassign-title", Static).update(title)
@@ -207,7 +208,7 @@ class ReassignScreen(ActionModal):
         text = Text()
         hidden = self.targets.hidden
         channel = "/".join(sorted(ch.value for ch in self.channels)) or "?"
-        source = clean(self.sup.source_of_queue(self.from_queue), 24)
+        source = clean(self.sup.state.source_of_queue(self.from_queue), 24)
         if not self.targets.compatible:
             text.append(f"No compatible queue: no other {channel} queue on {source}. "
                         "Nothing can be moved from here.", "bold red")
@@ -249,7 +250,7 @@ class ReassignScreen(ActionModal):
                 or self.gone or target not in board.rows_by_id:
             return None
         return preview_move(board, self.from_queue, target, self.contacts[: self.count],
-                            self.sup.centre_now())
+                            self.sup.state.centre_now())
 
     def _blocker(self) -> str | None:
         """Why ``y`` cannot move anything now, in the supervisor's words."""
@@ -304,6 +305,6 @@ class ReassignScreen(ActionModal):
     @work(exclusive=True, group="reassign")
     async def _move(self, contacts: list[Contact], target: str) -> None:
         results = await self.sup.actions.overflow(
-            contacts, target, self.sup.source_of_queue(self.from_queue))
+            contacts, target, self.sup.state.source_of_queue(self.from_queue))
         items = [(c.id, r) for c, r in zip(contacts, results, strict=False)]
         self.query_one("#reassign-preview", Static).update(self.outcome("moved", items))

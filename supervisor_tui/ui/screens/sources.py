@@ -91,7 +91,7 @@ class SourcesScreen(BoardScreen):
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         yield Grid(source_columns(self.sup.config.console.poll_interval_s),
-                   key_of=lambda r: r.source.name, now=self.sup.clock,
+                   key_of=lambda r: r.source.name, now=self.sup.state.clock,
                    empty_text="No sources configured", id="sources")
         yield LeanText(id="source-detail")
         yield Footer()
@@ -101,9 +101,9 @@ class SourcesScreen(BoardScreen):
         self._show()
 
     def _rows(self) -> list[SourceRow]:
-        health = self.sup.health
+        health = self.sup.state.health
         return [SourceRow(s, health.get(s.name) or SourceHealth(name=s.name))
-                for s in self.sup.sources]
+                for s in self.sup.state.sources]
 
     def _show(self) -> None:
         if not self._ready:
@@ -141,7 +141,7 @@ class SourcesScreen(BoardScreen):
             if h.notes:
                 text.append("\n")
             if h.last_error:
-                when = _age(h.last_error_at, self.sup.clock())
+                when = _age(h.last_error_at, self.sup.state.clock())
                 text.append(f"last error {when}: ", "bold red")
                 text.append(clean(h.last_error, 300))
             else:

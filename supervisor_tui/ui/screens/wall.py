@@ -47,6 +47,7 @@ from supervisor_tui.domain.model import HealthStatus
 from supervisor_tui.domain.text import clean
 from supervisor_tui.store import TAKEN
 from supervisor_tui.ui.screens.base import BoardScreen
+from supervisor_tui.ui.view import AppView
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.wall import (
     STATUS_RANK,
@@ -60,7 +61,6 @@ from supervisor_tui.ui.widgets.wall import (
 
 if TYPE_CHECKING:
     from supervisor_tui.config import Config
-    from supervisor_tui.ui.app import SupervisorApp
 
 # Keys that act somewhere in the console, and what they would have done: on the wall
 # each is refused with its reason instead of silently doing nothing.
@@ -93,16 +93,16 @@ def view_title(name: str) -> str:
             AGENTS: "Agents"}[name]
 
 
-def unhandled(sup: SupervisorApp) -> list[Escalation]:
-    return [e for e in sup.escalations if not sup.is_handled(e)]
+def unhandled(sup: AppView) -> list[Escalation]:
+    return [e for e in sup.escalations if not sup.state.is_handled(e)]
 
 
-def critical_count(sup: SupervisorApp) -> int:
+def critical_count(sup: AppView) -> int:
     count = 0
     for esc in sup.escalations:  # sorted most severe first: stop at the first non-critical
         if esc.severity != Severity.CRITICAL:
             break
-        if not sup.is_handled(esc):
+        if not sup.state.is_handled(esc):
             count += 1
     return count
 
@@ -112,7 +112,7 @@ class WallView(Vertical):
 
     DEFAULT_CSS = "WallView { height: 1fr; }"
 
-    def update_view(self, sup: SupervisorApp) -> None:
+    def update_view(self, sup: AppView) -> None:
         """Render from the app's state. Override."""
 
 
@@ -125,16 +125,16 @@ class DashboardView(WallView):
             yield BigTile("Agents free / in", sample="88/88", id="wall-agents")
             yield BigTile("Abandoned", sample="88.8%", id="wall-abandon")
             yield BigTile("Avg speed of answer", sample="88:88", id="wall-asa")
-        yield QueueBoard(cast("SupervisorApp", self.app).data_now, id="wall-dash-queues")
+        yield QueueBoard(cast("AppView", self.app).state.data_now, id="wall-dash-queues")
 
-    def update_view(self, sup: SupervisorApp) -> None:
+    def update_view(self, sup: AppView) -> None:
         board = sup.board
         if board is None:
             return
         self._tiles(sup, board)
         self.query_one(QueueBoard).set_rows(board.rows)
 
-    def _tiles(self, sup: SupervisorApp, board: Board) -> None:
+    def _tiles(self, sup: AppView, board: Board) -> None:
         """The dashboard's rule: rates and times per channel group (live first; email
         apart), the longest wait against its own queue's threshold, window named."""
         groups = board.groups() or (LIVE,)
@@ -165,9 +165,9 @@ class DashboardView(WallView):
             str(board.waiting),
             f"✗ {late} PAST THRESHOLD" if late else "✓ NONE LATE",
             "missed" if late else "ok")
-        now = sup.data_now()
+        now = sup.state.data_now()
         worst = board.worst_wait(None, now)
-        at_least = "≥" if sup.is_stale() else ""
+        at_least = "≥" if sup.state.is_stale() else ""
         if worst is None:
             self.query_one("#wall-longest", BigTile).show(
                 "0:00", "· NOBODY WAITING", "neutral", "oldest waiting now")
@@ -213,9 +213,9 @@ class QueuesView(WallView):
 
     def compose(self) -> ComposeResult:
         yield Static(classes="wall-summary", markup=False)
-        yield QueueBoard(cast("SupervisorApp", self.app).data_now)
+        yield QueueBoard(cast("AppView", self.app).state.data_now)
 
-    def update_view(self, sup: SupervisorApp) -> None:
+    def update_view(self, sup: AppView) -> None:
         board = sup.board
         if board is None:
             return
@@ -249,9 +249,9 @@ class EscalationsView(WallView):
             yield BigTile("Info", sample="888", id="wall-esc-info")
         yield Static("Needs a human — most severe, then oldest, first", classes="wall-section",
                      markup=False)
-        yield LinesBoard(cast("SupervisorApp", self.app).data_now, empty=WAITING)
+        yield LinesBoard(cast("AppView", self.app).state.data_now, empty=WAITING)
 
-    def update_view(self, sup: SupervisorApp) -> None:
+    def update_view(self, sup: AppView) -> None:
         if sup.board is None:  # no data is not the same as nothing to do
             return
         shown = unhandled(sup)
@@ -271,24 +271,24 @@ class EscalationsView(WallView):
             lambda n: Text(f"+{n} more on the escalation desk", "bold"), total=len(shown))
 
 
-def queue_name(sup: SupervisorApp, queue_id: str | None) -> str:
+def queue_name(sup: AppView, queue_id: str | None) -> str:
     board = sup.board
     row = board.rows_by_id.get(queue_id) if board and queue_id else None
     return clean(row.queue.name, 18) if row else "—"
 
 
-def escalation_line(sup: SupervisorApp) -> Callable[[Escalation, datetime], Text]:
+def escalation_line(sup: AppView) -> Callable[[Escalation, datetime], Text]:
     def line(esc: Escalation, now: datetime) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
         word, style = SEVERITY_BADGE[esc.severity]
         text.append(word, style)
         # The desk's rule: from the source's timestamps, "≥" when only first sight is
         # known or the data is stale.
-        age = age_text(esc, now, sup.tracker.observing_since, sup.is_stale())
+        age = age_text(esc, now, sup.state.tracker.observing_since, sup.state.is_stale())
         text.append(f" {age:>7}  ", "bold")
         text.append(f"{queue_name(sup, esc.queue_id):<18} ", "bold")
         text.append(clean(esc.describe(now), 160))
-        state = sup.escalation_state(esc)
+        state = sup.state.escalation_state(esc)
         if state is not None and state["state"] == TAKEN:
             text.append(f"  ◉ taken by {clean(state['owner'], 20)}", "bold")
         return text
@@ -309,9 +309,9 @@ class AgentsView(WallView):
             yield BigTile("Logged in", id="wall-ag-staffed")
             yield BigTile("Offline", id="wall-ag-offline")
         yield Static("Agents past their limits", classes="wall-section", markup=False)
-        yield LinesBoard(cast("SupervisorApp", self.app).data_now, empty=WAITING)
+        yield LinesBoard(cast("AppView", self.app).state.data_now, empty=WAITING)
 
-    def update_view(self, sup: SupervisorApp) -> None:
+    def update_view(self, sup: AppView) -> None:
         board = sup.board
         if board is None:
             return
@@ -358,9 +358,11 @@ class WallScreen(BoardScreen):
     CSS_PATH = "wall.tcss"
     # Our own breakpoint names, so the console's -short layout rules never apply here.
     # Six tiles in a row from 160 columns: each then holds "1:02:03" in large digits.
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+    # (ignore: Textual annotates these `ClassVar[...] | None`, which mypy reads as an
+    # instance variable that a ClassVar may not override)
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [  # type: ignore[misc]
         (0, "-wall-narrow"), (160, "-wall-wide")]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [  # type: ignore[misc]
         (0, "-wall-short"), (40, "-wall-tall")]
     AUTO_FOCUS = ""  # nothing to focus: no cursor, no input
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -459,7 +461,7 @@ class WallScreen(BoardScreen):
         new = pausing - self._pausing_seen
         # Forget what cleared: if it comes back, it is new again.
         self._pausing_seen = pausing
-        now = sup.monotonic()
+        now = sup.state.monotonic()
         turn = wall.rotate_s * max(len(self._order), 1)
         rested = self._pause_ended is None or now - self._pause_ended >= turn
         if new and not self._paused and rested:
@@ -486,7 +488,7 @@ class WallScreen(BoardScreen):
         if not self._paused:
             return
         self._paused = False
-        self._pause_ended = self.sup.monotonic()
+        self._pause_ended = self.sup.state.monotonic()
         if self._pause_timer is not None:
             self._pause_timer.stop()
             self._pause_timer = None
@@ -506,7 +508,7 @@ class WallScreen(BoardScreen):
         if not critical:
             strip.update("")
             return
-        now = sup.centre_now()
+        now = sup.state.centre_now()
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f" ‼ {len(critical)} CRITICAL ", "bold white on red")
         for esc in critical[:4]:
@@ -541,11 +543,11 @@ class WallScreen(BoardScreen):
     def _show_stale(self) -> None:
         sup = self.sup
         board = sup.board
-        stale = board is not None and sup.is_stale()
+        stale = board is not None and sup.state.is_stale()
         self.set_class(stale, "-wall-stale")
         if not stale or board is None:
             return
-        age = sup.data_age_s()
+        age = sup.state.data_age_s()
         self.query_one("#wall-stale-word", Static).update(
             Text("⚠ STALE DATA\nNOT LIVE", "bold"))
         age_text = fmt.duration(age) if age is not None else "--"
@@ -557,7 +559,7 @@ class WallScreen(BoardScreen):
         detail = Text(no_wrap=True, overflow="ellipsis")
         detail.append("old (min:sec)\n", "bold")
         detail.append(f"last update {board.taken_at.astimezone(zone):%H:%M:%S}")
-        for name, health in sup.health.items():
+        for name, health in sup.state.health.items():
             if health.status is not HealthStatus.OK:
                 word = "DOWN" if health.status is HealthStatus.DOWN else "degraded"
                 detail.append(f"\n{clean(name, 24)} {word}: {clean(health.last_error or '?', 80)}")
@@ -576,7 +578,7 @@ class WallScreen(BoardScreen):
         if self._refusal:
             line.append(f"   ✗ Refused: {self._refusal}", "bold white on red")
         elif self._paused:
-            left = max(self._pause_until - self.sup.monotonic(), 0.0)
+            left = max(self._pause_until - self.sup.state.monotonic(), 0.0)
             line.append(f"  ‖ PAUSED · resumes in {fmt.duration(left)} ", "bold white on red")
         elif len(self._order) > 1:
             following = self._order[(self._position + 1) % len(self._order)]

@@ -388,7 +388,7 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         if y == 0:
             style = self.get_component_rich_style("grid--header")
             arrow = "▼" if self.sort_reverse else "▲"
-            labels = [
+            labels: list[Text | str] = [
                 f"{c.label}{arrow}" if c.key == self.sort_column else c.label
                 for c, _ in self._columns_for(width)
             ]

@@ -9,11 +9,7 @@ clock ticking from 10:41:07 to 10:41:08 sends one character and its colour, not 
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.cells import get_character_cell_size
-from rich.console import Console
-from rich.control import Control
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region, Size
@@ -99,7 +95,7 @@ class LeanText(Widget):
     def plain(self) -> str:
         return self._content.plain if isinstance(self._content, Text) else self._content
 
-    def _render(self, width: int, style: Style) -> list[Strip]:
+    def _lines(self, width: int, style: Style) -> list[Strip]:
         text = self._content if isinstance(self._content, Text) else Text(self._content)
         if width <= 0:
             return []
@@ -112,11 +108,11 @@ class LeanText(Widget):
         key = (self.size.width, self.rich_style)
         if key != self._key:  # resized, or CSS changed (a status class): render afresh
             self._key = key
-            self._strips = self._render(*key)
+            self._strips = self._lines(*key)
         return self._strips
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._render(width, self.rich_style))
+        return len(self._lines(width, self.rich_style))
 
     def render_line(self, y: int) -> Strip:
         strips = self._current()
@@ -137,7 +133,7 @@ class LeanText(Widget):
             self.refresh(layout=True)
             return
         old = self._strips
-        new = self._render(*self._key)
+        new = self._lines(*self._key)
         self._strips = new
         if len(new) != len(old):  # height changes: a layout, then a full repaint
             self.refresh(layout=True)
@@ -149,42 +145,3 @@ class LeanText(Widget):
             if y >= height:
                 break
             refresh_spans(self, y, before, after)
-
-
-def _cropped_render_segments(self: Any, console: Console) -> str:
-    """``ChopsUpdate.render_segments`` that starts each update at the first changed
-    cell, not at the widget's left edge (upstream leaves this as a TODO): a ticking
-    wait at the end of a table row then costs ~30 bytes instead of the whole row."""
-    sequences: list[str] = []
-    append = sequences.append
-    move_to = Control.move_to
-    chops, chop_ends = self.chops, self.chop_ends
-    # Every chop starts with a cursor move, so upstream's newline between lines is
-    # dropped: two bytes (CR LF after the tty) per update saved.
-    for y, x1, x2 in self.spans:
-        for end, (x, strip) in zip(chop_ends[y], chops[y].items(), strict=False):
-            if strip is None or x >= x2 or end <= x1:
-                continue
-            start, stop = max(x, x1), min(end, x2)
-            if start > x or stop < end:
-                strip = strip.crop(start - x, stop - x)
-            append(move_to(start, y).segment.text)
-            append(strip.render(console))
-    return "".join(sequences)
-
-
-def install_cropped_updates() -> bool:
-    """Patch Textual's partial-update writer; False (and unchanged) if its internals are
-    not the ones this was written against, so an upgrade can only cost bytes, not break."""
-    try:
-        from textual._compositor import ChopsUpdate
-    except ImportError:
-        return False
-    current = ChopsUpdate.__dict__.get("render_segments")
-    if current is _cropped_render_segments:
-        return True
-    if current is None or not {"chops", "spans", "chop_ends"} <= set(
-            ChopsUpdate.__init__.__code__.co_varnames):
-        return False
-    ChopsUpdate.render_segments = _cropped_render_segments  # type: ignore[method-assign]
-    return True

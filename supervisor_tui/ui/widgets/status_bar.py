@@ -6,6 +6,7 @@ stopped updating are never read as live.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from rich.text import Text
@@ -26,7 +27,7 @@ def render_status(
     title: str,
     centre_time: datetime | None,
     interval_label: str,
-    health: dict[str, SourceHealth],
+    health: Mapping[str, SourceHealth],
     age_s: float | None,
     stale_after_s: float,
     note: str | None = None,

@@ -215,7 +215,7 @@ def contact_columns(
     queue_name: Callable[[str | None], str],
     with_queue: bool = True,
 ) -> list[Column[Contact]]:
-    columns = [
+    columns: list[Column[Contact]] = [
         Column("id", "Contact", 10, lambda c, now: clean(c.id, 30), priority=0),
         Column("queue", "Queue", 12, lambda c, now: queue_name(c.queue_id), priority=2,
                flex=True),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from rich.align import Align, AlignMethod
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -22,6 +22,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.app import RenderResult as TextualRenderResult
 from textual.containers import Container, Vertical
 from textual.geometry import Size
 from textual.reactive import reactive
@@ -101,7 +102,8 @@ class _ScaledDigitsRenderable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         glyphs = DigitsRenderable(self.text, self.style)
-        rows = [seg.text for seg in glyphs.render(self.style) if seg.text != "\n"]
+        rows = [seg.text for seg in glyphs.render(self.style)
+                if isinstance(seg, Segment) and seg.text != "\n"]
         width = DigitsRenderable.get_width(self.text) * self.scale
         for line in scale_glyph_lines(rows, self.scale):
             yield Segment(line.ljust(width), self.style)
@@ -117,14 +119,13 @@ class ScaledDigits(Digits):
 
     scale: reactive[int] = reactive(1, layout=True)
 
-    def render(self) -> RenderableType:
+    def render(self) -> TextualRenderResult:
         if self.scale <= 1:
             return super().render()
         style = self.rich_style
         align = self.styles.text_align
-        method = align if align in ("left", "center", "right") else "left"
-        return Align(_ScaledDigitsRenderable(self.value, style, self.scale),
-                     cast(AlignMethod, method), style)
+        method: AlignMethod = align if align in ("left", "center", "right") else "left"
+        return Align(_ScaledDigitsRenderable(self.value, style, self.scale), method, style)
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         return DigitsRenderable.get_width(self.value) * self.scale
