@@ -106,7 +106,7 @@ async def test_waits_freeze_on_stale_data() -> None:
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
         source.fail_with = "connection refused"
-        await wait_for(pilot, app.is_stale)
+        await wait_for(pilot, app.state.is_stale)
         await pilot.pause(1.2)
         text = screen_text(app)
         assert "STALE" in text

@@ -291,24 +291,24 @@ def test_console_stays_up_and_honest_under_hostile_snapshots(
             baseline = await press_timed(pilot, "a", "e", "d")
             limit = max(2.0, 4 * baseline)
             for n, mutations in enumerate(polls, start=1):
-                before, seen = stage.set(hostile_doc(mutations, n)), app.health
+                before, seen = stage.set(hostile_doc(mutations, n)), app.state.health
                 # Poll now (a run of refused documents backs the poller off), and wait
                 # until a poll of this document has been applied.
                 app.poll_now()
                 await wait_for(pilot, lambda b=before, h=seen: stage.served > b
-                               and app.health is not h)
+                               and app.state.health is not h)
                 worst = await press_timed(pilot, "a", "e", "d")
                 assert worst < limit, f"a key took {worst:.2f} s ({baseline:.2f} s on good data)"
                 assert app.is_running and app.return_code is None
                 assert_sane_screen(app)
-                health = app.health.get("remote")
+                health = app.state.health.get("remote")
                 if health is not None and health.status is not HealthStatus.OK:
                     # Refused: said on the status bar, and the numbers are not "live".
                     bar = screen_text(app).splitlines()[0]
                     assert "live" not in bar.split()
                     assert "DOWN" in bar or "degraded" in bar
             stage.set(hostile_doc([], len(polls) + 1))  # a good one again: taken at once
-            await wait_for(pilot, lambda: app.health["remote"].status is HealthStatus.OK)
+            await wait_for(pilot, lambda: app.state.health["remote"].status is HealthStatus.OK)
 
     asyncio.run(scenario())
 

@@ -193,7 +193,7 @@ async def test_actions_are_refused_with_a_visible_reason_and_nothing_waits_for_a
             screen = wall_screen(app)  # no dialog, help screen or palette on top
             assert not isinstance(screen, HelpScreen)
         assert app.actions.refusal("reassign_contact") is not None
-        assert app.store is not None and app.escalation_states == {}  # nothing was taken
+        assert app.store is not None and app.state.escalation_states == {}  # nothing was taken
         assert "Refused: open the audit log" in screen_text(app)
 
 
@@ -227,7 +227,7 @@ async def test_survives_resizes_down_to_tiny_and_back() -> None:
         for size in [(80, 24), (30, 8), (120, 40), (1, 1), (200, 60)]:
             await pilot.resize_terminal(*size)
             await pilot.pause(0.3)  # at least one rotation at each size
-            assert "display error" not in (app.problem or "")
+            assert "display error" not in (app.state.problem or "")
             screen = wall_screen(app)
         assert screen.has_class("-wall-wide", "-wall-tall")
         await pilot.resize_terminal(80, 24)
@@ -248,7 +248,7 @@ async def test_keeps_going_across_midnight_and_interval_boundaries() -> None:
         source.snapshots = [calm_centre(after)]
         await wait_for(pilot, lambda: "00:00-00:30" in screen_text(app))
         await pilot.pause(0.5)  # rotate over the new day's numbers
-        assert app.problem is None
+        assert app.state.problem is None
         assert app.board is not None and app.board.taken_at == after
 
 
