@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from _report import report
 
 from supervisor_tui.domain.escalation import EscalationRules, EscalationTracker, evaluate
-from supervisor_tui.domain.index import index_of
+from supervisor_tui.domain.index import IndexBuilder
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import ContactState
 from supervisor_tui.sim.config import Scenario, scaled_centre
@@ -69,7 +69,9 @@ def bench(case: str, steps: int, min_waiting: int = 5000) -> dict[str, object]:
 
     rules = EscalationRules()
     tracker = EscalationTracker()
-    tracker.update(snapshot, rules)  # the first poll finds everything "new": not timed
+    indexer = IndexBuilder()  # the console's: follows the stream, shared by board and rules
+    # The first poll finds everything "new": not timed.
+    tracker.update(snapshot, rules, index=indexer.index(snapshot))
     gc.collect()
     gc.freeze()  # as the console does after its first poll: long-lived objects out of GC
     index_s, evaluate_s, update_s, floor_s, counts = [], [], [], [], []
@@ -78,11 +80,11 @@ def bench(case: str, steps: int, min_waiting: int = 5000) -> dict[str, object]:
         source.engine.advance(source.sim_now())
         snapshot = source._builder.build()
         t0 = time.perf_counter()
-        index_of(snapshot)  # the per-poll index, shared with the board (built once)
+        index = indexer.index(snapshot)  # the per-poll index, shared with the board
         t1 = time.perf_counter()
-        found = evaluate(snapshot, rules)
+        found = evaluate(snapshot, rules, index=index)
         t2 = time.perf_counter()
-        result = tracker.update(snapshot, rules)
+        result = tracker.update(snapshot, rules, index=index)
         t3 = time.perf_counter()
         sum(1 for c in snapshot.contacts if c.state == "waiting")
         sum(1 for a in snapshot.agents if a.state.kind == "away")

@@ -17,7 +17,7 @@ from enum import StrEnum
 from functools import cached_property
 
 from supervisor_tui.domain import erlang, metrics
-from supervisor_tui.domain.index import index_of
+from supervisor_tui.domain.index import SnapshotIndex, build_index
 from supervisor_tui.domain.model import (
     Agent,
     AgentStateKind,
@@ -29,6 +29,7 @@ from supervisor_tui.domain.model import (
     Snapshot,
 )
 from supervisor_tui.domain.rolling import RollingView
+from supervisor_tui.domain.text import clean
 
 # SL within this many points under target reads as "at risk" rather than "missed".
 AT_RISK_POINTS = 0.05
@@ -258,6 +259,15 @@ class EscalatedContact:
     wait_s: float  # as of the snapshot; widgets re-age it
 
 
+def queue_name(board: Board | None, queue_id: str | None, width: int = 40) -> str:
+    """A queue's name for screen (cleaned, at most ``width``): its id when no source
+    reports the queue now, "—" for no queue at all."""
+    if not queue_id:
+        return "—"
+    row = board.rows_by_id.get(queue_id) if board is not None else None
+    return clean(row.queue.name if row is not None else queue_id, width)
+
+
 @dataclass(frozen=True)
 class Board:
     snapshot: Snapshot
@@ -272,6 +282,9 @@ class Board:
     waiting_by_queue: Mapping[str, Sequence[Contact]] = field(default_factory=dict)  # oldest 1st
     agents_by_queue: dict[str, tuple[Agent, ...]] = field(default_factory=dict)
     windows: Mapping[str, RollingView] = field(default_factory=dict)
+    #: the snapshot's per-poll index (agents by state, waiting by queue...), shared with
+    #: the escalation rules and the agents screen so each poll reads every object once
+    index: SnapshotIndex | None = field(default=None, compare=False, repr=False)
     min_sample: int = 10
     formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER
     _totals: dict[tuple[str, str | None], WindowMetrics | None] = field(
@@ -380,11 +393,14 @@ def build_board(
     windows: Mapping[str, RollingView] | None = None,
     erlang_window: str = "30m",
     min_sample: int = 10,
+    index: SnapshotIndex | None = None,
 ) -> Board:
+    """``index``: from the console's ``IndexBuilder``, which follows the stream of
+    snapshots and re-reads only what changed; without it, a full pass."""
     now = snapshot.taken_at
     shared = _Shared(windows or {}, erlang_window, min_sample)
 
-    idx = index_of(snapshot)
+    idx = index if index is not None else build_index(snapshot)
     waiting_by_queue, agents_by_queue = idx.waiting_by_queue, idx.agents_by_queue
 
     rows: list[QueueRow] = []
@@ -459,6 +475,7 @@ def build_board(
         waiting_by_queue=waiting_by_queue,
         agents_by_queue={r.queue.id: r.serving for r in rows},
         windows=shared.windows,
+        index=idx,
         min_sample=min_sample,
         formula=formula,
     )

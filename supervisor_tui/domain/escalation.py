@@ -42,7 +42,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveFloat
 
-from supervisor_tui.domain.index import index_of
+from supervisor_tui.domain.index import SnapshotIndex, build_index
 from supervisor_tui.domain.metrics import abandon_rate, service_level
 from supervisor_tui.domain.model import (
     AgentStateKind,
@@ -323,6 +323,7 @@ def evaluate(
     sl_formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER,
     sl_under_since: Mapping[str, datetime] | None = None,
     previous: Mapping[str, Escalation] | None = None,
+    index: SnapshotIndex | None = None,
 ) -> list[Escalation]:
     """Escalations whose conditions hold in ``snapshot`` (unsorted, ``last_seen`` None).
 
@@ -330,9 +331,10 @@ def evaluate(
     cannot show: pass ``sl_under_since`` (queue id -> when it went under target, as the
     tracker keeps it); without it a breach counts from now. ``previous`` (id ->
     escalation, e.g. the last result) keeps first_seen and returns unchanged ones as
-    the same objects.
+    the same objects. ``index``: the snapshot's index if the caller has one.
     """
-    return _evaluate(snapshot, rules, sl_formula, sl_under_since or {}, previous or {})[0]
+    return _evaluate(snapshot, rules, sl_formula, sl_under_since or {}, previous or {},
+                     idx=index)[0]
 
 
 # Per queue, for the contact pass: name, source, wait limit, its text, and the
@@ -351,6 +353,7 @@ def _evaluate(
     under_since: Mapping[str, datetime],
     previous: Mapping[str, Escalation],
     memo: _Memo | None = None,
+    idx: SnapshotIndex | None = None,
 ) -> tuple[list[Escalation], set[str]]:
     """One pass over queues, one over contacts, one over agents. Each rule works out
     severity and reason, then returns the previous object if nothing differs (the
@@ -362,9 +365,11 @@ def _evaluate(
     # made with and the same rules.
     usable = memo.valid_for is previous and memo.rules is rules and bool(previous)
     memo.rules = rules
+    if idx is None:
+        idx = build_index(snap)
     qinfo, under = _queue_pass(snap, rules, formula, under_since, previous, out, memo, usable)
-    _contact_pass(snap, rules, qinfo, previous, out, memo, usable)
-    _agent_pass(snap, rules, previous, out)
+    _contact_pass(snap, idx, rules, qinfo, previous, out, memo, usable)
+    _agent_pass(snap, idx, rules, previous, out)
     return out, under
 
 
@@ -463,6 +468,7 @@ def _queue_pass(
 
 def _contact_pass(
     snap: Snapshot,
+    idx: SnapshotIndex,
     rules: EscalationRules,
     qinfo: dict[str, _QueueInfo],
     previous: Mapping[str, Escalation],
@@ -489,7 +495,6 @@ def _contact_pass(
     fs = rules.flags
     flag_rule = {f: (sev, _FLAG_TEXT[f]) for f in ContactFlag
                  if (sev := getattr(fs, f.value)) != "off"}
-    idx = index_of(snap)
     # The same contact object (sources reuse unchanged ones) under the same queue name
     # has the same flag escalations as last poll: reuse them without rebuilding ids
     # and reasons. Valid only against the result the memo was made for.
@@ -621,8 +626,8 @@ def _flag_escalations(
 
 
 def _agent_pass(
-    snap: Snapshot, rules: EscalationRules, previous: Mapping[str, Escalation],
-    out: list[Escalation],
+    snap: Snapshot, idx: SnapshotIndex, rules: EscalationRules,
+    previous: Mapping[str, Escalation], out: list[Escalation],
 ) -> None:
     """After-contact work and away (limit per reason): past the limit info, past
     limit x agent_warning_multiple warning."""
@@ -632,7 +637,7 @@ def _agent_pass(
     acw_s = rules.acw_limit_s
     acw = (acw_s, _clock(acw_s), now - acw_s * _S, now - acw_s * multiple * _S)
     away: dict[str | None, tuple[float, str, datetime, datetime]] = {}
-    by_kind = index_of(snap).agents_by_kind
+    by_kind = idx.agents_by_kind
     for a in (*by_kind.get(_ACW, ()), *by_kind.get(_AWAY, ())):
         st = a.state
         kind_now = st.kind
@@ -797,12 +802,15 @@ class EscalationTracker:
         return self._result
 
     def update(
-        self, snapshot: Snapshot, rules: EscalationRules, owned_ids: Set[str] = frozenset()
+        self, snapshot: Snapshot, rules: EscalationRules, owned_ids: Set[str] = frozenset(),
+        index: SnapshotIndex | None = None,
     ) -> TrackerResult:
+        """``index``: the snapshot's index if the caller has one (the board's), so the
+        poll reads every contact and agent once; otherwise a full pass here."""
         now = snapshot.taken_at
         previous = self._result.by_id
         found, under = _evaluate(snapshot, rules, self.sl_formula, self._under_since,
-                                 previous, self._memo)
+                                 previous, self._memo, index)
         self._track_sl(now, under, rules.clear_after_s)
 
         current: dict[str, Escalation] = {}

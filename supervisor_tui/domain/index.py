@@ -179,12 +179,3 @@ class IndexBuilder:
 def build_index(snapshot: Snapshot) -> SnapshotIndex:
     """A full pass, no history (tests, one-off use)."""
     return IndexBuilder().index(snapshot)
-
-
-# The console follows one stream of snapshots: one shared builder. Asking about an
-# older snapshot is still correct (the diff simply runs backwards).
-_shared = IndexBuilder()
-
-
-def index_of(snapshot: Snapshot) -> SnapshotIndex:
-    return _shared.index(snapshot)

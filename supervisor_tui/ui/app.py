@@ -303,7 +303,10 @@ class SupervisorApp(App[None]):
         # On the event loop on purpose: a thread measured worse (GIL contention doubled
         # CPU and slowed painting). It runs just after the board is painted.
         try:
-            result = state.tracker.update(snapshot, self.config.escalations, state.owned())
+            board = self.board
+            index = board.index if board is not None and board.snapshot is snapshot else None
+            result = state.tracker.update(snapshot, self.config.escalations, state.owned(),
+                                          index=index)
         except Exception as err:
             self.problem = clean(f"escalation rules failed: {type(err).__name__}: {err}", 120)
             return

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from supervisor_tui.config import Config
 from supervisor_tui.domain.board import Board, build_board
 from supervisor_tui.domain.escalation import Escalation, EscalationTracker
+from supervisor_tui.domain.index import IndexBuilder
 from supervisor_tui.domain.model import Snapshot, SourceHealth
 from supervisor_tui.domain.rolling import RollingWindows
 from supervisor_tui.domain.trend import TrendBook
@@ -42,6 +43,9 @@ class ConsoleState:
             tuple({*console.rolling_minutes, console.erlang_window_minutes}))
         self.window_key = "interval"  # which window the figures on screen cover (w)
         self.tracker = EscalationTracker(console.sl_formula)
+        # Follows this console's stream of snapshots, re-reading only changed objects;
+        # the board carries each poll's index to the escalation rules and screens.
+        self.indexer = IndexBuilder()
         #: shared state of escalations (taken, acknowledged...) from the store, per poll
         self.escalation_states: dict[str, EscalationState] = {}
         self._received_mono: float | None = None
@@ -61,6 +65,7 @@ class ConsoleState:
             windows={f"{m}m": self.rolling.view(m, snapshot) for m in self.rolling.minutes},
             erlang_window=f"{cfg.console.erlang_window_minutes}m",
             min_sample=cfg.console.min_sample,
+            index=self.indexer.index(snapshot),
         )
         self._received_mono = self.monotonic()
         self.trends.add(board.taken_at, ((r.queue.id, float(r.waiting)) for r in board.rows))

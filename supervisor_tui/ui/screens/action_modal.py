@@ -9,6 +9,7 @@ from typing import cast
 from rich.text import Text
 from textual.screen import ModalScreen
 
+from supervisor_tui.domain.board import queue_name
 from supervisor_tui.domain.model import ActionResult
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.view import AppView
@@ -29,6 +30,9 @@ class ActionModal(ModalScreen[None]):
     @property
     def sup(self) -> AppView:
         return cast("AppView", self.app)
+
+    def queue_name(self, queue_id: str | None, width: int = 40) -> str:
+        return queue_name(self.sup.board, queue_id, width)
 
     def outcome(self, verb: str, items: Sequence[tuple[str, ActionResult]]) -> Text:
         """'2 of 3 moved.' then one line per item with the source's own words."""

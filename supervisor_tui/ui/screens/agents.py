@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static
 
 from supervisor_tui.domain.board import Board
-from supervisor_tui.domain.index import index_of
+from supervisor_tui.domain.index import build_index
 from supervisor_tui.domain.model import Agent, AgentStateKind
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.base import BoardScreen
@@ -52,7 +52,7 @@ class AgentsScreen(BoardScreen):
         yield Input(placeholder="search name, team, queue… (Enter to apply, Esc to leave)",
                     id="agent-search")
         yield Grid(
-            agent_columns(self._queue_name, self._limit_for),
+            agent_columns(self.queue_name, self._limit_for),
             key_of=lambda a: f"{a.source}:{a.id}",
             now=self.sup.state.data_now,
             empty_text="No agent matches these filters (x clears them)",
@@ -64,13 +64,6 @@ class AgentsScreen(BoardScreen):
         grid = self.query_one("#agents", Grid)
         grid.sort_by("name")
         grid.focus()
-
-    def _queue_name(self, queue_id: str | None) -> str:
-        board = self.sup.board
-        if queue_id is None:
-            return "—"
-        row = board.rows_by_id.get(queue_id) if board else None
-        return clean(row.queue.name, 40) if row else clean(queue_id, 40)
 
     def _limit_for(self, agent: Agent) -> float | None:
         rules = self.sup.config.escalations  # one set of limits: flags = escalations
@@ -95,7 +88,7 @@ class AgentsScreen(BoardScreen):
         if self.queue_filter is not None and self.queue_filter not in agent.skills:
             return False
         if self.text_filter:
-            hay = f"{agent.name} {agent.team} {self._queue_name(agent.queue_id)}".lower()
+            hay = f"{agent.name} {agent.team} {self.queue_name(agent.queue_id)}".lower()
             return self.text_filter in hay
         return True
 
@@ -116,7 +109,8 @@ class AgentsScreen(BoardScreen):
 
     def _show_filters(self, board: Board, shown: int) -> None:
         now = self.sup.state.data_now()
-        by_kind = index_of(board.snapshot).agents_by_kind  # only these can be flagged
+        index = board.index if board.index is not None else build_index(board.snapshot)
+        by_kind = index.agents_by_kind  # only these can be flagged
         flagged = sum(1 for kind in (AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY)
                       for a in by_kind.get(kind, ()) if self.is_flagged(a, now))
         line = Text(no_wrap=True, overflow="ellipsis")
@@ -128,7 +122,7 @@ class AgentsScreen(BoardScreen):
         line.append(f"  state: {label or 'all'}", "cyan" if state else "dim")
         line.append(f"  team: {clean(self.team_filter) if self.team_filter else 'all'}",
                     "cyan" if self.team_filter is not None else "dim")
-        queue = self._queue_name(self.queue_filter) if self.queue_filter else "all"
+        queue = self.queue_name(self.queue_filter) if self.queue_filter else "all"
         line.append(f"  queue: {queue}", "cyan" if self.queue_filter else "dim")
         if self.text_filter:
             line.append(f"  search: {clean(self.text_filter, 30)}", "cyan")

@@ -10,7 +10,7 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
-from supervisor_tui.domain.board import Board
+from supervisor_tui.domain.board import Board, queue_name
 from supervisor_tui.domain.roles import role_may
 from supervisor_tui.ui.view import AppView
 from supervisor_tui.ui.widgets.incident_banner import IncidentBanner
@@ -37,6 +37,9 @@ class BoardScreen(Screen[None]):
     @property
     def sup(self) -> AppView:
         return cast("AppView", self.app)
+
+    def queue_name(self, queue_id: str | None, width: int = 40) -> str:
+        return queue_name(self.sup.board, queue_id, width)
 
     def _lacking(self, action: str) -> str | None:
         """The permission ``action`` needs that this user's role does not have."""

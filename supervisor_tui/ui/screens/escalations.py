@@ -227,15 +227,10 @@ class EscalationDeskScreen(BoardScreen):
             Column("sev", "Sev", 6, sev, priority=0),
             Column("age", "Age", 7, age, align="right", priority=0),
             Column("state", "Owner", 12, state, priority=1),
-            Column("queue", "Queue", 12, lambda e, now: self._queue_name(e.queue_id),
+            Column("queue", "Queue", 12, lambda e, now: self.queue_name(e.queue_id, 30),
                    priority=2),
             Column("reason", "Why", 30, why, priority=0, flex=True, max_width=120),
         ]
-
-    def _queue_name(self, queue_id: str | None) -> str:
-        board = self.sup.board
-        row = board.rows_by_id.get(queue_id) if board and queue_id else None
-        return clean(row.queue.name, 30) if row else "—"
 
     def _mine(self, e: Escalation) -> bool:
         st = self.sup.state.escalation_state(e)

@@ -59,11 +59,6 @@ class MoveAgentsScreen(ActionModal):
     def word(self) -> str:
         return CONFIRM_WORDS[self.add]
 
-    def _queue_name(self, queue_id: str | None) -> str:
-        board = self.sup.board
-        row = board.rows_by_id.get(queue_id) if board and queue_id else None
-        return clean(row.queue.name, 30) if row else clean(queue_id or "—", 30)
-
     def compose(self) -> ComposeResult:
         columns: list[Column[Agent]] = [
             Column("pick", " ", 3, lambda a, now: Text(
@@ -74,7 +69,7 @@ class MoveAgentsScreen(ActionModal):
             Column("team", "Team", 10, lambda a, now: clean(a.team, 20), priority=2),
             Column("state", "State", 16, lambda a, now: agent_state_text(a), priority=0),
             Column("skills", "Serves now", 20,
-                   lambda a, now: ", ".join(self._queue_name(s) for s in a.skills), priority=1,
+                   lambda a, now: ", ".join(self.queue_name(s, 30) for s in a.skills), priority=1,
                    flex=True, max_width=50),
         ]
         with Vertical():
@@ -104,7 +99,7 @@ class MoveAgentsScreen(ActionModal):
             return
         title = Text()
         verb = "Add" if self.add else "Remove"
-        title.append(f"{verb} {self._queue_name(self.queue_id)} "
+        title.append(f"{verb} {self.queue_name(self.queue_id, 30)} "
                      f"{'to' if self.add else 'from'} agents' queues", "bold")
         title.append("  (space selects, - switches add/remove, y confirms)", "dim")
         why = self.sup.actions.refusal("move_agents", self.sup.state.source_of_queue(self.queue_id))
@@ -140,15 +135,15 @@ class MoveAgentsScreen(ActionModal):
                 text.append(f" ⚠ DANGER: this {clean(p.danger, 160)} ", "bold white on red")
                 text.append("\n")
             text.append(f"{len(chosen)} agent(s): ", "bold")
-            text.append(f"{self._queue_name(self.queue_id)} effective agents "
+            text.append(f"{self.queue_name(self.queue_id, 30)} effective agents "
                         f"{agents_text(p.working_before)} → {agents_text(p.working_after)}; "
                         f"predicted SL {fmt.pct(p.sl_before)} → {fmt.pct(p.sl_after)}")
             if p.needed is not None:
                 text.append(f" (needs {p.needed})", "dim")
             for other in p.others:
-                text.append(f"\n  {self._queue_name(other.queue_id)}: predicted SL "
+                text.append(f"\n  {self.queue_name(other.queue_id, 30)}: predicted SL "
                             f"{fmt.pct(other.sl_before)} → {fmt.pct(other.sl_after)} with "
-                            f"these agents' time shared with {self._queue_name(self.queue_id)}",
+                            f"these agents' time shared with {self.queue_name(self.queue_id, 30)}",
                             "yellow")
             if p.danger:
                 text.append(f"\nType {self.word} below and Enter to go ahead; Esc cancels."

@@ -119,7 +119,7 @@ class QueueDetailScreen(BoardScreen):
             with Vertical():
                 yield Static("Waiting, oldest first", classes="section-title")
                 yield Grid(
-                    contact_columns(self._threshold, self._queue_name, with_queue=False),
+                    contact_columns(self._threshold, self.queue_name, with_queue=False),
                     key_of=lambda c: c.id,
                     now=self.sup.state.data_now,
                     empty_text="Nobody waiting",
@@ -128,7 +128,7 @@ class QueueDetailScreen(BoardScreen):
             with Vertical():
                 yield Static("Agents serving this queue", classes="section-title")
                 yield Grid(
-                    agent_columns(self._queue_name, lambda a: None),
+                    agent_columns(self.queue_name, lambda a: None),
                     key_of=lambda a: f"{a.source}:{a.id}",
                     now=self.sup.state.data_now,
                     empty_text="No agent has this skill",
@@ -147,11 +147,6 @@ class QueueDetailScreen(BoardScreen):
     def _threshold(self, contact: Contact) -> float:
         row = self._row()
         return row.queue.threshold_s if row else 0.0
-
-    def _queue_name(self, queue_id: str | None) -> str:
-        board = self.sup.board
-        row = board.rows_by_id.get(queue_id) if board and queue_id else None
-        return clean(row.queue.name, 40) if row else clean(queue_id or "—", 40)
 
     def show_board(self, board: Board) -> None:
         row = board.rows_by_id.get(self.queue_id)

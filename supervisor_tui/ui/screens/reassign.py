@@ -144,24 +144,19 @@ class ReassignScreen(ActionModal):
         first = self.contacts[0] if self.contacts else None
         title = Text()
         if self.overflow:
-            title.append(f"Overflow the oldest contacts of {self._queue_name(self.from_queue)}",
+            title.append(f"Overflow the oldest contacts of {self.queue_name(self.from_queue)}",
                          "bold")
         elif first is not None:
             title.append(f"Reassign contact {clean(first.id, 20)} ", "bold")
             about = [first.tier.value, first.channel.value]
             if first.customer:
                 about.append(clean(first.customer, 30))
-            title.append(f"({', '.join(about)}) from {self._queue_name(first.queue_id)}")
+            title.append(f"({', '.join(about)}) from {self.queue_name(first.queue_id)}")
         why = self.sup.actions.refusal("reassign_contact",
                                        self.sup.state.source_of_queue(self.from_queue))
         if why:
             title.append(f"\n⛔ {clean(why, 160)}", "bold red")
         self.query_one("#reassign-title", Static).update(title)
-
-    def _queue_name(self, queue_id: str) -> str:
-        board = self.sup.board
-        row = board.rows_by_id.get(queue_id) if board else None
-        return clean(row.queue.name, 40) if row else clean(queue_id, 40)
 
     # -- live data -------------------------------------------------------------------
 
@@ -257,7 +252,7 @@ class ReassignScreen(ActionModal):
         if self.gone:
             first = self.chosen_ids[0] if self.chosen_ids else "?"
             return (f"Contact {clean(first, 20)} is no longer waiting in "
-                    f"{self._queue_name(self.from_queue)} (answered, abandoned or moved): "
+                    f"{self.queue_name(self.from_queue)} (answered, abandoned or moved): "
                     "nothing to move.")
         if self.overflow and self.count is None:
             return f"Nothing to move: {self.count_note}."

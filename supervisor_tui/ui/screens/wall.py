@@ -35,7 +35,15 @@ from supervisor_tui.config.wall import (
     QUEUES_PREFIX,
 )
 from supervisor_tui.domain import fmt
-from supervisor_tui.domain.board import DAY, INTERVAL, LIVE, Board, SLStatus, sl_status
+from supervisor_tui.domain.board import (
+    DAY,
+    INTERVAL,
+    LIVE,
+    Board,
+    SLStatus,
+    queue_name,
+    sl_status,
+)
 from supervisor_tui.domain.escalation import (
     Escalation,
     EscalationKind,
@@ -271,12 +279,6 @@ class EscalationsView(WallView):
             lambda n: Text(f"+{n} more on the escalation desk", "bold"), total=len(shown))
 
 
-def queue_name(sup: AppView, queue_id: str | None) -> str:
-    board = sup.board
-    row = board.rows_by_id.get(queue_id) if board and queue_id else None
-    return clean(row.queue.name, 18) if row else "—"
-
-
 def escalation_line(sup: AppView) -> Callable[[Escalation, datetime], Text]:
     def line(esc: Escalation, now: datetime) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -286,7 +288,7 @@ def escalation_line(sup: AppView) -> Callable[[Escalation, datetime], Text]:
         # known or the data is stale.
         age = age_text(esc, now, sup.state.tracker.observing_since, sup.state.is_stale())
         text.append(f" {age:>7}  ", "bold")
-        text.append(f"{queue_name(sup, esc.queue_id):<18} ", "bold")
+        text.append(f"{queue_name(sup.board, esc.queue_id, 18):<18} ", "bold")
         text.append(clean(esc.describe(now), 160))
         state = sup.state.escalation_state(esc)
         if state is not None and state["state"] == TAKEN:
