@@ -626,7 +626,7 @@ async def test_poller_never_exceeds_the_budget(make: Make, fake: FakeGenesys,
                                                clock: Clock) -> None:
     ticks = [0.0]
     source = make()
-    source._client.budget = source._login.budget = RequestBudget(
+    source._client.budget = source._auth.login.budget = RequestBudget(
         9, 60.0, monotonic=lambda: ticks[0])
     poller = Poller([source], interval_s=0.01, timeout_s=5)
     sent = []
@@ -646,7 +646,7 @@ async def test_poller_never_exceeds_the_budget(make: Make, fake: FakeGenesys,
 
 async def test_optional_reads_wait_for_budget_room(make: Make, fake: FakeGenesys) -> None:
     source = make()
-    source._client.budget = source._login.budget = RequestBudget(
+    source._client.budget = source._auth.login.budget = RequestBudget(
         6, 60.0, monotonic=lambda: 0.0)
     cost, sent, snap = await poll_counted(source, fake)
     assert (cost, sent) == (6, 6)  # token, observations, 2 member lists, interval, day

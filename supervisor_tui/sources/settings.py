@@ -9,10 +9,13 @@ Secrets are never in the file: settings name the environment variable that holds
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from supervisor_tui.domain.model import AgentStateKind
+from supervisor_tui.protocol.documents import is_loopback
 from supervisor_tui.sources.limits import RequestBudget
 
 
@@ -45,3 +48,29 @@ class SourceSettings(BaseModel):
         if self.default_budget is not None:
             return RequestBudget(*self.default_budget)
         return None
+
+
+def _casefold_keys(value: dict[str, AgentStateKind]) -> dict[str, AgentStateKind]:
+    return {k.strip().casefold(): v for k, v in value.items()}
+
+
+#: a platform's state names (matched case-insensitively) -> our agent states
+StateMap = Annotated[dict[str, AgentStateKind], AfterValidator(_casefold_keys)]
+
+
+def platform_url(value: str, appended: str | None = None) -> str:
+    """A platform's base URL, checked: http(s) with a host, without credentials, query
+    or fragment; plain http only to a loopback address, since the credentials go with
+    every request. ``appended``: the API paths added to it, so it must have no path."""
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL with a host")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError("must not carry credentials, a ?query or a #fragment")
+    if parts.path and appended:
+        raise ValueError(f"must be scheme://host[:port] only (the {appended} paths are "
+                         "appended)")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ValueError("plain http:// is only allowed to a loopback address")
+    return value

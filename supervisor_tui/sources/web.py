@@ -4,22 +4,34 @@ One place decides what a failed request looks like on screen, so every source re
 a dead server, a 429, an HTML error page or a 200 with garbage the same way: a
 one-line ``SourceError`` reason. It also enforces the source's request budget (the
 platform's API limit) and keeps the request counts and latencies the sources screen
-shows.
+shows. ``WebSource`` and ``PlannedSource`` hold what the SaaS adapters share: one
+failure out of concurrent requests, action requests that never raise, and the plan a
+poll is counted by before it is sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 import ssl
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import httpx
+from pydantic import ValidationError
 
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import ActionResult
 from supervisor_tui.domain.text import clean, redactor
+from supervisor_tui.protocol.documents import describe
 from supervisor_tui.sources.base import Source, SourceError
+from supervisor_tui.sources.checks import D
 from supervisor_tui.sources.limits import (
     RateLimited,
     RequestBudget,
@@ -28,8 +40,8 @@ from supervisor_tui.sources.limits import (
     secret_from_env,
 )
 
-__all__ = ["RateLimited", "RequestBudget", "RequestStats", "WebClient", "WebSource",
-           "parse_retry_after", "secret_from_env"]
+__all__ = ["Cached", "PlannedSource", "RateLimited", "RequestBudget", "RequestStats", "WebClient",
+           "WebSource", "gather", "nothing", "parse_retry_after", "secret_from_env"]
 
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -66,7 +78,8 @@ class WebClient:
     """An ``httpx.AsyncClient`` with budget, stats and one error vocabulary.
 
     ``transport`` is for tests (``httpx.MockTransport`` / respx); production uses the
-    network. TLS verification is always on: ``verify`` may name a CA bundle file.
+    network. TLS verification is always on: ``ca_bundle`` may name a CA bundle file
+    (one that cannot be used is a ``SourceError`` naming it).
     """
 
     def __init__(
@@ -94,12 +107,17 @@ class WebClient:
         self.redact = redactor(self._secrets)
         self.stats = RequestStats()
         self.timeout_s = timeout_s
+        try:
+            verify = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+        except OSError as err:  # missing, unreadable, or not PEM (ssl.SSLError)
+            raise SourceError(f"source {source}: cannot use ca_bundle {ca_bundle}: "
+                              f"{clean(err.strerror or err, 100)}") from None
         self._client = httpx.AsyncClient(
             base_url=base_url,
             auth=auth,
             headers={"User-Agent": "supervisor-tui", **(headers or {})},
             timeout=httpx.Timeout(timeout_s),
-            verify=ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True,
+            verify=verify,
             transport=transport,
             follow_redirects=False,
         )
@@ -205,11 +223,40 @@ class WebClient:
         await self._client.aclose()
 
 
+async def gather(*coros: Awaitable[Any]) -> list[Any]:
+    """Run concurrently; then raise the most telling failure (a 429 first, so its
+    Retry-After is honoured) as one ``SourceError``."""
+    results = await asyncio.gather(*coros, return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    for err in errors:
+        if isinstance(err, asyncio.CancelledError):
+            raise err
+    for kind in (RateLimited, SourceError):
+        for err in errors:
+            if isinstance(err, kind):
+                raise err
+    if errors:  # a bug of ours: still one line, never a traceback on screen
+        raise SourceError(clean(f"{type(errors[0]).__name__}: {errors[0]}", 200)
+                          ) from errors[0]
+    return list(results)
+
+
+async def nothing() -> None:
+    """A request a poll has no need (or no room) for, in a ``gather``."""
+    return None
+
+
+def wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class WebSource(Source):
     """A source that talks to its platform through one ``WebClient`` (``self._client``):
     its budget and request statistics are the client's."""
 
     _client: WebClient
+    #: statuses an action request (``_act``) returns rather than raises on
+    action_statuses: tuple[int, ...] = (200,)
 
     def redact(self, text: str) -> str:
         return self._client.redact(text)
@@ -221,3 +268,117 @@ class WebSource(Source):
     @property
     def request_stats(self) -> RequestStats | None:
         return self._client.stats
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One request to the platform; a source adds what its platform needs around
+        it (a cap on concurrent requests, a bearer token)."""
+        return await self._client.request(method, url, **kwargs)
+
+    async def _json(self, method: str, url: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        """A request whose answer must be a JSON object."""
+        response = await self._send(method, url, **kwargs)
+        data = self._client.parse_json(response)
+        if not isinstance(data, dict):
+            raise SourceError(f"{what}: expected a JSON object, got {type(data).__name__}")
+        return data
+
+    async def _act(self, method: str, url: str, **kwargs: Any
+                   ) -> httpx.Response | ActionResult:
+        """Send an action request; turn transport trouble into a result, never raise.
+        A write that got no answer (or a 5xx) may have happened: it says so."""
+        try:
+            return await self._send(method, url, expect=self.action_statuses, **kwargs)
+        except RateLimited as err:
+            return ActionResult(ok=False, code="rate_limited", message=str(err))
+        except SourceError as err:
+            status = self._client.stats.last_status
+            if method != "GET" and (status is None or status >= 500):
+                return ActionResult(ok=False, code="not_confirmed",
+                                    message=f"not confirmed: {err} — check the next snapshot "
+                                    "before trying again")
+            return ActionResult(ok=False, code="error", message=str(err))
+
+    def _read_answer(self, response: httpx.Response, model: type[D], what: str
+                     ) -> D | ActionResult:
+        """An answer an action goes on from (the record to change), or a result saying
+        it was unreadable, so nothing was changed."""
+        try:
+            return model.model_validate(self._client.parse_json(response))
+        except (SourceError, ValidationError) as err:
+            message = describe(err) if isinstance(err, ValidationError) else str(err)
+            return ActionResult(ok=False, code="bad_response",
+                                message=f"{what}: unreadable answer ({message}); not changed")
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Cached(Generic[T]):
+    """What a poll read that later polls reuse until it is due again: when it was read,
+    for which window (counters), and the value."""
+
+    fetched_at: datetime
+    window_start: datetime | None
+    value: T
+
+
+class Plan(Protocol):
+    """What a poll will send (``made_at``: when it was planned; ``cost``: requests)."""
+
+    @property
+    def made_at(self) -> datetime: ...
+
+    @property
+    def cost(self) -> int: ...
+
+
+P = TypeVar("P", bound=Plan)
+
+
+class PlannedSource(WebSource, Generic[P]):
+    """A web source whose polls are planned. The poller asks ``poll_cost()`` before each
+    poll (to keep within the request budget), which plans the poll; the ``snapshot()``
+    that follows carries out that very plan, so what was counted is what is sent.
+    ``clock`` is injectable for tests."""
+
+    #: requests the last snapshot() sent
+    last_poll_requests: int = 0
+
+    def __init__(self, name: str, policy: IntervalPolicy,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__(name, policy)
+        self._clock = clock or wall_now
+        self._planned: P | None = None
+
+    @abstractmethod
+    def _plan(self, now: datetime) -> P:
+        """What a poll at ``now`` sends: what is due, and what the budget has room for."""
+
+    def poll_cost(self) -> int:
+        self._planned = self._plan(self._clock())
+        return self._planned.cost
+
+    def _take_plan(self, now: datetime) -> P:
+        """The plan ``poll_cost()`` made for this poll; a new one if there is none, or it
+        was made more than a few seconds ago."""
+        plan, self._planned = self._planned, None
+        if plan is None or abs((now - plan.made_at).total_seconds()) > 5:
+            plan = self._plan(now)
+        return plan
+
+    @contextmanager
+    def _counting_requests(self) -> Iterator[None]:
+        """Count the requests sent meanwhile into ``last_poll_requests``."""
+        sent_before = self._client.stats.requests
+        try:
+            yield
+        finally:
+            self.last_poll_requests = self._client.stats.requests - sent_before
+
+    def _window_start(self, kind: Literal["interval", "day"], now: datetime) -> datetime:
+        return (self.policy.interval_start(now) if kind == "interval"
+                else self.policy.day_start(now))

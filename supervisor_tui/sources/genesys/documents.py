@@ -6,22 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import partial
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    ValidationError,
-)
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt
 
 from supervisor_tui.domain.text import clean
-from supervisor_tui.protocol.documents import describe
-from supervisor_tui.sources.base import SourceError
-from supervisor_tui.sources.checks import Count, Date, duration
+from supervisor_tui.sources.checks import Count, Date, Doc, Name, duration
 from supervisor_tui.sources.genesys.settings import is_uuid
 
 #: sums of durations (ms) above this are garbage
@@ -42,20 +32,9 @@ def _uuid(value: Any) -> str:
 
 Number = Annotated[float, BeforeValidator(partial(duration, maximum=MAX_MS))]  # ms
 Id = Annotated[str, BeforeValidator(_uuid)]
-Name = Annotated[str, Field(max_length=500)]
 
 
-class _Doc(BaseModel):
-    """Only the fields we read, named as the API names them (camelCase); others are
-    ignored."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-_D = TypeVar("_D", bound=_Doc)
-
-
-class StatsDoc(_Doc):
+class StatsDoc(Doc):
     """A ``StatisticalSummary``: only the fields we read."""
 
     count: Count | None = None
@@ -65,7 +44,7 @@ class StatsDoc(_Doc):
     calculatedMetricValue: Number | None = None
 
 
-class ObservationDoc(_Doc):
+class ObservationDoc(Doc):
     """One waiting conversation of the ``oWaiting`` detail list."""
 
     observationDate: Date
@@ -74,7 +53,7 @@ class ObservationDoc(_Doc):
     routingPriority: StrictInt | None = None
 
 
-class ObservationMetricDoc(_Doc):
+class ObservationMetricDoc(Doc):
     metric: Name
     qualifier: Name | None = None
     stats: StatsDoc | None = None
@@ -82,64 +61,64 @@ class ObservationMetricDoc(_Doc):
     observations: list[Any] | None = None  # validated one by one
 
 
-class ObservationGroupDoc(_Doc):
+class ObservationGroupDoc(Doc):
     group: dict[str, Name]
     data: list[ObservationMetricDoc] = Field(default_factory=list)
 
 
-class ObservationsDoc(_Doc):
+class ObservationsDoc(Doc):
     results: list[ObservationGroupDoc]
 
 
-class AggregateMetricDoc(_Doc):
+class AggregateMetricDoc(Doc):
     metric: Name
     qualifier: Name | None = None
     stats: StatsDoc
 
 
-class AggregateViewDoc(_Doc):
+class AggregateViewDoc(Doc):
     name: Name
     stats: StatsDoc
 
 
-class AggregateBucketDoc(_Doc):
+class AggregateBucketDoc(Doc):
     interval: Name | None = None
     metrics: list[AggregateMetricDoc] = Field(default_factory=list)
     views: list[AggregateViewDoc] = Field(default_factory=list)
 
 
-class AggregateGroupDoc(_Doc):
+class AggregateGroupDoc(Doc):
     group: dict[str, Name]
     data: list[AggregateBucketDoc] = Field(default_factory=list)
 
 
-class AggregatesDoc(_Doc):
+class AggregatesDoc(Doc):
     results: list[AggregateGroupDoc] | None = None  # absent: no conversations at all
 
 
-class PresenceDefinitionDoc(_Doc):
+class PresenceDefinitionDoc(Doc):
     id: Name | None = None
     systemPresence: Name | None = None
 
 
-class PresenceDoc(_Doc):
+class PresenceDoc(Doc):
     presenceDefinition: PresenceDefinitionDoc | None = None
     modifiedDate: Date | None = None
 
 
-class RoutingStatusDoc(_Doc):
+class RoutingStatusDoc(Doc):
     status: Name | None = None
     startTime: Date | None = None
 
 
-class UserDoc(_Doc):
+class UserDoc(Doc):
     id: Id
     name: Name | None = None
     presence: PresenceDoc | None = None
     routingStatus: RoutingStatusDoc | None = None
 
 
-class MemberDoc(_Doc):
+class MemberDoc(Doc):
     """A ``QueueMember``; expanded routing status and presence may sit on the member
     or on its user, so both are read."""
 
@@ -151,16 +130,16 @@ class MemberDoc(_Doc):
     presence: PresenceDoc | None = None
 
 
-class QueueDoc(_Doc):
+class QueueDoc(Doc):
     id: Id
     name: Name | None = None
 
 
-class MediaDoc(_Doc):
+class MediaDoc(Doc):
     state: Name | None = None
 
 
-class ParticipantDoc(_Doc):
+class ParticipantDoc(Doc):
     id: Name
     purpose: Name | None = None
     queueId: Name | None = None
@@ -191,27 +170,20 @@ class ParticipantDoc(_Doc):
         return not states or any(s not in _ENDED for s in states)
 
 
-class ConversationDoc(_Doc):
+class ConversationDoc(Doc):
     id: Id
     participants: list[ParticipantDoc]
 
 
-class EmergencyGroupDoc(_Doc):
+class EmergencyGroupDoc(Doc):
     id: Id
     name: Name | None = None
     enabled: StrictBool | None = None
 
 
-class ErrorDoc(_Doc):
+class ErrorDoc(Doc):
     message: Name | None = None
     code: Name | None = None
-
-
-def _validate(model: type[_D], data: Any, what: str) -> _D:
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise SourceError(f"{what}: {describe(err)}") from None
 
 
 def group_counts(group: ObservationGroupDoc) -> dict[str, int]:

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import re
 from typing import ClassVar, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from supervisor_tui.domain.model import AgentStateKind, Channel
-from supervisor_tui.protocol.documents import is_loopback
-from supervisor_tui.sources.settings import SourceSettings
+from supervisor_tui.sources.settings import SourceSettings, StateMap, platform_url
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                    r"[0-9a-fA-F]{12}$")
@@ -75,20 +73,6 @@ class GenesysQueueSettings(BaseModel):
         return self
 
 
-def _check_url(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip().rstrip("/")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http(s) URL with a host")
-    if parts.username or parts.password or parts.query or parts.fragment or parts.path:
-        raise ValueError("must be scheme://host[:port] only")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ValueError("plain http:// is only allowed to a loopback address")
-    return value
-
-
 class GenesysSettings(SourceSettings):
     """``[sources.NAME]`` with ``type = "genesys"``: queues of one Genesys Cloud org."""
 
@@ -109,7 +93,7 @@ class GenesysSettings(SourceSettings):
     queue_defaults: GenesysQueueSettings = Field(default_factory=GenesysQueueSettings)
     queue_settings: dict[str, GenesysQueueSettings] = Field(
         default_factory=dict, description="per queue id, replacing queue_defaults")
-    presence_map: dict[str, AgentStateKind] = Field(
+    presence_map: StateMap = Field(
         default_factory=dict, description="system presence (or presence definition id) of "
         "an off-queue agent -> offline or away (...); added to the defaults")
     emergency_group_id: str | None = Field(None, description="the emergency group this "
@@ -141,7 +125,7 @@ class GenesysSettings(SourceSettings):
     @field_validator("api_url", "login_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        return _check_url(value)
+        return None if value is None else platform_url(value, appended="API")
 
     @field_validator("queues")
     @classmethod
@@ -166,11 +150,6 @@ class GenesysSettings(SourceSettings):
         if value is not None and not is_uuid(value):
             raise ValueError("must be an emergency group id (a UUID)")
         return value.lower() if value else value
-
-    @field_validator("presence_map")
-    @classmethod
-    def _casefold(cls, value: dict[str, AgentStateKind]) -> dict[str, AgentStateKind]:
-        return {k.strip().casefold(): v for k, v in value.items()}
 
     def queue(self, queue_id: str) -> GenesysQueueSettings:
         return self.queue_settings.get(queue_id, self.queue_defaults)

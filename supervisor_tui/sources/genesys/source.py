@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -31,7 +31,8 @@ from supervisor_tui.domain.model import (
 from supervisor_tui.domain.text import clean
 from supervisor_tui.protocol.documents import describe
 from supervisor_tui.sources.base import Capability, SourceError
-from supervisor_tui.sources.genesys.auth import TOKEN_MARGIN_S, TokenDoc
+from supervisor_tui.sources.checks import Listing, not_future, validate
+from supervisor_tui.sources.genesys.auth import ClientCredentials
 from supervisor_tui.sources.genesys.documents import (
     AggregateGroupDoc,
     AggregatesDoc,
@@ -45,14 +46,21 @@ from supervisor_tui.sources.genesys.documents import (
     ParticipantDoc,
     QueueDoc,
     StatsDoc,
-    _validate,
     group_counts,
     longest_wait_s,
 )
 from supervisor_tui.sources.genesys.settings import GenesysSettings, is_uuid
 from supervisor_tui.sources.plausible import checked_stats, rejection_note
 from supervisor_tui.sources.reuse import Reuse
-from supervisor_tui.sources.web import RateLimited, WebClient, WebSource, secret_from_env
+from supervisor_tui.sources.web import (
+    Cached,
+    PlannedSource,
+    RateLimited,
+    WebClient,
+    gather,
+    nothing,
+    secret_from_env,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +105,6 @@ class GenesysQueueNow:
 
 
 @dataclass(frozen=True)
-class _Cached:
-    fetched_at: datetime
-    window_start: datetime | None
-    value: Any
-
-
-@dataclass(frozen=True)
 class _Plan:
     made_at: datetime
     token: bool
@@ -119,19 +120,6 @@ class _Plan:
     def cost(self) -> int:
         return (int(self.token) + self.observations + self.member_pages
                 + len(self.aggregates) * self.aggregate_batches + self.catalog)
-
-
-@dataclass
-class _Members:
-    records: list[MemberDoc] = field(default_factory=list)
-    pages: int = 0
-    dropped: int = 0
-    first_problem: str = ""
-    truncated: bool = False
-
-
-def _wall_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _iso_ms(when: datetime) -> str:
@@ -152,39 +140,32 @@ def _or_queues(queue_ids: Sequence[str]) -> dict[str, Any]:
 _USER_METRICS = frozenset({"oOnQueueUsers", "oOffQueueUsers"})
 
 
-class GenesysSource(WebSource):
+class GenesysSource(PlannedSource[_Plan]):
     """Queues of one Genesys Cloud org; ``clock`` is injectable for tests."""
+
+    #: what an action request may answer without raising (the rest are errors)
+    action_statuses = (200, 201, 202, 204, 400, 403, 404, 409, 412, 422)
 
     def __init__(self, name: str, policy: IntervalPolicy, settings: GenesysSettings,
                  transport: httpx.AsyncBaseTransport | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
-        super().__init__(name, policy)
+        super().__init__(name, policy, clock)
         self.settings = settings
-        self._clock = clock or _wall_now
         client_id = secret_from_env(settings.client_id_env, f"source {name}: OAuth client id")
         secret = secret_from_env(settings.client_secret_env,
                                  f"source {name}: OAuth client secret")
         budget = settings.make_budget()
         headers = {"Accept": "application/json"}
-        try:
-            # Token requests go to another host but count against the same client budget.
-            self._login = WebClient(name, settings.login(), auth=(client_id or "", secret or ""),
-                                    headers=headers, timeout_s=settings.timeout_s,
-                                    ca_bundle=settings.ca_bundle, budget=budget,
-                                    transport=transport)
-            self._client = WebClient(name, settings.api(), headers=headers,
-                                     timeout_s=settings.timeout_s,
-                                     ca_bundle=settings.ca_bundle, budget=budget,
-                                     transport=transport)
-        except OSError as err:  # loading the CA bundle
-            raise SourceError(f"source {name}: cannot use ca_bundle {settings.ca_bundle}: "
-                              f"{clean(err.strerror or err, 100)}") from None
-        self._login.stats = self._client.stats  # one set of counts for the screen
+        # Token requests go to another host but count against the same client budget.
+        login = WebClient(name, settings.login(), auth=(client_id or "", secret or ""),
+                          headers=headers, timeout_s=settings.timeout_s,
+                          ca_bundle=settings.ca_bundle, budget=budget, transport=transport)
+        self._client = WebClient(name, settings.api(), headers=headers,
+                                 timeout_s=settings.timeout_s, ca_bundle=settings.ca_bundle,
+                                 budget=budget, transport=transport)
+        login.stats = self._client.stats  # one set of counts for the screen
+        self._auth = ClientCredentials(login, self._clock)
         self._sem = asyncio.Semaphore(settings.max_concurrency)
-        self._token: str | None = None
-        self._token_expires: datetime | None = None
-        self._token_lock = asyncio.Lock()
-        self._replaced_at: datetime | None = None  # when a refused token was replaced
         self._presence = settings.presence_kinds()
         caps = {Capability.SNAPSHOT}
         if settings.allow_transfers:
@@ -197,46 +178,33 @@ class GenesysSource(WebSource):
         self._names: dict[str, str] = {}
         self._catalog_at: datetime | None = None
         # "interval"/"day" -> {qid: QueueStats, or why its counters were rejected}
-        self._aggregates: dict[str, _Cached] = {}
-        self._members: dict[str, _Cached] = {}  # qid -> list[MemberDoc]
+        self._aggregates: dict[str, Cached[dict[str, QueueStats | str]]] = {}
+        self._members: dict[str, Cached[Listing[MemberDoc]]] = {}
         self._pages: dict[str, int] = {}
-        self._planned: _Plan | None = None
         # identity reuse: unchanged agents/contacts keep their objects (see index.py)
         self._agent_cache: Reuse[Agent] = Reuse()
         self._contact_cache: Reuse[Contact] = Reuse()
         #: validated live observations of the last poll, by queue id
         self.live: dict[str, GenesysQueueNow] = {}
         self.notes: tuple[str, ...] = ()
-        #: requests the last snapshot() sent
-        self.last_poll_requests = 0
 
     # -- Source API ---------------------------------------------------------------------
 
-    def poll_cost(self) -> int:
-        self._planned = self._plan(self._clock())
-        return self._planned.cost
-
     async def close(self) -> None:
         await self._client.aclose()
-        await self._login.aclose()
+        await self._auth.aclose()
 
     async def snapshot(self) -> Snapshot:
         now = self._clock()
-        plan = self._planned
-        self._planned = None
-        if plan is None or abs((now - plan.made_at).total_seconds()) > 5:
-            plan = self._plan(now)
+        plan = self._take_plan(now)
         notes: list[str] = [f"{what} not refreshed: no room in the request budget"
                             for what in plan.skipped]
-        sent_before = self._client.stats.requests
-        try:
-            await self._ensure_token()  # before the requests that all need it
-            observations, *_ = await self._gather(
+        with self._counting_requests():
+            await self._auth.token()  # before the requests that all need it
+            observations, *_ = await gather(
                 self._observations(), self._read_members(plan.members, notes),
                 *(self._read_aggregates(kind, now) for kind in plan.aggregates),
-                self._refresh_catalog(notes) if plan.catalog else _none())
-        finally:
-            self.last_poll_requests = self._client.stats.requests - sent_before
+                self._refresh_catalog(notes) if plan.catalog else nothing())
         taken_at = self._clock()
         contacts = self._live_and_contacts(observations, taken_at, notes)
         agents = self._agents(taken_at, notes)
@@ -248,15 +216,10 @@ class GenesysSource(WebSource):
 
     # -- planning -----------------------------------------------------------------------
 
-    def _token_due(self, now: datetime) -> bool:
-        if self._token is None or self._token_expires is None:
-            return True
-        return now >= self._token_expires
-
     def _plan(self, now: datetime) -> _Plan:
         s = self.settings
         queues = s.queues
-        token = self._token_due(now)
+        token = self._auth.due(now)
         observations = len(_batches(queues))
         members = tuple(q for q in queues
                         if q not in self._members
@@ -296,76 +259,17 @@ class GenesysSource(WebSource):
         return _Plan(now, token, observations, members, member_pages, tuple(aggregates),
                      batches, catalog, tuple(skipped))
 
-    def _window_start(self, kind: str, now: datetime) -> datetime:
-        return (self.policy.interval_start(now) if kind == "interval"
-                else self.policy.day_start(now))
-
     # -- requests -----------------------------------------------------------------------
 
-    @staticmethod
-    async def _gather(*coros: Awaitable[Any]) -> list[Any]:
-        """Run concurrently; raise the most telling failure (a 429 first, so its
-        Retry-After is honoured) as one ``SourceError``."""
-        results = await asyncio.gather(*coros, return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        for err in errors:
-            if isinstance(err, asyncio.CancelledError):
-                raise err
-        for kind in (RateLimited, SourceError):
-            for err in errors:
-                if isinstance(err, kind):
-                    raise err
-        if errors:  # a bug of ours: still one line, never a traceback on screen
-            raise SourceError(clean(f"{type(errors[0]).__name__}: {errors[0]}", 200)
-                              ) from errors[0]
-        return list(results)
-
-    async def _ensure_token(self, failed: str | None = None) -> str | None:
-        """The bearer token: cached until shortly before it expires. ``failed`` is a
-        token the API refused: it is replaced unless another request already did, and
-        None comes back when it was itself a replacement for a refused token (so a
-        revoked client costs one token request a minute, not one per request)."""
-        async with self._token_lock:
-            now = self._clock()
-            if failed is not None and failed == self._token and self._replaced_at is not None \
-                    and abs((now - self._replaced_at).total_seconds()) < TOKEN_MARGIN_S:
-                return None
-            if self._token is not None and (
-                    (failed is None and not self._token_due(now))
-                    or (failed is not None and self._token != failed)):
-                return self._token
-            response = await self._login.request(
-                "POST", "/oauth/token", data={"grant_type": "client_credentials"},
-                expect=(200, 400, 401))
-            if response.status_code != 200:
-                try:
-                    body = response.json()
-                    reason = clean(f"{body.get('error', '')} {body.get('description', '')}",
-                                   120).strip()
-                except (ValueError, AttributeError):
-                    reason = ""
-                raise SourceError(f"OAuth token refused (HTTP {response.status_code}"
-                                  f"{': ' + reason if reason else ''}) — check the client "
-                                  "id and secret in the environment")
-            doc = _validate(TokenDoc, self._login.parse_json(response), "OAuth token")
-            if doc.token_type is not None and doc.token_type.casefold() != "bearer":
-                raise SourceError(f"OAuth token: type {clean(doc.token_type, 20)!r}, "
-                                  "not bearer")
-            margin = min(TOKEN_MARGIN_S, doc.expires_in / 10)
-            self._token = doc.access_token
-            self._token_expires = now + timedelta(seconds=doc.expires_in - margin)
-            self._replaced_at = now if failed is not None else None
-            return self._token
-
-    async def _call(self, method: str, url: str, *, expect: tuple[int, ...] = (200,),
+    async def _send(self, method: str, url: str, *, expect: tuple[int, ...] = (200,),
                     **kwargs: Any) -> httpx.Response:
         """An API request with the bearer token; on 401 one new token and one retry."""
-        token = await self._ensure_token()
+        token = await self._auth.token()
         assert token is not None  # only a refused token can yield None
         for attempt in (1, 2):
             try:
                 async with self._sem:
-                    response = await self._client.request(
+                    response = await super()._send(
                         method, url, expect=(*expect, 401),
                         headers={"Authorization": f"Bearer {token}"}, **kwargs)
             except SourceError as err:
@@ -375,19 +279,12 @@ class GenesysSource(WebSource):
                 raise
             if response.status_code != 401 or 401 in expect:
                 return response
-            renewed = await self._ensure_token(failed=token) if attempt == 1 else None
+            renewed = await self._auth.token(failed=token) if attempt == 1 else None
             if renewed is None:
                 break
             token = renewed
         raise SourceError("authentication refused (HTTP 401) even with a new token — check "
                           "the OAuth client's roles")
-
-    async def _json(self, method: str, url: str, what: str, **kwargs: Any) -> dict[str, Any]:
-        response = await self._call(method, url, **kwargs)
-        data = self._client.parse_json(response)
-        if not isinstance(data, dict):
-            raise SourceError(f"{what}: expected a JSON object, got {type(data).__name__}")
-        return data
 
     @staticmethod
     def _error_body(data: dict[str, Any], key: str, what: str) -> None:
@@ -409,7 +306,7 @@ class GenesysSource(WebSource):
                     "detailMetrics": ["oWaiting"]}
             data = await self._json("POST", OBSERVATIONS, "queue observations", json=body)
             self._error_body(data, "results", "queue observations")
-            groups += _validate(ObservationsDoc, data, "queue observations").results
+            groups += validate(ObservationsDoc, data, "queue observations").results
         return groups
 
     def _media_ok(self, queue_id: str, media: str | None) -> bool:
@@ -417,12 +314,7 @@ class GenesysSource(WebSource):
         return media is None or allowed is None or media.lower() in allowed
 
     def _clamp(self, when: datetime, now: datetime) -> datetime | None:
-        """``when`` if not in the future (within the allowed skew: then now)."""
-        if when <= now:
-            return when
-        if (when - now).total_seconds() <= self.settings.max_clock_skew_s:
-            return now
-        return None
+        return not_future(when, now, self.settings.max_clock_skew_s)
 
     def _longest(self, queue_id: str, stats: StatsDoc | None, now: datetime) -> float | None:
         if stats is None:
@@ -523,16 +415,16 @@ class GenesysSource(WebSource):
     # -- members and agents -------------------------------------------------------------
 
     async def _read_members(self, queue_ids: Sequence[str], notes: list[str]) -> None:
-        listings = await self._gather(*(self._member_pages(q) for q in queue_ids))
+        listings = await gather(*(self._member_pages(q) for q in queue_ids))
         now = self._clock()
         for qid, listing in zip(queue_ids, listings, strict=True):
-            self._members[qid] = _Cached(now, None, listing)
+            self._members[qid] = Cached(now, None, listing)
             if listing.truncated:
                 notes.append(f"members of {self._name(qid)}: cut at {listing.pages} pages "
                              "(max_pages)")
 
-    async def _member_pages(self, queue_id: str) -> _Members:
-        listing = _Members()
+    async def _member_pages(self, queue_id: str) -> Listing[MemberDoc]:
+        listing: Listing[MemberDoc] = Listing()
         what = f"members of queue {queue_id}"
         while True:
             if listing.pages >= self.settings.max_pages:
@@ -551,19 +443,11 @@ class GenesysSource(WebSource):
             if number is not None and number != listing.pages:
                 raise SourceError(f"{what}: asked for page {listing.pages}, got "
                                   f"{clean(repr(number), 20)}")
-            for item in entities:
-                try:
-                    listing.records.append(MemberDoc.model_validate(item))
-                except ValidationError as err:
-                    listing.dropped += 1
-                    listing.first_problem = listing.first_problem or describe(err)
+            listing.read(MemberDoc, entities)
             # nextUri is followed by page number on our own host, never as a link.
             if not data.get("nextUri") or not entities:
                 break
-        total = len(listing.records) + listing.dropped
-        if listing.dropped and listing.dropped * 2 > total and listing.dropped > 2:
-            raise SourceError(f"{what}: {listing.dropped} of {total} records unreadable "
-                              f"({listing.first_problem})")
+        listing.check(what)
         self._pages[queue_id] = max(1, listing.pages)
         return listing
 
@@ -604,7 +488,7 @@ class GenesysSource(WebSource):
             cached = self._members.get(qid)
             if cached is None:
                 continue
-            listing: _Members = cached.value
+            listing = cached.value
             dropped += listing.dropped
             problem = problem or listing.first_problem
             for m in listing.records:
@@ -658,9 +542,9 @@ class GenesysSource(WebSource):
                     "metrics": list(AGGREGATE_METRICS), "views": self._views()}
             data = await self._json("POST", AGGREGATES, what, json=body)
             self._error_body(data, "results", what)
-            results += _validate(AggregatesDoc, data, what).results or []
+            results += validate(AggregatesDoc, data, what).results or []
         stats = {q: self._queue_stats(q, start, results, what) for q in self.settings.queues}
-        self._aggregates[kind] = _Cached(self._clock(), start, stats)
+        self._aggregates[kind] = Cached(self._clock(), start, stats)
 
     def _queue_stats(self, queue_id: str, start: datetime, groups: list[AggregateGroupDoc],
                      what: str) -> QueueStats | str:
@@ -775,22 +659,6 @@ class GenesysSource(WebSource):
 
     # -- actions --------------------------------------------------------------------------
 
-    async def _act(self, method: str, url: str, **kwargs: Any
-                   ) -> httpx.Response | ActionResult:
-        """Send an action request; turn transport trouble into a result, never raise."""
-        expect = (200, 201, 202, 204, 400, 403, 404, 409, 412, 422)
-        try:
-            return await self._call(method, url, expect=expect, **kwargs)
-        except RateLimited as err:
-            return ActionResult(ok=False, code="rate_limited", message=str(err))
-        except SourceError as err:
-            status = self._client.stats.last_status
-            if method != "GET" and (status is None or status >= 500):
-                return ActionResult(ok=False, code="not_confirmed",
-                                    message=f"not confirmed: {err} — check the next snapshot "
-                                    "before trying again")
-            return ActionResult(ok=False, code="error", message=str(err))
-
     @staticmethod
     def _refusal(response: httpx.Response, what: str) -> ActionResult:
         status = response.status_code
@@ -815,12 +683,9 @@ class GenesysSource(WebSource):
             return ActionResult(ok=False, code="not_found", message=f"{what} has ended")
         if fetched.status_code != 200:
             return self._refusal(fetched, f"reading {what}")
-        try:
-            doc = ConversationDoc.model_validate(self._client.parse_json(fetched))
-        except (SourceError, ValidationError) as err:
-            message = describe(err) if isinstance(err, ValidationError) else str(err)
-            return ActionResult(ok=False, code="bad_response",
-                                message=f"{what}: unreadable answer ({message}); not changed")
+        doc = self._read_answer(fetched, ConversationDoc, what)
+        if isinstance(doc, ActionResult):
+            return doc
         active = [p for p in doc.participants if p.active()]
         waiting = [p for p in active if (p.purpose or "").casefold() == "acd"]
         if waiting:
@@ -939,15 +804,14 @@ class GenesysSource(WebSource):
         cached = self._members.get(queue_id)
         if cached is None:
             return
-        listing: _Members = cached.value
+        listing = cached.value
         records = [m for m in listing.records if m.id != user_id]
         if member:
             known = self._agent_cache.last(user_id)
             records.append(MemberDoc(id=user_id, name=known.name if known else None,
                                      joined=True))
-        updated = _Members(records, listing.pages, listing.dropped, listing.first_problem,
-                           listing.truncated)
-        self._members[queue_id] = _Cached(cached.fetched_at, None, updated)
+        self._members[queue_id] = Cached(cached.fetched_at, None,
+                                         replace(listing, records=records))
 
     async def set_emergency(self, group: str, active: bool) -> ActionResult:
         """Switch the configured emergency group on or off (read, then write back)."""
@@ -992,7 +856,3 @@ class GenesysSource(WebSource):
             return ActionResult(ok=False, code="refused", message=f"{label} is still "
                                 f"{'active' if after.enabled else 'inactive'}")
         return ActionResult(ok=True, code="ok", message=f"{label} is now {state}")
-
-
-async def _none() -> None:
-    return None

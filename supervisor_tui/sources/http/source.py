@@ -67,16 +67,10 @@ class HttpSource(WebSource):
         if settings.username:
             password = secret_from_env(settings.password_env, f"source {name}: password")
             auth = (settings.username, password or "")
-        try:
-            self._client = WebClient(name, settings.url, auth=auth, headers=headers,
-                                     timeout_s=settings.timeout_s,
-                                     ca_bundle=settings.ca_bundle,
-                                     budget=settings.make_budget(), transport=transport,
-                                     max_bytes=int(settings.max_snapshot_mib * 2**20))
-        except OSError as err:  # loading the CA bundle (ssl.SSLError is an OSError)
-            reason = clean(err.strerror or err, 100)
-            raise SourceError(f"source {name}: cannot use ca_bundle {settings.ca_bundle}: "
-                              f"{reason}") from None
+        self._client = WebClient(name, settings.url, auth=auth, headers=headers,
+                                 timeout_s=settings.timeout_s, ca_bundle=settings.ca_bundle,
+                                 budget=settings.make_budget(), transport=transport,
+                                 max_bytes=int(settings.max_snapshot_mib * 2**20))
         self._etag: str | None = None
         self._last: Snapshot | None = None
         self._centre: Centre | None = None  # the records of _last, the base of a delta
@@ -161,33 +155,30 @@ class HttpSource(WebSource):
         except ProtocolError as err:
             raise SourceError(self._client.redact(str(err))) from None
 
-    async def close(self) -> None:
-        await self._client.aclose()
-
     # -- actions --------------------------------------------------------------------
 
     async def move_contact(self, contact_id: str, queue_id: str) -> ActionResult:
-        return await self._act("POST", f"contacts/{quote(contact_id, safe='')}/move",
+        return await self._perform("POST", f"contacts/{quote(contact_id, safe='')}/move",
                                MoveContactRequest, queue_id=queue_id)
 
     async def assign_contact(self, contact_id: str, agent_id: str) -> ActionResult:
-        return await self._act("POST", f"contacts/{quote(contact_id, safe='')}/assign",
+        return await self._perform("POST", f"contacts/{quote(contact_id, safe='')}/assign",
                                AssignContactRequest, agent_id=agent_id)
 
     async def set_agent_skills(self, agent_id: str, skills: Sequence[str]) -> ActionResult:
-        return await self._act("PUT", f"agents/{quote(agent_id, safe='')}/skills",
+        return await self._perform("PUT", f"agents/{quote(agent_id, safe='')}/skills",
                                SetSkillsRequest, skills=list(skills))
 
     async def set_agent_state(self, agent_id: str, state: str) -> ActionResult:
-        return await self._act("PUT", f"agents/{quote(agent_id, safe='')}/state",
+        return await self._perform("PUT", f"agents/{quote(agent_id, safe='')}/state",
                                SetAgentStateRequest, state=state)
 
     async def broadcast(self, message: str, key: str | None = None) -> ActionResult:
         # The crisis outbox's key goes to the server as the Idempotency-Key, so a re-send
         # after a console crash is answered from the server's memory, not shown twice.
-        return await self._act("POST", "broadcast", BroadcastRequest, key=key, message=message)
+        return await self._perform("POST", "broadcast", BroadcastRequest, key=key, message=message)
 
-    async def _act(self, method: str, path: str, model: type[BaseModel],
+    async def _perform(self, method: str, path: str, model: type[BaseModel],
                    key: str | None = None, **fields: Any) -> ActionResult:
         try:
             content = model(**fields).model_dump_json()

@@ -9,23 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    ValidationError,
-)
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt
 
 from supervisor_tui.domain.model import QueueStats
 from supervisor_tui.domain.text import clean
-from supervisor_tui.protocol.documents import describe
-from supervisor_tui.sources.base import SourceError
-from supervisor_tui.sources.checks import Count, Date, Seconds
+from supervisor_tui.sources.checks import Count, Date, Doc, Name, Seconds
 from supervisor_tui.sources.plausible import checked_stats, late_abandons
 from supervisor_tui.sources.twilio.settings import TwilioQueueSettings, sid_ok
 
@@ -41,21 +31,14 @@ def _sid(prefix: str) -> Any:
     return BeforeValidator(check)
 
 
-Name = Annotated[str, Field(max_length=500)]
-
-
-class _Doc(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class ActivityCount(_Doc):
+class ActivityCount(Doc):
     """An ``activity_statistics`` item (untyped in the spec)."""
 
     friendly_name: Name
     workers: Count
 
 
-class TasksByStatus(_Doc):
+class TasksByStatus(Doc):
     """``tasks_by_status`` (untyped in the spec); absent statuses have no tasks."""
 
     pending: Count = 0
@@ -64,7 +47,7 @@ class TasksByStatus(_Doc):
     wrapping: Count = 0
 
 
-class RealtimeDoc(_Doc):
+class RealtimeDoc(Doc):
     """One ``task_queue_data`` item of the bulk call (its items are untyped)."""
 
     task_queue_sid: Annotated[str, _sid("WQ")]
@@ -77,27 +60,27 @@ class RealtimeDoc(_Doc):
     activity_statistics: list[ActivityCount] | None = None
 
 
-class BulkRealtimeDoc(_Doc):
+class BulkRealtimeDoc(Doc):
     task_queue_data: list[RealtimeDoc] | None = None
 
 
-class SplitCounts(_Doc):
+class SplitCounts(Doc):
     tasks_canceled: Count
     reservations_accepted: Count
 
 
-class SplitDoc(_Doc):
+class SplitDoc(Doc):
     """One threshold of ``split_by_wait_time`` (untyped in the spec)."""
 
     above: SplitCounts
     below: SplitCounts
 
 
-class DurationsDoc(_Doc):
+class DurationsDoc(Doc):
     total: Seconds = 0.0
 
 
-class CumulativeDoc(_Doc):
+class CumulativeDoc(Doc):
     task_queue_sid: Annotated[str, _sid("WQ")] | None = None
     start_time: Date | None = None
     end_time: Date | None = None
@@ -110,18 +93,18 @@ class CumulativeDoc(_Doc):
     split_by_wait_time: dict[str, SplitDoc] | None = None
 
 
-class TaskQueueDoc(_Doc):
+class TaskQueueDoc(Doc):
     sid: Annotated[str, _sid("WQ")]
     friendly_name: Name | None = None
 
 
-class ActivityDoc(_Doc):
+class ActivityDoc(Doc):
     sid: Annotated[str, _sid("WA")]
     friendly_name: Name
     available: StrictBool | None = None
 
 
-class WorkerDoc(_Doc):
+class WorkerDoc(Doc):
     sid: Annotated[str, _sid("WK")]
     friendly_name: Name | None = None
     activity_name: Name | None = None
@@ -131,7 +114,7 @@ class WorkerDoc(_Doc):
     attributes: str | None = None
 
 
-class TaskDoc(_Doc):
+class TaskDoc(Doc):
     sid: Annotated[str, _sid("WT")]
     assignment_status: Literal["pending", "reserved", "assigned", "canceled", "completed",
                                "wrapping"]
@@ -144,31 +127,18 @@ class TaskDoc(_Doc):
     attributes: str | None = None
 
 
-class PageMeta(_Doc):
+class PageMeta(Doc):
     next_page_url: str | None = None
 
 
-class TwilioErrorDoc(_Doc):
+class TwilioErrorDoc(Doc):
     code: int | None = None
     message: str | None = None
 
 
-#: list call -> (its key in the page, its record document)
-LISTINGS: dict[str, tuple[str, type[_Doc]]] = {
-    "TaskQueues": ("task_queues", TaskQueueDoc),
-    "Activities": ("activities", ActivityDoc),
-    "Workers": ("workers", WorkerDoc),
-    "Tasks": ("tasks", TaskDoc),
-}
-
-_D = TypeVar("_D", bound=_Doc)
-
-
-def _validate(model: type[_D], data: Any, what: str) -> _D:
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise SourceError(f"{what}: {describe(err)}") from None
+#: list call -> its key in the page (the records are TaskQueueDoc, ActivityDoc, ...)
+LISTINGS: dict[str, str] = {"TaskQueues": "task_queues", "Activities": "activities",
+                            "Workers": "workers", "Tasks": "tasks"}
 
 
 # -- parsing helpers (pure) -----------------------------------------------------------

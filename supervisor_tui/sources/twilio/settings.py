@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import re
 from typing import ClassVar, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from supervisor_tui.domain.model import AgentStateKind, Channel, Tier
-from supervisor_tui.protocol.documents import is_loopback
-from supervisor_tui.sources.settings import SourceSettings
+from supervisor_tui.sources.settings import SourceSettings, StateMap, platform_url
 
 #: TaskRouter's own ceiling on a task's life (the Timeout of a new task), seconds
 MAX_TASK_TTL_S = 1_209_600
@@ -97,7 +95,7 @@ class TwilioSettings(SourceSettings):
     queue_defaults: TwilioQueueSettings = Field(default_factory=TwilioQueueSettings)
     queue_settings: dict[str, TwilioQueueSettings] = Field(
         default_factory=dict, description="per TaskQueue SID, replacing queue_defaults")
-    activity_map: dict[str, AgentStateKind] = Field(
+    activity_map: StateMap = Field(
         default_factory=dict, description="activity friendly name -> available, on_contact, "
         "after_contact_work, away or offline (added to the built-in defaults)")
     # refresh periods: what need not be read on every poll
@@ -170,11 +168,6 @@ class TwilioSettings(SourceSettings):
             raise ValueError(f"keys must be TaskQueue SIDs: {bad[:3]}")
         return value
 
-    @field_validator("activity_map")
-    @classmethod
-    def _casefold(cls, value: dict[str, AgentStateKind]) -> dict[str, AgentStateKind]:
-        return {k.strip().casefold(): v for k, v in value.items()}
-
     @field_validator("move_attribute", "agent_queues_attribute", "tier_attribute",
                      "customer_attribute", "team_attribute")
     @classmethod
@@ -187,16 +180,7 @@ class TwilioSettings(SourceSettings):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host")
-        if parts.username or parts.password or parts.query or parts.fragment:
-            raise ValueError("must not carry credentials, a ?query or a #fragment")
-        if parts.scheme == "http" and not is_loopback(parts.hostname):
-            # The Basic credentials go with every request.
-            raise ValueError("plain http:// is only allowed to a loopback address")
-        return value
+        return platform_url(value)
 
     @model_validator(mode="after")
     def _auth(self) -> TwilioSettings:

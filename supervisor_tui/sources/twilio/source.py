@@ -8,8 +8,8 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -33,28 +33,34 @@ from supervisor_tui.domain.model import (
     Tier,
 )
 from supervisor_tui.domain.text import clean
-from supervisor_tui.protocol.documents import describe
 from supervisor_tui.sources.base import Capability, SourceError
+from supervisor_tui.sources.checks import D, Listing, not_future, validate
 from supervisor_tui.sources.plausible import rejection_note
 from supervisor_tui.sources.reuse import Reuse
 from supervisor_tui.sources.twilio.documents import (
-    _D,
     LISTINGS,
     ActivityDoc,
     BulkRealtimeDoc,
     CumulativeDoc,
     PageMeta,
     TaskDoc,
+    TaskQueueDoc,
     TwilioErrorDoc,
     WorkerDoc,
-    _validate,
     get_path,
     parse_attributes,
     queue_stats,
     set_path,
 )
 from supervisor_tui.sources.twilio.settings import TwilioSettings, sid_ok
-from supervisor_tui.sources.web import RateLimited, WebClient, WebSource, secret_from_env
+from supervisor_tui.sources.web import (
+    Cached,
+    PlannedSource,
+    RateLimited,
+    WebClient,
+    gather,
+    secret_from_env,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +94,6 @@ class Realtime:
     available_workers: int
     eligible_workers: int
     workers_by_activity: dict[str, int]
-
-
-@dataclass(frozen=True)
-class _Cached:
-    fetched_at: datetime
-    window_start: datetime | None
-    value: Any
 
 
 @dataclass(frozen=True)
@@ -132,15 +131,6 @@ class _Plan:
                 + sum(j.cost for j in self.jobs))
 
 
-@dataclass
-class _Listing:
-    records: list[Any] = field(default_factory=list)
-    pages: int = 0
-    dropped: int = 0
-    first_problem: str = ""
-    truncated: bool = False
-
-
 _KIND_RANK = {"interval": 0, "members": 1, "day": 2}
 _STATUS_WORDS = {
     "reserved": "being offered to an agent right now",
@@ -151,31 +141,24 @@ _STATUS_WORDS = {
 }
 
 
-def _wall_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class TwilioSource(WebSource):
+class TwilioSource(PlannedSource[_Plan]):
     """One TaskRouter workspace as a source; ``clock`` is injectable for tests."""
+
+    #: what an action request may answer without raising (the rest are errors)
+    action_statuses = (200, 400, 404, 409, 412)
 
     def __init__(self, name: str, policy: IntervalPolicy, settings: TwilioSettings,
                  transport: httpx.AsyncBaseTransport | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
-        super().__init__(name, policy)
+        super().__init__(name, policy, clock)
         self.settings = settings
-        self._clock = clock or _wall_now
         password = secret_from_env(settings.password_env, f"source {name}: auth token")
         user = settings.account_sid or secret_from_env(settings.username_env,
                                                        f"source {name}: API key SID")
-        try:
-            self._client = WebClient(name, settings.base_url, auth=(user or "", password or ""),
-                                     headers={"Accept": "application/json"},
-                                     timeout_s=settings.timeout_s,
-                                     ca_bundle=settings.ca_bundle,
-                                     budget=settings.make_budget(), transport=transport)
-        except OSError as err:  # loading the CA bundle
-            raise SourceError(f"source {name}: cannot use ca_bundle {settings.ca_bundle}: "
-                              f"{clean(err.strerror or err, 100)}") from None
+        self._client = WebClient(name, settings.base_url, auth=(user or "", password or ""),
+                                 headers={"Accept": "application/json"},
+                                 timeout_s=settings.timeout_s, ca_bundle=settings.ca_bundle,
+                                 budget=settings.make_budget(), transport=transport)
         self._ws = f"/v1/Workspaces/{settings.workspace_sid}"
         self._sem = asyncio.Semaphore(settings.max_concurrency)
         self._kinds = settings.activity_kinds()
@@ -192,10 +175,9 @@ class TwilioSource(WebSource):
         self._activities: dict[str, ActivityDoc] = {}
         self._catalog_at: datetime | None = None
         # per-queue caches
-        self._stats: dict[tuple[str, str], _Cached] = {}
-        self._members: dict[str, _Cached] = {}
+        self._stats: dict[tuple[str, str], Cached[_Counted]] = {}
+        self._members: dict[str, Cached[frozenset[str]]] = {}
         self._pages: dict[str, int] = {}
-        self._planned: _Plan | None = None
         # identity reuse: unchanged agents/contacts keep their objects (see index.py)
         self._agent_cache: Reuse[Agent] = Reuse()
         self._contact_cache: Reuse[Contact] = Reuse()
@@ -203,40 +185,25 @@ class TwilioSource(WebSource):
         self.live: dict[str, Realtime] = {}
         #: what the last poll dropped or doubted, one line each (also logged)
         self.notes: tuple[str, ...] = ()
-        #: requests the last snapshot() sent
-        self.last_poll_requests = 0
 
     # -- Source API ---------------------------------------------------------------------
 
-    def poll_cost(self) -> int:
-        self._planned = self._plan(self._clock())
-        return self._planned.cost
-
-    async def close(self) -> None:
-        await self._client.aclose()
-
     async def snapshot(self) -> Snapshot:
         now = self._clock()
-        plan = self._planned
-        self._planned = None
-        if plan is None or abs((now - plan.made_at).total_seconds()) > 5:
-            plan = self._plan(now)
+        plan = self._take_plan(now)
         notes: list[str] = []
-        sent_before = self._client.stats.requests
-        try:
+        with self._counting_requests():
             if plan.catalog_cost:
                 await self._refresh_catalog(notes)
                 if plan.queue_ids != tuple(self._queues):
                     plan = self._plan(now, catalog_done=True)
-            live, workers, tasks, _ = await self._gather(
+            live, workers, tasks, _ = await gather(
                 self._bulk_realtime(plan.queue_ids),
-                self._list("Workers", {}, "workers"),
-                self._list("Tasks", {"AssignmentStatus": ["pending", "reserved"]},
+                self._list("Workers", WorkerDoc, {}, "workers"),
+                self._list("Tasks", TaskDoc, {"AssignmentStatus": ["pending", "reserved"]},
                            "tasks"),
                 self._run_jobs(plan.jobs, notes),
             )
-        finally:
-            self.last_poll_requests = self._client.stats.requests - sent_before
         taken_at = self._clock()
         self.live = live
         agents = self._agents(workers, taken_at, notes)
@@ -249,10 +216,6 @@ class TwilioSource(WebSource):
         return snap
 
     # -- planning -----------------------------------------------------------------------
-
-    def _window_start(self, kind: str, now: datetime) -> datetime:
-        return (self.policy.interval_start(now) if kind == "interval"
-                else self.policy.day_start(now))
 
     def _plan(self, now: datetime, catalog_done: bool = False) -> _Plan:
         s = self.settings
@@ -320,46 +283,18 @@ class TwilioSource(WebSource):
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         async with self._sem:
-            return await self._client.request(method, url, **kwargs)
+            return await super()._send(method, url, **kwargs)
 
-    async def _json(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
-        response = await self._send(method, url, **kwargs)
-        data = self._client.parse_json(response)
-        if not isinstance(data, dict):
-            raise SourceError(f"{what}: expected a JSON object, got "
-                              f"{type(data).__name__}")
-        return data
-
-    @staticmethod
-    async def _gather(*coros: Awaitable[Any]) -> list[Any]:
-        """Run concurrently; then raise the most telling failure (a 429 first, so its
-        Retry-After is honoured) as one ``SourceError``."""
-        results = await asyncio.gather(*coros, return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        for err in errors:
-            if isinstance(err, asyncio.CancelledError):
-                raise err
-        for err in errors:
-            if isinstance(err, RateLimited):
-                raise err
-        for err in errors:
-            if isinstance(err, SourceError):
-                raise err
-        if errors:  # a bug of ours: still one line, never a traceback on screen
-            err = errors[0]
-            raise SourceError(clean(f"{type(err).__name__}: {err}", 200)) from err
-        return list(results)
-
-    async def _list(self, resource: str, params: dict[str, Any], what: str,
-                    page_key: str | None = None) -> _Listing:
+    async def _list(self, resource: str, model: type[D], params: dict[str, Any], what: str,
+                    page_key: str | None = None) -> Listing[D]:
         """Every page of a list call, following ``meta.next_page_url`` on our own host."""
-        key, model = LISTINGS[resource]
+        key = LISTINGS[resource]
         path = f"{self._ws}/{resource}"
         query: list[tuple[str, str]] = [("PageSize", str(PAGE_SIZE))]
         for name, value in params.items():
             for item in value if isinstance(value, list) else [value]:
                 query.append((name, str(item)))
-        listing = _Listing()
+        listing: Listing[D] = Listing()
         seen: set[str] = set()
         url: str | None = path
         while url is not None:
@@ -372,23 +307,15 @@ class TwilioSource(WebSource):
             items = data.get(key)
             if not isinstance(items, list):
                 raise SourceError(f"{what}: no '{key}' list in the answer")
-            for item in items:
-                try:
-                    listing.records.append(model.model_validate(item))
-                except ValidationError as err:
-                    listing.dropped += 1
-                    listing.first_problem = listing.first_problem or describe(err)
-            meta = _validate(PageMeta, data.get("meta") or {}, f"{what}: page meta")
+            listing.read(model, items)
+            meta = validate(PageMeta, data.get("meta") or {}, f"{what}: page meta")
             url = self._next_page(meta.next_page_url, path, what)
             if url is not None:
                 if url in seen:
                     raise SourceError(f"{what}: paging goes round in circles")
                 seen.add(url)
         self._pages[page_key or resource] = max(1, listing.pages)
-        total = len(listing.records) + listing.dropped
-        if listing.dropped and listing.dropped * 2 > total and listing.dropped > 2:
-            raise SourceError(f"{what}: {listing.dropped} of {total} records unreadable "
-                              f"({listing.first_problem})")
+        listing.check(what)
         return listing
 
     @staticmethod
@@ -409,9 +336,9 @@ class TwilioSource(WebSource):
 
     async def _refresh_catalog(self, notes: list[str]) -> None:
         try:
-            queues, activities = await self._gather(
-                self._list("TaskQueues", {}, "task queues"),
-                self._list("Activities", {}, "activities"))
+            queues, activities = await gather(
+                self._list("TaskQueues", TaskQueueDoc, {}, "task queues"),
+                self._list("Activities", ActivityDoc, {}, "activities"))
         except RateLimited:
             raise
         except SourceError as err:
@@ -451,13 +378,13 @@ class TwilioSource(WebSource):
     async def _bulk_realtime(self, queue_ids: Sequence[str]) -> dict[str, Realtime]:
         batches = [list(queue_ids[i:i + BULK_MAX]) for i in range(0, len(queue_ids),
                                                                   BULK_MAX)]
-        docs = await self._gather(*(
+        docs = await gather(*(
             self._json("POST", f"{self._ws}/TaskQueues/RealTimeStatistics",
                        "real-time statistics", json=self._bulk_body(batch))
             for batch in batches))
         live: dict[str, Realtime] = {}
         for batch, data in zip(batches, docs, strict=True):
-            doc = _validate(BulkRealtimeDoc, data, "real-time statistics")
+            doc = validate(BulkRealtimeDoc, data, "real-time statistics")
             for item in doc.task_queue_data or ():
                 if item.longest_task_waiting_age > self.settings.max_task_age_s:
                     raise SourceError(f"real-time statistics: queue {item.task_queue_sid} "
@@ -482,16 +409,16 @@ class TwilioSource(WebSource):
         return live
 
     async def _run_jobs(self, jobs: Sequence[_Job], notes: list[str]) -> None:
-        await self._gather(*(self._run_job(job, notes) for job in jobs))
+        await gather(*(self._run_job(job, notes) for job in jobs))
 
     async def _run_job(self, job: _Job, notes: list[str]) -> None:
         if job.kind == "members":
-            listing = await self._list("Workers", {"TaskQueueSid": job.queue_id},
+            listing = await self._list("Workers", WorkerDoc, {"TaskQueueSid": job.queue_id},
                                        f"members of {job.queue_id}",
                                        page_key=f"members:{job.queue_id}")
             if listing.truncated:
                 notes.append(f"members of {job.queue_id}: cut at {listing.pages} pages")
-            self._members[job.queue_id] = _Cached(
+            self._members[job.queue_id] = Cached(
                 self._clock(), None, frozenset(w.sid for w in listing.records))
             return
         now = self._clock()
@@ -509,7 +436,7 @@ class TwilioSource(WebSource):
         data = await self._json(
             "GET", f"{self._ws}/TaskQueues/{job.queue_id}/CumulativeStatistics", what,
             params=params)
-        doc = _validate(CumulativeDoc, data, what)
+        doc = validate(CumulativeDoc, data, what)
         if doc.task_queue_sid not in (None, job.queue_id):
             raise SourceError(f"{what}: the answer is about queue {doc.task_queue_sid}")
         if doc.start_time is not None and abs((doc.start_time - start).total_seconds()) > 120:
@@ -517,19 +444,15 @@ class TwilioSource(WebSource):
             raise SourceError(f"{what}: counted from {_iso(doc.start_time)}, asked for "
                               f"{_iso(start)}")
         stats, note = queue_stats(job.queue_id, start, doc, qs)
-        self._stats[(job.queue_id, job.kind)] = _Cached(now, start, _Counted(stats, note))
+        self._stats[(job.queue_id, job.kind)] = Cached(now, start, _Counted(stats, note))
 
     # -- mapping --------------------------------------------------------------------------
 
     def _clamp(self, when: datetime, now: datetime) -> datetime | None:
-        """``when`` if it is not in the future (up to the allowed skew: then now)."""
-        if when <= now:
-            return when
-        if (when - now).total_seconds() <= self.settings.max_clock_skew_s:
-            return now
-        return None
+        return not_future(when, now, self.settings.max_clock_skew_s)
 
-    def _agents(self, listing: _Listing, now: datetime, notes: list[str]) -> tuple[Agent, ...]:
+    def _agents(self, listing: Listing[WorkerDoc], now: datetime,
+                notes: list[str]) -> tuple[Agent, ...]:
         s = self.settings
         skills: dict[str, list[str]] = {}
         for qid in self._queues:
@@ -622,7 +545,7 @@ class TwilioSource(WebSource):
                 return (t.date_created + timedelta(seconds=t.age) - now).total_seconds()
         return None
 
-    def _contacts(self, listing: _Listing, now: datetime,
+    def _contacts(self, listing: Listing[TaskDoc], now: datetime,
                   notes: list[str]) -> tuple[Contact, ...]:
         s = self.settings
         dropped = listing.dropped
@@ -664,7 +587,7 @@ class TwilioSource(WebSource):
                          "in state are off by that much")
         return tuple(contacts)
 
-    def _cross_check(self, listing: _Listing, contacts: Sequence[Contact],
+    def _cross_check(self, listing: Listing[TaskDoc], contacts: Sequence[Contact],
                      notes: list[str]) -> None:
         """Say so when the task list cannot be the whole truth."""
         if not listing.truncated:
@@ -697,7 +620,7 @@ class TwilioSource(WebSource):
                 cached = self._stats.get((qid, kind))
                 if cached is None or cached.window_start != start:
                     continue
-                counted: _Counted = cached.value
+                counted = cached.value
                 if counted.stats is None:
                     rejected[queue.name] = counted.note or "unknown"
                     continue
@@ -744,22 +667,6 @@ class TwilioSource(WebSource):
 
     # -- actions --------------------------------------------------------------------------
 
-    async def _act(self, method: str, url: str, **kwargs: Any
-                   ) -> httpx.Response | ActionResult:
-        """Send an action request; turn transport trouble into a result, never raise."""
-        expect = (200, 400, 404, 409, 412)
-        try:
-            return await self._send(method, url, expect=expect, **kwargs)
-        except RateLimited as err:
-            return ActionResult(ok=False, code="rate_limited", message=str(err))
-        except SourceError as err:
-            status = self._client.stats.last_status
-            if method != "GET" and (status is None or status >= 500):
-                return ActionResult(ok=False, code="not_confirmed",
-                                    message=f"not confirmed: {err} — check the next snapshot "
-                                    "before trying again")
-            return ActionResult(ok=False, code="error", message=str(err))
-
     @staticmethod
     def _refusal(response: httpx.Response, what: str) -> ActionResult:
         status = response.status_code
@@ -773,8 +680,8 @@ class TwilioSource(WebSource):
         code = {404: "not_found", 412: "changed"}.get(status, "refused")
         return ActionResult(ok=False, code=code, message=f"{what}: HTTP {status}: {reason}")
 
-    async def _fetch(self, resource: str, sid: str, model: type[_D], what: str
-                     ) -> tuple[_D, str | None] | ActionResult:
+    async def _fetch(self, resource: str, sid: str, model: type[D], what: str
+                     ) -> tuple[D, str | None] | ActionResult:
         """A task or worker with its ETag (for If-Match), or a result saying why not."""
         fetched = await self._act("GET", f"{self._ws}/{resource}/{sid}")
         if isinstance(fetched, ActionResult):
@@ -784,12 +691,9 @@ class TwilioSource(WebSource):
                                 "exists")
         if fetched.status_code != 200:
             return self._refusal(fetched, f"reading {what}")
-        try:
-            doc = model.model_validate(self._client.parse_json(fetched))
-        except (SourceError, ValidationError) as err:
-            message = describe(err) if isinstance(err, ValidationError) else str(err)
-            return ActionResult(ok=False, code="bad_response",
-                                message=f"{what}: unreadable answer ({message}); not changed")
+        doc = self._read_answer(fetched, model, what)
+        if isinstance(doc, ActionResult):
+            return doc
         return doc, fetched.headers.get("ETag")
 
     def _attrs_or_refuse(self, text: str | None, what: str) -> dict[str, Any] | ActionResult:
@@ -914,7 +818,7 @@ class TwilioSource(WebSource):
             cached = self._members.get(qid)
             members = set(cached.value) if cached else set()
             members.symmetric_difference_update({agent_id})
-            self._members[qid] = _Cached(now - timedelta(days=1), None, frozenset(members))
+            self._members[qid] = Cached(now - timedelta(days=1), None, frozenset(members))
         names = ", ".join(self._queues[q].name for q in dict.fromkeys(skills)) or "none"
         return ActionResult(ok=True, code="ok", message=f"{what} now has {attribute} for: "
                             f"{names} (queues select workers by their own expressions)")
@@ -923,7 +827,7 @@ class TwilioSource(WebSource):
         if self._activities:
             return None
         try:
-            listing = await self._list("Activities", {}, "activities")
+            listing = await self._list("Activities", ActivityDoc, {}, "activities")
         except SourceError as err:
             return ActionResult(ok=False, code="error", message=str(err))
         self._activities = {a.sid: a for a in listing.records}

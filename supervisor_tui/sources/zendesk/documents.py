@@ -5,14 +5,13 @@ that read them.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator
 
 from supervisor_tui.domain.text import clean
-from supervisor_tui.protocol.documents import describe
 from supervisor_tui.sources.base import SourceError
-from supervisor_tui.sources.checks import Count, Seconds, count
+from supervisor_tui.sources.checks import Count, Doc, Name, Seconds, count
 
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
 
@@ -26,17 +25,7 @@ def _agent_id(value: Any) -> str:
     return text
 
 
-Name = Annotated[str, Field(max_length=500)]
-
-
-class _Doc(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-_D = TypeVar("_D", bound=_Doc)
-
-
-class QueueActivityDoc(_Doc):
+class QueueActivityDoc(Doc):
     """``current_queue_activity`` (seconds and counts)."""
 
     calls_waiting: Count
@@ -47,7 +36,7 @@ class QueueActivityDoc(_Doc):
     agents_online: Count | None = None
 
 
-class OverviewDoc(_Doc):
+class OverviewDoc(Doc):
     """``account_overview``: only the fields we read; higher-plan fields may be absent."""
 
     total_calls: Count | None = None
@@ -58,7 +47,7 @@ class OverviewDoc(_Doc):
     average_queue_wait_time: Seconds | None = None
 
 
-class AgentActivityDoc(_Doc):
+class AgentActivityDoc(Doc):
     """One ``agents_activity`` record; the day's counters default to 0 when absent."""
 
     agent_id: Annotated[str, BeforeValidator(_agent_id)]
@@ -86,13 +75,6 @@ def platform_error(data: dict[str, Any]) -> str | None:
     if not parts and data.get("errors"):
         parts.append(str(data["errors"])[:120])
     return clean(": ".join(parts) or "an error", 160)
-
-
-def _validate(model: type[_D], data: Any, what: str) -> _D:
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise SourceError(f"{what}: {describe(err)}") from None
 
 
 def _validate_count(value: Any, what: str) -> int:

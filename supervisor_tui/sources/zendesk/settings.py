@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import re
 from typing import ClassVar, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 
 from supervisor_tui.domain.model import AgentStateKind
-from supervisor_tui.protocol.documents import is_loopback
-from supervisor_tui.sources.settings import SourceSettings
+from supervisor_tui.sources.settings import SourceSettings, StateMap, platform_url
 
 _SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
@@ -54,7 +52,7 @@ class ZendeskSettings(SourceSettings):
     short_abandon_s: float = Field(5.0, ge=0, le=3_600)
     account_tz: str = Field("UTC", description="the Zendesk account's time zone: its "
                             "stats count from midnight there")
-    state_map: dict[str, AgentStateKind] = Field(
+    state_map: StateMap = Field(
         default_factory=dict, description="agent_state (online, away, transfers_only, "
         "offline) -> available, on_contact, after_contact_work, away or offline; added to "
         "the defaults")
@@ -76,20 +74,7 @@ class ZendeskSettings(SourceSettings):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip().rstrip("/")
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host")
-        if parts.username or parts.password or parts.query or parts.fragment:
-            raise ValueError("must not carry credentials, a ?query or a #fragment")
-        if parts.path:
-            raise ValueError("must be scheme://host[:port] only (the /api/v2 paths are "
-                             "appended)")
-        if parts.scheme == "http" and not is_loopback(parts.hostname):
-            raise ValueError("plain http:// is only allowed to a loopback address")
-        return value
+        return None if value is None else platform_url(value, appended="/api/v2")
 
     @field_validator("account_tz")
     @classmethod
@@ -99,11 +84,6 @@ class ZendeskSettings(SourceSettings):
         except (ValueError, KeyError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
-
-    @field_validator("state_map")
-    @classmethod
-    def _casefold(cls, value: dict[str, AgentStateKind]) -> dict[str, AgentStateKind]:
-        return {k.strip().casefold(): v for k, v in value.items()}
 
     @model_validator(mode="after")
     def _where_and_who(self) -> ZendeskSettings:

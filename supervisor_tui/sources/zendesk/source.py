@@ -4,17 +4,15 @@ a poll reads and how it is counted).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
-from pydantic import ValidationError
 
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
@@ -28,15 +26,13 @@ from supervisor_tui.domain.model import (
     Snapshot,
 )
 from supervisor_tui.domain.text import clean
-from supervisor_tui.protocol.documents import describe
 from supervisor_tui.sources.base import Capability, SourceError
-from supervisor_tui.sources.checks import MAX_SECONDS
-from supervisor_tui.sources.web import RateLimited, WebClient, WebSource, secret_from_env
+from supervisor_tui.sources.checks import MAX_SECONDS, Listing, validate
+from supervisor_tui.sources.web import PlannedSource, WebClient, gather, nothing, secret_from_env
 from supervisor_tui.sources.zendesk.documents import (
     AgentActivityDoc,
     OverviewDoc,
     QueueActivityDoc,
-    _validate,
     _validate_count,
     platform_error,
 )
@@ -104,26 +100,12 @@ class _Plan:
         return 1 + self.agent_pages + (1 if self.overview else 0)
 
 
-@dataclass
-class _Listing:
-    records: list[AgentActivityDoc] = field(default_factory=list)
-    pages: int = 0
-    dropped: int = 0
-    first_problem: str = ""
-    truncated: bool = False
-    total: int | None = None
-
-
-def _wall_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _duration(seconds: float) -> str:
     s = int(seconds)
     return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
-class ZendeskSource(WebSource):
+class ZendeskSource(PlannedSource[_Plan]):
     """The account's Talk queue and agents; ``clock`` is injectable for tests."""
 
     capabilities = frozenset({Capability.SNAPSHOT})  # Zendesk offers no call to move calls
@@ -131,9 +113,8 @@ class ZendeskSource(WebSource):
     def __init__(self, name: str, policy: IntervalPolicy, settings: ZendeskSettings,
                  transport: httpx.AsyncBaseTransport | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
-        super().__init__(name, policy)
+        super().__init__(name, policy, clock)
         self.settings = settings
-        self._clock = clock or _wall_now
         headers = {"Accept": "application/json"}
         auth: tuple[str, str] | None = None
         if settings.oauth_token_env:
@@ -142,14 +123,9 @@ class ZendeskSource(WebSource):
         else:
             token = secret_from_env(settings.token_env, f"source {name}: API token")
             auth = (f"{settings.email}/token", token or "")
-        try:
-            self._client = WebClient(name, settings.url(), auth=auth, headers=headers,
-                                     timeout_s=settings.timeout_s,
-                                     ca_bundle=settings.ca_bundle,
-                                     budget=settings.make_budget(), transport=transport)
-        except OSError as err:  # loading the CA bundle
-            raise SourceError(f"source {name}: cannot use ca_bundle {settings.ca_bundle}: "
-                              f"{clean(err.strerror or err, 100)}") from None
+        self._client = WebClient(name, settings.url(), auth=auth, headers=headers,
+                                 timeout_s=settings.timeout_s, ca_bundle=settings.ca_bundle,
+                                 budget=settings.make_budget(), transport=transport)
         self._kinds = settings.state_kinds()
         self._account_day = IntervalPolicy(minutes=policy.minutes, tz=settings.account_tz)
         self._queue = Queue(id=settings.queue_id, name=clean(settings.queue_name, 80),
@@ -157,7 +133,6 @@ class ZendeskSource(WebSource):
                             threshold_s=settings.threshold_s,
                             short_abandon_s=settings.short_abandon_s, source=name)
         self._pages = 1
-        self._planned: _Plan | None = None
         self._overview: OverviewDoc | None = None
         self._overview_at: datetime | None = None
         self._overview_day: datetime | None = None
@@ -168,17 +143,8 @@ class ZendeskSource(WebSource):
         #: today's counts, as of the last good poll
         self.day_counts: ZendeskDayCounts | None = None
         self.notes: tuple[str, ...] = ()
-        #: requests the last snapshot() sent
-        self.last_poll_requests = 0
 
     # -- Source API ---------------------------------------------------------------------
-
-    def poll_cost(self) -> int:
-        self._planned = self._plan(self._clock())
-        return self._planned.cost
-
-    async def close(self) -> None:
-        await self._client.aclose()
 
     def _plan(self, now: datetime) -> _Plan:
         day = self._account_day.day_start(now)
@@ -188,24 +154,18 @@ class ZendeskSource(WebSource):
 
     async def snapshot(self) -> Snapshot:
         now = self._clock()
-        plan = self._planned
-        self._planned = None
-        if plan is None or abs((now - plan.made_at).total_seconds()) > 5:
-            plan = self._plan(now)
-        sent_before = self._client.stats.requests
-        try:
-            queue_data, listing, overview = await self._gather(
+        plan = self._take_plan(now)
+        with self._counting_requests():
+            queue_data, listing, overview = await gather(
                 self._get(f"{STATS}/current_queue_activity", "current_queue_activity"),
                 self._agents_activity(),
                 self._get(f"{STATS}/account_overview", "account_overview")
-                if plan.overview else _none())
-        finally:
-            self.last_poll_requests = self._client.stats.requests - sent_before
+                if plan.overview else nothing())
         taken_at = self._clock()
         live = self._live(queue_data, taken_at)
         notes: list[str] = []
         if overview is not None:
-            self._overview = _validate(OverviewDoc, overview, "account_overview")
+            self._overview = validate(OverviewDoc, overview, "account_overview")
             self._overview_at = taken_at
             self._overview_day = self._account_day.day_start(taken_at)
         agents = self._agents(listing, taken_at, notes)
@@ -226,31 +186,10 @@ class ZendeskSource(WebSource):
 
     # -- requests -----------------------------------------------------------------------
 
-    @staticmethod
-    async def _gather(*coros: Awaitable[Any]) -> list[Any]:
-        """Run concurrently; raise the most telling failure (a 429 first, so its
-        Retry-After is honoured) as one ``SourceError``."""
-        results = await asyncio.gather(*coros, return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        for err in errors:
-            if isinstance(err, asyncio.CancelledError):
-                raise err
-        for kind in (RateLimited, SourceError):
-            for err in errors:
-                if isinstance(err, kind):
-                    raise err
-        if errors:  # a bug of ours: still one line, never a traceback on screen
-            raise SourceError(clean(f"{type(errors[0]).__name__}: {errors[0]}", 200)
-                              ) from errors[0]
-        return list(results)
-
-    async def _json(self, url: str, what: str, key: str,
-                    params: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    async def _holding(self, url: str, what: str, key: str,
+                       params: list[tuple[str, str]] | None = None) -> dict[str, Any]:
         """A JSON object holding ``key``; an HTML page, a list or an error body fails."""
-        response = await self._client.request("GET", url, params=params)
-        data = self._client.parse_json(response)
-        if not isinstance(data, dict):
-            raise SourceError(f"{what}: expected a JSON object, got {type(data).__name__}")
+        data = await self._json("GET", url, what, params=params)
         if key not in data:
             error = platform_error(data)
             if error:
@@ -259,48 +198,41 @@ class ZendeskSource(WebSource):
         return data
 
     async def _get(self, url: str, key: str) -> Any:
-        data = await self._json(url, key, key)
+        data = await self._holding(url, key, key)
         if not isinstance(data[key], dict):
             raise SourceError(f"{key}: expected an object, got {type(data[key]).__name__}")
         return data[key]
 
-    async def _agents_activity(self) -> _Listing:
+    async def _agents_activity(self) -> Listing[AgentActivityDoc]:
         """Every page, following ``next_page`` on our own host and path only."""
         path = f"{STATS}/agents_activity"
-        listing = _Listing()
+        listing: Listing[AgentActivityDoc] = Listing()
+        total: int | None = None  # what Zendesk says the listing holds
         params: list[tuple[str, str]] | None = [("per_page", str(PAGE_SIZE))]
         seen: set[str] = set()
         while params is not None:
             if listing.pages >= self.settings.max_pages:
                 listing.truncated = True
                 break
-            data = await self._json(path, "agents_activity", "agents_activity", params)
+            data = await self._holding(path, "agents_activity", "agents_activity", params)
             listing.pages += 1
             items = data["agents_activity"]
             if not isinstance(items, list):
                 raise SourceError("agents_activity: expected a list")
-            for item in items:
-                try:
-                    listing.records.append(AgentActivityDoc.model_validate(item))
-                except ValidationError as err:
-                    listing.dropped += 1
-                    listing.first_problem = listing.first_problem or describe(err)
-            if listing.total is None and data.get("count") is not None:
-                listing.total = _validate_count(data["count"], "agents_activity: count")
+            listing.read(AgentActivityDoc, items)
+            if total is None and data.get("count") is not None:
+                total = _validate_count(data["count"], "agents_activity: count")
             params = self._next_page(data.get("next_page"), path)
             if params is not None:
                 key = urlencode(params)
                 if key in seen:
                     raise SourceError("agents_activity: paging goes round in circles")
                 seen.add(key)
-        total = len(listing.records) + listing.dropped
-        if listing.dropped and listing.dropped * 2 > total and listing.dropped > 2:
-            raise SourceError(f"agents_activity: {listing.dropped} of {total} records "
-                              f"unreadable ({listing.first_problem})")
+        listing.check("agents_activity")
         # The next poll's cost: the page count Zendesk's own total implies, if it said.
         pages = listing.pages
-        if listing.total is not None and not listing.truncated:
-            pages = max(1, math.ceil(listing.total / PAGE_SIZE))
+        if total is not None and not listing.truncated:
+            pages = max(1, math.ceil(total / PAGE_SIZE))
         self._pages = min(max(1, pages), self.settings.max_pages)
         return listing
 
@@ -323,7 +255,7 @@ class ZendeskSource(WebSource):
     # -- mapping --------------------------------------------------------------------------
 
     def _live(self, data: Any, taken_at: datetime) -> ZendeskQueueNow:
-        doc = _validate(QueueActivityDoc, data, "current_queue_activity")
+        doc = validate(QueueActivityDoc, data, "current_queue_activity")
         if doc.longest_wait_time > self.settings.max_wait_s:
             raise SourceError(f"current_queue_activity: longest wait "
                               f"{doc.longest_wait_time:g} s is absurd")
@@ -344,7 +276,8 @@ class ZendeskSource(WebSource):
             text += f", longest {_duration(live.longest_wait_s)}"
         return text + " (Zendesk lists no calls; not in the contact list)"
 
-    def _agents(self, listing: _Listing, now: datetime, notes: list[str]) -> tuple[Agent, ...]:
+    def _agents(self, listing: Listing[AgentActivityDoc], now: datetime,
+                notes: list[str]) -> tuple[Agent, ...]:
         unmapped: set[str] = set()
         agents: list[Agent] = []
         seen: dict[str, tuple[tuple[Any, ...], datetime, Agent]] = {}
@@ -391,7 +324,7 @@ class ZendeskSource(WebSource):
             notes.append(f"agents_activity: cut at {listing.pages} pages (max_pages)")
         return tuple(agents)
 
-    def _day(self, listing: _Listing, taken_at: datetime,
+    def _day(self, listing: Listing[AgentActivityDoc], taken_at: datetime,
              notes: list[str]) -> ZendeskDayCounts | None:
         start = self._account_day.day_start(taken_at)
         overview = self._overview if self._overview_day == start else None
@@ -434,7 +367,3 @@ class ZendeskSource(WebSource):
                           offered=day.answered + abandoned + flowed_out,
                           abandoned=abandoned, flowed_out=flowed_out, handled=day.handled,
                           handle_s=day.handle_s)
-
-
-async def _none() -> None:
-    return None
