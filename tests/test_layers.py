@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = ["model", "metrics", "erlang", "intervals", "index", "board", "escalation",
           "preview", "trend", "rolling", "text", "fmt", "roles"]
+ADAPTERS = ["http", "twilio", "genesys", "zendesk"]
 
 
 def test_import_contracts_hold() -> None:
@@ -25,9 +26,11 @@ def test_import_contracts_hold() -> None:
 
 @pytest.mark.parametrize("modules", [
     [f"supervisor_tui.domain.{m}" for m in DOMAIN],
-    # The registry imports each adapter's settings module only, never its source module.
+    # The registry imports each adapter's settings module only, never its source module,
+    # and an adapter package loads its source module only when its source is asked for.
     ["supervisor_tui.config"],
     ["supervisor_tui.sources.registry"],
+    [f"supervisor_tui.sources.{a}{m}" for a in ADAPTERS for m in ("", ".settings")],
 ])
 def test_importing_does_not_load_ui_or_network_libraries(modules: list[str]) -> None:
     code = ("import importlib, sys\n"
