@@ -34,11 +34,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import compress
 from operator import attrgetter
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveFloat
 
@@ -307,7 +307,6 @@ _WAITING, _WRAP_UP = ContactState.WAITING, ContactState.WRAP_UP
 _ACW, _AWAY = AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY
 _STANDARD, _VIP, _GOLD = Tier.STANDARD, Tier.VIP, Tier.GOLD
 _S = timedelta(seconds=1)
-_NEVER = datetime.min.replace(tzinfo=UTC)  # a cutoff no contact is older than
 
 _FLAG_TEXT = {
     ContactFlag.ASKED_FOR_SUPERVISOR: "Customer asked for a supervisor",
@@ -337,13 +336,39 @@ def evaluate(
                      idx=index)[0]
 
 
-# Per queue, for the contact pass: name, source, wait limit, its text, and the
-# entered_at cutoffs for warning and critical.
-_QueueInfo = tuple[str, str, float, str, datetime, datetime]
-# Per queue, remembered for the next poll: queue, its stats, the breach start the result
-# was computed with, under target?, breach still maturing?, the escalations found.
-_QueueMemo = tuple[Queue, "QueueStats | None", "datetime | None", bool, bool,
-                   list["Escalation"]]
+class _QueueInfo(NamedTuple):
+    """Per queue, worked out once for the contact pass."""
+
+    name: str
+    source: str
+    limit_s: float  # the wait limit: threshold x the configured factor
+    limit_txt: str
+    warn_before: datetime  # a contact that entered before this is past the limit
+    crit_before: datetime  # ... and before this, past limit x critical_wait_multiple
+
+
+class _QueueMemo(NamedTuple):
+    """Per queue, remembered for the next poll: the same queue and stats objects with
+    the same breach start give the same escalations."""
+
+    queue: Queue
+    stats: QueueStats | None
+    breach_since: datetime | None  # the breach start the result was computed with
+    under: bool  # under its SL target
+    maturing: bool  # under target, but not yet for sl_breach_minutes
+    found: list[Escalation]
+
+
+class _TierCuts(NamedTuple):
+    """Per channel: the VIP and gold wait limits and the entered_at cut-offs for them."""
+
+    vip_s: float
+    gold_s: float
+    vip_before: datetime
+    gold_before: datetime
+    vip_txt: str
+    gold_txt: str
+    premium_before: datetime  # past neither tier limit if entered after this
 
 
 def _evaluate(
@@ -404,24 +429,25 @@ def _queue_pass(
         if cut is None:
             cut = cuts[limit] = (_clock(limit), now - limit * _S,
                                  now - limit * crit_multiple * _S)
-        qinfo[qid] = (name, q.source, limit, *cut)
+        qinfo[qid] = _QueueInfo(name, q.source, limit, *cut)
         stats = stats_of(qid)
         # Same queue, same stats object (unchanged counters) and same breach start as
         # last poll: the same escalations, unless a breach was still maturing.
         known_since = under_since.get(qid)
         m = old_queues.get(qid)
-        if (m is not None and m[0] is q and m[1] is stats and m[2] == known_since
-                and (not m[4] or (known_since is not None
-                                  and (now - known_since).total_seconds() < breach_s))):
-            if m[3]:
+        if (m is not None and m.queue is q and m.stats is stats
+                and m.breach_since == known_since
+                and (not m.maturing or (known_since is not None
+                                        and (now - known_since).total_seconds() < breach_s))):
+            if m.under:
                 under.add(qid)
-            out.extend(m[5])
+            out.extend(m.found)
             queues[qid] = m
             continue
         start = len(out)
         is_under = maturing = False
         if stats is None or stats.offered < min_contacts:
-            queues[qid] = (q, stats, known_since, False, False, [])
+            queues[qid] = _QueueMemo(q, stats, known_since, False, False, [])
             continue  # a ratio over a handful of contacts is noise
         sl = service_level(stats, formula)
         if sl is not None and sl < target:
@@ -461,7 +487,7 @@ def _queue_pass(
                     "source": q.source, "first_seen": p.first_seen if p else now,
                     "since": None, "last_seen": None, "value": rate,
                     "limit": abandon_limit, "label": f"queue {name}", "ended": None}))
-        queues[qid] = (q, stats, known_since, is_under, maturing, out[start:])
+        queues[qid] = _QueueMemo(q, stats, known_since, is_under, maturing, out[start:])
     memo.queues = queues
     return qinfo, under
 
@@ -476,33 +502,34 @@ def _contact_pass(
     memo: _Memo,
     usable: bool,
 ) -> None:
-    """Wait and tier rules on waiting contacts (one escalation per contact, named after
-    the worse rule), and source flags on waiting or connected ones: a customer asking
-    for a supervisor mid-call is the classic case; after wrap-up nobody is left to help."""
+    """Source flags on waiting or connected contacts (a customer asking for a supervisor
+    mid-call is the classic case; after wrap-up nobody is left to help), then wait and
+    tier rules on waiting ones (one escalation per contact, named after the worse rule)."""
     now = snap.taken_at
-    add, prev = out.append, previous.get
-    # Per channel: (vip_s, gold_s, vip_at, gold_at, vip_txt, gold_txt, premium_at).
-    tier_cuts: dict[str, tuple[float, float, datetime, datetime, str, str, datetime]] = {}
-    for channel in Channel:
-        gold_s, vip_s = rules.tier_limits(channel)
-        vip_at, gold_at = now - vip_s * _S, now - gold_s * _S
-        # past neither tier limit: no tier escalation
-        tier_cuts[channel] = (vip_s, gold_s, vip_at, gold_at, _clock(vip_s), _clock(gold_s),
-                              max(vip_at, gold_at))
-    voice_cuts = tier_cuts[Channel.VOICE]
-    warn_at = {qid: info[4] for qid, info in qinfo.items()}.get
-    wait_reason: dict[str, str] = {}
+    memo.flags = _flag_pass(idx, rules, qinfo, previous.get, out,
+                            memo.flags if usable else {}, now)
+    wait = _WaitRule(rules, previous.get, out.append, now)
+    memo.waits = _wait_pass(idx, qinfo, wait, out, memo.waits if usable else {})
+
+
+def _flag_pass(
+    idx: SnapshotIndex, rules: EscalationRules, qinfo: dict[str, _QueueInfo],
+    prev: Callable[[str], Escalation | None], out: list[Escalation],
+    old_flags: dict[int, tuple[Contact, str, list[Escalation]]], now: datetime,
+) -> dict[int, tuple[Contact, str, list[Escalation]]]:
+    """Flag escalations of every flagged contact; returns the memo for the next poll.
+
+    The same contact object (sources reuse unchanged ones) under the same queue name
+    has the same flag escalations as last poll: they are reused without rebuilding ids
+    and reasons (``old_flags`` is empty unless valid against ``prev``'s result)."""
     fs = rules.flags
     flag_rule = {f: (sev, _FLAG_TEXT[f]) for f in ContactFlag
                  if (sev := getattr(fs, f.value)) != "off"}
-    # The same contact object (sources reuse unchanged ones) under the same queue name
-    # has the same flag escalations as last poll: reuse them without rebuilding ids
-    # and reasons. Valid only against the result the memo was made for.
-    old_flags = memo.flags if usable else {}
+    add = out.append
     flags: dict[int, tuple[Contact, str, list[Escalation]]] = {}
     for c in idx.flagged:
         info = qinfo.get(c.queue_id)
-        name = info[0] if info is not None else ""
+        name = info.name if info is not None else ""
         key = id(c)
         flag_hit = old_flags.get(key)
         if flag_hit is not None and flag_hit[0] is c and flag_hit[1] == name:
@@ -512,45 +539,63 @@ def _contact_pass(
         start = len(out)
         _flag_escalations(c, c.state, qinfo, flag_rule, now, prev, add)
         flags[key] = (c, name, out[start:])
-    memo.flags = flags
+    return flags
 
-    def wait_rules(c: Contact, qid: str, info: _QueueInfo | None) -> None:
+
+class _WaitRule:
+    """The wait rule (past the queue's limit) and the tier rules (VIP, gold past their
+    own limits) for one waiting contact; a tier rule that applies replaces a wait rule
+    of no higher severity."""
+
+    def __init__(self, rules: EscalationRules, prev: Callable[[str], Escalation | None],
+                 add: Callable[[Escalation], None], now: datetime) -> None:
+        self.prev, self.add = prev, add
+        self.tier_cuts: dict[str, _TierCuts] = {}
+        for channel in Channel:
+            gold_s, vip_s = rules.tier_limits(channel)
+            vip_at, gold_at = now - vip_s * _S, now - gold_s * _S
+            self.tier_cuts[channel] = _TierCuts(vip_s, gold_s, vip_at, gold_at,
+                                                _clock(vip_s), _clock(gold_s),
+                                                max(vip_at, gold_at))
+        self.voice_cuts = self.tier_cuts[Channel.VOICE]
+        self._reason: dict[str, str] = {}  # the wait rule's text, once per queue
+
+    def cuts(self, channel: str) -> _TierCuts:
+        return self.tier_cuts.get(channel, self.voice_cuts)
+
+    def __call__(self, c: Contact, qid: str, info: _QueueInfo | None) -> None:
         entered = c.entered_at
         sev = None
-        if info is not None and entered < info[4]:
-            sev = _CRITICAL if entered < info[5] else _WARNING
-            kind, base = _K_WAIT, info[2]
-            reason = wait_reason.get(qid) or wait_reason.setdefault(
-                qid, f"Waiting in {info[0]} (limit {info[3]})")  # once per queue
+        if info is not None and entered < info.warn_before:
+            sev = _CRITICAL if entered < info.crit_before else _WARNING
+            kind, base = _K_WAIT, info.limit_s
+            reason = self._reason.get(qid) or self._reason.setdefault(
+                qid, f"Waiting in {info.name} (limit {info.limit_txt})")
             passed = base
         tier = c.tier
         if tier != _STANDARD:
-            vip_s, gold_s, vip_at, gold_at, vip_txt, gold_txt, _ = tier_cuts.get(
-                c.channel, voice_cuts)
-        # A tier rule that applies replaces a wait rule of no higher severity.
-        if tier == _STANDARD:
-            pass
-        elif tier == _VIP and entered < vip_at:
-            passed = vip_s if sev is None else min(passed, vip_s)
-            sev, kind, base = _CRITICAL, _K_TIER, vip_s
-            reason = f"VIP waiting in {info[0] if info else qid} (limit {vip_txt})"
-        elif tier == _GOLD and entered < gold_at:
-            passed = gold_s if sev is None else min(passed, gold_s)
-            if sev is not _CRITICAL:
-                sev, kind, base = _WARNING, _K_TIER, gold_s
-                reason = f"Gold customer waiting in {info[0] if info else qid} " \
-                         f"(limit {gold_txt})"
+            t = self.cuts(c.channel)
+            where = info.name if info else qid
+            if tier == _VIP and entered < t.vip_before:
+                passed = t.vip_s if sev is None else min(passed, t.vip_s)
+                sev, kind, base = _CRITICAL, _K_TIER, t.vip_s
+                reason = f"VIP waiting in {where} (limit {t.vip_txt})"
+            elif tier == _GOLD and entered < t.gold_before:
+                passed = t.gold_s if sev is None else min(passed, t.gold_s)
+                if sev is not _CRITICAL:
+                    sev, kind, base = _WARNING, _K_TIER, t.gold_s
+                    reason = f"Gold customer waiting in {where} (limit {t.gold_txt})"
         if sev is None:
             return
-        src = info[1] if info is not None else ""
+        src = info.source if info is not None else ""
         eid = f"contact-wait:{src}:{c.id}"
-        p = prev(eid)
+        p = self.prev(eid)
         label = contact_label(c)
         if (p is not None and p.last_seen is None and p.severity == sev
                 and p.since == entered and p.reason == reason and p.label == label):
-            add(p)
+            self.add(p)
         else:
-            add(_trusted({
+            self.add(_trusted({
                 "id": eid, "kind": kind, "severity": sev, "reason": reason,
                 "subject_type": _CONTACT, "subject_id": c.id, "queue_id": qid,
                 "source": src,
@@ -558,17 +603,25 @@ def _contact_pass(
                 "since": entered, "last_seen": None, "value": None, "limit": base,
                 "label": label, "ended": None}))
 
-    # Waiting lists are oldest first: each queue's walk stops at its first contact
-    # under the wait limit, so the cost follows the escalations, not the contacts.
-    # A standard-tier contact still over its limit with the same severity as last poll
-    # has the same escalation: reuse it by contact identity (most of a meltdown).
-    old_waits = memo.waits if usable else {}
+
+def _wait_pass(
+    idx: SnapshotIndex, qinfo: dict[str, _QueueInfo], wait: _WaitRule,
+    out: list[Escalation], old_waits: dict[int, tuple[Contact, Escalation]],
+) -> dict[int, tuple[Contact, Escalation]]:
+    """Wait escalations of every queue's waiting list, then gold / VIP contacts under
+    their queue's limit but past a tier limit; returns the memo for the next poll.
+
+    Waiting lists are oldest first: each queue's walk stops at its first contact under
+    the wait limit, so the cost follows the escalations, not the contacts. A standard
+    contact still over its limit with the same severity as last poll has the same
+    escalation: reused by contact identity (most of a meltdown)."""
+    add = out.append
     waits: dict[int, tuple[Contact, Escalation]] = {}
     for qid, waiting in idx.waiting_by_queue.items():
         info = qinfo.get(qid)
         if info is None:
             continue  # a contact of an unknown queue: only tier rules can apply
-        cut, crit, limit = info[4], info[5], info[2]
+        cut, crit, limit = info.warn_before, info.crit_before, info.limit_s
         for c in waiting:
             entered = c.entered_at
             if entered >= cut:
@@ -582,17 +635,17 @@ def _contact_pass(
                     add(wait_hit[1])
                     waits[key] = wait_hit
                     continue
-                wait_rules(c, qid, info)
+                wait(c, qid, info)
                 waits[key] = (c, out[-1])
             else:
-                wait_rules(c, qid, info)
-    memo.waits = waits
-    # Gold / VIP under their queue's limit but maybe past a tier limit.
+                wait(c, qid, info)
     for c in idx.premium_waiting:
         entered, qid = c.entered_at, c.queue_id
-        if (entered < tier_cuts.get(c.channel, voice_cuts)[6]
-                and not entered < warn_at(qid, _NEVER)):
-            wait_rules(c, qid, qinfo.get(qid))
+        info = qinfo.get(qid)
+        if (entered < wait.cuts(c.channel).premium_before
+                and not (info is not None and entered < info.warn_before)):
+            wait(c, qid, info)
+    return waits
 
 
 def _flag_escalations(
@@ -602,9 +655,9 @@ def _flag_escalations(
 ) -> None:
     qid = c.queue_id
     info = qinfo.get(qid)
-    src = info[1] if info is not None else ""
+    src = info.source if info is not None else ""
     where = (" waiting in " if state == _WAITING else " connected in ") + (
-        info[0] if info is not None else qid)
+        info.name if info is not None else qid)
     who = f": {c.customer}," if c.customer else ","
     for flag in c.flags:
         rule = flag_rule.get(flag)
