@@ -207,11 +207,12 @@ class Engine:
         self.queues = [SimQueue(i, q) for i, q in enumerate(config.queues)]
         self.queue_by_id = {q.id: q for q in self.queues}
         self.agents: list[SimAgent] = []
-        for i, a in enumerate(config.expand_agents()):
-            skills = tuple(self.queue_by_id[s] for s in dict.fromkeys(a.skills))
+        for i, spec in enumerate(config.expand_agents()):
+            skills = tuple(self.queue_by_id[s] for s in dict.fromkeys(spec.skills))
             for q in skills:
                 q.n_skilled += 1
-            self.agents.append(SimAgent(i, a.id or f"a{i + 1:03d}", a.name, a.team, skills))
+            self.agents.append(SimAgent(i, spec.id or f"a{i + 1:03d}", spec.name, spec.team,
+                                        skills))
         self.agent_by_id = {a.id: a for a in self.agents}
         self._live: dict[str, SimContact] = {}  # waiting and in progress
         self._ended: OrderedDict[str, SimContact] = OrderedDict()

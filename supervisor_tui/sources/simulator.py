@@ -63,8 +63,9 @@ class SnapshotBuilder:
         self._keys: tuple[datetime, datetime] | None = None
         n = len(engine.queues)
         self._stats_ver = [-1] * n
-        self._ival: list[QueueStats | None] = []
-        self._day: list[QueueStats | None] = []
+        # Counters by queue id, rebuilt only for queues whose counters changed.
+        self._ival: dict[str, QueueStats] = {}
+        self._day: dict[str, QueueStats] = {}
 
     def build(self) -> Snapshot:
         e = self.engine
@@ -72,24 +73,21 @@ class SnapshotBuilder:
         if self._keys != (ikey, dkey):
             self._keys = (ikey, dkey)
             self._stats_ver = [-1] * len(e.queues)
-            self._ival = [None] * len(e.queues)
-            self._day = [None] * len(e.queues)
+            self._ival, self._day = {}, {}
         ival, day, seen, vers = self._ival, self._day, self._stats_ver, e.stats_ver
         for i, q in enumerate(e.queues):
             if seen[i] != vers[i]:
                 seen[i] = vers[i]
                 # The engine counts from its epoch (start less warm-up): a window
                 # never claims time it did not see, so rates use the true span.
-                ival[i] = _stats(q.id, max(ikey, e.epoch), e.interval_counters(i))
-                day[i] = _stats(q.id, max(dkey, e.epoch), e.day_counters(i))
+                ival[q.id] = _stats(q.id, max(ikey, e.epoch), e.interval_counters(i))
+                day[q.id] = _stats(q.id, max(dkey, e.epoch), e.day_counters(i))
         agents = tuple([a.model if a.model_ver == a.ver else self._agent(a) for a in e.agents])
         contacts = tuple([c.model if c.model_ver == c.ver else self._contact(c)
                           for c in e.live_contacts()])
-        ids = [q.id for q in self.queues]
         return Snapshot.model_construct(
             taken_at=e.now_dt, interval_start=ikey, day_start=dkey, queues=self.queues,
-            interval_stats=dict(zip(ids, ival, strict=True)),
-            day_stats=dict(zip(ids, day, strict=True)),
+            interval_stats=dict(ival), day_stats=dict(day),
             agents=agents, contacts=contacts, health={}, clock_rate=self.clock_rate)
 
     def _agent(self, a: SimAgent) -> Agent:

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 import httpx
@@ -87,6 +88,13 @@ _ROUTING: dict[str, tuple[AgentStateKind, str | None]] = {
     "COMMUNICATING": (AgentStateKind.ON_CONTACT, None),  # a non-ACD interaction
     "NOT_RESPONDING": (AgentStateKind.AWAY, "not responding"),
 }
+
+
+#: what an agent or contact is built from: unchanged, last poll's object is reused
+#: (a member: name, state, away reason, since, queues; a conversation: queue, channel,
+#: whole seconds since it started waiting, customer)
+_AgentKey = tuple[str, AgentStateKind, str | None, datetime, tuple[str, ...]]
+_ContactKey = tuple[str, Channel, int, str | None]
 
 
 # -- state kept between polls ---------------------------------------------------------
@@ -383,11 +391,8 @@ class GenesysSource(PlannedSource[_Plan]):
                         continue
                     customer = clean(obs.participantName, 60) if obs.participantName else None
                     key = (qid, channel, int(entered.timestamp()), customer)
-                    contacts.append(self._contact_cache.get(
-                        obs.conversationId, key, lambda cid=obs.conversationId, key=key,
-                        entered=entered: Contact(
-                            id=cid, queue_id=key[0], channel=key[1], entered_at=entered,
-                            state=ContactState.WAITING, customer=key[3])))
+                    contacts.append(self._contact_cache.get(obs.conversationId, key, partial(
+                        self._contact, obs.conversationId, key, entered)))
         missing = [q for q in self.settings.queues if q not in seen_queues]
         if missing:
             raise SourceError(f"queue observations came back for {len(wanted) - len(missing)}"
@@ -411,6 +416,13 @@ class GenesysSource(PlannedSource[_Plan]):
         if dropped:
             notes.append(f"dropped {dropped} unreadable waiting conversation(s): {problem}")
         return tuple(contacts)
+
+    @staticmethod
+    def _contact(conversation_id: str, key: _ContactKey, entered: datetime) -> Contact:
+        """A waiting conversation's Contact, built only when ``key`` changed (reuse.py)."""
+        queue_id, channel, _, customer = key
+        return Contact(id=conversation_id, queue_id=queue_id, channel=channel,
+                       entered_at=entered, state=ContactState.WAITING, customer=customer)
 
     # -- members and agents -------------------------------------------------------------
 
@@ -506,13 +518,18 @@ class GenesysSource(PlannedSource[_Plan]):
             kind, reason, since = state
             name = clean(m.name or (m.user.name if m.user else None) or uid, 80)
             key = (name, kind, reason, since, tuple(skills.get(uid, ())))
-            agents.append(self._agent_cache.get(uid, key, lambda uid=uid, key=key: Agent(
-                id=uid, name=key[0], state=AgentState(kind=key[1], reason=key[2], since=key[3]),
-                skills=key[4], source=self.name)))
+            agents.append(self._agent_cache.get(uid, key, partial(self._agent, uid, key)))
         self._agent_cache.commit()
         if dropped:
             notes.append(f"dropped {dropped} unreadable member record(s): {problem}")
         return tuple(agents)
+
+    def _agent(self, user_id: str, key: _AgentKey) -> Agent:
+        """A member's Agent, built only when ``key`` changed (see reuse.py)."""
+        name, kind, reason, since, skills = key
+        return Agent(id=user_id, name=name,
+                     state=AgentState(kind=kind, reason=reason, since=since),
+                     skills=skills, source=self.name)
 
     # -- aggregates -----------------------------------------------------------------------
 

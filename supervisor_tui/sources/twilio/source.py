@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -130,6 +131,12 @@ class _Plan:
         return (self.catalog_cost + self.bulk_calls + self.worker_pages + self.task_pages
                 + sum(j.cost for j in self.jobs))
 
+
+#: what an agent or contact is built from: unchanged, last poll's object is reused
+#: (a worker: name, state, since, away reason, queues, team; a task: queue, channel,
+#: tier, whole seconds since it entered, customer)
+_AgentKey = tuple[str | None, AgentStateKind, datetime, str | None, tuple[str, ...], str]
+_ContactKey = tuple[str, Channel, Tier, int, str | None]
 
 _KIND_RANK = {"interval": 0, "members": 1, "day": 2}
 _STATUS_WORDS = {
@@ -484,11 +491,7 @@ class TwilioSource(PlannedSource[_Plan]):
             team = get_path(attrs, s.team_attribute)
             key = (w.friendly_name, kind, since, reason, tuple(skills.get(w.sid, ())),
                    team if isinstance(team, str) else "")
-            agents.append(self._agent_cache.get(w.sid, key, lambda w=w, key=key, kind=kind,
-                                                since=since, reason=reason: Agent(
-                id=w.sid, name=clean(w.friendly_name or w.sid, 80), team=clean(key[5], 40),
-                state=AgentState(kind=kind, since=since, reason=reason),
-                skills=key[4], source=self.name)))
+            agents.append(self._agent_cache.get(w.sid, key, partial(self._agent, w.sid, key)))
         self._agent_cache.commit()
         if unmapped:
             notes.append("activities not in activity_map (taken from 'available'): "
@@ -498,6 +501,13 @@ class TwilioSource(PlannedSource[_Plan]):
         if listing.truncated:
             notes.append(f"workers: listing cut at {listing.pages} pages (max_pages)")
         return tuple(agents)
+
+    def _agent(self, sid: str, key: _AgentKey) -> Agent:
+        """A worker's Agent, built only when ``key`` changed (see reuse.py)."""
+        name, kind, since, reason, skills, team = key
+        return Agent(id=sid, name=clean(name or sid, 80), team=clean(team, 40),
+                     state=AgentState(kind=kind, since=since, reason=reason),
+                     skills=skills, source=self.name)
 
     def _tier(self, attrs: dict[str, Any] | None, priority: int) -> Tier:
         value = get_path(attrs, self.settings.tier_attribute)
@@ -571,10 +581,8 @@ class TwilioSource(PlannedSource[_Plan]):
                    # entered_at moves by sub-second rounding between polls: whole seconds
                    int(entered.timestamp()),
                    clean(customer, 60) if isinstance(customer, str) else None)
-            contacts.append(self._contact_cache.get(t.sid, key, lambda t=t, key=key,
-                                                    entered=entered: Contact(
-                id=t.sid, queue_id=key[0], channel=key[1], tier=key[2], entered_at=entered,
-                state=ContactState.WAITING, customer=key[4])))
+            contacts.append(self._contact_cache.get(t.sid, key, partial(
+                self._contact, t.sid, key, entered)))
         self._contact_cache.commit()
         if dropped:
             notes.append(f"dropped {dropped} unreadable task record(s): {problem}")
@@ -586,6 +594,13 @@ class TwilioSource(PlannedSource[_Plan]):
                          f"{'behind' if skew > 0 else 'ahead of'} Twilio's: waits and times "
                          "in state are off by that much")
         return tuple(contacts)
+
+    @staticmethod
+    def _contact(sid: str, key: _ContactKey, entered: datetime) -> Contact:
+        """A task's Contact, built only when ``key`` changed (see reuse.py)."""
+        queue_id, channel, tier, _, customer = key
+        return Contact(id=sid, queue_id=queue_id, channel=channel, tier=tier,
+                       entered_at=entered, state=ContactState.WAITING, customer=customer)
 
     def _cross_check(self, listing: Listing[TaskDoc], contacts: Sequence[Contact],
                      notes: list[str]) -> None:
