@@ -229,7 +229,8 @@ def _probe(config: Config) -> int:
     from supervisor_tui.domain.model import ContactState
     from supervisor_tui.domain.text import clean
     from supervisor_tui.sources.base import SourceError
-    from supervisor_tui.sources.registry import SimulatorSettings, build_source
+    from supervisor_tui.sources.build import build_source
+    from supervisor_tui.sources.registry import SimulatorSettings
 
     async def one(name: str, settings: SourceSettings) -> bool:
         started = time.perf_counter()
@@ -435,7 +436,7 @@ def build_app(args: argparse.Namespace) -> SupervisorApp | int:
 
     from supervisor_tui.identity import identity_for
     from supervisor_tui.sources.base import SourceError
-    from supervisor_tui.sources.registry import build_sources
+    from supervisor_tui.sources.build import build_sources
     from supervisor_tui.ui.app import SupervisorApp
 
     try:

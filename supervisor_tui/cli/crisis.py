@@ -164,7 +164,8 @@ def _connect_sources(config: Config,
     those rows are left for a console."""
     from supervisor_tui.crisis.config import AgentsChannel
     from supervisor_tui.sources.base import Capability
-    from supervisor_tui.sources.registry import SimulatorSettings, build_source
+    from supervisor_tui.sources.build import build_source
+    from supervisor_tui.sources.registry import SimulatorSettings
 
     wanted = {name for ch in crisis.channels.values() if isinstance(ch, AgentsChannel)
               for name in ch.sources}
