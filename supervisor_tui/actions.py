@@ -85,41 +85,39 @@ class Actions:
 
     # -- actions -----------------------------------------------------------------
 
-    async def reassign_contact(self, contact: Contact, to_queue_id: str,
-                               source_name: str) -> ActionResult:
+    async def reassign_contact(self, contact: Contact, to_queue_id: str) -> ActionResult:
+        """Move a waiting contact to another queue, on the source that reported it."""
         return await self._run(
-            "reassign_contact", source_name, f"contact {contact.id}",
+            "reassign_contact", contact.source, f"contact {contact.id}",
             {"from_queue": contact.queue_id, "to_queue": to_queue_id},
             lambda source: source.move_contact(contact.id, to_queue_id),
         )
 
-    async def assign_contact(self, contact: Contact, agent: Agent,
-                             source_name: str) -> ActionResult:
+    async def assign_contact(self, contact: Contact, agent: Agent) -> ActionResult:
         return await self._run(
-            "assign_contact", source_name, f"contact {contact.id}",
+            "assign_contact", contact.source, f"contact {contact.id}",
             {"queue": contact.queue_id, "agent": agent.id},
             lambda source: source.assign_contact(contact.id, agent.id),
         )
 
-    async def overflow(self, contacts: Sequence[Contact], to_queue_id: str,
-                       source_name: str) -> list[ActionResult]:
+    async def overflow(self, contacts: Sequence[Contact], to_queue_id: str
+                       ) -> list[ActionResult]:
         """Move each contact (oldest first) and report each outcome."""
-        return [await self.reassign_contact(c, to_queue_id, source_name) for c in contacts]
+        return [await self.reassign_contact(c, to_queue_id) for c in contacts]
 
-    async def move_agents(self, agents: Sequence[Agent], queue_id: str, add: bool,
-                          source_name: str) -> list[ActionResult]:
-        """Add (or remove) ``queue_id`` to each agent's skills."""
-        return [await self._move_agent(agent, queue_id, add, source_name) for agent in agents]
+    async def move_agents(self, agents: Sequence[Agent], queue_id: str, add: bool
+                          ) -> list[ActionResult]:
+        """Add (or remove) ``queue_id`` to each agent's skills, on each agent's source."""
+        return [await self._move_agent(agent, queue_id, add) for agent in agents]
 
-    async def _move_agent(self, agent: Agent, queue_id: str, add: bool,
-                          source_name: str) -> ActionResult:
+    async def _move_agent(self, agent: Agent, queue_id: str, add: bool) -> ActionResult:
         if add:
             skills = [*agent.skills, queue_id] if queue_id not in agent.skills \
                 else list(agent.skills)
         else:
             skills = [s for s in agent.skills if s != queue_id]
         return await self._run(
-            "move_agents", source_name, f"agent {agent.id}",
+            "move_agents", agent.source, f"agent {agent.id}",
             {"queue": queue_id, "change": "add" if add else "remove",
              "skills_before": list(agent.skills), "skills_after": skills},
             lambda source: source.set_agent_skills(agent.id, skills),

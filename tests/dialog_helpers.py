@@ -41,17 +41,17 @@ def voice_centre(now: datetime = T0, *, drop: Sequence[str] = (),
                               answered=10, answered_within_threshold=9, wait_answered_s=60,
                               handled=10, handle_s=10 * 200) for q in extra}
     agents = (
-        Agent(id="b1", name="Bea", team="Red", skills=("backup",),
+        Agent(id="b1", source="pbx", name="Bea", team="Red", skills=("backup",),
               state=AgentState(kind=AgentStateKind.ON_CONTACT, since=since)),
-        Agent(id="r1", name="Rui", team="Red", skills=("retention",),
+        Agent(id="r1", source="pbx", name="Rui", team="Red", skills=("retention",),
               state=AgentState(kind=AgentStateKind.AVAILABLE, since=since)),
-        Agent(id="r2", name="Rik", team="Red", skills=("retention",),
+        Agent(id="r2", source="pbx", name="Rik", team="Red", skills=("retention",),
               state=AgentState(kind=AgentStateKind.AVAILABLE, since=since)),
-        Agent(id="p1", name="Pia", team="Red", skills=("partner",),
+        Agent(id="p1", source="partner", name="Pia", team="Red", skills=("partner",),
               state=AgentState(kind=AgentStateKind.AVAILABLE, since=since)),
     )
     contacts = tuple(c for c in snap.contacts if c.id not in drop) + tuple(
-        Contact(id=f"r{i}", queue_id="retention", channel=Channel.VOICE,
+        Contact(id=f"r{i}", source="pbx", queue_id="retention", channel=Channel.VOICE,
                 entered_at=now - timedelta(seconds=5)) for i in range(retention_waiting))
     return snap.model_copy(update={
         "queues": snap.queues + extra,

@@ -56,24 +56,24 @@ def centre(now: datetime = T0, sales_name: str = "Sales") -> Snapshot:
     day = {k: v.model_copy(update={"window_start": dstart}) for k, v in interval.items()}
     since = now - timedelta(seconds=30)
     agents = (
-        Agent(id="a1", name="Ana", team="Red", skills=("sales",),
+        Agent(id="a1", source="pbx", name="Ana", team="Red", skills=("sales",),
               state=AgentState(kind=AgentStateKind.AVAILABLE, since=since)),
-        Agent(id="a2", name="Bo", team="Red", skills=("sales", "support"),
+        Agent(id="a2", source="pbx", name="Bo", team="Red", skills=("sales", "support"),
               state=AgentState(kind=AgentStateKind.ON_CONTACT, since=since),
               contact_id="c9", queue_id="sales"),
-        Agent(id="a3", name="Cy", team="Blue", skills=("support",),
+        Agent(id="a3", source="pbx", name="Cy", team="Blue", skills=("support",),
               state=AgentState(kind=AgentStateKind.AFTER_CONTACT_WORK,
                                since=now - timedelta(minutes=10))),
-        Agent(id="a4", name="Di", team="Blue", skills=("support",),
+        Agent(id="a4", source="pbx", name="Di", team="Blue", skills=("support",),
               state=AgentState(kind=AgentStateKind.AWAY, reason="lunch",
                                since=now - timedelta(minutes=5))),
     )
     contacts = (
-        Contact(id="c1", queue_id="sales", channel=Channel.VOICE, tier=Tier.VIP,
+        Contact(id="c1", source="pbx", queue_id="sales", channel=Channel.VOICE, tier=Tier.VIP,
                 entered_at=now - timedelta(seconds=95)),
-        Contact(id="c2", queue_id="sales", channel=Channel.VOICE,
+        Contact(id="c2", source="pbx", queue_id="sales", channel=Channel.VOICE,
                 entered_at=now - timedelta(seconds=12)),
-        Contact(id="c3", queue_id="support", channel=Channel.CHAT, tier=Tier.GOLD,
+        Contact(id="c3", source="pbx", queue_id="support", channel=Channel.CHAT, tier=Tier.GOLD,
                 entered_at=now - timedelta(seconds=30)),
     )
     return Snapshot(taken_at=now, interval_start=istart, day_start=dstart, queues=queues,

@@ -153,7 +153,7 @@ def churn(now, first: int, count: int = 4):  # type: ignore[no-untyped-def]
 
     snap = centre(now=now)
     contacts = tuple(
-        Contact(id=f"c{n}", queue_id="sales", channel=Channel.VOICE, tier=Tier.VIP,
+        Contact(id=f"c{n}", source="pbx", queue_id="sales", channel=Channel.VOICE, tier=Tier.VIP,
                 customer=f"Customer {n}",
                 entered_at=now - timedelta(seconds=200 - 10 * (n - first)))
         for n in range(first, first + count))
@@ -201,13 +201,13 @@ async def test_resolve_someone_elses_item_asks_and_binds_to_it(tmp_path: Path) -
     from tests.helpers import T0
 
     store = Store.open(tmp_path / "s.db")
-    store.change_escalation("agent-acw:simulator:a3", TAKEN, "bob", T0)
+    store.change_escalation("agent-acw:pbx:a3", TAKEN, "bob", T0)
     source = ScriptedSource([centre()])
     app = SupervisorApp(make_config(poll_interval_s=0.1), [source], store=store, user="ann")
     async with app.run_test(size=(120, 30)) as pilot:
         grid = await open_desk(pilot)
         await pilot.press("down")
-        assert grid.cursor_key == "agent-acw:simulator:a3"
+        assert grid.cursor_key == "agent-acw:pbx:a3"
         await pilot.press("x")
         await wait_for(pilot, lambda: "Resolve agent Cy? It is already taken by bob; bob "
                        "will be told." in screen_text(app))
@@ -218,7 +218,7 @@ async def test_resolve_someone_elses_item_asks_and_binds_to_it(tmp_path: Path) -
         await pilot.press("y")
         await wait_for(pilot, lambda: "Resolved: agent Cy (bob told) — done — u to undo"
                        in screen_text(app))
-        assert store.escalation_states()["agent-acw:simulator:a3"]["state"] == "resolved"
+        assert store.escalation_states()["agent-acw:pbx:a3"]["state"] == "resolved"
         assert "contact-wait:pbx:c1" not in store.escalation_states()
         [notice] = store.notices_for("bob", T0 - timedelta(hours=1))
         assert notice["text"] == "ann resolved agent Cy (you had taken it)"
@@ -226,7 +226,7 @@ async def test_resolve_someone_elses_item_asks_and_binds_to_it(tmp_path: Path) -
         await pilot.press("u")
         await wait_for(pilot, lambda: "Undone: agent Cy is taken by bob again"
                        in screen_text(app))
-        assert store.escalation_states()["agent-acw:simulator:a3"]["owner"] == "bob"
+        assert store.escalation_states()["agent-acw:pbx:a3"]["owner"] == "bob"
         verbs = [(r["params"]["verb"], r["outcome"]) for r in app.audit.records()]
         assert verbs == [("resolved", "done"), ("undo", "done")]
         assert len(store.notices_for("bob", T0 - timedelta(hours=1))) == 2

@@ -23,7 +23,7 @@ def snapshot(seconds: float, *, vip: bool = False, late: int = 0,
     now = T0 + timedelta(seconds=seconds)
     snap = centre(now, sales_name=sales_name)
     keep = tuple(c for c in snap.contacts if c.id != "c1" or vip)
-    extra = tuple(Contact(id=f"s{i}", queue_id="sales", channel=Channel.VOICE,
+    extra = tuple(Contact(id=f"s{i}", source="pbx", queue_id="sales", channel=Channel.VOICE,
                           tier=Tier.STANDARD, entered_at=now - timedelta(seconds=600 + i))
                   for i in range(late))
     return snap.model_copy(update={"contacts": keep + extra})

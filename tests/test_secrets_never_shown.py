@@ -255,7 +255,7 @@ async def test_poller_and_actions_scrub_what_any_source_reports() -> None:
     assert_clean(bad.health["pbx"].last_error or "", secret)
     actions = Actions([leaky], Sink(), "ann", Role.ADMIN)  # type: ignore[arg-type]
     contact = centre().contacts[0]
-    result = await actions.reassign_contact(contact, "support", "pbx")
+    result = await actions.reassign_contact(contact, "support")
     assert result.message == "bad auth ***"
     assert_clean(json.dumps(records, default=str), secret)
     await poller.close()

@@ -138,7 +138,7 @@ def surge(polls: int) -> list[Snapshot]:
     for i in range(polls):
         now = T0 + timedelta(seconds=i)
         snap = calm_centre(now)
-        vips = tuple(Contact(id=f"v{j}", queue_id="sales", channel=Channel.VOICE,
+        vips = tuple(Contact(id=f"v{j}", source="pbx", queue_id="sales", channel=Channel.VOICE,
                              tier=Tier.VIP, entered_at=now - timedelta(seconds=95 + i - j))
                      for j in range(i + 1))
         out.append(snap.model_copy(update={"contacts": snap.contacts + vips}))
@@ -346,7 +346,7 @@ async def test_wall_headlines_follow_each_queues_own_target() -> None:
     snap = calm_centre()
     email = Queue(id="email", name="Email", channel=Channel.EMAIL, sl_target=0.9,
                   threshold_s=3600, source="pbx")
-    letter = Contact(id="m1", queue_id="email", channel=Channel.EMAIL,
+    letter = Contact(id="m1", source="pbx", queue_id="email", channel=Channel.EMAIL,
                      entered_at=T0 - timedelta(minutes=7, seconds=33))
     snap = snap.model_copy(update={"queues": (*snap.queues, email),
                                    "contacts": (*snap.contacts, letter)})

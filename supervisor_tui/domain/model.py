@@ -195,6 +195,7 @@ class Contact(Frozen):
     agent_id: Id | None = None
     customer: Name | None = None
     flags: tuple[ContactFlag, ...] = ()
+    source: Id = "simulator"  # the source that reported it: actions on it go there
 
 
 class QueueLive(Frozen):

@@ -315,11 +315,11 @@ def to_snapshot(doc: SnapshotDoc, source: str | None = None) -> Snapshot:
         queues.append(Queue.model_construct(**fields))
     agents: Iterable[Agent] = doc.agents
     if source is not None:
-        # The document was just validated and nothing else holds its agents yet, so
-        # they are renamed in place: a frozen-model copy of 10,000 agents costs ~50 ms.
-        for a in doc.agents:
-            if a.source != source:
-                a.__dict__["source"] = source
+        # The document was just validated and nothing else holds its agents and contacts
+        # yet, so they are renamed in place: a frozen-model copy of 10,000 agents costs
+        # ~50 ms.
+        _rename(doc.agents, source)
+        _rename(doc.contacts, source)
     return Snapshot.model_construct(
         taken_at=doc.taken_at, interval_start=doc.interval_start, day_start=doc.day_start,
         queues=tuple(queues),
@@ -385,10 +385,9 @@ def apply_delta(base: Centre, delta: DeltaDoc, source: str | None = None) -> Cen
     queue_fields = set(Queue.model_fields)
     queues = _patch("queue", base.queues, delta.queues_removed, [
         (q.id, (_queue(q, queue_fields, source), q.interval, q.day)) for q in delta.queues])
-    if source is not None:
-        for a in delta.agents:  # just validated and held by nothing else: see to_snapshot
-            if a.source != source:
-                a.__dict__["source"] = source
+    if source is not None:  # just validated and held by nothing else: see to_snapshot
+        _rename(delta.agents, source)
+        _rename(delta.contacts, source)
     agents = _patch("agent", base.agents, delta.agents_removed,
                     [(a.id, a) for a in delta.agents])
     contacts = _patch("contact", base.contacts, delta.contacts_removed,
@@ -401,6 +400,12 @@ def apply_delta(base: Centre, delta: DeltaDoc, source: str | None = None) -> Cen
                 raise ProtocolError(f"invalid delta: contact {c.id} is in unknown queue "
                                     f"{clean(c.queue_id, 60)!r}")
     return Centre(queues=queues, agents=agents, contacts=contacts)
+
+
+def _rename(items: Iterable[Agent | Contact], source: str) -> None:
+    for item in items:
+        if item.source != source:
+            item.__dict__["source"] = source
 
 
 def _queue(q: WireQueue, fields: set[str], source: str | None) -> Queue:
@@ -467,7 +472,7 @@ def _parse(model: type[_Doc], what: str, data: Any, source: str | None) -> _Doc:
         raise ProtocolError(f"server speaks protocol version {clean(version, 20)}; "
                             f"this console speaks {PROTOCOL_VERSION}")
     if source is not None:
-        for key in ("queues", "agents"):
+        for key in ("queues", "agents", "contacts"):
             items = data.get(key)
             if isinstance(items, list):
                 for item in items:

@@ -107,7 +107,7 @@ class SnapshotBuilder:
             id=c.id, queue_id=c.queue.id, channel=c.channel, tier=TIERS[c.tier],
             entered_at=self.engine.at(c.entered), state=CONTACT_STATES[c.state],
             agent_id=agent.id if agent else None, customer=customer_name(c.n),
-            flags=c.flags)
+            flags=c.flags, source=self.source)
         c.model, c.model_ver = model, c.ver
         return model
 

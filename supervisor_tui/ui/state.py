@@ -126,11 +126,6 @@ class ConsoleState:
         age = self.data_age_s()
         return age is None or age > self.config.console.stale_after_s
 
-    def source_of_queue(self, queue_id: str) -> str:
-        board = self.board
-        row = board.rows_by_id.get(queue_id) if board else None
-        return row.queue.source if row else ""
-
     # -- shared escalation state -----------------------------------------------------
 
     def refresh_escalation_states(self) -> dict[str, EscalationState]:

@@ -417,12 +417,12 @@ class GenesysSource(PlannedSource[_Plan]):
             notes.append(f"dropped {dropped} unreadable waiting conversation(s): {problem}")
         return tuple(contacts)
 
-    @staticmethod
-    def _contact(conversation_id: str, key: _ContactKey, entered: datetime) -> Contact:
+    def _contact(self, conversation_id: str, key: _ContactKey, entered: datetime) -> Contact:
         """A waiting conversation's Contact, built only when ``key`` changed (reuse.py)."""
         queue_id, channel, _, customer = key
         return Contact(id=conversation_id, queue_id=queue_id, channel=channel,
-                       entered_at=entered, state=ContactState.WAITING, customer=customer)
+                       entered_at=entered, state=ContactState.WAITING, customer=customer,
+                       source=self.name)
 
     # -- members and agents -------------------------------------------------------------
 

@@ -595,12 +595,12 @@ class TwilioSource(PlannedSource[_Plan]):
                          "in state are off by that much")
         return tuple(contacts)
 
-    @staticmethod
-    def _contact(sid: str, key: _ContactKey, entered: datetime) -> Contact:
+    def _contact(self, sid: str, key: _ContactKey, entered: datetime) -> Contact:
         """A task's Contact, built only when ``key`` changed (see reuse.py)."""
         queue_id, channel, tier, _, customer = key
         return Contact(id=sid, queue_id=queue_id, channel=channel, tier=tier,
-                       entered_at=entered, state=ContactState.WAITING, customer=customer)
+                       entered_at=entered, state=ContactState.WAITING, customer=customer,
+                       source=self.name)
 
     def _cross_check(self, listing: Listing[TaskDoc], contacts: Sequence[Contact],
                      notes: list[str]) -> None:

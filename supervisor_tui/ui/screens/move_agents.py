@@ -89,10 +89,22 @@ class MoveAgentsScreen(ActionModal):
     def _candidates(self, board: Board) -> list[Agent]:
         agents = [a for a in board.snapshot.agents
                   if (self.queue_id not in a.skills) == self.add
-                  and a.state.kind.value != "offline"]
+                  and a.state.kind.value != "offline" and self._same_platform(board, a)]
         # Free capacity first: available agents help at once.
         agents.sort(key=lambda a: (STATE_ORDER[a.state.kind], a.name.lower()))
         return agents
+
+    def _same_platform(self, board: Board, agent: Agent) -> bool:
+        """Whether the agent can serve this queue at all: an agent of the queue's own
+        source, or one who serves another queue of that source (agent states from a
+        second source, ``provides = "agents"``). A skill change goes to the agent's own
+        source; another platform's agent cannot be given this platform's queue."""
+        row = board.rows_by_id.get(self.queue_id)
+        if row is None or agent.source == row.queue.source:
+            return True
+        rows = board.rows_by_id
+        return any((r := rows.get(s)) is not None and r.queue.source == row.queue.source
+                   for s in agent.skills)
 
     def _board_changed(self, board: Board | None) -> None:
         if board is None or self.done:
@@ -102,7 +114,8 @@ class MoveAgentsScreen(ActionModal):
         title.append(f"{verb} {self.queue_name(self.queue_id, 30)} "
                      f"{'to' if self.add else 'from'} agents' queues", "bold")
         title.append("  (space selects, - switches add/remove, y confirms)", "dim")
-        why = self.sup.actions.refusal("move_agents", self.sup.state.source_of_queue(self.queue_id))
+        row = board.rows_by_id.get(self.queue_id)
+        why = self.sup.actions.refusal("move_agents", row.queue.source if row else None)
         if why:
             title.append(f"\n⛔ {why}", "bold red")
         self.query_one("#move-title", Static).update(title)
@@ -225,7 +238,6 @@ class MoveAgentsScreen(ActionModal):
 
     @work(exclusive=True, group="move-agents")
     async def _apply(self, agents: list[Agent]) -> None:
-        results = await self.sup.actions.move_agents(
-            agents, self.queue_id, self.add, self.sup.state.source_of_queue(self.queue_id))
+        results = await self.sup.actions.move_agents(agents, self.queue_id, self.add)
         items = [(a.name, r) for a, r in zip(agents, results, strict=True)]
         self.query_one("#move-preview", Static).update(self.outcome("changed", items))

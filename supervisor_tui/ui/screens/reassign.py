@@ -140,6 +140,10 @@ class ReassignScreen(ActionModal):
         else:
             self.query_one("#targets", Grid).focus()
 
+    def _source(self) -> str | None:
+        """The source of the contacts being moved (a contact moves only on its own)."""
+        return self.contacts[0].source if self.contacts else None
+
     def _title(self) -> None:
         first = self.contacts[0] if self.contacts else None
         title = Text()
@@ -152,8 +156,7 @@ class ReassignScreen(ActionModal):
             if first.customer:
                 about.append(clean(first.customer, 30))
             title.append(f"({', '.join(about)}) from {self.queue_name(first.queue_id)}")
-        why = self.sup.actions.refusal("reassign_contact",
-                                       self.sup.state.source_of_queue(self.from_queue))
+        why = self.sup.actions.refusal("reassign_contact", self._source())
         if why:
             title.append(f"\n⛔ {clean(why, 160)}", "bold red")
         self.query_one("#reassign-title", Static).update(title)
@@ -203,7 +206,7 @@ class ReassignScreen(ActionModal):
         text = Text()
         hidden = self.targets.hidden
         channel = "/".join(sorted(ch.value for ch in self.channels)) or "?"
-        source = clean(self.sup.state.source_of_queue(self.from_queue), 24)
+        source = clean(self._source() or "?", 24)
         if not self.targets.compatible:
             text.append(f"No compatible queue: no other {channel} queue on {source}. "
                         "Nothing can be moved from here.", "bold red")
@@ -299,7 +302,6 @@ class ReassignScreen(ActionModal):
 
     @work(exclusive=True, group="reassign")
     async def _move(self, contacts: list[Contact], target: str) -> None:
-        results = await self.sup.actions.overflow(
-            contacts, target, self.sup.state.source_of_queue(self.from_queue))
+        results = await self.sup.actions.overflow(contacts, target)
         items = [(c.id, r) for c, r in zip(contacts, results, strict=False)]
         self.query_one("#reassign-preview", Static).update(self.outcome("moved", items))
