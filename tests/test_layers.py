@@ -18,7 +18,8 @@ ADAPTERS = ["http", "twilio", "genesys", "zendesk"]
 
 def test_import_contracts_hold() -> None:
     lint = Path(sys.executable).with_name("lint-imports")
-    proc = subprocess.run([str(lint), "--config", str(ROOT / "pyproject.toml")], cwd=ROOT,
+    # No argument: it reads [tool.importlinter] from pyproject.toml in cwd.
+    proc = subprocess.run([str(lint)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "broken" not in proc.stdout.lower().replace("0 broken", "")

@@ -23,7 +23,7 @@ import sqlite_utils
 
 from supervisor_tui.audited import Auditor, AuditSink
 from supervisor_tui.crisis.channels import Broadcast, Sender, build_senders
-from supervisor_tui.crisis.config import AgentsChannel, CrisisConfig, MessageKind
+from supervisor_tui.crisis.config import CrisisConfig, MessageKind
 from supervisor_tui.crisis.db import CrisisStoreError
 from supervisor_tui.crisis.incidents import (
     Banner,
@@ -406,11 +406,6 @@ class CrisisService:
                              {"rows": sorted(row_ids)},
                              lambda: self.outbox.retry_failed(row_ids, self._now(), self.user),
                              lambda n: f"{n} delivery(ies) queued again")
-
-    def agent_sources(self) -> set[str]:
-        """Sources the agents channels broadcast through (to connect broadcasters)."""
-        return {name for ch in self.config.channels.values() if isinstance(ch, AgentsChannel)
-                for name in ch.sources}
 
     async def aclose(self) -> None:
         await self.worker.aclose()

@@ -20,7 +20,6 @@ from textual.app import App
 from textual.theme import Theme
 
 HIGH_CONTRAST = "high-contrast"
-DEFAULT = "default"
 
 # Okabe & Ito (2008), "Color Universal Design".
 BLACK = "#000000"

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ValidationError
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import ActionResult, Snapshot
 from supervisor_tui.domain.text import clean
-from supervisor_tui.gcpause import paused_gc
 from supervisor_tui.protocol.documents import (
     DELTA_BASE_HEADER,
     DELTA_IM,
@@ -41,6 +40,7 @@ from supervisor_tui.protocol.documents import (
     to_snapshot,
 )
 from supervisor_tui.sources.base import Capability, SourceError
+from supervisor_tui.sources.gcpause import paused_gc
 from supervisor_tui.sources.http.settings import HttpSettings
 from supervisor_tui.sources.web import RateLimited, WebClient, WebSource, secret_from_env
 
