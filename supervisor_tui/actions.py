@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from supervisor_tui.audited import Auditor, AuditSink
-from supervisor_tui.domain.model import ActionResult, Agent, Contact
+from supervisor_tui.domain.model import ActionCode, ActionResult, Agent, Contact
 from supervisor_tui.domain.roles import Role
 from supervisor_tui.sources.base import Capability, Source
 
@@ -72,7 +72,7 @@ class Actions:
         try:
             result = await call(source)
         except Exception as err:  # a source bug or network error: report, never crash
-            result = ActionResult(ok=False, code="error",
+            result = ActionResult(ok=False, code=ActionCode.ERROR,
                                   message=f"{type(err).__name__}: {err}")
         message = source.redact(result.message)  # an echoed credential: never shown
         if message != result.message:

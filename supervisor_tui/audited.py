@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from supervisor_tui.domain.model import ActionCode
 from supervisor_tui.domain.roles import Role, refusal_for
 
 
@@ -26,10 +27,10 @@ class AuditSink(Protocol):
 
 @dataclass(frozen=True)
 class Stop:
-    """Why an attempt did not go ahead: ``code`` is "refused" (role, rule, no audit log)
-    or "audit_failed" (the intent could not be recorded, so nothing was done)."""
+    """Why an attempt did not go ahead: refused (role, rule, no audit log), or the
+    intent could not be recorded, so nothing was done."""
 
-    code: str
+    code: ActionCode  # REFUSED or AUDIT_FAILED
     message: str
 
 
@@ -62,7 +63,7 @@ class Auditor:
             self.record(action, subject, params, "refused", why)
         except Exception as err:  # refusing anyway; say the log failed too
             why = f"{why} (and the audit log failed: {err})"
-        return Stop("refused", why)
+        return Stop(ActionCode.REFUSED, why)
 
     def begin(self, action: str, subject: str, params: Mapping[str, Any],
               refusal: str | None = None) -> Stop | None:
@@ -74,7 +75,7 @@ class Auditor:
         try:
             self.record(action, subject, params, "allowed")
         except Exception as err:
-            return Stop("audit_failed", f"not done: cannot write the audit log ({err})")
+            return Stop(ActionCode.AUDIT_FAILED, f"not done: cannot write the audit log ({err})")
         return None
 
     def finish(self, action: str, subject: str, params: Mapping[str, Any], ok: bool,

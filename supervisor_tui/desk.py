@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from supervisor_tui.audited import Auditor
-from supervisor_tui.domain.model import ActionResult
+from supervisor_tui.domain.model import ActionCode, ActionResult
 from supervisor_tui.store import (
     ACKNOWLEDGED,
     GIVE,
@@ -64,7 +64,7 @@ class DeskActions:
         if why is None:
             return None
         return self._recorded(eid, params, "refused", why,
-                              ActionResult(ok=False, code="refused", message=why))
+                              ActionResult(ok=False, code=ActionCode.REFUSED, message=why))
 
     def _recorded(self, eid: str, params: dict[str, Any], outcome: str, message: str,
                   result: ActionResult, change: Change | None = None) -> Outcome:
@@ -80,7 +80,7 @@ class DeskActions:
                     self.store.undo_escalation(
                         change, self.auditor.user,
                         datetime.fromisoformat(change.after["updated_at"]))
-                return Outcome(ActionResult(ok=False, code="audit_failed", message=(
+                return Outcome(ActionResult(ok=False, code=ActionCode.AUDIT_FAILED, message=(
                     f"not done: cannot write the audit log ({err})")))
             return Outcome(ActionResult(ok=False, code=result.code,
                                         message=f"{result.message} (and the audit log "
@@ -104,12 +104,13 @@ class DeskActions:
                                                   label=label)
         except StoreError as err:
             return self._recorded(eid, params, "failed", str(err),
-                                  ActionResult(ok=False, code="error", message=str(err)))
+                                  ActionResult(ok=False, code=ActionCode.ERROR, message=str(err)))
         if change.confirm and not force:
-            return Outcome(ActionResult(ok=False, code="confirm", message=change.why), change)
+            return Outcome(ActionResult(ok=False, code=ActionCode.CONFIRM,
+                                        message=change.why), change)
         if not change.done:
             return self._recorded(eid, params, "failed", change.why, ActionResult(
-                ok=False, code="conflict", message=change.why), change)
+                ok=False, code=ActionCode.CONFLICT, message=change.why), change)
         if force and change.before is not None and change.before["owner"]:
             params["over"] = change.before["owner"]
         word = DONE_WORD.get(verb, verb)
@@ -117,7 +118,7 @@ class DeskActions:
         if change.told:
             message += f" ({', '.join(change.told)} told)"
         return self._recorded(eid, params, "done", message,
-                              ActionResult(ok=True, code="ok", message=message), change)
+                              ActionResult(ok=True, code=ActionCode.OK, message=message), change)
 
     def refuse(self, eid: str, verb: str, why: str, label: str) -> Outcome:
         """A rule of the desk says no (e.g. resolving a contact still waiting): recorded."""
@@ -126,7 +127,7 @@ class DeskActions:
         if refused is not None:
             return refused
         return self._recorded(eid, params, "refused", why,
-                              ActionResult(ok=False, code="refused", message=why))
+                              ActionResult(ok=False, code=ActionCode.REFUSED, message=why))
 
     def note(self, eid: str, text: str, now: datetime, label: str) -> Outcome:
         params = {"verb": "note", "label": label, "note": text}
@@ -138,10 +139,10 @@ class DeskActions:
             self.store.add_escalation_note(eid, self.auditor.user, text, now)
         except StoreError as err:
             return self._recorded(eid, params, "failed", str(err),
-                                  ActionResult(ok=False, code="error", message=str(err)))
+                                  ActionResult(ok=False, code=ActionCode.ERROR, message=str(err)))
         message = f"Note saved on {label}"
         return self._recorded(eid, params, "done", message,
-                              ActionResult(ok=True, code="ok", message=message))
+                              ActionResult(ok=True, code=ActionCode.OK, message=message))
 
     def undo(self, change: Change, now: datetime, label: str) -> Outcome:
         eid = change.after["id"] if change.after else ""
@@ -155,13 +156,13 @@ class DeskActions:
             undone = self.store.undo_escalation(change, self.auditor.user, now, label=label)
         except StoreError as err:
             return self._recorded(eid, params, "failed", str(err),
-                                  ActionResult(ok=False, code="error", message=str(err)))
+                                  ActionResult(ok=False, code=ActionCode.ERROR, message=str(err)))
         if not undone.done:
             return self._recorded(eid, params, "failed", undone.why, ActionResult(
-                ok=False, code="conflict", message=undone.why))
+                ok=False, code=ActionCode.CONFLICT, message=undone.why))
         message = f"Undone: {label} is {_state_words(undone.after)} again"
         return self._recorded(eid, params, "done", message,
-                              ActionResult(ok=True, code="ok", message=message), undone)
+                              ActionResult(ok=True, code=ActionCode.OK, message=message), undone)
 
 
 def _state_words(row: EscalationState | None) -> str:

@@ -46,7 +46,7 @@ from supervisor_tui.crisis.config import (
 )
 from supervisor_tui.crisis.db import immediate
 from supervisor_tui.crisis.incidents import IncidentStore
-from supervisor_tui.domain.model import ActionResult
+from supervisor_tui.domain.model import ActionCode, ActionResult
 from supervisor_tui.domain.text import clean, redactor
 from supervisor_tui.sources.limits import parse_retry_after
 
@@ -679,7 +679,7 @@ class AgentsSender(Sender):
         if result.ok:
             return SendResult.delivered(f"broadcast through {source}: {clean(result.message)}")
         reason = f"{source}: {clean(result.message)}"
-        if result.code in ("unsupported", "refused", "bad_request"):
+        if result.code in (ActionCode.UNSUPPORTED, ActionCode.REFUSED, ActionCode.BAD_REQUEST):
             return SendResult.fail(reason)
         return SendResult.retry(reason)
 

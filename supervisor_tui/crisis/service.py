@@ -53,6 +53,7 @@ from supervisor_tui.crisis.templates import (
     resolve_variables,
     template_variables,
 )
+from supervisor_tui.domain.model import ActionCode
 from supervisor_tui.domain.roles import Role
 
 T = TypeVar("T")
@@ -149,7 +150,8 @@ class CrisisService:
         auditor = self.auditor
         stop = auditor.begin(action, subject, params)
         if stop is not None:
-            raise CrisisError(stop.message, "refused" if stop.code == "refused" else "store")
+            refused = stop.code is ActionCode.REFUSED
+            raise CrisisError(stop.message, "refused" if refused else "store")
         try:
             result = do()
         except (CrisisError, IncidentError, TemplateError, CrisisStoreError) as err:

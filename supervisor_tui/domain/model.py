@@ -242,10 +242,49 @@ class Snapshot(Frozen):
     clock_rate: float = Field(1.0, gt=0, le=1e6, allow_inf_nan=False)
 
 
+class ActionCode(StrEnum):
+    """What an action's outcome means, for programs (``ActionResult.code``).
+
+    The console, the simulator and serve-sim produce only these. On the wire (protocol
+    v1) a code is text: a newer server's code this console does not know is kept as its
+    text, shown with the message and never acted on."""
+
+    OK = "ok"
+    # Not attempted: by this console (role, rule, audit log, confirmation) or the source.
+    REFUSED = "refused"
+    CONFIRM = "confirm"  # someone else's item: asks, then goes ahead if confirmed
+    AUDIT_FAILED = "audit_failed"
+    UNSUPPORTED = "unsupported"
+    BAD_REQUEST = "bad_request"
+    RATE_LIMITED = "rate_limited"
+    # The item was not as the console saw it.
+    NOT_FOUND = "not_found"
+    UNKNOWN_CONTACT = "unknown_contact"
+    UNKNOWN_QUEUE = "unknown_queue"
+    UNKNOWN_AGENT = "unknown_agent"
+    UNKNOWN_STATE = "unknown_state"
+    UNKNOWN_SCENARIO = "unknown_scenario"
+    NOT_WAITING = "not_waiting"
+    SAME_QUEUE = "same_queue"
+    CHANNEL_MISMATCH = "channel_mismatch"
+    NO_SKILL = "no_skill"
+    AGENT_NOT_AVAILABLE = "agent_not_available"
+    CHANGED = "changed"  # changed by someone else since it was read
+    CONFLICT = "conflict"
+    PARTIAL = "partial"
+    NOT_READY = "not_ready"
+    # The source failed, or its answer cannot be trusted.
+    ERROR = "error"
+    SOURCE_ERROR = "source_error"
+    BAD_RESPONSE = "bad_response"
+    NOT_CONFIRMED = "not_confirmed"  # sent, no answer: check the next snapshot
+    INTERNAL = "internal"
+
+
 class ActionResult(Frozen):
     """What an action did, in words fit for the screen; ``code`` is for programs
     ("ok", or why not: not_waiting, unknown_contact, unsupported, refused, ...)."""
 
     ok: bool
-    code: str
+    code: str  # an ActionCode (text on the wire: see ActionCode)
     message: str

@@ -47,7 +47,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from supervisor_tui.domain.model import ActionResult
+from supervisor_tui.domain.model import ActionCode, ActionResult
 from supervisor_tui.domain.text import clean
 from supervisor_tui.protocol.documents import (
     DELTA_BASE_HEADER,
@@ -251,7 +251,7 @@ class ProtocolServer:
     @staticmethod
     async def _crash(request: Request, exc: Exception) -> Response:
         # Never a traceback on the wire; the reason is enough for the console's screen.
-        return error_response(500, "internal", f"server error: {type(exc).__name__}: "
+        return error_response(500, ActionCode.INTERNAL, f"server error: {type(exc).__name__}: "
                               f"{clean(exc, 160)}")
 
     # -- reads ----------------------------------------------------------------------
@@ -391,7 +391,7 @@ class ProtocolServer:
             try:
                 result = await call(body)
             except SourceError as err:
-                result = ActionResult(ok=False, code="source_error", message=str(err))
+                result = ActionResult(ok=False, code=ActionCode.SOURCE_ERROR, message=str(err))
             self._dirty = True  # the next snapshot must show what this did
             status, payload = _action_payload(result)
             if key is not None:

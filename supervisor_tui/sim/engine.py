@@ -41,7 +41,14 @@ from itertools import count
 from typing import Any
 
 from supervisor_tui.domain.intervals import IntervalPolicy
-from supervisor_tui.domain.model import AgentStateKind, Channel, ContactFlag, ContactState, Tier
+from supervisor_tui.domain.model import (
+    ActionCode,
+    AgentStateKind,
+    Channel,
+    ContactFlag,
+    ContactState,
+    Tier,
+)
 from supervisor_tui.sim.config import HandleTimeDist, QueueConfig, Scenario, SimulatorConfig
 
 # Agent states as small ints on the hot path; AGENT_KINDS maps them to the model enum.
@@ -164,7 +171,7 @@ class ActionOutcome:
     """What an action did, in words fit for the screen; ``code`` is for programs."""
 
     ok: bool
-    code: str  # "ok" or why not: not_waiting, unknown_contact, unknown_queue, ...
+    code: ActionCode
     message: str
 
 
@@ -714,10 +721,11 @@ class Engine:
         try:
             new = Scenario(scenario)
         except ValueError:
-            return ActionOutcome(False, "unknown_scenario", f"unknown scenario {scenario!r}")
+            return ActionOutcome(False, ActionCode.UNKNOWN_SCENARIO,
+                                 f"unknown scenario {scenario!r}")
         old = self.scenario
         self._apply_scenario(new)
-        return ActionOutcome(True, "ok", f"scenario {old} -> {new}")
+        return ActionOutcome(True, ActionCode.OK, f"scenario {old} -> {new}")
 
     def _apply_scenario(self, new: Scenario, initial: bool = False) -> None:
         cfg = self.config
@@ -783,9 +791,9 @@ class Engine:
     def _waiting_contact(self, contact_id: str) -> SimContact | ActionOutcome:
         c = self.contact(contact_id)
         if c is None:
-            return ActionOutcome(False, "unknown_contact", f"no contact {contact_id!r}")
+            return ActionOutcome(False, ActionCode.UNKNOWN_CONTACT, f"no contact {contact_id!r}")
         if c.state != WAITING:
-            return ActionOutcome(False, "not_waiting", self._describe_gone(c))
+            return ActionOutcome(False, ActionCode.NOT_WAITING, self._describe_gone(c))
         return c
 
     def _leave_queue(self, c: SimContact) -> None:
@@ -805,12 +813,12 @@ class Engine:
         c = found
         target = self.queue_by_id.get(to_queue_id)
         if target is None:
-            return ActionOutcome(False, "unknown_queue", f"no queue {to_queue_id!r}")
+            return ActionOutcome(False, ActionCode.UNKNOWN_QUEUE, f"no queue {to_queue_id!r}")
         if target is c.queue:
-            return ActionOutcome(False, "same_queue", f"contact {c.id} is already in "
+            return ActionOutcome(False, ActionCode.SAME_QUEUE, f"contact {c.id} is already in "
                                  f"{target.name}")
         if target.channel != c.channel:
-            return ActionOutcome(False, "channel_mismatch", f"{target.name} is a "
+            return ActionOutcome(False, ActionCode.CHANNEL_MISMATCH, f"{target.name} is a "
                                  f"{target.channel} queue; contact {c.id} is {c.channel}")
         t = self.now
         source = c.queue
@@ -829,7 +837,7 @@ class Engine:
             where = f"answered at once by {c.agent.name} ({c.agent.id})"
         else:
             where = f"waiting ({target.n_waiting} in queue)"
-        return ActionOutcome(True, "ok", f"moved contact {c.id} from {source.name} to "
+        return ActionOutcome(True, ActionCode.OK, f"moved contact {c.id} from {source.name} to "
                              f"{target.name}: {where}")
 
     def assign_contact_to_agent(self, contact_id: str, agent_id: str) -> ActionOutcome:
@@ -845,28 +853,28 @@ class Engine:
         c = found
         a = self.agent_by_id.get(agent_id)
         if a is None:
-            return ActionOutcome(False, "unknown_agent", f"no agent {agent_id!r}")
+            return ActionOutcome(False, ActionCode.UNKNOWN_AGENT, f"no agent {agent_id!r}")
         if a.kind != AVAILABLE:
             state = AGENT_KINDS[a.kind].value.replace("_", " ")
             if a.reason:
                 state += f" ({a.reason})"
-            return ActionOutcome(False, "agent_not_available",
+            return ActionOutcome(False, ActionCode.AGENT_NOT_AVAILABLE,
                                  f"{a.name} ({a.id}) is not available: {state}")
         if not any(q.channel == c.channel for q in a.skills):
-            return ActionOutcome(False, "no_skill",
+            return ActionOutcome(False, ActionCode.NO_SKILL,
                                  f"{a.name} ({a.id}) has no {c.channel} skill")
         self._leave_queue(c)
         self._start(a, c, self.now)
-        return ActionOutcome(True, "ok", f"contact {c.id} assigned to {a.name} ({a.id})")
+        return ActionOutcome(True, ActionCode.OK, f"contact {c.id} assigned to {a.name} ({a.id})")
 
     def set_agent_skills(self, agent_id: str, skills: Sequence[str]) -> ActionOutcome:
         """Replace an agent's skills (queue ids, preferred first); effective at once."""
         a = self.agent_by_id.get(agent_id)
         if a is None:
-            return ActionOutcome(False, "unknown_agent", f"no agent {agent_id!r}")
+            return ActionOutcome(False, ActionCode.UNKNOWN_AGENT, f"no agent {agent_id!r}")
         unknown = [s for s in skills if s not in self.queue_by_id]
         if unknown:
-            return ActionOutcome(False, "unknown_queue",
+            return ActionOutcome(False, ActionCode.UNKNOWN_QUEUE,
                                  f"no queue(s) {', '.join(map(repr, unknown))}")
         for q in a.skills:
             q.n_skilled -= 1
@@ -887,19 +895,19 @@ class Engine:
             else:
                 self._push_available(a)  # new seq: the old queues' entries go stale
         names = ", ".join(q.name for q in a.skills) or "none"
-        return ActionOutcome(True, "ok", f"{a.name} ({a.id}) now serves {names}{note}")
+        return ActionOutcome(True, ActionCode.OK, f"{a.name} ({a.id}) now serves {names}{note}")
 
     def broadcast(self, message: str, key: str | None = None) -> ActionOutcome:
         """Send a message to every logged-in agent (kept for drills and tests)."""
         if key is not None:
             if key in self._broadcast_keys:  # a re-send after a crash: shown once only
-                return ActionOutcome(True, "ok", "already sent (same idempotency key)")
+                return ActionOutcome(True, ActionCode.OK, "already sent (same idempotency key)")
             self._broadcast_keys[key] = None
             while len(self._broadcast_keys) > 1000:
                 del self._broadcast_keys[next(iter(self._broadcast_keys))]
         self.broadcasts.append((self.now, message))
         reached = sum(1 for a in self.agents if a.kind != OFFLINE)
-        return ActionOutcome(True, "ok", f"message sent to {reached} agents")
+        return ActionOutcome(True, ActionCode.OK, f"message sent to {reached} agents")
 
 
 def _add_into(acc: list[list[float]], rows: list[list[float]]) -> None:

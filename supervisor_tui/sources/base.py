@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from supervisor_tui.domain.intervals import IntervalPolicy
-from supervisor_tui.domain.model import ActionResult, Snapshot
+from supervisor_tui.domain.model import ActionCode, ActionResult, Snapshot
 
 if TYPE_CHECKING:
     from supervisor_tui.sources.limits import RequestBudget, RequestStats
@@ -75,7 +75,7 @@ class Source(ABC):
         return capability in self.capabilities
 
     def _unsupported(self, what: str) -> ActionResult:
-        return ActionResult(ok=False, code="unsupported",
+        return ActionResult(ok=False, code=ActionCode.UNSUPPORTED,
                             message=f"source {self.name} cannot {what}")
 
     # Actions. A source that can do one overrides it and lists the capability; the

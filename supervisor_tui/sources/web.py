@@ -27,7 +27,7 @@ import httpx
 from pydantic import ValidationError
 
 from supervisor_tui.domain.intervals import IntervalPolicy
-from supervisor_tui.domain.model import ActionResult
+from supervisor_tui.domain.model import ActionCode, ActionResult
 from supervisor_tui.domain.text import clean, redactor
 from supervisor_tui.protocol.documents import describe
 from supervisor_tui.sources.base import Source, SourceError
@@ -292,14 +292,14 @@ class WebSource(Source):
         try:
             return await self._send(method, url, expect=self.action_statuses, **kwargs)
         except RateLimited as err:
-            return ActionResult(ok=False, code="rate_limited", message=str(err))
+            return ActionResult(ok=False, code=ActionCode.RATE_LIMITED, message=str(err))
         except SourceError as err:
             status = self._client.stats.last_status
             if method != "GET" and (status is None or status >= 500):
-                return ActionResult(ok=False, code="not_confirmed",
+                return ActionResult(ok=False, code=ActionCode.NOT_CONFIRMED,
                                     message=f"not confirmed: {err} — check the next snapshot "
                                     "before trying again")
-            return ActionResult(ok=False, code="error", message=str(err))
+            return ActionResult(ok=False, code=ActionCode.ERROR, message=str(err))
 
     def _read_answer(self, response: httpx.Response, model: type[D], what: str
                      ) -> D | ActionResult:
@@ -309,7 +309,7 @@ class WebSource(Source):
             return model.model_validate(self._client.parse_json(response))
         except (SourceError, ValidationError) as err:
             message = describe(err) if isinstance(err, ValidationError) else str(err)
-            return ActionResult(ok=False, code="bad_response",
+            return ActionResult(ok=False, code=ActionCode.BAD_RESPONSE,
                                 message=f"{what}: unreadable answer ({message}); not changed")
 
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
+    ActionCode,
     ActionResult,
     Agent,
     AgentState,
@@ -697,7 +698,7 @@ class GenesysSource(PlannedSource[_Plan]):
         if isinstance(fetched, ActionResult):
             return fetched
         if fetched.status_code == 404:
-            return ActionResult(ok=False, code="not_found", message=f"{what} has ended")
+            return ActionResult(ok=False, code=ActionCode.NOT_FOUND, message=f"{what} has ended")
         if fetched.status_code != 200:
             return self._refusal(fetched, f"reading {what}")
         doc = self._read_answer(fetched, ConversationDoc, what)
@@ -710,9 +711,9 @@ class GenesysSource(PlannedSource[_Plan]):
         agents = [p for p in active if (p.purpose or "").casefold() in ("agent", "user")]
         if agents:
             who = clean(agents[-1].name or "an agent", 60)
-            return ActionResult(ok=False, code="not_waiting",
+            return ActionResult(ok=False, code=ActionCode.NOT_WAITING,
                                 message=f"{what} not moved: already answered by {who}")
-        return ActionResult(ok=False, code="not_waiting",
+        return ActionResult(ok=False, code=ActionCode.NOT_WAITING,
                             message=f"{what} not moved: no longer waiting in a queue")
 
     async def _replace(self, conversation_id: str, target: str, body: dict[str, str],
@@ -722,10 +723,10 @@ class GenesysSource(PlannedSource[_Plan]):
             return found
         participant, what = found
         if target == "queue" and (participant.queueId or "").lower() == body["queueId"]:
-            return ActionResult(ok=False, code="same_queue",
+            return ActionResult(ok=False, code=ActionCode.SAME_QUEUE,
                                 message=f"{what} is already in {done}")
         if not is_uuid(participant.id):
-            return ActionResult(ok=False, code="bad_response",
+            return ActionResult(ok=False, code=ActionCode.BAD_RESPONSE,
                                 message=f"{what}: participant id {clean(participant.id, 40)} "
                                 "is not an id; not moved")
         sent = await self._act(
@@ -734,9 +735,11 @@ class GenesysSource(PlannedSource[_Plan]):
         if isinstance(sent, ActionResult):
             return sent
         if sent.status_code in (200, 201, 202, 204):
-            return ActionResult(ok=True, code="ok", message=f"{what} transferred to {done}")
+            return ActionResult(ok=True, code=ActionCode.OK,
+                                message=f"{what} transferred to {done}")
         if sent.status_code == 404:
-            return ActionResult(ok=False, code="not_found", message=f"{what} ended meanwhile; "
+            return ActionResult(ok=False, code=ActionCode.NOT_FOUND,
+                                message=f"{what} ended meanwhile; "
                                 "not moved")
         refusal = self._refusal(sent, f"{what} not moved (answered or changed meanwhile?)")
         return refusal.model_copy(update={"code": "not_waiting"}) \
@@ -747,11 +750,11 @@ class GenesysSource(PlannedSource[_Plan]):
         if not self.settings.allow_transfers:
             return self._unsupported("move contacts (allow_transfers = false)")
         if not is_uuid(contact_id):
-            return ActionResult(ok=False, code="unknown_contact",
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_CONTACT,
                                 message=f"not a conversation id: {clean(contact_id, 40)}")
         queue_id = queue_id.lower()
         if queue_id not in self.settings.queues:
-            return ActionResult(ok=False, code="unknown_queue",
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_QUEUE,
                                 message=f"no queue {clean(queue_id, 40)} in source {self.name}")
         return await self._replace(contact_id.lower(), "queue", {"queueId": queue_id},
                                    self._name(queue_id))
@@ -761,10 +764,10 @@ class GenesysSource(PlannedSource[_Plan]):
         if not self.settings.allow_transfers:
             return self._unsupported("assign contacts (allow_transfers = false)")
         if not is_uuid(contact_id):
-            return ActionResult(ok=False, code="unknown_contact",
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_CONTACT,
                                 message=f"not a conversation id: {clean(contact_id, 40)}")
         if not is_uuid(agent_id):
-            return ActionResult(ok=False, code="unknown_agent",
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_AGENT,
                                 message=f"not a user id: {clean(agent_id, 40)}")
         agent_id = agent_id.lower()
         cached = self._agent_cache.last(agent_id)
@@ -777,23 +780,24 @@ class GenesysSource(PlannedSource[_Plan]):
         if not self.settings.allow_membership:
             return self._unsupported("change agents' queues (allow_membership = false)")
         if not is_uuid(agent_id):
-            return ActionResult(ok=False, code="unknown_agent",
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_AGENT,
                                 message=f"not a user id: {clean(agent_id, 40)}")
         agent_id = agent_id.lower()
         wanted = list(dict.fromkeys(q.lower() for q in skills))
         unknown = [q for q in wanted if q not in self.settings.queues]
         if unknown:
-            return ActionResult(ok=False, code="unknown_queue", message="no queue(s) "
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_QUEUE, message="no queue(s) "
                                 f"{', '.join(clean(q, 40) for q in unknown[:3])}")
         if any(q not in self._members for q in self.settings.queues):
-            return ActionResult(ok=False, code="not_ready", message="queue membership not "
+            return ActionResult(ok=False, code=ActionCode.NOT_READY, message="queue membership not "
                                 "read yet: try again after the next poll")
         current = {q for q in self.settings.queues
                    if any(m.id == agent_id for m in self._members[q].value.records)}
         changes = [(q, False) for q in wanted if q not in current] + \
                   [(q, True) for q in self.settings.queues if q in current and q not in wanted]
         if not changes:
-            return ActionResult(ok=True, code="ok", message="no change: already a member of "
+            return ActionResult(ok=True, code=ActionCode.OK,
+                                message="no change: already a member of "
                                 "exactly those queues")
         done: list[str] = []
         for qid, delete in changes:
@@ -810,11 +814,11 @@ class GenesysSource(PlannedSource[_Plan]):
                 message = failure.message
                 if done:
                     message = f"{'; '.join(done)}; then {message}"
-                return ActionResult(ok=False, code="partial" if done else failure.code,
+                return ActionResult(ok=False, code=ActionCode.PARTIAL if done else failure.code,
                                     message=message)
             done.append(f"{'removed from' if delete else 'added to'} {self._name(qid)}")
             self._remember_membership(qid, agent_id, not delete)
-        return ActionResult(ok=True, code="ok", message="; ".join(done))
+        return ActionResult(ok=True, code=ActionCode.OK, message="; ".join(done))
 
     def _remember_membership(self, queue_id: str, user_id: str, member: bool) -> None:
         """Show the change before the next member listing confirms it."""
@@ -836,7 +840,7 @@ class GenesysSource(PlannedSource[_Plan]):
         if not group_id:
             return self._unsupported("switch emergency groups (no emergency_group_id)")
         if group.strip().lower() not in ("", group_id):
-            return ActionResult(ok=False, code="refused", message="only the configured "
+            return ActionResult(ok=False, code=ActionCode.REFUSED, message="only the configured "
                                 "emergency group can be switched from this console")
         url = f"/api/v2/architect/emergencygroups/{group_id}"
         fetched = await self._act("GET", url)
@@ -849,27 +853,28 @@ class GenesysSource(PlannedSource[_Plan]):
             doc = EmergencyGroupDoc.model_validate(raw)
         except (SourceError, ValidationError) as err:
             message = describe(err) if isinstance(err, ValidationError) else str(err)
-            return ActionResult(ok=False, code="bad_response", message="emergency group: "
+            return ActionResult(ok=False, code=ActionCode.BAD_RESPONSE, message="emergency group: "
                                 f"unreadable answer ({message}); not changed")
         label = f"emergency group {clean(doc.name or group_id, 60)}"
         state = "active" if active else "inactive"
         if doc.enabled is active:
-            return ActionResult(ok=True, code="ok", message=f"{label} was already {state}")
+            return ActionResult(ok=True, code=ActionCode.OK, message=f"{label} was already {state}")
         # Written back whole, version included, so a concurrent edit is refused (409).
         sent = await self._act("PUT", url, json={**raw, "enabled": active})
         if isinstance(sent, ActionResult):
             return sent
         if sent.status_code == 409:
-            return ActionResult(ok=False, code="changed", message=f"{label} changed meanwhile;"
+            return ActionResult(ok=False, code=ActionCode.CHANGED,
+                                message=f"{label} changed meanwhile;"
                                 " not switched — try again")
         if sent.status_code != 200:
             return self._refusal(sent, f"switching {label}")
         try:
             after = EmergencyGroupDoc.model_validate(self._client.parse_json(sent))
         except (SourceError, ValidationError):
-            return ActionResult(ok=True, code="ok", message=f"{label} switched {state} "
+            return ActionResult(ok=True, code=ActionCode.OK, message=f"{label} switched {state} "
                                 "(unreadable confirmation)")
         if after.enabled is not active:
-            return ActionResult(ok=False, code="refused", message=f"{label} is still "
+            return ActionResult(ok=False, code=ActionCode.REFUSED, message=f"{label} is still "
                                 f"{'active' if after.enabled else 'inactive'}")
-        return ActionResult(ok=True, code="ok", message=f"{label} is now {state}")
+        return ActionResult(ok=True, code=ActionCode.OK, message=f"{label} is now {state}")

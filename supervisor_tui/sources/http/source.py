@@ -14,7 +14,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from supervisor_tui.domain.intervals import IntervalPolicy
-from supervisor_tui.domain.model import ActionResult, Snapshot
+from supervisor_tui.domain.model import ActionCode, ActionResult, Snapshot
 from supervisor_tui.domain.text import clean
 from supervisor_tui.protocol.documents import (
     DELTA_BASE_HEADER,
@@ -183,7 +183,7 @@ class HttpSource(WebSource):
         try:
             content = model(**fields).model_dump_json()
         except ValidationError as err:  # e.g. an empty or oversized broadcast
-            return ActionResult(ok=False, code="bad_request",
+            return ActionResult(ok=False, code=ActionCode.BAD_REQUEST,
                                 message=f"not sent: {describe(err)}")
         # One key per action call, reused by the retry: the server acts at most once.
         headers = {IDEMPOTENCY_HEADER: key or uuid.uuid4().hex,
@@ -196,7 +196,7 @@ class HttpSource(WebSource):
                     content=content)
                 break
             except RateLimited as err:
-                return ActionResult(ok=False, code="rate_limited",
+                return ActionResult(ok=False, code=ActionCode.RATE_LIMITED,
                                     message=self._client.redact(str(err)))
             except SourceError as err:
                 status = self._client.stats.last_status
@@ -205,10 +205,10 @@ class HttpSource(WebSource):
                 if attempt == 1 and (status is None or status >= 500):
                     continue
                 if status is None or status >= 500:
-                    return ActionResult(ok=False, code="not_confirmed",
+                    return ActionResult(ok=False, code=ActionCode.NOT_CONFIRMED,
                                         message=f"not confirmed: {err} — check the next "
                                         "snapshot before trying again")
-                return ActionResult(ok=False, code="error", message=str(err))
+                return ActionResult(ok=False, code=ActionCode.ERROR, message=str(err))
         result = _action_result(response)
         # An error body (or even a result) may quote our credentials back: never shown,
         # never audited.
@@ -229,7 +229,7 @@ def _action_result(response: httpx.Response) -> ActionResult:
         try:
             result = ActionResult.model_validate(data)
         except ValidationError:
-            return ActionResult(ok=False, code="bad_response",
+            return ActionResult(ok=False, code=ActionCode.BAD_RESPONSE,
                                 message="the server answered the action with something "
                                 "that is not an action result; check the next snapshot")
         return ActionResult(ok=result.ok, code=clean(result.code, 40),

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
+    ActionCode,
     ActionResult,
     Agent,
     AgentState,
@@ -702,7 +703,7 @@ class TwilioSource(PlannedSource[_Plan]):
         if isinstance(fetched, ActionResult):
             return fetched
         if fetched.status_code == 404:
-            return ActionResult(ok=False, code="not_found", message=f"{what} no longer "
+            return ActionResult(ok=False, code=ActionCode.NOT_FOUND, message=f"{what} no longer "
                                 "exists")
         if fetched.status_code != 200:
             return self._refusal(fetched, f"reading {what}")
@@ -716,7 +717,8 @@ class TwilioSource(PlannedSource[_Plan]):
             return {}
         attrs = parse_attributes(text)
         if attrs is None:
-            return ActionResult(ok=False, code="refused", message=f"{what}'s attributes are "
+            return ActionResult(ok=False, code=ActionCode.REFUSED,
+                                message=f"{what}'s attributes are "
                                 "not a JSON object; not changed")
         return attrs
 
@@ -728,11 +730,11 @@ class TwilioSource(PlannedSource[_Plan]):
         if not attribute:
             return self._unsupported("move contacts (no move_attribute is configured)")
         if not sid_ok("WT", contact_id):
-            return ActionResult(ok=False, code="unknown_contact",
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_CONTACT,
                                 message=f"not a task SID: {clean(contact_id, 40)}")
         target = self._queues.get(queue_id)
         if target is None:
-            return ActionResult(ok=False, code="unknown_queue",
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_QUEUE,
                                 message=f"no queue {clean(queue_id, 40)} in source {self.name}")
         what = f"task {contact_id}"
         fetched = await self._fetch("Tasks", contact_id, TaskDoc, what)
@@ -740,10 +742,10 @@ class TwilioSource(PlannedSource[_Plan]):
             return fetched
         task, etag = fetched
         if task.assignment_status != "pending":
-            return ActionResult(ok=False, code="not_waiting", message=f"{what} not moved: "
+            return ActionResult(ok=False, code=ActionCode.NOT_WAITING, message=f"{what} not moved: "
                                 f"{_STATUS_WORDS.get(task.assignment_status, 'not waiting')}")
         if task.task_queue_sid == queue_id:
-            return ActionResult(ok=False, code="same_queue",
+            return ActionResult(ok=False, code=ActionCode.SAME_QUEUE,
                                 message=f"{what} is already in {target.name}")
         attrs = self._attrs_or_refuse(task.attributes, what)
         if isinstance(attrs, ActionResult):
@@ -752,7 +754,8 @@ class TwilioSource(PlannedSource[_Plan]):
         try:
             attrs = set_path(attrs, attribute, value)
         except ValueError as err:
-            return ActionResult(ok=False, code="refused", message=f"{what}: {err}; not moved")
+            return ActionResult(ok=False, code=ActionCode.REFUSED,
+                                message=f"{what}: {err}; not moved")
         form: dict[str, str] = {"Attributes": json.dumps(attrs, separators=(",", ":"))}
         if self.settings.move_priority is not None:
             form["Priority"] = str(self.settings.move_priority)
@@ -762,21 +765,24 @@ class TwilioSource(PlannedSource[_Plan]):
         if isinstance(sent, ActionResult):
             return sent
         if sent.status_code == 412:
-            return ActionResult(ok=False, code="changed", message=f"{what} changed meanwhile "
+            return ActionResult(ok=False, code=ActionCode.CHANGED,
+                                message=f"{what} changed meanwhile "
                                 "(answered or updated by someone else); not moved")
         if sent.status_code == 404:
-            return ActionResult(ok=False, code="not_found", message=f"{what} is gone "
+            return ActionResult(ok=False, code=ActionCode.NOT_FOUND, message=f"{what} is gone "
                                 "(completed or canceled); not moved")
         if sent.status_code != 200:
             return self._refusal(sent, f"moving {what}")
         try:
             after = TaskDoc.model_validate(self._client.parse_json(sent))
         except (SourceError, ValidationError):
-            return ActionResult(ok=True, code="ok", message=f"{what}: {attribute}={value} "
+            return ActionResult(ok=True, code=ActionCode.OK, message=f"{what}: {attribute}={value} "
                                 "set; check the next snapshot for where it went")
         if after.task_queue_sid == queue_id:
-            return ActionResult(ok=True, code="ok", message=f"{what} moved to {target.name}")
-        return ActionResult(ok=True, code="ok", message=f"{what}: asked the workflow to route "
+            return ActionResult(ok=True, code=ActionCode.OK,
+                                message=f"{what} moved to {target.name}")
+        return ActionResult(ok=True, code=ActionCode.OK,
+                            message=f"{what}: asked the workflow to route "
                             f"it to {target.name} ({attribute}={value}); the workflow decides "
                             "— check the next snapshot")
 
@@ -787,11 +793,11 @@ class TwilioSource(PlannedSource[_Plan]):
         if not attribute:
             return self._unsupported("change agents' queues (no agent_queues_attribute)")
         if not sid_ok("WK", agent_id):
-            return ActionResult(ok=False, code="unknown_agent",
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_AGENT,
                                 message=f"not a worker SID: {clean(agent_id, 40)}")
         unknown = [q for q in skills if q not in self._queues]
         if unknown:
-            return ActionResult(ok=False, code="unknown_queue", message="no queue(s) "
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_QUEUE, message="no queue(s) "
                                 f"{', '.join(clean(q, 40) for q in unknown[:3])}")
         what = f"worker {agent_id}"
         fetched = await self._fetch("Workers", agent_id, WorkerDoc, what)
@@ -806,7 +812,7 @@ class TwilioSource(PlannedSource[_Plan]):
         if current is None:
             current = []
         if not isinstance(current, list) or not all(isinstance(v, str) for v in current):
-            return ActionResult(ok=False, code="refused", message=f"{what}: attribute "
+            return ActionResult(ok=False, code=ActionCode.REFUSED, message=f"{what}: attribute "
                                 f"{attribute} is not a list of strings; not changed")
         ours = {self.settings.routing_value(q) for q in self._queues}
         wanted = [self.settings.routing_value(q) for q in dict.fromkeys(skills)]
@@ -814,7 +820,7 @@ class TwilioSource(PlannedSource[_Plan]):
         try:
             attrs = set_path(attrs, attribute, values)
         except ValueError as err:
-            return ActionResult(ok=False, code="refused", message=f"{what}: {err}")
+            return ActionResult(ok=False, code=ActionCode.REFUSED, message=f"{what}: {err}")
         headers = {"If-Match": etag} if etag else {}
         sent = await self._act("POST", f"{self._ws}/Workers/{agent_id}",
                                data={"Attributes": json.dumps(attrs, separators=(",", ":"))},
@@ -822,7 +828,8 @@ class TwilioSource(PlannedSource[_Plan]):
         if isinstance(sent, ActionResult):
             return sent
         if sent.status_code == 412:
-            return ActionResult(ok=False, code="changed", message=f"{what} changed meanwhile; "
+            return ActionResult(ok=False, code=ActionCode.CHANGED,
+                                message=f"{what} changed meanwhile; "
                                 "not changed — try again")
         if sent.status_code != 200:
             return self._refusal(sent, f"changing {what}")
@@ -835,7 +842,7 @@ class TwilioSource(PlannedSource[_Plan]):
             members.symmetric_difference_update({agent_id})
             self._members[qid] = Cached(now - timedelta(days=1), None, frozenset(members))
         names = ", ".join(self._queues[q].name for q in dict.fromkeys(skills)) or "none"
-        return ActionResult(ok=True, code="ok", message=f"{what} now has {attribute} for: "
+        return ActionResult(ok=True, code=ActionCode.OK, message=f"{what} now has {attribute} for: "
                             f"{names} (queues select workers by their own expressions)")
 
     async def _load_activities(self) -> ActionResult | None:
@@ -844,7 +851,7 @@ class TwilioSource(PlannedSource[_Plan]):
         try:
             listing = await self._list("Activities", ActivityDoc, {}, "activities")
         except SourceError as err:
-            return ActionResult(ok=False, code="error", message=str(err))
+            return ActionResult(ok=False, code=ActionCode.ERROR, message=str(err))
         self._activities = {a.sid: a for a in listing.records}
         return None
 
@@ -870,7 +877,7 @@ class TwilioSource(PlannedSource[_Plan]):
         if not self.settings.allow_agent_state:
             return self._unsupported("change agents' states (allow_agent_state = false)")
         if not sid_ok("WK", agent_id):
-            return ActionResult(ok=False, code="unknown_agent",
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_AGENT,
                                 message=f"not a worker SID: {clean(agent_id, 40)}")
         failed = await self._load_activities()
         if failed is not None:
@@ -879,14 +886,14 @@ class TwilioSource(PlannedSource[_Plan]):
         if activity is None:
             names = ", ".join(sorted(clean(a.friendly_name, 30)
                                      for a in self._activities.values())[:8]) or "none"
-            return ActionResult(ok=False, code="unknown_state", message=f"no activity for "
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_STATE, message=f"no activity for "
                                 f"{clean(state, 40)!r} in this workspace (has: {names})")
         sent = await self._act("POST", f"{self._ws}/Workers/{agent_id}",
                                data={"ActivitySid": activity.sid})
         if isinstance(sent, ActionResult):
             return sent
         if sent.status_code == 404:
-            return ActionResult(ok=False, code="not_found",
+            return ActionResult(ok=False, code=ActionCode.NOT_FOUND,
                                 message=f"worker {agent_id} no longer exists")
         if sent.status_code != 200:
             return self._refusal(sent, f"changing worker {agent_id}")
@@ -896,4 +903,4 @@ class TwilioSource(PlannedSource[_Plan]):
             now_in = clean(worker.activity_name or activity.friendly_name, 40)
         except (SourceError, ValidationError):
             who, now_in = agent_id, clean(activity.friendly_name, 40)
-        return ActionResult(ok=True, code="ok", message=f"{who} is now {now_in}")
+        return ActionResult(ok=True, code=ActionCode.OK, message=f"{who} is now {now_in}")
