@@ -230,7 +230,7 @@ class SupervisorApp(App[None]):
         super().notify(clean_block(message, 600), title=clean(title, 120),
                        severity=severity, timeout=timeout, markup=False)
 
-    # -- time ------------------------------------------------------------------
+    # -- state -----------------------------------------------------------------
 
     @property
     def problem(self) -> str | None:
