@@ -143,6 +143,9 @@ class AuditConfig(Strict):
 class StoreConfig(Strict):
     history_every_s: float = Field(60.0, gt=0, description="how often to record queue history")
     history_retention_days: float = Field(14.0, gt=0)
+    interval_retention_days: float = Field(
+        35.0, gt=0, description="days of per-interval queue figures kept (intraday screen: "
+        "35 keeps 'same day last week' for a month)")
 
 
 def _source_union() -> Any:

@@ -25,12 +25,21 @@ from supervisor_tui.store.rows import (
     EscalationNotice,
     EscalationState,
     HistoryRow,
+    IntervalRow,
 )
 
 HISTORY = "queue_history"
 ESC_STATE = "escalation_state"
 ESC_NOTES = "escalation_notes"
 ESC_NOTICES = "escalation_notices"
+INTERVALS = "queue_intervals"
+#: IntervalRow's columns, in table order (the counters summed for a group view first)
+INTERVAL_COUNTERS = ("offered", "answered", "answered_within_threshold", "abandoned",
+                     "abandoned_short", "abandoned_after_threshold", "flowed_out",
+                     "wait_answered_s", "handled", "handle_s")
+INTERVAL_COLUMNS = ("queue_id", "interval_start", "interval_minutes", "channel",
+                    *INTERVAL_COUNTERS, "sl_target", "threshold_s", "agents_staffed_at_close",
+                    "agents_needed_at_close", "complete")
 
 # Escalation workflow states shared by every console on the host.
 OPEN, ACKNOWLEDGED, TAKEN, RESOLVED = "open", "acknowledged", "taken", "resolved"
@@ -137,6 +146,21 @@ class Store:
             )
             table.create_index(["ts"], if_not_exists=True)
         self._ensure_escalation_schema()
+        self._ensure_interval_schema()
+
+    def _ensure_interval_schema(self) -> None:
+        table = self.db.table(INTERVALS)
+        if table.exists():
+            return
+        types: dict[str, type] = {c: int for c in INTERVAL_COLUMNS}
+        types.update({"queue_id": str, "interval_start": str, "channel": str,
+                      "wait_answered_s": float, "handle_s": float, "sl_target": float,
+                      "threshold_s": float, "agents_staffed_at_close": float})
+        # The key makes a write an upsert: a restart, or two consoles on one store,
+        # write the same interval again and never count it twice.
+        table.create({c: types[c] for c in INTERVAL_COLUMNS}, pk=("queue_id", "interval_start"))
+        # A day of a channel group (the intraday screen) reads by time first.
+        table.create_index(["interval_start", "queue_id"], if_not_exists=True)
 
     def _ensure_escalation_schema(self) -> None:
         state = self.db.table(ESC_STATE)
@@ -356,6 +380,58 @@ class Store:
         except sqlite3.Error as err:
             raise StoreError(f"cannot prune history: {err}") from None
         return cursor.rowcount
+
+    # -- intraday: one row per queue per closed interval ------------------------------
+
+    def record_intervals(self, rows: Sequence[IntervalRow], now: datetime,
+                         keep: timedelta) -> int:
+        """Upsert closed intervals (one transaction) and drop those older than ``keep``.
+        Raises StoreError."""
+        cols = ", ".join(INTERVAL_COLUMNS)
+        marks = ", ".join("?" * len(INTERVAL_COLUMNS))
+        with self._transaction("write intervals"):
+            conn = self.db.conn
+            conn.executemany(f"insert or replace into {INTERVALS} ({cols}) values ({marks})",
+                             [[r[c] for c in INTERVAL_COLUMNS] for r in rows])  # type: ignore[literal-required]
+            conn.execute(f"delete from {INTERVALS} where interval_start < ?",
+                         [(now - keep).isoformat()])
+        return len(rows)
+
+    def intervals(self, start: datetime, end: datetime,
+                  queue_id: str | None = None) -> list[IntervalRow]:
+        """Rows of one queue (or every queue) with ``start <= interval_start < end``,
+        oldest first. Times are compared as UTC ISO text: pass UTC datetimes."""
+        where, args = "interval_start >= ? and interval_start < ?", [
+            start.isoformat(), end.isoformat()]
+        if queue_id is not None:
+            where += " and queue_id = ?"
+            args.append(queue_id)
+        return self._interval_query(
+            f"select {', '.join(INTERVAL_COLUMNS)} from {INTERVALS} where {where}"
+            " order by interval_start, queue_id", args)
+
+    def interval_sums(self, start: datetime, end: datetime,
+                      channels: Sequence[str]) -> list[IntervalRow]:
+        """Counters of the queues of ``channels`` summed per interval and per (target,
+        threshold): a channel group's day in a few rows, not one per queue (1,000 queues
+        × 48 intervals). ``queue_id`` is "*"; staffing is summed too."""
+        sums = ", ".join(f"sum({c})" for c in INTERVAL_COUNTERS)
+        marks = ", ".join("?" * len(channels))
+        return self._interval_query(
+            f"select '*', interval_start, max(interval_minutes), min(channel), {sums},"
+            " sl_target, threshold_s, sum(agents_staffed_at_close),"
+            " sum(agents_needed_at_close), min(complete)"
+            f" from {INTERVALS} where interval_start >= ? and interval_start < ?"
+            f" and channel in ({marks}) group by interval_start, sl_target, threshold_s"
+            " order by interval_start", [start.isoformat(), end.isoformat(), *channels])
+
+    def _interval_query(self, sql: str, args: Sequence[object]) -> list[IntervalRow]:
+        try:
+            cursor = self.db.conn.execute(sql, list(args))
+            return [cast(IntervalRow, dict(zip(INTERVAL_COLUMNS, row, strict=True)))
+                    for row in cursor]
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot read intervals: {err}") from None
 
     def close(self) -> None:
         self.db.conn.close()

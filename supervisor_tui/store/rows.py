@@ -48,3 +48,36 @@ class HistoryRow(TypedDict):
     offered: int
     answered: int
     abandoned: int
+
+
+class IntervalRow(TypedDict):
+    """One queue over one closed reporting interval (the intraday history).
+
+    Counters follow the counting rule (docs/metrics.md): offered = answered + abandoned +
+    flowed out. ``complete`` is 1 when the counts run to the interval's end (taken from
+    the day's counters at the first poll of the next interval), 0 when they are the last
+    poll's figures (the console missed the boundary: contacts that left after that poll
+    are not in them)."""
+
+    queue_id: str
+    interval_start: str  # UTC, ISO 8601
+    interval_minutes: int
+    channel: str
+    offered: int
+    answered: int
+    answered_within_threshold: int
+    abandoned: int
+    abandoned_short: int
+    abandoned_after_threshold: int
+    flowed_out: int
+    wait_answered_s: float
+    handled: int
+    handle_s: float
+    sl_target: float
+    threshold_s: float
+    #: effective agents (on this queue's contacts, or available and serving it) at the
+    #: interval's last poll: the count Erlang C's need is compared with
+    agents_staffed_at_close: float
+    #: Erlang C agents needed at the interval's last poll (None: too few contacts)
+    agents_needed_at_close: int | None
+    complete: int

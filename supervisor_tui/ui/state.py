@@ -10,16 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from supervisor_tui.config import Config
-from supervisor_tui.domain.board import Board, build_board
+from supervisor_tui.domain.board import Board, QueueRow, build_board
 from supervisor_tui.domain.escalation import Escalation, EscalationTracker
 from supervisor_tui.domain.index import IndexBuilder
-from supervisor_tui.domain.model import Snapshot, SourceHealth
+from supervisor_tui.domain.model import QueueStats, Snapshot, SourceHealth, implausible
 from supervisor_tui.domain.rolling import RollingWindows
 from supervisor_tui.domain.trend import TrendBook
 from supervisor_tui.sources.base import Source
-from supervisor_tui.store import RESOLVED, SNOOZED, TAKEN, EscalationState, Store, StoreError
+from supervisor_tui.store import (
+    INTERVAL_COUNTERS,
+    RESOLVED,
+    SNOOZED,
+    TAKEN,
+    EscalationState,
+    Store,
+    StoreError,
+)
+from supervisor_tui.store.rows import IntervalRow
 
 
 class ConsoleState:
@@ -50,12 +60,17 @@ class ConsoleState:
         self.escalation_states: dict[str, EscalationState] = {}
         self._received_mono: float | None = None
         self._last_history: datetime | None = None
+        #: closed intervals not yet in the store (written with the next history call)
+        self._closed: list[IntervalRow] = []
 
     # -- a poll ----------------------------------------------------------------
 
     def take_snapshot(self, snapshot: Snapshot) -> Board:
         """Build the board once from a fresh snapshot; record trends and history."""
         cfg = self.config
+        previous = self.board
+        if previous is not None and snapshot.interval_start != previous.snapshot.interval_start:
+            self._closed.extend(self._close_interval(previous, snapshot))
         self.rolling.observe(snapshot)
         board = build_board(
             snapshot,
@@ -175,11 +190,76 @@ class ConsoleState:
             at = datetime.fromisoformat(row["ts"])
             self.trends.add(at, [(row["queue_id"], float(row["waiting"]))])
 
-    def record_history(self, board: Board) -> str | None:
-        """Save one history sample per ``history_every_s``; a new problem is returned
-        (once) so the app can say it."""
-        if self.store is None:
+    def _close_interval(self, last: Board, first: Snapshot) -> list[IntervalRow]:
+        """One row per queue for the interval ``last`` (its final poll) belongs to, now
+        that ``first`` (the next poll) is in another one.
+
+        The counts are taken to the interval's end where the day's counters allow it:
+        what closed today as of ``first`` (day less its interval) less what had closed as
+        of ``last`` is exactly the interval that ended, contacts that left after the last
+        poll included. Across midnight, after a gap of more than one interval, or from a
+        source whose counters do not add up, the last poll's figures are kept and marked
+        incomplete."""
+        policy = self.config.console.policy
+        minutes = policy.minutes
+        start = last.snapshot.interval_start
+        following = policy.interval_start(start + timedelta(minutes=minutes, seconds=1))
+        exact = (first.day_start == last.snapshot.day_start
+                 and following == first.interval_start)
+        rows: list[IntervalRow] = []
+        for row in last.rows:
+            seen = row.interval_stats
+            counts = self._to_the_end(row, first) if exact else None
+            complete = counts is not None
+            if counts is None:
+                counts = {c: getattr(seen, c) for c in INTERVAL_COUNTERS}
+            staffing = row.staffing  # Erlang C from the board row, as the screens show it
+            rows.append(cast(IntervalRow, {
+                "queue_id": row.queue.id, "interval_start": start.astimezone(UTC).isoformat(),
+                "interval_minutes": minutes, "channel": row.queue.channel.value,
+                "sl_target": row.queue.sl_target, "threshold_s": row.queue.threshold_s,
+                "agents_staffed_at_close": row.effective_agents,
+                "agents_needed_at_close": staffing.needed if staffing is not None else None,
+                "complete": int(complete), **counts}))
+        return rows
+
+    @staticmethod
+    def _to_the_end(row: QueueRow, first: Snapshot) -> dict[str, float] | None:
+        qid = row.queue.id
+        day, interval = first.day_stats.get(qid), first.interval_stats.get(qid)
+        if day is None:
             return None
+        seen, seen_day = row.interval_stats, row.day_stats
+        counts: dict[str, float] = {}
+        for c in INTERVAL_COUNTERS:
+            value = (getattr(day, c) - (getattr(interval, c) if interval else 0)
+                     - (getattr(seen_day, c) - getattr(seen, c)))
+            if value < getattr(seen, c) - 1e-6:  # counters only grow: not this source
+                return None
+            counts[c] = value if isinstance(value, int) else max(float(value), 0.0)
+        check = QueueStats.model_construct(queue_id=qid, window_start=seen.window_start,
+                                           **cast(dict[str, Any], counts))
+        return None if implausible(check) else counts
+
+    def record_history(self, board: Board) -> str | None:
+        """Save closed intervals (one transaction each time one closes) and one history
+        sample per ``history_every_s``; a new problem is returned (once) so the app can
+        say it."""
+        if self.store is None:
+            self._closed.clear()
+            return None
+        if self._closed:
+            try:
+                self.store.record_intervals(
+                    self._closed, board.taken_at.astimezone(UTC),
+                    timedelta(days=self.config.store.interval_retention_days))
+            except StoreError as err:  # kept: tried again with the next poll
+                del self._closed[:-5000]  # (bounded while the store stays unwritable)
+                if self.problem != f"intervals not saved: {err}":
+                    self.problem = f"intervals not saved: {err}"
+                    return self.problem
+            else:
+                self._closed.clear()
         every = timedelta(seconds=self.config.store.history_every_s)
         if self._last_history is not None and board.taken_at - self._last_history < every:
             return None
