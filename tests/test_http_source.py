@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from supervisor_tui.domain.model import ContactState, Snapshot
+from supervisor_tui.domain.model import AgentStateKind, ContactState, Snapshot
 from supervisor_tui.protocol.documents import parse_snapshot, to_doc, to_snapshot
 from supervisor_tui.protocol.server import ProtocolServer, serve_in_thread
 from supervisor_tui.sim.config import SimulatorConfig
@@ -96,9 +96,9 @@ async def test_capabilities_come_from_the_server(url: str, sources: Sources) -> 
     assert remote.capabilities == {Capability.SNAPSHOT}  # nothing promised before a poll
     await remote.snapshot()
     assert remote.capabilities == {Capability.SNAPSHOT, Capability.REASSIGN_CONTACT,
-                                   Capability.MOVE_AGENTS, Capability.BROADCAST}
+                                   Capability.MOVE_AGENTS, Capability.BROADCAST,
+                                   Capability.AGENT_STATE}
     assert remote.supports(Capability.REASSIGN_CONTACT)
-    assert not remote.supports(Capability.AGENT_STATE)
 
 
 async def test_unchanged_centre_is_a_304_and_the_same_snapshot(url: str,
@@ -143,8 +143,18 @@ async def test_actions_report_plain_reasons(url: str, sim: SimulatorSource,
     assert not gone.ok and gone.code == "not_waiting"
     nobody = await remote.set_agent_skills("nobody", ["sales"])
     assert (nobody.ok, nobody.code) == (False, "unknown_agent")
-    cannot = await remote.set_agent_state("a001", "available")
-    assert (cannot.ok, cannot.code) == (False, "unsupported")
+    nap = await remote.set_agent_state("a001", "nap")
+    assert (nap.ok, nap.code) == (False, "unknown_state")
+    talking = next(a for a in snap.agents if a.contact_id is not None
+                   and a.state.kind == AgentStateKind.ON_CONTACT)
+    busy = await remote.set_agent_state(talking.id, "logout")
+    assert (busy.ok, busy.code) == (False, "on_contact")
+    assert busy.message.endswith(f"on a contact with {talking.contact_id}; try when it ends")
+    free = next(a for a in snap.agents if a.state.kind in (
+        AgentStateKind.AVAILABLE, AgentStateKind.AWAY, AgentStateKind.OFFLINE))
+    out = await remote.set_agent_state(free.id, "away:lunch")
+    assert out.ok, out.message
+    assert sim.engine.agent_by_id[free.id].reason == "lunch"
     empty = await remote.broadcast("")
     assert (empty.ok, empty.code) == (False, "bad_request")
     assert not sim.engine.broadcasts

@@ -103,7 +103,7 @@ async def test_snapshot_is_the_simulators_centre(client: httpx.AsyncClient,
     doc = parse_snapshot(response.json())
     assert doc.source == "sim" and doc.protocol == 1
     assert set(doc.capabilities) == {"snapshot", "reassign_contact", "move_agents",
-                                     "broadcast"}
+                                     "broadcast", "agent_state"}
     assert to_snapshot(doc) == await current(sim)
 
 
@@ -206,7 +206,8 @@ async def test_idempotency_cache_is_bounded(hosting: tuple[Swappable, str],
     ("POST", "/v1/contacts/nope/assign", {"agent_id": "a001"}, 404, "unknown_contact"),
     ("PUT", "/v1/agents/nobody/skills", {"skills": ["sales"]}, 404, "unknown_agent"),
     ("PUT", "/v1/agents/a001/skills", {"skills": ["nope"]}, 422, "unknown_queue"),
-    ("PUT", "/v1/agents/a001/state", {"state": "available"}, 501, "unsupported"),
+    ("PUT", "/v1/agents/a001/state", {"state": "nap"}, 422, "unknown_state"),
+    ("PUT", "/v1/agents/nobody/state", {"state": "logout"}, 404, "unknown_agent"),
     ("POST", "/v1/contacts/x/move", {}, 400, "bad_request"),
     ("POST", "/v1/contacts/x/move", {"queue_id": 3}, 400, "bad_request"),
     ("POST", "/v1/broadcast", {"message": ""}, 400, "bad_request"),

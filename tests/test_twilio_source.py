@@ -1112,7 +1112,10 @@ async def test_set_agent_state_by_activity_or_state(make: Make, fake: FakeTaskRo
     source = make()
     await source.snapshot()
     for state, activity in (("Break", "Break"), ("away", "Break"), ("available", "Available"),
-                            ("offline", "Offline"), ("COACHING", "Coaching")):
+                            ("offline", "Offline"), ("COACHING", "Coaching"),
+                            # the shared vocabulary (domain.agent_control)
+                            ("away:break", "Break"), ("logout", "Offline"),
+                            ("end_acw", "Available"), ("away:Coaching", "Coaching")):
         before = len(fake.calls)
         result = await source.set_agent_state(W_DI, state)
         assert result.ok and result.message == f"Di is now {activity}", result.message
@@ -1134,6 +1137,8 @@ async def test_set_agent_state_before_any_poll_loads_activities(make: Make,
     result = await make().set_agent_state(W_ANN, "lunch")
     assert result.code == "unknown_state"  # this workspace has no Lunch
     assert [r.url.path for r in fake.requests()] == [f"{WSP}/Activities"]
+    result = await make().set_agent_state(W_ANN, "away:lunch")
+    assert result.code == "unknown_state"  # not a plain "Break": the reason would be lost
 
 
 # -- settings ------------------------------------------------------------------------------

@@ -269,6 +269,8 @@ class ActionCode(StrEnum):
     CHANNEL_MISMATCH = "channel_mismatch"
     NO_SKILL = "no_skill"
     AGENT_NOT_AVAILABLE = "agent_not_available"
+    ON_CONTACT = "on_contact"  # agent mid-contact: a state change waits until it ends
+    NOT_IN_ACW = "not_in_acw"  # end after-contact work asked of an agent not in it
     CHANGED = "changed"  # changed by someone else since it was read
     CONFLICT = "conflict"
     PARTIAL = "partial"

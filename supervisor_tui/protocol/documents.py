@@ -250,7 +250,8 @@ class SetSkillsRequest(Frozen):
 
 
 class SetAgentStateRequest(Frozen):
-    """``PUT /v1/agents/{agent_id}/state``: a platform state such as "available"."""
+    """``PUT /v1/agents/{agent_id}/state``: "available", "away:<reason>", "end_acw" or
+    "logout" (``domain.agent_control``)."""
 
     state: str = Field(min_length=1, max_length=100)
 

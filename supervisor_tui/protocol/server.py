@@ -84,6 +84,9 @@ ACTION_STATUS: dict[str, int] = {
     "unknown_agent": 404,
     "not_waiting": 409,  # answered or abandoned meanwhile
     "agent_not_available": 409,
+    "on_contact": 409,  # agent mid-contact: try when it ends
+    "not_in_acw": 409,
+    "unknown_state": 422,
     "same_queue": 409,
     "unknown_queue": 422,  # the body names a queue that does not exist
     "channel_mismatch": 422,

@@ -40,6 +40,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
+from supervisor_tui.domain.agent_control import AVAILABLE as AVAILABLE_
+from supervisor_tui.domain.agent_control import END_ACW, LOGOUT, parse_state
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
     ActionCode,
@@ -319,7 +321,8 @@ class Engine:
                 if obj.state == WAITING:
                     self._abandon(obj, t)
             elif kind == _END_ACW:
-                self._finish(obj, t)
+                if obj.kind == ACW and obj.contact is not None and obj.contact.n == tag:
+                    self._finish(obj, t)  # (else a supervisor ended this ACW already)
             elif kind == _REDRAW:
                 if tag == obj.gen:
                     self._schedule_arrival(obj, t)
@@ -609,11 +612,21 @@ class Engine:
             c.state = WRAP_UP
             c.ver += 1
             self._set_kind(a, ACW, t)
-            self._push(t + acw * (0.5 + self.rng.random()), _END_ACW, a)
+            self._push(t + acw * (0.5 + self.rng.random()), _END_ACW, a, c.n)
         else:
             self._finish(a, t)
 
     def _finish(self, a: SimAgent, t: float) -> None:
+        self._close_contact(a, t)
+        if a.outage or a.off_shift:
+            self._set_kind(a, OFFLINE, t)
+        elif self._break_p and self.rng.random() < self._break_p:
+            self._go_away(a, t)
+        else:
+            self._make_available(a, t)
+
+    def _close_contact(self, a: SimAgent, t: float) -> SimContact:
+        """Count ``a``'s contact as handled and end it (talk and ACW are over)."""
         c = a.contact
         assert c is not None
         q = c.queue
@@ -623,12 +636,7 @@ class Engine:
         self.stats_ver[q.idx] += 1
         self._end(c, DONE, t)
         a.contact = None
-        if a.outage or a.off_shift:
-            self._set_kind(a, OFFLINE, t)
-        elif self._break_p and self.rng.random() < self._break_p:
-            self._go_away(a, t)
-        else:
-            self._make_available(a, t)
+        return c
 
     def _go_away(self, a: SimAgent, t: float, remaining: float | None = None) -> None:
         i = bisect.bisect_left(self._break_cum, self.rng.random())
@@ -896,6 +904,58 @@ class Engine:
                 self._push_available(a)  # new seq: the old queues' entries go stale
         names = ", ".join(q.name for q in a.skills) or "none"
         return ActionOutcome(True, ActionCode.OK, f"{a.name} ({a.id}) now serves {names}{note}")
+
+    def set_agent_state(self, agent_id: str, state: str) -> ActionOutcome:
+        """Put an agent into a state of the shared vocabulary (``domain.agent_control``):
+        ``available``, ``away:<reason>``, ``end_acw``, ``logout``.
+
+        An agent talking to a customer is never changed: refused with ON_CONTACT (a
+        supervisor retries when it ends; applying it later would act on stale intent).
+        In after-contact work, any change ends the work now (the contact counts as
+        handled). A supervisor's away lasts like a break of that reason, then the agent
+        comes back by themselves, as people do.
+        """
+        a = self.agent_by_id.get(agent_id)
+        if a is None:
+            return ActionOutcome(False, ActionCode.UNKNOWN_AGENT, f"no agent {agent_id!r}")
+        req = parse_state(state)
+        if req is None:
+            return ActionOutcome(False, ActionCode.UNKNOWN_STATE,
+                                 f"no state {state[:60]!r}: use available, away:<reason>, "
+                                 "end_acw or logout")
+        who = f"{a.name} ({a.id})"
+        if a.kind == ON_CONTACT:
+            c = a.contact
+            return ActionOutcome(False, ActionCode.ON_CONTACT,
+                                 f"{who} is on a contact with {c.id if c else '?'}; "
+                                 "try when it ends")
+        t = self.now
+        if req.verb == END_ACW and a.kind != ACW:
+            return ActionOutcome(False, ActionCode.NOT_IN_ACW,
+                                 f"{who} is not in after-contact work "
+                                 f"({AGENT_KINDS[a.kind].value.replace('_', ' ')})")
+        ended = ""
+        if a.kind == ACW:
+            ended = f"ended after-contact work on {self._close_contact(a, t).id}; "
+        a.break_seq += 1  # a break already scheduled to end no longer applies
+        if req.verb in (AVAILABLE_, END_ACW):
+            if a.kind == AVAILABLE:
+                return ActionOutcome(True, ActionCode.OK, f"{who} was already available")
+            a.off_shift = False  # called in by a supervisor: stays on until logged out
+            self._make_available(a, t)
+            took = f"; took contact {a.contact.id}" if a.contact is not None else ""
+            return ActionOutcome(True, ActionCode.OK, f"{ended}{who} is now available{took}")
+        if req.verb == LOGOUT:
+            if a.kind == OFFLINE:
+                return ActionOutcome(True, ActionCode.OK, f"{who} was already offline")
+            self._set_kind(a, OFFLINE, t)
+            return ActionOutcome(True, ActionCode.OK, f"{ended}{who} is now offline")
+        reason = req.reason or "away"
+        means = dict(self._break_reasons)
+        mean_s = means.get(reason, self.config.breaks.mean_s)
+        self._set_kind(a, AWAY, t, reason)
+        self._push(t + mean_s * (0.75 + 0.5 * self.rng.random()), _END_BREAK, a, a.break_seq)
+        return ActionOutcome(True, ActionCode.OK, f"{ended}{who} is now away ({reason})")
 
     def broadcast(self, message: str, key: str | None = None) -> ActionOutcome:
         """Send a message to every logged-in agent (kept for drills and tests)."""

@@ -94,7 +94,8 @@ class Source(ABC):
         return self._unsupported("change agents' queues")
 
     async def set_agent_state(self, agent_id: str, state: str) -> ActionResult:
-        """Put an agent into a platform state/activity (e.g. "available", "break")."""
+        """Put an agent into a state of the shared vocabulary (``domain.agent_control``:
+        "available", "away:<reason>", "end_acw", "logout"); refuse mid-contact."""
         return self._unsupported("change agents' states")
 
     async def broadcast(self, message: str, key: str | None = None) -> ActionResult:

@@ -128,7 +128,8 @@ class SimulatorSource(Source):
     """The built-in simulated centre; ``clock`` (wall time) is injectable for tests."""
 
     capabilities = frozenset({Capability.SNAPSHOT, Capability.REASSIGN_CONTACT,
-                              Capability.MOVE_AGENTS, Capability.BROADCAST})
+                              Capability.MOVE_AGENTS, Capability.BROADCAST,
+                              Capability.AGENT_STATE})
 
     def __init__(self, name: str, policy: IntervalPolicy, config: SimulatorConfig | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
@@ -176,6 +177,10 @@ class SimulatorSource(Source):
     async def set_agent_skills(self, agent_id: str, skills: Sequence[str]) -> ActionResult:
         self._catch_up()
         return _result(self.engine.set_agent_skills(agent_id, skills))
+
+    async def set_agent_state(self, agent_id: str, state: str) -> ActionResult:
+        self._catch_up()
+        return _result(self.engine.set_agent_state(agent_id, state))
 
     async def broadcast(self, message: str, key: str | None = None) -> ActionResult:
         self._catch_up()

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import httpx
 from pydantic import ValidationError
 
+from supervisor_tui.domain.agent_control import AWAY, END_ACW, LOGOUT, parse_state
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
     ActionCode,
@@ -857,6 +858,16 @@ class TwilioSource(PlannedSource[_Plan]):
 
     def _activity_for(self, state: str) -> ActivityDoc | None:
         wanted = state.strip().casefold()
+        # The shared vocabulary (domain.agent_control): away:<reason> is the activity of
+        # that name (no silent fallback that would lose the reason); logout is offline;
+        # end_acw makes the worker available (TaskRouter ends wrap-up by the activity).
+        req = parse_state(wanted)
+        if req is not None:
+            if req.verb == AWAY and req.reason:
+                wanted = req.reason
+            else:
+                wanted = {LOGOUT: AgentStateKind.OFFLINE.value,
+                          END_ACW: AgentStateKind.AVAILABLE.value}.get(req.verb, req.verb)
         activities = list(self._activities.values())
         for a in activities:
             if a.friendly_name.strip().casefold() == wanted:
