@@ -1,0 +1,164 @@
+"""Intraday figures: a day interval by interval, beside the same day last week (pure).
+
+Input rows are the store's closed intervals (``store.rows.IntervalRow``: plain mappings
+with its keys), per queue or already summed per (target, threshold) for a channel group.
+Every ratio comes from ``metrics`` through ``board.WindowMetrics``, with its sample.
+
+A view is one queue or one channel group, never the whole centre in one SL: a 20 s
+voice target and a 1 h email target do not make one meaningful service level (the
+dashboard's tiles follow the same rule).
+
+"Same day last week" is aligned by local interval of day in the centre's zone: today's
+10:00-10:30 sits beside last week's 10:00-10:30 local even when a DST change lies
+between (a UTC alignment would be an hour off). On the day clocks go back the repeated
+hour's second intervals have no partner; on the day they go forward the skipped ones
+have none: such a slot shows one side only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from supervisor_tui.domain.board import (
+    CHANNEL_GROUP,
+    SLStatus,
+    WindowMetrics,
+    sl_status,
+)
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import Channel, Queue, QueueStats, SLFormula
+
+#: the counters of a stored interval that add (queues into a group)
+COUNTERS = ("offered", "answered", "answered_within_threshold", "abandoned",
+            "abandoned_short", "abandoned_after_threshold", "flowed_out", "wait_answered_s",
+            "handled", "handle_s")
+
+Row = Mapping[str, Any]
+
+
+def channels_of(group: str) -> tuple[str, ...]:
+    """The channels of a channel group (``board.LIVE`` / ``board.DEFERRED``)."""
+    return tuple(c.value for c, g in CHANNEL_GROUP.items() if g == group)
+
+
+def group_of(channel: str) -> str:
+    return CHANNEL_GROUP[Channel(channel)]
+
+
+def day_bounds(day: date, policy: IntervalPolicy) -> tuple[datetime, datetime]:
+    """[local midnight, next local midnight) of ``day`` in UTC (23 or 25 h on DST days)."""
+    zone = policy.zone
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    end = start.replace(tzinfo=None) + timedelta(days=1)
+    return start.astimezone(UTC), end.replace(tzinfo=zone).astimezone(UTC)
+
+
+def slot_key(start: datetime, policy: IntervalPolicy) -> tuple[int, int, int]:
+    """Local interval of day (hour, minute, fold): the same key on any two days."""
+    local = start.astimezone(policy.zone)
+    return local.hour, local.minute, local.fold
+
+
+@dataclass(frozen=True)
+class IntervalFigures:
+    """One interval of one view: counters summed over its queues and what follows."""
+
+    start: datetime  # UTC
+    minutes: int
+    metrics: WindowMetrics  # SL (sample sl_n), ASA (answered), AHT (handled), abandon
+    target: float  # the queues' targets weighted by their SL samples
+    queues: int  # stored rows behind it
+    complete: bool  # every row counted to the interval's end (see IntervalRow)
+    staffed: float | None  # effective agents at its last poll (summed over queues)
+    needed: int | None  # Erlang C need at its last poll (summed; None: no estimate)
+
+    @property
+    def stats(self) -> QueueStats:
+        return self.metrics.stats
+
+    @property
+    def status(self) -> SLStatus:
+        return sl_status(self.metrics.service_level, self.target)
+
+
+def figures(rows: Iterable[Row], formula: SLFormula) -> list[IntervalFigures]:
+    """Rows of one view (one queue, or a group's queues or sums) -> one figure set per
+    interval, oldest first."""
+    by_start: dict[str, list[Row]] = {}
+    for row in rows:
+        by_start.setdefault(row["interval_start"], []).append(row)
+    out = []
+    for iso, group in sorted(by_start.items(), key=lambda kv: datetime.fromisoformat(kv[0])):
+        start = datetime.fromisoformat(iso)
+        totals: dict[str, Any] = dict.fromkeys(COUNTERS, 0)
+        weighted = weight = 0.0
+        targets: list[float] = []
+        staffed: float | None = None
+        needed: int | None = None
+        for row in group:
+            for name in COUNTERS:
+                totals[name] += row[name] or 0
+            part = WindowMetrics.of(_stats(row, start), formula)
+            weighted += row["sl_target"] * part.sl_n
+            weight += part.sl_n
+            targets.append(row["sl_target"])
+            if row.get("agents_staffed_at_close") is not None:
+                staffed = (staffed or 0.0) + row["agents_staffed_at_close"]
+            if row.get("agents_needed_at_close") is not None:
+                needed = (needed or 0) + int(row["agents_needed_at_close"])
+        target = weighted / weight if weight else sum(targets) / len(targets)
+        stats = QueueStats.model_construct(queue_id="*", window_start=start, **totals)
+        out.append(IntervalFigures(
+            start=start, minutes=int(group[0]["interval_minutes"]),
+            metrics=WindowMetrics.of(stats, formula), target=target,
+            queues=sum(1 for _ in group), complete=all(r["complete"] for r in group),
+            staffed=staffed, needed=needed))
+    return out
+
+
+def _stats(row: Row, start: datetime) -> QueueStats:
+    counts: dict[str, Any] = {name: row[name] or 0 for name in COUNTERS}
+    return QueueStats.model_construct(queue_id=str(row["queue_id"]), window_start=start,
+                                      **counts)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One local interval of day: today's figures beside last week's (either may be
+    missing: not stored, or no such interval that day)."""
+
+    label: str  # '10:00-10:30' local; a repeated DST hour's second pass is marked '²'
+    today: IntervalFigures | None
+    last_week: IntervalFigures | None
+
+
+def beside(today: Sequence[IntervalFigures], last_week: Sequence[IntervalFigures],
+           policy: IntervalPolicy) -> list[Slot]:
+    """Today's intervals and last week's, paired by local interval of day, in order."""
+    mine = {slot_key(f.start, policy): f for f in today}
+    theirs = {slot_key(f.start, policy): f for f in last_week}
+    slots = []
+    for key in sorted(mine.keys() | theirs.keys()):
+        f = mine.get(key) or theirs[key]
+        local = f.start.astimezone(policy.zone)
+        end = (f.start + timedelta(minutes=f.minutes)).astimezone(policy.zone)
+        mark = "²" if key[2] else ""
+        slots.append(Slot(f"{local:%H:%M}-{end:%H:%M}{mark}", mine.get(key), theirs.get(key)))
+    return slots
+
+
+def same_day_last_week(day: date) -> date:
+    return day - timedelta(days=7)
+
+
+def live_row(stats: QueueStats, queue: Queue, start: datetime,
+             minutes: int) -> dict[str, Any]:
+    """The interval still open, as a row like the stored ones (not complete: so far)."""
+    return {"queue_id": queue.id, "interval_start": start.astimezone(UTC).isoformat(),
+            "interval_minutes": minutes, "channel": queue.channel.value,
+            **{name: getattr(stats, name) for name in COUNTERS},
+            "sl_target": queue.sl_target, "threshold_s": queue.threshold_s,
+            "agents_staffed_at_close": None, "agents_needed_at_close": None, "complete": 0}
