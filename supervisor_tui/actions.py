@@ -1,5 +1,6 @@
-"""Supervisor actions on a source (reassign a contact, move agents): one audited attempt
-each (``audited.Auditor``: permission -> audit -> source call -> audit).
+"""Supervisor actions on a source (reassign a contact, move agents, change an agent's
+state): one audited attempt each (``audited.Auditor``: permission -> audit -> source
+call -> audit).
 
 No UI here. What is this module's own: which source may do what (capabilities), and
 that a credential the source echoes back is neither shown nor audited.
@@ -20,7 +21,10 @@ CAPABILITY = {
     "assign_contact": Capability.REASSIGN_CONTACT,
     "overflow": Capability.REASSIGN_CONTACT,
     "move_agents": Capability.MOVE_AGENTS,
+    "agent_state": Capability.AGENT_STATE,
 }
+#: what a source that lacks the capability cannot do, in words (default: the action's)
+CANNOT = {"agent_state": "change agents' states"}
 
 
 def current_user(config: Any = None) -> str:
@@ -57,7 +61,8 @@ class Actions:
         if source is None:
             return f"source {source_name} is not connected"
         if not source.supports(CAPABILITY[action]):
-            return f"source {source_name} cannot {action.replace('_', ' ')}"
+            return (f"source {source_name} cannot "
+                    f"{CANNOT.get(action, action.replace('_', ' '))}")
         return None
 
     async def _run(self, action: str, source_name: str, subject: str,
@@ -121,4 +126,17 @@ class Actions:
             {"queue": queue_id, "change": "add" if add else "remove",
              "skills_before": list(agent.skills), "skills_after": skills},
             lambda source: source.set_agent_skills(agent.id, skills),
+        )
+
+    async def set_agent_state(self, agents: Sequence[Agent], state: str
+                              ) -> list[ActionResult]:
+        """Put each agent into ``state`` (``domain.agent_control``: "available",
+        "away:<reason>", "end_acw", "logout"), on each agent's source; one outcome each."""
+        return [await self._set_state(agent, state) for agent in agents]
+
+    async def _set_state(self, agent: Agent, state: str) -> ActionResult:
+        return await self._run(
+            "agent_state", agent.source, f"agent {agent.id}",
+            {"state": state, "was": agent.state.kind.value},
+            lambda source: source.set_agent_state(agent.id, state),
         )

@@ -81,3 +81,26 @@ class RecordingSource(ScriptedSource):
     async def set_agent_skills(self, agent_id: str, skills: Sequence[str]) -> ActionResult:
         self.skill_changes.append((agent_id, tuple(skills)))
         return ActionResult(ok=True, code="ok", message=f"{agent_id} now serves {skills}")
+
+
+class AgentStateSource(RecordingSource):
+    """Can also change agents' states: records each change and applies it to the next
+    snapshots (logout -> offline, available -> available, away:<r> -> away r)."""
+
+    capabilities = RecordingSource.capabilities | {Capability.AGENT_STATE}
+
+    def __init__(self, snapshots: list[Snapshot]) -> None:
+        super().__init__(snapshots)
+        self.state_changes: list[tuple[str, str]] = []
+
+    async def set_agent_state(self, agent_id: str, state: str) -> ActionResult:
+        self.state_changes.append((agent_id, state))
+        kind, _, reason = state.partition(":")
+        new = {"logout": AgentStateKind.OFFLINE, "away": AgentStateKind.AWAY}.get(
+            kind, AgentStateKind.AVAILABLE)
+        self.snapshots = [s.model_copy(update={"agents": tuple(
+            a.model_copy(update={"state": AgentState(kind=new, since=s.taken_at,
+                                                     reason=reason or None),
+                                 "contact_id": None, "queue_id": None})
+            if a.id == agent_id else a for a in s.agents)}) for s in self.snapshots]
+        return ActionResult(ok=True, code="ok", message=f"{agent_id} is now {new.value}")

@@ -9,7 +9,7 @@ from typing import Any
 
 from supervisor_tui.actions import Actions
 from supervisor_tui.domain.roles import Role
-from tests.dialog_helpers import RecordingSource
+from tests.dialog_helpers import AgentStateSource, RecordingSource
 from tests.helpers import centre
 
 
@@ -92,3 +92,46 @@ async def test_an_outcome_that_cannot_be_recorded_is_said_with_the_result() -> N
     result = await actions.reassign_contact(centre().contacts[0], "support")
     assert result.ok and pbx.moves  # done: the source did it
     assert "WARNING: outcome not in audit log (disk full)" in result.message
+
+
+# -- agent state ---------------------------------------------------------------------
+
+
+def state_sources() -> tuple[AgentStateSource, AgentStateSource]:
+    pbx, chat = AgentStateSource([centre()]), AgentStateSource([centre()])
+    chat.name = "chat"
+    return pbx, chat
+
+
+async def test_agent_states_change_each_on_its_own_source_audited() -> None:
+    pbx, chat = state_sources()
+    sink = Sink()
+    actions = Actions([pbx, chat], sink, "ann", Role.SUPERVISOR)
+    a1, a3 = centre().agents[0], centre().agents[2].model_copy(update={"source": "chat"})
+    results = await actions.set_agent_state([a1, a3], "logout")
+    assert [r.ok for r in results] == [True, True]
+    assert pbx.state_changes == [(a1.id, "logout")] and chat.state_changes == [(a3.id, "logout")]
+    assert [(r["action"], r["subject"], r["outcome"]) for r in sink.records] == [
+        ("agent_state", f"agent {a1.id}", "allowed"), ("agent_state", f"agent {a1.id}", "done"),
+        ("agent_state", f"agent {a3.id}", "allowed"), ("agent_state", f"agent {a3.id}", "done")]
+
+
+async def test_agent_state_needs_a_supervisor() -> None:
+    pbx, _ = state_sources()
+    sink = Sink()
+    actions = Actions([pbx], sink, "val", Role.VIEWER)
+    (result,) = await actions.set_agent_state([centre().agents[0]], "available")
+    assert (result.ok, result.code) == (False, "refused")
+    assert result.message == "val is a viewer; agent state needs supervisor"
+    assert pbx.state_changes == [] and [r["outcome"] for r in sink.records] == ["refused"]
+
+
+async def test_agent_state_on_a_source_that_cannot_is_refused_with_the_reason() -> None:
+    pbx = RecordingSource([centre()])  # no AGENT_STATE
+    sink = Sink()
+    actions = Actions([pbx], sink, "ann", Role.SUPERVISOR)
+    assert actions.refusal("agent_state", "pbx") == "source pbx cannot change agents' states"
+    (result,) = await actions.set_agent_state([centre().agents[0]], "away:lunch")
+    assert (result.ok, result.code) == (False, "refused")
+    assert result.message == "source pbx cannot change agents' states"
+    assert [r["outcome"] for r in sink.records] == ["refused"]

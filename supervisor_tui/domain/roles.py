@@ -13,7 +13,7 @@ from enum import StrEnum
 
 class Role(StrEnum):
     VIEWER = "viewer"  # look only
-    SUPERVISOR = "supervisor"  # escalations, reassign contacts, move agents
+    SUPERVISOR = "supervisor"  # escalations, reassign contacts, move agents, agent state
     ADMIN = "admin"  # and crisis communications
 
 
@@ -25,6 +25,7 @@ REQUIRED_ROLE: dict[str, Role] = {
     "assign_contact": Role.SUPERVISOR,
     "overflow": Role.SUPERVISOR,
     "move_agents": Role.SUPERVISOR,
+    "agent_state": Role.SUPERVISOR,
     "escalation": Role.SUPERVISOR,
     "crisis_declare": Role.ADMIN,
     "crisis_resolve": Role.ADMIN,
