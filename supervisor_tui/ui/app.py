@@ -54,6 +54,7 @@ from supervisor_tui.ui.screens.crisis import CrisisScreen
 from supervisor_tui.ui.screens.dashboard import DashboardScreen
 from supervisor_tui.ui.screens.escalations import EscalationDeskScreen
 from supervisor_tui.ui.screens.help import HelpScreen
+from supervisor_tui.ui.screens.intraday import IntradayScreen
 from supervisor_tui.ui.screens.queue_detail import QueueDetailScreen
 from supervisor_tui.ui.screens.sources import SourcesScreen
 from supervisor_tui.ui.screens.wall import WallScreen, wall_settings
@@ -129,7 +130,8 @@ class SupervisorApp(App[None]):
     VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (30, "-tall")]  # type: ignore[misc]
     MODES: ClassVar = {"dashboard": DashboardScreen, "agents": AgentsScreen,
                        "escalations": EscalationDeskScreen, "audit": AuditScreen,
-                       "sources": SourcesScreen, "crisis": CrisisScreen}
+                       "sources": SourcesScreen, "crisis": CrisisScreen,
+                       "intraday": IntradayScreen}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
@@ -137,6 +139,9 @@ class SupervisorApp(App[None]):
         Binding("a", "switch_mode('agents')", "Agents"),
         Binding("e", "switch_mode('escalations')", "Escalations"),
         Binding("c", "switch_mode('crisis')", "Crisis"),
+        # I, not i: the crisis screen's i declares an incident. Out of the footer like L
+        # and S (help, the palette and the README list it).
+        Binding("I", "switch_mode('intraday')", "Intraday", show=False),
         Binding("L", "switch_mode('audit')", "Audit log", show=False),
         Binding("S", "switch_mode('sources')", "Sources", show=False),
         Binding("N", "snooze_notices", "Snooze the last notice's categories", show=False),
@@ -492,6 +497,9 @@ class SupervisorApp(App[None]):
                             lambda: self.switch_mode("agents"))
         yield SystemCommand("Escalation desk", "Everything that needs a human (e)",
                             lambda: self.switch_mode("escalations"))
+        yield SystemCommand("Intraday", "Today by interval beside the same day last week, "
+                            "with a chart of offered and SL (I)",
+                            lambda: self.action_switch_mode("intraday"))
         yield SystemCommand("Audit log", "Who did what, live (L)",
                             lambda: self.switch_mode("audit"))
         yield SystemCommand("Sources", "Health, requests, latency and API budget of each "

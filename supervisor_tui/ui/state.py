@@ -190,6 +190,21 @@ class ConsoleState:
             at = datetime.fromisoformat(row["ts"])
             self.trends.add(at, [(row["queue_id"], float(row["waiting"]))])
 
+    def intervals(self, start: datetime, end: datetime, *, queue_id: str | None = None,
+                  channels: Sequence[str] | None = None) -> list[IntervalRow]:
+        """Closed intervals in [start, end): one queue's rows, or ``channels``' summed
+        per interval (a channel group's). Empty without a store; a read error is said in
+        the status bar."""
+        if self.store is None:
+            return []
+        try:
+            if channels is not None:
+                return self.store.interval_sums(start, end, channels)
+            return self.store.intervals(start, end, queue_id)
+        except StoreError as err:
+            self.problem = str(err)
+            return []
+
     def _close_interval(self, last: Board, first: Snapshot) -> list[IntervalRow]:
         """One row per queue for the interval ``last`` (its final poll) belongs to, now
         that ``first`` (the next poll) is in another one.

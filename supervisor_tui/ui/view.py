@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # annotations only: keeps this module free of the heavy impor
     from supervisor_tui.notices import NoticeDesk
     from supervisor_tui.sources.base import Source
     from supervisor_tui.store import Store
-    from supervisor_tui.store.rows import EscalationState
+    from supervisor_tui.store.rows import EscalationState, IntervalRow
 
 
 class ConsoleView(Protocol):
@@ -60,6 +60,10 @@ class ConsoleView(Protocol):
     def data_age_s(self) -> float | None: ...
     def live_within_s(self) -> float: ...
     def is_stale(self) -> bool: ...
+
+    # Intraday history (closed intervals): one queue's rows, or a channel group's sums.
+    def intervals(self, start: datetime, end: datetime, *, queue_id: str | None = None,
+                  channels: Sequence[str] | None = None) -> Sequence[IntervalRow]: ...
 
     def escalation_state(self, esc: Escalation) -> EscalationState | None: ...
     def is_handled(self, esc: Escalation) -> bool: ...

@@ -1,0 +1,266 @@
+"""Intraday: today interval by interval beside the same day last week, for one queue or
+one channel group, with a chart of offered and SL (issue 13, item 3).
+
+Reads the store's closed intervals through ``ConsoleView.intervals`` (one query per
+view and closed interval, not per poll) and adds the interval still open from the
+board, marked "so far". Figures come from ``domain.intraday`` (metrics, samples).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from supervisor_tui.domain import fmt
+from supervisor_tui.domain.board import CHANNEL_GROUP, DEFERRED, LIVE, Board
+from supervisor_tui.domain.intraday import (
+    IntervalFigures,
+    Slot,
+    beside,
+    channels_of,
+    day_bounds,
+    figures,
+    live_row,
+    same_day_last_week,
+)
+from supervisor_tui.domain.text import clean
+from supervisor_tui.ui.screens.base import BoardScreen
+from supervisor_tui.ui.widgets.interval_chart import axis, series
+from supervisor_tui.ui.widgets.status_bar import StatusBar
+from supervisor_tui.ui.widgets.tables import sl_cell
+
+NO_HISTORY = ("No history yet: a row is stored for each queue as each interval closes "
+              "(every {minutes} min), and last week's appear a week after that.")
+GROUP_NAMES = {LIVE: "All live queues (voice, chat, social)", DEFERRED: "All email queues"}
+
+View = tuple[str, str]  # ("group", LIVE) or ("queue", queue id)
+
+
+class IntradayScreen(BoardScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right_square_bracket", "view(1)", "Next queue", key_display="]"),
+        Binding("left_square_bracket", "view(-1)", "Previous", key_display="["),
+    ]
+
+    def __init__(self, view: View | None = None) -> None:
+        super().__init__()
+        self.view: View | None = view
+        # Stored rows of today and last week for (view, today, latest interval start):
+        # re-read when an interval closes or the view changes, not on every poll.
+        self._cache_key: tuple[View, date, datetime] | None = None
+        self._stored: tuple[list[IntervalFigures], list[IntervalFigures]] = ([], [])
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Static(id="intraday-head", markup=False)
+        with VerticalScroll(id="intraday-body"):
+            yield Static(id="intraday-chart", markup=False)
+            yield Static(id="intraday-table", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#intraday-body", VerticalScroll).focus()  # ↑ ↓ PgUp PgDn scroll
+
+    # -- which view ---------------------------------------------------------------
+
+    def views(self, board: Board) -> list[View]:
+        """Channel groups first (live, email), then every queue by name."""
+        groups: list[View] = [("group", g) for g in board.groups()]
+        queues: list[View] = [("queue", r.queue.id) for r in
+                              sorted(board.rows, key=lambda r: (r.queue.name.lower(),
+                                                                r.queue.id))]
+        return groups + queues
+
+    def action_view(self, step: int) -> None:
+        board = self.sup.board
+        if board is None:
+            return
+        views = self.views(board)
+        i = views.index(self.view) if self.view in views else -step
+        self.view = views[(i + step) % len(views)]
+        self.show_board(board)
+        self.tick(ages=False)  # the status bar names the view
+
+    def view_name(self) -> str:
+        if self.view is None:
+            return "Intraday"
+        kind, key = self.view
+        if kind == "group":
+            return GROUP_NAMES.get(key, key)
+        return self.queue_name(key)
+
+    # -- data -----------------------------------------------------------------------
+
+    def _load(self, board: Board, today: date) -> tuple[list[IntervalFigures],
+                                                          list[IntervalFigures]]:
+        assert self.view is not None
+        key = (self.view, today, board.snapshot.interval_start)
+        if key == self._cache_key:
+            return self._stored
+        state = self.sup.state
+        policy = self.sup.config.console.policy
+        formula = self.sup.config.console.sl_formula
+        kind, which = self.view
+        out = []
+        for day in (today, same_day_last_week(today)):
+            start, end = day_bounds(day, policy)
+            rows = (state.intervals(start, end, channels=channels_of(which)) if kind == "group"
+                    else state.intervals(start, end, queue_id=which))
+            out.append(figures(rows, formula))
+        self._cache_key, self._stored = key, (out[0], out[1])
+        return self._stored
+
+    def _so_far(self, board: Board) -> IntervalFigures | None:
+        """The interval still open, from the board (its figures so far)."""
+        assert self.view is not None
+        kind, which = self.view
+        cfg = self.sup.config.console
+        rows = ([r for r in board.rows if CHANNEL_GROUP[r.queue.channel] == which]
+                if kind == "group" else
+                [r for r in (board.rows_by_id.get(which),) if r is not None])
+        if not rows:
+            return None
+        live = [live_row(r.interval_stats, r.queue, board.snapshot.interval_start,
+                         cfg.interval_minutes) for r in rows]
+        return figures(live, cfg.sl_formula)[0]
+
+    # -- rendering ------------------------------------------------------------------
+
+    def show_board(self, board: Board) -> None:
+        app = self.sup
+        cfg = app.config.console
+        views = self.views(board)
+        if self.view not in views:
+            self.view = views[0] if views else None
+        head = self.query_one("#intraday-head", Static)
+        chart = self.query_one("#intraday-chart", Static)
+        table = self.query_one("#intraday-table", Static)
+        if self.view is None:
+            head.update(Text("No queues reported yet.", "dim"))
+            return
+        today = app.state.local(board.taken_at).date()
+        before = same_day_last_week(today)
+        if app.store is None:
+            stored: tuple[list[IntervalFigures], list[IntervalFigures]] = ([], [])
+        else:
+            stored = self._load(board, today)
+        now = self._so_far(board)
+        mine = [f for f in stored[0] if f.start != board.snapshot.interval_start]
+        if now is not None and app.state.local(now.start).date() == today:
+            mine.append(now)
+        slots = beside(mine, stored[1], cfg.policy)
+        head.update(self._head(today, before, not stored[0] and not stored[1]))
+        chart.update(self._chart(slots, board))
+        table.update(self._table(slots, board))
+
+    def _head(self, today: date, before: date, empty: bool) -> Text:
+        cfg = self.sup.config.console
+        text = Text()
+        text.append(clean(self.view_name(), 60), "bold")
+        if self.view is not None and self.view[0] == "queue":
+            row = (self.sup.board.rows_by_id.get(self.view[1])
+                   if self.sup.board is not None else None)
+            if row is not None:
+                q = row.queue
+                text.append(f"  {q.channel.value} · target {fmt.pct(q.sl_target)} in "
+                            f"{fmt.threshold(q.threshold_s)}", "dim")
+        text.append(f"\n{cfg.interval_minutes}-min intervals, {today:%a %d %b} "
+                    f"vs last week {before:%a %d %b} ({cfg.policy.tz}); [ ] switch", "dim")
+        if self.sup.store is None:
+            text.append("\nNo store on this console: interval history is not kept.", "bold red")
+        elif empty:
+            text.append("\n" + NO_HISTORY.format(minutes=cfg.interval_minutes), "bold")
+        return text
+
+    def _chart(self, slots: Sequence[Slot], board: Board) -> Text:
+        tall = self.size.height >= 40
+        height = 2 if tall else 1
+        text = Text()
+        today = [s.today for s in slots]
+        last = [s.last_week for s in slots]
+
+        def offered(f: IntervalFigures | None) -> float | None:
+            return float(f.stats.offered) if f is not None else None
+
+        def sl(f: IntervalFigures | None) -> float | None:
+            return f.metrics.service_level if f is not None else None
+
+        top = max((f.stats.offered for f in today + last if f is not None), default=0)
+        series(text, "Offered", [offered(f) for f in today], top, height, "bold cyan",
+               note=f"today (max {top})")
+        series(text, " last week", [offered(f) for f in last], top, height, "cyan")
+        styles = [fmt.SL_STYLE[f.status] if f is not None else None for f in today]
+        series(text, "SL", [sl(f) for f in today], 1.0, height, styles,
+               note="today (0–100%, coloured by status)")
+        series(text, " last week", [sl(f) for f in last], 1.0, height, "dim")
+        text.append_text(axis([s.label for s in slots]))
+        return text
+
+    def _table(self, slots: Sequence[Slot], board: Board) -> Table:
+        cfg = self.sup.config.console
+        n = cfg.min_sample
+        per_queue = self.view is not None and self.view[0] == "queue"
+        table = Table(box=None, padding=(0, 1, 0, 0), show_edge=False, expand=False,
+                      caption_justify="left", caption_style="dim", caption=(
+                          f"Each row: contacts that left the queue in that interval. Abn: "
+                          f"counted+short. ·n greyed: under {n} contacts behind it. "
+                          + ("St/Need: effective agents / Erlang C need at the "
+                             "interval's last poll. " if per_queue else "")
+                          + "≥: the last poll's figures (the boundary was missed). LW: "
+                          "same day last week, same local interval."))
+        for label, justify in (("Interval", "left"), ("Off", "right"), ("Ans", "right"),
+                               ("Abn", "right"), ("SL", "right"), ("ASA", "right"),
+                               ("AHT", "right"), ("St/Need" if per_queue else "", "right"),
+                               ("LW Off", "right"), ("LW SL", "right")):
+            table.add_column(label, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        dash = Text(fmt.DASH, style="dim")
+
+        def small(value: str, count: int, shown: bool) -> Text:
+            return Text(f"{value}·{count}", "dim") if shown and count < n else Text(value)
+
+        open_start = board.snapshot.interval_start
+        for slot in slots:
+            f, lw = slot.today, slot.last_week
+            when = Text(slot.label)
+            if f is not None and f.start == open_start:
+                when = Text(f"{slot.label[:5]}-now", "italic")  # open: its figures so far
+            elif f is not None and not f.complete:
+                when.append(" ≥", "dim")  # the last poll's figures: may miss a few
+            cells: list[Text] = [dash] * 7
+            if f is not None:
+                st, m = f.stats, f.metrics
+                abandoned = st.abandoned - st.abandoned_short
+                cells = [
+                    Text(str(st.offered)), Text(str(st.answered)),
+                    Text(f"{abandoned}" + (f"+{st.abandoned_short}" if st.abandoned_short
+                                           else "")),
+                    sl_cell(m.service_level, f.status, m.sl_n, n),
+                    small(fmt.duration(m.asa_s), st.answered, m.asa_s is not None),
+                    small(fmt.duration(m.aht_s), st.handled, m.aht_s is not None),
+                    self._staffing(f) if per_queue else Text(""),
+                ]
+            lw_cells = [dash, dash]
+            if lw is not None:
+                lw_cells = [Text(str(lw.stats.offered), "dim"),
+                            sl_cell(lw.metrics.service_level, lw.status, lw.metrics.sl_n, n)]
+            table.add_row(when, *cells, *lw_cells)
+        return table
+
+    @staticmethod
+    def _staffing(f: IntervalFigures) -> Text:
+        if f.staffed is None:
+            return Text(fmt.DASH, "dim")
+        need = "?" if f.needed is None else str(f.needed)
+        short = f.needed is not None and f.needed > f.staffed + 1e-9
+        return Text(f"{f.staffed:.0f}/{need}", "bold red" if short else "")
+
+    def title_text(self) -> str:
+        return f"Intraday: {clean(self.view_name(), 40)}"

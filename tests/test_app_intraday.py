@@ -1,0 +1,105 @@
+"""The intraday screen (I): today by interval beside the same day last week, as stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from supervisor_tui.store import INTERVAL_COUNTERS
+from tests.helpers import T0, ScriptedSource, centre, make_app, screen_text, screen_title, settle
+
+
+def stored(queue: str, start: datetime, offered: int, within: int,
+           channel: str = "voice", target: float = 0.8) -> dict:
+    counts = dict.fromkeys(INTERVAL_COUNTERS, 0)
+    answered = offered - 2
+    counts.update(offered=offered, answered=answered, answered_within_threshold=within,
+                  abandoned=2, abandoned_short=1, abandoned_after_threshold=1,
+                  wait_answered_s=15.0 * answered, handled=answered,
+                  handle_s=240.0 * answered)
+    return {"queue_id": queue, "interval_start": start.isoformat(), "interval_minutes": 30,
+            "channel": channel, **counts, "sl_target": target, "threshold_s": 20.0,
+            "agents_staffed_at_close": 6.0, "agents_needed_at_close": 7, "complete": 1}
+
+
+NINE = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # T0 is 10:20 UTC (the centre's zone)
+
+
+def fill(app) -> None:  # type: ignore[no-untyped-def]
+    rows = [stored("sales", NINE, 40, 29), stored("sales", NINE + timedelta(minutes=30), 20, 9),
+            stored("support", NINE, 10, 8, channel="chat", target=0.9),
+            stored("sales", NINE - timedelta(days=7), 33, 30)]
+    app.store.record_intervals(rows, T0, timedelta(days=35))
+
+
+def line(text: str, start: str) -> str:
+    return next(ln for ln in text.splitlines() if ln.strip().startswith(start))
+
+
+async def test_the_key_opens_today_by_interval_with_the_stored_figures() -> None:
+    app = make_app(ScriptedSource([centre()]))
+    fill(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("I")
+        await settle(pilot, 1)
+        assert screen_title(app) == "Intraday: All live queues (voice, chat, social)"
+        text = screen_text(app)
+        # The live group sums Sales and Support: 40 + 10 offered at 09:00, 38 + 8 answered,
+        # SL (29 + 8) / (46 + 2) = 77% against targets weighted by sample (80%, 90%).
+        row = line(text, "09:00-09:30").split()
+        assert row[1:4] == ["50", "46", "2+2"], row
+        # SL 77% against targets weighted by sample, (80% x 39 + 90% x 9) / 48 = 82%: "!"
+        assert row[4:6] == ["!", "77%"], row
+        # Last week's same interval beside it (Sales only was stored then): 33 offered,
+        # SL 30 / (31 + 1) = 94%.
+        assert row[-3:] == ["33", "✓", "94%"], row
+        assert line(text, "10:00-now").split()[1:3] == ["50", "40"]  # open, from the board
+        await pilot.press("right_square_bracket")  # next view: Sales
+        await settle(pilot, 1)
+        assert screen_title(app) == "Intraday: Sales"
+        text = screen_text(app)
+        row = line(text, "09:00-09:30").split()
+        # Stored: 40 offered, 38 answered, 1 counted + 1 short abandon, SL 29/(38+1) = 74%.
+        assert row[1:4] == ["40", "38", "1+1"], row
+        assert row[4:6] == ["✗", "74%"], row
+        assert row[6:8] == ["0:15", "4:00"], row  # ASA 15 s, AHT 4 min
+        assert row[8] == "6/7", row  # staffed vs Erlang C need at close
+        late = line(text, "09:30-10:00").split()
+        assert late[1:3] == ["20", "18"] and late[-2:] == ["—", "—"], late
+        await pilot.press("right_square_bracket")
+        await settle(pilot, 1)
+        assert screen_title(app) == "Intraday: Support"
+        assert line(screen_text(app), "09:00-09:30").split()[1:3] == ["10", "8"]
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await settle(pilot, 1)
+        assert screen_title(app).startswith("Intraday: All live")
+
+
+async def test_an_empty_store_says_no_history_yet() -> None:
+    app = make_app(ScriptedSource([centre()]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("I")
+        await settle(pilot, 1)
+        text = screen_text(app)
+        assert "No history yet" in text
+        assert "10:00-now" in text  # the open interval still shows, from the board
+
+
+async def test_it_fits_80x24_and_200x60() -> None:
+    for size in ((80, 24), (200, 60)):
+        app = make_app(ScriptedSource([centre()]))
+        fill(app)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await pilot.press("I")
+            await settle(pilot, 1)
+            text = screen_text(app)
+            lines = text.splitlines()
+            assert screen_title(app).startswith("Intraday"), lines[0]
+            assert len(lines) == size[1] and all(len(ln) <= size[0] for ln in lines)
+            assert "Offered" in text and "Interval" in text  # chart and table headers
+            assert line(text, "09:00-09:30").split()[1] == "50"
+            await pilot.press("right_square_bracket")
+            await settle(pilot, 1)
+            assert screen_title(app) == "Intraday: Sales"
