@@ -1,5 +1,7 @@
 """Agents: everyone, their state and time in it; filter, sort, and flags for agents
-too long in after-contact work or away."""
+too long in after-contact work or away. Enter opens an agent's detail; ``space``
+selects agents (✓) and v / b / w / o change the selection's (or the cursor agent's)
+state, confirmed in the agent detail dialog."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from supervisor_tui.domain.board import Board
 from supervisor_tui.domain.index import build_index
 from supervisor_tui.domain.model import Agent, AgentStateKind
 from supervisor_tui.domain.text import clean
+from supervisor_tui.ui.screens.agent_detail import PERMISSION, AgentDetailScreen, agent_key
 from supervisor_tui.ui.screens.base import BoardScreen
-from supervisor_tui.ui.widgets.grid import Grid
+from supervisor_tui.ui.widgets.grid import Column, Grid
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.tables import STATE_LABEL, agent_columns
 
@@ -37,7 +40,14 @@ class AgentsScreen(BoardScreen):
         Binding("s", "sort", "Sort"),
         Binding("x", "clear", "Clear filters"),
         Binding("escape", "leave_search", "Back to list", show=False),
+        Binding("space", "toggle_agent", "Select"),
+        Binding("v", "change('available')", "Available"),
+        Binding("b", "change('away')", "Away"),
+        Binding("w", "change('end_acw')", "End ACW"),
+        Binding("o", "change('logout')", "Log out"),
     ]
+    # Keys a viewer does not see (domain.roles.REQUIRED_ROLE; BoardScreen.check_action).
+    GATED: ClassVar[dict[str, str]] = {"change": PERMISSION}
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,14 +55,18 @@ class AgentsScreen(BoardScreen):
         self.team_filter: str | None = None
         self.queue_filter: str | None = None
         self.text_filter = ""
+        self.selected: set[str] = set()  # agent_key of each agent picked with space
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         yield Static(id="agent-filters", markup=False)
         yield Input(placeholder="search name, team, queue… (Enter to apply, Esc to leave)",
                     id="agent-search")
+        pick: Column[Agent] = Column(
+            "pick", "✓", 1, lambda a, now: Text("✓", "bold green")
+            if agent_key(a) in self.selected else "", priority=0)
         yield Grid(
-            agent_columns(self.queue_name, self._limit_for),
+            [pick, *agent_columns(self.queue_name, self._limit_for)],
             key_of=lambda a: f"{a.source}:{a.id}",
             now=self.sup.state.data_now,
             empty_text="No agent matches these filters (x clears them)",
@@ -115,6 +129,8 @@ class AgentsScreen(BoardScreen):
                       for a in by_kind.get(kind, ()) if self.is_flagged(a, now))
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f" {shown} of {len(board.snapshot.agents)} agents", "bold")
+        if self.selected:
+            line.append(f"  ✓ {len(self.selected)} selected", "bold green")
         if flagged:
             line.append(f"  ⚑ {flagged} too long in ACW/away", "bold red")
         state = self.state_filter
@@ -173,6 +189,44 @@ class AgentsScreen(BoardScreen):
         self.text_filter = ""
         self.query_one("#agent-search", Input).value = ""
         self._refilter()
+
+    def _lacking(self, action: str) -> str | None:
+        # Also left out when no connected source can change agents' states: pressed
+        # anyway, the dialog refuses with the source's reason (audited).
+        lacking = super()._lacking(action)
+        if lacking is None and action in self.GATED and not any(
+                self.sup.actions.refusal(PERMISSION, s.name) is None
+                for s in self.sup.state.sources):
+            return PERMISSION
+        return lacking
+
+    def on_grid_selected(self, event: Grid.Selected) -> None:
+        if event.key is not None:
+            self.app.push_screen(AgentDetailScreen([event.key]))
+
+    def action_toggle_agent(self) -> None:
+        grid = self.query_one("#agents", Grid)
+        key = grid.cursor_key
+        if key is None:
+            return
+        self.selected.symmetric_difference_update({key})
+        grid._shown.clear()  # repaint the ✓ column
+        grid.refresh()
+        grid.action_cursor(1)
+        if self.sup.board is not None:
+            self._show_filters(self.sup.board, len(grid.rows))
+
+    def action_change(self, verb: str) -> None:
+        """v / b / w / o: the selection, else the agent under the cursor, in the detail
+        dialog with this change asked for (y confirms there)."""
+        keys = sorted(self.selected) if self.selected else []
+        if not keys:
+            cursor = self.query_one("#agents", Grid).cursor_key
+            keys = [cursor] if cursor is not None else []
+        if not keys:
+            self.notify("No agent selected", severity="warning")
+            return
+        self.app.push_screen(AgentDetailScreen(keys, ask=verb))
 
     def title_text(self) -> str:
         return "Agents"

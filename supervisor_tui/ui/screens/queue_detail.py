@@ -17,6 +17,7 @@ from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import DAY, INTERVAL, Board, QueueRow, WindowMetrics
 from supervisor_tui.domain.model import Agent, Contact
 from supervisor_tui.domain.text import clean
+from supervisor_tui.ui.screens.agent_detail import AgentDetailScreen
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.screens.move_agents import MoveAgentsScreen
 from supervisor_tui.ui.screens.reassign import ReassignScreen
@@ -191,6 +192,8 @@ class QueueDetailScreen(BoardScreen):
     def on_grid_selected(self, event: Grid.Selected) -> None:
         if event.grid.id == "waiting":  # Enter on a waiting contact: reassign it
             self.action_reassign()
+        elif event.grid.id == "serving" and event.key is not None:  # an agent's detail
+            self.app.push_screen(AgentDetailScreen([event.key]))
 
     def action_window(self) -> None:
         """The rolling column cycles with the dashboard's window (w)."""

@@ -1,0 +1,184 @@
+"""Agent detail and control, driven as a supervisor would: Enter opens an agent, a key
+asks for a change, y confirms, the outcome is shown per agent; bulk changes act on the
+agents selected with space; a viewer, or a source that cannot, is refused with the
+reason (and the refusal is audited)."""
+
+from __future__ import annotations
+
+import pytest
+
+from supervisor_tui.domain.model import AgentStateKind
+from supervisor_tui.sources.base import Source
+from supervisor_tui.store import Store
+from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.screens.agent_detail import AgentDetailScreen
+from supervisor_tui.ui.widgets.grid import Grid
+from tests.dialog_helpers import AgentStateSource, RecordingSource
+from tests.helpers import centre, make_config, screen_text, wait_for
+
+CHANGE_KEYS = ("v Available", "b Away", "w End ACW", "o Log out")
+
+
+def console(source: Source, read_only: bool = False) -> SupervisorApp:
+    return SupervisorApp(make_config(), [source], store=Store.open(None), user="sam",
+                         read_only=read_only)
+
+
+def footer(app: SupervisorApp) -> str:
+    return screen_text(app).splitlines()[-1]
+
+
+def text(app: SupervisorApp) -> str:
+    return " ".join(screen_text(app).split())
+
+
+async def open_agents(pilot) -> Grid:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    await wait_for(pilot, lambda: app.board is not None)
+    await pilot.press("a")
+    await wait_for(pilot, lambda: "Ana" in screen_text(app) and "Di" in screen_text(app))
+    grid = app.screen.query_one("#agents", Grid)
+    return grid
+
+
+async def open_agent(pilot, key: str) -> AgentDetailScreen:  # type: ignore[no-untyped-def]
+    grid = await open_agents(pilot)
+    assert grid.move_to_key(key)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, AgentDetailScreen))
+    screen = pilot.app.screen
+    assert isinstance(screen, AgentDetailScreen)
+    return screen
+
+
+def kind_of(app: SupervisorApp, agent_id: str) -> AgentStateKind:
+    assert app.board is not None
+    return next(a for a in app.board.snapshot.agents if a.id == agent_id).state.kind
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+async def test_open_an_agent_log_them_out_and_see_it(size: tuple[int, int]) -> None:
+    source = AgentStateSource([centre()])
+    app = console(source)
+    async with app.run_test(size=size) as pilot:
+        await open_agent(pilot, "pbx:a2")  # Bo: on contact c9 in Sales
+        await wait_for(pilot, lambda: "Contact c9" in text(app))
+        shown = text(app)
+        assert "Bo" in shown and "team Red" in shown and "Serves Sales, Support" in shown
+        assert "On contact" in shown and "with the agent" in shown
+        for key in CHANGE_KEYS:
+            assert key in footer(app), (key, footer(app))
+        assert "y Confirm" not in footer(app)  # nothing asked yet
+        await pilot.press("o")
+        await wait_for(pilot, lambda: "Log out: Bo?" in text(app))
+        assert "y Confirm" in footer(app)
+        assert source.state_changes == []  # not before y
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "1 of 1 changed (log out)" in text(app))
+        assert source.state_changes == [("a2", "logout")]
+        assert "✓ Bo: a2 is now offline" in text(app)
+        await wait_for(pilot, lambda: kind_of(app, "a2") is AgentStateKind.OFFLINE)
+        await wait_for(pilot, lambda: "Offline" in text(app))
+        assert app.audit is not None
+        assert [(r["action"], r["outcome"]) for r in app.audit.records()] == [
+            ("agent_state", "allowed"), ("agent_state", "done")]
+
+
+async def test_away_offers_reasons_and_b_again_picks_the_next() -> None:
+    source = AgentStateSource([centre()])
+    app = console(source)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_agent(pilot, "pbx:a1")
+        await pilot.press("b")
+        await wait_for(pilot, lambda: "[break]" in text(app))
+        await pilot.press("b")
+        await wait_for(pilot, lambda: "[lunch]" in text(app) and "Away (lunch): Ana?" in text(app))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: source.state_changes == [("a1", "away:lunch")])
+
+
+async def test_a_viewer_sees_no_change_keys_and_pressing_one_says_why_audited() -> None:
+    source = AgentStateSource([centre()])
+    app = console(source, read_only=True)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await open_agents(pilot)
+        await pilot.pause(0.1)
+        for key in (*CHANGE_KEYS, "Select"):
+            assert key not in footer(app) or key == "Select", (key, footer(app))
+        await pilot.press("o")  # from habit: answers, refuses, records
+        assert app.audit is not None
+        await wait_for(pilot, lambda: "0 of 1 changed" in text(app))
+        assert "✗ Ana: sam is a viewer; agent state needs supervisor" in text(app)
+        assert source.state_changes == []
+        [record] = app.audit.records()
+        assert (record["action"], record["role"], record["outcome"]) == (
+            "agent_state", "viewer", "refused")
+        for key in CHANGE_KEYS:  # the dialog does not offer them either
+            assert key not in footer(app), (key, footer(app))
+
+
+async def test_bulk_selection_of_two_agents_gives_two_outcomes() -> None:
+    source = AgentStateSource([centre()])
+    app = console(source)
+    async with app.run_test(size=(120, 30)) as pilot:
+        grid = await open_agents(pilot)
+        grid.move_to_key("pbx:a1")
+        await pilot.press("space")  # Ana; the cursor goes on to the next agent
+        grid.move_to_key("pbx:a4")
+        await pilot.press("space")  # Di
+        await wait_for(pilot, lambda: "✓ 2 selected" in text(app))
+        await pilot.press("v")
+        await wait_for(pilot, lambda: "Available: 2 agents?" in text(app))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "2 of 2 changed (available)" in text(app))
+        assert sorted(source.state_changes) == [("a1", "available"), ("a4", "available")]
+        assert "✓ Ana:" in text(app) and "✓ Di:" in text(app)
+
+
+async def test_a_source_that_cannot_is_refused_with_the_reason() -> None:
+    source = RecordingSource([centre()])  # reassign and move agents only
+    app = console(source)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await open_agents(pilot)
+        await pilot.pause(0.1)
+        for key in CHANGE_KEYS:
+            assert key not in footer(app), (key, footer(app))
+        grid = app.screen.query_one("#agents", Grid)
+        grid.move_to_key("pbx:a3")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "⛔ source pbx cannot change agents' states"
+                       in text(app))
+        await pilot.press("w")
+        await wait_for(pilot, lambda: "0 of 1 changed" in text(app))
+        assert "✗ Cy: source pbx cannot change agents' states" in text(app)
+        assert app.audit is not None
+        assert [r["outcome"] for r in app.audit.records()] == ["refused"]
+
+
+async def test_a_hidden_key_in_the_dialog_also_answers_with_the_reason() -> None:
+    source = AgentStateSource([centre()])
+    app = console(source, read_only=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_agent(pilot, "pbx:a3")  # Cy, in ACW
+        await wait_for(pilot, lambda: "⛔ sam is a viewer" in text(app))
+        await pilot.press("w")
+        assert app.audit is not None
+        await wait_for(pilot, lambda: len(app.audit.records()) == 1)  # type: ignore[union-attr]
+        await wait_for(pilot, lambda: "✗ Cy: sam is a viewer" in text(app))
+        assert source.state_changes == []
+
+
+async def test_enter_on_the_queue_details_agent_table_opens_the_agent() -> None:
+    source = AgentStateSource([centre()])
+    app = console(source)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: app.board is not None)
+        app.screen.query_one("#queues", Grid).move_to_key("sales")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Agents serving this queue" in screen_text(app))
+        serving = app.screen.query_one("#serving", Grid)
+        serving.focus()
+        await wait_for(pilot, lambda: serving.move_to_key("pbx:a1"))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AgentDetailScreen))
+        await wait_for(pilot, lambda: "Ana" in text(app) and "Available" in text(app))
