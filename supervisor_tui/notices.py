@@ -39,6 +39,7 @@ CATEGORY_LABEL: dict[EscalationKind, str] = {
     EscalationKind.QUEUE_ABANDON: "queue abandons",
     EscalationKind.AGENT_ACW: "agents in after-contact work",
     EscalationKind.AGENT_AWAY: "agents away",
+    EscalationKind.AGENT_LONG_CONTACT: "agents on one contact too long",
 }
 
 

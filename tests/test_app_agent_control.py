@@ -5,6 +5,8 @@ reason (and the refusal is audited)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from supervisor_tui.domain.model import AgentStateKind
@@ -182,3 +184,18 @@ async def test_enter_on_the_queue_details_agent_table_opens_the_agent() -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, AgentDetailScreen))
         await wait_for(pilot, lambda: "Ana" in text(app) and "Available" in text(app))
+
+
+async def test_an_agent_long_on_one_contact_is_flagged() -> None:
+    snap = centre()  # Sales AHT today 4:00 (28 handled): flagged past 12:00 on a contact
+    long_on = snap.model_copy(update={"agents": tuple(
+        a.model_copy(update={"state": a.state.model_copy(update={
+            "since": snap.taken_at - timedelta(seconds=1000)})}) if a.id == "a2" else a
+        for a in snap.agents)})
+    app = console(AgentStateSource([long_on]))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_agents(pilot)
+        await wait_for(pilot, lambda: "⚑ 16:40" in text(app))  # Bo, and Cy in ACW
+        assert "⚑ 2 too long in ACW/away/a contact" in text(app)
+        assert any(e.kind == "agent_long_contact" and e.subject_id == "a2"
+                   for e in app.escalations)

@@ -24,7 +24,7 @@ async def test_filter_by_state_flags_and_search() -> None:
         grid = await open_agents(pilot)
         text = screen_text(app)
         assert "4 of 4 agents" in text
-        assert "⚑ 1 too long in ACW/away" in text  # Cy: 10 min in ACW, limit 2 min
+        assert "⚑ 1 too long in ACW/away/a contact" in text  # Cy: 10 min in ACW, limit 2 min
         assert "⚑ 10:00" in text
         await pilot.press("f")  # state: available
         await pilot.pause(0.1)

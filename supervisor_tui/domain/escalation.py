@@ -76,6 +76,7 @@ class EscalationKind(StrEnum):
     QUEUE_ABANDON = "queue_abandon"
     AGENT_ACW = "agent_acw"
     AGENT_AWAY = "agent_away"
+    AGENT_LONG_CONTACT = "agent_long_contact"  # on one contact > N x the queue's AHT
 
 
 class SubjectType(StrEnum):
@@ -147,6 +148,9 @@ class EscalationRules(BaseModel):
         default_factory=_default_away_limits, description="away limit per reason")
     agent_warning_multiple: float = Field(
         2.0, gt=1, description="agent past limit x this: warning instead of info")
+    long_contact_aht_multiple: float = Field(
+        3.0, ge=0, description="agent on one contact longer than this x the queue's AHT "
+        "today (once min_contacts are handled): info; 0 turns it off")
     flags: FlagSeverities = Field(default_factory=FlagSeverities)
     clear_after_s: float = Field(
         30.0, ge=0, description="a condition must be gone this long before it clears")
@@ -302,6 +306,8 @@ _K_WAIT, _K_TIER, _K_FLAG = (EscalationKind.CONTACT_WAIT, EscalationKind.TIER_WA
                              EscalationKind.CONTACT_FLAG)
 _K_SL, _K_ABANDON = EscalationKind.QUEUE_SL, EscalationKind.QUEUE_ABANDON
 _K_ACW, _K_AWAY = EscalationKind.AGENT_ACW, EscalationKind.AGENT_AWAY
+_K_LONG = EscalationKind.AGENT_LONG_CONTACT
+_ON_CONTACT = AgentStateKind.ON_CONTACT
 _CONTACT, _QUEUE, _AGENT = SubjectType.CONTACT, SubjectType.QUEUE, SubjectType.AGENT
 _WAITING, _WRAP_UP = ContactState.WAITING, ContactState.WRAP_UP
 _ACW, _AWAY = AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY
@@ -678,6 +684,21 @@ def _flag_escalations(
                 "label": contact_label(c), "ended": None}))
 
 
+def long_contact_limit_s(snap: Snapshot, queue_id: str | None,
+                         rules: EscalationRules) -> float | None:
+    """How long one contact of ``queue_id`` may last before its agent is flagged:
+    ``long_contact_aht_multiple`` x the queue's AHT today (handle time includes ACW, so
+    talk alone past it is longer still). None when off, or the AHT rests on fewer than
+    ``min_contacts`` handled (a guess would flag at random)."""
+    multiple = rules.long_contact_aht_multiple
+    if not multiple or queue_id is None:
+        return None
+    stats = snap.day_stats.get(queue_id)
+    if stats is None or stats.handled < rules.min_contacts or stats.handle_s <= 0:
+        return None
+    return multiple * stats.handle_s / stats.handled
+
+
 def _agent_pass(
     snap: Snapshot, idx: SnapshotIndex, rules: EscalationRules,
     previous: Mapping[str, Escalation], out: list[Escalation],
@@ -721,6 +742,52 @@ def _agent_pass(
             add(_trusted({
                 "id": eid, "kind": kind, "severity": sev, "reason": reason,
                 "subject_type": _AGENT, "subject_id": a.id, "queue_id": a.queue_id,
+                "source": a.source, "first_seen": p.first_seen if p else since + limit * _S,
+                "since": since, "last_seen": None, "value": None, "limit": limit,
+                "label": f"agent {a.name}", "ended": None}))
+    if rules.long_contact_aht_multiple:
+        _long_contact_pass(snap, idx, rules, previous, out)
+
+
+def _long_contact_pass(
+    snap: Snapshot, idx: SnapshotIndex, rules: EscalationRules,
+    previous: Mapping[str, Escalation], out: list[Escalation],
+) -> None:
+    """Agents on one contact longer than N x their queue's AHT: info, past it x
+    agent_warning_multiple warning. Cut-offs once per queue, not per agent."""
+    now = snap.taken_at
+    add, prev = out.append, previous.get
+    multiple = rules.agent_warning_multiple
+    cuts: dict[str | None, tuple[float, str, datetime, datetime] | None] = {}
+    names = {q.id: q.name for q in snap.queues}
+    times = f"{rules.long_contact_aht_multiple:g}×"
+    for a in idx.agents_by_kind.get(_ON_CONTACT, ()):
+        qid = a.queue_id
+        if qid in cuts:
+            cut = cuts[qid]
+        else:
+            lim = long_contact_limit_s(snap, qid, rules)
+            cut = cuts[qid] = None if lim is None else (
+                lim, _clock(lim), now - lim * _S, now - lim * multiple * _S)
+        if cut is None:
+            continue
+        limit, limit_txt, info_at, warn_at = cut
+        since = a.state.since
+        if since >= info_at:
+            continue
+        sev = _WARNING if since < warn_at else _INFO
+        eid = f"agent-long:{a.source}:{a.id}:{a.contact_id or ''}"
+        on = f" {a.contact_id}" if a.contact_id else ""
+        reason = (f"{a.name} on one contact{on} in {names.get(qid or '', qid)} "
+                  f"(limit {times} AHT = {limit_txt})")
+        p = prev(eid)
+        if (p is not None and p.last_seen is None and p.severity == sev and p.since == since
+                and p.reason == reason):
+            add(p)
+        else:
+            add(_trusted({
+                "id": eid, "kind": _K_LONG, "severity": sev, "reason": reason,
+                "subject_type": _AGENT, "subject_id": a.id, "queue_id": qid,
                 "source": a.source, "first_seen": p.first_seen if p else since + limit * _S,
                 "since": since, "last_seen": None, "value": None, "limit": limit,
                 "label": f"agent {a.name}", "ended": None}))

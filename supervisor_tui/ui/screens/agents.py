@@ -1,7 +1,7 @@
-"""Agents: everyone, their state and time in it; filter, sort, and flags for agents
-too long in after-contact work or away. Enter opens an agent's detail; ``space``
-selects agents (✓) and v / b / w / o change the selection's (or the cursor agent's)
-state, confirmed in the agent detail dialog."""
+"""Agents: everyone, their state and time in it; filter, sort, and flags (⚑) for agents
+too long in after-contact work, away, or on one contact (N x the queue's AHT). Enter
+opens an agent's detail; ``space`` selects agents (✓) and v / b / w / o change the
+selection's (or the cursor agent's) state, confirmed in the agent detail dialog."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static
 
 from supervisor_tui.domain.board import Board
+from supervisor_tui.domain.escalation import long_contact_limit_s
 from supervisor_tui.domain.index import build_index
 from supervisor_tui.domain.model import Agent, AgentStateKind
 from supervisor_tui.domain.text import clean
@@ -56,6 +57,8 @@ class AgentsScreen(BoardScreen):
         self.queue_filter: str | None = None
         self.text_filter = ""
         self.selected: set[str] = set()  # agent_key of each agent picked with space
+        self._long_for: object = None  # the snapshot _long_limits were worked out for
+        self._long_limits: dict[str | None, float | None] = {}
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -85,6 +88,16 @@ class AgentsScreen(BoardScreen):
             return rules.acw_limit_s
         if agent.state.kind is AgentStateKind.AWAY:
             return rules.away_limit_for(agent.state.reason)
+        board = self.sup.board
+        if agent.state.kind is AgentStateKind.ON_CONTACT and board is not None:
+            # Once per queue and poll: thousands of agents are on a contact at once.
+            snap = board.snapshot
+            if self._long_for is not snap:
+                self._long_for, self._long_limits = snap, {}
+            qid = agent.queue_id
+            if qid not in self._long_limits:
+                self._long_limits[qid] = long_contact_limit_s(snap, qid, rules)
+            return self._long_limits[qid]
         return None
 
     def is_flagged(self, agent: Agent, now: datetime) -> bool:
@@ -125,14 +138,15 @@ class AgentsScreen(BoardScreen):
         now = self.sup.state.data_now()
         index = board.index if board.index is not None else build_index(board.snapshot)
         by_kind = index.agents_by_kind  # only these can be flagged
-        flagged = sum(1 for kind in (AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY)
+        flagged = sum(1 for kind in (AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY,
+                                     AgentStateKind.ON_CONTACT)
                       for a in by_kind.get(kind, ()) if self.is_flagged(a, now))
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f" {shown} of {len(board.snapshot.agents)} agents", "bold")
         if self.selected:
             line.append(f"  ✓ {len(self.selected)} selected", "bold green")
         if flagged:
-            line.append(f"  ⚑ {flagged} too long in ACW/away", "bold red")
+            line.append(f"  ⚑ {flagged} too long in ACW/away/a contact", "bold red")
         state = self.state_filter
         label = STATE_LABEL[AgentStateKind(state)][0] if state and state != FLAGGED else state
         line.append(f"  state: {label or 'all'}", "cyan" if state else "dim")

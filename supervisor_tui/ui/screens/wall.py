@@ -298,7 +298,8 @@ def escalation_line(sup: AppView) -> Callable[[Escalation, datetime], Text]:
     return line
 
 
-AGENT_KINDS = {EscalationKind.AGENT_ACW: "ACW", EscalationKind.AGENT_AWAY: "AWAY"}
+AGENT_KINDS = {EscalationKind.AGENT_ACW: "ACW", EscalationKind.AGENT_AWAY: "AWAY",
+               EscalationKind.AGENT_LONG_CONTACT: "LONG"}
 
 
 class AgentsView(WallView):
@@ -319,13 +320,16 @@ class AgentsView(WallView):
             return
         flagged = [e for e in unhandled(sup) if e.kind in AGENT_KINDS]
         acw = sum(1 for e in flagged if e.kind == EscalationKind.AGENT_ACW)
-        away = len(flagged) - acw
+        away = sum(1 for e in flagged if e.kind == EscalationKind.AGENT_AWAY)
+        long = len(flagged) - acw - away  # on one contact past N x AHT
         agents = board.agents
         none_free = agents.available == 0 and board.waiting > 0
         self.query_one("#wall-ag-available", BigTile).show(
             str(agents.available), "✗ NONE FREE" if none_free else "✓ READY",
             "missed" if none_free else "ok", f"{board.waiting} waiting")
-        self.query_one("#wall-ag-on", BigTile).show(str(agents.on_contact), "· BUSY", "neutral")
+        self.query_one("#wall-ag-on", BigTile).show(
+            str(agents.on_contact), f"! {long} LONG" if long else "· BUSY",
+            "at_risk" if long else "neutral")
         self.query_one("#wall-ag-acw", BigTile).show(
             str(agents.after_contact_work),
             f"! {acw} OVER LIMIT" if acw else "✓ WITHIN LIMIT", "at_risk" if acw else "ok")
