@@ -5,12 +5,15 @@ reason (and the refusal is audited)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from supervisor_tui.domain.model import AgentStateKind
+from supervisor_tui.sim.config import SimulatorConfig
+from supervisor_tui.sim.engine import AVAILABLE, AWAY, OFFLINE, ON_CONTACT
 from supervisor_tui.sources.base import Source
+from supervisor_tui.sources.simulator import SimulatorSource
 from supervisor_tui.store import Store
 from supervisor_tui.ui.app import SupervisorApp
 from supervisor_tui.ui.screens.agent_detail import AgentDetailScreen
@@ -199,3 +202,33 @@ async def test_an_agent_long_on_one_contact_is_flagged() -> None:
         assert "⚑ 2 too long in ACW/away/a contact" in text(app)
         assert any(e.kind == "agent_long_contact" and e.subject_id == "a2"
                    for e in app.escalations)
+
+
+async def test_the_simulator_logs_an_agent_out_and_refuses_one_mid_contact() -> None:
+    config = make_config()
+    wall = datetime(2030, 1, 1, tzinfo=UTC)
+    sim = SimulatorSource("simulator", config.console.policy, SimulatorConfig(
+        seed=5, start=wall, warmup_minutes=30), clock=lambda: wall)  # time stands still
+    free = next(a for a in sim.engine.agents if a.kind in (AVAILABLE, AWAY))
+    busy = next(a for a in sim.engine.agents if a.kind == ON_CONTACT)
+    assert busy.contact is not None
+    app = SupervisorApp(config, [sim], store=Store.open(None), user="sam")
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_for(pilot, lambda: app.board is not None)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: app.screen.query("#agents") is not None)
+        grid = app.screen.query_one("#agents", Grid)
+        await wait_for(pilot, lambda: grid.move_to_key(f"simulator:{free.id}"))
+        await pilot.press("enter", "o")
+        await wait_for(pilot, lambda: "Log out:" in text(app))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "1 of 1 changed (log out)" in text(app))
+        assert free.kind == OFFLINE and f"{free.name} ({free.id}) is now offline" in text(app)
+        await wait_for(pilot, lambda: kind_of(app, free.id) is AgentStateKind.OFFLINE)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, AgentDetailScreen))
+        assert grid.move_to_key(f"simulator:{busy.id}")
+        await pilot.press("enter", "o", "y")
+        await wait_for(pilot, lambda: "0 of 1 changed (log out)" in text(app))
+        assert f"is on a contact with {busy.contact.id}; try when it ends" in text(app)
+        assert busy.kind == ON_CONTACT
