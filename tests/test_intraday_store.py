@@ -72,6 +72,15 @@ def test_stored_intervals_equal_the_simulators_counts_and_add_up() -> None:
         offered += row["offered"]
     assert offered > 500  # a busy morning, not a trivially empty comparison
     assert any(r["agents_needed_at_close"] for r in rows)
+    # The channel sums kept beside the rows (the group views read them) are their sums.
+    live = ("voice", "chat", "social")
+    sums = store.interval_sums(start - timedelta(hours=1), start + timedelta(hours=5), live)
+    for iso in starts:
+        for name in INTERVAL_COUNTERS:
+            mine = sum(r[name] for r in sums if r["interval_start"] == iso)  # type: ignore[literal-required]
+            theirs = sum(r[name] for r in rows  # type: ignore[literal-required]
+                         if r["interval_start"] == iso and r["channel"] in live)
+            assert mine == pytest.approx(theirs), (iso, name)
 
 
 def test_a_restart_or_a_second_console_never_counts_an_interval_twice() -> None:
@@ -85,8 +94,11 @@ def test_a_restart_or_a_second_console_never_counts_an_interval_twice() -> None:
     again = ConsoleState(make_config(), [source], store, clock=lambda: wall[0],
                          monotonic=time.monotonic)
     _drive(again, source, wall, polls=25, step_s=60)  # to 10:35: 10:00 closes
+    window = (start - timedelta(hours=1), start + timedelta(hours=2))
+    sums = store.interval_sums(*window, ["voice", "chat", "social", "email"])
     store.record_intervals(before, start, timedelta(days=35))  # and written twice over
-    after = store.intervals(start - timedelta(hours=1), start + timedelta(hours=2))
+    assert store.interval_sums(*window, ["voice", "chat", "social", "email"]) == sums
+    after = store.intervals(*window)
     assert len({r["interval_start"] for r in after}) == 3
     assert [r for r in after if r["interval_start"] in {b["interval_start"] for b in before}] \
         == before

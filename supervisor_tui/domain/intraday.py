@@ -29,7 +29,7 @@ from supervisor_tui.domain.board import (
     sl_status,
 )
 from supervisor_tui.domain.intervals import IntervalPolicy
-from supervisor_tui.domain.model import Channel, Queue, QueueStats, SLFormula
+from supervisor_tui.domain.model import Channel, QueueStats, SLFormula
 
 #: the counters of a stored interval that add (queues into a group)
 COUNTERS = ("offered", "answered", "answered_within_threshold", "abandoned",
@@ -152,13 +152,3 @@ def beside(today: Sequence[IntervalFigures], last_week: Sequence[IntervalFigures
 
 def same_day_last_week(day: date) -> date:
     return day - timedelta(days=7)
-
-
-def live_row(stats: QueueStats, queue: Queue, start: datetime,
-             minutes: int) -> dict[str, Any]:
-    """The interval still open, as a row like the stored ones (not complete: so far)."""
-    return {"queue_id": queue.id, "interval_start": start.astimezone(UTC).isoformat(),
-            "interval_minutes": minutes, "channel": queue.channel.value,
-            **{name: getattr(stats, name) for name in COUNTERS},
-            "sl_target": queue.sl_target, "threshold_s": queue.threshold_s,
-            "agents_staffed_at_close": None, "agents_needed_at_close": None, "complete": 0}

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import ClassVar
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -20,7 +19,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
 from supervisor_tui.domain import fmt
-from supervisor_tui.domain.board import CHANNEL_GROUP, DEFERRED, LIVE, Board
+from supervisor_tui.domain.board import DEFERRED, INTERVAL, LIVE, Board
 from supervisor_tui.domain.intraday import (
     IntervalFigures,
     Slot,
@@ -28,7 +27,6 @@ from supervisor_tui.domain.intraday import (
     channels_of,
     day_bounds,
     figures,
-    live_row,
     same_day_last_week,
 )
 from supervisor_tui.domain.text import clean
@@ -53,10 +51,11 @@ class IntradayScreen(BoardScreen):
     def __init__(self, view: View | None = None) -> None:
         super().__init__()
         self.view: View | None = view
-        # Stored rows of today and last week for (view, today, latest interval start):
-        # re-read when an interval closes or the view changes, not on every poll.
-        self._cache_key: tuple[View, date, datetime] | None = None
-        self._stored: tuple[list[IntervalFigures], list[IntervalFigures]] = ([], [])
+        # Stored figures per (view, day): today's re-read when an interval closes (the
+        # board's interval start moves on), last week's kept (they do not change), so
+        # neither a poll nor switching back to a view reads the store again.
+        self._today: dict[tuple[View, date], tuple[datetime, list[IntervalFigures]]] = {}
+        self._before: dict[tuple[View, date], list[IntervalFigures]] = {}
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -102,35 +101,52 @@ class IntradayScreen(BoardScreen):
     def _load(self, board: Board, today: date) -> tuple[list[IntervalFigures],
                                                           list[IntervalFigures]]:
         assert self.view is not None
-        key = (self.view, today, board.snapshot.interval_start)
-        if key == self._cache_key:
-            return self._stored
-        state = self.sup.state
-        policy = self.sup.config.console.policy
-        formula = self.sup.config.console.sl_formula
+        view, open_start = self.view, board.snapshot.interval_start
+        cached = self._today.get((view, today))
+        if cached is None or cached[0] != open_start:
+            self._today = {k: v for k, v in self._today.items() if k[1] == today}
+            self._today[(view, today)] = cached = (open_start, self._read(today))
+        before = same_day_last_week(today)
+        if (view, before) not in self._before:
+            if len(self._before) > 64:  # a day of views, bounded
+                self._before.clear()
+            self._before[(view, before)] = self._read(before)
+        return cached[1], self._before[(view, before)]
+
+    def _read(self, day: date) -> list[IntervalFigures]:
+        assert self.view is not None
+        state, cfg = self.sup.state, self.sup.config.console
         kind, which = self.view
-        out = []
-        for day in (today, same_day_last_week(today)):
-            start, end = day_bounds(day, policy)
-            rows = (state.intervals(start, end, channels=channels_of(which)) if kind == "group"
-                    else state.intervals(start, end, queue_id=which))
-            out.append(figures(rows, formula))
-        self._cache_key, self._stored = key, (out[0], out[1])
-        return self._stored
+        start, end = day_bounds(day, cfg.policy)
+        rows = (state.intervals(start, end, channels=channels_of(which)) if kind == "group"
+                else state.intervals(start, end, queue_id=which))
+        return figures(rows, cfg.sl_formula)
 
     def _so_far(self, board: Board) -> IntervalFigures | None:
-        """The interval still open, from the board (its figures so far)."""
+        """The interval still open, from the board (its figures so far): the same
+        totals the dashboard's tiles show, computed once per poll."""
         assert self.view is not None
         kind, which = self.view
-        cfg = self.sup.config.console
-        rows = ([r for r in board.rows if CHANNEL_GROUP[r.queue.channel] == which]
-                if kind == "group" else
-                [r for r in (board.rows_by_id.get(which),) if r is not None])
-        if not rows:
+        staffed: float | None = None
+        needed: int | None = None
+        if kind == "group":
+            rows = board.group_rows(which)
+            m = board.totals(INTERVAL, which) if rows else None
+            target = board.target(INTERVAL, which)
+        else:
+            row = board.rows_by_id.get(which)
+            rows = (row,) if row is not None else ()
+            m = row.interval if row is not None else None
+            target = row.queue.sl_target if row is not None else 0.0
+            if row is not None:  # staffed vs need now, as the queue detail shows them
+                staffed = row.effective_agents
+                needed = row.staffing.needed if row.staffing is not None else None
+        if m is None:
             return None
-        live = [live_row(r.interval_stats, r.queue, board.snapshot.interval_start,
-                         cfg.interval_minutes) for r in rows]
-        return figures(live, cfg.sl_formula)[0]
+        return IntervalFigures(start=board.snapshot.interval_start,
+                               minutes=self.sup.config.console.interval_minutes, metrics=m,
+                               target=target, queues=len(rows), complete=False,
+                               staffed=staffed, needed=needed)
 
     # -- rendering ------------------------------------------------------------------
 
@@ -204,23 +220,13 @@ class IntradayScreen(BoardScreen):
         text.append_text(axis([s.label for s in slots]))
         return text
 
-    def _table(self, slots: Sequence[Slot], board: Board) -> Table:
+    def _table(self, slots: Sequence[Slot], board: Board) -> Text:
         cfg = self.sup.config.console
         n = cfg.min_sample
         per_queue = self.view is not None and self.view[0] == "queue"
-        table = Table(box=None, padding=(0, 1, 0, 0), show_edge=False, expand=False,
-                      caption_justify="left", caption_style="dim", caption=(
-                          f"Each row: contacts that left the queue in that interval. Abn: "
-                          f"counted+short. ·n greyed: under {n} contacts behind it. "
-                          + ("St/Need: effective agents / Erlang C need at the "
-                             "interval's last poll. " if per_queue else "")
-                          + "≥: the last poll's figures (the boundary was missed). LW: "
-                          "same day last week, same local interval."))
-        for label, justify in (("Interval", "left"), ("Off", "right"), ("Ans", "right"),
-                               ("Abn", "right"), ("SL", "right"), ("ASA", "right"),
-                               ("AHT", "right"), ("St/Need" if per_queue else "", "right"),
-                               ("LW Off", "right"), ("LW SL", "right")):
-            table.add_column(label, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        header = ["Interval", "Off", "Ans", "Abn", "SL", "ASA", "AHT",
+                  "St/Need" if per_queue else "", "LW Off", "LW SL"]
+        rows: list[list[Text]] = []
         dash = Text(fmt.DASH, style="dim")
 
         def small(value: str, count: int, shown: bool) -> Text:
@@ -251,8 +257,29 @@ class IntradayScreen(BoardScreen):
             if lw is not None:
                 lw_cells = [Text(str(lw.stats.offered), "dim"),
                             sl_cell(lw.metrics.service_level, lw.status, lw.metrics.sl_n, n)]
-            table.add_row(when, *cells, *lw_cells)
-        return table
+            rows.append([when, *cells, *lw_cells])
+        # Laid out here as plain lines, not a rich Table: a Table is measured and
+        # rendered again at every layout pass (tens of ms for 48 rows at 200x60).
+        widths = [max([len(h), *(r[i].cell_len for r in rows)]) for i, h in enumerate(header)]
+        text = Text()
+        for i, h in enumerate(header):
+            text.append((h.ljust if i == 0 else h.rjust)(widths[i]) + " ", "bold")
+        for r in rows:
+            text.append("\n")
+            for i, cell in enumerate(r):
+                pad = " " * (widths[i] - cell.cell_len)
+                if i:
+                    text.append(pad)
+                text.append_text(cell)
+                text.append(" " if i else pad + " ")
+        text.append(
+            f"\n\nEach row: contacts that left the queue in that interval. Abn: "
+            f"counted+short. ·n greyed: under {n} contacts behind it. "
+            + ("St/Need: effective agents / Erlang C need at the interval's last poll. "
+               if per_queue else "")
+            + "≥: the last poll's figures (the boundary was missed). LW: same day last "
+            "week, same local interval.", "dim")
+        return text
 
     @staticmethod
     def _staffing(f: IntervalFigures) -> Text:
