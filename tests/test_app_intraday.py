@@ -103,3 +103,21 @@ async def test_it_fits_80x24_and_200x60() -> None:
             await pilot.press("right_square_bracket")
             await settle(pilot, 1)
             assert screen_title(app) == "Intraday: Sales"
+
+
+async def test_queue_detail_shows_todays_offered_per_interval_once_there_is_history() -> None:
+    app = make_app(ScriptedSource([centre()]))
+    fill(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # Sales
+        await settle(pilot, 1)
+        text = screen_text(app)
+        # 09:00 (40), 09:30 (20) stored, 10:00 so far (40): three bars, the tallest full.
+        assert "█▄█ offered per 30 min today (max 40; last: so far)" in text
+    empty = make_app(ScriptedSource([centre()]))
+    async with empty.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot, 1)
+        assert "offered per" not in screen_text(empty)  # no history: nothing drawn

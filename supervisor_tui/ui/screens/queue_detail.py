@@ -4,6 +4,7 @@ interval and day metrics, and Erlang C staffing (needed now vs staffed)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import ClassVar
 
 from rich.table import Table
@@ -15,6 +16,7 @@ from textual.widgets import Footer, Static
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import DAY, INTERVAL, Board, QueueRow, WindowMetrics
+from supervisor_tui.domain.intraday import day_bounds
 from supervisor_tui.domain.model import Agent, Contact
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.agent_detail import AgentDetailScreen
@@ -22,6 +24,7 @@ from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.screens.move_agents import MoveAgentsScreen
 from supervisor_tui.ui.screens.reassign import ReassignScreen
 from supervisor_tui.ui.widgets.grid import Grid
+from supervisor_tui.ui.widgets.interval_chart import bar_lines
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.tables import agent_columns, contact_columns, sl_cell
 
@@ -165,10 +168,41 @@ class QueueDetailScreen(BoardScreen):
         columns = [(k, fmt.window_label(board, k, zone, minutes, short=True)) for k in keys]
         self.query_one("#queue-metrics", Static).update(
             metrics_table(row, columns, cfg.min_sample))
-        self.query_one("#queue-staffing", Static).update(staffing_text(row))
+        staffing = staffing_text(row)
+        chart = self._offered_today(board, row)
+        if chart is not None:
+            staffing.append("\n")
+            staffing.append_text(chart)
+        self.query_one("#queue-staffing", Static).update(staffing)
         self.query_one("#waiting", Grid).set_rows(board.waiting_by_queue.get(self.queue_id, ()))
         serving: tuple[Agent, ...] = board.agents_by_queue.get(self.queue_id, ())
         self.query_one("#serving", Grid).set_rows(serving)
+
+    _today_key: tuple[date, datetime] | None = None
+    _today_offered: tuple[int, ...] = ()
+
+    def _offered_today(self, board: Board, row: QueueRow) -> Text | None:
+        """Today's offered per interval (stored closed intervals, then the open one so
+        far): one line of bars, shown once there is history (the intraday screen, I,
+        has the rest)."""
+        state, cfg = self.sup.state, self.sup.config.console
+        today = state.local(board.taken_at).date()
+        key = (today, board.snapshot.interval_start)
+        if key != self._today_key:  # re-read when an interval closes, not every poll
+            start, end = day_bounds(today, cfg.policy)
+            self._today_key = key
+            self._today_offered = tuple(
+                r["offered"] for r in state.intervals(start, end, queue_id=self.queue_id)
+                if datetime.fromisoformat(r["interval_start"]) < board.snapshot.interval_start)
+        if not self._today_offered:
+            return None
+        values = [*self._today_offered, row.interval_stats.offered][-36:]
+        top = max(values)
+        # Bars first: on a short terminal the words are what gets cut.
+        text = Text(bar_lines([float(v) for v in values], float(top), 1)[0], "bold cyan")
+        text.append(f" offered per {cfg.interval_minutes} min today (max {top}; last: so far)",
+                    "dim")
+        return text
 
     def _waiting(self) -> list[Contact]:
         board = self.sup.board
