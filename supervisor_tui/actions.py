@@ -22,9 +22,11 @@ CAPABILITY = {
     "overflow": Capability.REASSIGN_CONTACT,
     "move_agents": Capability.MOVE_AGENTS,
     "agent_state": Capability.AGENT_STATE,
+    "emergency_group": Capability.EMERGENCY_GROUP,
 }
 #: what a source that lacks the capability cannot do, in words (default: the action's)
-CANNOT = {"agent_state": "change agents' states"}
+CANNOT = {"agent_state": "change agents' states",
+          "emergency_group": "switch an emergency group"}
 
 
 def current_user(config: Any = None) -> str:
@@ -133,6 +135,23 @@ class Actions:
         """Put each agent into ``state`` (``domain.agent_control``: "available",
         "away:<reason>", "end_acw", "logout"), on each agent's source; one outcome each."""
         return [await self._set_state(agent, state) for agent in agents]
+
+    def emergency_sources(self) -> list[str]:
+        """Names of the connected sources that can switch an emergency group."""
+        return [name for name, s in self.sources.items()
+                if s.supports(Capability.EMERGENCY_GROUP)]
+
+    async def set_emergency(self, source_name: str, active: bool, group: str = "emergency",
+                            incident: int | None = None) -> ActionResult:
+        """Switch the platform's emergency group on or off (during an incident: new voice
+        calls hear the emergency message instead of queueing)."""
+        params: dict[str, object] = {"group": group, "active": active}
+        if incident is not None:
+            params["incident"] = incident
+        return await self._run(
+            "emergency_group", source_name, f"emergency group on {source_name}", params,
+            lambda source: source.set_emergency(group, active),
+        )
 
     async def _set_state(self, agent: Agent, state: str) -> ActionResult:
         return await self._run(

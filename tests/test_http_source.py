@@ -97,7 +97,7 @@ async def test_capabilities_come_from_the_server(url: str, sources: Sources) -> 
     await remote.snapshot()
     assert remote.capabilities == {Capability.SNAPSHOT, Capability.REASSIGN_CONTACT,
                                    Capability.MOVE_AGENTS, Capability.BROADCAST,
-                                   Capability.AGENT_STATE}
+                                   Capability.AGENT_STATE, Capability.EMERGENCY_GROUP}
     assert remote.supports(Capability.REASSIGN_CONTACT)
 
 
@@ -583,3 +583,14 @@ async def test_a_bad_delta_fails_one_poll_and_the_next_is_full(
     assert (await remote.move_contact(waiting(again), "billing")).ok
     await remote.snapshot()  # and deltas again from there
     assert remote.request_stats.last_status == 226
+
+
+async def test_emergency_group_switches_over_the_protocol(url: str, sim: SimulatorSource,
+                                                          sources: Sources) -> None:
+    remote = sources(url)
+    await remote.snapshot()  # capabilities come with the snapshot
+    assert remote.supports(Capability.EMERGENCY_GROUP)
+    on = await remote.set_emergency("emergency", True)
+    assert on.ok and sim.engine.emergency_group == "emergency"
+    off = await remote.set_emergency("emergency", False)
+    assert off.ok and "queue again" in off.message and sim.engine.emergency_group is None

@@ -27,6 +27,7 @@ REQUIRED_ROLE: dict[str, Role] = {
     "move_agents": Role.SUPERVISOR,
     "agent_state": Role.SUPERVISOR,
     "escalation": Role.SUPERVISOR,
+    "emergency_group": Role.ADMIN,  # reroutes every voice call: a crisis decision
     "crisis_declare": Role.ADMIN,
     "crisis_resolve": Role.ADMIN,
     "crisis_message": Role.ADMIN,

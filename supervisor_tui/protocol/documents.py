@@ -256,6 +256,14 @@ class SetAgentStateRequest(Frozen):
     state: str = Field(min_length=1, max_length=100)
 
 
+class EmergencyRequest(Frozen):
+    """``PUT /v1/emergency``: switch the centre's emergency group on or off (while on,
+    new voice calls hear the emergency message instead of queueing)."""
+
+    group: str = Field("emergency", min_length=1, max_length=100)
+    active: bool
+
+
 class BroadcastRequest(Frozen):
     """``POST /v1/broadcast``: a message shown to every logged-in agent."""
 
@@ -277,7 +285,7 @@ class ErrorDoc(Frozen):
 #: every document of the protocol, by the name used in the schema and the docs
 DOCUMENTS: tuple[type[Frozen], ...] = (
     SnapshotDoc, DeltaDoc, HealthDoc, MoveContactRequest, AssignContactRequest, SetSkillsRequest,
-    SetAgentStateRequest, BroadcastRequest, ActionResult, ErrorDoc)
+    SetAgentStateRequest, EmergencyRequest, BroadcastRequest, ActionResult, ErrorDoc)
 
 
 # -- conversions ---------------------------------------------------------------------

@@ -59,6 +59,7 @@ from supervisor_tui.protocol.documents import (
     AssignContactRequest,
     BroadcastRequest,
     Centre,
+    EmergencyRequest,
     HealthDoc,
     MoveContactRequest,
     SetAgentStateRequest,
@@ -225,6 +226,7 @@ class ProtocolServer:
             Route(f"{PREFIX}/agents/{{agent_id:path}}/state", self.set_state,
                   methods=["PUT"]),
             Route(f"{PREFIX}/broadcast", self.broadcast, methods=["POST"]),
+            Route(f"{PREFIX}/emergency", self.set_emergency, methods=["PUT"]),
         ]
         middleware = []
         if token:
@@ -359,6 +361,10 @@ class ProtocolServer:
         agent_id = request.path_params["agent_id"]
         return await self._action(request, SetAgentStateRequest, lambda body: (
             self.source.set_agent_state(agent_id, body.state)))
+
+    async def set_emergency(self, request: Request) -> Response:
+        return await self._action(request, EmergencyRequest, lambda body: (
+            self.source.set_emergency(body.group, body.active)))
 
     async def broadcast(self, request: Request) -> Response:
         return await self._action(request, BroadcastRequest, lambda body: (

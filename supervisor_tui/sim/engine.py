@@ -227,6 +227,12 @@ class Engine:
         self._ended: OrderedDict[str, SimContact] = OrderedDict()
         self.broadcasts: deque[tuple[float, str]] = deque(maxlen=100)
         self._broadcast_keys: dict[str, None] = {}  # insertion-ordered, bounded
+        # A platform's emergency group (Genesys: Architect emergency groups): while it is
+        # on, a new voice call hears the emergency message and ends in the IVR, never
+        # entering a queue, so it is not offered to one (counted here instead).
+        self.emergency_group: str | None = None
+        self.emergency_since: float | None = None
+        self.emergency_diverted = 0  # voice calls that heard the message since switched on
 
         # Agent time per state since the last reset_totals() (occupancy).
         self._state_time = [0.0] * len(AGENT_KINDS)
@@ -486,6 +492,9 @@ class Engine:
 
     def _arrive(self, q: SimQueue, t: float) -> None:
         self._schedule_arrival(q, t)
+        if self.emergency_group is not None and q.channel is Channel.VOICE:
+            self.emergency_diverted += 1  # heard the emergency message in the IVR
+            return
         self._route_new(self._new_contact(q, t), q, t, q.defer_s)
 
     def _new_contact(self, q: SimQueue, t: float) -> SimContact:
@@ -956,6 +965,25 @@ class Engine:
         self._set_kind(a, AWAY, t, reason)
         self._push(t + mean_s * (0.75 + 0.5 * self.rng.random()), _END_BREAK, a, a.break_seq)
         return ActionOutcome(True, ActionCode.OK, f"{ended}{who} is now away ({reason})")
+
+    def set_emergency(self, group: str, active: bool) -> ActionOutcome:
+        """Switch the centre's emergency group on or off: while on, new voice calls hear
+        the emergency message and are not queued (chat, email and social carry on)."""
+        group = group.strip() or "emergency"
+        if active:
+            if self.emergency_group is not None:
+                return ActionOutcome(True, ActionCode.OK,
+                                     f"emergency group {self.emergency_group} was already on")
+            self.emergency_group, self.emergency_since = group, self.now
+            self.emergency_diverted = 0
+            return ActionOutcome(True, ActionCode.OK, f"emergency group {group} on: new voice "
+                                 "calls hear the emergency message and are not queued")
+        if self.emergency_group is None:
+            return ActionOutcome(True, ActionCode.OK, "emergency group was already off")
+        was, diverted = self.emergency_group, self.emergency_diverted
+        self.emergency_group = self.emergency_since = None
+        return ActionOutcome(True, ActionCode.OK, f"emergency group {was} off: voice calls "
+                             f"queue again ({diverted} heard the message while it was on)")
 
     def broadcast(self, message: str, key: str | None = None) -> ActionOutcome:
         """Send a message to every logged-in agent (kept for drills and tests)."""

@@ -26,6 +26,7 @@ from supervisor_tui.protocol.documents import (
     BroadcastRequest,
     Centre,
     DeltaDoc,
+    EmergencyRequest,
     ErrorDoc,
     MoveContactRequest,
     ProtocolError,
@@ -172,6 +173,10 @@ class HttpSource(WebSource):
     async def set_agent_state(self, agent_id: str, state: str) -> ActionResult:
         return await self._perform("PUT", f"agents/{quote(agent_id, safe='')}/state",
                                SetAgentStateRequest, state=state)
+
+    async def set_emergency(self, group: str, active: bool) -> ActionResult:
+        return await self._perform("PUT", "emergency", EmergencyRequest, group=group,
+                                   active=active)
 
     async def broadcast(self, message: str, key: str | None = None) -> ActionResult:
         # The crisis outbox's key goes to the server as the Idempotency-Key, so a re-send

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static
@@ -36,6 +37,7 @@ from supervisor_tui.domain.board import Board, SLStatus
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.screens.crisis_forms import DeclareForm, ResolveForm, SendForm
+from supervisor_tui.ui.screens.emergency import EmergencySwitch
 from supervisor_tui.ui.widgets.grid import Column, Grid
 from supervisor_tui.ui.widgets.incident_banner import severity_badge
 from supervisor_tui.ui.widgets.lean import LeanText
@@ -99,13 +101,15 @@ class CrisisScreen(BoardScreen):
         Binding("x", "export", "Export"),
         Binding("n", "note", "Note", show=False),
         Binding("f", "requeue", "Retry failed", show=False),
+        Binding("g", "emergency", "Emergency group on/off", show=False),
         Binding("tab", "app.focus_next", "Switch table", show=False),
         Binding("escape", "leave_input", "Back to list", show=False),
     ]
     # Keys a role without them does not see (domain.roles.REQUIRED_ROLE; BoardScreen.check_action).
     GATED: ClassVar[dict[str, str]] = {
         "declare": "crisis_declare", "send": "crisis_message", "follow_up": "crisis_message",
-        "resolve": "crisis_resolve", "requeue": "crisis_requeue", "note": "crisis_note"}
+        "resolve": "crisis_resolve", "requeue": "crisis_requeue", "note": "crisis_note",
+        "emergency": "emergency_group"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -347,6 +351,59 @@ class CrisisScreen(BoardScreen):
 
     # -- actions -------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # g only where a connected source can switch an emergency group.
+        if action == "emergency" and not self.sup.actions.emergency_sources():
+            return False
+        return super().check_action(action, parameters)
+
+    # -- emergency group ------------------------------------------------------------
+
+    def action_emergency(self) -> None:
+        inc = self.selected()
+        self._offer_emergency(None, inc.id if inc is not None and inc.active else None)
+
+    def _offer_emergency(self, active: bool | None, incident_id: int | None,
+                         why: str = "") -> None:
+        """Ask to switch the platform's emergency group (after a declare: on; after a
+        resolve: off; on g: which). Offered only where a source can and the role may."""
+        actions = self.sup.actions
+        names = actions.emergency_sources()
+        refusal = actions.refusal("emergency_group", names[0] if names else None)
+        if not names or refusal is not None:
+            if active is None:  # asked for with g: say why not, audited (offers stay quiet)
+                why = refusal or "No connected source can switch an emergency group"
+                if names:
+                    why = actions.auditor.refuse("emergency_group",
+                                                 f"emergency group on {names[0]}", {}, why).message
+                self.notify(why, title="Emergency group", severity="warning", timeout=8)
+            return
+
+        def chosen(on: bool | None) -> None:
+            if on is not None:
+                self._switch_emergency(names, on, incident_id)
+
+        self.app.push_screen(EmergencySwitch(names, active, why), chosen)
+
+    @work(group="emergency")
+    async def _switch_emergency(self, names: list[str], on: bool,
+                                incident_id: int | None) -> None:
+        word = "on" if on else "off"
+        for name in names:
+            result = await self.sup.actions.set_emergency(name, on, incident=incident_id)
+            self.notify(clean(result.message, 200),
+                        title=f"Emergency group {word} on {clean(name, 24)}"
+                        if result.ok else "Emergency group not switched",
+                        severity="information" if result.ok else "error", timeout=10)
+            service = self.service
+            if incident_id is not None and service is not None and result.ok:
+                try:  # on the incident's timeline, for the review afterwards
+                    service.note(incident_id, f"emergency group {word} on {name}: "
+                                 f"{result.message}")
+                except CrisisError as err:
+                    self.notify(clean(err, 160), title="Timeline note", severity="warning")
+        self.refresh_crisis()
+
     def _allowed(self, action: str) -> CrisisService | None:
         """The service if this user may do ``action``; otherwise say why (and record the
         refused attempt, as the CLI does) and return None."""
@@ -390,6 +447,7 @@ class CrisisScreen(BoardScreen):
             self.refresh_crisis()
             self.query_one("#incidents", Grid).move_to_key(str(incident.id))
             self.refresh_crisis()
+            self._offer_emergency(True, incident.id, f"Incident #{incident.id} declared.")
 
         self.app.push_screen(DeclareForm(service, troubled_queues(self.sup.board)), declared)
 
@@ -415,6 +473,7 @@ class CrisisScreen(BoardScreen):
         self.sup.deliver_now()
         self.sup.poll_banners()  # an all clear resolves the incident
         self.refresh_crisis()
+        self._offer_off_if_resolved(queued.incident_id)
 
     def action_send(self) -> None:
         inc = self.selected()
@@ -445,8 +504,18 @@ class CrisisScreen(BoardScreen):
                 self.notify(f"Resolved #{incident.id}.")
                 self.sup.poll_banners()
                 self.refresh_crisis()
+                self._offer_emergency(False, incident.id, f"Incident #{incident.id} resolved.")
 
         self.app.push_screen(ResolveForm(service, inc), resolved)
+
+    def _offer_off_if_resolved(self, incident_id: int) -> None:
+        service = self.service
+        try:
+            resolved = service is not None and not service.incident(incident_id).active
+        except CrisisError:
+            return
+        if resolved:
+            self._offer_emergency(False, incident_id, f"Incident #{incident_id} resolved.")
 
     def action_requeue(self) -> None:
         service = self._allowed("crisis_requeue")
