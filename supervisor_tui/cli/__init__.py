@@ -11,14 +11,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from supervisor_tui import __version__
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from supervisor_tui.config import Config
     from supervisor_tui.sources.settings import SourceSettings
     from supervisor_tui.store import Store
@@ -120,6 +119,23 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", action="store_true", help="export records as JSON lines")
     audit.add_argument("--since", type=_when, help="only records at or after this time "
                        "(ISO date/time, or e.g. 2h / 30m / 7d ago)")
+
+    export = sub.add_parser("export", help="export stored history (CSV or JSON)",
+                            description="Export one local day of stored history. Columns "
+                            "are stable (docs/export.md); times are UTC with the local time "
+                            "and zone beside them.")
+    export.add_argument("what", choices=["intervals"],
+                        help="intervals: per queue per closed reporting interval")
+    export.add_argument("--date", type=_day, required=True,
+                        help="the centre's local day, YYYY-MM-DD (or 'today', 'yesterday')")
+    export.add_argument("--queue", help="one queue id (default: every queue)")
+    export.add_argument("--format", choices=["csv", "json"], default="csv")
+    export.add_argument("-o", "--output", type=Path, help="write to this file (refused if "
+                        "it exists) instead of standard output")
+    export.add_argument("--db", type=Path, default=argparse.SUPPRESS,
+                        help="SQLite store to read (must exist; never created)")
+    export.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                        help="TOML config: its [console] timezone and sl_formula")
 
     sim = sub.add_parser("simulate", help="run one simulated queue headless")
     sim.add_argument("--agents", type=_positive(int), required=True)
@@ -308,6 +324,66 @@ def _open_existing_audit(args: argparse.Namespace) -> AuditLog | int:
         return AuditLog.for_config(sqlite_utils.Database(conn), config.audit, create=False)
     except AuditError as err:
         return _fail(f"cannot check the audit log: {err}")
+
+
+def _day(text: str) -> str:
+    """A day as typed: YYYY-MM-DD, today or yesterday (resolved in the centre's zone)."""
+    if text in ("today", "yesterday"):
+        return text
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day: {text!r} (YYYY-MM-DD)") from None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from supervisor_tui.cli import export
+    from supervisor_tui.config import ConfigError, default_db_path, load_config
+    from supervisor_tui.store import Store, StoreError
+
+    try:
+        config = load_config(args.config, required=args.config is not None)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    path = args.db or default_db_path()
+    if not path.is_file():
+        return _fail(f"no store at {path} (check --db): nothing to export, nothing created")
+    zone = config.console.policy.zone
+    today = datetime.now(zone).date()
+    day = {"today": today, "yesterday": today - timedelta(days=1)}.get(
+        args.date) or date.fromisoformat(args.date)
+    start, end = export.day_bounds(day, zone)
+    try:
+        store = Store.open(path)
+    except StoreError as err:
+        return _fail(str(err), 1)
+    try:
+        rows = store.intervals(start, end, args.queue)
+    except (StoreError, sqlite3.Error) as err:
+        return _fail(f"cannot read intervals: {err}", 1)
+    finally:
+        store.close()
+    formula = config.console.sl_formula
+    records = [export.interval_record(r, zone, formula) for r in rows]
+    text = (export.to_json("intervals", day, zone, formula, records) if args.format == "json"
+            else export.to_csv(records, export.INTERVAL_EXPORT_COLUMNS))
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            with args.output.open("x", encoding="utf-8", newline="") as f:  # never overwrite
+                f.write(text)
+        except OSError as err:
+            return _fail(f"cannot write {args.output}: {err.strerror or err}", 1)
+        print(f"{len(records)} interval row(s) of {day} ({zone.key}) written to "
+              f"{args.output}", file=sys.stderr)
+    if not records:
+        print(f"supervisor-tui: no stored intervals for {day} ({zone.key})"
+              + (f", queue {args.queue}" if args.queue else ""), file=sys.stderr)
+    return 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -499,7 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve-sim":
         return cmd_serve_sim(args)
     if args.command not in ("crisis", "incident", "check-config", "staffing", "simulate",
-                            "audit"):
+                            "audit", "export"):
         return cmd_run(args)
     from supervisor_tui.domain.text import TerminalStream
 
@@ -516,6 +592,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _command(args: argparse.Namespace) -> int:
     if args.command in ("crisis", "incident"):
         return cmd_crisis(args)
+    if args.command == "export":
+        return cmd_export(args)
     if args.command == "check-config":
         return cmd_check_config(args.file, args.probe)
     if args.command == "staffing":
