@@ -72,7 +72,6 @@ async def test_open_an_agent_log_them_out_and_see_it(size: tuple[int, int]) -> N
         assert "Bo" in shown and "team Red" in shown and "Serves Sales, Support" in shown
         assert "On contact" in shown and "with the agent" in shown
         await wait_for(pilot, lambda: all(key in footer(app) for key in CHANGE_KEYS))
-        assert "y Confirm" not in footer(app)  # nothing asked yet
         await pilot.press("o")
         await wait_for(pilot, lambda: "Log out: Bo?" in text(app))
         await wait_for(pilot, lambda: "y Confirm" in footer(app))
@@ -231,3 +230,15 @@ async def test_the_simulator_logs_an_agent_out_and_refuses_one_mid_contact() -> 
         await wait_for(pilot, lambda: "0 of 1 changed (log out)" in text(app))
         assert f"is on a contact with {busy.contact.id}; try when it ends" in text(app)
         assert busy.kind == ON_CONTACT
+
+
+async def test_help_on_the_agent_dialog_lists_its_keys() -> None:
+    app = console(AgentStateSource([centre()]))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_agent(pilot, "pbx:a1")
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: "Keys on this screen" in text(app))
+        shown = text(app)
+        for key, does in (("v", "Available"), ("b", "Away"), ("w", "End ACW"),
+                          ("o", "Log out"), ("y", "Confirm")):
+            assert f"{key} {does}" in shown, (key, shown)

@@ -68,6 +68,7 @@ class AgentDetailScreen(ActionModal):
         Binding("w", "end_acw", "End ACW"),
         Binding("o", "logout", "Log out"),
         Binding("y", "confirm", "Confirm"),
+        Binding("question_mark", "app.help", "Help", key_display="?", show=False),
     ]
     GATED: ClassVar[frozenset[str]] = frozenset({*VERBS, "confirm"})
 
@@ -225,9 +226,10 @@ class AgentDetailScreen(ActionModal):
         # answers such a key (with the reason, audited).
         if action not in self.GATED or self._pressed_anyway:
             return True
-        if action == "confirm" and self.pending is None:
+        if self._refusal() is not None:
             return False
-        return self._refusal() is None
+        # Nothing asked yet: y is shown greyed (and in help), not hidden.
+        return None if action == "confirm" and self.pending is None else True
 
     _pressed_anyway = False
 

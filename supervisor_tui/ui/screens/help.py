@@ -50,7 +50,8 @@ GLOSSARY = [
                      "queue as it ends; 10:00-now is the open one so far. ≥: the console "
                      "missed that interval's end, so these are its last poll's figures. "
                      "St/Need: effective agents vs Erlang C need at the interval's last poll."),
-    ("⚑", "Agent too long in after-contact work or away (limits in config)."),
+    ("⚑", "Agent too long in after-contact work or away (limits in config), or on one "
+          "contact longer than long_contact_aht_multiple (3) x the queue's AHT today."),
     ("STALE", "The data stopped updating; numbers shown are the last good ones."),
     ("‼ 3 new critical — e", "Status bar: new critical escalations nobody has looked at; "
                              "opening the desk (e) clears it. Their notices come as one, "
