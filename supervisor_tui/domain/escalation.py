@@ -754,31 +754,40 @@ def _long_contact_pass(
     previous: Mapping[str, Escalation], out: list[Escalation],
 ) -> None:
     """Agents on one contact longer than N x their queue's AHT: info, past it x
-    agent_warning_multiple warning. Cut-offs once per queue, not per agent."""
+    agent_warning_multiple warning. Thousands of agents are on a contact at once: one
+    cut-off (the shortest limit) skips nearly all of them with a single comparison."""
     now = snap.taken_at
     add, prev = out.append, previous.get
+    limits: dict[str, float] = {}
+    for queue_id in snap.day_stats:
+        lim = long_contact_limit_s(snap, queue_id, rules)
+        if lim is not None:
+            limits[queue_id] = lim
+    if not limits:
+        return
+    latest = now - min(limits.values()) * _S  # started after this: under every limit
     multiple = rules.agent_warning_multiple
-    cuts: dict[str | None, tuple[float, str, datetime, datetime] | None] = {}
+    cuts: dict[str, tuple[float, str, datetime, datetime]] = {}
     names = {q.id: q.name for q in snap.queues}
     times = f"{rules.long_contact_aht_multiple:g}×"
     for a in idx.agents_by_kind.get(_ON_CONTACT, ()):
-        qid = a.queue_id
-        if qid in cuts:
-            cut = cuts[qid]
-        else:
-            lim = long_contact_limit_s(snap, qid, rules)
-            cut = cuts[qid] = None if lim is None else (
-                lim, _clock(lim), now - lim * _S, now - lim * multiple * _S)
-        if cut is None:
-            continue
-        limit, limit_txt, info_at, warn_at = cut
         since = a.state.since
+        if since >= latest:
+            continue
+        qid = a.queue_id
+        if qid is None or qid not in limits:
+            continue
+        cut = cuts.get(qid)
+        if cut is None:
+            lim = limits[qid]
+            cut = cuts[qid] = (lim, _clock(lim), now - lim * _S, now - lim * multiple * _S)
+        limit, limit_txt, info_at, warn_at = cut
         if since >= info_at:
             continue
         sev = _WARNING if since < warn_at else _INFO
         eid = f"agent-long:{a.source}:{a.id}:{a.contact_id or ''}"
         on = f" {a.contact_id}" if a.contact_id else ""
-        reason = (f"{a.name} on one contact{on} in {names.get(qid or '', qid)} "
+        reason = (f"{a.name} on one contact{on} in {names.get(qid, qid)} "
                   f"(limit {times} AHT = {limit_txt})")
         p = prev(eid)
         if (p is not None and p.last_seen is None and p.severity == sev and p.since == since
