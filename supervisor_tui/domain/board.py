@@ -158,6 +158,8 @@ class QueueRow:
     taken_at: datetime
     formula: SLFormula
     max_occupancy: float | None
+    #: the queue's target/threshold are a live override (the console's), not the source's
+    live_target: bool = False
     shared: _Shared | None = field(default=None, compare=False, repr=False)
     _windows: dict[str, WindowMetrics | None] = field(default_factory=dict, compare=False,
                                                       repr=False)
@@ -394,6 +396,7 @@ def build_board(
     erlang_window: str = "30m",
     min_sample: int = 10,
     index: SnapshotIndex | None = None,
+    live_targets: frozenset[str] = frozenset(),
 ) -> Board:
     """``index``: from the console's ``IndexBuilder``, which follows the stream of
     snapshots and re-reads only what changed; without it, a full pass."""
@@ -442,6 +445,7 @@ def build_board(
                 taken_at=now,
                 formula=formula,
                 max_occupancy=max_occupancy,
+                live_target=queue.id in live_targets,
                 shared=shared,
             )
         )

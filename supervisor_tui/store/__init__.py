@@ -26,6 +26,7 @@ from supervisor_tui.store.rows import (
     EscalationState,
     HistoryRow,
     IntervalRow,
+    LiveSetting,
 )
 
 HISTORY = "queue_history"
@@ -33,6 +34,7 @@ ESC_STATE = "escalation_state"
 ESC_NOTES = "escalation_notes"
 ESC_NOTICES = "escalation_notices"
 INTERVALS = "queue_intervals"
+LIVE_SETTINGS = "live_settings"
 #: the same counters summed per (interval, channel, target, threshold), kept with them
 INTERVAL_SUMS = "queue_interval_sums"
 #: IntervalRow's columns, in table order (the counters summed for a group view first)
@@ -75,6 +77,17 @@ class Change:
     before: EscalationState | None = None
     after: EscalationState | None = None
     told: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class LiveChange:
+    """The outcome of one live-setting write: ``before`` is the row it replaced (or, when
+    refused, the row someone else wrote since), ``after`` the row written."""
+
+    done: bool
+    why: str = ""
+    before: LiveSetting | None = None
+    after: LiveSetting | None = None
 
 
 class StoreError(Exception):
@@ -157,6 +170,8 @@ class Store:
             table.create_index(["ts"], if_not_exists=True)
         self._ensure_escalation_schema()
         self._ensure_interval_schema()
+        self.db.execute(f"create table if not exists {LIVE_SETTINGS} (key TEXT PRIMARY KEY,"
+                        " value TEXT, updated_by TEXT, updated_at TEXT, seq INTEGER)")
 
     def _ensure_interval_schema(self) -> None:
         types: dict[str, str] = {c: "INTEGER" for c in INTERVAL_COLUMNS}
@@ -460,6 +475,51 @@ class Store:
                     for row in cursor]
         except sqlite3.Error as err:
             raise StoreError(f"cannot read intervals: {err}") from None
+
+    # -- live thresholds: config values changed while running, shared -----------------
+
+    def live_settings(self) -> dict[str, LiveSetting]:
+        """Every live setting (cleared ones too, value None), keyed by key: one query."""
+        try:
+            cursor = self.db.conn.execute(
+                f"select key, value, updated_by, updated_at, seq from {LIVE_SETTINGS}")
+            return {row[0]: LiveSetting(key=row[0], value=row[1], updated_by=row[2] or "",
+                                        updated_at=row[3] or "", seq=row[4] or 0)
+                    for row in cursor}
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot read live settings: {err}") from None
+
+    def live_settings_seq(self) -> int:
+        """The newest change's ``seq`` (0: none): consoles re-read only when it moves."""
+        try:
+            row = self.db.conn.execute(f"select max(seq) from {LIVE_SETTINGS}").fetchone()
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot read live settings: {err}") from None
+        return int(row[0] or 0)
+
+    def set_live_setting(self, key: str, value: str | None, user: str, now: datetime,
+                         expect_seq: int) -> LiveChange:
+        """Write one key (``value`` JSON text; None clears it back to the config) if its
+        ``seq`` is still ``expect_seq`` (0: never set): two admins at once get one
+        winner, and the other is told who changed it since."""
+        with self._transaction("save live setting"):
+            conn = self.db.conn
+            row = conn.execute(f"select key, value, updated_by, updated_at, seq from"
+                               f" {LIVE_SETTINGS} where key = ?", [key]).fetchone()
+            before = (LiveSetting(key=row[0], value=row[1], updated_by=row[2] or "",
+                                  updated_at=row[3] or "", seq=row[4] or 0)
+                      if row else None)
+            if (before["seq"] if before else 0) != expect_seq:
+                by, at = (before["updated_by"], before["updated_at"][:19]) if before else ("", "")
+                return LiveChange(False, f"not saved: {by or 'someone'} changed it since"
+                                  + (f" ({at.replace('T', ' ')})" if at else ""), before)
+            top = conn.execute(f"select max(seq) from {LIVE_SETTINGS}").fetchone()[0] or 0
+            after = LiveSetting(key=key, value=value, updated_by=user,
+                                updated_at=now.isoformat(), seq=int(top) + 1)
+            conn.execute(f"insert or replace into {LIVE_SETTINGS} (key, value, updated_by,"
+                         " updated_at, seq) values (?, ?, ?, ?, ?)",
+                         [key, value, user, after["updated_at"], after["seq"]])
+        return LiveChange(True, "", before, after)
 
     def close(self) -> None:
         self.db.conn.close()

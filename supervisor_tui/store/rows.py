@@ -81,3 +81,15 @@ class IntervalRow(TypedDict):
     #: Erlang C agents needed at the interval's last poll (None: too few contacts)
     agents_needed_at_close: int | None
     complete: int
+
+
+class LiveSetting(TypedDict):
+    """One live threshold (``live_settings``): a config value changed while running,
+    shared by every console on the store. ``value`` is JSON text, None once cleared
+    back to the config's value (the row stays: who cleared it, and ``seq`` only grows)."""
+
+    key: str  # e.g. "queue.billing.sl_target", "escalations.acw_limit_s", "notify.bell"
+    value: str | None
+    updated_by: str
+    updated_at: str  # ISO 8601 with offset
+    seq: int  # the table's max + 1 on every write: compare-and-set, and "anything new?"

@@ -186,7 +186,6 @@ class SupervisorApp(App[None]):
         if chosen is not None:
             self.theme = chosen
             sync_ansi_theme(self)
-        self.config = config
         self.sources = sources
         self.store = store
         self.clock = clock
@@ -238,6 +237,23 @@ class SupervisorApp(App[None]):
     # -- state -----------------------------------------------------------------
 
     @property
+    def config(self) -> Config:
+        """The configuration in force: the file's with the live thresholds applied."""
+        return self.state.config
+
+    def apply_live_settings(self) -> None:
+        """Re-read the live thresholds now (after this console changed one) and let the
+        notices follow; the next poll rebuilds the board and rules with them."""
+        self.state.refresh_live_settings(force=True)
+        self._follow_notify()
+
+    def _follow_notify(self) -> None:
+        desk, notify = self.notices, self.config.notify
+        if desk.config is not notify:  # live [notify]: session mutes are kept
+            desk.muted = (desk.muted - set(desk.config.mute)) | set(notify.mute)
+            desk.config = notify
+
+    @property
     def problem(self) -> str | None:
         """What went wrong last (store, history, rules), said in the status bar."""
         return self.state.problem
@@ -287,6 +303,7 @@ class SupervisorApp(App[None]):
         state.health = result.health
         if result.snapshot is not None and result.fresh:
             board = state.take_snapshot(result.snapshot)
+            self._follow_notify()
             said = state.record_history(board)
             if said:  # a new problem saving history: the status bar keeps saying it
                 self.notify(said, severity="warning", timeout=10)
@@ -294,7 +311,8 @@ class SupervisorApp(App[None]):
             self.board = board
             # Escalation rules cost tens of ms at 10,000 agents: paint the numbers first,
             # evaluate right after (same poll, one frame later).
-            self.call_after_refresh(self._update_escalations, result.snapshot)
+            # (the board's snapshot: the source's with any live queue targets on it)
+            self.call_after_refresh(self._update_escalations, board.snapshot)
             if first:
                 # Start-up objects (config, model caches) live for the whole run: keep
                 # them out of the cyclic GC so its full passes stay short at 10k agents.

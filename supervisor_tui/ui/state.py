@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from supervisor_tui.config import Config
+from supervisor_tui.config.live import Effective, effective
 from supervisor_tui.domain.board import Board, QueueRow, build_board
 from supervisor_tui.domain.escalation import Escalation, EscalationTracker
 from supervisor_tui.domain.index import IndexBuilder
-from supervisor_tui.domain.model import QueueStats, Snapshot, SourceHealth, implausible
+from supervisor_tui.domain.model import Queue, QueueStats, Snapshot, SourceHealth, implausible
 from supervisor_tui.domain.rolling import RollingWindows
 from supervisor_tui.domain.trend import TrendBook
 from supervisor_tui.sources.base import Source
@@ -26,6 +27,7 @@ from supervisor_tui.store import (
     SNOOZED,
     TAKEN,
     EscalationState,
+    LiveSetting,
     Store,
     StoreError,
 )
@@ -36,7 +38,14 @@ class ConsoleState:
     def __init__(self, config: Config, sources: Sequence[Source], store: Store | None,
                  clock: Callable[[], datetime], monotonic: Callable[[], float],
                  problem: str | None = None) -> None:
+        #: the configuration in force: ``base_config`` (the file) with the live settings
+        #: (``live_settings`` table) applied; rebuilt only when one changed
         self.config = config
+        self.base_config = config
+        self.live = Effective(config)
+        self.live_rows: dict[str, LiveSetting] = {}
+        self._live_seq = 0
+        self._live_queues: dict[str, tuple[Queue, Queue]] = {}  # id -> (source's, shown)
         self.sources = sources
         self.store = store
         # Injectable so tests and snapshots can freeze time.
@@ -67,7 +76,9 @@ class ConsoleState:
 
     def take_snapshot(self, snapshot: Snapshot) -> Board:
         """Build the board once from a fresh snapshot; record trends and history."""
+        self.refresh_live_settings()
         cfg = self.config
+        snapshot = self._with_live_queues(snapshot)
         previous = self.board
         if previous is not None and snapshot.interval_start != previous.snapshot.interval_start:
             self._closed.extend(self._close_interval(previous, snapshot))
@@ -81,11 +92,59 @@ class ConsoleState:
             erlang_window=f"{cfg.console.erlang_window_minutes}m",
             min_sample=cfg.console.min_sample,
             index=self.indexer.index(snapshot),
+            live_targets=frozenset(self.live.queues),
         )
         self._received_mono = self.monotonic()
         self.trends.add(board.taken_at, ((r.queue.id, float(r.waiting)) for r in board.rows))
         self.board = board
         return board
+
+    # -- live thresholds ----------------------------------------------------------
+
+    def refresh_live_settings(self, force: bool = False) -> bool:
+        """Re-read the live settings if any changed (one cheap query for the newest
+        ``seq``) and rebuild the effective config; True when it changed. Every console on
+        the store applies an admin's change at its next poll."""
+        if self.store is None:
+            return False
+        try:
+            seq = self.store.live_settings_seq()
+            if seq == self._live_seq and not force:
+                return False
+            rows = self.store.live_settings()
+        except StoreError as err:
+            self.problem = str(err)
+            return False
+        self._live_seq = seq
+        self.live_rows = rows
+        self.live = effective(self.base_config, {k: r["value"] for k, r in rows.items()})
+        self.config = self.live.config
+        if self.live.ignored:  # e.g. a store written by a newer version: said, not fatal
+            why = next(iter(self.live.ignored.values()))
+            self.problem = f"live setting not applied: {why}"
+        return True
+
+    def _with_live_queues(self, snapshot: Snapshot) -> Snapshot:
+        """The snapshot with the live SL targets / thresholds on its queues (display and
+        rules only: the source's own counts are untouched). Overridden queue objects are
+        reused while the source's are unchanged, so the index reads them once."""
+        overrides = self.live.queues
+        if not overrides:
+            self._live_queues.clear()
+            return snapshot
+        queues: list[Queue] = []
+        changed = False
+        for queue in snapshot.queues:
+            update = overrides.get(queue.id)
+            if update:
+                memo = self._live_queues.get(queue.id)
+                if memo is None or memo[0] is not queue or any(
+                        getattr(memo[1], k) != v for k, v in update.items()):
+                    memo = (queue, queue.model_copy(update=update))
+                    self._live_queues[queue.id] = memo
+                queue, changed = memo[1], True
+            queues.append(queue)
+        return snapshot.model_copy(update={"queues": tuple(queues)}) if changed else snapshot
 
     def seconds_since_data(self) -> float | None:
         """Monotonic seconds since the last fresh board arrived (None before the first)."""

@@ -71,7 +71,10 @@ def staffing_text(row: QueueRow) -> Text:
     text = Text()
     q = row.queue
     text.append("Erlang C ", "bold")
-    text.append(f"target {fmt.pct(q.sl_target)} in {fmt.duration(q.threshold_s)}\n", "dim")
+    text.append(f"target {fmt.pct(q.sl_target)} in {fmt.duration(q.threshold_s)}", "dim")
+    if row.live_target:  # set on the Thresholds screen (T), not the source's own
+        text.append(" * live", "yellow")
+    text.append("\n")
     s = row.staffing
     if s is None:
         n = row.shared.min_sample if row.shared else 10

@@ -113,7 +113,9 @@ def queue_columns(
         ),
         Column(
             "target", "Target", 9,
-            lambda r, now: f"{fmt.pct(r.queue.sl_target)}/{fmt.threshold(r.queue.threshold_s)}",
+            # "*": a live override (Thresholds screen, T), not the source's target
+            lambda r, now: f"{fmt.pct(r.queue.sl_target)}/{fmt.threshold(r.queue.threshold_s)}"
+            + ("*" if r.live_target else ""),
             align="right", priority=5,
         ),
         Column(
