@@ -70,6 +70,7 @@ def merge(snapshots: Sequence[Snapshot], health: dict[str, SourceHealth]) -> Sna
         health=health,
         clock_rate=first.clock_rate,
         queue_live=queue_live,
+        abandoned=tuple(a for s in snapshots for a in s.abandoned),
     )
 
 
@@ -79,7 +80,7 @@ def restrict(snap: Snapshot, provides: str) -> Snapshot:
         return snap.model_copy(update={"agents": ()})
     if provides == "agents":
         return snap.model_copy(update={"queues": (), "contacts": (), "interval_stats": {},
-                                       "day_stats": {}, "queue_live": {}})
+                                       "day_stats": {}, "queue_live": {}, "abandoned": ()})
     return snap
 
 

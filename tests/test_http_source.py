@@ -97,7 +97,8 @@ async def test_capabilities_come_from_the_server(url: str, sources: Sources) -> 
     await remote.snapshot()
     assert remote.capabilities == {Capability.SNAPSHOT, Capability.REASSIGN_CONTACT,
                                    Capability.MOVE_AGENTS, Capability.BROADCAST,
-                                   Capability.AGENT_STATE, Capability.EMERGENCY_GROUP}
+                                   Capability.AGENT_STATE, Capability.EMERGENCY_GROUP,
+                                   Capability.CALLBACK}
     assert remote.supports(Capability.REASSIGN_CONTACT)
 
 
@@ -594,3 +595,40 @@ async def test_emergency_group_switches_over_the_protocol(url: str, sim: Simulat
     assert on.ok and sim.engine.emergency_group == "emergency"
     off = await remote.set_emergency("emergency", False)
     assert off.ok and "queue again" in off.message and sim.engine.emergency_group is None
+
+
+# -- abandoned contacts and call-backs (issue 13 item 2) --------------------------------
+
+async def test_abandoned_and_callbacks_over_the_protocol(url: str, sim: SimulatorSource,
+                                                         sources: Sources) -> None:
+    remote = sources(url)
+    got = await remote.snapshot()
+    want = await sim.snapshot()
+    assert want.abandoned  # the outage leaves customers giving up
+    assert got.abandoned == tuple(a.model_copy(update={"source": "remote"})
+                                  for a in want.abandoned)
+    assert remote.supports(Capability.CALLBACK)
+    voice = {q.id for q in got.queues if q.channel == "voice"}
+    target = next(a for a in reversed(got.abandoned) if a.queue_id in voice)
+    result = await remote.create_callback(target.id, target.queue_id)
+    assert result.ok, result.message
+    after = await remote.snapshot()
+    row = next(a for a in after.abandoned if a.id == target.id)
+    assert row.callback_id is not None and row.source == "remote"
+    callback = next(c for c in after.contacts if c.id == row.callback_id)
+    assert callback.queue_id == target.queue_id and callback.customer == target.customer
+    again = await remote.create_callback(target.id, target.queue_id)
+    assert not again.ok and again.code == "conflict" and "already queued" in again.message
+    missing = await remote.create_callback("no-such", target.queue_id)
+    assert missing.code == "not_found"
+
+
+def test_a_snapshot_without_abandoned_still_parses(sim: SimulatorSource) -> None:
+    """An older server sends no ``abandoned``: an empty list, not an error."""
+    import asyncio
+
+    snap = asyncio.run(sim.snapshot())
+    data = json.loads(to_doc(snap, "sim", ["snapshot"]).model_dump_json())
+    assert data["abandoned"]
+    del data["abandoned"]
+    assert to_snapshot(parse_snapshot(data, "old"), "old").abandoned == ()

@@ -103,7 +103,7 @@ async def test_snapshot_is_the_simulators_centre(client: httpx.AsyncClient,
     doc = parse_snapshot(response.json())
     assert doc.source == "sim" and doc.protocol == 1
     assert set(doc.capabilities) == {"snapshot", "reassign_contact", "move_agents",
-                                     "broadcast", "agent_state", "emergency_group"}
+                                     "broadcast", "agent_state", "emergency_group", "callback"}
     assert to_snapshot(doc) == await current(sim)
 
 

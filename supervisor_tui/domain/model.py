@@ -198,6 +198,30 @@ class Contact(Frozen):
     source: Id = "simulator"  # the source that reported it: actions on it go there
 
 
+#: how many of today's abandoned contacts a snapshot carries at most (the newest)
+MAX_ABANDONED = 500
+
+
+class AbandonedContact(Frozen):
+    """A contact that hung up / left while waiting, today (as the source reports it).
+
+    ``short`` marks an abandon under the queue's short-abandon time: left out of every
+    rate (docs/metrics.md) and hidden by default on the Abandoned screen."""
+
+    id: Id
+    queue_id: Id
+    channel: Channel
+    tier: Tier = Tier.STANDARD
+    customer: Name | None = None
+    handle: Name | None = None  # a number or handle to call back on, when the source has one
+    waited_s: Seconds = 0.0
+    abandoned_at: When
+    short: bool = False
+    # the contact the source queued to call the customer back (None: none queued there)
+    callback_id: Id | None = None
+    source: Id = "simulator"
+
+
 class QueueLive(Frozen):
     """Queue-level live counts, from platforms that report how many wait but not who
     (Zendesk Talk), or that may cut their contact list short (Genesys)."""
@@ -240,6 +264,9 @@ class Snapshot(Frozen):
     queue_live: dict[str, QueueLive] = Field(default_factory=dict)
     health: dict[str, SourceHealth] = Field(default_factory=dict)
     clock_rate: float = Field(1.0, gt=0, le=1e6, allow_inf_nan=False)
+    # Today's abandoned contacts as the source reports them, newest last; at most the
+    # last MAX_ABANDONED (sources that report none leave it empty).
+    abandoned: tuple[AbandonedContact, ...] = ()
 
 
 class ActionCode(StrEnum):

@@ -38,7 +38,9 @@ from pydantic.json_schema import models_json_schema
 from supervisor_tui.domain.model import (
     EARLIEST,
     LATEST,
+    MAX_ABANDONED,
     MAX_THRESHOLD_S,
+    AbandonedContact,
     ActionResult,
     Agent,
     Contact,
@@ -118,7 +120,8 @@ class SnapshotDoc(Frozen):
     capabilities: list[str] = Field(
         default_factory=lambda: ["snapshot"],
         description="what the server can do: snapshot, reassign_contact, move_agents, "
-        "broadcast, agent_state; clients ignore names they do not know")
+        "broadcast, agent_state, emergency_group, callback; clients ignore names they do "
+        "not know")
     taken_at: AwareWhen = Field(description="the server's clock when this was taken")
     interval_start: AwareWhen = Field(description="start of the current interval")
     day_start: AwareWhen = Field(description="start of the current day")
@@ -127,12 +130,17 @@ class SnapshotDoc(Frozen):
     agents: list[Agent] = Field(default_factory=list)
     contacts: list[Contact] = Field(default_factory=list,
                                     description="waiting and in-progress contacts")
+    abandoned: list[AbandonedContact] = Field(
+        default_factory=list, max_length=MAX_ABANDONED,
+        description="today's abandoned contacts, newest last (at most the last "
+        f"{MAX_ABANDONED}); optional: absent or empty when the server reports none")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         _unique("queue", (q.id for q in self.queues))
         _unique("agent", (a.id for a in self.agents))
         _unique("contact", (c.id for c in self.contacts))
+        _unique("abandoned contact", (a.id for a in self.abandoned))
         queue_ids = {q.id for q in self.queues}
         _check_times(self)
         for c in self.contacts:
@@ -161,6 +169,10 @@ class DeltaDoc(Frozen):
     agents_removed: list[str] = Field(description="ids of agents gone since the base")
     contacts: list[Contact] = Field(description="contacts added or changed since the base")
     contacts_removed: list[str] = Field(description="ids of contacts gone since the base")
+    abandoned: list[AbandonedContact] | None = Field(
+        None, max_length=MAX_ABANDONED,
+        description="the whole of today's abandoned list when it changed since the base; "
+        "absent (null) when unchanged")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -173,6 +185,7 @@ class DeltaDoc(Frozen):
             both = set(ids).intersection(removed)
             if both:
                 raise ValueError(f"{kind} {min(both)!r} is both changed and removed")
+        _unique("abandoned contact", (a.id for a in self.abandoned or ()))
         # What the base already held was checked when it arrived; only the new records
         # need the checks SnapshotDoc makes (queue membership is checked on applying).
         _check_times(self)
@@ -222,6 +235,9 @@ def _check_times(doc: SnapshotDoc | DeltaDoc) -> None:
         _near(f"agent {a.id} state.since", a.state.since, now, PAST_LIMIT, FUTURE_SLACK)
     for c in doc.contacts:
         _near(f"contact {c.id} entered_at", c.entered_at, now, PAST_LIMIT, FUTURE_SLACK)
+    for ab in doc.abandoned or ():
+        _near(f"abandoned contact {ab.id} abandoned_at", ab.abandoned_at, now, PAST_LIMIT,
+              FUTURE_SLACK)
 
 
 class HealthDoc(Frozen):
@@ -264,6 +280,13 @@ class EmergencyRequest(Frozen):
     active: bool
 
 
+class CallbackRequest(Frozen):
+    """``POST /v1/abandoned/{abandoned_id}/callback``: queue a call-back for one of
+    today's abandoned contacts in a (voice) queue, as a contact agents answer."""
+
+    queue_id: str = Field(min_length=1, max_length=256)
+
+
 class BroadcastRequest(Frozen):
     """``POST /v1/broadcast``: a message shown to every logged-in agent."""
 
@@ -285,7 +308,8 @@ class ErrorDoc(Frozen):
 #: every document of the protocol, by the name used in the schema and the docs
 DOCUMENTS: tuple[type[Frozen], ...] = (
     SnapshotDoc, DeltaDoc, HealthDoc, MoveContactRequest, AssignContactRequest, SetSkillsRequest,
-    SetAgentStateRequest, EmergencyRequest, BroadcastRequest, ActionResult, ErrorDoc)
+    SetAgentStateRequest, EmergencyRequest, BroadcastRequest, CallbackRequest, ActionResult,
+    ErrorDoc)
 
 
 # -- conversions ---------------------------------------------------------------------
@@ -297,7 +321,8 @@ def to_doc(snapshot: Snapshot, source: str, capabilities: Iterable[str]) -> Snap
         protocol=PROTOCOL_VERSION, source=source, capabilities=sorted(set(capabilities)),
         taken_at=snapshot.taken_at, interval_start=snapshot.interval_start,
         day_start=snapshot.day_start, clock_rate=snapshot.clock_rate, queues=queues,
-        agents=list(snapshot.agents), contacts=list(snapshot.contacts))
+        agents=list(snapshot.agents), contacts=list(snapshot.contacts),
+        abandoned=list(snapshot.abandoned))
 
 
 def _stats(snapshot: Snapshot, q: Queue) -> tuple[QueueStats, QueueStats]:
@@ -329,13 +354,14 @@ def to_snapshot(doc: SnapshotDoc, source: str | None = None) -> Snapshot:
         # ~50 ms.
         _rename(doc.agents, source)
         _rename(doc.contacts, source)
+        _rename(doc.abandoned, source)
     return Snapshot.model_construct(
         taken_at=doc.taken_at, interval_start=doc.interval_start, day_start=doc.day_start,
         queues=tuple(queues),
         interval_stats={q.id: q.interval for q in doc.queues},
         day_stats={q.id: q.day for q in doc.queues},
         agents=tuple(agents), contacts=tuple(doc.contacts), health={},
-        clock_rate=doc.clock_rate)
+        clock_rate=doc.clock_rate, abandoned=tuple(doc.abandoned))
 
 
 #: a queue with its interval and day counters
@@ -353,12 +379,14 @@ class Centre:
     queues: dict[str, QueueRow]
     agents: dict[str, Agent]
     contacts: dict[str, Contact]
+    abandoned: tuple[AbandonedContact, ...] = ()  # today's, newest last: sent whole
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> Centre:
         return cls(queues={q.id: (q, *_stats(snapshot, q)) for q in snapshot.queues},
                    agents={a.id: a for a in snapshot.agents},
-                   contacts={c.id: c for c in snapshot.contacts})
+                   contacts={c.id: c for c in snapshot.contacts},
+                   abandoned=snapshot.abandoned)
 
 
 def _changes(old: Mapping[str, _Record],
@@ -383,7 +411,8 @@ def to_delta(base: Centre, current: Centre, head: SnapshotDoc) -> DeltaDoc:
         taken_at=head.taken_at, interval_start=head.interval_start, day_start=head.day_start,
         clock_rate=head.clock_rate, queues=[_wire_queue(*row) for row in queues],
         queues_removed=queues_removed, agents=agents, agents_removed=agents_removed,
-        contacts=contacts, contacts_removed=contacts_removed)
+        contacts=contacts, contacts_removed=contacts_removed,
+        abandoned=None if current.abandoned == base.abandoned else list(current.abandoned))
 
 
 def apply_delta(base: Centre, delta: DeltaDoc, source: str | None = None) -> Centre:
@@ -397,6 +426,7 @@ def apply_delta(base: Centre, delta: DeltaDoc, source: str | None = None) -> Cen
     if source is not None:  # just validated and held by nothing else: see to_snapshot
         _rename(delta.agents, source)
         _rename(delta.contacts, source)
+        _rename(delta.abandoned or (), source)
     agents = _patch("agent", base.agents, delta.agents_removed,
                     [(a.id, a) for a in delta.agents])
     contacts = _patch("contact", base.contacts, delta.contacts_removed,
@@ -408,10 +438,11 @@ def apply_delta(base: Centre, delta: DeltaDoc, source: str | None = None) -> Cen
             if c.queue_id not in queues:
                 raise ProtocolError(f"invalid delta: contact {c.id} is in unknown queue "
                                     f"{clean(c.queue_id, 60)!r}")
-    return Centre(queues=queues, agents=agents, contacts=contacts)
+    abandoned = base.abandoned if delta.abandoned is None else tuple(delta.abandoned)
+    return Centre(queues=queues, agents=agents, contacts=contacts, abandoned=abandoned)
 
 
-def _rename(items: Iterable[Agent | Contact], source: str) -> None:
+def _rename(items: Iterable[Agent | Contact | AbandonedContact], source: str) -> None:
     for item in items:
         if item.source != source:
             item.__dict__["source"] = source
@@ -443,7 +474,7 @@ def centre_snapshot(centre: Centre, head: DeltaDoc | SnapshotDoc) -> Snapshot:
         queues=tuple(r[0] for r in rows),
         interval_stats={r[0].id: r[1] for r in rows}, day_stats={r[0].id: r[2] for r in rows},
         agents=tuple(centre.agents.values()), contacts=tuple(centre.contacts.values()),
-        health={}, clock_rate=head.clock_rate)
+        health={}, clock_rate=head.clock_rate, abandoned=centre.abandoned)
 
 
 class ProtocolError(ValueError):
@@ -481,7 +512,7 @@ def _parse(model: type[_Doc], what: str, data: Any, source: str | None) -> _Doc:
         raise ProtocolError(f"server speaks protocol version {clean(version, 20)}; "
                             f"this console speaks {PROTOCOL_VERSION}")
     if source is not None:
-        for key in ("queues", "agents", "contacts"):
+        for key in ("queues", "agents", "contacts", "abandoned"):
             items = data.get(key)
             if isinstance(items, list):
                 for item in items:

@@ -58,6 +58,7 @@ from supervisor_tui.protocol.documents import (
     REPLAYED_HEADER,
     AssignContactRequest,
     BroadcastRequest,
+    CallbackRequest,
     Centre,
     EmergencyRequest,
     HealthDoc,
@@ -93,6 +94,7 @@ ACTION_STATUS: dict[str, int] = {
     "channel_mismatch": 422,
     "no_skill": 422,
     "unsupported": 501,
+    "not_found": 404,  # e.g. no such abandoned contact today
 }
 
 _Body = TypeVar("_Body", bound=BaseModel)
@@ -227,6 +229,8 @@ class ProtocolServer:
                   methods=["PUT"]),
             Route(f"{PREFIX}/broadcast", self.broadcast, methods=["POST"]),
             Route(f"{PREFIX}/emergency", self.set_emergency, methods=["PUT"]),
+            Route(f"{PREFIX}/abandoned/{{abandoned_id:path}}/callback", self.create_callback,
+                  methods=["POST"]),
         ]
         middleware = []
         if token:
@@ -365,6 +369,11 @@ class ProtocolServer:
     async def set_emergency(self, request: Request) -> Response:
         return await self._action(request, EmergencyRequest, lambda body: (
             self.source.set_emergency(body.group, body.active)))
+
+    async def create_callback(self, request: Request) -> Response:
+        abandoned_id = request.path_params["abandoned_id"]
+        return await self._action(request, CallbackRequest, lambda body: (
+            self.source.create_callback(abandoned_id, body.queue_id)))
 
     async def broadcast(self, request: Request) -> Response:
         return await self._action(request, BroadcastRequest, lambda body: (

@@ -44,6 +44,7 @@ from supervisor_tui.domain.agent_control import AVAILABLE as AVAILABLE_
 from supervisor_tui.domain.agent_control import END_ACW, LOGOUT, parse_state
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
+    MAX_ABANDONED,
     ActionCode,
     AgentStateKind,
     Channel,
@@ -76,6 +77,21 @@ N_COUNTERS = len(COUNTER_FIELDS)
 _ARRIVAL, _REDRAW, _ABANDON, _END_TALK, _END_ACW, _END_BREAK, _SEGMENT, _ROUTABLE = range(8)
 _CURVE_STEP_S = 900.0  # the intraday curve is piecewise constant per quarter hour
 _ENDED_MEMORY = 20_000  # ended contacts remembered, to explain a late action plainly
+
+
+@dataclass(slots=True)
+class SimAbandon:
+    """One abandon of today: the contact, how long it waited, and the call-back made
+    for it (``callback``: the new contact an agent will call the customer back on)."""
+
+    contact: SimContact
+    waited: float
+    at: float
+    short: bool
+    callback: SimContact | None = None
+    ver: int = 0
+    model: Any = None
+    model_ver: int = -1
 
 
 class SimQueue:
@@ -144,8 +160,8 @@ class SimAgent:
 
 class SimContact:
     __slots__ = ("abandon_scheduled", "agent", "answered_at", "arrived", "channel", "ended_at",
-                 "entered", "flags", "heap_seq", "id", "model", "model_ver", "n", "queue",
-                 "state", "tier", "ver")
+                 "entered", "flags", "heap_seq", "id", "model", "model_ver", "n", "origin",
+                 "queue", "state", "tier", "ver")
 
     def __init__(self, n: int, queue: SimQueue, t: float, tier: int,
                  flags: tuple[ContactFlag, ...]) -> None:
@@ -163,6 +179,7 @@ class SimContact:
         self.ended_at = 0.0
         self.heap_seq = -1
         self.abandon_scheduled = False
+        self.origin = n  # the customer's number: a call-back keeps its abandon's
         self.ver = 0
         self.model: Any = None  # cached model.Agent / model.Contact for snapshots
         self.model_ver = -1
@@ -225,6 +242,10 @@ class Engine:
         self.agent_by_id = {a.id: a for a in self.agents}
         self._live: dict[str, SimContact] = {}  # waiting and in progress
         self._ended: OrderedDict[str, SimContact] = OrderedDict()
+        # Today's abandons, newest last: the last MAX_ABANDONED (cleared at midnight).
+        self.abandons: deque[SimAbandon] = deque(maxlen=MAX_ABANDONED)
+        self._abandon_by_id: dict[str, SimAbandon] = {}
+        self.abandons_ver = 0  # bumped on any change to the list (snapshot cache)
         self.broadcasts: deque[tuple[float, str]] = deque(maxlen=100)
         self._broadcast_keys: dict[str, None] = {}  # insertion-ordered, bounded
         # A platform's emergency group (Genesys: Architect emergency groups): while it is
@@ -362,6 +383,10 @@ class Engine:
         if dkey != self._day_key:
             # A new day: keep only today's buckets so memory stays bounded for weeks.
             self.buckets = {k: v for k, v in self.buckets.items() if k >= dkey}
+            if self._day_key is not None:  # today's abandons only
+                self.abandons.clear()
+                self._abandon_by_id.clear()
+                self.abandons_ver += 1
             self._day_closed = _zeros(self._nq)
             self._day_key = dkey
             self._day_end = self.seconds(self.policy.day_start(dkey + timedelta(hours=26)))
@@ -562,12 +587,20 @@ class Engine:
         ctr[ABANDONED_] += 1
         if self.journal is not None:
             self.journal.append((q.id, "abandoned", c.entered, t))
-        if wait < q.short_abandon_s:  # excluded from every rate, so never also "after"
+        short = wait < q.short_abandon_s
+        if short:  # excluded from every rate, so never also "after"
             ctr[ABANDONED_SHORT] += 1
         elif wait >= q.threshold_s:
             ctr[ABANDONED_AFTER] += 1
         self.stats_ver[q.idx] += 1
         self._end(c, ABANDONED, t)
+        abandons = self.abandons
+        if len(abandons) == abandons.maxlen:
+            self._abandon_by_id.pop(abandons[0].contact.id, None)
+        record = SimAbandon(c, wait, t, short)
+        abandons.append(record)
+        self._abandon_by_id[c.id] = record
+        self.abandons_ver += 1
 
     def _end(self, c: SimContact, state: int, t: float) -> None:
         c.state = state
@@ -984,6 +1017,40 @@ class Engine:
         self.emergency_group = self.emergency_since = None
         return ActionOutcome(True, ActionCode.OK, f"emergency group {was} off: voice calls "
                              f"queue again ({diverted} heard the message while it was on)")
+
+    def create_callback(self, abandoned_id: str, queue_id: str) -> ActionOutcome:
+        """Queue a call-back for one of today's abandons: a new voice contact in
+        ``queue_id`` (the customer's tier and flags carried over, waiting from now) that
+        an agent answers like any other, so it counts in that queue when it leaves it."""
+        record = self._abandon_by_id.get(abandoned_id)
+        if record is None:
+            return ActionOutcome(False, ActionCode.NOT_FOUND,
+                                 f"no abandoned contact {abandoned_id!r} today")
+        if record.callback is not None:
+            return ActionOutcome(False, ActionCode.CONFLICT,
+                                 f"a call-back for {abandoned_id} is already queued "
+                                 f"(contact {record.callback.id})")
+        q = self.queue_by_id.get(queue_id)
+        if q is None:
+            return ActionOutcome(False, ActionCode.UNKNOWN_QUEUE, f"no queue {queue_id!r}")
+        if q.channel is not Channel.VOICE:
+            return ActionOutcome(False, ActionCode.CHANNEL_MISMATCH,
+                                 f"a call-back is a voice call; {q.name} is a {q.channel} queue")
+        t = self.now
+        old = record.contact
+        c = SimContact(next(self._contact_no), q, t, old.tier, old.flags)
+        c.origin = old.origin
+        self._live[c.id] = c
+        record.callback = c
+        record.ver += 1
+        self.abandons_ver += 1
+        self._route_new(c, q, t)
+        if c.state == CONNECTED and c.agent is not None:
+            where = f"answered at once by {c.agent.name} ({c.agent.id})"
+        else:
+            where = f"waiting in {q.name} ({q.n_waiting} in queue)"
+        return ActionOutcome(True, ActionCode.OK,
+                             f"call-back for {abandoned_id} queued as contact {c.id}: {where}")
 
     def broadcast(self, message: str, key: str | None = None) -> ActionOutcome:
         """Send a message to every logged-in agent (kept for drills and tests)."""

@@ -25,6 +25,7 @@ class Capability(StrEnum):
     BROADCAST = "broadcast"  # a banner/message to agents (crisis communications)
     AGENT_STATE = "agent_state"  # change an agent's state/activity
     EMERGENCY_GROUP = "emergency_group"  # switch a platform emergency routing group on/off
+    CALLBACK = "callback"  # queue a call-back task for an abandoned contact
 
 
 class SourceError(Exception):
@@ -106,6 +107,11 @@ class Source(ABC):
     async def set_emergency(self, group: str, active: bool) -> ActionResult:
         """Activate or deactivate a platform emergency group."""
         return self._unsupported("switch emergency groups")
+
+    async def create_callback(self, abandoned_id: str, queue_id: str) -> ActionResult:
+        """Queue a call-back for one of today's abandoned contacts in ``queue_id``: a
+        task agents answer like a contact (the platform's own call-back feature)."""
+        return self._unsupported("queue call-backs")
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

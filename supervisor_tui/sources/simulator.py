@@ -14,9 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
+    AbandonedContact,
     ActionResult,
     Agent,
     AgentState,
+    Channel,
     Contact,
     Queue,
     QueueStats,
@@ -30,6 +32,7 @@ from supervisor_tui.sim.engine import (
     WAITING,
     ActionOutcome,
     Engine,
+    SimAbandon,
     SimAgent,
     SimContact,
 )
@@ -46,6 +49,15 @@ _LAST = ("Adams", "Brown", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Had
 def customer_name(n: int) -> str:
     # Derived from the contact number, not drawn from the RNG: free and reproducible.
     return f"{_FIRST[n * 7 % len(_FIRST)]} {_LAST[n * 11 % len(_LAST)]}"
+
+
+def customer_handle(channel: Channel, n: int) -> str:
+    """A plausible, masked number (voice) or address to call back on, from the
+    customer's number: reproducible, and never a real person's."""
+    if channel is Channel.VOICE:
+        return f"+44 7700 9xx xx{n % 10}"
+    first = _FIRST[n * 7 % len(_FIRST)].lower()
+    return f"{first[0]}***{n % 100:02d}@example.net"
 
 
 class SnapshotBuilder:
@@ -66,6 +78,8 @@ class SnapshotBuilder:
         # Counters by queue id, rebuilt only for queues whose counters changed.
         self._ival: dict[str, QueueStats] = {}
         self._day: dict[str, QueueStats] = {}
+        self._abandoned: tuple[AbandonedContact, ...] = ()
+        self._abandoned_ver = -1
 
     def build(self) -> Snapshot:
         e = self.engine
@@ -88,7 +102,27 @@ class SnapshotBuilder:
         return Snapshot.model_construct(
             taken_at=e.now_dt, interval_start=ikey, day_start=dkey, queues=self.queues,
             interval_stats=dict(ival), day_stats=dict(day),
-            agents=agents, contacts=contacts, health={}, clock_rate=self.clock_rate)
+            agents=agents, contacts=contacts, health={}, clock_rate=self.clock_rate,
+            abandoned=self._abandoned_now())
+
+    def _abandoned_now(self) -> tuple[AbandonedContact, ...]:
+        e = self.engine
+        if self._abandoned_ver != e.abandons_ver:
+            self._abandoned_ver = e.abandons_ver
+            self._abandoned = tuple([r.model if r.model_ver == r.ver else self._abandon(r)
+                                     for r in e.abandons])
+        return self._abandoned
+
+    def _abandon(self, r: SimAbandon) -> AbandonedContact:
+        c = r.contact
+        model = AbandonedContact.model_construct(
+            id=c.id, queue_id=c.queue.id, channel=c.channel, tier=TIERS[c.tier],
+            customer=customer_name(c.origin), handle=customer_handle(c.channel, c.origin),
+            waited_s=r.waited, abandoned_at=self.engine.at(r.at), short=r.short,
+            callback_id=r.callback.id if r.callback is not None else None,
+            source=self.source)
+        r.model, r.model_ver = model, r.ver
+        return model
 
     def _agent(self, a: SimAgent) -> Agent:
         c = a.contact
@@ -106,7 +140,7 @@ class SnapshotBuilder:
         model = Contact.model_construct(
             id=c.id, queue_id=c.queue.id, channel=c.channel, tier=TIERS[c.tier],
             entered_at=self.engine.at(c.entered), state=CONTACT_STATES[c.state],
-            agent_id=agent.id if agent else None, customer=customer_name(c.n),
+            agent_id=agent.id if agent else None, customer=customer_name(c.origin),
             flags=c.flags, source=self.source)
         c.model, c.model_ver = model, c.ver
         return model
@@ -129,7 +163,8 @@ class SimulatorSource(Source):
 
     capabilities = frozenset({Capability.SNAPSHOT, Capability.REASSIGN_CONTACT,
                               Capability.MOVE_AGENTS, Capability.BROADCAST,
-                              Capability.AGENT_STATE, Capability.EMERGENCY_GROUP})
+                              Capability.AGENT_STATE, Capability.EMERGENCY_GROUP,
+                              Capability.CALLBACK})
 
     def __init__(self, name: str, policy: IntervalPolicy, config: SimulatorConfig | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
@@ -194,6 +229,10 @@ class SimulatorSource(Source):
     async def set_emergency(self, group: str, active: bool) -> ActionResult:
         self._catch_up()
         return _result(self.engine.set_emergency(group, active))
+
+    async def create_callback(self, abandoned_id: str, queue_id: str) -> ActionResult:
+        self._catch_up()
+        return _result(self.engine.create_callback(abandoned_id, queue_id))
 
     async def set_scenario(self, scenario: Scenario | str) -> ActionResult:
         self._catch_up()

@@ -24,6 +24,7 @@ from supervisor_tui.protocol.documents import (
     PREFIX,
     AssignContactRequest,
     BroadcastRequest,
+    CallbackRequest,
     Centre,
     DeltaDoc,
     EmergencyRequest,
@@ -177,6 +178,10 @@ class HttpSource(WebSource):
     async def set_emergency(self, group: str, active: bool) -> ActionResult:
         return await self._perform("PUT", "emergency", EmergencyRequest, group=group,
                                    active=active)
+
+    async def create_callback(self, abandoned_id: str, queue_id: str) -> ActionResult:
+        return await self._perform("POST", f"abandoned/{quote(abandoned_id, safe='')}/callback",
+                                   CallbackRequest, queue_id=queue_id)
 
     async def broadcast(self, message: str, key: str | None = None) -> ActionResult:
         # The crisis outbox's key goes to the server as the Idempotency-Key, so a re-send
