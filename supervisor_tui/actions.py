@@ -9,10 +9,17 @@ that a credential the source echoes back is neither shown nor audited.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from supervisor_tui.audited import Auditor, AuditSink
-from supervisor_tui.domain.model import ActionCode, ActionResult, Agent, Contact
+from supervisor_tui.domain.model import (
+    AbandonedContact,
+    ActionCode,
+    ActionResult,
+    Agent,
+    Contact,
+)
 from supervisor_tui.domain.roles import Role
 from supervisor_tui.sources.base import Capability, Source
 
@@ -23,10 +30,23 @@ CAPABILITY = {
     "move_agents": Capability.MOVE_AGENTS,
     "agent_state": Capability.AGENT_STATE,
     "emergency_group": Capability.EMERGENCY_GROUP,
+    "callback": Capability.CALLBACK,
 }
 #: what a source that lacks the capability cannot do, in words (default: the action's)
 CANNOT = {"agent_state": "change agents' states",
-          "emergency_group": "switch an emergency group"}
+          "emergency_group": "switch an emergency group",
+          "callback": "queue call-backs"}
+
+
+class CallbackBook(Protocol):
+    """Where call-backs a source cannot queue are tracked (``store.Store``): shared by
+    every console on the store. Both return (the row, "") or (None, why not)."""
+
+    def add_callback(self, *, abandoned_id: str, source: str, queue_id: str, customer: str,
+                     number: str, user: str, now: datetime) -> tuple[Any, str]: ...
+
+    def set_callback_state(self, callback_id: str, state: str, user: str,
+                           now: datetime) -> tuple[Any, str]: ...
 
 
 def current_user(config: Any = None) -> str:
@@ -152,6 +172,60 @@ class Actions:
             "emergency_group", source_name, f"emergency group on {source_name}", params,
             lambda source: source.set_emergency(group, active),
         )
+
+    def callback_on_source(self, source_name: str) -> bool:
+        """Whether a call-back for an item of ``source_name`` is queued on the source
+        itself (else it is tracked in the shared store)."""
+        source = self.sources.get(source_name)
+        return source is not None and source.supports(Capability.CALLBACK)
+
+    async def create_callback(self, abandoned: AbandonedContact, queue_id: str,
+                              book: CallbackBook | None, now: datetime) -> ActionResult:
+        """Call an abandoned customer back: queued on the contact's own source when it
+        can (a task agents answer), else tracked in ``book`` for every console to see."""
+        subject = f"abandoned {abandoned.id}"
+        if self.callback_on_source(abandoned.source):
+            return await self._run(
+                "callback", abandoned.source, subject,
+                {"queue": queue_id, "tier": abandoned.tier.value, "on": "source"},
+                lambda source: source.create_callback(abandoned.id, queue_id))
+        return self._tracked(
+            subject, {"queue": queue_id, "tier": abandoned.tier.value, "on": "store",
+                      "source": abandoned.source}, book,
+            lambda b: b.add_callback(
+                abandoned_id=abandoned.id, source=abandoned.source, queue_id=queue_id,
+                customer=abandoned.customer or "", number=abandoned.handle or "",
+                user=self.user, now=now),
+            f"call-back for {abandoned.customer or abandoned.id} tracked in the shared "
+            f"store ({abandoned.source} cannot queue one): mark it done with D")
+
+    def mark_callback(self, callback_id: str, state: str, book: CallbackBook | None,
+                      now: datetime) -> ActionResult:
+        """Mark a tracked call-back done / no answer (audited like every action)."""
+        return self._tracked(
+            f"call-back {callback_id}", {"state": state}, book,
+            lambda b: b.set_callback_state(callback_id, state, self.user, now),
+            f"call-back marked {state.replace('_', ' ')}")
+
+    def _tracked(self, subject: str, params: Mapping[str, Any], book: CallbackBook | None,
+                 write: Callable[[CallbackBook], tuple[Any, str]], done: str) -> ActionResult:
+        auditor = self.auditor
+        stop = auditor.begin("callback", subject, params, refusal=None if book is not None
+                             else "no shared store to track call-backs in")
+        if stop is not None:
+            return ActionResult(ok=False, code=stop.code, message=stop.message)
+        assert book is not None
+        try:
+            row, why = write(book)
+        except Exception as err:  # a store that cannot be written: said, never a crash
+            row, why = None, f"not saved: {err}"
+        result = ActionResult(ok=True, code=ActionCode.OK, message=done) if row is not None \
+            else ActionResult(ok=False, code=ActionCode.CONFLICT, message=why)
+        warning = auditor.finish("callback", subject, params, result.ok, result.message)
+        if warning is not None:
+            result = result.model_copy(update={
+                "message": f"{result.message} — WARNING: {warning}"})
+        return result
 
     async def _set_state(self, agent: Agent, state: str) -> ActionResult:
         return await self._run(

@@ -27,12 +27,15 @@ REQUIRED_ROLE: dict[str, Role] = {
     "move_agents": Role.SUPERVISOR,
     "agent_state": Role.SUPERVISOR,
     "escalation": Role.SUPERVISOR,
+    "callback": Role.SUPERVISOR,  # call back an abandoned contact; mark a tracked one done
     "emergency_group": Role.ADMIN,  # reroutes every voice call: a crisis decision
     "crisis_declare": Role.ADMIN,
     "crisis_resolve": Role.ADMIN,
     "crisis_message": Role.ADMIN,
     "crisis_requeue": Role.ADMIN,
     "crisis_note": Role.SUPERVISOR,
+    # targets, escalation limits and notice policy for every console on the store
+    "live_settings": Role.ADMIN,
 }
 
 

@@ -14,13 +14,14 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
 import sqlite_utils
 
 from supervisor_tui.store.rows import (
+    Callback,
     EscalationNote,
     EscalationNotice,
     EscalationState,
@@ -35,6 +36,11 @@ ESC_NOTES = "escalation_notes"
 ESC_NOTICES = "escalation_notices"
 INTERVALS = "queue_intervals"
 LIVE_SETTINGS = "live_settings"
+CALLBACKS = "callbacks"
+#: states of a tracked call-back
+CALLBACK_WAITING, CALLBACK_DONE, CALLBACK_NO_ANSWER = "waiting", "done", "no_answer"
+_CALLBACK_COLUMNS = ("id", "abandoned_id", "source", "queue_id", "customer", "number",
+                     "created_by", "created_at", "state", "updated_by", "updated_at")
 #: the same counters summed per (interval, channel, target, threshold), kept with them
 INTERVAL_SUMS = "queue_interval_sums"
 #: IntervalRow's columns, in table order (the counters summed for a group view first)
@@ -172,6 +178,10 @@ class Store:
         self._ensure_interval_schema()
         self.db.execute(f"create table if not exists {LIVE_SETTINGS} (key TEXT PRIMARY KEY,"
                         " value TEXT, updated_by TEXT, updated_at TEXT, seq INTEGER)")
+        self.db.execute(f"create table if not exists {CALLBACKS} (id TEXT PRIMARY KEY, "
+                        + ", ".join(f"{c} TEXT" for c in _CALLBACK_COLUMNS[1:]) + ")")
+        self.db.execute(f"create index if not exists idx_{CALLBACKS}_created_at"
+                        f" on {CALLBACKS} (created_at)")
 
     def _ensure_interval_schema(self) -> None:
         types: dict[str, str] = {c: "INTEGER" for c in INTERVAL_COLUMNS}
@@ -520,6 +530,65 @@ class Store:
                          " updated_at, seq) values (?, ?, ?, ?, ?)",
                          [key, value, user, after["updated_at"], after["seq"]])
         return LiveChange(True, "", before, after)
+
+    # -- tracked call-backs (sources that cannot queue one): shared by consoles --------
+
+    def callbacks(self, since: datetime | None = None) -> list[Callback]:
+        """Tracked call-backs created at or after ``since`` (all if None), oldest first."""
+        # (stored in UTC, so the text order is the time order)
+        where, args = (("created_at >= ?", [since.astimezone(UTC).isoformat()]) if since
+                       else ("1", []))
+        try:
+            cursor = self.db.conn.execute(
+                f"select {', '.join(_CALLBACK_COLUMNS)} from {CALLBACKS} where {where}"
+                " order by created_at, id", args)
+            return [cast(Callback, dict(zip(_CALLBACK_COLUMNS, row, strict=True)))
+                    for row in cursor]
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot read call-backs: {err}") from None
+
+    def add_callback(self, *, abandoned_id: str, source: str, queue_id: str, customer: str,
+                     number: str, user: str, now: datetime) -> tuple[Callback | None, str]:
+        """Track a call-back for one abandoned contact: (the row, "") or (None, why not:
+        someone already tracks one for it)."""
+        key = f"{source}:{abandoned_id}"
+        with self._transaction("save call-back"):
+            conn = self.db.conn
+            row = conn.execute(f"select created_by, state from {CALLBACKS} where id = ?",
+                               [key]).fetchone()
+            if row is not None:
+                return None, (f"a call-back for {abandoned_id} is already tracked "
+                              f"(by {row[0]}, {row[1].replace('_', ' ')})")
+            at = now.astimezone(UTC).isoformat()
+            new = Callback(id=key, abandoned_id=abandoned_id, source=source, queue_id=queue_id,
+                           customer=customer, number=number, created_by=user, created_at=at,
+                           state=CALLBACK_WAITING, updated_by=user, updated_at=at)
+            conn.execute(f"insert into {CALLBACKS} ({', '.join(_CALLBACK_COLUMNS)}) values "
+                         f"({', '.join('?' * len(_CALLBACK_COLUMNS))})",
+                         [new[c] for c in _CALLBACK_COLUMNS])  # type: ignore[literal-required]
+        return new, ""
+
+    def set_callback_state(self, callback_id: str, state: str, user: str,
+                           now: datetime) -> tuple[Callback | None, str]:
+        """Mark a tracked call-back done / no answer (or waiting again): (the row, "")
+        or (None, why not)."""
+        if state not in (CALLBACK_WAITING, CALLBACK_DONE, CALLBACK_NO_ANSWER):
+            return None, f"unknown call-back state {state!r}"
+        with self._transaction("save call-back"):
+            conn = self.db.conn
+            row = conn.execute(f"select {', '.join(_CALLBACK_COLUMNS)} from {CALLBACKS}"
+                               " where id = ?", [callback_id]).fetchone()
+            if row is None:
+                return None, f"no tracked call-back {callback_id}"
+            current = cast(Callback, dict(zip(_CALLBACK_COLUMNS, row, strict=True)))
+            if current["state"] == state:
+                return None, (f"already {state.replace('_', ' ')} "
+                              f"(by {current['updated_by']})")
+            conn.execute(f"update {CALLBACKS} set state = ?, updated_by = ?, updated_at = ?"
+                         " where id = ?", [state, user, now.isoformat(), callback_id])
+        current["state"], current["updated_by"] = state, user
+        current["updated_at"] = now.isoformat()
+        return current, ""
 
     def close(self) -> None:
         self.db.conn.close()

@@ -93,3 +93,20 @@ class LiveSetting(TypedDict):
     updated_by: str
     updated_at: str  # ISO 8601 with offset
     seq: int  # the table's max + 1 on every write: compare-and-set, and "anything new?"
+
+
+class Callback(TypedDict):
+    """A call-back tracked in the store (``callbacks``), for a source that cannot queue
+    one itself: every console on the store sees it and who marked it done."""
+
+    id: str  # "<source>:<abandoned id>": one call-back per abandoned contact
+    abandoned_id: str
+    source: str
+    queue_id: str
+    customer: str
+    number: str  # the number or handle to call, "" if the source gave none
+    created_by: str
+    created_at: str  # ISO 8601 with offset
+    state: str  # waiting, done or no_answer
+    updated_by: str
+    updated_at: str
