@@ -121,3 +121,21 @@ async def test_queue_detail_shows_todays_offered_per_interval_once_there_is_hist
         await pilot.press("enter")
         await settle(pilot, 1)
         assert "offered per" not in screen_text(empty)  # no history: nothing drawn
+
+
+async def test_the_command_palette_picks_a_queue_on_the_intraday_screen() -> None:
+    from tests.helpers import wait_for
+
+    app = make_app(ScriptedSource([centre()]))
+    fill(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("I")
+        await settle(pilot, 1)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"intraday: support")
+        await wait_for(pilot, lambda: "Intraday: Support" in screen_text(app))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen_title(app) == "Intraday: Support")
+        assert line(screen_text(app), "09:00-09:30").split()[1:3] == ["10", "8"]

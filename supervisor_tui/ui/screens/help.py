@@ -45,11 +45,12 @@ GLOSSARY = [
              "the available ones who serve it (not those busy elsewhere). The queue detail "
              "shows the inputs (44/h × 9:20 AHT = 6.8 Erl, 14.0 effective)."),
     ("Intraday (I)", "Today interval by interval for a channel group or a queue ([ ] "
-                     "switch), beside the same local interval of the same day last week "
-                     "(LW), with bars of offered and SL. Each closed interval is stored per "
-                     "queue as it ends; 10:00-now is the open one so far. ≥: the console "
-                     "missed that interval's end, so these are its last poll's figures. "
-                     "St/Need: effective agents vs Erlang C need at the interval's last poll."),
+                     "switch; ctrl+p there picks one by name), beside the same local "
+                     "interval of the same day last week (LW), with bars of offered and "
+                     "SL. Each closed interval is stored per queue as it ends; 10:00-now is "
+                     "the open one so far. ≥: the console missed that interval's end, so "
+                     "these are its last poll's figures. St/Need: effective agents vs "
+                     "Erlang C need at the interval's last poll."),
     ("⚑", "Agent too long in after-contact work or away (limits in config), or on one "
           "contact longer than long_contact_aht_multiple (3) x the queue's AHT today."),
     ("STALE", "The data stopped updating; numbers shown are the last good ones."),

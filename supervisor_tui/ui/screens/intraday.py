@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.command import Hit, Hits, Provider
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Footer, Static
 
 from supervisor_tui.domain import fmt
@@ -42,7 +45,26 @@ GROUP_NAMES = {LIVE: "All live queues (voice, chat, social)", DEFERRED: "All ema
 View = tuple[str, str]  # ("group", LIVE) or ("queue", queue id)
 
 
+class IntradayViews(Provider):
+    """Command palette on the intraday screen: any queue or channel group by name."""
+
+    async def search(self, query: str) -> Hits:
+        screen = self.screen
+        board = screen.sup.board if isinstance(screen, IntradayScreen) else None
+        if not isinstance(screen, IntradayScreen) or board is None:
+            return
+        matcher = self.matcher(query)
+        for view in screen.views(board):
+            # Content, not markup: a queue name is data.
+            label = f"Intraday: {clean(screen.name_of(view), 60)}"
+            score = matcher.match(label)
+            if score > 0:
+                yield Hit(score, Content(label), partial(screen.show_view, view),
+                          help="today by interval beside the same day last week")
+
+
 class IntradayScreen(BoardScreen):
+    COMMANDS: ClassVar = {IntradayViews}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right_square_bracket", "view(1)", "Next queue", key_display="]"),
         Binding("left_square_bracket", "view(-1)", "Previous", key_display="["),
@@ -84,17 +106,25 @@ class IntradayScreen(BoardScreen):
             return
         views = self.views(board)
         i = views.index(self.view) if self.view in views else -step
-        self.view = views[(i + step) % len(views)]
-        self.show_board(board)
+        self.show_view(views[(i + step) % len(views)])
+
+    def show_view(self, view: View) -> None:
+        """Show ``view`` (also the command palette's pick: a queue among 1,000)."""
+        self.view = view
+        if self.sup.board is not None:
+            self.show_board(self.sup.board)
         self.tick(ages=False)  # the status bar names the view
 
-    def view_name(self) -> str:
-        if self.view is None:
+    def name_of(self, view: View | None) -> str:
+        if view is None:
             return "Intraday"
-        kind, key = self.view
+        kind, key = view
         if kind == "group":
             return GROUP_NAMES.get(key, key)
         return self.queue_name(key)
+
+    def view_name(self) -> str:
+        return self.name_of(self.view)
 
     # -- data -----------------------------------------------------------------------
 
@@ -189,7 +219,8 @@ class IntradayScreen(BoardScreen):
                 text.append(f"  {q.channel.value} · target {fmt.pct(q.sl_target)} in "
                             f"{fmt.threshold(q.threshold_s)}", "dim")
         text.append(f"\n{cfg.interval_minutes}-min intervals, {today:%a %d %b} "
-                    f"vs last week {before:%a %d %b} ({cfg.policy.tz}); [ ] switch", "dim")
+                    f"vs last week {before:%a %d %b} ({cfg.policy.tz}); [ ] switch, "
+                    "ctrl+p picks a queue", "dim")
         if self.sup.store is None:
             text.append("\nNo store on this console: interval history is not kept.", "bold red")
         elif empty:
