@@ -3,6 +3,7 @@ interval and day metrics, and Erlang C staffing (needed now vs staffed)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import ClassVar
@@ -19,6 +20,9 @@ from supervisor_tui.domain.board import DAY, INTERVAL, Board, QueueRow, WindowMe
 from supervisor_tui.domain.intraday import day_bounds
 from supervisor_tui.domain.model import Agent, Contact
 from supervisor_tui.domain.text import clean
+from supervisor_tui.store import StoreError
+from supervisor_tui.store.rows import Callback
+from supervisor_tui.ui.screens.abandoned import callbacks_waiting
 from supervisor_tui.ui.screens.agent_detail import AgentDetailScreen
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.screens.move_agents import MoveAgentsScreen
@@ -124,7 +128,8 @@ class QueueDetailScreen(BoardScreen):
             yield Static(id="queue-staffing", markup=False)
         with Horizontal(id="queue-lists"):
             with Vertical():
-                yield Static("Waiting, oldest first", classes="section-title")
+                yield Static("Waiting, oldest first", classes="section-title",
+                             id="waiting-title", markup=False)
                 yield Grid(
                     contact_columns(self._threshold, self.queue_name, with_queue=False),
                     key_of=lambda c: c.id,
@@ -178,6 +183,7 @@ class QueueDetailScreen(BoardScreen):
             staffing.append_text(chart)
         self.query_one("#queue-staffing", Static).update(staffing)
         self.query_one("#waiting", Grid).set_rows(board.waiting_by_queue.get(self.queue_id, ()))
+        self.query_one("#waiting-title", Static).update(self._waiting_title(board))
         serving: tuple[Agent, ...] = board.agents_by_queue.get(self.queue_id, ())
         self.query_one("#serving", Grid).set_rows(serving)
 
@@ -206,6 +212,17 @@ class QueueDetailScreen(BoardScreen):
         text.append(f" offered per {cfg.interval_minutes} min today (max {top}; last: so far)",
                     "dim")
         return text
+
+    def _waiting_title(self, board: Board) -> str:
+        """The waiting list's title, with the call-backs among them (queued on the
+        source, or tracked in the store) when there are any."""
+        tracked: list[Callback] = []
+        store = self.sup.store
+        if store is not None and board.snapshot.abandoned:
+            with contextlib.suppress(StoreError):  # (the Abandoned screen says why)
+                tracked = store.callbacks(board.snapshot.day_start)
+        n = callbacks_waiting(board, tracked).get(self.queue_id, 0)
+        return "Waiting, oldest first" + (f" · {n} call-back{'s' * (n > 1)}" if n else "")
 
     def _waiting(self) -> list[Contact]:
         board = self.sup.board
