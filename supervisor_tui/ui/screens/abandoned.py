@@ -27,6 +27,7 @@ from supervisor_tui.domain.model import (
     AbandonedContact,
     ActionResult,
     Channel,
+    Contact,
     ContactState,
     Snapshot,
     Tier,
@@ -63,10 +64,18 @@ def order(rows: list[AbandonedRow]) -> list[AbandonedRow]:
     return sorted(rows, key=lambda r: (TIER_RANK[r.ab.tier], -r.ab.abandoned_at.timestamp()))
 
 
-def source_status(ab: AbandonedContact, snap: Snapshot) -> str:
+def callback_contacts(snap: Snapshot) -> dict[tuple[str, str], Contact]:
+    """The live contacts that are call-backs queued on a source, by (source, id): one
+    pass over the contacts, however many call-backs."""
+    ids = {(ab.source, ab.callback_id) for ab in snap.abandoned if ab.callback_id}
+    if not ids:
+        return {}
+    return {(c.source, c.id): c for c in snap.contacts if (c.source, c.id) in ids}
+
+
+def source_status(ab: AbandonedContact, live: dict[tuple[str, str], Contact]) -> str:
     """A call-back queued on the source, followed through the snapshot's contacts."""
-    contact = next((c for c in snap.contacts
-                    if c.id == ab.callback_id and c.source == ab.source), None)
+    contact = live.get((ab.source, ab.callback_id or ""))
     where = f"queued ({clean(ab.source, 20)})"
     if contact is None:
         return f"{where} · ended"
@@ -78,12 +87,9 @@ def source_status(ab: AbandonedContact, snap: Snapshot) -> str:
 def callbacks_waiting(board: Board, tracked: Iterable[Callback] = ()) -> Counter[str]:
     """Call-backs waiting per queue: queued on a source and not yet answered, or
     tracked in the store and not yet marked done / no answer."""
-    snap = board.snapshot
-    ids = {(ab.source, ab.callback_id) for ab in snap.abandoned if ab.callback_id}
-    waiting: Counter[str] = Counter()
-    if ids:
-        waiting.update(c.queue_id for c in snap.contacts
-                       if c.state is ContactState.WAITING and (c.source, c.id) in ids)
+    waiting: Counter[str] = Counter(
+        c.queue_id for c in callback_contacts(board.snapshot).values()
+        if c.state is ContactState.WAITING)
     waiting.update(r["queue_id"] for r in tracked if r["state"] == CALLBACK_WAITING)
     return waiting
 
@@ -156,13 +162,14 @@ class AbandonedScreen(BoardScreen):
     def _rows(self, board: Board) -> tuple[list[AbandonedRow], int]:
         snap = board.snapshot
         rows, short = [], 0
+        live = callback_contacts(snap)
         for ab in snap.abandoned:
             if ab.short and not self.show_short:
                 short += 1
                 continue
             tracked = self.tracked.get(row_key(ab))
             if ab.callback_id is not None:
-                status = source_status(ab, snap)
+                status = source_status(ab, live)
             elif tracked is not None:
                 status = TRACKED_LABEL.get(tracked["state"], tracked["state"])
                 if tracked["state"] != CALLBACK_WAITING:
