@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from supervisor_tui.domain.model import AgentStateKind, ContactState, Snapshot
-from supervisor_tui.protocol.documents import parse_snapshot, to_doc, to_snapshot
+from supervisor_tui.protocol.documents import DELTA_IM, parse_snapshot, to_doc, to_snapshot
 from supervisor_tui.protocol.server import ProtocolServer, serve_in_thread
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.base import Capability, SourceError
@@ -632,3 +632,31 @@ def test_a_snapshot_without_abandoned_still_parses(sim: SimulatorSource) -> None
     assert data["abandoned"]
     del data["abandoned"]
     assert to_snapshot(parse_snapshot(data, "old"), "old").abandoned == ()
+
+
+async def test_deltas_carry_only_new_and_changed_abandons(
+        hosting: tuple[Swappable, str], sources: Sources) -> None:
+    clock = MovingClock()
+    sim = busy_sim(clock)
+    base = host(hosting, ProtocolServer(sim, refresh_s=0))
+    remote = sources(base)
+    first = await remote.snapshot()
+    assert first.abandoned
+    voice = {q.id for q in first.queues if q.channel == "voice"}
+    target = next(a for a in reversed(first.abandoned) if a.queue_id in voice)
+    assert (await remote.create_callback(target.id, target.queue_id)).ok
+    clock.tick(30)
+    async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+        etag = remote._etag
+        assert etag is not None and remote._centre is not None
+        response = await client.get("/v1/snapshot", headers={"If-None-Match": etag,
+                                                              "A-IM": DELTA_IM})
+    assert response.status_code == 226
+    delta = response.json()
+    ids = [a["id"] for a in delta["abandoned"]]
+    assert target.id in ids and len(ids) < len(first.abandoned)
+    got = await remote.snapshot()
+    assert_same_centre(got, await full_snapshot(base))
+    row = next(a for a in got.abandoned if a.id == target.id)
+    assert row.callback_id is not None
+    assert [a.id for a in got.abandoned[:3]] == [a.id for a in first.abandoned[:3]]

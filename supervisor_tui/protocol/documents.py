@@ -23,7 +23,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Final, Literal, Self, TypeVar
 
@@ -169,10 +169,14 @@ class DeltaDoc(Frozen):
     agents_removed: list[str] = Field(description="ids of agents gone since the base")
     contacts: list[Contact] = Field(description="contacts added or changed since the base")
     contacts_removed: list[str] = Field(description="ids of contacts gone since the base")
-    abandoned: list[AbandonedContact] | None = Field(
-        None, max_length=MAX_ABANDONED,
-        description="the whole of today's abandoned list when it changed since the base; "
-        "absent (null) when unchanged")
+    abandoned: list[AbandonedContact] = Field(
+        default_factory=list, max_length=MAX_ABANDONED,
+        description="abandoned contacts added (appended: newest last) or changed since the "
+        "base; optional, like abandoned_removed (absent: none)")
+    abandoned_removed: list[str] = Field(
+        default_factory=list, max_length=10 * MAX_ABANDONED,
+        description="ids of abandoned contacts gone since the base (past the last "
+        f"{MAX_ABANDONED}, or a new day)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -185,7 +189,12 @@ class DeltaDoc(Frozen):
             both = set(ids).intersection(removed)
             if both:
                 raise ValueError(f"{kind} {min(both)!r} is both changed and removed")
-        _unique("abandoned contact", (a.id for a in self.abandoned or ()))
+        ids = [a.id for a in self.abandoned]
+        _unique("abandoned contact", ids)
+        _unique("removed abandoned contact", self.abandoned_removed)
+        both = set(ids).intersection(self.abandoned_removed)
+        if both:
+            raise ValueError(f"abandoned contact {min(both)!r} is both changed and removed")
         # What the base already held was checked when it arrived; only the new records
         # need the checks SnapshotDoc makes (queue membership is checked on applying).
         _check_times(self)
@@ -235,7 +244,7 @@ def _check_times(doc: SnapshotDoc | DeltaDoc) -> None:
         _near(f"agent {a.id} state.since", a.state.since, now, PAST_LIMIT, FUTURE_SLACK)
     for c in doc.contacts:
         _near(f"contact {c.id} entered_at", c.entered_at, now, PAST_LIMIT, FUTURE_SLACK)
-    for ab in doc.abandoned or ():
+    for ab in doc.abandoned:
         _near(f"abandoned contact {ab.id} abandoned_at", ab.abandoned_at, now, PAST_LIMIT,
               FUTURE_SLACK)
 
@@ -379,14 +388,14 @@ class Centre:
     queues: dict[str, QueueRow]
     agents: dict[str, Agent]
     contacts: dict[str, Contact]
-    abandoned: tuple[AbandonedContact, ...] = ()  # today's, newest last: sent whole
+    abandoned: dict[str, AbandonedContact] = field(default_factory=dict)  # newest last
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> Centre:
         return cls(queues={q.id: (q, *_stats(snapshot, q)) for q in snapshot.queues},
                    agents={a.id: a for a in snapshot.agents},
                    contacts={c.id: c for c in snapshot.contacts},
-                   abandoned=snapshot.abandoned)
+                   abandoned={a.id: a for a in snapshot.abandoned})
 
 
 def _changes(old: Mapping[str, _Record],
@@ -406,13 +415,14 @@ def to_delta(base: Centre, current: Centre, head: SnapshotDoc) -> DeltaDoc:
     queues, queues_removed = _changes(base.queues, current.queues)
     agents, agents_removed = _changes(base.agents, current.agents)
     contacts, contacts_removed = _changes(base.contacts, current.contacts)
+    abandoned, abandoned_removed = _changes(base.abandoned, current.abandoned)
     return DeltaDoc.model_construct(
         protocol=PROTOCOL_VERSION, source=head.source, capabilities=head.capabilities,
         taken_at=head.taken_at, interval_start=head.interval_start, day_start=head.day_start,
         clock_rate=head.clock_rate, queues=[_wire_queue(*row) for row in queues],
         queues_removed=queues_removed, agents=agents, agents_removed=agents_removed,
         contacts=contacts, contacts_removed=contacts_removed,
-        abandoned=None if current.abandoned == base.abandoned else list(current.abandoned))
+        abandoned=abandoned, abandoned_removed=abandoned_removed)
 
 
 def apply_delta(base: Centre, delta: DeltaDoc, source: str | None = None) -> Centre:
@@ -426,7 +436,7 @@ def apply_delta(base: Centre, delta: DeltaDoc, source: str | None = None) -> Cen
     if source is not None:  # just validated and held by nothing else: see to_snapshot
         _rename(delta.agents, source)
         _rename(delta.contacts, source)
-        _rename(delta.abandoned or (), source)
+        _rename(delta.abandoned, source)
     agents = _patch("agent", base.agents, delta.agents_removed,
                     [(a.id, a) for a in delta.agents])
     contacts = _patch("contact", base.contacts, delta.contacts_removed,
@@ -438,7 +448,8 @@ def apply_delta(base: Centre, delta: DeltaDoc, source: str | None = None) -> Cen
             if c.queue_id not in queues:
                 raise ProtocolError(f"invalid delta: contact {c.id} is in unknown queue "
                                     f"{clean(c.queue_id, 60)!r}")
-    abandoned = base.abandoned if delta.abandoned is None else tuple(delta.abandoned)
+    abandoned = _patch("abandoned contact", base.abandoned, delta.abandoned_removed,
+                       [(a.id, a) for a in delta.abandoned])
     return Centre(queues=queues, agents=agents, contacts=contacts, abandoned=abandoned)
 
 
@@ -474,7 +485,7 @@ def centre_snapshot(centre: Centre, head: DeltaDoc | SnapshotDoc) -> Snapshot:
         queues=tuple(r[0] for r in rows),
         interval_stats={r[0].id: r[1] for r in rows}, day_stats={r[0].id: r[2] for r in rows},
         agents=tuple(centre.agents.values()), contacts=tuple(centre.contacts.values()),
-        health={}, clock_rate=head.clock_rate, abandoned=centre.abandoned)
+        health={}, clock_rate=head.clock_rate, abandoned=tuple(centre.abandoned.values()))
 
 
 class ProtocolError(ValueError):
