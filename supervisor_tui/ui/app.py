@@ -57,6 +57,7 @@ from supervisor_tui.ui.screens.help import HelpScreen
 from supervisor_tui.ui.screens.intraday import IntradayScreen
 from supervisor_tui.ui.screens.queue_detail import QueueDetailScreen
 from supervisor_tui.ui.screens.sources import SourcesScreen
+from supervisor_tui.ui.screens.thresholds import ThresholdsScreen
 from supervisor_tui.ui.screens.wall import WallScreen, wall_settings
 from supervisor_tui.ui.state import ConsoleState
 from supervisor_tui.ui.themes import install_themes, sync_ansi_theme, textual_theme_name
@@ -131,7 +132,7 @@ class SupervisorApp(App[None]):
     MODES: ClassVar = {"dashboard": DashboardScreen, "agents": AgentsScreen,
                        "escalations": EscalationDeskScreen, "audit": AuditScreen,
                        "sources": SourcesScreen, "crisis": CrisisScreen,
-                       "intraday": IntradayScreen}
+                       "intraday": IntradayScreen, "thresholds": ThresholdsScreen}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
@@ -144,6 +145,7 @@ class SupervisorApp(App[None]):
         Binding("I", "switch_mode('intraday')", "Intraday", show=False),
         Binding("L", "switch_mode('audit')", "Audit log", show=False),
         Binding("S", "switch_mode('sources')", "Sources", show=False),
+        Binding("T", "switch_mode('thresholds')", "Thresholds", show=False),
         Binding("N", "snooze_notices", "Snooze the last notice's categories", show=False),
     ]
 
@@ -522,6 +524,9 @@ class SupervisorApp(App[None]):
                             lambda: self.switch_mode("audit"))
         yield SystemCommand("Sources", "Health, requests, latency and API budget of each "
                             "source (S)", lambda: self.action_switch_mode("sources"))
+        yield SystemCommand("Thresholds", "Live SL targets, escalation limits and notice "
+                            "policy: admins change them for every console (T)",
+                            lambda: self.action_switch_mode("thresholds"))
         yield SystemCommand("Crisis communications", "Declare an incident, message "
                             "customers and agents, watch deliveries (c)",
                             lambda: self.action_switch_mode("crisis"))

@@ -124,6 +124,18 @@ class ConsoleState:
             self.problem = f"live setting not applied: {why}"
         return True
 
+    def source_queues(self) -> dict[str, Queue]:
+        """The latest board's queues as the source sent them (before live overrides):
+        a queue key's default."""
+        board = self.board
+        if board is None:
+            return {}
+        shown = {q.id: q for q in board.snapshot.queues}
+        for qid, (source, live) in self._live_queues.items():
+            if shown.get(qid) is live:
+                shown[qid] = source
+        return shown
+
     def _with_live_queues(self, snapshot: Snapshot) -> Snapshot:
         """The snapshot with the live SL targets / thresholds on its queues (display and
         rules only: the source's own counts are untouched). Overridden queue objects are

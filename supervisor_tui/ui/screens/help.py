@@ -53,6 +53,9 @@ GLOSSARY = [
                      "Erlang C need at the interval's last poll."),
     ("⚑", "Agent too long in after-contact work or away (limits in config), or on one "
           "contact longer than long_contact_aht_multiple (3) x the queue's AHT today."),
+    ("80%/20s* · *live", "A queue's SL target / threshold set live on the Thresholds "
+                         "screen (T), not the source's; the source's own counting is "
+                         "unchanged. T lists every live setting and who changed it."),
     ("STALE", "The data stopped updating; numbers shown are the last good ones."),
     ("‼ 3 new critical — e", "Status bar: new critical escalations nobody has looked at; "
                              "opening the desk (e) clears it. Their notices come as one, "
