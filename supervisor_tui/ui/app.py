@@ -48,6 +48,7 @@ from supervisor_tui.poller import Poller, PollResult, utcnow
 from supervisor_tui.sources.base import Capability, Source
 from supervisor_tui.store import Store, StoreError
 from supervisor_tui.store.audit import AuditLog
+from supervisor_tui.ui.screens.abandoned import AbandonedScreen
 from supervisor_tui.ui.screens.agents import AgentsScreen
 from supervisor_tui.ui.screens.audit import AuditScreen
 from supervisor_tui.ui.screens.crisis import CrisisScreen
@@ -132,7 +133,8 @@ class SupervisorApp(App[None]):
     MODES: ClassVar = {"dashboard": DashboardScreen, "agents": AgentsScreen,
                        "escalations": EscalationDeskScreen, "audit": AuditScreen,
                        "sources": SourcesScreen, "crisis": CrisisScreen,
-                       "intraday": IntradayScreen, "thresholds": ThresholdsScreen}
+                       "intraday": IntradayScreen, "thresholds": ThresholdsScreen,
+                       "abandoned": AbandonedScreen}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
@@ -145,6 +147,7 @@ class SupervisorApp(App[None]):
         Binding("I", "switch_mode('intraday')", "Intraday", show=False),
         Binding("L", "switch_mode('audit')", "Audit log", show=False),
         Binding("S", "switch_mode('sources')", "Sources", show=False),
+        Binding("A", "switch_mode('abandoned')", "Abandoned", show=False),
         Binding("T", "switch_mode('thresholds')", "Thresholds", show=False),
         Binding("N", "snooze_notices", "Snooze the last notice's categories", show=False),
     ]
@@ -520,6 +523,8 @@ class SupervisorApp(App[None]):
         yield SystemCommand("Intraday", "Today by interval beside the same day last week, "
                             "with a chart of offered and SL (I)",
                             lambda: self.action_switch_mode("intraday"))
+        yield SystemCommand("Abandoned", "Today's abandoned contacts, VIP first; call them "
+                            "back (A)", lambda: self.action_switch_mode("abandoned"))
         yield SystemCommand("Audit log", "Who did what, live (L)",
                             lambda: self.switch_mode("audit"))
         yield SystemCommand("Sources", "Health, requests, latency and API budget of each "

@@ -51,6 +51,12 @@ GLOSSARY = [
                      "the open one so far. ≥: the console missed that interval's end, so "
                      "these are its last poll's figures. St/Need: effective agents vs "
                      "Erlang C need at the interval's last poll."),
+    ("Abandoned (A)", "Today's abandoned contacts as the source reports them (the last "
+                      "500), VIP and gold first, then newest; short abandons (under the "
+                      "queue's short-abandon time) hidden until h. b calls back: queued on "
+                      "the source as a waiting voice contact (counted like any other when it "
+                      "leaves the queue), else tracked in the shared store (D done, X no "
+                      "answer). 'Call-backs waiting' counts both, per queue."),
     ("⚑", "Agent too long in after-contact work or away (limits in config), or on one "
           "contact longer than long_contact_aht_multiple (3) x the queue's AHT today."),
     ("80%/20s* · *live", "A queue's SL target / threshold set live on the Thresholds "
