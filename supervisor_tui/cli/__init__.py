@@ -163,6 +163,18 @@ def _add_serve_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     add_parser(sub)
 
 
+def _config(args: argparse.Namespace) -> Config | int:
+    """The config named by ``--config`` (or the default one, if any), or the usage exit
+    status after saying why on stderr."""
+    from supervisor_tui.config import ConfigError, load_config
+
+    try:
+        return load_config(args.config, required=args.config is not None)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
     print(f"supervisor-tui: {message}", file=sys.stderr)
     return code
@@ -298,14 +310,12 @@ def _open_existing_audit(args: argparse.Namespace) -> AuditLog | int:
 
     import sqlite_utils
 
-    from supervisor_tui.config import ConfigError, default_db_path, load_config
+    from supervisor_tui.config import default_db_path
     from supervisor_tui.store.audit import AUDIT, AuditError, AuditLog
 
-    try:
-        config = load_config(args.config, required=args.config is not None)
-    except ConfigError as err:
-        print(err, file=sys.stderr)
-        return EXIT_USAGE
+    config = _config(args)
+    if isinstance(config, int):
+        return config
     path = args.db or default_db_path()
     if not path.is_file():
         return _fail(f"no store at {path} (check --db): nothing to read, nothing created")
@@ -340,14 +350,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     import sqlite3
 
     from supervisor_tui.cli import export
-    from supervisor_tui.config import ConfigError, default_db_path, load_config
+    from supervisor_tui.config import default_db_path
     from supervisor_tui.store import Store, StoreError
 
-    try:
-        config = load_config(args.config, required=args.config is not None)
-    except ConfigError as err:
-        print(err, file=sys.stderr)
-        return EXIT_USAGE
+    config = _config(args)
+    if isinstance(config, int):
+        return config
     path = args.db or default_db_path()
     if not path.is_file():
         return _fail(f"no store at {path} (check --db): nothing to export, nothing created")
@@ -476,14 +484,12 @@ def _unwritable(path: Path) -> str | None:
 
 def build_app(args: argparse.Namespace) -> SupervisorApp | int:
     """The console ``args`` ask for (not yet running), or an exit status."""
-    from supervisor_tui.config import ConfigError, default_db_path, load_config
+    from supervisor_tui.config import default_db_path
     from supervisor_tui.store import Store, StoreError
 
-    try:
-        config = load_config(args.config, required=args.config is not None)
-    except ConfigError as err:
-        print(err, file=sys.stderr)
-        return EXIT_USAGE
+    config = _config(args)
+    if isinstance(config, int):
+        return config
     overrides = {k: v for k, v in
                  {"scenario": args.scenario, "seed": args.seed, "speed": args.speed}.items()
                  if v is not None}
@@ -539,27 +545,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_serve_sim(args: argparse.Namespace) -> int:
-    from supervisor_tui.config import ConfigError, load_config
     from supervisor_tui.protocol import server as serve_sim
 
-    try:
-        config = load_config(args.config, required=args.config is not None)
-    except ConfigError as err:
-        print(err, file=sys.stderr)
-        return EXIT_USAGE
+    config = _config(args)
+    if isinstance(config, int):
+        return config
     return serve_sim.run(args, config)
 
 
 def cmd_crisis(args: argparse.Namespace) -> int:
     from supervisor_tui.cli import crisis as crisis_cli
-    from supervisor_tui.config import ConfigError, load_config
     from supervisor_tui.store import StoreError
 
-    try:
-        config = load_config(args.config, required=args.config is not None)
-    except ConfigError as err:
-        print(err, file=sys.stderr)
-        return EXIT_USAGE
+    config = _config(args)
+    if isinstance(config, int):
+        return config
     try:
         store = _open_store(args.db)
     except StoreError as err:
