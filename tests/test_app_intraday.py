@@ -139,3 +139,37 @@ async def test_the_command_palette_picks_a_queue_on_the_intraday_screen() -> Non
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen_title(app) == "Intraday: Support")
         assert line(screen_text(app), "09:00-09:30").split()[1:3] == ["10", "8"]
+
+
+async def test_x_exports_the_view_shown_to_the_file_typed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    from supervisor_tui.ui.screens.escalations import DeskInput
+
+    app = make_app(ScriptedSource([centre()]))
+    fill(app)
+    target = tmp_path / "out" / "sales.csv"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("I", "right_square_bracket")  # the Sales view
+        await settle(pilot, 1)
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, DeskInput)
+        # A path is suggested (under the user data directory, never the cwd): replace it.
+        field = app.screen.query_one("#prompt-input")
+        assert field.value.endswith("intervals-2026-11-22-sales.csv")  # type: ignore[attr-defined]
+        field.value = str(target)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot, 1)
+        rows = list(csv.DictReader(target.open(encoding="utf-8")))
+        assert [(r["queue_id"], r["interval_start_utc"], r["offered"]) for r in rows] == [
+            ("sales", "2026-11-22T09:00:00Z", "40"), ("sales", "2026-11-22T09:30:00Z", "20")]
+        assert any("2 interval row(s) written to" in n.message for n in app._notifications)
+        await pilot.press("x")  # the same file again: refused, the file kept
+        await settle(pilot)
+        app.screen.query_one("#prompt-input").value = str(target)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot, 1)
+        assert any(n.message.startswith("Not exported") for n in app._notifications)
+        assert len(list(csv.DictReader(target.open(encoding="utf-8")))) == 2

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from supervisor_tui.cli import main
-from supervisor_tui.cli.export import INTERVAL_EXPORT_COLUMNS
+from supervisor_tui.export import INTERVAL_EXPORT_COLUMNS
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.simulator import SimulatorSource
 from supervisor_tui.store import Store

@@ -349,8 +349,9 @@ def _day(text: str) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     import sqlite3
 
-    from supervisor_tui.cli import export
+    from supervisor_tui import export
     from supervisor_tui.config import default_db_path
+    from supervisor_tui.domain.intraday import day_bounds
     from supervisor_tui.store import Store, StoreError
 
     config = _config(args)
@@ -363,7 +364,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     today = datetime.now(zone).date()
     day = {"today": today, "yesterday": today - timedelta(days=1)}.get(
         args.date) or date.fromisoformat(args.date)
-    start, end = export.day_bounds(day, zone)
+    start, end = day_bounds(day, config.console.policy)
     try:
         store = Store.open(path)
     except StoreError as err:

@@ -86,15 +86,16 @@ class DeskInput(ModalScreen[str | None]):
     DeskInput Static, DeskConfirm Static { height: auto; }
     """
 
-    def __init__(self, title: str, placeholder: str) -> None:
+    def __init__(self, title: str, placeholder: str, value: str = "") -> None:
         super().__init__()
         self.title_line = title
         self.placeholder = placeholder
+        self.value = value  # prefilled (e.g. a suggested file path), editable
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.title_line, style="bold"), id="prompt-title")
-            yield Input(placeholder=self.placeholder, id="prompt-input")
+            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
             yield Static(Text("Enter saves · Esc cancels", style="dim"))
 
     def on_mount(self) -> None:

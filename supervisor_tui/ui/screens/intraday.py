@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from functools import partial
+from pathlib import Path
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,6 +23,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Footer, Static
 
+from supervisor_tui.config import default_db_path
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import DEFERRED, INTERVAL, LIVE, Board
 from supervisor_tui.domain.intraday import (
@@ -33,7 +36,10 @@ from supervisor_tui.domain.intraday import (
     same_day_last_week,
 )
 from supervisor_tui.domain.text import clean
+from supervisor_tui.export import INTERVAL_EXPORT_COLUMNS, interval_record, to_csv
+from supervisor_tui.store.rows import IntervalRow
 from supervisor_tui.ui.screens.base import BoardScreen
+from supervisor_tui.ui.screens.escalations import DeskInput
 from supervisor_tui.ui.widgets.interval_chart import axis, series
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.tables import sl_cell
@@ -68,6 +74,7 @@ class IntradayScreen(BoardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right_square_bracket", "view(1)", "Next queue", key_display="]"),
         Binding("left_square_bracket", "view(-1)", "Previous", key_display="["),
+        Binding("x", "export", "Export CSV"),
     ]
 
     def __init__(self, view: View | None = None) -> None:
@@ -115,6 +122,42 @@ class IntradayScreen(BoardScreen):
             self.show_board(self.sup.board)
         self.tick(ages=False)  # the status bar names the view
 
+    # -- export -------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        """x: today's closed intervals of this view to a CSV file whose path is typed
+        (suggested under the user data directory, never the current directory: under an
+        SSH ForceCommand that is not the user's to write in)."""
+        board = self.sup.board
+        if board is None or self.view is None:
+            return
+        zone = self.sup.config.console.policy.zone
+        today = self.sup.state.local(board.taken_at).date()
+        slug = "".join(ch if ch.isalnum() else "-" for ch in self.view[1])[:40]
+        suggested = default_db_path().parent / "exports" / f"intervals-{today}-{slug}.csv"
+
+        def chosen(path: str | None) -> None:
+            if path is not None:
+                self._write_export(Path(path).expanduser(), today, zone)
+
+        self.app.push_screen(DeskInput(
+            f"Export today's closed intervals of {self.view_name()} (CSV) to",
+            "a file path that does not exist yet", str(suggested)), chosen)
+
+    def _write_export(self, path: Path, today: date, zone: ZoneInfo) -> None:
+        formula = self.sup.config.console.sl_formula
+        records = [interval_record(r, zone, formula) for r in self._rows(today)]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("x", encoding="utf-8", newline="") as f:  # never overwrite
+                f.write(to_csv(records, INTERVAL_EXPORT_COLUMNS))
+        except OSError as err:
+            self.notify(f"Not exported: {path}: {err.strerror or err}", title="Export",
+                        severity="error", timeout=10)
+            return
+        self.notify(f"{len(records)} interval row(s) written to {path}", title="Export",
+                    timeout=10)
+
     def name_of(self, view: View | None) -> str:
         if view is None:
             return "Intraday"
@@ -143,14 +186,18 @@ class IntradayScreen(BoardScreen):
             self._before[(view, before)] = self._read(before)
         return cached[1], self._before[(view, before)]
 
-    def _read(self, day: date) -> list[IntervalFigures]:
+    def _rows(self, day: date) -> Sequence[IntervalRow]:
+        """The view's stored intervals of ``day``: one queue's, or a channel group's
+        summed per interval (queue_id "*")."""
         assert self.view is not None
         state, cfg = self.sup.state, self.sup.config.console
         kind, which = self.view
         start, end = day_bounds(day, cfg.policy)
-        rows = (state.intervals(start, end, channels=channels_of(which)) if kind == "group"
+        return (state.intervals(start, end, channels=channels_of(which)) if kind == "group"
                 else state.intervals(start, end, queue_id=which))
-        return figures(rows, cfg.sl_formula)
+
+    def _read(self, day: date) -> list[IntervalFigures]:
+        return figures(self._rows(day), self.sup.config.console.sl_formula)
 
     def _so_far(self, board: Board) -> IntervalFigures | None:
         """The interval still open, from the board (its figures so far): the same

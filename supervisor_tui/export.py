@@ -1,5 +1,6 @@
-"""``supervisor-tui export intervals``: the stored intraday history of one day as CSV or
-JSON, with stable columns (docs/export.md), for spreadsheets and workforce tools.
+"""Export formats (docs/export.md): the stored intraday history of one day as CSV or
+JSON, with stable columns, for spreadsheets and workforce tools. Used by
+``supervisor-tui export`` and by ``x`` on the intraday screen.
 
 The day is the centre's local day (``[console] timezone``); every timestamp is UTC
 (ISO 8601, ``Z``) with the local start and the zone beside it, so a file read in another
@@ -15,7 +16,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,14 +32,6 @@ INTERVAL_EXPORT_COLUMNS: tuple[str, ...] = (
     "handled", "handle_s", "sl_target", "threshold_s", "service_level", "asa_s", "aht_s",
     "abandon_rate", "agents_staffed_at_close", "agents_needed_at_close", "complete",
 )
-
-
-def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC start and end of the centre's local ``day`` (23 or 25 hours across DST)."""
-    start = datetime(day.year, day.month, day.day, tzinfo=zone)
-    nxt = day + timedelta(days=1)
-    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _utc(text: str) -> datetime:
