@@ -104,11 +104,7 @@ class Actions:
         message = source.redact(result.message)  # an echoed credential: never shown
         if message != result.message:
             result = result.model_copy(update={"message": message})
-        warning = auditor.finish(action, subject, params, result.ok, result.message)
-        if warning is not None:
-            result = result.model_copy(update={
-                "message": f"{result.message} — WARNING: {warning}"})
-        return result
+        return _finished(auditor, action, subject, params, result)
 
     # -- actions -----------------------------------------------------------------
 
@@ -221,11 +217,7 @@ class Actions:
             row, why = None, f"not saved: {err}"
         result = ActionResult(ok=True, code=ActionCode.OK, message=done) if row is not None \
             else ActionResult(ok=False, code=ActionCode.CONFLICT, message=why)
-        warning = auditor.finish("callback", subject, params, result.ok, result.message)
-        if warning is not None:
-            result = result.model_copy(update={
-                "message": f"{result.message} — WARNING: {warning}"})
-        return result
+        return _finished(auditor, "callback", subject, params, result)
 
     async def _set_state(self, agent: Agent, state: str) -> ActionResult:
         return await self._run(
@@ -233,3 +225,12 @@ class Actions:
             {"state": state, "was": agent.state.kind.value},
             lambda source: source.set_agent_state(agent.id, state),
         )
+
+
+def _finished(auditor: Auditor, action: str, subject: str, params: Mapping[str, Any],
+              result: ActionResult) -> ActionResult:
+    """Record the outcome; one that cannot be recorded is said with the result."""
+    warning = auditor.finish(action, subject, params, result.ok, result.message)
+    if warning is None:
+        return result
+    return result.model_copy(update={"message": f"{result.message} — WARNING: {warning}"})
