@@ -31,7 +31,7 @@ from supervisor_tui.store import (
     Store,
     StoreError,
 )
-from supervisor_tui.store.rows import IntervalRow
+from supervisor_tui.store.rows import Callback, IntervalRow
 
 
 class ConsoleState:
@@ -65,6 +65,8 @@ class ConsoleState:
         # Follows this console's stream of snapshots, re-reading only changed objects;
         # the board carries each poll's index to the escalation rules and screens.
         self.indexer = IndexBuilder()
+        self._callbacks: list[Callback] = []
+        self._callbacks_for: Board | None = None  # the board they were read for
         #: shared state of escalations (taken, acknowledged...) from the store, per poll
         self.escalation_states: dict[str, EscalationState] = {}
         self._received_mono: float | None = None
@@ -260,6 +262,25 @@ class ConsoleState:
         for row in rows:
             at = datetime.fromisoformat(row["ts"])
             self.trends.add(at, [(row["queue_id"], float(row["waiting"]))])
+
+    def tracked_callbacks(self) -> list[Callback]:
+        """Today's call-backs tracked in the shared store (for sources that cannot queue
+        one), read at most once per board whichever screens ask; a read error is said
+        in the status bar and the last rows kept."""
+        board = self.board
+        if self.store is None or board is None:
+            return []
+        if self._callbacks_for is not board:
+            try:
+                self._callbacks = self.store.callbacks(board.snapshot.day_start)
+            except StoreError as err:
+                self.problem = str(err)
+            self._callbacks_for = board
+        return self._callbacks
+
+    def forget_callbacks(self) -> None:
+        """After this console changed one: the next ask reads the store again."""
+        self._callbacks_for = None
 
     def intervals(self, start: datetime, end: datetime, *, queue_id: str | None = None,
                   channels: Sequence[str] | None = None) -> list[IntervalRow]:

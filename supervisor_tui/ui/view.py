@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # annotations only: keeps this module free of the heavy impor
     from supervisor_tui.notices import NoticeDesk
     from supervisor_tui.sources.base import Source
     from supervisor_tui.store import Store
-    from supervisor_tui.store.rows import EscalationState, IntervalRow, LiveSetting
+    from supervisor_tui.store.rows import Callback, EscalationState, IntervalRow, LiveSetting
 
 
 class ConsoleView(Protocol):
@@ -69,6 +69,10 @@ class ConsoleView(Protocol):
     def data_age_s(self) -> float | None: ...
     def live_within_s(self) -> float: ...
     def is_stale(self) -> bool: ...
+
+    # Call-backs tracked in the shared store (today's), read once per board.
+    def tracked_callbacks(self) -> list[Callback]: ...
+    def forget_callbacks(self) -> None: ...
 
     # Intraday history (closed intervals): one queue's rows, or a channel group's sums.
     def intervals(self, start: datetime, end: datetime, *, queue_id: str | None = None,

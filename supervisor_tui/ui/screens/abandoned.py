@@ -33,7 +33,7 @@ from supervisor_tui.domain.model import (
     Tier,
 )
 from supervisor_tui.domain.text import clean
-from supervisor_tui.store import CALLBACK_DONE, CALLBACK_NO_ANSWER, CALLBACK_WAITING, StoreError
+from supervisor_tui.store import CALLBACK_DONE, CALLBACK_NO_ANSWER, CALLBACK_WAITING
 from supervisor_tui.store.rows import Callback
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.screens.escalations import DeskConfirm
@@ -147,17 +147,8 @@ class AbandonedScreen(BoardScreen):
 
     # -- data ------------------------------------------------------------------------
 
-    def _read_tracked(self, board: Board) -> None:
-        store = self.sup.store
-        if store is None:
-            self.tracked = {}
-            return
-        try:
-            rows = store.callbacks(board.snapshot.day_start)
-        except StoreError as err:
-            self.note = Text(f"call-backs not read: {err}", style="bold red")
-            return
-        self.tracked = {r["id"]: r for r in rows}
+    def _read_tracked(self) -> None:
+        self.tracked = {r["id"]: r for r in self.sup.state.tracked_callbacks()}
 
     def _rows(self, board: Board) -> tuple[list[AbandonedRow], int]:
         snap = board.snapshot
@@ -180,7 +171,7 @@ class AbandonedScreen(BoardScreen):
         return order(rows), short
 
     def show_board(self, board: Board) -> None:
-        self._read_tracked(board)
+        self._read_tracked()
         rows, hidden = self._rows(board)
         self.query_one("#abandoned", Grid).set_rows(rows)
         total = len(board.snapshot.abandoned)
@@ -273,6 +264,7 @@ class AbandonedScreen(BoardScreen):
         result = await self.sup.actions.create_callback(ab, queue_id, self.sup.store,
                                                         self.sup.state.clock())
         self._say(result)
+        self.sup.state.forget_callbacks()
         self.sup.poll_now()
 
     def action_mark(self, state: str) -> None:
@@ -290,5 +282,6 @@ class AbandonedScreen(BoardScreen):
         result = self.sup.actions.mark_callback(key, state, self.sup.store,
                                                 self.sup.state.clock())
         self._say(result)
+        self.sup.state.forget_callbacks()
         if self.sup.board is not None:
             self.show_board(self.sup.board)

@@ -3,7 +3,6 @@ interval and day metrics, and Erlang C staffing (needed now vs staffed)."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import ClassVar
@@ -20,8 +19,6 @@ from supervisor_tui.domain.board import DAY, INTERVAL, Board, QueueRow, WindowMe
 from supervisor_tui.domain.intraday import day_bounds
 from supervisor_tui.domain.model import Agent, Contact
 from supervisor_tui.domain.text import clean
-from supervisor_tui.store import StoreError
-from supervisor_tui.store.rows import Callback
 from supervisor_tui.ui.screens.abandoned import callbacks_waiting
 from supervisor_tui.ui.screens.agent_detail import AgentDetailScreen
 from supervisor_tui.ui.screens.base import BoardScreen
@@ -216,11 +213,7 @@ class QueueDetailScreen(BoardScreen):
     def _waiting_title(self, board: Board) -> str:
         """The waiting list's title, with the call-backs among them (queued on the
         source, or tracked in the store) when there are any."""
-        tracked: list[Callback] = []
-        store = self.sup.store
-        if store is not None and board.snapshot.abandoned:
-            with contextlib.suppress(StoreError):  # (the Abandoned screen says why)
-                tracked = store.callbacks(board.snapshot.day_start)
+        tracked = self.sup.state.tracked_callbacks() if board.snapshot.abandoned else []
         n = callbacks_waiting(board, tracked).get(self.queue_id, 0)
         return "Waiting, oldest first" + (f" · {n} call-back{'s' * (n > 1)}" if n else "")
 
