@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
-from textual import events, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -36,6 +36,7 @@ from supervisor_tui.domain.board import Board
 from supervisor_tui.domain.model import Agent, AgentStateKind, Contact
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.action_modal import ActionModal
+from supervisor_tui.ui.screens.gated import GatedKeys
 from supervisor_tui.ui.widgets.tables import agent_state_text
 
 PERMISSION = "agent_state"
@@ -56,7 +57,7 @@ def away_reasons(configured: Sequence[str]) -> list[str]:
     return reasons
 
 
-class AgentDetailScreen(ActionModal):
+class AgentDetailScreen(GatedKeys, ActionModal):
     DEFAULT_CSS = """
     AgentDetailScreen #agent-body { height: 1fr; }
     AgentDetailScreen #agent-prompt { height: auto; min-height: 2; }
@@ -221,29 +222,15 @@ class AgentDetailScreen(ActionModal):
 
     # -- keys --------------------------------------------------------------------
 
+    def key_refusal(self, action: str) -> str | None:
+        # Left out of the footer when the role or the sources cannot.
+        return self._refusal() if action in self.GATED else None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Left out of the footer when the role or the sources cannot; on_key still
-        # answers such a key (with the reason, audited).
-        if action not in self.GATED or self._pressed_anyway:
-            return True
-        if self._refusal() is not None:
-            return False
-        # Nothing asked yet: y is shown greyed (and in help), not hidden.
-        return None if action == "confirm" and self.pending is None else True
-
-    _pressed_anyway = False
-
-    async def on_key(self, event: events.Key) -> None:
-        for binding in self._bindings.key_to_bindings.get(event.key, ()):
-            action = binding.action
-            if action in self.GATED and self._refusal() is not None:
-                event.stop()
-                self._pressed_anyway = True
-                try:
-                    await self.run_action(action)
-                finally:
-                    self._pressed_anyway = False
-                return
+        allowed = super().check_action(action, parameters)
+        if allowed and not self._pressed_anyway and action == "confirm" and self.pending is None:
+            return None  # nothing asked yet: y is shown greyed (and in help), not hidden
+        return allowed
 
     def _ask(self, verb: str) -> None:
         if self.busy:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar, cast
 
-from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
 from supervisor_tui.domain.board import Board, queue_name
 from supervisor_tui.domain.roles import role_may
+from supervisor_tui.ui.screens.gated import GatedKeys
 from supervisor_tui.ui.view import AppView
 from supervisor_tui.ui.widgets.incident_banner import IncidentBanner
 from supervisor_tui.ui.widgets.status_bar import StatusBar, render_status
@@ -24,7 +24,7 @@ def standing_alarm(app: AppView) -> str | None:
     return "NOT AUDITED" if app.not_audited else None
 
 
-class BoardScreen(Screen[None]):
+class BoardScreen(GatedKeys, Screen[None]):
     """A screen that renders from ``app.board`` and refreshes ages every second.
 
     ``GATED``: actions of the screen that change something, each with the permission it
@@ -48,25 +48,8 @@ class BoardScreen(Screen[None]):
             return permission
         return None
 
-    _pressed_anyway = False  # a hidden key was pressed: let its action refuse, audited
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # False: left out of the footer (and the bindings); on_key still answers the key.
-        return self._pressed_anyway or self._lacking(action) is None
-
-    async def on_key(self, event: events.Key) -> None:
-        # Runs before the app looks the key up. A key the footer did not offer still
-        # runs its action, whose own check refuses it with the reason (and audits it):
-        # pressed from habit or a cheat sheet, it must not look like a dead keyboard.
-        for binding in self._bindings.key_to_bindings.get(event.key, ()):
-            if self._lacking(binding.action.split("(", 1)[0]) is not None:
-                event.stop()
-                self._pressed_anyway = True
-                try:
-                    await self.run_action(binding.action)
-                finally:
-                    self._pressed_anyway = False
-                return
+    def key_refusal(self, action: str) -> str | None:
+        return self._lacking(action)
 
     _ready = False  # composed and mounted: safe to query widgets
 
