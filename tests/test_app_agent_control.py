@@ -242,3 +242,41 @@ async def test_help_on_the_agent_dialog_lists_its_keys() -> None:
         for key, does in (("v", "Available"), ("b", "Away"), ("w", "End ACW"),
                           ("o", "Log out"), ("y", "Confirm")):
             assert f"{key} {does}" in shown, (key, shown)
+
+
+def _bo(snap, kind: AgentStateKind, since: datetime, contact: str | None):  # type: ignore[no-untyped-def]
+    from supervisor_tui.domain.model import AgentState
+
+    return snap.model_copy(update={"agents": tuple(
+        a.model_copy(update={"state": AgentState(kind=kind, since=since),
+                             "contact_id": contact}) if a.id == "a2" else a
+        for a in snap.agents)})
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+async def test_the_agent_detail_shows_the_day_handled_aht_time_per_state_and_history(
+        size: tuple[int, int]) -> None:
+    from tests.helpers import T0, ScriptedSource
+
+    # Bo: on contact c9 since T0-30 s, after-contact work from T0+40, available at T0+70:
+    # one contact handled in 100 s (talk 70 + ACW 30).
+    script = [
+        centre(T0),
+        _bo(centre(T0 + timedelta(seconds=60)), AgentStateKind.AFTER_CONTACT_WORK,
+            T0 + timedelta(seconds=40), "c9"),
+        _bo(centre(T0 + timedelta(seconds=90)), AgentStateKind.AVAILABLE,
+            T0 + timedelta(seconds=70), None),
+    ]
+    source = ScriptedSource(script)
+    app = console(source)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: source.polls >= 3)
+        await open_agent(pilot, "pbx:a2")
+        await wait_for(pilot, lambda: "1 handled" in text(app))
+        shown = text(app)
+        assert "AHT 1:40" in shown
+        assert "on contact 1:10" in shown and "ACW 0:30" in shown
+        # History newest first, in the centre's zone (UTC here).
+        assert "History 10:21 available ← 10:20 ACW ← 10:19 on contact" in shown, shown
+        assert "occupancy 83%" in shown  # (70 + 30) / (70 + 30 + 20)
+        assert "█" in shown  # the bar of time per state

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from supervisor_tui.config import Config
 from supervisor_tui.config.live import Effective, effective
+from supervisor_tui.domain.agent_day import AgentDay, AgentDayBook
 from supervisor_tui.domain.board import Board, QueueRow, build_board
 from supervisor_tui.domain.escalation import Escalation, EscalationTracker
 from supervisor_tui.domain.index import IndexBuilder
@@ -31,6 +32,7 @@ from supervisor_tui.store import (
     Store,
     StoreError,
 )
+from supervisor_tui.store.agent_days import read_agent_days, rows_of, saved_of, write_agent_days
 from supervisor_tui.store.rows import Callback, IntervalRow
 
 
@@ -65,6 +67,9 @@ class ConsoleState:
         # Follows this console's stream of snapshots, re-reading only changed objects;
         # the board carries each poll's index to the escalation rules and screens.
         self.indexer = IndexBuilder()
+        #: each agent's day (handled, AHT, time per state), from the agents' timestamps
+        self.agent_book = AgentDayBook()
+        self._agents_day: str | None = None  # the local day the book was seeded for
         self._callbacks: list[Callback] = []
         self._callbacks_for: Board | None = None  # the board they were read for
         #: shared state of escalations (taken, acknowledged...) from the store, per poll
@@ -96,10 +101,43 @@ class ConsoleState:
             index=self.indexer.index(snapshot),
             live_targets=frozenset(self.live.queues),
         )
+        self._observe_agents(snapshot)
         self._received_mono = self.monotonic()
         self.trends.add(board.taken_at, ((r.queue.id, float(r.waiting)) for r in board.rows))
         self.board = board
         return board
+
+    # -- each agent's day ------------------------------------------------------------
+
+    @property
+    def agent_days(self) -> dict[str, AgentDay]:
+        """Today's figures per agent, keyed "source:id"."""
+        return self.agent_book.days
+
+    def _day_key(self, snapshot: Snapshot) -> str:
+        return self.local(snapshot.day_start).date().isoformat()
+
+    def _observe_agents(self, snapshot: Snapshot) -> None:
+        day = self._day_key(snapshot)
+        if day != self._agents_day:
+            self._agents_day = day
+            if self.store is not None:  # continue today's stored totals (a restart)
+                try:
+                    self.agent_book.seed(saved_of(read_agent_days(self.store, day)))
+                except StoreError as err:
+                    self.problem = str(err)
+        self.agent_book.observe(snapshot.agents, snapshot.taken_at, snapshot.day_start)
+
+    def _save_agent_days(self, board: Board) -> None:
+        """Write the agents whose totals moved, and how far each source's agents were seen."""
+        if self.store is None or self._agents_day is None:
+            return
+        rows = rows_of(self.agent_book, self.agent_book.take_changed(), self._agents_day)
+        until = board.taken_at.astimezone(UTC).isoformat()
+        covers = {s: until for s in dict.fromkeys(a.source for a in board.snapshot.agents)}
+        keep = timedelta(days=self.config.store.interval_retention_days)
+        oldest = self.local(board.taken_at - keep).date().isoformat()
+        write_agent_days(self.store, rows, covers, self._agents_day, prune_before=oldest)
 
     # -- live thresholds ----------------------------------------------------------
 
@@ -393,6 +431,7 @@ class ConsoleState:
                 board.taken_at.astimezone(UTC),
                 timedelta(days=self.config.store.history_retention_days),
             )
+            self._save_agent_days(board)
         except StoreError as err:
             # Keep running on in-memory trends; say so once.
             if self.problem != f"history not saved: {err}":

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # annotations only: keeps this module free of the heavy impor
     from supervisor_tui.config.live import Effective
     from supervisor_tui.crisis.incidents import Banner
     from supervisor_tui.crisis.service import CrisisService
+    from supervisor_tui.domain.agent_day import AgentDay
     from supervisor_tui.domain.board import Board
     from supervisor_tui.domain.escalation import Escalation, EscalationTracker
     from supervisor_tui.domain.model import Queue, SourceHealth
@@ -59,6 +60,9 @@ class ConsoleView(Protocol):
     @property
     def live(self) -> Effective: ...
     def source_queues(self) -> Mapping[str, Queue]: ...
+    # Each agent's day so far (handled, AHT, time per state), keyed "source:id".
+    @property
+    def agent_days(self) -> Mapping[str, AgentDay]: ...
 
     # Time: one definition of "now" for every age on screen.
     def clock(self) -> datetime: ...

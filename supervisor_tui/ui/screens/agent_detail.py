@@ -32,22 +32,19 @@ from supervisor_tui.domain.agent_control import (
     LOGOUT,
     StateRequest,
 )
+from supervisor_tui.domain.agent_day import agent_key
 from supervisor_tui.domain.board import Board
 from supervisor_tui.domain.model import Agent, AgentStateKind, Contact
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.action_modal import ActionModal
 from supervisor_tui.ui.screens.gated import GatedKeys
+from supervisor_tui.ui.widgets.agent_day_text import agent_day_text
 from supervisor_tui.ui.widgets.tables import agent_state_text
 
 PERMISSION = "agent_state"
 #: the keys' actions -> the change each asks for (away's reason is picked after)
 VERBS = {"available": AVAILABLE, "away": AWAY, "end_acw": END_ACW, "logout": LOGOUT}
 SHOWN_AT_MOST = 8  # agents listed by name in a bulk change; the rest are counted
-
-
-def agent_key(agent: Agent) -> str:
-    """The same key the agents grids use: an id is only unique within its source."""
-    return f"{agent.source}:{agent.id}"
 
 
 def away_reasons(configured: Sequence[str]) -> list[str]:
@@ -146,6 +143,9 @@ class AgentDetailScreen(GatedKeys, ActionModal):
         text.append("State   ")
         text.append_text(agent_state_text(agent))
         text.append(f"  for {fmt.duration(_age(agent.state.since, now))}\n")
+        zone = self.sup.config.console.policy.zone
+        text.append_text(agent_day_text(self.sup.state.agent_days.get(agent_key(agent)), now,
+                                        lambda when: f"{when.astimezone(zone):%H:%M}"))
         names = [self.queue_name(q, 40) for q in agent.skills]
         text.append("Serves  ")
         text.append(", ".join(names) if names else "no queue", "" if names else "dim")

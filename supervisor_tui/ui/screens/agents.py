@@ -13,12 +13,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static
 
+from supervisor_tui.domain.agent_day import agent_key
 from supervisor_tui.domain.board import Board
 from supervisor_tui.domain.escalation import long_contact_limit_s
 from supervisor_tui.domain.index import build_index
 from supervisor_tui.domain.model import Agent, AgentStateKind
 from supervisor_tui.domain.text import clean
-from supervisor_tui.ui.screens.agent_detail import PERMISSION, AgentDetailScreen, agent_key
+from supervisor_tui.ui.screens.agent_detail import PERMISSION, AgentDetailScreen
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.grid import Column, Grid
 from supervisor_tui.ui.widgets.status_bar import StatusBar

@@ -1,0 +1,240 @@
+"""Each agent's day as the console observes it (pure): contacts handled, handle time,
+time in each state, and the recent state changes.
+
+No platform we read reports per-agent daily totals in its live feed, so they are built
+here from the agents' own state timestamps (``AgentState.since``), poll after poll:
+
+- **Time in a state** runs from the state's ``since`` (as the source gives it, so it
+  does not depend on the poll rate) to the next state's ``since``, clipped to the local
+  day and to what was observed: time before the first sight of an agent, or while the
+  console was not running, is not counted (``observed_s`` says how much was).
+- **A contact handled** is counted when the agent is seen to finish it: the agent had
+  it on contact (or in after-contact work after being seen on it) and is next seen in
+  another state or on another contact. Its handle time runs from the start of the
+  contact to the start of what followed, so it includes after-contact work (AHT =
+  talk + hold + ACW). A contact first seen already in after-contact work is not
+  counted: its talk time is unknown.
+- States that begin and end between two polls are not seen; their time goes to the
+  state seen before them. At a 2 s poll that is seconds a day.
+
+Agents that do not change are the same objects from poll to poll (``sources/reuse``),
+so an unchanged agent costs one identity check.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from supervisor_tui.domain.model import Agent, AgentStateKind
+
+HISTORY_KEPT = 20  # state changes remembered per agent, newest last
+
+
+def agent_key(agent: Agent) -> str:
+    """An agent id is only unique within its source."""
+    return f"{agent.source}:{agent.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    kind: AgentStateKind
+    reason: str | None
+    since: datetime
+
+
+@dataclass(slots=True)
+class AgentDay:
+    """One agent's totals for the day, up to ``covered_until`` (the last poll that saw
+    them); ``seconds_now`` adds the time of the state they are in now."""
+
+    observed_since: datetime
+    handled: int = 0
+    handle_s: float = 0.0
+    seconds_in: dict[AgentStateKind, float] = field(default_factory=dict)
+    history: deque[StateChange] = field(default_factory=lambda: deque(maxlen=HISTORY_KEPT))
+    covered_until: datetime | None = None
+    # The state being timed: its kind, and since when it counts (clipped).
+    current: AgentStateKind | None = None
+    counted_from: datetime | None = None
+    # The contact being worked: its id and when its handling began (None: not timed).
+    work_contact: str | None = None
+    work_began: datetime | None = None
+
+    @property
+    def aht_s(self) -> float | None:
+        return self.handle_s / self.handled if self.handled else None
+
+    def seconds_now(self, now: datetime) -> dict[AgentStateKind, float]:
+        """Time in each state today, the current one counted up to ``now``."""
+        totals = dict(self.seconds_in)
+        if self.current is not None and self.counted_from is not None:
+            live = max(0.0, (now - self.counted_from).total_seconds())
+            totals[self.current] = totals.get(self.current, 0.0) + live
+        return totals
+
+    def observed_s(self, now: datetime) -> float:
+        return sum(self.seconds_now(now).values())
+
+    def occupancy(self, now: datetime) -> float | None:
+        """(on contact + ACW) / (on contact + ACW + available), None with no such time."""
+        t = self.seconds_now(now)
+        busy = t.get(AgentStateKind.ON_CONTACT, 0.0) + t.get(AgentStateKind.AFTER_CONTACT_WORK,
+                                                             0.0)
+        total = busy + t.get(AgentStateKind.AVAILABLE, 0.0)
+        return busy / total if total > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedDay:
+    """Totals written earlier today (by this console or another on the same store),
+    continued from ``covered_until`` rather than counted again."""
+
+    handled: int
+    handle_s: float
+    seconds_in: Mapping[AgentStateKind, float]
+    observed_since: datetime
+    covered_until: datetime
+
+
+class AgentDayBook:
+    """Every agent's day, moved on by each poll's agents."""
+
+    def __init__(self, day_start: datetime | None = None) -> None:
+        self.day_start = day_start
+        self.days: dict[str, AgentDay] = {}
+        self._last: dict[str, Agent] = {}
+        self._info: dict[str, Agent] = {}  # as last seen, gone ones included
+        self._saved: dict[str, SavedDay] = {}
+        #: agents whose totals changed since ``take_changed()`` was last called
+        self._changed: set[str] = set()
+
+    def seed(self, saved: Mapping[str, SavedDay]) -> None:
+        """Totals already stored for today: agents first seen later continue from them."""
+        self._saved.update(saved)
+
+    def observe(self, agents: Iterable[Agent], now: datetime, day_start: datetime) -> None:
+        if self.day_start != day_start:
+            self._new_day(day_start)
+        last = self._last
+        seen: dict[str, Agent] = {}
+        for agent in agents:
+            key = f"{agent.source}:{agent.id}"
+            seen[key] = agent
+            before = last.get(key)
+            if before is agent or before == agent:  # (a source building objects afresh)
+                continue
+            self._changed.add(key)
+            self._info[key] = agent
+            day = self.days.get(key)
+            if day is None:
+                self.days[key] = self._first_sight(key, agent, now, day_start)
+            elif before is None or before.state != agent.state or \
+                    before.contact_id != agent.contact_id:
+                self._moved(day, agent, now, day_start)
+        for key in last.keys() - seen.keys():  # gone: stop the clock at this poll
+            day = self.days.get(key)
+            if day is not None and day.current is not None:
+                self._close_state(day, day.covered_until or now)  # up to its last sight
+                day.current = day.counted_from = None
+                day.work_contact = day.work_began = None
+                self._changed.add(key)
+        for key in seen.keys() & self.days.keys():
+            self.days[key].covered_until = now
+        self._last = seen
+
+    def agent(self, key: str) -> Agent | None:
+        """The agent as last seen in the feed (gone ones too)."""
+        return self._info.get(key)
+
+    def take_changed(self) -> list[str]:
+        """The agents whose totals moved since the last call (what a store must write)."""
+        changed, self._changed = self._changed, set()
+        return sorted(changed & self.days.keys())
+
+    # -- inner steps ---------------------------------------------------------------
+
+    def _new_day(self, day_start: datetime) -> None:
+        self.day_start = day_start
+        self.days.clear()
+        self._last = {}
+        self._info = {}
+        self._saved = {k: v for k, v in self._saved.items() if v.covered_until >= day_start}
+        self._changed.clear()
+
+    def _first_sight(self, key: str, agent: Agent, now: datetime,
+                     day_start: datetime) -> AgentDay:
+        saved = self._saved.pop(key, None)
+        if saved is not None:
+            day = AgentDay(observed_since=saved.observed_since, handled=saved.handled,
+                           handle_s=saved.handle_s, seconds_in=dict(saved.seconds_in),
+                           covered_until=saved.covered_until)
+        else:
+            day = AgentDay(observed_since=now)
+        self._resume(day, agent, now, day_start)
+        if saved is None:  # the source says since when: the current state counts from then
+            day.observed_since = day.counted_from or now
+        return day
+
+    def _resume(self, day: AgentDay, agent: Agent, now: datetime, day_start: datetime) -> None:
+        """Start timing an agent not timed until now: first seen, back in the feed, or
+        continued from stored totals (what happened in between is not known)."""
+        state = agent.state
+        start = max(state.since, day_start)
+        if day.covered_until is not None:
+            start = max(start, day.covered_until)
+        day.current = state.kind
+        day.counted_from = min(start, now)
+        day.history.append(StateChange(state.kind, state.reason, state.since))
+        ident = _contact_ident(agent)
+        if state.kind is AgentStateKind.ON_CONTACT and ident is not None:
+            day.work_contact, day.work_began = ident, state.since
+
+    def _close_state(self, day: AgentDay, until: datetime) -> None:
+        if day.current is None or day.counted_from is None:
+            return
+        spent = (until - day.counted_from).total_seconds()
+        if spent > 0:
+            day.seconds_in[day.current] = day.seconds_in.get(day.current, 0.0) + spent
+
+    def _moved(self, day: AgentDay, agent: Agent, now: datetime, day_start: datetime) -> None:
+        if day.current is None:  # was gone from the feed
+            self._resume(day, agent, now, day_start)
+            return
+        state = agent.state
+        # A source's clock may run behind ours or repeat a time: never count backwards.
+        boundary = min(max(state.since, day.counted_from or state.since), now)
+        last = day.history[-1] if day.history else None
+        if last is None or state.kind != last.kind or state.since != last.since or \
+                state.reason != last.reason:
+            self._close_state(day, boundary)
+            day.current = state.kind
+            day.counted_from = max(boundary, day_start)
+            day.history.append(StateChange(state.kind, state.reason, state.since))
+        ident = _contact_ident(agent)
+        if state.kind is AgentStateKind.ON_CONTACT:
+            continuing = ident == day.work_contact
+        elif state.kind is AgentStateKind.AFTER_CONTACT_WORK:
+            continuing = agent.contact_id is None or agent.contact_id == day.work_contact
+        else:
+            continuing = False
+        if day.work_contact is not None and not continuing:
+            # Finished: handled from the contact's start to the start of what followed.
+            if day.work_began is not None:
+                day.handled += 1
+                day.handle_s += max(0.0, (boundary - day.work_began).total_seconds())
+            day.work_contact = day.work_began = None
+        if state.kind is AgentStateKind.ON_CONTACT and not continuing and ident is not None:
+            day.work_contact, day.work_began = ident, state.since
+
+
+def _contact_ident(agent: Agent) -> str | None:
+    """The contact an agent on contact works: its id, or (a source that gives none) the
+    start of the contact, so two contacts in a row are still two."""
+    if agent.contact_id is not None:
+        return agent.contact_id
+    if agent.state.kind is AgentStateKind.ON_CONTACT:
+        return f"@{agent.state.since.isoformat()}"
+    return None

@@ -1,0 +1,165 @@
+"""Each agent's day in the shared store (``agent_days``), for ``export agents`` and so a
+restarted console continues today's totals instead of starting again.
+
+A row is written when the agent's totals change (a state change, a contact finished),
+not every poll: an agent who stays available for an hour costs nothing. What they are
+in *now* is kept as ``current_state`` and ``current_from``, and ``agent_day_cover``
+says up to when each source's agents were last seen; a reader extends the current
+state to that time. So the stored figures are true up to the last poll of a running
+console at the price of one small row per source per write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TypedDict, cast
+
+from supervisor_tui.domain.agent_day import AgentDayBook, SavedDay
+from supervisor_tui.domain.model import AgentStateKind
+from supervisor_tui.store import Store, StoreError
+
+AGENT_DAYS = "agent_days"
+AGENT_DAY_COVER = "agent_day_cover"
+
+#: seconds-in-state columns, one per AgentStateKind value
+STATE_COLUMNS: dict[str, str] = {
+    "available": "available_s", "on_contact": "on_contact_s",
+    "after_contact_work": "acw_s", "away": "away_s", "offline": "offline_s",
+}
+
+
+class AgentDayRow(TypedDict):
+    day: str  # the centre's local date, YYYY-MM-DD
+    source: str
+    agent_id: str
+    name: str
+    team: str
+    queues: str  # the queue ids the agent serves, comma-separated
+    handled: int
+    handle_s: float
+    available_s: float
+    on_contact_s: float
+    acw_s: float
+    away_s: float
+    offline_s: float
+    current_state: str | None  # None: not in the feed at the last sight
+    current_from: str | None  # ISO 8601 UTC: the current state counts from here
+    observed_since: str  # ISO 8601 UTC: the figures cover from here
+    covered_until: str  # ISO 8601 UTC: up to here (the last poll that saw them)
+
+
+_COLUMNS: tuple[str, ...] = tuple(AgentDayRow.__annotations__)
+_STORED = tuple(c for c in _COLUMNS if c != "covered_until")
+_SCHEMA = (
+    f"create table if not exists {AGENT_DAYS} (day TEXT NOT NULL, source TEXT NOT NULL,"
+    " agent_id TEXT NOT NULL, name TEXT, team TEXT, queues TEXT, handled INTEGER,"
+    " handle_s REAL, available_s REAL, on_contact_s REAL, acw_s REAL, away_s REAL,"
+    " offline_s REAL, current_state TEXT, current_from TEXT, observed_since TEXT,"
+    " written_until TEXT, primary key (day, source, agent_id))",
+    f"create table if not exists {AGENT_DAY_COVER} (day TEXT NOT NULL, source TEXT NOT NULL,"
+    " covered_until TEXT, primary key (day, source))",
+)
+
+
+def _ensure(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA:  # (cheap when the tables exist)
+        conn.execute(statement)
+
+
+def write_agent_days(store: Store, rows: Sequence[AgentDayRow], covers: Mapping[str, str],
+                     day: str, prune_before: str | None = None) -> None:
+    """Upsert the changed agents' rows and each source's cover time (one transaction);
+    days before ``prune_before`` (a date) are deleted."""
+    try:
+        _ensure(store.db.conn)
+    except sqlite3.Error as err:
+        raise StoreError(f"cannot save agent figures: {err}") from None
+    with store._transaction("save agent figures") as conn:
+        if rows:
+            names = (*_STORED, "written_until")
+            conn.executemany(
+                f"insert or replace into {AGENT_DAYS} ({', '.join(names)}) values "
+                f"({', '.join('?' * len(names))})",
+                [[r[c] for c in _STORED] + [r["covered_until"]]  # type: ignore[literal-required]
+                 for r in rows])
+        conn.executemany(
+            f"insert or replace into {AGENT_DAY_COVER} (day, source, covered_until)"
+            " values (?, ?, ?)", [(day, s, until) for s, until in covers.items()])
+        if prune_before is not None:
+            conn.execute(f"delete from {AGENT_DAYS} where day < ?", [prune_before])
+            conn.execute(f"delete from {AGENT_DAY_COVER} where day < ?", [prune_before])
+
+
+def read_agent_days(store: Store, day: str) -> list[AgentDayRow]:
+    """The day's rows, the current state extended to its source's last poll, by source
+    and agent id."""
+    try:
+        _ensure(store.db.conn)
+        conn = store.db.conn
+        cover = dict(conn.execute(f"select source, covered_until from {AGENT_DAY_COVER}"
+                                  " where day = ?", [day]).fetchall())
+        cursor = conn.execute(f"select {', '.join(_STORED)}, written_until from {AGENT_DAYS}"
+                              " where day = ? order by source, agent_id", [day])
+        raw = [dict(zip((*_STORED, "written_until"), r, strict=True)) for r in cursor]
+    except sqlite3.Error as err:
+        raise StoreError(f"cannot read agent figures: {err}") from None
+    rows: list[AgentDayRow] = []
+    for r in raw:
+        written = r.pop("written_until")
+        until = written
+        if r["current_state"] is not None:
+            until = max(written, cover.get(r["source"], written))
+            column = STATE_COLUMNS.get(r["current_state"])
+            if column is not None and r["current_from"] is not None:
+                # The stored seconds run to the current state's start; add its time.
+                spent = (datetime.fromisoformat(until) -
+                         datetime.fromisoformat(r["current_from"])).total_seconds()
+                r[column] = (r[column] or 0.0) + max(0.0, spent)
+        r["covered_until"] = until
+        rows.append(cast(AgentDayRow, r))
+    return rows
+
+
+# -- to and from the domain's AgentDayBook -------------------------------------------
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat()
+
+
+def rows_of(book: AgentDayBook, keys: Sequence[str], day: str) -> list[AgentDayRow]:
+    """The stored form of these agents' days (closed states' seconds, the current state
+    and since when it counts)."""
+    rows: list[AgentDayRow] = []
+    for key in keys:
+        d = book.days.get(key)
+        agent = book.agent(key)
+        if d is None or agent is None or d.covered_until is None:
+            continue
+        seconds = {column: d.seconds_in.get(AgentStateKind(kind), 0.0)
+                   for kind, column in STATE_COLUMNS.items()}
+        rows.append(AgentDayRow(
+            day=day, source=agent.source, agent_id=agent.id, name=agent.name,
+            team=agent.team, queues=",".join(agent.skills), handled=d.handled,
+            handle_s=round(d.handle_s, 3), available_s=seconds["available_s"],
+            on_contact_s=seconds["on_contact_s"], acw_s=seconds["acw_s"],
+            away_s=seconds["away_s"], offline_s=seconds["offline_s"],
+            current_state=None if d.current is None else d.current.value,
+            current_from=None if d.counted_from is None else _iso(d.counted_from),
+            observed_since=_iso(d.observed_since), covered_until=_iso(d.covered_until)))
+    return rows
+
+
+def saved_of(rows: Sequence[AgentDayRow]) -> dict[str, SavedDay]:
+    """Rows read back (``read_agent_days``: current state already extended) as totals a
+    console continues from."""
+    saved: dict[str, SavedDay] = {}
+    for r in rows:
+        seconds = {AgentStateKind(kind): float(r[column] or 0.0)  # type: ignore[literal-required]
+                   for kind, column in STATE_COLUMNS.items()}
+        saved[f"{r['source']}:{r['agent_id']}"] = SavedDay(
+            handled=int(r["handled"] or 0), handle_s=float(r["handle_s"] or 0.0),
+            seconds_in=seconds, observed_since=datetime.fromisoformat(r["observed_since"]),
+            covered_until=datetime.fromisoformat(r["covered_until"]))
+    return saved
