@@ -14,8 +14,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from supervisor_tui.config.groups import TeamsConfig, check_groups
 from supervisor_tui.config.wall import WallConfig
 from supervisor_tui.crisis.config import CrisisConfig
 from supervisor_tui.domain.escalation import EscalationRules
@@ -171,6 +179,10 @@ class Config(Strict):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     wall: WallConfig = Field(default_factory=WallConfig)
+    groups: dict[str, list[str]] = Field(
+        default_factory=dict, description="[groups] NAME = [queue ids]: a KPI band each on "
+        "the dashboard (g cycles) and queues:<NAME> views on a wall")
+    teams: TeamsConfig = Field(default_factory=TeamsConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     sources: dict[str, SourceConfig] = Field(
         default_factory=dict,
@@ -179,6 +191,14 @@ class Config(Strict):
     crisis: CrisisConfig = Field(default_factory=CrisisConfig)
     # Where it came from, for messages; not a TOML key.
     path: Path | None = Field(default=None, exclude=True)
+
+    _check_groups = field_validator("groups")(check_groups)
+
+    @model_validator(mode="after")
+    def _wall_sees_groups(self) -> Config:
+        # [groups] are wall queue groups too (config/groups.py): merged once, here.
+        self.wall = self.wall.with_groups(self.groups)
+        return self
 
 
 def default_config_path() -> Path:

@@ -9,8 +9,8 @@ Example (TOML)::
     theme = "high-contrast"
     stale_after_s = 30
 
-    [wall.queue_groups]
-    voice = ["sales", "support"]
+    [wall.queue_groups]          # [groups] (config/groups.py) are wall groups too;
+    voice = ["sales", "support"] # on a name in both, this one wins on the wall
 
 Kept apart from ``config.py`` (which imports it) so the wall screen can import it
 without pulling the whole configuration in.
@@ -107,12 +107,21 @@ class WallConfig(BaseModel):
             if view in (DASHBOARD, ESCALATIONS, AGENTS, QUEUES):
                 continue
             if view.startswith(QUEUES_PREFIX):
-                group = view.removeprefix(QUEUES_PREFIX)
-                if group not in self.queue_groups:
-                    known = ", ".join(sorted(self.queue_groups)) or "none defined"
-                    raise ValueError(f"view {view!r}: no queue group {group!r} in "
-                                     f"[wall.queue_groups] ({known})")
-                continue
+                continue  # the group may be in [groups] too: Config checks with both
+
             raise ValueError(f"unknown view {view!r} (use dashboard, queues, "
                              "queues:<group>, escalations or agents)")
         return self
+
+    def with_groups(self, groups: dict[str, list[str]]) -> WallConfig:
+        """This wall with the top-level ``[groups]`` added to its queue groups (its own
+        ``[wall.queue_groups]`` win on a name in both); every "queues:<group>" view
+        checked against them. Raises ValueError naming a view whose group is nowhere."""
+        merged = {**groups, **self.queue_groups}
+        for view in self.views:
+            group = view.removeprefix(QUEUES_PREFIX)
+            if view.startswith(QUEUES_PREFIX) and group not in merged:
+                known = ", ".join(sorted(merged)) or "none defined"
+                raise ValueError(f"wall.views: view {view!r}: no queue group {group!r} in "
+                                 f"[groups] or [wall.queue_groups] ({known})")
+        return self.model_copy(update={"queue_groups": merged})
