@@ -32,6 +32,7 @@ from supervisor_tui.store import (
     Store,
     StoreError,
 )
+from supervisor_tui.store.abandoned import AbandonedRecorder
 from supervisor_tui.store.agent_days import read_agent_days, rows_of, saved_of, write_agent_days
 from supervisor_tui.store.rows import Callback, IntervalRow
 
@@ -78,6 +79,8 @@ class ConsoleState:
         self._last_history: datetime | None = None
         #: closed intervals not yet in the store (written with the next history call)
         self._closed: list[IntervalRow] = []
+        #: today's abandoned contacts written to the store (only new ones each poll)
+        self.abandoned_log = AbandonedRecorder()
 
     # -- a poll ----------------------------------------------------------------
 
@@ -405,6 +408,14 @@ class ConsoleState:
                     return self.problem
             else:
                 self._closed.clear()
+        try:  # kept for `export abandoned`: the snapshot holds only today's newest 500
+            self.abandoned_log.record(
+                self.store, board.snapshot.abandoned, board.taken_at,
+                timedelta(days=self.config.store.interval_retention_days))
+        except StoreError as err:  # not remembered: tried again with the next poll
+            if self.problem != f"abandoned contacts not saved: {err}":
+                self.problem = f"abandoned contacts not saved: {err}"
+                return self.problem
         every = timedelta(seconds=self.config.store.history_every_s)
         if self._last_history is not None and board.taken_at - self._last_history < every:
             return None
