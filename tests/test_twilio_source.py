@@ -1141,6 +1141,75 @@ async def test_set_agent_state_before_any_poll_loads_activities(make: Make,
     assert result.code == "unknown_state"  # not a plain "Break": the reason would be lost
 
 
+
+async def test_a_bad_activities_list_does_not_fail_the_poll(make: Make,
+                                                            fake: FakeTaskRouter) -> None:
+    """Only agent-state changes need the activities: the first poll stands without
+    them (said in a note), and a change reads them again when it needs them."""
+    def spoil(kind: str, data: Any) -> Any:
+        if kind == "activities":
+            data["activities"] = "not a list"
+        return data
+
+    fake.mangle = spoil
+    source = make()
+    snap = await source.snapshot()
+    assert {q.id for q in snap.queues} == {SALES, SUPPORT} and snap.agents
+    assert any(n.startswith("activities not read (read again when needed; only "
+                            "agent-state changes use them): activities: no 'activities' list")
+               for n in source.notes), source.notes
+    result = await source.set_agent_state(W_DI, "available")
+    assert result.code == "error" and "activities" in result.message
+    fake.mangle = None
+    result = await source.set_agent_state(W_DI, "available")
+    assert result.ok, result.message
+    # A later bad list keeps the last good one.
+    fake.mangle = spoil
+    source._catalog_at = None
+    await source.snapshot()
+    assert any("the last list kept" in n for n in source.notes), source.notes
+    assert (await source.set_agent_state(W_DI, "break")).ok
+
+
+async def test_a_rate_limited_activities_list_still_backs_off(make: Make,
+                                                              fake: FakeTaskRouter) -> None:
+    fake.override = lambda r: (httpx.Response(429, headers={"Retry-After": "7"})
+                               if r.url.path.endswith("/Activities") else None)
+    with pytest.raises(RateLimited):
+        await make().snapshot()
+
+
+async def test_set_agent_state_checks_the_answer_is_the_change_asked(
+        make: Make, fake: FakeTaskRouter) -> None:
+    """The answer names the worker and activity it holds now: another worker, or another
+    activity (changed meanwhile), is said as it is, never reported as done."""
+    source = make()
+    await source.snapshot()
+
+    def other_worker(kind: str, data: Any) -> Any:
+        return {**data, "sid": W_ANN} if kind == "worker" else data
+
+    fake.mangle = other_worker
+    result = await source.set_agent_state(W_DI, "break")
+    assert (result.ok, result.code) == (False, "bad_response")
+    assert W_ANN in result.message and "Di is now" not in result.message
+
+    def other_activity(kind: str, data: Any) -> Any:
+        if kind != "worker":
+            return data
+        a_sid, a_name, _ = fake.activity("Busy")
+        return {**data, "activity_sid": a_sid, "activity_name": a_name}
+
+    fake.mangle = other_activity
+    result = await source.set_agent_state(W_DI, "break")
+    assert (result.ok, result.code) == (False, "changed")
+    assert result.message.startswith("Di is in Busy, not Break"), result.message
+
+    fake.mangle = lambda kind, data: "<html>" if kind == "worker" else data
+    result = await source.set_agent_state(W_DI, "break")
+    assert result.ok and "check the next snapshot" in result.message
+
+
 # -- settings ------------------------------------------------------------------------------
 
 

@@ -108,6 +108,7 @@ class WorkerDoc(Doc):
     sid: Annotated[str, _sid("WK")]
     friendly_name: Name | None = None
     activity_name: Name | None = None
+    activity_sid: Name | None = None  # compared with the one asked for, not trusted
     available: StrictBool | None = None
     date_status_changed: Date | None = None
     date_updated: Date | None = None

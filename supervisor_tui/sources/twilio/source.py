@@ -343,11 +343,22 @@ class TwilioSource(PlannedSource[_Plan]):
 
     # -- catalog ------------------------------------------------------------------------
 
+    async def _activities_or_error(self) -> Listing[ActivityDoc] | str:
+        """The activities, or why not (as text: ``gather`` takes a returned exception
+        for a failure): only agent-state changes need them, so a bad list must not fail
+        a poll (a 429 still does, for its Retry-After)."""
+        try:
+            return await self._list("Activities", ActivityDoc, {}, "activities")
+        except RateLimited:
+            raise
+        except SourceError as err:
+            return str(err)
+
     async def _refresh_catalog(self, notes: list[str]) -> None:
         try:
             queues, activities = await gather(
                 self._list("TaskQueues", TaskQueueDoc, {}, "task queues"),
-                self._list("Activities", ActivityDoc, {}, "activities"))
+                self._activities_or_error())
         except RateLimited:
             raise
         except SourceError as err:
@@ -355,7 +366,12 @@ class TwilioSource(PlannedSource[_Plan]):
                 raise  # nothing to show without the queue list
             notes.append(f"catalog not refreshed: {err}")
             return
-        self._activities = {a.sid: a for a in activities.records}
+        if isinstance(activities, str):
+            kept = "the last list kept" if self._activities else "read again when needed"
+            notes.append(f"activities not read ({kept}; only agent-state changes use "
+                         f"them): {activities}")
+        else:
+            self._activities = {a.sid: a for a in activities.records}
         listed = {q.sid: q for q in queues.records}
         wanted = self.settings.queues or list(listed)
         missing = [sid for sid in wanted if sid not in listed]
@@ -908,10 +924,23 @@ class TwilioSource(PlannedSource[_Plan]):
                                 message=f"worker {agent_id} no longer exists")
         if sent.status_code != 200:
             return self._refusal(sent, f"changing worker {agent_id}")
+        asked = clean(activity.friendly_name, 40)
         try:
             worker = WorkerDoc.model_validate(self._client.parse_json(sent))
-            who = clean(worker.friendly_name or agent_id, 60)
-            now_in = clean(worker.activity_name or activity.friendly_name, 40)
         except (SourceError, ValidationError):
-            who, now_in = agent_id, clean(activity.friendly_name, 40)
-        return ActionResult(ok=True, code=ActionCode.OK, message=f"{who} is now {now_in}")
+            return ActionResult(ok=True, code=ActionCode.OK, message=f"worker {agent_id}: "
+                                f"{asked} asked; the answer was unreadable — check the next "
+                                "snapshot")
+        # The answer must be about this worker, in this activity: anything else is
+        # reported as it is, never as the change asked for.
+        if worker.sid != agent_id:
+            return ActionResult(ok=False, code=ActionCode.BAD_RESPONSE,
+                                message=f"changing worker {agent_id}: the answer is about "
+                                f"worker {worker.sid}; check the next snapshot")
+        who = clean(worker.friendly_name or agent_id, 60)
+        if worker.activity_sid is not None and worker.activity_sid != activity.sid:
+            now_in = clean(worker.activity_name or worker.activity_sid, 40)
+            return ActionResult(ok=False, code=ActionCode.CHANGED,
+                                message=f"{who} is in {now_in}, not {asked} (changed "
+                                "meanwhile, or TaskRouter refused the change)")
+        return ActionResult(ok=True, code=ActionCode.OK, message=f"{who} is now {asked}")
