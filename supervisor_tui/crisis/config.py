@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from supervisor_tui.domain.paging import PagingConfig
+
 #: variables every template may use; values come from the incident unless given
 BUILTIN_VARIABLES: dict[str, str] = {
     "title": "incident title",
@@ -335,6 +337,8 @@ class CrisisConfig(_Strict):
     builtin_floor: bool = Field(True, description="add the built-in floor broadcast: an "
                                 "agents channel (when none is configured) and the floor "
                                 "templates (free text and a notice), which need no config")
+    paging: PagingConfig = Field(default_factory=PagingConfig, description="page the "
+                                 "on-call supervisor about unowned escalations")
     # Names of the channels and templates added by builtin_floor (not TOML keys).
     _builtin: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
@@ -362,6 +366,13 @@ class CrisisConfig(_Strict):
             self._add_builtin_floor()
         return self
 
+    @model_validator(mode="after")
+    def _check_paging(self) -> CrisisConfig:
+        problems = _paging_problems(self.paging, self)
+        if problems:
+            raise ValueError("\n    ".join(problems))
+        return self
+
     def _add_builtin_floor(self) -> None:
         """Something that can always be sent, with no config at all: a banner on every
         console on the host (the agents channel) with free text or the incident's facts."""
@@ -381,6 +392,47 @@ class CrisisConfig(_Strict):
     def is_builtin(self, name: str) -> bool:
         """True for a channel or template added by builtin_floor, not from the file."""
         return name in self._builtin
+
+
+#: channel types a page may go through: to people, not the floor or the public
+PAGING_TYPES = ("webhook", "slack", "teams", "email", "sms")
+
+
+def _paging_problems(paging: PagingConfig, config: CrisisConfig) -> list[str]:
+    where = "paging"
+    problems = []
+    if paging.enabled and not paging.who:
+        problems.append(f"{where}.who: name the on-call supervisor the pages are for")
+    if paging.enabled and not paging.channels:
+        problems.append(f"{where}.channels: name at least one [crisis.channels] channel to "
+                        "page through")
+    for name in paging.channels:
+        channel = config.channels.get(name)
+        if channel is None:
+            known = ", ".join(sorted(config.channels)) or "none configured"
+            problems.append(f"{where}.channels: unknown channel {name!r} (known: {known})")
+        elif channel.type not in PAGING_TYPES:
+            problems.append(f"{where}.channels: {name} ({channel.type}) reaches the floor "
+                            f"or the public, not a person; page through "
+                            f"{', '.join(PAGING_TYPES)} channels")
+    for name, chosen in paging.recipients.items():
+        if name not in paging.channels:
+            problems.append(f"{where}.recipients.{name}: not one of paging.channels")
+            continue
+        channel = config.channels.get(name)
+        if channel is None:
+            continue
+        own = channel.recipients()
+        if own == [""]:
+            problems.append(f"{where}.recipients.{name}: {name} ({channel.type}) posts to "
+                            "one place: there are no recipients to choose from")
+            continue
+        unknown = [r for r in chosen if r not in own]
+        if unknown or not chosen:
+            problems.append(f"{where}.recipients.{name}: "
+                            + (f"not in the channel's list: {', '.join(map(repr, unknown))} "
+                               f"(it has {', '.join(own)})" if unknown else "empty"))
+    return problems
 
 
 def builtin_templates(channel: str) -> dict[str, TemplateConfig]:
