@@ -11,6 +11,7 @@ was forced past or given to). An attempt that only needs the user's confirmation
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from supervisor_tui.store import (
     Store,
     StoreError,
 )
+from supervisor_tui.store.escalation_log import record_desk_change, record_desk_undo
 from supervisor_tui.store.rows import EscalationState
 
 # Changes worth a few seconds of "u to undo" (a note is undone by another note).
@@ -117,8 +119,24 @@ class DeskActions:
         message = f"{word}: {label}" + (f" to {to_user}" if verb == GIVE else "")
         if change.told:
             message += f" ({', '.join(change.told)} told)"
-        return self._recorded(eid, params, "done", message,
-                              ActionResult(ok=True, code=ActionCode.OK, message=message), change)
+        out = self._recorded(eid, params, "done", message,
+                             ActionResult(ok=True, code=ActionCode.OK, message=message), change)
+        store = self.store
+        return self._logged(out, lambda: record_desk_change(store, eid, verb, self.auditor.user,
+                                                            now, to_user))
+
+    def _logged(self, out: Outcome, write: Callable[[], None]) -> Outcome:
+        """After a change was made: the escalation log (``export escalations``) follows
+        it; if it cannot, the change stands and the message says so."""
+        if not out.result.ok:
+            return out
+        try:
+            write()
+        except StoreError as err:
+            return Outcome(out.result.model_copy(update={
+                "message": f"{out.result.message} (escalation log not saved: {err})"}),
+                out.change)
+        return out
 
     def refuse(self, eid: str, verb: str, why: str, label: str) -> Outcome:
         """A rule of the desk says no (e.g. resolving a contact still waiting): recorded."""
@@ -161,8 +179,11 @@ class DeskActions:
             return self._recorded(eid, params, "failed", undone.why, ActionResult(
                 ok=False, code=ActionCode.CONFLICT, message=undone.why))
         message = f"Undone: {label} is {_state_words(undone.after)} again"
-        return self._recorded(eid, params, "done", message,
-                              ActionResult(ok=True, code=ActionCode.OK, message=message), undone)
+        out = self._recorded(eid, params, "done", message,
+                             ActionResult(ok=True, code=ActionCode.OK, message=message), undone)
+        store, after = self.store, change.after
+        assert after is not None  # (undo_escalation refuses a change without one)
+        return self._logged(out, lambda: record_desk_undo(store, eid, after))
 
 
 def _state_words(row: EscalationState | None) -> str:

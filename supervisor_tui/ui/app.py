@@ -338,6 +338,7 @@ class SupervisorApp(App[None]):
         except Exception as err:
             self.problem = clean(f"escalation rules failed: {type(err).__name__}: {err}", 120)
             return
+        state.record_escalations(result)  # each occurrence, for `export escalations`
         self._apply_escalations(result)
 
     def _apply_escalations(self, result: TrackerResult) -> None:

@@ -16,7 +16,7 @@ from supervisor_tui.config import Config
 from supervisor_tui.config.live import Effective, effective
 from supervisor_tui.domain.agent_day import AgentDay, AgentDayBook
 from supervisor_tui.domain.board import Board, QueueRow, build_board
-from supervisor_tui.domain.escalation import Escalation, EscalationTracker
+from supervisor_tui.domain.escalation import Escalation, EscalationTracker, TrackerResult
 from supervisor_tui.domain.index import IndexBuilder
 from supervisor_tui.domain.model import Queue, QueueStats, Snapshot, SourceHealth, implausible
 from supervisor_tui.domain.rolling import RollingWindows
@@ -34,6 +34,7 @@ from supervisor_tui.store import (
 )
 from supervisor_tui.store.abandoned import AbandonedRecorder
 from supervisor_tui.store.agent_days import read_agent_days, rows_of, saved_of, write_agent_days
+from supervisor_tui.store.escalation_log import record_escalations
 from supervisor_tui.store.rows import Callback, IntervalRow
 
 
@@ -265,6 +266,21 @@ class ConsoleState:
             except StoreError as err:
                 self.problem = str(err)
         return self.escalation_states
+
+    def record_escalations(self, result: TrackerResult) -> None:
+        """Log a poll's new, raised and cleared escalations (``export escalations``):
+        nothing is written on a poll without news; an error is said in the status bar."""
+        board = self.board
+        if self.store is None or board is None:
+            return
+        keep = timedelta(days=self.config.store.interval_retention_days)
+        try:
+            record_escalations(self.store, new=result.new, raised=result.raised,
+                               cleared=result.cleared, day_start=board.snapshot.day_start,
+                               observing_since=self.tracker.observing_since,
+                               prune_before=board.taken_at - keep)
+        except StoreError as err:
+            self.problem = f"escalation log not saved: {err}"
 
     def owned(self) -> set[str]:
         return {eid for eid, st in self.escalation_states.items() if st["state"] == TAKEN}
