@@ -82,15 +82,31 @@ def interval_record(row: IntervalRow, zone: ZoneInfo, formula: SLFormula) -> dic
     }
 
 
+#: what makes a spreadsheet read a cell as a formula (or a DDE call) when it starts one
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """One value as a CSV cell, the rule of every export: None is empty, booleans are
+    true/false, and text starting like a formula (``=HYPERLINK(…)``, ``+``, ``-``, ``@``,
+    tab, CR: names and ids come from sources) gets a leading ``'`` so a spreadsheet shows
+    it as text instead of running it. Numbers are left alone (``-3`` stays a number)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(records: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
-    """RFC 4180 CSV with a header row; None is an empty cell, booleans are true/false."""
+    """RFC 4180 CSV with a header row; cells by ``csv_cell``."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for record in records:
-        writer.writerow(["" if (v := record[c]) is None else
-                         ("true" if v is True else "false" if v is False else v)
-                         for c in columns])
+        writer.writerow([csv_cell(record[c]) for c in columns])
     return out.getvalue()
 
 
