@@ -338,6 +338,9 @@ class WebhookSender(HttpSender):
             "template": d.meta.get("template"), "incident": _incident_doc(d),
             "subject": d.subject, "text": d.body, "created_at": d.created_at,
         }
+        if "page" in d.meta:  # an escalation page (crisis.paging): about no incident
+            payload.update({"type": "escalation.page", "incident": None,
+                            "page": d.meta["page"]})
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {**ch.headers, "Content-Type": "application/json", IDEMPOTENCY_HEADER: d.key}
         if ch.auth == "bearer":
