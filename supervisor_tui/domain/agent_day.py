@@ -24,7 +24,7 @@ so an unchanged agent costs one identity check.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -47,8 +47,10 @@ class StateChange:
 
 @dataclass(slots=True)
 class AgentDay:
-    """One agent's totals for the day, up to ``covered_until`` (the last poll that saw
-    them); ``seconds_now`` adds the time of the state they are in now."""
+    """One agent's totals for the day: closed states in ``seconds_in``, the current one
+    timed from ``counted_from``; ``seconds_now`` adds them up to a moment.
+    ``covered_until`` is set once the agent leaves the feed (their last sight) or from
+    stored totals; while in the feed, ``AgentDayBook.covered_until`` says."""
 
     observed_since: datetime
     handled: int = 0
@@ -105,9 +107,15 @@ class AgentDayBook:
     def __init__(self, day_start: datetime | None = None) -> None:
         self.day_start = day_start
         self.days: dict[str, AgentDay] = {}
-        self._last: dict[str, Agent] = {}
+        self._last: dict[str, Agent] = {}  # in the feed at the last poll
         self._info: dict[str, Agent] = {}  # as last seen, gone ones included
+        # The last poll's agent objects by identity (kept alive by ``_held``, so an id is
+        # never reused while it is looked up): an unchanged agent costs one lookup.
+        self._key_of: dict[int, str] = {}
+        self._held: tuple[Agent, ...] = ()
         self._saved: dict[str, SavedDay] = {}
+        #: when the last poll saw the agents in the feed
+        self.seen_at: datetime | None = None
         #: agents whose totals changed since ``take_changed()`` was last called
         self._changed: set[str] = set()
 
@@ -115,16 +123,31 @@ class AgentDayBook:
         """Totals already stored for today: agents first seen later continue from them."""
         self._saved.update(saved)
 
-    def observe(self, agents: Iterable[Agent], now: datetime, day_start: datetime) -> None:
+    def covered_until(self, key: str) -> datetime | None:
+        """Up to when the figures of this agent are true: the last poll while they are in
+        the feed, their last sight once gone."""
+        if key in self._last:
+            return self.seen_at
+        day = self.days.get(key)
+        return None if day is None else day.covered_until
+
+    def observe(self, agents: Sequence[Agent], now: datetime, day_start: datetime) -> None:
         if self.day_start != day_start:
             self._new_day(day_start)
-        last = self._last
-        seen: dict[str, Agent] = {}
+        last, prev = self._last, self._key_of
+        key_of: dict[int, str] = {}
+        replaced: list[str] = []
         for agent in agents:
+            key = prev.get(id(agent))
+            if key is not None:  # the very object of the last poll: unchanged
+                key_of[id(agent)] = key
+                continue
             key = f"{agent.source}:{agent.id}"
-            seen[key] = agent
+            key_of[id(agent)] = key
             before = last.get(key)
-            if before is agent or before == agent:  # (a source building objects afresh)
+            last[key] = agent
+            replaced.append(key)
+            if before == agent:  # (a source building objects afresh)
                 continue
             self._changed.add(key)
             self._info[key] = agent
@@ -134,16 +157,23 @@ class AgentDayBook:
             elif before is None or before.state != agent.state or \
                     before.contact_id != agent.contact_id:
                 self._moved(day, agent, now, day_start)
-        for key in last.keys() - seen.keys():  # gone: stop the clock at this poll
-            day = self.days.get(key)
-            if day is not None and day.current is not None:
-                self._close_state(day, day.covered_until or now)  # up to its last sight
-                day.current = day.counted_from = None
-                day.work_contact = day.work_began = None
-                self._changed.add(key)
-        for key in seen.keys() & self.days.keys():
-            self.days[key].covered_until = now
-        self._last = seen
+        if len(key_of) - len(replaced) != len(prev):  # some of the last poll's are gone
+            fresh = set(replaced)
+            for i in prev.keys() - key_of.keys():
+                key = prev[i]
+                if key in fresh:
+                    continue
+                last.pop(key, None)
+                day = self.days.get(key)
+                if day is not None and day.current is not None:
+                    until = self.seen_at or now  # its last sight
+                    self._close_state(day, until)
+                    day.covered_until = until
+                    day.current = day.counted_from = None
+                    day.work_contact = day.work_began = None
+                    self._changed.add(key)
+        self._key_of, self._held = key_of, tuple(agents)
+        self.seen_at = now
 
     def agent(self, key: str) -> Agent | None:
         """The agent as last seen in the feed (gone ones too)."""
@@ -159,8 +189,7 @@ class AgentDayBook:
     def _new_day(self, day_start: datetime) -> None:
         self.day_start = day_start
         self.days.clear()
-        self._last = {}
-        self._info = {}
+        self._last, self._info, self._key_of, self._held = {}, {}, {}, ()
         self._saved = {k: v for k, v in self._saved.items() if v.covered_until >= day_start}
         self._changed.clear()
 

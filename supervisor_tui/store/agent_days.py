@@ -135,7 +135,8 @@ def rows_of(book: AgentDayBook, keys: Sequence[str], day: str) -> list[AgentDayR
     for key in keys:
         d = book.days.get(key)
         agent = book.agent(key)
-        if d is None or agent is None or d.covered_until is None:
+        until = book.covered_until(key)
+        if d is None or agent is None or until is None:
             continue
         seconds = {column: d.seconds_in.get(AgentStateKind(kind), 0.0)
                    for kind, column in STATE_COLUMNS.items()}
@@ -147,7 +148,7 @@ def rows_of(book: AgentDayBook, keys: Sequence[str], day: str) -> list[AgentDayR
             away_s=seconds["away_s"], offline_s=seconds["offline_s"],
             current_state=None if d.current is None else d.current.value,
             current_from=None if d.counted_from is None else _iso(d.counted_from),
-            observed_since=_iso(d.observed_since), covered_until=_iso(d.covered_until)))
+            observed_since=_iso(d.observed_since), covered_until=_iso(until)))
     return rows
 
 
