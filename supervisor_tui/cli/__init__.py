@@ -124,8 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Export one local day of stored history. Columns "
                             "are stable (docs/export.md); times are UTC with the local time "
                             "and zone beside them.")
-    export.add_argument("what", choices=["intervals"],
-                        help="intervals: per queue per closed reporting interval")
+    export.add_argument("what", choices=["intervals", "abandoned", "escalations"],
+                        help="intervals: per queue per closed reporting interval; abandoned: "
+                        "each abandoned contact and its call-back; escalations: each "
+                        "occurrence, who took it and when")
     export.add_argument("--date", type=_day, required=True,
                         help="the centre's local day, YYYY-MM-DD (or 'today', 'yesterday')")
     export.add_argument("--queue", help="one queue id (default: every queue)")
@@ -369,6 +371,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         store = Store.open(path)
     except StoreError as err:
         return _fail(str(err), 1)
+    if args.what != "intervals":  # the day's events: supervisor_tui/export_events.py
+        from supervisor_tui.export_events import KINDS, export_day
+
+        noun = KINDS[args.what][0]
+        try:
+            text, count = export_day(args.what, store, day, config.console.policy,
+                                     args.queue, args.format)
+        except (StoreError, sqlite3.Error) as err:
+            return _fail(f"cannot read {noun}: {err}", 1)
+        finally:
+            store.close()
+        return _emit(args, text, count, noun, day, zone.key)
     try:
         rows = store.intervals(start, end, args.queue)
     except (StoreError, sqlite3.Error) as err:
@@ -379,6 +393,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     records = [export.interval_record(r, zone, formula) for r in rows]
     text = (export.to_json("intervals", day, zone, formula, records) if args.format == "json"
             else export.to_csv(records, export.INTERVAL_EXPORT_COLUMNS))
+    return _emit(args, text, len(records), "intervals", day, zone.key)
+
+
+def _emit(args: argparse.Namespace, text: str, count: int, noun: str, day: date,
+          zone: str) -> int:
+    """An export's text to standard output or to ``-o`` (never over an existing file);
+    an empty day is said on standard error."""
     if args.output is None:
         sys.stdout.write(text)
     else:
@@ -387,10 +408,10 @@ def cmd_export(args: argparse.Namespace) -> int:
                 f.write(text)
         except OSError as err:
             return _fail(f"cannot write {args.output}: {err.strerror or err}", 1)
-        print(f"{len(records)} interval row(s) of {day} ({zone.key}) written to "
-              f"{args.output}", file=sys.stderr)
-    if not records:
-        print(f"supervisor-tui: no stored intervals for {day} ({zone.key})"
+        print(f"{count} row(s) of {noun} of {day} ({zone}) written to {args.output}",
+              file=sys.stderr)
+    if not count:
+        print(f"supervisor-tui: no stored {noun} for {day} ({zone})"
               + (f", queue {args.queue}" if args.queue else ""), file=sys.stderr)
     return 0
 
