@@ -44,17 +44,23 @@ class StatsDoc(Doc):
     calculatedMetricValue: Number | None = None
 
 
+# Fields the published schemas (api-evangelist/genesys b692e35, see
+# tests/fixtures/genesys/) mark optional are optional here too: a sparse but valid
+# answer must not fail a poll. What cannot be used without one is skipped where read.
+
+
 class ObservationDoc(Doc):
-    """One waiting conversation of the ``oWaiting`` detail list."""
+    """One waiting conversation of the ``oWaiting`` detail list (``ObservationValue``:
+    only ``observationDate`` is required; one without an id is counted, not listed)."""
 
     observationDate: Date
-    conversationId: Id
+    conversationId: Id | None = None
     participantName: Name | None = None
     routingPriority: StrictInt | None = None
 
 
 class ObservationMetricDoc(Doc):
-    metric: Name
+    metric: Name | None = None
     qualifier: Name | None = None
     stats: StatsDoc | None = None
     truncated: StrictBool | None = None
@@ -62,23 +68,23 @@ class ObservationMetricDoc(Doc):
 
 
 class ObservationGroupDoc(Doc):
-    group: dict[str, Name]
+    group: dict[str, Name] = Field(default_factory=dict)
     data: list[ObservationMetricDoc] = Field(default_factory=list)
 
 
 class ObservationsDoc(Doc):
-    results: list[ObservationGroupDoc]
+    results: list[ObservationGroupDoc] | None = None
 
 
 class AggregateMetricDoc(Doc):
-    metric: Name
+    metric: Name | None = None
     qualifier: Name | None = None
-    stats: StatsDoc
+    stats: StatsDoc | None = None
 
 
 class AggregateViewDoc(Doc):
-    name: Name
-    stats: StatsDoc
+    name: Name | None = None
+    stats: StatsDoc | None = None
 
 
 class AggregateBucketDoc(Doc):
@@ -88,7 +94,7 @@ class AggregateBucketDoc(Doc):
 
 
 class AggregateGroupDoc(Doc):
-    group: dict[str, Name]
+    group: dict[str, Name] = Field(default_factory=dict)
     data: list[AggregateBucketDoc] = Field(default_factory=list)
 
 
@@ -107,27 +113,56 @@ class PresenceDoc(Doc):
 
 
 class RoutingStatusDoc(Doc):
+    userId: Name | None = None
     status: Name | None = None
     startTime: Date | None = None
 
 
 class UserDoc(Doc):
-    id: Id
+    id: Id | None = None
     name: Name | None = None
     presence: PresenceDoc | None = None
     routingStatus: RoutingStatusDoc | None = None
 
 
 class MemberDoc(Doc):
-    """A ``QueueMember``; expanded routing status and presence may sit on the member
-    or on its user, so both are read."""
+    """A ``QueueMember``. Its routing status may sit on the member or on its user (the
+    schema has both); its presence only on the user (``expand=presence``)."""
 
-    id: Id
+    id: Id | None = None
     name: Name | None = None
     user: UserDoc | None = None
     joined: StrictBool | None = None
     routingStatus: RoutingStatusDoc | None = None
-    presence: PresenceDoc | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        return self.id or (self.user.id if self.user else None)
+
+
+class UserPresenceDoc(Doc):
+    """A ``UserPresence``, the answer to a presence change."""
+
+    source: Name | None = None
+    primary: StrictBool | None = None
+    presenceDefinition: PresenceDefinitionDoc | None = None
+
+
+class OrgPresenceDoc(Doc):
+    """An ``OrganizationPresenceDefinition``: a presence a user can be put in."""
+
+    id: Id
+    type: Name | None = None  # "System" or "User"
+    languageLabels: dict[str, Name] = Field(default_factory=dict)
+    systemPresence: Name | None = None
+    deactivated: StrictBool | None = None
+
+    @property
+    def label(self) -> str:
+        text = (self.languageLabels.get("en_US") or next(iter(self.languageLabels.values()),
+                                                         None)
+                or self.systemPresence or self.id)
+        return clean(text, 40)
 
 
 class QueueDoc(Doc):
@@ -140,7 +175,7 @@ class MediaDoc(Doc):
 
 
 class ParticipantDoc(Doc):
-    id: Name
+    id: Name | None = None
     purpose: Name | None = None
     queueId: Name | None = None
     userId: Name | None = None
@@ -171,12 +206,12 @@ class ParticipantDoc(Doc):
 
 
 class ConversationDoc(Doc):
-    id: Id
+    id: Id | None = None
     participants: list[ParticipantDoc]
 
 
 class EmergencyGroupDoc(Doc):
-    id: Id
+    id: Id | None = None
     name: Name | None = None
     enabled: StrictBool | None = None
 
@@ -186,12 +221,32 @@ class ErrorDoc(Doc):
     code: Name | None = None
 
 
+#: ``EmergencyGroup`` properties the schema marks read-only (``division.selfUri`` too):
+#: a write sends the group back without them
+EMERGENCY_READ_ONLY = frozenset({"id", "dateCreated", "dateModified", "modifiedBy",
+                                 "createdBy", "state", "modifiedByApp", "createdByApp",
+                                 "selfUri"})
+
+
+def emergency_update(group: dict[str, Any], enabled: bool) -> dict[str, Any]:
+    """The body of ``PUT /architect/emergencygroups/{id}``: the group as read (a PUT
+    replaces it: a writable property left out would be cleared), ``version`` included so
+    a concurrent change is refused, without the read-only properties."""
+    body = {k: v for k, v in group.items() if k not in EMERGENCY_READ_ONLY}
+    if isinstance(body.get("division"), dict):
+        body["division"] = {k: v for k, v in body["division"].items() if k != "selfUri"}
+    body["enabled"] = enabled
+    return body
+
+
 def group_counts(group: ObservationGroupDoc) -> dict[str, int]:
     """Each metric's count in one group: the unqualified entry if there is one, else
     the sum over its qualifiers (e.g. on-queue users by routing status)."""
     plain: dict[str, int] = {}
     qualified: dict[str, int] = {}
     for item in group.data:
+        if item.metric is None:
+            continue
         count = item.stats.count if item.stats and item.stats.count is not None else 0
         into = plain if item.qualifier is None else qualified
         into[item.metric] = into.get(item.metric, 0) + count

@@ -103,6 +103,10 @@ class GenesysSettings(SourceSettings):
                                   "blindTransfer)")
     allow_membership: bool = Field(True, description="offer adding/removing queue members "
                                    "(needs routing:queueMember:manage)")
+    allow_agent_state: bool = Field(True, description="offer changing agents' states "
+                                    "(presence and routing status: the OAuth client needs "
+                                    "the users and presence scopes' edit rights and "
+                                    "presence:presenceDefinition:view)")
     interval_refresh_s: float = Field(15.0, ge=1, le=1_800)
     day_stats: bool = Field(True, description="also read counters since local midnight")
     day_refresh_s: float = Field(300.0, ge=1, le=86_400)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import ValidationError
 
+from supervisor_tui.domain.agent_control import AVAILABLE, END_ACW, LOGOUT, parse_state
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
     ActionCode,
@@ -45,9 +46,13 @@ from supervisor_tui.sources.genesys.documents import (
     ObservationDoc,
     ObservationGroupDoc,
     ObservationsDoc,
+    OrgPresenceDoc,
     ParticipantDoc,
     QueueDoc,
+    RoutingStatusDoc,
     StatsDoc,
+    UserPresenceDoc,
+    emergency_update,
     group_counts,
     longest_wait_s,
 )
@@ -67,6 +72,7 @@ from supervisor_tui.sources.web import (
 log = logging.getLogger(__name__)
 
 OBSERVATIONS = "/api/v2/analytics/queues/observations/query"
+PRESENCES = "/api/v2/presence/definitions"
 AGGREGATES = "/api/v2/analytics/conversations/aggregates/query"
 #: queues per analytics query (one filter predicate each)
 QUERY_BATCH = 100
@@ -148,6 +154,20 @@ def _or_queues(queue_ids: Sequence[str]) -> dict[str, Any]:
 
 _USER_METRICS = frozenset({"oOnQueueUsers", "oOffQueueUsers"})
 
+#: our away reasons -> the Genesys system presence they are (see ``_norm``); a reason
+#: that is neither this nor a presence's label is refused, never put as plain "Away"
+_AWAY_SYSTEM = {"break": "break", "lunch": "meal", "meal": "meal", "training": "training",
+                "meeting": "meeting", "away": "away", "busy": "busy"}
+#: system presences that are not a way of being away
+_NOT_AWAY = frozenset({"onqueue", "offline", "available", "idle"})
+_ON_CONTACT = frozenset({"INTERACTING", "COMMUNICATING"})
+
+
+def _norm(word: str | None) -> str:
+    """A system presence as one comparable word: "ON_QUEUE", "OnQueue" -> "onqueue"
+    (presence definitions and user presences spell them differently)."""
+    return (word or "").casefold().replace("_", "").replace(" ", "")
+
 
 class GenesysSource(PlannedSource[_Plan]):
     """Queues of one Genesys Cloud org; ``clock`` is injectable for tests."""
@@ -183,7 +203,11 @@ class GenesysSource(PlannedSource[_Plan]):
             caps.add(Capability.MOVE_AGENTS)
         if settings.emergency_group_id:
             caps.add(Capability.EMERGENCY_GROUP)
+        if settings.allow_agent_state:
+            caps.add(Capability.AGENT_STATE)
         self.capabilities = frozenset(caps)
+        #: the org's presence definitions (for agent-state changes), read when needed
+        self._presences: Cached[tuple[OrgPresenceDoc, ...]] | None = None
         self._names: dict[str, str] = {}
         self._catalog_at: datetime | None = None
         # "interval"/"day" -> {qid: QueueStats, or why its counters were rejected}
@@ -315,7 +339,7 @@ class GenesysSource(PlannedSource[_Plan]):
                     "detailMetrics": ["oWaiting"]}
             data = await self._json("POST", OBSERVATIONS, "queue observations", json=body)
             self._error_body(data, "results", "queue observations")
-            groups += validate(ObservationsDoc, data, "queue observations").results
+            groups += validate(ObservationsDoc, data, "queue observations").results or []
         return groups
 
     def _media_ok(self, queue_id: str, media: str | None) -> bool:
@@ -388,29 +412,33 @@ class GenesysSource(PlannedSource[_Plan]):
                         problem = problem or (f"conversation {obs.conversationId}: waiting "
                                               f"since {_iso_ms(obs.observationDate)}")
                         continue
+                    if obs.conversationId is None:
+                        continue  # counted in oWaiting; nothing to list it by
                     if obs.conversationId in self._contact_cache:
                         continue
                     customer = clean(obs.participantName, 60) if obs.participantName else None
                     key = (qid, channel, int(entered.timestamp()), customer)
                     contacts.append(self._contact_cache.get(obs.conversationId, key, partial(
                         self._contact, obs.conversationId, key, entered)))
+        self._contact_cache.commit()
+        # The schema promises no group per queue (``results`` itself is optional): a
+        # queue without one has unknown live counts, never zero waiting.
         missing = [q for q in self.settings.queues if q not in seen_queues]
         if missing:
-            raise SourceError(f"queue observations came back for {len(wanted) - len(missing)}"
-                              f" of {len(wanted)} queues (missing {missing[0]}): check the "
-                              "queue ids and the client's analytics permissions")
-        self._contact_cache.commit()
+            notes.append(f"no observations for {len(missing)} of {len(wanted)} queue(s) "
+                         f"({clean(self._name(missing[0]), 40)}...): waiting counts unknown; "
+                         "check the queue ids and the client's analytics permissions")
         self.live = {q: GenesysQueueNow(
             waiting=counts[q].get("oWaiting", 0), interacting=counts[q].get("oInteracting", 0),
             longest_wait_s=longest[q],
             on_queue_users=counts[q].get("oOnQueueUsers"),
             off_queue_users=counts[q].get("oOffQueueUsers"), taken_at=now)
-            for q in self.settings.queues}
+            for q in self.settings.queues if q in seen_queues}
         listed: dict[str, int] = {}
         for c in contacts:
             listed[c.queue_id] = listed.get(c.queue_id, 0) + 1
-        short = [f"{self._name(q)} {listed.get(q, 0)} of {self.live[q].waiting}"
-                 for q in self.settings.queues if listed.get(q, 0) < self.live[q].waiting]
+        short = [f"{self._name(q)} {listed.get(q, 0)} of {now_.waiting}"
+                 for q, now_ in self.live.items() if listed.get(q, 0) < now_.waiting]
         if truncated or (short and not dropped):
             notes.append("waiting conversations listed in part by Genesys (oldest and newest "
                           f"kept): {', '.join(short[:5]) or 'all counted'}")
@@ -449,9 +477,9 @@ class GenesysSource(PlannedSource[_Plan]):
                                     what, params=params)
             self._error_body(data, "entities", what)
             listing.pages += 1
-            entities = data.get("entities")
+            entities = data.get("entities", [])  # optional in the schema: no members
             if not isinstance(entities, list):
-                raise SourceError(f"{what}: no 'entities' list in the answer")
+                raise SourceError(f"{what}: 'entities' is not a list")
             number = data.get("pageNumber")
             if number is not None and number != listing.pages:
                 raise SourceError(f"{what}: asked for page {listing.pages}, got "
@@ -469,7 +497,7 @@ class GenesysSource(PlannedSource[_Plan]):
         """(state, reason, since) of a member, or why it cannot be shown."""
         user = m.user
         routing = m.routingStatus or (user.routingStatus if user else None)
-        presence = m.presence or (user.presence if user else None)
+        presence = user.presence if user else None  # a QueueMember has none of its own
         status = (routing.status or "").upper() if routing else ""
         started = routing.startTime if routing else None
         if status in _ROUTING:
@@ -505,9 +533,14 @@ class GenesysSource(PlannedSource[_Plan]):
             dropped += listing.dropped
             problem = problem or listing.first_problem
             for m in listing.records:
-                members.setdefault(m.id, m)
+                uid = m.user_id
+                if uid is None:  # the schema makes even the id optional
+                    dropped += 1
+                    problem = problem or "a member without an id"
+                    continue
+                members.setdefault(uid, m)
                 if m.joined is not False:  # only joined members are routed to
-                    skills.setdefault(m.id, []).append(qid)
+                    skills.setdefault(uid, []).append(qid)
         agents: list[Agent] = []
         self._agent_cache.begin()
         for uid, m in members.items():
@@ -583,10 +616,11 @@ class GenesysSource(PlannedSource[_Plan]):
                 continue
             for bucket in group.data:
                 for metric in bucket.metrics:
-                    if metric.qualifier is None:
+                    if metric.qualifier is None and metric.metric and metric.stats:
                         add(metric.metric, metric.stats)
                 for view in bucket.views:
-                    add(view.name, view.stats)
+                    if view.name and view.stats:
+                        add(view.name, view.stats)
 
         def count(name: str) -> int:
             return int(sums.get(name, (0, 0))[0])
@@ -727,8 +761,9 @@ class GenesysSource(PlannedSource[_Plan]):
                                 message=f"{what} is already in {done}")
         if not is_uuid(participant.id):
             return ActionResult(ok=False, code=ActionCode.BAD_RESPONSE,
-                                message=f"{what}: participant id {clean(participant.id, 40)} "
-                                "is not an id; not moved")
+                                message=f"{what}: participant id "
+                                f"{clean(participant.id or 'missing', 40)} is not an id; "
+                                "not moved")
         sent = await self._act(
             "POST", f"/api/v2/conversations/{conversation_id}/participants/"
             f"{participant.id}/replace/{target}", json=body)
@@ -859,8 +894,9 @@ class GenesysSource(PlannedSource[_Plan]):
         state = "active" if active else "inactive"
         if doc.enabled is active:
             return ActionResult(ok=True, code=ActionCode.OK, message=f"{label} was already {state}")
-        # Written back whole, version included, so a concurrent edit is refused (409).
-        sent = await self._act("PUT", url, json={**raw, "enabled": active})
+        # Written back whole (less the read-only fields), version included, so a
+        # concurrent edit is refused (409).
+        sent = await self._act("PUT", url, json=emergency_update(raw, active))
         if isinstance(sent, ActionResult):
             return sent
         if sent.status_code == 409:
@@ -878,3 +914,179 @@ class GenesysSource(PlannedSource[_Plan]):
             return ActionResult(ok=False, code=ActionCode.REFUSED, message=f"{label} is still "
                                 f"{'active' if after.enabled else 'inactive'}")
         return ActionResult(ok=True, code=ActionCode.OK, message=f"{label} is now {state}")
+
+    # -- agent state ------------------------------------------------------------------
+
+    async def _presence_definitions(self) -> tuple[OrgPresenceDoc, ...] | ActionResult:
+        """The org's active presence definitions, read when a change needs them and kept
+        for ``catalog_refresh_s``."""
+        now = self._clock()
+        if self._presences is not None and (
+                now - self._presences.fetched_at).total_seconds() < \
+                self.settings.catalog_refresh_s:
+            return self._presences.value
+        fetched = await self._act("GET", PRESENCES, params=[("deactivated", "FALSE")])
+        if isinstance(fetched, ActionResult):
+            return fetched
+        if fetched.status_code != 200:
+            return self._refusal(fetched, "reading the presence definitions")
+        try:
+            data = self._client.parse_json(fetched)
+        except SourceError as err:
+            return ActionResult(ok=False, code=ActionCode.BAD_RESPONSE, message=str(err))
+        entities = data.get("entities") if isinstance(data, dict) else None
+        found: list[OrgPresenceDoc] = []
+        for item in entities if isinstance(entities, list) else ():
+            try:
+                doc = OrgPresenceDoc.model_validate(item)
+            except ValidationError:
+                continue  # one unreadable definition: the others can still be chosen
+            if doc.deactivated is not True:
+                found.append(doc)
+        self._presences = Cached(now, None, tuple(found))
+        return self._presences.value
+
+    @staticmethod
+    def _definition_for(verb: str, reason: str | None, defs: Sequence[OrgPresenceDoc]
+                        ) -> OrgPresenceDoc | None:
+        """The presence that is ``verb`` (``reason``): available is On Queue, logout is
+        Offline; away:<reason> is the presence of that label, else the system presence
+        of that name (lunch -> Meal); system definitions before user-made ones."""
+        def system(word: str) -> OrgPresenceDoc | None:
+            matches = [d for d in defs if _norm(d.systemPresence) == word]
+            matches.sort(key=lambda d: (d.type or "").casefold() != "system")
+            return matches[0] if matches else None
+
+        if verb == AVAILABLE:
+            return system("onqueue")
+        if verb == LOGOUT:
+            return system("offline")
+        wanted = (reason or "away").casefold()
+        for d in defs:
+            if _norm(d.systemPresence) in _NOT_AWAY:
+                continue
+            if any(label.strip().casefold() == wanted for label in d.languageLabels.values()):
+                return d
+        return system(_AWAY_SYSTEM.get(wanted, _norm(wanted)))
+
+    async def set_agent_state(self, agent_id: str, state: str) -> ActionResult:
+        """Put a user into a state of the shared vocabulary (``domain.agent_control``).
+
+        available: a user not responding gets routing status IDLE back (``PUT
+        /users/{id}/routingstatus``); one off queue is put On Queue by presence (``PATCH
+        /users/{id}/presences/purecloud``), as Genesys itself does. away:<reason> and
+        logout are presences (the definition of that label or system presence; Offline).
+        end_acw is refused: Genesys keeps an agent INTERACTING through after-call work
+        and has no call to end another user's wrap-up. A user on a conversation is never
+        changed. Each answer is checked: it must be this user, in the state asked."""
+        if not self.settings.allow_agent_state:
+            return self._unsupported("change agents' states (allow_agent_state = false)")
+        if not is_uuid(agent_id):
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_AGENT,
+                                message=f"not a user id: {clean(agent_id, 40)}")
+        req = parse_state(state)
+        if req is None:
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_STATE,
+                                message=f"not a state: {clean(state, 40)!r}")
+        if req.verb == END_ACW:
+            return ActionResult(ok=False, code=ActionCode.UNSUPPORTED, message="Genesys Cloud "
+                                "keeps an agent interacting through after-call work and has "
+                                "no call to end another user's wrap-up; not changed")
+        agent_id = agent_id.lower()
+        known = self._agent_cache.last(agent_id)
+        who = known.name if known else agent_id
+        url = f"/api/v2/users/{agent_id}/routingstatus"
+        fetched = await self._act("GET", url)
+        if isinstance(fetched, ActionResult):
+            return fetched
+        if fetched.status_code == 404:
+            return ActionResult(ok=False, code=ActionCode.NOT_FOUND,
+                                message=f"user {agent_id} no longer exists")
+        if fetched.status_code != 200:
+            return self._refusal(fetched, f"reading {who}'s routing status")
+        current = self._read_answer(fetched, RoutingStatusDoc, f"{who}'s routing status")
+        if isinstance(current, ActionResult):
+            return current
+        wrong = self._other_user(current, agent_id, f"reading {who}'s routing status")
+        if wrong is not None:
+            return wrong
+        status = (current.status or "").upper()
+        if status in _ON_CONTACT:
+            return ActionResult(ok=False, code=ActionCode.ON_CONTACT, message=f"{who} is on a "
+                                f"conversation ({status.lower()}): try when it ends")
+        if req.verb == AVAILABLE and status == "IDLE":
+            return ActionResult(ok=True, code=ActionCode.OK,
+                                message=f"{who} was already available")
+        if req.verb == AVAILABLE and status == "NOT_RESPONDING":
+            return await self._idle_again(agent_id, who)
+        defs = await self._presence_definitions()
+        if isinstance(defs, ActionResult):
+            return defs
+        target = self._definition_for(req.verb, req.reason, defs)
+        if target is None:
+            names = ", ".join(sorted({d.label for d in defs})[:8]) or "none"
+            return ActionResult(ok=False, code=ActionCode.UNKNOWN_STATE, message=f"no presence "
+                                f"for {req.describe()} in this org (has: {names})")
+        return await self._put_presence(agent_id, who, target, defs)
+
+    def _other_user(self, doc: RoutingStatusDoc, agent_id: str, what: str
+                    ) -> ActionResult | None:
+        if doc.userId is not None and doc.userId.lower() != agent_id:
+            return ActionResult(ok=False, code=ActionCode.BAD_RESPONSE, message=f"{what}: the "
+                                f"answer is about user {clean(doc.userId, 40)}; not changed")
+        return None
+
+    async def _idle_again(self, agent_id: str, who: str) -> ActionResult:
+        """A user on queue but not responding (missed an alert) back to IDLE."""
+        sent = await self._act("PUT", f"/api/v2/users/{agent_id}/routingstatus",
+                               json={"status": "IDLE"})
+        if isinstance(sent, ActionResult):
+            return sent
+        if sent.status_code != 200:
+            return self._refusal(sent, f"making {who} available")
+        try:
+            after = RoutingStatusDoc.model_validate(self._client.parse_json(sent))
+        except (SourceError, ValidationError):
+            return ActionResult(ok=True, code=ActionCode.OK, message=f"{who}: available asked; "
+                                "the answer was unreadable — check the next snapshot")
+        if after.userId is not None and after.userId.lower() != agent_id:
+            return ActionResult(ok=False, code=ActionCode.BAD_RESPONSE,
+                                message=f"making {who} available: the answer is about user "
+                                f"{clean(after.userId, 40)}; check the next snapshot")
+        status = (after.status or "").upper()
+        if status == "IDLE":
+            return ActionResult(ok=True, code=ActionCode.OK,
+                                message=f"{who} is available again (was not responding)")
+        if status in _ON_CONTACT:
+            return ActionResult(ok=True, code=ActionCode.OK, message=f"{who} is available "
+                                "again and already on a conversation")
+        return ActionResult(ok=False, code=ActionCode.CHANGED, message=f"{who} is "
+                            f"{clean(status.lower() or 'in no routing status', 30)}, not "
+                            "available (changed meanwhile, or Genesys refused)")
+
+    async def _put_presence(self, agent_id: str, who: str, target: OrgPresenceDoc,
+                            defs: Sequence[OrgPresenceDoc]) -> ActionResult:
+        sent = await self._act("PATCH", f"/api/v2/users/{agent_id}/presences/purecloud",
+                               json={"presenceDefinition": {"id": target.id}})
+        if isinstance(sent, ActionResult):
+            return sent
+        if sent.status_code == 404:
+            return ActionResult(ok=False, code=ActionCode.NOT_FOUND,
+                                message=f"user {agent_id} no longer exists")
+        if sent.status_code != 200:
+            return self._refusal(sent, f"putting {who} in {target.label}")
+        try:
+            after = UserPresenceDoc.model_validate(self._client.parse_json(sent))
+        except (SourceError, ValidationError):
+            return ActionResult(ok=True, code=ActionCode.OK, message=f"{who}: {target.label} "
+                                "asked; the answer was unreadable — check the next snapshot")
+        got = after.presenceDefinition.id if after.presenceDefinition else None
+        if got is not None and got.lower() != target.id:
+            name = next((d.label for d in defs if d.id == got.lower()), clean(got, 40))
+            return ActionResult(ok=False, code=ActionCode.CHANGED, message=f"{who} is in "
+                                f"{name}, not {target.label} (changed meanwhile, or Genesys "
+                                "refused)")
+        caveat = ("; Genesys Cloud is not this user's primary presence source, so it may "
+                  "not show" if after.primary is False else "")
+        return ActionResult(ok=True, code=ActionCode.OK,
+                            message=f"{who} is now {target.label}{caveat}")
