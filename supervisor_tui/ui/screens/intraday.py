@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from functools import partial
-from pathlib import Path
 from typing import ClassVar
-from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,7 +21,6 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Footer, Static
 
-from supervisor_tui.config import default_db_path
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import DEFERRED, INTERVAL, LIVE, Board
 from supervisor_tui.domain.intraday import (
@@ -39,7 +36,7 @@ from supervisor_tui.domain.text import clean
 from supervisor_tui.export import INTERVAL_EXPORT_COLUMNS, interval_record, to_csv
 from supervisor_tui.store.rows import IntervalRow
 from supervisor_tui.ui.screens.base import BoardScreen
-from supervisor_tui.ui.screens.escalations import DeskInput
+from supervisor_tui.ui.screens.export_file import ask_export, slug
 from supervisor_tui.ui.widgets.interval_chart import axis, series
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.tables import sl_cell
@@ -126,37 +123,20 @@ class IntradayScreen(BoardScreen):
 
     def action_export(self) -> None:
         """x: today's closed intervals of this view to a CSV file whose path is typed
-        (suggested under the user data directory, never the current directory: under an
-        SSH ForceCommand that is not the user's to write in)."""
+        (``export_file``: the one way screens ask where)."""
         board = self.sup.board
         if board is None or self.view is None:
             return
-        zone = self.sup.config.console.policy.zone
         today = self.sup.state.local(board.taken_at).date()
-        slug = "".join(ch if ch.isalnum() else "-" for ch in self.view[1])[:40]
-        suggested = default_db_path().parent / "exports" / f"intervals-{today}-{slug}.csv"
+        ask_export(self, f"Export today's closed intervals of {self.view_name()} (CSV) to",
+                   f"intervals-{today}-{slug(self.view[1])}.csv",
+                   lambda: self._export_text(today), "interval")
 
-        def chosen(path: str | None) -> None:
-            if path is not None:
-                self._write_export(Path(path).expanduser(), today, zone)
-
-        self.app.push_screen(DeskInput(
-            f"Export today's closed intervals of {self.view_name()} (CSV) to",
-            "a file path that does not exist yet", str(suggested)), chosen)
-
-    def _write_export(self, path: Path, today: date, zone: ZoneInfo) -> None:
+    def _export_text(self, today: date) -> tuple[str, int]:
+        zone = self.sup.config.console.policy.zone
         formula = self.sup.config.console.sl_formula
         records = [interval_record(r, zone, formula) for r in self._rows(today)]
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("x", encoding="utf-8", newline="") as f:  # never overwrite
-                f.write(to_csv(records, INTERVAL_EXPORT_COLUMNS))
-        except OSError as err:
-            self.notify(f"Not exported: {path}: {err.strerror or err}", title="Export",
-                        severity="error", timeout=10)
-            return
-        self.notify(f"{len(records)} interval row(s) written to {path}", title="Export",
-                    timeout=10)
+        return to_csv(records, INTERVAL_EXPORT_COLUMNS), len(records)
 
     def name_of(self, view: View | None) -> str:
         if view is None:
