@@ -1,0 +1,189 @@
+"""Pages to the on-call supervisor in the shared store: recorded once per key, sent
+through the crisis outbox.
+
+A page is an outbox message like any crisis message (durable before anything is sent,
+leases, same key on every attempt, retries, ``crisis status`` / ``requeue``), but about
+no incident: its rows carry incident id ``PAGE_INCIDENT`` (0, which no incident has),
+so paging works with nothing declared.
+
+``PageBook.enqueue`` re-checks every page inside one ``BEGIN IMMEDIATE`` transaction,
+against the last page *recorded* for that escalation, and writes the page rows
+(primary key: the page key ``<escalation id>#<n>``), the message and its deliveries in
+that same transaction. Two consoles that both found page 3 due serialise on the write
+lock: the second finds page 3 recorded and queues nothing. So each key is sent once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from supervisor_tui.crisis.db import (
+    MESSAGES,
+    OUTBOX,
+    CrisisStoreError,
+    dumps,
+    ensure_schema,
+    immediate,
+    iso,
+    query,
+)
+from supervisor_tui.crisis.outbox import QUEUED, NewDelivery, idempotency_key
+from supervisor_tui.domain.paging import DuePage, PageMark, PageRecord
+
+PAGES = "escalation_pages"
+PAGE_INCIDENT = 0  # the outbox's incident id for pages: no incident has it
+PAGE_TEMPLATE, PAGE_KIND = "escalation_page", "page"
+_UID_NAMESPACE = uuid.UUID("0d6c7c3e-4f5b-4a8e-9c41-7a3f1e2b9d60")
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One pass's page: the keys it recorded, and what was already paged elsewhere."""
+
+    message_id: int
+    row_ids: tuple[int, ...]
+    pages: tuple[DuePage, ...]  # recorded by this call
+    skipped: tuple[str, ...]  # keys another console recorded first (or no longer due)
+
+
+class PageBook:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        ensure_schema(db)  # the outbox this sends through
+        try:
+            db.execute(f"CREATE TABLE IF NOT EXISTS {PAGES} (key TEXT PRIMARY KEY, "
+                       "escalation_id TEXT NOT NULL, number INTEGER NOT NULL, "
+                       "at TEXT NOT NULL, message_id INTEGER NOT NULL, who TEXT, "
+                       "channels TEXT, label TEXT, severity TEXT, reason TEXT, by TEXT)")
+            db.execute(f"CREATE INDEX IF NOT EXISTS idx_{PAGES}_escalation "
+                       f"ON {PAGES} (escalation_id, number)")
+            db.execute(f"CREATE INDEX IF NOT EXISTS idx_{PAGES}_at ON {PAGES} (at)")
+        except sqlite3.Error as err:
+            raise CrisisStoreError(f"cannot create the pages table: {err}") from None
+
+    # -- reading -----------------------------------------------------------------------
+
+    def summaries(self, since: datetime | None = None,
+                  after_rowid: int = 0) -> tuple[dict[str, PageMark], int]:
+        """The latest page of every escalation paged at or after ``since`` whose page rows
+        come after ``after_rowid`` (for incremental reads), and the highest rowid read."""
+        rows = query(self.db, f"""
+            SELECT p.rowid AS rid, p.* FROM {PAGES} p
+            WHERE p.rowid > ? AND p.at >= ? ORDER BY p.rowid""",
+                     [after_rowid, iso(since) if since else ""], "read the pages")
+        found: dict[str, PageMark] = {}
+        high = after_rowid
+        for r in rows:
+            high = max(high, r["rid"])
+            old = found.get(r["escalation_id"])
+            if old is not None and old.count >= r["number"]:
+                continue
+            found[r["escalation_id"]] = _summary(r)
+        return found, high
+
+    def last_page(self, escalation_id: str) -> PageRecord | None:
+        rows = query(self.db, f"SELECT number, at FROM {PAGES} WHERE escalation_id = ? "
+                     "ORDER BY number DESC LIMIT 1", [escalation_id], "read the pages")
+        return _record(rows[0]) if rows else None
+
+    def last_pages(self, escalation_ids: Collection[str]) -> dict[str, PageRecord]:
+        """The last page recorded for each of these escalations (chunked: SQLite's
+        variable limit)."""
+        ids = list(escalation_ids)
+        found: dict[str, PageRecord] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = query(self.db, f"""
+                SELECT escalation_id, max(number) AS number, max(at) AS at FROM {PAGES}
+                WHERE escalation_id IN ({', '.join('?' * len(chunk))})
+                GROUP BY escalation_id""", chunk, "read the pages")
+            found.update({r["escalation_id"]: _record(r) for r in rows})
+        return found
+
+    def delivery_states(self, message_id: int) -> list[tuple[str, str, str, str | None]]:
+        """(channel, recipient, state, last error) of one page's deliveries."""
+        rows = query(self.db, f"SELECT channel, recipient, state, last_error FROM {OUTBOX} "
+                     "WHERE message_id = ? ORDER BY id", [message_id], "read the outbox")
+        return [(r["channel"], r["recipient"], r["state"], r["last_error"]) for r in rows]
+
+    # -- writing -----------------------------------------------------------------------
+
+    def enqueue(self, pages: Sequence[DuePage],
+                still_due: Callable[[DuePage, PageRecord | None], int | None],
+                deliveries: Callable[[Sequence[DuePage]], Sequence[NewDelivery]], *,
+                who: str, channels: Sequence[str], user: str, now: datetime,
+                variables: Mapping[str, Any] | None = None) -> Queued | None:
+        """Record and queue the pages still due, in one transaction. ``still_due(page,
+        last)`` re-decides a page against the last page recorded (the number due, or
+        None); ``deliveries(kept)`` builds the message for the pages kept. None when
+        nothing was left to page (another console did it first)."""
+        if not pages:
+            return None
+        with immediate(self.db, "queue the page") as conn:
+            kept: list[DuePage] = []
+            skipped: list[str] = []
+            for page in pages:
+                eid = page.escalation.id
+                row = conn.execute(f"SELECT number, at FROM {PAGES} WHERE escalation_id = ? "
+                                   "ORDER BY number DESC LIMIT 1", [eid]).fetchone()
+                last = PageRecord(row[0], datetime.fromisoformat(row[1])) if row else None
+                if still_due(page, last) == page.number:
+                    kept.append(page)
+                else:
+                    skipped.append(page.key)
+            if not kept:
+                return None
+            made = list(deliveries(kept))
+            if not made:
+                raise ValueError("a page needs at least one delivery")
+            keys = sorted(p.key for p in kept)
+            # The same keys make the same message uid (and delivery keys): a bug that
+            # queued them twice would hit the unique indexes, not the on-call's phone.
+            uid = uuid.uuid5(_UID_NAMESPACE, "\n".join(keys)).hex
+            cursor = conn.execute(
+                f"INSERT INTO {MESSAGES} (uid, incident_id, template, kind, created_at, "
+                "created_by, variables) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [uid, PAGE_INCIDENT, PAGE_TEMPLATE, PAGE_KIND, iso(now), user,
+                 dumps({"who": who, "keys": keys, **(variables or {})})])
+            message_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+            row_ids = []
+            for d in made:
+                cursor = conn.execute(
+                    f"INSERT INTO {OUTBOX} (message_id, incident_id, channel, channel_type, "
+                    "recipient, idem_key, subject, body, meta, state, attempts, "
+                    "next_attempt_at, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                    [message_id, PAGE_INCIDENT, d.channel, d.channel_type, d.recipient,
+                     idempotency_key(uid, d.channel, d.recipient), d.subject, d.body,
+                     dumps(dict(d.meta)), QUEUED, now.timestamp(), iso(now), iso(now)])
+                row_ids.append(int(cursor.lastrowid))  # type: ignore[arg-type]
+            for page in kept:
+                esc = page.escalation
+                conn.execute(
+                    f"INSERT INTO {PAGES} (key, escalation_id, number, at, message_id, who, "
+                    "channels, label, severity, reason, by) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [page.key, esc.id, page.number, iso(now), message_id, who,
+                     dumps(list(channels)), esc.label, str(esc.severity), esc.reason, user])
+        return Queued(message_id, tuple(row_ids), tuple(kept), tuple(skipped))
+
+
+def _record(row: Mapping[str, Any]) -> PageRecord:
+    return PageRecord(int(row["number"]), datetime.fromisoformat(row["at"]))
+
+
+def _summary(row: Mapping[str, Any]) -> PageMark:
+    try:
+        channels = tuple(str(c) for c in json.loads(row["channels"] or "[]"))
+    except ValueError:
+        channels = ()
+    return PageMark(int(row["number"]), datetime.fromisoformat(row["at"]),
+                       int(row["message_id"]), row["who"] or "", channels)
