@@ -6,6 +6,7 @@ Short abandons (under the queue's short-abandon time: out of every rate) are hid
 until ``h`` shows them; the header says how many. ``b`` calls the cursor row's customer
 back (confirmed with ``y``); ``D`` / ``X`` mark a tracked call-back done / no answer.
 Every one is an audited attempt (``Actions.create_callback`` / ``mark_callback``).
+``x`` exports today's abandoned contacts as stored (short ones too) to a CSV file.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ from supervisor_tui.domain.model import (
     Tier,
 )
 from supervisor_tui.domain.text import clean
+from supervisor_tui.export_events import export_day
 from supervisor_tui.store import CALLBACK_DONE, CALLBACK_NO_ANSWER, CALLBACK_WAITING
 from supervisor_tui.store.rows import Callback
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.screens.escalations import DeskConfirm
+from supervisor_tui.ui.screens.export_file import ask_export
 from supervisor_tui.ui.widgets.grid import Column, Grid
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.tables import TIER_STYLE
@@ -100,6 +103,7 @@ class AbandonedScreen(BoardScreen):
         Binding("D", "mark('done')", "Done"),
         Binding("X", "mark('no_answer')", "No answer"),
         Binding("h", "toggle_short", "Short abandons"),
+        Binding("x", "export", "Export CSV"),
     ]
     GATED: ClassVar[dict[str, str]] = {"call_back": PERMISSION, "mark": PERMISSION}
 
@@ -216,6 +220,23 @@ class AbandonedScreen(BoardScreen):
         self.show_short = not self.show_short
         if self.sup.board is not None:
             self.show_board(self.sup.board)
+
+    def action_export(self) -> None:
+        """x: today's abandoned contacts as the store keeps them (every console's polls;
+        short ones included, and marked) to a CSV file whose path is typed."""
+        board, store = self.sup.board, self.sup.store
+        if board is None:
+            return
+        if store is None:
+            self._say("no store on this console: abandoned contacts are not kept, so "
+                      "there is nothing to export", ok=False)
+            return
+        policy = self.sup.config.console.policy
+        today = self.sup.state.local(board.taken_at).date()
+        ask_export(self, "Export today's abandoned contacts (CSV, short ones included) to",
+                   f"abandoned-{today}.csv",
+                   lambda: export_day("abandoned", store, today, policy),
+                   "abandoned contact")
 
     def _callback_queue(self, ab: AbandonedContact) -> str | None:
         """The queue a call-back goes to: the contact's own, or (for a chat or email

@@ -148,6 +148,8 @@ class EscalationDeskScreen(BoardScreen):
         Binding("g", "give", "Give to… (hand over to another supervisor)", show=False),
         Binding("o", "change('open')", "Reopen", show=False),
         Binding("h", "toggle_resolved", "Show resolved and snoozed", show=False),
+        # E, not x (x resolves here): the day's occurrences to a CSV file (export_file)
+        Binding("E", "export", "Export today's escalations (CSV)", show=False),
     ]
     # Keys a viewer does not see (domain.roles.REQUIRED_ROLE; BoardScreen.check_action).
     GATED: ClassVar[dict[str, str]] = {
@@ -560,6 +562,25 @@ class EscalationDeskScreen(BoardScreen):
                         markup=False)
             return
         self.app.push_screen(MoveAgentsScreen(esc.queue_id))
+
+    def action_export(self) -> None:
+        """E: today's escalation occurrences as the store keeps them (first seen, who
+        acknowledged, took and resolved them, when) to a CSV file whose path is typed."""
+        from supervisor_tui.export_events import export_day  # (export_file imports this)
+        from supervisor_tui.ui.screens.export_file import ask_export
+
+        board, store = self.sup.board, self.sup.store
+        if board is None:
+            return
+        if store is None:
+            self._flash("No store on this console: escalations are not kept, so there is "
+                        "nothing to export", ok=False)
+            return
+        policy = self.sup.config.console.policy
+        today = self.sup.state.local(board.taken_at).date()
+        ask_export(self, "Export today's escalations (CSV: each occurrence, who took it "
+                   "and when) to", f"escalations-{today}.csv",
+                   lambda: export_day("escalations", store, today, policy), "escalation")
 
     def title_text(self) -> str:
         return "Escalations"
