@@ -13,9 +13,11 @@ from textual.widgets import Footer
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import Board, sl_status
 from supervisor_tui.domain.escalation import Severity, count_by_severity
+from supervisor_tui.domain.groups import GroupBand, group_bands
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.grid import Grid
+from supervisor_tui.ui.widgets.group_band import band_line, group_tiles, groups_summary
 from supervisor_tui.ui.widgets.kpi import KpiTile
 from supervisor_tui.ui.widgets.lean import LeanText
 from supervisor_tui.ui.widgets.status_bar import StatusBar
@@ -71,10 +73,17 @@ class DashboardScreen(BoardScreen):
         Binding("s", "sort", "Sort"),
         Binding("w", "window", "Window"),
         Binding("0", "unsort", "Unsort", show=False),
+        Binding("g", "band", "Group band"),
     ]
+    # The KPI band shows the centre (None) or one [groups] group; g cycles.
+    band: str | None = None
+    _bands_for: tuple[object, str] | None = None  # (board, window) _bands was built for
+    _bands: tuple[GroupBand, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
+        if self.sup.config.groups:  # (no groups configured: the band is as it always was)
+            yield LeanText(id="band-label")
         with Horizontal(id="kpis"):
             yield KpiTile("Service level", id="kpi-sl")
             yield KpiTile("Waiting", id="kpi-waiting")
@@ -82,6 +91,8 @@ class DashboardScreen(BoardScreen):
             yield KpiTile("Agents avail", id="kpi-agents")
             yield KpiTile("Abandoned", id="kpi-abandon")
             yield KpiTile("ASA", id="kpi-asa")
+        if self.sup.config.groups:
+            yield LeanText(id="group-summary")
         grid: Grid = Grid(
             self._columns(),
             key_of=lambda r: r.queue.id,
@@ -123,6 +134,52 @@ class DashboardScreen(BoardScreen):
             self.show_board(board)
         self.notify(f"Figures now cover {self._window_label(key)}", timeout=2)
 
+    def action_band(self) -> None:
+        names = list(self.sup.config.groups)
+        if not names:
+            self.notify("No queue groups configured: add a [groups] table to the config "
+                        "(NAME = [queue ids]) for a KPI band per group", timeout=6,
+                        markup=False)
+            return
+        order: list[str | None] = [None, *names]
+        self.band = order[(order.index(self.band) + 1) % len(order)
+                          if self.band in order else 0]
+        board = self.sup.board
+        if board is not None:
+            self._show_kpis(board)
+
+    def group_bands(self, board: Board) -> tuple[GroupBand, ...]:
+        """Every configured group's band over the window shown: worked out once per poll
+        and window (the tick re-renders only the ages)."""
+        key = self.sup.state.window_key
+        if self._bands_for is None or self._bands_for[0] is not board or (
+                self._bands_for[1] != key):
+            self._bands = group_bands(board, self.sup.config.groups, key)
+            self._bands_for = (board, key)
+        return self._bands
+
+    def _show_group_band(self, board: Board, label: str) -> bool:
+        """The band line, the stacked summary, and the tiles when a group is chosen;
+        False when the centre's tiles are to be shown."""
+        if not self.sup.config.groups:
+            return False
+        sup = self.sup
+        min_n = sup.config.console.min_sample
+        bands = self.group_bands(board)
+        band = next((b for b in bands if b.name == self.band), None)
+        self.query_one("#band-label", LeanText).update(
+            band_line(band, [b.name for b in bands], len(board.rows), min_n))
+        now = sup.state.data_now()
+        stale = sup.state.is_stale()
+        self.query_one("#group-summary", LeanText).update(
+            groups_summary(bands, self.band, now, min_n, stale))
+        if band is None:
+            return False
+        for tile_id, tile in group_tiles(band, label, now, min_n, stale).items():
+            self.query_one(f"#{tile_id}", KpiTile).show(tile.value, tile.sub, tile.status,
+                                                        title=tile.title)
+        return True
+
     def on_mount(self) -> None:
         self.query_one("#queues", Grid).focus()
         # Escalations are evaluated just after each board is painted: show them then.
@@ -153,6 +210,9 @@ class DashboardScreen(BoardScreen):
         stale = "stale" if sup.state.is_stale() else None
         key = sup.state.window_key
         label = self._window_label(key, short=True)
+        if self._show_group_band(board, label):
+            self._show_escalations(board)
+            return
         min_n = sup.config.console.min_sample
         groups = board.groups() or ("live",)
         head = groups[0]
