@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # annotations only: keeps this module free of the heavy impor
     from supervisor_tui.domain.board import Board
     from supervisor_tui.domain.escalation import Escalation, EscalationTracker
     from supervisor_tui.domain.model import Queue, SourceHealth
+    from supervisor_tui.domain.paging import PageMark
     from supervisor_tui.domain.trend import TrendBook
     from supervisor_tui.notices import NoticeDesk
     from supervisor_tui.sources.base import Source
@@ -104,6 +105,9 @@ class AppView(Protocol):
     def escalations(self) -> Sequence[Escalation]: ...
     @property
     def banners(self) -> tuple[Banner, ...]: ...
+    # Pages to the on-call supervisor ([crisis.paging]) per escalation id, any console's.
+    @property
+    def pages(self) -> Mapping[str, PageMark]: ...
     @property
     def user(self) -> str: ...
     @property
