@@ -32,6 +32,7 @@ from supervisor_tui.config import Config
 from supervisor_tui.crisis.db import CrisisStoreError
 from supervisor_tui.crisis.incidents import Banner
 from supervisor_tui.crisis.outbox import Attempt
+from supervisor_tui.crisis.paging import PAGE_INCIDENT, PageBook
 from supervisor_tui.crisis.service import CrisisError, CrisisService
 from supervisor_tui.domain.board import Board
 from supervisor_tui.domain.escalation import (
@@ -40,10 +41,12 @@ from supervisor_tui.domain.escalation import (
     TrackerResult,
 )
 from supervisor_tui.domain.model import Snapshot
+from supervisor_tui.domain.paging import PageMark
 from supervisor_tui.domain.roles import Role
 from supervisor_tui.domain.text import clean, clean_block
 from supervisor_tui.identity import identity_for
 from supervisor_tui.notices import NoticeDesk, category_label
+from supervisor_tui.paging import Pager
 from supervisor_tui.poller import Poller, PollResult, utcnow
 from supervisor_tui.sources.base import Capability, Source
 from supervisor_tui.store import Store, StoreError
@@ -163,6 +166,8 @@ class SupervisorApp(App[None]):
     banners: reactive[tuple[Banner, ...]] = reactive(tuple, repaint=False)
     # Bumped when this console's delivery worker records an attempt: screens refresh now.
     crisis_revision: reactive[int] = reactive(0, repaint=False)
+    # Pages to the on-call supervisor per escalation id (any console's), after each pass.
+    pages: reactive[dict[str, PageMark]] = reactive(dict, repaint=False)
 
     def __init__(
         self,
@@ -224,6 +229,8 @@ class SupervisorApp(App[None]):
         self.crisis = self._open_crisis(role)
         self._crisis_stop = asyncio.Event()
         self._crisis_worker: Worker[None] | None = None
+        self.pager = self._open_pager()
+        self._paging_said: str | None = None  # the last paging problem noticed
         self._escalations_seeded = False
         # New-critical notices: combined, held while a dialog is open, per-category mute.
         self.notices = NoticeDesk(config.notify, clock=monotonic)
@@ -282,6 +289,8 @@ class SupervisorApp(App[None]):
         self.set_interval(self._tick_s, self._timer_tick)
         self.poll_sources()
         self._start_crisis()
+        if self.pager is not None:
+            self.set_interval(self.pager.rules.check_s, self._page_tick)
 
     @work(exclusive=True, group="poller")
     async def poll_sources(self) -> None:
@@ -459,6 +468,54 @@ class SupervisorApp(App[None]):
         # Called by the delivery worker on the event loop, after each recorded attempt.
         self.crisis_revision += 1
         self.poll_banners()  # an agents-channel delivery posts a banner message
+        if self.pager is not None and attempt.row.incident_id == PAGE_INCIDENT:
+            said = self.pager.attempt_notice(attempt)
+            if said:
+                self.notify(said, title="Page not delivered", severity="error", timeout=30)
+            with contextlib.suppress(CrisisStoreError):  # the next pass says it
+                self.pager.refresh(self.state.data_now())
+            self._show_pages()
+
+    # -- paging the on-call supervisor ([crisis.paging]) ----------------------------
+
+    def _open_pager(self) -> Pager | None:
+        """Only a console that sends crisis messages pages (a wall only looks)."""
+        paging = self.config.crisis.paging
+        if not paging.enabled or self.crisis is None or self.crisis_read_only:
+            return None
+        try:
+            book = PageBook(self.crisis.outbox.db)
+        except CrisisStoreError as err:
+            self.problem = clean(f"paging unavailable: {err}", 120)
+            return None
+        return Pager(self.config.crisis, book, self.actions.auditor,
+                     lambda t: f"{self.state.local(t):%H:%M}")
+
+    def _page_tick(self) -> None:
+        self.run_worker(self._page_pass(), group="paging", exclusive=True)
+
+    async def _page_pass(self) -> None:
+        """One paging pass: quick store work on the event loop (the store connection is
+        not shared across threads); the sends are the delivery worker's."""
+        pager, state = self.pager, self.state
+        if pager is None or self.board is None or state.is_stale():
+            return  # never page from data nobody is updating
+        try:
+            result = pager.run(self.escalations, state.escalation_states, state.data_now())
+        except Exception as err:  # a bug here must not stop the timer or the console
+            result_problem: str | None = f"paging failed: {type(err).__name__}: {err}"
+        else:
+            result_problem = result.problem
+            if result.queued is not None:
+                self.deliver_now()
+        if result_problem and result_problem != self._paging_said:
+            self.notify(result_problem, title="Paging", severity="error", timeout=30)
+        self._paging_said = result_problem
+        self._show_pages()
+
+    def _show_pages(self) -> None:
+        if self.pager is not None and self.pager.marks != self.pages:
+            self.pages = dict(self.pager.marks)
 
     def poll_banners(self) -> None:
         """Re-read the active incidents (one cheap query): every console on the host
