@@ -22,6 +22,7 @@ from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.intraday import day_bounds
 from supervisor_tui.domain.text import clean
 from supervisor_tui.export import to_csv
+from supervisor_tui.export_agents import AGENT_EXPORT_COLUMNS, agent_records
 from supervisor_tui.store import Store
 from supervisor_tui.store.abandoned import AbandonedRow, read_abandoned
 from supervisor_tui.store.escalation_log import Occurrence, read_escalations
@@ -144,6 +145,7 @@ def to_json(kind: str, day: date, zone: ZoneInfo, columns: Sequence[str],
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "abandoned": ("abandoned contacts", ABANDONED_EXPORT_COLUMNS),
     "escalations": ("escalations", ESCALATION_EXPORT_COLUMNS),
+    "agents": ("agents", AGENT_EXPORT_COLUMNS),
 }
 
 
@@ -159,6 +161,8 @@ def export_day(kind: str, store: Store, day: date, policy: IntervalPolicy,
     elif kind == "escalations":
         records = [escalation_record(o, zone)
                    for o in read_escalations(store, start, end, queue_id)]
+    elif kind == "agents":  # (a day of figures per agent, not events: export_agents.py)
+        records = agent_records(store, day, zone, queue_id)
     else:
         raise ValueError(f"unknown export {kind!r}")
     columns = KINDS[kind][1]

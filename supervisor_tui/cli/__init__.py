@@ -124,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Export one local day of stored history. Columns "
                             "are stable (docs/export.md); times are UTC with the local time "
                             "and zone beside them.")
-    export.add_argument("what", choices=["intervals", "abandoned", "escalations"],
-                        help="intervals: per queue per closed reporting interval; abandoned: "
+    export.add_argument("what", choices=["intervals", "agents", "abandoned", "escalations"],
+                        help="intervals: per queue per closed reporting interval; agents: "
+                        "each agent's day (handled, AHT, time per state); abandoned: "
                         "each abandoned contact and its call-back; escalations: each "
                         "occurrence, who took it and when")
     export.add_argument("--date", type=_day, required=True,

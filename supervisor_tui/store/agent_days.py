@@ -111,15 +111,22 @@ def read_agent_days(store: Store, day: str) -> list[AgentDayRow]:
         until = written
         if r["current_state"] is not None:
             until = max(written, cover.get(r["source"], written))
-            column = STATE_COLUMNS.get(r["current_state"])
-            if column is not None and r["current_from"] is not None:
-                # The stored seconds run to the current state's start; add its time.
-                spent = (datetime.fromisoformat(until) -
-                         datetime.fromisoformat(r["current_from"])).total_seconds()
-                r[column] = (r[column] or 0.0) + max(0.0, spent)
         r["covered_until"] = until
-        rows.append(cast(AgentDayRow, r))
+        rows.append(with_current(cast(AgentDayRow, r)))
     return rows
+
+
+def with_current(row: AgentDayRow) -> AgentDayRow:
+    """The row with its current state's time, ``current_from`` to ``covered_until``,
+    added to that state's seconds (a stored row holds closed states only)."""
+    column = STATE_COLUMNS.get(row["current_state"] or "")
+    if column is None or row["current_from"] is None:
+        return row
+    spent = (datetime.fromisoformat(row["covered_until"]) -
+             datetime.fromisoformat(row["current_from"])).total_seconds()
+    out: dict[str, object] = dict(row)
+    out[column] = float(row[column] or 0.0) + max(0.0, spent)  # type: ignore[literal-required]
+    return cast(AgentDayRow, out)
 
 
 # -- to and from the domain's AgentDayBook -------------------------------------------

@@ -33,7 +33,14 @@ from supervisor_tui.store import (
     StoreError,
 )
 from supervisor_tui.store.abandoned import AbandonedRecorder
-from supervisor_tui.store.agent_days import read_agent_days, rows_of, saved_of, write_agent_days
+from supervisor_tui.store.agent_days import (
+    AgentDayRow,
+    read_agent_days,
+    rows_of,
+    saved_of,
+    with_current,
+    write_agent_days,
+)
 from supervisor_tui.store.escalation_log import record_escalations
 from supervisor_tui.store.rows import Callback, IntervalRow
 
@@ -117,6 +124,15 @@ class ConsoleState:
     def agent_days(self) -> dict[str, AgentDay]:
         """Today's figures per agent, keyed "source:id"."""
         return self.agent_book.days
+
+    def agent_day_rows(self) -> list[AgentDayRow]:
+        """Today's agents as ``export agents`` writes them, from this console's own
+        figures (fresher than the store, written once a minute), by source and id."""
+        if self._agents_day is None:
+            return []
+        book = self.agent_book
+        rows = rows_of(book, sorted(book.days), self._agents_day)
+        return [with_current(r) for r in rows]
 
     def _day_key(self, snapshot: Snapshot) -> str:
         return self.local(snapshot.day_start).date().isoformat()

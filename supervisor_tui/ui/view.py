@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # annotations only: keeps this module free of the heavy impor
     from supervisor_tui.notices import NoticeDesk
     from supervisor_tui.sources.base import Source
     from supervisor_tui.store import Store
+    from supervisor_tui.store.agent_days import AgentDayRow
     from supervisor_tui.store.rows import Callback, EscalationState, IntervalRow, LiveSetting
 
 
@@ -64,6 +65,7 @@ class ConsoleView(Protocol):
     # Each agent's day so far (handled, AHT, time per state), keyed "source:id".
     @property
     def agent_days(self) -> Mapping[str, AgentDay]: ...
+    def agent_day_rows(self) -> list[AgentDayRow]: ...
 
     # Time: one definition of "now" for every age on screen.
     def clock(self) -> datetime: ...

@@ -1,7 +1,8 @@
 """Agents: everyone, their state and time in it; filter, sort, and flags (⚑) for agents
 too long in after-contact work, away, or on one contact (N x the queue's AHT). Enter
 opens an agent's detail; ``space`` selects agents (✓) and v / b / w / o change the
-selection's (or the cursor agent's) state, confirmed in the agent detail dialog."""
+selection's (or the cursor agent's) state, confirmed in the agent detail dialog. ``E``
+exports today's agents (handled, AHT, time per state) to a CSV file."""
 
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ from supervisor_tui.domain.escalation import long_contact_limit_s
 from supervisor_tui.domain.index import build_index
 from supervisor_tui.domain.model import Agent, AgentStateKind
 from supervisor_tui.domain.text import clean
+from supervisor_tui.export import to_csv
+from supervisor_tui.export_agents import AGENT_EXPORT_COLUMNS, agent_record
 from supervisor_tui.ui.screens.agent_detail import PERMISSION, AgentDetailScreen
 from supervisor_tui.ui.screens.base import BoardScreen
+from supervisor_tui.ui.screens.export_file import ask_export
 from supervisor_tui.ui.widgets.grid import Column, Grid
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.tables import STATE_LABEL, agent_columns
@@ -47,6 +51,7 @@ class AgentsScreen(BoardScreen):
         Binding("b", "change('away')", "Away"),
         Binding("w", "change('end_acw')", "End ACW"),
         Binding("o", "change('logout')", "Log out"),
+        Binding("E", "export", "Export today's agents (CSV)", show=False),
     ]
     # Keys a viewer does not see (domain.roles.REQUIRED_ROLE; BoardScreen.check_action).
     GATED: ClassVar[dict[str, str]] = {"change": PERMISSION}
@@ -198,6 +203,18 @@ class AgentsScreen(BoardScreen):
     def action_sort(self) -> None:
         label = self.query_one("#agents", Grid).cycle_sort()
         self.notify(f"Sorted by {label}", timeout=2)
+
+    def action_export(self) -> None:
+        """Today's agents (handled, AHT, time per state) to a CSV file whose path is
+        typed (``export_file``); the same columns as ``export agents``."""
+        zone = self.sup.config.console.policy.zone
+
+        def render() -> tuple[str, int]:
+            records = [agent_record(r, zone) for r in self.sup.state.agent_day_rows()]
+            return to_csv(records, AGENT_EXPORT_COLUMNS), len(records)
+
+        day = self.sup.state.local(self.sup.state.centre_now()).date()
+        ask_export(self, "Export today's agents (CSV) to", f"agents-{day}.csv", render, "agent")
 
     def action_clear(self) -> None:
         self.state_filter = self.team_filter = self.queue_filter = None
