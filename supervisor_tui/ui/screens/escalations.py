@@ -188,6 +188,7 @@ class EscalationDeskScreen(BoardScreen):
         self.query_one("#desk-notices", Static).display = False
         self.query_one("#desk-flash", Static).display = False
         self.watch(self.app, "escalations", lambda _: self._escalations_changed(), init=False)
+        self.watch(self.app, "pages", lambda _: self._escalations_changed(own=True), init=False)
 
     # -- time ------------------------------------------------------------------
 
@@ -213,6 +214,9 @@ class EscalationDeskScreen(BoardScreen):
         def state(e: Escalation, now: datetime) -> Text:
             st = self.sup.state.escalation_state(e)
             if st is None or st["state"] == OPEN:
+                paged = self.sup.pages.get(e.id)  # the on-call supervisor was paged
+                if paged is not None and not e.ended:
+                    return Text(paged.short(), style="bold magenta")
                 return Text("new", style="dim" if e.ended else "bold")
             if st["state"] == TAKEN:
                 mine = st["owner"] == self.sup.user
@@ -337,6 +341,10 @@ class EscalationDeskScreen(BoardScreen):
                 text.append(f"   since {self._local(start)}", "dim")
             else:
                 text.append(f"   first seen {self._local(start)} (began earlier)", "dim")
+            paged = self.sup.pages.get(esc.id)
+            if paged is not None:
+                when = f"{self.sup.state.local(paged.last_at):%H:%M}"
+                text.append(f"\n  {paged.text(when)}", "magenta")
             store = self.sup.store
             try:
                 notes = store.escalation_notes(esc.id) if store else []
