@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.sim.config import SimulatorConfig
+from supervisor_tui.sources.asterisk.settings import AsteriskSettings
 from supervisor_tui.sources.base import Source, SourceError
 from supervisor_tui.sources.genesys.settings import GenesysSettings
 from supervisor_tui.sources.http.settings import HttpSettings
@@ -45,6 +46,10 @@ def _build_platform(name: str, settings: SourceSettings, policy: IntervalPolicy)
         from supervisor_tui.sources.genesys.source import GenesysSource
 
         return GenesysSource(name, policy, settings)
+    if isinstance(settings, AsteriskSettings):
+        from supervisor_tui.sources.asterisk.source import AsteriskSource
+
+        return AsteriskSource(name, policy, settings)
     raise SourceError(f"source {name}: type {settings.type!r} is not available")
 
 
