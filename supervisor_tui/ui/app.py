@@ -61,6 +61,7 @@ from supervisor_tui.ui.screens.help import HelpScreen
 from supervisor_tui.ui.screens.intraday import IntradayScreen
 from supervisor_tui.ui.screens.queue_detail import QueueDetailScreen
 from supervisor_tui.ui.screens.sources import SourcesScreen
+from supervisor_tui.ui.screens.teams import TeamsScreen
 from supervisor_tui.ui.screens.thresholds import ThresholdsScreen
 from supervisor_tui.ui.screens.wall import WallScreen, wall_settings
 from supervisor_tui.ui.state import ConsoleState
@@ -137,7 +138,7 @@ class SupervisorApp(App[None]):
                        "escalations": EscalationDeskScreen, "audit": AuditScreen,
                        "sources": SourcesScreen, "crisis": CrisisScreen,
                        "intraday": IntradayScreen, "thresholds": ThresholdsScreen,
-                       "abandoned": AbandonedScreen}
+                       "abandoned": AbandonedScreen, "teams": TeamsScreen}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
@@ -152,6 +153,7 @@ class SupervisorApp(App[None]):
         Binding("S", "switch_mode('sources')", "Sources", show=False),
         Binding("A", "switch_mode('abandoned')", "Abandoned", show=False),
         Binding("T", "switch_mode('thresholds')", "Thresholds", show=False),
+        Binding("M", "switch_mode('teams')", "Teams", show=False),
         Binding("N", "snooze_notices", "Snooze the last notice's categories", show=False),
     ]
 
@@ -583,6 +585,8 @@ class SupervisorApp(App[None]):
                             lambda: self.action_switch_mode("intraday"))
         yield SystemCommand("Abandoned", "Today's abandoned contacts, VIP first; call them "
                             "back (A)", lambda: self.action_switch_mode("abandoned"))
+        yield SystemCommand("Teams", "Per team: agents by state, occupancy now, longest "
+                            "in state, AHT today (M)", lambda: self.action_switch_mode("teams"))
         yield SystemCommand("Audit log", "Who did what, live (L)",
                             lambda: self.switch_mode("audit"))
         yield SystemCommand("Sources", "Health, requests, latency and API budget of each "

@@ -1,0 +1,200 @@
+"""Teams (M): per team, agents logged in and by state, occupancy now with its sample,
+who has been longest in their current state, and the day's AHT; Enter lists the team's
+agents.
+
+Teams are what the sources report for each agent (``Agent.team``), named and ordered by
+``[teams]`` when configured. Figures come from ``domain.teams`` once per poll; ages are
+taken at render time like every other age on screen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Input
+
+from supervisor_tui.domain import fmt
+from supervisor_tui.domain.board import Board
+from supervisor_tui.domain.teams import TeamFigures, team_figures
+from supervisor_tui.domain.text import clean
+from supervisor_tui.ui.screens.agents import AgentsScreen
+from supervisor_tui.ui.screens.base import BoardScreen
+from supervisor_tui.ui.widgets.grid import Column, Grid
+from supervisor_tui.ui.widgets.lean import LeanText
+from supervisor_tui.ui.widgets.status_bar import StatusBar
+from supervisor_tui.ui.widgets.tables import STATE_LABEL
+
+NO_AHT = "no agent has been seen to finish a contact today (the console counts what it sees)"
+
+
+def _age(since: datetime, now: datetime) -> float:
+    return max((now - since).total_seconds(), 0.0)
+
+
+def _count(n: int, style: str) -> Text:
+    return Text(str(n), style=style if n else "dim")
+
+
+def team_columns(min_sample: int = 10,
+                 name_of: dict[str, str] | None = None) -> list[Column[TeamFigures]]:
+    """``name_of``: the names [teams] gives (cleaned); others show as the source says."""
+    names = name_of or {}
+
+    def name(t: TeamFigures) -> str:
+        return names.get(t.team) or clean(t.team or "(no team)", 40)
+
+    def occupancy(t: TeamFigures, now: datetime) -> Text:
+        if t.occupancy is None:
+            return Text(fmt.DASH, style="dim")
+        return Text(f"{fmt.pct(t.occupancy)} {t.busy}/{t.occupancy_n}")
+
+    def longest(t: TeamFigures, now: datetime) -> Text:
+        agent = t.longest
+        if agent is None:
+            return Text(fmt.DASH, style="dim")
+        word, style = STATE_LABEL[agent.state.kind]
+        text = Text(word.split(" ", 1)[0] + " ", style=style)  # the state's symbol
+        text.append(fmt.duration(_age(agent.state.since, now)), "bold")
+        text.append(f" {clean(agent.name, 30)}")
+        return text
+
+    def aht(t: TeamFigures, now: datetime) -> Text:
+        if t.aht_s is None:
+            return Text(fmt.DASH, style="dim")
+        return Text(f"{fmt.duration(t.aht_s)} n{t.handled}",
+                    style="dim" if t.handled < min_sample else "")
+
+    return [
+        Column("team", "Team", 14, lambda t, now: Text(name(t), "" if t.reported else "dim"),
+               lambda t, now: name(t).casefold(), priority=0, flex=True, max_width=32),
+        Column("in", "In", 4, lambda t, now: _count(t.logged_in, "bold"),
+               lambda t, now: t.logged_in, align="right", priority=0),
+        Column("avail", "Av", 3, lambda t, now: _count(t.agents.available, "green"),
+               lambda t, now: t.agents.available, align="right", priority=0),
+        Column("on", "On", 3, lambda t, now: _count(t.agents.on_contact, "cyan"),
+               lambda t, now: t.agents.on_contact, align="right", priority=0),
+        Column("acw", "ACW", 3, lambda t, now: _count(t.agents.after_contact_work, "magenta"),
+               lambda t, now: t.agents.after_contact_work, align="right", priority=0),
+        Column("away", "Aw", 3, lambda t, now: _count(t.agents.away, "yellow"),
+               lambda t, now: t.agents.away, align="right", priority=0),
+        Column("occ", "Occ now", 11, occupancy,
+               lambda t, now: -1.0 if t.occupancy is None else t.occupancy, align="right",
+               priority=0),
+        Column("longest", "Longest in state", 18, longest,
+               lambda t, now: _age(t.longest.state.since, now) if t.longest else -1.0,
+               priority=1, sort_by_time=True),
+        Column("aht", "AHT today", 10, aht,
+               lambda t, now: -1.0 if t.aht_s is None else t.aht_s, align="right",
+               priority=0),
+        Column("off", "Off", 4, lambda t, now: _count(t.agents.offline, "dim"),
+               lambda t, now: t.agents.offline, align="right", priority=3),
+    ]
+
+
+class TeamsScreen(BoardScreen):
+    DEFAULT_CSS = """
+    #team-summary { height: auto; max-height: 2; background: $panel; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "sort", "Sort"),
+    ]
+
+    _rows_for: object = None  # the board the rows were worked out for
+    _rows: tuple[TeamFigures, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield LeanText(id="team-summary")
+        cfg = self.sup.config
+        yield Grid(
+            team_columns(cfg.console.min_sample,
+                         {t: cfg.teams.label(t) for t in (*cfg.teams.names, *cfg.teams.order)}),
+            key_of=lambda t: t.team,
+            now=self.sup.state.data_now,
+            empty_text="Waiting for the first poll…",
+            id="teams",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#teams", Grid).focus()
+
+    def figures(self, board: Board) -> tuple[TeamFigures, ...]:
+        """Every team's figures, once per poll (agents' days move with the same poll)."""
+        if self._rows_for is not board:
+            self._rows = team_figures(board.snapshot.agents, self.sup.state.agent_days,
+                                      self.sup.config.teams.order)
+            self._rows_for = board
+        return self._rows
+
+    def show_board(self, board: Board) -> None:
+        rows = self.figures(board)
+        self.query_one("#teams", Grid).set_rows(rows)
+        self._show_summary(rows)
+
+    def refresh_ages(self) -> None:
+        self.query_one("#teams", Grid).refresh_changed()
+
+    def _show_summary(self, rows: tuple[TeamFigures, ...]) -> None:
+        """What the columns are, and where AHT comes from (what the console saw)."""
+        line = Text(no_wrap=True, overflow="ellipsis")
+        reported = [t for t in rows if t.reported]
+        line.append(f" {len(reported)} teams · {sum(t.logged_in for t in rows)} agents in",
+                    "bold")
+        busy = sum(t.busy for t in rows)
+        n = sum(t.occupancy_n for t in rows)
+        line.append(f" · occupancy now {fmt.pct(busy / n) if n else fmt.DASH} "
+                    f"{busy}/{n} = (on + ACW) / (on + ACW + avail)\n")
+        handled = sum(t.handled for t in rows)
+        if handled:
+            since = min(t.observed_since for t in rows if t.observed_since is not None)
+            local = self.sup.state.local(since)
+            line.append(f" AHT today: {handled} contacts the console saw finished since "
+                        f"{local:%H:%M} (n: per team)", "dim")
+        else:
+            line.append(f" AHT {fmt.DASH}: {NO_AHT}", "dim")
+        unknown = [t.team for t in rows if not t.reported]
+        if unknown:
+            line.append(f"  ⚠ in [teams] but not reported: "
+                        f"{', '.join(clean(t, 24) for t in unknown)}", "yellow")
+        self.query_one("#team-summary", LeanText).update(line)
+
+    def action_sort(self) -> None:
+        label = self.query_one("#teams", Grid).cycle_sort()
+        self.notify(f"Sorted by {label}", timeout=2)
+
+    def on_grid_selected(self, event: Grid.Selected) -> None:
+        if event.key is not None and any(t.team == event.key and t.reported
+                                         for t in self._rows):
+            self.app.push_screen(TeamAgentsScreen(event.key,
+                                                  self.sup.config.teams.label(event.key)))
+
+    def title_text(self) -> str:
+        return "Teams"
+
+
+class TeamAgentsScreen(AgentsScreen):
+    """The agents screen filtered to one team (t, x and the other filters still work);
+    esc goes back to the teams."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "leave_search", "Back to teams"),
+    ]
+
+    def __init__(self, team: str, label: str) -> None:
+        super().__init__()
+        self.team_filter = team
+        self.label = label
+
+    def action_leave_search(self) -> None:
+        if isinstance(self.focused, Input):
+            super().action_leave_search()
+        else:
+            self.app.pop_screen()
+
+    def title_text(self) -> str:
+        return f"Agents · {self.label}"
