@@ -7,6 +7,7 @@ from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.asterisk.settings import AsteriskSettings
 from supervisor_tui.sources.base import Source, SourceError
+from supervisor_tui.sources.connect.settings import ConnectSettings
 from supervisor_tui.sources.genesys.settings import GenesysSettings
 from supervisor_tui.sources.http.settings import HttpSettings
 from supervisor_tui.sources.registry import SimulatorSettings
@@ -50,6 +51,10 @@ def _build_platform(name: str, settings: SourceSettings, policy: IntervalPolicy)
         from supervisor_tui.sources.asterisk.source import AsteriskSource
 
         return AsteriskSource(name, policy, settings)
+    if isinstance(settings, ConnectSettings):
+        from supervisor_tui.sources.connect.source import ConnectSource
+
+        return ConnectSource(name, policy, settings)
     raise SourceError(f"source {name}: type {settings.type!r} is not available")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 from supervisor_tui.sources.asterisk.settings import AsteriskSettings
+from supervisor_tui.sources.connect.settings import ConnectSettings
 from supervisor_tui.sources.genesys.settings import GenesysSettings
 from supervisor_tui.sources.http.settings import HttpSettings
 from supervisor_tui.sources.settings import SourceSettings
@@ -25,4 +26,4 @@ class SimulatorSettings(SourceSettings):
 #: every source type's settings class; config.py builds its ``type``-tagged union from it
 SETTINGS_TYPES: tuple[type[SourceSettings], ...] = (
     SimulatorSettings, HttpSettings, TwilioSettings, ZendeskSettings, GenesysSettings,
-    AsteriskSettings)
+    AsteriskSettings, ConnectSettings)
