@@ -84,6 +84,38 @@ def restrict(snap: Snapshot, provides: str) -> Snapshot:
     return snap
 
 
+_WORSE = {HealthStatus.OK: 0, HealthStatus.DEGRADED: 1, HealthStatus.DOWN: 2}
+
+
+def with_upstream(health: SourceHealth, upstream: Sequence[SourceHealth]) -> SourceHealth:
+    """A source's good poll seen through the sources behind it (a collector's): the
+    worst status (all down: down; any not ok: degraded), the oldest last success (the
+    data is only as fresh as its stalest part, as the console reckons across its own
+    sources) and each failing one's reason, named."""
+    if not upstream:
+        return health
+    bad = [u for u in upstream if u.status != HealthStatus.OK]
+    status = HealthStatus.OK
+    if bad:
+        status = HealthStatus.DOWN if len(bad) == len(upstream) and all(
+            u.status == HealthStatus.DOWN for u in bad) else HealthStatus.DEGRADED
+    known = [u.last_success for u in upstream if u.last_success is not None]
+    last_success = min([health.last_success, *known]) if health.last_success and known \
+        else health.last_success
+    update: dict[str, object] = {"status": max(status, health.status, key=_WORSE.__getitem__),
+                                 "last_success": last_success}
+    if bad:
+        first = bad[0]
+        update["last_error"] = clean(f"upstream {first.name} {first.status.value}: "
+                                     f"{first.last_error or 'no answer yet'}", 200)
+        update["last_error_at"] = first.last_error_at
+    notes = [clean(f"upstream {u.name} {u.status.value}: {u.last_error or 'no answer yet'}",
+                   160) for u in bad[1:]]
+    notes += [clean(f"upstream {u.name}: {n}", 160) for u in upstream for n in u.notes]
+    update["notes"] = (*health.notes, *notes)[:10]
+    return health.model_copy(update=update)
+
+
 def backoff_delay(interval_s: float, failures: int, rng: random.Random) -> float:
     """Exponential back-off with full jitter, never shorter than the poll interval."""
     if failures <= 0:
@@ -146,14 +178,14 @@ class Poller:
             error = clean(state.source.redact(str(err) or type(err).__name__), 160)
         else:
             state.last_good = restrict(snap, state.source.provides)
-            state.health = SourceHealth(
+            state.health = with_upstream(SourceHealth(
                 name=state.source.name,
                 status=HealthStatus.OK,
                 last_success=self.clock(),
                 latency_ms=(time.perf_counter() - started) * 1000,
                 notes=tuple(clean(state.source.redact(n), 160)
                             for n in state.source.notes[:5]),
-            )
+            ), state.source.upstream())
             state.next_due = time.monotonic() + self._interval(state)
             return None
         failures = state.health.consecutive_failures + 1
@@ -190,8 +222,37 @@ class Poller:
         """Poll forever; each round polls the sources that are due."""
         while True:
             on_result(await self.poll_once(only_due=True))
-            next_due = min(s.next_due for s in self._states)
-            await asyncio.sleep(max(0.05, next_due - time.monotonic()))
+            await self.wait_until_due()
+
+    def make_due(self, name: str) -> None:
+        """Poll source ``name`` in the next round (e.g. to show what an action did)."""
+        for state in self._states:
+            if state.source.name == name:
+                state.next_due = 0.0
+
+    async def wait_until_due(self, wake: asyncio.Event | None = None) -> None:
+        """Sleep until a source is due, a source is pushed new data (it is then due at
+        once) or ``wake`` is set (cleared here)."""
+        delay = max(0.05, min(s.next_due for s in self._states) - time.monotonic())
+        events = [e for s in self._states if (e := s.source.pushed) is not None]
+        if wake is not None:
+            events.append(wake)
+        if not events:
+            await asyncio.sleep(delay)
+            return
+        waiters = [asyncio.ensure_future(e.wait()) for e in events]
+        try:
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if wake is not None:
+            wake.clear()
+        for state in self._states:
+            pushed = state.source.pushed
+            if pushed is not None and pushed.is_set():
+                pushed.clear()
+                state.next_due = 0.0
 
     async def close(self) -> None:
         for state in self._states:

@@ -6,13 +6,14 @@ a ``model.Snapshot`` and (later) performs actions. It never touches the store.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from supervisor_tui.domain.intervals import IntervalPolicy
-from supervisor_tui.domain.model import ActionCode, ActionResult, Snapshot
+from supervisor_tui.domain.model import ActionCode, ActionResult, Snapshot, SourceHealth
 
 if TYPE_CHECKING:
     from supervisor_tui.sources.limits import RequestBudget, RequestStats
@@ -44,6 +45,9 @@ class Source(ABC):
     #: doubts about the last snapshot (records dropped as garbage, unmapped states...):
     #: shown with the source's health, never silently swallowed
     notes: tuple[str, ...] = ()
+    #: set by a source told of new data between polls (the http source reading a
+    #: collector's event stream): the poller then polls it at once, not at its interval
+    pushed: asyncio.Event | None = None
 
     def __init__(self, name: str, policy: IntervalPolicy) -> None:
         self.name = name
@@ -71,6 +75,12 @@ class Source(ABC):
     def request_stats(self) -> RequestStats | None:
         """Request counts and latencies for the sources screen (None if not HTTP)."""
         return None
+
+    def upstream(self) -> tuple[SourceHealth, ...]:
+        """The health of the sources behind this one, as of the last snapshot (an http
+        source reading a collector: "genesys down"); the poller folds them into this
+        source's own health, so data that is stale upstream is never shown as live."""
+        return ()
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities

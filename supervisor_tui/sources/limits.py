@@ -101,9 +101,14 @@ class RequestStats:
     rate_limited: int = 0
     last_status: int | None = None
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=200))
+    #: requests by HTTP status ("none": no answer: timeout, refused, too large), for the
+    #: collector's /metrics
+    by_status: dict[str, int] = field(default_factory=dict)
 
     def record(self, status: int | None, latency_ms: float, ok: bool) -> None:
         self.requests += 1
+        key = "none" if status is None else str(status)
+        self.by_status[key] = self.by_status.get(key, 0) + 1
         self.last_status = status
         self.latencies_ms.append(latency_ms)
         if status == 429:

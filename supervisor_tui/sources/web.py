@@ -18,7 +18,7 @@ import ssl
 import time
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -218,6 +218,12 @@ class WebClient:
             kind = "not JSON" if "json" not in content_type else "broken JSON"
             raise SourceError(f"HTTP {response.status_code} with {kind}: "
                               f"{_body_hint(response, self.redact)}") from None
+
+    def stream(self, method: str, url: str, **kwargs: Any
+               ) -> AbstractAsyncContextManager[httpx.Response]:
+        """A response read as it arrives (a server-sent event stream): no budget and no
+        byte cap, since it stays open; the caller bounds what it keeps."""
+        return self._client.stream(method, url, **kwargs)
 
     async def aclose(self) -> None:
         await self._client.aclose()
