@@ -149,6 +149,10 @@ class TeamsScreen(BoardScreen):
         n = sum(t.occupancy_n for t in rows)
         line.append(f" · occupancy now {fmt.pct(busy / n) if n else fmt.DASH} "
                     f"{busy}/{n} = (on + ACW) / (on + ACW + avail)\n")
+        unknown = [t.team for t in rows if not t.reported]
+        if unknown:  # a typo in [teams] order, or a team nobody reports now
+            line.append(f" ⚠ in [teams] but not reported: "
+                        f"{', '.join(clean(t, 24) for t in unknown)} ·", "yellow")
         handled = sum(t.handled for t in rows)
         if handled:
             since = min(t.observed_since for t in rows if t.observed_since is not None)
@@ -157,10 +161,6 @@ class TeamsScreen(BoardScreen):
                         f"{local:%H:%M} (n: per team)", "dim")
         else:
             line.append(f" AHT {fmt.DASH}: {NO_AHT}", "dim")
-        unknown = [t.team for t in rows if not t.reported]
-        if unknown:
-            line.append(f"  ⚠ in [teams] but not reported: "
-                        f"{', '.join(clean(t, 24) for t in unknown)}", "yellow")
         self.query_one("#team-summary", LeanText).update(line)
 
     def action_sort(self) -> None:
