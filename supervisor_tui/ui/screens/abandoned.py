@@ -102,8 +102,8 @@ class AbandonedScreen(BoardScreen):
         Binding("b", "call_back", "Call back"),
         Binding("D", "mark('done')", "Done"),
         Binding("X", "mark('no_answer')", "No answer"),
-        Binding("h", "toggle_short", "Short abandons"),
-        Binding("x", "export", "Export CSV"),
+        Binding("h", "toggle_short", "Short ones"),  # (short: x fits at 80 columns)
+        Binding("x", "export", "Export"),
     ]
     GATED: ClassVar[dict[str, str]] = {"call_back": PERMISSION, "mark": PERMISSION}
 
