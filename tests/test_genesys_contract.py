@@ -29,6 +29,10 @@ from supervisor_tui.sources.base import Capability
 from supervisor_tui.sources.genesys.documents import emergency_update
 from supervisor_tui.sources.genesys.settings import GenesysSettings
 from supervisor_tui.sources.genesys.source import GenesysSource
+from supervisor_tui.store import Store
+from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.screens.agent_detail import AgentDetailScreen
+from supervisor_tui.ui.widgets.grid import Grid
 from tests.genesys_schema import (
     answer_problems,
     definition,
@@ -37,6 +41,7 @@ from tests.genesys_schema import (
     problems,
     request_problems,
 )
+from tests.helpers import make_config, screen_text, wait_for
 
 POLICY = IntervalPolicy(minutes=30, tz="UTC")
 ID_ENV, SECRET_ENV = "SUPERVISOR_TUI_TEST_GC_ID", "SUPERVISOR_TUI_TEST_GC_SECRET"
@@ -572,4 +577,56 @@ async def test_agent_state_answers_are_checked(make: Make, org: Org) -> None:
     result = await source.set_agent_state(ANN, "away:break")
     assert (result.ok, result.code) == (False, "forbidden")
     assert "Not authorized to update another user's presence" in result.message
+    assert org.problems == []
+
+
+# -- as a supervisor does it -------------------------------------------------------------
+
+
+async def test_a_supervisor_changes_genesys_agents_from_the_console(make: Make,
+                                                                    org: Org) -> None:
+    """Agents screen at 80x24 over the loopback org: Enter on Cy (at lunch), v, y puts
+    her On Queue and the next poll shows her available; Bob, on a conversation, is
+    refused with the reason; every request fits the schemas."""
+    source = make()
+    # one poll a second: the org's 300-a-minute budget is not the thing under test
+    app = SupervisorApp(make_config(poll_interval_s=1.0), [source], store=Store.open(None),
+                        user="sam")
+
+    def shown() -> str:
+        return " ".join(screen_text(app).split())
+
+    def kind_of(agent_id: str) -> AgentStateKind | None:
+        board = app.board
+        agents = board.snapshot.agents if board is not None else ()
+        return next((a.state.kind for a in agents if a.id == agent_id), None)
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: kind_of(CY) is AgentStateKind.AWAY)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: "Cy Lunch" in shown())
+        grid = app.screen.query_one("#agents", Grid)
+        assert grid.move_to_key(f"gc:{CY}")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AgentDetailScreen))
+        await pilot.press("v")
+        await wait_for(pilot, lambda: "Available: Cy Lunch?" in shown())
+        assert org.sent("PATCH", "/purecloud") == []  # not before y
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "1 of 1 changed (available)" in shown())
+        assert [b["presenceDefinition"]["id"] for b in org.sent("PATCH", "/purecloud")] \
+            == [ON_QUEUE]
+        await wait_for(pilot, lambda: kind_of(CY) is AgentStateKind.AVAILABLE)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, AgentDetailScreen))
+        grid = app.screen.query_one("#agents", Grid)
+        assert grid.move_to_key(f"gc:{BOB}")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AgentDetailScreen))
+        await pilot.press("b")
+        await wait_for(pilot, lambda: "[break]" in shown())
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "0 of 1 changed" in shown())
+        assert "try when it ends" in shown()
+        assert len(org.sent("PATCH", "/purecloud")) == 1
     assert org.problems == []
