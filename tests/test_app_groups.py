@@ -102,3 +102,21 @@ async def test_no_groups_no_band_line_and_g_says_how() -> None:
         await wait_for(pilot, lambda: any("No queue groups configured: add a [groups] table"
                                           in n.message for n in app._notifications))
         assert tile(app, "kpi-waiting") == ("Waiting", "3")
+
+
+async def test_a_wall_shows_a_groups_group_as_a_queues_view() -> None:
+    from supervisor_tui.store import Store
+    from supervisor_tui.ui.app import SupervisorApp
+
+    config = parse_config({"console": {"timezone": "UTC", "poll_interval_s": 0.1},
+                           "groups": {"voice": ["support", "ghost"]},
+                           "wall": {"views": ["queues:voice"], "pause_on": []}}, "test")
+    snap = centre()  # without its VIP caller in Sales (a critical strip names Sales)
+    calm = snap.model_copy(update={"contacts": tuple(c for c in snap.contacts
+                                                     if c.id != "c1")})
+    app = SupervisorApp(config, [ScriptedSource([calm])], store=Store.open(None), wall=True)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Support" in text and "Sales" not in text  # the [groups] group, only it
+        assert "ghost" in text  # the wall names a queue no source reports

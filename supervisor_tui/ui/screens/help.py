@@ -51,6 +51,17 @@ GLOSSARY = [
                      "the open one so far. ≥: the console missed that interval's end, so "
                      "these are its last poll's figures. St/Need: effective agents vs "
                      "Erlang C need at the interval's last poll."),
+    ("Group band (g)", "With [groups] configured, g cycles the dashboard's tiles between "
+                       "the centre and each group: sums of its queues (each once), agents "
+                       "with a skill in any of them (counted once), one SL per target and "
+                       "threshold (the worst in the tile, labelled '75% 20s'; all on the line "
+                       "above), ASA over its live queues when it also has email. "
+                       "'⚠ not reported': a configured queue no source reports now."),
+    ("Teams (M)", "Per team as the sources report it: agents in and by state; Occ now = "
+                  "(on + ACW) / (on + ACW + available), '67% 4/6' with its sample; who is "
+                  "longest in their current state; AHT today = handle time / contacts the "
+                  "console saw the team's agents finish today, 'n12' the count. Enter lists "
+                  "the team's agents."),
     ("Abandoned (A)", "Today's abandoned contacts as the source reports them (the last "
                       "500), VIP and gold first, then newest; short abandons (under the "
                       "queue's short-abandon time) hidden until h. b calls back: queued on "
