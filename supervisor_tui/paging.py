@@ -81,7 +81,8 @@ class Pager:
             if mark.outcome in ("", "sending") or mark.outcome.startswith("retrying"):
                 if mark.message_id not in outcomes:
                     outcomes[mark.message_id] = self._outcome(mark.message_id)
-                self.marks[eid] = replace(mark, outcome=outcomes[mark.message_id])
+                if outcomes[mark.message_id] != mark.outcome:
+                    self.marks[eid] = replace(mark, outcome=outcomes[mark.message_id])
 
     def _outcome(self, message_id: int) -> str:
         states = self.book.delivery_states(message_id)
@@ -184,12 +185,11 @@ class Pager:
                   "severity": str(p.escalation.severity),
                   "reason": clean(p.escalation.reason, 200),
                   "since": p.escalation.first_seen.isoformat()}
-                 for p in pages]
+                 for p in pages[:100]]  # (a meltdown pages hundreds at once: named up to 100)
         meta = {"kind": PAGE_KIND, "template": PAGE_TEMPLATE,
                 "severity": "critical" if any(p.escalation.severity == "critical"
                                               for p in pages) else "major",
-                # (at most 100 named per delivery row: a meltdown pages hundreds at once)
-                "page": {"who": rules.who, "count": len(items), "items": items[:100]}}
+                "page": {"who": rules.who, "count": len(pages), "items": items}}
         made = []
         for name in rules.channels:
             channel = self.crisis.channels[name]

@@ -15,6 +15,7 @@ lock: the second finds page 3 recorded and queues nothing. So each key is sent o
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import uuid
@@ -130,11 +131,9 @@ class PageBook:
         with immediate(self.db, "queue the page") as conn:
             kept: list[DuePage] = []
             skipped: list[str] = []
+            recorded = _last_pages(conn, [p.escalation.id for p in pages])
             for page in pages:
-                eid = page.escalation.id
-                row = conn.execute(f"SELECT number, at FROM {PAGES} WHERE escalation_id = ? "
-                                   "ORDER BY number DESC LIMIT 1", [eid]).fetchone()
-                last = PageRecord(row[0], datetime.fromisoformat(row[1])) if row else None
+                last = recorded.get(page.escalation.id)
                 if still_due(page, last) == page.number:
                     kept.append(page)
                 else:
@@ -165,25 +164,44 @@ class PageBook:
                      idempotency_key(uid, d.channel, d.recipient), d.subject, d.body,
                      dumps(dict(d.meta)), QUEUED, now.timestamp(), iso(now), iso(now)])
                 row_ids.append(int(cursor.lastrowid))  # type: ignore[arg-type]
-            for page in kept:
-                esc = page.escalation
-                conn.execute(
-                    f"INSERT INTO {PAGES} (key, escalation_id, number, at, message_id, who, "
-                    "channels, label, severity, reason, by) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [page.key, esc.id, page.number, iso(now), message_id, who,
-                     dumps(list(channels)), esc.label, str(esc.severity), esc.reason, user])
+            conn.executemany(
+                f"INSERT INTO {PAGES} (key, escalation_id, number, at, message_id, who, "
+                "channels, label, severity, reason, by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(page.key, page.escalation.id, page.number, iso(now), message_id, who,
+                  dumps(list(channels)), page.escalation.label, str(page.escalation.severity),
+                  page.escalation.reason, user) for page in kept])
         return Queued(message_id, tuple(row_ids), tuple(kept), tuple(skipped))
+
+
+def _last_pages(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, PageRecord]:
+    """The last page recorded per escalation id, inside the caller's transaction (in
+    chunks: SQLite's variable limit)."""
+    found: dict[str, PageRecord] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for eid, number, at in conn.execute(
+                f"SELECT escalation_id, max(number), max(at) FROM {PAGES} WHERE "
+                f"escalation_id IN ({', '.join('?' * len(chunk))}) GROUP BY escalation_id",
+                chunk):
+            found[eid] = PageRecord(int(number), datetime.fromisoformat(at))
+    return found
 
 
 def _record(row: Mapping[str, Any]) -> PageRecord:
     return PageRecord(int(row["number"]), datetime.fromisoformat(row["at"]))
 
 
-def _summary(row: Mapping[str, Any]) -> PageMark:
+@functools.lru_cache(maxsize=64)
+def _channels(text: str) -> tuple[str, ...]:
+    # One page's rows all carry the same list: parsed once, not per item.
     try:
-        channels = tuple(str(c) for c in json.loads(row["channels"] or "[]"))
+        return tuple(str(c) for c in json.loads(text or "[]"))
     except ValueError:
-        channels = ()
+        return ()
+
+
+def _summary(row: Mapping[str, Any]) -> PageMark:
+    channels = _channels(row["channels"] or "")
     return PageMark(int(row["number"]), datetime.fromisoformat(row["at"]),
                        int(row["message_id"]), row["who"] or "", channels)
