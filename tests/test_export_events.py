@@ -279,6 +279,13 @@ def test_occurrences_two_consoles_notes_and_undo(tmp_path: Path) -> None:
     assert desk.undo(taken.change, t + timedelta(minutes=7), "Sales").result.ok
     record_escalations(store, new=[], raised=[], day_start=day, observing_since=t,
                        cleared=[esc("queue-sl:sales", t, last_seen=t + timedelta(minutes=20))])
+    # A console restarting a minute after it cleared sees it still there: the same
+    # occurrence, active again (then cleared again with the next clear).
+    record_escalations(store, new=[esc("queue-sl:sales", t)], raised=[], cleared=[],
+                       day_start=day, observing_since=t + timedelta(minutes=21))
+    assert read_escalations(store, day, day + timedelta(days=1))[0].row["cleared_at"] is None
+    record_escalations(store, new=[], raised=[], day_start=day, observing_since=t,
+                       cleared=[esc("queue-sl:sales", t, last_seen=t + timedelta(minutes=25))])
     # It comes back in the afternoon: a new occurrence, with its own note.
     later = t + timedelta(hours=4)
     record_escalations(store, new=[esc("queue-sl:sales", later)], raised=[], cleared=[],
@@ -292,7 +299,7 @@ def test_occurrences_two_consoles_notes_and_undo(tmp_path: Path) -> None:
     morning, afternoon = got[0].row, got[1].row
     assert morning["severity"] == "critical"  # raised, kept at its highest
     assert morning["taken_by"] is None  # the take was undone
-    assert morning["cleared_at"] is not None and morning["cleared_at"][11:16] == "08:25"
+    assert morning["cleared_at"] is not None and morning["cleared_at"][11:16] == "08:30"
     assert afternoon["taken_by"] == "ann" and afternoon["cleared_at"] is None
     assert morning["began_earlier"] == 0
     store.close()

@@ -105,8 +105,12 @@ def record_escalations(store: Store, *, new: Sequence[Escalation],
             row = conn.execute(_NEWEST, [esc.id]).fetchone()
             if row is not None and row[3] >= _iso(day_start) and (
                     row[2] is None or row[2] >= first):
-                # Another console (or this one before a restart) logged it already.
+                # Another console (or this one before a restart) logged it already;
+                # seen active again, it is not cleared (yet).
                 _raise(conn, row, esc.severity)
+                if row[2] is not None:
+                    conn.execute(f"update {ESCALATION_LOG} set cleared_at = null,"
+                                 " ended = null where rowid = ?", [row[0]])
                 continue
             conn.execute(
                 f"insert or ignore into {ESCALATION_LOG} (id, first_seen, kind, severity,"
