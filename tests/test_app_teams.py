@@ -186,3 +186,15 @@ async def test_hostile_team_names_are_shown_as_text() -> None:
         await pilot.press("escape")
         await wait_for(pilot, lambda: screen_title(app) == "Teams")
         assert app.is_running
+
+
+async def test_the_command_palette_opens_the_teams() -> None:
+    app = make_app(ScriptedSource([centre()]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"teams")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen_title(app) == "Teams")

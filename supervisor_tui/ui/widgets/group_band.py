@@ -143,32 +143,45 @@ def groups_summary(bands: Sequence[GroupBand], selected: str | None, now: dateti
     """Every group on one line each (tall terminals), the band's own one marked ▶."""
     text = Text(no_wrap=True, overflow="ellipsis")
     width = min(max((len(clean(b.name, 24)) for b in bands), default=0), 24)
+    # The SLs take one column as wide as the widest group's, so the rest lines up.
+    sl_width = max((sum(2 + len(_part(p, min_n)) for p in b.sl) or 6 for b in bands),
+                   default=0)
     for i, band in enumerate(bands):
         if i:
             text.append("\n")
         mark = "▶ " if band.name == selected else "  "
         text.append(mark + clean(band.name, 24).ljust(width), "bold")
+        used = 0
         if not band.sl:
             text.append("  SL —", "dim")
+            used = 6
         for part in band.sl:
+            shown = _part(part, min_n)
             text.append("  ")
-            text.append(_part(part, min_n),
-                        "dim" if part.n < min_n else fmt.SL_STYLE[part.status])
-        text.append(f"  │ wait {band.waiting}")
-        if band.over_threshold:
-            text.append(f" ({band.over_threshold} over)", "bold red")
+            text.append(shown, "dim" if part.n < min_n else fmt.SL_STYLE[part.status])
+            used += 2 + len(shown)
+        text.append(" " * (sl_width - used))
+        # Fixed widths: on a wall the groups read down as columns.
+        wait_text = f"  │ wait {band.waiting}"
+        text.append(wait_text)
+        over = f" ({band.over_threshold} over)" if band.over_threshold else ""
+        text.append(over, "bold red")
+        text.append(" " * max(1, 22 - len(wait_text) - len(over)))
         worst = band.worst_wait(now)
+        longest = ""
         if worst is not None:
             row, wait = worst
-            text.append(f"  longest {'≥' if stale else ''}{fmt.duration(wait)} of "
-                        f"{fmt.threshold(row.queue.threshold_s)}",
-                        "bold red" if wait > row.queue.threshold_s else "")
+            longest = (f"longest {'≥' if stale else ''}{fmt.duration(wait)} of "
+                       f"{fmt.threshold(row.queue.threshold_s)}")
+            text.append(longest, "bold red" if wait > row.queue.threshold_s else "")
+        text.append(" " * max(1, 25 - len(longest)))
         m = band.totals
-        if m is not None:
-            text.append(f"  │ {m.stats.offered} offered, {m.stats.answered} answered", "dim")
-        text.append(f", aband {fmt.pct(m.abandon_rate if m else None, 1)}")
+        counts = (f"│ {m.stats.offered} offered, {m.stats.answered} answered, aband "
+                  f"{fmt.pct(m.abandon_rate, 1)}" if m is not None else
+                  f"│ offered {fmt.DASH} (the window cannot be told)")
+        text.append(counts.ljust(43) + " ")
         a = band.agents
-        text.append(f"  │ avail {a.available}/{a.staffed} · on {a.on_contact} · "
+        text.append(f"│ avail {a.available}/{a.staffed} · on {a.on_contact} · "
                     f"acw {a.after_contact_work} · away {a.away}")
         if band.missing:
             text.append(f"  ⚠ not reported: {', '.join(clean(q, 24) for q in band.missing)}",
