@@ -6,8 +6,8 @@
 # with random data that fits the response schemas (a fuzz test of our validation:
 # expect one-line errors, never a traceback). Exits 1 if Prism rejected any request.
 #
-# Not part of CI (it needs npm and a download). The unit tests check the same contract
-# offline (tests/test_twilio_source.py).
+# tests/test_twilio_contract.py runs the same check in the test suite (skipped only
+# without node); tests/test_twilio_source.py checks the contract offline.
 #
 #   benchmarks/prism_twilio.sh [-d] [PORT]
 #   PRISM=/path/to/prism benchmarks/prism_twilio.sh     # an installed prism
@@ -41,7 +41,7 @@ import time
 
 import httpx
 
-from supervisor_tui.intervals import IntervalPolicy
+from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.sources.base import SourceError
 from supervisor_tui.sources.twilio import TwilioSettings, TwilioSource
 
