@@ -197,6 +197,15 @@ def test_a_poll_writes_only_what_is_new(tmp_path: Path) -> None:
     extra = listed[-1].model_copy(update={"id": "c-new", "abandoned_at": wall[0]})
     assert log.pending((*listed, extra)) == [extra]
     assert log.record(store, (*listed, extra), wall[0], timedelta(days=35)) == 1
+    # A source that builds its list anew each poll: equal contacts are not written again,
+    # one whose call-back was queued since is.
+    rebuilt = tuple(a.model_copy() for a in (*listed, extra))
+    called = rebuilt[0].model_copy(update={"callback_id": "cb-1"})
+    assert log.pending(rebuilt) == []
+    assert log.pending((called, *rebuilt[1:])) == [called]
+    assert log.record(store, (called, *rebuilt[1:]), wall[0], timedelta(days=35)) == 1
+    assert store.db.conn.execute(f"select callback_id from {ABANDONED} where id = ?",
+                                 [called.id]).fetchone() == ("cb-1",)
     # A second console on the store (a restart, or another user) adds no duplicate.
     AbandonedRecorder().record(store, (*listed, extra), wall[0], timedelta(days=35))
     total = store.db.conn.execute(f"select count(*) from {ABANDONED}").fetchone()[0]

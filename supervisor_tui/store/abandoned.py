@@ -121,10 +121,11 @@ def read_abandoned(store: Store, start: datetime, end: datetime,
 class AbandonedRecorder:
     """What this console has written, so each poll writes only what is new or changed.
 
-    The source hands back the same objects while nothing changed (the simulator, the
-    protocol's deltas), so "changed" is an identity test per contact listed: a poll
-    with no new abandon costs one comparison of the tuple, or a pass of pointer tests
-    over at most 500 contacts, and no store access at all."""
+    A stored row changes only when a call-back is queued on the source, so a contact
+    written before is compared by key and ``callback_id`` alone (sources that rebuild
+    their list every poll cost a dict lookup per contact; the simulator and the
+    protocol's deltas hand back the very same tuple, one comparison). A poll with no
+    new abandon writes nothing and does not touch the store."""
 
     def __init__(self) -> None:
         self._listed: tuple[AbandonedContact, ...] | None = None
@@ -136,7 +137,8 @@ class AbandonedRecorder:
             return []
         written = self._written
         return [ab for ab in listed
-                if written.get((ab.source, ab.id, ab.abandoned_at)) is not ab]
+                if (was := written.get((ab.source, ab.id, ab.abandoned_at))) is None
+                or (was is not ab and was.callback_id != ab.callback_id)]
 
     def written(self, listed: tuple[AbandonedContact, ...]) -> None:
         """``listed`` is in the store: remember it (and forget what is no longer listed,
