@@ -18,9 +18,10 @@ What a poll reads (``poll_cost()`` is the exact count of these requests):
   resulting wait must lie between now (within ``max_clock_skew_s``) and ``max_wait_s``.
 - ``GET /api/v2/routing/queues/{q}/members?expand=routingStatus&expand=presence``
   (paged, 100 a page, every ``members_refresh_s``; 0 = every poll): the agents.
-  Routing status IDLE -> available, INTERACTING / COMMUNICATING -> on contact,
-  NOT_RESPONDING -> away; OFF_QUEUE -> the presence through ``presence_map`` (offline,
-  or away with the presence as reason). Since when: ``routingStatus.startTime`` (for
+  Routing status (on the member, else on its user) IDLE -> available, INTERACTING /
+  COMMUNICATING -> on contact, NOT_RESPONDING -> away; OFF_QUEUE -> the user's presence
+  (``user.presence``: a ``QueueMember`` has none of its own) through ``presence_map``
+  (offline, or away with the presence as reason). Since when: ``routingStatus.startTime`` (for
   off-queue agents the later of it and the presence's ``modifiedDate``). Genesys keeps
   an agent INTERACTING through after-call work, so after-contact work is not shown.
 - ``POST /api/v2/analytics/conversations/aggregates/query`` grouped by queue and media
@@ -62,11 +63,27 @@ queue's window only: it shows no figures and a note names it and says why; the r
 the poll stands. (Web messaging has no abandons in Genesys: those queues show answered
 and flowed out only.)
 
+Sparse answers: what the published schemas mark optional is optional here (``results``,
+a group's ``group``, a member's or an observation's id, ``entities``, ...). A queue with
+no observation group has unknown live counts (a note says so; never zero waiting); a
+waiting conversation without an id is counted, not listed; a member without any id is
+dropped and said.
+
 Actions: blind transfer of a waiting conversation to a queue (``replace/queue``) or an
 agent (``replace/agent``) on its active ACD participant; queue membership by bulk
 add/remove (``POST /routing/queues/{q}/members[?delete=true]``); the configured
-emergency group switched by reading it and writing it back with ``enabled``. A
-conversation answered meanwhile is a plain refusal, never a traceback.
+emergency group switched by reading it and writing it back with ``enabled``, less the
+fields the schema marks read-only (``version`` kept, so a concurrent edit is a 409).
+Agent state (``domain.agent_control``): the user's routing status is read first (one on
+a conversation is refused); available = ``PUT /users/{id}/routingstatus`` IDLE for one
+NOT_RESPONDING, else ``PATCH /users/{id}/presences/purecloud`` to the On Queue presence;
+away:<reason> = the presence whose label is the reason, else the system presence of
+that name (lunch -> Meal); logout = the Offline presence (``GET
+/presence/definitions?deactivated=FALSE``, kept ``catalog_refresh_s``); end_acw is
+refused (Genesys keeps agents INTERACTING through after-call work and has no call to
+end another user's wrap-up). Each answer must name this user and the state asked, else
+it is reported as it is (changed meanwhile / another user). A conversation answered
+meanwhile is a plain refusal, never a traceback.
 
 Budget: 300 requests a minute per OAuth client (then 429 with ``Retry-After``); the
 token requests count too. Aggregates and the catalog are left out of a poll that has no

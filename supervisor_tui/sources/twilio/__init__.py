@@ -20,7 +20,10 @@ auth token, or an API key SID and secret):
   returned by list calls, and queues select workers by expressions we cannot
   evaluate, so asking TaskRouter is the only way to know.
 - ``GET TaskQueues`` and ``GET Activities`` every ``catalog_refresh_s``: queue names
-  and the activities ``set_agent_state`` can choose from.
+  and the activities ``set_agent_state`` can choose from. Only the queue list is needed
+  for a poll: a bad activities list is a note (the last one kept, or read again when a
+  change needs it). ``set_agent_state`` checks the answer names this worker in the
+  activity asked; otherwise it says what the answer holds.
 
 Cumulative statistics -> ``QueueStats`` (T = the queue's threshold, S = its short
 abandon time; both are sent as ``SplitByWaitTime``). The counting rule (``QueueStats``):
