@@ -585,9 +585,12 @@ class AmiState:
         if window.covered_from is None:
             return {}
         start = max(window.start, window.covered_from)
+        zero = Counts()
+        # every queue, zeros included: a quiet queue heard for the whole window had no
+        # calls, which is not the same as no data
         return {q: QueueStats.model_construct(queue_id=q, window_start=start,
-                                              **vars(c))
-                for q, c in window.counts.items() if q in self.queues}
+                                              **vars(window.counts.get(q, zero)))
+                for q in self.queues}
 
     def snapshot(self, now: datetime) -> Snapshot:
         """The state now (raise nothing: the source decides whether it is live)."""
