@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from supervisor_tui.domain import metrics
-from supervisor_tui.domain.agent_day import agent_key
 from supervisor_tui.domain.board import (
     CHANNEL_GROUP,
     DAY,
@@ -29,6 +28,7 @@ from supervisor_tui.domain.board import (
     WindowMetrics,
     sl_status,
 )
+from supervisor_tui.domain.model import AgentStateKind
 
 # Worst first, for the status of a band with several service levels.
 _STATUS_RANK = {SLStatus.MISSED: 0, SLStatus.AT_RISK: 1, SLStatus.OK: 2, SLStatus.NO_DATA: 3}
@@ -115,7 +115,22 @@ class GroupBand:
         return None if best is None else (best[1], best[2])
 
 
-def group_band(board: Board, name: str, queue_ids: Sequence[str], window: str) -> GroupBand:
+def agents_by_state(board: Board) -> dict[AgentStateKind, frozenset[int]]:
+    """The identities of the board's agents in each state, once per board: a group's
+    agents are then counted with set operations instead of reading each agent (10,000
+    scattered objects a poll; see domain/index.py)."""
+    if board.index is not None:
+        return {AgentStateKind(k): frozenset(map(id, agents))
+                for k, agents in board.index.agents_by_kind.items()}
+    by_kind: dict[AgentStateKind, set[int]] = {k: set() for k in AgentStateKind}
+    for agent in board.snapshot.agents:
+        by_kind[agent.state.kind].add(id(agent))
+    return {k: frozenset(v) for k, v in by_kind.items()}
+
+
+def group_band(board: Board, name: str, queue_ids: Sequence[str], window: str,
+               by_state: Mapping[AgentStateKind, frozenset[int]] | None = None) -> GroupBand:
+    """``by_state``: ``agents_by_state(board)``, shared by every group of one board."""
     ids = tuple(dict.fromkeys(queue_ids))  # a queue listed twice would count twice
     by_id = board.rows_by_id
     rows = tuple(by_id[q] for q in ids if q in by_id)
@@ -135,14 +150,16 @@ def group_band(board: Board, name: str, queue_ids: Sequence[str], window: str) -
     mixed = len(channels) > 1
     timing_rows = [r for r in rows if CHANNEL_GROUP[r.queue.channel] == timing_channel]
 
-    seen: set[str] = set()
-    agents = []
-    for r in rows:  # an agent with two of the group's queues is one agent
-        for agent in r.serving:
-            key = agent_key(agent)
-            if key not in seen:
-                seen.add(key)
-                agents.append(agent)
+    # An agent with two of the group's queues is one agent: the serving lists hold the
+    # snapshot's own agent objects, so identity tells them apart (and two sources' agents
+    # with the same id are two agents).
+    members: set[int] = set()
+    for r in rows:
+        members.update(map(id, r.serving))
+    states = by_state if by_state is not None else agents_by_state(board)
+
+    def count(kind: AgentStateKind) -> int:
+        return len(members & states.get(kind, frozenset()))
 
     totals = window_total(board, window, rows)
     return GroupBand(
@@ -158,11 +175,18 @@ def group_band(board: Board, name: str, queue_ids: Sequence[str], window: str) -
         timing=window_total(board, window, timing_rows) if mixed else totals,
         waiting=sum(r.waiting for r in rows),
         over_threshold=sum(r.over_threshold for r in rows),
-        agents=metrics.agent_counts(agents),
+        agents=metrics.AgentTally(
+            available=count(AgentStateKind.AVAILABLE),
+            on_contact=count(AgentStateKind.ON_CONTACT),
+            after_contact_work=count(AgentStateKind.AFTER_CONTACT_WORK),
+            away=count(AgentStateKind.AWAY),
+            offline=count(AgentStateKind.OFFLINE)),
     )
 
 
 def group_bands(board: Board, groups: Mapping[str, Sequence[str]],
                 window: str) -> tuple[GroupBand, ...]:
     """Every configured group, in the configuration's order."""
-    return tuple(group_band(board, name, ids, window) for name, ids in groups.items())
+    by_state = agents_by_state(board) if groups else {}
+    return tuple(group_band(board, name, ids, window, by_state)
+                 for name, ids in groups.items())
