@@ -7,18 +7,21 @@ channel and what became of it. Taking the item puts the owner back in the column
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from supervisor_tui.config import Config, parse_config
+from supervisor_tui.domain.model import Snapshot
 from supervisor_tui.store import Store
 from supervisor_tui.ui.app import SupervisorApp
 from supervisor_tui.ui.widgets.grid import Grid
 from tests.crisis_helpers import Receiver
-from tests.helpers import ScriptedSource, centre, screen_text, wait_for
+from tests.helpers import T0, ScriptedSource, centre, screen_text, wait_for
 
 
 @pytest.fixture
@@ -102,3 +105,38 @@ def test_only_a_console_that_sends_crisis_messages_pages(receiver: Receiver,
         "paging": config.crisis.paging.model_copy(update={"enabled": False})})})
     assert SupervisorApp(off, [ScriptedSource([centre()])], store=store,
                          user="ann").pager is None
+
+
+async def test_no_page_from_stale_data(receiver: Receiver, tmp_path: Path) -> None:
+    """A centre clock at 60x (a fast simulator) makes a 3-minute rule due within ~2 s of
+    wall time. Once the source stops answering, the data is stale and its clock stands
+    still: nothing is paged. The same centre with a live source is paged."""
+    class Fast(ScriptedSource):
+        """The same contacts, the centre's clock at 60x the wall clock."""
+
+        async def snapshot(self) -> Snapshot:
+            base = await super().snapshot()
+            elapsed = 60.0 * (time.monotonic() - started)
+            return base.model_copy(update={"clock_rate": 60.0,
+                                           "taken_at": T0 + timedelta(seconds=elapsed)})
+
+    async def pages_after(fail: bool) -> int:
+        source = Fast([centre()])
+        config = paging_config(receiver.url, after_minutes=3)
+        config = config.model_copy(update={"console": config.console.model_copy(
+            update={"stale_after_s": 0.5})})
+        app = SupervisorApp(config, [source], store=Store.open(tmp_path / f"{fail}.db"),
+                            user="ann")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.board is not None)
+            if fail:
+                source.fail_with = "connection refused"
+                await wait_for(pilot, app.state.is_stale)
+            await pilot.pause(4.0)  # 4 wall s = 4 centre minutes while live
+            return set(app.pages)
+
+    started = time.monotonic()
+    assert await pages_after(fail=True) == set() and receiver.to("/page") == []
+    # Live, the VIP is paged (and, with the clock running, the waits that went critical).
+    assert "contact-wait:pbx:c1" in await pages_after(fail=False)
+    assert receiver.to("/page")
