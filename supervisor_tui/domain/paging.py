@@ -100,6 +100,29 @@ class DuePage:
         return page_key(self.escalation.id, self.number)
 
 
+@dataclass(frozen=True)
+class PageMark:
+    """What the desk says about one escalation's pages (from the store: any console's)."""
+
+    count: int  # pages recorded: the last one's number
+    last_at: datetime
+    message_id: int  # the last page's outbox message
+    who: str
+    channels: tuple[str, ...]
+    outcome: str = ""  # of the last page's deliveries: "delivered", "sending", "failed: …"
+
+    def short(self) -> str:
+        """For a 12-column cell: "paged 2×"."""
+        return f"paged {self.count}×"
+
+    def text(self, local_time: str) -> str:
+        """For the detail line: "paged 2× · last 12:03 to Dana via oncall (delivered)"."""
+        via = f" via {', '.join(self.channels)}" if self.channels else ""
+        said = f" ({self.outcome})" if self.outcome else ""
+        return (f"paged {self.count}× · last {local_time} to {clean(self.who, 40)}{via}"
+                f"{said}")
+
+
 def page_key(escalation_id: str, number: int) -> str:
     """The dedupe key of one page: the same on every console."""
     return f"{escalation_id}#{number}"
