@@ -179,3 +179,12 @@ def test_groups_and_teams_config() -> None:
 def test_bad_groups_and_teams_are_refused_with_the_reason(data: dict, said: str) -> None:
     with pytest.raises(ConfigError, match=said):
         parse_config(data, "t")
+
+
+def test_agents_of_two_sources_with_one_id_are_two_agents_in_a_group() -> None:
+    snap = centre()
+    twin = snap.agents[0].model_copy(update={"source": "other"})  # Ana's id, another source
+    board = build_board(snap.model_copy(update={"agents": (*snap.agents, twin)}))
+    band = group_band(board, "sales", ["sales"], INTERVAL)
+    assert (band.agents.available, band.agents.on_contact) == (2, 1)  # Ana twice, Bo once
+    assert band.agents.staffed == len(board.rows_by_id["sales"].serving) == 3
