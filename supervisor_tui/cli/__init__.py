@@ -595,7 +595,7 @@ def cmd_crisis(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "serve-sim":
+    if args.command in ("serve", "serve-sim"):  # serve-sim: serve with the simulator
         return cmd_serve_sim(args)
     if args.command not in ("crisis", "incident", "check-config", "staffing", "simulate",
                             "audit", "export"):
