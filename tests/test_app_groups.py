@@ -120,3 +120,16 @@ async def test_a_wall_shows_a_groups_group_as_a_queues_view() -> None:
         text = screen_text(app)
         assert "Support" in text and "Sales" not in text  # the [groups] group, only it
         assert "ghost" in text  # the wall names a queue no source reports
+
+
+async def test_the_command_palette_picks_a_groups_band_by_name() -> None:
+    app = make_app(ScriptedSource([centre()]), config())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"band sales")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: band_text(app).startswith("▶ sales only"))
+        assert tile(app, "kpi-waiting") == ("Waiting", "2")

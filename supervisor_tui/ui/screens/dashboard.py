@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.widgets import Footer
 
 from supervisor_tui.domain import fmt
@@ -68,7 +71,26 @@ def escalation_list(board: Board, now_age: float, at_least: bool = False) -> Tex
     return text
 
 
+class GroupBands(Provider):
+    """Command palette on the dashboard: any queue group's band by name (with many groups,
+    g alone is a long walk)."""
+
+    async def search(self, query: str) -> Hits:
+        screen = self.screen
+        if not isinstance(screen, DashboardScreen):
+            return
+        matcher = self.matcher(query)
+        for name in [None, *screen.sup.config.groups]:
+            # Content, not markup: a group name is shown as written.
+            label = f"Band: {clean(name, 60)}" if name else "Band: centre (all queues)"
+            score = matcher.match(label)
+            if score > 0:
+                yield Hit(score, Content(label), partial(screen.show_band, name),
+                          help="the dashboard's KPI tiles for this queue group (g cycles)")
+
+
 class DashboardScreen(BoardScreen):
+    COMMANDS: ClassVar = {GroupBands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort", "Sort"),
         Binding("w", "window", "Window"),
@@ -142,8 +164,12 @@ class DashboardScreen(BoardScreen):
                         markup=False)
             return
         order: list[str | None] = [None, *names]
-        self.band = order[(order.index(self.band) + 1) % len(order)
-                          if self.band in order else 0]
+        self.show_band(order[(order.index(self.band) + 1) % len(order)
+                             if self.band in order else 0])
+
+    def show_band(self, name: str | None) -> None:
+        """The band of group ``name`` (None: the centre's)."""
+        self.band = name
         board = self.sup.board
         if board is not None:
             self._show_kpis(board)
