@@ -44,6 +44,12 @@ class AuthError(AmiError):
     """Asterisk refused the login (wrong user or secret, or host not permitted)."""
 
 
+#: header names as sent -> case-folded (a few dozen distinct ones: looked up, not folded
+#: again for every line of every event); bounded, since a peer could send any
+_KEYS: dict[str, str] = {}
+_MAX_KEYS = 4096
+
+
 def parse(block: bytes) -> tuple[Message, int]:
     """One message (without its blank line) -> its headers, and how many lines were not
     ``Key: Value`` (counted, never fatal: a module may print free text). The first
@@ -51,15 +57,22 @@ def parse(block: bytes) -> tuple[Message, int]:
     character split across TCP writes survives; invalid UTF-8 becomes U+FFFD."""
     message: Message = {}
     junk = 0
+    keys = _KEYS
     for raw in block.decode("utf-8", "replace").split("\r\n"):
-        if not raw:
-            continue
         key, sep, value = raw.partition(":")
-        key = key.strip()
-        if not sep or not key or len(key) > 64:
-            junk += 1
+        if not sep:
+            junk += bool(raw)
             continue
-        message.setdefault(key.casefold(), value.removeprefix(" "))
+        name = keys.get(key)
+        if name is None:
+            name = key.strip().casefold()
+            if not name or len(name) > 64:
+                junk += 1
+                continue
+            if len(keys) < _MAX_KEYS:
+                keys[key] = name
+        if name not in message:
+            message[name] = value[1:] if value[:1] == " " else value
     return message, junk
 
 

@@ -162,6 +162,17 @@ class Window:
     covered_from: datetime | None  # None: not listening at any moment of it yet
     gaps: list[tuple[datetime, datetime]] = field(default_factory=list)
     counts: dict[str, Counts] = field(default_factory=dict)
+    # the QueueStats last handed out, rebuilt only for queues whose counts changed
+    built: dict[str, QueueStats] = field(default_factory=dict)
+    built_from: datetime | None = None
+    changed: set[str] = field(default_factory=set)
+
+    def counter(self, queue: str) -> Counts:
+        self.changed.add(queue)
+        counts = self.counts.get(queue)
+        if counts is None:
+            counts = self.counts[queue] = Counts()
+        return counts
 
 
 @dataclass
@@ -200,6 +211,7 @@ class AmiState:
         self.moved: dict[str, datetime] = {}
         self.abandoned: deque[AbandonedContact] = deque(maxlen=MAX_ABANDONED)
         self.interval = Window(policy.interval_start(now), None)
+        self._roll_until = now
         self.day = Window(policy.day_start(now), None)
         self.listening = False
         self.lost_at: datetime | None = None
@@ -211,6 +223,7 @@ class AmiState:
         self._acw_until: dict[str, datetime] = {}
         self._dirty: set[str] = set()
         self._agents: dict[str, Agent] = {}
+        self._queue_objs: tuple[Queue, ...] | None = None  # None: a queue changed
         self._handlers: dict[str, Callable[[Message, datetime], None]] = {
             "queuecallerjoin": self._join, "queuecallerleave": self._leave,
             "queuecallerabandon": self._abandon, "agentconnect": self._connect,
@@ -247,6 +260,7 @@ class AmiState:
             del self.callers[uniqueid]
         for qname in [q for q, info in self.queues.items() if not info.seen]:
             del self.queues[qname]
+            self._queue_objs = None
         for member in list(self.members.values()):
             for qname in [q for q, m in member.queues.items() if not m.seen]:
                 del member.queues[qname]
@@ -303,12 +317,14 @@ class AmiState:
         level = _int(m, "servicelevel", 0, hi=int(MAX_THRESHOLD_S))
         if info is None or info.service_level_s != level:
             info = self.queues[name] = QueueInfo(name, level)
+            self._queue_objs = None
         info.seen = True
 
     def _ensure_queue(self, name: str) -> None:
         """A queue first heard of from a live event (added by a reload meanwhile)."""
         if name not in self.queues:
             self.queues[name] = QueueInfo(name)
+            self._queue_objs = None
         self.queues[name].seen = True
 
     def _entry(self, m: Message, now: datetime) -> None:
@@ -390,7 +406,7 @@ class AmiState:
         queue, interface = _text(m, "queue", 80), _text(m, "interface")
         talk = float(_int(m, "talktime", hi=MAX_EVENT_SECONDS))
         for window in (self.interval, self.day):
-            counts = window.counts.setdefault(queue, Counts())
+            counts = window.counter(queue)
             counts.handled += 1
             counts.handle_s += talk
         self._end_call(interface, queue, now)
@@ -477,7 +493,7 @@ class AmiState:
         threshold = self.threshold(queue)
         short_s = self.settings.queue(queue).short_abandon_s
         for window in (self.interval, self.day):
-            c = window.counts.setdefault(queue, Counts())
+            c = window.counter(queue)
             c.offered += 1
             if outcome == "answered":
                 c.answered += 1
@@ -508,6 +524,12 @@ class AmiState:
             self.moved = {u: t for u, t in self.moved.items() if t > horizon}
 
     def _roll(self, now: datetime) -> None:
+        # every event asks: the zone arithmetic runs at most once a second, and at once
+        # when the interval's (real-time) length has passed
+        if now < self._roll_until:
+            return
+        self._roll_until = min(now + timedelta(seconds=1),
+                               self.interval.start + timedelta(minutes=self.policy.minutes))
         start = self.policy.interval_start(now)
         if start != self.interval.start:
             self.interval = Window(start, start if self.listening else None)
@@ -572,6 +594,11 @@ class AmiState:
                                source=self.name)
         return info.queue
 
+    def _queues(self) -> tuple[Queue, ...]:
+        if self._queue_objs is None:
+            self._queue_objs = tuple(self._queue(q) for q in self.queues.values())
+        return self._queue_objs
+
     def _contact(self, caller: Caller) -> Contact:
         if caller.contact is None:
             caller.contact = Contact(
@@ -585,12 +612,21 @@ class AmiState:
         if window.covered_from is None:
             return {}
         start = max(window.start, window.covered_from)
+        if start != window.built_from:
+            window.built, window.built_from = {}, start
+        built = window.built
         zero = Counts()
         # every queue, zeros included: a quiet queue heard for the whole window had no
         # calls, which is not the same as no data
-        return {q: QueueStats.model_construct(queue_id=q, window_start=start,
-                                              **vars(window.counts.get(q, zero)))
-                for q in self.queues}
+        for q in self.queues:
+            if q in window.changed or q not in built:
+                built[q] = QueueStats.model_construct(
+                    queue_id=q, window_start=start, **vars(window.counts.get(q, zero)))
+        window.changed.clear()
+        if len(built) != len(self.queues):
+            for q in [q for q in built if q not in self.queues]:
+                del built[q]
+        return dict(built)  # a copy: a snapshot never changes after it is handed out
 
     def snapshot(self, now: datetime) -> Snapshot:
         """The state now (raise nothing: the source decides whether it is live)."""
@@ -610,7 +646,7 @@ class AmiState:
                      if m.contact is not None and m.connected_at is not None]
         return Snapshot.model_construct(
             taken_at=now, interval_start=self.interval.start, day_start=day_start,
-            queues=tuple(self._queue(q) for q in self.queues.values()),
+            queues=self._queues(),
             interval_stats=self._stats(self.interval), day_stats=self._stats(self.day),
             agents=tuple(self._agents.values()),
             contacts=tuple(self._contact(c) for c in self.callers.values()) + tuple(connected),
