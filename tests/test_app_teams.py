@@ -101,9 +101,10 @@ async def test_teams_config_names_and_orders_them() -> None:
         lines = [line for line in text.splitlines() if line.startswith(("[b]", "Green", "Blue"))]
         assert [line.split("  ")[0] for line in lines] == ["[b]Red floor[/b]", "Green", "Blue"]
         assert "⚠ in [teams] but not reported: Green" in text
-        await pilot.press("down")  # Green: nobody to list, Enter stays here
+        await pilot.press("down")  # Green: nobody to list, Enter stays here and says so
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: any("No source reports an agent in Green now"
+                                          in n.message for n in app._notifications))
         assert screen_title(app) == "Teams"
 
 

@@ -168,10 +168,14 @@ class TeamsScreen(BoardScreen):
         self.notify(f"Sorted by {label}", timeout=2)
 
     def on_grid_selected(self, event: Grid.Selected) -> None:
-        if event.key is not None and any(t.team == event.key and t.reported
-                                         for t in self._rows):
-            self.app.push_screen(TeamAgentsScreen(event.key,
-                                                  self.sup.config.teams.label(event.key)))
+        if event.key is None:
+            return
+        label = self.sup.config.teams.label(event.key)
+        if not any(t.team == event.key and t.reported for t in self._rows):
+            self.notify(f"No source reports an agent in {label} now", timeout=4,
+                        markup=False)
+            return
+        self.app.push_screen(TeamAgentsScreen(event.key, label))
 
     def title_text(self) -> str:
         return "Teams"
