@@ -154,6 +154,7 @@ class FakeAsterisk:
         default_factory=dict)
     sessions: list[Session] = field(default_factory=list)
     logins: int = 0
+    silent: bool = False  # reads actions, answers none (a half-open or hung PBX)
     _server: asyncio.AbstractServer | None = None
     port: int = 0
 
@@ -223,6 +224,8 @@ class FakeAsterisk:
 
     async def _answer(self, session: Session, a: dict[str, str]) -> bool:
         name, aid = a.get("Action", ""), a.get("ActionID", "")
+        if self.silent:
+            return True
 
         def respond(response: str, message: str, *extra: tuple[str, Any]) -> str:
             return block(("Response", response), ("ActionID", aid), *extra,

@@ -222,10 +222,11 @@ async def test_logs_in_by_challenge_and_reads_the_centre(source: AsteriskSource,
     assert snap.interval_stats["sales"].window_start == NOW
     assert any("counts from 10:05:00 only" in n for n in source.notes)
     assert source.poll_cost() == 0
-    # the second poll sends nothing to Asterisk
+    # the second poll sends nothing to Asterisk, and hands out the same objects
     before = len(fake.actions)
-    await source.snapshot()
+    again = await source.snapshot()
     assert len(fake.actions) == before
+    assert all(a is b for a, b in zip(again.agents, snap.agents, strict=True))
 
 
 async def test_live_events_are_counted_once_by_outcome(source: AsteriskSource,
@@ -244,6 +245,10 @@ async def test_live_events_are_counted_once_by_outcome(source: AsteriskSource,
                     + leave("1796551503.203"))
     # left with no answer (Queue() timeout): flowed out once settle_s has passed
     await fake.push(join("1796551504.204") + leave("1796551504.204"))
+    # timed out of support and straight into sales (the dialplan's next Queue()):
+    # flowed out of support at once, waiting in sales
+    await fake.push(join("1796551505.205", "support") + leave("1796551505.205", "support")
+                    + join("1796551505.205", "sales"))
     await until(lambda: "1796551504.204" not in source.state.callers
                 and source.state.members["PJSIP/1003"].contact is not None)
     clock.advance(1)
@@ -256,6 +261,8 @@ async def test_live_events_are_counted_once_by_outcome(source: AsteriskSource,
     assert (sales.offered, sales.answered, sales.answered_within_threshold) == (5, 2, 1)
     assert (sales.abandoned, sales.abandoned_short, sales.abandoned_after_threshold) == (2, 1, 1)
     assert sales.flowed_out == 1 and sales.wait_answered_s == 95
+    assert snap.interval_stats["support"].flowed_out == 1
+    assert next(c for c in snap.contacts if c.id == "1796551505.205").queue_id == "sales"
     assert sales.window_start == NOW  # counted since the connection began
     assert count_problems(snap) == []
     assert metrics.service_level(sales, SLFormula.ANSWERED_AND_ABANDONED_AFTER) == 1 / 3
@@ -392,13 +399,15 @@ async def test_a_pbx_restart(source: AsteriskSource, fake: FakeAsterisk,
 
 
 async def test_a_reload_resyncs(source: AsteriskSource, fake: FakeAsterisk) -> None:
-    await source.snapshot()
+    before = await source.snapshot()
     fake.members.append(MemberP("support", "Hana Sato", "PJSIP/1006"))
     fake.queues = fake.queues[:1]  # support removed from queues.conf...
+    bob = next(a for a in before.agents if a.id == "PJSIP/1002")
     await fake.push(block_reload("app_queue.so"))
     await until(lambda: len(fake.named("QueueStatus")) == 2 and source._live)
     snap = await source.snapshot()
     assert [q.id for q in snap.queues] == ["sales"]  # ...and gone here
+    assert next(a for a in snap.agents if a.id == "PJSIP/1002") is bob  # unchanged: kept
     assert "PJSIP/1004" not in {a.id for a in snap.agents}  # only in support
     await fake.push(block_reload("chan_pjsip.so"))  # another module: nothing to do
     await asyncio.sleep(0.1)
@@ -408,6 +417,24 @@ async def test_a_reload_resyncs(source: AsteriskSource, fake: FakeAsterisk) -> N
 def block_reload(module: str) -> str:
     return "Event: Reload\r\nPrivilege: system,all\r\nModule: " + module + \
         "\r\nStatus: 0\r\n\r\n"
+
+
+async def test_a_silent_connection_is_found_by_ping(fake: FakeAsterisk, clock: Clock,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    source = AsteriskSource("pbx", POLICY, settings(fake.port, ping_every_s=2, timeout_s=0.5),
+                            clock=clock)
+    try:
+        await source.snapshot()
+        fake.silent = True  # the socket stays open; nothing answers any more
+        await until(lambda: not source._live, 5)
+        with pytest.raises(SourceError, match=r"Ping: no answer within 0\.5 s"):
+            await source.snapshot()
+        assert fake.named("Ping")
+        fake.silent = False
+        await live_snapshot(source)
+    finally:
+        await source.close()
 
 
 async def test_a_refused_login_says_so_and_backs_off(fake: FakeAsterisk, clock: Clock,
@@ -573,8 +600,20 @@ async def test_move_a_waiting_caller(source: AsteriskSource, fake: FakeAsterisk,
     sales = snap.interval_stats["sales"]
     assert (sales.offered, sales.abandoned, sales.flowed_out) == (1, 0, 1)
     assert snap.abandoned == ()
-    assert (await source.move_contact("1796551425.101", "support")).code == \
+    # answered in support: a new caller there, counted there (not taken as settled)
+    await fake.push(leave("1796551425.101", "support")
+                    + connect("1796551425.101", "PJSIP/1001", 6, queue="support"))
+    await until(lambda: source.state.members["PJSIP/1001"].contact == "1796551425.101")
+    snap = await source.snapshot()
+    support = snap.interval_stats["support"]
+    assert (support.offered, support.answered, support.answered_within_threshold) == (1, 1, 1)
+    assert snap.interval_stats["sales"].offered == 1 and count_problems(snap) == []
+    assert (await source.move_contact("1796551425.101", "sales")).code == \
+        ActionCode.NOT_WAITING  # answered meanwhile
+    assert (await source.move_contact("1796551476.107", "sales")).code == \
         ActionCode.SAME_QUEUE
+    assert (await source.move_contact("1796551476.107", "billing")).code == \
+        ActionCode.UNKNOWN_QUEUE
     assert (await source.move_contact("nope", "sales")).code == ActionCode.NOT_WAITING
     fake.responses["Redirect"] = lambda a: ("Error", f"Channel does not exist: {a['Channel']}")
     result = await source.move_contact("1796551476.107", "support")

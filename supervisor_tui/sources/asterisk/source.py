@@ -177,13 +177,15 @@ class AsteriskSource(Source):
         next_resync = loop.time() + self.settings.resync_every_s
         while True:
             self._wake.clear()
-            quiet = loop.time() - conn.last_received
-            wait = max(0.05, min(self.settings.ping_every_s - quiet, next_resync - loop.time()))
-            waker = loop.create_task(self._wake.wait())
-            done, _ = await asyncio.wait({reader, waker}, timeout=wait,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            waker.cancel()
-            if reader in done:
+            if not self._resync_wanted:  # one asked meanwhile: no waiting
+                quiet = loop.time() - conn.last_received
+                wait = max(0.05, min(self.settings.ping_every_s - quiet,
+                                     next_resync - loop.time()))
+                waker = loop.create_task(self._wake.wait())
+                await asyncio.wait({reader, waker}, timeout=wait,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                waker.cancel()
+            if reader.done():
                 reader.result()  # raises AmiError: why the connection ended
                 return
             if self._resync_wanted or loop.time() >= next_resync:

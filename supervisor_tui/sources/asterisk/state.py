@@ -350,6 +350,13 @@ class AmiState:
         uniqueid, queue = _text(m, "uniqueid"), _text(m, "queue", 80)
         self._ensure_queue(queue)
         self._left_in_resync.discard(uniqueid)
+        # the same call in another queue (the dialplan went on to Queue(other), or this
+        # console moved it): it flowed out of the first, and is a new caller here
+        left = self._left.pop(uniqueid, None)
+        if left is not None:
+            self._count(left.queue, "flowed", 0.0)
+        self._settled.pop(uniqueid, None)
+        self.moved.pop(uniqueid, None)
         self.callers[uniqueid] = Caller(
             uniqueid, queue, _text(m, "channel"), now,
             _caller_text(m.get("calleridname", "")), _caller_text(m.get("calleridnum", "")))
@@ -578,10 +585,19 @@ class AmiState:
             since = shown[2] if shown is not None and shown[:2] == (kind, reason) else now
         member.shown = (kind, reason, since)
         contact = member.contact if kind == AgentStateKind.ON_CONTACT else None
-        return Agent(id=member.interface, name=member.name,
-                     state=AgentState(kind=kind, since=since, reason=reason),
-                     skills=tuple(member.queues), contact_id=contact,
-                     queue_id=member.contact_queue if contact else None, source=self.name)
+        previous = member.agent
+        if previous is not None and previous.name == member.name \
+                and previous.state.kind == kind and previous.state.reason == reason \
+                and previous.state.since == since and previous.contact_id == contact \
+                and previous.skills == tuple(member.queues) \
+                and previous.queue_id == (member.contact_queue if contact else None):
+            return previous  # unchanged: the same object (the console's index skips it)
+        member.agent = Agent(id=member.interface, name=member.name,
+                             state=AgentState(kind=kind, since=since, reason=reason),
+                             skills=tuple(member.queues), contact_id=contact,
+                             queue_id=member.contact_queue if contact else None,
+                             source=self.name)
+        return member.agent
 
     def _queue(self, info: QueueInfo) -> Queue:
         settings = self.settings.queue(info.name)
