@@ -98,6 +98,7 @@ async def test_no_groups_no_band_line_and_g_says_how() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert not app.screen.query("#band-label")
+        assert "Group band" not in screen_text(app)  # not in the footer: nothing to cycle
         await pilot.press("g")
         await wait_for(pilot, lambda: any("No queue groups configured: add a [groups] table"
                                           in n.message for n in app._notifications))

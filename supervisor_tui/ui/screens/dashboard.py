@@ -156,6 +156,12 @@ class DashboardScreen(BoardScreen):
             self.show_board(board)
         self.notify(f"Figures now cover {self._window_label(key)}", timeout=2)
 
+    def key_refusal(self, action: str) -> str | None:
+        # g only in the footer when there are groups to cycle; pressed anyway, it says how.
+        if action == "band" and not self.sup.config.groups:
+            return "no [groups] configured"
+        return super().key_refusal(action)
+
     def action_band(self) -> None:
         names = list(self.sup.config.groups)
         if not names:
