@@ -278,11 +278,32 @@ class FakeAsterisk:
                     "Redirect": ("Success", "Redirect successful")}
         if name in defaults:
             await self.write(session, respond(*defaults[name]))
+            if name == "QueuePause":
+                await self._paused(a)
             return True
         await self.write(session, respond(
             "Error", f"Invalid/unknown command: {name}. Use Action: ListCommands to show "
             "available commands."))
         return True
+
+
+    async def _paused(self, a: dict[str, str]) -> None:
+        """What app_queue does after a QueuePause: the member's new state, per queue."""
+        paused = a.get("Paused", "").lower() in ("true", "1", "yes")
+        for m in self.members:
+            if m.interface == a.get("Interface") and a.get("Queue", m.queue) == m.queue:
+                m.paused, m.reason = int(paused), a.get("Reason", "") if paused else ""
+                await self.push(member_event("QueueMemberPause", m))
+
+
+def member_event(name: str, m: MemberP) -> str:
+    """A QueueMember* event for ``m`` (queue_member_blob_create's fields)."""
+    return event(name, ("Queue", m.queue), ("MemberName", m.name), ("Interface", m.interface),
+                 ("StateInterface", m.interface), ("Membership", m.membership),
+                 ("Penalty", 0), ("CallsTaken", 23), ("LastCall", m.last_call),
+                 ("LastPause", m.last_pause), ("LoginTime", 1796536800), ("InCall", 0),
+                 ("Status", m.status), ("Paused", m.paused), ("PausedReason", m.reason),
+                 ("Ringinuse", 0), ("Wrapuptime", m.wrapup))
 
 
 @contextlib.contextmanager

@@ -377,7 +377,7 @@ async def test_a_dropped_socket_is_stale_then_resynced(source: AsteriskSource,
     assert "1796551425.101" not in ids and "1796551610.402" in ids
     assert any("1 caller(s) left while events were missed" in n for n in source.notes)
     assert any("interval counts miss 3 s of events" in n for n in source.notes)
-    assert any("1 reconnection(s)" in n for n in source.notes)
+    assert source.sessions == 2
 
 
 async def test_a_pbx_restart(source: AsteriskSource, fake: FakeAsterisk,
@@ -657,7 +657,7 @@ def test_probe_connects_and_logs_in(tmp_path: Path, capsys: pytest.CaptureFixtur
         assert main(["check-config", "--probe", str(config)]) == 0
         out = capsys.readouterr().out
         assert "pbx: OK" in out and "2 queues, 4 agents, 3 waiting" in out
-        assert "AMI 9.0.0 at 127.0.0.1" in out
+        assert "interval counts from" in out  # the first poll: mid-interval, a sample
         monkeypatch.setenv(SECRET_ENV, "wrong")
         assert main(["check-config", "--probe", str(config)]) == 1
         out = capsys.readouterr().out

@@ -207,8 +207,8 @@ class AsteriskSource(Source):
             "QueueStatus", {}, self.settings.timeout_s * 3,
             on_item=lambda m: self.state.apply(m, self._clock()))
         if not is_success(response):
-            raise AmiError(f"QueueStatus refused ({reason(response)}): does the manager "
-                           "user have read = agent?")
+            raise AmiError(f"QueueStatus refused ({reason(response)}): is app_queue "
+                           "loaded?")
         self.state.finish_resync(self._clock())
         self.resyncs += 1
         self._live = True
@@ -258,11 +258,9 @@ class AsteriskSource(Source):
         self._wake.set()
 
     def _notes(self) -> list[str]:
+        """Doubts about the numbers only (each one marks the source ⚠ on screen)."""
         state = self.state
-        notes = [f"AMI {self.version or '?'} at {self.settings.host}:{self.settings.port}: "
-                 f"event-driven ({self.resyncs} QueueStatus resync(s), "
-                 f"{max(0, self.sessions - 1)} reconnection(s))"]
-        notes += state.coverage_notes()
+        notes = state.coverage_notes()  # a reconnection shows here as a gap
         if self.restart_note:
             notes.append(self.restart_note)
         if state.dropped_unknown:
