@@ -67,6 +67,7 @@ class AsteriskSource(Source):
         self.sessions = 0  # connections that reached a resync (1 + reconnects)
         self.resyncs = 0
         self.restart_note = ""
+        self._restart_day: datetime | None = None  # the note speaks of that day only
         self.notes: tuple[str, ...] = ()
 
     # -- Source API ---------------------------------------------------------------------
@@ -247,6 +248,7 @@ class AsteriskSource(Source):
             lost = self._lost_at
             age = (self._clock() - lost).total_seconds() if lost else None
             if age is not None and int(uptime) <= age + 5:
+                self._restart_day = self.state.day.start
                 self.restart_note = (f"Asterisk restarted (up {int(uptime)} s at "
                                      f"{self._clock().astimezone(self.policy.zone):%H:%M:%S}"
                                      "): callers waiting then were dropped, not counted")
@@ -261,11 +263,8 @@ class AsteriskSource(Source):
         """Doubts about the numbers only (each one marks the source ⚠ on screen)."""
         state = self.state
         notes = state.coverage_notes()  # a reconnection shows here as a gap
-        if self.restart_note:
+        if self.restart_note and self._restart_day == state.day.start:
             notes.append(self.restart_note)
-        if state.dropped_unknown:
-            notes.append(f"{state.dropped_unknown} caller(s) left while events were missed: "
-                         "outcome unknown, not counted")
         if state.garbage:
             notes.append(f"{state.garbage} AMI event(s) with unreadable fields ignored "
                          f"(first: {state.first_garbage})")

@@ -161,6 +161,7 @@ class Window:
     start: datetime
     covered_from: datetime | None  # None: not listening at any moment of it yet
     gaps: list[tuple[datetime, datetime]] = field(default_factory=list)
+    lost_callers: int = 0  # left while events were missed: outcome unknown, not counted
     counts: dict[str, Counts] = field(default_factory=dict)
     # the QueueStats last handed out, rebuilt only for queues whose counts changed
     built: dict[str, QueueStats] = field(default_factory=dict)
@@ -219,7 +220,6 @@ class AmiState:
         self._left_in_resync: set[str] = set()
         self.garbage = 0
         self.first_garbage = ""
-        self.dropped_unknown = 0  # waiting callers gone while events were missed
         self._acw_until: dict[str, datetime] = {}
         self._dirty: set[str] = set()
         self._agents: dict[str, Agent] = {}
@@ -255,7 +255,7 @@ class AmiState:
         gone = [u for u, c in self.callers.items() if not c.seen]
         if not self.listening:
             # these left while no event could tell us how: their outcome is unknown
-            self.dropped_unknown += len(gone)
+            self._lost_callers(len(gone))
         for uniqueid in gone:
             del self.callers[uniqueid]
         for qname in [q for q, info in self.queues.items() if not info.seen]:
@@ -278,8 +278,12 @@ class AmiState:
         self.resyncing = False
         # callers who left with no outcome yet may have been answered (the AgentConnect
         # was lost with the socket): not counted, like those who leave from here on
-        self.dropped_unknown += len(self._left)
+        self._lost_callers(len(self._left))
         self._left.clear()
+
+    def _lost_callers(self, n: int) -> None:
+        self.interval.lost_callers += n
+        self.day.lost_callers += n
 
     def _start_listening(self, now: datetime) -> None:
         self._roll(now)
@@ -543,6 +547,7 @@ class AmiState:
         day = self.policy.day_start(now)
         if day != self.day.start:
             self.day = Window(day, day if self.listening else None)
+            self.garbage, self.first_garbage = 0, ""  # notes speak of today
 
     # -- rendering ----------------------------------------------------------------------
 
@@ -697,6 +702,9 @@ class AmiState:
                 first = window.gaps[0][0].astimezone(zone)
                 notes.append(f"{label} counts miss {math.ceil(missed)} s of events (AMI "
                              f"disconnected, first at {first:%H:%M:%S}): a sample")
+            if window.lost_callers:
+                notes.append(f"{label}: {window.lost_callers} caller(s) left while events "
+                             "were missed: outcome unknown, not counted")
         return notes
 
     def moved_caller(self, uniqueid: str, now: datetime) -> None:
