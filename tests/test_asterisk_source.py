@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import shutil
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -451,6 +454,48 @@ async def test_a_refused_login_says_so_and_backs_off(fake: FakeAsterisk, clock: 
         assert len(fake.named("Login")) == 1  # not hammered: backing off
     finally:
         await source.close()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made by the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = where / "cert.pem", where / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+async def test_over_tls_the_certificate_is_verified(certificate: tuple[Path, Path],
+                                                    clock: Clock,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    fake = FakeAsterisk()
+    await fake.start(tls=context)
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    trusted = AsteriskSource("pbx", POLICY, settings(fake.port, tls=True, ca_bundle=str(cert),
+                                                     auth="plain"), clock=clock)
+    untrusted = AsteriskSource("pbx", POLICY, settings(fake.port, tls=True), clock=clock)
+    try:
+        snap = await trusted.snapshot()
+        assert len(snap.queues) == 2
+        assert fake.named("Login")[0]["Secret"] == SECRET  # plain, but inside TLS
+        with pytest.raises(SourceError, match=r"TLS with 127\.0\.0\.1:\d+ failed: "
+                                              r"self.signed certificate"):
+            await untrusted.snapshot()
+    finally:
+        await trusted.close()
+        await untrusted.close()
+        await fake.stop()
+    with pytest.raises(ValueError, match="clear text"):
+        settings(5039, host="pbx.example.net", auth="plain")
+    assert settings(5039, host="pbx.example.net", auth="plain", tls=True).tls
 
 
 async def test_not_an_ami_server(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import hashlib
 import itertools
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -136,11 +137,18 @@ class AmiConnection:
 
     @classmethod
     async def open(cls, host: str, port: int, on_event: Callable[[Message], None],
-                   max_message_bytes: int = 65_536) -> AmiConnection:
-        """Connect and read the banner (``Asterisk Call Manager/x.y.z``)."""
+                   max_message_bytes: int = 65_536,
+                   tls: ssl.SSLContext | None = None) -> AmiConnection:
+        """Connect (over TLS with a context) and read the banner
+        (``Asterisk Call Manager/x.y.z``)."""
         try:
-            reader, writer = await asyncio.open_connection(host, port,
-                                                           limit=max_message_bytes)
+            reader, writer = await asyncio.open_connection(
+                host, port, limit=max_message_bytes, ssl=tls,
+                server_hostname=host if tls is not None else None)
+        except ssl.SSLError as err:
+            raise AmiError(f"TLS with {host}:{port} failed: "
+                           f"{clean(getattr(err, 'verify_message', None) or err.reason or err, 80)}"
+                           ) from None
         except OSError as err:
             raise AmiError(f"cannot connect to {host}:{port}: "
                            f"{clean(err.strerror or str(err), 80)}") from None

@@ -73,7 +73,11 @@ class AsteriskSettings(SourceSettings):
     secret_env: str = Field(description="environment variable holding the user's secret")
     auth: Literal["md5", "plain"] = Field(
         "md5", description="md5: challenge-response, the secret never crosses the network; "
-        "plain: the secret is sent as is (loopback only)")
+        "plain: the secret is sent as is (loopback or tls only)")
+    tls: bool = Field(False, description="AMI over TLS (manager.conf tlsenable, usually "
+                      "port 5039); the certificate is always verified")
+    ca_bundle: str | None = Field(None, description="PEM file of CAs to trust for the "
+                                  "PBX's certificate (default: the system's)")
     queues: list[str] | None = Field(None, description="app_queue queue names to show "
                                      "(default: every queue QueueStatus lists)")
     queue_defaults: AsteriskQueueSettings = Field(default_factory=AsteriskQueueSettings)
@@ -138,9 +142,11 @@ class AsteriskSettings(SourceSettings):
 
     @model_validator(mode="after")
     def _checks(self) -> AsteriskSettings:
-        if self.auth == "plain" and not is_loopback(self.host):
+        if self.auth == "plain" and not self.tls and not is_loopback(self.host):
             raise ValueError(f"auth = 'plain' would send the secret in clear text to "
-                             f"{self.host}: use auth = 'md5' (challenge-response)")
+                             f"{self.host}: use auth = 'md5' (challenge-response) or tls")
+        if self.ca_bundle and not self.tls:
+            raise ValueError("ca_bundle is for tls = true")
         for name, queue in {"queue_defaults": self.queue_defaults,
                             **self.queue_settings}.items():
             if queue.threshold_s is not None and queue.short_abandon_s > queue.threshold_s:

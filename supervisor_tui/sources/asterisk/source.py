@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -48,6 +49,15 @@ class AsteriskSource(Source):
         self.settings = settings
         self._secret = secret_from_env(settings.secret_env, f"source {name}: AMI secret") or ""
         self._clock = clock or _utcnow
+        self._tls: ssl.SSLContext | None = None
+        if settings.tls:
+            try:
+                self._tls = ssl.create_default_context(cafile=settings.ca_bundle)
+            except (OSError, ssl.SSLError) as err:
+                raise SourceError(f"source {name}: cannot read ca_bundle "
+                                  f"{clean(settings.ca_bundle or '', 80)}: "
+                                  f"{clean(getattr(err, 'strerror', None) or err, 60)}"
+                                  ) from None
         self.state = AmiState(name, policy, settings, self._clock())
         caps = {Capability.SNAPSHOT, Capability.MOVE_AGENTS, Capability.AGENT_STATE}
         if settings.move_context:
@@ -152,7 +162,7 @@ class AsteriskSource(Source):
         timeout = self.settings.timeout_s
         conn = await asyncio.wait_for(AmiConnection.open(
             self.settings.host, self.settings.port, self._on_event,
-            self.settings.max_message_kib * 1024), timeout)
+            self.settings.max_message_kib * 1024, self._tls), timeout)
         reader = asyncio.get_running_loop().create_task(conn.run())
         try:
             self._why = "logging in"
