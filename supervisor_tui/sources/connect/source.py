@@ -31,6 +31,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ReadTimeoutError,
 )
+from pydantic import ValidationError
 
 from supervisor_tui.domain import agent_control as ac
 from supervisor_tui.domain.intervals import IntervalPolicy
@@ -40,6 +41,7 @@ from supervisor_tui.domain.model import (
     Agent,
     AgentState,
     AgentStateKind,
+    Channel,
     Contact,
     ContactState,
     Queue,
@@ -48,6 +50,7 @@ from supervisor_tui.domain.model import (
     Snapshot,
 )
 from supervisor_tui.domain.text import clean, redactor
+from supervisor_tui.protocol.documents import describe
 from supervisor_tui.sources.base import Capability, Source, SourceError
 from supervisor_tui.sources.checks import D, Listing, not_future
 from supervisor_tui.sources.connect.documents import (
@@ -66,6 +69,7 @@ from supervisor_tui.sources.connect.documents import (
     v2_metrics,
 )
 from supervisor_tui.sources.connect.settings import ConnectSettings, is_uuid
+from supervisor_tui.sources.gcpause import paused_gc
 from supervisor_tui.sources.limits import RateLimited, RequestBudget, RequestStats, secret_from_env
 from supervisor_tui.sources.plausible import rejection_note
 from supervisor_tui.sources.reuse import Reuse
@@ -89,6 +93,11 @@ _NEVER = datetime.min.replace(tzinfo=UTC)
 #: what an agent is built from: unchanged, last poll's object is reused
 _AgentKey = tuple[str, AgentStateKind, str | None, datetime, tuple[str, ...], str | None,
                   str | None]
+_ContactKey = tuple[str, Channel, datetime, ContactState, str]
+#: one agent as last built: the doc it came from, its skills, the catalog it was read
+#: with, its key (None: garbage) and its contact (id, key, Connect's channel)
+_Memo = tuple[Any, tuple[str, ...], datetime | None, _AgentKey | None,
+              tuple[str, _ContactKey, str] | None]
 
 
 class ConnectError(SourceError):
@@ -220,6 +229,11 @@ class ConnectSource(Source):
         self._contacts: dict[str, Contact] = {}  # the last poll's, by id (for moves)
         self._contact_channels: dict[str, str] = {}  # their Connect channel (TASK, ...)
         self._live_rejected: dict[str, str] = {}
+        self._raw_users: dict[str, tuple[Any, UserDataDoc]] = {}  # the last answer, read
+        self._contact_cache: Reuse[Contact] = Reuse()
+        self._memo: dict[str, _Memo] = {}
+        self._queue_objs: tuple[tuple[datetime | None, int], tuple[Queue, ...]] = ((None, -1),
+                                                                                   ())
         #: validated real-time metrics of the last poll, by queue id (AGENTS_* too)
         self.live: dict[str, QueueNow] = {}
         self.notes: tuple[str, ...] = ()
@@ -271,7 +285,8 @@ class ConnectSource(Source):
         finally:
             self.last_poll_requests = self._stats.requests - sent_before
         taken_at = self._clock()
-        snap = self._build(taken_at, queues, notes)
+        with paused_gc():  # bulk creation of acyclic objects (see gcpause)
+            snap = self._build(taken_at, queues, notes)
         self.notes = tuple(clean(self.redact(n), 200) for n in notes)
         for note in self.notes:
             log.info("source %s: %s", self.name, note)
@@ -604,7 +619,7 @@ class ConnectSource(Source):
                     InstanceId=self.settings.instance_id, Filters={"Agents": list(chunk)},
                     MaxResults=BATCH, **_next(token))
                 items = answer.get("UserDataList")
-                listing.read(UserDataDoc, items if isinstance(items, list) else [])
+                self._read_user_data(listing, items if isinstance(items, list) else [])
                 token = answer.get("NextToken") or None
                 if token is None:
                     break
@@ -616,9 +631,29 @@ class ConnectSource(Source):
             return
         self._dropped(notes, "agent states", listing)
         at = self._clock()
-        found = {d.User.Id: d for d in listing.records if d.User.Id in chunk}
+        asked = set(chunk)
+        found = {d.User.Id: d for d in listing.records if d.User.Id in asked}
         for uid in chunk:  # a user Connect returns nothing for is not logged in
             self._user_data[uid] = (at, found.get(uid))
+
+    def _read_user_data(self, listing: Listing[UserDataDoc], items: list[Any]) -> None:
+        """Validate each ``UserData`` unless it equals the one last read for that user:
+        most agents did not change since, and comparing costs a fraction of validating."""
+        for item in items:
+            user = item.get("User") if isinstance(item, dict) else None
+            key = user.get("Id") if isinstance(user, dict) else None
+            last = self._raw_users.get(key.lower()) if isinstance(key, str) else None
+            if last is not None and last[0] == item:
+                listing.records.append(last[1])
+                continue
+            try:
+                doc = UserDataDoc.model_validate(item)
+            except ValidationError as err:
+                listing.dropped += 1
+                listing.first_problem = listing.first_problem or describe(err)
+                continue
+            listing.records.append(doc)
+            self._raw_users[doc.User.Id] = (item, doc)
 
     # -- the snapshot -----------------------------------------------------------------
 
@@ -627,10 +662,14 @@ class ConnectSource(Source):
 
     def _build(self, taken_at: datetime, queues: list[str], notes: list[str]) -> Snapshot:
         qset = set(queues)
-        out_queues = [Queue(id=q, name=clean(self._name(q), 80), channel=qs.channel,
-                            sl_target=qs.sl_target, threshold_s=qs.threshold_s,
-                            short_abandon_s=qs.short_abandon_s, source=self.name)
-                      for q in queues for qs in [self.settings.queue(q)]]
+        # the queues change only with the catalog: built once per catalog read
+        if self._queue_objs[0] != (self._catalog_at, len(queues)):
+            self._queue_objs = ((self._catalog_at, len(queues)), tuple(
+                Queue(id=q, name=clean(self._name(q), 80), channel=qs.channel,
+                      sl_target=qs.sl_target, threshold_s=qs.threshold_s,
+                      short_abandon_s=qs.short_abandon_s, source=self.name)
+                for q in queues for qs in [self.settings.queue(q)]))
+        out_queues = self._queue_objs[1]
         front: list[str] = []
         rejected = {clean(self._name(q), 80): r for q, r in self._live_rejected.items()}
         note = rejection_note("real-time metrics", rejected)
@@ -660,20 +699,24 @@ class ConnectSource(Source):
                     if now.waiting and now.oldest_s is not None else None))
                 for q, now in self.live.items() if q in qset}
         return Snapshot(taken_at=taken_at, interval_start=istart, day_start=dstart,
-                        queues=tuple(out_queues), interval_stats=windows["interval"],
+                        queues=out_queues, interval_stats=windows["interval"],
                         day_stats=windows["day"], agents=agents, contacts=contacts,
                         queue_live=live)
 
     def _agents(self, taken_at: datetime, qset: set[str], notes: list[str]
                 ) -> tuple[tuple[Agent, ...], tuple[Contact, ...]]:
         explicit = bool(self.settings.queues)
-        skew = self.settings.max_clock_skew_s
         agents: list[Agent] = []
         contacts: dict[str, Contact] = {}
         channels: dict[str, str] = {}
         self._agent_cache.begin()
+        self._contact_cache.begin()
+        # each routing profile's queues among this source's, once per poll
+        skills_of = {p: tuple(q for q in c.value if q in qset)
+                     for p, c in self._profile_queues.items()}
         unread = garbage = 0
         oldest: datetime | None = None
+        memos, self._memo = self._memo, {}
         for uid in self._users:
             read = self._user_data.get(uid)
             if read is None:
@@ -684,34 +727,28 @@ class ConnectSource(Source):
                 continue
             oldest = at if oldest is None or at < oldest else oldest
             profile = doc.RoutingProfile.Id if doc.RoutingProfile else None
-            served = self._profile_queues.get(profile) if profile else None
-            skills = tuple(q for q in served.value if q in qset) if served else ()
-            if explicit and served is not None and not skills:
+            known = profile is not None and profile in skills_of
+            skills = skills_of[profile] if known and profile is not None else ()
+            if explicit and known and not skills:
                 continue  # serves none of this source's queues
-            state = agent_now(doc, self._status_types)
-            since = not_future(state.since, taken_at, skew) if state.since else taken_at
-            if since is None:
+            memo = memos.get(uid)
+            if memo is None or memo[0] is not doc or memo[1] != skills or \
+                    memo[2] != self._catalog_at:
+                memo = self._read_agent(uid, doc, skills, taken_at, qset)
+            self._memo[uid] = memo
+            _, _, _, key, contact = memo
+            if key is None:
                 garbage += 1
                 continue
-            contact = state.contact
-            cqueue = contact.Queue.Id if contact and contact.Queue else None
-            cid = contact.ContactId if contact and cqueue in qset else None
-            if contact is not None and cid is not None and cqueue is not None:
-                channel = CHANNELS.get(contact.Channel or "",
-                                       self.settings.queue(cqueue).channel)
-                entered = contact.ConnectedToAgentTimestamp or contact.StateStartTimestamp
-                entered = not_future(entered, taken_at, skew) if entered else None
-                contacts[cid] = Contact(
-                    id=cid, queue_id=cqueue, channel=channel, entered_at=entered or since,
-                    state=(ContactState.WRAP_UP if state.kind is
-                           AgentStateKind.AFTER_CONTACT_WORK else ContactState.CONNECTED),
-                    agent_id=uid, source=self.name)
-                channels[cid] = contact.Channel or ""
-            name = self._users.get(uid, uid)
-            key: _AgentKey = (name, state.kind, state.reason, since, skills, cid, cqueue)
+            if contact is not None:
+                cid, ckey, connect_channel = contact
+                contacts[cid] = self._contact_cache.get(cid, ckey, partial(
+                    self._new_contact, cid, ckey))
+                channels[cid] = connect_channel
             agents.append(self._agent_cache.get(uid, key, partial(
                 self._new_agent, uid, key)))
         self._agent_cache.commit()
+        self._contact_cache.commit()
         self._contacts, self._contact_channels = contacts, channels
         if unread:
             notes.append(f"agent states still being read: {unread} of {len(self._users)} "
@@ -723,6 +760,40 @@ class ConnectSource(Source):
             notes.append(f"{garbage} agent state(s) dropped: status start lies in the "
                          "future")
         return tuple(agents), tuple(contacts.values())
+
+    def _read_agent(self, uid: str, doc: UserDataDoc, skills: tuple[str, ...],
+                    taken_at: datetime, qset: set[str]) -> _Memo:
+        """What one agent (and the contact it is busy with) is built from; remembered
+        while Connect answers the same for it (the doc object is then reused too). A key
+        of None: garbage (its status starts in the future)."""
+        skew = self.settings.max_clock_skew_s
+        state = agent_now(doc, self._status_types)
+        since = not_future(state.since, taken_at, skew) if state.since else taken_at
+        if since is None:
+            return (doc, skills, self._catalog_at, None, None)
+        clamped = since != state.since
+        contact = state.contact
+        cqueue = contact.Queue.Id if contact and contact.Queue else None
+        cid = contact.ContactId if contact and cqueue in qset else None
+        found: tuple[str, _ContactKey, str] | None = None
+        if contact is not None and cid is not None and cqueue is not None:
+            channel = CHANNELS.get(contact.Channel or "", self.settings.queue(cqueue).channel)
+            entered = contact.ConnectedToAgentTimestamp or contact.StateStartTimestamp
+            clamped = clamped or (entered is not None and entered > taken_at)
+            entered = not_future(entered, taken_at, skew) if entered else None
+            cstate = (ContactState.WRAP_UP if state.kind is AgentStateKind.AFTER_CONTACT_WORK
+                      else ContactState.CONNECTED)
+            found = (cid, (cqueue, channel, entered or since, cstate, uid),
+                     contact.Channel or "")
+        name = self._users.get(uid, uid)
+        key: _AgentKey = (name, state.kind, state.reason, since, skills, cid, cqueue)
+        # a time clamped to this poll's must be clamped afresh next poll: not remembered
+        return (None if clamped else doc, skills, self._catalog_at, key, found)
+
+    def _new_contact(self, cid: str, key: _ContactKey) -> Contact:
+        queue, channel, entered, state, agent = key
+        return Contact(id=cid, queue_id=queue, channel=channel, entered_at=entered,
+                       state=state, agent_id=agent, source=self.name)
 
     def _new_agent(self, uid: str, key: _AgentKey) -> Agent:
         name, kind, reason, since, skills, cid, cqueue = key
