@@ -11,7 +11,7 @@ second, which make a full read of this centre take ~22 s on the default quota).
 Two cases, each after one warm-up poll that reads the catalog:
 - every poll reads everything (``max_poll_requests`` raised): 10 GetCurrentMetricData,
   100 GetCurrentUserData; counters (10 + 10 GetMetricDataV2) every 4th poll;
-- the defaults (``max_poll_requests = 40``): agent states read in turns.
+- the defaults (``max_poll_requests = 30``): agent states read in turns.
 Between polls 1,000 agents (10%) change state, so identity reuse is exercised as in life.
 
     .venv/bin/python benchmarks/bench_connect.py [--polls 20] [--json]
@@ -223,7 +223,7 @@ async def bench(queues: int, agents: int, polls: int, everything: bool) -> dict[
     await source.close()
     gc.unfreeze()
     gc.collect()  # this case's objects: not the next case's to collect
-    label = "every poll reads everything" if everything else "defaults (max_poll_requests 40)"
+    label = "every poll reads everything" if everything else "defaults (max_poll_requests 30)"
     return {
         "case": f"{label}: {len(snap.queues)} queues, {len(snap.agents)} agents, "
                 f"{len(snap.contacts)} contacts, {polls} polls 15 s apart, 10% of agents "

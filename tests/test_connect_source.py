@@ -337,7 +337,8 @@ async def test_a_steady_poll_sends_what_it_counted(aws: Stubbed, clock: Clock) -
     source = make(aws, clock)
     aws.first_poll()
     first = await source.snapshot()
-    unchanged = aws.centre.user_list()  # the same states, 5 s later
+    unchanged = aws.centre.user_list()  # the same states, 5 s later; ann goes to lunch
+    unchanged[0] = user_data(U1, LUNCH, "Lunch", NOW + timedelta(seconds=2))
     clock.advance(5)
     aws.current([Q1, Q2, Q3], aws.centre.live())
     aws.users(sorted(u for u, _ in aws.centre.users), unchanged)
@@ -349,6 +350,9 @@ async def test_a_steady_poll_sends_what_it_counted(aws: Stubbed, clock: Clock) -
     assert snap.interval_stats[Q1] == first.interval_stats[Q1]
     # an agent whose state did not change is the very same object (identity reuse)
     assert {a.id: a for a in snap.agents}[U4] is {a.id: a for a in first.agents}[U4]
+    ann = {a.id: a for a in snap.agents}[U1]
+    assert (ann.state.kind, ann.state.reason) == (AgentStateKind.AWAY, "lunch")
+    assert ann.state.since == NOW + timedelta(seconds=2)
 
 
 # -- the units trap --------------------------------------------------------------------
@@ -747,3 +751,28 @@ def test_check_config_probe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clo
     assert main(["check-config", "--probe", str(config)]) == 1
     out = capsys.readouterr().out
     assert "aws: FAILED" in out and "connect:ListQueues" in out and "Traceback" not in out
+
+
+async def test_requests_are_paced_by_the_budget(monkeypatch: pytest.MonkeyPatch,
+                                                aws: Stubbed, clock: Clock) -> None:
+    import time
+
+    sent: list[float] = []
+    for op in ("get_current_metric_data", "get_metric_data_v2", "get_current_user_data",
+               "list_routing_profile_queues"):
+        original = getattr(aws.client, op)
+
+        def timed(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            sent.append(time.monotonic())
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(aws.client, op, timed)
+    source = make(aws, clock, max_requests=3, budget_window_s=0.4)
+    aws.first_poll()
+    await source.snapshot()
+    aws.done()
+    assert len(sent) == 8
+    # never more than 3 requests in any 0.4 s: the poll waited for room, it did not fail
+    for n, start in enumerate(sent):
+        assert sum(1 for t in sent[n:] if t - start < 0.35) <= 3  # thread start jitter
+    assert sent[-1] - sent[0] >= 0.4

@@ -91,9 +91,10 @@ class ConnectSettings(SourceSettings):
     day_refresh_s: float = Field(300.0, ge=5, le=86_400)
     catalog_refresh_s: float = Field(3_600.0, ge=60, le=86_400, description="re-read "
                                      "queues, routing profiles, agent statuses and users")
-    max_poll_requests: int = Field(40, ge=5, le=1_000, description="requests one poll "
-                                   "may send; agent states of a large centre are read in "
-                                   "turns across polls beyond it")
+    max_poll_requests: int = Field(30, ge=5, le=1_000, description="requests one poll "
+                                   "may send (30 at 5 a second: ~5 s, within the default "
+                                   "poll_timeout_s); agent states of a large centre are "
+                                   "read in turns across polls beyond it")
     max_users: int = Field(20_000, ge=1, le=100_000, description="refuse an instance with "
                            "more users than this")
     max_wait_s: float = Field(1_209_600.0, gt=0, description="a wait above this is garbage")
