@@ -722,6 +722,8 @@ def test_validating_a_connect_config_loads_no_sdk(tmp_path: Path) -> None:
     code = ("import sys\nfrom supervisor_tui.config import load_config\n"
             f"c = load_config({str(config)!r}, required=True)\n"
             "assert c.sources['aws'].type == 'connect'\n"
+            "import supervisor_tui.sources.connect as pkg\n"
+            "assert pkg.ConnectSettings is type(c.sources['aws'])\n"
             "print(sorted({n.split('.')[0] for n in sys.modules} & {'boto3', 'botocore'}))")
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
