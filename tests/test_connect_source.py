@@ -42,8 +42,8 @@ def uid(n: int) -> str:
 INST = uid(0x1)
 ARN = f"arn:aws:connect:eu-west-2:123456789012:instance/{INST}"
 Q1, Q2, Q3 = uid(0x101), uid(0x102), uid(0x103)
-U1, U2, U3, U4, U5, U6 = (uid(0x200 + n) for n in range(1, 7))
-C1, C2 = uid(0x301), uid(0x302)
+U1, U2, U3, U4, U5, U6, U7 = (uid(0x200 + n) for n in range(1, 8))
+C1, C2, C3 = uid(0x301), uid(0x302), uid(0x303)
 P1, P2 = uid(0x401), uid(0x402)
 AVAIL, OFF, LUNCH, BREAK = uid(0x501), uid(0x502), uid(0x503), uid(0x504)
 FLOW = uid(0x601)
@@ -132,7 +132,7 @@ class Centre:
                          (LUNCH, "Lunch", "CUSTOM"), (BREAK, "Break", "CUSTOM")]
         self.profiles = {P1: ("Sales and billing", [Q1, Q3]), P2: ("Support", [Q2])}
         self.users = [(U1, "ann"), (U2, "bob"), (U3, "cat"), (U4, "dan"), (U5, "eve"),
-                      (U6, "fay")]
+                      (U6, "fay"), (U7, "gus")]
 
     def live(self) -> list[dict[str, Any]]:
         return [current(Q1, CONTACTS_IN_QUEUE=3.0, OLDEST_CONTACT_AGE=75.0,
@@ -160,6 +160,8 @@ class Centre:
                 agent_contact(C2, "TASK", "ENDED", ago(20, c), Q2)]),
             user_data(U4, LUNCH, "Lunch", ago(600, c)),
             user_data(U5, OFF, "Offline", ago(7200, c)),
+            user_data(U7, AVAIL, "Available", ago(300, c), profile=P2, contacts=[
+                agent_contact(C3, "EMAIL", "CONNECTED", ago(240, c), Q2)]),
         ]
 
 
@@ -310,7 +312,7 @@ async def test_a_normal_centre(aws: Stubbed, clock: Clock) -> None:
     assert count_problems(snap) == []
 
     agents = {a.id: a for a in snap.agents}
-    assert set(agents) == {U1, U2, U3, U4, U5}  # fay is not logged in
+    assert set(agents) == {U1, U2, U3, U4, U5, U7}  # fay is not logged in
     assert agents[U1].name == "ann" and agents[U1].state.kind is AgentStateKind.AVAILABLE
     assert agents[U1].state.since == NOW - timedelta(seconds=30)
     assert agents[U1].skills == (Q1, Q3)
@@ -656,23 +658,25 @@ async def test_moving_an_agent_to_a_routing_profile(aws: Stubbed, clock: Clock) 
     assert (await source.set_agent_skills(U1, [uid(0x777)])).code == "unknown_queue"
 
 
-async def test_moving_a_task_contact(aws: Stubbed, clock: Clock) -> None:
+async def test_moving_an_email_contact(aws: Stubbed, clock: Clock) -> None:
     source = await polled(aws, clock)
     import uuid
 
     # derived from the contact and the queue: a re-sent move carries the same token
-    token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"connect:{C2}:{Q1}"))
-    aws.add("transfer_contact", {"ContactId": C2},
-            {"InstanceId": INST, "ContactId": C2, "QueueId": Q1, "ContactFlowId": FLOW,
+    token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"connect:{C3}:{Q1}"))
+    aws.add("transfer_contact", {"ContactId": C3},
+            {"InstanceId": INST, "ContactId": C3, "QueueId": Q1, "ContactFlowId": FLOW,
              "ClientToken": token})
-    result = await source.move_contact(C2, Q1)
-    assert result.ok and result.message == f"contact {C2} transferred to Sales"
+    result = await source.move_contact(C3, Q1)
+    assert result.ok and result.message == f"contact {C3} transferred to Sales"
     aws.done()
     voice = await source.move_contact(C1, Q3)
     assert voice.code == "channel_mismatch" and "only task and email" in voice.message
-    assert (await source.move_contact(C2, Q2)).code == "same_queue"
+    ended = await source.move_contact(C2, Q1)  # a task in after-contact work
+    assert ended.code == "not_waiting" and "has ended" in ended.message
+    assert (await source.move_contact(C3, Q2)).code == "same_queue"
     assert (await source.move_contact(uid(0x888), Q1)).code == "unknown_contact"
-    assert (await source.assign_contact(C2, U1)).code == "unsupported"
+    assert (await source.assign_contact(C3, U1)).code == "unsupported"
 
 
 async def test_a_move_without_an_answer_is_not_confirmed(monkeypatch: pytest.MonkeyPatch,
@@ -685,7 +689,7 @@ async def test_a_move_without_an_answer_is_not_confirmed(monkeypatch: pytest.Mon
         raise ReadTimeoutError(endpoint_url="https://connect.eu-west-2.amazonaws.com")
 
     monkeypatch.setattr(aws.client, "transfer_contact", lost)
-    result = await source.move_contact(C2, Q1)
+    result = await source.move_contact(C3, Q1)
     assert result.code == "not_confirmed" and "check the next snapshot" in result.message
 
 
@@ -747,7 +751,7 @@ def test_check_config_probe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clo
     assert main(["check-config", "--probe", str(config)]) == 0
     out = capsys.readouterr().out
     assert "aws (connect)" in out and "aws: OK" in out
-    assert "3 queues, 5 agents, 0 waiting" in out  # Connect lists no waiting contacts
+    assert "3 queues, 6 agents, 0 waiting" in out  # Connect lists no waiting contacts
     assert "agent_state" in out and "move_agents" in out
     aws.error("list_queues", "AccessDeniedException", "denied", 403)
     assert main(["check-config", "--probe", str(config)]) == 1
@@ -778,3 +782,25 @@ async def test_requests_are_paced_by_the_budget(monkeypatch: pytest.MonkeyPatch,
     for n, start in enumerate(sent):
         assert sum(1 for t in sent[n:] if t - start < 0.35) <= 3  # thread start jitter
     assert sent[-1] - sent[0] >= 0.4
+
+
+async def test_the_poller_merges_it_and_backs_off_when_throttled(aws: Stubbed,
+                                                                  clock: Clock) -> None:
+    from supervisor_tui.domain.model import HealthStatus
+    from supervisor_tui.poller import Poller
+
+    source = make(aws, clock)
+    poller = Poller([source], interval_s=5)
+    aws.first_poll()
+    result = await poller.poll_once()
+    assert result.snapshot is not None and result.fresh and not result.errors
+    assert {q.id for q in result.snapshot.queues} == {Q1, Q2, Q3}
+    assert result.health["connect"].status is HealthStatus.OK
+    clock.advance(5)
+    aws.error("get_current_metric_data", "ThrottlingException", "Rate exceeded", 429)
+    result = await poller.poll_once()
+    health = result.health["connect"]
+    assert health.status is HealthStatus.DEGRADED
+    assert health.last_error is not None and "throttled by Amazon Connect" in health.last_error
+    # the last good data stays, to be shown as stale
+    assert result.snapshot is not None and len(result.snapshot.agents) == 6

@@ -298,11 +298,19 @@ class ConnectSource(Source):
         off). One at a time when max_concurrency is 1 (in order: tests rely on it)."""
         if self.settings.max_concurrency == 1:
             results: list[Any] = []
-            for job in jobs:
+            pending = list(jobs)
+            while pending:
+                job = pending.pop(0)
                 try:
                     results.append(await job)
                 except Exception as failure:  # collected, raised below
                     results.append(failure)
+                    if isinstance(failure, RateLimited):  # throttled: send no more
+                        for unsent in pending:
+                            close = getattr(unsent, "close", None)
+                            if callable(close):
+                                close()
+                        break
         else:
             results = list(await asyncio.gather(*jobs, return_exceptions=True))
         errors = [r for r in results if isinstance(r, BaseException)]
@@ -956,6 +964,10 @@ class ConnectSource(Source):
             return ActionResult(ok=False, code=ActionCode.SAME_QUEUE,
                                 message=f"contact {contact.id} is already in "
                                 f"{self._name(queue_id)}")
+        if contact.state is ContactState.WRAP_UP:
+            return ActionResult(ok=False, code=ActionCode.NOT_WAITING,
+                                message=f"contact {contact.id} has ended (its agent is "
+                                "wrapping up): Connect transfers active contacts only")
         channel = self._contact_channels.get(contact.id, "")
         if channel not in ("TASK", "EMAIL"):
             return ActionResult(ok=False, code=ActionCode.CHANNEL_MISMATCH,
