@@ -12,7 +12,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from supervisor_tui.sources.connect.settings import ConnectSettings
+from supervisor_tui.domain.model import Channel
+from supervisor_tui.sources.connect.settings import ConnectQueueSettings, ConnectSettings
 from supervisor_tui.sources.connect.source import ConnectSource
 from supervisor_tui.store import Store
 from supervisor_tui.ui.app import SupervisorApp
@@ -67,9 +68,9 @@ class Client:
 def console() -> tuple[SupervisorApp, Client]:
     clock = t.Clock(datetime.now(UTC).replace(microsecond=0))
     client = Client(t.Centre(clock))
-    settings = ConnectSettings(instance_arn=t.ARN, queue_settings={
-        t.Q2: {"channel": "chat", "threshold_s": 60, "short_abandon_s": 0}},
-        day_stats=False)
+    support = ConnectQueueSettings(channel=Channel.CHAT, threshold_s=60, short_abandon_s=0)
+    settings = ConnectSettings(instance_arn=t.ARN, queue_settings={t.Q2: support},
+                               day_stats=False)
     source = ConnectSource("connect", t.POLICY, settings, client=client)
     return SupervisorApp(make_config(), [source], store=Store.open(None), user="sam"), client
 
