@@ -68,6 +68,20 @@ DELTA_IM = "snapshot-delta"
 IM_USED = 226
 #: on a delta answer: the ETag of the snapshot the delta applies to
 DELTA_BASE_HEADER = "Delta-Base"
+#: optional parts a server advertises in ``capabilities`` (consoles ignore names they do
+#: not know, so advertising them breaks no older console): a server-sent event stream
+#: at ``GET /v1/events`` that names each new version as it appears...
+EVENTS_CAPABILITY = "events"
+#: ...and the health of the sources behind the server at ``GET /v1/sources`` (a
+#: collector: "genesys down", not just "collector up")
+SOURCES_CAPABILITY = "sources"
+#: the event stream's event names: a new snapshot version (data: EventDoc); the health
+#: of a source behind the server changed, the snapshot did not (data: EventDoc)
+VERSION_EVENT = "version"
+HEALTH_EVENT = "health"
+#: a server sends something (a comment line when nothing happens) at least this often,
+#: so a client can tell a quiet stream from a dead one
+HEARTBEAT_MAX_S = 15.0
 
 # What a document may claim (issue #11): beyond these it is garbage, refused with a
 # one-line reason rather than shown as live (or overflowing date arithmetic).
@@ -256,6 +270,41 @@ class HealthDoc(Frozen):
     protocol: int = PROTOCOL_VERSION
 
 
+class UpstreamSource(Frozen):
+    """One source behind the server, as the server polls it."""
+
+    name: str = Field(min_length=1, max_length=256)
+    status: Literal["ok", "degraded", "down"] = Field(
+        description="ok; degraded: its last poll(s) failed; down: several in a row failed "
+        "(its records in the snapshot are its last good ones)")
+    age_s: float | None = Field(None, ge=0, le=1e9, allow_inf_nan=False,
+                                description="seconds since its last good poll, when the "
+                                "document was made (null: none yet); ages, not times, so "
+                                "the two clocks need not agree")
+    last_error: str | None = Field(None, max_length=500, description="its last failure")
+    error_age_s: float | None = Field(None, ge=0, le=1e9, allow_inf_nan=False,
+                                      description="seconds since that failure")
+    consecutive_failures: int = Field(0, ge=0)
+    notes: list[str] = Field(default_factory=list, max_length=20,
+                             description="doubts about its last good poll")
+
+
+class SourcesDoc(Frozen):
+    """``GET /v1/sources`` (capability ``sources``): the health of every source the
+    server polls. Its snapshot holds each one's last good records."""
+
+    protocol: Literal[1] = Field(PROTOCOL_VERSION, description="wire protocol version")
+    sources: list[UpstreamSource] = Field(max_length=1000)
+
+
+class EventDoc(Frozen):
+    """The data of a ``version`` or ``health`` event on ``GET /v1/events``."""
+
+    etag: str = Field(max_length=200, description="the ETag of the current snapshot (as "
+                      "served without gzip); a client holding it has nothing to fetch")
+    taken_at: AwareWhen | None = Field(None, description="that snapshot's taken_at")
+
+
 class MoveContactRequest(Frozen):
     """``POST /v1/contacts/{contact_id}/move``: put a waiting contact in another queue."""
 
@@ -318,7 +367,7 @@ class ErrorDoc(Frozen):
 DOCUMENTS: tuple[type[Frozen], ...] = (
     SnapshotDoc, DeltaDoc, HealthDoc, MoveContactRequest, AssignContactRequest, SetSkillsRequest,
     SetAgentStateRequest, EmergencyRequest, BroadcastRequest, CallbackRequest, ActionResult,
-    ErrorDoc)
+    ErrorDoc, SourcesDoc, EventDoc)
 
 
 # -- conversions ---------------------------------------------------------------------

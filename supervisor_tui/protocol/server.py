@@ -26,13 +26,11 @@ import contextlib
 import gzip
 import hashlib
 import hmac
-import os
 import socket
-import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -44,8 +42,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 
 from supervisor_tui.domain.model import ActionCode, ActionResult
 from supervisor_tui.domain.text import clean
@@ -201,9 +199,19 @@ class ProtocolServer:
 
     def __init__(self, source: Source, *, token: str | None = None, refresh_s: float = 1.0,
                  idempotency_size: int = 1000, history_size: int = 8,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 routes: Sequence[BaseRoute] = (), open_paths: Iterable[str] = (),
+                 lifespan: Lifespan[Starlette] | None = None,
+                 extra_capabilities: Iterable[str] = (),
+                 on_served: Callable[[str, int], None] | None = None) -> None:
+        """``routes``, ``open_paths`` (no token needed besides /v1/health), ``lifespan``,
+        ``extra_capabilities`` (advertised beside the source's) and ``on_served`` (told
+        each snapshot answer's kind, full / delta / not_modified, and bytes sent) are
+        how the collector builds on this server."""
         self.source = source
         self.refresh_s = refresh_s
+        self.extra_capabilities = tuple(extra_capabilities)
+        self._on_served = on_served
         self.idempotency_size = idempotency_size
         #: versions a delta can start from (0: never answer with a delta)
         self.history_size = history_size
@@ -216,7 +224,7 @@ class ProtocolServer:
         # Created lazily: the app may be built in one thread and served in another loop.
         self._snapshot_lock: asyncio.Lock | None = None
         self._action_lock: asyncio.Lock | None = None
-        routes = [
+        own_routes: list[BaseRoute] = [
             Route(f"{PREFIX}/health", self.health, methods=["GET"]),
             Route(f"{PREFIX}/snapshot", self.snapshot, methods=["GET"]),
             Route(f"{PREFIX}/contacts/{{contact_id:path}}/move", self.move_contact,
@@ -231,13 +239,15 @@ class ProtocolServer:
             Route(f"{PREFIX}/emergency", self.set_emergency, methods=["PUT"]),
             Route(f"{PREFIX}/abandoned/{{abandoned_id:path}}/callback", self.create_callback,
                   methods=["POST"]),
+            *routes,
         ]
         middleware = []
         if token:
-            middleware.append(Middleware(BearerAuth, token=token,
-                                         open_paths=frozenset({f"{PREFIX}/health"})))
+            middleware.append(Middleware(
+                BearerAuth, token=token,
+                open_paths=frozenset({f"{PREFIX}/health", *open_paths})))
         self.app = Starlette(
-            routes=routes, middleware=middleware,
+            routes=own_routes, middleware=middleware, lifespan=lifespan,
             exception_handlers={
                 Refusal: self._refusal,  # type: ignore[dict-item]
                 HTTPException: self._http_error,  # type: ignore[dict-item]
@@ -268,6 +278,14 @@ class ProtocolServer:
     async def health(self, request: Request) -> Response:
         return Response(HealthDoc().model_dump_json(), media_type="application/json")
 
+    def invalidate(self) -> None:
+        """The source has news: the next read builds a new version."""
+        self._dirty = True
+
+    async def current(self) -> _Cached:
+        """The current version (built now if stale); Refusal 503 if the source fails."""
+        return await self._current()
+
     async def _current(self) -> _Cached:
         if self._snapshot_lock is None:
             self._snapshot_lock = asyncio.Lock()
@@ -281,7 +299,8 @@ class ProtocolServer:
                 snap = await self.source.snapshot()
             except SourceError as err:
                 raise Refusal(503, "source_unavailable", clean(err, 200)) from None
-            doc = to_doc(snap, self.source.name, (c.value for c in self.source.capabilities))
+            doc = to_doc(snap, self.source.name, [
+                *(c.value for c in self.source.capabilities), *self.extra_capabilities])
             body = doc.model_dump_json().encode()
             if cache is not None and body == cache.body:
                 cache.built = now  # same centre: keep the ETag and the gzip form
@@ -327,6 +346,7 @@ class ProtocolServer:
                    "Cache-Control": "no-cache", "Vary": "Accept-Encoding, A-IM"}
         if_none_match = request.headers.get("if-none-match")
         if _etag_matches(if_none_match, {cached.etag, cached.etag_gz}):
+            self._served("not_modified", 0)
             return Response(status_code=304, headers=headers)
         if _accepts_delta(request.headers.get("a-im")):
             found = self._delta(cached, if_none_match)
@@ -337,12 +357,19 @@ class ProtocolServer:
                 if wants_gzip and len(body) >= _GZIP_MIN:
                     headers["Content-Encoding"] = "gzip"
                     body = delta.gzipped()
+                self._served("delta", len(body))
                 return Response(body, status_code=IM_USED, media_type="application/json",
                                 headers=headers)
+        body = cached.body
         if use_gzip:
             headers["Content-Encoding"] = "gzip"
-            return Response(cached.gzipped(), media_type="application/json", headers=headers)
-        return Response(cached.body, media_type="application/json", headers=headers)
+            body = cached.gzipped()
+        self._served("full", len(body))
+        return Response(body, media_type="application/json", headers=headers)
+
+    def _served(self, kind: str, size: int) -> None:
+        if self._on_served is not None:
+            self._on_served(kind, size)
 
     # -- actions --------------------------------------------------------------------
 
@@ -467,9 +494,10 @@ def check_listen(bound_host: str, token: str | None, token_env: str) -> str | No
 
 def _server(app: ASGIApp, **options: Any) -> uvicorn.Server:
     # log_config=None: leave the process's logging alone (uvicorn would reconfigure it).
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False,
-                            lifespan="off", server_header=False,
-                            timeout_graceful_shutdown=2, **options)
+    settings: dict[str, Any] = {
+        "log_config": None, "log_level": "warning", "access_log": False, "lifespan": "off",
+        "server_header": False, "timeout_graceful_shutdown": 2}
+    config = uvicorn.Config(app, **(settings | options))
     return uvicorn.Server(config)
 
 
@@ -505,44 +533,7 @@ def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", **options: Any) -> It
 # -- the sub-command ------------------------------------------------------------------
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    """Serve until interrupted; 0 on a clean stop, 2 when refusing to start."""
-    from supervisor_tui.sources.simulator import SimulatorSource
+    """``serve`` and ``serve-sim`` (the collector with the simulator as its source)."""
+    from supervisor_tui.protocol.collector import run as run_collector
 
-    def fail(message: str) -> int:
-        print(f"supervisor-tui serve-sim: {message}", file=sys.stderr)
-        return 2
-
-    if bool(args.tls_cert) != bool(args.tls_key):
-        return fail("--tls-cert and --tls-key go together")
-    token = os.environ.get(args.token_env) or None
-    overrides = {k: v for k in ("scenario", "seed", "speed")
-                 if (v := getattr(args, k, None)) is not None}
-    sim_config = config.simulator.model_copy(update=overrides)
-    try:
-        sock = bind(args.host, args.port)
-    except OSError as err:
-        return fail(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}")
-    bound = sock.getsockname()[0]  # what was really bound, not what the name suggests
-    problem = check_listen(bound, token, args.token_env)
-    if problem:
-        sock.close()
-        return fail(problem)
-    source = SimulatorSource("simulator", config.console.policy, sim_config)
-    server = ProtocolServer(source, token=token)
-    tls = {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key} if args.tls_cert else {}
-    scheme = "https" if tls else "http"
-    shown = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"serving the simulator (scenario {sim_config.scenario}, seed {source.seed}, "
-          f"speed {source.speed:g}) at {scheme}://{shown}:{sock.getsockname()[1]}{PREFIX}/ "
-          f"— {'bearer token required' if token else 'no token (loopback only)'}; "
-          "Ctrl-C stops", file=sys.stderr)
-    if not tls and not is_loopback(bound):
-        print("supervisor-tui serve-sim: warning: plain HTTP off loopback — the token "
-              "travels in clear text; use --tls-cert/--tls-key", file=sys.stderr)
-    try:
-        _server(server.app, **tls).run(sockets=[sock])
-    except OSError as err:  # e.g. an unreadable certificate
-        return fail(f"cannot serve: {err}")
-    finally:
-        sock.close()
-    return 0
+    return run_collector(args, config)

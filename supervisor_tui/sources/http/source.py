@@ -5,8 +5,11 @@ package docstring says how).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -14,14 +17,25 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from supervisor_tui.domain.intervals import IntervalPolicy
-from supervisor_tui.domain.model import ActionCode, ActionResult, Snapshot
+from supervisor_tui.domain.model import (
+    ActionCode,
+    ActionResult,
+    HealthStatus,
+    Snapshot,
+    SourceHealth,
+)
 from supervisor_tui.domain.text import clean
 from supervisor_tui.protocol.documents import (
     DELTA_BASE_HEADER,
     DELTA_IM,
+    EVENTS_CAPABILITY,
+    HEALTH_EVENT,
+    HEARTBEAT_MAX_S,
     IDEMPOTENCY_HEADER,
     IM_USED,
     PREFIX,
+    SOURCES_CAPABILITY,
+    VERSION_EVENT,
     AssignContactRequest,
     BroadcastRequest,
     CallbackRequest,
@@ -34,6 +48,7 @@ from supervisor_tui.protocol.documents import (
     SetAgentStateRequest,
     SetSkillsRequest,
     SnapshotDoc,
+    SourcesDoc,
     apply_delta,
     centre_snapshot,
     describe,
@@ -50,6 +65,9 @@ from supervisor_tui.sources.web import RateLimited, WebClient, WebSource, secret
 _ACTION_STATUSES = (200, 400, 404, 409, 413, 422, 501)
 #: capabilities this console knows; a newer server may list more, which are ignored
 _KNOWN = frozenset(c.value for c in Capability)
+#: the longest line kept from an event stream (ours are ~150 bytes): a server sending
+#: an endless line is cut off, not buffered
+_MAX_EVENT_LINE = 16 * 1024
 
 
 class HttpSource(WebSource):
@@ -77,6 +95,20 @@ class HttpSource(WebSource):
         self._last: Snapshot | None = None
         self._centre: Centre | None = None  # the records of _last, the base of a delta
         self.server_source: str | None = None  # the server's own name for its centre
+        self._features: frozenset[str] = frozenset()  # the server's optional parts
+        self._upstream: tuple[SourceHealth, ...] = ()
+        self._listener: asyncio.Task[None] | None = None
+        #: the event stream: "off" (not offered), "connecting", "live", "retrying"
+        self.stream_state = "off"
+        self._stream_problem: str | None = None
+        #: versions the stream announced (for tests and the benchmark)
+        self.events_seen = 0
+
+    def poll_cost(self) -> int:
+        return 2 if SOURCES_CAPABILITY in self._features else 1
+
+    def upstream(self) -> tuple[SourceHealth, ...]:
+        return self._upstream
 
     async def snapshot(self) -> Snapshot:
         headers: dict[str, str] = {}
@@ -89,6 +121,7 @@ class HttpSource(WebSource):
         if response.status_code == 304:
             if self._last is None:  # we sent no ETag: a 304 here is the server's bug
                 raise SourceError("HTTP 304 without a cached snapshot")
+            await self._after_snapshot()
             return self._last
         try:
             if response.status_code == IM_USED:
@@ -112,7 +145,108 @@ class HttpSource(WebSource):
         self.server_source = doc.source
         self._last, self._centre = snap, centre
         self._etag = response.headers.get("ETag")
+        self._features = frozenset(doc.capabilities) & {EVENTS_CAPABILITY, SOURCES_CAPABILITY}
+        await self._after_snapshot()
         return snap
+
+    async def _after_snapshot(self) -> None:
+        """The optional parts a collector offers: the health of the sources behind it
+        (read with every snapshot: without it, data stale upstream would look live
+        here) and the event stream (started once)."""
+        if SOURCES_CAPABILITY in self._features:
+            self._upstream = await self._read_upstream()
+        else:
+            self._upstream = ()
+        if EVENTS_CAPABILITY in self._features and self._listener is None:
+            self.pushed = asyncio.Event()
+            self._listener = asyncio.create_task(self._listen(), name=f"events:{self.name}")
+        notes = []
+        if self._listener is not None and self.stream_state != "live":
+            notes.append(f"event stream {self.stream_state}"
+                         + (f": {self._stream_problem}" if self._stream_problem else "")
+                         + " — polling meanwhile")
+        self.notes = tuple(notes)
+
+    async def _read_upstream(self) -> tuple[SourceHealth, ...]:
+        response = await self._client.request("GET", f"{PREFIX}/sources")
+        try:
+            doc = SourcesDoc.model_validate_json(response.content)
+        except ValidationError as err:
+            raise SourceError(self._client.redact(
+                f"the server's source health is unreadable: {describe(err)}")) from None
+        now = datetime.now(UTC)
+
+        def ago(age: float | None) -> datetime | None:
+            return None if age is None else now - timedelta(seconds=age)
+
+        return tuple(SourceHealth(
+            name=clean(u.name, 60), status=HealthStatus(u.status),
+            last_success=ago(u.age_s),
+            last_error=self._client.redact(clean(u.last_error, 200)) if u.last_error else None,
+            last_error_at=ago(u.error_age_s), consecutive_failures=u.consecutive_failures,
+            notes=tuple(self._client.redact(clean(n, 160)) for n in u.notes[:5]))
+            for u in doc.sources)
+
+    # -- the event stream -------------------------------------------------------------
+
+    #: no byte for this long (the server sends one at least every HEARTBEAT_MAX_S): the
+    #: stream is dead though the connection is open; it is dropped and opened again
+    stall_s: float = 2 * HEARTBEAT_MAX_S
+    #: reconnection back-off: first delay and ceiling, seconds (full jitter)
+    retry_s: tuple[float, float] = (1.0, 60.0)
+
+    async def _listen(self) -> None:
+        """Keep the event stream open; each event wakes the poller (``pushed``). Polling
+        goes on whatever happens here: the stream only makes a new version arrive
+        sooner, so a stalled or refused stream never leaves old data looking live."""
+        failures = 0
+        rng = random.Random()
+        while True:
+            self.stream_state = "connecting" if failures == 0 else "retrying"
+            try:
+                await self._stream_once()
+                self._stream_problem = "the server closed it"
+            except asyncio.CancelledError:
+                raise
+            except SourceError as err:
+                self._stream_problem = str(err)
+            except Exception as err:  # a broken stream must not end the console
+                self._stream_problem = clean(self._client.redact(
+                    f"{type(err).__name__}: {err}"), 160)
+            failures = 1 if self.stream_state == "live" else failures + 1
+            self.stream_state = "retrying"
+            first, ceiling = self.retry_s
+            await asyncio.sleep(rng.uniform(first / 2, min(ceiling, first * 2 ** failures)))
+
+    async def _stream_once(self) -> None:
+        timeout = httpx.Timeout(self.settings.timeout_s, read=self.stall_s)
+        try:
+            async with self._client.stream("GET", f"{PREFIX}/events", timeout=timeout,
+                                           headers={"Accept": "text/event-stream"}
+                                           ) as response:
+                if response.status_code != 200 or not response.headers.get(
+                        "content-type", "").startswith("text/event-stream"):
+                    raise SourceError(f"event stream refused: HTTP {response.status_code}")
+                self.stream_state = "live"
+                self._stream_problem = None
+                async for event in _events(response.aiter_bytes()):
+                    if event in (VERSION_EVENT, HEALTH_EVENT):
+                        self.events_seen += 1
+                        if self.pushed is not None:
+                            self.pushed.set()
+        except httpx.ReadTimeout:
+            raise SourceError(f"event stream silent for {self.stall_s:g} s") from None
+        except httpx.HTTPError as err:
+            raise SourceError(clean(self._client.redact(
+                f"event stream lost: {err or type(err).__name__}"), 160)) from None
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+            self._listener = None
+        await super().close()
 
     def _check_delta(self, response: httpx.Response, sent: dict[str, str]) -> Centre:
         """Our Centre, if the delta in ``response`` is really a delta from it."""
@@ -250,3 +384,31 @@ def _action_result(response: httpx.Response) -> ActionResult:
         return ActionResult(ok=False, code=f"http_{status}",
                             message=f"HTTP {status} from the server, without a reason")
     return ActionResult(ok=False, code=clean(error.code, 40), message=clean(error.message, 300))
+
+
+async def _events(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+    """The event names of a server-sent event stream (their data is not needed: any
+    event means "poll now"). Lines end in LF, CRLF or CR; comments are skipped; a line
+    over ``_MAX_EVENT_LINE`` ends the stream with an error."""
+    buffer = b""
+    name = ""
+    async for chunk in chunks:
+        buffer += chunk
+        while True:
+            cut = min((i for i in (buffer.find(b"\n"), buffer.find(b"\r")) if i >= 0),
+                      default=-1)
+            if cut < 0:
+                break
+            line = buffer[:cut]
+            skip = 2 if buffer[cut:cut + 2] == b"\r\n" else 1
+            buffer = buffer[cut + skip:]
+            if not line:  # a blank line dispatches the event
+                if name:
+                    yield name
+                name = ""
+            elif line.startswith(b"event:"):
+                name = line[6:].strip().decode("utf-8", "replace")[:40]
+            elif line.startswith(b"data:") and not name:
+                name = "message"
+        if len(buffer) > _MAX_EVENT_LINE:
+            raise SourceError(f"event stream line over {_MAX_EVENT_LINE} bytes")
