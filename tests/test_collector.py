@@ -91,3 +91,43 @@ async def test_twenty_consoles_one_poller_push_health_and_metrics() -> None:
         finally:
             for console in consoles:
                 await console.close()
+
+
+async def test_an_action_goes_to_the_items_own_source_and_serve_sim_is_an_alias() -> None:
+    from supervisor_tui.domain.model import ActionCode, ActionResult
+    from supervisor_tui.sources.base import Capability
+    from tests.helpers import T0, ScriptedSource, centre
+
+    class Pbx(ScriptedSource):
+        capabilities = frozenset({Capability.SNAPSHOT, Capability.REASSIGN_CONTACT})
+        moved: list[tuple[str, str]] = []  # noqa: RUF012 - one per test
+
+        async def move_contact(self, contact_id: str, queue_id: str) -> ActionResult:
+            self.moved.append((contact_id, queue_id))
+            return ActionResult(ok=True, code=ActionCode.OK, message="moved")
+
+    pbx = Pbx([centre(T0)])
+    sim = SimulatorSource("sim", POLICY, SimulatorConfig(seed=7, start=T0, scenario="outage"),
+                          clock=lambda: T0)
+    collector = Collector([sim, pbx], POLICY, interval_s=0.2)
+    with serve_in_thread(collector.app, lifespan="on") as base:
+        await until(lambda: collector.stats.versions >= 1)
+        console = HttpSource("floor", POLICY, HttpSettings(url=base))
+        try:
+            await console.snapshot()
+            snap = await collector.source.snapshot()
+            mine = [c for c in snap.contacts if c.source == "pbx"]
+            assert mine, "the pbx's contacts are served beside the simulator's"
+            polls = pbx.polls
+            result = await console.move_contact(mine[0].id, "support")
+            assert result.ok and pbx.moved == [(mine[0].id, "support")]
+            assert pbx.polls > polls  # re-polled before the answer
+            unknown = await console.move_contact("nobody", "support")
+            assert not unknown.ok and unknown.code == "unknown_contact"
+        finally:
+            await console.close()
+    from supervisor_tui.cli import build_parser
+
+    for command in ("serve", "serve-sim"):
+        args = build_parser().parse_args([command, "--port", "0", "--open-metrics"])
+        assert (args.command, args.port, args.open_metrics) == (command, 0, True)
