@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = ["model", "metrics", "erlang", "intervals", "index", "board", "escalation",
           "preview", "trend", "rolling", "text", "fmt", "roles"]
-ADAPTERS = ["http", "twilio", "genesys", "zendesk", "asterisk"]
+ADAPTERS = ["http", "twilio", "genesys", "zendesk", "asterisk", "connect"]
 
 
 def test_import_contracts_hold() -> None:
