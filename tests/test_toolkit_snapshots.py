@@ -83,3 +83,10 @@ def test_agent_detail(snap_compare, size: tuple[int, int]) -> None:  # type: ign
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_thresholds(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(frozen_app(), terminal_size=size, run_before=press("T"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_teams(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    # Bo's morning (one handled) gives team Red its AHT.
+    assert snap_compare(frozen_app(bo_script(), poll_s=0.05), terminal_size=size,
+                        run_before=press("M"))
