@@ -8,8 +8,9 @@ Secrets are never in the file: settings name the environment variable that holds
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -56,6 +57,31 @@ def _casefold_keys(value: dict[str, AgentStateKind]) -> dict[str, AgentStateKind
 
 #: a platform's state names (matched case-insensitively) -> our agent states
 StateMap = Annotated[dict[str, AgentStateKind], AfterValidator(_casefold_keys)]
+
+
+_T = TypeVar("_T")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{12}$")
+
+
+def is_uuid(value: object) -> bool:
+    return isinstance(value, str) and bool(_UUID.match(value))
+
+
+def uuid_ids(value: list[str]) -> list[str]:
+    """Queue ids of a platform that names them by UUID: checked, lower-cased, once each."""
+    bad = [v for v in value if not is_uuid(v)]
+    if bad:
+        raise ValueError(f"not queue ids (UUIDs): {bad[:3]}")
+    return list(dict.fromkeys(v.lower() for v in value))
+
+
+def uuid_keys(value: dict[str, _T]) -> dict[str, _T]:
+    """Per-queue settings keyed by UUID queue ids: checked and lower-cased."""
+    bad = [k for k in value if not is_uuid(k)]
+    if bad:
+        raise ValueError(f"keys must be queue ids (UUIDs): {bad[:3]}")
+    return {k.lower(): v for k, v in value.items()}
 
 
 def platform_url(value: str, appended: str | None = None) -> str:

@@ -12,10 +12,14 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from supervisor_tui.domain.model import Channel
-from supervisor_tui.sources.settings import SourceSettings, platform_url
+from supervisor_tui.sources.settings import (  # is_uuid: also for documents
+    SourceSettings,
+    is_uuid,
+    platform_url,
+    uuid_ids,
+    uuid_keys,
+)
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-                   r"[0-9a-fA-F]{12}$")
 #: arn:PARTITION:connect:REGION:ACCOUNT:instance/INSTANCE_ID
 _INSTANCE_ARN = re.compile(r"^arn:(aws[a-z-]*):connect:([a-z]{2}(-[a-z]+)+-\d):(\d{12}):"
                            r"instance/([0-9a-fA-F-]{36})$")
@@ -23,10 +27,6 @@ _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _PROFILE = re.compile(r"^[A-Za-z0-9_.@+=,-]{1,64}$")
 #: GetMetricDataV2 takes thresholds from 1 to 604,800 s (one week)
 MAX_V2_THRESHOLD_S = 604_800
-
-
-def is_uuid(value: object) -> bool:
-    return isinstance(value, str) and bool(_UUID.match(value))
 
 
 class ConnectQueueSettings(BaseModel):
@@ -132,19 +132,13 @@ class ConnectSettings(SourceSettings):
     @field_validator("queues")
     @classmethod
     def _queue_ids(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if not is_uuid(v)]
-        if bad:
-            raise ValueError(f"not queue ids (UUIDs): {bad[:3]}")
-        return list(dict.fromkeys(v.lower() for v in value))
+        return uuid_ids(value)
 
     @field_validator("queue_settings")
     @classmethod
     def _queue_keys(cls, value: dict[str, ConnectQueueSettings]
                     ) -> dict[str, ConnectQueueSettings]:
-        bad = [k for k in value if not is_uuid(k)]
-        if bad:
-            raise ValueError(f"keys must be queue ids (UUIDs): {bad[:3]}")
-        return {k.lower(): v for k, v in value.items()}
+        return uuid_keys(value)
 
     @field_validator("transfer_flow_id")
     @classmethod

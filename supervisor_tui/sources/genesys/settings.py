@@ -11,10 +11,15 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from supervisor_tui.domain.model import AgentStateKind, Channel
-from supervisor_tui.sources.settings import SourceSettings, StateMap, platform_url
+from supervisor_tui.sources.settings import (  # is_uuid: also for documents
+    SourceSettings,
+    StateMap,
+    is_uuid,
+    platform_url,
+    uuid_ids,
+    uuid_keys,
+)
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-                   r"[0-9a-fA-F]{12}$")
 _REGION = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 _MEDIA = re.compile(r"^[a-z]{2,30}$")
 
@@ -32,10 +37,6 @@ DEFAULT_PRESENCE_MAP: dict[str, AgentStateKind] = {
     "busy": AgentStateKind.AWAY,
     "idle": AgentStateKind.AWAY,
 }
-
-
-def is_uuid(value: object) -> bool:
-    return isinstance(value, str) and bool(_UUID.match(value))
 
 
 class GenesysQueueSettings(BaseModel):
@@ -134,19 +135,13 @@ class GenesysSettings(SourceSettings):
     @field_validator("queues")
     @classmethod
     def _queue_ids(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if not is_uuid(v)]
-        if bad:
-            raise ValueError(f"not queue ids (UUIDs): {bad[:3]}")
-        return list(dict.fromkeys(v.lower() for v in value))
+        return uuid_ids(value)
 
     @field_validator("queue_settings")
     @classmethod
     def _queue_keys(cls, value: dict[str, GenesysQueueSettings]
                     ) -> dict[str, GenesysQueueSettings]:
-        bad = [k for k in value if not is_uuid(k)]
-        if bad:
-            raise ValueError(f"keys must be queue ids (UUIDs): {bad[:3]}")
-        return {k.lower(): v for k, v in value.items()}
+        return uuid_keys(value)
 
     @field_validator("emergency_group_id")
     @classmethod
