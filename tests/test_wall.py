@@ -101,7 +101,8 @@ async def test_each_view_shows_its_numbers() -> None:
 
 async def test_critical_pauses_for_one_view_then_a_strip_rides_on_every_view() -> None:
     source = ScriptedSource([calm_centre()])
-    app = wall_app(source)
+    # 0.6 s views: long enough that a loaded CI machine paints the paused view in time
+    app = wall_app(source, wall_config(rotate_s=0.6))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert not wall_screen(app).paused
@@ -109,10 +110,12 @@ async def test_critical_pauses_for_one_view_then_a_strip_rides_on_every_view() -
         source.snapshots = [centre(T0 + timedelta(seconds=5))]  # a VIP waits 95 s: critical
         await wait_for(pilot, lambda: wall_screen(app).paused)
         assert wall_screen(app).current_view == "escalations"
-        text = screen_text(app)
-        assert "PAUSED · resumes in" in text and "VIP waiting" in text
-        # One view's time (0.3 s) later rotation goes on, though the VIP still waits...
-        await wait_for(pilot, lambda: not wall_screen(app).paused, timeout=1.0)
+        # the pause is set before the view repaints with the new item: wait for both
+        await wait_for(pilot, lambda: wall_screen(app).paused
+                       and "PAUSED · resumes in" in screen_text(app)
+                       and "VIP waiting" in screen_text(app))
+        # One view's time (0.6 s) later rotation goes on, though the VIP still waits...
+        await wait_for(pilot, lambda: not wall_screen(app).paused, timeout=2.0)
         assert any(e.severity == "critical" for e in app.escalations)
         # ...and every view carries the critical strip.
         seen: dict[str, str] = {}
@@ -121,7 +124,7 @@ async def test_critical_pauses_for_one_view_then_a_strip_rides_on_every_view() -
             seen.setdefault(wall_screen(app).current_view, screen_text(app))
             return len(seen) == 4
 
-        await wait_for(pilot, record, timeout=3.0)
+        await wait_for(pilot, record, timeout=5.0)
         for view, shown in seen.items():
             assert "‼ 1 CRITICAL" in shown and "VIP waiting in Sales" in shown, view
 
