@@ -54,10 +54,12 @@ def merge(snapshots: Sequence[Snapshot], health: dict[str, SourceHealth]) -> Sna
     interval_stats: dict = {}
     day_stats: dict = {}
     queue_live: dict = {}
+    tier_stats: dict = {}
     for snap in snapshots:
         interval_stats.update(snap.interval_stats)
         day_stats.update(snap.day_stats)
         queue_live.update(snap.queue_live)
+        tier_stats.update(snap.tier_stats)
     return Snapshot.model_construct(
         taken_at=max(s.taken_at for s in snapshots),
         interval_start=first.interval_start,
@@ -71,6 +73,7 @@ def merge(snapshots: Sequence[Snapshot], health: dict[str, SourceHealth]) -> Sna
         clock_rate=first.clock_rate,
         queue_live=queue_live,
         abandoned=tuple(a for s in snapshots for a in s.abandoned),
+        tier_stats=tier_stats,
     )
 
 
@@ -80,7 +83,8 @@ def restrict(snap: Snapshot, provides: str) -> Snapshot:
         return snap.model_copy(update={"agents": ()})
     if provides == "agents":
         return snap.model_copy(update={"queues": (), "contacts": (), "interval_stats": {},
-                                       "day_stats": {}, "queue_live": {}, "abandoned": ()})
+                                       "day_stats": {}, "queue_live": {}, "abandoned": (),
+                                       "tier_stats": {}})
     return snap
 
 

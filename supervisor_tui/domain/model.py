@@ -114,6 +114,9 @@ class Queue(Frozen):
     threshold_s: Seconds = 20.0
     short_abandon_s: Seconds = 5.0
     source: Id = "simulator"
+    # The vendor (BPO) or site that runs this queue, as the source names it (None: the
+    # source does not say; [vendors] in the config may attribute it: domain/vendors.py)
+    site: Name | None = None
 
 
 class QueueStats(Frozen):
@@ -183,6 +186,7 @@ class Agent(Frozen):
     contact_id: Id | None = None
     queue_id: Id | None = None  # queue of the current contact
     source: Id = "simulator"
+    site: Name | None = None  # the vendor or site the agent works for, as the source says
 
 
 class Contact(Frozen):
@@ -243,6 +247,15 @@ class SourceHealth(Frozen):
     notes: tuple[str, ...] = ()
 
 
+class TierStats(Frozen):
+    """One queue's counters split by customer tier, from a source that reports the
+    split (domain/tiers.py). Tiers not listed, and whatever the listed ones leave of the
+    queue's own counters, count as standard, so the tiers always add up to the queue."""
+
+    interval: dict[Tier, QueueStats] = Field(default_factory=dict)
+    day: dict[Tier, QueueStats] = Field(default_factory=dict)
+
+
 class Snapshot(Frozen):
     """One poll of everything, as seen at ``taken_at`` (the source's clock).
 
@@ -267,6 +280,9 @@ class Snapshot(Frozen):
     # Today's abandoned contacts as the source reports them, newest last; at most the
     # last MAX_ABANDONED (sources that report none leave it empty).
     abandoned: tuple[AbandonedContact, ...] = ()
+    # Per queue, its counters by customer tier, from sources that report them (absent:
+    # the source does not; every contact of that queue then counts as standard).
+    tier_stats: dict[str, TierStats] = Field(default_factory=dict)
 
 
 class ActionCode(StrEnum):
