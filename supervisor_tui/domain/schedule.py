@@ -274,29 +274,31 @@ class Adherence:
         return self.scheduled_s - self.out_s
 
 
-def adherence(entries: Sequence[ScheduleEntry],
-              states: Sequence[tuple[datetime, AgentStateKind]],
-              start: datetime, now: datetime, grace_s: float) -> Adherence:
-    """Adherence of one agent over [start, now].
+def advance(entries: Sequence[ScheduleEntry],
+            states: Sequence[tuple[datetime, AgentStateKind]],
+            start: datetime, end: datetime, grace_s: float,
+            run_start: datetime | None = None) -> tuple[float, float, datetime | None]:
+    """Judge [start, end]: (scheduled seconds, out-of-adherence seconds after grace, the
+    start of the out stretch still open at ``end`` or None).
 
-    ``entries``: this agent's schedule, sorted, not overlapping (a later entry wins
-    where they do). ``states``: (since, kind) observed, sorted; before the first one the
-    agent's state is unknown and that time is not judged (nor counted as scheduled).
-    """
-    cuts = {start, now}
+    ``run_start`` carries an out stretch open at ``start`` (a judgement continued poll
+    after poll), so the grace is forgiven once per stretch, not once per call. See
+    ``adherence`` for ``entries`` and ``states``."""
+    cuts = {start, end}
     for e in entries:
-        cuts.update(t for t in (e.start, e.end) if start < t < now)
+        cuts.update(t for t in (e.start, e.end) if start < t < end)
     for since, _ in states:
-        if start < since < now:
+        if start < since < end:
             cuts.add(since)
     points = sorted(cuts)
     scheduled = out = 0.0
-    run_start: datetime | None = None  # current out stretch (continuous, scheduled)
     ei = si = 0
     for a, b in itertools.pairwise(points):
         cur_exp: ScheduleEntry | None = None
         for e in entries[ei:]:
-            if e.start <= a < e.end:
+            if e.start > a:
+                break
+            if a < e.end:
                 cur_exp = e
         while ei < len(entries) and entries[ei].end <= a:
             ei += 1
@@ -316,8 +318,14 @@ def adherence(entries: Sequence[ScheduleEntry],
         counted_from = max(a, grace_end)
         if counted_from < b:
             out += (b - counted_from).total_seconds()
+    return scheduled, out, run_start
+
+
+def now_of(entries: Sequence[ScheduleEntry], kind_now: AgentStateKind | None,
+           now: datetime, run_start: datetime | None, grace_s: float,
+           scheduled: float, out: float) -> Adherence:
+    """The figures with what holds at ``now`` (the entry in force, in or out)."""
     now_entry = next((e for e in reversed(entries) if e.start <= now < e.end), None)
-    kind_now = states[-1][1] if states and states[-1][0] <= now else None
     if now_entry is None or kind_now is None:
         return Adherence(scheduled, out, None if now_entry is None else now_entry.expected,
                          None if now_entry is None else now_entry.activity, None, None)
@@ -325,6 +333,20 @@ def adherence(entries: Sequence[ScheduleEntry],
     grace_over = run_start is not None and (now - run_start).total_seconds() > grace_s
     return Adherence(scheduled, out, now_entry.expected, now_entry.activity,
                      ok or not grace_over, None if ok else run_start)
+
+
+def adherence(entries: Sequence[ScheduleEntry],
+              states: Sequence[tuple[datetime, AgentStateKind]],
+              start: datetime, now: datetime, grace_s: float) -> Adherence:
+    """Adherence of one agent over [start, now].
+
+    ``entries``: this agent's schedule, sorted, not overlapping (a later entry wins
+    where they do). ``states``: (since, kind) observed, sorted; before the first one the
+    agent's state is unknown and that time is not judged (nor counted as scheduled).
+    """
+    scheduled, out, run_start = advance(entries, states, start, now, grace_s)
+    kind_now = states[-1][1] if states and states[-1][0] <= now else None
+    return now_of(entries, kind_now, now, run_start, grace_s, scheduled, out)
 
 
 def percent(items: Iterable[Adherence]) -> float | None:
