@@ -25,6 +25,7 @@ from pydantic import (
 
 from supervisor_tui.config.groups import TeamsConfig, check_groups
 from supervisor_tui.config.schedule import ScheduleConfig
+from supervisor_tui.config.surveys import SurveysConfig
 from supervisor_tui.config.wall import WallConfig
 from supervisor_tui.crisis.config import CrisisConfig
 from supervisor_tui.domain.escalation import EscalationRules
@@ -190,6 +191,7 @@ class Config(Strict):
         description="[sources.NAME] with type = simulator | http | twilio | zendesk | "
         "genesys; none configured means the built-in simulator")
     crisis: CrisisConfig = Field(default_factory=CrisisConfig)
+    surveys: SurveysConfig = Field(default_factory=SurveysConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     # Where it came from, for messages; not a TOML key.
     path: Path | None = Field(default=None, exclude=True)
