@@ -36,6 +36,8 @@ REQUIRED_ROLE: dict[str, Role] = {
     "crisis_note": Role.SUPERVISOR,
     # targets, escalation limits and notice policy for every console on the store
     "live_settings": Role.ADMIN,
+    # today's schedule for every console on the store (adherence figures and escalations)
+    "schedule_import": Role.SUPERVISOR,
 }
 
 
