@@ -38,6 +38,8 @@ REQUIRED_ROLE: dict[str, Role] = {
     "live_settings": Role.ADMIN,
     # today's schedule for every console on the store (adherence figures and escalations)
     "schedule_import": Role.SUPERVISOR,
+    # today's forecast for every console on the store (intraday, "Need")
+    "forecast_import": Role.SUPERVISOR,
 }
 
 
