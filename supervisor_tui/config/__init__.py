@@ -26,6 +26,13 @@ from pydantic import (
 from supervisor_tui.config.groups import TeamsConfig, check_groups
 from supervisor_tui.config.schedule import ScheduleConfig
 from supervisor_tui.config.surveys import SurveysConfig
+from supervisor_tui.config.vendors import (
+    TierTargetConfig,
+    VendorConfig,
+    check_scopes,
+    check_tiers,
+    check_vendors,
+)
 from supervisor_tui.config.wall import WallConfig
 from supervisor_tui.crisis.config import CrisisConfig
 from supervisor_tui.domain.escalation import EscalationRules
@@ -119,6 +126,11 @@ class ConsoleConfig(Strict):
 class RolesConfig(Strict):
     default: Role = Field(Role.SUPERVISOR, description="role of a user not listed below")
     users: dict[str, Role] = Field(default_factory=dict, description="login name -> role")
+    scopes: dict[str, list[str]] = Field(
+        default_factory=dict, description="login name -> the queues they see and act on: "
+        "vendor:KEY, group:NAME, queue:ID or a queue id (none: everything; docs/vendors.md)")
+
+    _check_scopes = field_validator("scopes")(check_scopes)
 
     def role_of(self, user: str) -> Role:
         return self.users.get(user, self.default)
@@ -185,6 +197,12 @@ class Config(Strict):
         default_factory=dict, description="[groups] NAME = [queue ids]: a KPI band each on "
         "the dashboard (g cycles) and queues:<NAME> views on a wall")
     teams: TeamsConfig = Field(default_factory=TeamsConfig)
+    vendors: dict[str, VendorConfig] = Field(
+        default_factory=dict, description="[vendors.KEY]: an outsourcing vendor or site, "
+        "its queues, agents and contract (docs/vendors.md)")
+    tiers: dict[str, TierTargetConfig] = Field(
+        default_factory=dict, description="[tiers.standard|gold|vip]: each customer "
+        "tier's SL target and threshold (docs/vendors.md)")
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     sources: dict[str, SourceConfig] = Field(
         default_factory=dict,
@@ -197,6 +215,8 @@ class Config(Strict):
     path: Path | None = Field(default=None, exclude=True)
 
     _check_groups = field_validator("groups")(check_groups)
+    _check_vendors = field_validator("vendors")(check_vendors)
+    _check_tiers = field_validator("tiers")(check_tiers)
 
     @model_validator(mode="after")
     def _wall_sees_groups(self) -> Config:

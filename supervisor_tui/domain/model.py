@@ -254,6 +254,9 @@ class TierStats(Frozen):
 
     interval: dict[Tier, QueueStats] = Field(default_factory=dict)
     day: dict[Tier, QueueStats] = Field(default_factory=dict)
+    # The wait each tier's answered_within_threshold was counted against, where the
+    # source counts a tier at its own threshold (absent: the queue's threshold_s).
+    threshold_s: dict[Tier, Seconds] = Field(default_factory=dict)
 
 
 class Snapshot(Frozen):

@@ -260,13 +260,16 @@ class Engine:
 
         # Counters: per-interval buckets of the current day; the current one is _cur.
         self._nq = len(self.queues)
+        # Rows 0..nq-1 are the queues; row nq + 3*q + tier is queue q's contacts of that
+        # tier (the same counting rule, so a queue's tiers add up to its row exactly).
+        self._nrows = 4 * self._nq
         self.buckets: dict[datetime, list[list[float]]] = {}
-        self._cur: list[list[float]] = _zeros(self._nq)
+        self._cur: list[list[float]] = _zeros(self._nrows)
         self._ival_key: datetime | None = None
         self._day_key: datetime | None = None
-        self._day_closed = _zeros(self._nq)  # closed intervals of the current day
-        self._all_closed = _zeros(self._nq)  # every closed interval (for totals)
-        self._totals_base = _zeros(self._nq)
+        self._day_closed = _zeros(self._nrows)  # closed intervals of the current day
+        self._all_closed = _zeros(self._nrows)  # every closed interval (for totals)
+        self._totals_base = _zeros(self._nrows)
         self._bucket_end = -math.inf
         self._day_end = -math.inf
         self.stats_ver = [0] * self._nq  # bumped per queue on any counter change
@@ -387,7 +390,7 @@ class Engine:
                 self.abandons.clear()
                 self._abandon_by_id.clear()
                 self.abandons_ver += 1
-            self._day_closed = _zeros(self._nq)
+            self._day_closed = _zeros(self._nrows)
             self._day_key = dkey
             self._day_end = self.seconds(self.policy.day_start(dkey + timedelta(hours=26)))
         if ikey != self._ival_key:
@@ -397,7 +400,7 @@ class Engine:
                     _add_into(self._day_closed, self._cur)
             cur = self.buckets.get(ikey)
             if cur is None:
-                cur = self.buckets[ikey] = _zeros(self._nq)
+                cur = self.buckets[ikey] = _zeros(self._nrows)
             else:
                 # Re-entering a bucket (a repeated DST hour): it will be closed again.
                 _sub_from(self._all_closed, cur)
@@ -438,6 +441,10 @@ class Engine:
         closed, cur = self._day_closed[qidx], self._cur[qidx]
         return [a + b for a, b in zip(closed, cur, strict=True)]
 
+    def tier_row(self, qidx: int, tier: int) -> int:
+        """The counter row of queue ``qidx``'s contacts of ``tier`` (STANDARD/GOLD/VIP)."""
+        return self._nq + 3 * qidx + tier
+
     def counters(self, queue_id: str, window: str = "interval") -> dict[str, float]:
         """Counters of one queue by name: window is "interval", "day" or "total"."""
         qidx = self.queue_by_id[queue_id].idx
@@ -453,9 +460,10 @@ class Engine:
 
     def totals(self) -> list[list[float]]:
         """Per-queue counters since the last ``reset_totals()`` (or the start)."""
+        nq = self._nq  # (the queues' rows, not their tier rows)
         return [[c + u - b for c, u, b in zip(closed, cur, base, strict=True)]
-                for closed, cur, base in zip(self._all_closed, self._cur, self._totals_base,
-                                             strict=True)]
+                for closed, cur, base in zip(self._all_closed[:nq], self._cur[:nq],
+                                             self._totals_base[:nq], strict=True)]
 
     def reset_totals(self) -> None:
         """Start measuring afresh from now (after a warm-up)."""
@@ -582,16 +590,16 @@ class Engine:
         q = c.queue
         q.n_waiting -= 1
         wait = t - c.entered
-        ctr = self._cur[q.idx]
-        ctr[OFFERED] += 1
-        ctr[ABANDONED_] += 1
         if self.journal is not None:
             self.journal.append((q.id, "abandoned", c.entered, t))
         short = wait < q.short_abandon_s
-        if short:  # excluded from every rate, so never also "after"
-            ctr[ABANDONED_SHORT] += 1
-        elif wait >= q.threshold_s:
-            ctr[ABANDONED_AFTER] += 1
+        for ctr in (self._cur[q.idx], self._cur[self._nq + 3 * q.idx + c.tier]):
+            ctr[OFFERED] += 1
+            ctr[ABANDONED_] += 1
+            if short:  # excluded from every rate, so never also "after"
+                ctr[ABANDONED_SHORT] += 1
+            elif wait >= q.threshold_s:
+                ctr[ABANDONED_AFTER] += 1
         self.stats_ver[q.idx] += 1
         self._end(c, ABANDONED, t)
         abandons = self.abandons
@@ -626,14 +634,15 @@ class Engine:
     def _start(self, a: SimAgent, c: SimContact, t: float) -> None:
         q = c.queue
         wait = t - c.entered
-        ctr = self._cur[q.idx]
-        ctr[OFFERED] += 1
-        ctr[ANSWERED] += 1
-        ctr[WAIT_ANSWERED_S] += wait
+        within = wait <= q.threshold_s
+        for ctr in (self._cur[q.idx], self._cur[self._nq + 3 * q.idx + c.tier]):
+            ctr[OFFERED] += 1
+            ctr[ANSWERED] += 1
+            ctr[WAIT_ANSWERED_S] += wait
+            if within:
+                ctr[ANSWERED_WITHIN] += 1
         if self.journal is not None:
             self.journal.append((q.id, "answered", c.entered, t))
-        if wait <= q.threshold_s:
-            ctr[ANSWERED_WITHIN] += 1
         self.stats_ver[q.idx] += 1
         c.state = CONNECTED
         c.agent = a
@@ -672,9 +681,9 @@ class Engine:
         c = a.contact
         assert c is not None
         q = c.queue
-        ctr = self._cur[q.idx]
-        ctr[HANDLED] += 1
-        ctr[HANDLE_S] += t - c.answered_at
+        for ctr in (self._cur[q.idx], self._cur[self._nq + 3 * q.idx + c.tier]):
+            ctr[HANDLED] += 1
+            ctr[HANDLE_S] += t - c.answered_at
         self.stats_ver[q.idx] += 1
         self._end(c, DONE, t)
         a.contact = None
@@ -873,9 +882,9 @@ class Engine:
         t = self.now
         source = c.queue
         self._leave_queue(c)
-        old = self._cur[source.idx]
-        old[OFFERED] += 1
-        old[FLOWED_OUT] += 1
+        for old in (self._cur[source.idx], self._cur[self._nq + 3 * source.idx + c.tier]):
+            old[OFFERED] += 1
+            old[FLOWED_OUT] += 1
         self.stats_ver[source.idx] += 1
         if self.journal is not None:
             self.journal.append((source.id, "flowed_out", c.entered, t))

@@ -23,6 +23,7 @@ from supervisor_tui.domain.model import (
     Queue,
     QueueStats,
     Snapshot,
+    TierStats,
 )
 from supervisor_tui.sim.config import Scenario, SimulatorConfig
 from supervisor_tui.sim.engine import (
@@ -78,6 +79,7 @@ class SnapshotBuilder:
         # Counters by queue id, rebuilt only for queues whose counters changed.
         self._ival: dict[str, QueueStats] = {}
         self._day: dict[str, QueueStats] = {}
+        self._tiers: dict[str, TierStats] = {}
         self._abandoned: tuple[AbandonedContact, ...] = ()
         self._abandoned_ver = -1
 
@@ -87,15 +89,22 @@ class SnapshotBuilder:
         if self._keys != (ikey, dkey):
             self._keys = (ikey, dkey)
             self._stats_ver = [-1] * len(e.queues)
-            self._ival, self._day = {}, {}
+            self._ival, self._day, self._tiers = {}, {}, {}
         ival, day, seen, vers = self._ival, self._day, self._stats_ver, e.stats_ver
+        tiers = self._tiers
         for i, q in enumerate(e.queues):
             if seen[i] != vers[i]:
                 seen[i] = vers[i]
                 # The engine counts from its epoch (start less warm-up): a window
                 # never claims time it did not see, so rates use the true span.
-                ival[q.id] = _stats(q.id, max(ikey, e.epoch), e.interval_counters(i))
-                day[q.id] = _stats(q.id, max(dkey, e.epoch), e.day_counters(i))
+                istart, dstart = max(ikey, e.epoch), max(dkey, e.epoch)
+                ival[q.id] = _stats(q.id, istart, e.interval_counters(i))
+                day[q.id] = _stats(q.id, dstart, e.day_counters(i))
+                rows = [(tier, e.tier_row(i, n)) for n, tier in enumerate(TIERS)]
+                tiers[q.id] = TierStats.model_construct(
+                    interval={t: _stats(q.id, istart, e.interval_counters(r)) for t, r in rows},
+                    day={t: _stats(q.id, dstart, e.day_counters(r)) for t, r in rows},
+                    threshold_s={})
         agents = tuple([a.model if a.model_ver == a.ver else self._agent(a) for a in e.agents])
         contacts = tuple([c.model if c.model_ver == c.ver else self._contact(c)
                           for c in e.live_contacts()])
@@ -103,7 +112,7 @@ class SnapshotBuilder:
             taken_at=e.now_dt, interval_start=ikey, day_start=dkey, queues=self.queues,
             interval_stats=dict(ival), day_stats=dict(day),
             agents=agents, contacts=contacts, health={}, clock_rate=self.clock_rate,
-            abandoned=self._abandoned_now())
+            abandoned=self._abandoned_now(), tier_stats=dict(tiers))
 
     def _abandoned_now(self) -> tuple[AbandonedContact, ...]:
         e = self.engine
