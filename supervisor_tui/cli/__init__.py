@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--config", type=Path, default=argparse.SUPPRESS,
                         help="TOML config: its [console] timezone and sl_formula")
 
+    from supervisor_tui.cli.report import add_parser as add_report_parser
+
+    add_report_parser(sub, _day)
     sim = sub.add_parser("simulate", help="run one simulated queue headless")
     sim.add_argument("--agents", type=_positive(int), required=True)
     sim.add_argument("--arrivals-per-hour", type=float, required=True)
@@ -157,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     from supervisor_tui.cli.crisis import add_parsers as add_crisis_parsers
 
     add_crisis_parsers(sub)
+    from supervisor_tui.cli.surveys import add_parsers as add_survey_parsers
+
+    add_survey_parsers(sub)
     return parser
 
 
@@ -593,12 +599,29 @@ def cmd_crisis(args: argparse.Namespace) -> int:
         store.close()
 
 
+def cmd_surveys(args: argparse.Namespace) -> int:
+    from supervisor_tui.cli import surveys
+    from supervisor_tui.domain.text import TerminalStream
+
+    config = _config(args)
+    if isinstance(config, int):
+        return config
+    out, err = sys.stdout, sys.stderr  # names from a file reach the terminal cleaned
+    sys.stdout, sys.stderr = TerminalStream(out), TerminalStream(err)
+    try:
+        return surveys.run(args, config)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("serve", "serve-sim"):  # serve-sim: serve with the simulator
         return cmd_serve_sim(args)
+    if args.command == "surveys":  # survey responses: cli/surveys.py
+        return cmd_surveys(args)
     if args.command not in ("crisis", "incident", "check-config", "staffing", "simulate",
-                            "audit", "export"):
+                            "audit", "export", "report"):
         return cmd_run(args)
     from supervisor_tui.domain.text import TerminalStream
 
@@ -617,6 +640,11 @@ def _command(args: argparse.Namespace) -> int:
         return cmd_crisis(args)
     if args.command == "export":
         return cmd_export(args)
+    if args.command == "report":  # the end-of-day report: cli/report.py
+        from supervisor_tui.cli import report
+
+        config = _config(args)
+        return config if isinstance(config, int) else report.run(args, config)
     if args.command == "check-config":
         return cmd_check_config(args.file, args.probe)
     if args.command == "staffing":

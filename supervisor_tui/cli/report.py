@@ -1,0 +1,100 @@
+"""``supervisor-tui report --date DAY [--format md|html|csv|json] [--out FILE]``: the
+end-of-day report of one local day of the shared store (docs/report.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from supervisor_tui.config import Config
+    from supervisor_tui.report.collect import ReportSettings
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+               day: Callable[[str], str]) -> None:
+    """The ``report`` sub-command (``day`` parses --date as ``export`` does)."""
+    report = sub.add_parser(
+        "report", help="the end-of-day report: KPIs vs targets, missed intervals, "
+        "escalations, incidents (Markdown, HTML, CSV or JSON)",
+        description="One local day of the shared store as an end-of-day report: KPIs vs "
+        "targets per channel group, queue group and queue, intervals that missed service "
+        "level, escalations and how fast they were taken, incidents and their timelines. "
+        "md and html are for people (html: one self-contained page with charts); csv and "
+        "json are long rows for BI tools (docs/report.md).")
+    report.add_argument("--date", type=day, required=True,
+                        help="the centre's local day, YYYY-MM-DD (or 'today', 'yesterday')")
+    report.add_argument("--format", choices=["md", "html", "csv", "json"], default="md")
+    report.add_argument("--out", type=Path, help="write to this file (refused if it exists "
+                        "unless --force) instead of standard output")
+    report.add_argument("--force", action="store_true", help="with --out: replace the file")
+    report.add_argument("--db", type=Path, default=argparse.SUPPRESS,
+                        help="SQLite store to read (must exist; never created)")
+    report.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                        help="TOML config: [console] timezone, sl_formula, min_sample; "
+                        "[groups]")
+
+
+def settings_of(config: Config) -> ReportSettings:
+    from supervisor_tui.report.collect import ReportSettings
+
+    return ReportSettings(policy=config.console.policy, sl_formula=config.console.sl_formula,
+                          min_sample=config.console.min_sample,
+                          groups={k: list(v) for k, v in config.groups.items()})
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    import sqlite3
+
+    from supervisor_tui.config import default_db_path
+    from supervisor_tui.report import render
+    from supervisor_tui.report.collect import collect
+    from supervisor_tui.store import Store, StoreError
+
+    def fail(message: str, code: int = 2) -> int:
+        print(f"supervisor-tui: {message}", file=sys.stderr)
+        return code
+
+    if args.force and args.out is None:
+        return fail("--force only goes with --out FILE")
+    if args.format == "html" and args.out is None and sys.stdout.isatty():
+        return fail("an HTML report is a page for a browser: give --out FILE "
+                    "(or redirect standard output)")
+    path = args.db or default_db_path()
+    if not path.is_file():
+        return fail(f"no store at {path} (check --db): nothing to report, nothing created")
+    zone = config.console.policy.zone
+    today = datetime.now(zone).date()
+    day = {"today": today, "yesterday": today - timedelta(days=1)}.get(
+        args.date) or date.fromisoformat(args.date)
+    try:
+        store = Store.open(path)
+    except StoreError as err:
+        return fail(str(err), 1)
+    try:
+        report = collect(store, day, settings_of(config))
+    except (StoreError, sqlite3.Error) as err:
+        return fail(f"cannot read the store: {err}", 1)
+    finally:
+        store.close()
+    text = render(report, args.format)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            with args.out.open("w" if args.force else "x", encoding="utf-8",
+                               newline="") as f:
+                f.write(text)
+        except FileExistsError:
+            return fail(f"{args.out} exists (add --force to replace it)")
+        except OSError as err:
+            return fail(f"cannot write {args.out}: {err.strerror or err}", 1)
+        print(f"report of {day} ({zone.key}) written to {args.out}", file=sys.stderr)
+    if report.empty:
+        print(f"supervisor-tui: nothing stored for {day} ({zone.key}): the report says so",
+              file=sys.stderr)
+    return 0
