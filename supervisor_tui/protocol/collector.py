@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -61,6 +62,7 @@ from supervisor_tui.protocol.documents import (
 from supervisor_tui.protocol.events import EventHub
 from supervisor_tui.protocol.metrics import Metrics, ServedStats
 from supervisor_tui.protocol.server import ProtocolServer, Refusal
+from supervisor_tui.protocol.surveys import SURVEYS_PATH, SurveyWebhook
 from supervisor_tui.sources.base import Capability, Source, SourceError
 
 if TYPE_CHECKING:
@@ -223,7 +225,9 @@ class Collector:
     def __init__(self, sources: Sequence[Source], policy: IntervalPolicy, *,
                  token: str | None = None, interval_s: float = 2.0, timeout_s: float = 10.0,
                  heartbeat_s: float = 5.0, open_metrics: bool = False,
-                 name: str | None = None) -> None:
+                 name: str | None = None, surveys: SurveyWebhook | None = None) -> None:
+        """``surveys``: the survey webhook (POST /v1/surveys), which checks its own
+        tokens (a survey tool gets its own, not the consoles')."""
         self.poller = Poller(sources, interval_s=interval_s, timeout_s=timeout_s)
         if name is None:
             name = sources[0].name if len(sources) == 1 else "collector"
@@ -232,12 +236,17 @@ class Collector:
         self.hub = EventHub(heartbeat_s)
         self.metrics = Metrics(self.stats, sources, self.poller.health,
                                lambda: self.hub.connected, lambda: self.hub.events_sent)
+        self.surveys = surveys
+        routes = [Route(f"{PREFIX}/events", self.hub.endpoint, methods=["GET"]),
+                  Route(f"{PREFIX}/sources", self.sources_doc, methods=["GET"]),
+                  Route(METRICS_PATH, self.metrics.endpoint, methods=["GET"])]
+        open_paths = [METRICS_PATH] if open_metrics else []
+        if surveys is not None:
+            routes.append(Route(SURVEYS_PATH, surveys.endpoint, methods=["POST", "HEAD"]))
+            open_paths.append(SURVEYS_PATH)
         self.server = ProtocolServer(
-            self.source, token=token, refresh_s=float("inf"),
-            routes=[Route(f"{PREFIX}/events", self.hub.endpoint, methods=["GET"]),
-                    Route(f"{PREFIX}/sources", self.sources_doc, methods=["GET"]),
-                    Route(METRICS_PATH, self.metrics.endpoint, methods=["GET"])],
-            open_paths=[METRICS_PATH] if open_metrics else [],
+            self.source, token=token, refresh_s=float("inf"), routes=routes,
+            open_paths=open_paths,
             lifespan=self._lifespan,
             extra_capabilities=[EVENTS_CAPABILITY, SOURCES_CAPABILITY],
             on_served=self.stats.served)
@@ -353,7 +362,38 @@ def build(args: argparse.Namespace, config: Config, token: str | None) -> Collec
     if interval is None:  # serve-sim built a snapshot at most once a second: so still
         interval = 1.0 if args.command == "serve-sim" else config.console.poll_interval_s
     return Collector(sources, config.console.policy, token=token, interval_s=interval,
-                     open_metrics=args.open_metrics)
+                     open_metrics=args.open_metrics,
+                     surveys=survey_webhook(config, token, getattr(args, "db", None)))
+
+
+def survey_webhook(config: Config, token: str | None, db: Path | None) -> SurveyWebhook:
+    """The survey webhook on the collector's store (the console's default file unless
+    --db): a store that cannot be opened makes it answer 503 with the reason, and the
+    collector serves on."""
+    from zoneinfo import ZoneInfo
+
+    from supervisor_tui.config import default_db_path
+    from supervisor_tui.domain.survey_shapes import maps_with
+    from supervisor_tui.store import Store, StoreError
+
+    cfg = config.surveys
+    store: Store | None = None
+    why = ""
+    try:
+        store = Store.open(db or default_db_path())
+    except StoreError as err:
+        why = str(err)
+    webhook_token = os.environ.get(cfg.webhook_token_env) if cfg.webhook_token_env else None
+    if cfg.webhook_token_env and not webhook_token:
+        print(f"supervisor-tui serve: [surveys] webhook_token_env names {cfg.webhook_token_env}, "
+              "which is not set: POST /v1/surveys takes the consoles' token only",
+              file=sys.stderr)
+    elif webhook_token and len(webhook_token) < 16:
+        print(f"supervisor-tui serve: the survey token in {cfg.webhook_token_env} is shorter "
+              "than 16 characters: easy to guess", file=sys.stderr)
+    return SurveyWebhook(store, [token, webhook_token or None], maps_with(cfg.map),
+                         ZoneInfo(config.console.timezone), utcnow,
+                         max_body=cfg.max_body_kb * 1024, why=why)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

@@ -1,0 +1,164 @@
+"""CSAT / NPS / FCR against hand-computed cases; the payload shapes and the CSV parser;
+the store's idempotency and pending -> scored completion."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from supervisor_tui.domain.model import Tier
+from supervisor_tui.domain.survey_shapes import (
+    FieldMap,
+    SurveyError,
+    maps_with,
+    parse_body,
+    parse_csv,
+)
+from supervisor_tui.domain.surveys import (
+    SeenContact,
+    SurveyResponse,
+    SurveyTool,
+    csat_text,
+    fcr,
+    fcr_text,
+    low_vip_scores,
+    nps_text,
+    scores,
+)
+from supervisor_tui.store import Store
+from supervisor_tui.store.surveys import read_surveys, save_surveys
+
+FIX = Path(__file__).parent / "fixtures" / "surveys"
+UTCZ = ZoneInfo("UTC")
+NOW = datetime(2026, 12, 6, 13, 0, tzinfo=UTC)
+MAPS = maps_with({})
+
+
+def resp(rid: str, csat: int | None = None, nps: int | None = None, **kw: object
+         ) -> SurveyResponse:
+    return SurveyResponse(tool=SurveyTool.GENERIC, response_id=rid, answered_at=NOW,
+                          csat=csat, nps=nps, **kw)  # type: ignore[arg-type]
+
+
+def test_csat_and_nps_hand_computed() -> None:
+    # CSAT 5,4,3,2,5 -> satisfied 3 of 5 = 60 %, average 19/5 = 3.8.
+    # NPS 10,9,8,6,0,7 -> promoters 2, detractors 2 of 6 = 0; a response with only
+    # CSAT counts for CSAT alone.
+    rs = [resp("1", 5, 10), resp("2", 4, 9), resp("3", 3, 8), resp("4", 2, 6),
+          resp("5", 5, 0), resp("6", None, 7)]
+    s = scores(rs)
+    assert (s.csat_n, s.csat_satisfied, s.csat_pct, s.csat_avg) == (5, 3, 60.0, 3.8)
+    assert (s.nps_n, s.promoters, s.detractors, s.nps) == (6, 2, 2, 0.0)
+    assert csat_text(s) == "CSAT 60% (n=5)" and nps_text(s) == "NPS +0 (n=6)"
+    # All detractors: -100; all promoters: +100 (the range's ends).
+    assert scores([resp("a", None, 3), resp("b", None, 6)]).nps == -100.0
+    assert scores([resp("a", None, 9)]).nps == 100.0
+    assert csat_text(scores([])) == "CSAT —" and nps_text(None) == "NPS —"
+
+
+def test_fcr_hand_computed() -> None:
+    t0 = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
+    h = timedelta(hours=1)
+    seen = [
+        SeenContact("A", t0, "sales"),           # first; A again at +2h -> repeated
+        SeenContact("A", t0 + 2 * h, "support"),  # repeat of the first: not a first
+        SeenContact("B", t0, "sales"),           # first, never again, window over -> resolved
+        SeenContact("C", t0, "sales"),           # first; C again at +5h > 4h -> resolved
+        SeenContact("C", t0 + 5 * h, "sales"),   # a new first; window still open at now
+    ]
+    now = t0 + 6 * h
+    f = fcr(seen, timedelta(hours=4), now)
+    # First contacts: A@0, B@0, C@0, C@5 = 4; repeated: A@0 = 1; open: C@5 (until 9h).
+    assert (f.first, f.repeated, f.open, f.contacts) == (4, 1, 1, 5)
+    assert f.resolved == 3 and f.rate == 75.0
+    assert fcr_text(f) == "FCR 75% (n=4, 1 open)"
+    assert fcr_text(fcr([], timedelta(hours=4), now)) == "FCR —"
+
+
+def test_low_vip_scores() -> None:
+    rs = [resp("1", 1, tier=Tier.VIP), resp("2", 5, 3, tier=Tier.VIP),
+          resp("3", 5, 9, tier=Tier.VIP), resp("4", 1, tier=Tier.GOLD), resp("5", 2)]
+    assert [r.response_id for r in low_vip_scores(rs, ["vip"], 2, 6)] == ["1", "2"]
+    assert [r.response_id for r in low_vip_scores(rs, ["vip", "gold"], 1, 0)] == ["1", "4"]
+
+
+def test_every_fixture_shape() -> None:
+    generic = parse_body(json.loads((FIX / "generic.json").read_text()), None, MAPS, UTCZ, NOW)
+    assert [(r.response_id, r.csat, r.nps, r.tier) for r in generic] == [
+        ("g-1", 5, 10, Tier.STANDARD), ("g-2", 4, 7, Tier.GOLD), ("g-3", 1, 2, Tier.VIP)]
+    q = parse_body(json.loads((FIX / "qualtrics_web_service.json").read_text()), None, MAPS,
+                   ZoneInfo("Europe/Paris"), NOW)
+    assert len(q) == 1 and q[0].tool is SurveyTool.QUALTRICS
+    assert (q[0].response_id, q[0].csat, q[0].nps, q[0].agent, q[0].team) == (
+        "R_3kPq8ZxYv1AbCdE", 2, 4, "Dana Jensen", None)
+    # No offset: the centre's local time (Paris, UTC+1 in December).
+    assert q[0].answered_at == datetime(2026, 12, 6, 10, 2, 13, tzinfo=UTC)
+    sm = parse_body(json.loads((FIX / "surveymonkey_response_completed.json").read_text()),
+                    None, MAPS, UTCZ, NOW)
+    assert [(r.tool, r.response_id, r.survey_id, r.pending) for r in sm] == [
+        (SurveyTool.SURVEYMONKEY, "118100000001", "123456789", True)]
+    md = parse_body(json.loads((FIX / "medallia_webhook_batch.json").read_text()),
+                    SurveyTool.MEDALLIA, MAPS, UTCZ, NOW)
+    assert [(r.response_id, r.csat, r.nps) for r in md] == [("MDL-900001", 5, 9),
+                                                            ("MDL-900002", 3, 6)]
+    assert md[1].answered_at == datetime(2026, 12, 6, 12, 1, tzinfo=UTC)  # epoch ms
+
+
+def test_mapping_bad_records_and_hostile_text() -> None:
+    maps = maps_with({"qualtrics": FieldMap(csat="values.QID9")})
+    body = {"ResponseID": "R_1", "values": {"QID9": "5", "QID2": ""}}
+    [r] = parse_body(body, SurveyTool.QUALTRICS, maps, UTCZ, NOW)
+    assert (r.csat, r.nps) == (5, None)  # an unanswered NPS is "" in piped text
+    for bad, why in [({"response_id": "x", "csat": 6}, "whole number 1-5"),
+                     ({"response_id": "x", "csat": 4.5}, "whole number 1-5"),
+                     ({"response_id": "x", "nps": "ten"}, "number 0-10"),
+                     ({"response_id": "x"}, "neither a CSAT"),
+                     ({"csat": 4}, "no response id"),
+                     ({"response_id": "x", "csat": 4, "tier": "platinum"}, "tier must be"),
+                     ({"response_id": "x", "csat": 4, "answered_at": "2099-01-01T00:00Z"},
+                      "not plausible"),
+                     ({"response_id": "x", "csat": 4, "agent": {"id": 1}}, "must be text")]:
+        with pytest.raises(SurveyError, match=why):
+            parse_body(bad, SurveyTool.GENERIC, MAPS, UTCZ, NOW)
+    # A batch with one bad record is refused whole, naming the record.
+    with pytest.raises(SurveyError, match="record 2: "):
+        parse_body([{"response_id": "a", "csat": 4}, {"response_id": "b", "csat": 0}],
+                   None, MAPS, UTCZ, NOW)
+    [r] = parse_body({"response_id": "h", "csat": 3, "agent": "\x1b]0;pwned\x07Eve\u202e",
+                      "queue": "x" * 5000}, None, MAPS, UTCZ, NOW)
+    assert r.agent is not None and "\x1b" not in r.agent and "\u202e" not in r.agent
+    assert r.queue is not None and len(r.queue) <= 200
+
+
+def test_csv_rows_rejected_by_line() -> None:
+    rows, rejected = parse_csv((FIX / "export.csv").read_text(), UTCZ, NOW)
+    assert [(r.response_id, r.csat, r.nps) for r in rows] == [
+        ("csv-1", 5, 9), ("csv-2", 2, None), ("csv-3", None, 10)]
+    assert len(rejected) == 2 and rejected[0].startswith("line 5: csat")
+    assert rejected[1].startswith("line 6: tier")
+    with pytest.raises(SurveyError, match="no csat or nps column"):
+        parse_csv("id;score\n1;5\n", UTCZ, NOW)
+
+
+def test_store_once_per_response_and_pending_completed(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    pending = SurveyResponse(tool=SurveyTool.QUALTRICS, response_id="R_1", answered_at=NOW)
+    scored = pending.model_copy(update={"csat": 2, "queue": "sales", "tier": Tier.VIP})
+    assert save_surveys(store, [pending], UTCZ, NOW).added == 1
+    assert save_surveys(store, [pending], UTCZ, NOW).duplicates == 1
+    saved = save_surveys(store, [scored, resp("g", 5)], UTCZ, NOW)
+    assert (saved.added, saved.completed) == (1, 1)
+    # A late id-only retry never wipes the scores.
+    assert save_surveys(store, [pending], UTCZ, NOW).duplicates == 1
+    day = read_surveys(store, "2026-12-06")
+    assert {(r.key, r.csat) for r in day} == {("qualtrics:R_1", 2), ("generic:g", 5)}
+    assert read_surveys(store, "2026-12-05") == []
+    # The local day: 23:30 UTC on the 6th is the 7th in Auckland.
+    late = resp("late", 4).model_copy(update={"answered_at": NOW.replace(hour=23, minute=30)})
+    save_surveys(store, [late], ZoneInfo("Pacific/Auckland"), NOW)
+    assert [r.response_id for r in read_surveys(store, "2026-12-07")] == ["late"]
+    store.close()
