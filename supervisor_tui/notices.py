@@ -40,6 +40,7 @@ CATEGORY_LABEL: dict[EscalationKind, str] = {
     EscalationKind.AGENT_ACW: "agents in after-contact work",
     EscalationKind.AGENT_AWAY: "agents away",
     EscalationKind.AGENT_LONG_CONTACT: "agents on one contact too long",
+    EscalationKind.AGENT_ADHERENCE: "agents out of schedule adherence",
 }
 
 

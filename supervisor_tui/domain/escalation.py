@@ -77,6 +77,7 @@ class EscalationKind(StrEnum):
     AGENT_ACW = "agent_acw"
     AGENT_AWAY = "agent_away"
     AGENT_LONG_CONTACT = "agent_long_contact"  # on one contact > N x the queue's AHT
+    AGENT_ADHERENCE = "agent_adherence"  # out of schedule adherence > N min (adherence.py)
 
 
 class SubjectType(StrEnum):
@@ -933,13 +934,18 @@ class EscalationTracker:
     def update(
         self, snapshot: Snapshot, rules: EscalationRules, owned_ids: Set[str] = frozenset(),
         index: SnapshotIndex | None = None,
+        extra: Callable[[Mapping[str, Escalation]], Iterable[Escalation]] | None = None,
     ) -> TrackerResult:
         """``index``: the snapshot's index if the caller has one (the board's), so the
-        poll reads every contact and agent once; otherwise a full pass here."""
+        poll reads every contact and agent once; otherwise a full pass here. ``extra``:
+        rules that need more than the snapshot (schedule adherence), given the previous
+        result so they return the same objects while nothing changed."""
         now = snapshot.taken_at
         previous = self._result.by_id
         found, under = _evaluate(snapshot, rules, self.sl_formula, self._under_since,
                                  previous, self._memo, index)
+        if extra is not None:
+            found.extend(extra(previous))
         self._track_sl(now, under, rules.clear_after_s)
 
         current: dict[str, Escalation] = {}

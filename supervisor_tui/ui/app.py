@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -27,7 +26,7 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
 from supervisor_tui.actions import Actions
-from supervisor_tui.audited import AuditSink
+from supervisor_tui.audited import Auditor, AuditSink
 from supervisor_tui.config import Config
 from supervisor_tui.crisis.db import CrisisStoreError
 from supervisor_tui.crisis.incidents import Banner
@@ -51,6 +50,7 @@ from supervisor_tui.poller import Poller, PollResult, utcnow
 from supervisor_tui.sources.base import Capability, Source
 from supervisor_tui.store import Store, StoreError
 from supervisor_tui.store.audit import AuditLog
+from supervisor_tui.ui.gc_policy import PollGC
 from supervisor_tui.ui.screens.abandoned import AbandonedScreen
 from supervisor_tui.ui.screens.agents import AgentsScreen
 from supervisor_tui.ui.screens.audit import AuditScreen
@@ -205,6 +205,7 @@ class SupervisorApp(App[None]):
         # Board, clock, trends, windows and escalation tracking live in a plain object
         # (no Textual) that screens read through ``ui.view.ConsoleView``.
         self.state = ConsoleState(config, sources, store, clock, monotonic, store_problem)
+        self._gc = PollGC()  # collections between polls, not inside one (gc_policy)
         self.poller = Poller(
             sources,
             interval_s=config.console.poll_interval_s,
@@ -225,6 +226,10 @@ class SupervisorApp(App[None]):
         self.user = user or self.identity.user
         role = Role.VIEWER if read_only else config.roles.role_of(self.user)
         self.actions = Actions(sources, audit, self.user, role)
+        # A watched schedule file is imported as this user under their configured role
+        # (the file is the config's choice, so a read-only wall imports it too).
+        self.state.schedule.auditor = Auditor(audit, self.user,
+                                              config.roles.role_of(self.user))
         # A read-only console (a wall) only looks: it never sends, not even what others
         # queued (any other console, or `crisis deliver`, does that).
         self.crisis_read_only = read_only
@@ -305,6 +310,7 @@ class SupervisorApp(App[None]):
             self.apply_poll(result)
         except Exception as err:
             self.log.error("applying poll failed", err)
+            self._gc.settle()  # (the collector is not left held)
             self.problem = clean(f"display error: {type(err).__name__}: {err}", 120)
 
     async def on_unmount(self) -> None:
@@ -318,25 +324,31 @@ class SupervisorApp(App[None]):
         state = self.state
         state.health = result.health
         if result.snapshot is not None and result.fresh:
+            self._gc.hold()  # until this poll is painted and its escalations evaluated
             board = state.take_snapshot(result.snapshot)
             self._follow_notify()
             said = state.record_history(board)
             if said:  # a new problem saving history: the status bar keeps saying it
                 self.notify(said, severity="warning", timeout=10)
-            first = self.board is None
+            if state.schedule_said:  # the watched schedule file, once per new problem
+                self.notify(state.schedule_said, title="Schedule", severity="warning",
+                            timeout=15)
+                state.schedule_said = None
             self.board = board
             # Escalation rules cost tens of ms at 10,000 agents: paint the numbers first,
             # evaluate right after (same poll, one frame later).
             # (the board's snapshot: the source's with any live queue targets on it)
             self.call_after_refresh(self._update_escalations, board.snapshot)
-            if first:
-                # Start-up objects (config, model caches) live for the whole run: keep
-                # them out of the cyclic GC so its full passes stay short at 10k agents.
-                gc.freeze()
         # Status only: the screen re-rendered from the new board through its watcher.
         self._tick(ages=result.snapshot is None or not result.fresh)
 
     def _update_escalations(self, snapshot: Snapshot) -> None:
+        try:
+            self._evaluate_escalations(snapshot)
+        finally:
+            self._gc.settle()
+
+    def _evaluate_escalations(self, snapshot: Snapshot) -> None:
         state = self.state
         state.refresh_escalation_states()
         # On the event loop on purpose: a thread measured worse (GIL contention doubled
@@ -345,7 +357,7 @@ class SupervisorApp(App[None]):
             board = self.board
             index = board.index if board is not None and board.snapshot is snapshot else None
             result = state.tracker.update(snapshot, self.config.escalations, state.owned(),
-                                          index=index)
+                                          index=index, extra=state.schedule.escalations)
         except Exception as err:
             self.problem = clean(f"escalation rules failed: {type(err).__name__}: {err}", 120)
             return

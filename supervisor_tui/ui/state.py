@@ -21,6 +21,7 @@ from supervisor_tui.domain.index import IndexBuilder
 from supervisor_tui.domain.model import Queue, QueueStats, Snapshot, SourceHealth, implausible
 from supervisor_tui.domain.rolling import RollingWindows
 from supervisor_tui.domain.trend import TrendBook
+from supervisor_tui.schedules import ScheduleKeeper
 from supervisor_tui.sources.base import Source
 from supervisor_tui.store import (
     INTERVAL_COUNTERS,
@@ -89,6 +90,10 @@ class ConsoleState:
         self._closed: list[IntervalRow] = []
         #: today's abandoned contacts written to the store (only new ones each poll)
         self.abandoned_log = AbandonedRecorder()
+        #: today's schedule (store or watched file) and each agent's adherence, per poll
+        self.schedule = ScheduleKeeper(config.schedule, store, config.console.policy.zone)
+        #: a schedule problem not yet announced (the app pops it)
+        self.schedule_said: str | None = None
 
     # -- a poll ----------------------------------------------------------------
 
@@ -113,6 +118,9 @@ class ConsoleState:
             live_targets=frozenset(self.live.queues),
         )
         self._observe_agents(snapshot)
+        said = self.schedule.poll(snapshot.agents, snapshot.taken_at, snapshot.day_start)
+        if said is not None:
+            self.schedule_said = said
         self._received_mono = self.monotonic()
         self.trends.add(board.taken_at, ((r.queue.id, float(r.waiting)) for r in board.rows))
         self.board = board

@@ -22,17 +22,38 @@ if TYPE_CHECKING:  # annotations only: keeps this module free of the heavy impor
     from supervisor_tui.config.live import Effective
     from supervisor_tui.crisis.incidents import Banner
     from supervisor_tui.crisis.service import CrisisService
+    from supervisor_tui.domain.adherence import AdherenceNow
     from supervisor_tui.domain.agent_day import AgentDay
     from supervisor_tui.domain.board import Board
     from supervisor_tui.domain.escalation import Escalation, EscalationTracker
-    from supervisor_tui.domain.model import Queue, SourceHealth
+    from supervisor_tui.domain.model import Agent, Queue, SourceHealth
     from supervisor_tui.domain.paging import PageMark
+    from supervisor_tui.domain.schedule import ScheduleEntry
     from supervisor_tui.domain.trend import TrendBook
     from supervisor_tui.notices import NoticeDesk
     from supervisor_tui.sources.base import Source
     from supervisor_tui.store import Store
     from supervisor_tui.store.agent_days import AgentDayRow
     from supervisor_tui.store.rows import Callback, EscalationState, IntervalRow, LiveSetting
+    from supervisor_tui.store.schedules import ScheduleImport
+
+
+class ScheduleView(Protocol):
+    """Today's schedule and adherence (``schedules.ScheduleKeeper``), read-only."""
+
+    @property
+    def now(self) -> AdherenceNow: ...
+    @property
+    def has_schedule(self) -> bool: ...
+    @property
+    def meta(self) -> ScheduleImport | None: ...
+    @property
+    def origin(self) -> str | None: ...
+    @property
+    def loaded_at(self) -> datetime | None: ...
+    @property
+    def problem(self) -> str | None: ...
+    def entries_for(self, agent: Agent) -> Sequence[ScheduleEntry]: ...
 
 
 class ConsoleView(Protocol):
@@ -66,6 +87,9 @@ class ConsoleView(Protocol):
     @property
     def agent_days(self) -> Mapping[str, AgentDay]: ...
     def agent_day_rows(self) -> list[AgentDayRow]: ...
+    # Today's schedule and each scheduled agent's adherence (per poll).
+    @property
+    def schedule(self) -> ScheduleView: ...
 
     # Time: one definition of "now" for every age on screen.
     def clock(self) -> datetime: ...

@@ -1,0 +1,117 @@
+"""Today's schedule in the shared store, so every console on it judges adherence against
+the same one (``schedule import``, or a console's watched file).
+
+One import per local day: its entries replace the day's in one transaction (a reader
+sees the old schedule or the new one, never half of each), with who imported it, when,
+from where, a digest of the file (a console watching the same file as another does not
+import it twice) and a ``seq`` that grows with every import, so consoles re-read the
+entries only when it moved. Plain SQL (no SQLite-only constructs beyond what the other
+store modules use) so it ports to the PostgreSQL backend.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from supervisor_tui.domain.schedule import Expected, ScheduleEntry
+from supervisor_tui.store import Store, StoreError
+
+IMPORTS = "schedule_imports"
+ENTRIES = "schedule_entries"
+
+_SCHEMA = (
+    f"create table if not exists {IMPORTS} (day TEXT PRIMARY KEY, seq INTEGER NOT NULL,"
+    " imported_by TEXT, imported_at TEXT, origin TEXT, digest TEXT, entries INTEGER,"
+    " rejected INTEGER)",
+    f"create table if not exists {ENTRIES} (day TEXT NOT NULL, n INTEGER NOT NULL,"
+    " agent TEXT NOT NULL, start_at TEXT NOT NULL, end_at TEXT NOT NULL, activity TEXT,"
+    " expected TEXT NOT NULL, primary key (day, n))",
+)
+_META = "day, seq, imported_by, imported_at, origin, digest, entries, rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleImport:
+    day: str  # the centre's local date, YYYY-MM-DD
+    seq: int  # grows with every import (any day): consoles re-read when it moves
+    imported_by: str
+    imported_at: str  # ISO 8601 UTC
+    origin: str  # the file as named, "watch:" before a console's watched file
+    digest: str  # sha256 of the file's bytes
+    entries: int
+    rejected: int  # rows the parser refused (said when imported)
+
+
+def _errors(store: Store) -> type[Exception]:
+    """The store's database error class (the backend's, else SQLite's)."""
+    return getattr(store.db, "Error", sqlite3.Error)
+
+
+def _ensure(store: Store) -> None:
+    for statement in _SCHEMA:  # (cheap when the tables exist)
+        store.db.execute(statement)
+
+
+def _meta(row: Sequence[Any]) -> ScheduleImport:
+    return ScheduleImport(day=row[0], seq=int(row[1]), imported_by=row[2] or "",
+                          imported_at=row[3] or "", origin=row[4] or "", digest=row[5] or "",
+                          entries=int(row[6] or 0), rejected=int(row[7] or 0))
+
+
+def save_schedule(store: Store, day: str, entries: Sequence[ScheduleEntry], *, origin: str,
+                  digest: str, rejected: int, user: str, now: datetime) -> ScheduleImport:
+    """Replace ``day``'s schedule with ``entries`` (one transaction). Raises StoreError."""
+    try:
+        _ensure(store)
+    except _errors(store) as err:
+        raise StoreError(f"cannot save the schedule: {err}") from None
+    with store._transaction("save the schedule") as conn:
+        top = conn.execute(f"select max(seq) from {IMPORTS}").fetchone()[0] or 0
+        meta = ScheduleImport(day=day, seq=int(top) + 1, imported_by=user,
+                              imported_at=now.astimezone(UTC).isoformat(), origin=origin,
+                              digest=digest, entries=len(entries), rejected=rejected)
+        conn.execute(f"delete from {ENTRIES} where day = ?", [day])
+        conn.executemany(
+            f"insert into {ENTRIES} (day, n, agent, start_at, end_at, activity, expected)"
+            " values (?, ?, ?, ?, ?, ?, ?)",
+            [(day, n, e.agent, e.start.astimezone(UTC).isoformat(),
+              e.end.astimezone(UTC).isoformat(), e.activity, e.expected.value)
+             for n, e in enumerate(entries)])
+        conn.execute(f"delete from {IMPORTS} where day = ?", [day])
+        conn.execute(f"insert into {IMPORTS} ({_META}) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                     [meta.day, meta.seq, meta.imported_by, meta.imported_at, meta.origin,
+                      meta.digest, meta.entries, meta.rejected])
+    return meta
+
+
+def schedule_meta(store: Store, day: str) -> ScheduleImport | None:
+    """The day's import (who, when, from where, ``seq``) without its entries: one row,
+    what a console reads each poll."""
+    try:
+        _ensure(store)
+        row = store.db.execute(f"select {_META} from {IMPORTS} where day = ?",
+                               [day]).fetchone()
+    except _errors(store) as err:
+        raise StoreError(f"cannot read the schedule: {err}") from None
+    return None if row is None else _meta(row)
+
+
+def read_schedule(store: Store, day: str) -> tuple[ScheduleImport | None, list[ScheduleEntry]]:
+    """The day's import and its entries, in file order (one read: the two agree)."""
+    try:
+        _ensure(store)
+        with store._transaction("read the schedule", how="DEFERRED") as conn:
+            row = conn.execute(f"select {_META} from {IMPORTS} where day = ?",
+                               [day]).fetchone()
+            rows = conn.execute(f"select agent, start_at, end_at, activity, expected from"
+                                f" {ENTRIES} where day = ? order by n", [day]).fetchall()
+    except _errors(store) as err:
+        raise StoreError(f"cannot read the schedule: {err}") from None
+    entries = [ScheduleEntry(agent, datetime.fromisoformat(start), datetime.fromisoformat(end),
+                             activity or "", Expected(expected))
+               for agent, start, end, activity, expected in rows]
+    return (None if row is None else _meta(row)), entries
