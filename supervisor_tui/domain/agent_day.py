@@ -27,6 +27,8 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import compress
+from operator import is_not
 
 from supervisor_tui.domain.model import Agent, AgentStateKind
 
@@ -134,6 +136,51 @@ class AgentDayBook:
     def observe(self, agents: Sequence[Agent], now: datetime, day_start: datetime) -> None:
         if self.day_start != day_start:
             self._new_day(day_start)
+        held = self._held
+        if held and len(held) == len(agents):
+            # The usual poll: the same agents in the same order, a few of them new
+            # objects. Only those are visited (an identity compare in C for the rest).
+            self._observe_moved(agents, now, day_start)
+        else:
+            self._observe_all(agents, now, day_start)
+        self._held = agents if isinstance(agents, tuple) else tuple(agents)
+        self.seen_at = now
+
+    def _observe_moved(self, agents: Sequence[Agent], now: datetime,
+                       day_start: datetime) -> None:
+        held, key_of = self._held, self._key_of
+        moved = list(compress(range(len(agents)), map(is_not, agents, held)))
+        if any(agents[i].id != held[i].id or agents[i].source != held[i].source
+               for i in moved):  # someone left or the order changed: the general path
+            self._observe_all(agents, now, day_start)
+            return
+        for i in moved:
+            key_of.pop(id(held[i]), None)
+            agent = agents[i]
+            key_of[id(agent)] = self._see(agent, now, day_start)
+
+    def _see(self, agent: Agent, now: datetime, day_start: datetime) -> str:
+        """A new object for an agent: note what changed; its key."""
+        key = f"{agent.source}:{agent.id}"
+        last = self._last
+        before = last.get(key)
+        last[key] = agent
+        if before == agent:  # (a source building objects afresh)
+            return key
+        self._changed.add(key)
+        self._info[key] = agent
+        day = self.days.get(key)
+        if day is None:
+            self.days[key] = self._first_sight(key, agent, now, day_start)
+        elif before is None or before.state != agent.state or \
+                before.contact_id != agent.contact_id:
+            self._moved(day, agent, now, day_start)
+        return key
+
+    def _observe_all(self, agents: Sequence[Agent], now: datetime,
+                     day_start: datetime) -> None:
+        """Every agent by identity (the first poll, agents joining, leaving or
+        reordered): an unchanged object costs one lookup."""
         last, prev = self._last, self._key_of
         key_of: dict[int, str] = {}
         replaced: list[str] = []
@@ -142,21 +189,9 @@ class AgentDayBook:
             if key is not None:  # the very object of the last poll: unchanged
                 key_of[id(agent)] = key
                 continue
-            key = f"{agent.source}:{agent.id}"
+            key = self._see(agent, now, day_start)
             key_of[id(agent)] = key
-            before = last.get(key)
-            last[key] = agent
             replaced.append(key)
-            if before == agent:  # (a source building objects afresh)
-                continue
-            self._changed.add(key)
-            self._info[key] = agent
-            day = self.days.get(key)
-            if day is None:
-                self.days[key] = self._first_sight(key, agent, now, day_start)
-            elif before is None or before.state != agent.state or \
-                    before.contact_id != agent.contact_id:
-                self._moved(day, agent, now, day_start)
         if len(key_of) - len(replaced) != len(prev):  # some of the last poll's are gone
             fresh = set(replaced)
             for i in prev.keys() - key_of.keys():
@@ -172,8 +207,7 @@ class AgentDayBook:
                     day.current = day.counted_from = None
                     day.work_contact = day.work_began = None
                     self._changed.add(key)
-        self._key_of, self._held = key_of, tuple(agents)
-        self.seen_at = now
+        self._key_of = key_of
 
     def agent(self, key: str) -> Agent | None:
         """The agent as last seen in the feed (gone ones too)."""
