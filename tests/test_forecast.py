@@ -11,6 +11,7 @@ import pytest
 
 from supervisor_tui.domain import erlang
 from supervisor_tui.domain import forecast as fc
+from supervisor_tui.domain.model import SLFormula
 
 FIXTURES = Path(__file__).parent / "fixtures" / "forecasts"
 UTCZ = ZoneInfo("UTC")
@@ -81,7 +82,7 @@ def test_rejected_rows_are_reported_by_line_and_unknown_queues_listed() -> None:
         "line 10: sales at 11:00 again (first at line 9)",
         "line 11: missing queue",
     )
-    assert result.unknown_queues == ("billing",)
+    assert result.unknown_queues == ("nosuch",)
     # Kept: 09:00, and 11:00 with a decimal comma (16,5) in a semicolon file.
     assert [(f"{r.start:%H:%M}", r.contacts) for r in result.rows] == [
         ("09:00", 40.0), ("11:00", 16.5)]
@@ -205,3 +206,28 @@ def test_forecast_day_need_is_cached_per_interval_and_variance() -> None:
     assert fc.variance(110, 100) == pytest.approx(0.10) and fc.variance(5, 0) is None
     assert fc.weighted_aht([fc.ForecastRow("s", NINE, 30, 10, 100),
                             fc.ForecastRow("s", NINE, 30, 30, 200)]) == 175
+
+
+def test_outlook_of_a_queue_mid_day() -> None:
+    def closed(start: datetime, offered: int, within: int) -> dict:
+        return {"queue_id": "sales", "interval_start": start.isoformat(),
+                "interval_minutes": 30, "channel": "voice", "offered": offered,
+                "answered": offered - 2, "answered_within_threshold": within,
+                "abandoned_after_threshold": 1, "handled": offered - 2,
+                "handle_s": 250.0 * (offered - 2), "sl_target": 0.8, "threshold_s": 20.0,
+                "agents_staffed_at_close": 6.0}
+
+    rows = [fc.ForecastRow("sales", NINE + timedelta(minutes=30 * i), 30, c, 240)
+            for i, c in enumerate((40, 36, 60))]
+    stored = [closed(NINE, 40, 29), closed(NINE + timedelta(minutes=30), 20, 9)]
+    o = fc.outlook("sales", rows, stored, NINE + timedelta(minutes=61),
+                   SLFormula.ANSWERED_AND_ABANDONED_AFTER)
+    assert (o.offered_so_far, o.forecast_so_far, o.forecast_day) == (60, 76, 136)
+    assert o.actual_aht_s == 250 and o.aht_variance == pytest.approx(250 / 240 - 1)
+    # 10:00-10:30, a minute gone: 59/30 x 60 calls x 240 s = 8 Erlangs for the 6 agents
+    # staffed at the last close: N <= A, so none of them within the threshold.
+    p = o.projection
+    assert p is not None and p.basis() == "logged in"
+    assert p.remaining_contacts == pytest.approx(60 * 29 / 30)
+    assert p.service_level == pytest.approx(38 / (58 + 58))
+    assert fc.outlook("sales", rows, [], NINE, SLFormula.ANSWERED).projection is None

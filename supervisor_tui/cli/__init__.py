@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     from supervisor_tui.cli.surveys import add_parsers as add_survey_parsers
 
     add_survey_parsers(sub)
+    from supervisor_tui.cli.forecast import add_parser as add_forecast_parser
+
+    add_forecast_parser(sub)
     return parser
 
 
@@ -620,6 +623,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_serve_sim(args)
     if args.command == "surveys":  # survey responses: cli/surveys.py
         return cmd_surveys(args)
+    if args.command == "forecast":  # import a forecast, show it: cli/forecast.py
+        from supervisor_tui.cli import forecast
+
+        return forecast.main(args)
     if args.command not in ("crisis", "incident", "check-config", "staffing", "simulate",
                             "audit", "export", "report"):
         return cmd_run(args)

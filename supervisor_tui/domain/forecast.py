@@ -43,8 +43,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
 from supervisor_tui.domain import erlang
+from supervisor_tui.domain.board import CHANNEL_GROUP, DEFERRED
+from supervisor_tui.domain.model import SLFormula
 from supervisor_tui.domain.text import clean
 
 #: the occupancy cap the board's live "Need" uses (``build_board``), used here too
@@ -52,6 +55,8 @@ DEFAULT_MAX_OCCUPANCY = 0.85
 #: a forecast row above this many contacts per interval is a typo, not a forecast
 MAX_CONTACTS = 1_000_000.0
 MAX_AHT_S = 24 * 3600.0
+#: channels staffed by workload, not Erlang C (the board's deferred channel group)
+DEFERRED_CHANNELS = frozenset(c.value for c, g in CHANNEL_GROUP.items() if g == DEFERRED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,3 +614,83 @@ class ForecastDay:
             except (ValueError, OverflowError):
                 return None
         return ForecastNeed(self._needs[key], row, "workload" if deferred else "Erlang C")
+
+
+# -- one queue's day: forecast beside the stored intervals (CLI, report) ---------------
+
+
+@dataclass(frozen=True)
+class QueueOutlook:
+    """One queue's day: forecast vs actual over the intervals stored so far, and the
+    projection for the whole day (``forecast show``, the end-of-day report)."""
+
+    queue_id: str
+    forecast_day: float  # contacts forecast for the whole day
+    forecast_so_far: float  # ... for the intervals with stored actuals
+    offered_so_far: int  # offered in those intervals
+    forecast_aht_s: float | None  # over those intervals
+    actual_aht_s: float | None  # handle time / handled over those intervals
+    required_peak: int | None  # the most agents any interval of the day requires
+    projection: Projection | None  # None: no target known (no stored interval)
+
+    @property
+    def volume_variance(self) -> float | None:
+        return variance(self.offered_so_far, self.forecast_so_far)
+
+    @property
+    def aht_variance(self) -> float | None:
+        if self.actual_aht_s is None or self.forecast_aht_s is None:
+            return None
+        return variance(self.actual_aht_s, self.forecast_aht_s)
+
+
+def outlook(queue_id: str, rows: Sequence[ForecastRow], closed: Sequence[Mapping[str, Any]],
+            now: datetime, formula: SLFormula, *,
+            scheduled: Mapping[datetime, float] | None = None,
+            logged_in: float | None = None,
+            max_occupancy: float = DEFAULT_MAX_OCCUPANCY) -> QueueOutlook:
+    """``rows``: the queue's forecast for the day; ``closed``: its stored intervals
+    (``store.rows.IntervalRow``) so far. Target, threshold and channel come from the
+    latest stored interval; the rest of the day is staffed as ``remaining_intervals``
+    says (``logged_in`` defaults to the agents staffed at the last stored interval's
+    close)."""
+    by_start = {datetime.fromisoformat(c["interval_start"]): c for c in closed}
+    seen = [r for r in rows if r.start in by_start]
+    offered = sum(int(by_start[r.start]["offered"] or 0) for r in seen)
+    handled = sum(int(by_start[r.start]["handled"] or 0) for r in seen)
+    handle_s = sum(float(by_start[r.start]["handle_s"] or 0) for r in seen)
+    projection: Projection | None = None
+    required_peak: int | None = None
+    if closed:
+        last = max(closed, key=lambda c: c["interval_start"])
+        deferred = str(last["channel"]) in DEFERRED_CHANNELS
+        target, threshold = float(last["sl_target"]), float(last["threshold_s"])
+        within = sum(int(c["answered_within_threshold"] or 0) for c in closed)
+        counted = sum(_denominator(c, formula) for c in closed)
+        if logged_in is None and last.get("agents_staffed_at_close") is not None:
+            logged_in = float(last["agents_staffed_at_close"])
+        # "Still to come" starts where the stored intervals end (a console that is not
+        # running leaves no open interval to count twice).
+        end = max(datetime.fromisoformat(c["interval_start"]) for c in closed)
+        after = max(now, end + timedelta(minutes=int(last["interval_minutes"])))
+        left = remaining_intervals(rows, after, scheduled, logged_in)
+        projection = projected_sl(within, counted, left, threshold, deferred=deferred)
+        needs = [required_agents(r.contacts, r.aht_s, r.minutes, target, threshold,
+                                 deferred=deferred, max_occupancy=max_occupancy)
+                 for r in rows]
+        required_peak = max(needs, default=None)
+    return QueueOutlook(
+        queue_id=queue_id, forecast_day=sum(r.contacts for r in rows),
+        forecast_so_far=sum(r.contacts for r in seen), offered_so_far=offered,
+        forecast_aht_s=weighted_aht(seen), actual_aht_s=handle_s / handled if handled else None,
+        required_peak=required_peak, projection=projection)
+
+
+def _denominator(row: Mapping[str, Any], formula: SLFormula) -> int:
+    """The SL denominator of a stored interval by the console's formula (the same rule
+    as ``board.sl_denominator``)."""
+    if formula == SLFormula.ANSWERED:
+        return int(row["answered"] or 0)
+    if formula == SLFormula.OFFERED:
+        return int(row["offered"] or 0)
+    return int(row["answered"] or 0) + int(row["abandoned_after_threshold"] or 0)
