@@ -227,6 +227,7 @@ class DayReport:
     incidents: tuple[IncidentEntry, ...]
     sections: tuple[Section, ...] = field(default_factory=tuple)
     partial: bool = False  # the day is not over yet (generated before its end)
+    idle_groups: tuple[str, ...] = ()  # [groups] with no stored row that day
 
     @property
     def empty(self) -> bool:
@@ -390,10 +391,11 @@ def build(*, day: date, policy: IntervalPolicy, window: Window, generated_at: da
     for row in rows:
         by_queue.setdefault(str(row["queue_id"]), []).append(row)
     queues = tuple(scope("queue", q, by_queue[q], window, formula) for q in sorted(by_queue))
-    group_kpis = tuple(
-        scope("group", name, [r for q in members for r in by_queue.get(q, [])], window,
-              formula, members)
-        for name, members in groups.items())
+    group_rows = {name: [r for q in members for r in by_queue.get(q, [])]
+                  for name, members in groups.items()}
+    # A group none of whose queues has a row shows no figures (not zeros): it is named.
+    group_kpis = tuple(scope("group", name, group_rows[name], window, formula, members)
+                       for name, members in groups.items() if group_rows[name])
     by_channel_group: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         by_channel_group.setdefault(group_of(str(row["channel"])), []).append(row)
@@ -420,6 +422,7 @@ def build(*, day: date, policy: IntervalPolicy, window: Window, generated_at: da
         day=day, zone=zone.key, window=window, generated_at=generated_at,
         sl_formula=formula, interval_minutes=policy.minutes, min_sample=min_sample,
         queues=queues, groups=group_kpis, channel_groups=channel_groups,
+        idle_groups=tuple(name for name in groups if not group_rows[name]),
         intervals=tuple(interval_kpis), missed=tuple(missed), series=series,
         escalations=escalations(occurrences, window, generated_at),
         incidents=tuple(incidents), sections=tuple(sections),

@@ -183,6 +183,7 @@ def to_json(report: DayReport) -> str:
         "formulas": {name: text for name, text in report.formulas()},
         "channel_groups": [_scope_doc(s) for s in report.channel_groups],
         "groups": [_scope_doc(s) for s in report.groups],
+        "groups_without_figures": [clean(g, 256) for g in report.idle_groups],
         "queues": [_scope_doc(s) for s in report.queues],
         "missed_intervals": [
             {"queue": clean(m.queue_id, 256), "interval_start_utc": _utc(m.window.start),

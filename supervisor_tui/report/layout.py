@@ -133,11 +133,13 @@ def blocks(report: DayReport) -> list[Block]:
     out.append(Heading(2, "Service by group", "groups"))
     if report.groups:
         out.append(_kpi_table("kpi-groups", report.groups))
-        gaps = [f"{g.scope}: no figures for {', '.join(g.missing)}"
-                for g in report.groups if g.missing]
-        if gaps:
-            out.append(Bullets(tuple(gaps)))
-    else:
+    gaps = [f"{g.scope}: no figures for {', '.join(g.missing)}"
+            for g in report.groups if g.missing]
+    gaps += [f"{name}: none of its queues has figures for this day"
+             for name in report.idle_groups]
+    if gaps:
+        out.append(Bullets(tuple(gaps)))
+    elif not report.groups:
         out.append(Para("No queue groups configured ([groups] in the config)."))
 
     out.append(Heading(2, "Service by queue", "queues"))
