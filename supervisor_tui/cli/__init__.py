@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     from supervisor_tui.cli.surveys import add_parsers as add_survey_parsers
 
     add_survey_parsers(sub)
+    from supervisor_tui.cli.schedule import add_parser as add_schedule_parser
+
+    add_schedule_parser(sub)
     from supervisor_tui.cli.forecast import add_parser as add_forecast_parser
 
     add_forecast_parser(sub)
@@ -617,12 +620,31 @@ def cmd_surveys(args: argparse.Namespace) -> int:
         sys.stdout, sys.stderr = out, err
 
 
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from supervisor_tui.cli import schedule
+    from supervisor_tui.store import StoreError
+
+    config = _config(args)
+    if isinstance(config, int):
+        return config
+    try:
+        store = _open_store(args.db)
+    except StoreError as err:
+        return _fail(str(err), 1)
+    try:
+        return schedule.run(args, config, store)
+    finally:
+        store.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("serve", "serve-sim"):  # serve-sim: serve with the simulator
         return cmd_serve_sim(args)
     if args.command == "surveys":  # survey responses: cli/surveys.py
         return cmd_surveys(args)
+    if args.command == "schedule":  # today's schedule: cli/schedule.py
+        return cmd_schedule(args)
     if args.command == "forecast":  # import a forecast, show it: cli/forecast.py
         from supervisor_tui.cli import forecast
 
