@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from supervisor_tui.config.groups import TeamsConfig, check_groups
+from supervisor_tui.config.report import ReportConfig
 from supervisor_tui.config.schedule import ScheduleConfig
 from supervisor_tui.config.surveys import SurveysConfig
 from supervisor_tui.config.vendors import (
@@ -211,12 +212,20 @@ class Config(Strict):
     crisis: CrisisConfig = Field(default_factory=CrisisConfig)
     surveys: SurveysConfig = Field(default_factory=SurveysConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     # Where it came from, for messages; not a TOML key.
     path: Path | None = Field(default=None, exclude=True)
 
     _check_groups = field_validator("groups")(check_groups)
     _check_vendors = field_validator("vendors")(check_vendors)
     _check_tiers = field_validator("tiers")(check_tiers)
+
+    @model_validator(mode="after")
+    def _report_mail(self) -> Config:
+        problems = self.report.problems(self.crisis)  # (config/report.py)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _wall_sees_groups(self) -> Config:
