@@ -41,6 +41,7 @@ CATEGORY_LABEL: dict[EscalationKind, str] = {
     EscalationKind.AGENT_AWAY: "agents away",
     EscalationKind.AGENT_LONG_CONTACT: "agents on one contact too long",
     EscalationKind.AGENT_ADHERENCE: "agents out of schedule adherence",
+    EscalationKind.VIP_LOW_SCORE: "low survey scores from VIPs",
 }
 
 

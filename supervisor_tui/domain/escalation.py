@@ -78,12 +78,14 @@ class EscalationKind(StrEnum):
     AGENT_AWAY = "agent_away"
     AGENT_LONG_CONTACT = "agent_long_contact"  # on one contact > N x the queue's AHT
     AGENT_ADHERENCE = "agent_adherence"  # out of schedule adherence > N min (adherence.py)
+    VIP_LOW_SCORE = "vip_low_score"  # a VIP's low survey score (survey_feed.py)
 
 
 class SubjectType(StrEnum):
     CONTACT = "contact"
     QUEUE = "queue"
     AGENT = "agent"
+    SURVEY = "survey"  # a survey response (tool:response id), not a live contact
 
 
 Level = Severity | Literal["off"]  # TOML has no null: "off" disables a flag rule

@@ -1,0 +1,112 @@
+"""Today's survey responses and first-contact resolution for one console (glue).
+
+``SurveyKeeper`` reads the day's responses from the shared store (the collector's
+webhook and ``surveys import`` write them) at most every ``[surveys] refresh_s`` and
+only when the day's rows changed, follows every snapshot's identified contacts for FCR
+(``domain.surveys.ContactLog``), and turns low scores from VIP customers into
+escalations for the desk. No Textual: screens read it through ``ui.view.SurveyView``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, tzinfo
+
+from supervisor_tui.config.surveys import SurveysConfig
+from supervisor_tui.domain.escalation import Escalation, EscalationKind, Severity, SubjectType
+from supervisor_tui.domain.model import Snapshot
+from supervisor_tui.domain.surveys import (
+    ContactLog,
+    Fcr,
+    SurveyFigures,
+    SurveyResponse,
+    fcr,
+    low_vip_scores,
+)
+from supervisor_tui.domain.text import clean
+from supervisor_tui.store import Store, StoreError
+from supervisor_tui.store.surveys import read_surveys, surveys_version
+
+_EMPTY = SurveyFigures.of([], None)
+
+
+class SurveyKeeper:
+    def __init__(self, config: SurveysConfig, store: Store | None, zone: tzinfo,
+                 monotonic: Callable[[], float]) -> None:
+        self.config = config
+        self.store = store
+        self.zone = zone
+        self.monotonic = monotonic
+        self.log = ContactLog()
+        self.responses: Sequence[SurveyResponse] = ()
+        self.figures: SurveyFigures = _EMPTY
+        self.fcr: Fcr = Fcr()
+        #: why the store could not be read (said on screen), None when fine
+        self.problem: str | None = None
+        self._day: str | None = None
+        self._version: tuple[int, str] | None = None
+        self._read_at: float | None = None
+        self._low: list[SurveyResponse] = []
+
+    def poll(self, snapshot: Snapshot) -> None:
+        """Follow one snapshot; re-read the store when due (cheap when nothing changed)."""
+        self.log.observe(snapshot)
+        day = snapshot.day_start.astimezone(self.zone).date().isoformat()
+        now_mono = self.monotonic()
+        due = (self._read_at is None or day != self._day
+               or now_mono - self._read_at >= self.config.refresh_s)
+        if not due:
+            return
+        self._read_at = now_mono
+        if self.store is not None:
+            try:
+                version = surveys_version(self.store, day)
+                if version != self._version or day != self._day:
+                    self.responses = read_surveys(self.store, day)
+                    self._version = version
+                self.problem = None
+            except StoreError as err:
+                self.problem = clean(err, 160)  # keep the last figures, say why
+        self._day = day
+        # Teams and agents are resolved against the current snapshot's agents.
+        self.figures = SurveyFigures.of(self.responses, snapshot)
+        self.fcr = fcr(self.log.contacts.values(),
+                       timedelta(hours=self.config.fcr_window_h), snapshot.taken_at)
+        cfg = self.config
+        self._low = low_vip_scores(self.responses, [t.value for t in cfg.vip_tiers],
+                                   cfg.vip_csat_max, cfg.vip_nps_max)
+
+    def escalations(self, previous: Mapping[str, Escalation]) -> list[Escalation]:
+        """One warning per low VIP response today (id ``survey-low:<tool>:<response
+        id>``: a response is one item however often it is delivered); the same object
+        while nothing changed."""
+        out: list[Escalation] = []
+        for r in self._low:
+            eid = f"survey-low:{r.key}"
+            p = previous.get(eid)
+            if p is not None and p.last_seen is None:
+                out.append(p)
+                continue
+            out.append(low_score_escalation(r, eid))
+        return out
+
+
+def low_score_escalation(r: SurveyResponse, eid: str) -> Escalation:
+    scores = ", ".join(s for s in (f"CSAT {r.csat}/5" if r.csat is not None else "",
+                                   f"NPS {r.nps}/10" if r.nps is not None else "") if s)
+    who = r.customer or "a customer"
+    where = ", ".join(s for s in (f"queue {r.queue}" if r.queue else "",
+                                  f"agent {r.agent}" if r.agent else "",
+                                  f"contact {r.contact_id}" if r.contact_id else "") if s)
+    tier = r.tier.value.upper() if r.tier is not None else ""
+    reason = f"{tier} low score: {scores} from {who}" + (f" ({where})" if where else "")
+    return Escalation(
+        id=eid, kind=EscalationKind.VIP_LOW_SCORE, severity=Severity.WARNING,
+        reason=clean(reason, 300), subject_type=SubjectType.SURVEY, subject_id=r.key,
+        queue_id=r.queue, source=r.tool.value, first_seen=r.answered_at,
+        value=float(r.csat if r.csat is not None else r.nps or 0),
+        label=clean(f"survey {r.response_id} {who}", 120))
+
+
+def first_seen_day(when: datetime, zone: tzinfo) -> str:
+    return when.astimezone(zone).date().isoformat()
