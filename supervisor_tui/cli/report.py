@@ -8,11 +8,13 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from supervisor_tui.config import Config
     from supervisor_tui.report.collect import ReportSettings
+    from supervisor_tui.report.mail import MailPlan
+    from supervisor_tui.store import Store
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -32,6 +34,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     report.add_argument("--out", type=Path, help="write to this file (refused if it exists "
                         "unless --force) instead of standard output")
     report.add_argument("--force", action="store_true", help="with --out: replace the file")
+    report.add_argument("--email", action="store_true", help="also e-mail the Markdown "
+                        "report to [report] email_to through the crisis outbox (once per "
+                        "day across consoles; the daily mail the console sends at [report] "
+                        "at)")
     report.add_argument("--db", type=Path, default=argparse.SUPPRESS,
                         help="SQLite store to read (must exist; never created)")
     report.add_argument("--config", type=Path, default=argparse.SUPPRESS,
@@ -45,6 +51,17 @@ def settings_of(config: Config) -> ReportSettings:
     return ReportSettings(policy=config.console.policy, sl_formula=config.console.sl_formula,
                           min_sample=config.console.min_sample,
                           groups={k: list(v) for k, v in config.groups.items()})
+
+
+def plan_of(config: Config) -> MailPlan | None:
+    """The daily mail from [report], or None when none is configured."""
+    from supervisor_tui.report.mail import MailPlan
+
+    channel = config.report.email_channel(config.crisis)
+    if channel is None:
+        return None
+    at = config.report.send_at
+    return MailPlan(tuple(config.report.email_to), channel, (at.hour, at.minute))
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -61,6 +78,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
     if args.force and args.out is None:
         return fail("--force only goes with --out FILE")
+    plan = plan_of(config)
+    if args.email and plan is None:
+        return fail("--email needs [report] email_to and an e-mail channel in "
+                    "[crisis.channels] (docs/report.md)")
     if args.format == "html" and args.out is None and sys.stdout.isatty():
         return fail("an HTML report is a page for a browser: give --out FILE "
                     "(or redirect standard output)")
@@ -77,6 +98,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return fail(str(err), 1)
     try:
         report = collect(store, day, settings_of(config))
+        mailed = 0 if plan is None or not args.email else _email(store, config, plan, day)
     except (StoreError, sqlite3.Error) as err:
         return fail(f"cannot read the store: {err}", 1)
     finally:
@@ -97,4 +119,45 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if report.empty:
         print(f"supervisor-tui: nothing stored for {day} ({zone.key}): the report says so",
               file=sys.stderr)
-    return 0
+    return mailed
+
+
+def _email(store: Store, config: Config, plan: MailPlan, day: date) -> int:
+    """Queue ``day``'s mail (unless a console did) and deliver it now; 0 when every
+    delivery went, 1 otherwise (what is left stays queued for any console)."""
+    import asyncio
+    from datetime import UTC
+
+    from supervisor_tui.actions import current_user
+    from supervisor_tui.crisis.outbox import DELIVERED
+    from supervisor_tui.crisis.service import CrisisError, CrisisService
+    from supervisor_tui.report.mail import queue_mail, sent_for
+    from supervisor_tui.store.audit import AuditLog
+
+    user = current_user(config)
+    now = datetime.now(UTC)
+    queued = queue_mail(store, plan, settings_of(config), day, now, user)
+    if queued is None:
+        print(f"supervisor-tui: the report of {day} was already queued as message "
+              f"{sent_for(store, day)} (crisis status shows its deliveries)", file=sys.stderr)
+        return 0
+    try:
+        service = CrisisService(config.crisis, store.db, user=user,
+                                role=config.roles.role_of(user),
+                                audit=AuditLog.for_config(store.db, config.audit))
+    except CrisisError as err:
+        print(f"supervisor-tui: queued, not sent: {err}", file=sys.stderr)
+        return 1
+
+    async def deliver() -> list[Any]:
+        try:
+            until = now.timestamp() + config.crisis.delivery.send_wait_s
+            return await service.worker.drain(queued.row_ids, until)
+        finally:
+            await service.aclose()
+
+    rows = asyncio.run(deliver())
+    for row in rows:
+        said = "delivered" if row.state == DELIVERED else f"{row.state}: {row.last_error}"
+        print(f"report mail to {row.recipient} on {row.channel}: {said}", file=sys.stderr)
+    return 0 if rows and all(r.state == DELIVERED for r in rows) else 1
