@@ -162,3 +162,48 @@ def test_store_once_per_response_and_pending_completed(tmp_path: Path) -> None:
     save_surveys(store, [late], ZoneInfo("Pacific/Auckland"), NOW)
     assert [r.response_id for r in read_surveys(store, "2026-12-07")] == ["late"]
     store.close()
+
+
+def test_keeper_reads_the_day_follows_contacts_and_escalates_vip_once(tmp_path: Path) -> None:
+    from supervisor_tui.config.surveys import SurveysConfig
+    from supervisor_tui.domain.escalation import EscalationRules, EscalationTracker
+    from supervisor_tui.domain.model import AbandonedContact, Channel
+    from supervisor_tui.survey_feed import SurveyKeeper
+    from tests.helpers import T0, centre
+
+    store = Store.open(tmp_path / "s.db")
+    at = T0 - timedelta(hours=1)
+    low = resp("v1", 1, 2, tier=Tier.VIP, customer="cust-99", queue="sales", agent="Ana",
+               contact_id="c7").model_copy(update={"answered_at": at})
+    ok = resp("v2", 5, 10, tier=Tier.VIP, agent="a2").model_copy(update={"answered_at": at})
+    save_surveys(store, [low, ok], UTCZ, at)
+    clock = [0.0]
+    keeper = SurveyKeeper(SurveysConfig(fcr_window_h=4), store, UTCZ, lambda: clock[0])
+    snap = centre()
+    # c1 and an abandoned contact of the same customer: one first contact, repeated.
+    snap = snap.model_copy(update={
+        "contacts": (snap.contacts[0].model_copy(update={"customer": "cust-1"}),
+                     *snap.contacts[1:]),
+        "abandoned": (AbandonedContact(id="ab1", queue_id="sales", channel=Channel.VOICE,
+                                       customer="cust-1", waited_s=30,
+                                       abandoned_at=T0 - timedelta(minutes=30), source="pbx"),)})
+    keeper.poll(snap)
+    f = keeper.figures
+    assert (f.centre.csat_n, f.centre.csat_pct) == (2, 50.0)
+    # Agents by name or id; teams through the agents (Ana and Bo are Red).
+    assert set(f.agents) == {"pbx:a1", "pbx:a2"} and f.teams["Red"].csat_n == 2
+    assert (keeper.fcr.first, keeper.fcr.repeated) == (1, 1)
+    tracker = EscalationTracker()
+    result = tracker.update(snap, EscalationRules(), extra=keeper.escalations)
+    [esc] = [e for e in result.active if e.kind == "vip_low_score"]
+    assert esc.id == "survey-low:generic:v1" and esc.subject_type == "survey"
+    assert esc.reason == ("VIP low score: CSAT 1/5, NPS 2/10 from cust-99 (queue sales, "
+                          "agent Ana, contact c7)")
+    # The same response delivered again: still one item, the same object.
+    save_surveys(store, [low], UTCZ, at)
+    clock[0] += 60
+    keeper.poll(snap)
+    again = tracker.update(snap, EscalationRules(), extra=keeper.escalations)
+    assert [e for e in again.active if e.kind == "vip_low_score"] == [esc]
+    assert again.by_id[esc.id] is esc
+    store.close()
