@@ -33,8 +33,8 @@ class Plain(Source):
         raise NotImplementedError
 
 
-def test_tracked_callbacks_are_shared_by_two_stores_on_one_file(tmp_path: Path) -> None:
-    path = tmp_path / "store.db"
+def test_tracked_callbacks_are_shared_by_two_stores_on_one_file(store_at: Path | str) -> None:
+    path = store_at
     one, two = Store.open(path), Store.open(path)
     row, why = one.add_callback(abandoned_id="c7", source="pbx", queue_id="sales",
                                 customer="Ann Lee", number="+44 7700 9xx xx1", user="kim",

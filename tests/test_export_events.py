@@ -182,8 +182,8 @@ def test_the_local_day_decides_and_an_empty_day_says_so(
     assert "no stored abandoned contacts for 2026-11-24 (Pacific/Auckland)" in err
 
 
-def test_a_poll_writes_only_what_is_new(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.db")
+def test_a_poll_writes_only_what_is_new(store_at: Path | str) -> None:
+    store = Store.open(store_at)
     state, source, wall = console(store)
     drive(state, source, wall, polls=30, step_s=20)
     assert state.board is not None
@@ -271,8 +271,8 @@ def esc(eid: str, first_seen: datetime, severity: Severity = Severity.WARNING,
                       first_seen=first_seen, last_seen=last_seen, label="queue Sales")
 
 
-def test_occurrences_two_consoles_notes_and_undo(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.db")
+def test_occurrences_two_consoles_notes_and_undo(store_at: Path | str) -> None:
+    store = Store.open(store_at)
     day = START.replace(hour=0, minute=0)
     t = START
     record_escalations(store, new=[esc("queue-sl:sales", t)], raised=[], cleared=[],

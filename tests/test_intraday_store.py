@@ -4,6 +4,8 @@ counted twice."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -45,8 +47,8 @@ def _setup(start: datetime, store: Store) -> tuple[ConsoleState, SimulatorSource
     return state, source, wall
 
 
-def test_stored_intervals_equal_the_simulators_counts_and_add_up() -> None:
-    store = Store.open(None)
+def test_stored_intervals_equal_the_simulators_counts_and_add_up(store_at: Path | str) -> None:
+    store = Store.open(store_at)
     start = datetime(2026, 11, 23, 8, 5, tzinfo=UTC)
     state, source, wall = _setup(start, store)
     # 47 s between polls: no poll falls on a boundary, so contacts leave after the last
@@ -83,8 +85,8 @@ def test_stored_intervals_equal_the_simulators_counts_and_add_up() -> None:
             assert mine == pytest.approx(theirs), (iso, name)
 
 
-def test_a_restart_or_a_second_console_never_counts_an_interval_twice() -> None:
-    store = Store.open(None)
+def test_a_restart_or_a_second_console_never_counts_an_interval_twice(store_at: Path | str) -> None:
+    store = Store.open(store_at)
     start = datetime(2026, 11, 23, 9, 10, tzinfo=UTC)
     state, source, wall = _setup(start, store)
     _drive(state, source, wall, polls=60, step_s=60)  # 09:10 -> 10:10: 09:00, 09:30 closed
@@ -104,8 +106,8 @@ def test_a_restart_or_a_second_console_never_counts_an_interval_twice() -> None:
         == before
 
 
-def test_across_midnight_the_last_interval_keeps_the_last_polls_figures_marked() -> None:
-    store = Store.open(None)
+def test_across_midnight_the_last_interval_keeps_the_last_polls_figures_marked(store_at: Path | str) -> None:
+    store = Store.open(store_at)
     start = datetime(2026, 11, 23, 23, 20, tzinfo=UTC)
     state, source, wall = _setup(start, store)
     _drive(state, source, wall, polls=40, step_s=61)  # 23:20 -> 00:00:40
@@ -118,8 +120,8 @@ def test_across_midnight_the_last_interval_keeps_the_last_polls_figures_marked()
     assert {r["queue_id"] for r in last} == set(queues)
 
 
-def test_old_intervals_go_after_the_retention() -> None:
-    store = Store.open(None)
+def test_old_intervals_go_after_the_retention(store_at: Path | str) -> None:
+    store = Store.open(store_at)
     row = {c: 0 for c in INTERVAL_COUNTERS} | {
         "queue_id": "q", "interval_minutes": 30, "channel": "voice", "sl_target": 0.8,
         "threshold_s": 20.0, "agents_staffed_at_close": 1.0, "agents_needed_at_close": None,

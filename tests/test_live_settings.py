@@ -36,8 +36,8 @@ def _set(store: Store, key: str, value: object, user: str = "ada") -> None:
     assert change.done, change.why
 
 
-def test_compare_and_set_two_stores_on_one_file(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+def test_compare_and_set_two_stores_on_one_file(store_at: Path | str) -> None:
+    db = store_at
     one, two = Store.open(db), Store.open(db)
     assert one.live_settings() == {} and one.live_settings_seq() == 0
     # Both admins opened the screen before either saved: both saw "never set" (seq 0).
@@ -105,8 +105,8 @@ def test_a_bad_stored_row_is_ignored_and_said_not_fatal() -> None:
 
 
 def test_a_change_on_one_store_is_applied_by_another_console_at_its_next_poll(
-        tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+        store_at: Path | str) -> None:
+    db = store_at
     admin_store, other_store = Store.open(db), Store.open(db)
     other = _state(other_store)
     board = other.take_snapshot(centre())

@@ -13,16 +13,16 @@ def sample(ts: datetime, queue: str = "sales", waiting: int = 3) -> dict:
             "longest_wait_s": 12.0, "offered": 10, "answered": 8, "abandoned": 1}
 
 
-def test_history_round_trip_and_prune(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.db")
+def test_history_round_trip_and_prune(store_at: Path | str) -> None:
+    store = Store.open(store_at)
     store.record_history([sample(T0 - timedelta(days=20)), sample(T0)])
     assert len(store.history_since(T0 - timedelta(days=30))) == 2
     assert store.prune_history(T0, timedelta(days=14)) == 1
     assert [r["waiting"] for r in store.history_since(T0 - timedelta(days=30))] == [3]
 
 
-def test_two_connections_share_one_file(tmp_path: Path) -> None:
-    a, b = Store.open(tmp_path / "s.db"), Store.open(tmp_path / "s.db")
+def test_two_connections_share_one_file(store_at: Path | str) -> None:
+    a, b = Store.open(store_at), Store.open(store_at)
     a.record_history([sample(T0)])
     assert len(b.history_since(T0 - timedelta(minutes=1))) == 1
 
@@ -34,10 +34,10 @@ def test_unwritable_path_is_a_clear_error(tmp_path: Path) -> None:
         Store.open(blocker / "sub" / "s.db")
 
 
-def test_escalation_state_is_shared_and_take_is_exclusive(tmp_path: Path) -> None:
+def test_escalation_state_is_shared_and_take_is_exclusive(store_at: Path | str) -> None:
     from supervisor_tui.store import ACKNOWLEDGED, RESOLVED, TAKEN
 
-    a, b = Store.open(tmp_path / "s.db"), Store.open(tmp_path / "s.db")
+    a, b = Store.open(store_at), Store.open(store_at)
     assert a.set_escalation_state("contact-wait:sim:c1", TAKEN, "ann", T0) == (True, "")
     assert b.escalation_states()["contact-wait:sim:c1"]["owner"] == "ann"
     assert b.set_escalation_state("contact-wait:sim:c1", TAKEN, "bob", T0) == (
@@ -50,10 +50,10 @@ def test_escalation_state_is_shared_and_take_is_exclusive(tmp_path: Path) -> Non
     assert b.escalation_states()["contact-wait:sim:c1"]["state"] == RESOLVED
 
 
-def test_someone_elses_item_needs_confirming_and_tells_the_owner(tmp_path: Path) -> None:
+def test_someone_elses_item_needs_confirming_and_tells_the_owner(store_at: Path | str) -> None:
     from supervisor_tui.store import RESOLVED, TAKEN
 
-    a, b = Store.open(tmp_path / "s.db"), Store.open(tmp_path / "s.db")
+    a, b = Store.open(store_at), Store.open(store_at)
     eid = "contact-wait:sim:c1"
     assert a.change_escalation(eid, TAKEN, "ann", T0).done
     refused = b.change_escalation(eid, RESOLVED, "bob", T0, label="c1 Dana Jensen (vip)")
@@ -70,10 +70,10 @@ def test_someone_elses_item_needs_confirming_and_tells_the_owner(tmp_path: Path)
     assert b.change_escalation(eid, TAKEN, "bob", T0).why == "already resolved (o reopens it)"
 
 
-def test_release_and_give(tmp_path: Path) -> None:
+def test_release_and_give(store_at: Path | str) -> None:
     from supervisor_tui.store import GIVE, OPEN, RELEASE, TAKEN
 
-    store = Store.open(tmp_path / "s.db")
+    store = Store.open(store_at)
     eid = "queue-sl:sales"
     assert store.change_escalation(eid, RELEASE, "ann", T0).why == "nobody has taken it"
     store.change_escalation(eid, TAKEN, "ann", T0)
@@ -88,10 +88,10 @@ def test_release_and_give(tmp_path: Path) -> None:
     assert (row["state"], row["owner"]) == (OPEN, "")
 
 
-def test_undo_puts_back_what_was_there_unless_changed_since(tmp_path: Path) -> None:
+def test_undo_puts_back_what_was_there_unless_changed_since(store_at: Path | str) -> None:
     from supervisor_tui.store import ACKNOWLEDGED, RESOLVED, TAKEN
 
-    a, b = Store.open(tmp_path / "s.db"), Store.open(tmp_path / "s.db")
+    a, b = Store.open(store_at), Store.open(store_at)
     eid = "contact-wait:sim:c1"
     took = a.change_escalation(eid, TAKEN, "ann", T0)
     resolved = a.change_escalation(eid, RESOLVED, "ann", T0)

@@ -1,14 +1,14 @@
 """Incidents: declare, resolve, the timeline, the banner every console shows, export.
 
 All state is in the shared store, so a banner declared on one console appears on every
-console on the host at its next read (``banners()`` is one cheap query: poll it).
+console sharing the store (one host on SQLite, every host on PostgreSQL) at its next
+read (``banners()`` is one cheap query: poll it).
 No permission checks here: ``service.CrisisService`` decides who may do what.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +32,7 @@ from supervisor_tui.crisis.db import (
     query,
 )
 from supervisor_tui.domain.text import clean, markdown
+from supervisor_tui.store.backend import Db
 
 ACTIVE, RESOLVED = "active", "resolved"
 
@@ -103,19 +104,18 @@ def _incident(row: Mapping[str, Any]) -> Incident:
         resolved_by=row["resolved_by"], updated_at=parse_iso(row["updated_at"]))
 
 
-def add_event(conn: sqlite3.Connection, incident_id: int, ts: datetime, kind: str, user: str,
+def add_event(conn: Db, incident_id: int, ts: datetime, kind: str, user: str,
               text: str, data: Mapping[str, Any] | None = None) -> None:
     """Append a timeline event inside the caller's transaction (so the event and the
     state change it describes commit together or not at all)."""
-    conn.execute(f"INSERT INTO {TIMELINE} (incident_id, ts, kind, user, text, data) "
+    conn.execute(f'INSERT INTO {TIMELINE} (incident_id, ts, kind, "user", text, data) '
                  "VALUES (?, ?, ?, ?, ?, ?)",
                  [incident_id, iso(ts), kind, user, text, dumps(dict(data or {}))])
 
 
 class IncidentStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-        ensure_schema(db)
+    def __init__(self, db: Db | sqlite_utils.Database) -> None:
+        self.db = ensure_schema(db)
 
     # -- reads -------------------------------------------------------------------
 
@@ -181,12 +181,12 @@ class IncidentStore:
                                 f"{', '.join(s.value for s in Severity)})") from None
         queue_list = [q.strip() for q in queues if q.strip()]
         with immediate(self.db, "declare the incident") as conn:
-            cursor = conn.execute(
+            incident_id = conn.insert_id(
                 f"INSERT INTO {INCIDENTS} (uid, title, severity, queues, impact, eta, state, "
-                "declared_at, declared_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "declared_at, declared_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
                 [uuid.uuid4().hex, title, severity.value, dumps(queue_list), impact, eta,
                  ACTIVE, iso(now), user, iso(now)])
-            incident_id = int(cursor.lastrowid)  # type: ignore[arg-type]
             add_event(conn, incident_id, now, "declared", user,
                       f"declared {severity.value}: {title}",
                       {"queues": queue_list, "impact": impact, "eta": eta})
@@ -201,7 +201,7 @@ class IncidentStore:
         changes = {k: v for k, v in changes.items() if getattr(current, k) != v}
         if not changes:
             return current
-        with immediate(self.db, "update the incident") as conn:
+        with immediate(self.db, "update the incident", f"{INCIDENTS}:{incident_id}") as conn:
             sets = ", ".join(f"{k} = ?" for k in changes)
             conn.execute(f"UPDATE {INCIDENTS} SET {sets}, updated_at = ? WHERE id = ?",
                          [*changes.values(), iso(now), incident_id])
@@ -210,7 +210,7 @@ class IncidentStore:
         return self.get(incident_id)
 
     def resolve(self, incident_id: int, *, user: str, now: datetime, note: str = "") -> Incident:
-        with immediate(self.db, "resolve the incident") as conn:
+        with immediate(self.db, "resolve the incident", f"{INCIDENTS}:{incident_id}") as conn:
             row = conn.execute(f"SELECT state FROM {INCIDENTS} WHERE id = ?",
                                [incident_id]).fetchone()
             if row is None:
@@ -231,20 +231,21 @@ class IncidentStore:
         with immediate(self.db, "add to the timeline") as conn:
             add_event(conn, incident_id, now, kind, user, text)
 
-    def post_banner(self, conn: sqlite3.Connection, incident_id: int, key: str, text: str,
+    def post_banner(self, conn: Db, incident_id: int, key: str, text: str,
                     now: datetime) -> bool:
         """Show ``text`` on every console (inside the caller's transaction). The
         delivery key makes a re-delivery a no-op; returns whether it was new."""
-        cursor = conn.execute(f"INSERT OR IGNORE INTO {BANNERS} (incident_id, idem_key, ts, "
-                              "text) VALUES (?, ?, ?, ?)", [incident_id, key, iso(now), text])
+        cursor = conn.execute(f"INSERT INTO {BANNERS} (incident_id, idem_key, ts, text) "
+                              "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                              [incident_id, key, iso(now), text])
         return cursor.rowcount == 1
 
 
-def set_ref(conn: sqlite3.Connection, incident_id: int, channel: str, external_id: str) -> None:
+def set_ref(conn: Db, incident_id: int, channel: str, external_id: str) -> None:
     """Remember the receiver's id for this incident (first one wins: a re-delivery of the
     create must not repoint later updates)."""
-    conn.execute(f"INSERT OR IGNORE INTO {REFS} (incident_id, channel, external_id) "
-                 "VALUES (?, ?, ?)", [incident_id, channel, external_id])
+    conn.execute(f"INSERT INTO {REFS} (incident_id, channel, external_id) "
+                 "VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [incident_id, channel, external_id])
 
 
 # -- Markdown export -----------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 1. ``Outbox.enqueue`` writes the message and one row per (channel, recipient) in one
    transaction BEFORE any network call; each row has its own idempotency key.
-2. A worker *claims* due rows: inside ``BEGIN IMMEDIATE`` it moves each to ``sending``
-   with a lease (owner, expiry) by an UPDATE guarded on the state it read, so two
-   consoles on the host never hold the same row.
+2. A worker *claims* due rows: in one write transaction (SQLite: ``BEGIN IMMEDIATE``;
+   PostgreSQL: the candidate rows read ``FOR UPDATE SKIP LOCKED``, so consoles on other
+   hosts claim other rows instead of waiting) it moves each to ``sending`` with a lease
+   (owner, expiry) by an UPDATE guarded on the state it read, so two consoles never
+   hold the same row.
 3. It sends with the row's key, then commits ``delivered``, ``retrying`` (exponential
    backoff with jitter, or the receiver's Retry-After) or ``failed`` (the receiver
    refused it for good, or too many attempts) — again guarded on still holding it.
@@ -47,6 +49,7 @@ from supervisor_tui.crisis.db import (
 from supervisor_tui.crisis.incidents import Incident, IncidentStore, add_event, set_ref
 from supervisor_tui.domain.text import clean
 from supervisor_tui.store.audit import AuditError
+from supervisor_tui.store.backend import Db, as_db
 
 QUEUED, SENDING, RETRYING, DELIVERED, FAILED = (
     "queued", "sending", "retrying", "delivered", "failed")
@@ -158,8 +161,8 @@ class QueuedMessage:
 
 
 class Outbox:
-    def __init__(self, db: sqlite_utils.Database, incidents: IncidentStore) -> None:
-        self.db = db
+    def __init__(self, db: Db | sqlite_utils.Database, incidents: IncidentStore) -> None:
+        self.db = as_db(db)
         self.incidents = incidents  # (its constructor created every crisis table)
 
     # -- writing ---------------------------------------------------------------------
@@ -173,21 +176,19 @@ class Outbox:
         uid = uuid.uuid4().hex
         ids = []
         with immediate(self.db, "queue the message") as conn:
-            cursor = conn.execute(
+            message_id = conn.insert_id(
                 f"INSERT INTO {MESSAGES} (uid, incident_id, template, kind, created_at, "
-                "created_by, variables) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "created_by, variables) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 [uid, incident.id, template, kind, iso(now), user, dumps(dict(variables))])
-            message_id = int(cursor.lastrowid)  # type: ignore[arg-type]
             for d in deliveries:
-                cursor = conn.execute(
+                ids.append(conn.insert_id(
                     f"INSERT INTO {OUTBOX} (message_id, incident_id, channel, channel_type, "
                     "recipient, idem_key, subject, body, meta, state, attempts, "
                     "next_attempt_at, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id",
                     [message_id, incident.id, d.channel, d.channel_type, d.recipient,
                      idempotency_key(uid, d.channel, d.recipient), d.subject, d.body,
-                     dumps(dict(d.meta)), QUEUED, now.timestamp(), iso(now), iso(now)])
-                ids.append(int(cursor.lastrowid))  # type: ignore[arg-type]
+                     dumps(dict(d.meta)), QUEUED, now.timestamp(), iso(now), iso(now)]))
             channels = sorted({d.channel for d in deliveries})
             add_event(conn, incident.id, now, "message", user,
                       f"message {message_id} ({template}, {kind}) queued: "
@@ -208,9 +209,13 @@ class Outbox:
         abandoned row whose request had gone out must not be sent again (None: now);
         such a row is set aside as "outcome unknown" until then instead of claimed."""
         claimed: list[tuple[OutboxRow, bool]] = []
-        with immediate(self.db, "claim deliveries") as conn:
+        # SQLite: BEGIN IMMEDIATE excludes other claimers. PostgreSQL: SKIP LOCKED hands
+        # concurrent claimers disjoint rows, with no lock named (claims never queue); a
+        # row another claimer holds still keeps its recipient's later rows back (the
+        # NOT EXISTS sees it unsettled), so order is kept.
+        with immediate(self.db, "claim deliveries", f"{OUTBOX}:claim:{owner}") as conn:
             cursor = conn.execute(f"""
-                SELECT * FROM {OUTBOX} o
+                SELECT o.* FROM {OUTBOX} o
                 WHERE ((o.state IN (?, ?) AND o.next_attempt_at <= ?)
                        OR (o.state = ? AND (o.lease_until <= ? OR o.lease_owner LIKE ?)))
                   AND NOT EXISTS (
@@ -221,7 +226,7 @@ class Outbox:
                         -- held with an unknown outcome: it most likely arrived, and the
                         -- next message must not wait unknown_outcome_wait_s behind it
                         AND NOT (p.state = ? AND coalesce(p.outcome_unknown, 0) = 1))
-                ORDER BY o.id LIMIT ?""",
+                ORDER BY o.id LIMIT ?{conn.skip_locked}""",
                 [QUEUED, RETRYING, now, SENDING, now, f"{_HOST}:%", *UNSETTLED, RETRYING,
                  limit * 10])
             names = [c[0] for c in cursor.description]

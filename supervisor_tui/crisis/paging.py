@@ -6,7 +6,8 @@ leases, same key on every attempt, retries, ``crisis status`` / ``requeue``), bu
 no incident: its rows carry incident id ``PAGE_INCIDENT`` (0, which no incident has),
 so paging works with nothing declared.
 
-``PageBook.enqueue`` re-checks every page inside one ``BEGIN IMMEDIATE`` transaction,
+``PageBook.enqueue`` re-checks every page inside one write transaction holding the pages'
+lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory lock),
 against the last page *recorded* for that escalation, and writes the page rows
 (primary key: the page key ``<escalation id>#<n>``), the message and its deliveries in
 that same transaction. Two consoles that both found page 3 due serialise on the write
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +38,7 @@ from supervisor_tui.crisis.db import (
 )
 from supervisor_tui.crisis.outbox import QUEUED, NewDelivery, idempotency_key
 from supervisor_tui.domain.paging import DuePage, PageMark, PageRecord
+from supervisor_tui.store.backend import Db
 
 PAGES = "escalation_pages"
 PAGE_INCIDENT = 0  # the outbox's incident id for pages: no incident has it
@@ -56,18 +57,20 @@ class Queued:
 
 
 class PageBook:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-        ensure_schema(db)  # the outbox this sends through
+    def __init__(self, db: Db | sqlite_utils.Database) -> None:
+        self.db = db = ensure_schema(db)  # the outbox this sends through
+        # Read incrementally by insertion order: SQLite's rowid; on PostgreSQL a column of
+        # that name (ids are given under the pages' lock, so commit order is id order).
+        rowid = "" if db.dialect == "sqlite" else "rowid BIGINT GENERATED ALWAYS AS IDENTITY, "
         try:
-            db.execute(f"CREATE TABLE IF NOT EXISTS {PAGES} (key TEXT PRIMARY KEY, "
-                       "escalation_id TEXT NOT NULL, number INTEGER NOT NULL, "
-                       "at TEXT NOT NULL, message_id INTEGER NOT NULL, who TEXT, "
-                       "channels TEXT, label TEXT, severity TEXT, reason TEXT, by TEXT)")
-            db.execute(f"CREATE INDEX IF NOT EXISTS idx_{PAGES}_escalation "
-                       f"ON {PAGES} (escalation_id, number)")
-            db.execute(f"CREATE INDEX IF NOT EXISTS idx_{PAGES}_at ON {PAGES} (at)")
-        except sqlite3.Error as err:
+            db.ddl(f"CREATE TABLE IF NOT EXISTS {PAGES} ({rowid}key TEXT PRIMARY KEY, "
+                   "escalation_id TEXT NOT NULL, number INTEGER NOT NULL, "
+                   "at TEXT NOT NULL, message_id INTEGER NOT NULL, who TEXT, "
+                   "channels TEXT, label TEXT, severity TEXT, reason TEXT, by TEXT)")
+            db.ddl(f"CREATE INDEX IF NOT EXISTS idx_{PAGES}_escalation "
+                   f"ON {PAGES} (escalation_id, number)")
+            db.ddl(f"CREATE INDEX IF NOT EXISTS idx_{PAGES}_at ON {PAGES} (at)")
+        except db.Error as err:
             raise CrisisStoreError(f"cannot create the pages table: {err}") from None
 
     # -- reading -----------------------------------------------------------------------
@@ -128,7 +131,7 @@ class PageBook:
         nothing was left to page (another console did it first)."""
         if not pages:
             return None
-        with immediate(self.db, "queue the page") as conn:
+        with immediate(self.db, "queue the page", PAGES) as conn:
             kept: list[DuePage] = []
             skipped: list[str] = []
             recorded = _last_pages(conn, [p.escalation.id for p in pages])
@@ -147,23 +150,21 @@ class PageBook:
             # The same keys make the same message uid (and delivery keys): a bug that
             # queued them twice would hit the unique indexes, not the on-call's phone.
             uid = uuid.uuid5(_UID_NAMESPACE, "\n".join(keys)).hex
-            cursor = conn.execute(
+            message_id = conn.insert_id(
                 f"INSERT INTO {MESSAGES} (uid, incident_id, template, kind, created_at, "
-                "created_by, variables) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "created_by, variables) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 [uid, PAGE_INCIDENT, PAGE_TEMPLATE, PAGE_KIND, iso(now), user,
                  dumps({"who": who, "keys": keys, **(variables or {})})])
-            message_id = int(cursor.lastrowid)  # type: ignore[arg-type]
             row_ids = []
             for d in made:
-                cursor = conn.execute(
+                row_ids.append(conn.insert_id(
                     f"INSERT INTO {OUTBOX} (message_id, incident_id, channel, channel_type, "
                     "recipient, idem_key, subject, body, meta, state, attempts, "
                     "next_attempt_at, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id",
                     [message_id, PAGE_INCIDENT, d.channel, d.channel_type, d.recipient,
                      idempotency_key(uid, d.channel, d.recipient), d.subject, d.body,
-                     dumps(dict(d.meta)), QUEUED, now.timestamp(), iso(now), iso(now)])
-                row_ids.append(int(cursor.lastrowid))  # type: ignore[arg-type]
+                     dumps(dict(d.meta)), QUEUED, now.timestamp(), iso(now), iso(now)]))
             conn.executemany(
                 f"INSERT INTO {PAGES} (key, escalation_id, number, at, message_id, who, "
                 "channels, label, severity, reason, by) "
@@ -174,7 +175,7 @@ class PageBook:
         return Queued(message_id, tuple(row_ids), tuple(kept), tuple(skipped))
 
 
-def _last_pages(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, PageRecord]:
+def _last_pages(conn: Db, ids: Sequence[str]) -> dict[str, PageRecord]:
     """The last page recorded per escalation id, inside the caller's transaction (in
     chunks: SQLite's variable limit)."""
     found: dict[str, PageRecord] = {}

@@ -55,6 +55,7 @@ from supervisor_tui.crisis.templates import (
 )
 from supervisor_tui.domain.model import ActionCode
 from supervisor_tui.domain.roles import Role
+from supervisor_tui.store.backend import Db
 
 T = TypeVar("T")
 STATUSPAGE_STATUS = {MessageKind.INITIAL: "investigating", MessageKind.UPDATE: "identified",
@@ -95,7 +96,7 @@ class CrisisService:
     def __init__(
         self,
         config: CrisisConfig,
-        db: sqlite_utils.Database,
+        db: Db | sqlite_utils.Database,
         *,
         user: str,
         role: Role,
@@ -126,7 +127,7 @@ class CrisisService:
             self.incidents = IncidentStore(db)
         except CrisisStoreError as err:
             raise CrisisError(str(err), "store") from None
-        self.outbox = Outbox(db, self.incidents)
+        self.outbox = Outbox(self.incidents.db, self.incidents)
         self.worker = DeliveryWorker(
             self.outbox,
             senders if senders is not None else build_senders(

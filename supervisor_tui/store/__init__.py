@@ -1,7 +1,10 @@
-"""The local store: one SQLite file (WAL) shared by every console on the host.
+"""The shared store: one SQLite file (WAL) shared by every console on the host, or one
+PostgreSQL database shared by every console on every host (``[store] url``).
 
-sqlite-utils for every table. This issue keeps per-queue metric history (feeding the
-trends); later issues add escalation state, the audit log and the crisis outbox.
+Both behind one ``Db`` (store/backend.py): per-queue metric history, escalation state,
+notes and notices, intervals and their sums, live settings, call-backs; the audit log
+(store/audit.py), the crisis tables (crisis/db.py) and the other store modules use the
+same connection. See docs/store.md.
 
 Failure to open or write the store never stops the console: ``open_store`` returns
 ``None`` with a reason, and write errors (disk full, read-only file) are reported to
@@ -10,7 +13,6 @@ the caller, which shows them and carries on with in-memory trends.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,8 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
-import sqlite_utils
-
+from supervisor_tui.store.backend import Db, is_pg_url, open_db
 from supervisor_tui.store.rows import (
     Callback,
     EscalationNote,
@@ -133,141 +134,130 @@ def owner_text(state: str, owner: str) -> str:
 
 
 class Store:
-    def __init__(self, db: sqlite_utils.Database, path: Path | None) -> None:
+    def __init__(self, db: Db, path: Path | None = None) -> None:
         self.db = db
+        #: the SQLite file (None: in memory, or PostgreSQL: see ``where``)
         self.path = path
-        self._ensure_schema()
+        try:
+            self._ensure_schema()
+        except db.Error as err:
+            raise StoreError(f"cannot create the store's tables: {err}") from None
+
+    @property
+    def where(self) -> str:
+        """The store as it may be shown (a PostgreSQL URL without its password)."""
+        shown = getattr(self.db, "shown", None)
+        return str(shown or self.path or "memory")
 
     @classmethod
-    def open(cls, path: Path | str | None) -> Store:
-        """Open (creating if needed) the store at ``path``; ``None`` = in memory."""
-        if path is None:
-            return cls(sqlite_utils.Database(memory=True), None)
-        path = Path(path)
+    def open(cls, location: Path | str | None) -> Store:
+        """Open (creating its tables if needed) the store at ``location``: a SQLite file
+        path, a ``postgresql://`` URL, or None (SQLite in memory)."""
+        if is_pg_url(location):
+            from supervisor_tui.store.postgres import redact
+
+            try:
+                return cls(open_db(location))
+            except StoreError as err:
+                raise StoreError(f"cannot open the PostgreSQL store "
+                                 f"{redact(str(location))}: {err}") from None
+            except Exception as err:  # psycopg.Error: imported only with a URL
+                if not _is_db_error(err):
+                    raise
+                raise StoreError(f"cannot open the PostgreSQL store {redact(str(location))}: "
+                                 f"{_first_line(err)}") from None
+        path = None if location is None else Path(location)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves where it matters.
-            conn = sqlite3.connect(path, timeout=5.0, check_same_thread=False,
-                                   isolation_level=None)
-            db = sqlite_utils.Database(conn)
-            db.enable_wal()
-            store = cls(db, path)
-        except (OSError, sqlite3.Error) as err:
+            return cls(open_db(path), path)
+        except OSError as err:
             raise StoreError(f"cannot open database {path}: {err}") from None
-        return store
+        except Exception as err:
+            if not _is_db_error(err):
+                raise
+            raise StoreError(f"cannot open database {path}: {err}") from None
 
     def _ensure_schema(self) -> None:
-        # db.table(name), not db[name]: a Table, which a View (db[name] may be one) is not.
-        table = self.db.table(HISTORY)
-        if not table.exists():
-            table.create(
-                {
-                    "ts": str,
-                    "queue_id": str,
-                    "service_level": float,
-                    "waiting": int,
-                    "longest_wait_s": float,
-                    "offered": int,
-                    "answered": int,
-                    "abandoned": int,
-                },
-                pk=("queue_id", "ts"),
-            )
-            table.create_index(["ts"], if_not_exists=True)
+        db = self.db
+        db.create_table(HISTORY, {
+            "ts": str, "queue_id": str, "service_level": float, "waiting": int,
+            "longest_wait_s": float, "offered": int, "answered": int, "abandoned": int,
+        }, pk=("queue_id", "ts"))
+        db.create_index(HISTORY, ["ts"])
         self._ensure_escalation_schema()
         self._ensure_interval_schema()
-        self.db.execute(f"create table if not exists {LIVE_SETTINGS} (key TEXT PRIMARY KEY,"
-                        " value TEXT, updated_by TEXT, updated_at TEXT, seq INTEGER)")
-        self.db.execute(f"create table if not exists {CALLBACKS} (id TEXT PRIMARY KEY, "
-                        + ", ".join(f"{c} TEXT" for c in _CALLBACK_COLUMNS[1:]) + ")")
-        self.db.execute(f"create index if not exists idx_{CALLBACKS}_created_at"
-                        f" on {CALLBACKS} (created_at)")
+        db.create_table(LIVE_SETTINGS, {"key": str, "value": str, "updated_by": str,
+                                        "updated_at": str, "seq": int}, pk="key")
+        db.create_table(CALLBACKS, {c: str for c in _CALLBACK_COLUMNS}, pk="id")
+        db.create_index(CALLBACKS, ["created_at"])
 
     def _ensure_interval_schema(self) -> None:
-        types: dict[str, str] = {c: "INTEGER" for c in INTERVAL_COLUMNS}
-        types.update({"queue_id": "TEXT", "interval_start": "TEXT", "channel": "TEXT",
-                      "wait_answered_s": "FLOAT", "handle_s": "FLOAT", "sl_target": "FLOAT",
-                      "threshold_s": "FLOAT", "agents_staffed_at_close": "FLOAT"})
-        columns = ", ".join(f"[{c}] {types[c]}" for c in INTERVAL_COLUMNS)
-        # Clustered on (interval_start, queue_id) (WITHOUT ROWID): a day of every queue
-        # is one contiguous range. The key makes a write an upsert: a restart, or two
-        # consoles on one store, write the same interval again and never count it twice.
-        self.db.execute(f"create table if not exists {INTERVALS} ({columns},"
-                        " primary key (interval_start, queue_id)) without rowid")
+        types: dict[str, type] = {c: int for c in INTERVAL_COLUMNS}
+        types.update({"queue_id": str, "interval_start": str, "channel": str,
+                      "wait_answered_s": float, "handle_s": float, "sl_target": float,
+                      "threshold_s": float, "agents_staffed_at_close": float})
+        # Clustered on (interval_start, queue_id) (WITHOUT ROWID on SQLite): a day of
+        # every queue is one contiguous range. The key makes a write an upsert: a
+        # restart, or two consoles on one store, write the same interval again and never
+        # count it twice.
+        self.db.create_table(INTERVALS, types, pk=("interval_start", "queue_id"),
+                             without_rowid=True)
         # One queue's days (the queue views) by queue first.
-        self.db.execute(f"create index if not exists idx_{INTERVALS}_queue_id_interval_start"
-                        f" on {INTERVALS} (queue_id, interval_start)")
+        self.db.create_index(INTERVALS, ["queue_id", "interval_start"])
         # Channel sums, rewritten with each write: a channel group's day is then ~48 x 3
         # rows to read, not 1,000 queues x 48 to add up while the screen waits.
-        if self.db.table(INTERVAL_SUMS).exists():
+        if self.db.table_exists(INTERVAL_SUMS):
             return
-        sums = ", ".join(f"[{c}] {types.get(c, 'INTEGER')}" for c in _SUM_COLUMNS)
-        self.db.execute(f"create table {INTERVAL_SUMS} ({sums}, primary key"
-                        f" ({', '.join(_SUM_KEY)})) without rowid")
+        self.db.create_table(INTERVAL_SUMS, {c: types.get(c, int) for c in _SUM_COLUMNS},
+                             pk=_SUM_KEY, without_rowid=True)
         # (a store whose intervals were written before the sums existed)
-        self.db.execute(f"insert into {INTERVAL_SUMS} ({', '.join(_SUM_COLUMNS)}) "
-                        + _SUM_SELECT.format(where="1"))
+        with self.db.transaction(INTERVALS):
+            self.db.execute(f"insert into {INTERVAL_SUMS} ({', '.join(_SUM_COLUMNS)}) "
+                            + _SUM_SELECT.format(where="1 = 1")
+                            + " on conflict do nothing")
 
     def _ensure_escalation_schema(self) -> None:
-        state = self.db.table(ESC_STATE)
-        if not state.exists():
-            state.create(
-                {"id": str, "state": str, "owner": str, "updated_at": str, "updated_by": str,
-                 "until": str, "seq": int},
-                pk="id",
-            )
-        else:  # a store from before snooze and undo
-            columns = state.columns_dict
-            if "until" not in columns:
-                state.add_column("until", str)
-            if "seq" not in columns:
-                state.add_column("seq", int)
-        if not self.db.table(ESC_NOTICES).exists():
-            self.db.table(ESC_NOTICES).create(
-                {"id": int, "escalation_id": str, "to_user": str, "from_user": str,
-                 "ts": str, "text": str, "seen_at": str},
-                pk="id",
-            )
-            self.db.table(ESC_NOTICES).create_index(["to_user", "ts"])
-        if not self.db.table(ESC_NOTES).exists():
-            self.db.table(ESC_NOTES).create(
-                {"id": int, "escalation_id": str, "ts": str, "user": str, "note": str},
-                pk="id",
-            )
-            self.db.table(ESC_NOTES).create_index(["escalation_id"])
+        db = self.db
+        db.create_table(ESC_STATE, {"id": str, "state": str, "owner": str, "updated_at": str,
+                                    "updated_by": str, "until": str, "seq": int}, pk="id")
+        # (a store from before snooze and undo)
+        db.add_missing_columns(ESC_STATE, {"until": str, "seq": int})
+        db.create_table(ESC_NOTICES, {"id": int, "escalation_id": str, "to_user": str,
+                                      "from_user": str, "ts": str, "text": str,
+                                      "seen_at": str}, pk="id")
+        db.create_index(ESC_NOTICES, ["to_user", "ts"])
+        db.create_table(ESC_NOTES, {"id": int, "escalation_id": str, "ts": str, "user": str,
+                                    "note": str}, pk="id")
+        db.create_index(ESC_NOTES, ["escalation_id"])
 
     @contextmanager
-    def _transaction(self, failing: str, how: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        """One transaction (BEGIN IMMEDIATE: writers queue, across processes); any
-        sqlite error rolls back and becomes ``StoreError(f"cannot {failing}: …")``."""
-        conn = self.db.conn
+    def _transaction(self, failing: str, *locks: str, how: str = "") -> Iterator[Db]:
+        """One write transaction holding the named ``locks`` (SQLite: BEGIN IMMEDIATE,
+        which holds every lock; PostgreSQL: advisory locks, so writers of one thing
+        queue across hosts). Any database error rolls back and becomes
+        ``StoreError(f"cannot {failing}: …")``. ``how`` is kept for older callers."""
+        db = self.db
         try:
-            conn.execute(f"BEGIN {how}")
-            yield conn
-            conn.execute("COMMIT")
-        except sqlite3.Error as err:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreError(f"cannot {failing}: {err}") from None
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            with db.transaction(*(locks or ("store",))):
+                yield db
+        except db.Error as err:
+            raise StoreError(f"cannot {failing}: {_first_line(err)}") from None
+
+    def _read(self, failing: str, sql: str, args: Sequence[object] = ()) -> list[dict[str, object]]:
+        try:
+            return self.db.query(sql, list(args))
+        except self.db.Error as err:
+            raise StoreError(f"cannot {failing}: {_first_line(err)}") from None
 
     def escalation_states(self) -> dict[str, EscalationState]:
         """State of every escalation someone has touched, keyed by escalation id."""
-        try:
-            return {row["id"]: cast(EscalationState, row)
-                    for row in self.db.table(ESC_STATE).rows}
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot read escalation state: {err}") from None
+        return {str(row["id"]): cast(EscalationState, row) for row in self._read(
+            "read escalation state", f"select id, state, owner, updated_at, updated_by, until,"
+            f" seq from {ESC_STATE}")}
 
     def escalation_notes(self, escalation_id: str) -> list[EscalationNote]:
-        try:
-            return cast(list[EscalationNote], list(self.db.table(ESC_NOTES).rows_where(
-                "escalation_id = ?", [escalation_id], order_by="id")))
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot read notes: {err}") from None
+        return cast(list[EscalationNote], self._read(
+            "read notes", f'select id, escalation_id, ts, "user", note from {ESC_NOTES}'
+            " where escalation_id = ? order by id", [escalation_id]))
 
     def set_escalation_state(self, escalation_id: str, state: str, user: str,
                              now: datetime) -> tuple[bool, str]:
@@ -281,14 +271,15 @@ class Store:
                           label: str = "") -> Change:
         """Apply ``verb`` (a state, RELEASE or GIVE) to an escalation as ``user``.
 
-        Atomic across processes (BEGIN IMMEDIATE): two supervisors pressing at once
+        Atomic across processes and hosts (one transaction holding the item's lock:
+        BEGIN IMMEDIATE, or a PostgreSQL advisory lock): two supervisors pressing at once
         get one winner and one refusal naming the winner, never a silent overwrite.
         Taking over, resolving, snoozing or giving away an item someone else owns needs
         ``force`` (the user confirmed) and leaves that owner a notice; GIVE always
         tells the receiver. ``label`` names the item in notices.
         """
         what = label or escalation_id
-        with self._transaction("save escalation state"):
+        with self._transaction("save escalation state", f"{ESC_STATE}:{escalation_id}"):
             before = self._state_row(escalation_id)
             current = before["state"] if before else OPEN
             owner = (before["owner"] or "") if before else ""
@@ -331,7 +322,7 @@ class Store:
         if after is None:
             return Change(False, "nothing to undo")
         eid = after["id"]
-        with self._transaction("undo"):
+        with self._transaction("undo", f"{ESC_STATE}:{eid}"):
             row = self._state_row(eid)
             if row is None or (row.get("seq") or 0) != after["seq"]:
                 by = row["updated_by"] if row else "someone"
@@ -349,7 +340,7 @@ class Store:
         return Change(True, before=row, after=restored, told=change.told)
 
     def _state_row(self, escalation_id: str) -> EscalationState | None:
-        cur = self.db.conn.execute(
+        cur = self.db.execute(
             f"select id, state, owner, updated_at, updated_by, until, seq from {ESC_STATE}"
             " where id = ?", [escalation_id])
         row = cur.fetchone()
@@ -359,15 +350,17 @@ class Store:
                                               strict=True)))
 
     def _write_state(self, row: EscalationState) -> None:
-        self.db.conn.execute(
-            f"insert or replace into {ESC_STATE} (id, state, owner, updated_at, updated_by,"
-            " until, seq) values (?, ?, ?, ?, ?, ?, ?)",
+        self.db.execute(
+            f"insert into {ESC_STATE} (id, state, owner, updated_at, updated_by, until, seq)"
+            " values (?, ?, ?, ?, ?, ?, ?) on conflict (id) do update set"
+            " state = excluded.state, owner = excluded.owner, updated_at = excluded.updated_at,"
+            " updated_by = excluded.updated_by, until = excluded.until, seq = excluded.seq",
             [row["id"], row["state"], row["owner"], row["updated_at"], row["updated_by"],
              row.get("until") or "", row.get("seq") or 0])
 
     def _notice(self, escalation_id: str, to_user: str, from_user: str, now: datetime,
                 text: str) -> str:
-        self.db.conn.execute(
+        self.db.execute(
             f"insert into {ESC_NOTICES} (escalation_id, to_user, from_user, ts, text,"
             " seen_at) values (?, ?, ?, ?, ?, '')",
             [escalation_id, to_user, from_user, now.isoformat(), text])
@@ -375,57 +368,44 @@ class Store:
 
     def notices_for(self, user: str, since: datetime) -> list[EscalationNotice]:
         """Notices addressed to ``user`` from ``since`` on, oldest first."""
-        try:
-            return cast(list[EscalationNotice], list(self.db.query(
-                f"select * from {ESC_NOTICES} where to_user = ? and ts >= ? order by id",
-                [user, since.isoformat()])))
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot read notices: {err}") from None
+        return cast(list[EscalationNotice], self._read(
+            "read notices", f"select * from {ESC_NOTICES} where to_user = ? and ts >= ?"
+            " order by id", [user, since.isoformat()]))
 
     def mark_notices_seen(self, ids: Sequence[int], now: datetime) -> None:
         if not ids:
             return
-        try:
-            with self.db.conn:
-                self.db.conn.execute(
-                    f"update {ESC_NOTICES} set seen_at = ? where seen_at = '' and id in "
-                    f"({', '.join('?' * len(ids))})", [now.isoformat(), *ids])
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot save notices: {err}") from None
+        with self._transaction("save notices", ESC_NOTICES) as db:
+            db.execute(f"update {ESC_NOTICES} set seen_at = ? where seen_at = '' and id in "
+                       f"({', '.join('?' * len(ids))})", [now.isoformat(), *ids])
 
     def add_escalation_note(self, escalation_id: str, user: str, note: str,
                             now: datetime) -> None:
-        try:
-            with self.db.conn:
-                self.db.table(ESC_NOTES).insert(
-                    {"escalation_id": escalation_id, "ts": now.isoformat(), "user": user,
-                     "note": note})
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot save note: {err}") from None
+        with self._transaction("save note", ESC_NOTES) as db:
+            db.execute(f'insert into {ESC_NOTES} (escalation_id, ts, "user", note)'
+                       " values (?, ?, ?, ?)", [escalation_id, now.isoformat(), user, note])
 
     def record_history(self, rows: Iterable[HistoryRow]) -> int:
         """Append one sample per queue; returns rows written. Raises StoreError."""
         rows = list(rows)
-        with self._transaction("write history", how=""):  # one commit, not one per row
-            # sqlite-utils wants dicts where any Mapping would do (a TypedDict is one).
-            self.db.table(HISTORY).insert_all(rows, replace=True)  # type: ignore[arg-type]
+        with self._transaction("write history", HISTORY) as db:  # one commit, not per row
+            db.executemany(
+                f"insert into {HISTORY} ({', '.join(_HISTORY_COLUMNS)}) values"
+                f" ({', '.join('?' * len(_HISTORY_COLUMNS))}) on conflict (queue_id, ts)"
+                " do update set " + ", ".join(f"{c} = excluded.{c}"
+                                              for c in _HISTORY_COLUMNS[2:]),
+                [[r[c] for c in _HISTORY_COLUMNS] for r in rows])  # type: ignore[literal-required]
         return len(rows)
 
     def history_since(self, since: datetime) -> list[HistoryRow]:
-        try:
-            return cast(list[HistoryRow], list(self.db.query(
-                f"select * from {HISTORY} where ts >= ? order by ts", [since.isoformat()])))
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot read history: {err}") from None
+        return cast(list[HistoryRow], self._read(
+            "read history", f"select {', '.join(_HISTORY_COLUMNS)} from {HISTORY}"
+            " where ts >= ? order by ts", [since.isoformat()]))
 
     def prune_history(self, now: datetime, keep: timedelta) -> int:
-        try:
-            cursor = self.db.execute(
-                f"delete from {HISTORY} where ts < ?", [(now - keep).isoformat()]
-            )
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot prune history: {err}") from None
-        return cursor.rowcount
+        with self._transaction("prune history", HISTORY) as db:
+            cursor = db.execute(f"delete from {HISTORY} where ts < ?", [(now - keep).isoformat()])
+            return int(cursor.rowcount)
 
     # -- intraday: one row per queue per closed interval ------------------------------
 
@@ -437,9 +417,11 @@ class Store:
         marks = ", ".join("?" * len(INTERVAL_COLUMNS))
         starts = sorted({r["interval_start"] for r in rows})
         where = f"interval_start in ({', '.join('?' * len(starts))})"
-        with self._transaction("write intervals"):
-            conn = self.db.conn
-            conn.executemany(f"insert or replace into {INTERVALS} ({cols}) values ({marks})",
+        update = ", ".join(f"{c} = excluded.{c}" for c in INTERVAL_COLUMNS[2:])
+        # One writer of the intervals at a time: the sums are rebuilt from the rows.
+        with self._transaction("write intervals", INTERVALS) as conn:
+            conn.executemany(f"insert into {INTERVALS} ({cols}) values ({marks}) on conflict"
+                             f" (interval_start, queue_id) do update set {update}",
                              [[r[c] for c in INTERVAL_COLUMNS] for r in rows])  # type: ignore[literal-required]
             if starts:  # from every stored row of those intervals: idempotent
                 conn.execute(f"delete from {INTERVAL_SUMS} where {where}", starts)
@@ -480,40 +462,37 @@ class Store:
 
     def _interval_query(self, sql: str, args: Sequence[object]) -> list[IntervalRow]:
         try:
-            cursor = self.db.conn.execute(sql, list(args))
-            return [cast(IntervalRow, dict(zip(INTERVAL_COLUMNS, row, strict=True)))
-                    for row in cursor]
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot read intervals: {err}") from None
+            with self.db.lock:
+                found = self.db.execute(sql, list(args)).fetchall()
+        except self.db.Error as err:
+            raise StoreError(f"cannot read intervals: {_first_line(err)}") from None
+        return [cast(IntervalRow, dict(zip(INTERVAL_COLUMNS, row, strict=True)))
+                for row in found]
 
     # -- live thresholds: config values changed while running, shared -----------------
 
     def live_settings(self) -> dict[str, LiveSetting]:
         """Every live setting (cleared ones too, value None), keyed by key: one query."""
-        try:
-            cursor = self.db.conn.execute(
-                f"select key, value, updated_by, updated_at, seq from {LIVE_SETTINGS}")
-            return {row[0]: LiveSetting(key=row[0], value=row[1], updated_by=row[2] or "",
-                                        updated_at=row[3] or "", seq=row[4] or 0)
-                    for row in cursor}
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot read live settings: {err}") from None
+        rows = self._read("read live settings",
+                          f"select key, value, updated_by, updated_at, seq from {LIVE_SETTINGS}")
+        return {str(r["key"]): LiveSetting(key=str(r["key"]), value=cast(str | None, r["value"]),
+                                           updated_by=str(r["updated_by"] or ""),
+                                           updated_at=str(r["updated_at"] or ""),
+                                           seq=int(cast(int, r["seq"]) or 0))
+                for r in rows}
 
     def live_settings_seq(self) -> int:
         """The newest change's ``seq`` (0: none): consoles re-read only when it moves."""
-        try:
-            row = self.db.conn.execute(f"select max(seq) from {LIVE_SETTINGS}").fetchone()
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot read live settings: {err}") from None
-        return int(row[0] or 0)
+        row = self._read("read live settings", f"select max(seq) as top from {LIVE_SETTINGS}")
+        return int(cast(int, row[0]["top"]) or 0) if row else 0
 
     def set_live_setting(self, key: str, value: str | None, user: str, now: datetime,
                          expect_seq: int) -> LiveChange:
         """Write one key (``value`` JSON text; None clears it back to the config) if its
         ``seq`` is still ``expect_seq`` (0: never set): two admins at once get one
         winner, and the other is told who changed it since."""
-        with self._transaction("save live setting"):
-            conn = self.db.conn
+        # One lock for the table: seq is the table's max + 1.
+        with self._transaction("save live setting", LIVE_SETTINGS) as conn:
             row = conn.execute(f"select key, value, updated_by, updated_at, seq from"
                                f" {LIVE_SETTINGS} where key = ?", [key]).fetchone()
             before = (LiveSetting(key=row[0], value=row[1], updated_by=row[2] or "",
@@ -526,8 +505,10 @@ class Store:
             top = conn.execute(f"select max(seq) from {LIVE_SETTINGS}").fetchone()[0] or 0
             after = LiveSetting(key=key, value=value, updated_by=user,
                                 updated_at=now.isoformat(), seq=int(top) + 1)
-            conn.execute(f"insert or replace into {LIVE_SETTINGS} (key, value, updated_by,"
-                         " updated_at, seq) values (?, ?, ?, ?, ?)",
+            conn.execute(f"insert into {LIVE_SETTINGS} (key, value, updated_by, updated_at, seq)"
+                         " values (?, ?, ?, ?, ?) on conflict (key) do update set"
+                         " value = excluded.value, updated_by = excluded.updated_by,"
+                         " updated_at = excluded.updated_at, seq = excluded.seq",
                          [key, value, user, after["updated_at"], after["seq"]])
         return LiveChange(True, "", before, after)
 
@@ -537,23 +518,17 @@ class Store:
         """Tracked call-backs created at or after ``since`` (all if None), oldest first."""
         # (stored in UTC, so the text order is the time order)
         where, args = (("created_at >= ?", [since.astimezone(UTC).isoformat()]) if since
-                       else ("1", []))
-        try:
-            cursor = self.db.conn.execute(
-                f"select {', '.join(_CALLBACK_COLUMNS)} from {CALLBACKS} where {where}"
-                " order by created_at, id", args)
-            return [cast(Callback, dict(zip(_CALLBACK_COLUMNS, row, strict=True)))
-                    for row in cursor]
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot read call-backs: {err}") from None
+                       else ("1 = 1", []))
+        return cast(list[Callback], self._read(
+            "read call-backs", f"select {', '.join(_CALLBACK_COLUMNS)} from {CALLBACKS}"
+            f" where {where} order by created_at, id", args))
 
     def add_callback(self, *, abandoned_id: str, source: str, queue_id: str, customer: str,
                      number: str, user: str, now: datetime) -> tuple[Callback | None, str]:
         """Track a call-back for one abandoned contact: (the row, "") or (None, why not:
         someone already tracks one for it)."""
         key = f"{source}:{abandoned_id}"
-        with self._transaction("save call-back"):
-            conn = self.db.conn
+        with self._transaction("save call-back", f"{CALLBACKS}:{key}") as conn:
             row = conn.execute(f"select created_by, state from {CALLBACKS} where id = ?",
                                [key]).fetchone()
             if row is not None:
@@ -574,8 +549,7 @@ class Store:
         or (None, why not)."""
         if state not in (CALLBACK_WAITING, CALLBACK_DONE, CALLBACK_NO_ANSWER):
             return None, f"unknown call-back state {state!r}"
-        with self._transaction("save call-back"):
-            conn = self.db.conn
+        with self._transaction("save call-back", f"{CALLBACKS}:{callback_id}") as conn:
             row = conn.execute(f"select {', '.join(_CALLBACK_COLUMNS)} from {CALLBACKS}"
                                " where id = ?", [callback_id]).fetchone()
             if row is None:
@@ -591,4 +565,20 @@ class Store:
         return current, ""
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.db.close()
+
+
+_HISTORY_COLUMNS = ("queue_id", "ts", "service_level", "waiting", "longest_wait_s", "offered",
+                    "answered", "abandoned")
+
+
+def _is_db_error(err: BaseException) -> bool:
+    """A database driver's error (sqlite3's, or psycopg's when it is loaded)."""
+    module = type(err).__module__
+    return module.startswith(("sqlite3", "psycopg"))
+
+
+def _first_line(err: BaseException) -> str:
+    """A driver's message without its detail lines (psycopg adds the server's hints)."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

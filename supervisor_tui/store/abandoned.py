@@ -12,26 +12,19 @@ Tracked call-backs (``callbacks``) are joined when the day is read.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TypedDict, cast
 
 from supervisor_tui.domain.model import AbandonedContact
 from supervisor_tui.store import CALLBACKS, Store, StoreError
+from supervisor_tui.store.backend import Db
 
 ABANDONED = "abandoned_contacts"
 
 _STORED = ("source", "id", "abandoned_at", "entered_at", "queue_id", "channel", "tier",
            "customer", "handle", "waited_s", "short", "callback_id")
-_SCHEMA = (
-    f"create table if not exists {ABANDONED} (source TEXT NOT NULL, id TEXT NOT NULL,"
-    " abandoned_at TEXT NOT NULL, entered_at TEXT, queue_id TEXT, channel TEXT, tier TEXT,"
-    " customer TEXT, handle TEXT, waited_s REAL, short INTEGER, callback_id TEXT,"
-    " primary key (source, id, abandoned_at))",
-    # a day (and the retention cut) is a range of abandoned_at
-    f"create index if not exists idx_{ABANDONED}_abandoned_at on {ABANDONED} (abandoned_at)",
-)
+_TYPES: dict[str, type] = {c: str for c in _STORED} | {"waited_s": float, "short": int}
 
 
 class AbandonedRow(TypedDict):
@@ -60,9 +53,12 @@ class AbandonedRow(TypedDict):
 _COLUMNS: tuple[str, ...] = tuple(AbandonedRow.__annotations__)
 
 
-def _ensure(conn: sqlite3.Connection) -> None:
-    for statement in _SCHEMA:  # (cheap when they exist)
-        conn.execute(statement)
+def _ensure(db: Db) -> None:
+    # (cheap when they exist)
+    db.create_table(ABANDONED, _TYPES, pk=("source", "id", "abandoned_at"),
+                    not_null=("source", "id", "abandoned_at"))
+    # a day (and the retention cut) is a range of abandoned_at
+    db.create_index(ABANDONED, ["abandoned_at"])
 
 
 def _iso(when: datetime) -> str:
@@ -81,10 +77,10 @@ def write_abandoned(store: Store, contacts: Sequence[AbandonedContact],
     """Insert these contacts (a row already there keeps its values, except a call-back
     queued since); rows abandoned before ``prune_before`` are deleted. One transaction."""
     try:
-        _ensure(store.db.conn)
-    except sqlite3.Error as err:
+        _ensure(store.db)
+    except store.db.Error as err:
         raise StoreError(f"cannot save abandoned contacts: {err}") from None
-    with store._transaction("save abandoned contacts") as conn:
+    with store._transaction("save abandoned contacts", ABANDONED) as conn:
         if contacts:
             conn.executemany(
                 f"insert into {ABANDONED} ({', '.join(_STORED)}) values "
@@ -107,14 +103,15 @@ def read_abandoned(store: Store, start: datetime, end: datetime,
         args.append(queue_id)
     select = ", ".join(f"a.{c}" for c in _STORED)
     try:
-        _ensure(store.db.conn)
-        cursor = store.db.conn.execute(
+        _ensure(store.db)
+        cursor = store.db.execute(
             f"select {select}, c.state, c.created_by, c.created_at, c.updated_by,"
             f" c.updated_at from {ABANDONED} a left join {CALLBACKS} c"
             " on c.id = a.source || ':' || a.id"
             f" where {where} order by a.abandoned_at, a.source, a.id", args)
-        return [cast(AbandonedRow, dict(zip(_COLUMNS, row, strict=True))) for row in cursor]
-    except sqlite3.Error as err:
+        return [cast(AbandonedRow, dict(zip(_COLUMNS, row, strict=True)))
+                for row in cursor.fetchall()]
+    except store.db.Error as err:
         raise StoreError(f"cannot read abandoned contacts: {err}") from None
 
 

@@ -11,7 +11,6 @@ console at the price of one small row per source per write.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TypedDict, cast
@@ -19,6 +18,7 @@ from typing import TypedDict, cast
 from supervisor_tui.domain.agent_day import AgentDayBook, SavedDay
 from supervisor_tui.domain.model import AgentStateKind
 from supervisor_tui.store import Store, StoreError
+from supervisor_tui.store.backend import Db
 
 AGENT_DAYS = "agent_days"
 AGENT_DAY_COVER = "agent_day_cover"
@@ -52,20 +52,19 @@ class AgentDayRow(TypedDict):
 
 _COLUMNS: tuple[str, ...] = tuple(AgentDayRow.__annotations__)
 _STORED = tuple(c for c in _COLUMNS if c != "covered_until")
-_SCHEMA = (
-    f"create table if not exists {AGENT_DAYS} (day TEXT NOT NULL, source TEXT NOT NULL,"
-    " agent_id TEXT NOT NULL, name TEXT, team TEXT, queues TEXT, handled INTEGER,"
-    " handle_s REAL, available_s REAL, on_contact_s REAL, acw_s REAL, away_s REAL,"
-    " offline_s REAL, current_state TEXT, current_from TEXT, observed_since TEXT,"
-    " written_until TEXT, primary key (day, source, agent_id))",
-    f"create table if not exists {AGENT_DAY_COVER} (day TEXT NOT NULL, source TEXT NOT NULL,"
-    " covered_until TEXT, primary key (day, source))",
-)
+_TYPES: dict[str, type] = {
+    "day": str, "source": str, "agent_id": str, "name": str, "team": str, "queues": str,
+    "handled": int, "handle_s": float, "available_s": float, "on_contact_s": float,
+    "acw_s": float, "away_s": float, "offline_s": float, "current_state": str,
+    "current_from": str, "observed_since": str, "written_until": str}
 
 
-def _ensure(conn: sqlite3.Connection) -> None:
-    for statement in _SCHEMA:  # (cheap when the tables exist)
-        conn.execute(statement)
+def _ensure(db: Db) -> None:
+    # (cheap when the tables exist)
+    db.create_table(AGENT_DAYS, _TYPES, pk=("day", "source", "agent_id"),
+                    not_null=("day", "source", "agent_id"))
+    db.create_table(AGENT_DAY_COVER, {"day": str, "source": str, "covered_until": str},
+                    pk=("day", "source"), not_null=("day", "source"))
 
 
 def write_agent_days(store: Store, rows: Sequence[AgentDayRow], covers: Mapping[str, str],
@@ -73,20 +72,22 @@ def write_agent_days(store: Store, rows: Sequence[AgentDayRow], covers: Mapping[
     """Upsert the changed agents' rows and each source's cover time (one transaction);
     days before ``prune_before`` (a date) are deleted."""
     try:
-        _ensure(store.db.conn)
-    except sqlite3.Error as err:
+        _ensure(store.db)
+    except store.db.Error as err:
         raise StoreError(f"cannot save agent figures: {err}") from None
-    with store._transaction("save agent figures") as conn:
+    with store._transaction("save agent figures", AGENT_DAYS) as conn:
         if rows:
             names = (*_STORED, "written_until")
             conn.executemany(
-                f"insert or replace into {AGENT_DAYS} ({', '.join(names)}) values "
-                f"({', '.join('?' * len(names))})",
+                f"insert into {AGENT_DAYS} ({', '.join(names)}) values "
+                f"({', '.join('?' * len(names))}) on conflict (day, source, agent_id) do update"
+                " set " + ", ".join(f"{c} = excluded.{c}" for c in names[3:]),
                 [[r[c] for c in _STORED] + [r["covered_until"]]  # type: ignore[literal-required]
                  for r in rows])
         conn.executemany(
-            f"insert or replace into {AGENT_DAY_COVER} (day, source, covered_until)"
-            " values (?, ?, ?)", [(day, s, until) for s, until in covers.items()])
+            f"insert into {AGENT_DAY_COVER} (day, source, covered_until) values (?, ?, ?)"
+            " on conflict (day, source) do update set covered_until = excluded.covered_until",
+            [(day, s, until) for s, until in covers.items()])
         if prune_before is not None:
             conn.execute(f"delete from {AGENT_DAYS} where day < ?", [prune_before])
             conn.execute(f"delete from {AGENT_DAY_COVER} where day < ?", [prune_before])
@@ -95,15 +96,15 @@ def write_agent_days(store: Store, rows: Sequence[AgentDayRow], covers: Mapping[
 def read_agent_days(store: Store, day: str) -> list[AgentDayRow]:
     """The day's rows, the current state extended to its source's last poll, by source
     and agent id."""
+    conn = store.db
     try:
-        _ensure(store.db.conn)
-        conn = store.db.conn
+        _ensure(conn)
         cover = dict(conn.execute(f"select source, covered_until from {AGENT_DAY_COVER}"
                                   " where day = ?", [day]).fetchall())
         cursor = conn.execute(f"select {', '.join(_STORED)}, written_until from {AGENT_DAYS}"
                               " where day = ? order by source, agent_id", [day])
-        raw = [dict(zip((*_STORED, "written_until"), r, strict=True)) for r in cursor]
-    except sqlite3.Error as err:
+        raw = [dict(zip((*_STORED, "written_until"), r, strict=True)) for r in cursor.fetchall()]
+    except conn.Error as err:
         raise StoreError(f"cannot read agent figures: {err}") from None
     rows: list[AgentDayRow] = []
     for r in raw:

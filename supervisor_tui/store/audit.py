@@ -24,8 +24,11 @@ the same file. Two anchors outside the store close the gap (``[audit]`` in the c
 Each record also carries the OS ``uid`` and ``host`` of the process that wrote it (in
 the hash), so a name is never the only evidence of who acted.
 
-Appends run in ``BEGIN IMMEDIATE``: the write lock is taken before the previous hash
-is read, so two consoles appending at once queue up instead of forking the chain.
+Appends run in one write transaction that takes the log's lock before the previous
+hash is read (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory lock, and the
+``audit_log_head`` counter row, which also plays SQLite's AUTOINCREMENT counter), so two
+consoles appending at once — on one host or many — queue up instead of forking the
+chain. On PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE in the same spirit.
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ import json
 import os
 import secrets
 import socket
-import sqlite3
 import threading
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -48,6 +50,7 @@ from typing import Any
 import sqlite_utils
 
 from supervisor_tui.store import StoreError
+from supervisor_tui.store.backend import Db, as_db, quote
 
 AUDIT = "audit_log"
 GENESIS = "0" * 64  # prev_hash of the first row
@@ -153,8 +156,26 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 
 
+HEAD = "audit_log_head"  # PostgreSQL: the highest id ever written (SQLite: sqlite_sequence)
+_PG_SCHEMA = (
+    f"""CREATE TABLE IF NOT EXISTS {AUDIT} (id BIGINT PRIMARY KEY, ts TEXT NOT NULL,
+    "user" TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL,
+    params TEXT NOT NULL, outcome TEXT NOT NULL, response TEXT, prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL, uid INTEGER, host TEXT, mac TEXT)""",
+    f"CREATE INDEX IF NOT EXISTS {AUDIT}_ts ON {AUDIT} (ts)",
+    f"CREATE TABLE IF NOT EXISTS {HEAD} (one INTEGER PRIMARY KEY CHECK (one = 1),"
+    " high BIGINT NOT NULL)",
+    f"INSERT INTO {HEAD} (one, high) VALUES (1, 0) ON CONFLICT DO NOTHING",
+    f"""CREATE OR REPLACE FUNCTION {AUDIT}_append_only() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$""",
+    f"CREATE OR REPLACE TRIGGER {AUDIT}_no_change BEFORE UPDATE OR DELETE ON {AUDIT}"
+    f" FOR EACH ROW EXECUTE FUNCTION {AUDIT}_append_only()",
+    f"CREATE OR REPLACE TRIGGER {AUDIT}_no_truncate BEFORE TRUNCATE ON {AUDIT}"
+    f" FOR EACH STATEMENT EXECUTE FUNCTION {AUDIT}_append_only()",
+)
+
 # Columns added after the first release: added to older stores on open.
-_ADDED_COLUMNS = {"uid": "INTEGER", "host": "TEXT", "mac": "TEXT"}
+_ADDED_COLUMNS: dict[str, type] = {"uid": int, "host": str, "mac": str}
 
 
 def mac_of(key: bytes, record_hash_hex: str) -> str:
@@ -219,10 +240,10 @@ class AuditLog:
     ``audit --verify`` passes False so that checking never invents its own evidence.
     """
 
-    def __init__(self, db: sqlite_utils.Database, lock: threading.Lock | None = None, *,
+    def __init__(self, db: Db | sqlite_utils.Database, lock: threading.Lock | None = None, *,
                  key_file: Path | None = None, anchor_file: Path | None = None,
                  create: bool = True) -> None:
-        self.db = db
+        self.db = as_db(db)
         self.key_file, self.anchor_file = key_file, anchor_file
         self.uid = os.getuid()
         self.host = socket.gethostname()
@@ -233,11 +254,15 @@ class AuditLog:
         self._lock = lock or threading.Lock()
         try:
             with self._lock:
-                self.db.conn.executescript(_SCHEMA)
-                self._add_columns()
+                if self.db.dialect == "sqlite":
+                    self.db.conn.executescript(_SCHEMA)
+                    self.db.add_missing_columns(AUDIT, _ADDED_COLUMNS)
+                else:
+                    for statement in _PG_SCHEMA:
+                        self.db.ddl(statement)
                 head = self._head()
-        except sqlite3.Error as err:
-            raise AuditError(f"cannot create the audit log: {err}") from None
+        except self.db.Error as err:
+            raise AuditError(f"cannot create the audit log: {_line(err)}") from None
         self.key = (AuditKey.load(key_file, create=create, next_id=head[0] + 1)
                     if key_file is not None else None)
         if anchor_file is not None and create and not anchor_file.exists() and head[0]:
@@ -245,27 +270,26 @@ class AuditLog:
             self._anchor(head[0], head[1], self._mac(head[0], head[1]))
 
     @classmethod
-    def for_config(cls, db: sqlite_utils.Database, audit: Any,
+    def for_config(cls, db: Db | sqlite_utils.Database, audit: Any,
                    lock: threading.Lock | None = None, *, create: bool = True) -> AuditLog:
         """With the key and anchor files of an ``[audit]`` section (config.AuditConfig)."""
         return cls(db, lock, key_file=audit.key_file, anchor_file=audit.anchor_file,
                    create=create)
 
-    def _add_columns(self) -> None:
-        have = {row[1] for row in self.db.conn.execute(f"PRAGMA table_info({AUDIT})")}
-        for name, kind in _ADDED_COLUMNS.items():
-            if name not in have:
-                try:
-                    self.db.conn.execute(f"ALTER TABLE {AUDIT} ADD COLUMN {name} {kind}")
-                except sqlite3.OperationalError as err:  # another console added it first
-                    if "duplicate column" not in str(err):
-                        raise
-
     def _head(self) -> tuple[int, str]:
         """(id, hash) of the newest row, or (0, GENESIS)."""
-        last = self.db.conn.execute(
+        last = self.db.execute(
             f"SELECT id, hash FROM {AUDIT} ORDER BY id DESC LIMIT 1").fetchone()
         return (last[0], last[1]) if last else (0, GENESIS)
+
+    def _high(self, db: Db) -> int:
+        """The highest id ever written (a deleted tail row leaves it behind)."""
+        if db.dialect == "sqlite":
+            seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?",
+                             [AUDIT]).fetchone()
+        else:
+            seq = db.execute(f"SELECT high FROM {HEAD}").fetchone()
+        return int(seq[0]) if seq else 0
 
     def _mac(self, rid: int, digest: str) -> str | None:
         if self.key is None or rid < self.key.from_id:
@@ -310,36 +334,31 @@ class AuditLog:
             "uid": self.uid,
             "host": self.host,
         }
-        conn = self.db.conn
+        db = self.db
         with self._lock:
-            if conn.in_transaction:
+            if db.in_transaction:
                 # Joining someone else's transaction would make our chain link depend on
                 # their commit or rollback: refuse loudly rather than fork or lose it.
                 raise AuditError("cannot append to the audit log inside another transaction")
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    last = conn.execute(
+                with db.transaction(AUDIT):  # one writer order, across hosts
+                    last = db.execute(
                         f"SELECT id, hash FROM {AUDIT} ORDER BY id DESC LIMIT 1").fetchone()
-                    # Next id from the AUTOINCREMENT counter, so a deleted tail row is a
-                    # visible gap rather than a reused id.
-                    seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?",
-                                       [AUDIT]).fetchone()
-                    record["id"] = max(seq[0] if seq else 0, last[0] if last else 0) + 1
+                    # Next id from the counter, so a deleted tail row is a visible gap
+                    # rather than a reused id.
+                    record["id"] = max(self._high(db), last[0] if last else 0) + 1
                     record["prev_hash"] = last[1] if last else GENESIS
                     record["hash"] = record_hash(record)
                     record["mac"] = self._mac(record["id"], record["hash"])
-                    columns = ", ".join(record)
-                    conn.execute(
+                    columns = ", ".join(quote(c) for c in record)
+                    db.execute(
                         f"INSERT INTO {AUDIT} ({columns}) VALUES "
                         f"({', '.join('?' * len(record))})", list(record.values()))
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:  # SQLite may have rolled back already
-                        conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as err:
-                raise AuditError(f"cannot write the audit log: {err}") from None
+                    if db.dialect != "sqlite":  # (SQLite's AUTOINCREMENT counter moves itself)
+                        db.execute(f"UPDATE {HEAD} SET high = ? WHERE high < ?",
+                                   [record["id"], record["id"]])
+            except db.Error as err:
+                raise AuditError(f"cannot write the audit log: {_line(err)}") from None
             if self.anchor_file is not None:  # after the commit: never anchor a rollback
                 self._anchor(record["id"], record["hash"], record["mac"])
         return _decoded(record)
@@ -352,28 +371,27 @@ class AuditLog:
             args.append(_utc_iso(since))
         try:
             return [_decoded(row) for row in self.db.query(sql + " ORDER BY id", args)]
-        except sqlite3.Error as err:
-            raise AuditError(f"cannot read the audit log: {err}") from None
+        except self.db.Error as err:
+            raise AuditError(f"cannot read the audit log: {_line(err)}") from None
 
     def verify(self) -> VerifyResult:
         """Walk the chain from the first row; stop at the first inconsistency."""
         try:
-            with self._lock:
+            with self._lock, self.db.lock:
                 # The counter first: an append landing between the two reads then shows
                 # as one row more than counted (harmless), never as a missing row.
-                seq = self.db.conn.execute(
-                    "SELECT seq FROM sqlite_sequence WHERE name = ?", [AUDIT]).fetchone()
+                high = self._high(self.db)
                 try:
                     anchor, first = self._read_anchor()
                 except _AnchorTampered as err:
                     return VerifyResult(False, 0, None, str(err))
                 rows = self._rows()
                 try:
-                    result = self._walk(rows, seq[0] if seq else 0, self.key, anchor)
+                    result = self._walk(rows, high, self.key, anchor)
                 finally:
                     rows.close()  # release the read at once, even when stopping early
-        except sqlite3.Error as err:
-            raise AuditError(f"cannot read the audit log: {err}") from None
+        except self.db.Error as err:
+            raise AuditError(f"cannot read the audit log: {_line(err)}") from None
         return replace(result, anchored_from=first) if first else result
 
     def _read_anchor(self) -> tuple[tuple[int, str] | None, int | None]:
@@ -471,10 +489,15 @@ class AuditLog:
 
     def _rows(self) -> Generator[dict[str, Any], None, None]:  # closed early by verify
         # Streamed: one SELECT is one consistent read, and the log may be long.
-        cursor = self.db.conn.execute(f"SELECT * FROM {AUDIT} ORDER BY id")
+        cursor = self.db.execute(f"SELECT * FROM {AUDIT} ORDER BY id")
         names = [d[0] for d in cursor.description]
         for row in cursor:
             yield dict(zip(names, row, strict=True))
+
+
+def _line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def _decoded(row: Mapping[str, Any]) -> dict[str, Any]:

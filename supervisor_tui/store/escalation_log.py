@@ -13,7 +13,6 @@ began), and every change goes to the newest row of the id.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from supervisor_tui.store import (
     Store,
     StoreError,
 )
+from supervisor_tui.store.backend import Db
 from supervisor_tui.store.rows import EscalationState
 
 ESCALATION_LOG = "escalation_log"
@@ -60,21 +60,18 @@ class OccurrenceRow(TypedDict):
 
 
 _COLUMNS: tuple[str, ...] = tuple(OccurrenceRow.__annotations__)
-_SCHEMA = (
-    f"create table if not exists {ESCALATION_LOG} ("
-    + ", ".join(f"{c} {'INTEGER' if c == 'began_earlier' else 'TEXT'}" for c in _COLUMNS)
-    + ", primary key (id, first_seen))",
-    f"create index if not exists idx_{ESCALATION_LOG}_first_seen"
-    f" on {ESCALATION_LOG} (first_seen)",
-)
-# The newest occurrence of an id: where every change goes.
-_NEWEST = (f"select rowid, severity, cleared_at, first_seen from {ESCALATION_LOG}"
+# The newest occurrence of an id: where every change goes (a row is named by its key,
+# the id and first_seen: [0] and [3]).
+_NEWEST = (f"select id, severity, cleared_at, first_seen from {ESCALATION_LOG}"
            " where id = ? order by first_seen desc limit 1")
+_ROW = "id = ? and first_seen = ?"
 
 
-def _ensure(conn: sqlite3.Connection) -> None:
-    for statement in _SCHEMA:  # (cheap when they exist)
-        conn.execute(statement)
+def _ensure(db: Db) -> None:
+    # (cheap when they exist)
+    db.create_table(ESCALATION_LOG, {c: int if c == "began_earlier" else str
+                                     for c in _COLUMNS}, pk=("id", "first_seen"))
+    db.create_index(ESCALATION_LOG, ["first_seen"])
 
 
 def _iso(when: datetime) -> str:
@@ -83,8 +80,8 @@ def _iso(when: datetime) -> str:
 
 def _schema(store: Store, failing: str) -> None:
     try:
-        _ensure(store.db.conn)
-    except sqlite3.Error as err:
+        _ensure(store.db)
+    except store.db.Error as err:
         raise StoreError(f"cannot {failing}: {err}") from None
 
 
@@ -99,7 +96,7 @@ def record_escalations(store: Store, *, new: Sequence[Escalation],
     if not (new or raised or cleared):
         return
     _schema(store, "save escalation log")
-    with store._transaction("save escalation log") as conn:
+    with store._transaction("save escalation log", ESCALATION_LOG) as conn:
         for esc in new:
             first = _iso(esc.first_seen)
             row = conn.execute(_NEWEST, [esc.id]).fetchone()
@@ -110,12 +107,12 @@ def record_escalations(store: Store, *, new: Sequence[Escalation],
                 _raise(conn, row, esc.severity)
                 if row[2] is not None:
                     conn.execute(f"update {ESCALATION_LOG} set cleared_at = null,"
-                                 " ended = null where rowid = ?", [row[0]])
+                                 f" ended = null where {_ROW}", [row[0], row[3]])
                 continue
             conn.execute(
-                f"insert or ignore into {ESCALATION_LOG} (id, first_seen, kind, severity,"
+                f"insert into {ESCALATION_LOG} (id, first_seen, kind, severity,"
                 " queue_id, source, subject_type, subject_id, label, reason, began_earlier)"
-                " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
                 [esc.id, first, esc.kind.value, esc.severity, esc.queue_id, esc.source,
                  esc.subject_type.value, esc.subject_id, esc.label, esc.reason,
                  int(not start_known(esc, observing_since))])
@@ -127,17 +124,17 @@ def record_escalations(store: Store, *, new: Sequence[Escalation],
             row = conn.execute(_NEWEST, [esc.id]).fetchone()
             if row is not None and row[2] is None:
                 conn.execute(f"update {ESCALATION_LOG} set cleared_at = ?, ended = ?"
-                             " where rowid = ?",
-                             [_iso(esc.last_seen or esc.first_seen), esc.ended, row[0]])
+                             f" where {_ROW}",
+                             [_iso(esc.last_seen or esc.first_seen), esc.ended, row[0], row[3]])
         if prune_before is not None:
             conn.execute(f"delete from {ESCALATION_LOG} where first_seen < ?",
                          [_iso(prune_before)])
 
 
-def _raise(conn: sqlite3.Connection, row: tuple[object, ...], severity: Severity) -> None:
+def _raise(conn: Db, row: tuple[object, ...], severity: Severity) -> None:
     if SEVERITY_RANK[severity] > SEVERITY_RANK.get(str(row[1]), 0):
-        conn.execute(f"update {ESCALATION_LOG} set severity = ? where rowid = ?",
-                     [severity.value, row[0]])
+        conn.execute(f"update {ESCALATION_LOG} set severity = ? where {_ROW}",
+                     [severity.value, row[0], row[3]])
 
 
 def record_desk_change(store: Store, eid: str, verb: str, user: str, at: datetime,
@@ -157,14 +154,14 @@ def record_desk_change(store: Store, eid: str, verb: str, user: str, at: datetim
         return  # snooze, release: not in the export
     field, by, first = sets[verb]
     _schema(store, "save escalation log")
-    with store._transaction("save escalation log") as conn:
+    with store._transaction("save escalation log", ESCALATION_LOG) as conn:
         row = conn.execute(_NEWEST, [eid]).fetchone()
         if row is None:
             return  # never logged (a store written before the log existed)
         only = f" and {field}_at is null" if first else ""
         conn.execute(f"update {ESCALATION_LOG} set {field}_by = ?, {field}_at = ?"
-                     f" where rowid = ?{only}",
-                     [by, when if by is not None else None, row[0]])
+                     f" where {_ROW}{only}",
+                     [by, when if by is not None else None, row[0], row[3]])
 
 
 def record_desk_undo(store: Store, eid: str, undone: EscalationState) -> None:
@@ -175,11 +172,11 @@ def record_desk_undo(store: Store, eid: str, undone: EscalationState) -> None:
         return
     when = _iso(datetime.fromisoformat(undone["updated_at"]))
     _schema(store, "save escalation log")
-    with store._transaction("save escalation log") as conn:
+    with store._transaction("save escalation log", ESCALATION_LOG) as conn:
         row = conn.execute(_NEWEST, [eid]).fetchone()
         if row is not None:
             conn.execute(f"update {ESCALATION_LOG} set {field}_by = null, {field}_at = null"
-                         f" where rowid = ? and {field}_at = ?", [row[0], when])
+                         f" where {_ROW} and {field}_at = ?", [row[0], row[3], when])
 
 
 @dataclass(frozen=True)
@@ -197,9 +194,9 @@ def read_escalations(store: Store, start: datetime, end: datetime,
         where += " and queue_id = ?"
         args.append(queue_id)
     ids = f"select id from {ESCALATION_LOG} where {where}"
+    conn = store.db
     try:
-        _ensure(store.db.conn)
-        conn = store.db.conn
+        _ensure(conn)
         rows = [cast(OccurrenceRow, dict(zip(_COLUMNS, r, strict=True))) for r in conn.execute(
             f"select {', '.join(_COLUMNS)} from {ESCALATION_LOG} where {where}"
             " order by first_seen, id", args)]
@@ -215,7 +212,7 @@ def read_escalations(store: Store, start: datetime, end: datetime,
                                     f" where escalation_id in ({ids})", args):
             if ts:
                 notes.setdefault(eid, []).append(datetime.fromisoformat(ts))
-    except (sqlite3.Error, ValueError) as err:
+    except (*conn.Error, ValueError) as err:  # type: ignore[misc]
         raise StoreError(f"cannot read the escalation log: {err}") from None
     out: list[Occurrence] = []
     for row in rows:
