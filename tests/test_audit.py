@@ -171,10 +171,9 @@ def test_rewriting_the_whole_tail_changes_the_last_hash(log: AuditLog) -> None:
     assert result.ok and result.last_hash != anchored
 
 
-def test_two_connections_interleaved_keep_one_chain(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    a = AuditLog(sqlite_utils.Database(path))
-    b = AuditLog(sqlite_utils.Database(path))
+def test_two_connections_interleaved_keep_one_chain(store_at: Path | str) -> None:
+    a = AuditLog(Store.open(store_at).db)
+    b = AuditLog(Store.open(store_at).db)
     for i in range(20):
         (a if i % 2 else b).append(user=f"u{i % 2}", role="supervisor", action="x",
                                    subject=str(i), outcome="done")
@@ -184,8 +183,8 @@ def test_two_connections_interleaved_keep_one_chain(tmp_path: Path) -> None:
     assert [r["subject"] for r in a.records()] == [str(i) for i in range(20)]
 
 
-def test_threads_sharing_one_connection(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.db")  # one connection, check_same_thread=False
+def test_threads_sharing_one_connection(store_at: Path | str) -> None:
+    store = Store.open(store_at)  # one connection, check_same_thread=False
     log = AuditLog(store.db)
 
     def work(name: str) -> None:
@@ -217,8 +216,9 @@ for i in range(n):
 """
 
 
-def test_two_processes_appending_at_once_never_fork_the_chain(tmp_path: Path) -> None:
-    path, go = tmp_path / "s.db", tmp_path / "go"
+def test_two_processes_appending_at_once_never_fork_the_chain(tmp_path: Path,
+                                                              store_at: Path | str) -> None:
+    path, go = store_at, tmp_path / "go"
     Store.open(path).close()  # create it (WAL) before the race
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [subprocess.Popen([sys.executable, "-c", APPENDER, str(path), name, "60", str(go)],
@@ -250,8 +250,8 @@ def test_no_append_inside_someone_elses_transaction(log: AuditLog) -> None:
     assert isinstance(AuditError("x"), StoreError)  # callers catching StoreError get it too
 
 
-def test_shares_the_store_database(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.db")
+def test_shares_the_store_database(store_at: Path | str) -> None:
+    store = Store.open(store_at)
     log = AuditLog(store.db)
     fill(log, 2)
     store.record_history([{"ts": T0.isoformat(), "queue_id": "sales", "service_level": 0.8,
@@ -259,7 +259,7 @@ def test_shares_the_store_database(tmp_path: Path) -> None:
                            "answered": 1, "abandoned": 0}])
     fill(log, 1)
     store.close()
-    again = AuditLog(Store.open(tmp_path / "s.db").db)  # schema creation is idempotent
+    again = AuditLog(Store.open(store_at).db)  # schema creation is idempotent
     assert again.verify().checked == 3
 
 

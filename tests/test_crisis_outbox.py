@@ -249,8 +249,8 @@ async def test_kill_9_between_send_and_commit_resends_with_the_same_key(
 
 
 async def test_a_live_consoles_row_is_left_alone_until_its_lease_expires(
-        receiver: Receiver, tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+        receiver: Receiver, store_at: Path | str) -> None:
+    db = store_at
     clock = FakeClock()
     one = service_for(hooks_config(receiver.url, "a"), Store.open(db), clock=clock)
     declare(one)
@@ -271,8 +271,8 @@ async def test_a_live_consoles_row_is_left_alone_until_its_lease_expires(
 
 
 def test_two_workers_on_one_db_never_both_deliver_a_row(receiver: Receiver,
-                                                        tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+                                                        store_at: Path | str) -> None:
+    db = store_at
     channels = [f"c{i}" for i in range(8)]
     config = CrisisConfig.model_validate(hooks_config(receiver.url, *channels,
                                                       backoff_base_s=0.05))
@@ -347,8 +347,8 @@ async def test_nothing_is_queued_without_an_audit_log(receiver: Receiver) -> Non
 
 
 async def test_incident_lifecycle_banner_and_timeline(receiver: Receiver,
-                                                      tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+                                                      store_at: Path | str) -> None:
+    db = store_at
     one = service_for(hooks_config(receiver.url, "a"), Store.open(db))
     two = service_for(hooks_config(receiver.url, "a"), Store.open(db))
     minor = one.declare("Chat slow", "minor", ["chat"])
@@ -374,9 +374,10 @@ async def test_incident_lifecycle_banner_and_timeline(receiver: Receiver,
         two.timeline(99)
 
 
-async def test_failed_rows_can_be_requeued_with_the_same_key(receiver: Receiver) -> None:
+async def test_failed_rows_can_be_requeued_with_the_same_key(receiver: Receiver,
+                                                            store_at: Path | str) -> None:
     receiver.plan(1, 403)
-    service = service_for(hooks_config(receiver.url, "a"))
+    service = service_for(hooks_config(receiver.url, "a"), Store.open(store_at))
     declare(service)
     (row,) = (await service.send("t", {})).rows
     assert row.state == "failed"

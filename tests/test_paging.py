@@ -274,11 +274,11 @@ async def test_nothing_is_paged_without_an_audit_log(receiver: Receiver) -> None
 
 
 def test_two_consoles_on_one_database_page_each_key_once(receiver: Receiver,
-                                                         tmp_path: Path) -> None:
+                                                         store_at: Path | str) -> None:
     """Three consoles, each with its own connection and clock, run their passes at the
     same moments over 40 minutes of escalations: every page key reaches the receiver
     exactly once, and each item was paged at N minutes, then every 10."""
-    db = tmp_path / "shared.db"
+    db = store_at
     config = crisis(receiver.url)
     setup = Store.open(db)
     PageBook(setup.db)  # the tables, as the first console to start makes them
