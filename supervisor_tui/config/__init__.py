@@ -26,6 +26,7 @@ from pydantic import (
 from supervisor_tui.config.groups import TeamsConfig, check_groups
 from supervisor_tui.config.report import ReportConfig
 from supervisor_tui.config.schedule import ScheduleConfig
+from supervisor_tui.config.store import check_env_name, check_url
 from supervisor_tui.config.surveys import SurveysConfig
 from supervisor_tui.config.vendors import (
     TierTargetConfig,
@@ -169,6 +170,16 @@ class StoreConfig(Strict):
     interval_retention_days: float = Field(
         35.0, gt=0, description="days of per-interval queue figures kept (intraday screen: "
         "35 keeps 'same day last week' for a month)")
+    url: str | None = Field(
+        None, description="postgresql://user@host/db: the shared store on PostgreSQL for "
+        "every console on every host (no password here: PGPASSWORD, ~/.pgpass or url_env); "
+        "none: the SQLite file (--db)")
+    url_env: str | None = Field(
+        None, description="an environment variable holding the whole postgresql:// URL "
+        "(password included); wins over url")
+
+    _check_url = field_validator("url")(check_url)
+    _check_url_env = field_validator("url_env")(check_env_name)
 
 
 def _source_union() -> Any:
