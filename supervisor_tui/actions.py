@@ -21,6 +21,7 @@ from supervisor_tui.domain.model import (
     Contact,
 )
 from supervisor_tui.domain.roles import Role
+from supervisor_tui.domain.scope import Scope
 from supervisor_tui.sources.base import Capability, Source
 
 CAPABILITY = {
@@ -60,9 +61,9 @@ def current_user(config: Any = None) -> str:
 
 class Actions:
     def __init__(self, sources: Sequence[Source], audit: AuditSink | None, user: str,
-                 role: Role) -> None:
+                 role: Role, scope: Scope | None = None) -> None:
         self.sources = {s.name: s for s in sources}
-        self.auditor = Auditor(audit, user, role)
+        self.auditor = Auditor(audit, user, role, scope)
 
     @property
     def user(self) -> str:
@@ -74,9 +75,11 @@ class Actions:
 
     # -- checks ------------------------------------------------------------------
 
-    def refusal(self, action: str, source_name: str | None = None) -> str | None:
-        """Why this user cannot do ``action`` (on that source), or None if they can."""
-        why = self.auditor.refusal(action)
+    def refusal(self, action: str, source_name: str | None = None,
+                queues: Sequence[str | None] = ()) -> str | None:
+        """Why this user cannot do ``action`` (on that source, on those queues), or None
+        if they can."""
+        why = self.auditor.refusal(action, queues)
         if why is not None or source_name is None:
             return why
         source = self.sources.get(source_name)
@@ -87,12 +90,25 @@ class Actions:
                     f"{CANNOT.get(action, action.replace('_', ' '))}")
         return None
 
+    def agent_queues(self, agent: Agent) -> tuple[str | None, ...]:
+        """The queues an action on ``agent`` is judged by for a scoped user: none when
+        the agent serves (or is on a contact of) a queue in the scope, else the queue
+        they are on (or their first skill), which is outside it."""
+        scope = self.auditor.scope
+        if scope is None:
+            return ()
+        mine = (agent.queue_id, *agent.skills)
+        if any(scope.allows(q) for q in mine):
+            return ()
+        return (next((q for q in mine if q), None),)
+
     async def _run(self, action: str, source_name: str, subject: str,
                    params: Mapping[str, Any],
-                   call: Callable[[Source], Awaitable[ActionResult]]) -> ActionResult:
+                   call: Callable[[Source], Awaitable[ActionResult]],
+                   queues: Sequence[str | None] = ()) -> ActionResult:
         auditor = self.auditor
         stop = auditor.begin(action, subject, params,
-                             refusal=self.refusal(action, source_name))
+                             refusal=self.refusal(action, source_name), queues=queues)
         if stop is not None:
             return ActionResult(ok=False, code=stop.code, message=stop.message)
         source = self.sources[source_name]  # (refusal checked it is connected)
@@ -114,6 +130,7 @@ class Actions:
             "reassign_contact", contact.source, f"contact {contact.id}",
             {"from_queue": contact.queue_id, "to_queue": to_queue_id},
             lambda source: source.move_contact(contact.id, to_queue_id),
+            queues=(contact.queue_id, to_queue_id),
         )
 
     async def assign_contact(self, contact: Contact, agent: Agent) -> ActionResult:
@@ -121,6 +138,7 @@ class Actions:
             "assign_contact", contact.source, f"contact {contact.id}",
             {"queue": contact.queue_id, "agent": agent.id},
             lambda source: source.assign_contact(contact.id, agent.id),
+            queues=(contact.queue_id, *self.agent_queues(agent)),
         )
 
     async def overflow(self, contacts: Sequence[Contact], to_queue_id: str
@@ -144,6 +162,7 @@ class Actions:
             {"queue": queue_id, "change": "add" if add else "remove",
              "skills_before": list(agent.skills), "skills_after": skills},
             lambda source: source.set_agent_skills(agent.id, skills),
+            queues=(queue_id,),
         )
 
     async def set_agent_state(self, agents: Sequence[Agent], state: str
@@ -184,7 +203,8 @@ class Actions:
             return await self._run(
                 "callback", abandoned.source, subject,
                 {"queue": queue_id, "tier": abandoned.tier.value, "on": "source"},
-                lambda source: source.create_callback(abandoned.id, queue_id))
+                lambda source: source.create_callback(abandoned.id, queue_id),
+                queues=(abandoned.queue_id, queue_id))
         return self._tracked(
             subject, {"queue": queue_id, "tier": abandoned.tier.value, "on": "store",
                       "source": abandoned.source}, book,
@@ -193,7 +213,8 @@ class Actions:
                 customer=abandoned.customer or "", number=abandoned.handle or "",
                 user=self.user, now=now),
             f"call-back for {abandoned.customer or abandoned.id} tracked in the shared "
-            f"store ({abandoned.source} cannot queue one): mark it done with D")
+            f"store ({abandoned.source} cannot queue one): mark it done with D",
+            queues=(abandoned.queue_id, queue_id))
 
     def mark_callback(self, callback_id: str, state: str, book: CallbackBook | None,
                       now: datetime) -> ActionResult:
@@ -204,10 +225,11 @@ class Actions:
             f"call-back marked {state.replace('_', ' ')}")
 
     def _tracked(self, subject: str, params: Mapping[str, Any], book: CallbackBook | None,
-                 write: Callable[[CallbackBook], tuple[Any, str]], done: str) -> ActionResult:
+                 write: Callable[[CallbackBook], tuple[Any, str]], done: str,
+                 queues: Sequence[str | None] = ()) -> ActionResult:
         auditor = self.auditor
         stop = auditor.begin("callback", subject, params, refusal=None if book is not None
-                             else "no shared store to track call-backs in")
+                             else "no shared store to track call-backs in", queues=queues)
         if stop is not None:
             return ActionResult(ok=False, code=stop.code, message=stop.message)
         assert book is not None
@@ -224,6 +246,7 @@ class Actions:
             "agent_state", agent.source, f"agent {agent.id}",
             {"state": state, "was": agent.state.kind.value},
             lambda source: source.set_agent_state(agent.id, state),
+            queues=self.agent_queues(agent),
         )
 
 

@@ -10,12 +10,13 @@ actions, ``CrisisError`` for crisis); the order and the wording live here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from supervisor_tui.domain.model import ActionCode
 from supervisor_tui.domain.roles import Role, refusal_for
+from supervisor_tui.domain.scope import CENTRE_WIDE, Scope
 
 
 class AuditSink(Protocol):
@@ -37,14 +38,22 @@ class Stop:
 class Auditor:
     """Records one user's attempts under their role."""
 
-    def __init__(self, audit: AuditSink | None, user: str, role: Role) -> None:
+    def __init__(self, audit: AuditSink | None, user: str, role: Role,
+                 scope: Scope | None = None) -> None:
         self.audit = audit
         self.user = user
         self.role = role
+        #: the queues this user sees ([roles.scopes]); None: the whole centre
+        self.scope = scope
 
-    def refusal(self, action: str) -> str | None:
-        """Why this user may not ``action`` at all (role, or no audit log), or None."""
+    def refusal(self, action: str, queues: Iterable[str | None] = ()) -> str | None:
+        """Why this user may not ``action`` (on ``queues``) at all: role, scope (a queue
+        outside it, or an action that reaches the whole centre), or no audit log."""
         why = refusal_for(self.user, self.role, action)
+        if why is None and self.scope is not None:
+            listed = tuple(queues)
+            if listed or action in CENTRE_WIDE:
+                why = self.scope.refusal(action, listed)
         if why is None and self.audit is None:
             return "the audit log is unavailable, so nothing can be recorded"
         return why
@@ -66,10 +75,11 @@ class Auditor:
         return Stop(ActionCode.REFUSED, why)
 
     def begin(self, action: str, subject: str, params: Mapping[str, Any],
-              refusal: str | None = None) -> Stop | None:
+              refusal: str | None = None, queues: Iterable[str | None] = ()) -> Stop | None:
         """Check and record the intent. None: go ahead. ``refusal``: the caller's own
-        reason to say no (e.g. the source cannot do it), recorded like a role's."""
-        why = self.refusal(action) or refusal
+        reason to say no (e.g. the source cannot do it), recorded like a role's;
+        ``queues``: those the action touches (a scoped user's must all be in scope)."""
+        why = self.refusal(action, queues) or refusal
         if why is not None:
             return self.refuse(action, subject, params, why)
         try:

@@ -211,6 +211,7 @@ def test_scope_narrows_the_snapshot_and_refuses_outside() -> None:
     assert set(seen.interval_stats) == set(seen.tier_stats) == {"sales"}
     assert {c.id for c in seen.contacts} == {"c1", "c2"}
     assert {a.id for a in seen.agents} == {"a1", "a2"}  # Support's a3, a4 are not acme's
+    assert [a.id for a in seen.abandoned] == ["x1"]
     assert scope.refusal("reassign_contact", ["sales"]) is None
     why = scope.refusal("reassign_contact", ["sales", "support"])
     assert why == "alice sees vendor:acme only; support is outside it"

@@ -24,7 +24,9 @@ from datetime import timedelta
 from typing import Any
 
 from supervisor_tui.domain.model import (
+    AbandonedContact,
     Agent,
+    Channel,
     AgentState,
     AgentStateKind,
     QueueStats,
@@ -66,4 +68,13 @@ def vendor_centre(now: Any = T0) -> Snapshot:
         state=AgentState(kind=AgentStateKind.AVAILABLE, since=now - timedelta(seconds=9))))
     tiers = {"sales": TierStats(interval=_split("sales", snap.interval_start),
                                 day=_split("sales", snap.day_start))}
-    return snap.model_copy(update={"queues": queues, "agents": agents, "tier_stats": tiers})
+    abandoned = (
+        AbandonedContact(id="x1", source="pbx", queue_id="sales", channel=Channel.VOICE,
+                         tier=Tier.VIP, customer="Sal Abandon", waited_s=40,
+                         abandoned_at=now - timedelta(minutes=3)),
+        AbandonedContact(id="x2", source="pbx", queue_id="support", channel=Channel.CHAT,
+                         customer="Sue Abandon", waited_s=70,
+                         abandoned_at=now - timedelta(minutes=2)),
+    )
+    return snap.model_copy(update={"queues": queues, "agents": agents, "tier_stats": tiers,
+                                   "abandoned": abandoned})

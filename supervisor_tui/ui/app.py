@@ -63,9 +63,11 @@ from supervisor_tui.ui.screens.queue_detail import QueueDetailScreen
 from supervisor_tui.ui.screens.sources import SourcesScreen
 from supervisor_tui.ui.screens.teams import TeamsScreen
 from supervisor_tui.ui.screens.thresholds import ThresholdsScreen
+from supervisor_tui.ui.screens.vendors import VendorsScreen
 from supervisor_tui.ui.screens.wall import WallScreen, wall_settings
 from supervisor_tui.ui.state import ConsoleState
 from supervisor_tui.ui.themes import install_themes, sync_ansi_theme, textual_theme_name
+from supervisor_tui.ui.vendor_state import scope_for
 from supervisor_tui.ui.view import AppView, ConsoleView
 
 
@@ -138,7 +140,8 @@ class SupervisorApp(App[None]):
                        "escalations": EscalationDeskScreen, "audit": AuditScreen,
                        "sources": SourcesScreen, "crisis": CrisisScreen,
                        "intraday": IntradayScreen, "thresholds": ThresholdsScreen,
-                       "abandoned": AbandonedScreen, "teams": TeamsScreen}
+                       "abandoned": AbandonedScreen, "teams": TeamsScreen,
+                       "vendors": VendorsScreen}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
@@ -154,6 +157,7 @@ class SupervisorApp(App[None]):
         Binding("A", "switch_mode('abandoned')", "Abandoned", show=False),
         Binding("T", "switch_mode('thresholds')", "Thresholds", show=False),
         Binding("M", "switch_mode('teams')", "Teams", show=False),
+        Binding("V", "switch_mode('vendors')", "Vendors", show=False),
         Binding("N", "snooze_notices", "Snooze the last notice's categories", show=False),
     ]
 
@@ -225,7 +229,11 @@ class SupervisorApp(App[None]):
         self.identity = identity_for(config)  # the OS account, not $USER
         self.user = user or self.identity.user
         role = Role.VIEWER if read_only else config.roles.role_of(self.user)
-        self.actions = Actions(sources, audit, self.user, role)
+        # [roles.scopes]: a scoped user's console shows only their queues (the state
+        # narrows each snapshot) and their actions elsewhere are refused (the auditor).
+        scope = scope_for(config, self.user)
+        self.state.vendors.scope = scope
+        self.actions = Actions(sources, audit, self.user, role, scope)
         # A watched schedule file is imported as this user under their configured role
         # (the file is the config's choice, so a read-only wall imports it too).
         self.state.schedule.auditor = Auditor(audit, self.user,
@@ -234,6 +242,8 @@ class SupervisorApp(App[None]):
         # queued (any other console, or `crisis deliver`, does that).
         self.crisis_read_only = read_only
         self.crisis = self._open_crisis(role)
+        if self.crisis is not None:
+            self.crisis.auditor.scope = scope  # crisis reaches the whole centre
         self._crisis_stop = asyncio.Event()
         self._crisis_worker: Worker[None] | None = None
         self.pager = self._open_pager()
@@ -599,6 +609,9 @@ class SupervisorApp(App[None]):
                             "back (A)", lambda: self.action_switch_mode("abandoned"))
         yield SystemCommand("Teams", "Per team: agents by state, occupancy now, longest "
                             "in state, AHT today (M)", lambda: self.action_switch_mode("teams"))
+        yield SystemCommand("Vendors", "Per vendor or site: SL against its contract, AHT, "
+                            "abandon, adherence, agents by state (V)",
+                            lambda: self.action_switch_mode("vendors"))
         yield SystemCommand("Audit log", "Who did what, live (L)",
                             lambda: self.switch_mode("audit"))
         yield SystemCommand("Sources", "Health, requests, latency and API budget of each "

@@ -18,7 +18,14 @@ from supervisor_tui.domain.agent_day import AgentDay, AgentDayBook
 from supervisor_tui.domain.board import Board, QueueRow, build_board
 from supervisor_tui.domain.escalation import Escalation, EscalationTracker, TrackerResult
 from supervisor_tui.domain.index import IndexBuilder
-from supervisor_tui.domain.model import Queue, QueueStats, Snapshot, SourceHealth, implausible
+from supervisor_tui.domain.model import (
+    Agent,
+    Queue,
+    QueueStats,
+    Snapshot,
+    SourceHealth,
+    implausible,
+)
 from supervisor_tui.domain.rolling import RollingWindows
 from supervisor_tui.domain.trend import TrendBook
 from supervisor_tui.schedules import ScheduleKeeper
@@ -44,6 +51,7 @@ from supervisor_tui.store.agent_days import (
 )
 from supervisor_tui.store.escalation_log import record_escalations
 from supervisor_tui.store.rows import Callback, IntervalRow
+from supervisor_tui.ui.vendor_state import VendorDesk
 
 
 class ConsoleState:
@@ -90,6 +98,9 @@ class ConsoleState:
         self._closed: list[IntervalRow] = []
         #: today's abandoned contacts written to the store (only new ones each poll)
         self.abandoned_log = AbandonedRecorder()
+        #: vendors, tiers and this user's scope (ui/vendor_state.py); the app sets the scope
+        self.vendors = VendorDesk(lambda: self.config)
+        self.vendors.adherence_of = self._adherence_of
         #: today's schedule (store or watched file) and each agent's adherence, per poll
         self.schedule = ScheduleKeeper(config.schedule, store, config.console.policy.zone)
         #: a schedule problem not yet announced (the app pops it)
@@ -102,10 +113,13 @@ class ConsoleState:
         self.refresh_live_settings()
         cfg = self.config
         snapshot = self._with_live_queues(snapshot)
+        # A scoped user's console sees only their queues, on every screen (one place).
+        snapshot = self.vendors.narrow(snapshot)
         previous = self.board
         if previous is not None and snapshot.interval_start != previous.snapshot.interval_start:
             self._closed.extend(self._close_interval(previous, snapshot))
         self.rolling.observe(snapshot)
+        self.vendors.observe(snapshot)
         board = build_board(
             snapshot,
             formula=cfg.console.sl_formula,
@@ -125,6 +139,15 @@ class ConsoleState:
         self.trends.add(board.taken_at, ((r.queue.id, float(r.waiting)) for r in board.rows))
         self.board = board
         return board
+
+    def _adherence_of(self, agent: Agent) -> tuple[float, float] | None:
+        """(scheduled, adhering) seconds of ``agent`` today from the schedule keeper,
+        when one is running and has a schedule (None: not scheduled, or no schedule)."""
+        keeper = self.schedule
+        if not keeper.has_schedule:
+            return None
+        got = keeper.now.by_agent.get(f"{agent.source}:{agent.id}")
+        return None if got is None else (float(got.scheduled_s), float(got.adhering_s))
 
     # -- each agent's day ------------------------------------------------------------
 

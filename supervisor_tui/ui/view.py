@@ -28,8 +28,11 @@ if TYPE_CHECKING:  # annotations only: keeps this module free of the heavy impor
     from supervisor_tui.domain.escalation import Escalation, EscalationTracker
     from supervisor_tui.domain.model import Agent, Queue, SourceHealth
     from supervisor_tui.domain.paging import PageMark
+    from supervisor_tui.domain.scope import Scope
+    from supervisor_tui.domain.tiers import TierBlock
     from supervisor_tui.domain.schedule import ScheduleEntry
     from supervisor_tui.domain.trend import TrendBook
+    from supervisor_tui.domain.vendors import VendorFigures
     from supervisor_tui.notices import NoticeDesk
     from supervisor_tui.sources.base import Source
     from supervisor_tui.store import Store
@@ -54,6 +57,18 @@ class ScheduleView(Protocol):
     @property
     def problem(self) -> str | None: ...
     def entries_for(self, agent: Agent) -> Sequence[ScheduleEntry]: ...
+
+
+class VendorView(Protocol):
+    """Vendors, tiers and the user's scope (``ui.vendor_state.VendorDesk``), read-only."""
+
+    @property
+    def scope(self) -> Scope | None: ...
+    @property
+    def configured(self) -> bool: ...
+    def vendors(self, board: Board, window: str) -> Sequence[VendorFigures]: ...
+    def queue_tiers(self, board: Board, queue_id: str, window: str) -> TierBlock | None: ...
+    def centre_tiers(self, board: Board, window: str, group: str | None = ...) -> TierBlock: ...
 
 
 class ConsoleView(Protocol):
@@ -87,6 +102,9 @@ class ConsoleView(Protocol):
     @property
     def agent_days(self) -> Mapping[str, AgentDay]: ...
     def agent_day_rows(self) -> list[AgentDayRow]: ...
+    # Vendors, tiers and the user's scope ([vendors], [tiers], [roles.scopes]).
+    @property
+    def vendors(self) -> VendorView: ...
     # Today's schedule and each scheduled agent's adherence (per poll).
     @property
     def schedule(self) -> ScheduleView: ...

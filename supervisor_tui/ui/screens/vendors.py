@@ -1,0 +1,222 @@
+"""Vendors (V): one row per outsourcing vendor or site, its KPIs over the window shown
+(w switches, as on the dashboard) against its contract, red where a contract KPI is
+missed; Enter lists the vendor's queues on the dashboard's columns.
+
+Who is whose, and how each figure is counted, is ``domain.vendors`` (docs/vendors.md);
+the figures are worked out once per poll and window by the console (``VendorView``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer
+
+from supervisor_tui.domain import fmt
+from supervisor_tui.domain.board import Board, SLStatus
+from supervisor_tui.domain.text import clean
+from supervisor_tui.domain.vendors import Miss, VendorFigures
+from supervisor_tui.ui.screens.base import BoardScreen
+from supervisor_tui.ui.widgets.grid import Column, Grid
+from supervisor_tui.ui.widgets.lean import LeanText
+from supervisor_tui.ui.widgets.status_bar import StatusBar
+
+NO_VENDORS = ("No vendor known: add [vendors.NAME] (queues, teams, agents, contract) to the "
+              "config, or use a source that reports each queue's or agent's site "
+              "(docs/vendors.md)")
+MISSED = "bold red"
+
+
+def _dash() -> Text:
+    return Text(fmt.DASH, style="dim")
+
+
+def _count(n: int, style: str) -> Text:
+    return Text(str(n), style=style if n else "dim")
+
+
+def vendor_columns(min_sample: int) -> list[Column[VendorFigures]]:
+    def sl(v: VendorFigures, now: datetime) -> Text:
+        if v.sl is None:
+            return _dash()
+        status = v.sl_status
+        text = f"{fmt.SL_SYMBOL[status]} {fmt.pct(v.sl)} n{v.sl_n}"
+        if Miss.SL in v.misses:
+            return Text(text, style=MISSED)
+        if v.sl_n < min_sample:
+            return Text(text, style="dim")
+        return Text(text, style=fmt.SL_STYLE[status] if status is not SLStatus.OK else "green")
+
+    def target(v: VendorFigures, now: datetime) -> Text:
+        c = v.contract
+        if c is None:
+            return Text("none", style="dim")
+        mark = "≠" if v.other_thresholds else ""  # some queues count at another threshold
+        return Text(f"{fmt.pct(c.sl_target)}/{fmt.threshold(c.threshold_s)}{mark}")
+
+    def aht(v: VendorFigures, now: datetime) -> Text:
+        m = v.figures
+        if m is None or m.aht_s is None:
+            return _dash()
+        text = fmt.duration(m.aht_s)
+        if v.contract is not None and v.contract.aht_max_s is not None:
+            text += f" ≤{fmt.duration(v.contract.aht_max_s)}"
+        return Text(text, style=MISSED if Miss.AHT in v.misses else "")
+
+    def abandon(v: VendorFigures, now: datetime) -> Text:
+        m = v.figures
+        if m is None or m.abandon_rate is None:
+            return _dash()
+        text = fmt.pct(m.abandon_rate, 1)
+        if v.contract is not None and v.contract.abandon_max is not None:
+            text += f" ≤{fmt.pct(v.contract.abandon_max, 1)}"
+        style = MISSED if Miss.ABANDON in v.misses else (
+            "dim" if m.abandon_n < min_sample else "")
+        return Text(text, style=style)
+
+    def adherence(v: VendorFigures, now: datetime) -> Text:
+        if v.adherence is None:
+            return _dash()
+        text = fmt.pct(v.adherence)
+        if v.contract is not None and v.contract.adherence_min is not None:
+            text += f" ≥{fmt.pct(v.contract.adherence_min)}"
+        return Text(text, style=MISSED if Miss.ADHERENCE in v.misses else "")
+
+    def agents_cell(v: VendorFigures, now: datetime) -> Text:
+        t = v.agents
+        text = Text()
+        text.append_text(_count(t.available, "green"))
+        text.append("/", "dim")
+        text.append_text(_count(t.on_contact, "cyan"))
+        text.append("/", "dim")
+        text.append_text(_count(t.after_contact_work, "magenta"))
+        text.append("/", "dim")
+        text.append_text(_count(t.away, "yellow"))
+        if v.agents_from_queues:
+            text.append("*", "dim")  # counted from its queues' agents (no agent of its own)
+        return text
+
+    def name(v: VendorFigures, now: datetime) -> Text:
+        return Text(v.name, style="bold red" if v.misses else "")
+
+    return [
+        Column("name", "Vendor", 12, name, lambda v, now: v.name.casefold(), priority=0,
+               flex=True, max_width=30),
+        Column("queues", "Q", 3, lambda v, now: _count(len(v.rows), ""),
+               lambda v, now: len(v.rows), align="right", priority=3),
+        Column("sl", "SL", 12, sl, lambda v, now: -1.0 if v.sl is None else v.sl,
+               align="right", priority=0),
+        Column("target", "Contract", 9, target, align="right", priority=0),
+        Column("aht", "AHT", 11, aht,
+               lambda v, now: -1.0 if v.figures is None or v.figures.aht_s is None
+               else v.figures.aht_s, align="right", priority=1),
+        Column("abandon", "Aband", 12, abandon,
+               lambda v, now: -1.0 if v.figures is None or v.figures.abandon_rate is None
+               else v.figures.abandon_rate, align="right", priority=0),
+        Column("adherence", "Adh", 9, adherence,
+               lambda v, now: -1.0 if v.adherence is None else v.adherence, align="right",
+               priority=2),
+        Column("agents", "Av/On/ACW/Aw", 12, agents_cell,
+               lambda v, now: v.agents.available, align="right", priority=1),
+        Column("in", "In", 4, lambda v, now: _count(v.agents.staffed, "bold"),
+               lambda v, now: v.agents.staffed, align="right", priority=2),
+    ]
+
+
+class VendorsScreen(BoardScreen):
+    DEFAULT_CSS = """
+    #vendor-summary { height: auto; max-height: 3; background: $panel; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("w", "window", "Window"),
+        Binding("s", "sort", "Sort"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield LeanText(id="vendor-summary")
+        yield Grid(
+            vendor_columns(self.sup.config.console.min_sample),
+            key_of=lambda v: v.key,
+            now=self.sup.state.data_now,
+            empty_text=NO_VENDORS,
+            id="vendors",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#vendors", Grid).focus()
+
+    def rows(self, board: Board) -> tuple[VendorFigures, ...]:
+        return tuple(self.sup.state.vendors.vendors(board, self.sup.state.window_key))
+
+    def show_board(self, board: Board) -> None:
+        rows = self.rows(board)
+        self.query_one("#vendors", Grid).set_rows(rows)
+        self._show_summary(board, rows)
+
+    def refresh_ages(self) -> None:
+        self.query_one("#vendors", Grid).refresh_changed()
+
+    def _window_label(self, board: Board) -> str:
+        cfg = self.sup.config.console
+        return fmt.window_label(board, self.sup.state.window_key, cfg.policy.zone,
+                                cfg.interval_minutes)
+
+    def _show_summary(self, board: Board, rows: tuple[VendorFigures, ...]) -> None:
+        """The window, how SL is counted, and what a mark means: every number's basis."""
+        line = Text(no_wrap=True, overflow="ellipsis")
+        missed = [v for v in rows if v.misses]
+        line.append(f" {len(rows)} vendors · {self._window_label(board)}", "bold")
+        if missed:
+            line.append(f" · {len(missed)} missing their contract", "bold red")
+        line.append("\n SL = in threshold / the formula's denominator, n · red: contract "
+                    "missed", "dim")
+        notes: list[str] = []
+        if any(v.other_thresholds for v in rows):
+            notes.append("≠ queue threshold ≠ contract's")
+        if any(v.agents_from_queues for v in rows):
+            notes.append("* its queues' agents")
+        if all(v.adherence is None for v in rows):
+            notes.append("Adh —: no schedule")
+        scope = self.sup.state.vendors.scope
+        if scope is not None and scope.unknown:
+            notes.append(f"⚠ scope names nothing known: {clean(', '.join(scope.unknown), 40)}")
+        if notes:
+            line.append("\n " + " · ".join(notes), "dim")
+        self.query_one("#vendor-summary", LeanText).update(line)
+
+    def action_window(self) -> None:
+        self.sup.state.cycle_window()
+        board = self.sup.board
+        if board is not None:
+            self.show_board(board)
+            self.notify(f"Figures now cover {self._window_label(board)}", timeout=2)
+
+    def action_sort(self) -> None:
+        label = self.query_one("#vendors", Grid).cycle_sort()
+        self.notify(f"Sorted by {label}", timeout=2)
+
+    def on_grid_selected(self, event: Grid.Selected) -> None:
+        board = self.sup.board
+        if board is None or event.key is None:
+            return
+        vendor = next((v for v in self.rows(board) if v.key == event.key), None)
+        if vendor is None:
+            return
+        if not vendor.rows:
+            self.notify(f"{vendor.name} has no queue reported now", timeout=4, markup=False)
+            return
+        if len(vendor.rows) == 1:
+            self.sup.open_queue(vendor.rows[0].queue.id)
+            return
+        names = ", ".join(clean(r.queue.name, 20) for r in vendor.rows[:6])
+        self.notify(f"{vendor.name}: {names}. ctrl+p opens a queue by name.", timeout=6,
+                    markup=False)
+
+    def title_text(self) -> str:
+        return "Vendors"

@@ -1,0 +1,133 @@
+"""Vendors (V), tier columns and the tier block, and scoped users, driven with keys at
+80x24 and 200x60 against the hand-computed centre of tests/vendor_centre.py."""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+
+from supervisor_tui.config import parse_config
+from supervisor_tui.domain.model import Channel, Contact
+from supervisor_tui.store import Store
+from supervisor_tui.ui.app import SupervisorApp
+from supervisor_tui.ui.widgets.grid import Grid
+from tests.helpers import (
+    T0,
+    ScriptedSource,
+    help_rows,
+    screen_text,
+    screen_title,
+    settle,
+    wait_for,
+)
+from tests.vendor_centre import VENDOR_CONFIG, vendor_centre
+
+
+def console(user: str = "sam", **extra: object) -> SupervisorApp:
+    data = {"console": {"timezone": "UTC", "poll_interval_s": 0.1}, **VENDOR_CONFIG, **extra}
+    return SupervisorApp(parse_config(data, "test"), [ScriptedSource([vendor_centre()])],
+                         store=Store.open(None), clock=lambda: T0, user=user)
+
+
+def line_of(app: SupervisorApp, start: str) -> str:
+    return next(line for line in screen_text(app).splitlines()
+                if line.strip().startswith(start))
+
+
+async def open_vendors(pilot) -> None:  # type: ignore[no-untyped-def]
+    await settle(pilot)
+    await pilot.press("V")
+    await wait_for(pilot, lambda: screen_title(pilot.app) == "Vendors")
+    await pilot.pause(0.1)
+
+
+async def test_vendors_at_80x24_by_hand_with_the_misses_in_red() -> None:
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_vendors(pilot)
+        text = screen_text(app)
+        assert "3 vendors" in text and "1 missing their contract" in text
+        acme = line_of(app, "Acme BPO")
+        # SL 24/32 = 75% (n 32) against 70%; abandon 4/38 = 10.5% against 5%.
+        assert re.search(r"✓ 75% n32\s+70%/20s\s", acme), acme
+        assert "10.5% ≤5.0%" in acme
+        globex = line_of(app, "Globex")
+        assert "100% n10" in globex and "90%/30s≠" in globex
+        offshore = line_of(app, "Offshore")
+        assert re.search(r"—\s+none\s", offshore), offshore
+        # The missed cells are red, the met ones are not.
+        grid = app.screen.query_one("#vendors", Grid)
+        rows = {v.key: v for v in grid._input}
+        assert rows["acme"].misses == {"aht", "abandon"}
+        cells = {c.key: c for c in grid.columns}
+        for key, red in (("sl", False), ("abandon", True), ("aht", True), ("name", True)):
+            cell = cells[key].cell(rows["acme"], T0)
+            assert isinstance(cell, Text) and ("red" in str(cell.style)) is red, key
+        assert "red" not in str(cells["name"].cell(rows["globex"], T0).style)
+        assert "Adh —: no schedule" in text
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: "Keys on this screen" in screen_text(app))
+        keys = {row[0]: row[1] for row in help_rows(app) if len(row) > 1}
+        assert keys.get("w") == "Window" and keys.get("V") == "Vendors"
+
+
+async def test_vendors_at_200x60_every_column_and_w_switches_window() -> None:
+    app = console()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await open_vendors(pilot)
+        header = line_of(app, "Vendor ")
+        for label in ("Q", "SL", "Contract", "AHT", "Aband", "Adh", "Av/On/ACW/Aw", "In"):
+            assert label in header.split(), (label, header)
+        acme = line_of(app, "Acme BPO")
+        # AHT 240 s against 200 s; team Red: Ana available, Bo on a contact.
+        assert "4:00 ≤3:20" in acme and re.search(r"1/1/0/0\s+2$", acme), acme
+        globex = line_of(app, "Globex")
+        assert re.search(r"0/1/1/1\*\s+3$", globex), globex  # Support's agents, starred
+        await pilot.press("w")
+        await wait_for(pilot, lambda: "last" in line_of(app, "3 vendors"))
+
+
+async def test_a_scoped_user_sees_only_their_vendors_queues_on_every_screen() -> None:
+    app = console(user="alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        board = app.board
+        assert board is not None and [r.queue.id for r in board.rows] == ["sales"]
+        text = screen_text(app)
+        assert "Sales" in text and "Support" not in text
+        await pilot.press("a")
+        await wait_for(pilot, lambda: screen_title(app) == "Agents")
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "Ana" in text and "Bo" in text
+        assert "Cy" not in text and "Di" not in text  # Support's agents
+        await pilot.press("d", "A")
+        await wait_for(pilot, lambda: "Abandoned today" in screen_text(app))
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "Sal Abandon" in text and "Sue Abandon" not in text
+        await open_vendors(pilot)
+        assert "Acme BPO" in screen_text(app) and "Globex" not in screen_text(app)
+
+
+async def test_a_scoped_user_is_refused_outside_the_scope_and_audited() -> None:
+    app = console(user="alice", roles={"scopes": {"alice": ["vendor:acme"]},
+                                       "users": {"alice": "admin"}})
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        # A contact of Support moved into Sales: Support is outside alice's scope.
+        c3 = Contact(id="c3", source="pbx", queue_id="support", channel=Channel.CHAT,
+                     entered_at=T0)
+        result = await app.actions.reassign_contact(c3, "sales")
+        assert not result.ok and result.code == "refused"
+        assert result.message == "alice sees vendor:acme only; support is outside it"
+        assert app.audit is not None
+        record = app.audit.records()[-1]  # type: ignore[attr-defined]
+        assert (record["user"], record["outcome"]) == ("alice", "refused")
+        # An admin, but scoped: declaring an incident reaches the whole centre.
+        await pilot.press("c")
+        await wait_for(pilot, lambda: screen_title(app) == "Crisis")
+        await pilot.press("i")
+        await wait_for(pilot, lambda: "reaches the whole centre" in screen_text(app) + " ".join(
+            n.message for n in app._notifications))
