@@ -18,7 +18,7 @@ snapshot.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress
 from operator import attrgetter, is_not
 
@@ -28,6 +28,7 @@ _WAITING = ContactState.WAITING
 _WRAP_UP = ContactState.WRAP_UP
 _STANDARD = Tier.STANDARD
 _entered = attrgetter("entered_at")
+_since = attrgetter("state.since")
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,23 @@ class SnapshotIndex:
     agents_by_queue: dict[str, list[Agent]]  # by skill
     agents_by_kind: dict[str, list[Agent]]  # AgentStateKind value -> agents
     teams: tuple[str, ...]
+    _by_since: dict[str, list[Agent]] = field(default_factory=dict, compare=False,
+                                              repr=False)
 
     def count(self, kind: AgentStateKind) -> int:
         return len(self.agents_by_kind.get(kind, ()))
+
+    def by_since(self, kind: AgentStateKind) -> list[Agent]:
+        """The agents in ``kind``, longest in it first (once per index, on demand): who
+        is past a time limit is then a prefix found by bisection, not a pass reading
+        every agent. The kind's list is in arrival order, which is nearly this order
+        (an agent's new object is appended when its state changes), so the sort is
+        close to a single merge done in C."""
+        found = self._by_since.get(kind)
+        if found is None:
+            found = self._by_since[kind] = sorted(self.agents_by_kind.get(kind, ()),
+                                                  key=_since)
+        return found
 
 
 class IndexBuilder:

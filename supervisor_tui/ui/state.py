@@ -15,7 +15,7 @@ from typing import Any, cast
 from supervisor_tui.config import Config
 from supervisor_tui.config.live import Effective, effective
 from supervisor_tui.domain.agent_day import AgentDay, AgentDayBook
-from supervisor_tui.domain.board import Board, QueueRow, build_board
+from supervisor_tui.domain.board import Board, MetricsMemo, QueueRow, build_board
 from supervisor_tui.domain.escalation import Escalation, EscalationTracker, TrackerResult
 from supervisor_tui.domain.index import IndexBuilder
 from supervisor_tui.domain.model import (
@@ -85,6 +85,8 @@ class ConsoleState:
         # Follows this console's stream of snapshots, re-reading only changed objects;
         # the board carries each poll's index to the escalation rules and screens.
         self.indexer = IndexBuilder()
+        # Window figures of counters that did not change since the last board, reused.
+        self.metrics_memo = MetricsMemo()
         #: each agent's day (handled, AHT, time per state), from the agents' timestamps
         self.agent_book = AgentDayBook()
         self._agents_day: str | None = None  # the local day the book was seeded for
@@ -130,6 +132,7 @@ class ConsoleState:
             min_sample=cfg.console.min_sample,
             index=self.indexer.index(snapshot),
             live_targets=frozenset(self.live.queues),
+            memo=self.metrics_memo,
         )
         self._observe_agents(snapshot)
         said = self.schedule.poll(snapshot.agents, snapshot.taken_at, snapshot.day_start)

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Input, Static
 from supervisor_tui.domain.agent_day import agent_key
 from supervisor_tui.domain.board import Board
 from supervisor_tui.domain.escalation import long_contact_limit_s
+from supervisor_tui.domain.flags import count_flagged
 from supervisor_tui.domain.index import build_index
 from supervisor_tui.domain.model import Agent, AgentStateKind
 from supervisor_tui.domain.text import clean
@@ -143,10 +144,8 @@ class AgentsScreen(BoardScreen):
     def _show_filters(self, board: Board, shown: int) -> None:
         now = self.sup.state.data_now()
         index = board.index if board.index is not None else build_index(board.snapshot)
-        by_kind = index.agents_by_kind  # only these can be flagged
-        flagged = sum(1 for kind in (AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY,
-                                     AgentStateKind.ON_CONTACT)
-                      for a in by_kind.get(kind, ()) if self.is_flagged(a, now))
+        # Reads only agents past their state's shortest limit (domain/flags.py).
+        flagged = count_flagged(index, board.snapshot, self.sup.config.escalations, now)
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f" {shown} of {len(board.snapshot.agents)} agents", "bold")
         if self.selected:

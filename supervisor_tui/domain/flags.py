@@ -1,0 +1,89 @@
+"""Agents flagged (⚑) as too long in a state: in after-contact work past
+``acw_limit_s``, away past the limit for their reason, or on one contact past
+``long_contact_aht_multiple`` x their queue's AHT today. The limits are the escalation
+rules' own (one set of limits: a flag is an escalation).
+
+Counting them for the agents screen's header used to read every agent in those states
+each poll (~37,000 at 50,000 agents: ~200 ms). Only agents past the *shortest* limit of
+their state can be flagged, and with the agents ordered by ``since``
+(``SnapshotIndex.by_since``) those are a prefix found by bisection: the count reads
+only them, and the rule applied to each is the same ``agent_limit_s`` the rows use.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from datetime import datetime, timedelta
+from itertools import islice
+from operator import attrgetter
+
+from supervisor_tui.domain.escalation import EscalationRules, long_contact_limit_s
+from supervisor_tui.domain.index import SnapshotIndex
+from supervisor_tui.domain.model import Agent, AgentStateKind, Snapshot
+
+_ACW = AgentStateKind.AFTER_CONTACT_WORK
+_AWAY = AgentStateKind.AWAY
+_ON = AgentStateKind.ON_CONTACT
+_since = attrgetter("state.since")
+# The prefix is cut this much later than the shortest limit: a superset, so float
+# rounding of a duration can never leave out an agent the exact test would flag.
+_SLACK = timedelta(milliseconds=1)
+
+
+class LongLimits:
+    """Long-contact limits per queue for one snapshot, each worked out once."""
+
+    def __init__(self, snapshot: Snapshot, rules: EscalationRules) -> None:
+        self.snapshot = snapshot
+        self.rules = rules
+        self._limits: dict[str | None, float | None] = {}
+
+    def of(self, queue_id: str | None) -> float | None:
+        try:
+            return self._limits[queue_id]
+        except KeyError:
+            limit = self._limits[queue_id] = long_contact_limit_s(self.snapshot, queue_id,
+                                                                  self.rules)
+            return limit
+
+    def shortest(self) -> float | None:
+        found = [lim for qid in self.snapshot.day_stats
+                 if (lim := self.of(qid)) is not None]
+        return min(found, default=None)
+
+
+def agent_limit_s(agent: Agent, rules: EscalationRules, long: LongLimits | None) -> float | None:
+    """How long ``agent`` may stay in their current state before being flagged."""
+    kind = agent.state.kind
+    if kind is _ACW:
+        return rules.acw_limit_s
+    if kind is _AWAY:
+        return rules.away_limit_for(agent.state.reason)
+    if kind is _ON and long is not None:
+        return long.of(agent.queue_id)
+    return None
+
+
+def is_flagged(agent: Agent, now: datetime, rules: EscalationRules,
+               long: LongLimits | None) -> bool:
+    limit = agent_limit_s(agent, rules, long)
+    return limit is not None and (now - agent.state.since).total_seconds() > limit
+
+
+def count_flagged(index: SnapshotIndex, snapshot: Snapshot, rules: EscalationRules,
+                  now: datetime, long: LongLimits | None = None) -> int:
+    """Agents past their limit at ``now``; reads only those past their state's shortest."""
+    long = long if long is not None else LongLimits(snapshot, rules)
+    shortest: dict[AgentStateKind, float | None] = {
+        _ACW: rules.acw_limit_s,
+        _AWAY: min((rules.away_limit_s, *rules.away_limits_s.values())),
+        _ON: long.shortest() if index.count(_ON) else None,
+    }
+    total = 0
+    for kind, floor in shortest.items():
+        if floor is None:
+            continue
+        agents = index.by_since(kind)
+        cut = bisect_left(agents, now - timedelta(seconds=floor) + _SLACK, key=_since)
+        total += sum(1 for a in islice(agents, cut) if is_flagged(a, now, rules, long))
+    return total

@@ -1,0 +1,144 @@
+"""Per-poll work that follows change (issue 15 item 1) against a full recomputation.
+
+A simulated centre churns for several hundred polls (random advances, supervisors
+moving contacts, changing agents' states and skills); at every poll each incremental
+path is compared with the same figures worked out from scratch, so a drift fails here
+loudly instead of showing a wrong number on a wall.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from supervisor_tui.domain.agent_day import AgentDayBook
+from supervisor_tui.domain.board import DAY, INTERVAL, MetricsMemo, build_board
+from supervisor_tui.domain.escalation import EscalationRules
+from supervisor_tui.domain.flags import LongLimits, count_flagged, is_flagged
+from supervisor_tui.domain.index import IndexBuilder, SnapshotIndex, build_index
+from supervisor_tui.domain.intervals import IntervalPolicy
+from supervisor_tui.domain.model import AgentStateKind, Snapshot
+from supervisor_tui.sim.config import scaled_centre
+from supervisor_tui.sources.simulator import SimulatorSource
+
+POLLS = 300
+# Short limits so that every kind of flag occurs in a 400-agent centre.
+RULES = EscalationRules(acw_limit_s=20, away_limit_s=300, away_limits_s={"lunch": 90},
+                        long_contact_aht_multiple=1.5, min_contacts=3)
+
+
+def _shape(index: SnapshotIndex) -> dict[str, object]:
+    return {
+        "waiting": {q: [c.id for c in cs] for q, cs in index.waiting_by_queue.items()},
+        "count": index.waiting,
+        "flagged": sorted(c.id for c in index.flagged),
+        "premium": sorted(c.id for c in index.premium_waiting),
+        "by_queue": {q: sorted(a.id for a in ags) for q, ags in index.agents_by_queue.items()},
+        "by_kind": {k: sorted(a.id for a in ags) for k, ags in index.agents_by_kind.items()
+                    if ags},
+        "teams": index.teams,
+    }
+
+
+def _churn(seed: int) -> list[Snapshot]:
+    """POLLS snapshots of a 40-queue, 400-agent centre under supervisors' actions."""
+    rng = random.Random(seed)
+    wall = [datetime(2026, 5, 5, 9, 0, tzinfo=UTC)]
+    source = SimulatorSource("sim", IntervalPolicy(15, "UTC"),
+                             scaled_centre(40, 400, occupancy=1.05, seed=seed),
+                             clock=lambda: wall[0])
+    engine = source.engine
+    queues = [q.id for q in engine.queues]
+    snaps: list[Snapshot] = []
+    for _ in range(POLLS):
+        wall[0] += timedelta(seconds=rng.choice((1, 2, 5, 20, 60)))
+        engine.advance(source.sim_now())
+        for _ in range(rng.randint(0, 3)):
+            agent = rng.choice(engine.agents).id
+            roll = rng.random()
+            if roll < 0.4:
+                engine.set_agent_state(agent, rng.choice(
+                    ("available", "away:lunch", "away:break", "end_acw", "logout")))
+            elif roll < 0.6:
+                engine.set_agent_skills(agent, rng.sample(queues, rng.randint(1, 3)))
+            else:
+                waiting = [c for c in engine.live_contacts() if c.agent is None]
+                if waiting:
+                    engine.move_contact(rng.choice(waiting).id, rng.choice(queues))
+        snaps.append(source._builder.build())
+    return snaps
+
+
+@pytest.fixture(scope="module")
+def churn() -> list[Snapshot]:
+    return _churn(seed=7)
+
+
+def test_the_churn_changes_some_objects_each_poll_and_keeps_the_rest(churn: list[Snapshot]) -> None:
+    kept = changed = 0
+    for before, after in zip(churn, churn[1:], strict=False):
+        same = sum(a is b for a, b in zip(before.agents, after.agents, strict=True))
+        kept += same
+        changed += len(after.agents) - same
+    assert kept > changed > POLLS  # mostly unchanged objects, yet hundreds of changes
+
+
+def test_index_and_flag_count_equal_a_full_pass_every_poll(churn: list[Snapshot]) -> None:
+    builder = IndexBuilder()
+    counted = 0
+    for step, snap in enumerate(churn):
+        index = builder.index(snap)
+        assert _shape(index) == _shape(build_index(snap)), f"poll {step}"
+        for kind in (AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY,
+                     AgentStateKind.ON_CONTACT):
+            order = [a.state.since for a in index.by_since(kind)]
+            assert order == sorted(order)
+            assert len(order) == index.count(kind)
+        long = LongLimits(snap, RULES)
+        for later_s in (0, 15, 120, 900):  # the screen ticks on between polls
+            now = snap.taken_at + timedelta(seconds=later_s)
+            brute = sum(is_flagged(a, now, RULES, long) for a in snap.agents)
+            assert count_flagged(index, snap, RULES, now) == brute, f"poll {step} +{later_s}s"
+            counted += brute
+    assert counted > POLLS  # flags of every kind actually occurred
+
+
+def test_board_with_the_metrics_memo_equals_one_worked_out_afresh(
+        churn: list[Snapshot]) -> None:
+    memo, builder = MetricsMemo(), IndexBuilder()
+    previous: Snapshot | None = None
+    for step, snap in enumerate(churn):
+        before = memo.computed
+        board = build_board(snap, index=builder.index(snap), memo=memo)
+        fresh = build_board(snap)
+        for key in (INTERVAL, DAY):
+            for group in (None, *fresh.groups()):
+                assert board.target(key, group) == fresh.target(key, group)
+                assert board.totals(key, group) == fresh.totals(key, group)
+        for row, ref in zip(board.rows, fresh.rows, strict=True):
+            assert row.interval == ref.interval and row.day == ref.day, f"poll {step}"
+        # Worked out: exactly the counters that are new objects since the last poll.
+        new = sum(previous is None or stats is not getattr(previous, table).get(qid)
+                  for table in ("interval_stats", "day_stats")
+                  for qid, stats in getattr(snap, table).items())
+        assert memo.computed - before == new, f"poll {step}"
+        previous = snap
+    assert memo.computed < len(churn[0].queues) * POLLS  # most figures were reused
+
+
+def test_agent_days_follow_changes_only_and_equal_a_book_fed_fresh_objects(
+        churn: list[Snapshot]) -> None:
+    incremental, full = AgentDayBook(), AgentDayBook()
+    for step, snap in enumerate(churn):
+        incremental.observe(snap.agents, snap.taken_at, snap.day_start)
+        # The roster in another order each poll: the general path, every agent looked up.
+        full.observe(snap.agents[::-1] if step % 2 else snap.agents, snap.taken_at,
+                     snap.day_start)
+        if step % 25 == 0 or step == len(churn) - 1:
+            assert {k: asdict(d) for k, d in incremental.days.items()} == \
+                {k: asdict(d) for k, d in full.days.items()}, f"poll {step}"
+            assert incremental.take_changed() == full.take_changed()
+    assert sum(d.handled for d in incremental.days.values()) > 100
