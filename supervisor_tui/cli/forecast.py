@@ -94,17 +94,15 @@ def known_queues(config: Config, store: Store | None) -> tuple[list[str], dict[s
     for members in config.groups.values():
         ids.update(dict.fromkeys(members))
     if store is not None:
-        import sqlite3
-
         from supervisor_tui.store import INTERVALS
 
         since = (datetime.now(UTC) - timedelta(days=35)).isoformat()
         try:
-            for (qid,) in store.db.conn.execute(
+            for (qid,) in store.db.execute(
                     f"select distinct queue_id from {INTERVALS} where interval_start >= ?",
-                    [since]):
+                    [since]).fetchall():
                 ids[str(qid)] = None
-        except sqlite3.Error:
+        except store.db.Error:
             pass  # no intervals table yet: nothing more to know
     return list(ids), names
 

@@ -40,14 +40,15 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from supervisor_tui.domain import erlang
-from supervisor_tui.domain.board import CHANNEL_GROUP, DEFERRED
-from supervisor_tui.domain.model import SLFormula
+from supervisor_tui.domain.board import CHANNEL_GROUP, DEFERRED, QueueRow
+from supervisor_tui.domain.model import Agent, SLFormula
+from supervisor_tui.domain.schedule import Expected, ScheduleEntry
 from supervisor_tui.domain.text import clean
 
 #: the occupancy cap the board's live "Need" uses (``build_board``), used here too
@@ -694,3 +695,87 @@ def _denominator(row: Mapping[str, Any], formula: SLFormula) -> int:
     if formula == SLFormula.OFFERED:
         return int(row["offered"] or 0)
     return int(row["answered"] or 0) + int(row["abandoned_after_threshold"] or 0)
+
+
+def scheduled_agents(agents: Iterable[Agent],
+                     entries_for: Callable[[Agent], Sequence[ScheduleEntry]],
+                     queue_id: str, starts: Iterable[datetime],
+                     minutes: int) -> dict[datetime, float]:
+    """Agents the imported schedule has on duty for ``queue_id`` in each interval: every
+    agent with the queue among their skills counts the share of the interval their
+    on-duty entries cover (a multi-skilled agent counts in each of their queues, as a
+    WFM tool's scheduled count per skill does). Intervals nobody is scheduled in are 0."""
+    spans: list[tuple[datetime, datetime]] = []
+    for agent in agents:
+        if queue_id not in agent.skills:
+            continue
+        spans.extend((e.start, e.end) for e in entries_for(agent)
+                     if e.expected is Expected.ON_DUTY)
+    out: dict[datetime, float] = {}
+    length = timedelta(minutes=minutes)
+    for start in starts:
+        end = start + length
+        covered = sum(max(0.0, (min(e, end) - max(s, start)).total_seconds())
+                      for s, e in spans)
+        out[start] = covered / length.total_seconds()
+    return out
+
+
+# -- a view of the board (one queue, or a channel group's queues) ----------------------
+
+
+@dataclass(frozen=True)
+class SlotForecast:
+    """One interval of a view's forecast: summed over its queues."""
+
+    contacts: float
+    aht_s: float | None  # handle time / contacts
+    required: int | None  # agents required (None: could not be computed)
+    scheduled: float | None  # agents scheduled (schedule, else the file; None: neither)
+
+
+def view_forecast(day: ForecastDay, queues: Sequence[QueueRow], minutes: int,
+                  scheduled: Mapping[str, Mapping[datetime, float]] | None = None
+                  ) -> dict[datetime, SlotForecast]:
+    """Each forecast interval of ``queues`` summed: contacts, AHT weighted by contacts,
+    required agents per queue (its own target, threshold, channel and the board's
+    occupancy cap) added up, scheduled agents from ``scheduled`` (per queue id and
+    interval start, from the imported schedule) else the file's column."""
+    acc: dict[datetime, list[float | None]] = {}
+    for row in queues:
+        q = row.queue
+        deferred = CHANNEL_GROUP[q.channel] == DEFERRED
+        occ = row.max_occupancy if row.max_occupancy is not None else 1.0
+        sched = (scheduled or {}).get(q.id)
+        for r in day.rows(q.id):
+            try:
+                req: float | None = float(required_agents(
+                    r.contacts, r.aht_s, minutes, q.sl_target, q.threshold_s,
+                    deferred=deferred, max_occupancy=occ))
+            except (ValueError, OverflowError):
+                req = None
+            sch = sched.get(r.start) if sched is not None else r.scheduled
+            slot = acc.setdefault(r.start, [0.0, 0.0, 0.0, 0.0])
+            slot[0] = (slot[0] or 0.0) + r.contacts
+            slot[1] = (slot[1] or 0.0) + r.contacts * r.aht_s
+            slot[2] = None if req is None or slot[2] is None else slot[2] + req
+            slot[3] = None if sch is None or slot[3] is None else slot[3] + sch
+    return {start: SlotForecast(c or 0.0, (h or 0.0) / c if c else None,
+                                None if req is None else int(req), sch)
+            for start, (c, h, req, sch) in sorted(acc.items())}
+
+
+def board_projection(day: ForecastDay, row: QueueRow, now: datetime,
+                     scheduled: Mapping[datetime, float] | None) -> Projection | None:
+    """One queue's projected day SL from the board: so far = the board's day counters
+    (closed intervals and the one under way so far), the rest from the forecast staffed
+    by ``scheduled`` (the imported schedule), else the file's scheduled column, else the
+    queue's effective agents now. None: no forecast for the queue."""
+    rows = day.rows(row.queue.id)
+    if not rows:
+        return None
+    q = row.queue
+    so_far = row.day
+    left = remaining_intervals(rows, now, scheduled, row.effective_agents)
+    return projected_sl(so_far.stats.answered_within_threshold, so_far.sl_n, left,
+                        q.threshold_s, deferred=CHANNEL_GROUP[q.channel] == DEFERRED)

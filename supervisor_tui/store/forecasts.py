@@ -10,24 +10,21 @@ SQLite-only syntax) so it ports to the PostgreSQL backend.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 
 from supervisor_tui.domain.forecast import ForecastDay, ForecastRow
 from supervisor_tui.store import Store, StoreError
+from supervisor_tui.store.backend import Db
 
 FORECASTS = "forecast_intervals"
 _COLUMNS = ("day", "queue_id", "interval_start", "interval_minutes", "contacts", "aht_s",
             "required", "scheduled", "imported_at", "imported_by", "source_file")
-_SCHEMA = (
-    f"create table if not exists {FORECASTS} (day TEXT NOT NULL, queue_id TEXT NOT NULL,"
-    " interval_start TEXT NOT NULL, interval_minutes INTEGER NOT NULL, contacts REAL NOT NULL,"
-    " aht_s REAL NOT NULL, required REAL, scheduled REAL, imported_at TEXT NOT NULL,"
-    " imported_by TEXT NOT NULL, source_file TEXT,"
-    " primary key (day, queue_id, interval_start))",
-)
+_TYPES: dict[str, type] = {
+    "day": str, "queue_id": str, "interval_start": str, "interval_minutes": int,
+    "contacts": float, "aht_s": float, "required": float, "scheduled": float,
+    "imported_at": str, "imported_by": str, "source_file": str}
 
 
 @dataclass(frozen=True)
@@ -54,9 +51,11 @@ class DaySummary:
     source_file: str
 
 
-def _ensure(conn: sqlite3.Connection) -> None:
-    for statement in _SCHEMA:
-        conn.execute(statement)
+def _ensure(db: Db) -> None:
+    # (cheap when the table exists)
+    db.create_table(FORECASTS, _TYPES, pk=("day", "queue_id", "interval_start"),
+                    not_null=("day", "queue_id", "interval_start", "interval_minutes",
+                              "contacts", "aht_s", "imported_at", "imported_by"))
 
 
 def save_forecast(store: Store, rows: Sequence[ForecastRow], zone: tzinfo, *, user: str,
@@ -67,12 +66,12 @@ def save_forecast(store: Store, rows: Sequence[ForecastRow], zone: tzinfo, *, us
         groups.setdefault((r.start.astimezone(zone).date().isoformat(), r.queue_id),
                           []).append(r)
     try:
-        _ensure(store.db.conn)
-    except sqlite3.Error as err:
+        _ensure(store.db)
+    except store.db.Error as err:
         raise StoreError(f"cannot save the forecast: {err}") from None
     done: list[Replaced] = []
     stamp = now.astimezone(UTC).isoformat()
-    with store._transaction("save the forecast") as conn:
+    with store._transaction("save the forecast", FORECASTS) as conn:
         for (day, queue), items in sorted(groups.items()):
             before = conn.execute(f"select count(*) from {FORECASTS} where day = ? and"
                                   " queue_id = ?", [day, queue]).fetchone()[0]
@@ -94,14 +93,15 @@ def read_forecast(store: Store, day: date | str, queue_id: str | None = None
     where, args = "day = ?", [str(day)]
     if queue_id is not None:
         where, args = where + " and queue_id = ?", [*args, queue_id]
+    db = store.db
     try:
-        _ensure(store.db.conn)
-        cursor = store.db.conn.execute(
+        _ensure(db)
+        cursor = db.execute(
             "select queue_id, interval_start, interval_minutes, contacts, aht_s, required,"
             f" scheduled from {FORECASTS} where {where} order by interval_start, queue_id",
             args)
         raw = cursor.fetchall()
-    except sqlite3.Error as err:
+    except db.Error as err:
         raise StoreError(f"cannot read the forecast: {err}") from None
     return [ForecastRow(q, datetime.fromisoformat(s), int(m), float(c), float(h),
                         None if req is None else float(req),
@@ -116,14 +116,15 @@ def forecast_day(store: Store, day: date | str) -> ForecastDay:
 
 def day_summary(store: Store, day: date | str) -> list[DaySummary]:
     """Per queue: intervals, contacts, span and who imported it, by queue id."""
+    db = store.db
     try:
-        _ensure(store.db.conn)
-        raw = store.db.conn.execute(
+        _ensure(db)
+        raw = db.execute(
             "select queue_id, count(*), sum(contacts), min(interval_start),"
             " max(interval_start), max(imported_at), max(imported_by), max(source_file)"
             f" from {FORECASTS} where day = ? group by queue_id order by queue_id",
             [str(day)]).fetchall()
-    except sqlite3.Error as err:
+    except db.Error as err:
         raise StoreError(f"cannot read the forecast: {err}") from None
     return [DaySummary(q, int(n), float(c), datetime.fromisoformat(a),
                        datetime.fromisoformat(b), at, by, src or "")

@@ -51,6 +51,7 @@ from supervisor_tui.store.agent_days import (
 )
 from supervisor_tui.store.escalation_log import record_escalations
 from supervisor_tui.store.rows import Callback, IntervalRow
+from supervisor_tui.ui.forecast_state import ForecastKeeper
 from supervisor_tui.ui.vendor_state import VendorDesk
 
 
@@ -105,6 +106,8 @@ class ConsoleState:
         self.vendors.adherence_of = self._adherence_of
         #: today's schedule (store or watched file) and each agent's adherence, per poll
         self.schedule = ScheduleKeeper(config.schedule, store, config.console.policy.zone)
+        #: today's forecast from the store (intraday, "Need"): ui/forecast_state.py
+        self.forecasts = ForecastKeeper(store, config.console.policy.zone, monotonic)
         #: a schedule problem not yet announced (the app pops it)
         self.schedule_said: str | None = None
 

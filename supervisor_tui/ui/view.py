@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # annotations only: keeps this module free of the heavy impor
     from supervisor_tui.store.agent_days import AgentDayRow
     from supervisor_tui.store.rows import Callback, EscalationState, IntervalRow, LiveSetting
     from supervisor_tui.store.schedules import ScheduleImport
+    from supervisor_tui.ui.forecast_state import ForecastKeeper
 
 
 class ScheduleView(Protocol):
@@ -108,6 +109,9 @@ class ConsoleView(Protocol):
     # Today's schedule and each scheduled agent's adherence (per poll).
     @property
     def schedule(self) -> ScheduleView: ...
+    # Today's forecast (per interval, from the store): ui/forecast_state.py.
+    @property
+    def forecasts(self) -> ForecastKeeper: ...
 
     # Time: one definition of "now" for every age on screen.
     def clock(self) -> datetime: ...

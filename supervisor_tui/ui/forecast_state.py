@@ -1,0 +1,63 @@
+"""Today's forecast as a console holds it (no Textual): read from the shared store at
+the first ask of each interval and at most once a minute otherwise, so an import from
+any host reaches every console within a minute, and a poll never reads the store.
+
+"Need" from the forecast (:meth:`ForecastKeeper.need`) is the agents the forecast of the
+interval under way requires for the queue's own target and threshold (Erlang C for
+voice-like queues, workload for email: ``domain.forecast``), with the board's
+occupancy cap; the board's own "Need" comes from the live arrival rate and AHT.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+
+from supervisor_tui.domain.board import CHANNEL_GROUP, DEFERRED, Board, QueueRow
+from supervisor_tui.domain.forecast import ForecastDay, ForecastNeed
+from supervisor_tui.store import Store, StoreError
+
+REREAD_S = 60.0
+
+
+class ForecastKeeper:
+    def __init__(self, store: Store | None, zone: tzinfo,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.zone = zone
+        self.monotonic = monotonic
+        self.day: ForecastDay | None = None
+        #: why the forecast could not be read (None: it could, or there is no store)
+        self.problem: str | None = None
+        self._key: tuple[str, datetime] | None = None
+        self._read_at = 0.0
+
+    def today(self, board: Board | None) -> ForecastDay | None:
+        """The forecast of the board's local day (None: none imported, or no store)."""
+        if self.store is None or board is None:
+            return None
+        snap = board.snapshot
+        key = (snap.day_start.astimezone(self.zone).date().isoformat(), snap.interval_start)
+        now = self.monotonic()
+        if key != self._key or now - self._read_at >= REREAD_S:
+            from supervisor_tui.store.forecasts import forecast_day
+
+            self._key, self._read_at = key, now
+            try:
+                day = forecast_day(self.store, key[0])
+            except StoreError as err:  # keep the last one read, say why it is not newer
+                self.problem = str(err)
+            else:
+                self.day, self.problem = (day if day else None), None
+        return self.day
+
+    def need(self, board: Board | None, row: QueueRow) -> ForecastNeed | None:
+        """Agents the forecast of the interval under way needs for ``row``'s queue."""
+        day = self.today(board)
+        if day is None or board is None:
+            return None
+        q = row.queue
+        return day.need(q.id, board.snapshot.interval_start, q.sl_target, q.threshold_s,
+                        deferred=CHANNEL_GROUP[q.channel] == DEFERRED,
+                        max_occupancy=row.max_occupancy)
