@@ -440,3 +440,67 @@ def test_the_report_day_is_the_local_day(stored: Path) -> None:
     assert rep.window.start == datetime(2026, 11, 22, 23, tzinfo=UTC)
     assert rep.partial  # generated before the local day ended: said
     assert rep.missed and rep.missed[0].local_label.startswith("09:")  # 08:00 UTC = 09:00
+
+
+# -- the sections other parts of the product feed -------------------------------------------
+
+def test_loaded_sections_vendors_forecast_surveys_schedule(
+        stored: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from supervisor_tui.domain.forecast import ForecastRow
+    from supervisor_tui.domain.schedule import Expected, ScheduleEntry
+    from supervisor_tui.domain.surveys import SurveyResponse, SurveyTool
+    from supervisor_tui.store.forecasts import save_forecast
+    from supervisor_tui.store.schedules import save_schedule
+    from supervisor_tui.store.surveys import save_surveys
+
+    db = tmp_path / "copy.db"
+    shutil.copy(stored, db)
+    store = Store.open(db)
+    nine = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    # sales: 30 contacts forecast for each of 09:00 and 09:30 (AHT 300 s).
+    save_forecast(store, [ForecastRow("sales", nine + timedelta(minutes=30 * i), 30, 30.0,
+                                      300.0) for i in range(2)],
+                  UTC, user="wfm", source_file="f.csv", now=START)
+    answers = [(5, 10, "sales"), (4, 9, "sales"), (2, 3, "support"), (None, None, "sales")]
+    save_surveys(store, [SurveyResponse(tool=SurveyTool.GENERIC, response_id=f"r{i}",
+                                        answered_at=nine, queue=q, csat=c, nps=n)
+                         for i, (c, n, q) in enumerate(answers)], UTC, nine)
+    save_schedule(store, DAY, [ScheduleEntry("ann", nine, nine + timedelta(hours=8), "Open",
+                                             Expected.ON_DUTY)],
+                  origin="iex.csv", digest="x", rejected=0, user="wfm", now=START)
+    store.close()
+    vendors = ('[vendors.acme]\nname = "Acme BPO"\nqueues = ["support"]\n'
+               '[vendors.acme.contract]\nsl_target = 0.75\nthreshold_s = 30\n'
+               'abandon_max = 0.05\n')
+    code = main(["report", "--date", DAY, "--db", str(db), "--format", "json",
+                 "--config", str(config_file(tmp_path, groups=vendors))])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    sections = {s["key"]: s for s in doc["sections"]}
+    tidy = {(r["scope_type"], r["scope"], r["metric"]): r for r in doc["rows"]}
+    # Vendor: support's stored rows against the contract (75% target, 5% abandon max).
+    want = recompute(db, ("support",))
+    acme = tidy[("vendor", "Acme BPO", "service_level")]
+    assert acme["value"] == pytest.approx(want["service_level"], abs=1e-4)
+    assert acme["target"] == 0.75 and acme["n"] == want["sl_n"]
+    row = dict(zip(sections["vendors"]["columns"], sections["vendors"]["rows"][0],
+                   strict=True))
+    assert "misses SL" in row["Note"] and "the contract says 30s" in row["Note"]
+    assert ("abandon" in row["Note"]) == (want["abandon_rate"] > 0.05)
+    # Forecast: sales offered in 09:00 and 09:30 against 60 forecast.
+    conn = sqlite3.connect(db)
+    offered = conn.execute("select sum(offered) from queue_intervals where queue_id = 'sales'"
+                           " and interval_start in (?, ?)",
+                           [nine.isoformat(), (nine + timedelta(minutes=30)).isoformat()]
+                           ).fetchone()[0]
+    var = tidy[("queue", "sales", "volume_variance")]
+    assert var["value"] == pytest.approx((offered - 60) / 60, abs=1e-4)
+    assert tidy[("queue", "sales", "forecast_contacts")]["value"] == 60
+    # Surveys: 3 scored (1 pending): CSAT 5 and 4 satisfied, 2 not: 2 of 3.
+    assert tidy[("centre", "", "csat_satisfied_rate")]["value"] == pytest.approx(2 / 3,
+                                                                                  abs=1e-4)
+    # NPS: 10 and 9 promoters, 3 a detractor -> (2 - 1) / 3 = +33.3
+    assert tidy[("centre", "", "nps")]["value"] == pytest.approx(100 / 3, abs=1e-3)
+    assert "1 awaiting their scores" in sections["surveys"]["note"]
+    # Schedule: loaded, and the report says adherence figures are not stored.
+    assert "a schedule was loaded (1 entry" in sections["adherence"]["note"]

@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 
 from supervisor_tui.cli import main
-from supervisor_tui.cli.report import plan_of, settings_of
 from supervisor_tui.config import ConfigError, load_config, parse_config
 from supervisor_tui.crisis.outbox import DELIVERED
 from supervisor_tui.crisis.service import CrisisService
 from supervisor_tui.domain.roles import Role
-from supervisor_tui.report.mail import REPORT_INCIDENT, ReportMailer
+from supervisor_tui.report.mail import REPORT_INCIDENT, ReportMailer, plan_of, settings_of
 from supervisor_tui.store import INTERVAL_COUNTERS, Store
 from tests.crisis_helpers import smtp_server
 

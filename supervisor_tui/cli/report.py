@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from supervisor_tui.config import Config
-    from supervisor_tui.report.collect import ReportSettings
     from supervisor_tui.report.mail import MailPlan
     from supervisor_tui.store import Store
+
+# (Everything past argparse is imported when the command runs: building the parser for
+# another command loads no store, crisis or report module.)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -45,31 +47,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         "[groups]")
 
 
-def settings_of(config: Config) -> ReportSettings:
-    from supervisor_tui.report.collect import ReportSettings
-
-    return ReportSettings(policy=config.console.policy, sl_formula=config.console.sl_formula,
-                          min_sample=config.console.min_sample,
-                          groups={k: list(v) for k, v in config.groups.items()})
-
-
-def plan_of(config: Config) -> MailPlan | None:
-    """The daily mail from [report], or None when none is configured."""
-    from supervisor_tui.report.mail import MailPlan
-
-    channel = config.report.email_channel(config.crisis)
-    if channel is None:
-        return None
-    at = config.report.send_at
-    return MailPlan(tuple(config.report.email_to), channel, (at.hour, at.minute))
-
-
 def run(args: argparse.Namespace, config: Config) -> int:
     import sqlite3
 
     from supervisor_tui.config import default_db_path
     from supervisor_tui.report import render
     from supervisor_tui.report.collect import collect
+    from supervisor_tui.report.mail import plan_of, settings_of
     from supervisor_tui.store import Store, StoreError
 
     def fail(message: str, code: int = 2) -> int:
@@ -131,7 +115,7 @@ def _email(store: Store, config: Config, plan: MailPlan, day: date) -> int:
     from supervisor_tui.actions import current_user
     from supervisor_tui.crisis.outbox import DELIVERED
     from supervisor_tui.crisis.service import CrisisError, CrisisService
-    from supervisor_tui.report.mail import queue_mail, sent_for
+    from supervisor_tui.report.mail import queue_mail, sent_for, settings_of
     from supervisor_tui.store.audit import AuditLog
 
     user = current_user(config)

@@ -25,6 +25,7 @@ from supervisor_tui.domain.report import (
     build,
 )
 from supervisor_tui.domain.text import clean
+from supervisor_tui.domain.vendors import VendorRule
 from supervisor_tui.store import Store
 from supervisor_tui.store.escalation_log import read_escalations
 
@@ -44,6 +45,7 @@ class ReportSettings:
     sl_formula: SLFormula
     min_sample: int
     groups: Mapping[str, Sequence[str]]
+    vendors: Sequence[VendorRule] = ()  # [vendors] (config/vendors.py vendor_rules)
 
 
 def collect(store: Store, day: date, settings: ReportSettings,
@@ -64,7 +66,7 @@ def collect(store: Store, day: date, settings: ReportSettings,
                  formula=settings.sl_formula, min_sample=settings.min_sample, rows=rows,
                  groups=settings.groups, occurrences=occurrences,
                  incidents=incidents(store, window, now),
-                 sections=sections(store, day, settings, window))
+                 sections=sections(store, day, settings, window, rows, now))
 
 
 def incidents(store: Store, window: Window, now: datetime) -> list[IncidentEntry]:

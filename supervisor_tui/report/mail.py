@@ -20,6 +20,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from supervisor_tui.crisis.db import MESSAGES, OUTBOX, dumps, ensure_schema, immediate, iso
 from supervisor_tui.crisis.outbox import QUEUED, idempotency_key
@@ -29,6 +30,9 @@ from supervisor_tui.domain.report import DayReport
 from supervisor_tui.report import to_markdown
 from supervisor_tui.report.collect import ReportSettings, collect
 from supervisor_tui.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from supervisor_tui.config import Config
 
 REPORT_INCIDENT = -1  # the outbox's incident id for report mails
 REPORT_TEMPLATE, REPORT_KIND = "end_of_day_report", "report"
@@ -50,6 +54,26 @@ class QueuedMail:
     day: date
     message_id: int
     row_ids: tuple[int, ...]
+
+
+def settings_of(config: Config) -> ReportSettings:
+    """What the report reads from the configuration."""
+    from supervisor_tui.config.vendors import vendor_rules
+
+    formula = config.console.sl_formula
+    return ReportSettings(policy=config.console.policy, sl_formula=formula,
+                          min_sample=config.console.min_sample,
+                          groups={k: list(v) for k, v in config.groups.items()},
+                          vendors=vendor_rules(config.vendors, formula))
+
+
+def plan_of(config: Config) -> MailPlan | None:
+    """The daily mail from [report], or None when none is configured."""
+    channel = config.report.email_channel(config.crisis)
+    if channel is None:
+        return None
+    at = config.report.send_at
+    return MailPlan(tuple(config.report.email_to), channel, (at.hour, at.minute))
 
 
 def due_day(plan: MailPlan, policy: IntervalPolicy, now: datetime) -> date | None:
