@@ -80,3 +80,27 @@ async def test_without_a_forecast_the_screen_is_as_before() -> None:
         text = screen_text(app)
         assert "LW SL" in text and "Fc" not in line(text, "Interval").split()
         assert "Projected" not in text
+
+
+async def test_need_uses_the_forecast_and_says_so() -> None:
+    app = make_app(ScriptedSource([centre()]))
+    forecast(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        header = line(text, "Queue")
+        col = header.index("Need")
+        # 10:00's forecast for Sales, 60 calls x 4 min = 8 Erlangs: 11 agents for 80% in
+        # 20 s at most 85% busy (the live rates would say otherwise), red: 2 effective.
+        sales = line(text, "Sales")
+        assert sales[col - 2:col + 4].split() == ["11", "fc"], sales
+        # Support's 10:00: 30 chats x 5 min = 5 Erlangs for 90% in 60 s.
+        need = erlang.staffing(30, 1800, 300, 0.9, 60, 0.85).agents
+        support = line(text, "Support")
+        assert support[col - 2:col + 4].split() == [str(need), "fc"], support
+        await pilot.press("enter")  # Sales's detail
+        await settle(pilot, 1)
+        assert screen_title(app) == "Queue: Sales"
+        detail = screen_text(app)
+        assert "Needed now 11 (fc)  effective 2.0  short 9.0" in detail
+        assert "forecast 30-min interval: 60 × 4:00 AHT (Erlang C)" in detail

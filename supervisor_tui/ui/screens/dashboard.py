@@ -138,8 +138,10 @@ class DashboardScreen(BoardScreen):
         board = sup.board
         label = self._window_label(key, short=True) if board else ""
         self._columns_window = f"{key}:{label}"
+        forecasts = sup.state.forecasts  # "Need" from the forecast when one is loaded
         return queue_columns(self._trend, key, label, sup.config.console.min_sample,
-                             frozen=sup.state.is_stale)
+                             frozen=sup.state.is_stale,
+                             forecast_need=lambda r: forecasts.need(sup.board, r))
 
     def _window_label(self, key: str, short: bool = False) -> str:
         sup = self.sup

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Static
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import DAY, INTERVAL, Board, QueueRow, WindowMetrics
+from supervisor_tui.domain.forecast import ForecastNeed
 from supervisor_tui.domain.intraday import day_bounds
 from supervisor_tui.domain.model import Agent, Contact
 from supervisor_tui.domain.text import clean
@@ -68,7 +69,26 @@ def metrics_table(row: QueueRow, columns: list[tuple[str, str]], min_sample: int
     return table
 
 
-def staffing_text(row: QueueRow) -> Text:
+def forecast_need_text(fc: ForecastNeed, row: QueueRow) -> Text:
+    """'Needed now 11 (fc)': the forecast's need for the interval under way, its inputs,
+    and the live rates' need beside it."""
+    text = Text("Needed now ")
+    text.append(f"{fc.needed} (fc)", "bold")
+    short = fc.needed - row.effective_agents
+    text.append("  effective ")
+    text.append(f"{row.effective_agents:.1f}", "bold red" if short > 1e-9 else "bold green")
+    if short > 1e-9:
+        text.append(f"  short {short:.1f}", "bold red")
+    r = fc.row
+    text.append(f"\nforecast {fc.row.minutes}-min interval: {r.contacts:.0f} × "
+                f"{fmt.duration(r.aht_s)} AHT ({fc.method})", "dim")
+    if row.staffing is not None:
+        text.append(f"; live rates need {row.staffing.needed}", "dim")
+    text.append("\n")
+    return text
+
+
+def staffing_text(row: QueueRow, fc: ForecastNeed | None = None) -> Text:
     text = Text()
     q = row.queue
     text.append("Erlang C ", "bold")
@@ -77,7 +97,9 @@ def staffing_text(row: QueueRow) -> Text:
         text.append(" * live", "yellow")
     text.append("\n")
     s = row.staffing
-    if s is None:
+    if fc is not None:  # a forecast is loaded: "Need" is the forecast's, said so
+        text.append_text(forecast_need_text(fc, row))
+    elif s is None:
         n = row.shared.min_sample if row.shared else 10
         text.append(f"Too few contacts yet (under {n}) to estimate.\n", "dim")
     else:
@@ -173,7 +195,7 @@ class QueueDetailScreen(BoardScreen):
         columns = [(k, fmt.window_label(board, k, zone, minutes, short=True)) for k in keys]
         self.query_one("#queue-metrics", Static).update(
             metrics_table(row, columns, cfg.min_sample))
-        staffing = staffing_text(row)
+        staffing = staffing_text(row, self.sup.state.forecasts.need(board, row))
         chart = self._offered_today(board, row)
         if chart is not None:
             staffing.append("\n")

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import INTERVAL, QueueRow, SLStatus, WindowMetrics
+from supervisor_tui.domain.forecast import ForecastNeed
 from supervisor_tui.domain.model import Agent, AgentStateKind, Contact, Tier
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.widgets.grid import Column
@@ -67,9 +68,12 @@ def queue_columns(
     label: str = "",
     min_sample: int = 0,
     frozen: Callable[[], bool] = lambda: False,
+    forecast_need: Callable[[QueueRow], ForecastNeed | None] | None = None,
 ) -> list[Column[QueueRow]]:
     """Queue rows with their figures over ``window`` (named ``label`` in the headers:
-    'SL 15m'); figures from fewer than ``min_sample`` contacts greyed with the count."""
+    'SL 15m'); figures from fewer than ``min_sample`` contacts greyed with the count.
+    ``forecast_need``: "Need" from the forecast of the interval under way where one is
+    loaded, marked "fc" (else the board's, from the live rates)."""
     suffix = f" {label}" if label else ""
 
     def m(r: QueueRow) -> WindowMetrics | None:
@@ -80,7 +84,20 @@ def queue_columns(
         return sl_cell(w.service_level if w else None, r.status_in(window),
                        w.sl_n if w else 0, min_sample)
 
+    def need_value(r: QueueRow) -> int:
+        """What the Need cell shows, to sort by (-1: nothing)."""
+        fc = forecast_need(r) if forecast_need is not None else None
+        if fc is not None:
+            return fc.needed
+        return r.staffing.needed if r.staffing else -1
+
     def need(r: QueueRow, now: datetime) -> Text:
+        fc = forecast_need(r) if forecast_need is not None else None
+        if fc is not None:  # the forecast's, said so: "14 fc"
+            shown = str(fc.needed)
+            short = fc.needed > r.effective_agents + 1e-9
+            return Text.assemble((shown, "bold red" if short else ""),
+                                 (" fc" if len(shown) < 3 else "f", "dim"))
         s = r.staffing
         if s is None:
             return Text(fmt.DASH, style="dim")
@@ -148,7 +165,7 @@ def queue_columns(
         ),
         Column(
             "need", "Need", 5, need,
-            lambda r, now: r.staffing.needed if r.staffing else -1, align="right", priority=2,
+            lambda r, now: need_value(r), align="right", priority=2,
         ),
         Column("trend", "Waiting 30m ▁0 █64+", 19, lambda r, now: trend(r.queue.id),
                priority=3),
