@@ -43,7 +43,9 @@ GLOSSARY = [
              "of the last 30 min (or today while fewer than the minimum sample), red "
              "when more than the effective agents: those on this queue's contacts and "
              "the available ones who serve it (not those busy elsewhere). The queue detail "
-             "shows the inputs (44/h × 9:20 AHT = 6.8 Erl, 14.0 effective)."),
+             "shows the inputs (44/h × 9:20 AHT = 6.8 Erl, 14.0 effective). With a "
+             "forecast imported (supervisor-tui forecast import), '14 fc': the agents the "
+             "forecast of the interval under way requires instead."),
     ("Intraday (I)", "Today interval by interval for a channel group or a queue ([ ] "
                      "switch; ctrl+p there picks one by name), beside the same local "
                      "interval of the same day last week (LW), with bars of offered and "
@@ -51,6 +53,21 @@ GLOSSARY = [
                      "the open one so far. ≥: the console missed that interval's end, so "
                      "these are its last poll's figures. St/Need: effective agents vs "
                      "Erlang C need at the interval's last poll."),
+    ("Forecast (I, then f)", "With a forecast imported: Fc forecast contacts (the interval "
+                             "under way pro-rated to the minutes gone), Var (offered - Fc) / "
+                             "Fc, FcAHT, and Req/Sch/In: agents the forecast requires "
+                             "(Erlang C for the queue's target and threshold, at most 85% "
+                             "busy, for voice, chat and social; for email, workload = "
+                             "contacts x AHT / interval / 85% occupancy) / scheduled (the "
+                             "imported schedule, else the forecast file) / in (effective "
+                             "agents at the interval's last poll). f shows last week's "
+                             "columns instead."),
+    ("Projected day SL", "(answered within threshold so far + each interval still to "
+                         "come's forecast contacts x the service level its staffing gives) "
+                         "/ (counted so far + those contacts). Staffing: scheduled agents, "
+                         "else the effective agents now; service level: Erlang C (email: "
+                         "the share of the workload the agents can work). Counted so far: "
+                         "the day's SL denominator by the console's formula."),
     ("Group band (g)", "With [groups] configured, g cycles the dashboard's tiles between "
                        "the centre and each group: sums of its queues (each once), agents "
                        "with a skill in any of them (counted once), one SL per target and "
