@@ -11,6 +11,7 @@ test FAILURE with the reason, never a skip: the Postgres half must run for real.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -158,3 +159,77 @@ def session_server() -> Iterator[PgServer]:
         yield server
     finally:
         server.stop()
+
+
+class Proxy:
+    """A TCP relay on 127.0.0.1 in front of the server: ``stop()`` is the server going
+    away (every connection cut, new ones refused), ``start()`` it coming back on the same
+    port. What a console sees of a server that is down, restarted, or a dropped link."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = target_port
+        self.port = _free_port()
+        self._listener: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def url(self, server_url: str) -> str:
+        return server_url.replace(f":{self.target}/", f":{self.port}/", 1)
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            # shutdown wakes the accepting thread (a bare close would leave it listening)
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for s in conns:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+
+def port_of(url: str) -> int:
+    from urllib.parse import urlsplit
+
+    port = urlsplit(url).port
+    assert port is not None, url
+    return port

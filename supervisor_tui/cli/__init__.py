@@ -215,6 +215,10 @@ def cmd_check_config(path: Path, probe: bool = False) -> int:
           f"sources: {names}")
     _crisis_warnings(config)
     _audit_warnings(config)
+    from supervisor_tui.cli import store_place
+
+    if not store_place.check(config):
+        return 1
     return _probe(config) if probe else 0
 
 
@@ -311,11 +315,17 @@ def _probe(config: Config) -> int:
     return 0 if asyncio.run(run()) else 1
 
 
-def _open_store(path: Path | None) -> Store:
-    from supervisor_tui.config import default_db_path
-    from supervisor_tui.store import Store
+def _open_store(path: Path | None, config: Config | None = None) -> Store:
+    """The store of ``--db``, else of the config (``[store] url``), else the default file.
+    Raises StoreError."""
+    from supervisor_tui.cli.store_place import location
+    from supervisor_tui.store import Store, StoreError
 
-    return Store.open(path or default_db_path())
+    try:
+        where = location(config, path)
+    except ValueError as err:
+        raise StoreError(str(err)) from None
+    return Store.open(where)
 
 
 def _open_existing_audit(args: argparse.Namespace) -> AuditLog | int:
@@ -325,13 +335,18 @@ def _open_existing_audit(args: argparse.Namespace) -> AuditLog | int:
 
     import sqlite_utils
 
-    from supervisor_tui.config import default_db_path
+    from supervisor_tui.cli.store_place import location
     from supervisor_tui.store.audit import AUDIT, AuditError, AuditLog
 
     config = _config(args)
     if isinstance(config, int):
         return config
-    path = args.db or default_db_path()
+    try:
+        path = location(config, args.db)
+    except ValueError as err:
+        return _fail(str(err))
+    if not isinstance(path, Path):  # PostgreSQL: read the table there, never create it
+        return _open_pg_audit(path, config)
     if not path.is_file():
         return _fail(f"no store at {path} (check --db): nothing to read, nothing created")
     try:
@@ -351,6 +366,27 @@ def _open_existing_audit(args: argparse.Namespace) -> AuditLog | int:
         return _fail(f"cannot check the audit log: {err}")
 
 
+def _open_pg_audit(url: str, config: Config) -> AuditLog | int:
+    import psycopg
+
+    from supervisor_tui.store.audit import AUDIT, AuditError, AuditLog
+    from supervisor_tui.store.postgres import PgDb, redact
+
+    try:
+        db = PgDb.connect(url)
+        found = db.table_exists(AUDIT)
+    except psycopg.Error as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        return _fail(f"cannot read the store at {redact(url)}: {first}")
+    if not found:
+        db.close()
+        return _fail(f"{redact(url)} has no audit log (not a supervisor-tui store?)")
+    try:
+        return AuditLog.for_config(db, config.audit, create=False)
+    except AuditError as err:
+        return _fail(f"cannot check the audit log: {err}")
+
+
 def _day(text: str) -> str:
     """A day as typed: YYYY-MM-DD, today or yesterday (resolved in the centre's zone)."""
     if text in ("today", "yesterday"):
@@ -365,15 +401,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     import sqlite3
 
     from supervisor_tui import export
-    from supervisor_tui.config import default_db_path
+    from supervisor_tui.cli.store_place import location
     from supervisor_tui.domain.intraday import day_bounds
     from supervisor_tui.store import Store, StoreError
 
     config = _config(args)
     if isinstance(config, int):
         return config
-    path = args.db or default_db_path()
-    if not path.is_file():
+    try:
+        path = location(config, args.db)
+    except ValueError as err:
+        return _fail(str(err))
+    if isinstance(path, Path) and not path.is_file():
         return _fail(f"no store at {path} (check --db): nothing to export, nothing created")
     zone = config.console.policy.zone
     today = datetime.now(zone).date()
@@ -519,7 +558,7 @@ def _unwritable(path: Path) -> str | None:
 
 def build_app(args: argparse.Namespace) -> SupervisorApp | int:
     """The console ``args`` ask for (not yet running), or an exit status."""
-    from supervisor_tui.config import default_db_path
+    from supervisor_tui.cli.store_place import location, shown
     from supervisor_tui.store import Store, StoreError
 
     config = _config(args)
@@ -536,10 +575,10 @@ def build_app(args: argparse.Namespace) -> SupervisorApp | int:
             update={"console": config.console.model_copy(update={"poll_interval_s": args.poll})})
 
     store_problem = None
-    db_path = args.db or default_db_path()
     try:
+        db_path = location(config, args.db)
         store: Store = Store.open(db_path)
-    except StoreError as err:
+    except (StoreError, ValueError) as err:
         # The console is still useful without history: say so and carry on in memory.
         store_problem = f"{err} — history kept in memory only"
         print(f"supervisor-tui: warning: {store_problem}", file=sys.stderr)
@@ -547,7 +586,9 @@ def build_app(args: argparse.Namespace) -> SupervisorApp | int:
     else:
         # Opening a read-only file succeeds (SQLite reads it): every write would then fail,
         # one by one. Say so from the start; what others write is still shown.
-        store_problem = _unwritable(Path(db_path))
+        store_problem = _unwritable(db_path) if isinstance(db_path, Path) else None
+        if not isinstance(db_path, Path):
+            print(f"supervisor-tui: store: {shown(db_path)}", file=sys.stderr)
         if store_problem:
             print(f"supervisor-tui: warning: {store_problem}", file=sys.stderr)
 
@@ -596,7 +637,7 @@ def cmd_crisis(args: argparse.Namespace) -> int:
     if isinstance(config, int):
         return config
     try:
-        store = _open_store(args.db)
+        store = _open_store(args.db, config)
     except StoreError as err:
         return _fail(str(err), 1)
     try:
@@ -628,7 +669,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     if isinstance(config, int):
         return config
     try:
-        store = _open_store(args.db)
+        store = _open_store(args.db, config)
     except StoreError as err:
         return _fail(str(err), 1)
     try:

@@ -503,7 +503,8 @@ def load_configs(path: Path | None) -> tuple[Config, CrisisConfig]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from supervisor_tui.config import ConfigError, default_db_path
+    from supervisor_tui.cli.store_place import location
+    from supervisor_tui.config import ConfigError
     from supervisor_tui.store import Store, StoreError
 
     parser = argparse.ArgumentParser(prog=PROG)
@@ -519,8 +520,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(err, file=sys.stderr)
         return EXIT_USAGE
     try:
-        store = Store.open(args.db or default_db_path())
-    except StoreError as err:
+        store = Store.open(location(config, args.db))
+    except (StoreError, ValueError) as err:
         return _fail(str(err), EXIT_FAILED)
     try:
         return run(args, config, store, crisis)

@@ -1,0 +1,258 @@
+"""The shared store across processes (and, on PostgreSQL, across hosts): races with one
+winner, an outbox drained by two processes, a server that goes away and comes back,
+the audit log's guards on PostgreSQL, and what check-config says about a store URL.
+
+Races run on both backends (``store_at``); PostgreSQL is the test server of
+tests/pg_server.py, reached directly or through a relay that can be cut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from supervisor_tui.cli import main
+from supervisor_tui.crisis.config import CrisisConfig
+from supervisor_tui.crisis.service import CrisisService
+from supervisor_tui.domain.roles import Role
+from supervisor_tui.store import TAKEN, Store, StoreError
+from supervisor_tui.store.audit import AUDIT, AuditLog
+from tests import pg_server
+from tests.crisis_helpers import ENV, Receiver
+from tests.test_crisis_outbox import declare, hooks_config, service_for
+
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+SPAWN = multiprocessing.get_context("spawn")  # no fork of pytest's threads and sockets
+
+
+# -- N processes take the same escalation at once -------------------------------------------
+
+
+def _taker(where: Path | str, user: str, rounds: int, go: Any, out: Any) -> None:
+    store = Store.open(where)
+    for n in range(rounds):
+        go.wait(60)  # every process presses at the same moment
+        start = time.perf_counter()
+        change = store.change_escalation(f"queue-sl:race{n}", TAKEN, user, T0)
+        out.put((n, user, change.done, change.why, time.perf_counter() - start))
+    store.close()
+
+
+def test_n_processes_taking_one_escalation_have_exactly_one_winner(
+        store_at: Path | str) -> None:
+    procs, rounds = 4, 20
+    Store.open(store_at).close()  # tables made before the race
+    go, out = SPAWN.Barrier(procs), SPAWN.Queue()
+    workers = [SPAWN.Process(target=_taker, args=(store_at, f"sup{i}", rounds, go, out))
+               for i in range(procs)]
+    for w in workers:
+        w.start()
+    results = [out.get(timeout=120) for _ in range(procs * rounds)]
+    for w in workers:
+        w.join(30)
+        assert w.exitcode == 0
+    store = Store.open(store_at)
+    states = store.escalation_states()
+    winners = set()
+    for n in range(rounds):
+        this = [r for r in results if r[0] == n]
+        won = [r[1] for r in this if r[2]]
+        assert len(won) == 1, this  # exactly one winner every round
+        winners.add(won[0])
+        # the others are told who has it, never silently overwritten
+        assert sorted(r[3] for r in this if not r[2]) == [f"already taken by {won[0]}"] * 3
+        row = states[f"queue-sl:race{n}"]
+        assert (row["owner"], row["seq"]) == (won[0], 1)
+    assert len(winners) > 1, "the takes should have raced (one process won every round)"
+
+
+# -- two processes drain one outbox ------------------------------------------------------------
+
+
+def _drainer(where: Path | str, config: dict[str, Any], n: int, go: Any, out: Any) -> None:
+    store = Store.open(where)
+    delivered: list[int] = []
+    service = CrisisService(
+        CrisisConfig.model_validate(config), store.db, user=f"p{n}", role=Role.SUPERVISOR,
+        audit=AuditLog(store.db), env=ENV,
+        listener=lambda a: delivered.append(a.row.id) if a.state == "delivered" else None)
+    go.wait(60)
+    asyncio.run(service.deliver(wait_s=30))
+    out.put((n, delivered))
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def test_two_processes_draining_one_outbox_never_send_a_message_twice(
+        store_at: Path | str, receiver: Receiver) -> None:
+    channels = [f"c{i}" for i in range(6)]
+    config = hooks_config(receiver.url, *channels, backoff_base_s=0.05)
+    setup = service_for(config, Store.open(store_at))
+    declare(setup)
+    for _ in range(5):  # 30 rows, ordered per channel
+        setup.queue("t", {})
+    receiver.plan(6, 500)  # a few retries in the mix
+    receiver.plan(1000, 200, hang_s=0.02)  # slow enough for the two to overlap
+    go, out = SPAWN.Barrier(2), SPAWN.Queue()
+    workers = [SPAWN.Process(target=_drainer, args=(store_at, config, n, go, out))
+               for n in range(2)]
+    for w in workers:
+        w.start()
+    done = [out.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(30)
+        assert w.exitcode == 0
+    rows = setup.status(include_settled=True)
+    assert len(rows) == 30 and {r.state for r in rows} == {"delivered"}
+    by = [set(ids) for _, ids in done]
+    assert not by[0] & by[1] and by[0] | by[1] == {r.id for r in rows}
+    assert by[0] and by[1], "both processes should have delivered some"
+    sent = [r.key for r in receiver.requests]
+    assert len(set(sent)) == 30 and len(sent) == 36  # one 200 per key, 6 failed attempts
+    for row in rows:  # each key sent exactly once per recorded attempt
+        assert sent.count(row.key) == row.attempts
+    # and messages to one recipient went out in order
+    for channel in channels:
+        keys = [r.key for r in rows if r.channel == channel]
+        firsts = [sent.index(k) for k in keys]
+        assert firsts == sorted(firsts)
+
+
+# -- the server goes away and comes back --------------------------------------------------------
+
+
+@pytest.fixture
+def relayed(pg: pg_server.PgServer) -> Iterator[tuple[str, pg_server.Proxy]]:
+    """A fresh schema reached through a relay the test can cut."""
+    url = pg_server.schema_url(pg.url)
+    proxy = pg_server.Proxy(pg_server.port_of(pg.url))
+    proxy.start()
+    yield proxy.url(url), proxy
+    proxy.stop()
+    pg_server.drop_schema(pg.url, url)
+
+
+def test_a_lost_server_is_a_store_error_then_used_again_when_back(
+        relayed: tuple[str, pg_server.Proxy]) -> None:
+    url, proxy = relayed
+    store = Store.open(url)
+    assert store.change_escalation("queue-sl:sales", TAKEN, "ann", T0).done
+    proxy.stop()  # the server goes away mid-session
+    start = time.monotonic()
+    for attempt in (lambda: store.escalation_states(),
+                    lambda: store.change_escalation("queue-sl:sales", TAKEN, "bob", T0)):
+        with pytest.raises(StoreError, match=r"cannot (read|save) escalation state: .+"):
+            attempt()
+    assert time.monotonic() - start < 5  # said at once, no hang
+    proxy.start()  # back: the next call reconnects by itself
+    assert store.escalation_states()["queue-sl:sales"]["owner"] == "ann"
+    refused = store.change_escalation("queue-sl:sales", TAKEN, "bob", T0)
+    assert (refused.done, refused.why) == (False, "already taken by ann")
+
+
+def test_an_unreachable_or_refusing_server_is_said_when_opening(
+        pg: pg_server.PgServer) -> None:
+    dead = pg_server.Proxy(1)  # a port nobody listens on: never started
+    with pytest.raises(StoreError, match=r"cannot open the PostgreSQL store "
+                       rf"postgresql://postgres@127\.0\.0\.1:{dead.port}/postgres: .*"):
+        Store.open(f"postgresql://postgres@127.0.0.1:{dead.port}/postgres")
+    with pytest.raises(StoreError, match="database \"nope\" does not exist"):
+        Store.open(pg.url.rsplit("/", 1)[0] + "/nope")
+
+
+# -- the audit log's guards on PostgreSQL -------------------------------------------------------
+
+
+@pytest.fixture
+def pg_at(pg: pg_server.PgServer) -> Iterator[str]:
+    url = pg_server.schema_url(pg.url)
+    yield url
+    pg_server.drop_schema(pg.url, url)
+
+
+def fill(log: AuditLog, n: int) -> None:
+    for i in range(n):
+        log.append(user="ana", role="supervisor", action="x", subject=f"s{i}", outcome="done")
+
+
+def test_postgres_audit_table_refuses_edits_and_verify_finds_what_a_superuser_did(
+        pg_at: str) -> None:
+    log = AuditLog(Store.open(pg_at).db)
+    fill(log, 5)
+    raw = psycopg.connect(pg_at, autocommit=True)
+    for sql in (f'UPDATE {AUDIT} SET "user" = \'mallory\' WHERE id = 1',
+                f"DELETE FROM {AUDIT} WHERE id = 2", f"TRUNCATE {AUDIT}"):
+        with pytest.raises(psycopg.Error, match="append-only"):
+            raw.execute(sql)
+    assert log.verify().ok
+    # Someone able to switch the triggers off edits a row, then cuts the tail.
+    raw.execute(f"ALTER TABLE {AUDIT} DISABLE TRIGGER USER")
+    raw.execute(f"UPDATE {AUDIT} SET outcome = 'refused' WHERE id = 3")
+    result = log.verify()
+    assert (result.ok, result.first_bad_id) == (False, 3) and "edited" in result.reason
+    raw.execute(f"DELETE FROM {AUDIT} WHERE id >= 3")
+    result = log.verify()
+    assert (result.ok, result.checked, result.first_bad_id) == (False, 2, 3)
+    assert "rows 3..5 were written and are gone" in result.reason
+    raw.close()
+
+
+def test_audit_verify_reads_a_postgres_store_and_never_creates_one(
+        pg_at: str, pg: pg_server.PgServer, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[store]\nurl = "{pg_at}"\n')
+    assert main(["audit", "--verify", "--config", str(config)]) == 2  # no log there yet
+    assert "has no audit log" in capsys.readouterr().err
+    fill(AuditLog(Store.open(pg_at).db), 3)
+    assert main(["audit", "--verify", "--config", str(config)]) == 0
+    assert "3 record(s)" in capsys.readouterr().out
+
+
+# -- check-config on a store URL --------------------------------------------------------------
+
+
+def test_check_config_says_whether_the_store_url_answers(
+        pg_at: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[store]\nurl = "{pg_at}"\n')
+    assert main(["check-config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "store: PostgreSQL 1" in out and "reachable" in out and "schema t_" in out
+    dead = pg_server.Proxy(1)
+    config.write_text(f'[store]\nurl = "postgresql://sup@127.0.0.1:{dead.port}/x"\n')
+    assert main(["check-config", str(config)]) == 1
+    assert (f"store: error: cannot reach PostgreSQL at postgresql://sup@127.0.0.1:"
+            f"{dead.port}/x: ") in capsys.readouterr().out
+    config.write_text('[store]\nurl = "postgresql://sup:hunter2@db.example/x"\n')
+    assert main(["check-config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "store.url" in err and "holds a password" in err and "hunter2" not in err
+    config.write_text('[store]\nurl_env = "STUI_TEST_STORE_URL"\n')
+    monkeypatch.delenv("STUI_TEST_STORE_URL", raising=False)
+    assert main(["check-config", str(config)]) == 1
+    assert "$STUI_TEST_STORE_URL is not set" in capsys.readouterr().out
+    monkeypatch.setenv("STUI_TEST_STORE_URL", pg_at)
+    assert main(["check-config", str(config)]) == 0
+    assert "reachable" in capsys.readouterr().out
+
+
+def test_a_failed_statement_leaves_the_connection_usable(pg_at: str) -> None:
+    store = Store.open(pg_at)
+    with pytest.raises(StoreError, match="cannot read intervals"):
+        store._interval_query("select nope from queue_intervals", [])
+    assert store.change_escalation("queue-sl:a", TAKEN, "ann", T0).done
