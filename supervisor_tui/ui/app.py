@@ -308,6 +308,7 @@ class SupervisorApp(App[None]):
         self._start_crisis()
         if self.pager is not None:
             self.set_interval(self.pager.rules.check_s, self._page_tick)
+        self._start_report_mail()
 
     @work(exclusive=True, group="poller")
     async def poll_sources(self) -> None:
@@ -514,6 +515,35 @@ class SupervisorApp(App[None]):
             return None
         return Pager(self.config.crisis, book, self.actions.auditor,
                      lambda t: f"{self.state.local(t):%H:%M}")
+
+    # -- the end-of-day report by e-mail ([report] email_to / at) --------------------
+
+    def _start_report_mail(self) -> None:
+        """A console that sends crisis messages also queues the day's report once
+        ``at`` has passed (once across consoles: report/mail.py); its delivery worker
+        sends it."""
+        from supervisor_tui.report.mail import ReportMailer, plan_of, settings_of
+
+        plan = plan_of(self.config)
+        if plan is None or self.crisis is None or self.crisis_read_only or self.store is None:
+            return
+        self._report_mailer = ReportMailer(self.store, plan, settings_of(self.config),
+                                           self.user)
+        self._report_mail_said: str | None = None
+        self.set_interval(60.0, self._report_mail_tick)
+
+    def _report_mail_tick(self) -> None:
+        try:  # (quick store work on the event loop: the store connection is not shared)
+            queued = self._report_mailer.run(self.clock())
+        except Exception as err:  # a bug here must not stop the timer or the console
+            said: str | None = f"end-of-day report mail not queued: {err}"
+        else:
+            said = None
+            if queued is not None:
+                self.deliver_now()
+        if said and said != self._report_mail_said:
+            self.notify(said, title="Report mail", severity="error", timeout=30)
+        self._report_mail_said = said
 
     def _page_tick(self) -> None:
         self.run_worker(self._page_pass(), group="paging", exclusive=True)
