@@ -209,12 +209,12 @@ class ScheduleKeeper:
         self._stat = stat
         keeping = self._keeping()
         if stat is None:
-            return self._say(f"schedule file {clean(why, 200)}; {keeping}")
+            return self._say(f"{keeping}: schedule file {clean(why, 200)}")
         try:
             loaded = load(path, read_bytes(path), day, self.zone, self.config.activity_map(),
                           self.config.watch_format)
         except ScheduleError as err:
-            return self._say(f"schedule file {clean(str(err), 200)}; {keeping}")
+            return self._say(f"{keeping}: schedule file {clean(str(err), 200)}")
         if loaded.digest == self._digest:
             return self._say(None)
         origin = f"watch:{path}"
@@ -227,12 +227,12 @@ class ScheduleKeeper:
             self._digest = loaded.digest  # another console imported this very file
             return self._say(None)
         if self.auditor is None:
-            return self._say(f"schedule file {path} not imported: no audit log; {keeping}")
+            return self._say(f"{keeping}: schedule file {path} not imported (no audit log)")
         try:
             import_schedule(self.store, self.auditor, loaded, origin, now)
         except (PermissionError, StoreError) as err:
             self._stat = None  # try again next poll
-            return self._say(f"schedule file {path} not imported: {err}; {keeping}")
+            return self._say(f"{keeping}: schedule file {path} not imported: {err}")
         self._digest = loaded.digest
         return self._say(None)
 
@@ -252,7 +252,7 @@ class ScheduleKeeper:
             meta, entries = read_schedule(self.store, day)
         except StoreError as err:
             if self.config.watch is None:
-                return self._say(f"{err}; {self._keeping()}")
+                return self._say(f"{self._keeping()}: {err}")
             return None
         if meta is None:
             return None
@@ -266,10 +266,10 @@ class ScheduleKeeper:
 
     def _keeping(self) -> str:
         if not self.book.has_schedule:
-            return "no schedule loaded"
+            return "No schedule loaded"
         at = self.loaded_at
         when = f" ({at.astimezone(self.zone):%H:%M})" if at is not None else ""
-        return f"keeping the last good schedule{when}"
+        return f"Keeping the last good schedule{when}"
 
 
 def utc_now() -> datetime:

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static
 
+from supervisor_tui.domain import fmt
 from supervisor_tui.domain.agent_day import agent_key
 from supervisor_tui.domain.board import Board
 from supervisor_tui.domain.escalation import long_contact_limit_s
@@ -26,6 +27,7 @@ from supervisor_tui.export_agents import AGENT_EXPORT_COLUMNS, agent_record
 from supervisor_tui.ui.screens.agent_detail import PERMISSION, AgentDetailScreen
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.screens.export_file import ask_export
+from supervisor_tui.ui.widgets.adherence import adherence_columns
 from supervisor_tui.ui.widgets.grid import Column, Grid
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.tables import STATE_LABEL, agent_columns
@@ -75,14 +77,27 @@ class AgentsScreen(BoardScreen):
         pick: Column[Agent] = Column(
             "pick", "✓", 1, lambda a, now: Text("✓", "bold green")
             if agent_key(a) in self.selected else "", priority=0)
+        self._pick = pick
         yield Grid(
-            [pick, *agent_columns(self.queue_name, self._limit_for)],
+            self._columns(),
             key_of=lambda a: f"{a.source}:{a.id}",
             now=self.sup.state.data_now,
             empty_text="No agent matches these filters (x clears them)",
             id="agents",
         )
         yield Footer()
+
+    _scheduled = False  # the adherence columns are on (a schedule is loaded today)
+
+    def _columns(self) -> list[Column[Agent]]:
+        """The agent columns, with the adherence ones while a schedule is loaded (kept
+        out otherwise: they would only show dashes)."""
+        columns = [self._pick, *agent_columns(self.queue_name, self._limit_for)]
+        self._scheduled = self.sup.state.schedule.has_schedule
+        if self._scheduled:
+            at = next(i for i, c in enumerate(columns) if c.key == "time") + 1
+            columns[at:at] = adherence_columns(lambda: self.sup.state.schedule.now)
+        return columns
 
     def on_mount(self) -> None:
         grid = self.query_one("#agents", Grid)
@@ -131,6 +146,8 @@ class AgentsScreen(BoardScreen):
                     self.text_filter))
 
     def show_board(self, board: Board) -> None:
+        if self.sup.state.schedule.has_schedule != self._scheduled:
+            self.query_one("#agents", Grid).set_columns(self._columns())
         now = self.sup.state.data_now()
         agents = board.snapshot.agents
         if self._filtering():  # 10,000 agents: skip the pass when nothing filters
@@ -148,6 +165,16 @@ class AgentsScreen(BoardScreen):
         flagged = count_flagged(index, board.snapshot, self.sup.config.escalations, now)
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f" {shown} of {len(board.snapshot.agents)} agents", "bold")
+        schedule = self.sup.state.schedule
+        if schedule.has_schedule:  # up front: the line is cut at 80 columns
+            centre = schedule.now.centre
+            pct = centre.percent
+            line.append(f"  adherence {fmt.DASH if pct is None else f'{pct:.0f}%'} today",
+                        "bold")
+            if centre.out_now:
+                line.append(f" · ✗ {centre.out_now} OUT", "bold red")
+        if schedule.problem:
+            line.append(f"  ⚠ {clean(schedule.problem, 160)}", "yellow")
         if self.selected:
             line.append(f"  ✓ {len(self.selected)} selected", "bold green")
         if flagged:

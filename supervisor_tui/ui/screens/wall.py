@@ -299,7 +299,8 @@ def escalation_line(sup: AppView) -> Callable[[Escalation, datetime], Text]:
 
 
 AGENT_KINDS = {EscalationKind.AGENT_ACW: "ACW", EscalationKind.AGENT_AWAY: "AWAY",
-               EscalationKind.AGENT_LONG_CONTACT: "LONG"}
+               EscalationKind.AGENT_LONG_CONTACT: "LONG",
+               EscalationKind.AGENT_ADHERENCE: "ADH"}
 
 
 class AgentsView(WallView):
@@ -321,7 +322,7 @@ class AgentsView(WallView):
         flagged = [e for e in unhandled(sup) if e.kind in AGENT_KINDS]
         acw = sum(1 for e in flagged if e.kind == EscalationKind.AGENT_ACW)
         away = sum(1 for e in flagged if e.kind == EscalationKind.AGENT_AWAY)
-        long = len(flagged) - acw - away  # on one contact past N x AHT
+        long = sum(1 for e in flagged if e.kind == EscalationKind.AGENT_LONG_CONTACT)
         agents = board.agents
         none_free = agents.available == 0 and board.waiting > 0
         self.query_one("#wall-ag-available", BigTile).show(
@@ -336,8 +337,18 @@ class AgentsView(WallView):
         self.query_one("#wall-ag-away", BigTile).show(
             str(agents.away), f"! {away} OVER LIMIT" if away else "✓ WITHIN LIMIT",
             "at_risk" if away else "ok")
-        self.query_one("#wall-ag-staffed", BigTile).show(
-            str(agents.staffed), "· LOGGED IN", "neutral")
+        schedule = sup.state.schedule
+        if schedule.has_schedule:  # the count out of schedule adherence now (after grace)
+            adh = schedule.now.centre
+            pct = "—" if adh.percent is None else f"{adh.percent:.0f}%"
+            self.query_one("#wall-ag-staffed", BigTile).show(
+                str(agents.staffed),
+                f"! {adh.out_now} OUT OF ADHERENCE" if adh.out_now else "✓ ON SCHEDULE",
+                "at_risk" if adh.out_now else "ok",
+                f"adherence {pct} today · {adh.agents} scheduled")
+        else:
+            self.query_one("#wall-ag-staffed", BigTile).show(
+                str(agents.staffed), "· LOGGED IN", "neutral")
         self.query_one("#wall-ag-offline", BigTile).show(
             str(agents.offline), "· LOGGED OFF", "neutral")
 
