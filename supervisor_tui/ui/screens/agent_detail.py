@@ -38,6 +38,7 @@ from supervisor_tui.domain.model import Agent, AgentStateKind, Contact
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.action_modal import ActionModal
 from supervisor_tui.ui.screens.gated import GatedKeys
+from supervisor_tui.ui.widgets.adherence import schedule_lines
 from supervisor_tui.ui.widgets.agent_day_text import agent_day_text
 from supervisor_tui.ui.widgets.tables import agent_state_text
 
@@ -146,6 +147,12 @@ class AgentDetailScreen(GatedKeys, ActionModal):
         zone = self.sup.config.console.policy.zone
         text.append_text(agent_day_text(self.sup.state.agent_days.get(agent_key(agent)), now,
                                         lambda when: f"{when.astimezone(zone):%H:%M}"))
+        schedule = self.sup.state.schedule
+        if schedule.has_schedule:  # today's schedule beside the state history
+            text.append_text(schedule_lines(
+                schedule.entries_for(agent), schedule.now.by_agent.get(agent_key(agent)), now,
+                lambda when: f"{when.astimezone(zone):%H:%M}",
+                self.sup.config.schedule.grace_min))
         names = [self.queue_name(q, 40) for q in agent.skills]
         text.append("Serves  ")
         text.append(", ".join(names) if names else "no queue", "" if names else "dim")

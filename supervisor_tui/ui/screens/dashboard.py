@@ -19,6 +19,7 @@ from supervisor_tui.domain.escalation import Severity, count_by_severity
 from supervisor_tui.domain.groups import GroupBand, group_bands
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.base import BoardScreen
+from supervisor_tui.ui.widgets.adherence import totals_text
 from supervisor_tui.ui.widgets.grid import Grid
 from supervisor_tui.ui.widgets.group_band import band_line, group_tiles, groups_summary
 from supervisor_tui.ui.widgets.kpi import KpiTile
@@ -91,6 +92,12 @@ class GroupBands(Provider):
 
 class DashboardScreen(BoardScreen):
     COMMANDS: ClassVar = {GroupBands}
+    # The adherence tile only with a schedule loaded; seven tiles then share 80 columns.
+    DEFAULT_CSS = """
+    DashboardScreen #kpi-adherence { display: none; }
+    DashboardScreen #kpis.-adherence #kpi-adherence { display: block; }
+    DashboardScreen #kpis.-adherence KpiTile { min-width: 10; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort", "Sort"),
         Binding("w", "window", "Window"),
@@ -113,6 +120,7 @@ class DashboardScreen(BoardScreen):
             yield KpiTile("Agents avail", id="kpi-agents")
             yield KpiTile("Abandoned", id="kpi-abandon")
             yield KpiTile("ASA", id="kpi-asa")
+            yield KpiTile("Adherence", id="kpi-adherence")  # shown with a schedule
         if self.sup.config.groups:
             yield LeanText(id="group-summary")
         grid: Grid = Grid(
@@ -244,6 +252,7 @@ class DashboardScreen(BoardScreen):
         stale = "stale" if sup.state.is_stale() else None
         key = sup.state.window_key
         label = self._window_label(key, short=True)
+        self._show_adherence()
         if self._show_group_band(board, label):
             self._show_escalations(board)
             return
@@ -331,6 +340,25 @@ class DashboardScreen(BoardScreen):
                       sl_status(m.service_level if m else None, board.target(key, head)).value),
             title=f"ASA {label}")
         self._show_escalations(board)
+
+    def _show_adherence(self) -> None:
+        """Centre adherence today: (scheduled − out after grace) / scheduled seconds of
+        the scheduled agents, from midnight (or the console's first sight) to now."""
+        schedule = self.sup.state.schedule
+        kpis = self.query_one("#kpis")
+        kpis.set_class(schedule.has_schedule, "-adherence")
+        if not schedule.has_schedule:
+            return
+        adh = schedule.now
+        value, context = totals_text(adh.centre)
+        since = (f" since {self.sup.state.local(adh.observed_since):%H:%M}"
+                 if adh.observed_since is not None else "")
+        stale = "stale" if self.sup.state.is_stale() else None
+        self.query_one("#kpi-adherence", KpiTile).show(
+            f"{value} n{adh.centre.agents}", context.replace("today", f"today{since}", 1),
+            stale or ("no_data" if adh.centre.percent is None else
+                      "at_risk" if adh.centre.out_now else "ok"),
+            title="Adh today")
 
     def _show_escalations(self, board: Board | None = None) -> None:
         board = board or self.sup.board

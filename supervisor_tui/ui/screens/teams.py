@@ -9,6 +9,7 @@ taken at render time like every other age on screen.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import ClassVar
 
@@ -18,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input
 
 from supervisor_tui.domain import fmt
+from supervisor_tui.domain.adherence import Totals
 from supervisor_tui.domain.board import Board
 from supervisor_tui.domain.teams import TeamFigures, team_figures
 from supervisor_tui.domain.text import clean
@@ -37,6 +39,27 @@ def _age(since: datetime, now: datetime) -> float:
 
 def _count(n: int, style: str) -> Text:
     return Text(str(n), style=style if n else "dim")
+
+
+def adherence_column(teams: Callable[[], Mapping[str, Totals]]) -> Column[TeamFigures]:
+    """Team adherence today: (scheduled − out after grace) / scheduled seconds of the
+    team's scheduled agents, with how many are scheduled (n) and out now (✗)."""
+
+    def cell(t: TeamFigures, now: datetime) -> Text:
+        tot = teams().get(t.team)
+        if tot is None or tot.percent is None:
+            return Text(fmt.DASH, style="dim")
+        text = Text(f"{tot.percent:.0f}% n{tot.agents}")
+        if tot.out_now:
+            text.append(f" ✗{tot.out_now}", "bold red")
+        return text
+
+    def key(t: TeamFigures, now: datetime) -> float:
+        tot = teams().get(t.team)
+        return -1.0 if tot is None or tot.percent is None else tot.percent
+
+    # Kept at 80 columns (longest in state goes first): the figure a schedule is for.
+    return Column("adh", "Adh today", 12, cell, key, align="right", priority=0)
 
 
 def team_columns(min_sample: int = 10,
@@ -109,16 +132,26 @@ class TeamsScreen(BoardScreen):
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         yield LeanText(id="team-summary")
-        cfg = self.sup.config
         yield Grid(
-            team_columns(cfg.console.min_sample,
-                         {t: cfg.teams.label(t) for t in (*cfg.teams.names, *cfg.teams.order)}),
+            self._columns(),
             key_of=lambda t: t.team,
             now=self.sup.state.data_now,
             empty_text="Waiting for the first poll…",
             id="teams",
         )
         yield Footer()
+
+    _scheduled = False  # the adherence column is on (a schedule is loaded today)
+
+    def _columns(self) -> list[Column[TeamFigures]]:
+        cfg = self.sup.config
+        columns = team_columns(cfg.console.min_sample, {
+            t: cfg.teams.label(t) for t in (*cfg.teams.names, *cfg.teams.order)})
+        self._scheduled = self.sup.state.schedule.has_schedule
+        if self._scheduled:
+            columns.insert(next(i for i, c in enumerate(columns) if c.key == "aht") + 1,
+                           adherence_column(lambda: self.sup.state.schedule.now.teams))
+        return columns
 
     def on_mount(self) -> None:
         self.query_one("#teams", Grid).focus()
@@ -132,6 +165,8 @@ class TeamsScreen(BoardScreen):
         return self._rows
 
     def show_board(self, board: Board) -> None:
+        if self.sup.state.schedule.has_schedule != self._scheduled:
+            self.query_one("#teams", Grid).set_columns(self._columns())
         rows = self.figures(board)
         self.query_one("#teams", Grid).set_rows(rows)
         self._show_summary(rows)
