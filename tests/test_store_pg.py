@@ -256,3 +256,39 @@ def test_a_failed_statement_leaves_the_connection_usable(pg_at: str) -> None:
     with pytest.raises(StoreError, match="cannot read intervals"):
         store._interval_query("select nope from queue_intervals", [])
     assert store.change_escalation("queue-sl:a", TAKEN, "ann", T0).done
+
+
+# -- the console on PostgreSQL ----------------------------------------------------------------
+
+
+async def test_console_on_postgres_takes_an_item_and_survives_the_server_going_away(
+        relayed: tuple[str, pg_server.Proxy], tmp_path: Path) -> None:
+    from supervisor_tui.cli import build_app, build_parser
+    from supervisor_tui.ui.app import SupervisorApp
+    from tests.helpers import ScriptedSource, centre, make_config, screen_text, wait_for
+    from tests.test_app_escalations import open_desk
+
+    url, proxy = relayed
+    config = tmp_path / "c.toml"
+    config.write_text(f'[store]\nurl = "{url}"\n')
+    # `supervisor-tui --config c.toml` opens the PostgreSQL store of [store] url
+    built = build_app(build_parser().parse_args(["--config", str(config)]))
+    assert isinstance(built, SupervisorApp) and built.store is not None
+    assert built.store.db.dialect == "postgres" and not built.not_shared
+    built.store.close()
+
+    app = SupervisorApp(make_config(poll_interval_s=0.2), [ScriptedSource([centre()])],
+                        store=Store.open(url), user="ann")
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = await open_desk(pilot)
+        await pilot.press("t")  # ann takes the most severe item
+        await wait_for(pilot, lambda: "Taken: c1 (vip)" in screen_text(app))
+        taken = Store.open(url).escalation_states()[grid.cursor_key]
+        assert (taken["state"], taken["owner"]) == ("taken", "ann")
+        proxy.stop()  # the server goes away: the console says so and keeps going
+        await wait_for(pilot, lambda: "cannot" in screen_text(app), timeout=15)
+        await pilot.press("t")  # an action now: refused with the store's reason
+        await wait_for(pilot, lambda: "cannot save escalation state: connection failed"
+                       in screen_text(app), timeout=15)
+        assert "notices unavailable: cannot read notices" in screen_text(app)
+        assert app.is_running and app.board is not None
