@@ -368,7 +368,7 @@ class SupervisorApp(App[None]):
             board = self.board
             index = board.index if board is not None and board.snapshot is snapshot else None
             result = state.tracker.update(snapshot, self.config.escalations, state.owned(),
-                                          index=index, extra=state.schedule.escalations)
+                                          index=index, extra=state.extra_escalations)
         except Exception as err:
             self.problem = clean(f"escalation rules failed: {type(err).__name__}: {err}", 120)
             return

@@ -8,7 +8,7 @@ and every handled/unhandled decision testable without a terminal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -51,6 +51,7 @@ from supervisor_tui.store.agent_days import (
 )
 from supervisor_tui.store.escalation_log import record_escalations
 from supervisor_tui.store.rows import Callback, IntervalRow
+from supervisor_tui.survey_feed import SurveyKeeper
 from supervisor_tui.ui.forecast_state import ForecastKeeper
 from supervisor_tui.ui.vendor_state import VendorDesk
 
@@ -104,6 +105,9 @@ class ConsoleState:
         #: vendors, tiers and this user's scope (ui/vendor_state.py); the app sets the scope
         self.vendors = VendorDesk(lambda: self.config)
         self.vendors.adherence_of = self._adherence_of
+        #: today's survey responses (store), FCR and VIP low scores: survey_feed.py
+        self.surveys = SurveyKeeper(config.surveys, store, config.console.policy.zone,
+                                    monotonic)
         #: today's schedule (store or watched file) and each agent's adherence, per poll
         self.schedule = ScheduleKeeper(config.schedule, store, config.console.policy.zone)
         #: today's forecast from the store (intraday, "Need"): ui/forecast_state.py
@@ -138,6 +142,7 @@ class ConsoleState:
             memo=self.metrics_memo,
         )
         self._observe_agents(snapshot)
+        self.surveys.poll(snapshot)
         said = self.schedule.poll(snapshot.agents, snapshot.taken_at, snapshot.day_start)
         if said is not None:
             self.schedule_said = said
@@ -154,6 +159,10 @@ class ConsoleState:
             return None
         got = keeper.now.by_agent.get(f"{agent.source}:{agent.id}")
         return None if got is None else (float(got.scheduled_s), float(got.adhering_s))
+
+    def extra_escalations(self, previous: Mapping[str, Escalation]) -> list[Escalation]:
+        """Escalations from beyond the snapshot: schedule adherence, VIP low scores."""
+        return [*self.schedule.escalations(previous), *self.surveys.escalations(previous)]
 
     # -- each agent's day ------------------------------------------------------------
 

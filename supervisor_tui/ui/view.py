@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # annotations only: keeps this module free of the heavy impor
     from supervisor_tui.domain.scope import Scope
     from supervisor_tui.domain.tiers import TierBlock
     from supervisor_tui.domain.schedule import ScheduleEntry
+    from supervisor_tui.domain.surveys import Fcr, SurveyFigures
     from supervisor_tui.domain.trend import TrendBook
     from supervisor_tui.domain.vendors import VendorFigures
     from supervisor_tui.notices import NoticeDesk
@@ -72,6 +73,17 @@ class VendorView(Protocol):
     def centre_tiers(self, board: Board, window: str, group: str | None = ...) -> TierBlock: ...
 
 
+class SurveyView(Protocol):
+    """Today's survey scores and FCR (``survey_feed.SurveyKeeper``), read-only."""
+
+    @property
+    def figures(self) -> SurveyFigures: ...
+    @property
+    def fcr(self) -> Fcr: ...
+    @property
+    def problem(self) -> str | None: ...
+
+
 class ConsoleView(Protocol):
     """The console's state between polls, as screens read it (``ui.state.ConsoleState``)."""
 
@@ -106,6 +118,9 @@ class ConsoleView(Protocol):
     # Vendors, tiers and the user's scope ([vendors], [tiers], [roles.scopes]).
     @property
     def vendors(self) -> VendorView: ...
+    # Today's survey scores (CSAT, NPS) per queue / team / agent, and FCR.
+    @property
+    def surveys(self) -> SurveyView: ...
     # Today's schedule and each scheduled agent's adherence (per poll).
     @property
     def schedule(self) -> ScheduleView: ...

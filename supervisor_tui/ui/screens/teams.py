@@ -28,6 +28,9 @@ from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.grid import Column, Grid
 from supervisor_tui.ui.widgets.lean import LeanText
 from supervisor_tui.ui.widgets.status_bar import StatusBar
+from supervisor_tui.ui.widgets.surveys import has_scores
+from supervisor_tui.ui.widgets.surveys import summary as survey_summary
+from supervisor_tui.ui.widgets.surveys import team_columns as survey_columns
 from supervisor_tui.ui.widgets.tables import STATE_LABEL
 
 NO_AHT = "no agent has been seen to finish a contact today (the console counts what it sees)"
@@ -151,7 +154,14 @@ class TeamsScreen(BoardScreen):
         if self._scheduled:
             columns.insert(next(i for i, c in enumerate(columns) if c.key == "aht") + 1,
                            adherence_column(lambda: self.sup.state.schedule.now.teams))
+        # CSAT / NPS per team once today has a scored response (none: no empty columns).
+        self._surveyed = has_scores(self.sup.state.surveys.figures)
+        if self._surveyed:
+            columns += survey_columns(lambda: self.sup.state.surveys.figures,
+                                      cfg.console.min_sample)
         return columns
+
+    _surveyed = False  # the CSAT / NPS columns are on
 
     def on_mount(self) -> None:
         self.query_one("#teams", Grid).focus()
@@ -165,7 +175,8 @@ class TeamsScreen(BoardScreen):
         return self._rows
 
     def show_board(self, board: Board) -> None:
-        if self.sup.state.schedule.has_schedule != self._scheduled:
+        if self.sup.state.schedule.has_schedule != self._scheduled or \
+                has_scores(self.sup.state.surveys.figures) != self._surveyed:
             self.query_one("#teams", Grid).set_columns(self._columns())
         rows = self.figures(board)
         self.query_one("#teams", Grid).set_rows(rows)
@@ -189,6 +200,11 @@ class TeamsScreen(BoardScreen):
             line.append(f" ⚠ in [teams] but not reported: "
                         f"{', '.join(clean(t, 24) for t in unknown)} ·", "yellow")
         handled = sum(t.handled for t in rows)
+        surveys = self.sup.state.surveys.figures
+        if has_scores(surveys):
+            line.append(" Surveys today: ", "dim")
+            line.append_text(survey_summary(surveys.centre))
+            line.append(" ·", "dim")
         if handled:
             since = min(t.observed_since for t in rows if t.observed_since is not None)
             local = self.sup.state.local(since)

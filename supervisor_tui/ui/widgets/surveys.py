@@ -12,6 +12,19 @@ from supervisor_tui.domain import fmt
 from supervisor_tui.domain.surveys import Fcr, Scores, SurveyFigures, csat_text, fcr_text, nps_text
 from supervisor_tui.domain.teams import TeamFigures
 from supervisor_tui.ui.widgets.grid import Column
+from supervisor_tui.ui.widgets.kpi import KpiTile
+
+
+class SurveyTile(KpiTile):
+    """The dashboard's CSAT tile: hidden until the KPI row has the ``-surveys`` class
+    (today has a scored response); then up to eight tiles share 80 columns."""
+
+    SCOPED_CSS = False  # the rules below reach the row and its other tiles
+    DEFAULT_CSS = """
+    SurveyTile { display: none; }
+    #kpis.-surveys SurveyTile { display: block; }
+    #kpis.-surveys KpiTile { min-width: 10; }
+    """
 
 
 def has_scores(figures: SurveyFigures) -> bool:
