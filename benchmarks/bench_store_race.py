@@ -1,0 +1,88 @@
+"""Escalation take races across processes, on PostgreSQL and on SQLite: N processes
+press "take" on the same escalation at the same moment (a barrier), ROUNDS times;
+exactly one must win each round. Reports winners per round, how the wins spread over
+the processes, and the time of one take as each process measured it (a transaction:
+lock, read, write, notice; median and p95 over every take of every round) and of a
+whole round (the slowest process of the round).
+
+PostgreSQL: SUPERVISOR_TEST_PG_URL, else a throwaway server started like the tests'
+(tests/pg_server.py: initdb + pg_ctl on loopback, stopped at the end).
+Run: .venv/bin/python benchmarks/bench_store_race.py [PROCESSES] [ROUNDS]
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from supervisor_tui.store import TAKEN, Store
+
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+SPAWN = multiprocessing.get_context("spawn")
+
+
+def taker(where: Path | str, user: str, rounds: int, go: Any, out: Any) -> None:
+    store = Store.open(where)
+    store.escalation_states()  # connected and warm before the first round
+    for n in range(rounds):
+        go.wait(60)
+        start = time.perf_counter()
+        change = store.change_escalation(f"queue-sl:race{n}", TAKEN, user, T0)
+        out.put((n, user, change.done, time.perf_counter() - start))
+    store.close()
+
+
+def race(where: Path | str, procs: int, rounds: int) -> dict[str, Any]:
+    Store.open(where).close()
+    go, out = SPAWN.Barrier(procs), SPAWN.Queue()
+    workers = [SPAWN.Process(target=taker, args=(where, f"p{i}", rounds, go, out))
+               for i in range(procs)]
+    for w in workers:
+        w.start()
+    results = [out.get(timeout=300) for _ in range(procs * rounds)]
+    for w in workers:
+        w.join(60)
+    per_round = Counter(n for n, _, done, _ in results if done)
+    bad = [n for n in range(rounds) if per_round.get(n, 0) != 1]
+    takes = sorted(t for *_, t in results)
+    slowest = [max(t for n, *_, t in results if n == r) for r in range(rounds)]
+    wins = Counter(user for _, user, done, _ in results if done)
+    return {
+        "rounds": rounds, "processes": procs,
+        "rounds with exactly one winner": rounds - len(bad),
+        "wins per process": dict(sorted(wins.items())),
+        "take median ms": round(statistics.median(takes) * 1000, 2),
+        "take p95 ms": round(takes[int(0.95 * (len(takes) - 1))] * 1000, 2),
+        "round (slowest take) median ms": round(statistics.median(slowest) * 1000, 2),
+    }
+
+
+def main() -> int:
+    procs = int(sys.argv[1]) if len(sys.argv) > 1 else 8
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    from tests import pg_server
+
+    server = pg_server.start()
+    try:
+        url = pg_server.schema_url(server.url)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, where in (("postgresql", url), ("sqlite", Path(tmp) / "s.db")):
+                print(f"{name}:")
+                for key, value in race(where, procs, rounds).items():
+                    print(f"  {key:34} {value}")
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
