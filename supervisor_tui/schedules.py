@@ -35,9 +35,11 @@ from supervisor_tui.domain.text import clean
 from supervisor_tui.store import Store, StoreError
 from supervisor_tui.store.schedules import (
     ScheduleImport,
+    read_adherence,
     read_schedule,
     save_schedule,
     schedule_meta,
+    write_adherence,
 )
 
 IMPORT = "schedule_import"  # the permission and the audit action
@@ -160,6 +162,7 @@ class ScheduleKeeper:
         self._seq: int | None = None
         self._stat: tuple[int, int] | None = None
         self._digest: str | None = None
+        self._seeded: str | None = None  # the day stored figures were read for
 
     @property
     def has_schedule(self) -> bool:
@@ -263,6 +266,26 @@ class ScheduleKeeper:
     def _use(self, entries: Sequence[ScheduleEntry], origin: str, at: datetime) -> None:
         self.book.set_schedule(entries)
         self.origin, self.loaded_at = origin, at
+        if self.store is not None and self._seeded != self._day and self._day is not None:
+            # A restart (or a second console): continue today's stored figures; each
+            # agent is judged on from where they were written (``AdherenceBook.seed``).
+            self._seeded = self._day
+            try:
+                self.book.seed(read_adherence(self.store, self._day))
+            except StoreError as err:
+                self.problem = str(err)
+
+    def save(self, keep_days: float) -> str | None:
+        """Write everyone's adherence so far (the history cadence, once a minute by
+        default); the error in words if the store refused."""
+        if self.store is None or self._day is None or not self.book.has_schedule:
+            return None
+        oldest = (date.fromisoformat(self._day) - timedelta(days=keep_days)).isoformat()
+        try:
+            write_adherence(self.store, self._day, self.book.checkpoints(), oldest)
+        except StoreError as err:
+            return f"adherence not saved: {err}"
+        return None
 
     def _keeping(self) -> str:
         if not self.book.has_schedule:

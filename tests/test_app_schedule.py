@@ -163,3 +163,28 @@ async def test_team_column_and_wall_count(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: "1 OUT OF ADHERENCE" in screen_text(wall))
         assert "adherence 77% today · 3 scheduled" in screen_text(wall)
         await wait_for(pilot, lambda: "ADH" in screen_text(wall))
+
+
+async def test_a_restarted_console_continues_todays_adherence(tmp_path: Path) -> None:
+    """The first console saves Bo's morning (10:00-10:20: 20 min scheduled, 15 out); it
+    stops, Bo comes back at 10:35. A new console at 10:40 continues from the store:
+    20 + 5 (10:35-10:40) scheduled, still 15 out; 10:20-10:35 was seen by nobody and is
+    not judged. Without the stored figures it would say 5 scheduled, 0 out."""
+    watch = tmp_path / "today.csv"
+    watch.write_text(SCHEDULE)
+    db = tmp_path / "store.db"
+    first = SupervisorApp(config(watch), [ScriptedSource([snapshot(0)])], store=Store.open(db))
+    async with first.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await wait_for(pilot, lambda: "pbx:a2" in first.state.schedule.now.by_agent)
+    later = snapshot(20)
+    bo = later.agents[1].model_copy(update={"state": AgentState(
+        kind=AgentStateKind.AVAILABLE, since=T0 + timedelta(minutes=15))})
+    later = later.model_copy(update={"agents": (later.agents[0], bo, *later.agents[2:])})
+    second = SupervisorApp(config(watch), [ScriptedSource([later])], store=Store.open(db))
+    async with second.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: "✓ in     15 Sales" in line_of(second, "Bo"))
+        bo_now = second.state.schedule.now.by_agent["pbx:a2"]
+        assert (bo_now.scheduled_s, bo_now.out_s) == (25 * 60, 15 * 60)

@@ -12,11 +12,12 @@ store modules use) so it ports to the PostgreSQL backend.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from supervisor_tui.domain.adherence import SavedAdherence
 from supervisor_tui.domain.schedule import Expected, ScheduleEntry
 from supervisor_tui.store import Store, StoreError
 
@@ -115,3 +116,50 @@ def read_schedule(store: Store, day: str) -> tuple[ScheduleImport | None, list[S
                              activity or "", Expected(expected))
                for agent, start, end, activity, expected in rows]
     return (None if row is None else _meta(row)), entries
+
+
+# -- adherence so far, so a restarted console continues --------------------------------
+
+ADHERENCE = "adherence_days"
+_ADHERENCE_SCHEMA = (
+    f"create table if not exists {ADHERENCE} (day TEXT NOT NULL, agent_key TEXT NOT NULL,"
+    " scheduled_s REAL, out_s REAL, judged_until TEXT, judged_from TEXT,"
+    " primary key (day, agent_key))")
+
+
+def write_adherence(store: Store, day: str, figures: Mapping[str, SavedAdherence],
+                    prune_before: str | None = None) -> None:
+    """Upsert each agent's adherence so far (one transaction); days before
+    ``prune_before`` are deleted. Raises StoreError."""
+    try:
+        store.db.execute(_ADHERENCE_SCHEMA)
+    except _errors(store) as err:
+        raise StoreError(f"cannot save adherence: {err}") from None
+    with store._transaction("save adherence") as conn:
+        keys = list(figures)
+        for i in range(0, len(keys), 500):  # (an upsert both backends read the same way)
+            chunk = keys[i:i + 500]
+            conn.execute(f"delete from {ADHERENCE} where day = ? and agent_key in "
+                         f"({', '.join('?' * len(chunk))})", [day, *chunk])
+        conn.executemany(
+            f"insert into {ADHERENCE} (day, agent_key, scheduled_s, out_s, judged_until,"
+            " judged_from) values (?, ?, ?, ?, ?, ?)",
+            [(day, key, round(f.scheduled_s, 3), round(f.out_s, 3),
+              f.until.astimezone(UTC).isoformat(), f.first.astimezone(UTC).isoformat())
+             for key, f in figures.items()])
+        if prune_before is not None:
+            conn.execute(f"delete from {ADHERENCE} where day < ?", [prune_before])
+
+
+def read_adherence(store: Store, day: str) -> dict[str, SavedAdherence]:
+    """The day's stored adherence per agent key ("source:id")."""
+    try:
+        store.db.execute(_ADHERENCE_SCHEMA)
+        rows = store.db.execute(
+            f"select agent_key, scheduled_s, out_s, judged_until, judged_from from {ADHERENCE}"
+            " where day = ?", [day]).fetchall()
+    except _errors(store) as err:
+        raise StoreError(f"cannot read adherence: {err}") from None
+    return {key: SavedAdherence(float(sched or 0.0), float(out or 0.0),
+                                datetime.fromisoformat(until), datetime.fromisoformat(first))
+            for key, sched, out, until, first in rows}

@@ -527,5 +527,9 @@ class ConsoleState:
                 self.problem = said = f"history not saved: {err}"
         else:
             self.problem = None
+        # Adherence so far (a restarted console continues from it); said once.
+        kept = self.schedule.save(self.config.store.interval_retention_days)
+        if kept is not None and kept != self.problem:
+            self.problem = said = kept
         self.trends.forget_missing({r.queue.id for r in board.rows})
         return said
