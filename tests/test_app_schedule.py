@@ -81,6 +81,10 @@ async def test_watched_schedule_columns_tile_escalation_at_80x24(tmp_path: Path)
         assert esc.first_seen == T0 - timedelta(minutes=10)  # out since 10:00, + 10 min
         assert esc.reason.startswith("Bo out of adherence: scheduled Break (away), is on a "
                                      "contact")
+        # on the desk like the other agent rules
+        await pilot.press("e")
+        await wait_for(pilot, lambda: "Bo out of adherence: scheduled Break" in screen_text(app))
+        await pilot.press("d")
         # imported into the store by this console, as its user
         store = Store.open(db)
         meta = schedule_meta(store, "2026-11-22")
