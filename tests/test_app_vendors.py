@@ -131,3 +131,61 @@ async def test_a_scoped_user_is_refused_outside_the_scope_and_audited() -> None:
         await pilot.press("i")
         await wait_for(pilot, lambda: "reaches the whole centre" in screen_text(app) + " ".join(
             n.message for n in app._notifications))
+
+
+# -- tiers on the dashboard (t) and in the queue detail --------------------------------
+
+async def test_tier_columns_at_80x24_and_back() -> None:
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: "VIP SL" in screen_text(app))
+        sales = line_of(app, "Sales")
+        # VIP 7/9 = 78% (9 contacts: greyed with its count), gold 4/4, standard 13/19.
+        assert re.search(r"✗ 78%·9\s+✓ 100%·4\s+✗ 68%", sales), sales
+        assert re.search(r"Support\s+1\s+0:30\s+—\s+—\s+—", line_of(app, "Support"))
+        assert "tiers: not reported by pbx (Support)" in screen_text(app)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: "Keys on this screen" in screen_text(app))
+        keys = {row[0]: row[1] for row in help_rows(app) if len(row) > 1}
+        assert keys.get("t") == "Tiers"
+        await pilot.press("escape", "t")
+        await wait_for(pilot, lambda: "VIP SL" not in screen_text(app))
+        assert "tiers: not reported" not in screen_text(app)
+        assert re.search(r"Sales .*75%", line_of(app, "Sales"))
+
+
+async def test_tier_columns_at_200x60_add_up_to_the_queue() -> None:
+    app = console()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: "VIP SL" in screen_text(app))
+        cells = line_of(app, "Sales").split()
+        # Columns: Queue Wait# Oldest, 3 SLs (2 tokens each), then per tier Ab ASA Off.
+        assert cells[:3] == ["Sales", "2", "1:35"]
+        vip_ab, vip_asa, vip_off, gold_ab, gold_asa, gold_off, std_ab, std_asa, std_off = (
+            cells[9:18])
+        assert (vip_ab, vip_asa, gold_ab, gold_asa, std_ab, std_asa) == (
+            "20.0%", "0:10·8", "20.0%·5", "0:05·4", "4.3%", "0:11")
+        assert int(vip_off) + int(gold_off) + int(std_off) == 40  # Sales offered
+        for label in ("VIP Off", "Gold ASA", "Std Ab"):
+            assert label in line_of(app, "Queue ")
+
+
+async def test_queue_detail_tier_block_at_80x24() -> None:
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # Sales, the first queue
+        await wait_for(pilot, lambda: screen_title(app) == "Queue: Sales")
+        await pilot.pause(0.1)
+        vip = line_of(app, "VIP")
+        assert re.search(r"VIP\s+10\s+✗ 78%\s+90%/20s\s+9\s+0:10·8\s+20\.0%", vip), vip
+        assert re.search(r"gold\s+5\s+✓ 100%\s+85%/20s\s+4", line_of(app, "gold"))
+        assert re.search(r"standard\s+25\s+✗ 68%\s+80%/20s\s+19\s+0:11\s+4\.3%",
+                         line_of(app, "standard"))
+        await pilot.press("escape", "down", "enter")  # Support: its source gives no split
+        await wait_for(pilot, lambda: screen_title(app) == "Queue: Support")
+        await wait_for(pilot, lambda: "Tiers: not reported by pbx" in screen_text(app))

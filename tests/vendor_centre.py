@@ -26,9 +26,9 @@ from typing import Any
 from supervisor_tui.domain.model import (
     AbandonedContact,
     Agent,
-    Channel,
     AgentState,
     AgentStateKind,
+    Channel,
     QueueStats,
     Snapshot,
     Tier,

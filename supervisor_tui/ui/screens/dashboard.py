@@ -14,10 +14,11 @@ from textual.content import Content
 from textual.widgets import Footer
 
 from supervisor_tui.domain import fmt
-from supervisor_tui.domain.board import Board, sl_status
+from supervisor_tui.domain.board import Board, QueueRow, sl_status
 from supervisor_tui.domain.escalation import Severity, count_by_severity
 from supervisor_tui.domain.groups import GroupBand, group_bands
 from supervisor_tui.domain.text import clean
+from supervisor_tui.domain.tiers import TierBlock
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.adherence import totals_text
 from supervisor_tui.ui.widgets.grid import Grid
@@ -25,9 +26,8 @@ from supervisor_tui.ui.widgets.group_band import band_line, group_tiles, groups_
 from supervisor_tui.ui.widgets.kpi import KpiTile
 from supervisor_tui.ui.widgets.lean import LeanText
 from supervisor_tui.ui.widgets.status_bar import StatusBar
-from supervisor_tui.ui.widgets.surveys import SurveyTile, has_scores
-from supervisor_tui.ui.widgets.surveys import tile as survey_tile
 from supervisor_tui.ui.widgets.tables import TIER_STYLE, queue_columns, wait_cell
+from supervisor_tui.ui.widgets.tiers import not_reported_note, tier_columns
 
 ALL_CLEAR = Text("✓ No contact is waiting past its queue's threshold", "green")
 
@@ -105,7 +105,11 @@ class DashboardScreen(BoardScreen):
         Binding("w", "window", "Window"),
         Binding("0", "unsort", "Unsort", show=False),
         Binding("g", "band", "Group band"),
+        Binding("t", "columns", "Tiers"),
     ]
+    # The queue table's column set: "standard" (the queue's own figures) or "tiers"
+    # (VIP / gold / standard SL, abandon, ASA, offered); t switches.
+    column_set: str = "standard"
     # The KPI band shows the centre (None) or one [groups] group; g cycles.
     band: str | None = None
     _bands_for: tuple[object, str] | None = None  # (board, window) _bands was built for
@@ -122,7 +126,6 @@ class DashboardScreen(BoardScreen):
             yield KpiTile("Agents avail", id="kpi-agents")
             yield KpiTile("Abandoned", id="kpi-abandon")
             yield KpiTile("ASA", id="kpi-asa")
-            yield SurveyTile("CSAT today", id="kpi-csat")  # once a response is in
             yield KpiTile("Adherence", id="kpi-adherence")  # shown with a schedule
         if self.sup.config.groups:
             yield LeanText(id="group-summary")
@@ -133,6 +136,9 @@ class DashboardScreen(BoardScreen):
             empty_text="Waiting for the first poll…",
             id="queues",
         )
+        note = LeanText(id="tier-note")  # tiers: which sources report none (t shows it)
+        note.display = False
+        yield note
         yield grid
         yield LeanText(id="escalations")
         yield LeanText(id="escalation-list")
@@ -148,11 +154,42 @@ class DashboardScreen(BoardScreen):
         key = sup.state.window_key
         board = sup.board
         label = self._window_label(key, short=True) if board else ""
-        self._columns_window = f"{key}:{label}"
+        self._columns_window = f"{key}:{label}:{self.column_set}"
+        if self.column_set == "tiers":
+            return tier_columns(self._tiers_of, label, sup.config.console.min_sample,
+                                frozen=sup.state.is_stale)
         forecasts = sup.state.forecasts  # "Need" from the forecast when one is loaded
         return queue_columns(self._trend, key, label, sup.config.console.min_sample,
                              frozen=sup.state.is_stale,
                              forecast_need=lambda r: forecasts.need(sup.board, r))
+
+    def _tiers_of(self, row: QueueRow) -> TierBlock | None:
+        board = self.sup.board
+        if board is None:
+            return None
+        return self.sup.state.vendors.queue_tiers(board, row.queue.id, self.sup.state.window_key)
+
+    def action_columns(self) -> None:
+        """t: the queue table's columns between the queue's own and per customer tier."""
+        self.column_set = "standard" if self.column_set == "tiers" else "tiers"
+        self.query_one("#queues", Grid).set_columns(self._columns())
+        board = self.sup.board
+        if board is not None:
+            self.show_board(board)
+        self.notify("Columns: per customer tier (VIP, gold, standard), each SL against "
+                    "its own target" if self.column_set == "tiers" else
+                    "Columns: the queue's own figures", timeout=3, markup=False)
+
+    def _show_tier_note(self, board: Board) -> None:
+        note = self.query_one("#tier-note", LeanText)
+        shown = self.column_set == "tiers"
+        note.display = shown
+        if shown:
+            key = self.sup.state.window_key
+            text = not_reported_note((r, self._tiers_of(r)) for r in board.rows)
+            text.append(f" per tier over {self._window_label(key)}, each SL against "
+                        "its own target ([tiers])", "dim")
+            note.update(text)
 
     def _window_label(self, key: str, short: bool = False) -> str:
         sup = self.sup
@@ -233,9 +270,11 @@ class DashboardScreen(BoardScreen):
     def show_board(self, board: Board) -> None:
         grid = self.query_one("#queues", Grid)
         key = self.sup.state.window_key
-        if self._columns_window != f"{key}:{self._window_label(key, short=True)}":
+        if self._columns_window != (f"{key}:{self._window_label(key, short=True)}:"
+                                    f"{self.column_set}"):
             grid.set_columns(self._columns())  # the headers name the window
         grid.set_rows(board.rows)
+        self._show_tier_note(board)
         self._show_kpis(board)
 
     def refresh_ages(self) -> None:
@@ -255,7 +294,6 @@ class DashboardScreen(BoardScreen):
         stale = "stale" if sup.state.is_stale() else None
         key = sup.state.window_key
         label = self._window_label(key, short=True)
-        self._show_surveys()
         self._show_adherence()
         if self._show_group_band(board, label):
             self._show_escalations(board)
@@ -363,21 +401,6 @@ class DashboardScreen(BoardScreen):
             stale or ("no_data" if adh.centre.percent is None else
                       "at_risk" if adh.centre.out_now else "ok"),
             title="Adh today")
-
-    def _show_surveys(self) -> None:
-        """The centre's CSAT today once a scored response is in (none: no tile, the
-        others keep their width): its n when under the minimum sample; NPS and FCR on
-        the second line. Not beside a group's band: the figures are the centre's."""
-        surveys = self.sup.state.surveys
-        shown = has_scores(surveys.figures) and self.band is None
-        self.query_one("#kpis").set_class(shown, "-surveys")
-        if not shown:
-            return
-        tile = self.query_one("#kpi-csat", KpiTile)
-        value, sub, status = survey_tile(surveys.figures, surveys.fcr,
-                                         self.sup.config.console.min_sample)
-        stale = "stale" if self.sup.state.is_stale() else None
-        tile.show(value, sub, stale or status, title="CSAT today")
 
     def _show_escalations(self, board: Board | None = None) -> None:
         board = board or self.sup.board

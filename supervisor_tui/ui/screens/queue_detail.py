@@ -28,8 +28,8 @@ from supervisor_tui.ui.screens.reassign import ReassignScreen
 from supervisor_tui.ui.widgets.grid import Grid
 from supervisor_tui.ui.widgets.interval_chart import bar_lines
 from supervisor_tui.ui.widgets.status_bar import StatusBar
-from supervisor_tui.ui.widgets.surveys import summary as survey_summary
 from supervisor_tui.ui.widgets.tables import agent_columns, contact_columns, sl_cell
+from supervisor_tui.ui.widgets.tiers import tier_table
 
 
 def _abandoned(m: WindowMetrics) -> str:
@@ -125,6 +125,9 @@ def staffing_text(row: QueueRow, fc: ForecastNeed | None = None) -> Text:
 
 
 class QueueDetailScreen(BoardScreen):
+    DEFAULT_CSS = """
+    QueueDetailScreen #queue-tiers { height: auto; max-height: 5; padding: 0 1; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "app.pop_screen", "Back"),
         Binding("tab", "app.focus_next", "Switch table", show=False),
@@ -146,6 +149,7 @@ class QueueDetailScreen(BoardScreen):
         with Horizontal(id="queue-summary"):
             yield Static(id="queue-metrics", markup=False)
             yield Static(id="queue-staffing", markup=False)
+        yield Static(id="queue-tiers", markup=False)  # per customer tier (the window shown)
         with Horizontal(id="queue-lists"):
             with Vertical():
                 yield Static("Waiting, oldest first", classes="section-title",
@@ -197,21 +201,27 @@ class QueueDetailScreen(BoardScreen):
         self.query_one("#queue-metrics", Static).update(
             metrics_table(row, columns, cfg.min_sample))
         staffing = staffing_text(row, self.sup.state.forecasts.need(board, row))
-        if not staffing.plain.endswith("\n"):
-            staffing.append("\n")
-        staffing.append("Surveys today ")
-        staffing.append_text(survey_summary(
-            self.sup.state.surveys.figures.queues.get(self.queue_id)))
-        staffing.append("\n")
         chart = self._offered_today(board, row)
         if chart is not None:
             staffing.append("\n")
             staffing.append_text(chart)
         self.query_one("#queue-staffing", Static).update(staffing)
+        self._show_tiers(board, chosen)
         self.query_one("#waiting", Grid).set_rows(board.waiting_by_queue.get(self.queue_id, ()))
         self.query_one("#waiting-title", Static).update(self._waiting_title(board))
         serving: tuple[Agent, ...] = board.agents_by_queue.get(self.queue_id, ())
         self.query_one("#serving", Grid).set_rows(serving)
+
+    def _show_tiers(self, board: Board, key: str) -> None:
+        """VIP, gold and standard over the window shown (w), each against its target."""
+        cfg = self.sup.config.console
+        block = self.sup.state.vendors.queue_tiers(board, self.queue_id, key)
+        if block is None:
+            return
+        label = fmt.window_label(board, key, cfg.policy.zone, cfg.interval_minutes,
+                                 short=True)
+        self.query_one("#queue-tiers", Static).update(
+            tier_table(block, label, cfg.min_sample))
 
     _today_key: tuple[date, datetime] | None = None
     _today_offered: tuple[int, ...] = ()
