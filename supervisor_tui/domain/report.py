@@ -26,7 +26,7 @@ from typing import Any
 
 from supervisor_tui.domain.board import SLStatus, WindowMetrics, sl_status
 from supervisor_tui.domain.intervals import IntervalPolicy
-from supervisor_tui.domain.intraday import COUNTERS, IntervalFigures, figures, group_of
+from supervisor_tui.domain.intraday import COUNTERS, IntervalFigures, group_of
 from supervisor_tui.domain.model import QueueStats, SLFormula
 
 SCHEMA = "supervisor-tui.report/1"  # the JSON form's schema version (docs/report.md)
@@ -277,31 +277,66 @@ def kpis(metrics: WindowMetrics, target: float | None, formula: SLFormula) -> tu
     )
 
 
-def _day_metrics(rows: Sequence[Mapping[str, Any]], window: Window,
-                 formula: SLFormula) -> tuple[WindowMetrics, float | None]:
-    """The rows summed over the window, and the SL-sample-weighted target."""
+def _sl_weight(row: Mapping[str, Any], formula: SLFormula) -> int:
+    """A stored row's SL sample by the formula (``board.sl_denominator`` on its
+    counters, without building its stats: the report sums tens of thousands of rows)."""
+    if formula == SLFormula.ANSWERED:
+        return int(row["answered"] or 0)
+    if formula == SLFormula.OFFERED:
+        return int(row["offered"] or 0)
+    return int(row["answered"] or 0) + int(row["abandoned_after_threshold"] or 0)
+
+
+def _summed(rows: Sequence[Mapping[str, Any]], start: datetime,
+            formula: SLFormula) -> tuple[WindowMetrics, float | None]:
+    """The rows' counters summed, their metrics (``domain.metrics`` through
+    WindowMetrics) and the SL-sample-weighted target."""
     totals: dict[str, Any] = dict.fromkeys(COUNTERS, 0)
     weighted = weight = 0.0
     for row in rows:
         for name in COUNTERS:
             totals[name] += row[name] or 0
-        part = WindowMetrics.of(_stats(row, window.start), formula)
-        weighted += float(row["sl_target"]) * part.sl_n
-        weight += part.sl_n
+        n = _sl_weight(row, formula)
+        weighted += float(row["sl_target"]) * n
+        weight += n
     if weight:
         target: float | None = weighted / weight
     elif rows:  # no SL sample at all: the plain mean of the targets in force
         target = sum(float(r["sl_target"]) for r in rows) / len(rows)
     else:
         target = None
-    stats = QueueStats.model_construct(queue_id="*", window_start=window.start, **totals)
+    stats = QueueStats.model_construct(queue_id="*", window_start=start, **totals)
     return WindowMetrics.of(stats, formula), target
 
 
-def _stats(row: Mapping[str, Any], start: datetime) -> QueueStats:
-    counts: dict[str, Any] = {name: row[name] or 0 for name in COUNTERS}
-    return QueueStats.model_construct(queue_id=str(row["queue_id"]), window_start=start,
-                                      **counts)
+def _day_metrics(rows: Sequence[Mapping[str, Any]], window: Window,
+                 formula: SLFormula) -> tuple[WindowMetrics, float | None]:
+    return _summed(rows, window.start, formula)
+
+
+def interval_figures(rows: Sequence[Mapping[str, Any]],
+                     formula: SLFormula) -> list[IntervalFigures]:
+    """Rows (one queue's, or a channel group's) -> one figure set per interval start,
+    oldest first: what ``intraday.figures`` gives, computed once per interval."""
+    by_start: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_start.setdefault(str(row["interval_start"]), []).append(row)
+    out: list[IntervalFigures] = []
+    for iso, group in by_start.items():
+        start = datetime.fromisoformat(iso)
+        metrics, target = _summed(group, start, formula)
+        staffed = [float(r["agents_staffed_at_close"]) for r in group
+                   if r.get("agents_staffed_at_close") is not None]
+        needed = [int(r["agents_needed_at_close"]) for r in group
+                  if r.get("agents_needed_at_close") is not None]
+        out.append(IntervalFigures(
+            start=start, minutes=int(group[0]["interval_minutes"]), metrics=metrics,
+            target=target if target is not None else 0.0, queues=len(group),
+            complete=all(r["complete"] for r in group),
+            staffed=sum(staffed) if staffed else None,
+            needed=sum(needed) if needed else None))
+    out.sort(key=lambda f: f.start)
+    return out
 
 
 def scope(scope_type: str, name: str, rows: Sequence[Mapping[str, Any]], window: Window,
@@ -405,7 +440,7 @@ def build(*, day: date, policy: IntervalPolicy, window: Window, generated_at: da
     interval_kpis: list[IntervalKpis] = []
     missed: list[MissedInterval] = []
     for q in sorted(by_queue):
-        for f in figures(by_queue[q], formula):
+        for f in interval_figures(by_queue[q], formula):
             item = IntervalKpis(q, str(by_queue[q][0]["channel"]), f)
             interval_kpis.append(item)
             sl = f.metrics.service_level
@@ -417,7 +452,8 @@ def build(*, day: date, policy: IntervalPolicy, window: Window, generated_at: da
     series = tuple((g, tuple(SeriesPoint(
         f.start, _local_label(f, zone), f.stats.offered, f.stats.answered, f.stats.abandoned,
         f.metrics.service_level, f.target, f.metrics.sl_n)
-        for f in figures(by_channel_group[g], formula))) for g in sorted(by_channel_group))
+        for f in interval_figures(by_channel_group[g], formula)))
+        for g in sorted(by_channel_group))
     return DayReport(
         day=day, zone=zone.key, window=window, generated_at=generated_at,
         sl_formula=formula, interval_minutes=policy.minutes, min_sample=min_sample,
@@ -448,23 +484,24 @@ def _utc(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
-
-
 def tidy_rows(report: DayReport) -> list[dict[str, Any]]:
     """Every figure of the report as one long row (TIDY_COLUMNS): the day's KPIs per
     channel group, group and queue, each queue's intervals, the escalation and incident
     figures, and what the loaded sections add."""
     out: list[dict[str, Any]] = []
+    day = report.day.isoformat()
+    stamps: dict[Window, tuple[str, str]] = {}  # (formatting a time is the costly part)
 
     def add(window: Window, scope_type: str, name: str, metric: str, value: float | None,
             unit: str, target: float | None, n: int) -> None:
-        out.append({"date": report.day.isoformat(), "zone": report.zone,
-                    "window": window.label, "window_start_utc": _utc(window.start),
-                    "window_end_utc": _utc(window.end), "scope_type": scope_type,
-                    "scope": name, "metric": metric, "value": _round(value), "unit": unit,
-                    "target": _round(target), "n": n})
+        stamp = stamps.get(window)
+        if stamp is None:
+            stamp = stamps[window] = (_utc(window.start), _utc(window.end))
+        out.append({"date": day, "zone": report.zone, "window": window.label,
+                    "window_start_utc": stamp[0], "window_end_utc": stamp[1],
+                    "scope_type": scope_type, "scope": name, "metric": metric,
+                    "value": None if value is None else round(value, 4), "unit": unit,
+                    "target": None if target is None else round(target, 4), "n": n})
 
     for block in (report.channel_groups, report.groups, report.queues):
         for s in block:

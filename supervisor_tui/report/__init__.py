@@ -43,8 +43,10 @@ def render(report: DayReport, fmt: str) -> str:
 def _clean_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # Source text (queue ids, group names) without control or escape characters; the CSV
     # cell rule (export.csv_cell) then defuses formula starts.
-    return [{k: clean(v, 256) if isinstance(v, str) else v for k, v in row.items()}
-            for row in rows]
+    # (only "scope" holds source text: the rest is ours)
+    for row in rows:
+        row["scope"] = clean(row["scope"], 256)
+    return rows
 
 
 # -- Markdown --------------------------------------------------------------------------
@@ -216,4 +218,6 @@ def to_json(report: DayReport) -> str:
         "columns": list(TIDY_COLUMNS),
         "rows": _clean_rows(tidy_rows(report)),
     }
-    return json.dumps(doc, indent=1, ensure_ascii=False, default=str) + "\n"
+    # Compact: a large centre's day is hundreds of thousands of rows (indenting them
+    # doubled the file); any JSON viewer or `jq .` lays it out.
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
