@@ -20,9 +20,11 @@ from supervisor_tui.domain.escalation import EscalationRules
 from supervisor_tui.domain.flags import LongLimits, count_flagged, is_flagged
 from supervisor_tui.domain.index import IndexBuilder, SnapshotIndex, build_index
 from supervisor_tui.domain.intervals import IntervalPolicy
-from supervisor_tui.domain.model import AgentStateKind, Snapshot
+from supervisor_tui.domain.model import AgentStateKind, Contact, Snapshot
 from supervisor_tui.sim.config import scaled_centre
 from supervisor_tui.sources.simulator import SimulatorSource
+
+from .helpers import centre
 
 POLLS = 300
 # Short limits so that every kind of flag occurs in a 400-agent centre.
@@ -110,6 +112,8 @@ def test_board_with_the_metrics_memo_equals_one_worked_out_afresh(
         churn: list[Snapshot]) -> None:
     memo, builder = MetricsMemo(), IndexBuilder()
     previous: Snapshot | None = None
+    queues = {q.id: q for q in churn[0].queues}
+    flagged_strips = 0
     for step, snap in enumerate(churn):
         before = memo.computed
         board = build_board(snap, index=builder.index(snap), memo=memo)
@@ -120,6 +124,17 @@ def test_board_with_the_metrics_memo_equals_one_worked_out_afresh(
                 assert board.totals(key, group) == fresh.totals(key, group)
         for row, ref in zip(board.rows, fresh.rows, strict=True):
             assert row.interval == ref.interval and row.day == ref.day, f"poll {step}"
+        # The over-threshold count and strip, found by bisection, against every contact.
+        over = [c for c in snap.contacts if c.state == "waiting" and (
+            snap.taken_at - c.entered_at).total_seconds() > queues[c.queue_id].threshold_s]
+        assert board.over_threshold_count == len(over), f"poll {step}"
+        rank = {"vip": 0, "gold": 1, "standard": 2}
+        order = sorted(range(len(over)), key=lambda i: (  # the board's rule, stable
+            (over[i].entered_at - snap.taken_at).total_seconds()
+            / max(queues[over[i].queue_id].threshold_s, 1.0), rank[over[i].tier]))
+        strip = [over[i].id for i in order[:5]]
+        assert [e.contact.id for e in board.over_threshold] == strip, f"poll {step}"
+        flagged_strips += bool(strip)
         # Worked out: exactly the counters that are new objects since the last poll.
         new = sum(previous is None or stats is not getattr(previous, table).get(qid)
                   for table in ("interval_stats", "day_stats")
@@ -127,6 +142,7 @@ def test_board_with_the_metrics_memo_equals_one_worked_out_afresh(
         assert memo.computed - before == new, f"poll {step}"
         previous = snap
     assert memo.computed < len(churn[0].queues) * POLLS  # most figures were reused
+    assert flagged_strips > POLLS // 2
 
 
 def test_agent_days_follow_changes_only_and_equal_a_book_fed_fresh_objects(
@@ -142,3 +158,18 @@ def test_agent_days_follow_changes_only_and_equal_a_book_fed_fresh_objects(
                 {k: asdict(d) for k, d in full.days.items()}, f"poll {step}"
             assert incremental.take_changed() == full.take_changed()
     assert sum(d.handled for d in incremental.days.values()) > 100
+
+
+def test_strip_takes_contacts_tied_in_age_so_a_vip_among_them_is_not_lost() -> None:
+    """Seven contacts in Sales waited exactly as long; the strip holds five, and the
+    VIP and gold ones listed last in the queue must still be in it (tier breaks ties)."""
+    snap = centre()
+    entered = snap.taken_at - timedelta(seconds=900)  # older than any in centre()
+    tiers = ["standard"] * 5 + ["gold", "vip"]
+    tied = tuple(Contact(id=f"t{i}", queue_id="sales", channel="voice", tier=t,
+                         entered_at=entered, source="pbx") for i, t in enumerate(tiers))
+    board = build_board(snap.model_copy(update={"contacts": snap.contacts + tied}),
+                        strip_size=5)
+    strip = [e.contact.id for e in board.over_threshold]
+    assert strip[:2] == ["t6", "t5"] and len(strip) == 5
+    assert board.over_threshold_count >= 7

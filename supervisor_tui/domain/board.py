@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
+from itertools import islice
+from operator import attrgetter
 
 from supervisor_tui.domain import erlang, metrics
 from supervisor_tui.domain.index import SnapshotIndex, build_index
@@ -30,6 +33,8 @@ from supervisor_tui.domain.model import (
 )
 from supervisor_tui.domain.rolling import RollingView
 from supervisor_tui.domain.text import clean
+
+_entered = attrgetter("entered_at")
 
 # SL within this many points under target reads as "at risk" rather than "missed".
 AT_RISK_POINTS = 0.05
@@ -329,6 +334,8 @@ class Board:
     formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER
     _totals: dict[tuple[str, str | None], WindowMetrics | None] = field(
         default_factory=dict, compare=False, repr=False)
+    _groups: dict[str, tuple[QueueRow, ...]] = field(default_factory=dict, compare=False,
+                                                     repr=False)
 
     @property
     def taken_at(self) -> datetime:
@@ -336,13 +343,22 @@ class Board:
 
     def groups(self) -> tuple[str, ...]:
         """Channel groups present, live first."""
-        present = {CHANNEL_GROUP[r.queue.channel] for r in self.rows}
-        return tuple(g for g in (LIVE, DEFERRED) if g in present)
+        return tuple(g for g in (LIVE, DEFERRED) if self._by_group().get(g))
 
     def group_rows(self, group: str | None) -> tuple[QueueRow, ...]:
         if group is None:
             return self.rows
-        return tuple(r for r in self.rows if CHANNEL_GROUP[r.queue.channel] == group)
+        return self._by_group().get(group, ())
+
+    def _by_group(self) -> dict[str, tuple[QueueRow, ...]]:
+        """Rows per channel group, split once per board (the tiles ask several times)."""
+        found = self._groups
+        if not found and self.rows:
+            split: dict[str, list[QueueRow]] = {}
+            for r in self.rows:
+                split.setdefault(CHANNEL_GROUP[r.queue.channel], []).append(r)
+            found.update({g: tuple(rows) for g, rows in split.items()})
+        return found
 
     def window_start(self, key: str) -> datetime | None:
         if key == INTERVAL:
@@ -424,6 +440,35 @@ def _staffing(row: QueueRow, max_occupancy: float | None) -> Staffing | None:
     )
 
 
+_SLACK = timedelta(milliseconds=1)
+
+
+def _over_threshold(waiting: Sequence[Contact], now: datetime, queue: Queue, limit: float,
+                    strip_size: int, escalated: list[EscalatedContact]) -> int:
+    """How many of ``waiting`` (oldest first) have waited more than ``limit`` s; the
+    first ``strip_size`` of them (and any tied with the last) go to ``escalated``.
+
+    Found by bisection, not by reading each one: a queue with hundreds waiting past its
+    threshold costs the same as one. Contacts clearly past (by a millisecond) are
+    counted at once; the few around the cut are tested with the exact rule below."""
+    sure = bisect_left(waiting, now - timedelta(seconds=limit) - _SLACK, key=_entered)
+    over = sure
+    for contact in islice(waiting, sure, None):
+        if (now - contact.entered_at).total_seconds() <= limit:
+            break  # sorted oldest first: the rest are younger
+        over += 1
+    # Within one queue the worst are the oldest; a tie in age is broken by tier later,
+    # so contacts as old as the last one taken come along.
+    take = min(over, strip_size)
+    if take:
+        last = waiting[take - 1].entered_at
+        while take < over and waiting[take].entered_at == last:
+            take += 1
+        escalated.extend(EscalatedContact(c, queue, (now - c.entered_at).total_seconds())
+                         for c in islice(waiting, take))
+    return over
+
+
 def build_board(
     snapshot: Snapshot,
     formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER,
@@ -449,7 +494,8 @@ def build_board(
     waiting_by_queue, agents_by_queue = idx.waiting_by_queue, idx.agents_by_queue
 
     rows: list[QueueRow] = []
-    escalated: list[EscalatedContact] = []
+    escalated: list[EscalatedContact] = []  # each queue's worst few (the strip's candidates)
+    over_count = 0
     live_of = snapshot.queue_live.get
     for queue in snapshot.queues:
         waiting = waiting_by_queue.get(queue.id, [])
@@ -459,14 +505,11 @@ def build_board(
         day_stats = snapshot.day_stats.get(queue.id) or QueueStats(
             queue_id=queue.id, window_start=snapshot.day_start
         )
-        limit = queue.threshold_s * threshold_factor
         over = 0
-        for contact in waiting:
-            wait = (now - contact.entered_at).total_seconds()
-            if wait <= limit:
-                break  # sorted oldest first: the rest are younger
-            over += 1
-            escalated.append(EscalatedContact(contact, queue, wait))
+        if waiting:
+            over = _over_threshold(waiting, now, queue, queue.threshold_s * threshold_factor,
+                                   strip_size, escalated)
+            over_count += over
         count = len(waiting)
         oldest = waiting[0].entered_at if waiting else None
         live = live_of(queue.id)
@@ -516,7 +559,7 @@ def build_board(
             away=idx.count(AgentStateKind.AWAY),
             offline=idx.count(AgentStateKind.OFFLINE)),
         over_threshold=tuple(worst),
-        over_threshold_count=len(escalated),
+        over_threshold_count=over_count,
         teams=idx.teams,
         waiting_by_queue=waiting_by_queue,
         agents_by_queue={r.queue.id: r.serving for r in rows},
