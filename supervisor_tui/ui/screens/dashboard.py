@@ -26,6 +26,8 @@ from supervisor_tui.ui.widgets.group_band import band_line, group_tiles, groups_
 from supervisor_tui.ui.widgets.kpi import KpiTile
 from supervisor_tui.ui.widgets.lean import LeanText
 from supervisor_tui.ui.widgets.status_bar import StatusBar
+from supervisor_tui.ui.widgets.surveys import SurveyTile, has_scores
+from supervisor_tui.ui.widgets.surveys import tile as survey_tile
 from supervisor_tui.ui.widgets.tables import TIER_STYLE, queue_columns, wait_cell
 from supervisor_tui.ui.widgets.tiers import not_reported_note, tier_columns
 
@@ -126,6 +128,7 @@ class DashboardScreen(BoardScreen):
             yield KpiTile("Agents avail", id="kpi-agents")
             yield KpiTile("Abandoned", id="kpi-abandon")
             yield KpiTile("ASA", id="kpi-asa")
+            yield SurveyTile("CSAT today", id="kpi-csat")  # once a response is in
             yield KpiTile("Adherence", id="kpi-adherence")  # shown with a schedule
         if self.sup.config.groups:
             yield LeanText(id="group-summary")
@@ -294,6 +297,7 @@ class DashboardScreen(BoardScreen):
         stale = "stale" if sup.state.is_stale() else None
         key = sup.state.window_key
         label = self._window_label(key, short=True)
+        self._show_surveys()
         self._show_adherence()
         if self._show_group_band(board, label):
             self._show_escalations(board)
@@ -401,6 +405,21 @@ class DashboardScreen(BoardScreen):
             stale or ("no_data" if adh.centre.percent is None else
                       "at_risk" if adh.centre.out_now else "ok"),
             title="Adh today")
+
+    def _show_surveys(self) -> None:
+        """The centre's CSAT today once a scored response is in (none: no tile, the
+        others keep their width): its n when under the minimum sample; NPS and FCR on
+        the second line. Not beside a group's band: the figures are the centre's."""
+        surveys = self.sup.state.surveys
+        shown = has_scores(surveys.figures) and self.band is None
+        self.query_one("#kpis").set_class(shown, "-surveys")
+        if not shown:
+            return
+        tile = self.query_one("#kpi-csat", KpiTile)
+        value, sub, status = survey_tile(surveys.figures, surveys.fcr,
+                                         self.sup.config.console.min_sample)
+        stale = "stale" if self.sup.state.is_stale() else None
+        tile.show(value, sub, stale or status, title="CSAT today")
 
     def _show_escalations(self, board: Board | None = None) -> None:
         board = board or self.sup.board
