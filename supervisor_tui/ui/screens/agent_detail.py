@@ -40,6 +40,7 @@ from supervisor_tui.ui.screens.action_modal import ActionModal
 from supervisor_tui.ui.screens.gated import GatedKeys
 from supervisor_tui.ui.widgets.adherence import schedule_lines
 from supervisor_tui.ui.widgets.agent_day_text import agent_day_text
+from supervisor_tui.ui.widgets.surveys import has_scores
 from supervisor_tui.ui.widgets.surveys import summary as survey_summary
 from supervisor_tui.ui.widgets.tables import agent_state_text
 
@@ -154,10 +155,11 @@ class AgentDetailScreen(GatedKeys, ActionModal):
                 schedule.entries_for(agent), schedule.now.by_agent.get(agent_key(agent)), now,
                 lambda when: f"{when.astimezone(zone):%H:%M}",
                 self.sup.config.schedule.grace_min))
-        text.append("Surveys ")  # today's, this agent's (matched by id or name)
-        text.append_text(survey_summary(self.sup.state.surveys.figures.agents.get(
-            agent_key(agent))))
-        text.append("\n")
+        surveys = self.sup.state.surveys.figures
+        if has_scores(surveys):  # today's, this agent's (matched by id or name)
+            text.append("Surveys ")
+            text.append_text(survey_summary(surveys.agents.get(agent_key(agent))))
+            text.append("\n")
         names = [self.queue_name(q, 40) for q in agent.skills]
         text.append("Serves  ")
         text.append(", ".join(names) if names else "no queue", "" if names else "dim")

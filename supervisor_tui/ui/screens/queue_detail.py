@@ -28,6 +28,7 @@ from supervisor_tui.ui.screens.reassign import ReassignScreen
 from supervisor_tui.ui.widgets.grid import Grid
 from supervisor_tui.ui.widgets.interval_chart import bar_lines
 from supervisor_tui.ui.widgets.status_bar import StatusBar
+from supervisor_tui.ui.widgets.surveys import has_scores
 from supervisor_tui.ui.widgets.surveys import summary as survey_summary
 from supervisor_tui.ui.widgets.tables import agent_columns, contact_columns, sl_cell
 from supervisor_tui.ui.widgets.tiers import tier_table
@@ -202,12 +203,13 @@ class QueueDetailScreen(BoardScreen):
         self.query_one("#queue-metrics", Static).update(
             metrics_table(row, columns, cfg.min_sample))
         staffing = staffing_text(row, self.sup.state.forecasts.need(board, row))
-        if not staffing.plain.endswith("\n"):
+        surveys = self.sup.state.surveys.figures
+        if has_scores(surveys):  # (a centre without surveys gets no empty line)
+            if not staffing.plain.endswith("\n"):
+                staffing.append("\n")
+            staffing.append("Surveys today ")
+            staffing.append_text(survey_summary(surveys.queues.get(self.queue_id)))
             staffing.append("\n")
-        staffing.append("Surveys today ")
-        staffing.append_text(survey_summary(
-            self.sup.state.surveys.figures.queues.get(self.queue_id)))
-        staffing.append("\n")
         chart = self._offered_today(board, row)
         if chart is not None:
             staffing.append("\n")
