@@ -84,7 +84,10 @@ max-width:1100px;margin:2em auto;padding:0 1em}
 h1{font-size:1.6em;margin-bottom:.3em}h2{margin-top:1.8em;border-bottom:1px solid #cbd5e0}
 table{border-collapse:collapse;margin:.6em 0 1em;font-size:13px}
 th,td{border:1px solid #cbd5e0;padding:3px 8px;text-align:left;vertical-align:top}
-th{background:#edf2f7}td.num{text-align:right;font-variant-numeric:tabular-nums}
+td{max-width:28em;overflow-wrap:anywhere}
+th{background:#edf2f7}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;
+overflow-wrap:normal}
 tr.missed td{background:#fff5f5}tr.at-risk td{background:#fffff0}
 figure{margin:.8em 0}figcaption{font-size:12px;color:#4a5568}
 svg.chart{display:block;max-width:100%;height:auto}

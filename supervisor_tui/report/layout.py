@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from supervisor_tui.domain.board import SLStatus
 from supervisor_tui.domain.fmt import DASH, duration, pct, threshold
 from supervisor_tui.domain.report import DayReport, ScopeKpis, SeriesPoint, Window
+from supervisor_tui.domain.text import clean
 
 STATUS_WORD = {SLStatus.OK: "on target", SLStatus.AT_RISK: "at risk (within 5 pts)",
                SLStatus.MISSED: "missed", SLStatus.NO_DATA: "no data"}
@@ -84,9 +85,16 @@ KPI_COLUMNS = ("Scope", "Offered", "Answered", "Abandoned", "SL", "Target", "SL 
                "Status", "ASA", "AHT", "Abandon %", "Threshold")
 
 
+def shown(name: str) -> str:
+    """A source's name as it can be shown: one that is nothing but control or escape
+    characters is said, not left as an empty cell."""
+    visible = any(c.isprintable() and not c.isspace() for c in clean(name, 256))
+    return name if visible else f"(unprintable name, {len(name)} chars)"
+
+
 def kpi_row(s: ScopeKpis, name: str) -> tuple[str, ...]:
     sl = s.kpi("service_level")
-    return (name, _num(s.kpi("offered").value), _num(s.kpi("answered").value),
+    return (shown(name), _num(s.kpi("offered").value), _num(s.kpi("answered").value),
             _num(s.kpi("abandoned").value), pct(sl.value, 1), pct(sl.target, 1),
             str(sl.n), STATUS_WORD[s.status], duration(s.kpi("asa_s").value),
             duration(s.kpi("aht_s").value), pct(s.kpi("abandon_rate").value, 1),
@@ -158,7 +166,7 @@ def blocks(report: DayReport) -> list[Block]:
     if report.missed:
         out.append(Table("missed-intervals", (
             "Interval (local)", "Queue", "SL", "Target", "n", "Status", "Note"),
-            tuple((m.local_label, m.queue_id, pct(m.service_level, 1), pct(m.target, 1),
+            tuple((m.local_label, shown(m.queue_id), pct(m.service_level, 1), pct(m.target, 1),
                    str(m.n), STATUS_WORD[m.status],
                    f"fewer than {report.min_sample} contacts" if m.small_sample else "")
                   for m in report.missed), frozenset({2, 3, 4})))

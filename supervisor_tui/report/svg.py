@@ -89,8 +89,10 @@ def service_level(key: str, title: str, points: Sequence[SeriesPoint]) -> str:
             _text(LEFT - 6, TOP + 4, "100%", "end", 10),
             _text(LEFT - 6, TOP + plot_h / 2 + 4, "50%", "end", 10),
             _text(LEFT - 6, TOP + plot_h, "0%", "end", 10)]
-    target = [f"{LEFT + i * step + step / 2:.1f},{y_of(p.target):.1f}"
-              for i, p in enumerate(points)]
+    # The target as steps across each interval (it may change during the day, and a
+    # one-interval day still shows it).
+    target = [f"{LEFT + (i + edge) * step:.1f},{y_of(p.target):.1f}"
+              for i, p in enumerate(points) for edge in (0.1, 0.9)]
     if target:
         body.append(f'<polyline class="target" points="{" ".join(target)}" fill="none" '
                     f'stroke="{TARGET_LINE}" stroke-dasharray="5 4" stroke-width="1.5"/>')
