@@ -307,7 +307,7 @@ def hostile(tmp_path: Path) -> Path:
         "answered_within_threshold": 5, "handled": 10, "handle_s": 1000.0,
         "wait_answered_s": 100.0}
     # And each shared hostile string as a queue of its own (tests/hostile.py).
-    more = [row | {"queue_id": text} for text in HOSTILE if text.strip()]
+    more = [row | {"queue_id": text} for text in [*HOSTILE, "\x1b[2J\u200b"] if text.strip()]
     store.record_intervals([row, *more], START, timedelta(days=35))  # type: ignore[list-item]
     IncidentStore(store.db).declare(title=HOSTILE_TITLE, severity="major",
                                     queues=[HOSTILE_QUEUE], user="<b>mallory</b>",
@@ -339,6 +339,9 @@ def test_hostile_names_stay_text_in_every_format(
     assert len(queue_rows) == len(queue_ids(hostile))
     assert any(r["Scope"].startswith("<script>alert(1)</script>|=HYPERLINK")
                for r in queue_rows)
+    # A name of nothing but escape and invisible characters is said, not an empty cell.
+    assert "(unprintable name, 5 chars)" in [r["Scope"] for r in queue_rows]
+    assert all(r["Scope"].strip() for r in queue_rows)
     assert "](http" not in outputs["md"].replace("\\](http", "")
     # CSV: the formula is defused by the export's cell rule; JSON keeps the text.
     rows = list(csv.DictReader(io.StringIO(outputs["csv"])))
