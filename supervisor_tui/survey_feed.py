@@ -20,7 +20,6 @@ from supervisor_tui.domain.surveys import (
     Fcr,
     SurveyFigures,
     SurveyResponse,
-    fcr,
     low_vip_scores,
 )
 from supervisor_tui.domain.text import clean
@@ -70,8 +69,7 @@ class SurveyKeeper:
         self._day = day
         # Teams and agents are resolved against the current snapshot's agents.
         self.figures = SurveyFigures.of(self.responses, snapshot)
-        self.fcr = fcr(self.log.contacts.values(),
-                       timedelta(hours=self.config.fcr_window_h), snapshot.taken_at)
+        self.fcr = self.log.fcr(timedelta(hours=self.config.fcr_window_h), snapshot.taken_at)
         cfg = self.config
         self._low = low_vip_scores(self.responses, [t.value for t in cfg.vip_tiers],
                                    cfg.vip_csat_max, cfg.vip_nps_max)

@@ -207,3 +207,23 @@ def test_keeper_reads_the_day_follows_contacts_and_escalates_vip_once(tmp_path: 
     assert [e for e in again.active if e.kind == "vip_low_score"] == [esc]
     assert again.by_id[esc.id] is esc
     store.close()
+
+
+def test_incremental_fcr_equals_the_reference() -> None:
+    import random
+
+    from supervisor_tui.domain.surveys import ContactLog
+
+    rng = random.Random(16)
+    t0 = datetime(2026, 12, 6, 0, 0, tzinfo=UTC)
+    log = ContactLog()
+    everyone: list[SeenContact] = []
+    for batch in range(30):
+        for i in range(rng.randrange(1, 40)):
+            seen = SeenContact(f"cust-{rng.randrange(60)}",
+                               t0 + timedelta(minutes=rng.randrange(24 * 60)), "q")
+            log.add(("src", f"{batch}-{i}"), seen)
+            everyone.append(seen)
+        now = t0 + timedelta(hours=rng.uniform(0, 30))
+        window = timedelta(hours=rng.choice([2, 2, 2, 24]))
+        assert log.fcr(window, now) == fcr(everyone, window, now)

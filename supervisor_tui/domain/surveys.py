@@ -24,6 +24,7 @@ one's ``abandoned_at - waited_s``).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -232,24 +233,84 @@ class ContactLog:
     """Each identified customer's contacts seen today, for FCR (one per source:id).
 
     Fed every snapshot; a contact is recorded once, at its first sight (cost: one dict
-    lookup per listed contact per poll). ``reset`` at the day's start."""
+    lookup per listed contact per poll); a new day starts empty. ``fcr`` is kept
+    incrementally: only customers with a new contact are worked out again, so a day of
+    100,000 contacts costs what changed since the last call, not a sort of the day."""
 
     def __init__(self) -> None:
         self.day: datetime | None = None
         self.contacts: dict[tuple[str, str], SeenContact] = {}
+        self._times: dict[str, list[datetime]] = {}  # customer -> arrivals, sorted
+        self._dirty: set[str] = set()
+        self._window: timedelta | None = None
+        self._per: dict[str, tuple[int, int, tuple[datetime, ...]]] = {}
+        self._first = self._repeated = 0
+        self._unrepeated: list[datetime] = []  # sorted: first contacts with no repeat
+
+    def _reset(self) -> None:
+        self.contacts, self._times, self._dirty, self._per = {}, {}, set(), {}
+        self._first = self._repeated = 0
+        self._unrepeated = []
+
+    def add(self, key: tuple[str, str], seen: SeenContact) -> None:
+        self.contacts[key] = seen
+        insort(self._times.setdefault(seen.customer, []), seen.arrived)
+        self._dirty.add(seen.customer)
 
     def observe(self, snap: Snapshot) -> None:
         if self.day != snap.day_start:
             self.day = snap.day_start
-            self.contacts = {}
+            self._reset()
         seen = self.contacts
         for c in snap.contacts:
             if c.customer and (c.source, c.id) not in seen:
-                seen[(c.source, c.id)] = SeenContact(c.customer, c.entered_at, c.queue_id)
+                self.add((c.source, c.id), SeenContact(c.customer, c.entered_at, c.queue_id))
         for a in snap.abandoned:
             if a.customer and (a.source, a.id) not in seen and a.abandoned_at >= snap.day_start:
-                seen[(a.source, a.id)] = SeenContact(
-                    a.customer, a.abandoned_at - timedelta(seconds=a.waited_s), a.queue_id)
+                self.add((a.source, a.id), SeenContact(
+                    a.customer, a.abandoned_at - timedelta(seconds=a.waited_s), a.queue_id))
+
+    def fcr(self, window: timedelta, now: datetime) -> Fcr:
+        """``fcr(self.contacts.values(), window, now)``, worked out incrementally."""
+        if window != self._window:  # (a changed window: every customer again)
+            self._window = window
+            self._per, self._first, self._repeated, self._unrepeated = {}, 0, 0, []
+            self._dirty = set(self._times)
+        unrepeated = self._unrepeated
+        for customer in self._dirty:
+            old = self._per.get(customer)
+            if old is not None:
+                self._first -= old[0]
+                self._repeated -= old[1]
+                for t in old[2]:
+                    del unrepeated[bisect_left(unrepeated, t)]
+            new = _customer_fcr(self._times[customer], window)
+            self._per[customer] = new
+            self._first += new[0]
+            self._repeated += new[1]
+            for t in new[2]:
+                insort(unrepeated, t)
+        self._dirty = set()
+        still_open = len(unrepeated) - bisect_right(unrepeated, now - window)
+        return Fcr(first=self._first, repeated=self._repeated, open=still_open,
+                   contacts=len(self.contacts))
+
+
+def _customer_fcr(times: Sequence[datetime], window: timedelta
+                  ) -> tuple[int, int, tuple[datetime, ...]]:
+    """(first contacts, of them repeated, the unrepeated ones' times) of one customer's
+    sorted arrivals."""
+    first = repeated = 0
+    unrepeated: list[datetime] = []
+    for i, t in enumerate(times):
+        if i and t - times[i - 1] <= window:
+            continue
+        first += 1
+        if i + 1 < len(times) and times[i + 1] - t <= window:
+            repeated += 1
+        else:
+            unrepeated.append(t)
+    return first, repeated, tuple(unrepeated)
 
 
 @dataclass(frozen=True)
@@ -269,7 +330,8 @@ class Fcr:
 
 
 def fcr(contacts: Iterable[SeenContact], window: timedelta, now: datetime) -> Fcr:
-    """FCR over ``contacts`` (see the module's definition), as known at ``now``."""
+    """FCR over ``contacts`` (see the module's definition), as known at ``now``: the
+    reference the incremental ``ContactLog.fcr`` is tested against."""
     per_customer: dict[str, list[datetime]] = defaultdict(list)
     n = 0
     for c in contacts:
