@@ -60,7 +60,7 @@ async def test_intraday_shows_forecast_variance_and_staffing_at_80x24() -> None:
         head = line(text, "Projected day SL").strip()
         assert head == (f"Projected day SL {projected:.0%}  so far 75% of 32, 110 to come "
                         "(logged in+scheduled)"), head
-        assert "Forecast 216 today; so far 100 vs 106 (-6%)" in text
+        assert "Forecast 216 today; recorded so far 100 vs 106 (-6%)" in text
         # The chart has the forecast as a second series under Offered.
         # 50, 16, 60, 60, 30 in eighths of the top (60): 7, 2, 8, 8, 4.
         assert line(text, "forecast").split() == ["forecast", "▇▂██▄"]

@@ -312,7 +312,8 @@ class IntradayScreen(BoardScreen):
                     keyed[key] = self._empty_slot(fc, key)
         keys = sorted(keyed)
         slots = [keyed[k] for k in keys]
-        forecasts = [fc_by_key.get(k) for k in keys] if fday is not None else None
+        # (a view none of whose queues has a forecast keeps last week's columns)
+        forecasts = [fc_by_key.get(k) for k in keys] if fday is not None and fc else None
         text = self._head(today, before, not stored[0] and not stored[1])
         if forecasts is not None:
             text.append_text(self._forecast_head(slots, forecasts, projection))
@@ -359,7 +360,7 @@ class IntradayScreen(BoardScreen):
                 fc_handle += f.contacts * share * f.aht_s
                 fc_n += f.contacts * share
         text = Text("\nForecast ", "bold")
-        text.append(f"{total:.0f} today; so far {offered:.0f} vs {fc_so_far:.0f} "
+        text.append(f"{total:.0f} today; recorded so far {offered:.0f} vs {fc_so_far:.0f} "
                     f"({fmt.DASH if (v := variance(offered, fc_so_far)) is None else f'{v:+.0%}'})")
         aht = handle_s / handled if handled else None
         fc_aht = fc_handle / fc_n if fc_n else None
@@ -421,14 +422,17 @@ class IntradayScreen(BoardScreen):
         top = max((f.stats.offered for f in today + last if f is not None), default=0)
         fc = [None if f is None else f.contacts for f in forecasts or []]
         top = max([top, *(round(c) for c in fc if c is not None)])
+        def fits(note: str) -> str:  # a note that would wrap the line is left out
+            return note if 12 + len(slots) + 1 + len(note) <= self.size.width - 2 else ""
+
         series(text, "Offered", [offered(f) for f in today], top, height, "bold cyan",
-               note=f"today (max {top})")
+               note=fits(f"today (max {top})"))
         if forecasts is not None:
             series(text, " forecast", fc, top, height, "magenta")
         series(text, " last week", [offered(f) for f in last], top, height, "cyan")
         styles = [fmt.SL_STYLE[f.status] if f is not None else None for f in today]
         series(text, "SL", [sl(f) for f in today], 1.0, height, styles,
-               note="today (0–100%, coloured by status)")
+               note=fits("today (0–100%, coloured by status)") or fits("today"))
         series(text, " last week", [sl(f) for f in last], 1.0, height, "dim")
         text.append_text(axis([s.label for s in slots]))
         return text
