@@ -227,3 +227,18 @@ def test_incremental_fcr_equals_the_reference() -> None:
         now = t0 + timedelta(hours=rng.uniform(0, 30))
         window = timedelta(hours=rng.choice([2, 2, 2, 24]))
         assert log.fcr(window, now) == fcr(everyone, window, now)
+
+
+def test_surveys_config_says_what_is_wrong() -> None:
+    from supervisor_tui.config import ConfigError, parse_config
+
+    cfg = parse_config({"surveys": {"fcr_window_h": 8, "vip_tiers": ["vip", "gold"],
+                                    "map": {"medallia": {"csat": "q_osat_scale5"}}}})
+    assert cfg.surveys.fcr_window_h == 8 and maps_with(cfg.surveys.map)[
+        SurveyTool.MEDALLIA].csat == "q_osat_scale5"
+    for bad, said in [({"map": {"surveymonkey": {"csat": "x"}}}, "sends ids only"),
+                      ({"map": {"qualtrics": {"score": "x"}}}, "unknown key"),
+                      ({"vip_tiers": ["platinum"]}, "vip_tiers"),
+                      ({"vip_csat_max": 9}, "vip_csat_max")]:
+        with pytest.raises(ConfigError, match=said):
+            parse_config({"surveys": bad})
