@@ -231,3 +231,25 @@ def test_outlook_of_a_queue_mid_day() -> None:
     assert p.remaining_contacts == pytest.approx(60 * 29 / 30)
     assert p.service_level == pytest.approx(38 / (58 + 58))
     assert fc.outlook("sales", rows, [], NINE, SLFormula.ANSWERED).projection is None
+
+
+def test_scheduled_agents_from_the_imported_schedule() -> None:
+    from supervisor_tui.domain.model import Agent, AgentState, AgentStateKind
+    from supervisor_tui.domain.schedule import Expected, ScheduleEntry
+
+    def agent(i: str, skills: tuple[str, ...]) -> Agent:
+        return Agent(id=i, name=i, skills=skills,
+                     state=AgentState(kind=AgentStateKind.AVAILABLE, since=NINE))
+
+    def entry(start: int, end: int, expected: Expected = Expected.ON_DUTY) -> ScheduleEntry:
+        return ScheduleEntry("x", NINE + timedelta(minutes=start), NINE + timedelta(minutes=end),
+                             "Open", expected)
+
+    plans = {"a": [entry(0, 45), entry(45, 60, Expected.AWAY)],
+             "b": [entry(15, 60)],
+             "c": [entry(0, 60)]}  # serves chat only: not Sales's
+    agents = [agent("a", ("sales",)), agent("b", ("sales", "chat")), agent("c", ("chat",))]
+    got = fc.scheduled_agents(agents, lambda a: plans[a.id], "sales",
+                              [NINE, NINE + timedelta(minutes=30), NINE + timedelta(hours=1)], 30)
+    # 09:00: a all 30 min + b 15 of 30 = 1.5; 09:30: a 15 (then a break) + b 30 = 1.5.
+    assert list(got.values()) == [1.5, 1.5, 0.0]
