@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -81,7 +82,7 @@ def churn() -> list[Snapshot]:
 
 def test_the_churn_changes_some_objects_each_poll_and_keeps_the_rest(churn: list[Snapshot]) -> None:
     kept = changed = 0
-    for before, after in zip(churn, churn[1:], strict=False):
+    for before, after in pairwise(churn):
         same = sum(a is b for a, b in zip(before.agents, after.agents, strict=True))
         kept += same
         changed += len(after.agents) - same
@@ -173,3 +174,18 @@ def test_strip_takes_contacts_tied_in_age_so_a_vip_among_them_is_not_lost() -> N
     strip = [e.contact.id for e in board.over_threshold]
     assert strip[:2] == ["t6", "t5"] and len(strip) == 5
     assert board.over_threshold_count >= 7
+
+
+def test_rows_made_without_the_dataclass_init_equal_ones_made_with_it() -> None:
+    from dataclasses import FrozenInstanceError, fields
+
+    from supervisor_tui.domain.board import QueueRow
+
+    board = build_board(centre())
+    for row in board.rows:
+        given = {f.name: getattr(row, f.name) for f in fields(QueueRow) if f.init}
+        made = QueueRow(**given)
+        assert made == row and made.interval == row.interval
+        assert made.__dict__.keys() - {"interval"} == row.__dict__.keys() - {"interval"}
+        with pytest.raises(FrozenInstanceError):
+            row.waiting = 0  # type: ignore[misc]
