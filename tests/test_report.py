@@ -449,11 +449,13 @@ def test_the_report_day_is_the_local_day(stored: Path) -> None:
 
 def test_loaded_sections_vendors_forecast_surveys_schedule(
         stored: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from supervisor_tui.domain.adherence import SavedAdherence
     from supervisor_tui.domain.forecast import ForecastRow
     from supervisor_tui.domain.schedule import Expected, ScheduleEntry
     from supervisor_tui.domain.surveys import SurveyResponse, SurveyTool
+    from supervisor_tui.store.agent_days import read_agent_days
     from supervisor_tui.store.forecasts import save_forecast
-    from supervisor_tui.store.schedules import save_schedule
+    from supervisor_tui.store.schedules import save_schedule, write_adherence
     from supervisor_tui.store.surveys import save_surveys
 
     db = tmp_path / "copy.db"
@@ -471,6 +473,13 @@ def test_loaded_sections_vendors_forecast_surveys_schedule(
     save_schedule(store, DAY, [ScheduleEntry("ann", nine, nine + timedelta(hours=8), "Open",
                                              Expected.ON_DUTY)],
                   origin="iex.csv", digest="x", rejected=0, user="wfm", now=START)
+    # Adherence as a console stores it: two agents the console saw, and one it did not.
+    agents = read_agent_days(store, DAY)[:2]
+    keys = [f"{a['source']}:{a['agent_id']}" for a in agents]
+    write_adherence(store, DAY, {
+        keys[0]: SavedAdherence(7200.0, 600.0, START, nine),
+        keys[1]: SavedAdherence(3600.0, 0.0, START, nine),
+        "sim:ghost": SavedAdherence(1800.0, 900.0, START, nine)})
     store.close()
     vendors = ('[vendors.acme]\nname = "Acme BPO"\nqueues = ["support"]\n'
                '[vendors.acme.contract]\nsl_target = 0.75\nthreshold_s = 30\n'
@@ -505,5 +514,24 @@ def test_loaded_sections_vendors_forecast_surveys_schedule(
     # NPS: 10 and 9 promoters, 3 a detractor -> (2 - 1) / 3 = +33.3
     assert tidy[("centre", "", "nps")]["value"] == pytest.approx(100 / 3, abs=1e-3)
     assert "1 awaiting their scores" in sections["surveys"]["note"]
-    # Schedule: loaded, and the report says adherence figures are not stored.
-    assert "a schedule was loaded (1 entry" in sections["adherence"]["note"]
+    # Adherence: (scheduled - out) / scheduled summed: (12600 - 1500) / 12600.
+    centre = tidy[("centre", "", "adherence")]
+    assert centre["value"] == pytest.approx(11100 / 12600, abs=1e-4) and centre["n"] == 3
+    assert tidy[("centre", "", "out_of_adherence_minutes")]["value"] == 25.0
+    team = agents[0]["team"] or "(no team)"
+    assert ("team", team, "adherence") in tidy
+    listed = [r[0] for r in sections["adherence"]["rows"]]
+    assert listed[0] == "Centre" and f"agent {agents[0]['name']}" in " ".join(listed)
+    assert "Schedule: 1 entry" in sections["adherence"]["note"]
+
+
+def test_adherence_section_says_what_is_missing() -> None:
+    from supervisor_tui.domain import report_sections
+
+    none = report_sections.adherence(None)
+    assert not none.loaded and "no schedule loaded" in none.note
+    unjudged = report_sections.adherence(12, "imported 08:00 UTC by wfm", {"s:a": (0.0, 0.0)})
+    assert not unjudged.loaded and "no console stored adherence figures" in unjudged.note
+    # Out more than scheduled (clocks): capped, never a negative adherence.
+    capped = report_sections.adherence(1, "", {"s:a": (600.0, 900.0)}, {"s:a": ("Ann", "")})
+    assert capped.tidy[0][3] == 0.0

@@ -180,16 +180,65 @@ def forecast(outlooks: Sequence[QueueOutlook]) -> Section:
 
 # -- adherence ---------------------------------------------------------------------------
 
+#: agents listed by minutes out of adherence (the rest are in the team figures)
+ADHERENCE_WORST = 10
 
-def adherence(entries: int | None, imported: str = "") -> Section:
-    """Schedule adherence: the schedule loaded for the day. ``entries`` None: none."""
+
+def adherence(entries: int | None, imported: str = "",
+              figures: Mapping[str, tuple[float, float]] | None = None,
+              who: Mapping[str, tuple[str, str]] | None = None) -> Section:
+    """Schedule adherence over the day as the consoles judged it and stored it
+    (``adherence_days``): per agent key, (scheduled seconds observed, seconds out of
+    adherence after the grace). Adherence = (scheduled - out) / scheduled, summed over
+    agents for the centre and each team (``who``: key -> (name, team), from the agents'
+    days). ``entries`` None: no schedule was loaded."""
     title = "Schedule adherence"
     if entries is None:
         return Section("adherence", title, False,
                        "no schedule loaded for this day (supervisor-tui schedule import FILE)")
+    judged = {k: v for k, v in (figures or {}).items() if v[0] > 0}
+    if not judged:
+        return Section(
+            "adherence", title, False,
+            f"a schedule was loaded ({entries} {'entry' if entries == 1 else 'entries'}, "
+            f"{imported}) but no console stored adherence figures for this day (they are "
+            "written by a running console)")
+    names = who or {}
+    teams: dict[str, list[tuple[float, float]]] = {}
+    for key, value in judged.items():
+        teams.setdefault(names.get(key, ("", ""))[1] or "(no team)", []).append(value)
+
+    def row(name: str, values: Sequence[tuple[float, float]]
+            ) -> tuple[tuple[str, ...], list[Tidy]]:
+        sched = sum(v[0] for v in values)
+        out = sum(min(v[1], v[0]) for v in values)
+        ratio = (sched - out) / sched
+        kind, scope_name = ("centre", "") if name == "Centre" else ("team", name)
+        return ((name, str(len(values)), f"{sched / 3600:.1f}", f"{out / 60:.0f}",
+                 pct(ratio, 1)),
+                [(kind, scope_name, "adherence", ratio, "ratio", None, len(values)),
+                 (kind, scope_name, "out_of_adherence_minutes", out / 60, "minutes", None,
+                  len(values))])
+
+    table: list[tuple[str, ...]] = []
+    tidy: list[Tidy] = []
+    for name, values in [("Centre", list(judged.values())), *sorted(teams.items())]:
+        shown, more = row(name, values)
+        table.append(shown)
+        tidy += more
+    worst = sorted(judged.items(), key=lambda kv: -kv[1][1])[:ADHERENCE_WORST]
+    for key, (sched, out) in worst:
+        if out <= 0:
+            break
+        name, team = names.get(key, (key, ""))
+        table.append((f"agent {name or key}" + (f" ({team})" if team else ""), "1",
+                      f"{sched / 3600:.1f}", f"{min(out, sched) / 60:.0f}",
+                      pct((sched - min(out, sched)) / sched, 1)))
     return Section(
-        "adherence", title, False,
-        f"a schedule was loaded ({entries} {'entry' if entries == 1 else 'entries'}, "
-        f"{imported}); adherence is judged "
-        "live by the consoles (agents screen) and its day figures are not kept in the "
-        "store, so this report has none")
+        "adherence", title, True,
+        f"Schedule: {entries} {'entry' if entries == 1 else 'entries'} ({imported}). "
+        "Adherence = (scheduled - out of adherence) / scheduled seconds, over the time "
+        "the consoles saw each agent; out of adherence counts after the grace period. "
+        f"Then the {ADHERENCE_WORST} agents longest out of adherence.",
+        ("Scope", "Agents", "Scheduled h", "Out (min)", "Adherence"),
+        tuple(table), tuple(tidy))

@@ -55,14 +55,20 @@ def _forecast(store: Store, day: date, settings: ReportSettings,
 
 
 def _adherence(store: Store, day: date) -> Section:
-    from supervisor_tui.store.schedules import schedule_meta
+    from supervisor_tui.store.agent_days import read_agent_days
+    from supervisor_tui.store.schedules import read_adherence, schedule_meta
 
     meta = schedule_meta(store, day.isoformat())
     if meta is None:
         return report_sections.adherence(None)
+    figures = {key: (f.scheduled_s, f.out_s)
+               for key, f in read_adherence(store, day.isoformat()).items()}
+    who = {f"{r['source']}:{r['agent_id']}": (clean(r["name"] or r["agent_id"], 80),
+                                               clean(r["team"] or "", 80))
+           for r in read_agent_days(store, day.isoformat())}
     return report_sections.adherence(
-        meta.entries, f"{meta.imported_at[:16].replace('T', ' ')} UTC by "
-        f"{clean(meta.imported_by, 60)} from {clean(meta.origin, 80)}")
+        meta.entries, f"imported {meta.imported_at[:16].replace('T', ' ')} UTC by "
+        f"{clean(meta.imported_by, 60)} from {clean(meta.origin, 80)}", figures, who)
 
 
 def _surveys(store: Store, day: date) -> Section:
