@@ -124,6 +124,8 @@ def test_whole_file_problems_are_one_clear_error() -> None:
         fc.parse("queue,start\nsales,09:00\n", zone=UTCZ, interval_minutes=30, day=DAY)
     with pytest.raises(fc.ForecastError, match="not JSON"):
         fc.parse("{nope", zone=UTCZ, interval_minutes=30)
+    with pytest.raises(fc.ForecastError, match="intervals are 15 min; the centre's are 30"):
+        fc.parse('{"interval_minutes": 15, "rows": []}', zone=UTCZ, interval_minutes=30)
     with pytest.raises(fc.ForecastError, match="empty file"):
         fc.parse("\n\n", zone=UTCZ, interval_minutes=30, json_form=False)
 

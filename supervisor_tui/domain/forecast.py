@@ -351,13 +351,18 @@ def _best_queue_column(candidates: list[int], rows: list[list[str]],
     return best
 
 
-def _read_json(text: str, day: date | None,
-               zone: tzinfo) -> tuple[list[_Raw], list[str], str]:
+def _read_json(text: str, day: date | None, zone: tzinfo,
+               interval_minutes: int) -> tuple[list[_Raw], list[str], str]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ForecastError(f"line {exc.lineno}: not JSON ({exc.msg})") from None
     if isinstance(data, dict):
+        declared = data.get("interval_minutes")
+        if declared is not None and declared != interval_minutes:
+            raise ForecastError(f"the file's intervals are {clean(str(declared), 10)} min; "
+                                f"the centre's are {interval_minutes} "
+                                "([console] interval_minutes)")
         data = data.get("rows", data.get("intervals"))
     if not isinstance(data, list):
         raise ForecastError('expected a list of intervals or {"rows": [...]}')
@@ -410,7 +415,7 @@ def parse(text: str, *, zone: tzinfo, interval_minutes: int,
     known += list((aliases or {}).keys())
     if json_form is None:
         json_form = text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{")
-    raws, errors, layout = (_read_json(text, day, zone) if json_form
+    raws, errors, layout = (_read_json(text, day, zone, interval_minutes) if json_form
                             else _read_csv(text, day, zone, known))
     rows: list[ForecastRow] = []
     unknown: dict[str, None] = {}
