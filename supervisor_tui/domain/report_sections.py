@@ -48,9 +48,9 @@ def vendors(rows: Sequence[Mapping[str, Any]], rules: Sequence[VendorRule],
         contract = rule.contract
         formula = contract.sl_formula if contract else None
         if not mine or formula is None:
-            table.append((rule.name, ", ".join(sorted(rule.queues)), DASH, DASH,
-                          pct(contract.sl_target, 1) if contract else DASH, "0", DASH,
-                          DASH, DASH, DASH, "no stored interval for its queues"))
+            table.append((rule.name, ", ".join(sorted(rule.queues)), DASH, DASH, DASH,
+                           DASH, pct(contract.sl_target, 1) if contract else DASH, "0",
+                           DASH, DASH, DASH, DASH, DASH, "no stored interval for its queues"))
             continue
         s = scope("vendor", rule.name, mine, window, formula)
         sl, aht, abandon = s.kpi("service_level"), s.kpi("aht_s"), s.kpi("abandon_rate")
@@ -69,8 +69,9 @@ def vendors(rows: Sequence[Mapping[str, Any]], rules: Sequence[VendorRule],
                 f"says {threshold(contract.threshold_s)}") if other and contract else ""
         table.append((
             rule.name, ", ".join(sorted(rule.queues)),
-            f"{s.kpi('offered').value:,.0f}", pct(sl.value, 1), pct(target, 1), str(sl.n),
-            duration(aht.value),
+            f"{s.kpi('offered').value:,.0f}", f"{s.kpi('answered').value:,.0f}",
+            f"{s.kpi('abandoned').value:,.0f}", pct(sl.value, 1), pct(target, 1), str(sl.n),
+            duration(s.kpi("asa_s").value), duration(aht.value),
             duration(contract.aht_max_s) if contract and contract.aht_max_s else DASH,
             pct(abandon.value, 1),
             pct(contract.abandon_max, 1) if contract and contract.abandon_max is not None
@@ -86,9 +87,9 @@ def vendors(rows: Sequence[Mapping[str, Any]], rules: Sequence[VendorRule],
         "vendors", title, True,
         "Per configured vendor, its queues' stored intervals against its contract "
         "(SL by the contract's formula; a miss is judged on the figure as shown).",
-        ("Vendor", "Queues", "Offered", "SL", "Contract SL", "SL n", "AHT", "AHT max",
-         "Abandon %", "Abandon max", "Note"),
-        tuple(table), tuple(tidy))
+        ("Vendor", "Queues", "Offered", "Answered", "Abandoned", "SL", "Contract SL", "SL n",
+         "ASA", "AHT", "AHT max", "Abandon %", "Abandon max", "Note"),
+        tuple(table), tuple(tidy), numeric=tuple(range(2, 13)))
 
 
 # -- CSAT / NPS ------------------------------------------------------------------------
@@ -129,7 +130,7 @@ def surveys(responses: Sequence[SurveyResponse]) -> Section:
         f"{len(scored)} scored responses" + (f", {pending} awaiting their scores (not "
                                               "counted)" if pending else "") + ".",
         ("Scope", "CSAT % (4-5)", "CSAT avg", "CSAT n", "NPS", "NPS n"),
-        tuple(table), tuple(tidy))
+        tuple(table), tuple(tidy), numeric=tuple(range(1, 6)))
 
 
 # -- forecast vs actual ------------------------------------------------------------------
@@ -175,7 +176,7 @@ def forecast(outlooks: Sequence[QueueOutlook]) -> Section:
         "x the SL its staffing gives) / (counted so far + forecast still to come).",
         ("Queue", "Forecast day", "Forecast so far", "Offered so far", "Volume var",
          "AHT fcst", "AHT actual", "AHT var", "Peak required", "Projected SL", "Basis"),
-        tuple(table), tuple(tidy))
+        tuple(table), tuple(tidy), numeric=tuple(range(1, 10)))
 
 
 # -- adherence ---------------------------------------------------------------------------
@@ -241,4 +242,4 @@ def adherence(entries: int | None, imported: str = "",
         "the consoles saw each agent; out of adherence counts after the grace period. "
         f"Then the {ADHERENCE_WORST} agents longest out of adherence.",
         ("Scope", "Agents", "Scheduled h", "Out (min)", "Adherence"),
-        tuple(table), tuple(tidy))
+        tuple(table), tuple(tidy), numeric=(1, 2, 3, 4))

@@ -185,7 +185,8 @@ def blocks(report: DayReport) -> list[Block]:
         if section.note:
             out.append(Para(section.note))
         out.append(Table(f"section-{section.key}", section.columns,
-                         tuple(tuple(str(v) for v in row) for row in section.rows)))
+                         tuple(tuple(str(v) for v in row) for row in section.rows),
+                         frozenset(section.numeric)))
 
     out.append(Heading(2, "How the figures are worked out", "method"))
     out.append(Bullets(tuple(f"{name}: {text}" for name, text in report.formulas())))
