@@ -189,3 +189,22 @@ async def test_queue_detail_tier_block_at_80x24() -> None:
         await pilot.press("escape", "down", "enter")  # Support: its source gives no split
         await wait_for(pilot, lambda: screen_title(app) == "Queue: Support")
         await wait_for(pilot, lambda: "Tiers: not reported by pbx" in screen_text(app))
+
+
+# -- the wall's vendors view ------------------------------------------------------------
+
+async def test_wall_vendors_view_worst_first() -> None:
+    data = {"console": {"timezone": "UTC", "poll_interval_s": 0.1}, **VENDOR_CONFIG,
+            "wall": {"views": ["vendors", "dashboard"], "rotate_s": 60, "pause_on": []}}
+    app = SupervisorApp(parse_config(data, "test"), [ScriptedSource([vendor_centre()])],
+                        store=Store.open(None), clock=lambda: T0, wall=True)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(pilot)
+        await wait_for(pilot, lambda: "missing their contract" in screen_text(app))
+        text = screen_text(app)
+        assert "1 missing their contract" in text and "2 on contract" in text
+        lines = [line for line in text.splitlines()
+                 if line.strip().startswith(("Acme BPO", "Globex", "Offshore"))]
+        assert [line.split()[0] for line in lines] == ["Acme", "Globex", "Offshore"]
+        assert re.search(r"✓ 75% n32\s+70%/20s\s+4:00\s+10\.5%\s+2\s+abandon, AHT",
+                         lines[0]), lines[0]

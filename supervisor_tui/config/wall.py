@@ -31,6 +31,7 @@ ESCALATIONS = "escalations"
 AGENTS = "agents"
 QUEUES = "queues"
 QUEUES_PREFIX = "queues:"
+VENDORS = "vendors"  # each vendor's totals against its contract ([vendors])
 
 
 class WallTheme(StrEnum):
@@ -51,7 +52,7 @@ class WallConfig(BaseModel):
     views: list[str] = Field(
         default_factory=_default_views, min_length=1,
         description='views in rotation order: "dashboard", "queues" (all), "queues:<group>", '
-        '"escalations", "agents"')
+        '"escalations", "agents", "vendors"')
     rotate_s: float = Field(15.0, gt=0, le=3600, description="seconds each view is shown")
     queue_groups: dict[str, list[str]] = Field(
         default_factory=dict, description="group name -> queue ids, for queues:<group> views")
@@ -104,13 +105,13 @@ class WallConfig(BaseModel):
     @model_validator(mode="after")
     def _known_views(self) -> Self:
         for view in self.views:
-            if view in (DASHBOARD, ESCALATIONS, AGENTS, QUEUES):
+            if view in (DASHBOARD, ESCALATIONS, AGENTS, QUEUES, VENDORS):
                 continue
             if view.startswith(QUEUES_PREFIX):
                 continue  # the group may be in [groups] too: Config checks with both
 
             raise ValueError(f"unknown view {view!r} (use dashboard, queues, "
-                             "queues:<group>, escalations or agents)")
+                             "queues:<group>, escalations, agents or vendors)")
         return self
 
     def with_groups(self, groups: dict[str, list[str]]) -> WallConfig:

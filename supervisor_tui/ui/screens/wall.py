@@ -33,6 +33,7 @@ from supervisor_tui.config.wall import (
     ESCALATIONS,
     QUEUES,
     QUEUES_PREFIX,
+    VENDORS,
 )
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import (
@@ -57,6 +58,7 @@ from supervisor_tui.store import TAKEN
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.view import AppView
 from supervisor_tui.ui.widgets.status_bar import StatusBar
+from supervisor_tui.ui.widgets.vendor_wall import vendor_summary, vendor_table
 from supervisor_tui.ui.widgets.wall import (
     STATUS_RANK,
     STATUS_WORD,
@@ -98,7 +100,7 @@ def view_title(name: str) -> str:
     if name.startswith(QUEUES_PREFIX):
         return f"Queues: {clean(name.removeprefix(QUEUES_PREFIX), 40)}"
     return {DASHBOARD: "Dashboard", QUEUES: "All queues", ESCALATIONS: "Escalations",
-            AGENTS: "Agents"}[name]
+            AGENTS: "Agents", VENDORS: "Vendors"}[name]
 
 
 def unhandled(sup: AppView) -> list[Escalation]:
@@ -247,6 +249,25 @@ class QueuesView(WallView):
                 line.append("  ")
         line.append(f"{sum(r.waiting for r in rows)} waiting", "bold")
         self.query_one(".wall-summary", Static).update(line)
+
+
+class VendorsView(WallView):
+    """Each vendor's totals against its contract (ui/widgets/vendor_wall.py)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="wall-summary", markup=False)
+        yield Static(classes="wall-vendors", markup=False)
+
+    def update_view(self, sup: AppView) -> None:
+        board = sup.board
+        if board is None:
+            return
+        key = sup.state.window_key
+        rows = sup.state.vendors.vendors(board, key)
+        cfg = sup.config.console
+        window = fmt.window_label(board, key, cfg.policy.zone, cfg.interval_minutes)
+        self.query_one(".wall-summary", Static).update(vendor_summary(rows, window))
+        self.query_one(".wall-vendors", Static).update(vendor_table(rows, cfg.min_sample))
 
 
 class EscalationsView(WallView):
@@ -435,6 +456,8 @@ class WallScreen(BoardScreen):
             return AgentsView(id=view_id)
         if name == QUEUES:
             return QueuesView(None, id=view_id)
+        if name == VENDORS:
+            return VendorsView(id=view_id)
         group = name.removeprefix(QUEUES_PREFIX)
         return QueuesView(self.sup.config.wall.queue_groups[group], id=view_id)
 
