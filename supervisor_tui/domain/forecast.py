@@ -610,8 +610,19 @@ class ForecastDay:
         row = self.at(queue_id, start)
         if row is None:
             return None
+        needed = self.required(row, target, threshold_s, deferred=deferred,
+                               max_occupancy=max_occupancy)
+        if needed is None:
+            return None
+        return ForecastNeed(needed, row, "workload" if deferred else "Erlang C")
+
+    def required(self, row: ForecastRow, target: float, threshold_s: float, *,
+                 deferred: bool, max_occupancy: float | None) -> int | None:
+        """``required_agents`` for one of this day's rows, kept: an interval's answer does
+        not change while its forecast and the queue's target do not (None: inputs no
+        centre has)."""
         occ = max_occupancy if max_occupancy is not None else 1.0
-        key = (queue_id, start, target, threshold_s, deferred, occ)
+        key = (row.queue_id, row.start, target, threshold_s, deferred, occ)
         if key not in self._needs:
             try:
                 self._needs[key] = required_agents(row.contacts, row.aht_s, row.minutes,
@@ -619,7 +630,7 @@ class ForecastDay:
                                                    max_occupancy=occ)
             except (ValueError, OverflowError):
                 return None
-        return ForecastNeed(self._needs[key], row, "workload" if deferred else "Erlang C")
+        return self._needs[key]
 
 
 # -- one queue's day: forecast beside the stored intervals (CLI, report) ---------------
@@ -750,15 +761,11 @@ def view_forecast(day: ForecastDay, queues: Sequence[QueueRow], minutes: int,
     for row in queues:
         q = row.queue
         deferred = CHANNEL_GROUP[q.channel] == DEFERRED
-        occ = row.max_occupancy if row.max_occupancy is not None else 1.0
         sched = (scheduled or {}).get(q.id)
         for r in day.rows(q.id):
-            try:
-                req: float | None = float(required_agents(
-                    r.contacts, r.aht_s, minutes, q.sl_target, q.threshold_s,
-                    deferred=deferred, max_occupancy=occ))
-            except (ValueError, OverflowError):
-                req = None
+            need = day.required(r, q.sl_target, q.threshold_s, deferred=deferred,
+                                max_occupancy=row.max_occupancy)
+            req: float | None = None if need is None else float(need)
             sch = sched.get(r.start) if sched is not None else r.scheduled
             slot = acc.setdefault(r.start, [0.0, 0.0, 0.0, 0.0])
             slot[0] = (slot[0] or 0.0) + r.contacts

@@ -32,6 +32,7 @@ class ForecastKeeper:
         self.problem: str | None = None
         self._key: tuple[str, datetime] | None = None
         self._read_at = 0.0
+        self._mark: tuple[object, ...] | None = None
 
     def today(self, board: Board | None) -> ForecastDay | None:
         """The forecast of the board's local day (None: none imported, or no store)."""
@@ -41,15 +42,20 @@ class ForecastKeeper:
         key = (snap.day_start.astimezone(self.zone).date().isoformat(), snap.interval_start)
         now = self.monotonic()
         if key != self._key or now - self._read_at >= REREAD_S:
-            from supervisor_tui.store.forecasts import forecast_day
+            from supervisor_tui.store.forecasts import day_summary, forecast_day
 
             self._key, self._read_at = key, now
             try:
-                day = forecast_day(self.store, key[0])
+                # One small query a minute; the rows only when an import changed them,
+                # so the day (and its required agents, kept in it) stays the same object.
+                mark = (key[0], tuple((s.queue_id, s.intervals, s.imported_at)
+                                      for s in day_summary(self.store, key[0])))
+                if mark != self._mark:
+                    day = forecast_day(self.store, key[0])
+                    self.day, self._mark = (day if day else None), mark
+                self.problem = None
             except StoreError as err:  # keep the last one read, say why it is not newer
                 self.problem = str(err)
-            else:
-                self.day, self.problem = (day if day else None), None
         return self.day
 
     def need(self, board: Board | None, row: QueueRow) -> ForecastNeed | None:
