@@ -79,6 +79,20 @@ GLOSSARY = [
                   "longest in their current state; AHT today = handle time / contacts the "
                   "console saw the team's agents finish today, 'n12' the count. Enter lists "
                   "the team's agents."),
+    ("Vendors (V)", "Per outsourcing vendor or site ([vendors], or the site a source "
+                    "reports): its queues' counters summed over the window shown, SL by "
+                    "its contract's formula with n, AHT, abandon and adherence against the "
+                    "contract, red where missed; agents by state (* its queues' agents when "
+                    "none is its own). ≠: a queue counts SL at its own threshold, not the "
+                    "contract's. docs/vendors.md."),
+    ("Tiers (t)", "On the dashboard, t shows per customer tier (VIP, gold, standard): SL "
+                  "against the tier's own target ([tiers]), abandon, ASA, offered. Gold "
+                  "and VIP are as the source counts them and standard is the rest of the "
+                  "queue, so tiers add up to the queue. 'tiers: not reported by X': that "
+                  "source gives no split, so none is shown. The queue detail has the block."),
+    ("Scope", "A user in [roles.scopes] sees only their queues (their agents, contacts, "
+              "abandoned, escalations) on every screen; actions outside them, and crisis "
+              "or live settings (the whole centre), are refused and audited."),
     ("Abandoned (A)", "Today's abandoned contacts as the source reports them (the last "
                       "500), VIP and gold first, then newest; short abandons (under the "
                       "queue's short-abandon time) hidden until h. b calls back: queued on "
