@@ -64,6 +64,18 @@ async def test_intraday_shows_forecast_variance_and_staffing_at_80x24() -> None:
         # The chart has the forecast as a second series under Offered.
         # 50, 16, 60, 60, 30 in eighths of the top (60): 7, 2, 8, 8, 4.
         assert line(text, "forecast").split() == ["forecast", "▇▂██▄"]
+        # The live group sums its queues: at 10:00 Sales 40 + Support 10 offered against
+        # (60 + 30) x 2/3 = 60 forecast; required 11 + 9 (Support's 5 Erlangs for 90% in
+        # 60 s) agents; nothing scheduled for Support, so no sum of scheduled.
+        await pilot.press("left_square_bracket")
+        await settle(pilot, 1)
+        assert screen_title(app).startswith("Intraday: All live")
+        support_need = erlang.staffing(30, 1800, 300, 0.9, 60, 0.85).agents
+        now_row = line(screen_text(app), "10:00-now").split()
+        assert now_row[1:4] == ["50", "60", "-17%"], now_row
+        assert now_row[-1].startswith(f"{11 + support_need}/—/"), now_row
+        await pilot.press("right_square_bracket")
+        await settle(pilot, 1)
         # f: back to last week's columns.
         await pilot.press("f")
         await settle(pilot, 1)
