@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from supervisor_tui.domain.adherence import AdherenceBook, SavedAdherence, adherence_escalations
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from supervisor_tui.domain.adherence import (
+    AdherenceBook,
+    SavedAdherence,
+    adherence_escalations,
+    judge,
+    spans_of,
+)
 from supervisor_tui.domain.escalation import EscalationKind, Severity
 from supervisor_tui.domain.model import Agent, AgentState
 from supervisor_tui.domain.model import AgentStateKind as K
-from supervisor_tui.domain.schedule import Expected, ScheduleEntry
+from supervisor_tui.domain.schedule import Expected, ScheduleEntry, advance
 
 DAY0 = datetime(2026, 12, 6, tzinfo=UTC)
 
@@ -119,3 +128,29 @@ def test_escalation_after_n_minutes_out() -> None:
     # the same object while nothing changed (the tracker sees no news)
     again = adherence_escalations(b.figures(at("08:12")), b, 600, {esc.id: esc})
     assert again == [esc] and again[0] is esc
+
+
+# --- the fast per-poll walk agrees with the definition (schedule.advance) -------------
+
+_KINDS = list(K)
+_EXP = list(Expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(1, 12), st.sampled_from(_EXP)),
+                max_size=6),
+       st.sampled_from(_KINDS), st.integers(0, 50), st.integers(0, 50),
+       st.integers(0, 6), st.one_of(st.none(), st.integers(0, 50)))
+def test_judge_agrees_with_advance(raw, kind, a, length, grace, run) -> None:  # type: ignore[no-untyped-def]
+    """Random days in 5-minute steps (overlaps and gaps included), one state over a span,
+    an out stretch carried in or not: the same seconds and the same open stretch."""
+    step = timedelta(minutes=5)
+    entries = sorted((ScheduleEntry("x", DAY0 + s * step, DAY0 + (s + n) * step, e.value, e)
+                      for s, n, e in raw), key=lambda e: e.start)
+    start, end = DAY0 + a * step, DAY0 + (a + length) * step
+    carried = None if run is None or run > a else DAY0 + run * step
+    want = advance(entries, [(start, kind)], start, end, grace * 60.0, carried)
+    got = judge(spans_of(entries), kind, start.timestamp(), end.timestamp(), grace * 60.0,
+                None if carried is None else carried.timestamp())
+    assert got[:2] == want[:2]
+    assert got[2] == (None if want[2] is None else want[2].timestamp())
