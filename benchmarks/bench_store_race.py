@@ -12,50 +12,35 @@ Run: .venv/bin/python benchmarks/bench_store_race.py [PROCESSES] [ROUNDS]
 
 from __future__ import annotations
 
-import multiprocessing
 import statistics
 import sys
 import tempfile
-import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from supervisor_tui.store import TAKEN, Store
-
-T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-SPAWN = multiprocessing.get_context("spawn")
-
-
-def taker(where: Path | str, user: str, rounds: int, go: Any, out: Any) -> None:
-    store = Store.open(where)
-    store.escalation_states()  # connected and warm before the first round
-    for n in range(rounds):
-        go.wait(60)
-        start = time.perf_counter()
-        change = store.change_escalation(f"queue-sl:race{n}", TAKEN, user, T0)
-        out.put((n, user, change.done, time.perf_counter() - start))
-    store.close()
+from supervisor_tui.store import Store
+from tests import store_race_workers as workers
 
 
 def race(where: Path | str, procs: int, rounds: int) -> dict[str, Any]:
     Store.open(where).close()
-    go, out = SPAWN.Barrier(procs), SPAWN.Queue()
-    workers = [SPAWN.Process(target=taker, args=(where, f"p{i}", rounds, go, out))
+    ctx = workers.context()
+    go, out = ctx.Barrier(procs), ctx.Queue()
+    running = [ctx.Process(target=workers.taker, args=(where, f"p{i}", rounds, go, out))
                for i in range(procs)]
-    for w in workers:
+    for w in running:
         w.start()
     results = [out.get(timeout=300) for _ in range(procs * rounds)]
-    for w in workers:
+    for w in running:
         w.join(60)
-    per_round = Counter(n for n, _, done, _ in results if done)
+    per_round = Counter(n for n, _, done, _, _ in results if done)
     bad = [n for n in range(rounds) if per_round.get(n, 0) != 1]
     takes = sorted(t for *_, t in results)
     slowest = [max(t for n, *_, t in results if n == r) for r in range(rounds)]
-    wins = Counter(user for _, user, done, _ in results if done)
+    wins = Counter(user for _, user, done, _, _ in results if done)
     return {
         "rounds": rounds, "processes": procs,
         "rounds with exactly one winner": rounds - len(bad),

@@ -3,9 +3,8 @@ detail (contacts handled, AHT, time per state), checked against hand-worked days
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from supervisor_tui.domain.agent_day import AgentDayBook, SavedDay
 from supervisor_tui.domain.model import Agent, AgentState, AgentStateKind
@@ -159,7 +158,8 @@ def test_a_source_clock_behind_ours_never_counts_backwards() -> None:
     assert sum(t.values()) == 120
 
 
-def test_stored_days_read_back_with_the_current_state_run_to_the_last_poll(store_at: Path | str) -> None:
+def test_stored_days_read_back_with_the_current_state_run_to_the_last_poll(
+        store_at: Path | str) -> None:
     from supervisor_tui.store import Store
     from supervisor_tui.store.agent_days import (
         read_agent_days,

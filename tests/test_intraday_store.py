@@ -4,10 +4,9 @@ counted twice."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -106,7 +105,8 @@ def test_a_restart_or_a_second_console_never_counts_an_interval_twice(store_at: 
         == before
 
 
-def test_across_midnight_the_last_interval_keeps_the_last_polls_figures_marked(store_at: Path | str) -> None:
+def test_across_midnight_the_last_interval_keeps_the_last_polls_figures_marked(
+        store_at: Path | str) -> None:
     store = Store.open(store_at)
     start = datetime(2026, 11, 23, 23, 20, tzinfo=UTC)
     state, source, wall = _setup(start, store)

@@ -8,55 +8,40 @@ tests/pg_server.py, reached directly or through a relay that can be cut.
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
 from supervisor_tui.cli import main
-from supervisor_tui.crisis.config import CrisisConfig
-from supervisor_tui.crisis.service import CrisisService
-from supervisor_tui.domain.roles import Role
 from supervisor_tui.store import TAKEN, Store, StoreError
 from supervisor_tui.store.audit import AUDIT, AuditLog
 from tests import pg_server
+from tests import store_race_workers as workers
 from tests.crisis_helpers import ENV, Receiver
 from tests.test_crisis_outbox import declare, hooks_config, service_for
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-SPAWN = multiprocessing.get_context("spawn")  # no fork of pytest's threads and sockets
 
 
 # -- N processes take the same escalation at once -------------------------------------------
-
-
-def _taker(where: Path | str, user: str, rounds: int, go: Any, out: Any) -> None:
-    store = Store.open(where)
-    for n in range(rounds):
-        go.wait(60)  # every process presses at the same moment
-        start = time.perf_counter()
-        change = store.change_escalation(f"queue-sl:race{n}", TAKEN, user, T0)
-        out.put((n, user, change.done, change.why, time.perf_counter() - start))
-    store.close()
 
 
 def test_n_processes_taking_one_escalation_have_exactly_one_winner(
         store_at: Path | str) -> None:
     procs, rounds = 4, 20
     Store.open(store_at).close()  # tables made before the race
-    go, out = SPAWN.Barrier(procs), SPAWN.Queue()
-    workers = [SPAWN.Process(target=_taker, args=(store_at, f"sup{i}", rounds, go, out))
+    ctx = workers.context()
+    go, out = ctx.Barrier(procs), ctx.Queue()
+    running = [ctx.Process(target=workers.taker, args=(store_at, f"sup{i}", rounds, go, out))
                for i in range(procs)]
-    for w in workers:
+    for w in running:
         w.start()
     results = [out.get(timeout=120) for _ in range(procs * rounds)]
-    for w in workers:
+    for w in running:
         w.join(30)
         assert w.exitcode == 0
     store = Store.open(store_at)
@@ -77,18 +62,6 @@ def test_n_processes_taking_one_escalation_have_exactly_one_winner(
 # -- two processes drain one outbox ------------------------------------------------------------
 
 
-def _drainer(where: Path | str, config: dict[str, Any], n: int, go: Any, out: Any) -> None:
-    store = Store.open(where)
-    delivered: list[int] = []
-    service = CrisisService(
-        CrisisConfig.model_validate(config), store.db, user=f"p{n}", role=Role.SUPERVISOR,
-        audit=AuditLog(store.db), env=ENV,
-        listener=lambda a: delivered.append(a.row.id) if a.state == "delivered" else None)
-    go.wait(60)
-    asyncio.run(service.deliver(wait_s=30))
-    out.put((n, delivered))
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     r = Receiver()
@@ -105,14 +78,18 @@ def test_two_processes_draining_one_outbox_never_send_a_message_twice(
     for _ in range(5):  # 30 rows, ordered per channel
         setup.queue("t", {})
     receiver.plan(6, 500)  # a few retries in the mix
-    receiver.plan(1000, 200, hang_s=0.02)  # slow enough for the two to overlap
-    go, out = SPAWN.Barrier(2), SPAWN.Queue()
-    workers = [SPAWN.Process(target=_drainer, args=(store_at, config, n, go, out))
+    # c0 answers slowly: whoever holds a c0 row is busy while the other channels' next
+    # rows come due, so both processes get work
+    receiver.plan(1000, 200, hang_s=0.15, path="/c0")
+    receiver.plan(1000, 200, hang_s=0.02)
+    ctx = workers.context()
+    go, out = ctx.Barrier(2), ctx.Queue()
+    running = [ctx.Process(target=workers.drainer, args=(store_at, config, ENV, n, go, out))
                for n in range(2)]
-    for w in workers:
+    for w in running:
         w.start()
-    done = [out.get(timeout=120) for _ in workers]
-    for w in workers:
+    done = [out.get(timeout=120) for _ in running]
+    for w in running:
         w.join(30)
         assert w.exitcode == 0
     rows = setup.status(include_settled=True)

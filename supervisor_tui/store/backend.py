@@ -52,6 +52,7 @@ class Db(ABC):
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self._ddl_done: set[str] = set()
 
     # -- statements -----------------------------------------------------------------
 
@@ -151,9 +152,17 @@ class Db(ABC):
                 if name not in self.columns(table):
                     raise
 
-    @abstractmethod
     def ddl(self, sql: str) -> None:
-        """A schema statement, safe to run by two consoles at once."""
+        """A schema statement, safe to run by two consoles at once; run once per
+        connection (modules ensure their tables before each write: on PostgreSQL that
+        would be a locked round trip per poll)."""
+        if sql in self._ddl_done:
+            return
+        self._ddl(sql)
+        self._ddl_done.add(sql)
+
+    @abstractmethod
+    def _ddl(self, sql: str) -> None: ...
 
     auto_id: ClassVar[str]
 
@@ -237,7 +246,7 @@ class SqliteDb(Db):
     def columns(self, table: str) -> set[str]:
         return {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
 
-    def ddl(self, sql: str) -> None:
+    def _ddl(self, sql: str) -> None:
         with self.lock:
             self.conn.execute(sql)
 

@@ -197,7 +197,7 @@ class PgDb(Db):
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
             "AND table_schema = current_schema()", [table]).fetchall()}
 
-    def ddl(self, sql: str) -> None:
+    def _ddl(self, sql: str) -> None:
         with self.transaction("schema"):
             self.execute(sql)
 
