@@ -58,7 +58,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     show.add_argument("--json", action="store_true", help="one JSON object on stdout")
     for p in (imp, show):
         p.add_argument("--db", type=Path, default=argparse.SUPPRESS,
-                       help="the store (default: the user data dir)")
+                       help="a SQLite store (default: [store] url in the config, else the "
+                       "user data dir)")
         p.add_argument("--config", type=Path, default=argparse.SUPPRESS,
                        help="TOML config: [console] timezone and interval_minutes, queues")
 
@@ -128,14 +129,20 @@ def main(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from supervisor_tui.config import default_db_path
+    from supervisor_tui.cli.store_place import location, shown
     from supervisor_tui.store import Store, StoreError
+    from supervisor_tui.store.backend import is_pg_url
 
-    path = getattr(args, "db", None) or default_db_path()
-    if args.forecast_command == "show" and not Path(path).is_file():
-        return _fail(f"no store at {path} (check --db): nothing to show, nothing created")
+    try:  # --db, else [store] url / url_env, else the default file (cli/store_place.py)
+        where = location(config, getattr(args, "db", None))
+    except ValueError as err:
+        return _fail(str(err))
+    if (args.forecast_command == "show" and not is_pg_url(where)
+            and not Path(where).is_file()):
+        return _fail(f"no store at {shown(where)} (check --db): nothing to show, "
+                     "nothing created")
     try:
-        store = Store.open(path)
+        store = Store.open(where)
     except StoreError as err:
         return _fail(str(err), 1)
     try:
