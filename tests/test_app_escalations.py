@@ -10,7 +10,7 @@ from supervisor_tui.ui.widgets.grid import Grid
 from tests.helpers import ScriptedSource, centre, make_config, screen_text, wait_for
 
 
-def console(db: Path, user: str, read_only: bool = False) -> SupervisorApp:
+def console(db: Path | str, user: str, read_only: bool = False) -> SupervisorApp:
     return SupervisorApp(make_config(poll_interval_s=0.2), [ScriptedSource([centre()])],
                          store=Store.open(db), user=user, read_only=read_only)
 
@@ -33,8 +33,8 @@ async def test_desk_lists_escalations_most_severe_first(tmp_path: Path) -> None:
         assert "‼ 1 critical" in screen_text(app)
 
 
-async def test_two_consoles_share_ownership_and_notes(tmp_path: Path) -> None:
-    db = tmp_path / "shared.db"
+async def test_two_consoles_share_ownership_and_notes(store_at: Path | str) -> None:
+    db = store_at
     ann, bob = console(db, "ann"), console(db, "bob")
     async with ann.run_test(size=(120, 30)) as pa, bob.run_test(size=(120, 30)) as pb:
         grid_a = await open_desk(pa)
