@@ -256,3 +256,52 @@ def test_simulator_tiers_add_up_to_each_queue() -> None:
                 assert t.figures.abandon_rate is None or 0 <= t.figures.abandon_rate <= 1
             premium += sum(t.offered for t in block.tiers if t.tier is not Tier.STANDARD)
     assert premium > 0
+
+
+# -- protocol v1 carries the split (full documents and deltas) ----------------------
+
+def test_tier_split_and_site_over_the_wire() -> None:
+    import json
+
+    from supervisor_tui.protocol.documents import (
+        Centre,
+        ProtocolError,
+        apply_delta,
+        centre_snapshot,
+        parse_delta,
+        parse_snapshot,
+        to_delta,
+        to_doc,
+        to_snapshot,
+    )
+
+    first = vendor_centre()
+    wire = json.loads(to_doc(first, "pbx", ["snapshot"]).model_dump_json())
+    sales = next(q for q in wire["queues"] if q["id"] == "sales")
+    assert sales["site"] == "Globex Manila" and sales["tiers"]["day"]["vip"]["offered"] == 10
+    got = to_snapshot(parse_snapshot(wire, "far"))
+    assert got.tier_stats == first.tier_stats and "support" not in got.tier_stats
+    assert next(a for a in got.agents if a.id == "a5").site == "Offshore"
+    board = build_board(got)
+    block = queue_tiers(board, board.rows_by_id["sales"], INTERVAL, TARGETS)
+    assert block.reported and block.get(Tier.VIP).offered == 10  # type: ignore[union-attr]
+
+    # A delta carries a changed split.
+    vip = first.tier_stats["sales"].interval[Tier.VIP].model_copy(update={"offered": 11,
+                                                                          "abandoned": 3})
+    split = first.tier_stats["sales"].model_copy(update={"interval": {
+        **first.tier_stats["sales"].interval, Tier.VIP: vip}})
+    second = first.model_copy(update={"tier_stats": {"sales": split}})
+    head = to_doc(second, "pbx", ["snapshot"])
+    delta = to_delta(Centre.of(first), Centre.of(second), head)
+    assert [q.id for q in delta.queues] == ["sales"]
+    applied = apply_delta(Centre.of(first), parse_delta(json.loads(delta.model_dump_json())))
+    assert centre_snapshot(applied, head).tier_stats["sales"].interval[Tier.VIP].offered == 11
+
+    # Another queue's counters in a split, or impossible counters, are refused.
+    sales["tiers"]["day"]["vip"]["queue_id"] = "support"
+    with pytest.raises(ProtocolError, match=r"tiers\.day\.vip\.queue_id"):
+        parse_snapshot(wire)
+    sales["tiers"]["day"]["vip"].update(queue_id="sales", answered=99)
+    with pytest.raises(ProtocolError):
+        parse_snapshot(wire)

@@ -48,6 +48,7 @@ from supervisor_tui.domain.model import (
     Queue,
     QueueStats,
     Snapshot,
+    TierStats,
 )
 from supervisor_tui.domain.text import clean
 
@@ -109,10 +110,18 @@ class WireQueue(Queue):
 
     interval: QueueStats = Field(description="counters since the snapshot's interval_start")
     day: QueueStats = Field(description="counters since the snapshot's day_start")
+    tiers: TierStats | None = Field(
+        None, description="optional: the same counters split by customer tier (gold and "
+        "vip; standard is the rest of the queue's), from servers whose source knows tiers")
 
     @model_validator(mode="after")
     def _stats_are_ours(self) -> Self:
-        for which, stats in (("interval", self.interval), ("day", self.day)):
+        split = self.tiers
+        tiered = [] if split is None else [
+            (f"tiers.{window}.{tier.value}", stats)
+            for window, by_tier in (("interval", split.interval), ("day", split.day))
+            for tier, stats in by_tier.items()]
+        for which, stats in (("interval", self.interval), ("day", self.day), *tiered):
             if stats.queue_id != self.id:
                 raise ValueError(f"{which}.queue_id {stats.queue_id!r} is not the queue's "
                                  f"id {self.id!r}")
@@ -374,7 +383,8 @@ DOCUMENTS: tuple[type[Frozen], ...] = (
 
 def to_doc(snapshot: Snapshot, source: str, capabilities: Iterable[str]) -> SnapshotDoc:
     """A domain snapshot as a wire document (trusted data: no re-validation)."""
-    queues = [_wire_queue(q, *_stats(snapshot, q)) for q in snapshot.queues]
+    tiers = snapshot.tier_stats
+    queues = [_wire_queue(q, *_stats(snapshot, q), tiers.get(q.id)) for q in snapshot.queues]
     return SnapshotDoc.model_construct(
         protocol=PROTOCOL_VERSION, source=source, capabilities=sorted(set(capabilities)),
         taken_at=snapshot.taken_at, interval_start=snapshot.interval_start,
@@ -392,8 +402,9 @@ def _stats(snapshot: Snapshot, q: Queue) -> tuple[QueueStats, QueueStats]:
     return interval, day
 
 
-def _wire_queue(q: Queue, interval: QueueStats, day: QueueStats) -> WireQueue:
-    return WireQueue.model_construct(**dict(q), interval=interval, day=day)
+def _wire_queue(q: Queue, interval: QueueStats, day: QueueStats,
+                tiers: TierStats | None = None) -> WireQueue:
+    return WireQueue.model_construct(**dict(q), interval=interval, day=day, tiers=tiers)
 
 
 def to_snapshot(doc: SnapshotDoc, source: str | None = None) -> Snapshot:
@@ -419,11 +430,12 @@ def to_snapshot(doc: SnapshotDoc, source: str | None = None) -> Snapshot:
         interval_stats={q.id: q.interval for q in doc.queues},
         day_stats={q.id: q.day for q in doc.queues},
         agents=tuple(agents), contacts=tuple(doc.contacts), health={},
-        clock_rate=doc.clock_rate, abandoned=tuple(doc.abandoned))
+        clock_rate=doc.clock_rate, abandoned=tuple(doc.abandoned),
+        tier_stats={q.id: q.tiers for q in doc.queues if q.tiers is not None})
 
 
-#: a queue with its interval and day counters
-QueueRow = tuple[Queue, QueueStats, QueueStats]
+#: a queue with its interval and day counters, and their split by tier (if reported)
+QueueRow = tuple[Queue, QueueStats, QueueStats, TierStats | None]
 _Record = TypeVar("_Record")
 
 
@@ -441,7 +453,9 @@ class Centre:
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> Centre:
-        return cls(queues={q.id: (q, *_stats(snapshot, q)) for q in snapshot.queues},
+        tiers = snapshot.tier_stats
+        return cls(queues={q.id: (q, *_stats(snapshot, q), tiers.get(q.id))
+                           for q in snapshot.queues},
                    agents={a.id: a for a in snapshot.agents},
                    contacts={c.id: c for c in snapshot.contacts},
                    abandoned={a.id: a for a in snapshot.abandoned})
@@ -481,7 +495,8 @@ def apply_delta(base: Centre, delta: DeltaDoc, source: str | None = None) -> Cen
     ``source`` renames the new queues and agents, as ``to_snapshot`` does."""
     queue_fields = set(Queue.model_fields)
     queues = _patch("queue", base.queues, delta.queues_removed, [
-        (q.id, (_queue(q, queue_fields, source), q.interval, q.day)) for q in delta.queues])
+        (q.id, (_queue(q, queue_fields, source), q.interval, q.day, q.tiers))
+        for q in delta.queues])
     if source is not None:  # just validated and held by nothing else: see to_snapshot
         _rename(delta.agents, source)
         _rename(delta.contacts, source)
@@ -534,7 +549,8 @@ def centre_snapshot(centre: Centre, head: DeltaDoc | SnapshotDoc) -> Snapshot:
         queues=tuple(r[0] for r in rows),
         interval_stats={r[0].id: r[1] for r in rows}, day_stats={r[0].id: r[2] for r in rows},
         agents=tuple(centre.agents.values()), contacts=tuple(centre.contacts.values()),
-        health={}, clock_rate=head.clock_rate, abandoned=tuple(centre.abandoned.values()))
+        health={}, clock_rate=head.clock_rate, abandoned=tuple(centre.abandoned.values()),
+        tier_stats={r[0].id: r[3] for r in rows if r[3] is not None})
 
 
 class ProtocolError(ValueError):
