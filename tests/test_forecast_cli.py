@@ -139,3 +139,23 @@ def test_show_puts_the_forecast_beside_the_stored_intervals(centre, capsys) -> N
     assert line.split()[1:3] == ["60/76", "-21%"], line
     assert run(centre, "show", "--date", "2026-11-21") == 0
     assert "no forecast stored for 2026-11-21 (UTC)" in capsys.readouterr().out
+
+
+def test_import_reaches_the_configured_store_on_either_backend(store_at, tmp_path,
+                                                               capsys) -> None:
+    config = tmp_path / "c.toml"
+    text = '[console]\ntimezone = "UTC"\n'
+    args = ["forecast", "import", str(FIXTURES / "verint_forecast.csv"), "--config",
+            str(config)]
+    if isinstance(store_at, str):  # PostgreSQL: the config's [store] url
+        text += f'[store]\nurl = "{store_at}"\n'
+    else:
+        args += ["--db", str(store_at)]
+    config.write_text(text, encoding="utf-8")
+    assert main(args) == 0, capsys.readouterr().err
+    assert "stored sales 2026-11-22: 3 interval(s)" in capsys.readouterr().out
+    store = Store.open(store_at)
+    try:
+        assert [r.contacts for r in read_forecast(store, "2026-11-22", "sales")] == [40, 36, 60]
+    finally:
+        store.close()
