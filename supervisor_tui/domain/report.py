@@ -204,9 +204,9 @@ class Section:
     note: str
     columns: tuple[str, ...] = ()
     rows: tuple[tuple[Any, ...], ...] = ()
-    numeric: tuple[int, ...] = ()  # columns of figures (aligned right when shown)
     #: tidy (scope_type, scope, metric, value, unit, target, n) rows for CSV/JSON
     tidy: tuple[tuple[str, str, str, float | None, str, float | None, int], ...] = ()
+    numeric: tuple[int, ...] = ()  # columns of figures (aligned right when shown)
 
 
 @dataclass(frozen=True)
