@@ -46,6 +46,9 @@ class SurveyKeeper:
         self._version: tuple[int, str] | None = None
         self._read_at: float | None = None
         self._low: list[SurveyResponse] = []
+        self._by_key: dict[str, SurveyResponse] = {}
+        self._figured: Sequence[SurveyResponse] | None = None  # responses figured from
+        self._figured_at = 0.0
 
     def poll(self, snapshot: Snapshot) -> None:
         """Follow one snapshot; re-read the store when due (cheap when nothing changed)."""
@@ -60,19 +63,37 @@ class SurveyKeeper:
         if self.store is not None:
             try:
                 version = surveys_version(self.store, day)
-                if version != self._version or day != self._day:
-                    self.responses = read_surveys(self.store, day)
-                    self._version = version
+                if day != self._day:
+                    self._by_key = {}
+                    self._version = None
+                if version != self._version:
+                    self._read_new(self.store, day, version)
                 self.problem = None
             except StoreError as err:
                 self.problem = clean(err, 160)  # keep the last figures, say why
         self._day = day
-        # Teams and agents are resolved against the current snapshot's agents.
-        self.figures = SurveyFigures.of(self.responses, snapshot)
         self.fcr = self.log.fcr(timedelta(hours=self.config.fcr_window_h), snapshot.taken_at)
-        cfg = self.config
-        self._low = low_vip_scores(self.responses, [t.value for t in cfg.vip_tiers],
-                                   cfg.vip_csat_max, cfg.vip_nps_max)
+        # Figures again when responses came in, else once a minute: teams and agents are
+        # resolved against the current snapshot's agents, which move slowly.
+        if self.responses is not self._figured or now_mono - self._figured_at >= 60:
+            self._figured, self._figured_at = self.responses, now_mono
+            self.figures = SurveyFigures.of(self.responses, snapshot)
+            cfg = self.config
+            self._low = low_vip_scores(self.responses, [t.value for t in cfg.vip_tiers],
+                                       cfg.vip_csat_max, cfg.vip_nps_max)
+
+    def _read_new(self, store: Store, day: str, version: tuple[int, str]) -> None:
+        """Only what was stored (or completed) since the last read, and a minute before
+        it: another writer's clock, or a write begun before the last read and committed
+        after it, may stamp a row a little earlier. Merged by key, so overlap is free."""
+        since = None
+        if self._version is not None and self._version[1]:
+            mark = datetime.fromisoformat(self._version[1]) - timedelta(seconds=60)
+            since = mark.isoformat()
+        for r in read_surveys(store, day, since):
+            self._by_key[r.key] = r
+        self.responses = sorted(self._by_key.values(), key=lambda r: (r.answered_at, r.key))
+        self._version = version
 
     def escalations(self, previous: Mapping[str, Escalation]) -> list[Escalation]:
         """One warning per low VIP response today (id ``survey-low:<tool>:<response

@@ -121,21 +121,31 @@ class Scores:
 
 
 def scores(responses: Iterable[SurveyResponse]) -> Scores:
-    out = Scores()
-    for r in responses:
-        out = out.add(r)
-    return out
+    return scores_by(responses, lambda r: "").get("", Scores())
 
 
 def scores_by(responses: Iterable[SurveyResponse],
               key: Callable[[SurveyResponse], str | None]) -> dict[str, Scores]:
-    """Scores per ``key(response)`` (responses whose key is None are left out)."""
-    out: dict[str, Scores] = defaultdict(Scores)
+    """Scores per ``key(response)`` (responses whose key is None are left out). Counted
+    in plain lists, frozen once at the end (thousands of responses a refresh)."""
+    acc: dict[str, list[int]] = {}
     for r in responses:
         k = key(r)
-        if k is not None:
-            out[k] = out[k].add(r)
-    return dict(out)
+        if k is None:
+            continue
+        a = acc.get(k)
+        if a is None:
+            a = acc[k] = [0, 0, 0, 0, 0, 0]
+        c, n = r.csat, r.nps
+        if c is not None:
+            a[0] += 1
+            a[1] += c >= CSAT_SATISFIED
+            a[2] += c
+        if n is not None:
+            a[3] += 1
+            a[4] += n >= PROMOTER_MIN
+            a[5] += n <= DETRACTOR_MAX
+    return {k: Scores(*a) for k, a in acc.items()}
 
 
 def csat_text(s: Scores | None, *, label: bool = True) -> str:

@@ -17,6 +17,7 @@ when the webhook is created).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, tzinfo
@@ -51,6 +52,7 @@ class SurveyWebhook:
         self.clock = clock
         self.max_body = max_body
         self.why = why
+        self._lock: asyncio.Lock | None = None  # made in the serving loop
         #: responses stored, completed and repeated since start (for the log / tests)
         self.counts = {"added": 0, "completed": 0, "duplicates": 0, "refused": 0}
 
@@ -115,8 +117,14 @@ class SurveyWebhook:
         if self.store is None:
             return self._refuse(503, "store_unavailable", clean(
                 self.why or "the collector has no store", 200))
+        if self._lock is None:
+            self._lock = asyncio.Lock()
         try:
-            saved = save_surveys(self.store, responses, self.zone, now)
+            # In a thread: a commit waits for the disk (~50 ms here), and the collector's
+            # loop serves every console meanwhile. One at a time on the one connection.
+            async with self._lock:
+                saved = await asyncio.to_thread(save_surveys, self.store, responses,
+                                                self.zone, now)
         except StoreError as err:
             return self._refuse(503, "store_unavailable", clean(err, 200))
         self.counts["added"] += saved.added

@@ -84,14 +84,19 @@ def save_surveys(store: Store, responses: Sequence[SurveyResponse], zone: tzinfo
     return Saved(added, completed, duplicates)
 
 
-def read_surveys(store: Store, day: str) -> list[SurveyResponse]:
-    """The responses of a local day (YYYY-MM-DD), oldest first. A row that no longer
-    validates (written by a newer version?) is skipped, not fatal."""
+def read_surveys(store: Store, day: str, received_since: str | None = None
+                 ) -> list[SurveyResponse]:
+    """The responses of a local day (YYYY-MM-DD), oldest first; with ``received_since``
+    (ISO 8601 UTC) only those stored or completed at or after it (a console's refresh
+    reads what is new). A row that no longer validates (written by a newer version?) is
+    skipped, not fatal."""
+    since = "" if received_since is None else " and received_at >= ?"
     try:
         _ensure(store.db.conn)
         rows = store.db.conn.execute(
-            f"select {', '.join(_FIELDS)} from {SURVEYS} where day = ? "
-            "order by answered_at, key", [day]).fetchall()
+            f"select {', '.join(_FIELDS)} from {SURVEYS} where day = ?{since} "
+            "order by answered_at, key",
+            [day] if received_since is None else [day, received_since]).fetchall()
     except sqlite3.Error as err:
         raise StoreError(f"cannot read survey responses: {err}") from None
     out: list[SurveyResponse] = []
