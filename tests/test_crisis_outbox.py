@@ -201,14 +201,16 @@ text = "${{impact}}"
 
 
 async def test_kill_9_between_send_and_commit_resends_with_the_same_key(
-        receiver: Receiver, tmp_path: Path) -> None:
+        receiver: Receiver, tmp_path: Path, store_at: Path | str) -> None:
     cfg = tmp_path / "config.toml"
-    cfg.write_text(CONFIG_TOML.format(url=receiver.url))
-    db = tmp_path / "s.db"
+    text = CONFIG_TOML.format(url=receiver.url)
+    # the CLI finds the store as a console would: --db (a file), or [store] url
+    where = ["--db", str(store_at)] if isinstance(store_at, Path) else []
+    cfg.write_text(text if where else f'[store]\nurl = "{store_at}"\n{text}')
     from supervisor_tui.cli.crisis import load_configs
 
     _, crisis = load_configs(cfg)
-    store = Store.open(db)
+    store = Store.open(store_at)
     service = CrisisService(crisis, store.db, user="alice", role=Role.ADMIN,
                             audit=AuditLog(store.db))
     declare(service)
@@ -216,8 +218,8 @@ async def test_kill_9_between_send_and_commit_resends_with_the_same_key(
     # /slow receives the request, then never answers: the sender is mid-send.
     receiver.plan(1, 200, path="/slow", hang_s=60)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "supervisor_tui.cli.crisis", "--config", str(cfg), "--db",
-         str(db), "crisis", "deliver"], cwd=ROOT, stdout=subprocess.DEVNULL,
+        [sys.executable, "-m", "supervisor_tui.cli.crisis", "--config", str(cfg), *where,
+         "crisis", "deliver"], cwd=ROOT, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
