@@ -144,8 +144,8 @@ def test_csv_rows_rejected_by_line() -> None:
         parse_csv("id;score\n1;5\n", UTCZ, NOW)
 
 
-def test_store_once_per_response_and_pending_completed(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.db")
+def test_store_once_per_response_and_pending_completed(store_at: Path | str) -> None:
+    store = Store.open(store_at)  # (SQLite and PostgreSQL: tests/conftest.py)
     pending = SurveyResponse(tool=SurveyTool.QUALTRICS, response_id="R_1", answered_at=NOW)
     scored = pending.model_copy(update={"csat": 2, "queue": "sales", "tier": Tier.VIP})
     assert save_surveys(store, [pending], UTCZ, NOW).added == 1

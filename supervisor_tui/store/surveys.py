@@ -1,16 +1,15 @@
 """Survey responses in the shared store (``survey_responses``), per local day.
 
 Written by the collector's webhook (``POST /v1/surveys``) and ``supervisor-tui surveys
-import``; read by every console on the store. The key is the tool and its response id,
-so a retried webhook or a file imported twice is stored once; an id-only notification
-(pending, no score) is completed when a scored form of the same response arrives, and
-never the other way round. Plain SQL (no SQLite-only syntax) so it ports to the
-PostgreSQL backend.
+import``; read by every console on the store (SQLite on the host, or PostgreSQL across
+hosts: store/backend.py). The key is the tool and its response id, so a retried
+webhook or a file imported twice is stored once; an id-only notification (pending, no
+score) is completed when a scored form of the same response arrives, and never the
+other way round.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -19,17 +18,16 @@ from pydantic import ValidationError
 
 from supervisor_tui.domain.surveys import SurveyResponse
 from supervisor_tui.store import Store, StoreError
+from supervisor_tui.store.backend import Db
 
 SURVEYS = "survey_responses"
 _FIELDS = ("tool", "response_id", "answered_at", "contact_id", "queue", "agent", "team",
            "customer", "tier", "csat", "nps", "survey_id")
-_SCHEMA = (
-    f"create table if not exists {SURVEYS} (key TEXT PRIMARY KEY, day TEXT NOT NULL,"
-    " tool TEXT NOT NULL, response_id TEXT NOT NULL, answered_at TEXT NOT NULL,"
-    " received_at TEXT NOT NULL, contact_id TEXT, queue TEXT, agent TEXT, team TEXT,"
-    " customer TEXT, tier TEXT, csat INTEGER, nps INTEGER, survey_id TEXT)",
-    f"create index if not exists idx_{SURVEYS}_day on {SURVEYS} (day)",
-)
+_TYPES: dict[str, type] = {
+    "response_key": str, "day": str, "tool": str, "response_id": str, "answered_at": str,
+    "contact_id": str, "queue": str, "agent": str, "team": str, "customer": str,
+    "tier": str, "csat": int, "nps": int, "survey_id": str, "received_at": str}
+_COLUMNS = ("response_key", "day", *_FIELDS, "received_at")
 
 
 @dataclass(frozen=True)
@@ -42,9 +40,11 @@ class Saved:
     duplicates: int = 0
 
 
-def _ensure(conn: sqlite3.Connection) -> None:
-    for statement in _SCHEMA:
-        conn.execute(statement)
+def _ensure(db: Db) -> None:
+    # (once per connection: Db.ddl remembers)
+    db.create_table(SURVEYS, _TYPES, pk="response_key",
+                    not_null=("day", "tool", "response_id", "answered_at", "received_at"))
+    db.create_index(SURVEYS, ["day", "received_at"])
 
 
 def _row(r: SurveyResponse, zone: tzinfo, received: datetime) -> list[object]:
@@ -61,23 +61,23 @@ def save_surveys(store: Store, responses: Sequence[SurveyResponse], zone: tzinfo
     """Store ``responses`` in one transaction (all or none); ``zone``: the centre's, for
     the local day each counts in."""
     try:
-        _ensure(store.db.conn)
-    except sqlite3.Error as err:
+        _ensure(store.db)
+    except store.db.Error as err:
         raise StoreError(f"cannot save survey responses: {err}") from None
     added = completed = duplicates = 0
-    columns = ("key", "day", *_FIELDS, "received_at")
-    with store._transaction("save survey responses") as conn:
+    with store._transaction("save survey responses", SURVEYS) as db:
         for r in responses:
-            found = conn.execute(f"select csat, nps from {SURVEYS} where key = ?",
-                                 [r.key]).fetchone()
+            found = db.execute(f"select csat, nps from {SURVEYS} where response_key = ?",
+                               [r.key]).fetchone()
             row = _row(r, zone, received)
             if found is None:
-                conn.execute(f"insert into {SURVEYS} ({', '.join(columns)}) values "
-                             f"({', '.join('?' * len(columns))})", row)
+                db.execute(f"insert into {SURVEYS} ({', '.join(_COLUMNS)}) values "
+                           f"({', '.join('?' * len(_COLUMNS))})", row)
                 added += 1
             elif found[0] is None and found[1] is None and not r.pending:
-                sets = ", ".join(f"{c} = ?" for c in columns[1:])
-                conn.execute(f"update {SURVEYS} set {sets} where key = ?", [*row[1:], r.key])
+                sets = ", ".join(f"{c} = ?" for c in _COLUMNS[1:])
+                db.execute(f"update {SURVEYS} set {sets} where response_key = ?",
+                           [*row[1:], r.key])
                 completed += 1
             else:
                 duplicates += 1
@@ -91,13 +91,14 @@ def read_surveys(store: Store, day: str, received_since: str | None = None
     reads what is new). A row that no longer validates (written by a newer version?) is
     skipped, not fatal."""
     since = "" if received_since is None else " and received_at >= ?"
+    db = store.db
     try:
-        _ensure(store.db.conn)
-        rows = store.db.conn.execute(
+        _ensure(db)
+        rows = db.execute(
             f"select {', '.join(_FIELDS)} from {SURVEYS} where day = ?{since} "
-            "order by answered_at, key",
+            "order by answered_at, response_key",
             [day] if received_since is None else [day, received_since]).fetchall()
-    except sqlite3.Error as err:
+    except db.Error as err:
         raise StoreError(f"cannot read survey responses: {err}") from None
     out: list[SurveyResponse] = []
     for row in rows:
@@ -111,11 +112,12 @@ def read_surveys(store: Store, day: str, received_since: str | None = None
 
 def surveys_version(store: Store, day: str) -> tuple[int, str]:
     """(rows, latest received_at) of a day: a cheap test of whether to read again."""
+    db = store.db
     try:
-        _ensure(store.db.conn)
-        count, latest = store.db.conn.execute(
+        _ensure(db)
+        count, latest = db.execute(
             f"select count(*), max(received_at) from {SURVEYS} where day = ?",
             [day]).fetchone()
-    except sqlite3.Error as err:
+    except db.Error as err:
         raise StoreError(f"cannot read survey responses: {err}") from None
     return int(count), str(latest or "")
