@@ -17,11 +17,11 @@ import pytest
 
 from supervisor_tui.domain.agent_day import AgentDayBook
 from supervisor_tui.domain.board import DAY, INTERVAL, MetricsMemo, build_board
-from supervisor_tui.domain.escalation import EscalationRules
+from supervisor_tui.domain.escalation import EscalationRules, EscalationTracker
 from supervisor_tui.domain.flags import LongLimits, count_flagged, is_flagged
 from supervisor_tui.domain.index import IndexBuilder, SnapshotIndex, build_index
 from supervisor_tui.domain.intervals import IntervalPolicy
-from supervisor_tui.domain.model import AgentStateKind, Contact, Snapshot
+from supervisor_tui.domain.model import AgentStateKind, Contact, SLFormula, Snapshot
 from supervisor_tui.sim.config import scaled_centre
 from supervisor_tui.sources.simulator import SimulatorSource
 
@@ -189,3 +189,24 @@ def test_rows_made_without_the_dataclass_init_equal_ones_made_with_it() -> None:
         assert made.__dict__.keys() - {"interval"} == row.__dict__.keys() - {"interval"}
         with pytest.raises(FrozenInstanceError):
             row.waiting = 0  # type: ignore[misc]
+
+
+def test_agent_escalations_read_from_the_since_prefix_equal_the_rule_on_every_agent(
+        churn: list[Snapshot]) -> None:
+    tracker, builder = EscalationTracker(SLFormula.ANSWERED_AND_ABANDONED_AFTER), IndexBuilder()
+    prefix = {AgentStateKind.AFTER_CONTACT_WORK: "agent-acw", AgentStateKind.AWAY: "agent-away",
+              AgentStateKind.ON_CONTACT: "agent-long"}
+    seen = 0
+    for step, snap in enumerate(churn):
+        result = tracker.update(snap, RULES, index=builder.index(snap))
+        held = {e.id for e in result.by_id.values()
+                if e.id.startswith(("agent-acw:", "agent-away:", "agent-long:"))
+                and e.last_seen is None}
+        long = LongLimits(snap, RULES)
+        expected = {
+            f"{prefix[a.state.kind]}:{a.source}:{a.id}"
+            + (f":{a.contact_id or ''}" if a.state.kind is AgentStateKind.ON_CONTACT else "")
+            for a in snap.agents if is_flagged(a, snap.taken_at, RULES, long)}
+        assert held == expected, f"poll {step}"
+        seen += len(held)
+    assert seen > POLLS

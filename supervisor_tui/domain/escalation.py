@@ -32,11 +32,12 @@ and results are built without validation (``_trusted``).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from itertools import compress
+from itertools import compress, islice
 from operator import attrgetter
 from typing import Literal, NamedTuple
 
@@ -714,8 +715,13 @@ def _agent_pass(
     acw_s = rules.acw_limit_s
     acw = (acw_s, _clock(acw_s), now - acw_s * _S, now - acw_s * multiple * _S)
     away: dict[str | None, tuple[float, str, datetime, datetime]] = {}
-    by_kind = idx.agents_by_kind
-    for a in (*by_kind.get(_ACW, ()), *by_kind.get(_AWAY, ())):
+    # Only agents in the state longer than its shortest limit can be past one: with
+    # the agents by ``since`` they are a prefix (the rest are never read).
+    acw_list, away_list = idx.by_since(_ACW), idx.by_since(_AWAY)
+    shortest_away = min((rules.away_limit_s, *rules.away_limits_s.values()))
+    past = (*islice(acw_list, bisect_left(acw_list, acw[2], key=_since)),
+            *islice(away_list, bisect_left(away_list, now - shortest_away * _S, key=_since)))
+    for a in past:
         st = a.state
         kind_now = st.kind
         if kind_now == _ACW:
@@ -773,10 +779,9 @@ def _long_contact_pass(
     cuts: dict[str, tuple[float, str, datetime, datetime]] = {}
     names = {q.id: q.name for q in snap.queues}
     times = f"{rules.long_contact_aht_multiple:g}×"
-    for a in idx.agents_by_kind.get(_ON_CONTACT, ()):
+    on_contact = idx.by_since(_ON_CONTACT)
+    for a in islice(on_contact, bisect_left(on_contact, latest, key=_since)):
         since = a.state.since
-        if since >= latest:
-            continue
         qid = a.queue_id
         if qid is None or qid not in limits:
             continue
@@ -806,6 +811,7 @@ def _long_contact_pass(
 
 
 _contact_id = attrgetter("id")
+_since = attrgetter("state.since")
 
 
 def _endings(snap: Snapshot, gone: list[Escalation]) -> dict[str, str]:
