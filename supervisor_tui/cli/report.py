@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 def run(args: argparse.Namespace, config: Config) -> int:
     import sqlite3
 
-    from supervisor_tui.config import default_db_path
+    from supervisor_tui.cli.store_place import location
     from supervisor_tui.report import render
     from supervisor_tui.report.collect import collect
     from supervisor_tui.report.mail import plan_of, settings_of
@@ -69,8 +69,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.format == "html" and args.out is None and sys.stdout.isatty():
         return fail("an HTML report is a page for a browser: give --out FILE "
                     "(or redirect standard output)")
-    path = args.db or default_db_path()
-    if not path.is_file():
+    try:  # --db, else [store] url / url_env, else the default file
+        path = location(config, args.db)
+    except ValueError as err:
+        return fail(str(err))
+    if isinstance(path, Path) and not path.is_file():
         return fail(f"no store at {path} (check --db): nothing to report, nothing created")
     zone = config.console.policy.zone
     today = datetime.now(zone).date()

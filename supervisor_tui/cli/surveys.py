@@ -43,7 +43,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from supervisor_tui.config import default_db_path
+    from supervisor_tui.cli.store_place import location
     from supervisor_tui.domain.survey_shapes import (
         SurveyError,
         maps_with,
@@ -87,8 +87,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except SurveyError as err:
         return fail(f"{path}: {err}")
     try:
-        store = Store.open(getattr(args, "db", None) or default_db_path())
-    except StoreError as err:
+        store = Store.open(location(config, getattr(args, "db", None)))
+    except (StoreError, ValueError) as err:
         return fail(str(err), EXIT_FAILED)
     try:
         saved = save_surveys(store, responses, zone, now)

@@ -367,12 +367,12 @@ def build(args: argparse.Namespace, config: Config, token: str | None) -> Collec
 
 
 def survey_webhook(config: Config, token: str | None, db: Path | None) -> SurveyWebhook:
-    """The survey webhook on the collector's store (the console's default file unless
-    --db): a store that cannot be opened makes it answer 503 with the reason, and the
-    collector serves on."""
+    """The survey webhook on the collector's store (--db, else [store] url / url_env, else
+    the console's default file): a store that cannot be opened makes it answer 503 with
+    the reason, and the collector serves on."""
     from zoneinfo import ZoneInfo
 
-    from supervisor_tui.config import default_db_path
+    from supervisor_tui.cli.store_place import location
     from supervisor_tui.domain.survey_shapes import maps_with
     from supervisor_tui.store import Store, StoreError
 
@@ -380,8 +380,8 @@ def survey_webhook(config: Config, token: str | None, db: Path | None) -> Survey
     store: Store | None = None
     why = ""
     try:
-        store = Store.open(db or default_db_path())
-    except StoreError as err:
+        store = Store.open(location(config, db))
+    except (StoreError, ValueError) as err:
         why = str(err)
     webhook_token = os.environ.get(cfg.webhook_token_env) if cfg.webhook_token_env else None
     if cfg.webhook_token_env and not webhook_token:
