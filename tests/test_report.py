@@ -482,8 +482,9 @@ def test_loaded_sections_vendors_forecast_surveys_schedule(
         "sim:ghost": SavedAdherence(1800.0, 900.0, START, nine)})
     store.close()
     vendors = ('[vendors.acme]\nname = "Acme BPO"\nqueues = ["support"]\n'
+               f'agents = ["{agents[0]["agent_id"]}"]\n'
                '[vendors.acme.contract]\nsl_target = 0.75\nthreshold_s = 30\n'
-               'abandon_max = 0.05\n')
+               'abandon_max = 0.05\nadherence_min = 0.95\n')
     code = main(["report", "--date", DAY, "--db", str(db), "--format", "json",
                  "--config", str(config_file(tmp_path, groups=vendors))])
     doc = json.loads(capsys.readouterr().out)
@@ -499,6 +500,10 @@ def test_loaded_sections_vendors_forecast_surveys_schedule(
                    strict=True))
     assert "misses SL" in row["Note"] and "the contract says 30s" in row["Note"]
     assert ("abandon" in row["Note"]) == (want["abandon_rate"] > 0.05)
+    # Its agent (by id pattern): (7200 - 600) / 7200 = 91.7%, under the 95% minimum.
+    assert tidy[("vendor", "Acme BPO", "adherence")]["value"] == pytest.approx(6600 / 7200,
+                                                                               abs=1e-4)
+    assert row["Adherence"] == "91.7%" and "adherence" in row["Note"].split(";")[0]
     # Forecast: sales offered in 09:00 and 09:30 against 60 forecast.
     conn = sqlite3.connect(db)
     offered = conn.execute("select sum(offered) from queue_intervals where queue_id = 'sales'"

@@ -27,12 +27,15 @@ def _signed(value: float | None) -> str:
 
 
 def vendors(rows: Sequence[Mapping[str, Any]], rules: Sequence[VendorRule],
-            window: Window) -> Section:
+            window: Window,
+            adherence: Mapping[str, tuple[float, float, int]] | None = None) -> Section:
     """Each configured vendor's queues ([vendors.X] queues) over the day against its
     contract: SL by the contract's formula (each queue at its own threshold: a queue
     counted at another threshold than the contract's is named), AHT and abandon against
-    the contract's maxima. Sites a source reports are not in the stored intervals, so a
-    vendor known only from them has no row here (the live vendors screen shows them)."""
+    the contract's maxima, adherence (``adherence``: vendor key -> scheduled and out
+    seconds, agents) against its minimum. Sites a source reports are not in the stored
+    intervals, so a vendor known only from them has no row here (the live vendors
+    screen shows them)."""
     title = "Vendors / sites"
     mapped = [r for r in rules if r.queues]
     if not mapped:
@@ -50,8 +53,11 @@ def vendors(rows: Sequence[Mapping[str, Any]], rules: Sequence[VendorRule],
         if not mine or formula is None:
             table.append((rule.name, ", ".join(sorted(rule.queues)), DASH, DASH, DASH,
                            DASH, pct(contract.sl_target, 1) if contract else DASH, "0",
-                           DASH, DASH, DASH, DASH, DASH, "no stored interval for its queues"))
+                           DASH, DASH, DASH, DASH, DASH, DASH, DASH,
+                           "no stored interval for its queues"))
             continue
+        sched, out_s, agents = (adherence or {}).get(rule.key, (0.0, 0.0, 0))
+        adh = (sched - min(out_s, sched)) / sched if sched > 0 else None
         s = scope("vendor", rule.name, mine, window, formula)
         sl, aht, abandon = s.kpi("service_level"), s.kpi("aht_s"), s.kpi("abandon_rate")
         target = contract.sl_target if contract else sl.target
@@ -64,6 +70,9 @@ def vendors(rows: Sequence[Mapping[str, Any]], rules: Sequence[VendorRule],
         if contract and contract.abandon_max is not None and abandon.value is not None and (
                 round(abandon.value * 1000) > round(contract.abandon_max * 1000)):
             misses.append("abandon")
+        if contract and contract.adherence_min is not None and adh is not None and (
+                round(adh * 100) < round(contract.adherence_min * 100)):
+            misses.append("adherence")
         other = [t for t in s.thresholds if contract and t != contract.threshold_s]
         note = (f"queues counted at {', '.join(threshold(t) for t in other)}, the contract "
                 f"says {threshold(contract.threshold_s)}") if other and contract else ""
@@ -75,6 +84,8 @@ def vendors(rows: Sequence[Mapping[str, Any]], rules: Sequence[VendorRule],
             duration(contract.aht_max_s) if contract and contract.aht_max_s else DASH,
             pct(abandon.value, 1),
             pct(contract.abandon_max, 1) if contract and contract.abandon_max is not None
+            else DASH, pct(adh, 1),
+            pct(contract.adherence_min, 1) if contract and contract.adherence_min is not None
             else DASH,
             "; ".join(filter(None, ["misses " + ", ".join(misses) if misses else "", note]))))
         for k in s.kpis:
@@ -83,13 +94,17 @@ def vendors(rows: Sequence[Mapping[str, Any]], rules: Sequence[VendorRule],
                              contract.aht_max_s if k.metric == "aht_s" and contract else (
                                  contract.abandon_max if k.metric == "abandon_rate"
                                  and contract else None)), k.n))
+        if adh is not None:
+            tidy.append(("vendor", rule.name, "adherence", adh, "ratio",
+                         contract.adherence_min if contract else None, agents))
     return Section(
         "vendors", title, True,
         "Per configured vendor, its queues' stored intervals against its contract "
         "(SL by the contract's formula; a miss is judged on the figure as shown).",
         ("Vendor", "Queues", "Offered", "Answered", "Abandoned", "SL", "Contract SL", "SL n",
-         "ASA", "AHT", "AHT max", "Abandon %", "Abandon max", "Note"),
-        tuple(table), tuple(tidy), numeric=tuple(range(2, 13)))
+         "ASA", "AHT", "AHT max", "Abandon %", "Abandon max", "Adherence", "Adherence min",
+         "Note"),
+        tuple(table), tuple(tidy), numeric=tuple(range(2, 15)))
 
 
 # -- CSAT / NPS ------------------------------------------------------------------------
