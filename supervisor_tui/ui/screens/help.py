@@ -79,6 +79,13 @@ GLOSSARY = [
                   "longest in their current state; AHT today = handle time / contacts the "
                   "console saw the team's agents finish today, 'n12' the count. Enter lists "
                   "the team's agents."),
+    ("Surveys", "Once today has a scored response (the collector's POST /v1/surveys, or "
+                "`surveys import`): CSAT = % of CSAT answers 4-5 on 1-5, with n (and the "
+                "average); NPS = % promoters (9-10) - % detractors (0-6), -100..100, with "
+                "n; both per team (M, wide), agent and queue (details). FCR = first "
+                "contacts with no further contact by the same customer within "
+                "fcr_window_h; 'open': still inside their window, counted as resolved "
+                "so far. A VIP's low score is a desk item. docs/surveys.md."),
     ("Vendors (V)", "Per outsourcing vendor or site ([vendors], or the site a source "
                     "reports): its queues' counters summed over the window shown, SL by "
                     "its contract's formula with n, AHT, abandon and adherence against the "
