@@ -155,6 +155,11 @@ def test_an_unreachable_or_refusing_server_is_said_when_opening(
         Store.open(f"postgresql://postgres@127.0.0.1:{dead.port}/postgres")
     with pytest.raises(StoreError, match="database \"nope\" does not exist"):
         Store.open(pg.url.rsplit("/", 1)[0] + "/nope")
+    port = pg_server.port_of(pg.url)  # a login the server refuses
+    with pytest.raises(StoreError, match=rf"store postgresql://nobody@127\.0\.0\.1:{port}/postgres"
+                       r": .*role \"nobody\" does not exist") as refused:
+        Store.open(f"postgresql://nobody:secret@127.0.0.1:{port}/postgres")
+    assert "secret" not in str(refused.value)  # the password is never said
 
 
 # -- the audit log's guards on PostgreSQL -------------------------------------------------------

@@ -143,12 +143,6 @@ class Store:
         except db.Error as err:
             raise StoreError(f"cannot create the store's tables: {err}") from None
 
-    @property
-    def where(self) -> str:
-        """The store as it may be shown (a PostgreSQL URL without its password)."""
-        shown = getattr(self.db, "shown", None)
-        return str(shown or self.path or "memory")
-
     @classmethod
     def open(cls, location: Path | str | None) -> Store:
         """Open (creating its tables if needed) the store at ``location``: a SQLite file
