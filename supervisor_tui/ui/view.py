@@ -28,10 +28,10 @@ if TYPE_CHECKING:  # annotations only: keeps this module free of the heavy impor
     from supervisor_tui.domain.escalation import Escalation, EscalationTracker
     from supervisor_tui.domain.model import Agent, Queue, SourceHealth
     from supervisor_tui.domain.paging import PageMark
-    from supervisor_tui.domain.scope import Scope
-    from supervisor_tui.domain.tiers import TierBlock
     from supervisor_tui.domain.schedule import ScheduleEntry
+    from supervisor_tui.domain.scope import Scope
     from supervisor_tui.domain.surveys import Fcr, SurveyFigures
+    from supervisor_tui.domain.tiers import TierBlock
     from supervisor_tui.domain.trend import TrendBook
     from supervisor_tui.domain.vendors import VendorFigures
     from supervisor_tui.notices import NoticeDesk
