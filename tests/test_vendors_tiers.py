@@ -248,9 +248,14 @@ def test_simulator_tiers_add_up_to_each_queue() -> None:
             assert block.reported and block.problem is None, row.queue.id
             queue = row.window(key).stats  # type: ignore[union-attr]
             assert sum(t.offered for t in block.tiers) == queue.offered
-            reported = snap.tier_stats[row.queue.id]
-            tiers = reported.interval if key == INTERVAL else reported.day
-            assert sum(s.offered for s in tiers.values()) == queue.offered  # exactly, too
+            # The engine's own standard row is exactly the rest (it counts all three).
+            qidx = engine.queue_by_id[row.queue.id].idx
+            counters = engine.interval_counters if key == INTERVAL else engine.day_counters
+            rows = [counters(engine.tier_row(qidx, t)) for t in range(3)]
+            assert [sum(c) for c in zip(*rows, strict=True)] == pytest.approx(
+                counters(qidx))
+            assert rows[0][0] == next(t.offered for t in block.tiers
+                                      if t.tier is Tier.STANDARD)
             for t in block.tiers:
                 assert t.service_level is None or 0 <= t.service_level <= 1
                 assert t.figures.abandon_rate is None or 0 <= t.figures.abandon_rate <= 1

@@ -23,13 +23,16 @@ from supervisor_tui.domain.model import (
     Queue,
     QueueStats,
     Snapshot,
+    Tier,
     TierStats,
 )
 from supervisor_tui.sim.config import Scenario, SimulatorConfig
 from supervisor_tui.sim.engine import (
     AGENT_KINDS,
     CONTACT_STATES,
+    GOLD,
     TIERS,
+    VIP,
     WAITING,
     ActionOutcome,
     Engine,
@@ -80,6 +83,8 @@ class SnapshotBuilder:
         self._ival: dict[str, QueueStats] = {}
         self._day: dict[str, QueueStats] = {}
         self._tiers: dict[str, TierStats] = {}
+        # Per queue, the gold and VIP interval counters its TierStats was built from.
+        self._tier_seen: dict[str, tuple[float, ...]] = {}
         self._abandoned: tuple[AbandonedContact, ...] = ()
         self._abandoned_ver = -1
 
@@ -89,9 +94,9 @@ class SnapshotBuilder:
         if self._keys != (ikey, dkey):
             self._keys = (ikey, dkey)
             self._stats_ver = [-1] * len(e.queues)
-            self._ival, self._day, self._tiers = {}, {}, {}
+            self._ival, self._day, self._tiers, self._tier_seen = {}, {}, {}, {}
         ival, day, seen, vers = self._ival, self._day, self._stats_ver, e.stats_ver
-        tiers = self._tiers
+        tiers, tier_seen = self._tiers, self._tier_seen
         for i, q in enumerate(e.queues):
             if seen[i] != vers[i]:
                 seen[i] = vers[i]
@@ -100,11 +105,19 @@ class SnapshotBuilder:
                 istart, dstart = max(ikey, e.epoch), max(dkey, e.epoch)
                 ival[q.id] = _stats(q.id, istart, e.interval_counters(i))
                 day[q.id] = _stats(q.id, dstart, e.day_counters(i))
-                rows = [(tier, e.tier_row(i, n)) for n, tier in enumerate(TIERS)]
-                tiers[q.id] = TierStats.model_construct(
-                    interval={t: _stats(q.id, istart, e.interval_counters(r)) for t, r in rows},
-                    day={t: _stats(q.id, dstart, e.day_counters(r)) for t, r in rows},
-                    threshold_s={})
+                # Gold and VIP only (standard is the rest of the queue's counters, by
+                # the domain's rule), rebuilt only when one of them moved this interval:
+                # most contacts are standard.
+                gold, vip = e.tier_row(i, GOLD), e.tier_row(i, VIP)
+                seen_now = (*e.interval_counters(gold), *e.interval_counters(vip))
+                if tier_seen.get(q.id) != seen_now:
+                    tier_seen[q.id] = seen_now
+                    tiers[q.id] = TierStats.model_construct(
+                        interval={Tier.GOLD: _stats(q.id, istart, e.interval_counters(gold)),
+                                  Tier.VIP: _stats(q.id, istart, e.interval_counters(vip))},
+                        day={Tier.GOLD: _stats(q.id, dstart, e.day_counters(gold)),
+                             Tier.VIP: _stats(q.id, dstart, e.day_counters(vip))},
+                        threshold_s={})
         agents = tuple([a.model if a.model_ver == a.ver else self._agent(a) for a in e.agents])
         contacts = tuple([c.model if c.model_ver == c.ver else self._contact(c)
                           for c in e.live_contacts()])
