@@ -154,3 +154,10 @@ def test_judge_agrees_with_advance(raw, kind, a, length, grace, run) -> None:  #
                 None if carried is None else carried.timestamp())
     assert got[:2] == want[:2]
     assert got[2] == (None if want[2] is None else want[2].timestamp())
+
+
+def test_judge_of_an_empty_span_changes_nothing() -> None:
+    # found by the property test: a zero-length span must not open an out stretch
+    spans = spans_of([ScheduleEntry("x", at("08:00"), at("08:10"), "Break", Expected.AWAY)])
+    t = at("08:05").timestamp()
+    assert judge(spans, K.AVAILABLE, t, t, 0.0, None) == (0.0, 0.0, None)

@@ -79,6 +79,8 @@ def judge(spans: Sequence[_Span], kind: AgentStateKind, a: float, b: float, grac
             break
         lo = s if s > a else a
         hi = e if e < b else b
+        if hi <= lo:  # (an empty span judges nothing, as advance's)
+            continue
         if lo > reached:
             run = None  # an unscheduled gap ends the stretch
         reached = hi
