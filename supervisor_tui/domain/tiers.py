@@ -172,15 +172,24 @@ class TierBook:
         self.rolling = RollingWindows(minutes, every_s)
         self._last: Snapshot | None = None
         self._views: dict[str, RollingView] = {}
+        self._keys: dict[str, tuple[str, str]] = {}  # queue id -> its gold and VIP keys
 
     @staticmethod
     def _key(queue_id: str, tier: Tier) -> str:
         return f"{queue_id}\x1f{tier.value}"
 
     def observe(self, snapshot: Snapshot) -> None:
-        day = {self._key(qid, tier): stats
-               for qid, ts in snapshot.tier_stats.items()
-               for tier, stats in ts.day.items() if tier in REPORTED}
+        keys = self._keys
+        day: dict[str, QueueStats] = {}
+        for qid, ts in snapshot.tier_stats.items():
+            pair = keys.get(qid)
+            if pair is None:
+                pair = keys[qid] = (self._key(qid, Tier.GOLD), self._key(qid, Tier.VIP))
+            by_tier = ts.day
+            if (gold := by_tier.get(Tier.GOLD)) is not None:
+                day[pair[0]] = gold
+            if (vip := by_tier.get(Tier.VIP)) is not None:
+                day[pair[1]] = vip
         keyed = Snapshot.model_construct(taken_at=snapshot.taken_at,
                                          interval_start=snapshot.interval_start,
                                          day_start=snapshot.day_start, day_stats=day)
