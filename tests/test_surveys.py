@@ -116,6 +116,7 @@ def test_mapping_bad_records_and_hostile_text() -> None:
     for bad, why in [({"response_id": "x", "csat": 6}, "whole number 1-5"),
                      ({"response_id": "x", "csat": 4.5}, "whole number 1-5"),
                      ({"response_id": "x", "nps": "ten"}, "number 0-10"),
+                     ({"response_id": "x", "csat": "\x1b[31m5"}, "control characters"),
                      ({"response_id": "x"}, "neither a CSAT"),
                      ({"csat": 4}, "no response id"),
                      ({"response_id": "x", "csat": 4, "tier": "platinum"}, "tier must be"),

@@ -137,6 +137,9 @@ def _score(value: Any, what: str, low: int, high: int) -> int | None:
         return None
     if isinstance(value, bool):
         raise SurveyError(f"{what} must be a number {low}-{high}, not {value!r}")
+    if isinstance(value, str) and clean(value, 40) != value.strip()[:40]:
+        raise SurveyError(f"{what} must be a number {low}-{high}: it holds control "
+                          "characters")
     try:
         number = float(value.strip()) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
