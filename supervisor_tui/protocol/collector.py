@@ -430,10 +430,14 @@ def run(args: argparse.Namespace, config: Config) -> int:
     metrics = "open" if args.open_metrics else "token as the rest" if token else "loopback"
     print(f"{command}: polling {collector.describe()} every "
           f"{collector.poller.interval_s:g} s (each source's own interval if set), serving "
-          f"at {scheme}://{shown}:{sock.getsockname()[1]}{PREFIX}/ (events, sources) and "
+          f"at {scheme}://{shown}:{sock.getsockname()[1]}{PREFIX}/ (events, sources, surveys) and "
           f"{METRICS_PATH} ({metrics}) — "
           f"{'bearer token required' if token else 'no token (loopback only)'}; "
           "Ctrl-C stops", file=sys.stderr)
+    hook = collector.surveys
+    if hook is not None and hook.store is None:
+        print(f"{command}: warning: POST {PREFIX}/surveys will answer 503: {hook.why}",
+              file=sys.stderr)
     if not tls and not is_loopback(bound):
         print(f"{command}: warning: plain HTTP off loopback — the token travels in clear "
               "text; use --tls-cert/--tls-key", file=sys.stderr)
