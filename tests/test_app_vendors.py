@@ -96,6 +96,7 @@ async def test_a_scoped_user_sees_only_their_vendors_queues_on_every_screen() ->
         assert board is not None and [r.queue.id for r in board.rows] == ["sales"]
         text = screen_text(app)
         assert "Sales" in text and "Support" not in text
+        assert "alice (supervisor · acme)" in text.splitlines()[0]
         await pilot.press("a")
         await wait_for(pilot, lambda: screen_title(app) == "Agents")
         await pilot.pause(0.1)

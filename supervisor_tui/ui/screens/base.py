@@ -11,6 +11,7 @@ from textual.widget import Widget
 
 from supervisor_tui.domain.board import Board, queue_name
 from supervisor_tui.domain.roles import role_may
+from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.gated import GatedKeys
 from supervisor_tui.ui.view import AppView
 from supervisor_tui.ui.widgets.incident_banner import IncidentBanner
@@ -22,6 +23,17 @@ def standing_alarm(app: AppView) -> str | None:
     if app.not_shared:
         return "NOT SHARED · NOT AUDITED"
     return "NOT AUDITED" if app.not_audited else None
+
+
+def _who(app: AppView) -> str:
+    """'sam (supervisor)'; a scoped user's scope too, short for 80 columns:
+    'alice (supervisor · acme)' for vendor:acme (the Vendors screen and help say more)."""
+    scope = app.state.vendors.scope
+    extra = ""
+    if scope is not None:
+        names = ", ".join(e.partition(":")[2] or e for e in scope.entries)
+        extra = f" · {clean(names, 16)}"
+    return f"{app.user} ({app.actions.role.value}{extra})"
 
 
 class BoardScreen(GatedKeys, Screen[None]):
@@ -113,7 +125,7 @@ class BoardScreen(GatedKeys, Screen[None]):
                     live_within_s=app.state.live_within_s(),
                     alerts=app.notices.unseen_count,
                     # Not on a wall: nobody at its keyboard, and it is always a viewer.
-                    who=None if app.wall else f"{app.user} ({app.actions.role.value})",
+                    who=None if app.wall else _who(app),
                     alarm=standing_alarm(app),
                 )
             )
