@@ -281,3 +281,38 @@ async def test_console_on_postgres_takes_an_item_and_survives_the_server_going_a
                        in screen_text(app), timeout=15)
         assert "notices unavailable: cannot read notices" in screen_text(app)
         assert app.is_running and app.board is not None
+
+
+def test_a_role_with_row_rights_only_uses_the_tables_their_owner_made(
+        pg_at: str, pg: pg_server.PgServer) -> None:
+    from supervisor_tui.crisis.incidents import IncidentStore
+    from supervisor_tui.crisis.paging import PageBook
+
+    owner = Store.open(pg_at)  # the owner's first start makes the tables
+    AuditLog(owner.db)
+    PageBook(owner.db)
+    owner.close()
+    schema = pg_at.rsplit("search_path%3D", 1)[1]
+    role = f"console_{schema}"
+    raw = psycopg.connect(pg.url, autocommit=True)
+    for sql in (f"CREATE ROLE {role} LOGIN", f"GRANT USAGE ON SCHEMA {schema} TO {role}",
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} "
+                f"TO {role}", f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}"):
+        raw.execute(sql)
+    try:
+        store = Store.open(pg_at.replace("postgres@", f"{role}@", 1))
+        log = AuditLog(store.db)
+        assert store.change_escalation("queue-sl:sales", TAKEN, "ann", T0).done
+        log.append(user="ann", role="supervisor", action="take", subject="s", outcome="done")
+        assert log.verify().ok
+        incident = IncidentStore(store.db).declare(title="Payments down", severity="major",
+                                                   queues=["sales"], user="ann", now=T0)
+        assert incident.id == 1
+        PageBook(store.db)
+        with pytest.raises(psycopg.Error, match=r"must be owner|permission denied"):
+            store.db.execute(f"DROP TABLE {AUDIT}")  # row rights only, as granted
+        store.close()
+    finally:
+        raw.execute(f"DROP OWNED BY {role}")
+        raw.execute(f"DROP ROLE {role}")
+        raw.close()

@@ -141,7 +141,7 @@ class Store:
         try:
             self._ensure_schema()
         except db.Error as err:
-            raise StoreError(f"cannot create the store's tables: {err}") from None
+            raise StoreError(f"cannot create the store's tables: {_first_line(err)}") from None
 
     @classmethod
     def open(cls, location: Path | str | None) -> Store:

@@ -166,6 +166,9 @@ _PG_SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {HEAD} (one INTEGER PRIMARY KEY CHECK (one = 1),"
     " high BIGINT NOT NULL)",
     f"INSERT INTO {HEAD} (one, high) VALUES (1, 0) ON CONFLICT DO NOTHING",
+)
+# The guards, made once (by the tables' owner: a console's role may not own them).
+_PG_GUARDS = (
     f"""CREATE OR REPLACE FUNCTION {AUDIT}_append_only() RETURNS trigger LANGUAGE plpgsql
     AS $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$""",
     f"CREATE OR REPLACE TRIGGER {AUDIT}_no_change BEFORE UPDATE OR DELETE ON {AUDIT}"
@@ -260,6 +263,11 @@ class AuditLog:
                 else:
                     for statement in _PG_SCHEMA:
                         self.db.ddl(statement)
+                    if not self.db.execute(
+                            "SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(?) AND"
+                            " tgname = ?", [AUDIT, f"{AUDIT}_no_truncate"]).fetchone():
+                        for statement in _PG_GUARDS:
+                            self.db.ddl(statement)
                 head = self._head()
         except self.db.Error as err:
             raise AuditError(f"cannot create the audit log: {_line(err)}") from None
