@@ -29,7 +29,8 @@ def responses() -> list[SurveyResponse]:
                               **kw)  # type: ignore[arg-type]
     # Ana (a1, team Red): CSAT 1 (a VIP, NPS 2) and 5 -> 50 % (n=2), NPS +0 (n=2).
     # Bo by name (team Red): CSAT 4 -> Red 67 % (n=3). Cy (Blue): NPS 9 only.
-    return [r("v1", csat=1, nps=2, tier=Tier.VIP, customer="cust-99", agent="a1",
+    # The customer's name is hostile (markup, an escape): shown as text, cleaned.
+    return [r("v1", csat=1, nps=2, tier=Tier.VIP, customer="[b]cust-99\x1b[2J", agent="a1",
               queue="sales", contact_id="c7"),
             r("v2", csat=5, nps=10, agent="a1", queue="sales"),
             r("v3", csat=4, agent="Bo", queue="support"),
@@ -70,7 +71,7 @@ async def test_tile_desk_and_agent_detail_at_80x24(tmp_path: Path) -> None:
                 break
             await pilot.press("down")
         assert grid.cursor_key == eid
-        assert "VIP low score: CSAT 1/5, NPS 2/10 from cust-99" in screen_text(app)
+        assert "VIP low score: CSAT 1/5, NPS 2/10 from [b]cust-99" in screen_text(app)
         await pilot.press("t")
         await wait_for(pilot, lambda: app.store is not None
                        and app.store.escalation_states().get(eid, {}).get("owner") == "ann")
