@@ -540,3 +540,22 @@ def test_adherence_section_says_what_is_missing() -> None:
     # Out more than scheduled (clocks): capped, never a negative adherence.
     capped = report_sections.adherence(1, "", {"s:a": (600.0, 900.0)}, {"s:a": ("Ann", "")})
     assert capped.tidy[0][3] == 0.0
+
+
+def test_a_channel_this_version_does_not_know_is_its_own_group() -> None:
+    from supervisor_tui.domain.intervals import IntervalPolicy
+    from supervisor_tui.domain.model import SLFormula
+    from supervisor_tui.domain.report import build
+
+    window = Window(datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC),
+                    "day")
+    row: dict[str, Any] = dict.fromkeys(INTERVAL_COUNTERS, 0) | {
+        "queue_id": "texts", "channel": "sms", "interval_minutes": 30, "sl_target": 0.9,
+        "threshold_s": 60.0, "complete": 1, "offered": 4, "answered": 4,
+        "answered_within_threshold": 3, "interval_start": "2026-11-23T09:00:00+00:00"}
+    rep = build(day=date(2026, 11, 23), policy=IntervalPolicy(30, "UTC"), window=window,
+                generated_at=window.end, formula=SLFormula.ANSWERED_AND_ABANDONED_AFTER,
+                min_sample=10, rows=[row], groups={}, occurrences=[], incidents=[])
+    assert [g.scope for g in rep.channel_groups] == ["sms"]
+    assert rep.channel_groups[0].kpi("service_level").value == 0.75
+    assert rep.missed[0].small_sample  # 4 contacts, under min_sample: flagged

@@ -434,7 +434,7 @@ def build(*, day: date, policy: IntervalPolicy, window: Window, generated_at: da
                        for name, members in groups.items() if group_rows[name])
     by_channel_group: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
-        by_channel_group.setdefault(group_of(str(row["channel"])), []).append(row)
+        by_channel_group.setdefault(_channel_group(str(row["channel"])), []).append(row)
     channel_groups = tuple(scope("channel_group", g, by_channel_group[g], window, formula)
                            for g in sorted(by_channel_group))
     zone = policy.zone
@@ -464,6 +464,15 @@ def build(*, day: date, policy: IntervalPolicy, window: Window, generated_at: da
         escalations=escalations(occurrences, window, generated_at),
         incidents=tuple(incidents), sections=tuple(sections),
         partial=generated_at < window.end)
+
+
+def _channel_group(channel: str) -> str:
+    # A channel this version does not know (a row written by a newer console) is its own
+    # group rather than a crash or a wrong group.
+    try:
+        return group_of(channel)
+    except ValueError:
+        return channel
 
 
 def _local_label(f: IntervalFigures, zone: Any) -> str:
