@@ -209,3 +209,31 @@ async def test_wall_vendors_view_worst_first() -> None:
         assert [line.split()[0] for line in lines] == ["Acme", "Globex", "Offshore"]
         assert re.search(r"✓ 75% n32\s+70%/20s\s+4:00\s+10\.5%\s+2\s+abandon, AHT",
                          lines[0]), lines[0]
+
+
+async def test_hostile_site_names_are_shown_as_text() -> None:
+    from datetime import timedelta
+
+    from supervisor_tui.domain.model import Agent, AgentState, AgentStateKind
+    from tests import hostile
+
+    names = [*hostile.HOSTILE[:40], "[bold red]Evil[/]\x1b]0;owned\x07", "[@click=app.quit]x[/]"]
+    snap = vendor_centre()
+    agents = tuple(Agent(id=f"h{i}", source="pbx", name=f"Agent {i}", site=name or "x",
+                         state=AgentState(kind=AgentStateKind.AVAILABLE,
+                                          since=T0 - timedelta(seconds=i)))
+                   for i, name in enumerate(names))
+    queues = tuple(q.model_copy(update={"site": "[blink]Q[/]\x1b[2J"}) for q in snap.queues)
+    snap = snap.model_copy(update={"agents": snap.agents + agents, "queues": queues})
+    app = SupervisorApp(parse_config({"console": {"timezone": "UTC", "poll_interval_s": 0.1}},
+                                     "test"), [ScriptedSource([snap])],
+                        store=Store.open(None), clock=lambda: T0)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await open_vendors(pilot)
+        text = screen_text(app)
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text)
+        assert "[bold red]Evil[/]" in text and "[@click=app.quit]x[/]" in text
+        assert "[blink]Q[/]" in text  # the queues' vendor, named by their source
+        await pilot.press("end", "enter")
+        await pilot.pause(0.2)
+        assert app.is_running
