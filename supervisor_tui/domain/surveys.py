@@ -33,7 +33,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from supervisor_tui.domain.model import Snapshot, Tier
+from supervisor_tui.domain.model import Name, Snapshot, Tier
 
 CSAT_MIN, CSAT_MAX = 1, 5
 NPS_MIN, NPS_MAX = 0, 10
@@ -65,15 +65,16 @@ class SurveyResponse(BaseModel):
     tool: SurveyTool
     response_id: str = Field(min_length=1, max_length=200)
     answered_at: datetime
-    contact_id: str | None = None
-    queue: str | None = None
-    agent: str | None = None
-    team: str | None = None
-    customer: str | None = None
+    # Display text is cleaned however the response was made (a shape, a stored row).
+    contact_id: Name | None = None
+    queue: Name | None = None
+    agent: Name | None = None
+    team: Name | None = None
+    customer: Name | None = None
     tier: Tier | None = None
     csat: int | None = Field(None, ge=CSAT_MIN, le=CSAT_MAX)
     nps: int | None = Field(None, ge=NPS_MIN, le=NPS_MAX)
-    survey_id: str | None = None
+    survey_id: Name | None = None
 
     @property
     def key(self) -> str:
