@@ -559,3 +559,14 @@ def test_a_channel_this_version_does_not_know_is_its_own_group() -> None:
     assert [g.scope for g in rep.channel_groups] == ["sms"]
     assert rep.channel_groups[0].kpi("service_level").value == 0.75
     assert rep.missed[0].small_sample  # 4 contacts, under min_sample: flagged
+
+
+def test_a_dst_day_is_25_hours(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Paris falls back on 2026-10-25: the local day is 25 h, 22:00 UTC to 23:00 UTC.
+    db = tmp_path / "dst.db"
+    Store.open(db).close()
+    main(["report", "--date", "2026-10-25", "--db", str(db), "--format", "json",
+          "--config", str(config_file(tmp_path, "Europe/Paris"))])
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["window_start_utc"], doc["window_end_utc"]) == (
+        "2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z")
