@@ -13,7 +13,7 @@ model boundary: the store may hold rows written by any console.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -150,9 +150,12 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 def export_day(kind: str, store: Store, day: date, policy: IntervalPolicy,
-               queue_id: str | None = None, fmt: str = "csv") -> tuple[str, int]:
+               queue_id: str | None = None, fmt: str = "csv",
+               queues: Collection[str] | None = None) -> tuple[str, int]:
     """``kind``'s rows of the centre's local ``day`` (one queue or all) as CSV or JSON
-    text, and how many. Raises StoreError."""
+    text, and how many. ``queues``: only rows of these queues (a scoped user's,
+    [roles.scopes]); an escalation about no queue (an agent's) is then left out.
+    Raises StoreError."""
     zone = policy.zone
     start, end = day_bounds(day, policy)
     if kind == "abandoned":
@@ -165,6 +168,8 @@ def export_day(kind: str, store: Store, day: date, policy: IntervalPolicy,
         records = agent_records(store, day, zone, queue_id)
     else:
         raise ValueError(f"unknown export {kind!r}")
+    if queues is not None and kind in ("abandoned", "escalations"):
+        records = [r for r in records if r["queue_id"] in queues]
     columns = KINDS[kind][1]
     text = (to_json(kind, day, zone, columns, records) if fmt == "json"
             else to_csv(records, columns))

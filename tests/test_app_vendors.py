@@ -237,3 +237,30 @@ async def test_hostile_site_names_are_shown_as_text() -> None:
         await pilot.press("end", "enter")
         await pilot.pause(0.2)
         assert app.is_running
+
+
+async def test_a_scoped_users_export_holds_only_their_queues(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    from datetime import timedelta
+
+    from supervisor_tui.store.abandoned import AbandonedRecorder
+    from supervisor_tui.ui.screens.abandoned import AbandonedScreen
+    from tests.test_app_export_events import export_to
+
+    db = tmp_path / "s.db"
+    store = Store.open(db)  # another console on the host recorded every queue's abandons
+    AbandonedRecorder().record(store, vendor_centre().abandoned, T0, timedelta(days=2))
+    store.close()
+    data = {"console": {"timezone": "UTC", "poll_interval_s": 0.1}, **VENDOR_CONFIG}
+    app = SupervisorApp(parse_config(data, "test"), [ScriptedSource([vendor_centre()])],
+                        store=Store.open(db), clock=lambda: T0, user="alice")
+    target = tmp_path / "abandoned.csv"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, AbandonedScreen)
+                       and "Abandoned today" in screen_text(app))
+        said = await export_to(pilot, "x", target)
+        assert "1 abandoned contact row(s) written" in said, said
+        rows = list(csv.DictReader(target.open(encoding="utf-8", newline="")))
+        assert [r["abandoned_id"] for r in rows] == ["x1"]  # not Support's x2

@@ -235,7 +235,8 @@ class AbandonedScreen(BoardScreen):
         today = self.sup.state.local(board.taken_at).date()
         ask_export(self, "Export today's abandoned contacts (CSV, short ones included) to",
                    f"abandoned-{today}.csv",
-                   lambda: export_day("abandoned", store, today, policy),
+                   lambda: export_day("abandoned", store, today, policy,
+                                      queues=self.scope_queues()),
                    "abandoned contact")
 
     def _callback_queue(self, ab: AbandonedContact) -> str | None:

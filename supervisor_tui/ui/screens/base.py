@@ -50,6 +50,12 @@ class BoardScreen(GatedKeys, Screen[None]):
     def sup(self) -> AppView:
         return cast("AppView", self.app)
 
+    def scope_queues(self) -> frozenset[str] | None:
+        """The queues this user may see ([roles.scopes]); None: every queue. Exports
+        from the shared store use it (the board is already narrowed)."""
+        scope = self.sup.state.vendors.scope
+        return None if scope is None else scope.queue_ids
+
     def queue_name(self, queue_id: str | None, width: int = 40) -> str:
         return queue_name(self.sup.board, queue_id, width)
 

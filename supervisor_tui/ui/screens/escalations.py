@@ -588,7 +588,8 @@ class EscalationDeskScreen(BoardScreen):
         today = self.sup.state.local(board.taken_at).date()
         ask_export(self, "Export today's escalations (CSV: each occurrence, who took it "
                    "and when) to", f"escalations-{today}.csv",
-                   lambda: export_day("escalations", store, today, policy), "escalation")
+                   lambda: export_day("escalations", store, today, policy,
+                                      queues=self.scope_queues()), "escalation")
 
     def title_text(self) -> str:
         return "Escalations"
