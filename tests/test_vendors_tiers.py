@@ -310,3 +310,30 @@ def test_tier_split_and_site_over_the_wire() -> None:
     sales["tiers"]["day"]["vip"].update(queue_id="sales", answered=99)
     with pytest.raises(ProtocolError):
         parse_snapshot(wire)
+
+
+def test_scoped_intraday_sums_hold_only_the_scopes_queues() -> None:
+    from typing import Any, cast
+
+    from supervisor_tui.store import INTERVAL_COUNTERS
+    from supervisor_tui.store.rows import IntervalRow
+    from supervisor_tui.ui.vendor_state import scoped_sums
+
+    def row(qid: str, channel: str, start: str, offered: int, needed: int | None,
+            complete: int = 1, target: float = 0.8) -> IntervalRow:
+        data: dict[str, Any] = dict.fromkeys(INTERVAL_COUNTERS, 0)
+        data.update(queue_id=qid, interval_start=start, interval_minutes=30, channel=channel,
+                    offered=offered, answered=offered, sl_target=target, threshold_s=20.0,
+                    agents_staffed_at_close=2.0, agents_needed_at_close=needed,
+                    complete=complete)
+        return cast(IntervalRow, data)
+
+    rows = [row("sales", "voice", "10:00", 5, 3), row("vip", "voice", "10:00", 2, None, 0),
+            row("other", "voice", "10:00", 40, 9), row("support", "chat", "10:00", 7, 1),
+            row("sales", "voice", "10:30", 4, None), row("vip", "voice", "10:30", 1, None)]
+    got = scoped_sums(rows, {"sales", "vip"}, ["voice"])
+    assert [(r["interval_start"], r["offered"], r["answered"], r["agents_staffed_at_close"],
+             r["agents_needed_at_close"], r["complete"]) for r in got] == [
+        ("10:00", 7, 7, 4.0, 3, 0), ("10:30", 5, 5, 4.0, None, 1)]
+    assert {r["queue_id"] for r in got} == {"*"}
+    assert rows[0]["offered"] == 5  # the store's rows are not changed

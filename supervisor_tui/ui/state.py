@@ -53,7 +53,7 @@ from supervisor_tui.store.escalation_log import record_escalations
 from supervisor_tui.store.rows import Callback, IntervalRow
 from supervisor_tui.survey_feed import SurveyKeeper
 from supervisor_tui.ui.forecast_state import ForecastKeeper
-from supervisor_tui.ui.vendor_state import VendorDesk
+from supervisor_tui.ui.vendor_state import VendorDesk, scoped_sums
 
 
 class ConsoleState:
@@ -410,6 +410,10 @@ class ConsoleState:
             return []
         try:
             if channels is not None:
+                scope = self.vendors.scope
+                if scope is not None:  # a scoped user: only their queues' rows summed
+                    return scoped_sums(self.store.intervals(start, end), scope.queue_ids,
+                                       channels)
                 return self.store.interval_sums(start, end, channels)
             return self.store.intervals(start, end, queue_id)
         except StoreError as err:
