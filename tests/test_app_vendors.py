@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from rich.text import Text
 
 from supervisor_tui.config import parse_config
@@ -264,3 +265,24 @@ async def test_a_scoped_users_export_holds_only_their_queues(tmp_path) -> None: 
         assert "1 abandoned contact row(s) written" in said, said
         rows = list(csv.DictReader(target.open(encoding="utf-8", newline="")))
         assert [r["abandoned_id"] for r in rows] == ["x1"]  # not Support's x2
+
+
+async def test_vendor_adherence_from_the_loaded_schedule(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """tests/test_app_schedule.py's morning: team Red (Ana 25 of 25 min, Bo 5 of 20 after
+    grace) adheres 30 of 45 scheduled minutes = 67%, under Acme's 90%: missed."""
+    from tests.test_app_schedule import SCHEDULE, snapshot
+
+    watch = tmp_path / "schedule.csv"
+    watch.write_text(SCHEDULE, encoding="utf-8")
+    vendors = {"acme": {"name": "Acme BPO", "teams": ["Red"], "queues": ["sales"],
+                        "contract": {"adherence_min": 0.9}}}
+    data = {"console": {"timezone": "UTC", "poll_interval_s": 0.1}, "vendors": vendors,
+            "schedule": {"watch": str(watch), "grace_min": 5, "escalate_after_min": 10}}
+    app = SupervisorApp(parse_config(data, "test"), [ScriptedSource([snapshot(0)])],
+                        store=Store.open(tmp_path / "s.db"), clock=lambda: T0)
+    async with app.run_test(size=(200, 30)) as pilot:
+        await open_vendors(pilot)
+        await wait_for(pilot, lambda: "67% ≥90%" in line_of(app, "Acme BPO"))
+        grid = app.screen.query_one("#vendors", Grid)
+        acme = next(v for v in grid._input if v.key == "acme")
+        assert acme.adherence == pytest.approx(30 / 45) and "adherence" in acme.misses
