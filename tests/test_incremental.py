@@ -129,6 +129,10 @@ def test_board_with_the_metrics_memo_equals_one_worked_out_afresh(
         over = [c for c in snap.contacts if c.state == "waiting" and (
             snap.taken_at - c.entered_at).total_seconds() > queues[c.queue_id].threshold_s]
         assert board.over_threshold_count == len(over), f"poll {step}"
+        waiting = [c.entered_at for c in snap.contacts if c.state == "waiting"]
+        assert (board.waiting, board.oldest_waiting_since) == (len(waiting), min(waiting))
+        assert {q: sorted(a.id for a in ags) for q, ags in board.agents_by_queue.items()} \
+            == {r.queue.id: sorted(a.id for a in r.serving) for r in fresh.rows}
         rank = {"vip": 0, "gold": 1, "standard": 2}
         order = sorted(range(len(over)), key=lambda i: (  # the board's rule, stable
             (over[i].entered_at - snap.taken_at).total_seconds()

@@ -519,48 +519,60 @@ def build_board(
     idx = index if index is not None else build_index(snapshot)
     waiting_by_queue, agents_by_queue = idx.waiting_by_queue, idx.agents_by_queue
 
+    # One pass over the queues (5,000 on a big floor), everything the board needs taken
+    # on the way; each row costs a few dictionary reads unless contacts wait past it.
     rows: list[QueueRow] = []
+    rows_by_id: dict[str, QueueRow] = {}
+    serving_by_queue: dict[str, tuple[Agent, ...]] = {}
     escalated: list[EscalatedContact] = []  # each queue's worst few (the strip's candidates)
     over_count = 0
+    beyond_index = 0  # waiting the platform counts that the contacts listed do not show
+    oldest_all: datetime | None = None
     live_of = snapshot.queue_live.get
+    interval_of, day_of = snapshot.interval_stats.get, snapshot.day_stats.get
+    waiting_of, serving_of = waiting_by_queue.get, agents_by_queue.get
     for queue in snapshot.queues:
-        waiting = waiting_by_queue.get(queue.id, [])
-        interval_stats = snapshot.interval_stats.get(queue.id) or QueueStats(
-            queue_id=queue.id, window_start=snapshot.interval_start
+        qid = queue.id
+        waiting = waiting_of(qid, ())
+        interval_stats = interval_of(qid) or QueueStats(
+            queue_id=qid, window_start=snapshot.interval_start
         )
-        day_stats = snapshot.day_stats.get(queue.id) or QueueStats(
-            queue_id=queue.id, window_start=snapshot.day_start
-        )
+        day_stats = day_of(qid) or QueueStats(queue_id=qid, window_start=snapshot.day_start)
         over = 0
+        listed = len(waiting)
+        count, oldest = listed, None
         if waiting:
             over = _over_threshold(waiting, now, queue, queue.threshold_s * threshold_factor,
                                    strip_size, escalated)
             over_count += over
-        count = len(waiting)
-        oldest = waiting[0].entered_at if waiting else None
-        live = live_of(queue.id)
+            oldest = waiting[0].entered_at
+        live = live_of(qid)
         if live is not None:  # counted by the platform: never show fewer than it says
             count = max(count, live.waiting)
+            beyond_index += count - listed
             if live.oldest_waiting_since is not None and (
                     oldest is None or live.oldest_waiting_since < oldest):
                 oldest = live.oldest_waiting_since
-        rows.append(
-            _queue_row(
-                queue=queue,
-                waiting=count,
-                oldest_waiting_since=oldest,
-                over_threshold=over,
-                interval_stats=interval_stats,
-                day_stats=day_stats,
-                serving=tuple(agents_by_queue.get(queue.id, ())),
-                taken_at=now,
-                formula=formula,
-                max_occupancy=max_occupancy,
-                live_target=queue.id in live_targets,
-                shared=shared,
-            )
+        if oldest is not None and (oldest_all is None or oldest < oldest_all):
+            oldest_all = oldest
+        serving = tuple(serving_of(qid, ()))
+        row = _queue_row(
+            queue=queue,
+            waiting=count,
+            oldest_waiting_since=oldest,
+            over_threshold=over,
+            interval_stats=interval_stats,
+            day_stats=day_stats,
+            serving=serving,
+            taken_at=now,
+            formula=formula,
+            max_occupancy=max_occupancy,
+            live_target=qid in live_targets,
+            shared=shared,
         )
-    rows_by_id = {r.queue.id: r for r in rows}
+        rows.append(row)
+        rows_by_id[qid] = row
+        serving_by_queue[qid] = serving
 
     # Worst first: how far past their own queue's threshold, VIPs breaking ties.
     tier_rank = {"vip": 0, "gold": 1, "standard": 2}
@@ -574,10 +586,8 @@ def build_board(
         snapshot=snapshot,
         rows=tuple(rows),
         rows_by_id=rows_by_id,
-        waiting=idx.waiting + sum(r.waiting - len(waiting_by_queue.get(r.queue.id, ()))
-                                  for r in rows),
-        oldest_waiting_since=min((r.oldest_waiting_since for r in rows
-                                  if r.oldest_waiting_since is not None), default=None),
+        waiting=idx.waiting + beyond_index,
+        oldest_waiting_since=oldest_all,
         agents=metrics.AgentTally(
             available=idx.count(AgentStateKind.AVAILABLE),
             on_contact=idx.count(AgentStateKind.ON_CONTACT),
@@ -588,7 +598,7 @@ def build_board(
         over_threshold_count=over_count,
         teams=idx.teams,
         waiting_by_queue=waiting_by_queue,
-        agents_by_queue={r.queue.id: r.serving for r in rows},
+        agents_by_queue=serving_by_queue,
         windows=shared.windows,
         index=idx,
         min_sample=min_sample,

@@ -434,8 +434,23 @@ class DashboardScreen(BoardScreen):
         self.query_one("#escalation-list", LeanText).update(
             Text.assemble(desk, "\n", escalation_list(board, age, frozen)))
 
+    _desk: tuple[object, object, Text] | None = None  # (escalations, states, line)
+
     def _desk_line(self) -> Text:
-        """The escalation desk in one line: counts by severity and who owns what."""
+        """The escalation desk in one line: counts by severity and who owns what.
+
+        Thousands of escalations at 50,000 agents: the line is kept while neither the
+        escalations nor the shared states were renewed (and no snooze can run out)."""
+        escalations, states = self.sup.escalations, self.sup.state.escalation_states
+        kept = self._desk
+        if kept is not None and kept[0] is escalations and kept[1] is states:
+            return kept[2]
+        line = self._desk_text()
+        snoozed = any(st["state"] == "snoozed" for st in states.values())
+        self._desk = None if snoozed else (escalations, states, line)
+        return line
+
+    def _desk_text(self) -> Text:
         shown = [e for e in self.sup.escalations if not self.sup.state.is_handled(e)]
         counts = count_by_severity(shown)
         crit, warn, info = (counts[s] for s in (Severity.CRITICAL, Severity.WARNING,
