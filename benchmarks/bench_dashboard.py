@@ -1,27 +1,44 @@
-"""Dashboard at scale: a simulated centre of 1,000 queues and 10,000 agents polled every
-second, headless at 200x60.
+"""The console at scale: simulated centres polled every second, headless at 200x60.
 
-Measures, per poll, the time from the poll result arriving in the app to the screen
-having been refreshed with it (``call_after_refresh``), the process CPU over the run
-(simulator included: it runs in the same process, as it does for real), and the time
-from start-up to the first screen with data.
+By default one run measures 1,000 queues / 10,000 agents and 5,000 queues / 50,000
+agents, each on the dashboard and on the agents screen (four fresh processes, so start-up
+and memory are each configuration's own), and prints the 50k/10k ratios of the same run.
+Per configuration:
 
-    .venv/bin/python benchmarks/bench_dashboard.py [--queues 1000] [--agents 10000]
-        [--seconds 30] [--screen dashboard|agents]
+- poll -> painted: from the poll result arriving in the app to the screen having been
+  refreshed with it (``call_after_refresh``): the console's cost. The source's own cost
+  (the simulator advancing and building its snapshot, in the same process and event
+  loop, as it runs for real) is measured apart: ``source ms``.
+- after paint: the escalation rules and the collector's pass that follow each paint.
+- changed per poll: agents and contacts that are new objects since the last poll (what
+  a change-proportional console has to read), and the objects the console's index read
+  (``IndexBuilder.reads``: new ones and those they replaced), a measure that does not
+  depend on the machine's load.
+- first data: process start to the first screen with data (simulator warm-up included),
+  and the console's part of it: from the app's start, less the source's own polls.
+- RSS at the end and its peak (``VmHWM``), from /proc.
+
+    .venv/bin/python benchmarks/bench_dashboard.py [--seconds 30]
+    .venv/bin/python benchmarks/bench_dashboard.py --one --queues 5000 --agents 50000 \
+        --screen agents [--seconds 30] [--occupancy 0.9]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
+from typing import Any
 
-from supervisor_tui.config import parse_config
-from supervisor_tui.sim.config import scaled_centre
-from supervisor_tui.sources.simulator import SimulatorSource
-from supervisor_tui.store import Store
-from supervisor_tui.ui.app import SupervisorApp
+STARTED = time.perf_counter()  # start-up includes imports, building and warming the centre
+
+SIZES = ((1000, 10000), (5000, 50000))
+SCREENS = ("dashboard", "agents")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -29,32 +46,86 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
-async def run(queues: int, agents: int, seconds: float, screen: str,
-              occupancy: float | None) -> None:
-    started = time.perf_counter()  # start-up includes building and warming the centre
+def proc_status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+async def run_one(queues: int, agents: int, seconds: float, screen: str,
+                  occupancy: float | None) -> dict[str, Any]:
+    from supervisor_tui.config import parse_config
+    from supervisor_tui.domain.model import Snapshot
+    from supervisor_tui.sim.config import scaled_centre
+    from supervisor_tui.sources.simulator import SimulatorSource
+    from supervisor_tui.store import Store
+    from supervisor_tui.ui.app import SupervisorApp
+
     config = parse_config({"console": {"timezone": "UTC", "poll_interval_s": 1.0}}, "bench")
     sim = (scaled_centre(queues=queues, agents=agents) if occupancy is None
            else scaled_centre(queues=queues, agents=agents, occupancy=occupancy))
     source = SimulatorSource("simulator", config.console.policy, sim)
     app = SupervisorApp(config, [source], store=Store.open(None))
     latencies: list[float] = []
+    after_paint: list[float] = []
+    source_ms: list[float] = []
+    changed_agents: list[int] = []
+    changed_contacts: list[int] = []
+    computed: list[int] = []
     first_data: list[float] = []
-    original = app.apply_poll
+    first_console: list[float] = []  # the app's start to first data, less the source's work
+    app_start: list[float] = []
+    last: list[Snapshot] = []
+
+    original_snapshot = source.snapshot
+
+    async def timed_snapshot() -> Snapshot:
+        t0 = time.perf_counter()
+        snap = await original_snapshot()
+        source_ms.append((time.perf_counter() - t0) * 1000)
+        return snap
+
+    source.snapshot = timed_snapshot  # type: ignore[method-assign]
+    original_apply = app.apply_poll
+    original_escalations = app._update_escalations
+
+    def timed_escalations(snapshot: Snapshot) -> None:
+        t0 = time.perf_counter()
+        original_escalations(snapshot)
+        after_paint.append((time.perf_counter() - t0) * 1000)
+
+    app._update_escalations = timed_escalations  # type: ignore[method-assign]
 
     def timed_apply(result):  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
+        reads_before = app.state.indexer.reads
 
         def painted() -> None:
             latencies.append((time.perf_counter() - t0) * 1000)
+            computed.append(app.state.indexer.reads - reads_before)
             if not first_data:
-                first_data.append(time.perf_counter() - started)
-
+                first_data.append(time.perf_counter() - STARTED)
+                first_console.append(time.perf_counter() - app_start[0]
+                                     - sum(source_ms) / 1000)
+            # Counted after the clock stopped: what the source renewed (identities only).
+            snap = result.snapshot
+            if snap is not None and last:
+                before = last[0]
+                kept = sum(a is b for a, b in zip(snap.agents, before.agents, strict=False))
+                changed_agents.append(len(snap.agents) - kept)
+                old = {id(c) for c in before.contacts}
+                changed_contacts.append(sum(id(c) not in old for c in snap.contacts))
+            if snap is not None:
+                last[:] = [snap]
         # Registered first so it fires at the refresh that shows this poll, before the
         # escalation pass the app schedules after that same refresh.
         app.call_after_refresh(painted)
-        original(result)
+        original_apply(result)
 
     app.apply_poll = timed_apply  # type: ignore[method-assign]
+    app_start.append(time.perf_counter())
     async with app.run_test(size=(200, 60)) as pilot:
         if screen == "agents":
             await pilot.press("a")
@@ -62,25 +133,80 @@ async def run(queues: int, agents: int, seconds: float, screen: str,
         await asyncio.sleep(seconds)
         cpu = time.process_time() - cpu0
         wall = time.perf_counter() - wall0
-    steady = latencies[2:] or latencies
-    print(f"centre: {queues} queues, {agents} agents (occupancy {occupancy or 'default'}), "
-          f"screen {screen}, 200x60, poll 1 s")
-    print(f"polls painted: {len(latencies)} in {wall:.1f} s")
-    print(f"poll -> painted ms: median {statistics.median(steady):.1f}, "
-          f"p95 {pct(steady, 95):.1f}, max {max(steady):.1f}")
-    print(f"process CPU: {cpu / wall * 100:.1f}% of one core (simulator included)")
-    print(f"start-up to first data on screen: {first_data[0]:.2f} s (incl. simulator warm-up)")
+    steady = latencies[2:] or latencies  # the first polls include start-up work
+
+    def dist(values: list[float]) -> dict[str, float]:
+        values = values[2:] or values
+        return {"median": statistics.median(values), "p95": pct(values, 95),
+                "max": max(values)}
+
+    return {
+        "queues": queues, "agents": agents, "screen": screen, "polls": len(latencies),
+        "painted": dist(steady), "source": dist(source_ms), "after": dist(after_paint),
+        "changed_agents": statistics.median(changed_agents or [0]),
+        "changed_contacts": statistics.median(changed_contacts or [0]),
+        "contacts": len(last[0].contacts) if last else 0,
+        "computed": statistics.median(computed[2:] or computed or [0]),
+        "cpu_pct": cpu / wall * 100, "first_data_s": first_data[0] if first_data else None,
+        "first_console_s": first_console[0] if first_console else None,
+        "setup_s": app_start[0] - STARTED,
+        "rss_mib": proc_status_kib("VmRSS") / 1024, "peak_mib": proc_status_kib("VmHWM") / 1024,
+    }
+
+
+def show(r: dict[str, Any]) -> None:
+    p, s, a = r["painted"], r["source"], r["after"]
+    print(f"{r['queues']:>5} queues / {r['agents']:>6} agents, {r['screen']:<9} "
+          f"({r['polls']} polls): poll -> painted median {p['median']:.0f} ms, "
+          f"p95 {p['p95']:.0f}, max {p['max']:.0f}")
+    print(f"      changed per poll (median): {r['changed_agents']:.0f} agents, "
+          f"{r['changed_contacts']:.0f} of {r['contacts']} contacts; objects read by the "
+          f"index {r['computed']:.0f} (of {r['agents'] + r['contacts']})")
+    print(f"      source (simulator step + snapshot) median {s['median']:.0f} ms, "
+          f"p95 {s['p95']:.0f}; after paint (escalations, GC) median {a['median']:.0f} ms, "
+          f"p95 {a['p95']:.0f}")
+    print(f"      first data {r['first_data_s']:.2f} s from process start (imports and the "
+          f"simulator's centre and warm-up {r['setup_s']:.2f} s); the console's part "
+          f"{r['first_console_s']:.2f} s (app start to first data, less the source's polls)")
+    print(f"      RSS {r['rss_mib']:.0f} MiB "
+          f"(peak {r['peak_mib']:.0f}); CPU {r['cpu_pct']:.0f}% of one core")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--one", action="store_true", help="one configuration, this process")
+    parser.add_argument("--json", action="store_true", help="(with --one) print JSON")
     parser.add_argument("--queues", type=int, default=1000)
     parser.add_argument("--agents", type=int, default=10000)
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--screen", choices=["dashboard", "agents"], default="dashboard")
+    parser.add_argument("--screen", choices=SCREENS, default="dashboard")
     parser.add_argument("--occupancy", type=float, help="offered load per agent (0-1)")
     args = parser.parse_args()
-    asyncio.run(run(args.queues, args.agents, args.seconds, args.screen, args.occupancy))
+    if args.one:
+        result = asyncio.run(run_one(args.queues, args.agents, args.seconds, args.screen,
+                                     args.occupancy))
+        print(json.dumps(result)) if args.json else show(result)
+        return
+    print(f"load average before: {os.getloadavg()[0]:.2f} (2-core machine shared: "
+          "compare ratios within one run)")
+    results: dict[tuple[int, str], dict[str, Any]] = {}
+    for screen in SCREENS:
+        for queues, agents in SIZES:
+            cmd = [sys.executable, __file__, "--one", "--json", "--queues", str(queues),
+                   "--agents", str(agents), "--seconds", str(args.seconds),
+                   "--screen", screen]
+            if args.occupancy is not None:
+                cmd += ["--occupancy", str(args.occupancy)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            result = json.loads(out.strip().splitlines()[-1])
+            results[(agents, screen)] = result
+            show(result)
+    for screen in SCREENS:
+        small, big = results[(SIZES[0][1], screen)], results[(SIZES[1][1], screen)]
+        print(f"{screen}: 50k / 10k p95 {big['painted']['p95'] / small['painted']['p95']:.2f}x"
+              f", median {big['painted']['median'] / small['painted']['median']:.2f}x; "
+              f"changed agents {big['changed_agents'] / max(small['changed_agents'], 1):.1f}x")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

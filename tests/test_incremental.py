@@ -214,3 +214,21 @@ def test_agent_escalations_read_from_the_since_prefix_equal_the_rule_on_every_ag
         assert held == expected, f"poll {step}"
         seen += len(held)
     assert seen > POLLS
+
+
+def test_the_index_reads_only_objects_that_changed(churn: list[Snapshot]) -> None:
+    """A deterministic measure of per-poll cost: objects whose fields the index read."""
+    builder = IndexBuilder()
+    builder.index(churn[0])
+    first = builder.reads
+    assert first == len(churn[0].agents) + len(churn[0].contacts)  # the first: everything
+    for before, snap in pairwise(churn):
+        reads = builder.reads
+        builder.index(snap)
+        new_agents = sum(a is not b for a, b in zip(snap.agents, before.agents, strict=True))
+        old = set(map(id, before.contacts))
+        new_contacts = sum(id(c) not in old for c in snap.contacts)
+        gone_contacts = len(before.contacts) - (len(snap.contacts) - new_contacts)
+        assert builder.reads - reads == 2 * new_agents + new_contacts + gone_contacts
+    builder.index(churn[-1])  # the same snapshot again: nothing read
+    assert builder.reads - reads == 2 * new_agents + new_contacts + gone_contacts

@@ -78,6 +78,9 @@ class IndexBuilder:
         self._kind_lists: dict[str, list[Agent]] = {k: [] for k in AgentStateKind}
         self._snapshot: Snapshot | None = None
         self._index: SnapshotIndex | None = None
+        #: agent and contact objects whose fields were read so far (new ones and the ones
+        #: they replaced): what the benchmark shows follows change, not the centre's size
+        self.reads = 0
 
     def index(self, snapshot: Snapshot) -> SnapshotIndex:
         if snapshot is self._snapshot and self._index is not None:
@@ -122,6 +125,7 @@ class IndexBuilder:
         added_ids = ids - self._contact_ids
         known = self._contacts
         dirty: set[str] = set()
+        self.reads += len(removed_ids) + len(added_ids)
         for key in removed_ids:
             c = known.pop(key)
             self._flagged.pop(key, None)
@@ -160,6 +164,7 @@ class IndexBuilder:
         skills: set[str] = set()
         kinds: set[str] = set()
         teams = False
+        self.reads += len(removed) + len(added)
         for a in removed:
             kind = a.state.kind
             self._by_kind.get(kind, {}).pop(id(a), None)
