@@ -286,3 +286,14 @@ async def test_vendor_adherence_from_the_loaded_schedule(tmp_path) -> None:  # t
         grid = app.screen.query_one("#vendors", Grid)
         acme = next(v for v in grid._input if v.key == "acme")
         assert acme.adherence == pytest.approx(30 / 45) and "adherence" in acme.misses
+
+
+async def test_a_scope_naming_nothing_known_is_said_once() -> None:
+    app = console(user="zoe", roles={"scopes": {"zoe": ["vendor:initech"]}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await wait_for(pilot, lambda: any("vendor:initech names no configured vendor"
+                                          in n.message for n in app._notifications))
+        assert app.board is not None and app.board.rows == ()
+        await pilot.pause(0.3)  # more polls: not said again
+        assert sum("initech" in n.message for n in app._notifications) == 1

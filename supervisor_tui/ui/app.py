@@ -341,6 +341,10 @@ class SupervisorApp(App[None]):
             said = state.record_history(board)
             if said:  # a new problem saving history: the status bar keeps saying it
                 self.notify(said, severity="warning", timeout=10)
+            if state.vendors.said:  # a scope naming nothing known: once
+                self.notify(state.vendors.said, title="Scope", severity="warning",
+                            timeout=15)
+                state.vendors.said = None
             if state.schedule_said:  # the watched schedule file, once per new problem
                 self.notify(state.schedule_said, title="Schedule", severity="warning",
                             timeout=15)

@@ -72,6 +72,9 @@ class VendorDesk:
         #: how one agent's adherence is read (set by the console when a schedule exists)
         self.adherence_of: AgentAdherence | None = None
         self._cache: dict[tuple[str, str, str | None], object] = {}
+        self._unknown_said: tuple[str, ...] = ()
+        #: a scope problem not yet announced (the app pops it once)
+        self.said: str | None = None
         self._cache_for: Board | None = None
 
     @property
@@ -96,6 +99,12 @@ class VendorDesk:
         if scope is None:
             return snapshot
         scope.resolve(snapshot, self.rules, self._config().groups)
+        if scope.unknown != self._unknown_said:  # said once per change, not every poll
+            self._unknown_said = scope.unknown
+            if scope.unknown:
+                self.said = (f"[roles.scopes] {scope.user}: {', '.join(scope.unknown)} "
+                             "names no configured vendor or group, and no source reports "
+                             "it: those queues are not shown")
         return narrow(snapshot, scope, self.rules)
 
     def observe(self, snapshot: Snapshot) -> None:
