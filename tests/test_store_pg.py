@@ -316,3 +316,65 @@ def test_a_role_with_row_rights_only_uses_the_tables_their_owner_made(
         raw.execute(f"DROP OWNED BY {role}")
         raw.execute(f"DROP ROLE {role}")
         raw.close()
+
+
+# -- store copy: a SQLite store into PostgreSQL ------------------------------------------------
+
+
+def test_store_copy_moves_a_sqlite_store_into_postgres_whole(
+        pg_at: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import timedelta
+
+    from supervisor_tui.store import RESOLVED
+
+    path = tmp_path / "old.db"
+    old = Store.open(path)
+    assert old.change_escalation("queue-sl:sales", TAKEN, "ann", T0).done
+    assert old.change_escalation("queue-sl:sales", TAKEN, "bob", T0, force=True).done
+    old.add_escalation_note("queue-sl:sales", "bob", "calling back", T0)
+    assert old.set_escalation_state("contact-wait:sim:c1", RESOLVED, "ann", T0)[0]
+    old.record_history([{"ts": T0.isoformat(), "queue_id": "sales", "service_level": 0.8,
+                         "waiting": 3, "longest_wait_s": 12.5, "offered": 10, "answered": 8,
+                         "abandoned": 1}])
+    assert old.set_live_setting("queue.sales.sl_target", "0.85", "ann", T0, 0).done
+    log = AuditLog(old.db)
+    fill(log, 4)
+    service = service_for(hooks_config("http://127.0.0.1:9", "a"), old)
+    declare(service)
+    service.queue("t", {})
+    audited = len(log.records())  # the fills, the declaration and the queued message
+    assert audited > 5
+    old.close()
+    config = tmp_path / "c.toml"
+    config.write_text(f'[store]\nurl = "{pg_at}"\n')
+
+    assert main(["store", "copy", "--from", str(path), "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "audit_log" in out
+    assert f"audit log: {audited} record(s), hash chain intact" in out
+
+    before, after = Store.open(path), Store.open(pg_at)
+    assert after.escalation_states() == before.escalation_states()
+    assert after.notices_for("ann", T0 - timedelta(days=1)) == before.notices_for(
+        "ann", T0 - timedelta(days=1))
+    assert after.escalation_notes("queue-sl:sales") == before.escalation_notes(
+        "queue-sl:sales")
+    assert after.history_since(T0 - timedelta(days=1)) == before.history_since(
+        T0 - timedelta(days=1))
+    assert after.live_settings() == before.live_settings()
+    moved = AuditLog(after.db)
+    assert moved.records() == AuditLog(before.db).records()
+    # ids go on after the copied ones; the chain goes on from the copied head
+    after.add_escalation_note("queue-sl:sales", "ann", "done", T0)
+    assert [n["id"] for n in after.escalation_notes("queue-sl:sales")] == [1, 2]
+    assert moved.append(user="ann", role="supervisor", action="x", subject="s",
+                        outcome="done")["id"] == audited + 1
+    assert moved.verify().ok
+    copied = service_for(hooks_config("http://127.0.0.1:9", "a"), after)
+    assert [r.key for r in copied.status(include_settled=True)] == [
+        r.key for r in service_for(hooks_config("http://127.0.0.1:9", "a"),
+                                   before).status(include_settled=True)]
+    assert declare(copied) == 2
+    # never merged into a store that has rows
+    assert main(["store", "copy", "--from", str(path), "--config", str(config)]) == 1
+    assert "already has rows in" in capsys.readouterr().err

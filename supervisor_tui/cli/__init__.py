@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     from supervisor_tui.cli.schedule import add_parser as add_schedule_parser
 
     add_schedule_parser(sub)
+    from supervisor_tui.cli.store_copy import add_parser as add_store_parser
+
+    add_store_parser(sub)  # store copy: SQLite into PostgreSQL (cli/store_copy.py)
     from supervisor_tui.cli.forecast import add_parser as add_forecast_parser
 
     add_forecast_parser(sub)
@@ -691,7 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return forecast.main(args)
     if args.command not in ("crisis", "incident", "check-config", "staffing", "simulate",
-                            "audit", "export", "report"):
+                            "audit", "export", "report", "store"):
         return cmd_run(args)
     from supervisor_tui.domain.text import TerminalStream
 
@@ -710,6 +713,11 @@ def _command(args: argparse.Namespace) -> int:
         return cmd_crisis(args)
     if args.command == "export":
         return cmd_export(args)
+    if args.command == "store":  # store copy: cli/store_copy.py
+        from supervisor_tui.cli import store_copy
+
+        config = _config(args)
+        return config if isinstance(config, int) else store_copy.run(args, config)
     if args.command == "report":  # the end-of-day report: cli/report.py
         from supervisor_tui.cli import report
 
