@@ -232,3 +232,13 @@ def test_the_index_reads_only_objects_that_changed(churn: list[Snapshot]) -> Non
         assert builder.reads - reads == 2 * new_agents + new_contacts + gone_contacts
     builder.index(churn[-1])  # the same snapshot again: nothing read
     assert builder.reads - reads == 2 * new_agents + new_contacts + gone_contacts
+
+
+def test_the_shortest_long_contact_limit_is_the_least_of_each_queues(
+        churn: list[Snapshot]) -> None:
+    for snap in churn[::30]:
+        long = LongLimits(snap, RULES)
+        limits = [lim for q in snap.day_stats if (lim := long.of(q)) is not None]
+        assert limits and long.shortest() == min(limits)
+    assert LongLimits(churn[-1], RULES.model_copy(
+        update={"long_contact_aht_multiple": 0})).shortest() is None

@@ -17,10 +17,11 @@ snapshot.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import compress
-from operator import attrgetter, is_not
+from operator import attrgetter, is_not, not_
 
 from supervisor_tui.domain.model import Agent, AgentStateKind, Contact, ContactState, Snapshot, Tier
 
@@ -47,11 +48,10 @@ class SnapshotIndex:
         return len(self.agents_by_kind.get(kind, ()))
 
     def by_since(self, kind: AgentStateKind) -> list[Agent]:
-        """The agents in ``kind``, longest in it first (once per index, on demand): who
-        is past a time limit is then a prefix found by bisection, not a pass reading
-        every agent. The kind's list is in arrival order, which is nearly this order
-        (an agent's new object is appended when its state changes), so the sort is
-        close to a single merge done in C."""
+        """The agents in ``kind``, longest in it first: who is past a time limit is then
+        a prefix found by bisection, not a pass reading every agent. Kept poll to poll
+        by the ``IndexBuilder`` (the agents that changed are taken out and put in at
+        their place); sorted here only for an index built otherwise."""
         found = self._by_since.get(kind)
         if found is None:
             found = self._by_since[kind] = sorted(self.agents_by_kind.get(kind, ()),
@@ -76,6 +76,7 @@ class IndexBuilder:
         self._waiting_lists: dict[str, list[Contact]] = {}
         self._queue_lists: dict[str, list[Agent]] = {}
         self._kind_lists: dict[str, list[Agent]] = {k: [] for k in AgentStateKind}
+        self._since_lists: dict[str, list[Agent]] = {k: [] for k in AgentStateKind}
         self._snapshot: Snapshot | None = None
         self._index: SnapshotIndex | None = None
         #: agent and contact objects whose fields were read so far (new ones and the ones
@@ -114,6 +115,7 @@ class IndexBuilder:
             agents_by_queue=dict(self._queue_lists),
             agents_by_kind=dict(self._kind_lists),
             teams=teams,
+            _by_since=dict(self._since_lists),
         )
         self._snapshot = snapshot
         return self._index
@@ -165,18 +167,25 @@ class IndexBuilder:
         kinds: set[str] = set()
         teams = False
         self.reads += len(removed) + len(added)
+        gone_of: dict[str, set[int]] = {}
+        new_of: dict[str, list[Agent]] = {}
         for a in removed:
             kind = a.state.kind
             self._by_kind.get(kind, {}).pop(id(a), None)
             kinds.add(kind)
+            gone_of.setdefault(kind, set()).add(id(a))
             self._teams[a.team] -= 1
             teams = teams or self._teams[a.team] == 0
         for a in added:
             kind = a.state.kind
             self._by_kind.setdefault(kind, {})[id(a)] = a
             kinds.add(kind)
+            new_of.setdefault(kind, []).append(a)
             teams = teams or self._teams[a.team] == 0
             self._teams[a.team] += 1
+        for kind in kinds:
+            self._since_lists[kind] = _moved_by_since(self._since_lists.get(kind, []),
+                                                      gone_of.get(kind), new_of.get(kind, []))
         # Per queue, an agent keeps its place when its object is replaced (state change),
         # so lists shown in snapshot order do not shuffle: adds overwrite in place, then
         # removals delete only entries still holding the removed object.
@@ -194,6 +203,24 @@ class IndexBuilder:
                     skills.add(skill)
         self._agent_tuple = agents
         return skills, kinds, teams
+
+
+def _moved_by_since(agents: list[Agent], gone: set[int] | None,
+                    new: list[Agent]) -> list[Agent]:
+    """A new list (one handed out earlier stays true to its snapshot): ``agents`` less
+    the ``gone`` identities, with ``new`` put in at their places by ``since``. New
+    states start now, so nearly all go in at the end and little is moved."""
+    if gone:  # a filter in C: identities only, no agent is read
+        kept = list(compress(agents, map(not_, map(gone.__contains__, map(id, agents)))))
+    else:
+        kept = agents.copy()
+    if len(new) > len(kept) // 8:  # the first poll, or a big change: one sort
+        kept.extend(new)
+        kept.sort(key=_since)
+        return kept
+    for a in sorted(new, key=_since):
+        insort(kept, a, key=_since)
+    return kept
 
 
 def build_index(snapshot: Snapshot) -> SnapshotIndex:
