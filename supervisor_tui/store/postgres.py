@@ -96,7 +96,7 @@ class PgDb(Db):
         params.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
         params.setdefault("application_name", "supervisor-tui")
         # A server that vanished mid-statement (host down, cable out) is noticed in
-        # ~20 s rather than the kernel's 15 minutes.
+        # ~10 s rather than the kernel's 15 minutes.
         for key, value in (("keepalives", "1"), ("keepalives_idle", "5"),
                            ("keepalives_interval", "2"), ("keepalives_count", "3"),
                            ("tcp_user_timeout", "10000")):
@@ -104,6 +104,7 @@ class PgDb(Db):
         self._conninfo = make_conninfo("", **params)
         self._conn: psycopg.Connection[Any] | None = None
         self._tx = False
+        self._tx_conn: psycopg.Connection[Any] | None = None  # the transaction's own
         self._down_until = 0.0
         self._down_why = ""
 
@@ -143,10 +144,17 @@ class PgDb(Db):
                 conn.close()
             self._conn = None
 
+    def _use(self) -> psycopg.Connection[Any]:
+        # Inside a transaction, only its connection: never a fresh one that would run
+        # the rest of it outside the transaction and its locks.
+        if self._tx_conn is not None:
+            return self._tx_conn
+        return self._live()
+
     def execute(self, sql: str, args: Args = ()) -> Any:
         with self.lock:
             try:
-                return self._live().execute(paramstyle(sql), args)
+                return self._use().execute(paramstyle(sql), args)
             except psycopg.Error as err:
                 if not self._tx:
                     self._lost(err)
@@ -157,7 +165,7 @@ class PgDb(Db):
             return
         with self.lock:
             try:
-                with self._live().cursor() as cur:
+                with self._use().cursor() as cur:
                     cur.executemany(paramstyle(sql), rows)
             except psycopg.Error as err:
                 if not self._tx:
@@ -176,7 +184,7 @@ class PgDb(Db):
             try:
                 conn = self._live()
                 with conn.transaction():
-                    self._tx = True
+                    self._tx, self._tx_conn = True, conn
                     for name in sorted(set(locks)):  # one order: no lock-order deadlock
                         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                                      [f"supervisor-tui:{name}"])
@@ -185,7 +193,7 @@ class PgDb(Db):
                 self._lost(err)
                 raise
             finally:
-                self._tx = False
+                self._tx, self._tx_conn = False, None
 
     def close(self) -> None:
         with self.lock:
