@@ -297,3 +297,27 @@ async def test_a_scope_naming_nothing_known_is_said_once() -> None:
         assert app.board is not None and app.board.rows == ()
         await pilot.pause(0.3)  # more polls: not said again
         assert sum("initech" in n.message for n in app._notifications) == 1
+
+
+async def test_enter_opens_a_vendor_its_queues_and_agents_at_80x24() -> None:
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_vendors(pilot)
+        await pilot.press("enter")  # Acme BPO, the first row
+        await wait_for(pilot, lambda: screen_title(app) == "Vendor: Acme BPO")
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "✓ 75% n32" in line_of(app, "Acme BPO")
+        assert re.search(r"^Sales\s", text, re.M) and "Support" not in text
+        assert "Ana" in text and "Bo" in text and "Cy" not in text  # team Red
+        await pilot.press("down", "tab", "enter")
+        await wait_for(pilot, lambda: "Ana  team Red" in screen_text(app))  # her detail
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_title(app) == "Vendor: Acme BPO")
+        await pilot.press("escape", "down", "enter")  # Globex: no agent of its own
+        await wait_for(pilot, lambda: screen_title(app) == "Vendor: Globex")
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "Support" in text and all(n in text for n in ("Bo", "Cy", "Di"))
+        await pilot.press("enter")  # its queue
+        await wait_for(pilot, lambda: screen_title(app) == "Queue: Support")

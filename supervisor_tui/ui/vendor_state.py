@@ -18,7 +18,12 @@ from supervisor_tui.domain.board import LIVE, Board
 from supervisor_tui.domain.model import Agent, Snapshot, Tier
 from supervisor_tui.domain.scope import Scope, narrow
 from supervisor_tui.domain.tiers import TierBlock, TierBook, TierTarget, centre_tiers, queue_tiers
-from supervisor_tui.domain.vendors import VendorFigures, VendorRule, vendor_figures
+from supervisor_tui.domain.vendors import (
+    VendorFigures,
+    VendorRule,
+    agent_vendor,
+    vendor_figures,
+)
 from supervisor_tui.store import INTERVAL_COUNTERS
 from supervisor_tui.store.rows import IntervalRow
 
@@ -109,6 +114,10 @@ class VendorDesk:
 
     def observe(self, snapshot: Snapshot) -> None:
         self.tier_book.observe(snapshot)
+
+    def agent_vendor(self, agent: Agent) -> str | None:
+        """The key of ``agent``'s own vendor (config first, then their site), or None."""
+        return agent_vendor(agent, self.rules)
 
     # -- figures ---------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Vendors (V): one row per outsourcing vendor or site, its KPIs over the window shown
 (w switches, as on the dashboard) against its contract, red where a contract KPI is
-missed; Enter lists the vendor's queues on the dashboard's columns.
+missed; Enter opens the vendor: its queues on the dashboard's columns and its agents.
 
 Who is whose, and how each figure is counted, is ``domain.vendors`` (docs/vendors.md);
 the figures are worked out once per poll and window by the console (``VendorView``).
@@ -18,12 +18,15 @@ from textual.widgets import Footer
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import Board, SLStatus
+from supervisor_tui.domain.model import Agent
 from supervisor_tui.domain.text import clean
 from supervisor_tui.domain.vendors import Miss, VendorFigures
+from supervisor_tui.ui.screens.agent_detail import AgentDetailScreen
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.grid import Column, Grid
 from supervisor_tui.ui.widgets.lean import LeanText
 from supervisor_tui.ui.widgets.status_bar import StatusBar
+from supervisor_tui.ui.widgets.tables import agent_columns, queue_columns
 
 NO_VENDORS = ("No vendor known: add [vendors.NAME] (queues, teams, agents, contract) to the "
               "config, or use a source that reports each queue's or agent's site "
@@ -206,17 +209,94 @@ class VendorsScreen(BoardScreen):
         if board is None or event.key is None:
             return
         vendor = next((v for v in self.rows(board) if v.key == event.key), None)
-        if vendor is None:
-            return
-        if not vendor.rows:
-            self.notify(f"{vendor.name} has no queue reported now", timeout=4, markup=False)
-            return
-        if len(vendor.rows) == 1:
-            self.sup.open_queue(vendor.rows[0].queue.id)
-            return
-        names = ", ".join(clean(r.queue.name, 20) for r in vendor.rows[:6])
-        self.notify(f"{vendor.name}: {names}. ctrl+p opens a queue by name.", timeout=6,
-                    markup=False)
+        if vendor is not None:
+            self.app.push_screen(VendorDetailScreen(vendor.key, vendor.name))
 
     def title_text(self) -> str:
         return "Vendors"
+
+
+class VendorDetailScreen(BoardScreen):
+    """One vendor: its figures in a line, its queues on the dashboard's columns (Enter
+    opens one) and its agents (Enter: the agent's detail); esc goes back."""
+
+    DEFAULT_CSS = """
+    VendorDetailScreen #vendor-line { height: auto; max-height: 2; background: $panel; }
+    VendorDetailScreen #vendor-queues { height: 1fr; }
+    VendorDetailScreen #vendor-agents { height: 1fr; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,backspace", "app.pop_screen", "Back"),
+        Binding("tab", "app.focus_next", "Switch table", show=False),
+    ]
+
+    def __init__(self, key: str, name: str) -> None:
+        super().__init__()
+        self.key = key
+        self.name_shown = name
+
+    def compose(self) -> ComposeResult:
+        sup = self.sup
+        yield StatusBar(id="status")
+        yield LeanText(id="vendor-line")
+        yield Grid(queue_columns(lambda qid: fmt.count_sparkline(
+                       sup.state.trends.series(qid), width=15),
+                   sup.state.window_key, "", sup.config.console.min_sample,
+                   frozen=sup.state.is_stale),
+                   key_of=lambda r: r.queue.id, now=sup.state.data_now,
+                   empty_text="No queue of this vendor is reported now", id="vendor-queues")
+        yield Grid(agent_columns(self.queue_name, lambda a: None),
+                   key_of=lambda a: f"{a.source}:{a.id}", now=sup.state.data_now,
+                   empty_text="No agent of this vendor is reported now", id="vendor-agents")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#vendor-queues", Grid).focus()
+
+    def _vendor(self, board: Board) -> VendorFigures | None:
+        rows = self.sup.state.vendors.vendors(board, self.sup.state.window_key)
+        return next((v for v in rows if v.key == self.key), None)
+
+    def show_board(self, board: Board) -> None:
+        vendor = self._vendor(board)
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if vendor is None:
+            line.append(" This vendor is no longer known (config changed, or no source "
+                        "reports it)", "bold red")
+            self.query_one("#vendor-line", LeanText).update(line)
+            return
+        cells = {c.key: c for c in vendor_columns(self.sup.config.console.min_sample)}
+        now = self.sup.state.data_now()
+        line.append(f" {vendor.name} ", "bold")
+        for key, label in (("sl", "SL"), ("target", "contract"), ("aht", "AHT"),
+                           ("abandon", "aband"), ("adherence", "adh"),
+                           ("agents", "av/on/acw/aw")):
+            line.append(f" · {label} ", "dim")
+            cell = cells[key].cell(vendor, now)
+            line.append_text(cell if isinstance(cell, Text) else Text(str(cell)))
+        self.query_one("#vendor-line", LeanText).update(line)
+        self.query_one("#vendor-queues", Grid).set_rows(vendor.rows)
+        agents = [a for a in board.snapshot.agents
+                  if self.sup.state.vendors.agent_vendor(a) == self.key]
+        if not agents:  # none of its own: those serving its queues (as counted, *)
+            seen: dict[int, Agent] = {}
+            for row in vendor.rows:
+                for agent in row.serving:
+                    seen.setdefault(id(agent), agent)
+            agents = list(seen.values())
+        self.query_one("#vendor-agents", Grid).set_rows(agents)
+
+    def refresh_ages(self) -> None:
+        for grid in self.query(Grid):
+            grid.refresh_changed()
+
+    def on_grid_selected(self, event: Grid.Selected) -> None:
+        if event.key is None:
+            return
+        if event.grid.id == "vendor-queues":
+            self.sup.open_queue(event.key)
+        else:
+            self.app.push_screen(AgentDetailScreen([event.key]))
+
+    def title_text(self) -> str:
+        return f"Vendor: {self.name_shown}"
