@@ -252,11 +252,10 @@ class TierStats(Frozen):
     split (domain/tiers.py). Tiers not listed, and whatever the listed ones leave of the
     queue's own counters, count as standard, so the tiers always add up to the queue."""
 
+    # Every tier is counted at the queue's own threshold_s (so the remainder that is
+    # standard is counted at it too).
     interval: dict[Tier, QueueStats] = Field(default_factory=dict)
     day: dict[Tier, QueueStats] = Field(default_factory=dict)
-    # The wait each tier's answered_within_threshold was counted against, where the
-    # source counts a tier at its own threshold (absent: the queue's threshold_s).
-    threshold_s: dict[Tier, Seconds] = Field(default_factory=dict)
 
 
 class Snapshot(Frozen):

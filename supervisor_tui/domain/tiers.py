@@ -14,10 +14,11 @@ Windows: the interval and the day come with the snapshot; rolling windows ("15m"
 today's tier counters now less those of m minutes ago (``TierBook``: the same
 ``RollingWindows`` the queue figures use), so a tier's window is the queue's window.
 
-Thresholds: a tier's SL is a share answered within the wait its source counted it at
-(the queue's threshold unless ``TierStats.threshold_s`` says otherwise). A configured
-tier threshold that differs from it is reported (``TierFigures.threshold_differs``),
-never silently applied to counts made at another wait.
+Thresholds: sources count every tier at the queue's own threshold (it must be one wait
+for standard to be the remainder), so a tier's SL is a share answered within the queue's
+threshold. A configured tier threshold that differs from it is reported
+(``TierFigures.threshold_differs``), never silently applied to counts made at another
+wait.
 """
 
 from __future__ import annotations
@@ -254,10 +255,9 @@ def queue_tiers(board: Board, row: QueueRow, key: str, targets: Mapping[Tier, Ti
     if parts is None:
         return TierBlock((), True, (), f"{q.source}'s tier counts do not add up to the "
                          "queue's: not shown")
-    counted = board.snapshot.tier_stats[q.id].threshold_s
     return TierBlock(tuple(
-        _figures(t, parts[t], board.formula, q.sl_target, counted.get(t, q.threshold_s),
-                 targets) for t in TIER_ORDER), True)
+        _figures(t, parts[t], board.formula, q.sl_target, q.threshold_s, targets)
+        for t in TIER_ORDER), True)
 
 
 def centre_tiers(board: Board, key: str, targets: Mapping[Tier, TierTarget],

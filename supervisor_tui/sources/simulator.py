@@ -116,8 +116,7 @@ class SnapshotBuilder:
                         interval={Tier.GOLD: _stats(q.id, istart, e.interval_counters(gold)),
                                   Tier.VIP: _stats(q.id, istart, e.interval_counters(vip))},
                         day={Tier.GOLD: _stats(q.id, dstart, e.day_counters(gold)),
-                             Tier.VIP: _stats(q.id, dstart, e.day_counters(vip))},
-                        threshold_s={})
+                             Tier.VIP: _stats(q.id, dstart, e.day_counters(vip))})
         agents = tuple([a.model if a.model_ver == a.ver else self._agent(a) for a in e.agents])
         contacts = tuple([c.model if c.model_ver == c.ver else self._contact(c)
                           for c in e.live_contacts()])
