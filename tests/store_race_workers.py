@@ -52,3 +52,19 @@ def drainer(where: Path | str, config: dict[str, Any], env: dict[str, str], n: i
     go.wait(60)
     asyncio.run(service.deliver(wait_s=30))
     out.put((n, delivered))
+
+
+def opener(where: Path | str, go: Any, out: Any) -> None:
+    """Open a new store (every table, index, the audit guards) at the same moment as the
+    others: what consoles starting together on an empty database do."""
+    from supervisor_tui.crisis.paging import PageBook
+
+    go.wait(60)
+    try:
+        store = Store.open(where)
+        AuditLog(store.db)
+        PageBook(store.db)
+        store.close()
+        out.put("ok")
+    except Exception as err:  # reported to the test, which names it
+        out.put(f"{type(err).__name__}: {err}")

@@ -59,6 +59,20 @@ def test_n_processes_taking_one_escalation_have_exactly_one_winner(
     assert len(winners) > 1, "the takes should have raced (one process won every round)"
 
 
+def test_consoles_starting_together_on_an_empty_database_all_open_it(
+        store_at: Path | str) -> None:
+    ctx = workers.context()
+    go, out = ctx.Barrier(4), ctx.Queue()
+    running = [ctx.Process(target=workers.opener, args=(store_at, go, out)) for _ in range(4)]
+    for w in running:
+        w.start()
+    said = [out.get(timeout=120) for _ in running]
+    for w in running:
+        w.join(30)
+    assert said == ["ok"] * 4  # no catalog collision, no "already exists"
+    assert AuditLog(Store.open(store_at).db).verify().ok
+
+
 # -- two processes drain one outbox ------------------------------------------------------------
 
 
