@@ -136,8 +136,9 @@ async def test_teams_adaptive_card(receiver: Receiver) -> None:
     assert card["body"][0]["color"] == "Attention"  # critical
 
 
-async def test_statuspage_creates_then_updates_then_resolves(receiver: Receiver) -> None:
-    service = make_service(crisis_config(receiver.url))
+async def test_statuspage_creates_then_updates_then_resolves(receiver: Receiver,
+                                                            store_at: Path | str) -> None:
+    service = make_service(crisis_config(receiver.url), Store.open(store_at))
     service.declare("Payments down", "major", ["sales"], impact="long waits", eta="11:00")
     await service.send("update", {})  # an "update" template as the first message: creates
     await service.send("update", {"eta": "11:30"})
@@ -320,7 +321,7 @@ async def test_email_server_down_is_retried() -> None:
 # -- agents -------------------------------------------------------------------------------
 
 
-async def test_agents_banner_on_every_console_and_source_broadcast(tmp_path: Path) -> None:
+async def test_agents_banner_on_every_console_and_source_broadcast(store_at: Path | str) -> None:
     said: list[str] = []
     keys: list[str] = []
 
@@ -332,7 +333,7 @@ async def test_agents_banner_on_every_console_and_source_broadcast(tmp_path: Pat
     config = CrisisConfig.model_validate({
         "channels": {"floor": {"type": "agents", "sources": ["pbx", "crm"]}},
         "templates": {"t": {"channels": ["floor"], "text": "OUTAGE ${title}: ${impact}"}}})
-    db = tmp_path / "s.db"
+    db = store_at
     service = make_service(config, Store.open(db), broadcasters={"pbx": broadcast})
     rows = await send(service)
     assert rows["floor → consoles"].state == "delivered"
