@@ -8,8 +8,12 @@ Example (TOML)::
     teams = ["Red"]                      # its agents: by team...
     agents = ["acme-*"]                  # ...and/or agent id patterns (shell-style)
     sites = ["Manila"]                   # a source's site names that mean this vendor
-    contract = { sl_target = 0.8, threshold_s = 20, aht_max_s = 360,
-                 abandon_max = 0.05, adherence_min = 0.9 }
+    [vendors.acme.contract]
+    sl_target = 0.8
+    threshold_s = 20
+    aht_max_s = 360
+    abandon_max = 0.05
+    adherence_min = 0.9
 
     [tiers.vip]                          # per customer tier (standard, gold, vip)
     sl_target = 0.9
