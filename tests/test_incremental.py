@@ -12,6 +12,7 @@ import random
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from operator import is_
 
 import pytest
 
@@ -71,7 +72,14 @@ def _churn(seed: int) -> list[Snapshot]:
                 waiting = [c for c in engine.live_contacts() if c.agent is None]
                 if waiting:
                     engine.move_contact(rng.choice(waiting).id, rng.choice(queues))
-        snaps.append(source._builder.build())
+        snap = source._builder.build()
+        # The simulator rebuilt only what the engine said changed: the result is what a
+        # full read of every agent and contact gives (the same objects, in its order).
+        assert all(a.model_ver == a.ver for a in engine.agents)
+        assert all(c.model_ver == c.ver for c in engine.live_contacts())
+        assert all(map(is_, snap.agents, [a.model for a in engine.agents]))
+        assert [id(c) for c in snap.contacts] == [id(c.model) for c in engine.live_contacts()]
+        snaps.append(snap)
     return snaps
 
 

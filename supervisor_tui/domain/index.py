@@ -17,11 +17,11 @@ snapshot.
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left, insort
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import compress
-from operator import attrgetter, is_not, not_
+from operator import attrgetter, is_not
 
 from supervisor_tui.domain.model import Agent, AgentStateKind, Contact, ContactState, Snapshot, Tier
 
@@ -30,6 +30,9 @@ _WRAP_UP = ContactState.WRAP_UP
 _STANDARD = Tier.STANDARD
 _entered = attrgetter("entered_at")
 _since = attrgetter("state.since")
+# States with a time limit (flags and escalations): their agents are kept by since.
+_TIMED = frozenset({AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY,
+                    AgentStateKind.ON_CONTACT})
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,8 @@ class IndexBuilder:
         self._waiting_lists: dict[str, list[Contact]] = {}
         self._queue_lists: dict[str, list[Agent]] = {}
         self._kind_lists: dict[str, list[Agent]] = {k: [] for k in AgentStateKind}
-        self._since_lists: dict[str, list[Agent]] = {k: [] for k in AgentStateKind}
+        # The states with time limits, by since (``SnapshotIndex.by_since``), kept here.
+        self._since_lists: dict[str, list[Agent]] = {k: [] for k in _TIMED}
         self._snapshot: Snapshot | None = None
         self._index: SnapshotIndex | None = None
         #: agent and contact objects whose fields were read so far (new ones and the ones
@@ -167,13 +171,13 @@ class IndexBuilder:
         kinds: set[str] = set()
         teams = False
         self.reads += len(removed) + len(added)
-        gone_of: dict[str, set[int]] = {}
+        gone_of: dict[str, list[Agent]] = {}
         new_of: dict[str, list[Agent]] = {}
         for a in removed:
             kind = a.state.kind
             self._by_kind.get(kind, {}).pop(id(a), None)
             kinds.add(kind)
-            gone_of.setdefault(kind, set()).add(id(a))
+            gone_of.setdefault(kind, []).append(a)
             self._teams[a.team] -= 1
             teams = teams or self._teams[a.team] == 0
         for a in added:
@@ -183,9 +187,9 @@ class IndexBuilder:
             new_of.setdefault(kind, []).append(a)
             teams = teams or self._teams[a.team] == 0
             self._teams[a.team] += 1
-        for kind in kinds:
-            self._since_lists[kind] = _moved_by_since(self._since_lists.get(kind, []),
-                                                      gone_of.get(kind), new_of.get(kind, []))
+        for kind in kinds & _TIMED:
+            self._since_lists[kind] = _moved_by_since(self._since_lists[kind],
+                                                      gone_of.get(kind, []), new_of.get(kind, []))
         # Per queue, an agent keeps its place when its object is replaced (state change),
         # so lists shown in snapshot order do not shuffle: adds overwrite in place, then
         # removals delete only entries still holding the removed object.
@@ -205,19 +209,25 @@ class IndexBuilder:
         return skills, kinds, teams
 
 
-def _moved_by_since(agents: list[Agent], gone: set[int] | None,
-                    new: list[Agent]) -> list[Agent]:
+def _moved_by_since(agents: list[Agent], gone: list[Agent], new: list[Agent]) -> list[Agent]:
     """A new list (one handed out earlier stays true to its snapshot): ``agents`` less
-    the ``gone`` identities, with ``new`` put in at their places by ``since``. New
-    states start now, so nearly all go in at the end and little is moved."""
-    if gone:  # a filter in C: identities only, no agent is read
-        kept = list(compress(agents, map(not_, map(gone.__contains__, map(id, agents)))))
-    else:
-        kept = agents.copy()
-    if len(new) > len(kept) // 8:  # the first poll, or a big change: one sort
+    ``gone``, with ``new`` put in at their places by ``since``. Each agent is found by
+    bisection on its own ``since``; new states start now, so nearly all go in at the
+    end and little is moved."""
+    kept = agents.copy()
+    if len(new) + len(gone) > len(kept) // 8:  # the first poll, or a big change: one sort
+        gone_ids = set(map(id, gone))
+        kept = [a for a in kept if id(a) not in gone_ids]
         kept.extend(new)
         kept.sort(key=_since)
         return kept
+    for a in gone:
+        since = a.state.since
+        i, n = bisect_left(kept, since, key=_since), len(kept)
+        while i < n and kept[i] is not a and kept[i].state.since == since:
+            i += 1  # (others that entered a state at the same moment)
+        if i < n and kept[i] is a:
+            del kept[i]
     for a in sorted(new, key=_since):
         insort(kept, a, key=_since)
     return kept

@@ -34,7 +34,7 @@ import math
 import os
 import random
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -241,6 +241,11 @@ class Engine:
                                         skills))
         self.agent_by_id = {a.id: a for a in self.agents}
         self._live: dict[str, SimContact] = {}  # waiting and in progress
+        # Agents (by index) and contacts changed since each snapshot builder last looked
+        # (``watch``), so it rebuilds those instead of reading all 50,000 agents'
+        # versions; nothing is kept without a builder (``simulate`` has none).
+        self._agent_watch: list[set[int]] = []
+        self._contact_watch: list[dict[str, SimContact]] = []
         self._ended: OrderedDict[str, SimContact] = OrderedDict()
         # Today's abandons, newest last: the last MAX_ABANDONED (cleared at midnight).
         self.abandons: deque[SimAbandon] = deque(maxlen=MAX_ABANDONED)
@@ -547,6 +552,8 @@ class Engine:
                 flags += (ContactFlag.COMPLAINT,)
         c = SimContact(next(self._contact_no), q, t, tier, flags)
         self._live[c.id] = c
+        for changed in self._contact_watch:  # (snapshot builders rebuild only these)
+            changed[c.id] = c
         return c  # counted as offered when it leaves the queue (see the module doc)
 
     def _route_new(self, c: SimContact, q: SimQueue, t: float, defer_s: float = 0.0) -> None:
@@ -614,6 +621,8 @@ class Engine:
         c.state = state
         c.ended_at = t
         c.ver += 1
+        for changed in self._contact_watch:  # (snapshot builders rebuild only these)
+            changed[c.id] = c
         c.model = None  # kept only to explain late actions: drop the snapshot object
         del self._live[c.id]
         ended = self._ended
@@ -630,6 +639,8 @@ class Engine:
         a.since = t
         a.reason = reason
         a.ver += 1
+        for seen in self._agent_watch:  # (snapshot builders rebuild only these)
+            seen.add(a.idx)
 
     def _start(self, a: SimAgent, c: SimContact, t: float) -> None:
         q = c.queue
@@ -649,6 +660,8 @@ class Engine:
         c.answered_at = t
         c.heap_seq = -1
         c.ver += 1
+        for changed in self._contact_watch:  # (snapshot builders rebuild only these)
+            changed[c.id] = c
         self._set_kind(a, ON_CONTACT, t)
         a.contact = c
         rng = self.rng
@@ -662,6 +675,8 @@ class Engine:
         if acw > 0.0:
             c.state = WRAP_UP
             c.ver += 1
+            for changed in self._contact_watch:  # (snapshot builders rebuild only these)
+                changed[c.id] = c
             self._set_kind(a, ACW, t)
             self._push(t + acw * (0.5 + self.rng.random()), _END_ACW, a, c.n)
         else:
@@ -829,6 +844,18 @@ class Engine:
     def live_contacts(self) -> Iterable[SimContact]:
         return self._live.values()
 
+    def live_contact_ids(self) -> Container[str]:
+        return self._live.keys()
+
+    def watch(self) -> tuple[set[int], dict[str, SimContact]]:
+        """Collections the engine adds each changed agent's index and contact to from
+        now on; the caller empties them when it has read them."""
+        agents: set[int] = set()
+        contacts: dict[str, SimContact] = {}
+        self._agent_watch.append(agents)
+        self._contact_watch.append(contacts)
+        return agents, contacts
+
     def contact(self, contact_id: str) -> SimContact | None:
         """A live contact, or a recently ended one (state DONE / ABANDONED)."""
         return self._live.get(contact_id) or self._ended.get(contact_id)
@@ -891,6 +918,8 @@ class Engine:
         c.queue = target
         c.entered = t
         c.ver += 1
+        for changed in self._contact_watch:  # (snapshot builders rebuild only these)
+            changed[c.id] = c
         self._route_new(c, target, t)
         if c.state == CONNECTED and c.agent is not None:
             where = f"answered at once by {c.agent.name} ({c.agent.id})"
@@ -942,6 +971,8 @@ class Engine:
         for q in a.skills:
             q.n_skilled += 1
         a.ver += 1
+        for seen in self._agent_watch:  # (snapshot builders rebuild only these)
+            seen.add(a.idx)
         note = ""
         if a.kind == AVAILABLE:
             found = self._best_waiting(a)
@@ -1050,6 +1081,8 @@ class Engine:
         c = SimContact(next(self._contact_no), q, t, old.tier, old.flags)
         c.origin = old.origin
         self._live[c.id] = c
+        for changed in self._contact_watch:  # (snapshot builders rebuild only these)
+            changed[c.id] = c
         record.callback = c
         record.ver += 1
         self.abandons_ver += 1

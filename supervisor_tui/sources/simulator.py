@@ -87,6 +87,12 @@ class SnapshotBuilder:
         self._tier_seen: dict[str, tuple[float, ...]] = {}
         self._abandoned: tuple[AbandonedContact, ...] = ()
         self._abandoned_ver = -1
+        # The last snapshot's agents (by engine index) and live contacts (in the engine's
+        # order), moved on by what the engine says changed: a poll reads the changed
+        # agents and contacts, not every agent's version (50,000 at a big centre).
+        self._agent_models: list[Agent] | None = None
+        self._contact_models: dict[str, Contact] = {}
+        self._touched_agents, self._touched_contacts = engine.watch()
 
     def build(self) -> Snapshot:
         e = self.engine
@@ -117,14 +123,38 @@ class SnapshotBuilder:
                                   Tier.VIP: _stats(q.id, istart, e.interval_counters(vip))},
                         day={Tier.GOLD: _stats(q.id, dstart, e.day_counters(gold)),
                              Tier.VIP: _stats(q.id, dstart, e.day_counters(vip))})
-        agents = tuple([a.model if a.model_ver == a.ver else self._agent(a) for a in e.agents])
-        contacts = tuple([c.model if c.model_ver == c.ver else self._contact(c)
-                          for c in e.live_contacts()])
+        agents, contacts = self._people()
         return Snapshot.model_construct(
             taken_at=e.now_dt, interval_start=ikey, day_start=dkey, queues=self.queues,
             interval_stats=dict(ival), day_stats=dict(day),
             agents=agents, contacts=contacts, health={}, clock_rate=self.clock_rate,
             abandoned=self._abandoned_now(), tier_stats=dict(tiers))
+
+    def _people(self) -> tuple[tuple[Agent, ...], tuple[Contact, ...]]:
+        e = self.engine
+        touched_agents, touched_contacts = self._touched_agents, self._touched_contacts
+        models = self._agent_models
+        if models is None or len(models) != len(e.agents):  # the first build: everyone
+            models = self._agent_models = [
+                a.model if a.model_ver == a.ver else self._agent(a) for a in e.agents]
+            self._contact_models = {c.id: c.model if c.model_ver == c.ver else self._contact(c)
+                                    for c in e.live_contacts()}
+        else:
+            agents = e.agents
+            for i in touched_agents:
+                a = agents[i]
+                if a.model_ver != a.ver:
+                    models[i] = self._agent(a)
+            live, known = e.live_contact_ids(), self._contact_models
+            for cid, c in touched_contacts.items():
+                if cid not in live:  # ended (or never seen live between two builds)
+                    known.pop(cid, None)
+                elif c.model_ver != c.ver or cid not in known:
+                    # (a new contact goes in at the end, as in the engine's own order)
+                    known[cid] = c.model if c.model_ver == c.ver else self._contact(c)
+        touched_agents.clear()
+        touched_contacts.clear()
+        return tuple(models), tuple(self._contact_models.values())
 
     def _abandoned_now(self) -> tuple[AbandonedContact, ...]:
         e = self.engine
