@@ -337,3 +337,15 @@ def test_scoped_intraday_sums_hold_only_the_scopes_queues() -> None:
         ("10:00", 7, 7, 4.0, 3, 0), ("10:30", 5, 5, 4.0, None, 1)]
     assert {r["queue_id"] for r in got} == {"*"}
     assert rows[0]["offered"] == 5  # the store's rows are not changed
+
+
+def test_the_examples_in_docs_vendors_md_are_valid_configuration() -> None:
+    import re
+    import tomllib
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "vendors.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", text, re.S)
+    assert len(blocks) >= 3
+    for block in blocks:
+        parse_config(tomllib.loads(block), "docs/vendors.md")
