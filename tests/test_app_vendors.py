@@ -148,6 +148,8 @@ async def test_tier_columns_at_80x24_and_back() -> None:
         assert re.search(r"✗ 78%·9\s+✓ 100%·4\s+✗ 68%", sales), sales
         assert re.search(r"Support\s+1\s+0:30\s+—\s+—\s+—", line_of(app, "Support"))
         assert "tiers: not reported by pbx (Support)" in screen_text(app)
+        # The centre's live queues that report a split (Sales only), summed.
+        assert "live (1/2 queues) VIP ✗ 78%·9 Gold ✓ 100%·4 Std ✗ 68%" in screen_text(app)
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: "Keys on this screen" in screen_text(app))
         keys = {row[0]: row[1] for row in help_rows(app) if len(row) > 1}

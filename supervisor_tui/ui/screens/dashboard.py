@@ -29,7 +29,7 @@ from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.surveys import SurveyTile, has_scores
 from supervisor_tui.ui.widgets.surveys import tile as survey_tile
 from supervisor_tui.ui.widgets.tables import TIER_STYLE, queue_columns, wait_cell
-from supervisor_tui.ui.widgets.tiers import not_reported_note, tier_columns
+from supervisor_tui.ui.widgets.tiers import centre_line, not_reported_note, tier_columns
 
 ALL_CLEAR = Text("✓ No contact is waiting past its queue's threshold", "green")
 
@@ -189,7 +189,17 @@ class DashboardScreen(BoardScreen):
         note.display = shown
         if shown:
             key = self.sup.state.window_key
-            text = not_reported_note((r, self._tiers_of(r)) for r in board.rows)
+            desk = self.sup.state.vendors
+
+            def label(group: str) -> str:  # how many of the group's queues it covers
+                rows = board.group_rows(group)
+                split = sum(1 for r in rows if (b := self._tiers_of(r)) and b.tiers)
+                return f"{fmt.GROUP_LABEL[group]} ({split}/{len(rows)} queues)"
+
+            text = centre_line(((label(g), desk.centre_tiers(board, key, g))
+                                for g in board.groups()), self.sup.config.console.min_sample)
+            text.append("\n")
+            text.append_text(not_reported_note((r, self._tiers_of(r)) for r in board.rows))
             text.append(f" per tier over {self._window_label(key)}, each SL against "
                         "its own target ([tiers])", "dim")
             note.update(text)

@@ -149,6 +149,21 @@ def not_reported_note(blocks: Iterable[tuple[QueueRow, TierBlock | None]]) -> Te
     return text
 
 
+def centre_line(blocks: Iterable[tuple[str, TierBlock]], min_sample: int) -> Text:
+    """The centre's tiers per channel group in one line ('live VIP ✗ 78%·9 gold ✓ 100%·4
+    std ✗ 68%'): the queues that report a split, summed; never voice with email."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for label, block in blocks:
+        if not block.tiers:
+            continue
+        text.append(f" {label}", "bold")
+        for f in block.tiers:
+            text.append(f" {SHORT[f.tier]} ", TIER_STYLE[f.tier] or "")
+            text.append_text(_sl(f, min_sample))
+        text.append(" ·")
+    return text
+
+
 def tier_table(block: TierBlock, label: str, min_sample: int) -> Table | Text:
     """The queue detail's tier block: per tier offered, SL against its target with its
     sample, ASA and abandon, over the window named."""
