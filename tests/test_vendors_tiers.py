@@ -5,6 +5,7 @@ rates within 100%, the scope narrowing a snapshot and refusing actions outside i
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -313,7 +314,7 @@ def test_tier_split_and_site_over_the_wire() -> None:
 
 
 def test_scoped_intraday_sums_hold_only_the_scopes_queues() -> None:
-    from typing import Any, cast
+    from typing import cast
 
     from supervisor_tui.store import INTERVAL_COUNTERS
     from supervisor_tui.store.rows import IntervalRow
@@ -349,3 +350,44 @@ def test_the_examples_in_docs_vendors_md_are_valid_configuration() -> None:
     assert len(blocks) >= 3
     for block in blocks:
         parse_config(tomllib.loads(block), "docs/vendors.md")
+
+
+# -- over a real loopback server: serve-sim -> the http source -------------------------
+
+async def test_the_http_source_reads_the_tier_split_from_serve_sim() -> None:
+    from supervisor_tui.protocol.server import ProtocolServer, serve_in_thread
+    from supervisor_tui.sim.config import SimulatorConfig
+    from supervisor_tui.sources.http.settings import HttpSettings
+    from supervisor_tui.sources.http.source import HttpSource
+    from supervisor_tui.sources.simulator import SimulatorSource
+    from tests.test_serve_sim import POLICY, Swappable, host
+
+    wall = [T0]
+    sim = SimulatorSource("sim", POLICY, SimulatorConfig(seed=7, start=T0),
+                          clock=lambda: wall[0])
+    swappable = Swappable()
+    with serve_in_thread(swappable) as base:
+        url = host((swappable, base), ProtocolServer(sim, refresh_s=0))
+        remote = HttpSource("remote", POLICY, HttpSettings(url=url, timeout_s=5))
+        try:
+            got = await remote.snapshot()
+            assert got.tier_stats == (await sim.snapshot()).tier_stats and got.tier_stats
+            wall[0] = T0 + timedelta(minutes=5)  # the centre moves on: a delta next
+            deltas: list[object] = []
+            decode = remote._decode_delta
+
+            def counted(*args: Any) -> Any:
+                deltas.append(args)
+                return decode(*args)
+
+            remote._decode_delta = counted  # type: ignore[method-assign,assignment]
+            again = await remote.snapshot()
+        finally:
+            await remote.close()
+    assert deltas  # it came as a delta, and the split with it
+    assert again.tier_stats and again.tier_stats != got.tier_stats
+    board = build_board(again)
+    for row in board.rows:
+        block = queue_tiers(board, row, DAY, TARGETS)
+        assert block.reported and block.problem is None
+        assert sum(t.offered for t in block.tiers) == row.day.stats.offered
