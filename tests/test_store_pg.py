@@ -392,3 +392,32 @@ def test_store_copy_moves_a_sqlite_store_into_postgres_whole(
     # never merged into a store that has rows
     assert main(["store", "copy", "--from", str(path), "--config", str(config)]) == 1
     assert "already has rows in" in capsys.readouterr().err
+
+
+def test_schedule_and_adherence_round_trip_on_both_backends(store_at: Path | str) -> None:
+    from datetime import timedelta
+
+    from supervisor_tui.domain.adherence import SavedAdherence
+    from supervisor_tui.domain.schedule import Expected, ScheduleEntry
+    from supervisor_tui.store.schedules import (
+        read_adherence,
+        read_schedule,
+        save_schedule,
+        write_adherence,
+    )
+
+    store, other = Store.open(store_at), Store.open(store_at)
+    entries = [ScheduleEntry("Ana", T0, T0 + timedelta(hours=4), "Phones", Expected.ON_DUTY),
+               ScheduleEntry("Ana", T0 + timedelta(hours=4), T0 + timedelta(hours=5),
+                             "Lunch", Expected.AWAY)]
+    first = save_schedule(store, "2026-11-22", entries, origin="day.csv", digest="d1",
+                          rejected=0, user="ann", now=T0)
+    again = save_schedule(other, "2026-11-22", entries[:1], origin="day.csv", digest="d2",
+                          rejected=1, user="bob", now=T0)
+    assert again.seq == first.seq + 1  # one import replaces the other, seq grows
+    meta, read = read_schedule(store, "2026-11-22")
+    assert meta == again and read == entries[:1]
+    saved = {"sim:a1": SavedAdherence(scheduled_s=86399.123, out_s=61.3,
+                                      until=T0 + timedelta(hours=4), first=T0)}
+    write_adherence(store, "2026-11-22", saved)
+    assert read_adherence(other, "2026-11-22") == saved  # seconds kept exactly

@@ -54,7 +54,7 @@ def _errors(store: Store) -> type[Exception]:
 
 def _ensure(store: Store) -> None:
     for statement in _SCHEMA:  # (cheap when the tables exist)
-        store.db.execute(statement)
+        store.db.ddl(statement)  # (once per connection; locked on PostgreSQL)
 
 
 def _meta(row: Sequence[Any]) -> ScheduleImport:
@@ -123,7 +123,7 @@ def read_schedule(store: Store, day: str) -> tuple[ScheduleImport | None, list[S
 ADHERENCE = "adherence_days"
 _ADHERENCE_SCHEMA = (
     f"create table if not exists {ADHERENCE} (day TEXT NOT NULL, agent_key TEXT NOT NULL,"
-    " scheduled_s REAL, out_s REAL, judged_until TEXT, judged_from TEXT,"
+    " scheduled_s FLOAT, out_s FLOAT, judged_until TEXT, judged_from TEXT,"
     " primary key (day, agent_key))")
 
 
@@ -132,7 +132,7 @@ def write_adherence(store: Store, day: str, figures: Mapping[str, SavedAdherence
     """Upsert each agent's adherence so far (one transaction); days before
     ``prune_before`` are deleted. Raises StoreError."""
     try:
-        store.db.execute(_ADHERENCE_SCHEMA)
+        store.db.ddl(_ADHERENCE_SCHEMA)
     except _errors(store) as err:
         raise StoreError(f"cannot save adherence: {err}") from None
     with store._transaction("save adherence") as conn:
@@ -154,7 +154,7 @@ def write_adherence(store: Store, day: str, figures: Mapping[str, SavedAdherence
 def read_adherence(store: Store, day: str) -> dict[str, SavedAdherence]:
     """The day's stored adherence per agent key ("source:id")."""
     try:
-        store.db.execute(_ADHERENCE_SCHEMA)
+        store.db.ddl(_ADHERENCE_SCHEMA)
         rows = store.db.execute(
             f"select agent_key, scheduled_s, out_s, judged_until, judged_from from {ADHERENCE}"
             " where day = ?", [day]).fetchall()
