@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from supervisor_tui.domain.model import Agent, Snapshot
-from supervisor_tui.domain.vendors import VendorRule, agent_vendor, queue_vendor
+from supervisor_tui.domain.vendors import AgentRules, VendorRule, agent_vendor, queue_vendor
 
 #: actions that act on the whole centre rather than on a queue: never for a scoped user
 CENTRE_WIDE = frozenset({"emergency_group", "crisis_declare", "crisis_resolve",
@@ -85,12 +85,13 @@ class Scope:
         self.vendors = frozenset(vendors)
         self.unknown = tuple(unknown)
 
-    def sees_agent(self, agent: Agent, rules: Sequence[VendorRule]) -> bool:
+    def sees_agent(self, agent: Agent, rules: Sequence[VendorRule],
+                   compiled: AgentRules | None = None) -> bool:
         if agent.queue_id is not None and agent.queue_id in self.queue_ids:
             return True
         if any(s in self.queue_ids for s in agent.skills):
             return True
-        return bool(self.vendors) and agent_vendor(agent, rules) in self.vendors
+        return bool(self.vendors) and agent_vendor(agent, rules, compiled) in self.vendors
 
 
 def narrow(snapshot: Snapshot, scope: Scope, rules: Sequence[VendorRule]) -> Snapshot:
@@ -98,6 +99,7 @@ def narrow(snapshot: Snapshot, scope: Scope, rules: Sequence[VendorRule]) -> Sna
     anyone's queues). The kept objects are the snapshot's own, so the per-poll index
     still reads only the changed ones."""
     ids = scope.queue_ids
+    compiled = AgentRules(tuple(rules))
     return snapshot.model_copy(update={
         "queues": tuple(q for q in snapshot.queues if q.id in ids),
         "interval_stats": {k: v for k, v in snapshot.interval_stats.items() if k in ids},
@@ -106,5 +108,6 @@ def narrow(snapshot: Snapshot, scope: Scope, rules: Sequence[VendorRule]) -> Sna
         "tier_stats": {k: v for k, v in snapshot.tier_stats.items() if k in ids},
         "contacts": tuple(c for c in snapshot.contacts if c.queue_id in ids),
         "abandoned": tuple(a for a in snapshot.abandoned if a.queue_id in ids),
-        "agents": tuple(a for a in snapshot.agents if scope.sees_agent(a, rules)),
+        "agents": tuple(a for a in snapshot.agents
+                        if scope.sees_agent(a, rules, compiled)),
     })

@@ -21,6 +21,7 @@ so rather than pretend.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -81,11 +82,39 @@ def queue_vendor(queue: Queue, rules: Sequence[VendorRule]) -> str | None:
     return _by_site(queue.site, rules)
 
 
-def agent_vendor(agent: Agent, rules: Sequence[VendorRule]) -> str | None:
-    """The key of ``agent``'s vendor (config's team/pattern first, then their site)."""
-    for rule in rules:
-        if rule.takes_agent(agent):
-            return rule.key
+class AgentRules:
+    """The rules' teams and id patterns compiled once (10,000 agents a poll): the first
+    vendor in config order whose team or pattern takes the agent."""
+
+    def __init__(self, rules: tuple[VendorRule, ...]) -> None:
+        self.team_rank: dict[str, int] = {}
+        for i, rule in enumerate(rules):
+            for team in rule.teams:
+                self.team_rank.setdefault(team, i)
+        self.patterns = [(i, re.compile("|".join(fnmatch.translate(p)
+                                                  for p in rule.agent_patterns)))
+                         for i, rule in enumerate(rules) if rule.agent_patterns]
+        self.keys = [r.key for r in rules]
+
+    def rank(self, agent: Agent) -> int | None:
+        best = self.team_rank.get(agent.team)
+        for i, pattern in self.patterns:
+            if best is not None and i >= best:
+                break
+            if pattern.match(agent.id):
+                return i
+        return best
+
+
+def agent_vendor(agent: Agent, rules: Sequence[VendorRule],
+                 compiled: AgentRules | None = None) -> str | None:
+    """The key of ``agent``'s vendor (config's team/pattern first, then their site);
+    ``compiled``: the rules' ``AgentRules`` when many agents are attributed."""
+    if rules:
+        compiled = compiled or AgentRules(tuple(rules))
+        rank = compiled.rank(agent)
+        if rank is not None:
+            return compiled.keys[rank]
     return _by_site(agent.site, rules)
 
 
@@ -106,8 +135,9 @@ def attribute(board: Board, rules: Sequence[VendorRule]) -> Attribution:
         if key is not None:
             queues[row.queue.id] = key
     agents: dict[int, str] = {}
+    compiled = AgentRules(tuple(rules))
     for agent in board.snapshot.agents:
-        key = agent_vendor(agent, rules)
+        key = agent_vendor(agent, rules, compiled)
         if key is not None:
             agents[id(agent)] = key
     configured = [r.key for r in rules]

@@ -21,7 +21,7 @@ from supervisor_tui.domain.tiers import TierBlock, TierBook, TierTarget, centre_
 from supervisor_tui.domain.vendors import (
     VendorFigures,
     VendorRule,
-    agent_vendor,
+    attribute,
     vendor_figures,
 )
 from supervisor_tui.store import INTERVAL_COUNTERS
@@ -115,9 +115,14 @@ class VendorDesk:
     def observe(self, snapshot: Snapshot) -> None:
         self.tier_book.observe(snapshot)
 
-    def agent_vendor(self, agent: Agent) -> str | None:
-        """The key of ``agent``'s own vendor (config first, then their site), or None."""
-        return agent_vendor(agent, self.rules)
+    def vendor_agents(self, board: Board, key: str) -> tuple[Agent, ...]:
+        """The agents of vendor ``key`` by the attribution rule (none of its own: empty)."""
+        def make() -> tuple[Agent, ...]:
+            att = attribute(board, self.rules)
+            return tuple(a for a in board.snapshot.agents if att.agents.get(id(a)) == key)
+        result = self._cached(board, ("agents", key, None), make)
+        assert isinstance(result, tuple)
+        return result
 
     # -- figures ---------------------------------------------------------------
 

@@ -276,8 +276,7 @@ class VendorDetailScreen(BoardScreen):
             line.append_text(cell if isinstance(cell, Text) else Text(str(cell)))
         self.query_one("#vendor-line", LeanText).update(line)
         self.query_one("#vendor-queues", Grid).set_rows(vendor.rows)
-        agents = [a for a in board.snapshot.agents
-                  if self.sup.state.vendors.agent_vendor(a) == self.key]
+        agents = list(self.sup.state.vendors.vendor_agents(board, self.key))
         if not agents:  # none of its own: those serving its queues (as counted, *)
             seen: dict[int, Agent] = {}
             for row in vendor.rows:
