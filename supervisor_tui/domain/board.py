@@ -357,16 +357,8 @@ class Board:
         found = self._groups
         if not found and self.rows:
             split: dict[str, list[QueueRow]] = {}
-            # Keyed by the channel object's identity: hashing an enum member runs Python
-            # code, ~7 ms for 5,000 rows; the members are a handful of singletons.
-            by_channel: dict[int, list[QueueRow]] = {}
             for r in self.rows:
-                channel = r.queue.channel
-                rows = by_channel.get(id(channel))
-                if rows is None:
-                    rows = by_channel[id(channel)] = split.setdefault(
-                        CHANNEL_GROUP[channel], [])
-                rows.append(r)
+                split.setdefault(CHANNEL_GROUP[r.queue.channel], []).append(r)
             found.update({g: tuple(rows) for g, rows in split.items()})
         return found
 

@@ -187,9 +187,9 @@ class IndexBuilder:
             new_of.setdefault(kind, []).append(a)
             teams = teams or self._teams[a.team] == 0
             self._teams[a.team] += 1
-        for kind in kinds & _TIMED:
-            self._since_lists[kind] = _moved_by_since(self._since_lists[kind],
-                                                      gone_of.get(kind, []), new_of.get(kind, []))
+        for timed in kinds & _TIMED:
+            self._since_lists[timed] = _moved_by_since(
+                self._since_lists[timed], gone_of.get(timed, []), new_of.get(timed, []))
         # Per queue, an agent keeps its place when its object is replaced (state change),
         # so lists shown in snapshot order do not shuffle: adds overwrite in place, then
         # removals delete only entries still holding the removed object.
