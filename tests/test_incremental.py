@@ -250,3 +250,14 @@ def test_the_shortest_long_contact_limit_is_the_least_of_each_queues(
         assert limits and long.shortest() == min(limits)
     assert LongLimits(churn[-1], RULES.model_copy(
         update={"long_contact_aht_multiple": 0})).shortest() is None
+
+
+def test_an_agents_day_remembers_the_last_changes_only(churn: list[Snapshot]) -> None:
+    from supervisor_tui.domain.agent_day import HISTORY_KEPT
+
+    book = AgentDayBook()
+    for snap in churn:
+        book.observe(snap.agents, snap.taken_at, snap.day_start)
+    longest = max(book.days.values(), key=lambda d: len(d.history))
+    assert len(longest.history) == HISTORY_KEPT  # trimmed, newest kept last
+    assert [c.since for c in longest.history] == sorted(c.since for c in longest.history)
