@@ -261,3 +261,21 @@ def test_an_agents_day_remembers_the_last_changes_only(churn: list[Snapshot]) ->
     longest = max(book.days.values(), key=lambda d: len(d.history))
     assert len(longest.history) == HISTORY_KEPT  # trimmed, newest kept last
     assert [c.since for c in longest.history] == sorted(c.since for c in longest.history)
+
+
+def test_the_simulators_shared_field_sets_name_exactly_the_fields_it_gives(
+        churn: list[Snapshot]) -> None:
+    """Its models share one ``model_fields_set`` per class (memory): it must be the set
+    ``model_construct`` would have made, the fields given; copying with an update must
+    leave the shared set alone."""
+    snap = churn[-1]
+    agent, contact = snap.agents[0], snap.contacts[0]
+    stats = next(iter(snap.interval_stats.values()))
+    for model in (agent, agent.state, contact, stats):
+        rebuilt = type(model).model_construct(**dict(model))  # every field given
+        unset = rebuilt.model_fields_set - model.model_fields_set
+        assert all(getattr(model, f) == type(model).model_fields[f].default for f in unset)
+        assert model.model_fields_set <= set(type(model).model_fields)
+    copied = agent.model_copy(update={"site": "Lisbon"})
+    assert "site" in copied.model_fields_set and "site" not in agent.model_fields_set
+    assert snap.agents[1].model_fields_set is agent.model_fields_set
