@@ -16,7 +16,8 @@ Per configuration:
   depend on the machine's load.
 - first data: process start to the first screen with data (simulator warm-up included),
   and the console's part of it: from the app's start, less the source's own polls.
-- RSS at the end and its peak (``VmHWM``), from /proc.
+- RSS at the end and its peak (``VmHWM``), from /proc, and the RSS before the app
+  started (the interpreter, imports and the simulated centre: the source's share).
 
     .venv/bin/python benchmarks/bench_dashboard.py [--seconds 30]
     .venv/bin/python benchmarks/bench_dashboard.py --one --queues 5000 --agents 50000 \
@@ -126,6 +127,7 @@ async def run_one(queues: int, agents: int, seconds: float, screen: str,
 
     app.apply_poll = timed_apply  # type: ignore[method-assign]
     app_start.append(time.perf_counter())
+    rss_source = proc_status_kib("VmRSS") / 1024  # the interpreter and the simulated centre
     async with app.run_test(size=(200, 60)) as pilot:
         if screen == "agents":
             await pilot.press("a")
@@ -151,6 +153,7 @@ async def run_one(queues: int, agents: int, seconds: float, screen: str,
         "first_console_s": first_console[0] if first_console else None,
         "setup_s": app_start[0] - STARTED,
         "rss_mib": proc_status_kib("VmRSS") / 1024, "peak_mib": proc_status_kib("VmHWM") / 1024,
+        "rss_before_app_mib": rss_source,
     }
 
 
@@ -168,8 +171,9 @@ def show(r: dict[str, Any]) -> None:
     print(f"      first data {r['first_data_s']:.2f} s from process start (imports and the "
           f"simulator's centre and warm-up {r['setup_s']:.2f} s); the console's part "
           f"{r['first_console_s']:.2f} s (app start to first data, less the source's polls)")
-    print(f"      RSS {r['rss_mib']:.0f} MiB "
-          f"(peak {r['peak_mib']:.0f}); CPU {r['cpu_pct']:.0f}% of one core")
+    print(f"      RSS {r['rss_mib']:.0f} MiB (peak {r['peak_mib']:.0f}), of which "
+          f"{r['rss_before_app_mib']:.0f} before the app started (interpreter, imports, "
+          f"simulated centre); CPU {r['cpu_pct']:.0f}% of one core")
 
 
 def main() -> None:
