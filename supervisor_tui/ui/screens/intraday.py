@@ -100,6 +100,8 @@ class IntradayScreen(BoardScreen):
         self._fc_key: tuple[object, ...] | None = None
         self._fc: dict[datetime, SlotForecast] = {}
         self._fc_scheduled: dict[str, dict[datetime, float]] | None = None
+        #: the view shown has a forecast: only then does the footer offer f
+        self._has_forecast = False
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -121,6 +123,12 @@ class IntradayScreen(BoardScreen):
                               sorted(board.rows, key=lambda r: (r.queue.name.lower(),
                                                                 r.queue.id))]
         return groups + queues
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # f does nothing without a forecast for the view: not offered then
+        if action == "forecast_columns":
+            return self._has_forecast
+        return True
 
     def action_forecast_columns(self) -> None:
         """f: the forecast's columns beside today's, or last week's."""
@@ -314,6 +322,9 @@ class IntradayScreen(BoardScreen):
         slots = [keyed[k] for k in keys]
         # (a view none of whose queues has a forecast keeps last week's columns)
         forecasts = [fc_by_key.get(k) for k in keys] if fday is not None and fc else None
+        if self._has_forecast != (forecasts is not None):
+            self._has_forecast = forecasts is not None
+            self.refresh_bindings()
         text = self._head(today, before, not stored[0] and not stored[1])
         if forecasts is not None:
             text.append_text(self._forecast_head(slots, forecasts, projection))
