@@ -16,6 +16,7 @@ from supervisor_tui.ui.widgets.grid import Grid
 from tests.helpers import (
     T0,
     ScriptedSource,
+    centre,
     help_rows,
     screen_text,
     screen_title,
@@ -323,3 +324,16 @@ async def test_enter_opens_a_vendor_its_queues_and_agents_at_80x24() -> None:
         assert "Support" in text and all(n in text for n in ("Bo", "Cy", "Di"))
         await pilot.press("enter")  # its queue
         await wait_for(pilot, lambda: screen_title(app) == "Queue: Support")
+
+
+async def test_no_vendor_configured_says_how_to_name_one_within_80_columns() -> None:
+    data = {"console": {"timezone": "UTC", "poll_interval_s": 0.1}}
+    app = SupervisorApp(parse_config(data, "test"), [ScriptedSource([centre()])],
+                        store=Store.open(None), clock=lambda: T0, user="sam")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_vendors(pilot)
+        text = screen_text(app)
+        assert "0 vendors" in text and "No vendor known" in text
+        # the whole hint is on screen, not cut at the right edge
+        assert "to the config," in text and "(docs/vendors.md)." in text, text
+        assert "Adh —" not in text  # no vendor: nothing to say about their adherence

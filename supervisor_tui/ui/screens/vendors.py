@@ -28,9 +28,11 @@ from supervisor_tui.ui.widgets.lean import LeanText
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.tables import agent_columns, queue_columns
 
-NO_VENDORS = ("No vendor known: add [vendors.NAME] (queues, teams, agents, contract) to the "
-              "config, or use a source that reports each queue's or agent's site "
-              "(docs/vendors.md)")
+NO_VENDORS = "No vendor known (how to name one: above)"
+#: said above the empty table in lines that fit 80 columns (a grid row would be cut)
+HOW_TO_NAME = ("\n Add [vendors.NAME] (queues, teams, agents, contract) to the config,"
+               "\n or use a source that reports each queue's or agent's site"
+               " (docs/vendors.md).")
 MISSED = "bold red"
 
 
@@ -132,7 +134,7 @@ def vendor_columns(min_sample: int) -> list[Column[VendorFigures]]:
 
 class VendorsScreen(BoardScreen):
     DEFAULT_CSS = """
-    #vendor-summary { height: auto; max-height: 3; background: $panel; }
+    #vendor-summary { height: auto; max-height: 5; background: $panel; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("w", "window", "Window"),
@@ -184,13 +186,15 @@ class VendorsScreen(BoardScreen):
             notes.append("≠ queue threshold ≠ contract's")
         if any(v.agents_from_queues for v in rows):
             notes.append("* its queues' agents")
-        if all(v.adherence is None for v in rows):
+        if rows and all(v.adherence is None for v in rows):
             notes.append("Adh —: no schedule")
         scope = self.sup.state.vendors.scope
         if scope is not None and scope.unknown:
             notes.append(f"⚠ scope names nothing known: {clean(', '.join(scope.unknown), 40)}")
         if notes:
             line.append("\n " + " · ".join(notes), "dim")
+        if not rows:
+            line.append(HOW_TO_NAME)
         self.query_one("#vendor-summary", LeanText).update(line)
 
     def action_window(self) -> None:
