@@ -18,11 +18,13 @@ import pytest
 
 from supervisor_tui.domain.agent_day import AgentDayBook
 from supervisor_tui.domain.board import DAY, INTERVAL, MetricsMemo, build_board
+from supervisor_tui.domain.changes import agents_since, contacts_since
 from supervisor_tui.domain.escalation import EscalationRules, EscalationTracker
 from supervisor_tui.domain.flags import LongLimits, count_flagged, is_flagged
 from supervisor_tui.domain.index import IndexBuilder, SnapshotIndex, build_index
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import AgentStateKind, Contact, SLFormula, Snapshot
+from supervisor_tui.domain.surveys import ContactLog
 from supervisor_tui.sim.config import scaled_centre
 from supervisor_tui.sources.simulator import SimulatorSource
 
@@ -279,3 +281,56 @@ def test_the_simulators_shared_field_sets_name_exactly_the_fields_it_gives(
     copied = agent.model_copy(update={"site": "Lisbon"})
     assert "site" in copied.model_fields_set and "site" not in agent.model_fields_set
     assert snap.agents[1].model_fields_set is agent.model_fields_set
+
+
+def _without_changes(snap: Snapshot) -> Snapshot:
+    """The same snapshot as a source that says nothing about changes hands it out (new
+    tuples: what the source said no longer matches them)."""
+    fields = {k: getattr(snap, k) for k in Snapshot.model_fields}
+    fields.update(agents=tuple(list(snap.agents)), contacts=tuple(list(snap.contacts)))
+    return Snapshot.model_construct(**fields)
+
+
+def test_the_simulator_says_exactly_which_objects_went_and_came(churn: list[Snapshot]) -> None:
+    said_polls = 0
+    for before, snap in pairwise(churn):
+        agents = agents_since(snap, before.agents)
+        contacts = contacts_since(snap, before.contacts)
+        assert agents is not None and contacts is not None
+        said_polls += 1
+        old_agents, new_agents = set(map(id, before.agents)), set(map(id, snap.agents))
+        assert set(map(id, agents[0])) == old_agents - new_agents
+        assert set(map(id, agents[1])) == new_agents - old_agents
+        old, new = set(map(id, before.contacts)), set(map(id, snap.contacts))
+        assert set(map(id, contacts[0])) == old - new
+        assert set(map(id, contacts[1])) == new - old
+        # Against any other base (a skipped poll) or other tuples: nothing is said.
+        assert agents_since(snap, tuple(list(before.agents))) is None
+        assert contacts_since(_without_changes(snap), before.contacts) is None
+        narrowed = snap.model_copy(update={"contacts": snap.contacts[1:]})  # e.g. a scope
+        assert contacts_since(narrowed, before.contacts) is None
+        # Never part of what the snapshot is: equal to one without, same wire form.
+        assert snap == _without_changes(snap)
+    assert said_polls == POLLS - 1
+    assert churn[-1].model_dump() == _without_changes(churn[-1]).model_dump()
+
+
+def test_the_index_and_contact_log_from_what_the_source_said_equal_identity_passes(
+        churn: list[Snapshot]) -> None:
+    """Fed the simulator's snapshots (changes said), every other one (a skipped poll:
+    the changes do not apply) and copies without changes, the results agree."""
+    told, compared, skipping = IndexBuilder(), IndexBuilder(), IndexBuilder()
+    logs = [ContactLog(), ContactLog()]
+    window = timedelta(hours=2)
+    for step, snap in enumerate(churn):
+        bare = _without_changes(snap)
+        shape = _shape(told.index(snap))
+        assert shape == _shape(compared.index(bare)), f"poll {step}"
+        if step % 2:
+            assert _shape(skipping.index(snap)) == shape, f"poll {step}"
+        logs[0].observe(snap)
+        logs[1].observe(bare)
+        assert logs[0].contacts == logs[1].contacts, f"poll {step}"
+        assert logs[0].fcr(window, snap.taken_at) == logs[1].fcr(window, snap.taken_at)
+    assert told.reads == compared.reads  # the same objects read, found without a pass
+    assert logs[0].contacts  # the churn's contacts have customers

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import attrgetter, is_not
 
+from supervisor_tui.domain.changes import agents_since, contacts_since
 from supervisor_tui.domain.model import Agent, AgentStateKind, Contact, ContactState, Snapshot, Tier
 
 _WAITING = ContactState.WAITING
@@ -68,6 +70,7 @@ class IndexBuilder:
     def __init__(self) -> None:
         self._contacts: dict[int, Contact] = {}
         self._contact_ids: set[int] = set()
+        self._contact_tuple: tuple[Contact, ...] = ()
         self._waiting: dict[str, dict[int, Contact]] = {}
         self._flagged: dict[int, Contact] = {}
         self._premium: dict[int, Contact] = {}
@@ -90,8 +93,8 @@ class IndexBuilder:
     def index(self, snapshot: Snapshot) -> SnapshotIndex:
         if snapshot is self._snapshot and self._index is not None:
             return self._index
-        dirty_queues = self._update_contacts(snapshot.contacts)
-        dirty_skills, dirty_kinds, teams_changed = self._update_agents(snapshot.agents)
+        dirty_queues = self._update_contacts(snapshot)
+        dirty_skills, dirty_kinds, teams_changed = self._update_agents(snapshot)
         for qid in dirty_queues:
             members = self._waiting.get(qid)
             if members:
@@ -124,11 +127,24 @@ class IndexBuilder:
         self._snapshot = snapshot
         return self._index
 
-    def _update_contacts(self, contacts: tuple[Contact, ...]) -> set[str]:
-        # Identity sets: ``id`` reads no field, so unchanged contacts stay untouched.
-        ids = set(map(id, contacts))
-        removed_ids = self._contact_ids - ids
-        added_ids = ids - self._contact_ids
+    def _update_contacts(self, snapshot: Snapshot) -> set[str]:
+        contacts = snapshot.contacts
+        said = contacts_since(snapshot, self._contact_tuple)
+        if said is not None:  # the source says which objects went and came
+            ids = self._contact_ids
+            gone_ids = set(map(id, said[0]))
+            new_ids = set(map(id, said[1]))
+            removed_ids, added_ids = gone_ids - new_ids, new_ids - gone_ids
+            ids -= removed_ids
+            ids |= added_ids
+            added: Iterable[Contact] = (c for c in said[1] if id(c) in added_ids)
+        else:
+            # Identity sets: ``id`` reads no field, so unchanged contacts stay untouched.
+            ids = set(map(id, contacts))
+            removed_ids = self._contact_ids - ids
+            added_ids = ids - self._contact_ids
+            added = compress(contacts, map(added_ids.__contains__, map(id, contacts)))
+        self._contact_tuple = contacts
         known = self._contacts
         dirty: set[str] = set()
         self.reads += len(removed_ids) + len(added_ids)
@@ -140,7 +156,7 @@ class IndexBuilder:
                 if members is not None and members.pop(key, None) is not None:
                     dirty.add(c.queue_id)
         if added_ids:
-            for c in compress(contacts, map(added_ids.__contains__, map(id, contacts))):
+            for c in added:
                 key = id(c)
                 known[key] = c
                 state = c.state  # ``==``: sources using model_construct may hold strings
@@ -154,9 +170,14 @@ class IndexBuilder:
         self._contact_ids = ids
         return dirty
 
-    def _update_agents(self, agents: tuple[Agent, ...]) -> tuple[set[str], set[str], bool]:
+    def _update_agents(self, snapshot: Snapshot) -> tuple[set[str], set[str], bool]:
+        agents = snapshot.agents
         old = self._agent_tuple
-        if len(old) == len(agents):  # the usual case: same agents, same order
+        said = agents_since(snapshot, old)
+        if said is not None:  # the source says which objects went and came
+            gone = {id(a): a for a in said[0]}
+            new = {id(a): a for a in said[1]}
+        elif len(old) == len(agents):  # the usual case: same agents, same order
             moved = list(compress(range(len(agents)), map(is_not, agents, old)))
             gone = {id(old[i]): old[i] for i in moved}
             new = {id(agents[i]): agents[i] for i in moved}

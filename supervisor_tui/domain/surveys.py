@@ -33,7 +33,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from supervisor_tui.domain.model import Name, Snapshot, Tier
+from supervisor_tui.domain.changes import contacts_since
+from supervisor_tui.domain.model import AbandonedContact, Contact, Name, Snapshot, Tier
 
 CSAT_MIN, CSAT_MAX = 1, 5
 NPS_MIN, NPS_MAX = 0, 10
@@ -257,6 +258,8 @@ class ContactLog:
         self._per: dict[str, tuple[int, int, tuple[datetime, ...]]] = {}
         self._first = self._repeated = 0
         self._unrepeated: list[datetime] = []  # sorted: first contacts with no repeat
+        self._last_contacts: tuple[Contact, ...] = ()  # the last snapshot's, as observed
+        self._last_abandoned: tuple[AbandonedContact, ...] | None = None
 
     def _reset(self) -> None:
         self.contacts, self._times, self._dirty, self._per = {}, {}, set(), {}
@@ -272,10 +275,18 @@ class ContactLog:
         if self.day != snap.day_start:
             self.day = snap.day_start
             self._reset()
+            self._last_contacts, self._last_abandoned = (), None
         seen = self.contacts
-        for c in snap.contacts:
+        # Only the contacts the source says are new since the last snapshot seen here
+        # (a contact is recorded at its first sight), else every listed one.
+        said = contacts_since(snap, self._last_contacts)
+        self._last_contacts = snap.contacts
+        for c in snap.contacts if said is None else said[1]:
             if c.customer and (c.source, c.id) not in seen:
                 self.add((c.source, c.id), SeenContact(c.customer, c.entered_at, c.queue_id))
+        if snap.abandoned is self._last_abandoned:  # the same tuple: nothing new in it
+            return
+        self._last_abandoned = snap.abandoned
         for a in snap.abandoned:
             if a.customer and (a.source, a.id) not in seen and a.abandoned_at >= snap.day_start:
                 self.add((a.source, a.id), SeenContact(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from supervisor_tui.domain.changes import SnapshotChanges, attach
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
     AbandonedContact,
@@ -64,6 +65,9 @@ def customer_handle(channel: Channel, n: int) -> str:
     return f"{first[0]}***{n % 100:02d}@example.net"
 
 
+_Changed = tuple[tuple[Agent, ...], tuple[Agent, ...], tuple[Contact, ...], tuple[Contact, ...]]
+
+
 class SnapshotBuilder:
     """Turns engine state into a ``model.Snapshot``, rebuilding only what changed."""
 
@@ -93,6 +97,7 @@ class SnapshotBuilder:
         self._agent_models: list[Agent] | None = None
         self._contact_models: dict[str, Contact] = {}
         self._touched_agents, self._touched_contacts = engine.watch()
+        self._last: tuple[tuple[Agent, ...], tuple[Contact, ...]] | None = None
 
     def build(self) -> Snapshot:
         e = self.engine
@@ -123,17 +128,25 @@ class SnapshotBuilder:
                                   Tier.VIP: _stats(q.id, istart, e.interval_counters(vip))},
                         day={Tier.GOLD: _stats(q.id, dstart, e.day_counters(gold)),
                              Tier.VIP: _stats(q.id, dstart, e.day_counters(vip))})
-        agents, contacts = self._people()
-        return Snapshot.model_construct(
+        base = self._last
+        agents, contacts, changed = self._people()
+        snapshot = Snapshot.model_construct(
             taken_at=e.now_dt, interval_start=ikey, day_start=dkey, queues=self.queues,
             interval_stats=dict(ival), day_stats=dict(day),
             agents=agents, contacts=contacts, health={}, clock_rate=self.clock_rate,
             abandoned=self._abandoned_now(), tier_stats=dict(tiers))
+        self._last = (agents, contacts)
+        if base is not None and changed is not None:  # said, so the console reads only these
+            attach(snapshot, SnapshotChanges(base[0], base[1], agents, contacts, *changed))
+        return snapshot
 
-    def _people(self) -> tuple[tuple[Agent, ...], tuple[Contact, ...]]:
+    def _people(self) -> tuple[tuple[Agent, ...], tuple[Contact, ...], _Changed | None]:
+        """The agents and contacts now, and (after the first build) the objects that
+        went and came since the last build: (agents gone, new, contacts gone, new)."""
         e = self.engine
         touched_agents, touched_contacts = self._touched_agents, self._touched_contacts
         models = self._agent_models
+        changed: _Changed | None = None
         if models is None or len(models) != len(e.agents):  # the first build: everyone
             models = self._agent_models = [
                 a.model if a.model_ver == a.ver else self._agent(a) for a in e.agents]
@@ -141,20 +154,35 @@ class SnapshotBuilder:
                                     for c in e.live_contacts()}
         else:
             agents = e.agents
+            agents_gone: list[Agent] = []
+            agents_new: list[Agent] = []
             for i in touched_agents:
                 a = agents[i]
                 if a.model_ver != a.ver:
-                    models[i] = self._agent(a)
+                    agents_gone.append(models[i])
+                    models[i] = model = self._agent(a)
+                    agents_new.append(model)
             live, known = e.live_contact_ids(), self._contact_models
+            contacts_gone: list[Contact] = []
+            contacts_new: list[Contact] = []
             for cid, c in touched_contacts.items():
                 if cid not in live:  # ended (or never seen live between two builds)
-                    known.pop(cid, None)
+                    if (old := known.pop(cid, None)) is not None:
+                        contacts_gone.append(old)
                 elif c.model_ver != c.ver or cid not in known:
                     # (a new contact goes in at the end, as in the engine's own order)
-                    known[cid] = c.model if c.model_ver == c.ver else self._contact(c)
+                    contact = c.model if c.model_ver == c.ver else self._contact(c)
+                    old = known.get(cid)
+                    if old is not contact:
+                        if old is not None:
+                            contacts_gone.append(old)
+                        known[cid] = contact
+                        contacts_new.append(contact)
+            changed = (tuple(agents_gone), tuple(agents_new), tuple(contacts_gone),
+                       tuple(contacts_new))
         touched_agents.clear()
         touched_contacts.clear()
-        return tuple(models), tuple(self._contact_models.values())
+        return tuple(models), tuple(self._contact_models.values()), changed
 
     def _abandoned_now(self) -> tuple[AbandonedContact, ...]:
         e = self.engine
