@@ -21,7 +21,7 @@ from supervisor_tui.store import Store
 from supervisor_tui.ui.app import SupervisorApp
 from supervisor_tui.ui.widgets.grid import Grid
 from tests.crisis_helpers import Receiver
-from tests.helpers import T0, ScriptedSource, centre, screen_text, wait_for
+from tests.helpers import T0, ScriptedSource, centre, help_rows, screen_text, wait_for
 
 
 @pytest.fixture
@@ -90,6 +90,12 @@ async def test_a_receiver_that_refuses_the_page_is_said(receiver: Receiver,
         await pilot.press("e")
         await wait_for(pilot, lambda: "(failed: pager: HTTP 404" in screen_text(app))
         assert "paged 1×" in desk_row(app, "VIP")
+        # ? on the desk says what the Owner column's "paged 1×" means
+        await pilot.press("question_mark")
+        await pilot.press("end")  # the glossary's end: the desk's own marks
+        await wait_for(pilot, lambda: any(r[0] == "paged 2×" for r in help_rows(app)))
+        [row] = [r for r in help_rows(app) if r[0] == "paged 2×"]
+        assert row[1].startswith("Escalation desk, Owner: an unowned")
 
 
 def test_only_a_console_that_sends_crisis_messages_pages(receiver: Receiver,

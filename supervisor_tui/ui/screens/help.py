@@ -116,6 +116,10 @@ GLOSSARY = [
                              "opening the desk (e) clears it. Their notices come as one, "
                              "never over a dialog; N snoozes the last one's categories, "
                              "ctrl+p \"notices\" mutes or snoozes any category."),
+    ("paged 2×", "Escalation desk, Owner: an unowned critical item was paged to the "
+                 "on-call supervisor ([crisis.paging]) this many times; again every "
+                 "repeat_minutes until someone takes or acknowledges it. The detail line "
+                 "says when, to whom, how and whether it was delivered."),
     ("‼ CRITICAL 12:34", "Incident banner (every console on this host): an active "
                          "incident, open for 12 min 34 s; TO AGENTS is the latest "
                          "broadcast. It closes when the incident is resolved (crisis: c)."),
