@@ -173,7 +173,7 @@ async def test_tier_columns_at_200x60_add_up_to_the_queue() -> None:
         vip_ab, vip_asa, vip_off, gold_ab, gold_asa, gold_off, std_ab, std_asa, std_off = (
             cells[9:18])
         assert (vip_ab, vip_asa, gold_ab, gold_asa, std_ab, std_asa) == (
-            "20.0%", "0:10·8", "20.0%·5", "0:05·4", "4.3%", "0:11")
+            "20.0%", "0:10·8", "20%·5", "0:05·4", "4.3%", "0:11")
         assert int(vip_off) + int(gold_off) + int(std_off) == 40  # Sales offered
         for label in ("VIP Off", "Gold ASA", "Std Ab"):
             assert label in line_of(app, "Queue ")
@@ -337,3 +337,18 @@ async def test_no_vendor_configured_says_how_to_name_one_within_80_columns() -> 
         # the whole hint is on screen, not cut at the right edge
         assert "to the config," in text and "(docs/vendors.md)." in text, text
         assert "Adh —" not in text  # no vendor: nothing to say about their adherence
+
+
+def test_a_small_sample_abandon_rate_fits_its_column_without_false_decimals() -> None:
+    from supervisor_tui.domain.board import WindowMetrics
+    from supervisor_tui.domain.model import QueueStats
+    from supervisor_tui.ui.widgets.tiers import _rate
+
+    def window(rate: float, n: int) -> WindowMetrics:
+        return WindowMetrics(stats=QueueStats.model_construct(), service_level=None, asa_s=None,
+                             aht_s=None, abandon_rate=rate, abandon_n=n)
+
+    one = window(1.0, 1)
+    assert _rate(one, 10).plain == "100%·1"  # was "100.0%·1", cut in its 7-column cell
+    many = window(0.514, 35)
+    assert _rate(many, 10).plain == "51.4%"

@@ -49,9 +49,9 @@ def _sl(f: TierFigures | None, min_sample: int, with_n: bool = True) -> Text:
 def _rate(m: WindowMetrics, min_sample: int) -> Text:
     if m.abandon_rate is None:
         return _dash()
-    text = fmt.pct(m.abandon_rate, 1)
-    return Text(f"{text}·{m.abandon_n}", style="dim") if m.abandon_n < min_sample \
-        else Text(text)
+    if m.abandon_n < min_sample:  # a tenth of a percent of a few contacts is noise
+        return Text(f"{fmt.pct(m.abandon_rate)}·{m.abandon_n}", style="dim")
+    return Text(fmt.pct(m.abandon_rate, 1))
 
 
 def _asa(m: WindowMetrics, min_sample: int) -> Text:
