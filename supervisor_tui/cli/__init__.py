@@ -632,8 +632,9 @@ def cmd_serve_sim(args: argparse.Namespace) -> int:
     return serve_sim.run(args, config)
 
 
-def cmd_crisis(args: argparse.Namespace) -> int:
-    from supervisor_tui.cli import crisis as crisis_cli
+def _on_store(args: argparse.Namespace,
+              run: Callable[[argparse.Namespace, Config, Store], int]) -> int:
+    """Run a sub-command with the config and the store it names, closed after."""
     from supervisor_tui.store import StoreError
 
     config = _config(args)
@@ -644,9 +645,15 @@ def cmd_crisis(args: argparse.Namespace) -> int:
     except StoreError as err:
         return _fail(str(err), 1)
     try:
-        return crisis_cli.run(args, config, store)
+        return run(args, config, store)
     finally:
         store.close()
+
+
+def cmd_crisis(args: argparse.Namespace) -> int:
+    from supervisor_tui.cli import crisis as crisis_cli
+
+    return _on_store(args, crisis_cli.run)
 
 
 def cmd_surveys(args: argparse.Namespace) -> int:
@@ -666,19 +673,8 @@ def cmd_surveys(args: argparse.Namespace) -> int:
 
 def cmd_schedule(args: argparse.Namespace) -> int:
     from supervisor_tui.cli import schedule
-    from supervisor_tui.store import StoreError
 
-    config = _config(args)
-    if isinstance(config, int):
-        return config
-    try:
-        store = _open_store(args.db, config)
-    except StoreError as err:
-        return _fail(str(err), 1)
-    try:
-        return schedule.run(args, config, store)
-    finally:
-        store.close()
+    return _on_store(args, schedule.run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
