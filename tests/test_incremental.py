@@ -124,7 +124,7 @@ def test_board_with_the_metrics_memo_equals_one_worked_out_afresh(
     memo, builder = MetricsMemo(), IndexBuilder()
     previous: Snapshot | None = None
     queues = {q.id: q for q in churn[0].queues}
-    flagged_strips = 0
+    flagged_strips = sums_read = 0
     for step, snap in enumerate(churn):
         before = memo.computed
         board = build_board(snap, index=builder.index(snap), memo=memo)
@@ -155,8 +155,15 @@ def test_board_with_the_metrics_memo_equals_one_worked_out_afresh(
                   for table in ("interval_stats", "day_stats")
                   for qid, stats in getattr(snap, table).items())
         assert memo.computed - before == new, f"poll {step}"
+        # The tiles' sums read only the rows whose interval counters are new objects.
+        sums = memo.sums[(INTERVAL, None)]
+        changed = sum(previous is None or stats is not previous.interval_stats.get(qid)
+                      for qid, stats in snap.interval_stats.items())
+        assert sums.reads - sums_read == changed, f"poll {step}"
+        sums_read = sums.reads
         previous = snap
     assert memo.computed < len(churn[0].queues) * POLLS  # most figures were reused
+    assert memo.sums[(INTERVAL, None)].reads < len(churn[0].queues) * POLLS // 2
     assert flagged_strips > POLLS // 2
 
 

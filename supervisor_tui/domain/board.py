@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
-from itertools import islice
-from operator import attrgetter
+from itertools import compress, islice
+from operator import attrgetter, is_, is_not
 
 from supervisor_tui.domain import erlang, metrics
 from supervisor_tui.domain.index import SnapshotIndex, build_index
@@ -148,6 +148,8 @@ class MetricsMemo:
     not asked for during one board are dropped at the next."""
 
     def __init__(self) -> None:
+        #: the tiles' sums per (window, channel group), kept from board to board
+        self.sums: dict[tuple[str, str | None], GroupSums] = {}
         self._now: dict[int, tuple[QueueStats, SLFormula, WindowMetrics]] = {}
         self._before: dict[int, tuple[QueueStats, SLFormula, WindowMetrics]] = {}
         #: figures worked out (not found) since the memo was made (tests, benchmarks)
@@ -166,6 +168,79 @@ class MetricsMemo:
         result = WindowMetrics.of(stats, formula)
         self._now[key] = (stats, formula, result)
         return result
+
+
+# Counts are summed by difference (exact); seconds (floats) never are.
+_FLOAT_COUNTERS = tuple(n for n in metrics.COUNTERS
+                        if QueueStats.model_fields[n].annotation is float)
+_INT_COUNTERS = tuple(n for n in metrics.COUNTERS if n not in _FLOAT_COUNTERS)
+_get_ints = attrgetter(*_INT_COUNTERS)
+
+
+def _weight(row: QueueRow, stats: QueueStats, formula: SLFormula) -> tuple[int, float]:
+    n = sl_denominator(stats, formula)
+    return n, row.queue.sl_target * n
+
+
+class GroupSums:
+    """The counters of a set of rows summed in one window (the interval or the day),
+    with the SL target weighted by each queue's sample, kept from board to board: only
+    the rows whose counters are new objects are read (a 5,000-queue dashboard asked for
+    these of every queue each poll, ~10 ms). Whole counts are kept by difference
+    (exact); seconds as each row's own value, summed exactly (``math.fsum``) each time,
+    which is what ``sum_rows`` does afresh, so both give the same float to the bit."""
+
+    def __init__(self) -> None:
+        self._queues: list[Queue] = []
+        self._stats: list[QueueStats] = []
+        self._ints: list[int] = [0] * len(_INT_COUNTERS)
+        self._floats: dict[str, list[float]] = {}
+        self._n: list[int] = []
+        self._tw: list[float] = []
+        self._formula: SLFormula | None = None
+        #: rows read so far (tests: follows change, not the number of queues)
+        self.reads = 0
+
+    def update(self, rows: Sequence[QueueRow], interval: bool, formula: SLFormula
+               ) -> tuple[dict[str, float], int, float, float]:
+        """(counter totals, Σ sample, Σ target × sample, Σ target) of ``rows``."""
+        stats = [r.interval_stats if interval else r.day_stats for r in rows]
+        queues = [r.queue for r in rows]
+        if (formula != self._formula or len(queues) != len(self._queues)
+                or not all(map(is_, queues, self._queues))):
+            self._formula, self._queues = formula, queues
+            self._stats = []
+            self._ints = [0] * len(_INT_COUNTERS)
+            self._floats = {n: [0.0] * len(rows) for n in _FLOAT_COUNTERS}
+            self._n, self._tw = [0] * len(rows), [0.0] * len(rows)
+            changed: Sequence[int] = range(len(rows))
+            old: Sequence[QueueStats | None] = [None] * len(rows)
+        else:
+            changed = list(compress(range(len(rows)), map(is_not, stats, self._stats)))
+            old = self._stats
+        ints, floats, ns, tws = self._ints, self._floats, self._n, self._tw
+        self.reads += len(changed)
+        for i in changed:
+            new = stats[i]
+            before = old[i]
+            if before is not None:
+                for j, v in enumerate(_get_ints(before)):
+                    ints[j] -= v
+            for j, v in enumerate(_get_ints(new)):
+                ints[j] += v
+            for name in _FLOAT_COUNTERS:
+                floats[name][i] = getattr(new, name)
+            ns[i], tws[i] = _weight(rows[i], new, formula)
+        self._stats = stats
+        totals: dict[str, float] = dict(zip(_INT_COUNTERS, ints, strict=True))
+        totals.update({name: math.fsum(v) for name, v in floats.items()})
+        return totals, sum(ns), math.fsum(tws), math.fsum(q.sl_target for q in queues)
+
+
+def sum_rows(rows: Sequence[QueueRow], interval: bool, formula: SLFormula
+             ) -> tuple[dict[str, float], int, float, float]:
+    """``GroupSums.update`` worked out afresh."""
+    return GroupSums().update(rows, interval, formula)
 
 
 class _Shared:
@@ -338,6 +413,26 @@ class Board:
                                                      repr=False)
     _targets: dict[tuple[str, str | None], float] = field(default_factory=dict,
                                                           compare=False, repr=False)
+    #: the console's memo (sums kept from board to board); None: worked out afresh
+    memo: MetricsMemo | None = field(default=None, compare=False, repr=False)
+    _sums: dict[tuple[str, str | None], tuple[dict[str, float], int, float, float]] = field(
+        default_factory=dict, compare=False, repr=False)
+
+    def _summed(self, key: str, group: str | None
+                ) -> tuple[dict[str, float], int, float, float]:
+        """Interval or day counters of the group's rows summed, and its SL weights."""
+        found = self._sums.get((key, group))
+        if found is None:
+            rows, interval = self.group_rows(group), key == INTERVAL
+            if self.memo is not None:
+                sums = self.memo.sums.get((key, group))
+                if sums is None:
+                    sums = self.memo.sums[(key, group)] = GroupSums()
+                found = sums.update(rows, interval, self.formula)
+            else:
+                found = sum_rows(rows, interval, self.formula)
+            self._sums[(key, group)] = found
+        return found
 
     @property
     def taken_at(self) -> datetime:
@@ -381,12 +476,12 @@ class Board:
         if view is not None:  # one pass over the day's counters, not a window per queue
             total = view.total(r.queue.id for r in self.group_rows(group))
             result = WindowMetrics.of(total, self.formula) if total is not None else None
-        elif start is not None:
-            rows = self.group_rows(group)
-            stats = ([r.interval_stats for r in rows] if key == INTERVAL else
-                     [r.day_stats for r in rows] if key == DAY else [])
-            result = WindowMetrics.of(metrics.combine(stats, window_start=start),
+        elif start is not None and key in (INTERVAL, DAY):
+            totals = self._summed(key, group)[0]
+            result = WindowMetrics.of(QueueStats(queue_id="*", window_start=start, **totals),
                                       self.formula)
+        elif start is not None:
+            result = WindowMetrics.of(metrics.combine([], window_start=start), self.formula)
         self._totals[cache_key] = result
         return result
 
@@ -401,9 +496,10 @@ class Board:
     def _target(self, key: str, group: str | None) -> float:
         rows = self.group_rows(group)
         if key in (INTERVAL, DAY):  # the counts straight from the counters: no figures
-            formula, interval = self.formula, key == INTERVAL
-            weights = [(r.queue.sl_target, sl_denominator(
-                r.interval_stats if interval else r.day_stats, formula)) for r in rows]
+            _, n, weighted, targets = self._summed(key, group)
+            if n:
+                return weighted / n
+            return targets / len(rows) if rows else 0.8
         else:
             weights = [(r.queue.sl_target, m.sl_n if (m := r.window(key)) else 0)
                        for r in rows]
@@ -605,4 +701,5 @@ def build_board(
         index=idx,
         min_sample=min_sample,
         formula=formula,
+        memo=memo,
     )

@@ -29,6 +29,7 @@ _COUNTERS = tuple(
     name for name in QueueStats.model_fields if name not in ("queue_id", "window_start")
 )
 _GET_COUNTERS = attrgetter(*_COUNTERS)
+COUNTERS = _COUNTERS
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
