@@ -25,6 +25,7 @@ from supervisor_tui.domain.index import IndexBuilder, SnapshotIndex, build_index
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import AgentStateKind, Contact, SLFormula, Snapshot
 from supervisor_tui.domain.surveys import ContactLog
+from supervisor_tui.domain.tiers import TierBook
 from supervisor_tui.sim.config import scaled_centre
 from supervisor_tui.sources.simulator import SimulatorSource
 
@@ -341,3 +342,24 @@ def test_the_index_and_contact_log_from_what_the_source_said_equal_identity_pass
         assert logs[0].fcr(window, snap.taken_at) == logs[1].fcr(window, snap.taken_at)
     assert told.reads == compared.reads  # the same objects read, found without a pass
     assert logs[0].contacts  # the churn's contacts have customers
+
+
+def test_tier_windows_kept_from_what_changed_equal_a_book_fed_fresh_objects(
+        churn: list[Snapshot]) -> None:
+    """The tier book reads only the queues whose split is a new object; fed copies
+    (every split new each poll) it must keep the same counters and windows."""
+    kept, fresh = TierBook((15, 30)), TierBook((15, 30))
+    queues = [q.id for q in churn[0].queues]
+    compared = 0
+    for step, snap in enumerate(churn):
+        kept.observe(snap)
+        fresh.observe(snap.model_copy(update={"tier_stats": {
+            q: ts.model_copy() for q, ts in snap.tier_stats.items()}}))
+        assert kept._last is not None and fresh._last is not None
+        assert kept._last.day_stats == fresh._last.day_stats, f"poll {step}"
+        if step % 20 == 0:
+            for qid in queues[:10]:
+                for key in ("15m", "30m"):
+                    assert kept.window(key, qid) == fresh.window(key, qid), f"poll {step}"
+                    compared += kept.window(key, qid) is not None
+    assert compared

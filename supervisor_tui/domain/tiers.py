@@ -174,6 +174,7 @@ class TierBook:
         self._last: Snapshot | None = None
         self._views: dict[str, RollingView] = {}
         self._keys: dict[str, tuple[str, str]] = {}  # queue id -> its gold and VIP keys
+        self._seen: dict[str, TierStats] = {}  # the last snapshot's splits
 
     @staticmethod
     def _key(queue_id: str, tier: Tier) -> str:
@@ -181,8 +182,35 @@ class TierBook:
 
     def observe(self, snapshot: Snapshot) -> None:
         keys = self._keys
+        seen, now = self._seen, snapshot.tier_stats
+        if self._last is not None and seen.keys() == now.keys():
+            # The same queues: only those whose split is a new object are read (most
+            # stay the same object from poll to poll); a copy, as the rolling windows'
+            # samples keep the dict they were given.
+            day = dict(self._last.day_stats)
+            for qid, ts in now.items():
+                if seen[qid] is not ts:
+                    pair = keys[qid]
+                    for tier, k in ((Tier.GOLD, pair[0]), (Tier.VIP, pair[1])):
+                        if (stats := ts.day.get(tier)) is not None:
+                            day[k] = stats
+                        else:
+                            day.pop(k, None)
+        else:
+            day = self._keyed(now)
+        self._seen = dict(now)
+        keyed = Snapshot.model_construct(taken_at=snapshot.taken_at,
+                                         interval_start=snapshot.interval_start,
+                                         day_start=snapshot.day_start, day_stats=day)
+        self.rolling.observe(keyed)
+        self._last = keyed
+        self._views = {}
+
+    def _keyed(self, tier_stats: Mapping[str, TierStats]) -> dict[str, QueueStats]:
+        """Every queue's gold and VIP day counters, keyed by queue and tier."""
+        keys = self._keys
         day: dict[str, QueueStats] = {}
-        for qid, ts in snapshot.tier_stats.items():
+        for qid, ts in tier_stats.items():
             pair = keys.get(qid)
             if pair is None:
                 pair = keys[qid] = (self._key(qid, Tier.GOLD), self._key(qid, Tier.VIP))
@@ -191,12 +219,7 @@ class TierBook:
                 day[pair[0]] = gold
             if (vip := by_tier.get(Tier.VIP)) is not None:
                 day[pair[1]] = vip
-        keyed = Snapshot.model_construct(taken_at=snapshot.taken_at,
-                                         interval_start=snapshot.interval_start,
-                                         day_start=snapshot.day_start, day_stats=day)
-        self.rolling.observe(keyed)
-        self._last = keyed
-        self._views = {}
+        return day
 
     def window(self, key: str, queue_id: str) -> dict[Tier, QueueStats] | None:
         """Gold and VIP counters of ``queue_id`` over the rolling window ``key`` ("15m");
