@@ -19,7 +19,12 @@ Per configuration:
 - RSS at the end and its peak (``VmHWM``), from /proc, and the RSS before the app
   started (the interpreter, imports and the simulated centre: the source's share).
 
-    .venv/bin/python benchmarks/bench_dashboard.py [--seconds 30]
+With ``--remote`` the simulated centre runs in a separate collector process (``serve``
+with the simulator, as ``serve-sim``) and the console reads it over the ``http`` source:
+the deployment recommended for large centres. The RSS is then the console's alone, and
+``source ms`` is the console fetching and decoding each version (its own cost).
+
+    .venv/bin/python benchmarks/bench_dashboard.py [--seconds 30] [--remote]
     .venv/bin/python benchmarks/bench_dashboard.py --one --queues 5000 --agents 50000 \
         --screen agents [--seconds 30] [--occupancy 0.9]
 """
@@ -55,19 +60,45 @@ def proc_status_kib(field: str) -> int:
     return 0
 
 
-async def run_one(queues: int, agents: int, seconds: float, screen: str,
-                  occupancy: float | None) -> dict[str, Any]:
+def serve(queues: int, agents: int, occupancy: float | None) -> None:
+    """The collector with the scaled simulated centre as its source, on a free loopback
+    port (printed on the first line), until killed."""
     from supervisor_tui.config import parse_config
-    from supervisor_tui.domain.model import Snapshot
+    from supervisor_tui.protocol.collector import Collector
+    from supervisor_tui.protocol.server import _server, bind
     from supervisor_tui.sim.config import scaled_centre
     from supervisor_tui.sources.simulator import SimulatorSource
-    from supervisor_tui.store import Store
-    from supervisor_tui.ui.app import SupervisorApp
 
     config = parse_config({"console": {"timezone": "UTC", "poll_interval_s": 1.0}}, "bench")
     sim = (scaled_centre(queues=queues, agents=agents) if occupancy is None
            else scaled_centre(queues=queues, agents=agents, occupancy=occupancy))
     source = SimulatorSource("simulator", config.console.policy, sim)
+    collector = Collector([source], config.console.policy, interval_s=1.0)
+    sock = bind("127.0.0.1", 0)
+    print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    _server(collector.app, lifespan="on").run(sockets=[sock])
+
+
+async def run_one(queues: int, agents: int, seconds: float, screen: str,
+                  occupancy: float | None, remote: str | None = None) -> dict[str, Any]:
+    from supervisor_tui.config import parse_config
+    from supervisor_tui.domain.model import Snapshot
+    from supervisor_tui.sim.config import scaled_centre
+    from supervisor_tui.sources.base import Source
+    from supervisor_tui.sources.http.settings import HttpSettings
+    from supervisor_tui.sources.http.source import HttpSource
+    from supervisor_tui.sources.simulator import SimulatorSource
+    from supervisor_tui.store import Store
+    from supervisor_tui.ui.app import SupervisorApp
+
+    config = parse_config({"console": {"timezone": "UTC", "poll_interval_s": 1.0}}, "bench")
+    source: Source
+    if remote is not None:
+        source = HttpSource("floor", config.console.policy, HttpSettings(url=remote))
+    else:
+        sim = (scaled_centre(queues=queues, agents=agents) if occupancy is None
+               else scaled_centre(queues=queues, agents=agents, occupancy=occupancy))
+        source = SimulatorSource("simulator", config.console.policy, sim)
     app = SupervisorApp(config, [source], store=Store.open(None))
     latencies: list[float] = []
     after_paint: list[float] = []
@@ -153,27 +184,56 @@ async def run_one(queues: int, agents: int, seconds: float, screen: str,
         "first_console_s": first_console[0] if first_console else None,
         "setup_s": app_start[0] - STARTED,
         "rss_mib": proc_status_kib("VmRSS") / 1024, "peak_mib": proc_status_kib("VmHWM") / 1024,
-        "rss_before_app_mib": rss_source,
+        "rss_before_app_mib": rss_source, "remote": remote is not None,
     }
 
 
 def show(r: dict[str, Any]) -> None:
     p, s, a = r["painted"], r["source"], r["after"]
-    print(f"{r['queues']:>5} queues / {r['agents']:>6} agents, {r['screen']:<9} "
+    where = "over http from a collector process" if r.get("remote") else "in-process simulator"
+    print(f"{r['queues']:>5} queues / {r['agents']:>6} agents, {r['screen']:<9} ({where}) "
           f"({r['polls']} polls): poll -> painted median {p['median']:.0f} ms, "
           f"p95 {p['p95']:.0f}, max {p['max']:.0f}")
     print(f"      changed per poll (median): {r['changed_agents']:.0f} agents, "
           f"{r['changed_contacts']:.0f} of {r['contacts']} contacts; objects read by the "
           f"index {r['computed']:.0f} (of {r['agents'] + r['contacts']})")
-    print(f"      source (simulator step + snapshot) median {s['median']:.0f} ms, "
+    source = ("source (http fetch + decode, in the console)" if r.get("remote")
+              else "source (simulator step + snapshot)")
+    print(f"      {source} median {s['median']:.0f} ms, "
           f"p95 {s['p95']:.0f}; after paint (escalations, GC) median {a['median']:.0f} ms, "
           f"p95 {a['p95']:.0f}")
     print(f"      first data {r['first_data_s']:.2f} s from process start (imports and the "
           f"simulator's centre and warm-up {r['setup_s']:.2f} s); the console's part "
           f"{r['first_console_s']:.2f} s (app start to first data, less the source's polls)")
+    before = ("interpreter and imports" if r.get("remote")
+              else "interpreter, imports, simulated centre")
     print(f"      RSS {r['rss_mib']:.0f} MiB (peak {r['peak_mib']:.0f}), of which "
-          f"{r['rss_before_app_mib']:.0f} before the app started (interpreter, imports, "
-          f"simulated centre); CPU {r['cpu_pct']:.0f}% of one core")
+          f"{r['rss_before_app_mib']:.0f} before the app started ({before}); "
+          f"CPU {r['cpu_pct']:.0f}% of one core")
+
+
+def start_server(queues: int, agents: int, occupancy: float | None
+                 ) -> tuple[subprocess.Popen[str], str]:
+    """A collector process serving the scaled centre; (process, its base URL)."""
+    cmd = [sys.executable, __file__, "--serve", "--queues", str(queues),
+           "--agents", str(agents)]
+    if occupancy is not None:
+        cmd += ["--occupancy", str(occupancy)]
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    url = server.stdout.readline().strip()
+    if not url.startswith("http://"):
+        server.kill()
+        raise RuntimeError(f"the collector did not start: {url!r}")
+    return server, url
+
+
+def stop_server(server: subprocess.Popen[str]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def main() -> None:
@@ -185,10 +245,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--screen", choices=SCREENS, default="dashboard")
     parser.add_argument("--occupancy", type=float, help="offered load per agent (0-1)")
+    parser.add_argument("--remote", action="store_true",
+                        help="the centre in a separate collector process, read over http")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)  # (with --one: the collector's)
     args = parser.parse_args()
+    if args.serve:
+        serve(args.queues, args.agents, args.occupancy)
+        return
     if args.one:
-        result = asyncio.run(run_one(args.queues, args.agents, args.seconds, args.screen,
-                                     args.occupancy))
+        url = args.url
+        server = None
+        if args.remote and url is None:
+            server, url = start_server(args.queues, args.agents, args.occupancy)
+        try:
+            result = asyncio.run(run_one(args.queues, args.agents, args.seconds, args.screen,
+                                         args.occupancy, url))
+        finally:
+            if server is not None:
+                stop_server(server)
         print(json.dumps(result)) if args.json else show(result)
         return
     print(f"load average before: {os.getloadavg()[0]:.2f} (2-core machine shared: "
@@ -201,7 +276,15 @@ def main() -> None:
                    "--screen", screen]
             if args.occupancy is not None:
                 cmd += ["--occupancy", str(args.occupancy)]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            server = None
+            if args.remote:  # a fresh collector each time: same start for every console
+                server, url = start_server(queues, agents, args.occupancy)
+                cmd += ["--url", url]
+            try:
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            finally:
+                if server is not None:
+                    stop_server(server)
             result = json.loads(out.strip().splitlines()[-1])
             results[(agents, screen)] = result
             show(result)

@@ -8,6 +8,7 @@ loudly instead of showing a wrong number on a wall.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,11 @@ from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import AgentStateKind, Contact, SLFormula, Snapshot
 from supervisor_tui.domain.surveys import ContactLog
 from supervisor_tui.domain.tiers import TierBook
+from supervisor_tui.protocol.collector import Collector
+from supervisor_tui.protocol.server import serve_in_thread
 from supervisor_tui.sim.config import scaled_centre
+from supervisor_tui.sources.http.settings import HttpSettings
+from supervisor_tui.sources.http.source import HttpSource
 from supervisor_tui.sources.simulator import SimulatorSource
 
 from .helpers import centre
@@ -363,3 +368,48 @@ def test_tier_windows_kept_from_what_changed_equal_a_book_fed_fresh_objects(
                     assert kept.window(key, qid) == fresh.window(key, qid), f"poll {step}"
                     compared += kept.window(key, qid) is not None
     assert compared
+
+
+async def test_over_a_real_server_the_http_source_says_what_its_deltas_replaced() -> None:
+    """serve (the simulator) -> the http source: each delta's changes equal the identity
+    diff of the two snapshots, and the index and contact log fed them equal full passes;
+    the field-name sets of what it read are shared, one per shape (memory)."""
+    policy = IntervalPolicy(15, "UTC")
+    sim = scaled_centre(20, 200, occupancy=1.05, seed=3).model_copy(update={"speed": 30.0})
+    collector = Collector([SimulatorSource("sim", policy, sim)], policy, interval_s=0.05)
+    told, compared = IndexBuilder(), IndexBuilder()
+    logs = [ContactLog(), ContactLog()]
+    said = 0
+    with serve_in_thread(collector.app, lifespan="on") as base:
+        console = HttpSource("floor", policy, HttpSettings(url=base))
+        try:
+            before = await console.snapshot()
+            told.index(before)
+            logs[0].observe(before)
+            logs[1].observe(_without_changes(before))
+            for _ in range(12):
+                version = collector.stats.versions
+                while collector.stats.versions == version:
+                    await asyncio.sleep(0.02)
+                snap = await console.snapshot()
+                agents = agents_since(snap, before.agents)
+                contacts = contacts_since(snap, before.contacts)
+                if agents is not None and contacts is not None:
+                    said += 1
+                    old, new = set(map(id, before.agents)), set(map(id, snap.agents))
+                    assert set(map(id, agents[0])) == old - new
+                    assert set(map(id, agents[1])) == new - old
+                    old, new = set(map(id, before.contacts)), set(map(id, snap.contacts))
+                    assert set(map(id, contacts[0])) == old - new
+                    assert set(map(id, contacts[1])) == new - old
+                assert _shape(told.index(snap)) == _shape(compared.index(_without_changes(snap)))
+                logs[0].observe(snap)
+                logs[1].observe(_without_changes(snap))
+                before = snap
+        finally:
+            await console.close()
+    assert said >= 10  # deltas, each saying what it replaced
+    assert logs[0].contacts == logs[1].contacts
+    sets = {id(a.model_fields_set) for a in before.agents}
+    assert len(sets) <= 2 < len(before.agents)
+    assert len({id(c.model_fields_set) for c in before.contacts}) <= 3

@@ -16,7 +16,9 @@ the tuples they were computed from (a skipped or repeated poll gets a full pass)
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from supervisor_tui.domain.model import Agent, Contact, Snapshot
 
@@ -66,3 +68,33 @@ def contacts_since(snapshot: Snapshot, base: tuple[Contact, ...]
             or c.base_contacts is not base):
         return None
     return c.contacts_gone, c.contacts_new
+
+
+def by_ids(base: Snapshot, snapshot: Snapshot,
+           agents: tuple[Mapping[str, Agent], Mapping[str, Agent], Iterable[str]],
+           contacts: tuple[Mapping[str, Contact], Mapping[str, Contact], Iterable[str]],
+           ) -> SnapshotChanges | None:
+    """The changes from ``base`` to ``snapshot`` of a source that keeps its records by id
+    and knows which ids it touched (a delta's): for agents and for contacts, (records
+    before, records after, ids touched). Every other id must hold the same object in
+    both. None when the tuples are not exactly the records (duplicate ids) or the counts
+    do not add up: then nothing is said and consumers compare identities."""
+    found: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []
+    for (before, after, touched), old, new in ((agents, base.agents, snapshot.agents),
+                                               (contacts, base.contacts, snapshot.contacts)):
+        if len(old) != len(before) or len(new) != len(after):
+            return None
+        gone, came = [], []
+        for key in set(touched):
+            was, now = before.get(key), after.get(key)
+            if was is not now:
+                if was is not None:
+                    gone.append(was)
+                if now is not None:
+                    came.append(now)
+        if len(new) != len(old) - len(gone) + len(came):
+            return None
+        found.append((tuple(gone), tuple(came)))
+    (agents_gone, agents_new), (contacts_gone, contacts_new) = found
+    return SnapshotChanges(base.agents, base.contacts, snapshot.agents, snapshot.contacts,
+                           agents_gone, agents_new, contacts_gone, contacts_new)
