@@ -135,15 +135,15 @@ class HttpSource(WebSource):
             if response.status_code == IM_USED:
                 doc: SnapshotDoc | DeltaDoc
                 base = self._check_delta(response, headers)
-                doc, centre = await asyncio.to_thread(self._decode_delta, response, base)
-                snap = centre_snapshot(centre, doc)
+                delta, centre = await asyncio.to_thread(self._decode_delta, response, base)
+                snap, doc = centre_snapshot(centre, delta), delta
                 if self._last is not None:  # say which records the delta replaced
                     said = changes.by_ids(
                         self._last, snap,
                         (base.agents, centre.agents, chain(
-                            (a.id for a in doc.agents), doc.agents_removed)),
+                            (a.id for a in delta.agents), delta.agents_removed)),
                         (base.contacts, centre.contacts, chain(
-                            (c.id for c in doc.contacts), doc.contacts_removed)))
+                            (c.id for c in delta.contacts), delta.contacts_removed)))
                     if said is not None:
                         changes.attach(snap, said)
             else:
