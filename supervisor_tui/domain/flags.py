@@ -38,6 +38,7 @@ class LongLimits:
         self.snapshot = snapshot
         self.rules = rules
         self._limits: dict[str | None, float | None] = {}
+        self._shortest: tuple[float | None] | None = None  # (found,) once worked out
 
     def of(self, queue_id: str | None) -> float | None:
         try:
@@ -50,12 +51,15 @@ class LongLimits:
     def shortest(self) -> float | None:
         """The shortest of every queue's limit (``long_contact_limit_s``'s rule, in one
         pass over the counters rather than one call per queue)."""
+        if self._shortest is not None:
+            return self._shortest[0]
         rules = self.rules
         multiple, least = rules.long_contact_aht_multiple, rules.min_contacts
-        if not multiple:
-            return None
-        return min((multiple * s.handle_s / s.handled for s in self.snapshot.day_stats.values()
-                    if s.handled >= least and s.handle_s > 0), default=None)
+        found = None if not multiple else min(
+            (multiple * s.handle_s / s.handled for s in self.snapshot.day_stats.values()
+             if s.handled >= least and s.handle_s > 0), default=None)
+        self._shortest = (found,)
+        return found
 
 
 def agent_limit_s(agent: Agent, rules: EscalationRules, long: LongLimits | None) -> float | None:
@@ -79,7 +83,7 @@ def is_flagged(agent: Agent, now: datetime, rules: EscalationRules,
 def count_flagged(index: SnapshotIndex, snapshot: Snapshot, rules: EscalationRules,
                   now: datetime, long: LongLimits | None = None) -> int:
     """Agents past their limit at ``now``; reads only those past their state's shortest."""
-    long = long if long is not None else LongLimits(snapshot, rules)
+    long = long if long is not None else _limits_of(snapshot, rules)
     shortest: dict[AgentStateKind, float | None] = {
         _ACW: rules.acw_limit_s,
         _AWAY: min((rules.away_limit_s, *rules.away_limits_s.values())),
@@ -91,5 +95,27 @@ def count_flagged(index: SnapshotIndex, snapshot: Snapshot, rules: EscalationRul
             continue
         agents = index.by_since(kind)
         cut = bisect_left(agents, now - timedelta(seconds=floor) + _SLACK, key=_since)
-        total += sum(1 for a in islice(agents, cut) if is_flagged(a, now, rules, long))
+        if kind is _ON:  # ``is_flagged`` for an agent on a contact, without its dispatch
+            limit_of = long.of  # (~4,000 agents a poll at 50,000: most under their limit)
+            for a in islice(agents, cut):
+                limit = limit_of(a.queue_id)
+                if limit is not None and (now - a.state.since).total_seconds() > limit:
+                    total += 1
+        else:
+            total += sum(1 for a in islice(agents, cut) if is_flagged(a, now, rules, long))
     return total
+
+
+_last_limits: list[LongLimits] = []  # the last snapshot's (one entry)
+
+
+def _limits_of(snapshot: Snapshot, rules: EscalationRules) -> LongLimits:
+    """The long-contact limits of ``snapshot`` under ``rules``, kept while both are the
+    same objects (immutable): the agents screen counts again each second between polls."""
+    if _last_limits:
+        last = _last_limits[0]
+        if last.snapshot is snapshot and last.rules is rules:
+            return last
+    limits = LongLimits(snapshot, rules)
+    _last_limits[:] = [limits]
+    return limits
