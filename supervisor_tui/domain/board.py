@@ -478,8 +478,9 @@ class Board:
             result = WindowMetrics.of(total, self.formula) if total is not None else None
         elif start is not None and key in (INTERVAL, DAY):
             totals = self._summed(key, group)[0]
-            result = WindowMetrics.of(QueueStats(queue_id="*", window_start=start, **totals),
-                                      self.formula)
+            total = QueueStats.model_validate({"queue_id": "*", "window_start": start,
+                                               **totals})
+            result = WindowMetrics.of(total, self.formula)
         elif start is not None:
             result = WindowMetrics.of(metrics.combine([], window_start=start), self.formula)
         self._totals[cache_key] = result
