@@ -216,8 +216,9 @@ class IndexBuilder:
         # removals delete only entries still holding the removed object.
         by_queue = self._by_queue
         for a in added:
+            key = (a.source, a.id)  # one key per agent, not one per skill (memory)
             for skill in a.skills:
-                by_queue.setdefault(skill, {})[(a.source, a.id)] = a
+                by_queue.setdefault(skill, {})[key] = a
                 skills.add(skill)
         for a in removed:
             key = (a.source, a.id)
