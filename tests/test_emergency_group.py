@@ -107,8 +107,8 @@ async def test_declaring_offers_on_and_resolving_offers_off(tmp_path: Path) -> N
         assert "OFF" in screen_text(app)
         await pilot.press("y")
         await wait_for(pilot, lambda: source.switched == [True, False])
-    records = [r for r in Store.open(tmp_path / "s.db").db.query("SELECT * FROM audit_log ORDER BY id")
-               if r["action"] == "emergency_group"]
+    log = Store.open(tmp_path / "s.db").db.query("SELECT * FROM audit_log ORDER BY id")
+    records = [r for r in log if r["action"] == "emergency_group"]
     assert [r["outcome"] for r in records] == ["allowed", "done", "allowed", "done"]
 
 
@@ -145,8 +145,8 @@ async def test_a_supervisor_is_not_offered_it_and_g_says_why(tmp_path: Path) -> 
             n.message == "sam is a supervisor; emergency group needs admin"
             for n in app._notifications))
         assert not isinstance(app.screen, EmergencySwitch) and source.switched == []
-    records = [r for r in Store.open(tmp_path / "s.db").db.query("SELECT * FROM audit_log ORDER BY id")
-               if r["action"] == "emergency_group"]
+    log = Store.open(tmp_path / "s.db").db.query("SELECT * FROM audit_log ORDER BY id")
+    records = [r for r in log if r["action"] == "emergency_group"]
     assert [(r["user"], r["outcome"]) for r in records] == [("sam", "refused")]
 
 
