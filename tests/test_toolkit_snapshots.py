@@ -15,7 +15,7 @@ import pytest
 from supervisor_tui.domain.model import AgentStateKind
 from supervisor_tui.store import Store
 from supervisor_tui.ui.app import SupervisorApp
-from tests.helpers import T0, ScriptedSource, centre, make_config
+from tests.helpers import T0, ScriptedSource, centre, make_config, screen_text
 from tests.test_app_abandoned import with_abandons
 from tests.test_app_agent_control import _bo
 from tests.test_app_intraday import fill
@@ -41,12 +41,29 @@ async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause(0.2)
 
 
-def press(*keys: str):  # type: ignore[no-untyped-def]
+async def _still(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the screen stops changing (a loaded machine paints the footer late)."""
+    before = screen_text(pilot.app)
+    for _ in range(40):
+        await pilot.pause(0.1)
+        now = screen_text(pilot.app)
+        if now == before:
+            return
+        before = now
+
+
+def press(*keys: str, after_polls: int = 0):  # type: ignore[no-untyped-def]
+    """Press ``keys`` once the app has polled ``after_polls`` times (a scripted morning
+    played out, however loaded the machine)."""
     async def go(pilot) -> None:  # type: ignore[no-untyped-def]
+        [source] = pilot.app.sources
+        while source.polls < after_polls:
+            await pilot.pause(0.05)
         await _settle(pilot)
         for key in keys:
             await pilot.press(key)
             await _settle(pilot)
+        await _still(pilot)
     return go
 
 
@@ -74,10 +91,14 @@ def bo_script() -> list:  # type: ignore[type-arg]
             bo(-120, K.AFTER_CONTACT_WORK, -200, "c7"), centre()]
 
 
+#: polls after which Bo's morning has been seen whole (its four, and one of the last again)
+BO_POLLS = 5
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_agent_detail(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(frozen_app(bo_script(), poll_s=0.05), terminal_size=size,
-                        run_before=press("a", "down", "enter"))
+                        run_before=press("a", "down", "enter", after_polls=BO_POLLS))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -89,4 +110,4 @@ def test_thresholds(snap_compare, size: tuple[int, int]) -> None:  # type: ignor
 def test_teams(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     # Bo's morning (one handled) gives team Red its AHT.
     assert snap_compare(frozen_app(bo_script(), poll_s=0.05), terminal_size=size,
-                        run_before=press("M"))
+                        run_before=press("M", after_polls=BO_POLLS))
