@@ -134,6 +134,18 @@ def help_rows(app: App) -> list[list[str]]:
     return [re.split(r" {2,}", line.strip("█▀▄ ")) for line in shown_in(app, panel)]
 
 
+async def still(pilot, tries: int = 40) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the screen stops changing (a loaded machine paints late): for
+    snapshots of a frozen clock, so a still screen is the finished one."""
+    before = screen_text(pilot.app)
+    for _ in range(tries):
+        await pilot.pause(0.1)
+        now = screen_text(pilot.app)
+        if now == before:
+            return
+        before = now
+
+
 async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
     """Pause until ``predicate()`` holds; fail clearly if it never does."""
     loop_time = 0.0

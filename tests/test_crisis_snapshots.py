@@ -22,7 +22,7 @@ from supervisor_tui.crisis.service import CrisisService
 from supervisor_tui.store import Store
 from supervisor_tui.ui.app import SupervisorApp
 from tests.crisis_helpers import ENV, FakeClock, crisis_config
-from tests.helpers import T0, ScriptedSource, centre, make_config
+from tests.helpers import T0, ScriptedSource, centre, make_config, still
 
 SIZES = [(80, 24), (200, 60)]
 
@@ -88,6 +88,7 @@ def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause(0.3)
+    await still(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

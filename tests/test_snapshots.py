@@ -11,7 +11,7 @@ import pytest
 
 from supervisor_tui.store import Store
 from supervisor_tui.ui.app import SupervisorApp
-from tests.helpers import T0, ScriptedSource, centre, make_config
+from tests.helpers import T0, ScriptedSource, centre, make_config, still
 
 SIZES = [(80, 24), (200, 60)]
 THEMES = ["default", "high-contrast"]
@@ -31,6 +31,7 @@ def frozen_app(theme: str = "default") -> SupervisorApp:
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause(0.2)
+    await still(pilot)
 
 
 @pytest.mark.parametrize("theme", THEMES)

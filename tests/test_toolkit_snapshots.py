@@ -15,7 +15,7 @@ import pytest
 from supervisor_tui.domain.model import AgentStateKind
 from supervisor_tui.store import Store
 from supervisor_tui.ui.app import SupervisorApp
-from tests.helpers import T0, ScriptedSource, centre, make_config, screen_text
+from tests.helpers import T0, ScriptedSource, centre, make_config, still
 from tests.test_app_abandoned import with_abandons
 from tests.test_app_agent_control import _bo
 from tests.test_app_intraday import fill
@@ -41,17 +41,6 @@ async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause(0.2)
 
 
-async def _still(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the screen stops changing (a loaded machine paints the footer late)."""
-    before = screen_text(pilot.app)
-    for _ in range(40):
-        await pilot.pause(0.1)
-        now = screen_text(pilot.app)
-        if now == before:
-            return
-        before = now
-
-
 def press(*keys: str, after_polls: int = 0):  # type: ignore[no-untyped-def]
     """Press ``keys`` once the app has polled ``after_polls`` times (a scripted morning
     played out, however loaded the machine)."""
@@ -63,7 +52,7 @@ def press(*keys: str, after_polls: int = 0):  # type: ignore[no-untyped-def]
         for key in keys:
             await pilot.press(key)
             await _settle(pilot)
-        await _still(pilot)
+        await still(pilot)
     return go
 
 
