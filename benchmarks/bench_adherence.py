@@ -20,12 +20,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from _centre import polled_snapshots
+
 from supervisor_tui.domain.adherence import AdherenceBook, adherence_escalations
-from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.schedule import Expected, ScheduleEntry
-from supervisor_tui.sim.config import scaled_centre
-from supervisor_tui.sim.engine import Engine
-from supervisor_tui.sources.simulator import SnapshotBuilder
 from supervisor_tui.store import Store
 from supervisor_tui.store.schedules import read_adherence, write_adherence
 
@@ -52,18 +50,8 @@ def main() -> None:
     parser.add_argument("--polls", type=int, default=60)
     args = parser.parse_args()
 
-    policy = IntervalPolicy(minutes=30, tz="UTC")
     day = datetime(2026, 5, 5, tzinfo=UTC)
-    engine = Engine(scaled_centre(queues=args.queues, agents=args.agents), policy,
-                    day + timedelta(hours=9))
-    engine.advance(engine.now_dt + timedelta(minutes=30))
-    builder = SnapshotBuilder(engine, "simulator")
-    t = engine.now_dt
-    snaps = []
-    for _ in range(args.polls):
-        t += timedelta(seconds=1)
-        engine.advance(t)
-        snaps.append(builder.build())
+    snaps = polled_snapshots(args.queues, args.agents, args.polls, day + timedelta(hours=9))
     book = AdherenceBook(grace_s=300)
     entries = schedule_for([a.id for a in snaps[0].agents], day)
     t0 = time.process_time()

@@ -16,14 +16,12 @@ import argparse
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
+from _centre import polled_snapshots
+
 from supervisor_tui.domain.agent_day import AgentDayBook
-from supervisor_tui.domain.intervals import IntervalPolicy
-from supervisor_tui.sim.config import scaled_centre
-from supervisor_tui.sim.engine import Engine
-from supervisor_tui.sources.simulator import SnapshotBuilder
 from supervisor_tui.store import Store
 from supervisor_tui.store.agent_days import read_agent_days, rows_of, write_agent_days
 
@@ -35,17 +33,8 @@ def main() -> None:
     parser.add_argument("--polls", type=int, default=120)
     args = parser.parse_args()
 
-    policy = IntervalPolicy(minutes=30, tz="UTC")
-    engine = Engine(scaled_centre(queues=args.queues, agents=args.agents), policy,
-                    datetime(2026, 5, 5, 9, 0, tzinfo=UTC))
-    engine.advance(engine.now_dt + timedelta(minutes=30))
-    builder = SnapshotBuilder(engine, "simulator")
-    t = engine.now_dt
-    snaps = []
-    for _ in range(args.polls):
-        t += timedelta(seconds=1)
-        engine.advance(t)
-        snaps.append(builder.build())
+    snaps = polled_snapshots(args.queues, args.agents, args.polls,
+                             datetime(2026, 5, 5, 9, 0, tzinfo=UTC))
     book = AgentDayBook()
     first = snaps[0]
     t0 = time.perf_counter()
