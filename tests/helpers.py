@@ -10,6 +10,7 @@ from textual.app import App
 from textual.widget import Widget
 
 from supervisor_tui.config import Config, parse_config
+from supervisor_tui.domain.index import SnapshotIndex
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
     Agent,
@@ -161,3 +162,17 @@ async def settle(pilot, polls: int = 2) -> None:  # type: ignore[no-untyped-def]
     await wait_for(pilot, lambda: pilot.app.board is not None)
     for _ in range(polls):
         await pilot.pause(0.15)
+
+
+def index_shape(index: SnapshotIndex) -> dict[str, object]:
+    """An index's lists as plain ids, to compare an incremental index with a full one."""
+    return {
+        "waiting": {q: [c.id for c in cs] for q, cs in index.waiting_by_queue.items()},
+        "count": index.waiting,
+        "flagged": sorted(c.id for c in index.flagged),
+        "premium": sorted(c.id for c in index.premium_waiting),
+        "by_queue": {q: sorted(a.id for a in ags) for q, ags in index.agents_by_queue.items()},
+        "by_kind": {k: sorted(a.id for a in ags) for k, ags in index.agents_by_kind.items()
+                    if ags},
+        "teams": index.teams,
+    }

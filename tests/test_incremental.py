@@ -22,7 +22,7 @@ from supervisor_tui.domain.board import DAY, INTERVAL, MetricsMemo, build_board
 from supervisor_tui.domain.changes import agents_since, contacts_since
 from supervisor_tui.domain.escalation import EscalationRules, EscalationTracker
 from supervisor_tui.domain.flags import LongLimits, count_flagged, is_flagged
-from supervisor_tui.domain.index import IndexBuilder, SnapshotIndex, build_index
+from supervisor_tui.domain.index import IndexBuilder, build_index
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import AgentStateKind, Contact, SLFormula, Snapshot
 from supervisor_tui.domain.surveys import ContactLog
@@ -34,25 +34,13 @@ from supervisor_tui.sources.http.settings import HttpSettings
 from supervisor_tui.sources.http.source import HttpSource
 from supervisor_tui.sources.simulator import SimulatorSource
 
-from .helpers import centre
+from .helpers import centre, index_shape
 
 POLLS = 300
 # Short limits so that every kind of flag occurs in a 400-agent centre.
 RULES = EscalationRules(acw_limit_s=20, away_limit_s=300, away_limits_s={"lunch": 90},
                         long_contact_aht_multiple=1.5, min_contacts=3)
 
-
-def _shape(index: SnapshotIndex) -> dict[str, object]:
-    return {
-        "waiting": {q: [c.id for c in cs] for q, cs in index.waiting_by_queue.items()},
-        "count": index.waiting,
-        "flagged": sorted(c.id for c in index.flagged),
-        "premium": sorted(c.id for c in index.premium_waiting),
-        "by_queue": {q: sorted(a.id for a in ags) for q, ags in index.agents_by_queue.items()},
-        "by_kind": {k: sorted(a.id for a in ags) for k, ags in index.agents_by_kind.items()
-                    if ags},
-        "teams": index.teams,
-    }
 
 
 def _churn(seed: int) -> list[Snapshot]:
@@ -110,7 +98,7 @@ def test_index_and_flag_count_equal_a_full_pass_every_poll(churn: list[Snapshot]
     counted = 0
     for step, snap in enumerate(churn):
         index = builder.index(snap)
-        assert _shape(index) == _shape(build_index(snap)), f"poll {step}"
+        assert index_shape(index) == index_shape(build_index(snap)), f"poll {step}"
         for kind in (AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY,
                      AgentStateKind.ON_CONTACT):
             order = [a.state.since for a in index.by_since(kind)]
@@ -337,10 +325,10 @@ def test_the_index_and_contact_log_from_what_the_source_said_equal_identity_pass
     window = timedelta(hours=2)
     for step, snap in enumerate(churn):
         bare = _without_changes(snap)
-        shape = _shape(told.index(snap))
-        assert shape == _shape(compared.index(bare)), f"poll {step}"
+        shape = index_shape(told.index(snap))
+        assert shape == index_shape(compared.index(bare)), f"poll {step}"
         if step % 2:
-            assert _shape(skipping.index(snap)) == shape, f"poll {step}"
+            assert index_shape(skipping.index(snap)) == shape, f"poll {step}"
         logs[0].observe(snap)
         logs[1].observe(bare)
         assert logs[0].contacts == logs[1].contacts, f"poll {step}"
@@ -402,7 +390,8 @@ async def test_over_a_real_server_the_http_source_says_what_its_deltas_replaced(
                     old, new = set(map(id, before.contacts)), set(map(id, snap.contacts))
                     assert set(map(id, contacts[0])) == old - new
                     assert set(map(id, contacts[1])) == new - old
-                assert _shape(told.index(snap)) == _shape(compared.index(_without_changes(snap)))
+                assert (index_shape(told.index(snap))
+                        == index_shape(compared.index(_without_changes(snap))))
                 logs[0].observe(snap)
                 logs[1].observe(_without_changes(snap))
                 before = snap

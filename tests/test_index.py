@@ -4,26 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from supervisor_tui.domain.index import IndexBuilder, SnapshotIndex, build_index
+from supervisor_tui.domain.index import IndexBuilder, build_index
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import AgentStateKind
 from supervisor_tui.sim.config import scaled_centre
 from supervisor_tui.sources.simulator import SimulatorSource
 
-from .helpers import T0, centre
-
-
-def _shape(index: SnapshotIndex) -> dict:
-    return {
-        "waiting": {q: [c.id for c in cs] for q, cs in index.waiting_by_queue.items()},
-        "count": index.waiting,
-        "flagged": sorted(c.id for c in index.flagged),
-        "premium": sorted(c.id for c in index.premium_waiting),
-        "by_queue": {q: sorted(a.id for a in ags) for q, ags in index.agents_by_queue.items()},
-        "by_kind": {k: sorted(a.id for a in ags) for k, ags in index.agents_by_kind.items()
-                    if ags},
-        "teams": index.teams,
-    }
+from .helpers import T0, centre, index_shape
 
 
 def test_hand_built_centre() -> None:
@@ -48,10 +35,10 @@ def test_incremental_equals_full_pass_over_a_busy_simulated_hour() -> None:
             source.engine.set_agent_skills(agent.id, [q.id for q in source.engine.queues[:2]])
         snap = source._builder.build()
         incremental = builder.index(snap)
-        assert _shape(incremental) == _shape(build_index(snap)), f"step {step}"
+        assert index_shape(incremental) == index_shape(build_index(snap)), f"step {step}"
         if previous is not None:  # an index handed out earlier never changes under us
-            assert _shape(previous[1]) == previous[2]
-        previous = (snap, incremental, _shape(incremental))
+            assert index_shape(previous[1]) == previous[2]
+        previous = (snap, incremental, index_shape(incremental))
     assert incremental.waiting > 0 and incremental.flagged
 
 
@@ -59,4 +46,4 @@ def test_going_back_to_an_older_snapshot_and_to_unrelated_ones() -> None:
     builder = IndexBuilder()
     first, second = centre(), centre(T0 + timedelta(minutes=5), sales_name="Sales 2")
     for snap in (first, second, first, centre(), second):
-        assert _shape(builder.index(snap)) == _shape(build_index(snap))
+        assert index_shape(builder.index(snap)) == index_shape(build_index(snap))
