@@ -33,13 +33,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from supervisor_tui.domain.intervals import IntervalPolicy
+    from supervisor_tui.sources.simulator import SimulatorSource
 
 STARTED = time.perf_counter()  # start-up includes imports, building and warming the centre
 
@@ -60,19 +66,27 @@ def proc_status_kib(field: str) -> int:
     return 0
 
 
+def simulator_source(queues: int, agents: int, occupancy: float | None,
+                     policy: IntervalPolicy) -> SimulatorSource:
+    """The scaled simulated centre as a source (``occupancy``: scaled_centre's default
+    when None)."""
+    from supervisor_tui.sim.config import scaled_centre
+    from supervisor_tui.sources.simulator import SimulatorSource
+
+    sim = (scaled_centre(queues=queues, agents=agents) if occupancy is None
+           else scaled_centre(queues=queues, agents=agents, occupancy=occupancy))
+    return SimulatorSource("simulator", policy, sim)
+
+
 def serve(queues: int, agents: int, occupancy: float | None) -> None:
     """The collector with the scaled simulated centre as its source, on a free loopback
     port (printed on the first line), until killed."""
     from supervisor_tui.config import parse_config
     from supervisor_tui.protocol.collector import Collector
     from supervisor_tui.protocol.server import _server, bind
-    from supervisor_tui.sim.config import scaled_centre
-    from supervisor_tui.sources.simulator import SimulatorSource
 
     config = parse_config({"console": {"timezone": "UTC", "poll_interval_s": 1.0}}, "bench")
-    sim = (scaled_centre(queues=queues, agents=agents) if occupancy is None
-           else scaled_centre(queues=queues, agents=agents, occupancy=occupancy))
-    source = SimulatorSource("simulator", config.console.policy, sim)
+    source = simulator_source(queues, agents, occupancy, config.console.policy)
     collector = Collector([source], config.console.policy, interval_s=1.0)
     sock = bind("127.0.0.1", 0)
     print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
@@ -83,11 +97,9 @@ async def run_one(queues: int, agents: int, seconds: float, screen: str,
                   occupancy: float | None, remote: str | None = None) -> dict[str, Any]:
     from supervisor_tui.config import parse_config
     from supervisor_tui.domain.model import Snapshot
-    from supervisor_tui.sim.config import scaled_centre
     from supervisor_tui.sources.base import Source
     from supervisor_tui.sources.http.settings import HttpSettings
     from supervisor_tui.sources.http.source import HttpSource
-    from supervisor_tui.sources.simulator import SimulatorSource
     from supervisor_tui.store import Store
     from supervisor_tui.ui.app import SupervisorApp
 
@@ -96,9 +108,7 @@ async def run_one(queues: int, agents: int, seconds: float, screen: str,
     if remote is not None:
         source = HttpSource("floor", config.console.policy, HttpSettings(url=remote))
     else:
-        sim = (scaled_centre(queues=queues, agents=agents) if occupancy is None
-               else scaled_centre(queues=queues, agents=agents, occupancy=occupancy))
-        source = SimulatorSource("simulator", config.console.policy, sim)
+        source = simulator_source(queues, agents, occupancy, config.console.policy)
     app = SupervisorApp(config, [source], store=Store.open(None))
     latencies: list[float] = []
     after_paint: list[float] = []
@@ -228,12 +238,22 @@ def start_server(queues: int, agents: int, occupancy: float | None
     return server, url
 
 
-def stop_server(server: subprocess.Popen[str]) -> None:
-    server.terminate()
+@contextlib.contextmanager
+def collector(queues: int, agents: int, occupancy: float | None,
+              url: str | None) -> Iterator[str | None]:
+    """``url`` if given; else a fresh collector process's URL, stopped on leaving."""
+    if url is not None:
+        yield url
+        return
+    server, url = start_server(queues, agents, occupancy)
     try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 def main() -> None:
@@ -254,16 +274,10 @@ def main() -> None:
         serve(args.queues, args.agents, args.occupancy)
         return
     if args.one:
-        url = args.url
-        server = None
-        if args.remote and url is None:
-            server, url = start_server(args.queues, args.agents, args.occupancy)
-        try:
+        with (collector(args.queues, args.agents, args.occupancy, args.url) if args.remote
+              else contextlib.nullcontext(args.url)) as url:
             result = asyncio.run(run_one(args.queues, args.agents, args.seconds, args.screen,
                                          args.occupancy, url))
-        finally:
-            if server is not None:
-                stop_server(server)
         print(json.dumps(result)) if args.json else show(result)
         return
     print(f"load average before: {os.getloadavg()[0]:.2f} (2-core machine shared: "
@@ -276,15 +290,12 @@ def main() -> None:
                    "--screen", screen]
             if args.occupancy is not None:
                 cmd += ["--occupancy", str(args.occupancy)]
-            server = None
-            if args.remote:  # a fresh collector each time: same start for every console
-                server, url = start_server(queues, agents, args.occupancy)
-                cmd += ["--url", url]
-            try:
+            # (--remote: a fresh collector each time, the same start for every console)
+            with (collector(queues, agents, args.occupancy, None) if args.remote
+                  else contextlib.nullcontext()) as url:
+                if url is not None:
+                    cmd += ["--url", url]
                 out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-            finally:
-                if server is not None:
-                    stop_server(server)
             result = json.loads(out.strip().splitlines()[-1])
             results[(agents, screen)] = result
             show(result)
