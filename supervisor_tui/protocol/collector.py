@@ -447,4 +447,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return fail(f"cannot serve: {err}")
     finally:
         sock.close()
+        if hook is not None and hook.store is not None:
+            hook.store.close()  # (the webhook's store: opened by build for this run)
     return 0
