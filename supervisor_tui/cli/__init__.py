@@ -11,11 +11,12 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from supervisor_tui import __version__
+from supervisor_tui.cli.days import day_type, resolve_day
 
 if TYPE_CHECKING:
     from supervisor_tui.config import Config
@@ -390,14 +391,7 @@ def _open_pg_audit(url: str, config: Config) -> AuditLog | int:
         return _fail(f"cannot check the audit log: {err}")
 
 
-def _day(text: str) -> str:
-    """A day as typed: YYYY-MM-DD, today or yesterday (resolved in the centre's zone)."""
-    if text in ("today", "yesterday"):
-        return text
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a day: {text!r} (YYYY-MM-DD)") from None
+_day = day_type("today", "yesterday")  # resolved in the centre's zone: cli/days.py
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -418,9 +412,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if isinstance(path, Path) and not path.is_file():
         return _fail(f"no store at {path} (check --db): nothing to export, nothing created")
     zone = config.console.policy.zone
-    today = datetime.now(zone).date()
-    day = {"today": today, "yesterday": today - timedelta(days=1)}.get(
-        args.date) or date.fromisoformat(args.date)
+    day = resolve_day(args.date, zone)
     start, end = day_bounds(day, config.console.policy)
     try:
         store = Store.open(path)

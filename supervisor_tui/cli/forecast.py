@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from supervisor_tui.cli.days import day_type, resolve_day
+
 if TYPE_CHECKING:
     from supervisor_tui.config import Config
     from supervisor_tui.store import Store
@@ -24,14 +26,7 @@ EXIT_USAGE = 2
 MAX_ERRORS_SHOWN = 20
 
 
-def _day(text: str) -> str:
-    """A day as typed: YYYY-MM-DD, today, yesterday or tomorrow (in the centre's zone)."""
-    if text in ("today", "yesterday", "tomorrow"):
-        return text
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a day: {text!r} (YYYY-MM-DD)") from None
+_day = day_type("today", "yesterday", "tomorrow")  # resolved in the centre's zone
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,12 +65,7 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def _resolve_day(text: str | None, zone: Any) -> date | None:
-    if text is None:
-        return None
-    today = datetime.now(zone).date()
-    named = {"today": today, "yesterday": today - timedelta(days=1),
-             "tomorrow": today + timedelta(days=1)}
-    return named.get(text) or date.fromisoformat(text)
+    return None if text is None else resolve_day(text, zone)
 
 
 def known_queues(config: Config, store: Store | None) -> tuple[list[str], dict[str, str]]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from supervisor_tui.cli.days import resolve_day
 
 if TYPE_CHECKING:
     from supervisor_tui.config import Config
@@ -76,9 +78,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if isinstance(path, Path) and not path.is_file():
         return fail(f"no store at {path} (check --db): nothing to report, nothing created")
     zone = config.console.policy.zone
-    today = datetime.now(zone).date()
-    day = {"today": today, "yesterday": today - timedelta(days=1)}.get(
-        args.date) or date.fromisoformat(args.date)
+    day = resolve_day(args.date, zone)
     try:
         store = Store.open(path)
     except StoreError as err:
