@@ -84,45 +84,61 @@ class IntervalFigures:
         return sl_status(self.metrics.service_level, self.target)
 
 
+def _sl_weight(row: Mapping[str, Any], formula: SLFormula) -> int:
+    """A stored row's SL sample by the formula (``board.sl_denominator`` on its
+    counters, without building its stats: the report sums tens of thousands of rows)."""
+    if formula == SLFormula.ANSWERED:
+        return int(row["answered"] or 0)
+    if formula == SLFormula.OFFERED:
+        return int(row["offered"] or 0)
+    return int(row["answered"] or 0) + int(row["abandoned_after_threshold"] or 0)
+
+
+def summed(rows: Sequence[Row], start: datetime,
+           formula: SLFormula) -> tuple[WindowMetrics, float | None]:
+    """The rows' counters summed, their metrics (``domain.metrics`` through
+    WindowMetrics) and the SL-sample-weighted target."""
+    totals: dict[str, Any] = dict.fromkeys(COUNTERS, 0)
+    weighted = weight = 0.0
+    for row in rows:
+        for name in COUNTERS:
+            totals[name] += row[name] or 0
+        n = _sl_weight(row, formula)
+        weighted += float(row["sl_target"]) * n
+        weight += n
+    if weight:
+        target: float | None = weighted / weight
+    elif rows:  # no SL sample at all: the plain mean of the targets in force
+        target = sum(float(r["sl_target"]) for r in rows) / len(rows)
+    else:
+        target = None
+    stats = QueueStats.model_construct(queue_id="*", window_start=start, **totals)
+    return WindowMetrics.of(stats, formula), target
+
+
 def figures(rows: Iterable[Row], formula: SLFormula) -> list[IntervalFigures]:
     """Rows of one view (one queue, or a group's queues or sums) -> one figure set per
-    interval, oldest first."""
+    interval, oldest first (the metrics computed once per interval, not per row: the
+    end-of-day report reads tens of thousands of rows)."""
     by_start: dict[str, list[Row]] = {}
     for row in rows:
-        by_start.setdefault(row["interval_start"], []).append(row)
-    out = []
-    for iso, group in sorted(by_start.items(), key=lambda kv: datetime.fromisoformat(kv[0])):
+        by_start.setdefault(str(row["interval_start"]), []).append(row)
+    out: list[IntervalFigures] = []
+    for iso, group in by_start.items():
         start = datetime.fromisoformat(iso)
-        totals: dict[str, Any] = dict.fromkeys(COUNTERS, 0)
-        weighted = weight = 0.0
-        targets: list[float] = []
-        staffed: float | None = None
-        needed: int | None = None
-        for row in group:
-            for name in COUNTERS:
-                totals[name] += row[name] or 0
-            part = WindowMetrics.of(_stats(row, start), formula)
-            weighted += row["sl_target"] * part.sl_n
-            weight += part.sl_n
-            targets.append(row["sl_target"])
-            if row.get("agents_staffed_at_close") is not None:
-                staffed = (staffed or 0.0) + row["agents_staffed_at_close"]
-            if row.get("agents_needed_at_close") is not None:
-                needed = (needed or 0) + int(row["agents_needed_at_close"])
-        target = weighted / weight if weight else sum(targets) / len(targets)
-        stats = QueueStats.model_construct(queue_id="*", window_start=start, **totals)
+        metrics, target = summed(group, start, formula)
+        staffed = [float(r["agents_staffed_at_close"]) for r in group
+                   if r.get("agents_staffed_at_close") is not None]
+        needed = [int(r["agents_needed_at_close"]) for r in group
+                  if r.get("agents_needed_at_close") is not None]
         out.append(IntervalFigures(
-            start=start, minutes=int(group[0]["interval_minutes"]),
-            metrics=WindowMetrics.of(stats, formula), target=target,
-            queues=sum(1 for _ in group), complete=all(r["complete"] for r in group),
-            staffed=staffed, needed=needed))
+            start=start, minutes=int(group[0]["interval_minutes"]), metrics=metrics,
+            target=target if target is not None else 0.0, queues=len(group),
+            complete=all(r["complete"] for r in group),
+            staffed=sum(staffed) if staffed else None,
+            needed=sum(needed) if needed else None))
+    out.sort(key=lambda f: f.start)
     return out
-
-
-def _stats(row: Row, start: datetime) -> QueueStats:
-    counts: dict[str, Any] = {name: row[name] or 0 for name in COUNTERS}
-    return QueueStats.model_construct(queue_id=str(row["queue_id"]), window_start=start,
-                                      **counts)
 
 
 @dataclass(frozen=True)

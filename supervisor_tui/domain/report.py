@@ -26,8 +26,8 @@ from typing import Any
 
 from supervisor_tui.domain.board import SLStatus, WindowMetrics, sl_status
 from supervisor_tui.domain.intervals import IntervalPolicy
-from supervisor_tui.domain.intraday import COUNTERS, IntervalFigures, group_of
-from supervisor_tui.domain.model import QueueStats, SLFormula
+from supervisor_tui.domain.intraday import IntervalFigures, figures, group_of, summed
+from supervisor_tui.domain.model import SLFormula
 
 SCHEMA = "supervisor-tui.report/1"  # the JSON form's schema version (docs/report.md)
 
@@ -278,71 +278,9 @@ def kpis(metrics: WindowMetrics, target: float | None, formula: SLFormula) -> tu
     )
 
 
-def _sl_weight(row: Mapping[str, Any], formula: SLFormula) -> int:
-    """A stored row's SL sample by the formula (``board.sl_denominator`` on its
-    counters, without building its stats: the report sums tens of thousands of rows)."""
-    if formula == SLFormula.ANSWERED:
-        return int(row["answered"] or 0)
-    if formula == SLFormula.OFFERED:
-        return int(row["offered"] or 0)
-    return int(row["answered"] or 0) + int(row["abandoned_after_threshold"] or 0)
-
-
-def _summed(rows: Sequence[Mapping[str, Any]], start: datetime,
-            formula: SLFormula) -> tuple[WindowMetrics, float | None]:
-    """The rows' counters summed, their metrics (``domain.metrics`` through
-    WindowMetrics) and the SL-sample-weighted target."""
-    totals: dict[str, Any] = dict.fromkeys(COUNTERS, 0)
-    weighted = weight = 0.0
-    for row in rows:
-        for name in COUNTERS:
-            totals[name] += row[name] or 0
-        n = _sl_weight(row, formula)
-        weighted += float(row["sl_target"]) * n
-        weight += n
-    if weight:
-        target: float | None = weighted / weight
-    elif rows:  # no SL sample at all: the plain mean of the targets in force
-        target = sum(float(r["sl_target"]) for r in rows) / len(rows)
-    else:
-        target = None
-    stats = QueueStats.model_construct(queue_id="*", window_start=start, **totals)
-    return WindowMetrics.of(stats, formula), target
-
-
-def _day_metrics(rows: Sequence[Mapping[str, Any]], window: Window,
-                 formula: SLFormula) -> tuple[WindowMetrics, float | None]:
-    return _summed(rows, window.start, formula)
-
-
-def interval_figures(rows: Sequence[Mapping[str, Any]],
-                     formula: SLFormula) -> list[IntervalFigures]:
-    """Rows (one queue's, or a channel group's) -> one figure set per interval start,
-    oldest first: what ``intraday.figures`` gives, computed once per interval."""
-    by_start: dict[str, list[Mapping[str, Any]]] = {}
-    for row in rows:
-        by_start.setdefault(str(row["interval_start"]), []).append(row)
-    out: list[IntervalFigures] = []
-    for iso, group in by_start.items():
-        start = datetime.fromisoformat(iso)
-        metrics, target = _summed(group, start, formula)
-        staffed = [float(r["agents_staffed_at_close"]) for r in group
-                   if r.get("agents_staffed_at_close") is not None]
-        needed = [int(r["agents_needed_at_close"]) for r in group
-                  if r.get("agents_needed_at_close") is not None]
-        out.append(IntervalFigures(
-            start=start, minutes=int(group[0]["interval_minutes"]), metrics=metrics,
-            target=target if target is not None else 0.0, queues=len(group),
-            complete=all(r["complete"] for r in group),
-            staffed=sum(staffed) if staffed else None,
-            needed=sum(needed) if needed else None))
-    out.sort(key=lambda f: f.start)
-    return out
-
-
 def scope(scope_type: str, name: str, rows: Sequence[Mapping[str, Any]], window: Window,
           formula: SLFormula, members: Sequence[str] = ()) -> ScopeKpis:
-    metrics, target = _day_metrics(rows, window, formula)
+    metrics, target = summed(rows, window.start, formula)
     present = tuple(sorted({str(r["queue_id"]) for r in rows}))
     return ScopeKpis(
         scope_type=scope_type, scope=name, kpis=kpis(metrics, target, formula),
@@ -441,7 +379,7 @@ def build(*, day: date, policy: IntervalPolicy, window: Window, generated_at: da
     interval_kpis: list[IntervalKpis] = []
     missed: list[MissedInterval] = []
     for q in sorted(by_queue):
-        for f in interval_figures(by_queue[q], formula):
+        for f in figures(by_queue[q], formula):
             item = IntervalKpis(q, str(by_queue[q][0]["channel"]), f)
             interval_kpis.append(item)
             sl = f.metrics.service_level
@@ -453,7 +391,7 @@ def build(*, day: date, policy: IntervalPolicy, window: Window, generated_at: da
     series = tuple((g, tuple(SeriesPoint(
         f.start, _local_label(f, zone), f.stats.offered, f.stats.answered, f.stats.abandoned,
         f.metrics.service_level, f.target, f.metrics.sl_n)
-        for f in interval_figures(by_channel_group[g], formula)))
+        for f in figures(by_channel_group[g], formula)))
         for g in sorted(by_channel_group))
     return DayReport(
         day=day, zone=zone.key, window=window, generated_at=generated_at,
