@@ -398,7 +398,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     import sqlite3
 
     from supervisor_tui import export
-    from supervisor_tui.cli.store_place import location
+    from supervisor_tui.cli.store_place import existing
     from supervisor_tui.domain.intraday import day_bounds
     from supervisor_tui.store import Store, StoreError
 
@@ -406,11 +406,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     if isinstance(config, int):
         return config
     try:
-        path = location(config, args.db)
+        path = existing(config, args.db, "export")
     except ValueError as err:
         return _fail(str(err))
-    if isinstance(path, Path) and not path.is_file():
-        return _fail(f"no store at {path} (check --db): nothing to export, nothing created")
     zone = config.console.policy.zone
     day = resolve_day(args.date, zone)
     start, end = day_bounds(day, config.console.policy)

@@ -119,18 +119,15 @@ def main(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from supervisor_tui.cli.store_place import location, shown
+    from supervisor_tui.cli.store_place import existing, location
     from supervisor_tui.store import Store, StoreError
-    from supervisor_tui.store.backend import is_pg_url
 
     try:  # --db, else [store] url / url_env, else the default file (cli/store_place.py)
-        where = location(config, getattr(args, "db", None))
+        db = getattr(args, "db", None)
+        where = (existing(config, db, "show") if args.forecast_command == "show"
+                 else location(config, db))
     except ValueError as err:
         return _fail(str(err))
-    if (args.forecast_command == "show" and not is_pg_url(where)
-            and not Path(where).is_file()):
-        return _fail(f"no store at {shown(where)} (check --db): nothing to show, "
-                     "nothing created")
     try:
         store = Store.open(where)
     except StoreError as err:

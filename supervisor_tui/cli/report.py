@@ -52,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 def run(args: argparse.Namespace, config: Config) -> int:
     import sqlite3
 
-    from supervisor_tui.cli.store_place import location
+    from supervisor_tui.cli.store_place import existing
     from supervisor_tui.report import render
     from supervisor_tui.report.collect import collect
     from supervisor_tui.report.mail import plan_of, settings_of
@@ -72,11 +72,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return fail("an HTML report is a page for a browser: give --out FILE "
                     "(or redirect standard output)")
     try:  # --db, else [store] url / url_env, else the default file
-        path = location(config, args.db)
+        path = existing(config, args.db, "report")
     except ValueError as err:
         return fail(str(err))
-    if isinstance(path, Path) and not path.is_file():
-        return fail(f"no store at {path} (check --db): nothing to report, nothing created")
     zone = config.console.policy.zone
     day = resolve_day(args.date, zone)
     try:

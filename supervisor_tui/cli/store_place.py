@@ -19,6 +19,17 @@ def location(config: Config | None, db: Path | None) -> Path | str:
     return store_location(config.store.url, config.store.url_env, db, default_db_path())
 
 
+def existing(config: Config | None, db: Path | None, nothing: str) -> Path | str:
+    """location(), for a command that only reads: a SQLite file must already be there
+    (opening would create it). Raises ValueError (for humans), naming what there is
+    ``nothing`` to do."""
+    where = location(config, db)
+    if isinstance(where, Path) and not where.is_file():
+        raise ValueError(f"no store at {where} (check --db): nothing to {nothing}, "
+                         "nothing created")
+    return where
+
+
 def shown(where: Path | str) -> str:
     """A location as it may be printed (a URL without its password)."""
     if is_pg_url(where):
