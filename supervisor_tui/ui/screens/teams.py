@@ -31,17 +31,9 @@ from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.surveys import has_scores
 from supervisor_tui.ui.widgets.surveys import summary as survey_summary
 from supervisor_tui.ui.widgets.surveys import team_columns as survey_columns
-from supervisor_tui.ui.widgets.tables import STATE_LABEL
+from supervisor_tui.ui.widgets.tables import STATE_LABEL, age_s, count_cell, dash_cell, num_key
 
 NO_AHT = "no agent has been seen to finish a contact today (the console counts what it sees)"
-
-
-def _age(since: datetime, now: datetime) -> float:
-    return max((now - since).total_seconds(), 0.0)
-
-
-def _count(n: int, style: str) -> Text:
-    return Text(str(n), style=style if n else "dim")
 
 
 def adherence_column(teams: Callable[[], Mapping[str, Totals]]) -> Column[TeamFigures]:
@@ -51,7 +43,7 @@ def adherence_column(teams: Callable[[], Mapping[str, Totals]]) -> Column[TeamFi
     def cell(t: TeamFigures, now: datetime) -> Text:
         tot = teams().get(t.team)
         if tot is None or tot.percent is None:
-            return Text(fmt.DASH, style="dim")
+            return dash_cell()
         text = Text(f"{tot.percent:.0f}% n{tot.agents}")
         if tot.out_now:
             text.append(f" ✗{tot.out_now}", "bold red")
@@ -59,7 +51,7 @@ def adherence_column(teams: Callable[[], Mapping[str, Totals]]) -> Column[TeamFi
 
     def key(t: TeamFigures, now: datetime) -> float:
         tot = teams().get(t.team)
-        return -1.0 if tot is None or tot.percent is None else tot.percent
+        return num_key(None if tot is None else tot.percent)
 
     # Kept at 80 columns (longest in state goes first): the figure a schedule is for.
     return Column("adh", "Adh today", 12, cell, key, align="right", priority=0)
@@ -75,48 +67,48 @@ def team_columns(min_sample: int = 10,
 
     def occupancy(t: TeamFigures, now: datetime) -> Text:
         if t.occupancy is None:
-            return Text(fmt.DASH, style="dim")
+            return dash_cell()
         return Text(f"{fmt.pct(t.occupancy)} {t.busy}/{t.occupancy_n}")
 
     def longest(t: TeamFigures, now: datetime) -> Text:
         agent = t.longest
         if agent is None:
-            return Text(fmt.DASH, style="dim")
+            return dash_cell()
         word, style = STATE_LABEL[agent.state.kind]
         text = Text(word.split(" ", 1)[0] + " ", style=style)  # the state's symbol
-        text.append(fmt.duration(_age(agent.state.since, now)), "bold")
+        text.append(fmt.duration(age_s(agent.state.since, now) or 0.0), "bold")
         text.append(f" {clean(agent.name, 30)}")
         return text
 
     def aht(t: TeamFigures, now: datetime) -> Text:
         if t.aht_s is None:
-            return Text(fmt.DASH, style="dim")
+            return dash_cell()
         return Text(f"{fmt.duration(t.aht_s)} n{t.handled}",
                     style="dim" if t.handled < min_sample else "")
 
     return [
         Column("team", "Team", 14, lambda t, now: Text(name(t), "" if t.reported else "dim"),
                lambda t, now: name(t).casefold(), priority=0, flex=True, max_width=32),
-        Column("in", "In", 4, lambda t, now: _count(t.logged_in, "bold"),
+        Column("in", "In", 4, lambda t, now: count_cell(t.logged_in, "bold"),
                lambda t, now: t.logged_in, align="right", priority=0),
-        Column("avail", "Av", 3, lambda t, now: _count(t.agents.available, "green"),
+        Column("avail", "Av", 3, lambda t, now: count_cell(t.agents.available, "green"),
                lambda t, now: t.agents.available, align="right", priority=0),
-        Column("on", "On", 3, lambda t, now: _count(t.agents.on_contact, "cyan"),
+        Column("on", "On", 3, lambda t, now: count_cell(t.agents.on_contact, "cyan"),
                lambda t, now: t.agents.on_contact, align="right", priority=0),
-        Column("acw", "ACW", 3, lambda t, now: _count(t.agents.after_contact_work, "magenta"),
+        Column("acw", "ACW", 3, lambda t, now: count_cell(t.agents.after_contact_work, "magenta"),
                lambda t, now: t.agents.after_contact_work, align="right", priority=0),
-        Column("away", "Aw", 3, lambda t, now: _count(t.agents.away, "yellow"),
+        Column("away", "Aw", 3, lambda t, now: count_cell(t.agents.away, "yellow"),
                lambda t, now: t.agents.away, align="right", priority=0),
         Column("occ", "Occ now", 11, occupancy,
-               lambda t, now: -1.0 if t.occupancy is None else t.occupancy, align="right",
+               lambda t, now: num_key(t.occupancy), align="right",
                priority=0),
         Column("longest", "Longest in state", 18, longest,
-               lambda t, now: _age(t.longest.state.since, now) if t.longest else -1.0,
+               lambda t, now: num_key(age_s(t.longest.state.since, now) if t.longest else None),
                priority=1, sort_by_time=True),
         Column("aht", "AHT today", 10, aht,
-               lambda t, now: -1.0 if t.aht_s is None else t.aht_s, align="right",
+               lambda t, now: num_key(t.aht_s), align="right",
                priority=0),
-        Column("off", "Off", 4, lambda t, now: _count(t.agents.offline, "dim"),
+        Column("off", "Off", 4, lambda t, now: count_cell(t.agents.offline, "dim"),
                lambda t, now: t.agents.offline, align="right", priority=3),
     ]
 

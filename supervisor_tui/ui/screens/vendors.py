@@ -26,7 +26,13 @@ from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.grid import Column, Grid
 from supervisor_tui.ui.widgets.lean import LeanText
 from supervisor_tui.ui.widgets.status_bar import StatusBar
-from supervisor_tui.ui.widgets.tables import agent_columns, queue_columns
+from supervisor_tui.ui.widgets.tables import (
+    agent_columns,
+    count_cell,
+    dash_cell,
+    num_key,
+    queue_columns,
+)
 
 NO_VENDORS = "No vendor known (how to name one: above)"
 #: said above the empty table in lines that fit 80 columns (a grid row would be cut)
@@ -36,18 +42,10 @@ HOW_TO_NAME = ("\n Add [vendors.NAME] (queues, teams, agents, contract) to the c
 MISSED = "bold red"
 
 
-def _dash() -> Text:
-    return Text(fmt.DASH, style="dim")
-
-
-def _count(n: int, style: str) -> Text:
-    return Text(str(n), style=style if n else "dim")
-
-
 def vendor_columns(min_sample: int) -> list[Column[VendorFigures]]:
     def sl(v: VendorFigures, now: datetime) -> Text:
         if v.sl is None:
-            return _dash()
+            return dash_cell()
         status = v.sl_status
         text = f"{fmt.SL_SYMBOL[status]} {fmt.pct(v.sl)} n{v.sl_n}"
         if Miss.SL in v.misses:
@@ -66,7 +64,7 @@ def vendor_columns(min_sample: int) -> list[Column[VendorFigures]]:
     def aht(v: VendorFigures, now: datetime) -> Text:
         m = v.figures
         if m is None or m.aht_s is None:
-            return _dash()
+            return dash_cell()
         text = fmt.duration(m.aht_s)
         if v.contract is not None and v.contract.aht_max_s is not None:
             text += f" ≤{fmt.duration(v.contract.aht_max_s)}"
@@ -75,7 +73,7 @@ def vendor_columns(min_sample: int) -> list[Column[VendorFigures]]:
     def abandon(v: VendorFigures, now: datetime) -> Text:
         m = v.figures
         if m is None or m.abandon_rate is None:
-            return _dash()
+            return dash_cell()
         text = fmt.pct(m.abandon_rate, 1)
         if v.contract is not None and v.contract.abandon_max is not None:
             text += f" ≤{fmt.pct(v.contract.abandon_max, 1)}"
@@ -85,7 +83,7 @@ def vendor_columns(min_sample: int) -> list[Column[VendorFigures]]:
 
     def adherence(v: VendorFigures, now: datetime) -> Text:
         if v.adherence is None:
-            return _dash()
+            return dash_cell()
         text = fmt.pct(v.adherence)
         if v.contract is not None and v.contract.adherence_min is not None:
             text += f" ≥{fmt.pct(v.contract.adherence_min)}"
@@ -94,13 +92,13 @@ def vendor_columns(min_sample: int) -> list[Column[VendorFigures]]:
     def agents_cell(v: VendorFigures, now: datetime) -> Text:
         t = v.agents
         text = Text()
-        text.append_text(_count(t.available, "green"))
+        text.append_text(count_cell(t.available, "green"))
         text.append("/", "dim")
-        text.append_text(_count(t.on_contact, "cyan"))
+        text.append_text(count_cell(t.on_contact, "cyan"))
         text.append("/", "dim")
-        text.append_text(_count(t.after_contact_work, "magenta"))
+        text.append_text(count_cell(t.after_contact_work, "magenta"))
         text.append("/", "dim")
-        text.append_text(_count(t.away, "yellow"))
+        text.append_text(count_cell(t.away, "yellow"))
         if v.agents_from_queues:
             text.append("*", "dim")  # counted from its queues' agents (no agent of its own)
         return text
@@ -111,23 +109,23 @@ def vendor_columns(min_sample: int) -> list[Column[VendorFigures]]:
     return [
         Column("name", "Vendor", 12, name, lambda v, now: v.name.casefold(), priority=0,
                flex=True, max_width=30),
-        Column("queues", "Q", 3, lambda v, now: _count(len(v.rows), ""),
+        Column("queues", "Q", 3, lambda v, now: count_cell(len(v.rows), ""),
                lambda v, now: len(v.rows), align="right", priority=3),
-        Column("sl", "SL", 12, sl, lambda v, now: -1.0 if v.sl is None else v.sl,
+        Column("sl", "SL", 12, sl, lambda v, now: num_key(v.sl),
                align="right", priority=0),
         Column("target", "Contract", 9, target, align="right", priority=0),
         Column("aht", "AHT", 11, aht,
-               lambda v, now: -1.0 if v.figures is None or v.figures.aht_s is None
-               else v.figures.aht_s, align="right", priority=1),
+               lambda v, now: num_key(None if v.figures is None else v.figures.aht_s),
+               align="right", priority=1),
         Column("abandon", "Aband", 12, abandon,
-               lambda v, now: -1.0 if v.figures is None or v.figures.abandon_rate is None
-               else v.figures.abandon_rate, align="right", priority=0),
+               lambda v, now: num_key(None if v.figures is None else v.figures.abandon_rate),
+               align="right", priority=0),
         Column("adherence", "Adh", 9, adherence,
-               lambda v, now: -1.0 if v.adherence is None else v.adherence, align="right",
+               lambda v, now: num_key(v.adherence), align="right",
                priority=2),
         Column("agents", "Av/On/ACW/Aw", 12, agents_cell,
                lambda v, now: v.agents.available, align="right", priority=1),
-        Column("in", "In", 4, lambda v, now: _count(v.agents.staffed, "bold"),
+        Column("in", "In", 4, lambda v, now: count_cell(v.agents.staffed, "bold"),
                lambda v, now: v.agents.staffed, align="right", priority=2),
     ]
 

@@ -19,13 +19,24 @@ from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.widgets.grid import Column
 
 
-def _age(since: datetime | None, now: datetime) -> float | None:
+def age_s(since: datetime | None, now: datetime) -> float | None:
+    """Seconds since ``since`` (never negative), None without one."""
     return None if since is None else max((now - since).total_seconds(), 0.0)
 
 
-def _num(value: float | None) -> float:
+def num_key(value: float | None) -> float:
     """Sort key treating 'no data' as lowest."""
     return -1.0 if value is None else value
+
+
+def dash_cell() -> Text:
+    """No figure: a grey dash."""
+    return Text(fmt.DASH, style="dim")
+
+
+def count_cell(n: int, style: str) -> Text:
+    """A count in ``style``, grey when zero."""
+    return Text(str(n), style=style if n else "dim")
 
 
 def sl_cell(value: float | None, status: SLStatus, n: int | None = None,
@@ -40,14 +51,14 @@ def sl_cell(value: float | None, status: SLStatus, n: int | None = None,
 def wait_cell(wait: float | None, threshold: float, at_least: bool = False) -> Text:
     """A wait; ``at_least`` (stale data) reads '≥ 0:26': frozen at the last data."""
     if wait is None:
-        return Text(fmt.DASH, style="dim")
+        return dash_cell()
     style = "bold red" if wait > threshold else ("yellow" if wait > threshold * 0.75 else "")
     return Text(("≥" if at_least else "") + fmt.duration(wait), style=style)
 
 
 def _rate_cell(value: float | None, n: int, min_sample: int, digits: int = 0) -> Text:
     if value is None:
-        return Text(fmt.DASH, style="dim")
+        return dash_cell()
     text = fmt.pct(value, digits)
     if n < min_sample:
         return Text(f"{text}·{n}", style="dim")
@@ -56,7 +67,7 @@ def _rate_cell(value: float | None, n: int, min_sample: int, digits: int = 0) ->
 
 def _time_cell(value: float | None, n: int, min_sample: int) -> Text:
     if value is None:
-        return Text(fmt.DASH, style="dim")
+        return dash_cell()
     if n < min_sample:
         return Text(f"{fmt.duration(value)}·{n}", style="dim")
     return Text(fmt.duration(value))
@@ -100,7 +111,7 @@ def queue_columns(
                                  (" fc" if len(shown) < 3 else "f", "dim"))
         s = r.staffing
         if s is None:
-            return Text(fmt.DASH, style="dim")
+            return dash_cell()
         short = s.needed > r.effective_agents + 1e-9
         return Text(str(s.needed), style="bold red" if short else "")
 
@@ -118,14 +129,14 @@ def queue_columns(
         ),
         Column(
             "longest", "Oldest", 7,
-            lambda r, now: wait_cell(_age(r.oldest_waiting_since, now), r.queue.threshold_s,
+            lambda r, now: wait_cell(age_s(r.oldest_waiting_since, now), r.queue.threshold_s,
                                      at_least=frozen()),
-            lambda r, now: _num(_age(r.oldest_waiting_since, now)), align="right", priority=0,
+            lambda r, now: num_key(age_s(r.oldest_waiting_since, now)), align="right", priority=0,
             sort_by_time=True,
         ),
         Column(
             "sl", f"SL{suffix}", 9, sl,
-            lambda r, now: _num(w.service_level if (w := m(r)) else None),
+            lambda r, now: num_key(w.service_level if (w := m(r)) else None),
             align="right", priority=0,
         ),
         Column(
@@ -138,20 +149,20 @@ def queue_columns(
         Column(
             "asa", "ASA", 7,
             lambda r, now: _time_cell(w.asa_s, w.stats.answered, min_sample)
-            if (w := m(r)) else Text(fmt.DASH, style="dim"),
-            lambda r, now: _num(w.asa_s if (w := m(r)) else None), align="right", priority=2,
+            if (w := m(r)) else dash_cell(),
+            lambda r, now: num_key(w.asa_s if (w := m(r)) else None), align="right", priority=2,
         ),
         Column(
             "aht", "AHT", 7,
             lambda r, now: _time_cell(w.aht_s, w.stats.handled, min_sample)
-            if (w := m(r)) else Text(fmt.DASH, style="dim"),
-            lambda r, now: _num(w.aht_s if (w := m(r)) else None), align="right", priority=3,
+            if (w := m(r)) else dash_cell(),
+            lambda r, now: num_key(w.aht_s if (w := m(r)) else None), align="right", priority=3,
         ),
         Column(
             "abandon", "Aband", 6,
             lambda r, now: _rate_cell(w.abandon_rate, w.abandon_n, min_sample)
-            if (w := m(r)) else Text(fmt.DASH, style="dim"),
-            lambda r, now: _num(w.abandon_rate if (w := m(r)) else None), align="right",
+            if (w := m(r)) else dash_cell(),
+            lambda r, now: num_key(w.abandon_rate if (w := m(r)) else None), align="right",
             priority=1,
         ),
         Column(
@@ -199,7 +210,7 @@ def agent_columns(
     """``limit_for`` gives the time-in-state limit for the agent's state, or None."""
 
     def in_state(agent: Agent, now: datetime) -> Text:
-        age = _age(agent.state.since, now) or 0.0
+        age = age_s(agent.state.since, now) or 0.0
         limit = limit_for(agent)
         if limit is not None and age > limit:
             return Text(f"⚑ {fmt.duration(age)}", style="bold red")
@@ -215,7 +226,7 @@ def agent_columns(
         Column("state", "State", 18, lambda a, now: agent_state_text(a),
                lambda a, now: (STATE_ORDER[a.state.kind], a.state.reason or ""), priority=0),
         Column("time", "In state", 9, in_state,
-               lambda a, now: _age(a.state.since, now) or 0.0, align="right", priority=0,
+               lambda a, now: age_s(a.state.since, now) or 0.0, align="right", priority=0,
                sort_by_time=True),
         Column("queue", "Queue", 14, lambda a, now: queue_name(a.queue_id),
                lambda a, now: queue_name(a.queue_id), priority=1),
@@ -242,8 +253,8 @@ def contact_columns(
         Column("tier", "Tier", 8,
                lambda c, now: Text(c.tier.value, style=TIER_STYLE[c.tier]), priority=1),
         Column("wait", "Wait", 7,
-               lambda c, now: wait_cell(_age(c.entered_at, now), threshold_of(c)),
-               lambda c, now: _age(c.entered_at, now), align="right", priority=0,
+               lambda c, now: wait_cell(age_s(c.entered_at, now), threshold_of(c)),
+               lambda c, now: age_s(c.entered_at, now), align="right", priority=0,
                sort_by_time=True),
         Column("customer", "Customer", 14, lambda c, now: clean(c.customer or "", 40),
                priority=5),

@@ -19,24 +19,23 @@ from supervisor_tui.domain.model import Tier
 from supervisor_tui.domain.text import clean
 from supervisor_tui.domain.tiers import TIER_ORDER, TierBlock, TierFigures
 from supervisor_tui.ui.widgets.grid import Column
-from supervisor_tui.ui.widgets.tables import TIER_STYLE, sl_cell, wait_cell
+from supervisor_tui.ui.widgets.tables import (
+    TIER_STYLE,
+    age_s,
+    dash_cell,
+    num_key,
+    sl_cell,
+    wait_cell,
+)
 
 SHORT = {Tier.VIP: "VIP", Tier.GOLD: "Gold", Tier.STANDARD: "Std"}
-
-
-def _dash() -> Text:
-    return Text(fmt.DASH, style="dim")
-
-
-def _age(since: datetime | None, now: datetime) -> float | None:
-    return None if since is None else max((now - since).total_seconds(), 0.0)
 
 
 def _sl(f: TierFigures | None, min_sample: int, with_n: bool = True) -> Text:
     """'✓ 82%' ('·4' and greyed under the minimum sample, unless ``with_n`` is False
     because the count is in a column of its own)."""
     if f is None:
-        return _dash()
+        return dash_cell()
     cell = sl_cell(f.service_level, f.status, f.n if with_n else max(f.n, min_sample),
                    min_sample)
     if not with_n and f.n < min_sample and f.service_level is not None:
@@ -48,7 +47,7 @@ def _sl(f: TierFigures | None, min_sample: int, with_n: bool = True) -> Text:
 
 def _rate(m: WindowMetrics, min_sample: int) -> Text:
     if m.abandon_rate is None:
-        return _dash()
+        return dash_cell()
     if m.abandon_n < min_sample:  # a tenth of a percent of a few contacts is noise
         return Text(f"{fmt.pct(m.abandon_rate)}·{m.abandon_n}", style="dim")
     return Text(fmt.pct(m.abandon_rate, 1))
@@ -56,7 +55,7 @@ def _rate(m: WindowMetrics, min_sample: int) -> Text:
 
 def _asa(m: WindowMetrics, min_sample: int) -> Text:
     if m.asa_s is None:
-        return _dash()
+        return dash_cell()
     text = fmt.duration(m.asa_s)
     return Text(f"{text}·{m.stats.answered}", style="dim") \
         if m.stats.answered < min_sample else Text(text)
@@ -77,7 +76,7 @@ def tier_columns(tiers_of: Callable[[QueueRow], TierBlock | None], label: str = 
     def sort_sl(t: Tier) -> Callable[[QueueRow, datetime], float]:
         def key(row: QueueRow, now: datetime) -> float:
             f = tier(row, t)
-            return -1.0 if f is None or f.service_level is None else f.service_level
+            return num_key(None if f is None else f.service_level)
         return key
 
     columns: list[Column[QueueRow]] = [
@@ -87,9 +86,9 @@ def tier_columns(tiers_of: Callable[[QueueRow], TierBlock | None], label: str = 
                lambda r, now: Text(str(r.waiting), style="bold" if r.waiting else "dim"),
                lambda r, now: r.waiting, align="right", priority=1),
         Column("longest", "Oldest", 7,
-               lambda r, now: wait_cell(_age(r.oldest_waiting_since, now),
+               lambda r, now: wait_cell(age_s(r.oldest_waiting_since, now),
                                         r.queue.threshold_s, at_least=frozen()),
-               lambda r, now: _age(r.oldest_waiting_since, now) or -1.0, align="right",
+               lambda r, now: age_s(r.oldest_waiting_since, now) or -1.0, align="right",
                priority=2, sort_by_time=True),
     ]
     for t in TIER_ORDER:
@@ -122,7 +121,7 @@ def _figure_cell(tier: TierOf, t: Tier, show: Callable[[WindowMetrics], Text]
                  ) -> Callable[[QueueRow, datetime], Text]:
     def cell(row: QueueRow, now: datetime) -> Text:
         f = tier(row, t)
-        return show(f.figures) if f is not None else _dash()
+        return show(f.figures) if f is not None else dash_cell()
     return cell
 
 
