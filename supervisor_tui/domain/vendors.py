@@ -252,15 +252,3 @@ def vendor_figures(board: Board, rules: Sequence[VendorRule], window: str,
             agents_from_queues=from_queues, adherence=adh, other_thresholds=others,
             misses=_misses(contract, figures, adh)))
     return tuple(out)
-
-
-def vendor_queue_ids(key: str, board: Board | None, rules: Sequence[VendorRule]) -> set[str]:
-    """The queue ids of vendor ``key``: its configured ones, and those whose source
-    names it (on ``board``)."""
-    rule = next((r for r in rules if r.key == key), None)
-    ids = set(rule.queues) if rule else set()
-    if board is not None:
-        for row in board.rows:
-            if queue_vendor(row.queue, rules) == key:
-                ids.add(row.queue.id)
-    return ids
