@@ -21,21 +21,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from supervisor_tui.store import Store
 from tests import store_race_workers as workers
 
 
 def race(where: Path | str, procs: int, rounds: int) -> dict[str, Any]:
-    Store.open(where).close()
-    ctx = workers.context()
-    go, out = ctx.Barrier(procs), ctx.Queue()
-    running = [ctx.Process(target=workers.taker, args=(where, f"p{i}", rounds, go, out))
-               for i in range(procs)]
-    for w in running:
-        w.start()
-    results = [out.get(timeout=300) for _ in range(procs * rounds)]
-    for w in running:
-        w.join(60)
+    results, _ = workers.take_race(where, procs, rounds, "p", timeout_s=300)
     per_round = Counter(n for n, _, done, _, _ in results if done)
     bad = [n for n in range(rounds) if per_round.get(n, 0) != 1]
     takes = sorted(t for *_, t in results)

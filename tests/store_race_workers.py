@@ -40,6 +40,24 @@ def taker(where: Path | str, user: str, rounds: int, go: Any, out: Any) -> None:
     store.close()
 
 
+def take_race(where: Path | str, procs: int, rounds: int, prefix: str,
+              timeout_s: float) -> tuple[list[tuple[Any, ...]], list[int | None]]:
+    """``procs`` takers (users ``<prefix>0``...) racing ``rounds`` times on a store whose
+    tables are made first: every take's (round, user, done, why, seconds), and each
+    process's exit code."""
+    Store.open(where).close()  # tables made before the race
+    ctx = context()
+    go, out = ctx.Barrier(procs), ctx.Queue()
+    running = [ctx.Process(target=taker, args=(where, f"{prefix}{i}", rounds, go, out))
+               for i in range(procs)]
+    for w in running:
+        w.start()
+    results = [out.get(timeout=timeout_s) for _ in range(procs * rounds)]
+    for w in running:
+        w.join(60)
+    return results, [w.exitcode for w in running]
+
+
 def drainer(where: Path | str, config: dict[str, Any], env: dict[str, str], n: int,
             go: Any, out: Any) -> None:
     """A console's delivery worker draining the shared outbox; reports what it delivered."""

@@ -33,17 +33,8 @@ T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 def test_n_processes_taking_one_escalation_have_exactly_one_winner(
         store_at: Path | str) -> None:
     procs, rounds = 4, 20
-    Store.open(store_at).close()  # tables made before the race
-    ctx = workers.context()
-    go, out = ctx.Barrier(procs), ctx.Queue()
-    running = [ctx.Process(target=workers.taker, args=(store_at, f"sup{i}", rounds, go, out))
-               for i in range(procs)]
-    for w in running:
-        w.start()
-    results = [out.get(timeout=120) for _ in range(procs * rounds)]
-    for w in running:
-        w.join(30)
-        assert w.exitcode == 0
+    results, exits = workers.take_race(store_at, procs, rounds, "sup", timeout_s=120)
+    assert exits == [0] * procs
     store = Store.open(store_at)
     states = store.escalation_states()
     winners = set()
