@@ -47,6 +47,7 @@ from typing import Any
 
 from supervisor_tui.domain import erlang
 from supervisor_tui.domain.board import CHANNEL_GROUP, DEFERRED, QueueRow
+from supervisor_tui.domain.intraday import sl_denominator
 from supervisor_tui.domain.model import Agent, SLFormula
 from supervisor_tui.domain.schedule import Expected, ScheduleEntry
 from supervisor_tui.domain.text import clean
@@ -683,7 +684,7 @@ def outlook(queue_id: str, rows: Sequence[ForecastRow], closed: Sequence[Mapping
         deferred = str(last["channel"]) in DEFERRED_CHANNELS
         target, threshold = float(last["sl_target"]), float(last["threshold_s"])
         within = sum(int(c["answered_within_threshold"] or 0) for c in closed)
-        counted = sum(_denominator(c, formula) for c in closed)
+        counted = sum(sl_denominator(c, formula) for c in closed)
         if logged_in is None and last.get("agents_staffed_at_close") is not None:
             logged_in = float(last["agents_staffed_at_close"])
         # "Still to come" starts where the stored intervals end (a console that is not
@@ -701,16 +702,6 @@ def outlook(queue_id: str, rows: Sequence[ForecastRow], closed: Sequence[Mapping
         forecast_so_far=sum(r.contacts for r in seen), offered_so_far=offered,
         forecast_aht_s=weighted_aht(seen), actual_aht_s=handle_s / handled if handled else None,
         required_peak=required_peak, projection=projection)
-
-
-def _denominator(row: Mapping[str, Any], formula: SLFormula) -> int:
-    """The SL denominator of a stored interval by the console's formula (the same rule
-    as ``board.sl_denominator``)."""
-    if formula == SLFormula.ANSWERED:
-        return int(row["answered"] or 0)
-    if formula == SLFormula.OFFERED:
-        return int(row["offered"] or 0)
-    return int(row["answered"] or 0) + int(row["abandoned_after_threshold"] or 0)
 
 
 def scheduled_agents(agents: Iterable[Agent],

@@ -84,7 +84,7 @@ class IntervalFigures:
         return sl_status(self.metrics.service_level, self.target)
 
 
-def _sl_weight(row: Mapping[str, Any], formula: SLFormula) -> int:
+def sl_denominator(row: Row, formula: SLFormula) -> int:
     """A stored row's SL sample by the formula (``board.sl_denominator`` on its
     counters, without building its stats: the report sums tens of thousands of rows)."""
     if formula == SLFormula.ANSWERED:
@@ -103,7 +103,7 @@ def summed(rows: Sequence[Row], start: datetime,
     for row in rows:
         for name in COUNTERS:
             totals[name] += row[name] or 0
-        n = _sl_weight(row, formula)
+        n = sl_denominator(row, formula)
         weighted += float(row["sl_target"]) * n
         weight += n
     if weight:
