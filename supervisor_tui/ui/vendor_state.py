@@ -81,15 +81,27 @@ class VendorDesk:
         #: a scope problem not yet announced (the app pops it once)
         self.said: str | None = None
         self._cache_for: Board | None = None
+        self._settings_for: Config | None = None
+        self._rules: tuple[VendorRule, ...] = ()
+        self._targets: dict[Tier, TierTarget] = {}
+
+    def _settings(self) -> tuple[tuple[VendorRule, ...], dict[Tier, TierTarget]]:
+        """The vendors' rules and the tiers' targets, built again only when the
+        configuration in force is another object (live settings), not at every ask."""
+        cfg = self._config()
+        if cfg is not self._settings_for:
+            self._settings_for = cfg
+            self._rules = vendor_rules(cfg.vendors, cfg.console.sl_formula)
+            self._targets = tier_targets(cfg.tiers)
+        return self._rules, self._targets
 
     @property
     def rules(self) -> tuple[VendorRule, ...]:
-        cfg = self._config()
-        return vendor_rules(cfg.vendors, cfg.console.sl_formula)
+        return self._settings()[0]
 
     @property
     def targets(self) -> dict[Tier, TierTarget]:
-        return tier_targets(self._config().tiers)
+        return self._settings()[1]
 
     @property
     def configured(self) -> bool:
