@@ -324,20 +324,6 @@ def advance(entries: Sequence[ScheduleEntry],
     return scheduled, out, run_start
 
 
-def now_of(entries: Sequence[ScheduleEntry], kind_now: AgentStateKind | None,
-           now: datetime, run_start: datetime | None, grace_s: float,
-           scheduled: float, out: float) -> Adherence:
-    """The figures with what holds at ``now`` (the entry in force, in or out)."""
-    now_entry = next((e for e in reversed(entries) if e.start <= now < e.end), None)
-    if now_entry is None or kind_now is None:
-        return Adherence(scheduled, out, None if now_entry is None else now_entry.expected,
-                         None if now_entry is None else now_entry.activity, None, None)
-    ok = adheres(now_entry.expected, kind_now)
-    grace_over = run_start is not None and (now - run_start).total_seconds() > grace_s
-    return Adherence(scheduled, out, now_entry.expected, now_entry.activity,
-                     ok or not grace_over, None if ok else run_start)
-
-
 def adherence(entries: Sequence[ScheduleEntry],
               states: Sequence[tuple[datetime, AgentStateKind]],
               start: datetime, now: datetime, grace_s: float) -> Adherence:
@@ -349,7 +335,14 @@ def adherence(entries: Sequence[ScheduleEntry],
     """
     scheduled, out, run_start = advance(entries, states, start, now, grace_s)
     kind_now = states[-1][1] if states and states[-1][0] <= now else None
-    return now_of(entries, kind_now, now, run_start, grace_s, scheduled, out)
+    now_entry = next((e for e in reversed(entries) if e.start <= now < e.end), None)
+    if now_entry is None or kind_now is None:
+        return Adherence(scheduled, out, None if now_entry is None else now_entry.expected,
+                         None if now_entry is None else now_entry.activity, None, None)
+    ok = adheres(now_entry.expected, kind_now)
+    grace_over = run_start is not None and (now - run_start).total_seconds() > grace_s
+    return Adherence(scheduled, out, now_entry.expected, now_entry.activity,
+                     ok or not grace_over, None if ok else run_start)
 
 
 def percent(items: Iterable[Adherence]) -> float | None:
