@@ -151,6 +151,27 @@ class NewDelivery:
     meta: Mapping[str, Any]
 
 
+def insert_message(conn: Db, uid: str, incident_id: int, template: str, kind: str,
+                   variables: Mapping[str, Any], deliveries: Sequence[NewDelivery],
+                   user: str, now: datetime) -> tuple[int, list[int]]:
+    """A message and its deliveries (queued, due ``now``), inside the caller's
+    transaction: (message id, delivery row ids). Every writer of the outbox (incident
+    messages, pages, report mails) goes through here."""
+    message_id = conn.insert_id(
+        f"INSERT INTO {MESSAGES} (uid, incident_id, template, kind, created_at, "
+        "created_by, variables) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        [uid, incident_id, template, kind, iso(now), user, dumps(dict(variables))])
+    return message_id, [conn.insert_id(
+        f"INSERT INTO {OUTBOX} (message_id, incident_id, channel, channel_type, "
+        "recipient, idem_key, subject, body, meta, state, attempts, "
+        "next_attempt_at, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id",
+        [message_id, incident_id, d.channel, d.channel_type, d.recipient,
+         idempotency_key(uid, d.channel, d.recipient), d.subject, d.body,
+         dumps(dict(d.meta)), QUEUED, now.timestamp(), iso(now), iso(now)])
+        for d in deliveries]
+
+
 @dataclass(frozen=True)
 class QueuedMessage:
     message_id: int
@@ -174,21 +195,9 @@ class Outbox:
         if not deliveries:
             raise ValueError("a message needs at least one delivery")
         uid = uuid.uuid4().hex
-        ids = []
         with immediate(self.db, "queue the message") as conn:
-            message_id = conn.insert_id(
-                f"INSERT INTO {MESSAGES} (uid, incident_id, template, kind, created_at, "
-                "created_by, variables) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                [uid, incident.id, template, kind, iso(now), user, dumps(dict(variables))])
-            for d in deliveries:
-                ids.append(conn.insert_id(
-                    f"INSERT INTO {OUTBOX} (message_id, incident_id, channel, channel_type, "
-                    "recipient, idem_key, subject, body, meta, state, attempts, "
-                    "next_attempt_at, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id",
-                    [message_id, incident.id, d.channel, d.channel_type, d.recipient,
-                     idempotency_key(uid, d.channel, d.recipient), d.subject, d.body,
-                     dumps(dict(d.meta)), QUEUED, now.timestamp(), iso(now), iso(now)]))
+            message_id, ids = insert_message(conn, uid, incident.id, template, kind,
+                                             variables, deliveries, user, now)
             channels = sorted({d.channel for d in deliveries})
             add_event(conn, incident.id, now, "message", user,
                       f"message {message_id} ({template}, {kind}) queued: "

@@ -27,7 +27,6 @@ from typing import Any
 import sqlite_utils
 
 from supervisor_tui.crisis.db import (
-    MESSAGES,
     OUTBOX,
     CrisisStoreError,
     dumps,
@@ -36,7 +35,7 @@ from supervisor_tui.crisis.db import (
     iso,
     query,
 )
-from supervisor_tui.crisis.outbox import QUEUED, NewDelivery, idempotency_key
+from supervisor_tui.crisis.outbox import NewDelivery, insert_message
 from supervisor_tui.domain.paging import DuePage, PageMark, PageRecord
 from supervisor_tui.store.backend import Db
 
@@ -150,21 +149,9 @@ class PageBook:
             # The same keys make the same message uid (and delivery keys): a bug that
             # queued them twice would hit the unique indexes, not the on-call's phone.
             uid = uuid.uuid5(_UID_NAMESPACE, "\n".join(keys)).hex
-            message_id = conn.insert_id(
-                f"INSERT INTO {MESSAGES} (uid, incident_id, template, kind, created_at, "
-                "created_by, variables) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                [uid, PAGE_INCIDENT, PAGE_TEMPLATE, PAGE_KIND, iso(now), user,
-                 dumps({"who": who, "keys": keys, **(variables or {})})])
-            row_ids = []
-            for d in made:
-                row_ids.append(conn.insert_id(
-                    f"INSERT INTO {OUTBOX} (message_id, incident_id, channel, channel_type, "
-                    "recipient, idem_key, subject, body, meta, state, attempts, "
-                    "next_attempt_at, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id",
-                    [message_id, PAGE_INCIDENT, d.channel, d.channel_type, d.recipient,
-                     idempotency_key(uid, d.channel, d.recipient), d.subject, d.body,
-                     dumps(dict(d.meta)), QUEUED, now.timestamp(), iso(now), iso(now)]))
+            message_id, row_ids = insert_message(
+                conn, uid, PAGE_INCIDENT, PAGE_TEMPLATE, PAGE_KIND,
+                {"who": who, "keys": keys, **(variables or {})}, made, user, now)
             conn.executemany(
                 f"INSERT INTO {PAGES} (key, escalation_id, number, at, message_id, who, "
                 "channels, label, severity, reason, by) "

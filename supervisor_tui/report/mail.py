@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from supervisor_tui.crisis.db import MESSAGES, OUTBOX, dumps, ensure_schema, immediate, iso
-from supervisor_tui.crisis.outbox import QUEUED, idempotency_key
+from supervisor_tui.crisis.db import dumps, ensure_schema, immediate, iso
+from supervisor_tui.crisis.outbox import NewDelivery, insert_message
 from supervisor_tui.domain.fmt import pct
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.report import DayReport
@@ -120,20 +120,12 @@ def queue_mail(store: Store, plan: MailPlan, settings: ReportSettings, day: date
     with immediate(store.db, "queue the report mail", MAILS) as conn:
         if conn.query(f"SELECT 1 FROM {MAILS} WHERE day = ?", [day.isoformat()]):
             return None  # another console queued it while we built ours
-        message_id = conn.insert_id(
-            f"INSERT INTO {MESSAGES} (uid, incident_id, template, kind, created_at, "
-            "created_by, variables) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            [uid, REPORT_INCIDENT, REPORT_TEMPLATE, REPORT_KIND, iso(now), user,
-             dumps({"day": day.isoformat(), "zone": report.zone})])
-        row_ids = [conn.insert_id(
-            f"INSERT INTO {OUTBOX} (message_id, incident_id, channel, channel_type, "
-            "recipient, idem_key, subject, body, meta, state, attempts, next_attempt_at, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) "
-            "RETURNING id",
-            [message_id, REPORT_INCIDENT, plan.channel, "email", to,
-             idempotency_key(uid, plan.channel, to), title, body,
-             dumps({"report_day": day.isoformat()}), QUEUED, now.timestamp(), iso(now),
-             iso(now)]) for to in plan.recipients]
+        message_id, row_ids = insert_message(
+            conn, uid, REPORT_INCIDENT, REPORT_TEMPLATE, REPORT_KIND,
+            {"day": day.isoformat(), "zone": report.zone},
+            [NewDelivery(plan.channel, "email", to, title, body,
+                         {"report_day": day.isoformat()}) for to in plan.recipients],
+            user, now)
         conn.execute(f"INSERT INTO {MAILS} (day, message_id, queued_at, by, recipients) "
                      "VALUES (?, ?, ?, ?, ?)",
                      [day.isoformat(), message_id, iso(now), user,
