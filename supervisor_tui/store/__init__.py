@@ -224,11 +224,11 @@ class Store:
         db.create_index(ESC_NOTES, ["escalation_id"])
 
     @contextmanager
-    def _transaction(self, failing: str, *locks: str, how: str = "") -> Iterator[Db]:
+    def _transaction(self, failing: str, *locks: str) -> Iterator[Db]:
         """One write transaction holding the named ``locks`` (SQLite: BEGIN IMMEDIATE,
         which holds every lock; PostgreSQL: advisory locks, so writers of one thing
         queue across hosts). Any database error rolls back and becomes
-        ``StoreError(f"cannot {failing}: …")``. ``how`` is kept for older callers."""
+        ``StoreError(f"cannot {failing}: …")``."""
         db = self.db
         try:
             with db.transaction(*(locks or ("store",))):

@@ -11,7 +11,6 @@ store modules use) so it ports to the PostgreSQL backend.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,11 +46,6 @@ class ScheduleImport:
     rejected: int  # rows the parser refused (said when imported)
 
 
-def _errors(store: Store) -> type[Exception]:
-    """The store's database error class (the backend's, else SQLite's)."""
-    return getattr(store.db, "Error", sqlite3.Error)
-
-
 def _ensure(store: Store) -> None:
     for statement in _SCHEMA:  # (cheap when the tables exist)
         store.db.ddl(statement)  # (once per connection; locked on PostgreSQL)
@@ -68,7 +62,7 @@ def save_schedule(store: Store, day: str, entries: Sequence[ScheduleEntry], *, o
     """Replace ``day``'s schedule with ``entries`` (one transaction). Raises StoreError."""
     try:
         _ensure(store)
-    except _errors(store) as err:
+    except store.db.Error as err:
         raise StoreError(f"cannot save the schedule: {err}") from None
     with store._transaction("save the schedule") as conn:
         top = conn.execute(f"select max(seq) from {IMPORTS}").fetchone()[0] or 0
@@ -96,7 +90,7 @@ def schedule_meta(store: Store, day: str) -> ScheduleImport | None:
         _ensure(store)
         row = store.db.execute(f"select {_META} from {IMPORTS} where day = ?",
                                [day]).fetchone()
-    except _errors(store) as err:
+    except store.db.Error as err:
         raise StoreError(f"cannot read the schedule: {err}") from None
     return None if row is None else _meta(row)
 
@@ -105,12 +99,12 @@ def read_schedule(store: Store, day: str) -> tuple[ScheduleImport | None, list[S
     """The day's import and its entries, in file order (one read: the two agree)."""
     try:
         _ensure(store)
-        with store._transaction("read the schedule", how="DEFERRED") as conn:
+        with store._transaction("read the schedule") as conn:
             row = conn.execute(f"select {_META} from {IMPORTS} where day = ?",
                                [day]).fetchone()
             rows = conn.execute(f"select agent, start_at, end_at, activity, expected from"
                                 f" {ENTRIES} where day = ? order by n", [day]).fetchall()
-    except _errors(store) as err:
+    except store.db.Error as err:
         raise StoreError(f"cannot read the schedule: {err}") from None
     entries = [ScheduleEntry(agent, datetime.fromisoformat(start), datetime.fromisoformat(end),
                              activity or "", Expected(expected))
@@ -133,7 +127,7 @@ def write_adherence(store: Store, day: str, figures: Mapping[str, SavedAdherence
     ``prune_before`` are deleted. Raises StoreError."""
     try:
         store.db.ddl(_ADHERENCE_SCHEMA)
-    except _errors(store) as err:
+    except store.db.Error as err:
         raise StoreError(f"cannot save adherence: {err}") from None
     with store._transaction("save adherence") as conn:
         keys = list(figures)
@@ -158,7 +152,7 @@ def read_adherence(store: Store, day: str) -> dict[str, SavedAdherence]:
         rows = store.db.execute(
             f"select agent_key, scheduled_s, out_s, judged_until, judged_from from {ADHERENCE}"
             " where day = ?", [day]).fetchall()
-    except _errors(store) as err:
+    except store.db.Error as err:
         raise StoreError(f"cannot read adherence: {err}") from None
     return {key: SavedAdherence(float(sched or 0.0), float(out or 0.0),
                                 datetime.fromisoformat(until), datetime.fromisoformat(first))
