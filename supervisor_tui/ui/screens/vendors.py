@@ -8,6 +8,7 @@ the figures are worked out once per poll and window by the console (``VendorView
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
 
@@ -61,33 +62,35 @@ def vendor_columns(min_sample: int) -> list[Column[VendorFigures]]:
         mark = "≠" if v.other_thresholds else ""  # some queues count at another threshold
         return Text(f"{fmt.pct(c.sl_target)}/{fmt.threshold(c.threshold_s)}{mark}")
 
+    def against(value: float, show: Callable[[float], str], limit: float | None,
+                sign: str, missed: bool, style: str = "") -> Text:
+        """A figure with its contract limit ('4:10 ≤5:00'), red when missed."""
+        text = show(value) if limit is None else f"{show(value)} {sign}{show(limit)}"
+        return Text(text, style=MISSED if missed else style)
+
     def aht(v: VendorFigures, now: datetime) -> Text:
         m = v.figures
         if m is None or m.aht_s is None:
             return dash_cell()
-        text = fmt.duration(m.aht_s)
-        if v.contract is not None and v.contract.aht_max_s is not None:
-            text += f" ≤{fmt.duration(v.contract.aht_max_s)}"
-        return Text(text, style=MISSED if Miss.AHT in v.misses else "")
+        c = v.contract
+        return against(m.aht_s, fmt.duration, None if c is None else c.aht_max_s, "≤",
+                       Miss.AHT in v.misses)
 
     def abandon(v: VendorFigures, now: datetime) -> Text:
         m = v.figures
         if m is None or m.abandon_rate is None:
             return dash_cell()
-        text = fmt.pct(m.abandon_rate, 1)
-        if v.contract is not None and v.contract.abandon_max is not None:
-            text += f" ≤{fmt.pct(v.contract.abandon_max, 1)}"
-        style = MISSED if Miss.ABANDON in v.misses else (
-            "dim" if m.abandon_n < min_sample else "")
-        return Text(text, style=style)
+        c = v.contract
+        return against(m.abandon_rate, lambda x: fmt.pct(x, 1),
+                       None if c is None else c.abandon_max, "≤", Miss.ABANDON in v.misses,
+                       "dim" if m.abandon_n < min_sample else "")
 
     def adherence(v: VendorFigures, now: datetime) -> Text:
         if v.adherence is None:
             return dash_cell()
-        text = fmt.pct(v.adherence)
-        if v.contract is not None and v.contract.adherence_min is not None:
-            text += f" ≥{fmt.pct(v.contract.adherence_min)}"
-        return Text(text, style=MISSED if Miss.ADHERENCE in v.misses else "")
+        c = v.contract
+        return against(v.adherence, fmt.pct, None if c is None else c.adherence_min, "≥",
+                       Miss.ADHERENCE in v.misses)
 
     def agents_cell(v: VendorFigures, now: datetime) -> Text:
         t = v.agents
