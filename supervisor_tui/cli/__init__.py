@@ -374,14 +374,14 @@ def _open_pg_audit(url: str, config: Config) -> AuditLog | int:
     import psycopg
 
     from supervisor_tui.store.audit import AUDIT, AuditError, AuditLog
+    from supervisor_tui.store.backend import first_line
     from supervisor_tui.store.postgres import PgDb, redact
 
     try:
         db = PgDb.connect(url)
         found = db.table_exists(AUDIT)
     except psycopg.Error as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        return _fail(f"cannot read the store at {redact(url)}: {first}")
+        return _fail(f"cannot read the store at {redact(url)}: {first_line(err)}")
     if not found:
         db.close()
         return _fail(f"{redact(url)} has no audit log (not a supervisor-tui store?)")

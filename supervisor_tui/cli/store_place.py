@@ -8,7 +8,7 @@ from pathlib import Path
 
 from supervisor_tui.config import Config, default_db_path
 from supervisor_tui.config.store import store_location
-from supervisor_tui.store.backend import is_pg_url
+from supervisor_tui.store.backend import first_line, is_pg_url
 
 
 def location(config: Config | None, db: Path | None) -> Path | str:
@@ -58,8 +58,8 @@ def check(config: Config, env: dict[str, str] | None = None) -> bool:
 
         db = PgDb.connect(str(where))
     except psycopg.Error as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        print(f"store: error: cannot reach PostgreSQL at {redact(str(where))}: {first}")
+        print(f"store: error: cannot reach PostgreSQL at {redact(str(where))}: "
+              f"{first_line(err)}")
         return False
     try:
         version = db.execute("SHOW server_version").fetchone()[0]

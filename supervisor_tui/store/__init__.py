@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
-from supervisor_tui.store.backend import Db, is_pg_url, open_db
+from supervisor_tui.store.backend import Db, first_line, is_pg_url, open_db
 from supervisor_tui.store.rows import (
     Callback,
     EscalationNote,
@@ -141,7 +141,7 @@ class Store:
         try:
             self._ensure_schema()
         except db.Error as err:
-            raise StoreError(f"cannot create the store's tables: {_first_line(err)}") from None
+            raise StoreError(f"cannot create the store's tables: {first_line(err)}") from None
 
     @classmethod
     def open(cls, location: Path | str | None) -> Store:
@@ -159,7 +159,7 @@ class Store:
                 if not _is_db_error(err):
                     raise
                 raise StoreError(f"cannot open the PostgreSQL store {redact(str(location))}: "
-                                 f"{_first_line(err)}") from None
+                                 f"{first_line(err)}") from None
         path = None if location is None else Path(location)
         try:
             return cls(open_db(path), path)
@@ -234,13 +234,13 @@ class Store:
             with db.transaction(*(locks or ("store",))):
                 yield db
         except db.Error as err:
-            raise StoreError(f"cannot {failing}: {_first_line(err)}") from None
+            raise StoreError(f"cannot {failing}: {first_line(err)}") from None
 
     def _read(self, failing: str, sql: str, args: Sequence[object] = ()) -> list[dict[str, object]]:
         try:
             return self.db.query(sql, list(args))
         except self.db.Error as err:
-            raise StoreError(f"cannot {failing}: {_first_line(err)}") from None
+            raise StoreError(f"cannot {failing}: {first_line(err)}") from None
 
     def escalation_states(self) -> dict[str, EscalationState]:
         """State of every escalation someone has touched, keyed by escalation id."""
@@ -459,7 +459,7 @@ class Store:
             with self.db.lock:
                 found = self.db.execute(sql, list(args)).fetchall()
         except self.db.Error as err:
-            raise StoreError(f"cannot read intervals: {_first_line(err)}") from None
+            raise StoreError(f"cannot read intervals: {first_line(err)}") from None
         return [cast(IntervalRow, dict(zip(INTERVAL_COLUMNS, row, strict=True)))
                 for row in found]
 
@@ -572,7 +572,3 @@ def _is_db_error(err: BaseException) -> bool:
     return module.startswith(("sqlite3", "psycopg"))
 
 
-def _first_line(err: BaseException) -> str:
-    """A driver's message without its detail lines (psycopg adds the server's hints)."""
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

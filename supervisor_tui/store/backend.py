@@ -38,6 +38,12 @@ def is_pg_url(location: object) -> bool:
     return isinstance(location, str) and location.startswith(PG_SCHEMES)
 
 
+def first_line(err: BaseException) -> str:
+    """A driver's message without its detail lines (psycopg adds the server's hints)."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 class Db(ABC):
     """One connection to the store's database (shared by a console's threads: every
     statement and every transaction holds ``lock``)."""
