@@ -175,6 +175,11 @@ class EscalationRules(BaseModel):
     def away_limit_for(self, reason: str | None) -> float:
         return self.away_limits_s.get(reason or "", self.away_limit_s)
 
+    @property
+    def shortest_away_s(self) -> float:
+        """The shortest away limit of any reason (no agent away less is past one)."""
+        return min((self.away_limit_s, *self.away_limits_s.values()))
+
 
 class Escalation(Frozen):
     """Something that needs a human.
@@ -718,9 +723,9 @@ def _agent_pass(
     # Only agents in the state longer than its shortest limit can be past one: with
     # the agents by ``since`` they are a prefix (the rest are never read).
     acw_list, away_list = idx.by_since(_ACW), idx.by_since(_AWAY)
-    shortest_away = min((rules.away_limit_s, *rules.away_limits_s.values()))
+    away_cut = now - rules.shortest_away_s * _S
     past = (*islice(acw_list, bisect_left(acw_list, acw[2], key=_since)),
-            *islice(away_list, bisect_left(away_list, now - shortest_away * _S, key=_since)))
+            *islice(away_list, bisect_left(away_list, away_cut, key=_since)))
     for a in past:
         st = a.state
         kind_now = st.kind

@@ -86,7 +86,7 @@ def count_flagged(index: SnapshotIndex, snapshot: Snapshot, rules: EscalationRul
     long = long if long is not None else _limits_of(snapshot, rules)
     shortest: dict[AgentStateKind, float | None] = {
         _ACW: rules.acw_limit_s,
-        _AWAY: min((rules.away_limit_s, *rules.away_limits_s.values())),
+        _AWAY: rules.shortest_away_s,
         _ON: long.shortest() if index.count(_ON) else None,
     }
     total = 0
