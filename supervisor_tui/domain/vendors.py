@@ -60,9 +60,11 @@ class VendorRule:
     def has_agent_rules(self) -> bool:
         return bool(self.teams or self.agent_patterns)
 
-    def takes_agent(self, agent: Agent) -> bool:
-        return agent.team in self.teams or any(
-            fnmatch.fnmatchcase(agent.id, p) for p in self.agent_patterns)
+    def takes(self, team: str, agent_id: str) -> bool:
+        """Whether an agent of ``team`` with ``agent_id`` is this vendor's by its agent
+        rules (one at a time: a pass over many agents compiles them, see below)."""
+        return team in self.teams or any(
+            fnmatch.fnmatchcase(agent_id, p) for p in self.agent_patterns)
 
 
 def _by_site(site: str | None, rules: Sequence[VendorRule]) -> str | None:

@@ -7,7 +7,6 @@ is not in the store says so, and a store error in one section is said in that se
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -82,9 +81,7 @@ class _People:
                 continue
             team, agent_id = row["team"] or "", str(row["agent_id"])
             serves = set(str(row["queues"] or "").split(","))
-            # (VendorRule.takes_agent's rule, on a stored row rather than a live Agent)
-            owner = next((r.key for r in rules if team in r.teams or any(
-                fnmatch.fnmatchcase(agent_id, p) for p in r.agent_patterns)), None)
+            owner = next((r.key for r in rules if r.takes(team, agent_id)), None)
             keys = [owner] if owner is not None else [
                 r.key for r in rules if not r.has_agent_rules() and serves & r.queues]
             for key in keys:
