@@ -20,7 +20,7 @@ from typing import Any
 
 from supervisor_tui.store import Store, StoreError
 from supervisor_tui.store.audit import AUDIT, HEAD, AuditLog, VerifyResult
-from supervisor_tui.store.backend import Db, SqliteDb, quote
+from supervisor_tui.store.backend import Db, SqliteDb, first_line, quote
 
 _BATCH = 2000
 _SKIP = re.compile(r"sqlite_|.*_fts")  # SQLite's own tables
@@ -89,7 +89,7 @@ def copy_store(source: SqliteDb, target: Store,
     except source.Error as err:
         raise StoreError(f"cannot read the SQLite store: {err}") from None
     except db.Error as err:
-        raise StoreError(f"cannot prepare the PostgreSQL store: {_line(err)}") from None
+        raise StoreError(f"cannot prepare the PostgreSQL store: {first_line(err)}") from None
     if full:
         raise StoreError(f"the PostgreSQL store already has rows in {', '.join(full)}: "
                          "copy into an empty store only (never merged)")
@@ -107,7 +107,7 @@ def copy_store(source: SqliteDb, target: Store,
     except source.Error as err:
         raise StoreError(f"cannot read the SQLite store: {err}; nothing copied") from None
     except db.Error as err:
-        raise StoreError(f"cannot copy into the PostgreSQL store: {_line(err)}; "
+        raise StoreError(f"cannot copy into the PostgreSQL store: {first_line(err)}; "
                          "nothing copied") from None
     if done.source_audit is not None:
         done.target_audit = AuditLog(db, create=False).verify()
@@ -135,8 +135,3 @@ def _copy_table(source: SqliteDb, db: Db, name: str, rowid: bool) -> int:
 def _has_identity(db: Db, table: str) -> bool:
     row: Any = db.execute("SELECT pg_get_serial_sequence(?, 'id')", [table]).fetchone()
     return bool(row and row[0])
-
-
-def _line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
