@@ -49,7 +49,7 @@ from supervisor_tui.domain import erlang
 from supervisor_tui.domain.board import CHANNEL_GROUP, DEFERRED, QueueRow
 from supervisor_tui.domain.intraday import sl_denominator
 from supervisor_tui.domain.model import Agent, SLFormula
-from supervisor_tui.domain.schedule import Expected, ScheduleEntry
+from supervisor_tui.domain.schedule import Expected, ScheduleEntry, header_key
 from supervisor_tui.domain.text import clean
 
 #: the occupancy cap the board's live "Need" uses (``build_board``), used here too
@@ -116,13 +116,9 @@ _HEADERS: Mapping[str, tuple[str, ...]] = {
 _NEEDED = ("queue", "start", "contacts", "aht")
 
 
-def _norm(header: str) -> str:
-    return "".join(c for c in header.lower() if c.isalnum())
-
-
 def _columns(header: Sequence[str]) -> dict[str, list[int]]:
     """Each field's candidate columns, best first (several may name a queue)."""
-    normed = [_norm(h) for h in header]
+    normed = [header_key(h) for h in header]
     found: dict[str, list[int]] = {}
     taken: set[int] = set()
     for fld, names in _HEADERS.items():
@@ -374,7 +370,7 @@ def _read_json(text: str, day: date | None, zone: tzinfo,
         try:
             if not isinstance(item, dict):
                 raise ValueError("not an object")
-            keyed = {_norm(str(k)): v for k, v in item.items()}
+            keyed = {header_key(str(k)): v for k, v in item.items()}
             cols = _columns(list(keyed))
             names = list(keyed)
 

@@ -96,12 +96,14 @@ _HEADERS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-def _norm(header: str) -> str:
+def header_key(header: str) -> str:
+    """A column header as matched against known names: lower case, letters and digits
+    only ("Agent ID" -> "agentid"; the forecast import reads headers the same way)."""
     return "".join(c for c in header.lower() if c.isalnum())
 
 
 def _columns(header: Sequence[str]) -> dict[str, int]:
-    normed = [_norm(h) for h in header]
+    normed = [header_key(h) for h in header]
     found: dict[str, int] = {}
     for field, names in _HEADERS.items():
         for name in names:  # in order of preference: "agent id" before "name"
