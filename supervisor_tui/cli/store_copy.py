@@ -24,8 +24,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, config: Any) -> int:
+    from supervisor_tui.cli.store_place import location
     from supervisor_tui.config import default_db_path
-    from supervisor_tui.config.store import store_location
     from supervisor_tui.store import Store, StoreError
     from supervisor_tui.store.backend import SqliteDb, is_pg_url
     from supervisor_tui.store.copy import copy_store
@@ -37,8 +37,7 @@ def run(args: argparse.Namespace, config: Any) -> int:
 
     source_path: Path = args.source or getattr(args, "db", None) or default_db_path()
     try:
-        target_url = store_location(config.store.url, config.store.url_env, None,
-                                    default_db_path())
+        target_url = location(config, None)  # [store] url / url_env (not --db)
     except ValueError as err:
         return fail(str(err))
     if not is_pg_url(target_url):
