@@ -20,7 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from supervisor_tui.store import StoreError
-from supervisor_tui.store.backend import Db, as_db
+from supervisor_tui.store.backend import Db, as_db, first_line
 
 INCIDENTS = "crisis_incidents"
 TIMELINE = "crisis_timeline"
@@ -50,7 +50,7 @@ def ensure_schema(db: Db | sqlite_utils.Database) -> Db:
     try:
         _create(db)
     except db.Error as err:
-        raise CrisisStoreError(f"cannot create the crisis tables: {_line(err)}") from None
+        raise CrisisStoreError(f"cannot create the crisis tables: {first_line(err)}") from None
     return db
 
 
@@ -116,7 +116,7 @@ def immediate(db: Db, what: str, *locks: str) -> Iterator[Db]:
         with db.transaction(*(locks or ("crisis",))):
             yield db
     except db.Error as err:
-        raise CrisisStoreError(f"cannot {what}: {_line(err)}") from None
+        raise CrisisStoreError(f"cannot {what}: {first_line(err)}") from None
 
 
 def query(db: Db, sql: str, args: list[Any] | tuple[Any, ...] = (),
@@ -124,12 +124,7 @@ def query(db: Db, sql: str, args: list[Any] | tuple[Any, ...] = (),
     try:
         return db.query(sql, list(args))
     except db.Error as err:
-        raise CrisisStoreError(f"cannot {what}: {_line(err)}") from None
-
-
-def _line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+        raise CrisisStoreError(f"cannot {what}: {first_line(err)}") from None
 
 
 def iso(moment: datetime) -> str:

@@ -50,7 +50,7 @@ from typing import Any
 import sqlite_utils
 
 from supervisor_tui.store import StoreError
-from supervisor_tui.store.backend import Db, as_db, quote
+from supervisor_tui.store.backend import Db, as_db, first_line, quote
 
 AUDIT = "audit_log"
 GENESIS = "0" * 64  # prev_hash of the first row
@@ -270,7 +270,7 @@ class AuditLog:
                             self.db.ddl(statement)
                 head = self._head()
         except self.db.Error as err:
-            raise AuditError(f"cannot create the audit log: {_line(err)}") from None
+            raise AuditError(f"cannot create the audit log: {first_line(err)}") from None
         self.key = (AuditKey.load(key_file, create=create, next_id=head[0] + 1)
                     if key_file is not None else None)
         if anchor_file is not None and create and not anchor_file.exists() and head[0]:
@@ -366,7 +366,7 @@ class AuditLog:
                         db.execute(f"UPDATE {HEAD} SET high = ? WHERE high < ?",
                                    [record["id"], record["id"]])
             except db.Error as err:
-                raise AuditError(f"cannot write the audit log: {_line(err)}") from None
+                raise AuditError(f"cannot write the audit log: {first_line(err)}") from None
             if self.anchor_file is not None:  # after the commit: never anchor a rollback
                 self._anchor(record["id"], record["hash"], record["mac"])
         return _decoded(record)
@@ -380,7 +380,7 @@ class AuditLog:
         try:
             return [_decoded(row) for row in self.db.query(sql + " ORDER BY id", args)]
         except self.db.Error as err:
-            raise AuditError(f"cannot read the audit log: {_line(err)}") from None
+            raise AuditError(f"cannot read the audit log: {first_line(err)}") from None
 
     def verify(self) -> VerifyResult:
         """Walk the chain from the first row; stop at the first inconsistency."""
@@ -399,7 +399,7 @@ class AuditLog:
                 finally:
                     rows.close()  # release the read at once, even when stopping early
         except self.db.Error as err:
-            raise AuditError(f"cannot read the audit log: {_line(err)}") from None
+            raise AuditError(f"cannot read the audit log: {first_line(err)}") from None
         return replace(result, anchored_from=first) if first else result
 
     def _read_anchor(self) -> tuple[tuple[int, str] | None, int | None]:
@@ -501,11 +501,6 @@ class AuditLog:
         names = [d[0] for d in cursor.description]
         for row in cursor:
             yield dict(zip(names, row, strict=True))
-
-
-def _line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
 
 
 def _decoded(row: Mapping[str, Any]) -> dict[str, Any]:
