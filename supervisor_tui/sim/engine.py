@@ -552,8 +552,7 @@ class Engine:
                 flags += (ContactFlag.COMPLAINT,)
         c = SimContact(next(self._contact_no), q, t, tier, flags)
         self._live[c.id] = c
-        for changed in self._contact_watch:  # (snapshot builders rebuild only these)
-            changed[c.id] = c
+        self._contact_new(c)
         return c  # counted as offered when it leaves the queue (see the module doc)
 
     def _route_new(self, c: SimContact, q: SimQueue, t: float, defer_s: float = 0.0) -> None:
@@ -600,7 +599,7 @@ class Engine:
         if self.journal is not None:
             self.journal.append((q.id, "abandoned", c.entered, t))
         short = wait < q.short_abandon_s
-        for ctr in (self._cur[q.idx], self._cur[self._nq + 3 * q.idx + c.tier]):
+        for ctr in (self._cur[q.idx], self._cur[self.tier_row(q.idx, c.tier)]):
             ctr[OFFERED] += 1
             ctr[ABANDONED_] += 1
             if short:  # excluded from every rate, so never also "after"
@@ -620,9 +619,7 @@ class Engine:
     def _end(self, c: SimContact, state: int, t: float) -> None:
         c.state = state
         c.ended_at = t
-        c.ver += 1
-        for changed in self._contact_watch:  # (snapshot builders rebuild only these)
-            changed[c.id] = c
+        self._contact_changed(c)
         c.model = None  # kept only to explain late actions: drop the snapshot object
         del self._live[c.id]
         ended = self._ended
@@ -638,15 +635,13 @@ class Engine:
         a.kind = kind
         a.since = t
         a.reason = reason
-        a.ver += 1
-        for seen in self._agent_watch:  # (snapshot builders rebuild only these)
-            seen.add(a.idx)
+        self._agent_changed(a)
 
     def _start(self, a: SimAgent, c: SimContact, t: float) -> None:
         q = c.queue
         wait = t - c.entered
         within = wait <= q.threshold_s
-        for ctr in (self._cur[q.idx], self._cur[self._nq + 3 * q.idx + c.tier]):
+        for ctr in (self._cur[q.idx], self._cur[self.tier_row(q.idx, c.tier)]):
             ctr[OFFERED] += 1
             ctr[ANSWERED] += 1
             ctr[WAIT_ANSWERED_S] += wait
@@ -659,9 +654,7 @@ class Engine:
         c.agent = a
         c.answered_at = t
         c.heap_seq = -1
-        c.ver += 1
-        for changed in self._contact_watch:  # (snapshot builders rebuild only these)
-            changed[c.id] = c
+        self._contact_changed(c)
         self._set_kind(a, ON_CONTACT, t)
         a.contact = c
         rng = self.rng
@@ -674,9 +667,7 @@ class Engine:
         acw = c.queue.acw_s
         if acw > 0.0:
             c.state = WRAP_UP
-            c.ver += 1
-            for changed in self._contact_watch:  # (snapshot builders rebuild only these)
-                changed[c.id] = c
+            self._contact_changed(c)
             self._set_kind(a, ACW, t)
             self._push(t + acw * (0.5 + self.rng.random()), _END_ACW, a, c.n)
         else:
@@ -696,7 +687,7 @@ class Engine:
         c = a.contact
         assert c is not None
         q = c.queue
-        for ctr in (self._cur[q.idx], self._cur[self._nq + 3 * q.idx + c.tier]):
+        for ctr in (self._cur[q.idx], self._cur[self.tier_row(q.idx, c.tier)]):
             ctr[HANDLED] += 1
             ctr[HANDLE_S] += t - c.answered_at
         self.stats_ver[q.idx] += 1
@@ -847,6 +838,19 @@ class Engine:
     def live_contact_ids(self) -> Container[str]:
         return self._live.keys()
 
+    def _agent_changed(self, a: SimAgent) -> None:
+        a.ver += 1
+        for seen in self._agent_watch:  # (snapshot builders rebuild only these)
+            seen.add(a.idx)
+
+    def _contact_changed(self, c: SimContact) -> None:
+        c.ver += 1
+        self._contact_new(c)
+
+    def _contact_new(self, c: SimContact) -> None:
+        for changed in self._contact_watch:  # (snapshot builders rebuild only these)
+            changed[c.id] = c
+
     def watch(self) -> tuple[set[int], dict[str, SimContact]]:
         """Collections the engine adds each changed agent's index and contact to from
         now on; the caller empties them when it has read them."""
@@ -909,7 +913,7 @@ class Engine:
         t = self.now
         source = c.queue
         self._leave_queue(c)
-        for old in (self._cur[source.idx], self._cur[self._nq + 3 * source.idx + c.tier]):
+        for old in (self._cur[source.idx], self._cur[self.tier_row(source.idx, c.tier)]):
             old[OFFERED] += 1
             old[FLOWED_OUT] += 1
         self.stats_ver[source.idx] += 1
@@ -917,9 +921,7 @@ class Engine:
             self.journal.append((source.id, "flowed_out", c.entered, t))
         c.queue = target
         c.entered = t
-        c.ver += 1
-        for changed in self._contact_watch:  # (snapshot builders rebuild only these)
-            changed[c.id] = c
+        self._contact_changed(c)
         self._route_new(c, target, t)
         if c.state == CONNECTED and c.agent is not None:
             where = f"answered at once by {c.agent.name} ({c.agent.id})"
@@ -970,9 +972,7 @@ class Engine:
         a.skill_ids = tuple(q.id for q in a.skills)
         for q in a.skills:
             q.n_skilled += 1
-        a.ver += 1
-        for seen in self._agent_watch:  # (snapshot builders rebuild only these)
-            seen.add(a.idx)
+        self._agent_changed(a)
         note = ""
         if a.kind == AVAILABLE:
             found = self._best_waiting(a)
@@ -1081,8 +1081,7 @@ class Engine:
         c = SimContact(next(self._contact_no), q, t, old.tier, old.flags)
         c.origin = old.origin
         self._live[c.id] = c
-        for changed in self._contact_watch:  # (snapshot builders rebuild only these)
-            changed[c.id] = c
+        self._contact_new(c)
         record.callback = c
         record.ver += 1
         self.abandons_ver += 1
