@@ -120,12 +120,13 @@ class SnapshotBuilder:
                 # the domain's rule), rebuilt only when one of them moved this interval:
                 # most contacts are standard.
                 gold, vip = e.tier_row(i, GOLD), e.tier_row(i, VIP)
-                seen_now = (*e.interval_counters(gold), *e.interval_counters(vip))
+                gold_now, vip_now = e.interval_counters(gold), e.interval_counters(vip)
+                seen_now = (*gold_now, *vip_now)
                 if tier_seen.get(q.id) != seen_now:
                     tier_seen[q.id] = seen_now
                     tiers[q.id] = TierStats.model_construct(
-                        interval={Tier.GOLD: _stats(q.id, istart, e.interval_counters(gold)),
-                                  Tier.VIP: _stats(q.id, istart, e.interval_counters(vip))},
+                        interval={Tier.GOLD: _stats(q.id, istart, gold_now),
+                                  Tier.VIP: _stats(q.id, istart, vip_now)},
                         day={Tier.GOLD: _stats(q.id, dstart, e.day_counters(gold)),
                              Tier.VIP: _stats(q.id, dstart, e.day_counters(vip))})
         base = self._last
