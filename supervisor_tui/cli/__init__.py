@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from supervisor_tui import __version__
-from supervisor_tui.cli.days import day_type, resolve_day
+from supervisor_tui.cli.days import past_day, resolve_day
 
 if TYPE_CHECKING:
     from supervisor_tui.config import Config
@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "each agent's day (handled, AHT, time per state); abandoned: "
                         "each abandoned contact and its call-back; escalations: each "
                         "occurrence, who took it and when")
-    export.add_argument("--date", type=_day, required=True,
+    export.add_argument("--date", type=past_day, required=True,
                         help="the centre's local day, YYYY-MM-DD (or 'today', 'yesterday')")
     export.add_argument("--queue", help="one queue id (default: every queue)")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from supervisor_tui.cli.report import add_parser as add_report_parser
 
-    add_report_parser(sub, _day)
+    add_report_parser(sub)
     sim = sub.add_parser("simulate", help="run one simulated queue headless")
     sim.add_argument("--agents", type=_positive(int), required=True)
     sim.add_argument("--arrivals-per-hour", type=float, required=True)
@@ -389,9 +389,6 @@ def _open_pg_audit(url: str, config: Config) -> AuditLog | int:
         return AuditLog.for_config(db, config.audit, create=False)
     except AuditError as err:
         return _fail(f"cannot check the audit log: {err}")
-
-
-_day = day_type("today", "yesterday")  # resolved in the centre's zone: cli/days.py
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -25,6 +25,10 @@ def day_type(*names: str) -> Callable[[str], str]:
     return parse
 
 
+#: --date of export and report: a day that has happened
+past_day = day_type("today", "yesterday")
+
+
 def resolve_day(text: str, zone: Any) -> date:
     """The day ``text`` names (see day_type) in ``zone``."""
     offset = _OFFSETS.get(text)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from supervisor_tui.cli.days import resolve_day
+from supervisor_tui.cli.days import past_day, resolve_day
 
 if TYPE_CHECKING:
     from supervisor_tui.config import Config
@@ -21,9 +20,8 @@ if TYPE_CHECKING:
 # another command loads no store, crisis or report module.)
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-               day: Callable[[str], str]) -> None:
-    """The ``report`` sub-command (``day`` parses --date as ``export`` does)."""
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``report`` sub-command (--date parsed as ``export`` does: cli/days.py)."""
     report = sub.add_parser(
         "report", help="the end-of-day report: KPIs vs targets, missed intervals, "
         "escalations, incidents (Markdown, HTML, CSV or JSON)",
@@ -32,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
         "level, escalations and how fast they were taken, incidents and their timelines. "
         "md and html are for people (html: one self-contained page with charts); csv and "
         "json are long rows for BI tools (docs/report.md).")
-    report.add_argument("--date", type=day, required=True,
+    report.add_argument("--date", type=past_day, required=True,
                         help="the centre's local day, YYYY-MM-DD (or 'today', 'yesterday')")
     report.add_argument("--format", choices=["md", "html", "csv", "json"], default="md")
     report.add_argument("--out", type=Path, help="write to this file (refused if it exists "
