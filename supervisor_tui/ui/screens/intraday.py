@@ -218,18 +218,18 @@ class IntradayScreen(BoardScreen):
         kind, which = self.view
         staffed: float | None = None
         needed: int | None = None
+        rows = self._queues(board)
+        if not rows:
+            return None
         if kind == "group":
-            rows = board.group_rows(which)
-            m = board.totals(INTERVAL, which) if rows else None
+            m = board.totals(INTERVAL, which)
             target = board.target(INTERVAL, which)
         else:
-            row = board.rows_by_id.get(which)
-            rows = (row,) if row is not None else ()
-            m = row.interval if row is not None else None
-            target = row.queue.sl_target if row is not None else 0.0
-            if row is not None:  # staffed vs need now, as the queue detail shows them
-                staffed = row.effective_agents
-                needed = row.staffing.needed if row.staffing is not None else None
+            row = rows[0]
+            m, target = row.interval, row.queue.sl_target
+            # staffed vs need now, as the queue detail shows them
+            staffed = row.effective_agents
+            needed = row.staffing.needed if row.staffing is not None else None
         if m is None:
             return None
         return IntervalFigures(start=board.snapshot.interval_start,
@@ -272,9 +272,8 @@ class IntradayScreen(BoardScreen):
         schedule = self.sup.state.schedule
         key = (self.view, id(day), board.snapshot.interval_start,
                id(schedule.meta) if schedule.has_schedule else None)
-        starts = sorted({r.start for q in queues for r in day.rows(q.queue.id)})
-        scheduled: dict[str, dict[datetime, float]] | None = None
         if key != self._fc_key:
+            starts = sorted({r.start for q in queues for r in day.rows(q.queue.id)})
             scheduled = self._scheduled(board, queues, starts)
             self._fc_key, self._fc_scheduled = key, scheduled
             self._fc = view_forecast(day, queues, self.sup.config.console.interval_minutes,
