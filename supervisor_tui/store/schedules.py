@@ -23,14 +23,6 @@ from supervisor_tui.store import Store, StoreError
 IMPORTS = "schedule_imports"
 ENTRIES = "schedule_entries"
 
-_SCHEMA = (
-    f"create table if not exists {IMPORTS} (day TEXT PRIMARY KEY, seq INTEGER NOT NULL,"
-    " imported_by TEXT, imported_at TEXT, origin TEXT, digest TEXT, entries INTEGER,"
-    " rejected INTEGER)",
-    f"create table if not exists {ENTRIES} (day TEXT NOT NULL, n INTEGER NOT NULL,"
-    " agent TEXT NOT NULL, start_at TEXT NOT NULL, end_at TEXT NOT NULL, activity TEXT,"
-    " expected TEXT NOT NULL, primary key (day, n))",
-)
 _META = "day, seq, imported_by, imported_at, origin, digest, entries, rejected"
 
 
@@ -47,8 +39,14 @@ class ScheduleImport:
 
 
 def _ensure(store: Store) -> None:
-    for statement in _SCHEMA:  # (cheap when the tables exist)
-        store.db.ddl(statement)  # (once per connection; locked on PostgreSQL)
+    # (once per connection: Db.ddl remembers; locked on PostgreSQL)
+    store.db.create_table(IMPORTS, {
+        "day": str, "seq": int, "imported_by": str, "imported_at": str, "origin": str,
+        "digest": str, "entries": int, "rejected": int}, pk="day", not_null=("seq",))
+    store.db.create_table(ENTRIES, {
+        "day": str, "n": int, "agent": str, "start_at": str, "end_at": str,
+        "activity": str, "expected": str}, pk=("day", "n"),
+        not_null=("day", "n", "agent", "start_at", "end_at", "expected"))
 
 
 def _meta(row: Sequence[Any]) -> ScheduleImport:
@@ -115,10 +113,13 @@ def read_schedule(store: Store, day: str) -> tuple[ScheduleImport | None, list[S
 # -- adherence so far, so a restarted console continues --------------------------------
 
 ADHERENCE = "adherence_days"
-_ADHERENCE_SCHEMA = (
-    f"create table if not exists {ADHERENCE} (day TEXT NOT NULL, agent_key TEXT NOT NULL,"
-    " scheduled_s FLOAT, out_s FLOAT, judged_until TEXT, judged_from TEXT,"
-    " primary key (day, agent_key))")
+
+
+def _ensure_adherence(store: Store) -> None:
+    store.db.create_table(ADHERENCE, {
+        "day": str, "agent_key": str, "scheduled_s": float, "out_s": float,
+        "judged_until": str, "judged_from": str}, pk=("day", "agent_key"),
+        not_null=("day", "agent_key"))
 
 
 def write_adherence(store: Store, day: str, figures: Mapping[str, SavedAdherence],
@@ -126,7 +127,7 @@ def write_adherence(store: Store, day: str, figures: Mapping[str, SavedAdherence
     """Upsert each agent's adherence so far (one transaction); days before
     ``prune_before`` are deleted. Raises StoreError."""
     try:
-        store.db.ddl(_ADHERENCE_SCHEMA)
+        _ensure_adherence(store)
     except store.db.Error as err:
         raise StoreError(f"cannot save adherence: {err}") from None
     with store._transaction("save adherence") as conn:
@@ -148,7 +149,7 @@ def write_adherence(store: Store, day: str, figures: Mapping[str, SavedAdherence
 def read_adherence(store: Store, day: str) -> dict[str, SavedAdherence]:
     """The day's stored adherence per agent key ("source:id")."""
     try:
-        store.db.ddl(_ADHERENCE_SCHEMA)
+        _ensure_adherence(store)
         rows = store.db.execute(
             f"select agent_key, scheduled_s, out_s, judged_until, judged_from from {ADHERENCE}"
             " where day = ?", [day]).fetchall()
