@@ -21,6 +21,7 @@ configuration.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -41,6 +42,12 @@ def _bad_name(name: str) -> str | None:
     return None
 
 
+def listed_twice(values: list[str]) -> str:
+    """The entries of ``values`` listed more than once, quoted ("" when none)."""
+    counts = Counter(values)
+    return ", ".join(repr(v) for v in sorted(counts) if counts[v] > 1)
+
+
 def check_groups(groups: dict[str, list[str]]) -> dict[str, list[str]]:
     """Every problem of a ``[groups]`` table in one message (pydantic field validator)."""
     problems: list[str] = []
@@ -52,10 +59,10 @@ def check_groups(groups: dict[str, list[str]]) -> dict[str, list[str]]:
             problems.append(f"group {name!r} has no queue ids")
         if any(not q.strip() for q in ids):
             problems.append(f"group {name!r} has an empty queue id")
-        twice = sorted({q for q in ids if ids.count(q) > 1})
+        twice = listed_twice(ids)
         if twice:
             # Counted twice, a queue's waiting and offered would be added twice.
-            problems.append(f"group {name!r} lists {', '.join(map(repr, twice))} more than once")
+            problems.append(f"group {name!r} lists {twice} more than once")
     if problems:
         raise ValueError("; ".join(problems))
     return groups
@@ -73,9 +80,9 @@ class TeamsConfig(BaseModel):
     @model_validator(mode="after")
     def _sane(self) -> Self:
         problems: list[str] = []
-        twice = sorted({t for t in self.order if self.order.count(t) > 1})
+        twice = listed_twice(self.order)
         if twice:
-            problems.append(f"order lists {', '.join(map(repr, twice))} more than once")
+            problems.append(f"order lists {twice} more than once")
         for team, shown in self.names.items():
             why = _bad_name(shown)
             if why:

@@ -33,7 +33,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from supervisor_tui.config.groups import _bad_name
+from supervisor_tui.config.groups import _bad_name, listed_twice
 from supervisor_tui.domain.model import SLFormula, Tier
 from supervisor_tui.domain.tiers import DEFAULT_TARGETS, TierTarget
 from supervisor_tui.domain.vendors import Contract, VendorRule
@@ -79,9 +79,9 @@ class VendorConfig(_Strict):
             values: list[str] = getattr(self, field)
             if any(not v.strip() for v in values):
                 problems.append(f"{field} has an empty entry")
-            twice = sorted({v for v in values if values.count(v) > 1})
+            twice = listed_twice(values)
             if twice:
-                problems.append(f"{field} lists {', '.join(map(repr, twice))} more than once")
+                problems.append(f"{field} lists {twice} more than once")
         if problems:
             raise ValueError("; ".join(problems))
         return self
