@@ -13,6 +13,7 @@ from supervisor_tui.domain.model import Agent
 from supervisor_tui.domain.schedule import Adherence, ScheduleEntry
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.widgets.grid import Column
+from supervisor_tui.ui.widgets.tables import dash_cell
 
 OUT_STYLE = "bold red"
 
@@ -31,19 +32,19 @@ def adherence_columns(now_of: Callable[[], AdherenceNow]) -> list[Column[Agent]]
     def activity(agent: Agent, now: datetime) -> Text:
         a = of(agent)
         if a is None or a.activity is None:
-            return Text(fmt.DASH, "dim")
+            return dash_cell()
         return Text(clean(a.activity, 20))
 
     def state(agent: Agent, now: datetime) -> Text:
         a = of(agent)
         if a is None or a.in_adherence is None:
-            return Text(fmt.DASH, "dim")
+            return dash_cell()
         return Text("✗ OUT", OUT_STYLE) if a.in_adherence is False else Text("✓ in", "green")
 
     def minutes(agent: Agent, now: datetime) -> Text:
         a = of(agent)
         if a is None or a.scheduled_s <= 0:
-            return Text(fmt.DASH, "dim")
+            return dash_cell()
         m = a.out_s / 60
         return Text(f"{m:.0f}", OUT_STYLE if a.in_adherence is False else "")
 

@@ -13,6 +13,7 @@ from supervisor_tui.domain.surveys import Fcr, Scores, SurveyFigures, csat_text,
 from supervisor_tui.domain.teams import TeamFigures
 from supervisor_tui.ui.widgets.grid import Column
 from supervisor_tui.ui.widgets.kpi import KpiTile
+from supervisor_tui.ui.widgets.tables import dash_cell, num_key
 
 
 class SurveyTile(KpiTile):
@@ -60,7 +61,7 @@ def summary(s: Scores | None) -> Text:
 def _cell(s: Scores | None, pick: Callable[[Scores], str], min_sample: int,
           n: Callable[[Scores], int]) -> Text:
     if s is None or not n(s):
-        return Text(fmt.DASH, style="dim")
+        return dash_cell()
     return Text(pick(s), style="dim" if n(s) < min_sample else "")
 
 
@@ -78,7 +79,7 @@ def team_columns(figures: Callable[[], SurveyFigures],
 
     def csat_key(t: TeamFigures, now: datetime) -> float:
         s = figures().teams.get(t.team)
-        return -1.0 if s is None or s.csat_pct is None else s.csat_pct
+        return num_key(None if s is None else s.csat_pct)
 
     def nps_key(t: TeamFigures, now: datetime) -> float:
         s = figures().teams.get(t.team)

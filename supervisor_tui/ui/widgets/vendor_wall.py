@@ -12,6 +12,7 @@ from rich.text import Text
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import SLStatus
 from supervisor_tui.domain.vendors import Miss, VendorFigures
+from supervisor_tui.ui.widgets.tables import dash_cell
 
 MISSED = "bold white on red"
 WORDS = {Miss.SL: "SL", Miss.AHT: "AHT", Miss.ABANDON: "abandon", Miss.ADHERENCE: "adherence"}
@@ -40,7 +41,7 @@ def vendor_table(rows: Sequence[VendorFigures], min_sample: int) -> Table | Text
     for v in sorted(rows, key=_order):
         m = v.figures
         if v.sl is None:
-            sl = Text(fmt.DASH, "dim")
+            sl = dash_cell()
         else:
             status = v.sl_status
             sl = Text(f"{fmt.SL_SYMBOL[status]} {fmt.pct(v.sl)} n{v.sl_n}",
