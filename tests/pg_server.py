@@ -20,7 +20,6 @@ import subprocess
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -150,15 +149,6 @@ def drop_schema(server_url: str, url: str) -> None:
             conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
     except psycopg.Error:
         pass  # a test that stopped its own server, or a schema already gone
-
-
-def session_server() -> Iterator[PgServer]:
-    """Generator body of the session fixture (conftest.py)."""
-    server = start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class Proxy:
