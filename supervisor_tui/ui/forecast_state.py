@@ -11,6 +11,7 @@ occupancy cap; the board's own "Need" comes from the live arrival rate and AHT.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 
@@ -33,14 +34,20 @@ class ForecastKeeper:
         self._key: tuple[str, datetime] | None = None
         self._read_at = 0.0
         self._mark: tuple[object, ...] | None = None
+        #: the board the key was last worked out for
+        self._board: weakref.ref[Board] | None = None
 
     def today(self, board: Board | None) -> ForecastDay | None:
         """The forecast of the board's local day (None: none imported, or no store)."""
         if self.store is None or board is None:
             return None
+        now = self.monotonic()
+        seen = self._board
+        if seen is not None and seen() is board and now - self._read_at < REREAD_S:
+            return self.day  # (asked for every dashboard row: the key once per board)
+        self._board = weakref.ref(board)  # (not keeping an old board alive)
         snap = board.snapshot
         key = (snap.day_start.astimezone(self.zone).date().isoformat(), snap.interval_start)
-        now = self.monotonic()
         if key != self._key or now - self._read_at >= REREAD_S:
             from supervisor_tui.store.forecasts import day_summary, forecast_day
 
