@@ -643,21 +643,6 @@ def cmd_crisis(args: argparse.Namespace) -> int:
     return _on_store(args, crisis_cli.run)
 
 
-def cmd_surveys(args: argparse.Namespace) -> int:
-    from supervisor_tui.cli import surveys
-    from supervisor_tui.domain.text import TerminalStream
-
-    config = _config(args)
-    if isinstance(config, int):
-        return config
-    out, err = sys.stdout, sys.stderr  # names from a file reach the terminal cleaned
-    sys.stdout, sys.stderr = TerminalStream(out), TerminalStream(err)
-    try:
-        return surveys.run(args, config)
-    finally:
-        sys.stdout, sys.stderr = out, err
-
-
 def cmd_schedule(args: argparse.Namespace) -> int:
     from supervisor_tui.cli import schedule
 
@@ -668,16 +653,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("serve", "serve-sim"):  # serve-sim: serve with the simulator
         return cmd_serve_sim(args)
-    if args.command == "surveys":  # survey responses: cli/surveys.py
-        return cmd_surveys(args)
     if args.command == "schedule":  # today's schedule: cli/schedule.py
         return cmd_schedule(args)
-    if args.command == "forecast":  # import a forecast, show it: cli/forecast.py
-        from supervisor_tui.cli import forecast
-
-        return forecast.main(args)
     if args.command not in ("crisis", "incident", "check-config", "staffing", "simulate",
-                            "audit", "export", "report", "store"):
+                            "audit", "export", "report", "store", "surveys", "forecast"):
         return cmd_run(args)
     from supervisor_tui.domain.text import TerminalStream
 
@@ -696,16 +675,15 @@ def _command(args: argparse.Namespace) -> int:
         return cmd_crisis(args)
     if args.command == "export":
         return cmd_export(args)
-    if args.command == "store":  # store copy: cli/store_copy.py
-        from supervisor_tui.cli import store_copy
+    if args.command in ("store", "report", "surveys", "forecast"):
+        # store copy, the end-of-day report, survey responses, forecasts: cli/<module>.py
+        # (loaded already: build_parser asked each for its sub-command)
+        from supervisor_tui.cli import forecast, report, store_copy, surveys
 
+        run = {"store": store_copy.run, "report": report.run, "surveys": surveys.run,
+               "forecast": forecast.run}[args.command]
         config = _config(args)
-        return config if isinstance(config, int) else store_copy.run(args, config)
-    if args.command == "report":  # the end-of-day report: cli/report.py
-        from supervisor_tui.cli import report
-
-        config = _config(args)
-        return config if isinstance(config, int) else report.run(args, config)
+        return config if isinstance(config, int) else run(args, config)
     if args.command == "check-config":
         return cmd_check_config(args.file, args.probe)
     if args.command == "staffing":

@@ -98,26 +98,6 @@ def known_queues(config: Config, store: Store | None) -> tuple[list[str], dict[s
     return list(ids), names
 
 
-def main(args: argparse.Namespace) -> int:
-    """The ``forecast`` command: its config, then ``run``, printing nothing a terminal
-    would take as an escape sequence (queue ids and file names are data)."""
-    from supervisor_tui.config import ConfigError, load_config
-    from supervisor_tui.domain.text import TerminalStream
-
-    out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = TerminalStream(out), TerminalStream(err)
-    try:
-        path = getattr(args, "config", None)
-        try:
-            config = load_config(path, required=path is not None)
-        except ConfigError as exc:
-            print(exc, file=sys.stderr)
-            return EXIT_USAGE
-        return run(args, config)
-    finally:
-        sys.stdout, sys.stderr = out, err
-
-
 def run(args: argparse.Namespace, config: Config) -> int:
     from supervisor_tui.cli.store_place import existing, location
     from supervisor_tui.store import Store, StoreError
