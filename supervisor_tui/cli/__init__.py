@@ -392,8 +392,6 @@ def _open_pg_audit(url: str, config: Config) -> AuditLog | int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    import sqlite3
-
     from supervisor_tui import export
     from supervisor_tui.cli.store_place import existing
     from supervisor_tui.domain.intraday import day_bounds
@@ -420,14 +418,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             text, count = export_day(args.what, store, day, config.console.policy,
                                      args.queue, args.format)
-        except (StoreError, sqlite3.Error) as err:
+        except (StoreError, *store.db.Error) as err:  # the backend's
             return _fail(f"cannot read {noun}: {err}", 1)
         finally:
             store.close()
         return _emit(args, text, count, noun, day, zone.key)
     try:
         rows = store.intervals(start, end, args.queue)
-    except (StoreError, sqlite3.Error) as err:
+    except (StoreError, *store.db.Error) as err:  # the backend's
         return _fail(f"cannot read intervals: {err}", 1)
     finally:
         store.close()

@@ -48,8 +48,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    import sqlite3
-
     from supervisor_tui.cli.store_place import existing
     from supervisor_tui.report import render
     from supervisor_tui.report.collect import collect
@@ -82,7 +80,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     try:
         report = collect(store, day, settings_of(config))
         mailed = 0 if plan is None or not args.email else _email(store, config, plan, day)
-    except (StoreError, sqlite3.Error) as err:
+    except (StoreError, *store.db.Error) as err:  # SQLite's or psycopg's
         return fail(f"cannot read the store: {err}", 1)
     finally:
         store.close()
