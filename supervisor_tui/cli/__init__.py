@@ -411,6 +411,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         store = Store.open(path)
     except StoreError as err:
         return _fail(str(err), 1)
+    failed: tuple[type[Exception], ...] = (StoreError, *store.db.Error)  # the backend's
     if args.what != "intervals":  # the day's events: supervisor_tui/export_events.py
         from supervisor_tui.export_events import KINDS, export_day
 
@@ -418,14 +419,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             text, count = export_day(args.what, store, day, config.console.policy,
                                      args.queue, args.format)
-        except (StoreError, *store.db.Error) as err:  # the backend's
+        except failed as err:
             return _fail(f"cannot read {noun}: {err}", 1)
         finally:
             store.close()
         return _emit(args, text, count, noun, day, zone.key)
     try:
         rows = store.intervals(start, end, args.queue)
-    except (StoreError, *store.db.Error) as err:  # the backend's
+    except failed as err:
         return _fail(f"cannot read intervals: {err}", 1)
     finally:
         store.close()

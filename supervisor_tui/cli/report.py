@@ -77,10 +77,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
         store = Store.open(path)
     except StoreError as err:
         return fail(str(err), 1)
+    failed: tuple[type[Exception], ...] = (StoreError, *store.db.Error)  # SQLite's or psycopg's
     try:
         report = collect(store, day, settings_of(config))
         mailed = 0 if plan is None or not args.email else _email(store, config, plan, day)
-    except (StoreError, *store.db.Error) as err:  # SQLite's or psycopg's
+    except failed as err:
         return fail(f"cannot read the store: {err}", 1)
     finally:
         store.close()
