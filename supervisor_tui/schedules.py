@@ -155,6 +155,9 @@ class ScheduleKeeper:
         self.meta: ScheduleImport | None = None
         self.origin: str | None = None
         self.loaded_at: datetime | None = None
+        #: schedules put in force so far (a new one, from the store or the watched file,
+        #: bumps it): what caches of figures built on the schedule key on
+        self.loads = 0
         #: what went wrong with the watched file or the store (None: nothing)
         self.problem: str | None = None
         self.now: AdherenceNow = EMPTY
@@ -179,6 +182,7 @@ class ScheduleKeeper:
             self._day, self._seq, self._stat, self._digest = day.isoformat(), None, None, None
             self.meta = self.origin = self.loaded_at = None
             self.book.set_schedule(())
+            self.loads += 1
         if self.config.watch is not None:
             said = self._watch(self.config.watch, day, now)
         if self.store is not None:
@@ -266,6 +270,7 @@ class ScheduleKeeper:
     def _use(self, entries: Sequence[ScheduleEntry], origin: str, at: datetime) -> None:
         self.book.set_schedule(entries)
         self.origin, self.loaded_at = origin, at
+        self.loads += 1
         if self.store is not None and self._seeded != self._day and self._day is not None:
             # A restart (or a second console): continue today's stored figures; each
             # agent is judged on from where they were written (``AdherenceBook.seed``).

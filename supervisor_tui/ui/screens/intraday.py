@@ -98,6 +98,7 @@ class IntradayScreen(BoardScreen):
         # A view's forecast by interval, worked out once per view, interval and forecast
         # read (required agents are an Erlang C search per queue and interval).
         self._fc_key: tuple[object, ...] | None = None
+        self._fc_day: ForecastDay | None = None
         self._fc: dict[datetime, SlotForecast] = {}
         self._fc_scheduled: dict[str, dict[datetime, float]] | None = None
         #: the view shown has a forecast: only then does the footer offer f
@@ -270,9 +271,9 @@ class IntradayScreen(BoardScreen):
             return None, {}, None
         queues = self._queues(board)
         schedule = self.sup.state.schedule
-        key = (self.view, id(day), board.snapshot.interval_start,
-               id(schedule.meta) if schedule.has_schedule else None)
+        key = (self.view, id(day), board.snapshot.interval_start, schedule.loads)
         if key != self._fc_key:
+            self._fc_day = day  # held while keyed on its id, so no later day reuses it
             starts = sorted({r.start for q in queues for r in day.rows(q.queue.id)})
             scheduled = self._scheduled(board, queues, starts)
             self._fc_key, self._fc_scheduled = key, scheduled
