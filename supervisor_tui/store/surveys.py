@@ -66,21 +66,32 @@ def save_surveys(store: Store, responses: Sequence[SurveyResponse], zone: tzinfo
         raise StoreError(f"cannot save survey responses: {err}") from None
     added = completed = duplicates = 0
     with store._transaction("save survey responses", SURVEYS) as db:
+        # What is stored already, read in chunks (not a round trip per response); kept
+        # up to date below, so a response the batch repeats counts as it would one by one.
+        keys = list(dict.fromkeys(r.key for r in responses))
+        scores: dict[str, tuple[object, object]] = {}
+        for i in range(0, len(keys), 500):  # (SQLite's variable limit)
+            chunk = keys[i:i + 500]
+            for key, csat, nps in db.execute(
+                    f"select response_key, csat, nps from {SURVEYS} where response_key in "
+                    f"({', '.join('?' * len(chunk))})", chunk).fetchall():
+                scores[key] = (csat, nps)
         for r in responses:
-            found = db.execute(f"select csat, nps from {SURVEYS} where response_key = ?",
-                               [r.key]).fetchone()
+            found = scores.get(r.key)
             row = _row(r, zone, received)
             if found is None:
                 db.execute(f"insert into {SURVEYS} ({', '.join(_COLUMNS)}) values "
                            f"({', '.join('?' * len(_COLUMNS))})", row)
                 added += 1
-            elif found[0] is None and found[1] is None and not r.pending:
+            elif found == (None, None) and not r.pending:
                 sets = ", ".join(f"{c} = ?" for c in _COLUMNS[1:])
                 db.execute(f"update {SURVEYS} set {sets} where response_key = ?",
                            [*row[1:], r.key])
                 completed += 1
             else:
                 duplicates += 1
+                continue
+            scores[r.key] = (r.csat, r.nps)
     return Saved(added, completed, duplicates)
 
 
