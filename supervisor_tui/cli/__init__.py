@@ -652,10 +652,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("serve", "serve-sim"):  # serve-sim: serve with the simulator
         return cmd_serve_sim(args)
-    if args.command == "schedule":  # today's schedule: cli/schedule.py
-        return cmd_schedule(args)
     if args.command not in ("crisis", "incident", "check-config", "staffing", "simulate",
-                            "audit", "export", "report", "store", "surveys", "forecast"):
+                            "audit", "export", "report", "store", "surveys", "forecast",
+                            "schedule"):
         return cmd_run(args)
     from supervisor_tui.domain.text import TerminalStream
 
@@ -674,6 +673,8 @@ def _command(args: argparse.Namespace) -> int:
         return cmd_crisis(args)
     if args.command == "export":
         return cmd_export(args)
+    if args.command == "schedule":  # today's schedule: cli/schedule.py
+        return cmd_schedule(args)
     if args.command in ("store", "report", "surveys", "forecast"):
         # store copy, the end-of-day report, survey responses, forecasts: cli/<module>.py
         # (loaded already: build_parser asked each for its sub-command)
