@@ -152,7 +152,9 @@ async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:  # type: ig
     loop_time = 0.0
     while not predicate():
         if loop_time > timeout:
-            raise AssertionError(f"condition not met within {timeout} s")
+            # the screen as it stood: a CI failure says what was shown instead
+            raise AssertionError(f"condition not met within {timeout} s; the screen:\n"
+                                 f"{screen_text(pilot.app)}")
         await pilot.pause(0.05)
         loop_time += 0.05
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -207,7 +208,7 @@ class SqliteDb(Db):
         conn = sqlite3.connect(path, timeout=5.0, check_same_thread=False,
                                isolation_level=None)
         db = sqlite_utils.Database(conn)
-        db.enable_wal()
+        _wal(db, timeout_s=5.0)
         return cls(db, path)
 
     @property
@@ -259,6 +260,22 @@ class SqliteDb(Db):
     def type_name(self, kind: type) -> str:
         # sqlite-utils' names, so a table it created and one made here look alike
         return {str: "TEXT", int: "INTEGER", float: "FLOAT"}[kind]
+
+
+def _wal(db: sqlite_utils.Database, timeout_s: float) -> None:
+    """Put the file in WAL mode. Switching does not wait on the busy handler (SQLite
+    answers "database is locked" at once while another connection writes), so consoles
+    starting together on a new file try again until ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if db.journal_mode != "wal":
+                db.enable_wal()
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def open_db(location: Path | str | None) -> Db:

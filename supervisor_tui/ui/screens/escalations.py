@@ -465,13 +465,15 @@ class EscalationDeskScreen(BoardScreen):
                         seconds=UNDO_S)
         elif verb == "undo" or not result.ok or verb not in UNDOABLE:
             self._flash(clean(result.message, 140), ok=result.ok)
-        self._refresh_states()
+        # A refused action's own reason stays on the flash line: a store that is down
+        # also fails the re-read, and its reason (already on the desk) would replace it.
+        self._refresh_states(flash=result.ok)
 
-    def _refresh_states(self) -> None:
+    def _refresh_states(self, *, flash: bool = True) -> None:
         state = self.sup.state
         before = state.problem
         state.refresh_escalation_states()
-        if state.problem is not None and state.problem != before:
+        if flash and state.problem is not None and state.problem != before:
             self._flash(state.problem, ok=False)
         self._escalations_changed(own=True)
 
