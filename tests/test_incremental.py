@@ -9,6 +9,7 @@ loudly instead of showing a wrong number on a wall.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -282,6 +283,30 @@ def test_the_simulators_shared_field_sets_name_exactly_the_fields_it_gives(
     copied = agent.model_copy(update={"site": "Lisbon"})
     assert "site" in copied.model_fields_set and "site" not in agent.model_fields_set
     assert snap.agents[1].model_fields_set is agent.model_fields_set
+
+
+def test_models_read_from_the_wire_share_their_field_sets_as_they_are_made() -> None:
+    """A snapshot decoded from protocol JSON: every agent (and its state) with the same
+    given fields holds one shared set, made as each model is validated (memory), and
+    what the input gave is still told apart per shape."""
+    from supervisor_tui.protocol.documents import SnapshotDoc
+
+    at = "2026-03-02T10:00:00+00:00"
+    agents = [{"id": f"a{i}", "name": f"Agent {i}",
+               "state": {"kind": "available", "since": at}} for i in range(3)]
+    agents.append({"id": "a9", "name": "Sited", "site": "Lisbon",
+                   "state": {"kind": "away", "since": at, "reason": "lunch"}})
+    doc = SnapshotDoc.model_validate_json(json.dumps({
+        "protocol": 1, "source": "floor", "taken_at": at, "interval_start": at,
+        "day_start": "2026-03-02T00:00:00+00:00", "agents": agents}))
+    plain, sited = doc.agents[:3], doc.agents[3]
+    assert plain[0].model_fields_set == {"id", "name", "state"}
+    assert all(a.model_fields_set is plain[0].model_fields_set for a in plain)
+    assert all(a.state.model_fields_set is plain[0].state.model_fields_set for a in plain)
+    assert sited.model_fields_set == {"id", "name", "state", "site"}
+    assert sited.state.model_fields_set == {"kind", "since", "reason"}
+    copied = plain[0].model_copy(update={"team": "Blue"})
+    assert "team" in copied.model_fields_set and "team" not in plain[1].model_fields_set
 
 
 def _without_changes(snap: Snapshot) -> Snapshot:

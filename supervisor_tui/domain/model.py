@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from supervisor_tui.domain.field_sets import share_own
 from supervisor_tui.domain.text import clean
 
 
@@ -51,6 +52,11 @@ When = Annotated[datetime, Field(ge=EARLIEST, le=LATEST)]
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def model_post_init(self, context: Any, /) -> None:
+        # One shared field-name set per shape, as each model is made (memory:
+        # domain/field_sets.py).
+        share_own(self)
 
 
 class Channel(StrEnum):

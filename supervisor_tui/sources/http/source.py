@@ -11,14 +11,13 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import chain
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from supervisor_tui.domain import changes
-from supervisor_tui.domain.field_sets import FieldSets
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.model import (
     ActionCode,
@@ -74,9 +73,6 @@ _KNOWN = frozenset(c.value for c in Capability)
 _MAX_EVENT_LINE = 16 * 1024
 
 
-_D = TypeVar("_D", SnapshotDoc, DeltaDoc)
-
-
 class HttpSource(WebSource):
     """Polls ``GET /v1/snapshot`` (ETag-aware) and performs actions on the server."""
 
@@ -101,7 +97,6 @@ class HttpSource(WebSource):
         self._etag: str | None = None
         self._last: Snapshot | None = None
         self._centre: Centre | None = None  # the records of _last, the base of a delta
-        self._field_sets = FieldSets()  # one field-name set per shape, not per object
         self.server_source: str | None = None  # the server's own name for its centre
         self._features: frozenset[str] = frozenset()  # the server's optional parts
         self._upstream: tuple[SourceHealth, ...] = ()
@@ -284,23 +279,14 @@ class HttpSource(WebSource):
         # which explains the problem in one line (error body, version, first bad field).
         try:
             with paused_gc():
-                return self._shared(SnapshotDoc.model_validate_json(response.content))
+                return SnapshotDoc.model_validate_json(response.content)
         except ValidationError:
             pass
         data = self._client.parse_json(response)
         try:
-            return self._shared(parse_snapshot(data, self.name))
+            return parse_snapshot(data, self.name)
         except ProtocolError as err:  # e.g. the server's error envelope, quoting our token
             raise SourceError(self._client.redact(str(err))) from None
-
-    def _shared(self, doc: _D) -> _D:
-        """``doc`` with its agents', contacts' and counters' field sets shared (memory:
-        domain/field_sets.py)."""
-        sets = self._field_sets
-        sets.share(doc.agents, "state")
-        sets.share(doc.contacts)
-        sets.share(doc.queues, "interval", "day")
-        return doc
 
     def _decode_delta(self, response: httpx.Response,
                       base: Centre) -> tuple[DeltaDoc, Centre]:  # runs in a worker thread
@@ -313,7 +299,6 @@ class HttpSource(WebSource):
                 doc = parse_delta(self._client.parse_json(response), self.name)
             except ProtocolError as err:
                 raise SourceError(self._client.redact(str(err))) from None
-        self._shared(doc)
         try:
             return doc, apply_delta(base, doc, self.name)
         except ProtocolError as err:
