@@ -30,3 +30,20 @@ def test_live_counts_survive_merging_sources() -> None:
     live = {"support": QueueLive(queue_id="support", waiting=7)}
     merged = merge([centre().model_copy(update={"queue_live": live}), centre()], {})
     assert merged.queue_live == live
+
+
+def test_a_queues_own_wait_factor_sets_its_over_threshold_count_as_on_the_desk() -> None:
+    """``contact_wait_factors = { sales = 2.0 }``: a Sales contact waiting 30 s (threshold
+    20 s) is not over its limit of 40 s, on the dashboard as on the escalation desk."""
+    from supervisor_tui.domain.model import Contact
+
+    snap = centre()
+    waited = tuple(Contact(id=f"w{s}", queue_id="sales", channel="voice", source="pbx",
+                           entered_at=snap.taken_at - timedelta(seconds=s))
+                   for s in (30, 45))
+    snap = snap.model_copy(update={"contacts": waited})
+    default = build_board(snap)
+    assert [e.contact.id for e in default.over_threshold] == ["w45", "w30"]
+    own = build_board(snap, threshold_factors={"sales": 2.0})
+    assert [e.contact.id for e in own.over_threshold] == ["w45"]
+    assert (own.over_threshold_count, own.rows_by_id["sales"].over_threshold) == (1, 1)

@@ -557,17 +557,6 @@ _new_row = QueueRow.__new__
 _set_dict = object.__setattr__
 
 
-def _queue_row(**fields: object) -> QueueRow:
-    """A QueueRow as ``QueueRow(**fields)`` makes it, without the frozen dataclass's
-    ``__init__`` (one ``object.__setattr__`` per field: ~8 us a row, 40 ms a poll at
-    5,000 queues under load). Every field is given (tests/test_incremental.py checks
-    the two are equal); the row stays frozen to assignment."""
-    row = _new_row(QueueRow)
-    fields["_windows"] = {}
-    _set_dict(row, "__dict__", fields)  # the keyword dict itself: no copy
-    return row
-
-
 def _over_threshold(waiting: Sequence[Contact], now: datetime, queue: Queue, limit: float,
                     strip_size: int, escalated: list[EscalatedContact]) -> int:
     """How many of ``waiting`` (oldest first) have waited more than ``limit`` s; the
@@ -599,6 +588,7 @@ def build_board(
     formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER,
     threshold_factor: float = 1.0,
     strip_size: int = 5,
+    threshold_factors: Mapping[str, float] | None = None,
     max_occupancy: float | None = 0.85,
     windows: Mapping[str, RollingView] | None = None,
     erlang_window: str = "30m",
@@ -609,7 +599,9 @@ def build_board(
 ) -> Board:
     """``index``: from the console's ``IndexBuilder``, which follows the stream of
     snapshots and re-reads only what changed; without it, a full pass. ``memo``: the
-    console's, so unchanged counters are not worked out again (same figures)."""
+    console's, so unchanged counters are not worked out again (same figures). A contact
+    is over threshold past its queue's threshold x ``threshold_factors[queue id]`` (the
+    escalation rules' per-queue factor), else x ``threshold_factor``."""
     now = snapshot.taken_at
     if memo is not None:
         memo.next_board()
@@ -630,6 +622,10 @@ def build_board(
     live_of = snapshot.queue_live.get
     interval_of, day_of = snapshot.interval_stats.get, snapshot.day_stats.get
     waiting_of, serving_of = waiting_by_queue.get, agents_by_queue.get
+    queue_live = snapshot.queue_live
+    append_row = rows.append
+    # a queue's own factor where the escalation rules give one (the desk's limit too)
+    factor_of = threshold_factors.get if threshold_factors else None
     for queue in snapshot.queues:
         qid = queue.id
         waiting = waiting_of(qid, ())
@@ -638,38 +634,36 @@ def build_board(
         )
         day_stats = day_of(qid) or QueueStats(queue_id=qid, window_start=snapshot.day_start)
         over = 0
-        listed = len(waiting)
-        count, oldest = listed, None
+        count, oldest = len(waiting), None
         if waiting:
-            over = _over_threshold(waiting, now, queue, queue.threshold_s * threshold_factor,
+            factor = factor_of(qid, threshold_factor) if factor_of else threshold_factor
+            over = _over_threshold(waiting, now, queue, queue.threshold_s * factor,
                                    strip_size, escalated)
             over_count += over
             oldest = waiting[0].entered_at
-        live = live_of(qid)
-        if live is not None:  # counted by the platform: never show fewer than it says
-            count = max(count, live.waiting)
-            beyond_index += count - listed
-            if live.oldest_waiting_since is not None and (
-                    oldest is None or live.oldest_waiting_since < oldest):
-                oldest = live.oldest_waiting_since
+        if queue_live:
+            live = live_of(qid)
+            if live is not None:  # counted by the platform: never show fewer than it says
+                listed = count
+                count = max(count, live.waiting)
+                beyond_index += count - listed
+                if live.oldest_waiting_since is not None and (
+                        oldest is None or live.oldest_waiting_since < oldest):
+                    oldest = live.oldest_waiting_since
         if oldest is not None and (oldest_all is None or oldest < oldest_all):
             oldest_all = oldest
-        serving = tuple(serving_of(qid, ()))
-        row = _queue_row(
-            queue=queue,
-            waiting=count,
-            oldest_waiting_since=oldest,
-            over_threshold=over,
-            interval_stats=interval_stats,
-            day_stats=day_stats,
-            serving=serving,
-            taken_at=now,
-            formula=formula,
-            max_occupancy=max_occupancy,
-            live_target=qid in live_targets,
-            shared=shared,
-        )
-        rows.append(row)
+        serving = serving_of(qid, ())  # the index's own tuple (kept while unchanged)
+        # What ``QueueRow(...)`` makes, without the frozen dataclass's __init__ (one
+        # object.__setattr__ per field: ~8 us a row, 40 ms a poll at 5,000 queues);
+        # tests/test_incremental.py checks the two are equal.
+        row = _new_row(QueueRow)
+        _set_dict(row, "__dict__", {
+            "queue": queue, "waiting": count, "oldest_waiting_since": oldest,
+            "over_threshold": over, "interval_stats": interval_stats,
+            "day_stats": day_stats, "serving": serving, "taken_at": now,
+            "formula": formula, "max_occupancy": max_occupancy,
+            "live_target": qid in live_targets, "shared": shared, "_windows": {}})
+        append_row(row)
         rows_by_id[qid] = row
         serving_by_queue[qid] = serving
 

@@ -164,9 +164,6 @@ class EscalationRules(BaseModel):
     snooze_minutes: float = Field(
         5.0, gt=0, description="z on the desk hides an escalation this long")
 
-    def wait_factor(self, queue_id: str) -> float:
-        return self.contact_wait_factors.get(queue_id, self.contact_wait_factor)
-
     def tier_limits(self, channel: str) -> tuple[float, float]:
         """(gold, vip) wait limits in seconds for a channel."""
         own = self.tier_wait_s.get(channel)  # type: ignore[call-overload]

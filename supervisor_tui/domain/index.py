@@ -43,7 +43,7 @@ class SnapshotIndex:
     waiting: int
     flagged: tuple[Contact, ...]  # flags on a waiting or connected contact
     premium_waiting: tuple[Contact, ...]  # gold / vip, waiting
-    agents_by_queue: dict[str, list[Agent]]  # by skill
+    agents_by_queue: dict[str, tuple[Agent, ...]]  # by skill
     agents_by_kind: dict[str, list[Agent]]  # AgentStateKind value -> agents
     teams: tuple[str, ...]
     _by_since: dict[str, list[Agent]] = field(default_factory=dict, compare=False,
@@ -80,7 +80,7 @@ class IndexBuilder:
         self._teams: Counter[str] = Counter()
         # Immutable views handed out, rebuilt only for what changed.
         self._waiting_lists: dict[str, list[Contact]] = {}
-        self._queue_lists: dict[str, list[Agent]] = {}
+        self._queue_lists: dict[str, tuple[Agent, ...]] = {}
         self._kind_lists: dict[str, list[Agent]] = {k: [] for k in AgentStateKind}
         # The states with time limits, by since (``SnapshotIndex.by_since``), kept here.
         self._since_lists: dict[str, list[Agent]] = {k: [] for k in _TIMED}
@@ -105,7 +105,7 @@ class IndexBuilder:
         for skill in dirty_skills:
             agents = self._by_queue.get(skill)
             if agents:
-                self._queue_lists[skill] = list(agents.values())
+                self._queue_lists[skill] = tuple(agents.values())
             else:
                 self._by_queue.pop(skill, None)
                 self._queue_lists.pop(skill, None)

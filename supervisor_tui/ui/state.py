@@ -133,6 +133,7 @@ class ConsoleState:
             snapshot,
             formula=cfg.console.sl_formula,
             threshold_factor=cfg.escalations.contact_wait_factor,
+            threshold_factors=cfg.escalations.contact_wait_factors,
             strip_size=cfg.console.escalation_strip_size,
             windows={f"{m}m": self.rolling.view(m, snapshot) for m in self.rolling.minutes},
             erlang_window=f"{cfg.console.erlang_window_minutes}m",
