@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from supervisor_tui.domain.fmt import utc_stamp
 from supervisor_tui.domain.metrics import abandon_rate, aht, asa, service_level
 from supervisor_tui.domain.model import QueueStats, SLFormula
 from supervisor_tui.store.rows import IntervalRow
@@ -54,7 +55,7 @@ def interval_record(row: IntervalRow, zone: ZoneInfo, formula: SLFormula) -> dic
         wait_answered_s=row["wait_answered_s"], handled=row["handled"],
         handle_s=row["handle_s"], flowed_out=row["flowed_out"])
     return {
-        "interval_start_utc": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "interval_start_utc": utc_stamp(start),
         "interval_start_local": start.astimezone(zone).isoformat(timespec="minutes"),
         "zone": zone.key,
         "interval_minutes": row["interval_minutes"],

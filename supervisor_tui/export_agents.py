@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from supervisor_tui.domain.fmt import utc_stamp
 from supervisor_tui.domain.text import clean
 from supervisor_tui.store import Store
 from supervisor_tui.store.agent_days import AgentDayRow, read_agent_days
@@ -58,9 +59,9 @@ def agent_record(row: AgentDayRow, zone: ZoneInfo) -> dict[str, Any]:
         "offline_s": round(row["offline_s"], 3),
         "logged_in_s": round(open_s + row["away_s"], 3),
         "occupancy": round(busy / open_s, 4) if open_s > 0 else None,
-        "observed_since_utc": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "observed_since_utc": utc_stamp(since),
         "observed_since_local": since.astimezone(zone).isoformat(timespec="seconds"),
-        "covered_until_utc": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "covered_until_utc": utc_stamp(until),
         "covered_until_local": until.astimezone(zone).isoformat(timespec="seconds"),
     }
 

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from supervisor_tui.domain.fmt import utc_stamp
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.intraday import day_bounds
 from supervisor_tui.domain.text import clean
@@ -54,7 +55,7 @@ def _when(text: str | None) -> datetime | None:
 
 
 def _utc(when: datetime | None) -> str | None:
-    return None if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if when is None else utc_stamp(when)
 
 
 def _local(when: datetime | None, zone: ZoneInfo) -> str | None:

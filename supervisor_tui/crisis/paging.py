@@ -92,11 +92,6 @@ class PageBook:
             found[r["escalation_id"]] = _summary(r)
         return found, high
 
-    def last_page(self, escalation_id: str) -> PageRecord | None:
-        rows = query(self.db, f"SELECT number, at FROM {PAGES} WHERE escalation_id = ? "
-                     "ORDER BY number DESC LIMIT 1", [escalation_id], "read the pages")
-        return _record(rows[0]) if rows else None
-
     def last_pages(self, escalation_ids: Collection[str]) -> dict[str, PageRecord]:
         """The last page recorded for each of these escalations (chunked: SQLite's
         variable limit)."""

@@ -4,7 +4,7 @@ every status also has a symbol and a word."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from supervisor_tui.domain.board import DAY, DEFERRED, INTERVAL, LIVE, Board, SLStatus
@@ -24,6 +24,12 @@ SL_STYLE = {
     SLStatus.MISSED: "bold red",
     SLStatus.NO_DATA: "dim",
 }
+
+
+def utc_stamp(moment: datetime) -> str:
+    """``2026-03-02T09:30:00Z``: the one UTC timestamp form of exports and reports
+    (an aware time in any zone is turned to UTC first, never relabelled)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def duration(seconds: float | None) -> str:

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from supervisor_tui.domain.board import SLStatus, WindowMetrics, sl_status
+from supervisor_tui.domain.fmt import utc_stamp
 from supervisor_tui.domain.intervals import IntervalPolicy
 from supervisor_tui.domain.intraday import IntervalFigures, figures, group_of, summed
 from supervisor_tui.domain.model import SLFormula
@@ -428,9 +429,6 @@ TIDY_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _utc(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
 
 def tidy_rows(report: DayReport) -> list[dict[str, Any]]:
     """Every figure of the report as one long row (TIDY_COLUMNS): the day's KPIs per
@@ -444,7 +442,7 @@ def tidy_rows(report: DayReport) -> list[dict[str, Any]]:
             unit: str, target: float | None, n: int) -> None:
         stamp = stamps.get(window)
         if stamp is None:
-            stamp = stamps[window] = (_utc(window.start), _utc(window.end))
+            stamp = stamps[window] = (utc_stamp(window.start), utc_stamp(window.end))
         out.append({"date": day, "zone": report.zone, "window": window.label,
                     "window_start_utc": stamp[0], "window_end_utc": stamp[1],
                     "scope_type": scope_type, "scope": name, "metric": metric,

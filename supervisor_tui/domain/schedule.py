@@ -26,7 +26,7 @@ import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -354,7 +354,3 @@ def percent(items: Iterable[Adherence]) -> float | None:
         sched += a.scheduled_s
         adh += a.adhering_s
     return None if sched <= 0 else 100.0 * adh / sched
-
-
-def time_of(day: date, hhmm: str, zone: tzinfo) -> datetime:
-    return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=zone)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from supervisor_tui.domain.fmt import utc_stamp
 from supervisor_tui.domain.report import (
     SCHEMA,
     TIDY_COLUMNS,
@@ -171,7 +172,7 @@ def _scope_doc(s: ScopeKpis) -> dict[str, Any]:
 
 
 def _utc(moment: Any) -> str:
-    return str(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return utc_stamp(moment)
 
 
 def to_json(report: DayReport) -> str:
