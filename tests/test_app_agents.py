@@ -57,6 +57,31 @@ async def test_sort_and_queue_filter() -> None:
         assert "Team▲" in screen_text(app)
 
 
+async def test_a_changed_agent_is_shown_at_its_sorted_place_next_poll() -> None:
+    """Sorted by name (snapshot order Di, Cy, Bo, Ana): Bo goes on a break, a new object
+    with the same name; the grid patches it in at its place (not a new sort) and shows
+    what a full sort shows."""
+    from supervisor_tui.domain.model import AgentState, AgentStateKind
+
+    first = centre()
+    first = first.model_copy(update={"agents": tuple(reversed(first.agents))})
+    away = AgentState(kind=AgentStateKind.AWAY, reason="break", since=first.taken_at)
+    later = first.model_copy(update={"agents": tuple(
+        a.model_copy(update={"state": away, "contact_id": None, "queue_id": None})
+        if a.name == "Bo" else a for a in first.agents)})
+    app = make_app(ScriptedSource([first, later]))
+    async with app.run_test(size=(100, 30)) as pilot:
+        grid = await open_agents(pilot)
+        await wait_for(pilot, lambda: app.board is not None
+                       and app.board.snapshot is not first and "Bo" in screen_text(app))
+        await wait_for(pilot, lambda: all(a in later.agents for a in grid.rows))
+        assert [a.name for a in grid.rows] == ["Ana", "Bo", "Cy", "Di"]
+        assert [a.state.kind for a in grid.rows] == [
+            AgentStateKind.AVAILABLE, AgentStateKind.AWAY,
+            AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY]  # Di: away at lunch
+        assert list(grid.rows) == sorted(later.agents, key=lambda a: a.name)
+
+
 async def test_command_palette_opens_a_queue() -> None:
     app = make_app(ScriptedSource([centre()]))
     async with app.run_test(size=(100, 30)) as pilot:

@@ -125,6 +125,7 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         self._keys: list[str] = []
         self._input: Sequence[R] = ()  # rows as last given, before sorting
         self._perm: list[int] | None = None  # sorted position -> index in _input
+        self._where: list[int] = []  # index in _input -> sorted position (with _perm)
         self._index: dict[str, int] = {}
         self._cursor_key: str | None = None
         self._shown: dict[int, Strip] = {}  # screen line -> strip last painted
@@ -153,11 +154,20 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         column = self._sort_col()
         sort_key = column.sort_key if column is not None else None
         now = self.now()
-        if self._same_order(rows, column, now):
+        changed = self._same_order(rows, column, now)
+        if changed is not None:
             # 10,000 agents, a few dozen changed state: same keys, same order. Reading
-            # only the changed rows skips a sort and 10,000 key reads per poll.
-            perm = self._perm
-            ordered: Sequence[R] = rows if perm is None else list(map(rows.__getitem__, perm))
+            # only the changed rows skips a sort and 10,000 key reads per poll, and a
+            # sorted list is patched at the changed rows' places, not gathered again
+            # (50,000 rows: 8 ms).
+            perm, where = self._perm, self._where
+            if perm is None:
+                ordered: Sequence[R] = rows
+            else:
+                patched = list(self.rows)
+                for i in changed:
+                    patched[where[i]] = rows[i]
+                ordered = patched
         else:
             if sort_key is not None:
                 perm = sorted(range(len(rows)), key=lambda i: sort_key(rows[i], now),
@@ -166,6 +176,8 @@ class Grid(ScrollView, Generic[R], can_focus=True):
             else:
                 perm, ordered = None, rows
             self._perm = perm
+            # input index -> sorted position: where a changed row goes next time
+            self._where = [] if perm is None else _inverse(perm)
             self._keys = [self.key_of(r) for r in ordered]
             self._index = {k: i for i, k in enumerate(self._keys)}
         self._input = rows
@@ -177,24 +189,26 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         self._set_cursor(index, post=self._cursor_key not in self._index)
         self.refresh_changed()
 
-    def _same_order(self, rows: Sequence[R], column: Column[R] | None, now: datetime) -> bool:
-        """Do ``rows`` sort exactly as the last rows did, with the same keys? Compares
-        object identities first (no row is read), then only the rows that changed."""
+    def _same_order(self, rows: Sequence[R], column: Column[R] | None, now: datetime
+                    ) -> list[int] | None:
+        """The indices of the rows that changed, if ``rows`` sort exactly as the last
+        rows did, with the same keys; else None. Compares object identities first (no
+        row is read), then only the rows that changed."""
         old = self._input
         if not old or len(old) != len(rows) or (column is not None and column.sort_by_time):
-            return False
+            return None
         changed = list(compress(range(len(rows)), map(is_not, rows, old)))
         if len(changed) > len(rows) // 4:
-            return False
+            return None
         key_of = self.key_of
         sort_key = column.sort_key if column is not None else None
         for i in changed:
             before, after = old[i], rows[i]
             if key_of(before) != key_of(after):
-                return False
+                return None
             if sort_key is not None and sort_key(before, now) != sort_key(after, now):
-                return False
-        return True
+                return None
+        return changed
 
     @property
     def cursor_key(self) -> str | None:
@@ -445,3 +459,11 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         self._shown.clear()
         self._fresh.clear()
         super().watch_scroll_y(old_value, new_value)
+
+
+def _inverse(perm: Sequence[int]) -> list[int]:
+    """``where`` with ``where[perm[k]] == k``."""
+    where = [0] * len(perm)
+    for k, i in enumerate(perm):
+        where[i] = k
+    return where
