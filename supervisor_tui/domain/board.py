@@ -177,6 +177,10 @@ _INT_COUNTERS = tuple(n for n in metrics.COUNTERS if n not in _FLOAT_COUNTERS)
 _get_ints = attrgetter(*_INT_COUNTERS)
 
 
+_INTERVAL_STATS, _DAY_STATS = attrgetter("interval_stats"), attrgetter("day_stats")
+_QUEUE = attrgetter("queue")
+
+
 def _weight(row: QueueRow, stats: QueueStats, formula: SLFormula) -> tuple[int, float]:
     n = sl_denominator(stats, formula)
     return n, row.queue.sl_target * n
@@ -204,8 +208,8 @@ class GroupSums:
     def update(self, rows: Sequence[QueueRow], interval: bool, formula: SLFormula
                ) -> tuple[dict[str, float], int, float, float]:
         """(counter totals, Σ sample, Σ target × sample, Σ target) of ``rows``."""
-        stats = [r.interval_stats if interval else r.day_stats for r in rows]
-        queues = [r.queue for r in rows]
+        stats = list(map(_INTERVAL_STATS if interval else _DAY_STATS, rows))
+        queues = list(map(_QUEUE, rows))
         if (formula != self._formula or len(queues) != len(self._queues)
                 or not all(map(is_, queues, self._queues))):
             self._formula, self._queues = formula, queues
@@ -624,6 +628,9 @@ def build_board(
     waiting_of, serving_of = waiting_by_queue.get, agents_by_queue.get
     queue_live = snapshot.queue_live
     append_row = rows.append
+    # rows per channel group, split on the way (the tiles ask for each group's rows)
+    by_group: dict[str, list[QueueRow]] = {}
+    group_of = CHANNEL_GROUP.__getitem__
     # a queue's own factor where the escalation rules give one (the desk's limit too)
     factor_of = threshold_factors.get if threshold_factors else None
     for queue in snapshot.queues:
@@ -664,6 +671,12 @@ def build_board(
             "formula": formula, "max_occupancy": max_occupancy,
             "live_target": qid in live_targets, "shared": shared, "_windows": {}})
         append_row(row)
+        group = group_of(queue.channel)
+        members = by_group.get(group)
+        if members is None:
+            by_group[group] = [row]
+        else:
+            members.append(row)
         rows_by_id[qid] = row
         serving_by_queue[qid] = serving
 
@@ -697,4 +710,5 @@ def build_board(
         min_sample=min_sample,
         formula=formula,
         memo=memo,
+        _groups={g: tuple(members) for g, members in by_group.items()},
     )

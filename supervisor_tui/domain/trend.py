@@ -16,6 +16,12 @@ class TrendBook:
         self.buckets = buckets
         self._series: dict[str, dict[int, float]] = {}
         self._latest = 0
+        # Each key's last value, and the keys already written in the current bucket: an
+        # unchanged value there cannot raise the bucket's maximum (5,000 queues a poll,
+        # a few hundred of which change), so it is not written again.
+        self._last: dict[str, float] = {}
+        self._written: set[str] = set()
+        self._written_bucket = -1
 
     def _bucket(self, at: datetime) -> int:
         return int(at.timestamp() // self.bucket_s)
@@ -24,10 +30,19 @@ class TrendBook:
         bucket = self._bucket(at)
         self._latest = max(self._latest, bucket)
         oldest = self._latest - self.buckets + 1
+        if bucket < oldest:  # too late for the window
+            for key, _ in values:
+                self._series.setdefault(key, {})
+            return
+        if bucket != self._written_bucket:
+            self._written, self._written_bucket = set(), bucket
+        written, last = self._written, self._last
         for key, value in values:
-            series = self._series.setdefault(key, {})
-            if bucket < oldest:
+            if key in written and last[key] == value:
                 continue
+            written.add(key)
+            last[key] = value
+            series = self._series.setdefault(key, {})
             previous = series.get(bucket)
             series[bucket] = value if previous is None else max(previous, value)
             if len(series) > self.buckets:
@@ -44,3 +59,5 @@ class TrendBook:
         for key in list(self._series):
             if key not in keys:
                 del self._series[key]
+                self._last.pop(key, None)
+                self._written.discard(key)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any, cast
 
 from supervisor_tui.config import Config
@@ -55,6 +56,7 @@ from supervisor_tui.survey_feed import SurveyKeeper
 from supervisor_tui.ui.forecast_state import ForecastKeeper
 from supervisor_tui.ui.vendor_state import VendorDesk, scoped_sums
 
+_QUEUE_ID, _WAITING = attrgetter("queue.id"), attrgetter("waiting")  # a trend sample
 
 class ConsoleState:
     def __init__(self, config: Config, sources: Sequence[Source], store: Store | None,
@@ -148,7 +150,9 @@ class ConsoleState:
         if said is not None:
             self.schedule_said = said
         self._received_mono = self.monotonic()
-        self.trends.add(board.taken_at, ((r.queue.id, float(r.waiting)) for r in board.rows))
+        rows = board.rows
+        self.trends.add(board.taken_at,
+                        zip(map(_QUEUE_ID, rows), map(_WAITING, rows), strict=True))
         self.board = board
         return board
 
