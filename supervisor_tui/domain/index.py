@@ -236,20 +236,26 @@ def _moved_by_since(agents: list[Agent], gone: list[Agent], new: list[Agent]) ->
     ``gone``, with ``new`` put in at their places by ``since``. Each agent is found by
     bisection on its own ``since``; new states start now, so nearly all go in at the
     end and little is moved."""
-    kept = agents.copy()
-    if len(new) + len(gone) > len(kept) // 8:  # the first poll, or a big change: one sort
+    if len(new) + len(gone) > len(agents) // 8:  # the first poll, or a big change: one sort
         gone_ids = set(map(id, gone))
-        kept = [a for a in kept if id(a) not in gone_ids]
+        kept = [a for a in agents if id(a) not in gone_ids]
         kept.extend(new)
         kept.sort(key=_since)
         return kept
+    # The gone are found first and dropped in one pass (C): deleting each from the
+    # middle of a list of 30,000 moved half of it every time (~4 ms a poll at 50,000).
+    keep: bytearray | None = None
+    n = len(agents)
     for a in gone:
         since = a.state.since
-        i, n = bisect_left(kept, since, key=_since), len(kept)
-        while i < n and kept[i] is not a and kept[i].state.since == since:
+        i = bisect_left(agents, since, key=_since)
+        while i < n and agents[i] is not a and agents[i].state.since == since:
             i += 1  # (others that entered a state at the same moment)
-        if i < n and kept[i] is a:
-            del kept[i]
+        if i < n and agents[i] is a:
+            if keep is None:
+                keep = bytearray(b"\x01") * n
+            keep[i] = 0
+    kept = agents.copy() if keep is None else list(compress(agents, keep))
     for a in sorted(new, key=_since):
         insort(kept, a, key=_since)
     return kept
