@@ -256,8 +256,13 @@ def _moved_by_since(agents: list[Agent], gone: list[Agent], new: list[Agent]) ->
                 keep = bytearray(b"\x01") * n
             keep[i] = 0
     kept = agents.copy() if keep is None else list(compress(agents, keep))
-    for a in sorted(new, key=_since):
+    came = sorted(new, key=_since)
+    # Those not before the last one kept go on the end as they are (nearly all: a new
+    # state starts now); the rest are put in at their places.
+    cut = bisect_left(came, kept[-1].state.since, key=_since) if kept else 0
+    for a in came[:cut]:
         insort(kept, a, key=_since)
+    kept.extend(came[cut:])
     return kept
 
 

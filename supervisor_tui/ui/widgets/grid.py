@@ -198,9 +198,13 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         if not old or len(old) != len(rows) or (column is not None and column.sort_by_time):
             return None
         changed = list(compress(range(len(rows)), map(is_not, rows, old)))
-        if len(changed) > len(rows) // 4:
-            return None
         key_of = self.key_of
+        if len(changed) > len(rows) // 4:
+            # Unsorted (the dashboard's 5,000 queues, each row new every poll): the
+            # same keys in the same order is the same order, without an index rebuild.
+            if column is None and self._perm is None and list(map(key_of, rows)) == self._keys:
+                return changed
+            return None
         sort_key = column.sort_key if column is not None else None
         for i in changed:
             before, after = old[i], rows[i]
