@@ -198,3 +198,18 @@ def test_stored_days_read_back_with_the_current_state_run_to_the_last_poll(
     assert t[K.AVAILABLE] == 610 and t[K.AWAY] == 100
     assert later.days["simulator:a1"].observed_since == at(0)
     assert later.days["simulator:a2"].seconds_now(at(900))[K.AVAILABLE] == 900
+
+
+def test_a_full_refetch_of_equal_agents_keeps_only_the_new_objects() -> None:
+    """A source that sends every agent afresh (a collector restart, a resync): nothing
+    changed, and the book lets go of the old objects instead of holding each agent
+    twice (50,000 agents: ~50 MiB)."""
+    book = AgentDayBook()
+    first = (agent(K.AVAILABLE, 0), agent(K.AWAY, 0, reason="lunch", aid="a2"))
+    book.observe(first, at(10), DAY)
+    book.take_changed()
+    again = tuple(a.model_copy() for a in first)
+    book.observe(again, at(20), DAY)
+    assert book.take_changed() == []  # equal: no figures to write
+    assert [book.agent(f"{a.source}:{a.id}") for a in first] == list(again)
+    assert all(book.agent(f"{a.source}:{a.id}") is a for a in again)

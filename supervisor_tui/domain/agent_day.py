@@ -166,10 +166,12 @@ class AgentDayBook:
         last = self._last
         before = last.get(key)
         last[key] = agent
+        # The newest object, even when equal: the one it replaces is then freed (after a
+        # full re-fetch from a source, every agent would otherwise be held twice).
+        self._info[key] = agent
         if before == agent:  # (a source building objects afresh)
             return key
         self._changed.add(key)
-        self._info[key] = agent
         day = self.days.get(key)
         if day is None:
             self.days[key] = self._first_sight(key, agent, now, day_start)
