@@ -265,6 +265,35 @@ def test_applying_a_delta_gives_the_new_snapshot() -> None:
     assert list(base.agents) == ["a1", "a2", "a3", "a4"]  # the base is untouched
 
 
+def test_a_full_snapshot_fetched_again_keeps_the_objects_of_unchanged_records() -> None:
+    """A collector restart: the console gets the whole centre again. Records equal to
+    what it holds stay the very objects it holds (its books see only real changes);
+    changed and new ones are the fresh ones; names are the console's."""
+    from supervisor_tui.protocol.documents import keep_equal
+
+    old = to_snapshot(parse_snapshot(wire()), "remote")
+    base = Centre.of(old)
+    new = moved_on(old)
+    again = SnapshotDoc.model_validate_json(to_doc(new, "pbx", ["snapshot"]).model_dump_json())
+    kept = keep_equal(again, base, "remote")
+    snap = to_snapshot(again, "remote")
+    by_id = {a.id: a for a in snap.agents}
+    assert by_id["a2"] is base.agents["a2"] and by_id["a3"] is base.agents["a3"]
+    assert by_id["a1"] is not base.agents["a1"] and by_id["a1"] == new.agents[0]
+    assert {a.source for a in snap.agents} == {"remote"}
+    assert snap.contacts[1] is base.contacts["c3"]  # c3 unchanged; c2 changed, c4 new
+    assert snap.contacts[0] is not base.contacts["c2"]
+    assert snap.day_stats["sales"] is base.queues["sales"][2]  # day unchanged
+    assert snap.interval_stats["sales"] is not base.queues["sales"][1]  # offered 41
+    assert snap.interval_stats["support"] is base.queues["support"][1]
+    assert kept == 2 + 1 + 3  # a2, a3; c3; sales day, support interval and day
+    assert snap == new.model_copy(update={
+        "agents": tuple(a.model_copy(update={"source": "remote"}) for a in new.agents),
+        "contacts": tuple(c.model_copy(update={"source": "remote"}) for c in new.contacts),
+        "queues": snap.queues, "health": snap.health, "tier_stats": snap.tier_stats,
+        "abandoned": snap.abandoned})
+
+
 def test_applying_renames_only_the_new_records() -> None:
     old = to_snapshot(parse_snapshot(wire()), "remote")
     delta = delta_between(old, moved_on(old))

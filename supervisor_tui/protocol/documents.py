@@ -517,6 +517,42 @@ def apply_delta(base: Centre, delta: DeltaDoc, source: str | None = None) -> Cen
     return Centre(queues=queues, agents=agents, contacts=contacts, abandoned=abandoned)
 
 
+def keep_equal(doc: SnapshotDoc, base: Centre, source: str | None = None) -> int:
+    """Put ``base``'s own object in ``doc`` wherever a record equals it; how many.
+
+    A full snapshot fetched again (a collector restart, a resync) is mostly the centre
+    the console already holds: keeping those objects means the console's books see
+    only what really changed, and the fresh copies are freed at once instead of the
+    old ones being freed among the new (memory the allocator could not give back:
+    three re-fetches at 50,000 agents left the console at 458 MiB instead of 287).
+    ``doc`` must be one just validated and held by nothing else (it is changed in
+    place, as ``to_snapshot`` renames); ``source`` renames it first, as that does."""
+    if source is not None:
+        _rename(doc.agents, source)
+        _rename(doc.contacts, source)
+        _rename(doc.abandoned, source)
+    kept = 0
+    lists: tuple[tuple[list[Any], Mapping[str, Any]], ...] = (
+        (doc.agents, base.agents), (doc.contacts, base.contacts),
+        (doc.abandoned, base.abandoned))
+    for items, held in lists:
+        get = held.get
+        for i, item in enumerate(items):
+            before = get(item.id)
+            if before is not None and before is not item and before == item:
+                items[i] = before
+                kept += 1
+    for q in doc.queues:
+        row = base.queues.get(q.id)
+        if row is None:
+            continue
+        for name, before in (("interval", row[1]), ("day", row[2])):
+            if getattr(q, name) == before:
+                q.__dict__[name] = before  # (frozen: in place, like _rename)
+                kept += 1
+    return kept
+
+
 def _rename(items: Iterable[Agent | Contact | AbandonedContact], source: str) -> None:
     for item in items:
         if item.source != source:

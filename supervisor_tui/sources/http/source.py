@@ -54,6 +54,7 @@ from supervisor_tui.protocol.documents import (
     apply_delta,
     centre_snapshot,
     describe,
+    keep_equal,
     parse_delta,
     parse_snapshot,
     to_snapshot,
@@ -97,6 +98,9 @@ class HttpSource(WebSource):
         self._etag: str | None = None
         self._last: Snapshot | None = None
         self._centre: Centre | None = None  # the records of _last, the base of a delta
+        # The last records received, kept through errors: a full snapshot fetched again
+        # reuses the objects of those that did not change (protocol.keep_equal).
+        self._known: Centre | None = None
         self.server_source: str | None = None  # the server's own name for its centre
         self._features: frozenset[str] = frozenset()  # the server's optional parts
         self._upstream: tuple[SourceHealth, ...] = ()
@@ -144,7 +148,7 @@ class HttpSource(WebSource):
             else:
                 # Parsing and validating 10,000 agents takes a good fraction of a
                 # second: off the event loop, so the screen stays responsive meanwhile.
-                doc = await asyncio.to_thread(self._decode, response)
+                doc = await asyncio.to_thread(self._decode, response, self._known)
                 snap = to_snapshot(doc, self.name)
                 centre = Centre.of(snap)
                 release_freed()  # the parse's temporaries (~100 MiB at 50,000 agents)
@@ -157,6 +161,7 @@ class HttpSource(WebSource):
             {Capability.SNAPSHOT} | {Capability(c) for c in doc.capabilities if c in _KNOWN})
         self.server_source = doc.source
         self._last, self._centre = snap, centre
+        self._known = centre
         self._etag = response.headers.get("ETag")
         self._features = frozenset(doc.capabilities) & {EVENTS_CAPABILITY, SOURCES_CAPABILITY}
         await self._after_snapshot()
@@ -273,7 +278,16 @@ class HttpSource(WebSource):
                               "console's; a full snapshot is fetched next")
         return self._centre
 
-    def _decode(self, response: httpx.Response) -> SnapshotDoc:  # runs in a worker thread
+    def _decode(self, response: httpx.Response,
+                known: Centre | None = None) -> SnapshotDoc:  # runs in a worker thread
+        """The full snapshot in ``response``, holding ``known``'s own objects for the
+        records that did not change."""
+        doc = self._validate(response)
+        if known is not None:
+            keep_equal(doc, known, self.name)
+        return doc
+
+    def _validate(self, response: httpx.Response) -> SnapshotDoc:
         # The fast path validates the bytes in pydantic-core (3x faster than json.loads
         # then validating dicts); anything it rejects goes through the careful path,
         # which explains the problem in one line (error body, version, first bad field).
