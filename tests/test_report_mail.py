@@ -149,3 +149,18 @@ def test_email_without_config_is_a_clear_message(
     seeded(db)
     assert main(["report", "--date", "2026-11-23", "--db", str(db), "--email"]) == 2
     assert "--email needs [report] email_to" in capsys.readouterr().err
+
+
+def test_an_unreadable_mails_table_is_a_store_message_not_a_driver_error(
+        tmp_path: Path) -> None:
+    """A store whose report-mails table is not what this version wrote (an old or
+    hand-edited file): asking whether the day's mail went says so as a store error."""
+    from datetime import date
+
+    from supervisor_tui.report.mail import sent_for
+    from supervisor_tui.store import StoreError
+
+    store = Store.open(tmp_path / "s.db")
+    store.db.execute("CREATE TABLE report_mails (day TEXT PRIMARY KEY)")  # no message_id
+    with pytest.raises(StoreError, match=r"^cannot read the report mails: .*message_id"):
+        sent_for(store, date(2026, 3, 2))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from supervisor_tui.crisis.db import dumps, ensure_schema, immediate, iso
+from supervisor_tui.crisis.db import dumps, ensure_schema, immediate, iso, query
 from supervisor_tui.crisis.outbox import NewDelivery, insert_message
 from supervisor_tui.domain.fmt import pct
 from supervisor_tui.domain.intervals import IntervalPolicy
@@ -30,6 +30,7 @@ from supervisor_tui.domain.report import DayReport
 from supervisor_tui.report import to_markdown
 from supervisor_tui.report.collect import ReportSettings, collect
 from supervisor_tui.store import Store, StoreError
+from supervisor_tui.store.backend import first_line
 
 if TYPE_CHECKING:
     from supervisor_tui.config import Config
@@ -89,13 +90,14 @@ def _ensure(store: Store) -> None:
                "message_id INTEGER NOT NULL, queued_at TEXT NOT NULL, by TEXT, "
                "recipients TEXT)")
     except db.Error as err:
-        raise StoreError(f"cannot create the report mails table: {err}") from None
+        raise StoreError(f"cannot create the report mails table: {first_line(err)}") from None
 
 
 def sent_for(store: Store, day: date) -> int | None:
     """The message id of ``day``'s report mail, if one was queued (by any console)."""
     _ensure(store)
-    rows = store.db.query(f"SELECT message_id FROM {MAILS} WHERE day = ?", [day.isoformat()])
+    rows = query(store.db, f"SELECT message_id FROM {MAILS} WHERE day = ?",
+                 [day.isoformat()], "read the report mails")
     return int(rows[0]["message_id"]) if rows else None
 
 
