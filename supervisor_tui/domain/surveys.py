@@ -234,7 +234,7 @@ def low_vip_scores(responses: Iterable[SurveyResponse], tiers: Iterable[str], cs
 
 # -- first-contact resolution ---------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per identified contact of the day
 class SeenContact:
     customer: str
     arrived: datetime
