@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -27,6 +25,7 @@ from supervisor_tui.config.groups import TeamsConfig, check_groups
 from supervisor_tui.config.report import ReportConfig
 from supervisor_tui.config.schedule import ScheduleConfig
 from supervisor_tui.config.store import check_env_name, check_url
+from supervisor_tui.config.strict import Strict
 from supervisor_tui.config.surveys import SurveysConfig
 from supervisor_tui.config.vendors import (
     TierTargetConfig,
@@ -49,10 +48,6 @@ APP_NAME = "supervisor-tui"
 
 class ConfigError(Exception):
     """A configuration file that cannot be used; the message is for humans."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _local_zone() -> str:

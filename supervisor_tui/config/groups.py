@@ -24,8 +24,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from supervisor_tui.config.strict import Strict
 from supervisor_tui.domain.text import clean
 
 NAME_MAX = 40  # a group or team display name: it has to fit a tile title and a column
@@ -68,8 +69,7 @@ def check_groups(groups: dict[str, list[str]]) -> dict[str, list[str]]:
     return groups
 
 
-class TeamsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TeamsConfig(Strict):
 
     order: list[str] = Field(
         default_factory=list, description="teams (as the sources name them) listed first "

@@ -18,7 +18,9 @@ import re
 from datetime import time
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from supervisor_tui.config.strict import Strict
 
 if TYPE_CHECKING:
     from supervisor_tui.crisis.config import CrisisConfig
@@ -27,8 +29,7 @@ _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 _AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-class ReportConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReportConfig(Strict):
 
     email_to: list[str] = Field(
         default_factory=list, description="addresses the end-of-day report is e-mailed to "

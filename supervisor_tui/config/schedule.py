@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from supervisor_tui.config.strict import Strict
 from supervisor_tui.domain.schedule import Expected, activities_from_config
 
 
-class ScheduleConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ScheduleConfig(Strict):
 
     watch: Path | None = Field(
         None, description="a schedule file (CSV or JSON) re-imported for today whenever its "

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from supervisor_tui.config.strict import Strict
 from supervisor_tui.domain.model import Tier
 from supervisor_tui.domain.survey_shapes import FieldMap
 from supervisor_tui.domain.surveys import SurveyTool
 
 
-class SurveysConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SurveysConfig(Strict):
 
     webhook_token_env: str | None = Field(
         None, description="environment variable holding a token for POST /v1/surveys only "

@@ -31,19 +31,16 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from supervisor_tui.config.groups import _bad_name, listed_twice
+from supervisor_tui.config.strict import Strict
 from supervisor_tui.domain.model import SLFormula, Tier
 from supervisor_tui.domain.tiers import DEFAULT_TARGETS, TierTarget
 from supervisor_tui.domain.vendors import Contract, VendorRule
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ContractConfig(_Strict):
+class ContractConfig(Strict):
     sl_target: float = Field(0.8, ge=0, le=1, description="SL the contract asks, e.g. 0.8")
     threshold_s: float = Field(
         20.0, gt=0, le=30 * 86400, description="the contract's answer threshold: compared "
@@ -57,7 +54,7 @@ class ContractConfig(_Strict):
         None, description="the contract's SL formula (default: [console] sl_formula)")
 
 
-class VendorConfig(_Strict):
+class VendorConfig(Strict):
     name: str | None = Field(None, description="shown on screen (default: the key)")
     queues: list[str] = Field(default_factory=list, description="queue ids it runs")
     teams: list[str] = Field(default_factory=list, description="teams (as the sources "
@@ -87,7 +84,7 @@ class VendorConfig(_Strict):
         return self
 
 
-class TierTargetConfig(_Strict):
+class TierTargetConfig(Strict):
     sl_target: float | None = Field(None, ge=0, le=1, description="this tier's SL target "
                                     "(default: vip 0.9, gold 0.85, standard the queue's)")
     threshold_s: float | None = Field(

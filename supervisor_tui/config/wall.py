@@ -21,8 +21,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from supervisor_tui.config.strict import Strict
 from supervisor_tui.domain.escalation import EscalationKind, Severity
 
 # View names; a queue group is "queues:<group>", and plain "queues" means every queue.
@@ -46,8 +47,7 @@ def _default_views() -> list[str]:
 PAUSE_WORDS = frozenset({*(s.value for s in Severity), *(k.value for k in EscalationKind)})
 
 
-class WallConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WallConfig(Strict):
 
     views: list[str] = Field(
         default_factory=_default_views, min_length=1,

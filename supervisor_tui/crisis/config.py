@@ -43,7 +43,8 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
 class _Strict(BaseModel):
-    # Same rule as supervisor_tui.config.Strict (not imported: config imports us).
+    # Same rule as supervisor_tui.config.strict.Strict (not imported: crisis knows no
+    # config, tests/test_layers.py).
     model_config = ConfigDict(extra="forbid")
 
 
