@@ -170,3 +170,17 @@ def test_team_percent_weights_by_scheduled_time() -> None:
     bad = adherence(SHIFT[:1], [(at("08:00"), K.OFFLINE)], at("08:00"), at("09:00"), GRACE)
     # (7200 + 300) adhering of (7200 + 3600) scheduled
     assert percent([good, bad]) == pytest.approx(100 * 7500 / 10800)
+
+
+def test_a_time_the_clocks_skip_is_refused_and_an_overnight_shift_spans_the_change() -> None:
+    """29 March 2026 in London: 01:00 becomes 02:00. A row starting at 01:30 does not
+    exist (said, like the forecast import says it); a night shift across the change is
+    one calendar day later, 22:00 to 06:00 local: seven hours worked."""
+    day = date(2026, 3, 28)
+    r = parse_csv("agent,start,end,activity\n"
+                  "x,2026-03-29 01:30,2026-03-29 03:00,Open\n"
+                  "y,22:00,06:00,Open\n", day, LON)
+    assert len(r.errors) == 1 and "does not exist" in r.errors[0] and "line 2" in r.errors[0]
+    (night,) = r.entries
+    assert (night.start.hour, night.end.hour, night.end.day) == (22, 6, 29)
+    assert night.end.astimezone(UTC) - night.start.astimezone(UTC) == timedelta(hours=7)

@@ -42,7 +42,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from supervisor_tui.domain import erlang
@@ -51,6 +51,7 @@ from supervisor_tui.domain.intraday import sl_denominator
 from supervisor_tui.domain.model import Agent, SLFormula
 from supervisor_tui.domain.schedule import Expected, ScheduleEntry, header_key
 from supervisor_tui.domain.text import clean
+from supervisor_tui.domain.wallclock import parse_day, parse_when
 
 #: the occupancy cap the board's live "Need" uses (``build_board``), used here too
 DEFAULT_MAX_OCCUPANCY = 0.85
@@ -128,63 +129,6 @@ def _columns(header: Sequence[str]) -> dict[str, list[int]]:
                     found.setdefault(fld, []).append(i)
                     taken.add(i)
     return found
-
-
-_DATE_FORMATS = ("%Y-%m-%d", "%m%d%Y", "%m/%d/%Y", "%Y%m%d", "%d.%m.%Y", "%Y/%m/%d")
-_TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p", "%I:%M:%S %p", "%H%M")
-_DATETIME_FORMATS = ("%Y%m%d %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M",
-                     "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%d.%m.%Y %H:%M",
-                     "%Y/%m/%d %H:%M")
-
-
-def _local(naive: datetime, zone: tzinfo) -> datetime:
-    """A wall-clock time in ``zone``; a time the clocks skip (DST gap) is refused."""
-    aware = naive.replace(tzinfo=zone)
-    back = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    if back != naive:
-        raise ValueError(f"{naive:%Y-%m-%d %H:%M} does not exist in {zone} "
-                         "(the clocks skip it)")
-    return aware
-
-
-def parse_day(text: str) -> date:
-    text = text.strip()
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"unreadable date {clean(text, 40)!r}")
-
-
-def parse_when(text: str, day: date | None, zone: tzinfo) -> datetime:
-    """ISO 8601 (with an offset: as written; without: local), a local date and time, or
-    a time of day on ``day``; returned in UTC."""
-    text = text.strip()
-    if not text:
-        raise ValueError("empty time")
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        parsed = None
-    if parsed is not None and ("-" in text or "T" in text):  # not a bare "0930"
-        return (parsed if parsed.tzinfo else _local(parsed, zone)).astimezone(UTC)
-    for fmt in _DATETIME_FORMATS:
-        try:
-            return _local(datetime.strptime(text.upper(), fmt), zone).astimezone(UTC)
-        except ValueError as err:
-            if "does not exist" in str(err):
-                raise
-    for fmt in _TIME_FORMATS:
-        try:
-            t = datetime.strptime(text.upper(), fmt).time()
-        except ValueError:
-            continue
-        if day is None:
-            raise ValueError(f"a time of day ({clean(text, 20)}) with no date: give a date "
-                             "column or --date")
-        return _local(datetime.combine(day, t), zone).astimezone(UTC)
-    raise ValueError(f"unreadable time {clean(text, 40)!r}")
 
 
 def _number(text: object, what: str, *, allow_clock: bool = False) -> float:

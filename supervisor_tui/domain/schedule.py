@@ -32,6 +32,7 @@ from typing import NamedTuple
 
 from supervisor_tui.domain.model import AgentStateKind
 from supervisor_tui.domain.text import clean
+from supervisor_tui.domain.wallclock import parse_day, parse_when
 
 
 class Expected(StrEnum):
@@ -113,35 +114,6 @@ def _columns(header: Sequence[str]) -> dict[str, int]:
     return found
 
 
-_TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p", "%I:%M:%S %p")
-_DATETIME_FORMATS = ("%m%d%Y %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M",
-                     "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p")
-
-
-def parse_when(text: str, day: date, zone: tzinfo) -> datetime:
-    """A time of day (on ``day``), a local date-time, or ISO 8601 with an offset."""
-    text = text.strip()
-    if not text:
-        raise ValueError("empty time")
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
-    except ValueError:
-        pass
-    for fmt in _DATETIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=zone)
-        except ValueError:
-            continue
-    for fmt in _TIME_FORMATS:
-        try:
-            t = datetime.strptime(text.upper(), fmt).time()
-            return datetime.combine(day, t, tzinfo=zone)
-        except ValueError:
-            continue
-    raise ValueError(f"unreadable time {clean(text, 40)!r}")
-
-
 _MAX_OVERNIGHT = timedelta(hours=12)  # longer "overnight" spans are typos, said so
 
 
@@ -153,7 +125,9 @@ def _entry(agent: str, start: str, end: str, activity: str, day: date, zone: tzi
     expected = activities.get(activity_c.lower())
     if expected is None:
         raise ValueError(f"unknown activity {activity_c!r} (map it in [schedule] activities)")
-    s, e = parse_when(start, day, zone), parse_when(end, day, zone)
+    # Local wall-clock times: a day added below is a calendar day, across DST too.
+    s = parse_when(start, day, zone).astimezone(zone)
+    e = parse_when(end, day, zone).astimezone(zone)
     if e <= s and len(end.strip()) <= 11 and e + timedelta(days=1) - s <= _MAX_OVERNIGHT:
         e += timedelta(days=1)  # a bare time past midnight (22:00-02:00): the next day
     if e <= s:
@@ -196,7 +170,7 @@ def parse_csv(text: str, day: date, zone: tzinfo,
                 return row[i]
             row_day = day
             if "date" in cols and cols["date"] < len(row) and row[cols["date"]].strip():
-                row_day = parse_when(row[cols["date"]].strip() + " 00:00", day, zone).date()
+                row_day = parse_day(row[cols["date"]])
             entries.append(_entry(cell("agent"), cell("start"), cell("end"),
                                   cell("activity"), row_day, zone, activities))
         except ValueError as exc:
