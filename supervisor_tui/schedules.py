@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -140,14 +141,20 @@ def match_report(entries: Iterable[ScheduleEntry],
     return matched, unmatched
 
 
+#: seconds between looks at the store for a schedule imported elsewhere
+STORE_REREAD_S = 5.0
+
+
 class ScheduleKeeper:
     """A console's schedule and adherence. ``poll`` once per fresh snapshot; ``now``
     is what screens read (computed once per poll)."""
 
-    def __init__(self, config: ScheduleConfig, store: Store | None, zone: tzinfo) -> None:
+    def __init__(self, config: ScheduleConfig, store: Store | None, zone: tzinfo,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.store = store
         self.zone = zone
+        self.monotonic = monotonic
         self.book = AdherenceBook(grace_s=config.grace_s)
         self.auditor: Auditor | None = None  # set by the app (who imports a watched file)
         #: the schedule in force: the store's import (None: none yet / from the file
@@ -166,6 +173,7 @@ class ScheduleKeeper:
         self._stat: tuple[int, int] | None = None
         self._digest: str | None = None
         self._seeded: str | None = None  # the day stored figures were read for
+        self._store_read_at: float | None = None  # (monotonic) the store's last look
 
     @property
     def has_schedule(self) -> bool:
@@ -183,9 +191,10 @@ class ScheduleKeeper:
             self.meta = self.origin = self.loaded_at = None
             self.book.set_schedule(())
             self.loads += 1
+            self._store_read_at = None
         if self.config.watch is not None:
             said = self._watch(self.config.watch, day, now)
-        if self.store is not None:
+        if self.store is not None and self._store_due():
             said = self._from_store(day.isoformat(), now) or said
         self.book.observe(agents, now, day_start)
         self.now = self.book.figures(now) if self.book.has_schedule else EMPTY
@@ -241,7 +250,18 @@ class ScheduleKeeper:
             self._stat = None  # try again next poll
             return self._say(f"{keeping}: schedule file {path} not imported: {err}")
         self._digest = loaded.digest
+        self._store_read_at = None  # in force at this poll, not at the next store look
         return self._say(None)
+
+    def _store_due(self) -> bool:
+        """Look at the store's schedule version every STORE_REREAD_S, not every poll (a
+        round trip each on a remote PostgreSQL); at once after this console imported."""
+        now = self.monotonic()
+        last = self._store_read_at
+        if last is not None and now - last < STORE_REREAD_S:
+            return False
+        self._store_read_at = now
+        return True
 
     def _stored_meta(self, day: str) -> ScheduleImport | None:
         assert self.store is not None

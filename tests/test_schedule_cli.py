@@ -117,3 +117,33 @@ def test_viewer_refused_and_show_json(env: tuple[Path, Path],
     assert data["entries"][1] == {"agent": "Ben Jones", "start": "2026-12-06T09:00:00+00:00",
                                   "end": "2026-12-06T09:30:00+00:00", "activity": "Meeting",
                                   "expected": "away"}
+
+
+def test_a_console_sees_a_schedule_imported_elsewhere_within_five_seconds(
+        env: tuple[Path, Path]) -> None:
+    """The console looks at the store's schedule every 5 s, not every poll (a round
+    trip each on PostgreSQL): an import by another console is in force at the first
+    poll 5 s after it, and not read again in between."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from supervisor_tui.config.schedule import ScheduleConfig
+    from supervisor_tui.schedules import ScheduleKeeper
+
+    clock = [100.0]
+    store = Store.open(env[0])
+    keeper = ScheduleKeeper(ScheduleConfig(), store, ZoneInfo("Europe/London"),
+                            monotonic=lambda: clock[0])
+    now = datetime(2026, 12, 6, 10, tzinfo=UTC)
+    day_start = datetime(2026, 12, 6, tzinfo=UTC)
+    keeper.poll((), now, day_start)
+    assert not keeper.has_schedule  # nothing imported yet
+    assert run(env, "import", str(FIX / "verint_schedule.csv"), "--date", DAY) == 0
+    for step in range(4):  # polls within the 5 s: not looked at again
+        clock[0] += 1.0
+        keeper.poll((), now + timedelta(seconds=step), day_start)
+        assert not keeper.has_schedule
+    clock[0] += 1.0
+    keeper.poll((), now + timedelta(seconds=5), day_start)
+    assert keeper.has_schedule and keeper.meta is not None and keeper.meta.entries == 3
+    store.close()

@@ -111,7 +111,8 @@ class ConsoleState:
         self.surveys = SurveyKeeper(config.surveys, store, config.console.policy.zone,
                                     monotonic)
         #: today's schedule (store or watched file) and each agent's adherence, per poll
-        self.schedule = ScheduleKeeper(config.schedule, store, config.console.policy.zone)
+        self.schedule = ScheduleKeeper(config.schedule, store, config.console.policy.zone,
+                                       monotonic)
         #: today's forecast from the store (intraday, "Need"): ui/forecast_state.py
         self.forecasts = ForecastKeeper(store, config.console.policy.zone, monotonic)
         #: a schedule problem not yet announced (the app pops it)
