@@ -413,8 +413,9 @@ class Board:
     formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER
     _totals: dict[tuple[str, str | None], WindowMetrics | None] = field(
         default_factory=dict, compare=False, repr=False)
-    _groups: dict[str, tuple[QueueRow, ...]] = field(default_factory=dict, compare=False,
-                                                     repr=False)
+    #: the rows per channel group, split by ``build_board`` in its one pass over them
+    by_group: Mapping[str, tuple[QueueRow, ...]] = field(default_factory=dict, compare=False,
+                                                         repr=False)
     _targets: dict[tuple[str, str | None], float] = field(default_factory=dict,
                                                           compare=False, repr=False)
     #: the console's memo (sums kept from board to board); None: worked out afresh
@@ -444,22 +445,12 @@ class Board:
 
     def groups(self) -> tuple[str, ...]:
         """Channel groups present, live first."""
-        return tuple(g for g in (LIVE, DEFERRED) if self._by_group().get(g))
+        return tuple(g for g in (LIVE, DEFERRED) if self.by_group.get(g))
 
     def group_rows(self, group: str | None) -> tuple[QueueRow, ...]:
         if group is None:
             return self.rows
-        return self._by_group().get(group, ())
-
-    def _by_group(self) -> dict[str, tuple[QueueRow, ...]]:
-        """Rows per channel group, split once per board (the tiles ask several times)."""
-        found = self._groups
-        if not found and self.rows:
-            split: dict[str, list[QueueRow]] = {}
-            for r in self.rows:
-                split.setdefault(CHANNEL_GROUP[r.queue.channel], []).append(r)
-            found.update({g: tuple(rows) for g, rows in split.items()})
-        return found
+        return self.by_group.get(group, ())
 
     def window_start(self, key: str) -> datetime | None:
         if key == INTERVAL:
@@ -710,5 +701,5 @@ def build_board(
         min_sample=min_sample,
         formula=formula,
         memo=memo,
-        _groups={g: tuple(members) for g, members in by_group.items()},
+        by_group={g: tuple(members) for g, members in by_group.items()},
     )
