@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -150,6 +150,28 @@ def test_a_lost_server_is_a_store_error_then_used_again_when_back(
     assert store.escalation_states()["queue-sl:sales"]["owner"] == "ann"
     refused = store.change_escalation("queue-sl:sales", TAKEN, "bob", T0)
     assert (refused.done, refused.why) == (False, "already taken by ann")
+
+
+def test_every_store_book_says_a_lost_server_in_one_line(
+        relayed: tuple[str, pg_server.Proxy]) -> None:
+    """The driver's reasons run to several lines ("Is the server running…?"); a status
+    line shows one: the agent figures, abandoned contacts, forecasts, schedules and
+    surveys say the first, as the desk does."""
+    from supervisor_tui.store.abandoned import read_abandoned
+    from supervisor_tui.store.agent_days import read_agent_days
+    from supervisor_tui.store.forecasts import day_summary
+    from supervisor_tui.store.schedules import read_schedule
+
+    url, proxy = relayed
+    store = Store.open(url)
+    proxy.stop()
+    for read in (lambda: read_agent_days(store, "2026-03-02"),
+                 lambda: read_abandoned(store, T0, T0 + timedelta(days=1)),
+                 lambda: day_summary(store, "2026-03-02"),
+                 lambda: read_schedule(store, "2026-03-02")):
+        with pytest.raises(StoreError) as said:
+            read()
+        assert str(said.value).startswith("cannot ") and "\n" not in str(said.value)
 
 
 def test_an_unreachable_or_refusing_server_is_said_when_opening(

@@ -18,7 +18,7 @@ from typing import TypedDict, cast
 
 from supervisor_tui.domain.model import AbandonedContact
 from supervisor_tui.store import CALLBACKS, Store, StoreError
-from supervisor_tui.store.backend import Db
+from supervisor_tui.store.backend import Db, first_line
 
 ABANDONED = "abandoned_contacts"
 
@@ -79,7 +79,7 @@ def write_abandoned(store: Store, contacts: Sequence[AbandonedContact],
     try:
         _ensure(store.db)
     except store.db.Error as err:
-        raise StoreError(f"cannot save abandoned contacts: {err}") from None
+        raise StoreError(f"cannot save abandoned contacts: {first_line(err)}") from None
     with store._transaction("save abandoned contacts", ABANDONED) as conn:
         if contacts:
             conn.executemany(
@@ -112,7 +112,7 @@ def read_abandoned(store: Store, start: datetime, end: datetime,
         return [cast(AbandonedRow, dict(zip(_COLUMNS, row, strict=True)))
                 for row in cursor.fetchall()]
     except store.db.Error as err:
-        raise StoreError(f"cannot read abandoned contacts: {err}") from None
+        raise StoreError(f"cannot read abandoned contacts: {first_line(err)}") from None
 
 
 class AbandonedRecorder:

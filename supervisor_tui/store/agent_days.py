@@ -18,7 +18,7 @@ from typing import TypedDict, cast
 from supervisor_tui.domain.agent_day import AgentDayBook, SavedDay
 from supervisor_tui.domain.model import AgentStateKind
 from supervisor_tui.store import Store, StoreError
-from supervisor_tui.store.backend import Db
+from supervisor_tui.store.backend import Db, first_line
 
 AGENT_DAYS = "agent_days"
 AGENT_DAY_COVER = "agent_day_cover"
@@ -74,7 +74,7 @@ def write_agent_days(store: Store, rows: Sequence[AgentDayRow], covers: Mapping[
     try:
         _ensure(store.db)
     except store.db.Error as err:
-        raise StoreError(f"cannot save agent figures: {err}") from None
+        raise StoreError(f"cannot save agent figures: {first_line(err)}") from None
     with store._transaction("save agent figures", AGENT_DAYS) as conn:
         if rows:
             names = (*_STORED, "written_until")
@@ -105,7 +105,7 @@ def read_agent_days(store: Store, day: str) -> list[AgentDayRow]:
                               " where day = ? order by source, agent_id", [day])
         raw = [dict(zip((*_STORED, "written_until"), r, strict=True)) for r in cursor.fetchall()]
     except conn.Error as err:
-        raise StoreError(f"cannot read agent figures: {err}") from None
+        raise StoreError(f"cannot read agent figures: {first_line(err)}") from None
     rows: list[AgentDayRow] = []
     for r in raw:
         written = r.pop("written_until")

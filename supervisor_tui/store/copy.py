@@ -87,7 +87,7 @@ def copy_store(source: SqliteDb, target: Store,
         full = [name for name, _ in tables if db.execute(
             f"SELECT 1 FROM {name} LIMIT 1").fetchone() is not None]
     except source.Error as err:
-        raise StoreError(f"cannot read the SQLite store: {err}") from None
+        raise StoreError(f"cannot read the SQLite store: {first_line(err)}") from None
     except db.Error as err:
         raise StoreError(f"cannot prepare the PostgreSQL store: {first_line(err)}") from None
     if full:

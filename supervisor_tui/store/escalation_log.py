@@ -29,7 +29,7 @@ from supervisor_tui.store import (
     Store,
     StoreError,
 )
-from supervisor_tui.store.backend import Db
+from supervisor_tui.store.backend import Db, first_line
 from supervisor_tui.store.rows import EscalationState
 
 ESCALATION_LOG = "escalation_log"
@@ -82,7 +82,7 @@ def _schema(store: Store, failing: str) -> None:
     try:
         _ensure(store.db)
     except store.db.Error as err:
-        raise StoreError(f"cannot {failing}: {err}") from None
+        raise StoreError(f"cannot {failing}: {first_line(err)}") from None
 
 
 def record_escalations(store: Store, *, new: Sequence[Escalation],
@@ -213,7 +213,7 @@ def read_escalations(store: Store, start: datetime, end: datetime,
             if ts:
                 notes.setdefault(eid, []).append(datetime.fromisoformat(ts))
     except (*conn.Error, ValueError) as err:  # type: ignore[misc]
-        raise StoreError(f"cannot read the escalation log: {err}") from None
+        raise StoreError(f"cannot read the escalation log: {first_line(err)}") from None
     out: list[Occurrence] = []
     for row in rows:
         begins = datetime.fromisoformat(row["first_seen"])

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, tzinfo
 
 from supervisor_tui.domain.forecast import ForecastDay, ForecastRow
 from supervisor_tui.store import Store, StoreError
-from supervisor_tui.store.backend import Db
+from supervisor_tui.store.backend import Db, first_line
 
 FORECASTS = "forecast_intervals"
 _COLUMNS = ("day", "queue_id", "interval_start", "interval_minutes", "contacts", "aht_s",
@@ -68,7 +68,7 @@ def save_forecast(store: Store, rows: Sequence[ForecastRow], zone: tzinfo, *, us
     try:
         _ensure(store.db)
     except store.db.Error as err:
-        raise StoreError(f"cannot save the forecast: {err}") from None
+        raise StoreError(f"cannot save the forecast: {first_line(err)}") from None
     done: list[Replaced] = []
     stamp = now.astimezone(UTC).isoformat()
     with store._transaction("save the forecast", FORECASTS) as conn:
@@ -102,7 +102,7 @@ def read_forecast(store: Store, day: date | str, queue_id: str | None = None
             args)
         raw = cursor.fetchall()
     except db.Error as err:
-        raise StoreError(f"cannot read the forecast: {err}") from None
+        raise StoreError(f"cannot read the forecast: {first_line(err)}") from None
     return [ForecastRow(q, datetime.fromisoformat(s), int(m), float(c), float(h),
                         None if req is None else float(req),
                         None if sch is None else float(sch))
@@ -125,7 +125,7 @@ def day_summary(store: Store, day: date | str) -> list[DaySummary]:
             f" from {FORECASTS} where day = ? group by queue_id order by queue_id",
             [str(day)]).fetchall()
     except db.Error as err:
-        raise StoreError(f"cannot read the forecast: {err}") from None
+        raise StoreError(f"cannot read the forecast: {first_line(err)}") from None
     return [DaySummary(q, int(n), float(c), datetime.fromisoformat(a),
                        datetime.fromisoformat(b), at, by, src or "")
             for q, n, c, a, b, at, by, src in raw]

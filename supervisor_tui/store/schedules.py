@@ -19,6 +19,7 @@ from typing import Any
 from supervisor_tui.domain.adherence import SavedAdherence
 from supervisor_tui.domain.schedule import Expected, ScheduleEntry
 from supervisor_tui.store import Store, StoreError
+from supervisor_tui.store.backend import first_line
 
 IMPORTS = "schedule_imports"
 ENTRIES = "schedule_entries"
@@ -61,7 +62,7 @@ def save_schedule(store: Store, day: str, entries: Sequence[ScheduleEntry], *, o
     try:
         _ensure(store)
     except store.db.Error as err:
-        raise StoreError(f"cannot save the schedule: {err}") from None
+        raise StoreError(f"cannot save the schedule: {first_line(err)}") from None
     with store._transaction("save the schedule") as conn:
         top = conn.execute(f"select max(seq) from {IMPORTS}").fetchone()[0] or 0
         meta = ScheduleImport(day=day, seq=int(top) + 1, imported_by=user,
@@ -89,7 +90,7 @@ def schedule_meta(store: Store, day: str) -> ScheduleImport | None:
         row = store.db.execute(f"select {_META} from {IMPORTS} where day = ?",
                                [day]).fetchone()
     except store.db.Error as err:
-        raise StoreError(f"cannot read the schedule: {err}") from None
+        raise StoreError(f"cannot read the schedule: {first_line(err)}") from None
     return None if row is None else _meta(row)
 
 
@@ -103,7 +104,7 @@ def read_schedule(store: Store, day: str) -> tuple[ScheduleImport | None, list[S
             rows = conn.execute(f"select agent, start_at, end_at, activity, expected from"
                                 f" {ENTRIES} where day = ? order by n", [day]).fetchall()
     except store.db.Error as err:
-        raise StoreError(f"cannot read the schedule: {err}") from None
+        raise StoreError(f"cannot read the schedule: {first_line(err)}") from None
     entries = [ScheduleEntry(agent, datetime.fromisoformat(start), datetime.fromisoformat(end),
                              activity or "", Expected(expected))
                for agent, start, end, activity, expected in rows]
@@ -129,7 +130,7 @@ def write_adherence(store: Store, day: str, figures: Mapping[str, SavedAdherence
     try:
         _ensure_adherence(store)
     except store.db.Error as err:
-        raise StoreError(f"cannot save adherence: {err}") from None
+        raise StoreError(f"cannot save adherence: {first_line(err)}") from None
     with store._transaction("save adherence") as conn:
         keys = list(figures)
         for i in range(0, len(keys), 500):  # (an upsert both backends read the same way)
@@ -154,7 +155,7 @@ def read_adherence(store: Store, day: str) -> dict[str, SavedAdherence]:
             f"select agent_key, scheduled_s, out_s, judged_until, judged_from from {ADHERENCE}"
             " where day = ?", [day]).fetchall()
     except store.db.Error as err:
-        raise StoreError(f"cannot read adherence: {err}") from None
+        raise StoreError(f"cannot read adherence: {first_line(err)}") from None
     return {key: SavedAdherence(float(sched or 0.0), float(out or 0.0),
                                 datetime.fromisoformat(until), datetime.fromisoformat(first))
             for key, sched, out, until, first in rows}

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from supervisor_tui.domain.surveys import SurveyResponse
 from supervisor_tui.store import Store, StoreError
-from supervisor_tui.store.backend import Db
+from supervisor_tui.store.backend import Db, first_line
 
 SURVEYS = "survey_responses"
 _FIELDS = ("tool", "response_id", "answered_at", "contact_id", "queue", "agent", "team",
@@ -63,7 +63,7 @@ def save_surveys(store: Store, responses: Sequence[SurveyResponse], zone: tzinfo
     try:
         _ensure(store.db)
     except store.db.Error as err:
-        raise StoreError(f"cannot save survey responses: {err}") from None
+        raise StoreError(f"cannot save survey responses: {first_line(err)}") from None
     added = completed = duplicates = 0
     with store._transaction("save survey responses", SURVEYS) as db:
         # What is stored already, read in chunks (not a round trip per response); kept
@@ -110,7 +110,7 @@ def read_surveys(store: Store, day: str, received_since: str | None = None
             "order by answered_at, response_key",
             [day] if received_since is None else [day, received_since]).fetchall()
     except db.Error as err:
-        raise StoreError(f"cannot read survey responses: {err}") from None
+        raise StoreError(f"cannot read survey responses: {first_line(err)}") from None
     out: list[SurveyResponse] = []
     for row in rows:
         values = {k: v for k, v in zip(_FIELDS, row, strict=True) if v is not None}
@@ -130,5 +130,5 @@ def surveys_version(store: Store, day: str) -> tuple[int, str]:
             f"select count(*), max(received_at) from {SURVEYS} where day = ?",
             [day]).fetchone()
     except db.Error as err:
-        raise StoreError(f"cannot read survey responses: {err}") from None
+        raise StoreError(f"cannot read survey responses: {first_line(err)}") from None
     return int(count), str(latest or "")
