@@ -5,6 +5,7 @@ rates within 100%, the scope narrowing a snapshot and refusing actions outside i
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -313,31 +314,40 @@ def test_tier_split_and_site_over_the_wire() -> None:
         parse_snapshot(wire)
 
 
-def test_scoped_intraday_sums_hold_only_the_scopes_queues() -> None:
+def test_scoped_intraday_sums_hold_only_the_scopes_queues(tmp_path: Path) -> None:
+    """A scoped user's channel-group intraday: the store sums only their queues' rows
+    (in SQL, as it sums the whole group's)."""
+    from datetime import UTC, datetime, timedelta
     from typing import cast
 
-    from supervisor_tui.store import INTERVAL_COUNTERS
+    from supervisor_tui.store import INTERVAL_COUNTERS, Store
     from supervisor_tui.store.rows import IntervalRow
-    from supervisor_tui.ui.vendor_state import scoped_sums
+
+    t10 = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    at = {"10:00": t10.isoformat(), "10:30": (t10 + timedelta(minutes=30)).isoformat()}
 
     def row(qid: str, channel: str, start: str, offered: int, needed: int | None,
             complete: int = 1, target: float = 0.8) -> IntervalRow:
         data: dict[str, Any] = dict.fromkeys(INTERVAL_COUNTERS, 0)
-        data.update(queue_id=qid, interval_start=start, interval_minutes=30, channel=channel,
-                    offered=offered, answered=offered, sl_target=target, threshold_s=20.0,
-                    agents_staffed_at_close=2.0, agents_needed_at_close=needed,
-                    complete=complete)
+        data.update(queue_id=qid, interval_start=at[start], interval_minutes=30,
+                    channel=channel, offered=offered, answered=offered, sl_target=target,
+                    threshold_s=20.0, agents_staffed_at_close=2.0,
+                    agents_needed_at_close=needed, complete=complete)
         return cast(IntervalRow, data)
 
     rows = [row("sales", "voice", "10:00", 5, 3), row("vip", "voice", "10:00", 2, None, 0),
             row("other", "voice", "10:00", 40, 9), row("support", "chat", "10:00", 7, 1),
             row("sales", "voice", "10:30", 4, None), row("vip", "voice", "10:30", 1, None)]
-    got = scoped_sums(rows, {"sales", "vip"}, ["voice"])
+    store = Store.open(tmp_path / "s.db")
+    store.record_intervals(rows, t10 + timedelta(hours=1), timedelta(days=35))
+    got = store.interval_sums(t10, t10 + timedelta(hours=1), ["voice"], {"sales", "vip"})
     assert [(r["interval_start"], r["offered"], r["answered"], r["agents_staffed_at_close"],
              r["agents_needed_at_close"], r["complete"]) for r in got] == [
-        ("10:00", 7, 7, 4.0, 3, 0), ("10:30", 5, 5, 4.0, None, 1)]
+        (at["10:00"], 7, 7, 4.0, 3, 0), (at["10:30"], 5, 5, 4.0, None, 1)]
     assert {r["queue_id"] for r in got} == {"*"}
-    assert rows[0]["offered"] == 5  # the store's rows are not changed
+    # the whole group's sums (an unscoped user) still hold every voice queue
+    assert [r["offered"] for r in store.interval_sums(
+        t10, t10 + timedelta(hours=1), ["voice"])] == [47, 5]
 
 
 def test_the_examples_in_docs_vendors_md_are_valid_configuration() -> None:

@@ -13,7 +13,7 @@ the caller, which shows them and carries on with in-memory trends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -439,20 +439,26 @@ class Store:
             f"select {', '.join(INTERVAL_COLUMNS)} from {INTERVALS} where {where}"
             " order by interval_start, queue_id", args)
 
-    def interval_sums(self, start: datetime, end: datetime,
-                      channels: Sequence[str]) -> list[IntervalRow]:
+    def interval_sums(self, start: datetime, end: datetime, channels: Sequence[str],
+                      queue_ids: Collection[str] | None = None) -> list[IntervalRow]:
         """Counters of the queues of ``channels`` summed per interval and per (target,
         threshold): a channel group's day in a few rows, read from the channel sums
-        kept with the rows. ``queue_id`` is "*"; staffing is summed too."""
+        kept with the rows; ``queue_ids``: of those queues only (a scoped user's), summed
+        from their rows. ``queue_id`` is "*"; staffing is summed too."""
         sums = ", ".join(f"sum({c})" for c in INTERVAL_COUNTERS)
         marks = ", ".join("?" * len(channels))
+        table, args = INTERVAL_SUMS, [start.isoformat(), end.isoformat(), *channels]
+        only = ""
+        if queue_ids is not None:
+            table, only = INTERVALS, f" and queue_id in ({', '.join('?' * len(queue_ids))})"
+            args += sorted(queue_ids)
         return self._interval_query(
             f"select '*', interval_start, max(interval_minutes), min(channel), {sums},"
             " sl_target, threshold_s, sum(agents_staffed_at_close),"
             " sum(agents_needed_at_close), min(complete)"
-            f" from {INTERVAL_SUMS} where interval_start >= ? and interval_start < ?"
-            f" and channel in ({marks}) group by interval_start, sl_target, threshold_s"
-            " order by interval_start", [start.isoformat(), end.isoformat(), *channels])
+            f" from {table} where interval_start >= ? and interval_start < ?"
+            f" and channel in ({marks}){only} group by interval_start, sl_target, threshold_s"
+            " order by interval_start, sl_target, threshold_s", args)
 
     def _interval_query(self, sql: str, args: Sequence[object]) -> list[IntervalRow]:
         try:

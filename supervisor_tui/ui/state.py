@@ -54,7 +54,7 @@ from supervisor_tui.store.escalation_log import record_escalations
 from supervisor_tui.store.rows import Callback, IntervalRow
 from supervisor_tui.survey_feed import SurveyKeeper
 from supervisor_tui.ui.forecast_state import ForecastKeeper
-from supervisor_tui.ui.vendor_state import VendorDesk, scoped_sums
+from supervisor_tui.ui.vendor_state import VendorDesk
 
 _QUEUE_ID, _WAITING = attrgetter("queue.id"), attrgetter("waiting")  # a trend sample
 
@@ -418,8 +418,7 @@ class ConsoleState:
             if channels is not None:
                 scope = self.vendors.scope
                 if scope is not None:  # a scoped user: only their queues' rows summed
-                    return scoped_sums(self.store.intervals(start, end), scope.queue_ids,
-                                       channels)
+                    return self.store.interval_sums(start, end, channels, scope.queue_ids)
                 return self.store.interval_sums(start, end, channels)
             return self.store.intervals(start, end, queue_id)
         except StoreError as err:

@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from supervisor_tui.config.vendors import tier_targets, vendor_rules
 from supervisor_tui.domain.board import LIVE, Board
@@ -24,8 +24,6 @@ from supervisor_tui.domain.vendors import (
     attribute,
     vendor_figures,
 )
-from supervisor_tui.store import INTERVAL_COUNTERS
-from supervisor_tui.store.rows import IntervalRow
 
 if TYPE_CHECKING:
     from supervisor_tui.config import Config
@@ -38,33 +36,6 @@ def scope_for(config: Config, user: str) -> Scope | None:
     """``user``'s scope from [roles.scopes], or None (the whole centre)."""
     entries = config.roles.scopes.get(user)
     return Scope(user, tuple(entries)) if entries else None
-
-
-def scoped_sums(rows: Iterable[IntervalRow], queue_ids: Collection[str],
-                channels: Collection[str]) -> list[IntervalRow]:
-    """A channel group's closed intervals over a scoped user's queues only: ``rows``
-    (every queue's, from the store) summed per interval and per (target, threshold) as
-    ``Store.interval_sums`` sums every queue's (staffing summed, NULL-like None kept
-    when no queue had a figure; complete only if every row was)."""
-    sums: dict[tuple[str, float, float], dict[str, Any]] = {}
-    for row in rows:
-        if row["queue_id"] not in queue_ids or row["channel"] not in channels:
-            continue
-        key = (row["interval_start"], row["sl_target"], row["threshold_s"])
-        acc = sums.get(key)
-        if acc is None:
-            sums[key] = {**row, "queue_id": "*"}
-            continue
-        for name in INTERVAL_COUNTERS:
-            acc[name] += row[name]  # type: ignore[literal-required]
-        acc["interval_minutes"] = max(acc["interval_minutes"], row["interval_minutes"])
-        acc["channel"] = min(acc["channel"], row["channel"])
-        acc["agents_staffed_at_close"] += row["agents_staffed_at_close"]
-        needed = row["agents_needed_at_close"]
-        if needed is not None:
-            acc["agents_needed_at_close"] = (acc["agents_needed_at_close"] or 0) + needed
-        acc["complete"] = min(acc["complete"], row["complete"])
-    return [cast(IntervalRow, sums[k]) for k in sorted(sums)]
 
 
 class VendorDesk:
