@@ -150,3 +150,45 @@ def test_pending_notification_completed_by_a_csv_import(
     assert main(["surveys", "import", str(bad), "--db", db]) == 2
     assert "no csat or nps column" in capsys.readouterr().err
     assert main(["surveys", "import", str(tmp_path / "missing.csv"), "--db", db]) == 2
+
+
+def test_a_store_down_when_serving_began_is_used_once_it_is_back(tmp_path: Path) -> None:
+    """The collector started while its database was unreachable: POSTs are refused
+    with the reason (503) and nothing is lost on its side; 10 s later the store is
+    tried again and the next delivery is stored."""
+    from supervisor_tui.store import StoreError
+
+    clock = [0.0]
+    tries: list[int] = []
+
+    def reopen() -> Store:
+        tries.append(1)
+        if len(tries) == 1:
+            raise StoreError("cannot open the PostgreSQL store: connection refused")
+        return Store.open(tmp_path / "back.db")
+
+    hook = SurveyWebhook(None, [CONSOLE_TOKEN, HOOK_TOKEN], maps_with({}), ZoneInfo("UTC"),
+                         lambda: NOW, why="cannot open the PostgreSQL store: server down",
+                         reopen=reopen, monotonic=lambda: clock[0])
+    sim = SimulatorSource("sim", POLICY, SimulatorConfig(seed=3, speed=5))
+    collector = Collector([sim], POLICY, token=CONSOLE_TOKEN, interval_s=0.5, surveys=hook)
+    bearer = {"Authorization": f"Bearer {HOOK_TOKEN}"}
+    body = (FIX / "generic.json").read_bytes()
+    with serve_in_thread(collector.app, lifespan="on") as base, \
+            httpx.Client(base_url=base, timeout=10) as client:
+        r = client.post("/v1/surveys?tool=generic", headers=bearer, content=body)
+        assert r.status_code == 503 and "server down" in r.json()["error"]["message"]
+        assert tries == []  # not tried again within 10 s of the start
+        clock[0] = 10.0
+        r = client.post("/v1/surveys?tool=generic", headers=bearer, content=body)
+        assert r.status_code == 503 and "connection refused" in r.json()["error"]["message"]
+        clock[0] = 15.0  # 5 s later: not tried yet
+        assert client.post("/v1/surveys?tool=generic", headers=bearer,
+                           content=body).status_code == 503
+        clock[0] = 20.0
+        r = client.post("/v1/surveys?tool=generic", headers=bearer, content=body)
+        assert r.status_code == 200 and r.json()["stored"] == 3
+    assert tries == [1, 1]
+    assert hook.store is not None
+    assert len(read_surveys(hook.store, DAY)) == 3
+    hook.store.close()

@@ -62,7 +62,7 @@ from supervisor_tui.protocol.documents import (
 from supervisor_tui.protocol.events import EventHub
 from supervisor_tui.protocol.metrics import Metrics, ServedStats
 from supervisor_tui.protocol.server import ProtocolServer, Refusal
-from supervisor_tui.protocol.surveys import SURVEYS_PATH, SurveyWebhook
+from supervisor_tui.protocol.surveys import REOPEN_S, SURVEYS_PATH, SurveyWebhook
 from supervisor_tui.sources.base import Capability, Source, SourceError
 
 if TYPE_CHECKING:
@@ -379,8 +379,12 @@ def survey_webhook(config: Config, token: str | None, db: Path | None) -> Survey
     cfg = config.surveys
     store: Store | None = None
     why = ""
+
+    def reopen() -> Store:
+        return Store.open(location(config, db))
+
     try:
-        store = Store.open(location(config, db))
+        store = reopen()
     except (StoreError, ValueError) as err:
         why = str(err)
     webhook_token = os.environ.get(cfg.webhook_token_env) if cfg.webhook_token_env else None
@@ -393,7 +397,7 @@ def survey_webhook(config: Config, token: str | None, db: Path | None) -> Survey
               "than 16 characters: easy to guess", file=sys.stderr)
     return SurveyWebhook(store, [token, webhook_token or None], maps_with(cfg.map),
                          ZoneInfo(config.console.timezone), utcnow,
-                         max_body=cfg.max_body_kb * 1024, why=why)
+                         max_body=cfg.max_body_kb * 1024, why=why, reopen=reopen)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -436,7 +440,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
           "Ctrl-C stops", file=sys.stderr)
     hook = collector.surveys
     if hook is not None and hook.store is None:
-        print(f"{command}: warning: POST {PREFIX}/surveys will answer 503: {hook.why}",
+        print(f"{command}: warning: POST {PREFIX}/surveys answers 503 until the store "
+              f"can be opened (tried again every {REOPEN_S:g} s): {hook.why}",
               file=sys.stderr)
     if not tls and not is_loopback(bound):
         print(f"{command}: warning: plain HTTP off loopback — the token travels in clear "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, tzinfo
 from urllib.parse import parse_qsl
@@ -38,14 +39,24 @@ SURVEYS_PATH = f"{PREFIX}/surveys"
 TOKEN_HEADER = "x-webhook-token"
 
 
+#: seconds between tries to open a store that could not be opened
+REOPEN_S = 10.0
+
+
 class SurveyWebhook:
-    """The endpoint; ``store`` None (it could not be opened) answers 503 with ``why``."""
+    """The endpoint; ``store`` None (it could not be opened) answers 503 with ``why``,
+    and ``reopen`` (when given) is tried again at a request, at most every REOPEN_S: a
+    database that was down when the collector started is used once it is back."""
 
     def __init__(self, store: Store | None, tokens: Iterable[str | None],
                  maps: Mapping[SurveyTool, FieldMap], zone: tzinfo,
                  clock: Callable[[], datetime], *, max_body: int = 256 * 1024,
-                 why: str = "") -> None:
+                 why: str = "", reopen: Callable[[], Store] | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.store = store
+        self.reopen = reopen
+        self.monotonic = monotonic
+        self._tried_at = monotonic()
         self.tokens = [t.encode() for t in tokens if t]
         self.maps = maps
         self.zone = zone
@@ -65,6 +76,17 @@ class SurveyWebhook:
         # Every candidate against every token, in constant time per comparison.
         return any(hmac.compare_digest(g.encode(), t)
                    for g in given if g for t in self.tokens)
+
+    async def _try_reopen(self) -> None:
+        if self.reopen is None or self.monotonic() - self._tried_at < REOPEN_S:
+            return
+        self._tried_at = self.monotonic()
+        try:
+            self.store = await asyncio.to_thread(self.reopen)
+        except (StoreError, ValueError) as err:
+            self.why = str(err)
+        else:
+            self.why = ""
 
     def _refuse(self, status: int, code: str, message: str) -> Response:
         self.counts["refused"] += 1
@@ -114,6 +136,8 @@ class SurveyWebhook:
             return self._refuse(status, "bad_survey", clean(err, 300))
         if not responses:
             return JSONResponse({"stored": 0, "ignored": "not a completed response"})
+        if self.store is None:
+            await self._try_reopen()
         if self.store is None:
             return self._refuse(503, "store_unavailable", clean(
                 self.why or "the collector has no store", 200))
