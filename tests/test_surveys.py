@@ -243,3 +243,17 @@ def test_surveys_config_says_what_is_wrong() -> None:
                       ({"vip_csat_max": 9}, "vip_csat_max")]:
         with pytest.raises(ConfigError, match=said):
             parse_config({"surveys": bad})
+
+
+def test_a_qualtrics_csv_export_is_dated_by_its_recorded_date_column() -> None:
+    """Qualtrics writes "RecordedDate" (no space, no underscore): the response counts on
+    the day it was recorded, not the day of the import."""
+    from zoneinfo import ZoneInfo
+
+    imported = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    for header in ("ResponseId,CSAT,RecordedDate", "Response ID,CSAT,Recorded Date",
+                   "\ufeffresponse_id,csat,recorded_date"):
+        got, rejected = parse_csv(f"{header}\nR_1,4,2026-03-02T11:05:00Z\n",
+                                  ZoneInfo("UTC"), imported, SurveyTool.QUALTRICS)
+        assert rejected == [] and [r.response_id for r in got] == ["R_1"], header
+        assert got[0].answered_at == datetime(2026, 3, 2, 11, 5, tzinfo=UTC), header

@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from supervisor_tui.domain.model import EARLIEST, Tier
+from supervisor_tui.domain.schedule import header_key
 from supervisor_tui.domain.surveys import (
     CSAT_MAX,
     CSAT_MIN,
@@ -346,10 +347,12 @@ def parse_csv(text: str, zone: tzinfo, now: datetime, tool: SurveyTool = SurveyT
         header = next(reader)
     except StopIteration:
         raise SurveyError("the file is empty") from None
-    names = [h.strip().lstrip("\ufeff").lower().replace(" ", "_") for h in header]
+    # Headers as the schedule and forecast imports read them: letters and digits only,
+    # so Qualtrics' "RecordedDate", "Recorded Date" and "recorded_date" are one name.
+    names = [header_key(h) for h in header]
     column: dict[str, int] = {}
     for field, aliases in CSV_ALIASES.items():
-        for alias in aliases:
+        for alias in map(header_key, aliases):
             if alias in names:
                 column[field] = names.index(alias)
                 break
