@@ -1,0 +1,70 @@
+"""Rolling windows keep each queue's counters only where they changed (issue #12 of this
+tracker: memory): a wall running for hours holds a bounded amount, and the figures are
+the same as subtracting whole samples."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from supervisor_tui.domain.model import QueueStats, Snapshot
+from supervisor_tui.domain.rolling import RollingWindows
+
+DAY = datetime(2026, 12, 7, tzinfo=UTC)
+
+
+def stats(qid: str, offered: int, handle_s: float = 0.0) -> QueueStats:
+    return QueueStats(queue_id=qid, window_start=DAY, offered=offered, answered=offered,
+                      answered_within_threshold=offered, handled=offered, handle_s=handle_s)
+
+
+def snap(at: datetime, day: dict[str, QueueStats]) -> Snapshot:
+    return Snapshot(taken_at=at, interval_start=at.replace(minute=0, second=0),
+                    day_start=DAY, day_stats=day)
+
+
+def test_a_busy_and_a_quiet_queue_over_three_hours() -> None:
+    rolling = RollingWindows((15, 60), every_s=15.0)
+    quiet = {f"q{i}": stats(f"q{i}", 3) for i in range(200)}  # the same objects all along
+    offered = 0
+    history: list[tuple[datetime, int]] = []
+    t = DAY + timedelta(hours=1)
+    last = snap(t, quiet)
+    for _ in range(3 * 3600 // 5):  # a poll every 5 s for three hours
+        t += timedelta(seconds=5)
+        offered += 1  # one contact every poll on the busy queue
+        last = snap(t, {**quiet, "busy": stats("busy", offered, handle_s=offered * 30.5)})
+        rolling.observe(last)
+        history.append((t, offered))
+    for minutes in (15, 60):
+        view = rolling.view(minutes, last)
+        assert view.complete
+        then = max(n for at, n in history if at <= view.start)
+        busy = view.stats("busy")
+        assert busy is not None
+        assert (busy.offered, busy.handled) == (offered - then, offered - then)
+        assert isinstance(busy.offered, int)
+        assert busy.handle_s == offered * 30.5 - then * 30.5
+        assert view.stats("q7") == QueueStats(queue_id="q7", window_start=view.start)
+        # The headline total reads the same counters as the rows.
+        total = view.total(["busy", *quiet])
+        assert total is not None and total.offered == busy.offered
+    # Kept: one record per quiet queue, and the busy queue's last hour (one per sample).
+    assert rolling.held() <= 200 + 60 * 60 // 15 + 2
+
+
+def test_a_queue_gone_and_back_counts_from_its_return() -> None:
+    rolling = RollingWindows((15,), every_s=15.0)
+    t = DAY + timedelta(hours=2)
+    a = stats("a", 5)
+    rolling.observe(snap(t, {"a": a, "b": stats("b", 10)}))
+    t += timedelta(minutes=1)
+    rolling.observe(snap(t, {"a": a}))  # b leaves the feed
+    t += timedelta(minutes=1)
+    rolling.observe(snap(t, {"a": a, "b": stats("b", 12)}))  # and is back
+    view = rolling.view(1, snap(t, {"a": a, "b": stats("b", 12)}))
+    b = view.stats("b")
+    assert b is not None and b.offered == 12  # absent a minute ago: nothing to subtract
+    later = rolling.view(15, snap(t, {"a": a, "b": stats("b", 12)}))
+    assert later.start == DAY + timedelta(hours=2)  # the first sample (all it has seen)
+    b = later.stats("b")
+    assert b is not None and b.offered == 2
