@@ -213,3 +213,31 @@ def test_a_full_refetch_of_equal_agents_keeps_only_the_new_objects() -> None:
     assert book.take_changed() == []  # equal: no figures to write
     assert [book.agent(f"{a.source}:{a.id}") for a in first] == list(again)
     assert all(book.agent(f"{a.source}:{a.id}") is a for a in again)
+
+
+def test_the_state_history_keeps_the_last_twenty_changes_with_reasons_and_times() -> None:
+    from zoneinfo import ZoneInfo
+
+    from supervisor_tui.domain.agent_day import HISTORY_KEPT
+
+    book = AgentDayBook()
+    polls: list[tuple[float, list[Agent]]] = []
+    for n in range(30):  # on a contact, then on a break, 15 times; times to the µs
+        since = n * 60 + 0.000123
+        if n % 2:
+            polls.append((since + 1, [agent(K.AWAY, since, reason=f"break {n}")]))
+        else:
+            polls.append((since + 1, [agent(K.ON_CONTACT, since, f"c{n}")]))
+    run(book, polls)
+    history = book.days["simulator:a1"].history
+    assert len(history) == HISTORY_KEPT == 20
+    assert [c.kind for c in history[:2]] == [K.ON_CONTACT, K.AWAY]
+    assert [c.reason for c in history[-3:]] == ["break 27", None, "break 29"]
+    assert history[0].since == at(10 * 60 + 0.000123)
+    assert history[-1].since == at(29 * 60 + 0.000123)
+    # A source in another zone: the same instants (equal, whatever the zone).
+    book = AgentDayBook()
+    oslo = at(0).astimezone(ZoneInfo("Europe/Oslo"))
+    one = Agent(id="a1", name="Ann", state=AgentState(kind=K.AVAILABLE, since=oslo))
+    book.observe([one], at(5), DAY)
+    assert book.days["simulator:a1"].history[0].since == oslo

@@ -23,15 +23,25 @@ so an unchanged agent costs one identity check.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from itertools import compress
 from operator import is_not
 
 from supervisor_tui.domain.model import Agent, AgentStateKind
 
 HISTORY_KEPT = 20  # state changes remembered per agent, newest last
+
+# A remembered change packed in one int: microseconds since the epoch x 8 + the kind.
+# As objects (a StateChange and its datetime, ~100 B), 20 changes of 50,000 agents held
+# ~100 MiB once every agent had changed 20 times (about an hour); packed, ~16 MiB.
+_KINDS = tuple(AgentStateKind)
+_KIND_CODE = {kind: code for code, kind in enumerate(_KINDS)}
+assert len(_KINDS) <= 8
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
 
 
 def agent_key(agent: Agent) -> str:
@@ -57,9 +67,10 @@ class AgentDay:
     handled: int = 0
     handle_s: float = 0.0
     seconds_in: dict[AgentStateKind, float] = field(default_factory=dict)
-    # The last HISTORY_KEPT changes, oldest first (a list: a deque's first block is 64
-    # slots, ~0.5 kB an agent, 25 MiB at 50,000 agents).
-    history: list[StateChange] = field(default_factory=list)
+    # The last HISTORY_KEPT changes, oldest first, packed (see _KINDS); their away
+    # reasons beside them once the agent has had one (None until then).
+    packed: array[int] = field(default_factory=lambda: array("q"), repr=False)
+    reasons: list[str | None] | None = field(default=None, repr=False)
     covered_until: datetime | None = None
     # The state being timed: its kind, and since when it counts (clipped).
     current: AgentStateKind | None = None
@@ -67,6 +78,19 @@ class AgentDay:
     # The contact being worked: its id and when its handling began (None: not timed).
     work_contact: str | None = None
     work_began: datetime | None = None
+
+    @property
+    def history(self) -> list[StateChange]:
+        """The remembered state changes, oldest first."""
+        return [self._change(i) for i in range(len(self.packed))]
+
+    def last_change(self) -> StateChange | None:
+        return self._change(-1) if self.packed else None
+
+    def _change(self, i: int) -> StateChange:
+        value = self.packed[i]
+        return StateChange(_KINDS[value & 7], None if self.reasons is None else self.reasons[i],
+                           _EPOCH + (value >> 3) * _MICRO)
 
     @property
     def aht_s(self) -> float | None:
@@ -253,7 +277,7 @@ class AgentDayBook:
             start = max(start, day.covered_until)
         day.current = state.kind
         day.counted_from = min(start, now)
-        _remember(day, StateChange(state.kind, state.reason, state.since))
+        _remember(day, state.kind, state.reason, state.since)
         ident = _contact_ident(agent)
         if state.kind is AgentStateKind.ON_CONTACT and ident is not None:
             day.work_contact, day.work_began = ident, state.since
@@ -272,13 +296,13 @@ class AgentDayBook:
         state = agent.state
         # A source's clock may run behind ours or repeat a time: never count backwards.
         boundary = min(max(state.since, day.counted_from or state.since), now)
-        last = day.history[-1] if day.history else None
+        last = day.last_change()
         if last is None or state.kind != last.kind or state.since != last.since or \
                 state.reason != last.reason:
             self._close_state(day, boundary)
             day.current = state.kind
             day.counted_from = max(boundary, day_start)
-            _remember(day, StateChange(state.kind, state.reason, state.since))
+            _remember(day, state.kind, state.reason, state.since)
         ident = _contact_ident(agent)
         if state.kind is AgentStateKind.ON_CONTACT:
             continuing = ident == day.work_contact
@@ -296,11 +320,19 @@ class AgentDayBook:
             day.work_contact, day.work_began = ident, state.since
 
 
-def _remember(day: AgentDay, change: StateChange) -> None:
-    history = day.history
-    history.append(change)
-    if len(history) > HISTORY_KEPT:
-        del history[0]
+def _remember(day: AgentDay, kind: AgentStateKind, reason: str | None,
+              since: datetime) -> None:
+    packed = day.packed
+    packed.append((since - _EPOCH) // _MICRO * 8 + _KIND_CODE[kind])
+    reasons = day.reasons
+    if reason is not None and reasons is None:
+        reasons = day.reasons = [None] * (len(packed) - 1)
+    if reasons is not None:
+        reasons.append(reason)
+    if len(packed) > HISTORY_KEPT:
+        del packed[0]
+        if reasons is not None:
+            del reasons[0]
 
 
 def _contact_ident(agent: Agent) -> str | None:
