@@ -257,3 +257,51 @@ def test_a_qualtrics_csv_export_is_dated_by_its_recorded_date_column() -> None:
                                   ZoneInfo("UTC"), imported, SurveyTool.QUALTRICS)
         assert rejected == [] and [r.response_id for r in got] == ["R_1"], header
         assert got[0].answered_at == datetime(2026, 3, 2, 11, 5, tzinfo=UTC), header
+
+
+def test_the_contact_log_counts_each_contact_once_across_polls() -> None:
+    """A contact seen waiting, then connected (a new object each time), then gone, is one
+    contact; the customer's next contact an hour later is a repeat; an abandoned
+    contact counts once however often the day's abandoned list changes."""
+    from supervisor_tui.domain.model import (
+        AbandonedContact,
+        Channel,
+        Contact,
+        ContactState,
+        Snapshot,
+    )
+    from supervisor_tui.domain.surveys import ContactLog
+
+    day = datetime(2026, 12, 7, tzinfo=UTC)
+    t = day + timedelta(hours=9)
+
+    def contact(cid: str, customer: str, entered: datetime,
+                state: ContactState = ContactState.WAITING) -> Contact:
+        return Contact(id=cid, queue_id="q1", channel=Channel.VOICE, entered_at=entered,
+                       customer=customer, state=state)
+
+    def gone(aid: str, customer: str, at: datetime) -> AbandonedContact:
+        return AbandonedContact(id=aid, queue_id="q1", channel=Channel.VOICE,
+                                customer=customer, waited_s=30, abandoned_at=at)
+
+    def snap(at: datetime, contacts: list[Contact],
+             abandoned: list[AbandonedContact]) -> Snapshot:
+        return Snapshot(taken_at=at, interval_start=at, day_start=day,
+                        contacts=tuple(contacts), abandoned=tuple(abandoned))
+
+    log = ContactLog()
+    b = gone("x1", "Bo", t - timedelta(minutes=5))
+    log.observe(snap(t, [contact("c1", "Ann", t)], [b]))
+    log.observe(snap(t + timedelta(seconds=20),
+                     [contact("c1", "Ann", t, ContactState.CONNECTED)], [b]))
+    log.observe(snap(t + timedelta(minutes=10), [], [b, gone("x2", "Cy", t)]))
+    log.observe(snap(t + timedelta(hours=1), [contact("c9", "Ann", t + timedelta(hours=1))],
+                     [b, gone("x2", "Cy", t)]))
+    got = log.fcr(timedelta(hours=24), t + timedelta(hours=1))
+    assert got.contacts == 4  # c1, c9 (Ann), x1 (Bo), x2 (Cy)
+    assert (got.first, got.repeated, got.open) == (3, 1, 2)  # Ann repeated; Bo, Cy open
+    assert got == fcr([SeenContact("Ann", t, "q1"),
+                       SeenContact("Ann", t + timedelta(hours=1), "q1"),
+                       SeenContact("Bo", b.abandoned_at - timedelta(seconds=30), "q1"),
+                       SeenContact("Cy", t - timedelta(seconds=30), "q1")],
+                      timedelta(hours=24), t + timedelta(hours=1))
