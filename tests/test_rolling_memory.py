@@ -48,8 +48,9 @@ def test_a_busy_and_a_quiet_queue_over_three_hours() -> None:
         # The headline total reads the same counters as the rows.
         total = view.total(["busy", *quiet])
         assert total is not None and total.offered == busy.offered
-    # Kept: one record per quiet queue, and the busy queue's last hour (one per sample).
-    assert rolling.held() <= 200 + 60 * 60 // 15 + 2
+    # Kept: one record per quiet queue, and the busy queue's last hour (one per sample,
+    # 241 samples cover 60 min + 15 s, and one older: trimmed as a sample is recorded).
+    assert rolling.held() <= 200 + 60 * 60 // 15 + 3, rolling.held()
 
 
 def test_a_queue_gone_and_back_counts_from_its_return() -> None:
@@ -68,3 +69,17 @@ def test_a_queue_gone_and_back_counts_from_its_return() -> None:
     assert later.start == DAY + timedelta(hours=2)  # the first sample (all it has seen)
     b = later.stats("b")
     assert b is not None and b.offered == 2
+
+
+def test_a_queue_removed_for_good_is_forgotten_after_the_longest_window() -> None:
+    rolling = RollingWindows((15, 60), every_s=15.0)
+    t = DAY + timedelta(hours=2)
+    a = stats("a", 5)
+    rolling.observe(snap(t, {"a": a, "b": stats("b", 10)}))
+    assert rolling.held() == 2
+    for _ in range(4 * 70):  # b is gone: 70 minutes of samples without it
+        t += timedelta(seconds=15)
+        rolling.observe(snap(t, {"a": a}))
+    assert rolling.held() == 1  # a's one record; b's history is dropped
+    assert rolling.view(60, snap(t, {"a": a})).stats("b") == QueueStats(
+        queue_id="b", window_start=t - timedelta(minutes=60))

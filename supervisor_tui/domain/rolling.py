@@ -231,6 +231,7 @@ class RollingWindows:
         # the object last recorded per key: an unchanged queue is the same object (the
         # simulator and the http source keep it), so a sample reads only the changed
         self._recorded: dict[str, QueueStats] = {}
+        self._gone: dict[str, int] = {}  # keys absent since that sample
         # The last counters seen of the day before the current one (bridges midnight):
         # (that day's start, its counters, when they were seen).
         self._prev_day: tuple[datetime, Mapping[str, QueueStats], datetime] | None = None
@@ -256,7 +257,7 @@ class RollingWindows:
             self._samples.popleft()
             self._at.pop(0)
             dropped = True
-        if dropped:
+        if dropped and self._gone:
             self._forget(self._samples[0].seq)
 
     def held(self) -> int:
@@ -264,8 +265,11 @@ class RollingWindows:
         return sum(len(h.seq) for h in self._histories.values())
 
     def _record(self, day: Mapping[str, QueueStats]) -> None:
-        """Sample ``day``: the counters of each key that changed since its last record."""
+        """Sample ``day``: the counters of each key that changed since its last record.
+        Only those keys' histories are trimmed: an unchanged key holds one record, so
+        the cost of a sample follows change, not the number of queues."""
         seq, recorded, histories = self._seq, self._recorded, self._histories
+        oldest = self._samples[0].seq if self._samples else seq
         for key, stats in day.items():
             if recorded.get(key) is stats:
                 continue
@@ -274,25 +278,29 @@ class RollingWindows:
             history = histories.get(key)
             if history is None:
                 history = histories[key] = _History()
+                self._gone.pop(key, None)
             elif history.values[-_N:] == values:  # rebuilt with the same counters
                 continue
+            else:
+                self._gone.pop(key, None)
+                history.trim(oldest)
             history.seq.append(seq)
             history.values.extend(values)
         if len(recorded) > len(day):  # every key of day is recorded: some have gone
             for key in [k for k in recorded if k not in day]:
                 del recorded[key]
                 history = histories[key]
+                history.trim(oldest)
                 history.seq.append(seq)
                 history.values.extend(_GONE)
+                self._gone[key] = seq
 
     def _forget(self, oldest: int) -> None:
-        """Drop the values no kept sample reads, and keys gone before all of them."""
-        histories = self._histories
-        for key in list(histories):
-            history = histories[key]
-            history.trim(oldest)
-            if key not in self._recorded and history.at(oldest) is None:
-                del histories[key]
+        """Drop the keys gone before every kept sample."""
+        for key, seq in list(self._gone.items()):
+            if seq <= oldest:
+                del self._gone[key]
+                del self._histories[key]
 
     def view(self, minutes: int, snapshot: Snapshot) -> RollingView:
         """The last ``minutes`` as of ``snapshot`` (observed or not)."""
