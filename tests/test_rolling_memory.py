@@ -83,3 +83,17 @@ def test_a_queue_removed_for_good_is_forgotten_after_the_longest_window() -> Non
     assert rolling.held() == 1  # a's one record; b's history is dropped
     assert rolling.view(60, snap(t, {"a": a})).stats("b") == QueueStats(
         queue_id="b", window_start=t - timedelta(minutes=60))
+
+
+def test_a_count_too_large_for_a_double_is_not_kept_and_nothing_breaks() -> None:
+    rolling = RollingWindows((15,), every_s=15.0)
+    t = DAY + timedelta(hours=3)
+    huge = QueueStats.model_construct(queue_id="q", window_start=DAY, offered=10**400)
+    rolling.observe(snap(t, {"q": huge, "ok": stats("ok", 4)}))
+    t += timedelta(minutes=15)
+    later = {"q": stats("q", 9), "ok": stats("ok", 6)}
+    rolling.observe(snap(t, later))
+    view = rolling.view(15, snap(t, later))
+    ok, q = view.stats("ok"), view.stats("q")
+    assert ok is not None and ok.offered == 2
+    assert q is not None and q.offered == 9  # nothing known to subtract: today so far

@@ -274,7 +274,10 @@ class RollingWindows:
             if recorded.get(key) is stats:
                 continue
             recorded[key] = stats
-            values = array("d", _GET(stats))
+            try:
+                values = array("d", _GET(stats))
+            except OverflowError:  # a count no double holds (garbage): not known then
+                values = _GONE
             history = histories.get(key)
             if history is None:
                 history = histories[key] = _History()
