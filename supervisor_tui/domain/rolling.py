@@ -108,22 +108,26 @@ class _SampleDay(Mapping[str, QueueStats]):
         return sum(1 for _ in self)
 
 
-def _minus(now: QueueStats, then: QueueStats | None, queue_id: str,
-           start: datetime, plus: QueueStats | None = None) -> QueueStats | None:
+_Counters = Sequence[float]  # a QueueStats' counters in _COUNTERS order
+
+
+def _minus(now: _Counters, then: _Counters | None, queue_id: str,
+           start: datetime, plus: _Counters | None = None) -> QueueStats | None:
     """``now - then (+ plus)``, or None when that cannot be a window (counters reset)."""
     values: dict[str, float] = {}
-    for name in _COUNTERS:
-        v = getattr(now, name)
+    for i, name in enumerate(_COUNTERS):
+        v = now[i]
         if then is not None:
-            v -= getattr(then, name)
+            v -= then[i]
         if plus is not None:
-            v += getattr(plus, name)
+            v += plus[i]
         if v < 0:
-            if v > -1e-6 and name not in _INTS:  # float rounding of a sum of seconds
+            if v > -1e-6 and i not in _INT_AT:  # float rounding of a sum of seconds
                 v = 0.0
             else:
                 return None
-        values[name] = v
+        # (a sample's counts are kept as doubles: whole again here)
+        values[name] = round(v) if i in _INT_AT else v
     stats = _construct(queue_id, start, values)
     return None if implausible(stats) else stats
 
@@ -193,8 +197,14 @@ class RollingView:
             return self._cache[queue_id]
         except KeyError:
             pass
-        now = self._now.get(queue_id)
-        then = self._then.get(queue_id)
+        now_stats = self._now.get(queue_id)
+        now = None if now_stats is None else _GET(now_stats)
+        # a sample's counters straight from its arrays (no QueueStats made for them)
+        if isinstance(self._then, _SampleDay):
+            then = self._then.counters(queue_id)
+        else:
+            then_stats = self._then.get(queue_id)
+            then = None if then_stats is None else _GET(then_stats)
         result: QueueStats | None
         if self._bridge is None:
             if now is None:
@@ -204,7 +214,7 @@ class RollingView:
         else:
             # then is yesterday's: (yesterday's last - then) + today's so far.
             last = self._bridge.get(queue_id)
-            base = last if last is not None else then
+            base = _GET(last) if last is not None else then
             if base is None:
                 result = _minus(now, None, queue_id, self.start) if now else None
             else:
