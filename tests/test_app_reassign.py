@@ -42,6 +42,13 @@ async def open_busiest_voice_queue(pilot) -> str:  # type: ignore[no-untyped-def
     grid.move_to_key(busiest.queue.id)
     await pilot.press("enter")
     await wait_for(pilot, lambda: "Waiting, oldest first" in screen_text(app))
+    # The simulator runs live and its agents answer the oldest (and VIPs) first: the
+    # newest standard contact is the one that stays waiting while a test acts on it.
+    waiting = app.screen.query_one("#waiting", Grid)
+    await wait_for(pilot, lambda: len(waiting.rows) > 0)
+    standard = [c for c in waiting.rows if c.tier == "standard"]
+    if standard:
+        waiting.move_to_key(standard[-1].id)
     return busiest.queue.id
 
 
@@ -137,9 +144,14 @@ async def test_every_attempt_lands_in_the_audit_log() -> None:
         targets = app.screen.query_one("#targets", Grid)
         await wait_for(pilot, lambda: len(targets.rows) > 0)
         await pilot.press("y")
-        await wait_for(pilot, lambda: "1 of 1 moved" in screen_text(app))
+        await wait_for(pilot, lambda: "of 1 moved" in screen_text(app))
+        # The simulator runs live: now and then an agent answers the contact between the
+        # key press and the move (the modal then says so). Either way, both the
+        # permission and the outcome are in the log.
+        moved = "1 of 1 moved" in screen_text(app)
+        assert moved or "is no longer waiting" in screen_text(app)
         records = app.audit.records()
-        assert [r["outcome"] for r in records] == ["allowed", "done"]
+        assert [r["outcome"] for r in records] == ["allowed", "done" if moved else "failed"]
         assert records[-1]["user"] == "sam" and records[-1]["action"] == "reassign_contact"
         assert app.audit.verify().ok
 
