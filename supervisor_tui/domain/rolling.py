@@ -9,8 +9,8 @@ gap.
 
 A sample is taken every ``every_s`` seconds of source time. Each queue's counters are
 kept in compact arrays, and only at the samples where they changed: a 60-minute window
-at 5,000 queues kept 240 dictionaries of ``QueueStats`` objects, which grew the console by
-~0.5 MiB a second for its first hour (about 800 MiB at 50,000 agents, gold/VIP included).
+at 5,000 queues kept 240 dictionaries of ``QueueStats`` objects, which grew a 50,000-agent
+console by ~550 MiB through its first hour (gold/VIP included; bench_console_hour.py).
 Now it costs about 100 bytes per queue that changed between two samples.
 A window's counters are computed only for the rows someone looks at. A window's true
 start is the sample it subtracts, which is never more than ``every_s`` off the nominal
@@ -24,14 +24,13 @@ import bisect
 import operator
 from array import array
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from supervisor_tui.domain.model import QueueStats, Snapshot, implausible
 
-_EMPTY: Mapping[str, QueueStats] = {}
 # Additive counters, in model order; queue_id and window_start are not counters.
 _COUNTERS = tuple(n for n in QueueStats.model_fields if n not in ("queue_id", "window_start"))
 _GET = operator.attrgetter(*_COUNTERS)
@@ -82,33 +81,27 @@ class _History:
             del self.values[:i * _N]
 
 
-class _SampleDay(Mapping[str, QueueStats]):
-    """The day's counters as they were at one sample, read from the histories."""
-
-    def __init__(self, histories: Mapping[str, _History], seq: int, day_start: datetime,
-                 ) -> None:
-        self._histories, self._seq, self._day_start = histories, seq, day_start
-
-    def counters(self, key: str) -> Sequence[float] | None:
-        history = self._histories.get(key)
-        return None if history is None else history.at(self._seq)
-
-    def __getitem__(self, key: str) -> QueueStats:
-        values = self.counters(key)
-        if values is None:
-            raise KeyError(key)
-        return _construct(key, self._day_start, {
-            name: int(v) if i in _INT_AT else v
-            for i, (name, v) in enumerate(zip(_COUNTERS, values, strict=True))})
-
-    def __iter__(self) -> Iterator[str]:
-        return (k for k in self._histories if self.counters(k) is not None)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
 _Counters = Sequence[float]  # a QueueStats' counters in _COUNTERS order
+#: the counters of a queue id at some moment (None: not known then)
+_Reader = Callable[[str], _Counters | None]
+
+
+def _read_day(day: Mapping[str, QueueStats]) -> _Reader:
+    def read(queue_id: str) -> _Counters | None:
+        stats = day.get(queue_id)
+        return None if stats is None else _GET(stats)
+    return read
+
+
+def _read_sample(histories: Mapping[str, _History], seq: int) -> _Reader:
+    """A sample's counters straight from the arrays (no QueueStats made for them)."""
+    def read(queue_id: str) -> _Counters | None:
+        history = histories.get(queue_id)
+        return None if history is None else history.at(seq)
+    return read
+
+
+_NOTHING: _Reader = _read_day({})
 
 
 def _minus(now: _Counters, then: _Counters | None, queue_id: str,
@@ -141,7 +134,7 @@ class RollingView:
     start: datetime
     end: datetime
     _now: Mapping[str, QueueStats]
-    _then: Mapping[str, QueueStats]  # subtracted (same day as _now, or the day before)
+    _then: _Reader  # subtracted (same day as _now, or the day before)
     _bridge: Mapping[str, QueueStats] | None  # the previous day's last counters
     # Across midnight: from the last poll of the day before to midnight nobody saw the
     # counters (at most ``every_s``); contacts that left then are not in the window.
@@ -162,23 +155,18 @@ class RollingView:
         totals at 1,000 queues); None if they cannot be a window."""
         acc = [0.0] * len(_COUNTERS)
 
-        def add(stats: QueueStats | None, sign: int) -> None:
-            if stats is not None:
-                for i, v in enumerate(_GET(stats)):
+        def add(values: _Counters | None, sign: int) -> None:
+            if values is not None:
+                for i, v in enumerate(values):
                     acc[i] += sign * v
 
-        now, then, bridge = self._now.get, self._then.get, self._bridge
-        # a sample's counters straight from its arrays (no QueueStats made per queue)
-        counters = self._then.counters if isinstance(self._then, _SampleDay) else None
+        now, then = _read_day(self._now), self._then
+        bridge = None if self._bridge is None else _read_day(self._bridge)
         for q in queue_ids:
             add(now(q), 1)
-            if counters is None:
-                add(then(q), -1)
-            elif (sampled := counters(q)) is not None:
-                for i, v in enumerate(sampled):
-                    acc[i] -= v
+            add(then(q), -1)
             if bridge is not None:
-                add(bridge.get(q), 1)
+                add(bridge(q), 1)
         values: dict[str, float] = {}
         for name, v in zip(_COUNTERS, acc, strict=True):
             if v < 0:
@@ -199,12 +187,7 @@ class RollingView:
             pass
         now_stats = self._now.get(queue_id)
         now = None if now_stats is None else _GET(now_stats)
-        # a sample's counters straight from its arrays (no QueueStats made for them)
-        if isinstance(self._then, _SampleDay):
-            then = self._then.counters(queue_id)
-        else:
-            then_stats = self._then.get(queue_id)
-            then = None if then_stats is None else _GET(then_stats)
+        then = self._then(queue_id)
         result: QueueStats | None
         if self._bridge is None:
             if now is None:
@@ -325,10 +308,11 @@ class RollingWindows:
         if snapshot.day_start >= nominal and (sample is None or sample.day_start == today
                                               or sample.at >= today):
             # The day began inside the window and nothing older is known: the day so far.
-            return RollingView(minutes, today, end, snapshot.day_stats, _EMPTY, None)
+            return RollingView(minutes, today, end, snapshot.day_stats, _NOTHING, None)
         if sample is None or sample.at >= end:
-            return RollingView(minutes, end, end, snapshot.day_stats, snapshot.day_stats, None)
-        then = _SampleDay(self._histories, sample.seq, sample.day_start)
+            return RollingView(minutes, end, end, snapshot.day_stats,
+                               _read_day(snapshot.day_stats), None)
+        then = _read_sample(self._histories, sample.seq)
         if sample.day_start == today:
             return RollingView(minutes, sample.at, end, snapshot.day_stats, then, None)
         prev = self._prev_day
@@ -336,4 +320,4 @@ class RollingWindows:
             return RollingView(minutes, sample.at, end, snapshot.day_stats, then, prev[1],
                                gap=(prev[2], today))
         # Sample from an older day and no close look at its end: only today is known.
-        return RollingView(minutes, today, end, snapshot.day_stats, _EMPTY, None)
+        return RollingView(minutes, today, end, snapshot.day_stats, _NOTHING, None)
