@@ -162,6 +162,33 @@ def test_board_with_the_metrics_memo_equals_one_worked_out_afresh(
     assert flagged_strips > POLLS // 2
 
 
+def test_tile_sums_reread_only_rows_whose_queue_is_a_new_object(
+        churn: list[Snapshot]) -> None:
+    """A source that sends a queue again makes a new Queue (an equal one, or one with a
+    new target): the tiles' sums read that row again, not every row, and still equal
+    sums worked out afresh."""
+    memo, rng = MetricsMemo(), random.Random(7)
+    previous: Snapshot | None = None
+    queues = churn[0].queues
+    for step, snap in enumerate(churn[:60]):
+        renewed = set(rng.sample(range(len(queues)), 3))
+        queues = tuple(q.model_copy(update={"sl_target": rng.choice((0.7, 0.8, 0.9))})
+                       if i in renewed else q for i, q in enumerate(queues))
+        snap = snap.model_copy(update={"queues": queues})
+        before = memo.sums[(INTERVAL, None)].reads if previous is not None else 0
+        board = build_board(snap, memo=memo)
+        fresh = build_board(snap)
+        for key in (INTERVAL, DAY):
+            assert board.target(key) == fresh.target(key), f"poll {step}"
+            assert board.totals(key) == fresh.totals(key), f"poll {step}"
+        if previous is not None:
+            moved = {q for q, st in snap.interval_stats.items()
+                     if st is not previous.interval_stats.get(q)}
+            moved |= {queues[i].id for i in renewed}
+            assert memo.sums[(INTERVAL, None)].reads - before == len(moved), f"poll {step}"
+        previous = snap
+
+
 def test_agent_days_follow_changes_only_and_equal_a_book_fed_fresh_objects(
         churn: list[Snapshot]) -> None:
     incremental, full = AgentDayBook(), AgentDayBook()

@@ -294,6 +294,24 @@ def test_a_full_snapshot_fetched_again_keeps_the_objects_of_unchanged_records() 
         "abandoned": snap.abandoned})
 
 
+def test_a_queue_sent_again_for_its_counters_keeps_its_objects() -> None:
+    """Every move of a queue's counters sends the queue again (~200 a second at 5,000
+    queues): the console keeps its own Queue and unchanged counters, so its books
+    (the tiles' sums, the index) see only what moved; a new target is a new Queue."""
+    old = to_snapshot(parse_snapshot(wire()), "remote")
+    base = Centre.of(old)
+    after = apply_delta(base, delta_between(old, moved_on(old)), "remote")
+    queue, interval, day, _ = after.queues["sales"]
+    assert queue is base.queues["sales"][0] and day is base.queues["sales"][2]
+    assert interval.offered == 41 and interval is not base.queues["sales"][1]
+    retargeted = old.model_copy(update={"queues": tuple(
+        q.model_copy(update={"sl_target": 0.9}) if q.id == "sales" else q
+        for q in old.queues)})
+    moved = apply_delta(base, delta_between(old, retargeted), "remote")
+    assert moved.queues["sales"][0].sl_target == 0.9
+    assert moved.queues["sales"][1] is base.queues["sales"][1]
+
+
 def test_applying_renames_only_the_new_records() -> None:
     old = to_snapshot(parse_snapshot(wire()), "remote")
     delta = delta_between(old, moved_on(old))

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
 from itertools import compress, islice
-from operator import attrgetter, is_, is_not
+from operator import attrgetter, is_not, or_
 
 from supervisor_tui.domain import erlang, metrics
 from supervisor_tui.domain.index import SnapshotIndex, build_index
@@ -179,6 +179,7 @@ _get_ints = attrgetter(*_INT_COUNTERS)
 
 _INTERVAL_STATS, _DAY_STATS = attrgetter("interval_stats"), attrgetter("day_stats")
 _QUEUE = attrgetter("queue")
+_ID = attrgetter("id")
 
 
 def _weight(row: QueueRow, stats: QueueStats, formula: SLFormula) -> tuple[int, float]:
@@ -196,6 +197,7 @@ class GroupSums:
 
     def __init__(self) -> None:
         self._queues: list[Queue] = []
+        self._ids: list[str] = []
         self._stats: list[QueueStats] = []
         self._ints: list[int] = [0] * len(_INT_COUNTERS)
         self._floats: dict[str, list[float]] = {}
@@ -210,9 +212,10 @@ class GroupSums:
         """(counter totals, Σ sample, Σ target × sample, Σ target) of ``rows``."""
         stats = list(map(_INTERVAL_STATS if interval else _DAY_STATS, rows))
         queues = list(map(_QUEUE, rows))
-        if (formula != self._formula or len(queues) != len(self._queues)
-                or not all(map(is_, queues, self._queues))):
-            self._formula, self._queues = formula, queues
+        before = self._queues
+        if (formula != self._formula or len(queues) != len(before)
+                or list(map(_ID, queues)) != self._ids):
+            self._formula, self._queues, self._ids = formula, queues, list(map(_ID, queues))
             self._stats = []
             self._ints = [0] * len(_INT_COUNTERS)
             self._floats = {n: [0.0] * len(rows) for n in _FLOAT_COUNTERS}
@@ -220,8 +223,11 @@ class GroupSums:
             changed: Sequence[int] = range(len(rows))
             old: Sequence[QueueStats | None] = [None] * len(rows)
         else:
-            changed = list(compress(range(len(rows)), map(is_not, stats, self._stats)))
-            old = self._stats
+            # A row is read again when its counters or its queue (the target) are a
+            # new object; the same queues in the same order otherwise.
+            changed = list(compress(range(len(rows)), map(
+                or_, map(is_not, stats, self._stats), map(is_not, queues, before))))
+            old, self._queues = self._stats, queues
         ints, floats, ns, tws = self._ints, self._floats, self._n, self._tw
         self.reads += len(changed)
         for i in changed:
