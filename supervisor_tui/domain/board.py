@@ -212,8 +212,8 @@ class GroupSums:
         """(counter totals, Σ sample, Σ target × sample, Σ target) of ``rows``."""
         stats = list(map(_INTERVAL_STATS if interval else _DAY_STATS, rows))
         queues = list(map(_QUEUE, rows))
-        before = self._queues
-        if (formula != self._formula or len(queues) != len(before)
+        held = self._queues
+        if (formula != self._formula or len(queues) != len(held)
                 or list(map(_ID, queues)) != self._ids):
             self._formula, self._queues, self._ids = formula, queues, list(map(_ID, queues))
             self._stats = []
@@ -226,7 +226,7 @@ class GroupSums:
             # A row is read again when its counters or its queue (the target) are a
             # new object; the same queues in the same order otherwise.
             changed = list(compress(range(len(rows)), map(
-                or_, map(is_not, stats, self._stats), map(is_not, queues, before))))
+                or_, map(is_not, stats, self._stats), map(is_not, queues, held))))
             old, self._queues = self._stats, queues
         ints, floats, ns, tws = self._ints, self._floats, self._n, self._tw
         self.reads += len(changed)
