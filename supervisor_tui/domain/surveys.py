@@ -292,9 +292,23 @@ class ContactLog:
             if window is not None:
                 self._count((at,), window, 1)
             return
+        both = array("q", (old,)) if isinstance(old, int) else old
+        if window is not None and at >= both[-1]:
+            # The usual case, the customer's newest contact: only the one before it
+            # can change (a first contact that now has its repeat), not the whole day.
+            prev = both[-1]
+            if at - prev > window:
+                self._first += 1
+                insort(self._unrepeated, at)
+            elif len(both) == 1 or prev - both[-2] > window:
+                self._repeated += 1
+                kept = self._unrepeated
+                del kept[bisect_left(kept, prev)]
+            both.append(at)
+            times[customer] = both
+            return
         if window is not None:
             self._count(_arrivals(old), window, -1)
-        both = array("q", (old,)) if isinstance(old, int) else old
         insort(both, at)
         times[customer] = both
         if window is not None:
