@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from operator import is_
@@ -19,7 +19,7 @@ from operator import is_
 import pytest
 
 from supervisor_tui.domain.agent_day import AgentDayBook
-from supervisor_tui.domain.board import DAY, INTERVAL, MetricsMemo, build_board
+from supervisor_tui.domain.board import DAY, INTERVAL, MetricsMemo, QueueRow, build_board
 from supervisor_tui.domain.changes import agents_since, contacts_since
 from supervisor_tui.domain.escalation import EscalationRules, EscalationTracker
 from supervisor_tui.domain.flags import LongLimits, count_flagged, is_flagged
@@ -162,6 +162,45 @@ def test_board_with_the_metrics_memo_equals_one_worked_out_afresh(
     assert flagged_strips > POLLS // 2
 
 
+def _row_shape(row: QueueRow) -> tuple[object, ...]:
+    """A row's fields, its agents by id (the console's index keeps an agent's place in
+    a queue's list; a fresh index lists them in snapshot order)."""
+    return (*(getattr(row, f.name) for f in fields(QueueRow) if f.compare
+              and f.name != "serving"), sorted(a.id for a in row.serving))
+
+
+def test_rows_of_unchanged_queues_are_kept_and_read_as_fresh_ones(
+        churn: list[Snapshot]) -> None:
+    """The console's board keeps the row of a queue whose inputs did not change; a kept
+    row reads as a row made afresh from the same poll (its fields, and the figures that
+    move with the clock: the Erlang estimate and staffing, asked of the same rows every
+    poll as a screen does); rows are made only for queues that changed."""
+    memo, builder = MetricsMemo(), IndexBuilder()
+    previous: tuple[QueueRow, ...] = ()
+    kept = made = 0
+    for step, snap in enumerate(churn):
+        board = build_board(snap, index=builder.index(snap), memo=memo)
+        fresh = build_board(snap)
+        assert list(map(_row_shape, board.rows)) == list(map(_row_shape, fresh.rows)), \
+            f"poll {step}"
+        for row, ref in zip(board.rows[:12], fresh.rows[:12], strict=True):
+            assert (row.estimate, row.staffing) == (ref.estimate, ref.staffing), f"poll {step}"
+            assert row.taken_at == snap.taken_at
+        for group in (None, *fresh.groups()):  # the tile's longest wait, against every row
+            waits = [((snap.taken_at - r.oldest_waiting_since).total_seconds()
+                      / r.queue.threshold_s, r.queue.id) for r in fresh.group_rows(group)
+                     if r.oldest_waiting_since is not None]
+            worst = board.worst_wait(group, snap.taken_at)
+            assert (worst[0].queue.id if worst else None) == \
+                (max(waits)[1] if waits else None), f"poll {step}"
+        if previous:
+            same = sum(map(is_, board.rows, previous))
+            kept, made = kept + same, made + len(board.rows) - same
+        previous = board.rows
+    assert kept > 10 * len(churn)  # (this churn moves an agent of most queues a poll)
+    assert memo.rows.reads == made + len(churn[0].queues)
+
+
 def test_tile_sums_reread_only_rows_whose_queue_is_a_new_object(
         churn: list[Snapshot]) -> None:
     """A source that sends a queue again makes a new Queue (an equal one, or one with a
@@ -191,17 +230,24 @@ def test_tile_sums_reread_only_rows_whose_queue_is_a_new_object(
 
 def test_agent_days_follow_changes_only_and_equal_a_book_fed_fresh_objects(
         churn: list[Snapshot]) -> None:
-    incremental, full = AgentDayBook(), AgentDayBook()
+    incremental, full, told = AgentDayBook(), AgentDayBook(), AgentDayBook()
+    said_polls = 0
     for step, snap in enumerate(churn):
         incremental.observe(snap.agents, snap.taken_at, snap.day_start)
+        # The source's own word on which agents it replaced (no identity pass at all).
+        said = agents_since(snap, told.held)
+        said_polls += said is not None
+        told.observe(snap.agents, snap.taken_at, snap.day_start, said)
         # The roster in another order each poll: the general path, every agent looked up.
         full.observe(snap.agents[::-1] if step % 2 else snap.agents, snap.taken_at,
                      snap.day_start)
         if step % 25 == 0 or step == len(churn) - 1:
             assert {k: asdict(d) for k, d in incremental.days.items()} == \
-                {k: asdict(d) for k, d in full.days.items()}, f"poll {step}"
-            assert incremental.take_changed() == full.take_changed()
+                {k: asdict(d) for k, d in full.days.items()} == \
+                {k: asdict(d) for k, d in told.days.items()}, f"poll {step}"
+            assert incremental.take_changed() == full.take_changed() == told.take_changed()
     assert sum(d.handled for d in incremental.days.values()) > 100
+    assert said_polls > len(churn) // 2
 
 
 def test_strip_takes_contacts_tied_in_age_so_a_vip_among_them_is_not_lost() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from supervisor_tui.domain.trend import TrendBook
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -39,19 +41,25 @@ def test_a_spike_between_polls_of_one_bucket_is_kept() -> None:
     assert book.series("sales")[-2:] == [9, 2]
 
 
-def test_the_book_equals_writing_every_value_of_every_poll() -> None:
+@pytest.mark.parametrize("only_changed", [False, True])
+def test_the_book_equals_writing_every_value_of_every_poll(only_changed: bool) -> None:
     """Polls every 5 s for 40 minutes over 30 queues, most unchanged from poll to poll,
-    a few polls arriving late: every series equals the naive book's at every poll."""
+    a few polls arriving late: every series equals the naive book's at every poll,
+    whether the book is given every value or (the console) only the changed ones."""
     rnd = random.Random(7)
     book, naive = TrendBook(minutes=30, buckets=10), Naive(30, 10)
     values = {f"q{i}": rnd.randrange(5) for i in range(30)}
     at = T0
     for poll in range(480):
+        changed = {}
         for key in rnd.sample(sorted(values), 3):  # a few queues change
-            values[key] = rnd.randrange(12)
+            values[key] = changed[key] = rnd.randrange(12)
         when = at - timedelta(minutes=4) if poll % 97 == 0 else at  # a late sample
         pairs = list(values.items())
-        book.add(when, pairs)
+        if only_changed and poll:
+            book.add_changed(when, list(changed.items()))
+        else:
+            book.add(when, pairs)
         naive.add(when, pairs)
         for key in values:
             assert book.series(key) == naive.of(key), (poll, key)

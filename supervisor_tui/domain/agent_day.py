@@ -158,11 +158,22 @@ class AgentDayBook:
         day = self.days.get(key)
         return None if day is None else day.covered_until
 
-    def observe(self, agents: Sequence[Agent], now: datetime, day_start: datetime) -> None:
+    @property
+    def held(self) -> tuple[Agent, ...]:
+        """The agents of the last poll (what a source's changes must be from)."""
+        return self._held
+
+    def observe(self, agents: Sequence[Agent], now: datetime, day_start: datetime,
+                said: tuple[Sequence[Agent], Sequence[Agent]] | None = None) -> None:
+        """``said``: (gone, new) objects from ``held`` to ``agents``, where the source
+        says so (``changes.agents_since``): then not even identities are compared."""
         if self.day_start != day_start:
             self._new_day(day_start)
         held = self._held
-        if held and len(held) == len(agents):
+        if said is not None and held and len(held) == len(agents) and \
+                self._observe_said(said, now, day_start):
+            pass
+        elif held and len(held) == len(agents):
             # The usual poll: the same agents in the same order, a few of them new
             # objects. Only those are visited (an identity compare in C for the rest).
             self._observe_moved(agents, now, day_start)
@@ -183,6 +194,21 @@ class AgentDayBook:
             key_of.pop(id(held[i]), None)
             agent = agents[i]
             key_of[id(agent)] = self._see(agent, now, day_start)
+
+    def _observe_said(self, said: tuple[Sequence[Agent], Sequence[Agent]], now: datetime,
+                      day_start: datetime) -> bool:
+        """The agents the source says it replaced (new versions of the same agents);
+        False, having done nothing, when someone left or joined instead."""
+        gone, new = said
+        if len(gone) != len(new) or {(a.source, a.id) for a in gone} != \
+                {(a.source, a.id) for a in new}:
+            return False
+        key_of = self._key_of
+        for agent in gone:
+            key_of.pop(id(agent), None)
+        for agent in new:
+            key_of[id(agent)] = self._see(agent, now, day_start)
+        return True
 
     def _see(self, agent: Agent, now: datetime, day_start: datetime) -> str:
         """A new object for an agent: note what changed; its key."""

@@ -11,12 +11,12 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
-from itertools import compress, islice
+from itertools import compress, islice, repeat
 from operator import attrgetter, is_not, or_
 
 from supervisor_tui.domain import erlang, metrics
@@ -27,6 +27,7 @@ from supervisor_tui.domain.model import (
     Channel,
     Contact,
     Queue,
+    QueueLive,
     QueueStats,
     SLFormula,
     Snapshot,
@@ -154,6 +155,8 @@ class MetricsMemo:
         self._before: dict[int, tuple[QueueStats, SLFormula, WindowMetrics]] = {}
         #: figures worked out (not found) since the memo was made (tests, benchmarks)
         self.computed = 0
+        #: the rows of the last board, kept while their queues do not change
+        self.rows = RowBook()
 
     def next_board(self) -> None:
         self._before, self._now = self._now, {}
@@ -254,21 +257,44 @@ def sum_rows(rows: Sequence[QueueRow], interval: bool, formula: SLFormula
 
 
 class _Shared:
-    """Per-board state the rows share: the rolling views and the Erlang settings."""
+    """What the rows share for the poll under way: its time, the rolling views and the
+    Erlang settings. A console's rows are kept from poll to poll (``RowBook``), so this
+    is one object moved on each poll; the figures a row works out from it (rolling
+    windows, the Erlang estimate) are forgotten then, for the rows that worked any out
+    (``touched``: the rows on screen, not all 5,000)."""
 
-    def __init__(self, windows: Mapping[str, RollingView], erlang_window: str,
-                 min_sample: int, memo: MetricsMemo | None = None) -> None:
+    def __init__(self, taken_at: datetime, windows: Mapping[str, RollingView],
+                 erlang_window: str, min_sample: int, memo: MetricsMemo | None = None
+                 ) -> None:
+        self.taken_at = taken_at
         self.windows = windows
         self.erlang_window = erlang_window
         self.min_sample = min_sample
         self.memo = memo
+        self.touched: dict[int, QueueRow] = {}
+
+    def move_on(self, taken_at: datetime, windows: Mapping[str, RollingView],
+                erlang_window: str, min_sample: int, memo: MetricsMemo | None) -> None:
+        self.taken_at, self.windows, self.erlang_window = taken_at, windows, erlang_window
+        self.min_sample, self.memo = min_sample, memo
+        touched, self.touched = self.touched, {}
+        for row in touched.values():
+            d = row.__dict__
+            d.pop("estimate", None)
+            d.pop("staffing", None)
+            d["_windows"] = {}
 
 
 @dataclass(frozen=True)
 class QueueRow:
-    """One queue in one poll. Ratios, agent counts and Erlang staffing are computed on
+    """One queue as of a poll. Ratios, agent counts and Erlang staffing are computed on
     first use: a wall of 1,000 queues only pays for the rows on screen (or once for all
-    of them when sorting by such a column), not for every row on every poll."""
+    of them when sorting by such a column), not for every row on every poll.
+
+    The console keeps a row from poll to poll while the objects it is made from stay
+    the same (``RowBook``); what moves with the clock (``taken_at``, the rolling windows,
+    the Erlang estimate) is read through ``shared``, which is the poll under way's, so
+    a row of an older board reads as of the newest poll."""
 
     queue: Queue
     waiting: int
@@ -277,7 +303,6 @@ class QueueRow:
     interval_stats: QueueStats
     day_stats: QueueStats
     serving: tuple[Agent, ...]
-    taken_at: datetime
     formula: SLFormula
     max_occupancy: float | None
     #: the queue's target/threshold are a live override (the console's), not the source's
@@ -285,6 +310,12 @@ class QueueRow:
     shared: _Shared | None = field(default=None, compare=False, repr=False)
     _windows: dict[str, WindowMetrics | None] = field(default_factory=dict, compare=False,
                                                       repr=False)
+
+    @property
+    def taken_at(self) -> datetime:
+        """The poll this row is read in (a row is kept while its queue is unchanged)."""
+        assert self.shared is not None
+        return self.shared.taken_at
 
     @cached_property
     def interval(self) -> WindowMetrics:
@@ -314,6 +345,8 @@ class QueueRow:
         stats = view.stats(self.queue.id) if view is not None else None
         result = WindowMetrics.of(stats, self.formula) if stats is not None else None
         self._windows[key] = result
+        if self.shared is not None:
+            self.shared.touched[id(self)] = self
         return result
 
     def status_in(self, key: str) -> SLStatus:
@@ -332,6 +365,7 @@ class QueueRow:
         min_n = self.shared.min_sample if self.shared else 10
         candidates: list[tuple[QueueStats, float, str]] = []
         if self.shared is not None:
+            self.shared.touched[id(self)] = self  # (staffing follows from this)
             view = self.shared.windows.get(self.shared.erlang_window)
             stats = view.stats(self.queue.id) if view is not None else None
             if view is not None and stats is not None and view.covered_s >= 300:
@@ -428,6 +462,9 @@ class Board:
     memo: MetricsMemo | None = field(default=None, compare=False, repr=False)
     _sums: dict[tuple[str, str | None], tuple[dict[str, float], int, float, float]] = field(
         default_factory=dict, compare=False, repr=False)
+    #: the rows with a contact waiting, in board order (None: look at every row)
+    waiting_rows: tuple[QueueRow, ...] | None = field(default=None, compare=False,
+                                                      repr=False)
 
     def _summed(self, key: str, group: str | None
                 ) -> tuple[dict[str, float], int, float, float]:
@@ -514,8 +551,11 @@ class Board:
         """The queue whose oldest waiting contact is furthest into (or past) its own
         threshold, with that wait in seconds as of ``now``."""
         best: tuple[float, QueueRow, float] | None = None
-        for r in self.group_rows(group):
-            if r.oldest_waiting_since is None:
+        # Only the queues where someone waits (a few hundred of 5,000), in board order.
+        rows = self.waiting_rows if self.waiting_rows is not None else self.group_rows(None)
+        for r in rows:
+            if r.oldest_waiting_since is None or (
+                    group is not None and CHANNEL_GROUP[r.queue.channel] != group):
                 continue
             wait = max((now - r.oldest_waiting_since).total_seconds(), 0.0)
             share = wait / max(r.queue.threshold_s, 1.0)
@@ -566,6 +606,8 @@ def _over_threshold(waiting: Sequence[Contact], now: datetime, queue: Queue, lim
     Found by bisection, not by reading each one: a queue with hundreds waiting past its
     threshold costs the same as one. Contacts clearly past (by a millisecond) are
     counted at once; the few around the cut are tested with the exact rule below."""
+    if (now - waiting[0].entered_at).total_seconds() <= limit:
+        return 0  # the oldest is not past: none is (most queues with contacts waiting)
     sure = bisect_left(waiting, now - timedelta(seconds=limit) - _SLACK, key=_entered)
     over = sure
     for contact in islice(waiting, sure, None):
@@ -584,6 +626,108 @@ def _over_threshold(waiting: Sequence[Contact], now: datetime, queue: Queue, lim
     return over
 
 
+_NEVER = datetime.max.replace(tzinfo=UTC)  # no contact waiting: after every real time
+_GROUP_OF = CHANNEL_GROUP.__getitem__
+
+
+class RowBook:
+    """The board's rows kept from poll to poll, with each queue's inputs (the objects
+    its row was made from), by position in the snapshot's queues. A poll of a
+    5,000-queue centre changes a few hundred; the rest keep their row, so the board,
+    the tiles' sums and the grid read only those (rows made: ``reads``)."""
+
+    def __init__(self) -> None:
+        self.shared: _Shared | None = None
+        self.settings: tuple[object, ...] | None = None
+        self.ids: list[str] = []
+        self.queues: Sequence[Queue] = ()
+        self.interval: list[QueueStats | None] = []
+        self.day: list[QueueStats | None] = []
+        self.waiting: list[Sequence[Contact]] = []
+        self.serving: list[tuple[Agent, ...]] = []
+        self.live: list[QueueLive | None] = []
+        self.rows: list[QueueRow] = []
+        self.over: list[int] = []
+        self.beyond: list[int] = []  # waiting the platform counts beyond the listed ones
+        self.oldest: list[datetime] = []
+        self.groups: dict[str, list[QueueRow]] = {}
+        self.place: list[tuple[str, int]] = []  # each row's channel group and place in it
+        #: rows made so far (tests: follows change, not the number of queues)
+        self.reads = 0
+
+    def start(self, ids: list[str], settings: tuple[object, ...]) -> None:
+        """Other queues (or settings every row holds): every row is made again."""
+        n = len(ids)
+        self.ids, self.settings = ids, settings
+        self.rows = [None] * n  # type: ignore[list-item]  # (all made before read)
+        self.over, self.beyond, self.oldest = [0] * n, [0] * n, [_NEVER] * n
+
+    def regroup(self) -> None:
+        groups: dict[str, list[QueueRow]] = {}
+        place: list[tuple[str, int]] = []
+        for row in self.rows:
+            group = _GROUP_OF(row.queue.channel)
+            members = groups.setdefault(group, [])
+            place.append((group, len(members)))
+            members.append(row)
+        self.groups, self.place = groups, place
+
+
+def _make_row(queue: Queue, interval_stats: QueueStats | None, day_stats: QueueStats | None,
+              waiting: Sequence[Contact], serving: tuple[Agent, ...], live: QueueLive | None,
+              i: int, book: RowBook, now: datetime, snapshot: Snapshot, formula: SLFormula,
+              max_occupancy: float | None, live_targets: frozenset[str], shared: _Shared,
+              factor: float, strip_size: int, escalated: list[EscalatedContact],
+              over: int | None = None) -> QueueRow:
+    """Queue ``i``'s row, its counts noted in ``book``; ``over``: already counted."""
+    qid = queue.id
+    if interval_stats is None:
+        interval_stats = QueueStats(queue_id=qid, window_start=snapshot.interval_start)
+    if day_stats is None:
+        day_stats = QueueStats(queue_id=qid, window_start=snapshot.day_start)
+    count, oldest = len(waiting), None
+    if waiting:
+        if over is None:
+            over = _over_threshold(waiting, now, queue, queue.threshold_s * factor,
+                                   strip_size, escalated)
+        oldest = waiting[0].entered_at
+    else:
+        over = 0
+    beyond = 0
+    if live is not None:  # counted by the platform: never show fewer than it says
+        listed = count
+        count = max(count, live.waiting)
+        beyond = count - listed
+        if live.oldest_waiting_since is not None and (
+                oldest is None or live.oldest_waiting_since < oldest):
+            oldest = live.oldest_waiting_since
+    book.over[i], book.beyond[i] = over, beyond
+    book.oldest[i] = _NEVER if oldest is None else oldest
+    # What ``QueueRow(...)`` makes, without the frozen dataclass's __init__ (one
+    # object.__setattr__ per field: ~8 us a row); tests/test_incremental.py checks the
+    # two are equal.
+    row = _new_row(QueueRow)
+    values = {
+        "queue": queue, "waiting": count, "oldest_waiting_since": oldest,
+        "over_threshold": over, "interval_stats": interval_stats,
+        "day_stats": day_stats, "serving": serving,
+        "formula": formula, "max_occupancy": max_occupancy,
+        "live_target": qid in live_targets, "shared": shared, "_windows": {}}
+    before = book.rows[i]
+    if before is not None:  # figures of the inputs that did not change come along
+        held = before.__dict__
+        for cached, given in _CARRIED:
+            if cached in held and held[given] is values[given]:
+                values[cached] = held[cached]
+    _set_dict(row, "__dict__", values)
+    return row
+
+
+# (cached figure, the input it follows): kept when a row is made again for another input
+_CARRIED = (("interval", "interval_stats"), ("day", "day_stats"), ("agents", "serving"),
+            ("effective_agents", "serving"))
+
+
 def build_board(
     snapshot: Snapshot,
     formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER,
@@ -600,82 +744,92 @@ def build_board(
 ) -> Board:
     """``index``: from the console's ``IndexBuilder``, which follows the stream of
     snapshots and re-reads only what changed; without it, a full pass. ``memo``: the
-    console's, so unchanged counters are not worked out again (same figures). A contact
-    is over threshold past its queue's threshold x ``threshold_factors[queue id]`` (the
-    escalation rules' per-queue factor), else x ``threshold_factor``."""
+    console's, so unchanged counters are not worked out again (same figures) and the
+    rows of unchanged queues are kept (``RowBook``). A contact is over threshold past
+    its queue's threshold x ``threshold_factors[queue id]`` (the escalation rules'
+    per-queue factor), else x ``threshold_factor``."""
     now = snapshot.taken_at
     if memo is not None:
         memo.next_board()
-    shared = _Shared(windows or {}, erlang_window, min_sample, memo)
+    book = memo.rows if memo is not None else RowBook()
+    shared = book.shared
+    if shared is None:
+        shared = book.shared = _Shared(now, windows or {}, erlang_window, min_sample, memo)
+    else:
+        shared.move_on(now, windows or {}, erlang_window, min_sample, memo)
 
     idx = index if index is not None else build_index(snapshot)
     waiting_by_queue, agents_by_queue = idx.waiting_by_queue, idx.agents_by_queue
 
-    # One pass over the queues (5,000 on a big floor), everything the board needs taken
-    # on the way; each row costs a few dictionary reads unless contacts wait past it.
-    rows: list[QueueRow] = []
-    rows_by_id: dict[str, QueueRow] = {}
-    serving_by_queue: dict[str, tuple[Agent, ...]] = {}
-    escalated: list[EscalatedContact] = []  # each queue's worst few (the strip's candidates)
-    over_count = 0
-    beyond_index = 0  # waiting the platform counts that the contacts listed do not show
-    oldest_all: datetime | None = None
-    live_of = snapshot.queue_live.get
-    interval_of, day_of = snapshot.interval_stats.get, snapshot.day_stats.get
-    waiting_of, serving_of = waiting_by_queue.get, agents_by_queue.get
+    # Each queue's inputs, gathered by C-level maps (5,000 queues on a big floor); a
+    # row is made again only where one of them is a new object, or contacts wait in
+    # it (who is past the threshold moves with the clock). The rest are last poll's.
+    queues = snapshot.queues
+    n = len(queues)
+    ids = list(map(_ID, queues))
+    interval = list(map(snapshot.interval_stats.get, ids))
+    day = list(map(snapshot.day_stats.get, ids))
+    waiting: list[Sequence[Contact]] = list(map(waiting_by_queue.get, ids, repeat((), n)))
+    serving = list(map(agents_by_queue.get, ids, repeat((), n)))
     queue_live = snapshot.queue_live
-    append_row = rows.append
-    # rows per channel group, split on the way (the tiles ask for each group's rows)
-    by_group: dict[str, list[QueueRow]] = {}
-    group_of = CHANNEL_GROUP.__getitem__
+    live: list[QueueLive | None] = (list(map(queue_live.get, ids)) if queue_live
+                                    else [None] * n)
+    settings = (formula, max_occupancy, live_targets, snapshot.interval_start,
+                snapshot.day_start)
+    full = settings != book.settings or ids != book.ids
+    if full:
+        book.start(ids, settings)
+        remake: Iterable[int] = range(n)
+    else:
+        remake = compress(range(n), map(or_, map(or_, map(or_, map(
+            is_not, queues, book.queues), map(is_not, interval, book.interval)), map(
+            or_, map(is_not, day, book.day), map(is_not, waiting, book.waiting))), map(
+            or_, map(is_not, serving, book.serving), map(is_not, live, book.live))))
+    rows, overs, beyond, oldest = book.rows, book.over, book.beyond, book.oldest
+    escalated: list[EscalatedContact] = []  # each queue's worst few (the strip's candidates)
     # a queue's own factor where the escalation rules give one (the desk's limit too)
     factor_of = threshold_factors.get if threshold_factors else None
-    for queue in snapshot.queues:
-        qid = queue.id
-        waiting = waiting_of(qid, ())
-        interval_stats = interval_of(qid) or QueueStats(
-            queue_id=qid, window_start=snapshot.interval_start
-        )
-        day_stats = day_of(qid) or QueueStats(queue_id=qid, window_start=snapshot.day_start)
-        over = 0
-        count, oldest = len(waiting), None
-        if waiting:
-            factor = factor_of(qid, threshold_factor) if factor_of else threshold_factor
-            over = _over_threshold(waiting, now, queue, queue.threshold_s * factor,
-                                   strip_size, escalated)
-            over_count += over
-            oldest = waiting[0].entered_at
-        if queue_live:
-            live = live_of(qid)
-            if live is not None:  # counted by the platform: never show fewer than it says
-                listed = count
-                count = max(count, live.waiting)
-                beyond_index += count - listed
-                if live.oldest_waiting_since is not None and (
-                        oldest is None or live.oldest_waiting_since < oldest):
-                    oldest = live.oldest_waiting_since
-        if oldest is not None and (oldest_all is None or oldest < oldest_all):
-            oldest_all = oldest
-        serving = serving_of(qid, ())  # the index's own tuple (kept while unchanged)
-        # What ``QueueRow(...)`` makes, without the frozen dataclass's __init__ (one
-        # object.__setattr__ per field: ~8 us a row, 40 ms a poll at 5,000 queues);
-        # tests/test_incremental.py checks the two are equal.
-        row = _new_row(QueueRow)
-        _set_dict(row, "__dict__", {
-            "queue": queue, "waiting": count, "oldest_waiting_since": oldest,
-            "over_threshold": over, "interval_stats": interval_stats,
-            "day_stats": day_stats, "serving": serving, "taken_at": now,
-            "formula": formula, "max_occupancy": max_occupancy,
-            "live_target": qid in live_targets, "shared": shared, "_windows": {}})
-        append_row(row)
-        group = group_of(queue.channel)
-        members = by_group.get(group)
-        if members is None:
-            by_group[group] = [row]
-        else:
-            members.append(row)
-        rows_by_id[qid] = row
-        serving_by_queue[qid] = serving
+    made: set[int] = set()
+    regroup = full
+    old_queues, place = book.queues, book.place
+    for i in remake:
+        made.add(i)
+        if not regroup and queues[i] is not old_queues[i]:  # (a channel moved: rare)
+            regroup = _GROUP_OF(queues[i].channel) != place[i][0]
+        rows[i] = _make_row(
+            queues[i], interval[i], day[i], waiting[i], serving[i], live[i], i, book, now,
+            snapshot, formula, max_occupancy, live_targets, shared,
+            threshold_factor if factor_of is None else factor_of(
+                queues[i].id, threshold_factor), strip_size, escalated)
+    # Queues where contacts wait but nothing else moved: who is past the threshold is
+    # worked out again (by bisection); the row is kept while that count stands.
+    for i in compress(range(n), waiting):
+        if i in made:
+            continue
+        queue = queues[i]
+        factor = threshold_factor if factor_of is None else factor_of(queue.id,
+                                                                      threshold_factor)
+        over = _over_threshold(waiting[i], now, queue, queue.threshold_s * factor,
+                               strip_size, escalated)
+        if over != overs[i]:
+            rows[i] = _make_row(queue, interval[i], day[i], waiting[i], serving[i], live[i],
+                                i, book, now, snapshot, formula, max_occupancy,
+                                live_targets, shared, threshold_factor, strip_size, [],
+                                over=over)
+            made.add(i)
+    book.reads += len(made)
+    book.queues, book.interval, book.day = queues, interval, day
+    book.waiting, book.serving, book.live = waiting, serving, live
+    if regroup:
+        book.regroup()
+    else:
+        groups = book.groups
+        for i in made:
+            group, at = place[i]
+            groups[group][at] = rows[i]
+    over_count, beyond_index = sum(overs), sum(beyond)
+    first = min(oldest) if oldest else _NEVER
+    oldest_all = None if first is _NEVER else first
 
     # Worst first: how far past their own queue's threshold, VIPs breaking ties.
     tier_rank = {"vip": 0, "gold": 1, "standard": 2}
@@ -688,7 +842,7 @@ def build_board(
     return Board(
         snapshot=snapshot,
         rows=tuple(rows),
-        rows_by_id=rows_by_id,
+        rows_by_id=dict(zip(ids, rows, strict=True)),
         waiting=idx.waiting + beyond_index,
         oldest_waiting_since=oldest_all,
         agents=metrics.AgentTally(
@@ -701,11 +855,12 @@ def build_board(
         over_threshold_count=over_count,
         teams=idx.teams,
         waiting_by_queue=waiting_by_queue,
-        agents_by_queue=serving_by_queue,
+        agents_by_queue=dict(zip(ids, serving, strict=True)),
         windows=shared.windows,
         index=idx,
         min_sample=min_sample,
         formula=formula,
         memo=memo,
-        by_group={g: tuple(members) for g, members in by_group.items()},
+        by_group={g: tuple(members) for g, members in book.groups.items()},
+        waiting_rows=tuple(compress(rows, map(is_not, book.oldest, repeat(_NEVER)))),
     )

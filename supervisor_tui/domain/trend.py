@@ -49,6 +49,17 @@ class TrendBook:
                 for old in [b for b in series if b < oldest]:
                     del series[old]
 
+    def add_changed(self, at: datetime, changed: Iterable[tuple[str, float]]) -> None:
+        """Only the values that changed since the last poll; every other key holds its
+        last value. A new bucket starts from every key's last value (one pass over the
+        queues a bucket, not a poll)."""
+        if self._bucket(at) != self._written_bucket:
+            now = dict(self._last)
+            now.update(changed)
+            self.add(at, list(now.items()))
+        else:
+            self.add(at, changed)
+
     def series(self, key: str) -> list[float | None]:
         series = self._series.get(key, {})
         start = self._latest - self.buckets + 1

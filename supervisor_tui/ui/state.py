@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, is_not
 from typing import Any, cast
 
 from supervisor_tui.config import Config
 from supervisor_tui.config.live import Effective, effective
 from supervisor_tui.domain.agent_day import AgentDay, AgentDayBook
 from supervisor_tui.domain.board import Board, MetricsMemo, QueueRow, build_board
+from supervisor_tui.domain.changes import agents_since
 from supervisor_tui.domain.escalation import Escalation, EscalationTracker, TrackerResult
 from supervisor_tui.domain.index import IndexBuilder
 from supervisor_tui.domain.model import (
@@ -152,8 +154,14 @@ class ConsoleState:
             self.schedule_said = said
         self._received_mono = self.monotonic()
         rows = board.rows
-        self.trends.add(board.taken_at,
-                        zip(map(_QUEUE_ID, rows), map(_WAITING, rows), strict=True))
+        held = previous.rows if previous is not None else ()
+        if len(held) == len(rows):  # a kept row holds the same count: only new rows
+            rows = tuple(compress(rows, map(is_not, rows, held)))
+            self.trends.add_changed(board.taken_at, zip(map(_QUEUE_ID, rows),
+                                                        map(_WAITING, rows), strict=True))
+        else:
+            self.trends.add(board.taken_at,
+                            zip(map(_QUEUE_ID, rows), map(_WAITING, rows), strict=True))
         self.board = board
         return board
 
@@ -198,7 +206,9 @@ class ConsoleState:
                     self.agent_book.seed(saved_of(read_agent_days(self.store, day)))
                 except StoreError as err:
                     self.problem = str(err)
-        self.agent_book.observe(snapshot.agents, snapshot.taken_at, snapshot.day_start)
+        book = self.agent_book
+        book.observe(snapshot.agents, snapshot.taken_at, snapshot.day_start,
+                     agents_since(snapshot, book.held))
 
     def _save_agent_days(self, board: Board) -> None:
         """Write the agents whose totals moved, and how far each source's agents were seen."""
