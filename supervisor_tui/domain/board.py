@@ -193,49 +193,57 @@ def _weight(row: QueueRow, stats: QueueStats, formula: SLFormula) -> tuple[int, 
 class GroupSums:
     """The counters of a set of rows summed in one window (the interval or the day),
     with the SL target weighted by each queue's sample, kept from board to board: only
-    the rows whose counters are new objects are read (a 5,000-queue dashboard asked for
-    these of every queue each poll, ~10 ms). Whole counts are kept by difference
-    (exact); seconds as each row's own value, summed exactly (``math.fsum``) each time,
-    which is what ``sum_rows`` does afresh, so both give the same float to the bit."""
+    the rows that are new objects are looked at (the console keeps the row of an
+    unchanged queue), and of those only the ones whose counters or queue are new are
+    read (a 5,000-queue dashboard asked for these of every queue each poll, ~10 ms; a
+    pass reading each row's counters still cost ~3 ms a group). Whole counts are kept
+    by difference (exact); seconds as each row's own value, summed exactly
+    (``math.fsum``) each time, which is what ``sum_rows`` does afresh, so both give the
+    same float to the bit."""
 
     def __init__(self) -> None:
-        self._queues: list[Queue] = []
+        self._rows: Sequence[QueueRow] = ()
+        self._queues: list[Queue | None] = []
         self._ids: list[str] = []
-        self._stats: list[QueueStats] = []
+        self._stats: list[QueueStats | None] = []
         self._ints: list[int] = [0] * len(_INT_COUNTERS)
         self._floats: dict[str, list[float]] = {}
         self._n: list[int] = []
         self._tw: list[float] = []
+        self._targets: list[float] = []
         self._formula: SLFormula | None = None
         #: rows read so far (tests: follows change, not the number of queues)
         self.reads = 0
 
+    def _start(self, rows: Sequence[QueueRow], formula: SLFormula) -> None:
+        n = len(rows)
+        self._formula, self._ids = formula, [r.queue.id for r in rows]
+        self._rows, self._queues, self._stats = (), [None] * n, [None] * n
+        self._ints = [0] * len(_INT_COUNTERS)
+        self._floats = {name: [0.0] * n for name in _FLOAT_COUNTERS}
+        self._n, self._tw, self._targets = [0] * n, [0.0] * n, [0.0] * n
+
     def update(self, rows: Sequence[QueueRow], interval: bool, formula: SLFormula
                ) -> tuple[dict[str, float], int, float, float]:
         """(counter totals, Σ sample, Σ target × sample, Σ target) of ``rows``."""
-        stats = list(map(_INTERVAL_STATS if interval else _DAY_STATS, rows))
-        queues = list(map(_QUEUE, rows))
-        held = self._queues
-        if (formula != self._formula or len(queues) != len(held)
-                or list(map(_ID, queues)) != self._ids):
-            self._formula, self._queues, self._ids = formula, queues, list(map(_ID, queues))
-            self._stats = []
-            self._ints = [0] * len(_INT_COUNTERS)
-            self._floats = {n: [0.0] * len(rows) for n in _FLOAT_COUNTERS}
-            self._n, self._tw = [0] * len(rows), [0.0] * len(rows)
-            changed: Sequence[int] = range(len(rows))
-            old: Sequence[QueueStats | None] = [None] * len(rows)
-        else:
-            # A row is read again when its counters or its queue (the target) are a
-            # new object; the same queues in the same order otherwise.
-            changed = list(compress(range(len(rows)), map(
-                or_, map(is_not, stats, self._stats), map(is_not, queues, held))))
-            old, self._queues = self._stats, queues
+        if formula != self._formula or len(rows) != len(self._ids):
+            self._start(rows, formula)
+        changed = list(compress(range(len(rows)), map(is_not, rows, self._rows))) \
+            if self._rows else range(len(rows))
+        ids = self._ids
+        if any(rows[i].queue.id != ids[i] for i in changed):  # other queues: afresh
+            self._start(rows, formula)
+            changed = range(len(rows))
+        pick = _INTERVAL_STATS if interval else _DAY_STATS
         ints, floats, ns, tws = self._ints, self._floats, self._n, self._tw
-        self.reads += len(changed)
+        held_stats, held_queues, targets = self._stats, self._queues, self._targets
         for i in changed:
-            new = stats[i]
-            before = old[i]
+            row = rows[i]
+            new, queue = pick(row), row.queue
+            before = held_stats[i]
+            if new is before and queue is held_queues[i]:
+                continue  # the row was made again for something else (waiting, agents)
+            self.reads += 1
             if before is not None:
                 for j, v in enumerate(_get_ints(before)):
                     ints[j] -= v
@@ -243,11 +251,13 @@ class GroupSums:
                 ints[j] += v
             for name in _FLOAT_COUNTERS:
                 floats[name][i] = getattr(new, name)
-            ns[i], tws[i] = _weight(rows[i], new, formula)
-        self._stats = stats
+            ns[i], tws[i] = _weight(row, new, formula)
+            targets[i] = queue.sl_target
+            held_stats[i], held_queues[i] = new, queue
+        self._rows = rows
         totals: dict[str, float] = dict(zip(_INT_COUNTERS, ints, strict=True))
         totals.update({name: math.fsum(v) for name, v in floats.items()})
-        return totals, sum(ns), math.fsum(tws), math.fsum(q.sl_target for q in queues)
+        return totals, sum(ns), math.fsum(tws), math.fsum(targets)
 
 
 def sum_rows(rows: Sequence[QueueRow], interval: bool, formula: SLFormula
