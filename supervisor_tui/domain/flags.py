@@ -82,27 +82,36 @@ def is_flagged(agent: Agent, now: datetime, rules: EscalationRules,
 
 def count_flagged(index: SnapshotIndex, snapshot: Snapshot, rules: EscalationRules,
                   now: datetime, long: LongLimits | None = None) -> int:
-    """Agents past their limit at ``now``; reads only those past their state's shortest."""
+    """Agents past their limit at ``now`` (``is_flagged``'s rule); reads only those
+    past their state's shortest limit. After-contact work has a single limit, so its
+    count is found by bisection alone (the exact rule applied only within a millisecond
+    of the cut)."""
     long = long if long is not None else _limits_of(snapshot, rules)
-    shortest: dict[AgentStateKind, float | None] = {
-        _ACW: rules.acw_limit_s,
-        _AWAY: rules.shortest_away_s,
-        _ON: long.shortest() if index.count(_ON) else None,
-    }
     total = 0
-    for kind, floor in shortest.items():
-        if floor is None:
-            continue
-        agents = index.by_since(kind)
-        cut = bisect_left(agents, now - timedelta(seconds=floor) + _SLACK, key=_since)
-        if kind is _ON:  # ``is_flagged`` for an agent on a contact, without its dispatch
-            limit_of = long.of  # (~4,000 agents a poll at 50,000: most under their limit)
-            for a in islice(agents, cut):
-                limit = limit_of(a.queue_id)
-                if limit is not None and (now - a.state.since).total_seconds() > limit:
-                    total += 1
-        else:
-            total += sum(1 for a in islice(agents, cut) if is_flagged(a, now, rules, long))
+    acw = index.by_since(_ACW)
+    if acw and rules.acw_limit_s is not None:
+        acw_s = rules.acw_limit_s
+        sure = bisect_left(acw, now - timedelta(seconds=acw_s) - _SLACK, key=_since)
+        cut = bisect_left(acw, now - timedelta(seconds=acw_s) + _SLACK, key=_since)
+        total += sure + sum(1 for a in islice(acw, sure, cut)
+                            if (now - a.state.since).total_seconds() > acw_s)
+    away = index.by_since(_AWAY)
+    if away:
+        cut = bisect_left(away, now - timedelta(seconds=rules.shortest_away_s) + _SLACK,
+                          key=_since)
+        limit_for = rules.away_limit_for
+        for a in islice(away, cut):
+            state = a.state
+            if (now - state.since).total_seconds() > limit_for(state.reason):
+                total += 1
+    if index.count(_ON) and (floor := long.shortest()) is not None:
+        on = index.by_since(_ON)
+        cut = bisect_left(on, now - timedelta(seconds=floor) + _SLACK, key=_since)
+        limit_of = long.of  # (~4,000 agents a poll at 50,000: most under their limit)
+        for a in islice(on, cut):
+            limit = limit_of(a.queue_id)
+            if limit is not None and (now - a.state.since).total_seconds() > limit:
+                total += 1
     return total
 
 
