@@ -97,6 +97,7 @@ def main() -> None:
             now[0] += timedelta(seconds=args.poll)
             engine.advance(now[0])
         state.take_snapshot(builder.build())
+        state.catch_up()  # as the app does once the poll is painted
         if i % report_every == 0:
             sizes = census(state)
             print(f"{i * args.poll / 60:5.0f} {rss_mib():8.0f} "

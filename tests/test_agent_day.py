@@ -241,3 +241,21 @@ def test_the_state_history_keeps_the_last_twenty_changes_with_reasons_and_times(
     one = Agent(id="a1", name="Ann", state=AgentState(kind=K.AVAILABLE, since=oslo))
     book.observe([one], at(5), DAY)
     assert book.days["simulator:a1"].history[0].since == oslo
+
+
+def test_the_figures_are_the_same_read_every_poll_or_only_at_the_end() -> None:
+    """The console takes each poll's agents and works through them once the screen is
+    painted (or at the first read): a book read after every poll and one read only at
+    the end agree, and polls taken but not read are never held more than two."""
+    polls = [(0, [agent(K.AVAILABLE, -60)]), (30, [agent(K.ON_CONTACT, 20, "c1")]),
+             (200, [agent(K.AFTER_CONTACT_WORK, 180, "c1")]), (260, [agent(K.AVAILABLE, 240)]),
+             (290, [agent(K.AWAY, 285, reason="break")]), (400, [agent(K.AVAILABLE, 380)])]
+    read_each, read_last = AgentDayBook(), AgentDayBook()
+    for now, agents in polls:
+        read_each.observe(agents, at(now), DAY)
+        assert read_each.days["simulator:a1"].covered_until is None  # (read: caught up)
+        read_last.observe(agents, at(now), DAY)
+        assert len(read_last._pending) <= 2
+    assert read_last.covered_until("simulator:a1") == at(400)
+    assert read_last.days["simulator:a1"] == read_each.days["simulator:a1"]
+    assert read_last.days["simulator:a1"].handled == 1

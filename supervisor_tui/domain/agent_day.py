@@ -133,7 +133,7 @@ class AgentDayBook:
 
     def __init__(self, day_start: datetime | None = None) -> None:
         self.day_start = day_start
-        self.days: dict[str, AgentDay] = {}
+        self._days: dict[str, AgentDay] = {}
         self._last: dict[str, Agent] = {}  # in the feed at the last poll
         self._info: dict[str, Agent] = {}  # as last seen, gone ones included
         # The last poll's agent objects by identity (kept alive by ``_held``, so an id is
@@ -145,28 +145,56 @@ class AgentDayBook:
         self.seen_at: datetime | None = None
         #: agents whose totals changed since ``take_changed()`` was last called
         self._changed: set[str] = set()
+        #: polls taken and not yet worked through (``catch_up``)
+        self._pending: list[tuple[tuple[Agent, ...], datetime, datetime,
+                                  tuple[Sequence[Agent], Sequence[Agent]] | None]] = []
 
     def seed(self, saved: Mapping[str, SavedDay]) -> None:
         """Totals already stored for today: agents first seen later continue from them."""
+        self.catch_up()
         self._saved.update(saved)
 
     def covered_until(self, key: str) -> datetime | None:
         """Up to when the figures of this agent are true: the last poll while they are in
         the feed, their last sight once gone."""
+        self.catch_up()
         if key in self._last:
             return self.seen_at
-        day = self.days.get(key)
+        day = self._days.get(key)
         return None if day is None else day.covered_until
 
     @property
     def held(self) -> tuple[Agent, ...]:
-        """The agents of the last poll (what a source's changes must be from)."""
-        return self._held
+        """The agents of the last poll taken (what a source's changes must be from)."""
+        return self._pending[-1][0] if self._pending else self._held
+
+    @property
+    def days(self) -> dict[str, AgentDay]:
+        """Today's figures per agent, keyed "source:id" (up to the last poll)."""
+        self.catch_up()
+        return self._days
 
     def observe(self, agents: Sequence[Agent], now: datetime, day_start: datetime,
                 said: tuple[Sequence[Agent], Sequence[Agent]] | None = None) -> None:
-        """``said``: (gone, new) objects from ``held`` to ``agents``, where the source
-        says so (``changes.agents_since``): then not even identities are compared."""
+        """Take one poll's agents. The work is done at the first read of the book or
+        at ``catch_up`` (the console calls it once the poll is painted: no screen but
+        the teams and an agent's detail reads these figures), each poll in turn, so
+        the figures are the same as if done now. ``said``: (gone, new) objects from
+        ``held`` to ``agents``, where the source says so (``changes.agents_since``):
+        then not even identities are compared."""
+        if len(self._pending) >= 2:  # nobody catches up: never hold many polls' agents
+            self.catch_up()
+        self._pending.append((agents if isinstance(agents, tuple) else tuple(agents), now,
+                              day_start, said))
+
+    def catch_up(self) -> None:
+        """Do the polls taken since the last read."""
+        pending = self._pending
+        while pending:
+            self._observe(*pending.pop(0))
+
+    def _observe(self, agents: Sequence[Agent], now: datetime, day_start: datetime,
+                 said: tuple[Sequence[Agent], Sequence[Agent]] | None) -> None:
         if self.day_start != day_start:
             self._new_day(day_start)
         held = self._held
@@ -222,9 +250,9 @@ class AgentDayBook:
         if before == agent:  # (a source building objects afresh)
             return key
         self._changed.add(key)
-        day = self.days.get(key)
+        day = self._days.get(key)
         if day is None:
-            self.days[key] = self._first_sight(key, agent, now, day_start)
+            self._days[key] = self._first_sight(key, agent, now, day_start)
         elif before is None or before.state != agent.state or \
                 before.contact_id != agent.contact_id:
             self._moved(day, agent, now, day_start)
@@ -252,7 +280,7 @@ class AgentDayBook:
                 if key in fresh:
                     continue
                 last.pop(key, None)
-                day = self.days.get(key)
+                day = self._days.get(key)
                 if day is not None and day.current is not None:
                     until = self.seen_at or now  # its last sight
                     self._close_state(day, until)
@@ -264,18 +292,20 @@ class AgentDayBook:
 
     def agent(self, key: str) -> Agent | None:
         """The agent as last seen in the feed (gone ones too)."""
+        self.catch_up()
         return self._info.get(key)
 
     def take_changed(self) -> list[str]:
         """The agents whose totals moved since the last call (what a store must write)."""
+        self.catch_up()
         changed, self._changed = self._changed, set()
-        return sorted(changed & self.days.keys())
+        return sorted(changed & self._days.keys())
 
     # -- inner steps ---------------------------------------------------------------
 
     def _new_day(self, day_start: datetime) -> None:
         self.day_start = day_start
-        self.days.clear()
+        self._days.clear()
         self._last, self._info, self._key_of, self._held = {}, {}, {}, ()
         self._saved = {k: v for k, v in self._saved.items() if v.covered_until >= day_start}
         self._changed.clear()

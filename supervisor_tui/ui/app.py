@@ -359,6 +359,11 @@ class SupervisorApp(App[None]):
 
     def _update_escalations(self, snapshot: Snapshot) -> None:
         try:
+            try:  # the books no screen read for this paint, brought up to this poll
+                self.state.catch_up()
+            except Exception as err:
+                self.log.error("bringing the books up to date failed", err)
+                self.problem = clean(f"agent figures: {type(err).__name__}: {err}", 120)
             self._evaluate_escalations(snapshot)
         finally:
             self._gc.settle()

@@ -165,6 +165,11 @@ class ConsoleState:
         self.board = board
         return board
 
+    def catch_up(self) -> None:
+        """After the paint: the agents' day figures moved on by the polls taken (they are
+        also brought up to date at their first read, by a screen that shows them)."""
+        self.agent_book.catch_up()
+
     def _adherence_of(self, agent: Agent) -> tuple[float, float] | None:
         """(scheduled, adhering) seconds of ``agent`` today from the schedule keeper,
         when one is running and has a schedule (None: not scheduled, or no schedule)."""
