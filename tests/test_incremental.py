@@ -21,7 +21,11 @@ import pytest
 from supervisor_tui.domain.agent_day import AgentDayBook
 from supervisor_tui.domain.board import DAY, INTERVAL, MetricsMemo, QueueRow, build_board
 from supervisor_tui.domain.changes import agents_since, contacts_since
-from supervisor_tui.domain.escalation import EscalationRules, EscalationTracker
+from supervisor_tui.domain.escalation import (
+    EscalationRules,
+    EscalationTracker,
+    long_contact_limit_s,
+)
 from supervisor_tui.domain.flags import LongLimits, count_flagged, is_flagged
 from supervisor_tui.domain.index import IndexBuilder, build_index
 from supervisor_tui.domain.intervals import IntervalPolicy
@@ -112,6 +116,20 @@ def test_index_and_flag_count_equal_a_full_pass_every_poll(churn: list[Snapshot]
             assert count_flagged(index, snap, RULES, now) == brute, f"poll {step} +{later_s}s"
             counted += brute
     assert counted > POLLS  # flags of every kind actually occurred
+
+
+def test_long_contact_limits_kept_from_the_last_poll_equal_the_rule(
+        churn: list[Snapshot]) -> None:
+    """The limits of queues whose day counters did not move are the last poll's; every
+    queue's limit, and the shortest, still equal the escalation rule's own."""
+    before: LongLimits | None = None
+    for step, snap in enumerate(churn):
+        limits = LongLimits(snap, RULES, before)
+        for qid in (*snap.day_stats, None, "nowhere"):
+            assert limits.of(qid) == long_contact_limit_s(snap, qid, RULES), f"poll {step}"
+        rule = [v for q in snap.day_stats if (v := long_contact_limit_s(snap, q, RULES))]
+        assert limits.shortest() == min(rule, default=None)
+        before = limits
 
 
 def test_board_with_the_metrics_memo_equals_one_worked_out_afresh(
