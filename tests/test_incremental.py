@@ -118,6 +118,26 @@ def test_index_and_flag_count_equal_a_full_pass_every_poll(churn: list[Snapshot]
     assert counted > POLLS  # flags of every kind actually occurred
 
 
+def test_agents_by_since_asked_for_now_and_then_equal_a_sort(churn: list[Snapshot]) -> None:
+    """The builder moves its lists by since on only when one is asked for (the dashboard
+    never does): asked after several polls, or of an index a poll old, each is exactly
+    the kind's agents sorted by since."""
+    builder = IndexBuilder()
+    older = None
+    for step, snap in enumerate(churn):
+        index = builder.index(snap)
+        if step % 7 == 0:
+            for kind in (AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY,
+                         AgentStateKind.ON_CONTACT):
+                got = index.by_since(kind)
+                assert sorted(map(id, got)) == sorted(map(id, index.agents_by_kind[kind]))
+                assert [a.state.since for a in got] == sorted(a.state.since for a in got)
+                if older is not None:  # a poll old: its own agents, not the newest
+                    old = older.by_since(kind)
+                    assert sorted(map(id, old)) == sorted(map(id, older.agents_by_kind[kind]))
+        older = index
+
+
 def test_long_contact_limits_kept_from_the_last_poll_equal_the_rule(
         churn: list[Snapshot]) -> None:
     """The limits of queues whose day counters did not move are the last poll's; every

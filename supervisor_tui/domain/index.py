@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import attrgetter, is_not
@@ -48,6 +48,9 @@ class SnapshotIndex:
     teams: tuple[str, ...]
     _by_since: dict[str, list[Agent]] = field(default_factory=dict, compare=False,
                                               repr=False)
+    #: the builder's kept list of a kind, while this is its newest index (else None)
+    _kept_since: Callable[[str], list[Agent] | None] | None = field(
+        default=None, compare=False, repr=False)
 
     def count(self, kind: AgentStateKind) -> int:
         return len(self.agents_by_kind.get(kind, ()))
@@ -58,9 +61,11 @@ class SnapshotIndex:
         by the ``IndexBuilder`` (the agents that changed are taken out and put in at
         their place); sorted here only for an index built otherwise."""
         found = self._by_since.get(kind)
+        if found is None and self._kept_since is not None:
+            found = self._kept_since(kind)
         if found is None:
-            found = self._by_since[kind] = sorted(self.agents_by_kind.get(kind, ()),
-                                                  key=_since)
+            found = sorted(self.agents_by_kind.get(kind, ()), key=_since)
+        self._by_since[kind] = found
         return found
 
 
@@ -82,8 +87,14 @@ class IndexBuilder:
         self._waiting_lists: dict[str, list[Contact]] = {}
         self._queue_lists: dict[str, tuple[Agent, ...]] = {}
         self._kind_lists: dict[str, list[Agent]] = {k: [] for k in AgentStateKind}
-        # The states with time limits, by since (``SnapshotIndex.by_since``), kept here.
+        # The states with time limits, by since (``SnapshotIndex.by_since``), kept here,
+        # moved on only when asked for (the escalation rules after the paint, the agents
+        # screen's flag count), by the agents gone and new since: the dashboard paints
+        # without that work.
         self._since_lists: dict[str, list[Agent]] = {k: [] for k in _TIMED}
+        self._since_moves: dict[str, tuple[dict[int, Agent], dict[int, Agent]]] = {
+            k: ({}, {}) for k in _TIMED}
+        self._generation = 0
         self._snapshot: Snapshot | None = None
         self._index: SnapshotIndex | None = None
         #: agent and contact objects whose fields were read so far (new ones and the ones
@@ -114,7 +125,10 @@ class IndexBuilder:
         previous = self._index
         teams = (tuple(sorted(t for t, n in self._teams.items() if n > 0))
                  if teams_changed or previous is None else previous.teams)
+        self._generation += 1
+        generation = self._generation
         self._index = SnapshotIndex(
+            _kept_since=lambda kind: self._kept_since(kind, generation),
             waiting_by_queue=dict(self._waiting_lists),
             waiting=sum(len(m) for m in self._waiting.values()),
             flagged=tuple(self._flagged.values()),
@@ -122,10 +136,21 @@ class IndexBuilder:
             agents_by_queue=dict(self._queue_lists),
             agents_by_kind=dict(self._kind_lists),
             teams=teams,
-            _by_since=dict(self._since_lists),
         )
         self._snapshot = snapshot
         return self._index
+
+    def _kept_since(self, kind: str, generation: int) -> list[Agent] | None:
+        """The kept list of ``kind`` by since, moved on to the newest index (None when
+        asked for an older one, or a kind without a time limit)."""
+        if generation != self._generation or kind not in self._since_moves:
+            return None
+        gone, new = self._since_moves[kind]
+        if gone or new:
+            self._since_lists[kind] = _moved_by_since(
+                self._since_lists[kind], list(gone.values()), list(new.values()))
+            self._since_moves[kind] = ({}, {})
+        return self._since_lists[kind]
 
     def _update_contacts(self, snapshot: Snapshot) -> set[str]:
         contacts = snapshot.contacts
@@ -209,8 +234,12 @@ class IndexBuilder:
             teams = teams or self._teams[a.team] == 0
             self._teams[a.team] += 1
         for timed in kinds & _TIMED:
-            self._since_lists[timed] = _moved_by_since(
-                self._since_lists[timed], gone_of.get(timed, []), new_of.get(timed, []))
+            gone_ids, new_ids = self._since_moves[timed]
+            for a in gone_of.get(timed, ()):
+                if new_ids.pop(id(a), None) is None:  # (new since the list was moved on)
+                    gone_ids[id(a)] = a
+            for a in new_of.get(timed, ()):
+                new_ids[id(a)] = a
         # Per queue, an agent keeps its place when its object is replaced (state change),
         # so lists shown in snapshot order do not shuffle: adds overwrite in place, then
         # removals delete only entries still holding the removed object.
