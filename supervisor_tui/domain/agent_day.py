@@ -136,9 +136,8 @@ class AgentDayBook:
         self._days: dict[str, AgentDay] = {}
         self._last: dict[str, Agent] = {}  # in the feed at the last poll
         self._info: dict[str, Agent] = {}  # as last seen, gone ones included
-        # The last poll's agent objects by identity (kept alive by ``_held``, so an id is
-        # never reused while it is looked up): an unchanged agent costs one lookup.
-        self._key_of: dict[int, str] = {}
+        # The last poll's agents: a new poll's are compared with them by identity
+        # (held alive, so an id is never reused while it is compared).
         self._held: tuple[Agent, ...] = ()
         self._saved: dict[str, SavedDay] = {}
         #: when the last poll saw the agents in the feed
@@ -212,16 +211,14 @@ class AgentDayBook:
 
     def _observe_moved(self, agents: Sequence[Agent], now: datetime,
                        day_start: datetime) -> None:
-        held, key_of = self._held, self._key_of
+        held = self._held
         moved = list(compress(range(len(agents)), map(is_not, agents, held)))
         if any(agents[i].id != held[i].id or agents[i].source != held[i].source
                for i in moved):  # someone left or the order changed: the general path
             self._observe_all(agents, now, day_start)
             return
         for i in moved:
-            key_of.pop(id(held[i]), None)
-            agent = agents[i]
-            key_of[id(agent)] = self._see(agent, now, day_start)
+            self._see(agents[i], now, day_start)
 
     def _observe_said(self, said: tuple[Sequence[Agent], Sequence[Agent]], now: datetime,
                       day_start: datetime) -> bool:
@@ -231,11 +228,8 @@ class AgentDayBook:
         if len(gone) != len(new) or {(a.source, a.id) for a in gone} != \
                 {(a.source, a.id) for a in new}:
             return False
-        key_of = self._key_of
-        for agent in gone:
-            key_of.pop(id(agent), None)
         for agent in new:
-            key_of[id(agent)] = self._see(agent, now, day_start)
+            self._see(agent, now, day_start)
         return True
 
     def _see(self, agent: Agent, now: datetime, day_start: datetime) -> str:
@@ -261,23 +255,19 @@ class AgentDayBook:
     def _observe_all(self, agents: Sequence[Agent], now: datetime,
                      day_start: datetime) -> None:
         """Every agent by identity (the first poll, agents joining, leaving or
-        reordered): an unchanged object costs one lookup."""
-        last, prev = self._last, self._key_of
-        key_of: dict[int, str] = {}
+        reordered): an unchanged object costs one set lookup."""
+        held = self._held
+        held_ids = set(map(id, held))  # (the rare path: sets for it alone, not kept)
         replaced: list[str] = []
         for agent in agents:
-            key = prev.get(id(agent))
-            if key is not None:  # the very object of the last poll: unchanged
-                key_of[id(agent)] = key
-                continue
-            key = self._see(agent, now, day_start)
-            key_of[id(agent)] = key
-            replaced.append(key)
-        if len(key_of) - len(replaced) != len(prev):  # some of the last poll's are gone
-            fresh = set(replaced)
-            for i in prev.keys() - key_of.keys():
-                key = prev[i]
-                if key in fresh:
+            if id(agent) not in held_ids:  # (else the very object of the last poll)
+                replaced.append(self._see(agent, now, day_start))
+        now_ids = set(map(id, agents))
+        if not held_ids <= now_ids:  # some of the last poll's are gone
+            fresh, last = set(replaced), self._last
+            for gone in held:
+                key = f"{gone.source}:{gone.id}"
+                if id(gone) in now_ids or key in fresh:
                     continue
                 last.pop(key, None)
                 day = self._days.get(key)
@@ -288,7 +278,6 @@ class AgentDayBook:
                     day.current = day.counted_from = None
                     day.work_contact = day.work_began = None
                     self._changed.add(key)
-        self._key_of = key_of
 
     def agent(self, key: str) -> Agent | None:
         """The agent as last seen in the feed (gone ones too)."""
@@ -306,7 +295,7 @@ class AgentDayBook:
     def _new_day(self, day_start: datetime) -> None:
         self.day_start = day_start
         self._days.clear()
-        self._last, self._info, self._key_of, self._held = {}, {}, {}, ()
+        self._last, self._info, self._held = {}, {}, ()
         self._saved = {k: v for k, v in self._saved.items() if v.covered_until >= day_start}
         self._changed.clear()
 

@@ -74,7 +74,6 @@ class IndexBuilder:
 
     def __init__(self) -> None:
         self._contacts: dict[int, Contact] = {}
-        self._contact_ids: set[int] = set()
         self._contact_tuple: tuple[Contact, ...] = ()
         self._waiting: dict[str, dict[int, Contact]] = {}
         self._flagged: dict[int, Contact] = {}
@@ -156,18 +155,16 @@ class IndexBuilder:
         contacts = snapshot.contacts
         said = contacts_since(snapshot, self._contact_tuple)
         if said is not None:  # the source says which objects went and came
-            ids = self._contact_ids
             gone_ids = set(map(id, said[0]))
             new_ids = set(map(id, said[1]))
             removed_ids, added_ids = gone_ids - new_ids, new_ids - gone_ids
-            ids -= removed_ids
-            ids |= added_ids
             added: Iterable[Contact] = (c for c in said[1] if id(c) in added_ids)
         else:
-            # Identity sets: ``id`` reads no field, so unchanged contacts stay untouched.
+            # Identity sets: ``id`` reads no field, so unchanged contacts stay untouched
+            # (the contacts held are the keys of ``_contacts``: no second set kept).
             ids = set(map(id, contacts))
-            removed_ids = self._contact_ids - ids
-            added_ids = ids - self._contact_ids
+            removed_ids = self._contacts.keys() - ids
+            added_ids = ids - self._contacts.keys()
             added = compress(contacts, map(added_ids.__contains__, map(id, contacts)))
         self._contact_tuple = contacts
         known = self._contacts
@@ -192,7 +189,6 @@ class IndexBuilder:
                     dirty.add(c.queue_id)
                     if c.tier != _STANDARD:
                         self._premium[key] = c
-        self._contact_ids = ids
         return dirty
 
     def _update_agents(self, snapshot: Snapshot) -> tuple[set[str], set[str], bool]:
