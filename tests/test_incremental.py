@@ -224,6 +224,9 @@ def test_rows_of_unchanged_queues_are_kept_and_read_as_fresh_ones(
         for row, ref in zip(board.rows[:12], fresh.rows[:12], strict=True):
             assert (row.estimate, row.staffing) == (ref.estimate, ref.staffing), f"poll {step}"
             assert row.taken_at == snap.taken_at
+        for row, ref in zip(board.rows, fresh.rows, strict=True):  # (asked of every row)
+            assert (row.agents, row.effective_agents) == (ref.agents, ref.effective_agents), \
+                f"poll {step}"
         for group in (None, *fresh.groups()):  # the tile's longest wait, against every row
             waits = [((snap.taken_at - r.oldest_waiting_since).total_seconds()
                       / r.queue.threshold_s, r.queue.id) for r in fresh.group_rows(group)

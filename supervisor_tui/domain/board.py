@@ -733,6 +733,8 @@ def _make_row(queue: Queue, interval_stats: QueueStats | None, day_stats: QueueS
     return row
 
 
+# The figures a row works out from the agents serving it.
+_OF_AGENTS = ("agents", "effective_agents", "staffing")
 # (cached figure, the input it follows): kept when a row is made again for another input
 _CARRIED = (("interval", "interval_stats"), ("day", "day_stats"), ("agents", "serving"),
             ("effective_agents", "serving"))
@@ -802,10 +804,27 @@ def build_board(
     made: set[int] = set()
     regroup = full
     old_queues, place = book.queues, book.place
+    old_interval, old_day, old_waiting, old_live = (book.interval, book.day, book.waiting,
+                                                    book.live)
     for i in remake:
         made.add(i)
-        if not regroup and queues[i] is not old_queues[i]:  # (a channel moved: rare)
-            regroup = _GROUP_OF(queues[i].channel) != place[i][0]
+        queue = queues[i]
+        if not full and queue is old_queues[i] and not waiting[i] and \
+                interval[i] is old_interval[i] and day[i] is old_day[i] and \
+                live[i] is old_live[i] and not old_waiting[i]:
+            # Only the agents serving it changed (~60% of the rows made at 50,000
+            # agents: each state change renews the lists of all the agent's queues):
+            # the row's own values, less the figures worked out from its agents.
+            values = dict(rows[i].__dict__)
+            values["serving"], values["_windows"] = serving[i], {}
+            for name in _OF_AGENTS:
+                values.pop(name, None)
+            row = _new_row(QueueRow)
+            _set_dict(row, "__dict__", values)
+            rows[i] = row
+            continue
+        if not regroup and queue is not old_queues[i]:  # (a channel moved: rare)
+            regroup = _GROUP_OF(queue.channel) != place[i][0]
         rows[i] = _make_row(
             queues[i], interval[i], day[i], waiting[i], serving[i], live[i], i, book, now,
             snapshot, formula, max_occupancy, live_targets, shared,
