@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
 from itertools import compress, islice, repeat
-from operator import attrgetter, is_not, or_
+from operator import add, attrgetter, is_not, or_, sub
 
 from supervisor_tui.domain import erlang, metrics
 from supervisor_tui.domain.index import SnapshotIndex, build_index
@@ -244,11 +244,9 @@ class GroupSums:
             if new is before and queue is held_queues[i]:
                 continue  # the row was made again for something else (waiting, agents)
             self.reads += 1
-            if before is not None:
-                for j, v in enumerate(_get_ints(before)):
-                    ints[j] -= v
-            for j, v in enumerate(_get_ints(new)):
-                ints[j] += v
+            moved = _get_ints(new) if before is None else map(sub, _get_ints(new),
+                                                               _get_ints(before))
+            ints[:] = map(add, ints, moved)  # (in C: ~1 us a row, not ~3)
             for name in _FLOAT_COUNTERS:
                 floats[name][i] = getattr(new, name)
             ns[i], tws[i] = _weight(row, new, formula)
