@@ -342,6 +342,25 @@ def test_agent_escalations_read_from_the_since_prefix_equal_the_rule_on_every_ag
     assert seen > POLLS
 
 
+def test_escalations_with_the_kept_index_equal_a_tracker_that_reads_every_contact(
+        churn: list[Snapshot]) -> None:
+    """How a contact's escalation ended (answered, left, moved) is looked up in the
+    index's contacts by id; a tracker without an index scans the snapshot: the two
+    give the same escalations and the same endings every poll."""
+    kept = EscalationTracker(SLFormula.ANSWERED_AND_ABANDONED_AFTER)
+    scans = EscalationTracker(SLFormula.ANSWERED_AND_ABANDONED_AFTER)
+    builder = IndexBuilder()
+    endings = 0
+    for step, snap in enumerate(churn):
+        index = builder.index(snap)
+        assert index.contacts_by_id() == {c.id: c for c in snap.contacts}, f"poll {step}"
+        a = kept.update(snap, RULES, index=index)
+        b = scans.update(snap, RULES)
+        assert a.by_id == b.by_id and a.departed == b.departed, f"poll {step}"
+        endings += len(a.departed)
+    assert endings > POLLS // 4  # contacts answered, abandoned and moved did end them
+
+
 def test_the_index_reads_only_objects_that_changed(churn: list[Snapshot]) -> None:
     """A deterministic measure of per-poll cost: objects whose fields the index read."""
     builder = IndexBuilder()

@@ -705,6 +705,65 @@ def long_contact_limit_s(snap: Snapshot, queue_id: str | None,
     return multiple * stats.handle_s / stats.handled
 
 
+class LongLimits:
+    """Long-contact limits per queue for one snapshot (``long_contact_limit_s``'s rule),
+    worked out in one pass over the counters. Given the last snapshot's (``before``,
+    same rules), a queue whose day counters are the same object keeps its limit: at
+    5,000 queues a few hundred move a poll, and reading every queue's counters cost
+    ~3 ms a poll."""
+
+    def __init__(self, snapshot: Snapshot, rules: EscalationRules,
+                 before: LongLimits | None = None) -> None:
+        self.snapshot = snapshot
+        self.rules = rules
+        self._each: dict[str | None, float] | None = None  # each queue with a limit: its own
+        same = before is not None and before.rules is rules
+        self._then_stats = before.snapshot.day_stats if same and before else None
+        self._then_each = before._each if same and before else None
+
+    def of(self, queue_id: str | None) -> float | None:
+        return None if queue_id is None else self.each().get(queue_id)
+
+    def shortest(self) -> float | None:
+        """The shortest of every queue's limit."""
+        return min(self.each().values(), default=None)
+
+    def each(self) -> dict[str | None, float]:
+        """Every queue's limit, by id (none: no limit, so no flag)."""
+        if self._each is not None:
+            return self._each
+        rules = self.rules
+        multiple, least = rules.long_contact_aht_multiple, rules.min_contacts
+        each: dict[str | None, float] = {}
+        if multiple:
+            then_each, then_stats = self._then_each, self._then_stats
+            for qid, s in self.snapshot.day_stats.items():
+                if then_each is not None and then_stats is not None and \
+                        then_stats.get(qid) is s:
+                    if (kept := then_each.get(qid)) is not None:
+                        each[qid] = kept
+                elif s.handled >= least and s.handle_s > 0:  # (long_contact_limit_s)
+                    each[qid] = multiple * s.handle_s / s.handled
+        self._each = each
+        self._then_each = self._then_stats = None  # (the last poll's, no longer needed)
+        return each
+
+
+_last_limits: list[LongLimits] = []  # the last snapshot's (one entry)
+
+
+def long_limits(snapshot: Snapshot, rules: EscalationRules) -> LongLimits:
+    """The long-contact limits of ``snapshot`` under ``rules``, kept while both are the
+    same objects (immutable): the agents screen counts again each second between polls, and the
+    escalation rules ask for the same snapshot's after the paint."""
+    last = _last_limits[0] if _last_limits else None
+    if last is not None and last.snapshot is snapshot and last.rules is rules:
+        return last
+    limits = LongLimits(snapshot, rules, last)
+    _last_limits[:] = [limits]
+    return limits
+
+
 def _agent_pass(
     snap: Snapshot, idx: SnapshotIndex, rules: EscalationRules,
     previous: Mapping[str, Escalation], out: list[Escalation],
@@ -769,17 +828,14 @@ def _long_contact_pass(
     cut-off (the shortest limit) skips nearly all of them with a single comparison."""
     now = snap.taken_at
     add, prev = out.append, previous.get
-    limits: dict[str, float] = {}
-    for queue_id in snap.day_stats:
-        lim = long_contact_limit_s(snap, queue_id, rules)
-        if lim is not None:
-            limits[queue_id] = lim
-    if not limits:
+    long = long_limits(snap, rules)  # (kept from the last poll where counters are)
+    limits, shortest = long.each(), long.shortest()
+    if shortest is None:
         return
-    latest = now - min(limits.values()) * _S  # started after this: under every limit
+    latest = now - shortest * _S  # started after this: under every limit
     multiple = rules.agent_warning_multiple
     cuts: dict[str, tuple[float, str, datetime, datetime]] = {}
-    names = {q.id: q.name for q in snap.queues}
+    names: dict[str, str] | None = None  # (only once someone is past a limit)
     times = f"{rules.long_contact_aht_multiple:g}×"
     on_contact = idx.by_since(_ON_CONTACT)
     for a in islice(on_contact, bisect_left(on_contact, latest, key=_since)):
@@ -795,6 +851,8 @@ def _long_contact_pass(
         if since >= info_at:
             continue
         sev = _WARNING if since < warn_at else _INFO
+        if names is None:
+            names = {q.id: q.name for q in snap.queues}
         eid = f"agent-long:{a.source}:{a.id}:{a.contact_id or ''}"
         on = f" {a.contact_id}" if a.contact_id else ""
         reason = (f"{a.name} on one contact{on} in {names.get(qid, qid)} "
@@ -816,15 +874,20 @@ _contact_id = attrgetter("id")
 _since = attrgetter("state.since")
 
 
-def _endings(snap: Snapshot, gone: list[Escalation]) -> dict[str, str]:
+def _endings(snap: Snapshot, gone: list[Escalation],
+             by_id: Mapping[str, Contact] | None = None) -> dict[str, str]:
     """How each contact escalation that stopped holding ended, by escalation id: the
     contact was answered, left (abandoned, or answered and done within a poll: the
     snapshot cannot tell), or moved queue. None (absent) where the contact is still
-    there as it was (a rule or limit changed): those clear by hysteresis as before."""
+    there as it was (a rule or limit changed): those clear by hysteresis as before.
+    ``by_id``: the snapshot's contacts by id (the index's), else one pass over them."""
     wanted = {esc.subject_id for esc in gone}
-    contacts = snap.contacts  # one pass at C speed, only on polls where something went
-    where = {c.id: c for c in compress(contacts, map(wanted.__contains__,
-                                                     map(_contact_id, contacts)))}
+    if by_id is not None:
+        where = {cid: c for cid in wanted if (c := by_id.get(cid)) is not None}
+    else:  # one pass at C speed (reading 40,000 ids at 50,000 agents: ~10 ms)
+        contacts = snap.contacts
+        where = {c.id: c for c in compress(contacts, map(wanted.__contains__,
+                                                         map(_contact_id, contacts)))}
     names = {q.id: q.name for q in snap.queues}
     out: dict[str, str] = {}
     for esc in gone:
@@ -985,7 +1048,8 @@ class EscalationTracker:
         clear_after = rules.clear_after_s
         missing = [(eid, esc) for eid, esc in previous.items() if eid not in current]
         gone = [esc for _, esc in missing if esc.subject_type == _CONTACT and esc.ended is None]
-        endings = _endings(snapshot, gone) if gone else {}
+        endings = _endings(snapshot, gone, index.contacts_by_id() if index is not None
+                           else None) if gone else {}
         for eid, esc in missing:
             last_seen = esc.last_seen
             if last_seen is None:  # present at the last update, gone now

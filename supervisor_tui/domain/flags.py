@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 from operator import attrgetter
 
-from supervisor_tui.domain.escalation import EscalationRules
+from supervisor_tui.domain.escalation import EscalationRules, LongLimits, long_limits
 from supervisor_tui.domain.index import SnapshotIndex
 from supervisor_tui.domain.model import Agent, AgentStateKind, Snapshot
 
@@ -29,50 +29,6 @@ _since = attrgetter("state.since")
 # The prefix is cut this much later than the shortest limit: a superset, so float
 # rounding of a duration can never leave out an agent the exact test would flag.
 _SLACK = timedelta(milliseconds=1)
-
-
-class LongLimits:
-    """Long-contact limits per queue for one snapshot (``long_contact_limit_s``'s rule),
-    worked out in one pass over the counters. Given the last snapshot's (``before``,
-    same rules), a queue whose day counters are the same object keeps its limit: at
-    5,000 queues a few hundred move a poll, and reading every queue's counters cost
-    ~3 ms a poll."""
-
-    def __init__(self, snapshot: Snapshot, rules: EscalationRules,
-                 before: LongLimits | None = None) -> None:
-        self.snapshot = snapshot
-        self.rules = rules
-        self._each: dict[str | None, float] | None = None  # each queue with a limit: its own
-        same = before is not None and before.rules is rules
-        self._then_stats = before.snapshot.day_stats if same and before else None
-        self._then_each = before._each if same and before else None
-
-    def of(self, queue_id: str | None) -> float | None:
-        return None if queue_id is None else self.each().get(queue_id)
-
-    def shortest(self) -> float | None:
-        """The shortest of every queue's limit."""
-        return min(self.each().values(), default=None)
-
-    def each(self) -> dict[str | None, float]:
-        """Every queue's limit, by id (none: no limit, so no flag)."""
-        if self._each is not None:
-            return self._each
-        rules = self.rules
-        multiple, least = rules.long_contact_aht_multiple, rules.min_contacts
-        each: dict[str | None, float] = {}
-        if multiple:
-            then_each, then_stats = self._then_each, self._then_stats
-            for qid, s in self.snapshot.day_stats.items():
-                if then_each is not None and then_stats is not None and \
-                        then_stats.get(qid) is s:
-                    if (kept := then_each.get(qid)) is not None:
-                        each[qid] = kept
-                elif s.handled >= least and s.handle_s > 0:  # (long_contact_limit_s)
-                    each[qid] = multiple * s.handle_s / s.handled
-        self._each = each
-        self._then_each = self._then_stats = None  # (the last poll's, no longer needed)
-        return each
 
 
 def agent_limit_s(agent: Agent, rules: EscalationRules, long: LongLimits | None) -> float | None:
@@ -99,7 +55,7 @@ def count_flagged(index: SnapshotIndex, snapshot: Snapshot, rules: EscalationRul
     past their state's shortest limit. After-contact work has a single limit, so its
     count is found by bisection alone (the exact rule applied only within a millisecond
     of the cut)."""
-    long = long if long is not None else _limits_of(snapshot, rules)
+    long = long if long is not None else long_limits(snapshot, rules)
     total = 0
     acw = index.by_since(_ACW)
     if acw and rules.acw_limit_s is not None:
@@ -126,17 +82,3 @@ def count_flagged(index: SnapshotIndex, snapshot: Snapshot, rules: EscalationRul
             if limit is not None and (now - a.state.since).total_seconds() > limit:
                 total += 1
     return total
-
-
-_last_limits: list[LongLimits] = []  # the last snapshot's (one entry)
-
-
-def _limits_of(snapshot: Snapshot, rules: EscalationRules) -> LongLimits:
-    """The long-contact limits of ``snapshot`` under ``rules``, kept while both are the
-    same objects (immutable): the agents screen counts again each second between polls."""
-    last = _last_limits[0] if _last_limits else None
-    if last is not None and last.snapshot is snapshot and last.rules is rules:
-        return last
-    limits = LongLimits(snapshot, rules, last)
-    _last_limits[:] = [limits]
-    return limits

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import attrgetter, is_not
@@ -51,6 +51,14 @@ class SnapshotIndex:
     #: the builder's kept list of a kind, while this is its newest index (else None)
     _kept_since: Callable[[str], list[Agent] | None] | None = field(
         default=None, compare=False, repr=False)
+    #: the builder's contacts by id, while this is its newest index (else None)
+    _by_contact_id: Callable[[], Mapping[str, Contact] | None] | None = field(
+        default=None, compare=False, repr=False)
+
+    def contacts_by_id(self) -> Mapping[str, Contact] | None:
+        """This snapshot's contacts by id, kept by the builder (no pass over them); None
+        for an index a poll old, or when two contacts share an id: then look them up."""
+        return self._by_contact_id() if self._by_contact_id is not None else None
 
     def count(self, kind: AgentStateKind) -> int:
         return len(self.agents_by_kind.get(kind, ()))
@@ -73,7 +81,10 @@ class IndexBuilder:
     """Keeps the index of the last snapshot and moves it to the next one by identity."""
 
     def __init__(self) -> None:
-        self._contacts: dict[int, Contact] = {}
+        # Each contact by its id, for the escalation rules' "how did it end" without a
+        # pass over every contact (while no two contacts share an id).
+        self._by_contact_id: dict[str, Contact] = {}
+        self._ids_unique = True
         self._contact_tuple: tuple[Contact, ...] = ()
         self._waiting: dict[str, dict[int, Contact]] = {}
         self._flagged: dict[int, Contact] = {}
@@ -128,6 +139,8 @@ class IndexBuilder:
         generation = self._generation
         self._index = SnapshotIndex(
             _kept_since=lambda kind: self._kept_since(kind, generation),
+            _by_contact_id=lambda: (self._by_contact_id if generation == self._generation
+                                    and self._ids_unique else None),
             waiting_by_queue=dict(self._waiting_lists),
             waiting=sum(len(m) for m in self._waiting.values()),
             flagged=tuple(self._flagged.values()),
@@ -157,38 +170,40 @@ class IndexBuilder:
         if said is not None:  # the source says which objects went and came
             gone_ids = set(map(id, said[0]))
             new_ids = set(map(id, said[1]))
-            removed_ids, added_ids = gone_ids - new_ids, new_ids - gone_ids
-            added: Iterable[Contact] = (c for c in said[1] if id(c) in added_ids)
+            removed = [c for c in said[0] if id(c) not in new_ids]
+            added = [c for c in said[1] if id(c) not in gone_ids]
         else:
-            # Identity sets: ``id`` reads no field, so unchanged contacts stay untouched
-            # (the contacts held are the keys of ``_contacts``: no second set kept).
-            ids = set(map(id, contacts))
-            removed_ids = self._contacts.keys() - ids
-            added_ids = ids - self._contacts.keys()
-            added = compress(contacts, map(added_ids.__contains__, map(id, contacts)))
+            # Identity sets: ``id`` reads no field, so unchanged contacts stay untouched.
+            held = self._contact_tuple
+            ids, held_ids = set(map(id, contacts)), set(map(id, held))
+            removed = [c for c in held if id(c) not in ids]
+            added = [c for c in contacts if id(c) not in held_ids]
         self._contact_tuple = contacts
-        known = self._contacts
+        by_id = self._by_contact_id
         dirty: set[str] = set()
-        self.reads += len(removed_ids) + len(added_ids)
-        for key in removed_ids:
-            c = known.pop(key)
+        self.reads += len(removed) + len(added)
+        for c in removed:
+            key = id(c)
+            if by_id.get(c.id) is c:
+                del by_id[c.id]
             self._flagged.pop(key, None)
             if self._premium.pop(key, None) is not None or c.state == _WAITING:
                 members = self._waiting.get(c.queue_id)
                 if members is not None and members.pop(key, None) is not None:
                     dirty.add(c.queue_id)
-        if added_ids:
-            for c in added:
-                key = id(c)
-                known[key] = c
-                state = c.state  # ``==``: sources using model_construct may hold strings
-                if c.flags and state != _WRAP_UP:
-                    self._flagged[key] = c
-                if state == _WAITING:
-                    self._waiting.setdefault(c.queue_id, {})[key] = c
-                    dirty.add(c.queue_id)
-                    if c.tier != _STANDARD:
-                        self._premium[key] = c
+        for c in added:
+            key = id(c)
+            if c.id in by_id:  # two listed under one id (two sources): scans from now on
+                self._ids_unique = False
+            by_id[c.id] = c
+            state = c.state  # ``==``: sources using model_construct may hold strings
+            if c.flags and state != _WRAP_UP:
+                self._flagged[key] = c
+            if state == _WAITING:
+                self._waiting.setdefault(c.queue_id, {})[key] = c
+                dirty.add(c.queue_id)
+                if c.tier != _STANDARD:
+                    self._premium[key] = c
         return dirty
 
     def _update_agents(self, snapshot: Snapshot) -> tuple[set[str], set[str], bool]:
