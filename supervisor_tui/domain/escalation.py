@@ -888,8 +888,8 @@ def _endings(snap: Snapshot, gone: list[Escalation],
         contacts = snap.contacts
         where = {c.id: c for c in compress(contacts, map(wanted.__contains__,
                                                          map(_contact_id, contacts)))}
-    names = {q.id: q.name for q in snap.queues}
     out: dict[str, str] = {}
+    names: dict[str, str] | None = None  # (only when a contact moved queue: rare)
     for esc in gone:
         c = where.get(esc.subject_id)
         if esc.kind == _K_FLAG:
@@ -900,6 +900,8 @@ def _endings(snap: Snapshot, gone: list[Escalation],
         elif c.state != _WAITING:
             out[esc.id] = "answered"
         elif c.queue_id != esc.queue_id:
+            if names is None:
+                names = {q.id: q.name for q in snap.queues}
             out[esc.id] = f"moved to {names.get(c.queue_id, c.queue_id)}"
     return out
 
