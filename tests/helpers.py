@@ -135,14 +135,18 @@ def help_rows(app: App) -> list[list[str]]:
     return [re.split(r" {2,}", line.strip("█▀▄ ")) for line in shown_in(app, panel)]
 
 
-async def still(pilot, tries: int = 40) -> None:  # type: ignore[no-untyped-def]
+async def still(pilot, tries: int = 40, quiet: int = 3) -> None:  # type: ignore[no-untyped-def]
     """Wait until the screen stops changing (a loaded machine paints late): for
-    snapshots of a frozen clock, so a still screen is the finished one."""
+    snapshots of a frozen clock, so a still screen is the finished one. Still means
+    unchanged ``quiet`` times in a row, 0.1 s apart: on a loaded CI machine a pushed
+    screen's footer was once painted more than 0.1 s after its body."""
     before = screen_text(pilot.app)
+    same = 0
     for _ in range(tries):
         await pilot.pause(0.1)
         now = screen_text(pilot.app)
-        if now == before:
+        same = same + 1 if now == before else 0
+        if same >= quiet:
             return
         before = now
 
