@@ -197,15 +197,12 @@ class AgentDayBook:
         if self.day_start != day_start:
             self._new_day(day_start)
         held = self._held
-        if said is not None and held and len(held) == len(agents) and \
-                self._observe_said(said, now, day_start):
-            pass
-        elif held and len(held) == len(agents):
+        if not held or len(held) != len(agents):
+            self._observe_all(agents, now, day_start)
+        elif said is None or not self._observe_said(said, now, day_start):
             # The usual poll: the same agents in the same order, a few of them new
             # objects. Only those are visited (an identity compare in C for the rest).
             self._observe_moved(agents, now, day_start)
-        else:
-            self._observe_all(agents, now, day_start)
         self._held = agents if isinstance(agents, tuple) else tuple(agents)
         self.seen_at = now
 
