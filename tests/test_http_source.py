@@ -23,6 +23,7 @@ from starlette.routing import Route
 from supervisor_tui.domain.model import AgentStateKind, ContactState, Snapshot
 from supervisor_tui.protocol.documents import DELTA_IM, parse_snapshot, to_doc, to_snapshot
 from supervisor_tui.protocol.server import ProtocolServer, serve_in_thread
+from supervisor_tui.protocol.shared_text import TextPool
 from supervisor_tui.sim.config import SimulatorConfig
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.http.settings import HttpSettings
@@ -479,6 +480,43 @@ async def test_deltas_give_the_same_centre_as_full_snapshots(
     assert statuses[0] == 200
     assert set(statuses[1:]) <= {226, 304} and statuses.count(226) >= 25
     assert previous is not None and previous.interval_start > T0
+
+
+async def test_repeated_queue_ids_and_skill_lists_are_one_object_each(
+        hosting: tuple[Swappable, str], sources: Sources) -> None:
+    """Issue 15 (memory): the JSON gives a new string for every mention of a queue, in
+    each agent's skills and each contact; the console holds one of each, and one tuple
+    per distinct skill list, through full snapshots and deltas alike, with the centre
+    unchanged (equal to what a client without deltas reads)."""
+    clock = MovingClock()
+    sim = busy_sim(clock)
+    base = host(hosting, ProtocolServer(sim, refresh_s=0))
+    remote = sources(base)
+    for poll in range(8):
+        if poll in (2, 5):
+            got = await remote.snapshot()
+            for agent, skills in ((got.agents[0], ["billing", "sales"]),
+                                  (got.agents[1], ["sales", "billing"])):
+                assert (await remote.set_agent_skills(agent.id, skills)).ok
+        clock.tick(20)
+        got = await remote.snapshot()
+        assert_same_centre(got, await full_snapshot(base))
+    assert remote.request_stats is not None and remote.request_stats.last_status == 226
+    queue_id = {q.id: q.id for q in got.queues}
+    assert all(s is queue_id[s] for a in got.agents for s in a.skills)
+    assert all(c.queue_id is queue_id[c.queue_id] for c in got.contacts)
+    assert all(a.queue_id is queue_id[a.queue_id] for a in got.agents if a.queue_id)
+    lists = {a.skills for a in got.agents}
+    assert len({id(a.skills) for a in got.agents}) == len(lists) < len(got.agents)
+
+
+def test_the_skill_list_pool_stays_bounded() -> None:
+    pool = TextPool(most=3)
+    lists = [tuple(f"q{i}{j}" for j in range(3)) for i in range(10)]
+    assert [pool.skills(t) for t in lists] == lists
+    assert len(pool) <= 3
+    again = pool.skills(tuple("".join(("q9", str(j))) for j in range(3)))
+    assert again is pool.skills(lists[9]) and again == lists[9]
 
 
 async def test_unchanged_records_are_the_same_objects(url: str, sim: SimulatorSource,

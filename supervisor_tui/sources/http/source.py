@@ -59,6 +59,7 @@ from supervisor_tui.protocol.documents import (
     parse_snapshot,
     to_snapshot,
 )
+from supervisor_tui.protocol.shared_text import TextPool
 from supervisor_tui.sources.base import Capability, SourceError
 from supervisor_tui.sources.gcpause import paused_gc
 from supervisor_tui.sources.heap import release_freed
@@ -101,6 +102,7 @@ class HttpSource(WebSource):
         # The last records received, kept through errors: a full snapshot fetched again
         # reuses the objects of those that did not change (protocol.keep_equal).
         self._known: Centre | None = None
+        self._texts = TextPool()  # queue ids and skill lists, one object each (memory)
         self.server_source: str | None = None  # the server's own name for its centre
         self._features: frozenset[str] = frozenset()  # the server's optional parts
         self._upstream: tuple[SourceHealth, ...] = ()
@@ -283,6 +285,7 @@ class HttpSource(WebSource):
         """The full snapshot in ``response``, holding ``known``'s own objects for the
         records that did not change."""
         doc = self._validate(response)
+        self._texts.share(doc.queues, doc.agents, doc.contacts)
         if known is not None:
             keep_equal(doc, known, self.name)
         return doc
@@ -313,6 +316,7 @@ class HttpSource(WebSource):
                 doc = parse_delta(self._client.parse_json(response), self.name)
             except ProtocolError as err:
                 raise SourceError(self._client.redact(str(err))) from None
+        self._texts.share(doc.queues, doc.agents, doc.contacts)
         try:
             return doc, apply_delta(base, doc, self.name)
         except ProtocolError as err:
