@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import sys
 from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -29,7 +30,14 @@ from supervisor_tui.domain.escalation import (
 from supervisor_tui.domain.flags import LongLimits, count_flagged, is_flagged
 from supervisor_tui.domain.index import IndexBuilder, build_index
 from supervisor_tui.domain.intervals import IntervalPolicy
-from supervisor_tui.domain.model import AgentStateKind, Contact, SLFormula, Snapshot
+from supervisor_tui.domain.model import (
+    AgentStateKind,
+    Contact,
+    ContactState,
+    SLFormula,
+    Snapshot,
+    Tier,
+)
 from supervisor_tui.domain.surveys import ContactLog
 from supervisor_tui.domain.tiers import TierBook
 from supervisor_tui.protocol.collector import Collector
@@ -402,26 +410,25 @@ def test_an_agents_day_remembers_the_last_changes_only(churn: list[Snapshot]) ->
 
 def test_the_simulators_shared_field_sets_name_exactly_the_fields_it_gives(
         churn: list[Snapshot]) -> None:
-    """Its models share one ``model_fields_set`` per class (memory): it must be the set
-    ``model_construct`` would have made, the fields given; copying with an update must
-    leave the shared set alone."""
+    """Its counters share one ``model_fields_set`` (memory): it must be the set
+    ``model_construct`` would have made, the fields given. Agents, their states and
+    contacts are slotted records: no per-object set or ``__dict__`` at all."""
     snap = churn[-1]
-    agent, contact = snap.agents[0], snap.contacts[0]
     stats = next(iter(snap.interval_stats.values()))
-    for model in (agent, contact, stats):  # (an agent's state is a slotted dataclass)
-        rebuilt = type(model).model_construct(**dict(model))  # every field given
-        unset = rebuilt.model_fields_set - model.model_fields_set
-        assert all(getattr(model, f) == type(model).model_fields[f].default for f in unset)
-        assert model.model_fields_set <= set(type(model).model_fields)
-    copied = agent.model_copy(update={"site": "Lisbon"})
-    assert "site" in copied.model_fields_set and "site" not in agent.model_fields_set
-    assert snap.agents[1].model_fields_set is agent.model_fields_set
+    rebuilt = type(stats).model_construct(**dict(stats))  # every field given
+    unset = rebuilt.model_fields_set - stats.model_fields_set
+    assert all(getattr(stats, f) == type(stats).model_fields[f].default for f in unset)
+    assert stats.model_fields_set <= set(type(stats).model_fields)
+    for record in (snap.agents[0], snap.agents[0].state, snap.contacts[0]):
+        assert not hasattr(record, "__dict__")
+        assert sys.getsizeof(record) <= 120
 
 
-def test_models_read_from_the_wire_share_their_field_sets_as_they_are_made() -> None:
-    """A snapshot decoded from protocol JSON: every agent (and its state) with the same
-    given fields holds one shared set, made as each model is validated (memory), and
-    what the input gave is still told apart per shape."""
+def test_records_read_from_the_wire_are_slotted_and_read_as_given() -> None:
+    """A snapshot decoded from protocol JSON: agents, their states and contacts hold
+    their fields in the object (memory: no ``__dict__`` of ~270 bytes each), read as the
+    input gave them, defaults where it gave none; a copy with a change leaves the
+    original alone."""
     from supervisor_tui.protocol.documents import SnapshotDoc
 
     at = "2026-03-02T10:00:00+00:00"
@@ -431,13 +438,24 @@ def test_models_read_from_the_wire_share_their_field_sets_as_they_are_made() -> 
                    "state": {"kind": "away", "since": at, "reason": "lunch"}})
     doc = SnapshotDoc.model_validate_json(json.dumps({
         "protocol": 1, "source": "floor", "taken_at": at, "interval_start": at,
-        "day_start": "2026-03-02T00:00:00+00:00", "agents": agents}))
+        "day_start": "2026-03-02T00:00:00+00:00", "agents": agents,
+        "queues": [{"id": "q", "name": "Q", "interval": {"queue_id": "q", "window_start": at},
+                    "day": {"queue_id": "q", "window_start": at}}],
+        "contacts": [{"id": "c1", "queue_id": "q", "channel": "chat", "entered_at": at}]}))
     plain, sited = doc.agents[:3], doc.agents[3]
-    assert plain[0].model_fields_set == {"id", "name", "state"}
-    assert all(a.model_fields_set is plain[0].model_fields_set for a in plain)
-    assert sited.model_fields_set == {"id", "name", "state", "site"}
+    assert (plain[0].team, plain[0].site, plain[0].skills, plain[0].state.reason) == (
+        "", None, (), None)
+    assert (sited.site, sited.state.kind, sited.state.reason) == (
+        "Lisbon", AgentStateKind.AWAY, "lunch")
+    contact = doc.contacts[0]
+    assert (contact.state, contact.tier, contact.flags) == (
+        ContactState.WAITING, Tier.STANDARD, ())
+    for record in (*doc.agents, sited.state, contact):
+        assert not hasattr(record, "__dict__")
     copied = plain[0].model_copy(update={"team": "Blue"})
-    assert "team" in copied.model_fields_set and "team" not in plain[1].model_fields_set
+    assert (copied.team, plain[0].team, copied.id) == ("Blue", "", "a0")
+    with pytest.raises(ValueError, match="mood"):
+        plain[0].model_copy(update={"mood": "fine"})
 
 
 def _without_changes(snap: Snapshot) -> Snapshot:
@@ -555,6 +573,4 @@ async def test_over_a_real_server_the_http_source_says_what_its_deltas_replaced(
             await console.close()
     assert said >= 10  # deltas, each saying what it replaced
     assert logs[0].contacts == logs[1].contacts
-    sets = {id(a.model_fields_set) for a in before.agents}
-    assert len(sets) <= 2 < len(before.agents)
-    assert len({id(c.model_fields_set) for c in before.contacts}) <= 3
+    assert not any(hasattr(r, "__dict__") for r in (*before.agents, *before.contacts))

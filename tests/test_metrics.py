@@ -111,7 +111,7 @@ def test_longest_wait_ignores_connected_and_wrap_up_and_clock_skew() -> None:
 
 def test_unvalidated_contacts_still_count_as_waiting() -> None:
     # The simulator builds models with model_construct, so state may be the plain str.
-    raw = Contact.model_construct(id="r", queue_id="q", channel="voice", entered_at=T0,
+    raw = Contact.trusted(id="r", queue_id="q", channel="voice", entered_at=T0,
                                   state="waiting")
     assert metrics.longest_wait([raw], T0 + timedelta(seconds=12)) == 12
 

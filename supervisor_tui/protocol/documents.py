@@ -567,10 +567,13 @@ def _kept(before: QueueRow | None, queue: Queue, q: WireQueue) -> QueueRow:
             old_tiers if old_tiers is not None and old_tiers == q.tiers else q.tiers)
 
 
+_set = object.__setattr__
+
+
 def _rename(items: Iterable[Agent | Contact | AbandonedContact], source: str) -> None:
     for item in items:
         if item.source != source:
-            item.__dict__["source"] = source
+            _set(item, "source", source)  # (frozen: the object's own field, in place)
 
 
 def _queue(q: WireQueue, fields: set[str], source: str | None) -> Queue:
@@ -656,6 +659,8 @@ def describe(err: ValidationError) -> str:
     first = problems[0]
     where = ".".join(str(part) for part in first["loc"])
     msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "unexpected_keyword_argument":  # a record's (dataclass) wording
+        msg = "Extra inputs are not permitted"  # as every model says it
     text = f"{where}: {msg}" if where else msg
     more = len(problems) - 1
     if more:

@@ -32,7 +32,7 @@ class TextPool:
     """Shares the repeated texts of freshly validated records, in place.
 
     Only for records just validated and held by nothing else (as ``_rename`` in
-    documents.py): frozen models are changed through their ``__dict__``, each field to an
+    documents.py): frozen records are changed in place, each field to an
     equal value. Used from one thread at a time (a source's decode)."""
 
     def __init__(self, most: int = 65_536) -> None:
@@ -61,16 +61,15 @@ class TextPool:
             for stats in (q.interval, q.day):
                 stats.__dict__["queue_id"] = qid
         skills = self.skills
-        for a in agents:
-            fields = a.__dict__
-            fields["skills"] = skills(fields["skills"])
-            fields["team"] = _intern(fields["team"])
-            for name in ("queue_id", "site"):
-                value = fields[name]
-                if value is not None:
-                    fields[name] = _intern(value)
+        for a in agents:  # (frozen records: their own fields, set in place)
+            _set(a, "skills", skills(a.skills))
+            _set(a, "team", _intern(a.team))
+            if a.queue_id is not None:
+                _set(a, "queue_id", _intern(a.queue_id))
+            if a.site is not None:
+                _set(a, "site", _intern(a.site))
             reason = a.state.reason
             if reason is not None:
-                _set(a.state, "reason", _intern(reason))  # (a frozen dataclass)
+                _set(a.state, "reason", _intern(reason))
         for c in contacts:
-            c.__dict__["queue_id"] = _intern(c.queue_id)
+            _set(c, "queue_id", _intern(c.queue_id))
