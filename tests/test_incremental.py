@@ -184,6 +184,11 @@ def test_board_with_the_metrics_memo_equals_one_worked_out_afresh(
         assert (board.waiting, board.oldest_waiting_since) == (len(waiting), min(waiting))
         assert {q: sorted(a.id for a in ags) for q, ags in board.agents_by_queue.items()} \
             == {r.queue.id: sorted(a.id for a in r.serving) for r in fresh.rows}
+        # The lookups by queue id (kept from poll to poll): this board's own rows.
+        assert list(board.rows_by_id) == list(board.agents_by_queue) == [
+            r.queue.id for r in board.rows]
+        assert all(board.rows_by_id[r.queue.id] is r
+                   and board.agents_by_queue[r.queue.id] is r.serving for r in board.rows)
         rank = {"vip": 0, "gold": 1, "standard": 2}
         order = sorted(range(len(over)), key=lambda i: (  # the board's rule, stable
             (over[i].entered_at - snap.taken_at).total_seconds()
@@ -484,6 +489,11 @@ def test_the_simulator_says_exactly_which_objects_went_and_came(churn: list[Snap
         assert contacts_since(_without_changes(snap), before.contacts) is None
         narrowed = snap.model_copy(update={"contacts": snap.contacts[1:]})  # e.g. a scope
         assert contacts_since(narrowed, before.contacts) is None
+        # The same tuples again (a collector's 304, the snapshot stamped anew): nothing
+        # went or came, whatever the changes carried say (no pass over every object).
+        again = snap.model_copy(update={"taken_at": snap.taken_at + timedelta(seconds=1)})
+        assert agents_since(again, snap.agents) == contacts_since(again, snap.contacts) \
+            == ((), ())
         # Never part of what the snapshot is: equal to one without, same wire form.
         assert snap == _without_changes(snap)
     assert said_polls == POLLS - 1

@@ -265,6 +265,26 @@ def test_applying_a_delta_gives_the_new_snapshot() -> None:
     assert list(base.agents) == ["a1", "a2", "a3", "a4"]  # the base is untouched
 
 
+def test_a_delta_moving_only_counters_keeps_the_queue_tuple_and_a_renamed_queue_does_not(
+        ) -> None:
+    """The console's board skips its pass over 5,000 queues when their tuple is the
+    one it saw last poll: kept while every queue record is the same object."""
+    old = centre()
+    base = Centre.of(old)
+    before = centre_snapshot(base, to_doc(old, "pbx", ["snapshot"]))
+    new = moved_on(old)  # Sales' counters move, its settings do not
+    delta = delta_between(old, new)
+    after = centre_snapshot(apply_delta(base, delta), delta, before)
+    assert after.queues is before.queues and after == new
+    sales, *rest = new.queues
+    renamed = new.model_copy(update={"queues": (sales.model_copy(update={"name": "Sales 2"}),
+                                                *rest)})
+    delta = delta_between(old, renamed)
+    after = centre_snapshot(apply_delta(base, delta), delta, before)
+    assert after.queues is not before.queues and after.queues[0].name == "Sales 2"
+    assert after == renamed
+
+
 def test_a_full_snapshot_fetched_again_keeps_the_objects_of_unchanged_records() -> None:
     """A collector restart: the console gets the whole centre again. Records equal to
     what it holds stay the very objects it holds (its books see only real changes);

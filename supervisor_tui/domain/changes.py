@@ -53,6 +53,8 @@ def agents_since(snapshot: Snapshot, base: tuple[Agent, ...]
                  ) -> tuple[tuple[Agent, ...], tuple[Agent, ...]] | None:
     """(gone, new) agents from ``base`` to this snapshot's agents, when the source said
     so for exactly these two tuples; None: compare identities."""
+    if base is snapshot.agents:  # the same tuple again (a source's 304, re-stamped)
+        return (), ()
     c = snapshot.__dict__.get(_KEY)
     if (not isinstance(c, SnapshotChanges) or c.agents is not snapshot.agents
             or c.base_agents is not base):
@@ -63,6 +65,8 @@ def agents_since(snapshot: Snapshot, base: tuple[Agent, ...]
 def contacts_since(snapshot: Snapshot, base: tuple[Contact, ...]
                    ) -> tuple[tuple[Contact, ...], tuple[Contact, ...]] | None:
     """(gone, new) contacts from ``base`` to this snapshot's contacts, as ``agents_since``."""
+    if base is snapshot.contacts:
+        return (), ()
     c = snapshot.__dict__.get(_KEY)
     if (not isinstance(c, SnapshotChanges) or c.contacts is not snapshot.contacts
             or c.base_contacts is not base):

@@ -25,6 +25,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import is_
 from typing import Annotated, Any, Final, Literal, Self, TypeVar
 
 from pydantic import (
@@ -594,12 +595,19 @@ def _patch(kind: str, base: dict[str, _Record], removed: list[str],
     return records
 
 
-def centre_snapshot(centre: Centre, head: DeltaDoc | SnapshotDoc) -> Snapshot:
-    """The domain snapshot of a Centre, timed and paced by ``head``."""
+def centre_snapshot(centre: Centre, head: DeltaDoc | SnapshotDoc,
+                    previous: Snapshot | None = None) -> Snapshot:
+    """The domain snapshot of a Centre, timed and paced by ``head``; ``previous``'s
+    queue tuple where every queue is the same object (the console's board then skips
+    its pass over the queues)."""
     rows = centre.queues.values()
+    queues = tuple(r[0] for r in rows)
+    if previous is not None and len(previous.queues) == len(queues) and all(
+            map(is_, queues, previous.queues)):
+        queues = previous.queues
     return Snapshot.model_construct(
         taken_at=head.taken_at, interval_start=head.interval_start, day_start=head.day_start,
-        queues=tuple(r[0] for r in rows),
+        queues=queues,
         interval_stats={r[0].id: r[1] for r in rows}, day_stats={r[0].id: r[2] for r in rows},
         agents=tuple(centre.agents.values()), contacts=tuple(centre.contacts.values()),
         health={}, clock_rate=head.clock_rate, abandoned=tuple(centre.abandoned.values()),

@@ -137,7 +137,7 @@ class HttpSource(WebSource):
                 doc: SnapshotDoc | DeltaDoc
                 base = self._check_delta(response, headers)
                 delta, centre = await asyncio.to_thread(self._decode_delta, response, base)
-                snap, doc = centre_snapshot(centre, delta), delta
+                snap, doc = centre_snapshot(centre, delta, self._last), delta
                 if self._last is not None:  # say which records the delta replaced
                     said = changes.by_ids(
                         self._last, snap,

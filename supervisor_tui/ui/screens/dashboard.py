@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from operator import attrgetter
 from typing import ClassVar
 
 from rich.text import Text
@@ -30,6 +31,8 @@ from supervisor_tui.ui.widgets.surveys import SurveyTile, has_scores
 from supervisor_tui.ui.widgets.surveys import tile as survey_tile
 from supervisor_tui.ui.widgets.tables import TIER_STYLE, queue_columns, wait_cell
 from supervisor_tui.ui.widgets.tiers import centre_line, not_reported_note, tier_columns
+
+_WAITING = attrgetter("waiting")
 
 ALL_CLEAR = Text("✓ No contact is waiting past its queue's threshold", "green")
 
@@ -336,9 +339,9 @@ class DashboardScreen(BoardScreen):
             value, sub, stale or ("low_sample" if n < min_n else status),
             title=f"SL {label}")
 
-        live_waiting = sum(r.waiting for r in board.group_rows(head))
         waiting_sub = f"{board.over_threshold_count} over threshold"
         if other is not None:
+            live_waiting = sum(map(_WAITING, board.group_rows(head)))  # (in C: 5,000 rows)
             waiting_sub = (f"{fmt.GROUP_LABEL[head]} {live_waiting} · "
                            f"{fmt.GROUP_LABEL[other]} {board.waiting - live_waiting} · "
                            + waiting_sub)
