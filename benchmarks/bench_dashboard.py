@@ -9,7 +9,8 @@ Per configuration:
   refreshed with it (``call_after_refresh``): the console's cost. The source's own cost
   (the simulator advancing and building its snapshot, in the same process and event
   loop, as it runs for real) is measured apart: ``source ms``.
-- after paint: the escalation rules and the collector's pass that follow each paint.
+- after paint: the escalation rules, the collector's pass and saving (history, the
+  agents' day figures) that follow each paint.
 - changed per poll: agents and contacts that are new objects since the last poll (what
   a change-proportional console has to read), and the objects the console's index read
   (``IndexBuilder.reads``: new ones and those they replaced), a measure that does not
@@ -139,6 +140,15 @@ async def run_one(queues: int, agents: int, seconds: float, screen: str,
         after_paint.append((time.perf_counter() - t0) * 1000)
 
     app._update_escalations = timed_escalations  # type: ignore[method-assign]
+    original_save = app._save_poll
+
+    def timed_save() -> None:  # (after the escalations, same refresh: added to them)
+        t0 = time.perf_counter()
+        original_save()
+        if after_paint:
+            after_paint[-1] += (time.perf_counter() - t0) * 1000
+
+    app._save_poll = timed_save  # type: ignore[method-assign]
 
     def timed_apply(result):  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
@@ -210,7 +220,7 @@ def show(r: dict[str, Any]) -> None:
     source = ("source (http fetch + decode, in the console)" if r.get("remote")
               else "source (simulator step + snapshot)")
     print(f"      {source} median {s['median']:.0f} ms, "
-          f"p95 {s['p95']:.0f}; after paint (escalations, GC) median {a['median']:.0f} ms, "
+          f"p95 {s['p95']:.0f}; after paint (escalations, GC, saving) median {a['median']:.0f} ms, "
           f"p95 {a['p95']:.0f}")
     print(f"      first data {r['first_data_s']:.2f} s from process start (imports and the "
           f"simulator's centre and warm-up {r['setup_s']:.2f} s); the console's part "

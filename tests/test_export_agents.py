@@ -90,3 +90,35 @@ async def test_export_agents_from_the_store_csv_and_json(
     assert main(["export", "agents", "--date", "2026-11-21", "--db", str(db),
                  "--config", str(cfg)]) == 0
     assert "no stored agents" in capsys.readouterr().err
+
+
+async def test_a_poll_is_painted_before_it_is_saved_and_the_last_one_saved_at_exit(
+        tmp_path: Path) -> None:
+    """Saving (history, the agents' day: ~1 s at 50,000 agents on a first poll) waits
+    for the paint, so the numbers come first; a console closed before the save ran still
+    writes its last poll."""
+    from supervisor_tui.ui.widgets.grid import Grid
+
+    db = tmp_path / "s.db"
+    app = console(db)
+    shown_at_save: list[int] = []
+    save = app.state.record_history
+
+    def watched(board):  # type: ignore[no-untyped-def]
+        shown_at_save.append(len(app.screen.query_one("#queues", Grid).rows))
+        return save(board)
+
+    app.state.record_history = watched  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: bool(shown_at_save))
+        assert shown_at_save[0] > 0  # the first poll's queues were on screen already
+        await wait_for(pilot, lambda: app.board is not None and
+                       app.board.snapshot.taken_at == bo_script()[-1].taken_at)
+        app._unsaved = app.board  # as if the app closes before its save ran
+        app.state._last_history = None  # (the minute's sample is due)
+    store = Store.open(db)
+    try:
+        assert {r["ts"] for r in store.history_since(bo_script()[0].taken_at)} >= {
+            bo_script()[-1].taken_at.isoformat()}
+    finally:
+        store.close()

@@ -87,3 +87,36 @@ def test_status_says_live_late_or_stale() -> None:
     assert "data 5s old" in status(5.0)
     assert "STALE 0:12 old" in status(12.0)
     assert "waiting for data" in status(None)
+
+
+async def test_grid_renewing_most_rows_keeps_the_cursor_on_its_queue_and_sees_a_new_one(
+        ) -> None:
+    """The dashboard's grid, unsorted, gets most rows as new objects each poll: it keeps
+    the cursor's queue and patches in place, unless a place now holds another queue
+    (then the keys are read again and the cursor follows its queue)."""
+    from supervisor_tui.ui.widgets.grid import Column, Grid
+
+    cols = [Column("q", "Queue", 8, lambda r, now: r[0]),
+            Column("n", "Waiting", 8, lambda r, now: str(r[1]), align="right")]
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Grid(cols, key_of=lambda r: r[0], now=lambda: T0, id="g")
+
+    app = One()
+    async with app.run_test(size=(40, 12)) as pilot:
+        grid = app.query_one(Grid)
+        grid.set_rows([(f"q{i}", 0) for i in range(8)])
+        grid.move_to_key("q5")
+        await pilot.pause()
+        grid.set_rows([(f"q{i}", 1) for i in range(8)])  # every row new, same queues
+        await pilot.pause()
+        assert grid.cursor_key == "q5" and grid.cursor_row == ("q5", 1)
+        renewed = [(f"q{i}", 2) for i in range(8)]
+        renewed[2] = ("new", 9)  # another queue where q2 was, q5 moved up one place
+        renewed = [r for r in renewed if r[0] != "q1"] + [("q1", 2)]
+        grid.set_rows(renewed)
+        await pilot.pause()
+        assert grid.cursor_key == "q5" and grid.cursor_row == ("q5", 2)
+        assert grid.move_to_key("new") and grid.cursor_row == ("new", 9)
+        assert not grid.move_to_key("q2")

@@ -231,7 +231,10 @@ class GroupSums:
         changed = list(compress(range(len(rows)), map(is_not, rows, self._rows))) \
             if self._rows else range(len(rows))
         ids = self._ids
-        if any(rows[i].queue.id != ids[i] for i in changed):  # other queues: afresh
+        # Another queue at a place (read only where the queue is a new object): afresh.
+        if any(rows[i].queue.id != ids[i] for i in compress(changed, map(
+                is_not, map(_QUEUE, map(rows.__getitem__, changed)),
+                map(self._queues.__getitem__, changed)))):
             self._start(rows, formula)
             changed = range(len(rows))
         pick = _INTERVAL_STATS if interval else _DAY_STATS

@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress
+from operator import is_not
 from typing import Any
 
 from supervisor_tui.domain import metrics
@@ -188,14 +190,13 @@ class TierBook:
             # stay the same object from poll to poll); a copy, as the rolling windows'
             # samples keep the dict they were given.
             day = dict(self._last.day_stats)
-            for qid, ts in now.items():
-                if seen[qid] is not ts:
-                    pair = keys[qid]
-                    for tier, k in ((Tier.GOLD, pair[0]), (Tier.VIP, pair[1])):
-                        if (stats := ts.day.get(tier)) is not None:
-                            day[k] = stats
-                        else:
-                            day.pop(k, None)
+            for qid in compress(now, map(is_not, now.values(), map(seen.__getitem__, now))):
+                ts, pair = now[qid], keys[qid]
+                for tier, k in ((Tier.GOLD, pair[0]), (Tier.VIP, pair[1])):
+                    if (stats := ts.day.get(tier)) is not None:
+                        day[k] = stats
+                    else:
+                        day.pop(k, None)
         else:
             day = self._keyed(now)
         self._seen = dict(now)

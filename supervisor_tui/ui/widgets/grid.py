@@ -202,7 +202,11 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         if len(changed) > len(rows) // 4:
             # Unsorted (the dashboard's 5,000 queues, each row new every poll): the
             # same keys in the same order is the same order, without an index rebuild.
-            if column is None and self._perm is None and list(map(key_of, rows)) == self._keys:
+            # (An unchanged row is the same object, so its key is too: only the
+            # changed rows' keys are read.)
+            keys = self._keys
+            if column is None and self._perm is None and len(keys) == len(rows) and all(
+                    key_of(rows[i]) == keys[i] for i in changed):
                 return changed
             return None
         sort_key = column.sort_key if column is not None else None
