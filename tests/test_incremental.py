@@ -158,6 +158,19 @@ def test_long_contact_limits_kept_from_the_last_poll_equal_the_rule(
         rule = [v for q in snap.day_stats if (v := long_contact_limit_s(snap, q, RULES))]
         assert limits.shortest() == min(rule, default=None)
         before = limits
+    # A queue whose counters start again (a new day) loses its limit; a queue gone has
+    # none; the others keep theirs.
+    assert before is not None
+    last = churn[-1]
+    qid, other = [q for q in last.day_stats if before.of(q) is not None][:2]
+    reset = last.model_copy(update={"day_stats": {**last.day_stats, qid: last.day_stats[
+        qid].model_copy(update={"handled": 0, "handle_s": 0.0})}})
+    again = LongLimits(reset, RULES, before)
+    assert again.of(qid) is None and again.of(other) == before.of(other)
+    fewer = last.model_copy(update={"day_stats": {
+        q: st for q, st in last.day_stats.items() if q != qid}})
+    gone = LongLimits(fewer, RULES, before)
+    assert gone.of(qid) is None and gone.of(other) == before.of(other)
 
 
 def test_board_with_the_metrics_memo_equals_one_worked_out_afresh(

@@ -120,3 +120,51 @@ async def test_grid_renewing_most_rows_keeps_the_cursor_on_its_queue_and_sees_a_
         assert grid.cursor_key == "q5" and grid.cursor_row == ("q5", 2)
         assert grid.move_to_key("new") and grid.cursor_row == ("new", 9)
         assert not grid.move_to_key("q2")
+
+
+async def test_a_sorted_grid_after_logins_and_logouts_equals_a_fresh_sort() -> None:
+    """The agents grid sorted by name: when agents log in or out the rows shift and the
+    grid sorts again, reusing the keys of rows that are the same objects. Over random
+    polls (state changes, renames, logins, logouts) its order, its keys and where the
+    cursor is equal what a fresh sort gives."""
+    import random
+
+    from supervisor_tui.ui.widgets.grid import Column, Grid
+
+    cols = [Column("name", "Name", 10, lambda r, now: r[1], sort_key=lambda r, now: r[1]),
+            Column("state", "State", 8, lambda r, now: r[2])]
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Grid(cols, key_of=lambda r: r[0], now=lambda: T0, id="g")
+
+    rng = random.Random(3)
+    rows = [(f"a{i}", rng.choice("KLMNOP") + str(i % 7), "on") for i in range(60)]
+    app = One()
+    async with app.run_test(size=(40, 12)) as pilot:
+        grid = app.query_one(Grid)
+        grid.sort_by("name")
+        grid.set_rows(tuple(rows))
+        for step in range(40):
+            rows = list(rows)
+            for _ in range(rng.randint(0, 4)):  # state changes: new objects, same key
+                i = rng.randrange(len(rows))
+                rows[i] = (rows[i][0], rows[i][1], rng.choice(("on", "acw", "away")))
+            if step % 3 == 0:  # a rename: the sort key changes
+                i = rng.randrange(len(rows))
+                rows[i] = (rows[i][0], rng.choice("AKZ") + "x", rows[i][2])
+            if step % 2 == 0:  # a logout and a login: the rows shift
+                del rows[rng.randrange(len(rows))]
+                rows.insert(rng.randrange(len(rows)), (f"n{step}", f"M{step}", "on"))
+            if step % 5 == 0:  # a login alone: one row more
+                rows.insert(rng.randrange(len(rows)), (f"m{step}", f"L{step}", "on"))
+            keep = grid.cursor_key
+            grid.set_rows(tuple(rows))
+            await pilot.pause()
+            fresh = sorted(rows, key=lambda r: r[1])
+            assert list(grid.rows) == fresh, f"step {step}"
+            assert [grid.key_of(r) for r in grid.rows] == [r[0] for r in fresh]
+            assert all(grid.move_to_key(r[0]) and grid.cursor_row is r
+                       for r in rng.sample(fresh, 5))
+            if keep is not None and any(r[0] == keep for r in rows):
+                assert grid.move_to_key(keep)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import compress, islice
-from operator import attrgetter
+from operator import attrgetter, is_not
 from typing import Literal, NamedTuple
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveFloat
@@ -736,14 +736,23 @@ class LongLimits:
         multiple, least = rules.long_contact_aht_multiple, rules.min_contacts
         each: dict[str | None, float] = {}
         if multiple:
+            stats = self.snapshot.day_stats
             then_each, then_stats = self._then_each, self._then_stats
-            for qid, s in self.snapshot.day_stats.items():
-                if then_each is not None and then_stats is not None and \
-                        then_stats.get(qid) is s:
-                    if (kept := then_each.get(qid)) is not None:
-                        each[qid] = kept
-                elif s.handled >= least and s.handle_s > 0:  # (long_contact_limit_s)
+            if then_each is not None and then_stats is not None and \
+                    then_stats.keys() == stats.keys():
+                # The same queues: last poll's limits, with those of the queues whose
+                # counters are new objects worked out again (found in C, not read).
+                each = dict(then_each)
+                moved: Iterable[str] = compress(stats, map(
+                    is_not, stats.values(), map(then_stats.__getitem__, stats)))
+            else:
+                moved = stats
+            for qid in moved:
+                s = stats[qid]
+                if s.handled >= least and s.handle_s > 0:  # (long_contact_limit_s)
                     each[qid] = multiple * s.handle_s / s.handled
+                else:
+                    each.pop(qid, None)
         self._each = each
         self._then_each = self._then_stats = None  # (the last poll's, no longer needed)
         return each

@@ -123,6 +123,10 @@ class Grid(ScrollView, Generic[R], can_focus=True):
         self.rows: Sequence[R] = ()
         self.row_style: Callable[[R], Style | None] = lambda row: None
         self._keys: list[str] = []
+        # Each input row's sort key at the last full sort, and by what it was sorted
+        # (column key and function): reused for rows that are the same objects.
+        self._sort_keys: list[Any] = []
+        self._sorted_by: tuple[str, Any] | None = None
         self._input: Sequence[R] = ()  # rows as last given, before sorting
         self._perm: list[int] | None = None  # sorted position -> index in _input
         self._where: list[int] = []  # index in _input -> sorted position (with _perm)
@@ -169,17 +173,44 @@ class Grid(ScrollView, Generic[R], can_focus=True):
                     patched[where[i]] = rows[i]
                 ordered = patched
         else:
-            if sort_key is not None:
-                perm = sorted(range(len(rows)), key=lambda i: sort_key(rows[i], now),
+            # Sorted again (50,000 agents when one logs in or out: the rows shift). A
+            # row that is the same object as one of the last rows keeps its key and
+            # sort key (as the path above assumes), so only new rows are read: both
+            # lists are alive here, so one id is one object.
+            old = self._input
+            at: list[int | None] | None = None
+            if old and len(self._keys) == len(old):
+                place = dict(zip(map(id, old), range(len(old)), strict=True))
+                at = list(map(place.get, map(id, rows)))
+            key_of = self.key_of
+            if at is None:
+                keys = list(map(key_of, rows))
+            else:
+                held = (self._keys if self._perm is None
+                        else list(map(self._keys.__getitem__, self._where)))
+                keys = [key_of(r) if j is None else held[j] for r, j in zip(rows, at, strict=True)]
+            if sort_key is not None and column is not None:
+                same_sort = (at is not None and self._sorted_by == (column.key, sort_key)
+                             and not column.sort_by_time)
+                if same_sort:
+                    was = self._sort_keys
+                    values = [sort_key(r, now) if j is None else was[j]
+                              for r, j in zip(rows, at, strict=True)]  # type: ignore[arg-type]
+                else:
+                    values = [sort_key(r, now) for r in rows]
+                perm = sorted(range(len(rows)), key=values.__getitem__,
                               reverse=self.sort_reverse)
                 ordered = list(map(rows.__getitem__, perm))
+                self._sort_keys, self._sorted_by = values, (column.key, sort_key)
+                keys = list(map(keys.__getitem__, perm))
             else:
                 perm, ordered = None, rows
+                self._sort_keys, self._sorted_by = [], None
             self._perm = perm
             # input index -> sorted position: where a changed row goes next time
             self._where = [] if perm is None else _inverse(perm)
-            self._keys = [self.key_of(r) for r in ordered]
-            self._index = {k: i for i, k in enumerate(self._keys)}
+            self._keys = keys
+            self._index = dict(zip(keys, range(len(keys)), strict=True))
         self._input = rows
         self.rows = ordered
         index = self._index.get(self._cursor_key) if self._cursor_key else None
