@@ -126,6 +126,23 @@ def test_index_and_flag_count_equal_a_full_pass_every_poll(churn: list[Snapshot]
     assert counted > POLLS  # flags of every kind actually occurred
 
 
+def test_flag_count_at_the_microsecond_of_a_long_contact_limit_equals_the_rule(
+        churn: list[Snapshot]) -> None:
+    """An agent on a contact exactly as long as their queue's limit is not flagged; a
+    microsecond more is (the count decides by time cuts, the rule by durations)."""
+    snap = churn[-1]
+    index, long = build_index(snap), LongLimits(snap, RULES)
+    on = [a for a in snap.agents if a.state.kind == AgentStateKind.ON_CONTACT
+          and long.of(a.queue_id) is not None]
+    assert on
+    for agent in on[:5]:
+        at = agent.state.since + timedelta(seconds=long.of(agent.queue_id) or 0)
+        for now in (at - timedelta(microseconds=1), at, at + timedelta(microseconds=1),
+                    at + timedelta(milliseconds=1)):
+            brute = sum(is_flagged(a, now, RULES, long) for a in snap.agents)
+            assert count_flagged(index, snap, RULES, now) == brute, (agent.id, now)
+
+
 def test_agents_by_since_asked_for_now_and_then_equal_a_sort(churn: list[Snapshot]) -> None:
     """The builder moves its lists by since on only when one is asked for (the dashboard
     never does): asked after several polls, or of an index a poll old, each is exactly
@@ -224,6 +241,25 @@ def test_board_with_the_metrics_memo_equals_one_worked_out_afresh(
     assert memo.computed < len(churn[0].queues) * POLLS  # most figures were reused
     assert memo.sums[(INTERVAL, None)].reads < len(churn[0].queues) * POLLS // 2
     assert flagged_strips > POLLS // 2
+
+
+def test_each_rows_counters_are_its_own_whatever_order_the_source_gives_them(
+        churn: list[Snapshot]) -> None:
+    """Counters listed in another order than the queues, or missing for one, still
+    land on their own queue's row (the board reads them in order when it can)."""
+    snap = churn[-1]
+    board = build_board(snap)
+    first = snap.queues[0].id
+    shuffled = snap.model_copy(update={
+        "interval_stats": dict(reversed(snap.interval_stats.items())),
+        "day_stats": {q: st for q, st in snap.day_stats.items() if q != first}})
+    other = build_board(shuffled)
+    for row, ref in zip(other.rows, board.rows, strict=True):
+        assert row.interval_stats is ref.interval_stats
+        if row.queue.id == first:
+            assert row.day_stats.handled == 0  # none given: an empty day
+        else:
+            assert row.day_stats is ref.day_stats
 
 
 def _row_shape(row: QueueRow) -> tuple[object, ...]:

@@ -744,6 +744,15 @@ _CARRIED = (("interval", "interval_stats"), ("day", "day_stats"), ("agents", "se
             ("effective_agents", "serving"))
 
 
+def _in_order(by_id: Mapping[str, QueueStats], ids: list[str]) -> list[QueueStats | None]:
+    """``by_id``'s counters of ``ids`` (None: none): its values as they are when it
+    holds exactly those ids in that order (every source builds it so), without 5,000
+    lookups."""
+    if len(by_id) == len(ids) and list(by_id) == ids:
+        return list(by_id.values())
+    return list(map(by_id.get, ids))
+
+
 def build_board(
     snapshot: Snapshot,
     formula: SLFormula = SLFormula.ANSWERED_AND_ABANDONED_AFTER,
@@ -784,8 +793,7 @@ def build_board(
     n = len(queues)
     same_queues = queues is book.queues  # (a source that kept its tuple: ids as before)
     ids = book.ids if same_queues else list(map(_ID, queues))
-    interval = list(map(snapshot.interval_stats.get, ids))
-    day = list(map(snapshot.day_stats.get, ids))
+    interval, day = _in_order(snapshot.interval_stats, ids), _in_order(snapshot.day_stats, ids)
     waiting: list[Sequence[Contact]] = list(map(waiting_by_queue.get, ids, repeat((), n)))
     serving = list(map(agents_by_queue.get, ids, repeat((), n)))
     queue_live = snapshot.queue_live

@@ -77,8 +77,23 @@ def count_flagged(index: SnapshotIndex, snapshot: Snapshot, rules: EscalationRul
         on = index.by_since(_ON)
         cut = bisect_left(on, now - timedelta(seconds=floor) + _SLACK, key=_since)
         limit_of = long.each().get  # (~4,000 agents a poll at 50,000: most under it)
+        # Each queue's limit as two times (once per queue, not a duration per agent):
+        # an agent in before the first is past it, after the second is not, and the
+        # exact rule decides within the millisecond between.
+        cuts: dict[str | None, tuple[datetime, datetime, float] | None] = {}
         for a in islice(on, cut):
-            limit = limit_of(a.queue_id)
-            if limit is not None and (now - a.state.since).total_seconds() > limit:
+            qid = a.queue_id
+            if qid in cuts:
+                at = cuts[qid]
+            else:
+                limit = limit_of(qid)
+                at = cuts[qid] = None if limit is None else (
+                    now - timedelta(seconds=limit) - _SLACK,
+                    now - timedelta(seconds=limit) + _SLACK, limit)
+            if at is None:
+                continue
+            since = a.state.since
+            if since < at[0] or (since <= at[1]
+                                 and (now - since).total_seconds() > at[2]):
                 total += 1
     return total
