@@ -182,6 +182,7 @@ _get_ints = attrgetter(*_INT_COUNTERS)
 
 _INTERVAL_STATS, _DAY_STATS = attrgetter("interval_stats"), attrgetter("day_stats")
 _QUEUE = attrgetter("queue")
+_OLDEST = attrgetter("oldest_waiting_since")
 _ID = attrgetter("id")
 
 
@@ -664,7 +665,7 @@ class RowBook:
         self.groups: dict[str, list[QueueRow]] = {}
         self.place: list[tuple[str, int]] = []  # each row's channel group and place in it
         # The last board's rows and serving agents by queue id (copied, then updated).
-        self.by_id: dict[str, QueueRow] | None = None
+        self.by_id: dict[str, QueueRow] = {}
         self.serving_by_id: dict[str, tuple[Agent, ...]] = {}
         #: rows made so far (tests: follows change, not the number of queues)
         self.reads = 0
@@ -874,11 +875,10 @@ def build_board(
     # Only the queues where someone waits (a few hundred of 5,000: comparing aware
     # datetimes is slow, ~2 ms for all of them).
     waiting_rows = tuple(compress(rows, map(is_not, oldest, repeat(_NEVER))))
-    first = min(compress(oldest, map(is_not, oldest, repeat(_NEVER))), default=_NEVER)
-    oldest_all = None if first is _NEVER else first
+    oldest_all = min(map(_OLDEST, waiting_rows), default=None)
     # Looked up by queue id: last poll's maps with the rows made since (copying a
     # 5,000-entry dict is ~30 us; making it again from the lists ~1 ms).
-    if full or book.by_id is None:
+    if full:
         by_id, serving_by_id = dict(zip(ids, rows, strict=True)), dict(
             zip(ids, serving, strict=True))
     else:
