@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from textual.widgets import Footer
 
 from supervisor_tui.domain.model import AgentStateKind
 from supervisor_tui.sim.config import SimulatorConfig
@@ -85,6 +86,25 @@ async def test_open_an_agent_log_them_out_and_see_it(size: tuple[int, int]) -> N
         assert app.audit is not None
         assert [(r["action"], r["outcome"]) for r in app.audit.records()] == [
             ("agent_state", "allowed"), ("agent_state", "done")]
+
+
+async def test_the_agent_footer_stays_put_through_polls_and_changes_with_its_keys() -> None:
+    # Told "the keys changed" every poll, the footer re-made its keys each time and a
+    # paint could catch it empty (a CI snapshot of this dialog had no "esc Close").
+    source = AgentStateSource([centre()])
+    app = SupervisorApp(make_config(poll_interval_s=0.05), [source], store=Store.open(None),
+                        user="sam")
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_agent(pilot, "pbx:a2")
+        await wait_for(pilot, lambda: all(key in footer(app) for key in CHANGE_KEYS))
+        footer_widget = screen.query_one(Footer)
+        keys = list(footer_widget.children)
+        polls = source.polls
+        await wait_for(pilot, lambda: source.polls >= polls + 10)  # each one shown
+        assert list(footer_widget.children) == keys  # the same keys, never re-made
+        await pilot.press("o")  # now y means something (it was greyed): the footer says so
+        await wait_for(pilot, lambda: list(footer_widget.children) != keys)
+        assert "y Confirm" in footer(app)
 
 
 async def test_away_offers_reasons_and_b_again_picks_the_next() -> None:

@@ -136,7 +136,7 @@ class AgentDetailScreen(GatedKeys, ActionModal):
                         "reported.", "yellow")
         self.query_one("#agent-info", Static).update(text)
         self._show_prompt()
-        self.refresh_bindings()  # the footer follows the sources' capabilities
+        self.refresh_keys()  # the footer follows the sources' capabilities
 
     def _detail(self, text: Text, board: Board, agent: Agent, now: datetime) -> None:
         text.append(clean(agent.name, 60), "bold")
@@ -261,7 +261,7 @@ class AgentDetailScreen(GatedKeys, ActionModal):
         reason = self._reasons()[self.reason_at] if verb == AWAY else None
         self.pending = StateRequest(verb, reason)
         self._show_prompt()
-        self.refresh_bindings()
+        self.refresh_keys()
 
     def action_available(self) -> None:
         self._ask(AVAILABLE)
@@ -304,7 +304,7 @@ class AgentDetailScreen(GatedKeys, ActionModal):
         finally:
             self.busy = False
         self._show_prompt()
-        self.refresh_bindings()
+        self.refresh_keys()
 
 
 def _age(since: datetime, now: datetime) -> float:

@@ -17,6 +17,17 @@ class GatedKeys(Widget):
     """Mixin for a Screen: override ``key_refusal``."""
 
     _pressed_anyway = False  # a hidden key was pressed: let its action refuse, audited
+    _keys_shown: tuple[tuple[str, str, bool, str], ...] | None = None
+
+    def refresh_keys(self) -> None:
+        """Tell the footer the keys changed, only when they did. Each telling recomposes
+        the footer (its keys removed, then mounted again); told every poll, a paint
+        could fall between: a CI snapshot of the agent detail showed no footer."""
+        shown = tuple((key, active.binding.action, active.enabled, active.tooltip)
+                      for key, active in self.screen.active_bindings.items())
+        if shown != self._keys_shown:
+            self._keys_shown = shown
+            self.screen.refresh_bindings()
 
     def key_refusal(self, action: str) -> str | None:
         """Why this user may not ``action`` here (its key leaves the footer), or None."""

@@ -165,7 +165,7 @@ class ThresholdsScreen(BoardScreen):
         return allowed
 
     def _show_note(self) -> None:
-        self.refresh_bindings()
+        self.refresh_keys()
         text = Text()
         if self.note is not None:
             text.append_text(self.note)
