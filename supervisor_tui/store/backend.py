@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -69,7 +69,8 @@ class Db(ABC):
         description, iteration). Outside ``transaction`` it commits at once."""
 
     @abstractmethod
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """``rows`` may be a generator: read once, as written."""
 
     def query(self, sql: str, args: Args = ()) -> list[dict[str, Any]]:
         """Rows as dicts keyed by column name."""
@@ -219,7 +220,7 @@ class SqliteDb(Db):
         with self.lock:
             return self.conn.execute(sql, args)
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self.lock:
             self.conn.executemany(sql, rows)
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from itertools import chain
 from typing import Any, ClassVar
 
 import psycopg
@@ -160,13 +161,15 @@ class PgDb(Db):
                     self._lost(err)
                 raise
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = iter(rows)
+        first = next(rows, None)
+        if first is None:
             return
         with self.lock:
             try:
                 with self._use().cursor() as cur:
-                    cur.executemany(paramstyle(sql), rows)
+                    cur.executemany(paramstyle(sql), chain((first,), rows))
             except psycopg.Error as err:
                 if not self._tx:
                     self._lost(err)
