@@ -136,6 +136,24 @@ async def test_gzip_has_its_own_etag(client: httpx.AsyncClient) -> None:
     assert response.status_code == 304
 
 
+async def test_a_big_centre_is_served_gzipped(
+        hosting: tuple[Swappable, str]) -> None:
+    # 4,000 agents: a body over 1 MiB, compressed in a worker thread (the server goes on
+    # answering meanwhile); the client reads the very same document.
+    from supervisor_tui.sim.config import scaled_centre
+
+    sim = SimulatorSource("sim", POLICY, scaled_centre(queues=400, agents=4000),
+                          clock=lambda: T0)
+    async with httpx.AsyncClient(base_url=host(hosting, ProtocolServer(sim)),
+                                 timeout=30) as client:
+        plain = await client.get("/v1/snapshot", headers={"Accept-Encoding": "identity"})
+        assert len(plain.content) > 2**20
+        zipped = await client.get("/v1/snapshot", headers={"Accept-Encoding": "gzip"})
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        assert zipped.content == plain.content  # httpx inflates it
+        assert zipped.num_bytes_downloaded < len(plain.content) / 5
+
+
 async def test_an_action_changes_the_etag(client: httpx.AsyncClient,
                                           sim: SimulatorSource) -> None:
     before = await client.get("/v1/snapshot")

@@ -148,8 +148,11 @@ class _Payload:
     _gz: bytes | None = None
 
     def gzipped(self) -> bytes:
+        # Level 1, as web servers compress on the fly: a 50,000-agent centre's 29 MB
+        # body in 0.12 s to 3.5 MB (level 6: 0.38 s to 2.7 MB), the first full
+        # snapshot of every console starting against a new version waiting on it.
         if self._gz is None:
-            self._gz = gzip.compress(self.body, compresslevel=6, mtime=0)
+            self._gz = gzip.compress(self.body, compresslevel=1, mtime=0)
         return self._gz
 
 
@@ -363,7 +366,9 @@ class ProtocolServer:
         body = cached.body
         if use_gzip:
             headers["Content-Encoding"] = "gzip"
-            body = cached.gzipped()
+            # (zlib lets go of the GIL: the event stream and other consoles go on)
+            body = await asyncio.to_thread(cached.gzipped) if len(body) > 2**20 \
+                else cached.gzipped()
         self._served("full", len(body))
         return Response(body, media_type="application/json", headers=headers)
 
