@@ -163,6 +163,47 @@ def test_agents_by_since_asked_for_now_and_then_equal_a_sort(churn: list[Snapsho
         older = index
 
 
+def test_agents_on_a_contact_by_queue_asked_for_now_and_then_equal_a_grouped_sort(
+        churn: list[Snapshot]) -> None:
+    """The ⚑ count's lists (one per queue, kept poll to poll, moved on only when asked
+    for): asked every few polls, or of an index a poll old, each queue holds exactly its
+    agents on a contact, longest on it first, and a map handed out earlier never
+    changes."""
+    def expected(index) -> dict[str | None, list[int]]:  # type: ignore[no-untyped-def]
+        grouped: dict[str | None, list[int]] = {}
+        for a in sorted(index.agents_by_kind[AgentStateKind.ON_CONTACT],
+                        key=lambda a: (a.state.since, id(a))):
+            grouped.setdefault(a.queue_id, []).append(id(a))
+        return grouped
+
+    def shape(lists) -> dict[str | None, list[int]]:  # type: ignore[no-untyped-def]
+        # (agents that took a contact at the same moment: any order among them)
+        return {q: [id(a) for a in sorted(m, key=lambda a: (a.state.since, id(a)))]
+                for q, m in lists.items()}
+
+    builder = IndexBuilder()
+    handed: list[tuple[object, dict[str | None, list[int]]]] = []
+    older = None
+    asked = 0
+    for step, snap in enumerate(churn):
+        index = builder.index(snap)
+        if step % 3 == 0:
+            got = index.on_contact_by_queue()
+            for members in got.values():
+                assert members  # (no empty queue kept)
+                order = [a.state.since for a in members]
+                assert order == sorted(order), f"poll {step}"
+            assert shape(got) == expected(index), f"poll {step}"
+            asked += len(got)
+            handed.append((got, shape(got)))
+            if older is not None:  # a poll old: its own agents, not the newest
+                assert shape(older.on_contact_by_queue()) == expected(older)
+        older = index
+    assert asked > POLLS
+    for got, then in handed:
+        assert shape(got) == then
+
+
 def test_long_contact_limits_kept_from_the_last_poll_equal_the_rule(
         churn: list[Snapshot]) -> None:
     """The limits of queues whose day counters did not move are the last poll's; every

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import attrgetter, is_not
@@ -30,6 +30,7 @@ from supervisor_tui.domain.model import Agent, AgentStateKind, Contact, ContactS
 _WAITING = ContactState.WAITING
 _WRAP_UP = ContactState.WRAP_UP
 _STANDARD = Tier.STANDARD
+_ON = AgentStateKind.ON_CONTACT
 _entered = attrgetter("entered_at")
 _since = attrgetter("state.since")
 # States with a time limit (flags and escalations): their agents are kept by since.
@@ -51,6 +52,11 @@ class SnapshotIndex:
     #: the builder's kept list of a kind, while this is its newest index (else None)
     _kept_since: Callable[[str], list[Agent] | None] | None = field(
         default=None, compare=False, repr=False)
+    #: the builder's kept agents on a contact by queue, while this is its newest index
+    _kept_on_queues: Callable[[], Mapping[str | None, list[Agent]] | None] | None = field(
+        default=None, compare=False, repr=False)
+    _on_queues: list[Mapping[str | None, list[Agent]]] = field(
+        default_factory=list, compare=False, repr=False)
     #: the builder's contacts by id, while this is its newest index (else None)
     _by_contact_id: Callable[[], Mapping[str, Contact] | None] | None = field(
         default=None, compare=False, repr=False)
@@ -74,6 +80,22 @@ class SnapshotIndex:
         if found is None:
             found = sorted(self.agents_by_kind.get(kind, ()), key=_since)
         self._by_since[kind] = found
+        return found
+
+    def on_contact_by_queue(self) -> Mapping[str | None, list[Agent]]:
+        """The agents on a contact, by the queue of their contact, each queue's longest
+        on it first. A long-contact limit is per queue: who is past it is a prefix of
+        that queue's list (the agents screen's ⚑ count reads only those). Kept poll to
+        poll by the ``IndexBuilder`` as ``by_since``."""
+        if self._on_queues:
+            return self._on_queues[0]
+        found = self._kept_on_queues() if self._kept_on_queues is not None else None
+        if found is None:
+            grouped: dict[str | None, list[Agent]] = {}
+            for a in self.by_since(AgentStateKind.ON_CONTACT):
+                grouped.setdefault(a.queue_id, []).append(a)
+            found = grouped
+        self._on_queues.append(found)
         return found
 
 
@@ -104,6 +126,10 @@ class IndexBuilder:
         self._since_lists: dict[str, list[Agent]] = {k: [] for k in _TIMED}
         self._since_moves: dict[str, tuple[dict[int, Agent], dict[int, Agent]]] = {
             k: ({}, {}) for k in _TIMED}
+        # The agents on a contact by queue (``SnapshotIndex.on_contact_by_queue``), moved
+        # on the same way; a queue's list that changes is copied, not edited.
+        self._on_queues: dict[str | None, list[Agent]] = {}
+        self._on_moves: tuple[dict[int, Agent], dict[int, Agent]] = ({}, {})
         self._generation = 0
         self._snapshot: Snapshot | None = None
         self._index: SnapshotIndex | None = None
@@ -139,6 +165,7 @@ class IndexBuilder:
         generation = self._generation
         self._index = SnapshotIndex(
             _kept_since=lambda kind: self._kept_since(kind, generation),
+            _kept_on_queues=lambda: self._kept_on_queues(generation),
             _by_contact_id=lambda: (self._by_contact_id if generation == self._generation
                                     and self._ids_unique else None),
             waiting_by_queue=dict(self._waiting_lists),
@@ -163,6 +190,17 @@ class IndexBuilder:
                 self._since_lists[kind], list(gone.values()), list(new.values()))
             self._since_moves[kind] = ({}, {})
         return self._since_lists[kind]
+
+    def _kept_on_queues(self, generation: int) -> dict[str | None, list[Agent]] | None:
+        """The kept lists of agents on a contact by queue, moved on to the newest index
+        (None when asked for an older one)."""
+        if generation != self._generation:
+            return None
+        gone, new = self._on_moves
+        if gone or new:
+            self._on_queues = _moved_by_queue(self._on_queues, gone.values(), new.values())
+            self._on_moves = ({}, {})
+        return self._on_queues
 
     def _update_contacts(self, snapshot: Snapshot) -> set[str]:
         contacts = snapshot.contacts
@@ -245,12 +283,10 @@ class IndexBuilder:
             teams = teams or self._teams[a.team] == 0
             self._teams[a.team] += 1
         for timed in kinds & _TIMED:
-            gone_ids, new_ids = self._since_moves[timed]
-            for a in gone_of.get(timed, ()):
-                if new_ids.pop(id(a), None) is None:  # (new since the list was moved on)
-                    gone_ids[id(a)] = a
-            for a in new_of.get(timed, ()):
-                new_ids[id(a)] = a
+            moves = self._since_moves[timed]
+            _note_moves(moves, gone_of.get(timed, ()), new_of.get(timed, ()))
+            if timed == _ON:
+                _note_moves(self._on_moves, gone_of.get(timed, ()), new_of.get(timed, ()))
         # Per queue, an agent keeps its place when its object is replaced (state change),
         # so lists shown in snapshot order do not shuffle: adds overwrite in place, then
         # removals delete only entries still holding the removed object.
@@ -269,6 +305,47 @@ class IndexBuilder:
                     skills.add(skill)
         self._agent_tuple = agents
         return skills, kinds, teams
+
+
+def _note_moves(moves: tuple[dict[int, Agent], dict[int, Agent]], gone: Iterable[Agent],
+                new: Iterable[Agent]) -> None:
+    """Add a poll's agents gone and new to those not yet applied to a kept list."""
+    gone_ids, new_ids = moves
+    for a in gone:
+        if new_ids.pop(id(a), None) is None:  # (new since the list was moved on)
+            gone_ids[id(a)] = a
+    for a in new:
+        new_ids[id(a)] = a
+
+
+def _moved_by_queue(lists: dict[str | None, list[Agent]], gone: Iterable[Agent],
+                    new: Iterable[Agent]) -> dict[str | None, list[Agent]]:
+    """A new map (one handed out earlier stays true to its snapshot): ``lists`` with
+    ``gone`` taken out of, and ``new`` put in, their queue's list at their place by
+    ``since``. Only the lists touched are copied (a few agents each)."""
+    moved = dict(lists)
+    copied: set[str | None] = set()
+
+    def own(queue_id: str | None) -> list[Agent]:
+        if queue_id not in copied:
+            copied.add(queue_id)
+            moved[queue_id] = list(moved.get(queue_id, ()))
+        return moved[queue_id]
+
+    for a in gone:
+        members = own(a.queue_id)
+        since = a.state.since
+        i = bisect_left(members, since, key=_since)
+        while i < len(members) and members[i] is not a and members[i].state.since == since:
+            i += 1  # (others that took a contact at the same moment)
+        if i < len(members) and members[i] is a:
+            del members[i]
+    for a in new:
+        insort(own(a.queue_id), a, key=_since)
+    for queue_id in copied:
+        if not moved[queue_id]:
+            del moved[queue_id]
+    return moved
 
 
 def _moved_by_since(agents: list[Agent], gone: list[Agent], new: list[Agent]) -> list[Agent]:
