@@ -97,3 +97,35 @@ def test_a_count_too_large_for_a_double_is_not_kept_and_nothing_breaks() -> None
     ok, q = view.stats("ok"), view.stats("q")
     assert ok is not None and ok.offered == 2
     assert q is not None and q.offered == 9  # nothing known to subtract: today so far
+
+
+def test_a_sample_taken_after_the_paint_gives_the_same_windows() -> None:
+    """The console notes a sample due and takes it after the paint (~25 ms at 5,000
+    queues, once per 15 s): every window shown, before and after, is the one a sample
+    taken at once gives, through the start of the day, midnight and a queue that goes
+    and comes back."""
+    at_once, after_paint = RollingWindows((1, 15), every_s=15.0), RollingWindows((1, 15), 15.0)
+    t = DAY + timedelta(hours=23, minutes=40)
+    day_start = DAY
+    offered = {f"q{i}": 0 for i in range(5)}
+    for step in range(1, 400):  # a poll every 7 s: samples fall between polls
+        t += timedelta(seconds=7)
+        if t >= DAY + timedelta(days=1) and day_start == DAY:
+            day_start = DAY + timedelta(days=1)  # midnight: the day's counters restart
+            offered = dict.fromkeys(offered, 0)
+        for i, qid in enumerate(offered):
+            offered[qid] += step % (i + 2) == 0
+        day = {q: stats(q, n) for q, n in offered.items() if not (q == "q3" and 100 < step < 300)}
+        current = Snapshot(taken_at=t, interval_start=t.replace(second=0), day_start=day_start,
+                           day_stats=day)
+        at_once.observe(current)
+        at_once.settle()
+        after_paint.observe(current)  # the sample due is taken later (or at the next poll)
+        for minutes in (1, 15):
+            want, got = at_once.view(minutes, current), after_paint.view(minutes, current)
+            assert (got.start, got.complete) == (want.start, want.complete), step
+            for qid in offered:
+                assert got.stats(qid) == want.stats(qid), (step, minutes, qid)
+        if step % 3 == 0:
+            after_paint.settle()
+    assert after_paint.held() == at_once.held()

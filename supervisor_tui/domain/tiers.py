@@ -207,6 +207,10 @@ class TierBook:
         self._last = keyed
         self._views = {}
 
+    def settle(self) -> None:
+        """Take a rolling sample noted at the last poll (after the paint)."""
+        self.rolling.settle()
+
     def _keyed(self, tier_stats: Mapping[str, TierStats]) -> dict[str, QueueStats]:
         """Every queue's gold and VIP day counters, keyed by queue and tier."""
         keys = self._keys

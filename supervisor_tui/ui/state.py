@@ -167,8 +167,11 @@ class ConsoleState:
 
     def catch_up(self) -> None:
         """After the paint: the agents' day figures moved on by the polls taken (they are
-        also brought up to date at their first read, by a screen that shows them)."""
+        also brought up to date at their first read, by a screen that shows them), and
+        the rolling windows' sample due taken (else at the next poll)."""
         self.agent_book.catch_up()
+        self.rolling.settle()
+        self.vendors.settle()
 
     def _adherence_of(self, agent: Agent) -> tuple[float, float] | None:
         """(scheduled, adhering) seconds of ``agent`` today from the schedule keeper,

@@ -98,6 +98,9 @@ class VendorDesk:
     def observe(self, snapshot: Snapshot) -> None:
         self.tier_book.observe(snapshot)
 
+    def settle(self) -> None:
+        self.tier_book.settle()
+
     def vendor_agents(self, board: Board, key: str) -> tuple[Agent, ...]:
         """The agents of vendor ``key`` by the attribution rule (none of its own: empty)."""
         def make() -> tuple[Agent, ...]:
