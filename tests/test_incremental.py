@@ -188,16 +188,19 @@ def test_agents_on_a_contact_by_queue_asked_for_now_and_then_equal_a_grouped_sor
     for step, snap in enumerate(churn):
         index = builder.index(snap)
         if step % 3 == 0:
-            got = index.on_contact_by_queue()
-            for members in got.values():
+            on = index.on_contact()
+            got = on.by_queue
+            assert on.oldest_s.keys() == got.keys()
+            for queue_id, members in got.items():
                 assert members  # (no empty queue kept)
                 order = [a.state.since for a in members]
                 assert order == sorted(order), f"poll {step}"
+                assert on.oldest_s[queue_id] == order[0].timestamp()
             assert shape(got) == expected(index), f"poll {step}"
             asked += len(got)
             handed.append((got, shape(got)))
             if older is not None:  # a poll old: its own agents, not the newest
-                assert shape(older.on_contact_by_queue()) == expected(older)
+                assert shape(older.on_contact().by_queue) == expected(older)
         older = index
     assert asked > POLLS
     for got, then in handed:

@@ -9,7 +9,7 @@ the *shortest* limit of their state can be flagged, and with the agents ordered 
 ``since`` (``SnapshotIndex.by_since``) those are a prefix found by bisection, and the
 rule applied to each is the same ``agent_limit_s`` the rows use. On a contact the limit
 is the queue's own, so those agents are kept by queue
-(``SnapshotIndex.on_contact_by_queue``): reading the ~5,000 past the shortest limit of
+(``SnapshotIndex.on_contact``): reading the ~5,000 past the shortest limit of
 any queue, and copying the list of 37,000 to keep it by since, was ~8 ms a poll.
 """
 
@@ -31,6 +31,7 @@ _since = attrgetter("state.since")
 # The prefix is cut this much later than the shortest limit: a superset, so float
 # rounding of a duration can never leave out an agent the exact test would flag.
 _SLACK = timedelta(milliseconds=1)
+_SLACK_S = _SLACK.total_seconds()
 
 
 def agent_limit_s(agent: Agent, rules: EscalationRules, long: LongLimits | None) -> float | None:
@@ -85,18 +86,15 @@ def count_flagged(index: SnapshotIndex, snapshot: Snapshot, rules: EscalationRul
     if index.count(_ON):
         # Per queue (each has its own limit), those on a contact longest first: a
         # queue's count is a prefix found by bisection, and a queue whose longest is
-        # not yet past its limit (most of them) costs one comparison. ~1,250 queues
-        # with a limit at 50,000 agents; no agent is read but those past or within the
-        # millisecond of a limit.
+        # not yet past its limit (most of them) costs one float comparison. ~1,250
+        # queues with a limit at 50,000 agents.
         limits = long.each()
-        on_queues = index.on_contact_by_queue()
-        for queue_id in (limits if len(limits) <= len(on_queues) else on_queues):
-            members = on_queues.get(queue_id)
+        on = index.on_contact()
+        oldest_s, now_s = on.oldest_s, now.timestamp()
+        for queue_id in (limits if len(limits) <= len(oldest_s) else oldest_s):
+            oldest = oldest_s.get(queue_id)
             limit = limits.get(queue_id)
-            if not members or limit is None:
-                continue
-            due = now - timedelta(seconds=limit)
-            if members[0].state.since >= due + _SLACK:
-                continue
-            total += _past(members, due, now, limit)
+            if oldest is None or limit is None or oldest >= now_s - limit + _SLACK_S:
+                continue  # (nobody there is within a millisecond of the limit)
+            total += _past(on.by_queue[queue_id], now - timedelta(seconds=limit), now, limit)
     return total
