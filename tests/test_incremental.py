@@ -207,6 +207,24 @@ def test_agents_on_a_contact_by_queue_asked_for_now_and_then_equal_a_grouped_sor
         assert shape(got) == then
 
 
+def test_agents_on_a_contact_not_asked_for_are_not_kept_in_memory(
+        churn: list[Snapshot]) -> None:
+    """A console on the dashboard never asks for them: the builder does not hold every
+    agent object replaced since (they are made afresh when asked), and what it then
+    gives is right."""
+    builder = IndexBuilder()
+    for snap in churn:
+        index = builder.index(snap)
+        gone, new = builder._on_moves
+        assert len(gone) + len(new) <= max(64, index.count(AgentStateKind.ON_CONTACT) // 8)
+    def shape(lists) -> dict[str | None, list[int]]:  # type: ignore[no-untyped-def]
+        return {q: [id(a) for a in sorted(m, key=lambda a: (a.state.since, id(a)))]
+                for q, m in lists.items()}
+
+    assert shape(index.on_contact().by_queue) == shape(
+        build_index(churn[-1]).on_contact().by_queue)
+
+
 def test_long_contact_limits_kept_from_the_last_poll_equal_the_rule(
         churn: list[Snapshot]) -> None:
     """The limits of queues whose day counters did not move are the last poll's; every

@@ -100,11 +100,7 @@ class SnapshotIndex:
             return self._on_contact[0]
         found = self._kept_on_contact() if self._kept_on_contact is not None else None
         if found is None:
-            grouped: dict[str | None, list[Agent]] = {}
-            for a in self.by_since(AgentStateKind.ON_CONTACT):
-                grouped.setdefault(a.queue_id, []).append(a)
-            found = OnContact(grouped, {q: m[0].state.since.timestamp()
-                                        for q, m in grouped.items()})
+            found = _grouped_on(self.by_since(_ON))
         self._on_contact.append(found)
         return found
 
@@ -137,8 +133,10 @@ class IndexBuilder:
         self._since_moves: dict[str, tuple[dict[int, Agent], dict[int, Agent]]] = {
             k: ({}, {}) for k in _TIMED}
         # The agents on a contact by queue (``SnapshotIndex.on_contact``), moved on the
-        # same way; a queue's list that changes is copied, not edited.
-        self._on_contact = OnContact({}, {})
+        # same way; a queue's list that changes is copied, not edited. None: made afresh
+        # when next asked for (a screen that never asks must not keep, in the moves,
+        # every agent object replaced since: ~30 MB at 50,000 agents after a while).
+        self._on_contact: OnContact | None = None
         self._on_moves: tuple[dict[int, Agent], dict[int, Agent]] = ({}, {})
         self._generation = 0
         self._snapshot: Snapshot | None = None
@@ -207,9 +205,11 @@ class IndexBuilder:
         if generation != self._generation:
             return None
         gone, new = self._on_moves
-        if gone or new:
+        if self._on_contact is None:
+            self._on_contact = _grouped_on(self._kept_since(_ON, generation) or [])
+        elif gone or new:
             self._on_contact = _moved_by_queue(self._on_contact, gone.values(), new.values())
-            self._on_moves = ({}, {})
+        self._on_moves = ({}, {})
         return self._on_contact
 
     def _update_contacts(self, snapshot: Snapshot) -> set[str]:
@@ -295,8 +295,11 @@ class IndexBuilder:
         for timed in kinds & _TIMED:
             moves = self._since_moves[timed]
             _note_moves(moves, gone_of.get(timed, ()), new_of.get(timed, ()))
-            if timed == _ON:
+            if timed == _ON and self._on_contact is not None:
                 _note_moves(self._on_moves, gone_of.get(timed, ()), new_of.get(timed, ()))
+                if len(self._on_moves[0]) + len(self._on_moves[1]) > max(
+                        64, len(self._by_kind[_ON]) // 8):  # (not asked for a while)
+                    self._on_contact, self._on_moves = None, ({}, {})
         # Per queue, an agent keeps its place when its object is replaced (state change),
         # so lists shown in snapshot order do not shuffle: adds overwrite in place, then
         # removals delete only entries still holding the removed object.
@@ -326,6 +329,14 @@ def _note_moves(moves: tuple[dict[int, Agent], dict[int, Agent]], gone: Iterable
             gone_ids[id(a)] = a
     for a in new:
         new_ids[id(a)] = a
+
+
+def _grouped_on(on_contact: list[Agent]) -> OnContact:
+    """``OnContact`` of the agents on a contact, given longest on it first."""
+    grouped: dict[str | None, list[Agent]] = {}
+    for a in on_contact:
+        grouped.setdefault(a.queue_id, []).append(a)
+    return OnContact(grouped, {q: m[0].state.since.timestamp() for q, m in grouped.items()})
 
 
 def _moved_by_queue(on: OnContact, gone: Iterable[Agent], new: Iterable[Agent]) -> OnContact:
