@@ -407,6 +407,27 @@ def test_store_copy_moves_a_sqlite_store_into_postgres_whole(
     assert "already has rows in" in capsys.readouterr().err
 
 
+def test_reading_a_schedule_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    # Every console re-reads the day's schedule; with another process in the middle of a
+    # write (here: holding SQLite's write lock), the read answers at once, whole.
+    from datetime import timedelta
+
+    from supervisor_tui.domain.schedule import Expected, ScheduleEntry
+    from supervisor_tui.store.schedules import read_schedule, save_schedule
+
+    path = tmp_path / "store.db"
+    store, writer = Store.open(path), Store.open(path)
+    entries = [ScheduleEntry("Ana", T0, T0 + timedelta(hours=4), "Phones", Expected.ON_DUTY)]
+    saved = save_schedule(store, "2026-11-22", entries, origin="day.csv", digest="d1",
+                          rejected=0, user="ann", now=T0)
+    empty = save_schedule(store, "2026-11-23", [], origin="none.csv", digest="d0",
+                          rejected=0, user="ann", now=T0)
+    with writer._transaction("hold the write lock"):  # (a wait would end "locked")
+        assert read_schedule(store, "2026-11-22") == (saved, entries)
+        assert read_schedule(store, "2026-11-23") == (empty, [])  # an import of nothing
+        assert read_schedule(store, "2026-11-24") == (None, [])
+
+
 def test_schedule_and_adherence_round_trip_on_both_backends(store_at: Path | str) -> None:
     from datetime import timedelta
 

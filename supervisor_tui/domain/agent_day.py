@@ -26,10 +26,11 @@ from __future__ import annotations
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from itertools import compress
 from operator import is_not
 
+from supervisor_tui.domain.micros import from_micros, micros
 from supervisor_tui.domain.model import Agent, AgentStateKind
 
 HISTORY_KEPT = 20  # state changes remembered per agent, newest last
@@ -40,8 +41,6 @@ HISTORY_KEPT = 20  # state changes remembered per agent, newest last
 _KINDS = tuple(AgentStateKind)
 _KIND_CODE = {kind: code for code, kind in enumerate(_KINDS)}
 assert len(_KINDS) <= 8
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO = timedelta(microseconds=1)
 
 
 def agent_key(agent: Agent) -> str:
@@ -90,7 +89,7 @@ class AgentDay:
     def _change(self, i: int) -> StateChange:
         value = self.packed[i]
         return StateChange(_KINDS[value & 7], None if self.reasons is None else self.reasons[i],
-                           _EPOCH + (value >> 3) * _MICRO)
+                           from_micros(value >> 3))
 
     @property
     def aht_s(self) -> float | None:
@@ -231,7 +230,7 @@ class AgentDayBook:
 
     def _see(self, agent: Agent, now: datetime, day_start: datetime) -> str:
         """A new object for an agent: note what changed; its key."""
-        key = f"{agent.source}:{agent.id}"
+        key = agent_key(agent)
         last = self._last
         before = last.get(key)
         last[key] = agent
@@ -263,7 +262,7 @@ class AgentDayBook:
         if not held_ids <= now_ids:  # some of the last poll's are gone
             fresh, last = set(replaced), self._last
             for gone in held:
-                key = f"{gone.source}:{gone.id}"
+                key = agent_key(gone)
                 if id(gone) in now_ids or key in fresh:
                     continue
                 last.pop(key, None)
@@ -365,7 +364,7 @@ class AgentDayBook:
 def _remember(day: AgentDay, kind: AgentStateKind, reason: str | None,
               since: datetime) -> None:
     packed = day.packed
-    packed.append((since - _EPOCH) // _MICRO * 8 + _KIND_CODE[kind])
+    packed.append(micros(since) * 8 + _KIND_CODE[kind])
     reasons = day.reasons
     if reason is not None and reasons is None:
         reasons = day.reasons = [None] * (len(packed) - 1)

@@ -29,12 +29,13 @@ from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from supervisor_tui.domain.changes import contacts_since
+from supervisor_tui.domain.micros import MICROSECOND, micros
 from supervisor_tui.domain.model import AbandonedContact, Contact, Name, Snapshot, Tier
 
 CSAT_MIN, CSAT_MAX = 1, 5
@@ -283,7 +284,7 @@ class ContactLog:
         if key in self._seen:
             return
         self._seen.add(key)
-        at = (arrived - _EPOCH) // _MICRO
+        at = micros(arrived)
         times = self._times
         old = times.get(customer)
         window = self._window
@@ -349,7 +350,7 @@ class ContactLog:
 
     def fcr(self, window: timedelta, now: datetime) -> Fcr:
         """``fcr`` of every contact recorded, worked out incrementally."""
-        wanted = window // _MICRO
+        wanted = window // MICROSECOND
         if wanted != self._window:  # (a changed window: every customer again)
             self._window = wanted
             self._first = self._repeated = 0
@@ -357,14 +358,9 @@ class ContactLog:
             for times in self._times.values():
                 self._count(_arrivals(times), wanted, 1)
         unrepeated = self._unrepeated
-        still_open = len(unrepeated) - bisect_right(unrepeated, (now - _EPOCH) // _MICRO
-                                                    - wanted)
+        still_open = len(unrepeated) - bisect_right(unrepeated, micros(now) - wanted)
         return Fcr(first=self._first, repeated=self._repeated, open=still_open,
                    contacts=len(self._seen))
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO = timedelta(microseconds=1)
 
 
 def _arrivals(times: int | array[int]) -> Sequence[int]:

@@ -95,20 +95,26 @@ def schedule_meta(store: Store, day: str) -> ScheduleImport | None:
 
 
 def read_schedule(store: Store, day: str) -> tuple[ScheduleImport | None, list[ScheduleEntry]]:
-    """The day's import and its entries, in file order (one read: the two agree)."""
+    """The day's import and its entries, in file order. One statement, so the two agree
+    (an import saved meanwhile is seen whole or not at all) without taking the store's
+    write lock, as a transaction here did, from every console re-reading it."""
+    meta_columns = ", ".join(f"i.{c.strip()}" for c in _META.split(","))
     try:
         _ensure(store)
-        with store._transaction("read the schedule") as conn:
-            row = conn.execute(f"select {_META} from {IMPORTS} where day = ?",
-                               [day]).fetchone()
-            rows = conn.execute(f"select agent, start_at, end_at, activity, expected from"
-                                f" {ENTRIES} where day = ? order by n", [day]).fetchall()
+        rows = store.db.execute(
+            f"select {meta_columns}, e.agent, e.start_at, e.end_at, e.activity, e.expected"
+            f" from {IMPORTS} i left join {ENTRIES} e on e.day = i.day where i.day = ?"
+            " order by e.n", [day]).fetchall()
     except store.db.Error as err:
         raise StoreError(f"cannot read the schedule: {first_line(err)}") from None
+    if not rows:
+        return None, []
+    width = len(_META.split(","))
     entries = [ScheduleEntry(agent, datetime.fromisoformat(start), datetime.fromisoformat(end),
                              activity or "", Expected(expected))
-               for agent, start, end, activity, expected in rows]
-    return (None if row is None else _meta(row)), entries
+               for agent, start, end, activity, expected in (r[width:] for r in rows)
+               if agent is not None]  # (an import of no entries: one row, no entry)
+    return _meta(rows[0]), entries
 
 
 # -- adherence so far, so a restarted console continues --------------------------------
