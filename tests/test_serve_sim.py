@@ -136,22 +136,37 @@ async def test_gzip_has_its_own_etag(client: httpx.AsyncClient) -> None:
     assert response.status_code == 304
 
 
-async def test_a_big_centre_is_served_gzipped(
-        hosting: tuple[Swappable, str]) -> None:
+async def test_a_big_centre_is_served_gzipped_once_for_consoles_starting_together(
+        hosting: tuple[Swappable, str], monkeypatch: pytest.MonkeyPatch) -> None:
     # 4,000 agents: a body over 1 MiB, compressed in a worker thread (the server goes on
-    # answering meanwhile); the client reads the very same document.
+    # answering meanwhile) and only once for five consoles asking at the same moment;
+    # each reads the very same document.
+    import asyncio
+
+    from supervisor_tui.protocol import server as server_module
     from supervisor_tui.sim.config import scaled_centre
 
+    compressions: list[int] = []
+    compress = gzip.compress
+
+    def counted(data: bytes, *args: object, **kwargs: object) -> bytes:
+        compressions.append(len(data))
+        return compress(data, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(server_module.gzip, "compress", counted)
     sim = SimulatorSource("sim", POLICY, scaled_centre(queues=400, agents=4000),
                           clock=lambda: T0)
     async with httpx.AsyncClient(base_url=host(hosting, ProtocolServer(sim)),
                                  timeout=30) as client:
         plain = await client.get("/v1/snapshot", headers={"Accept-Encoding": "identity"})
         assert len(plain.content) > 2**20
-        zipped = await client.get("/v1/snapshot", headers={"Accept-Encoding": "gzip"})
-        assert zipped.headers["Content-Encoding"] == "gzip"
-        assert zipped.content == plain.content  # httpx inflates it
-        assert zipped.num_bytes_downloaded < len(plain.content) / 5
+        zipped = await asyncio.gather(*(client.get(
+            "/v1/snapshot", headers={"Accept-Encoding": "gzip"}) for _ in range(5)))
+    for answer in zipped:
+        assert answer.headers["Content-Encoding"] == "gzip"
+        assert answer.content == plain.content  # httpx inflates it
+        assert answer.num_bytes_downloaded < len(plain.content) / 5
+    assert compressions == [len(plain.content)]
 
 
 async def test_an_action_changes_the_etag(client: httpx.AsyncClient,

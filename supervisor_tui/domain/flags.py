@@ -64,10 +64,10 @@ def _past(agents: list[Agent], due: datetime, now: datetime, limit: float) -> in
 
 def count_flagged(index: SnapshotIndex, snapshot: Snapshot, rules: EscalationRules,
                   now: datetime, long: LongLimits | None = None) -> int:
-    """Agents past their limit at ``now`` (``is_flagged``'s rule); reads only those
-    past their state's shortest limit. After-contact work has a single limit, so its
-    count is found by bisection alone (the exact rule applied only within a millisecond
-    of the cut)."""
+    """Agents past their limit at ``now`` (``is_flagged``'s rule). After-contact work
+    has a single limit and each queue's contacts one each: those counts are found by
+    bisection (the exact rule applied only within a millisecond of the cut); away reads
+    only those past the shortest reason's limit."""
     long = long if long is not None else long_limits(snapshot, rules)
     total = 0
     acw = index.by_since(_ACW)

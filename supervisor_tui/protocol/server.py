@@ -226,6 +226,7 @@ class ProtocolServer:
         self._done: OrderedDict[str, _Done] = OrderedDict()
         # Created lazily: the app may be built in one thread and served in another loop.
         self._snapshot_lock: asyncio.Lock | None = None
+        self._gzip_lock: asyncio.Lock | None = None
         self._action_lock: asyncio.Lock | None = None
         own_routes: list[BaseRoute] = [
             Route(f"{PREFIX}/health", self.health, methods=["GET"]),
@@ -359,18 +360,27 @@ class ProtocolServer:
                 body = delta.body
                 if wants_gzip and len(body) >= _GZIP_MIN:
                     headers["Content-Encoding"] = "gzip"
-                    body = delta.gzipped()
+                    body = await self._gzipped(delta)
                 self._served("delta", len(body))
                 return Response(body, status_code=IM_USED, media_type="application/json",
                                 headers=headers)
         body = cached.body
         if use_gzip:
             headers["Content-Encoding"] = "gzip"
-            # (zlib lets go of the GIL: the event stream and other consoles go on)
-            body = await asyncio.to_thread(cached.gzipped) if len(body) > 2**20 \
-                else cached.gzipped()
+            body = await self._gzipped(cached)
         self._served("full", len(body))
         return Response(body, media_type="application/json", headers=headers)
+
+    async def _gzipped(self, payload: _Payload) -> bytes:
+        """``payload``'s gzip form. A big one is made in a worker thread (zlib lets go of
+        the GIL: the event stream and other consoles go on), once: consoles starting
+        together against a new version wait for that one compression."""
+        if payload._gz is not None or len(payload.body) <= 2**20:
+            return payload.gzipped()
+        if self._gzip_lock is None:
+            self._gzip_lock = asyncio.Lock()
+        async with self._gzip_lock:
+            return await asyncio.to_thread(payload.gzipped)
 
     def _served(self, kind: str, size: int) -> None:
         if self._on_served is not None:

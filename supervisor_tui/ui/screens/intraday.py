@@ -322,9 +322,8 @@ class IntradayScreen(BoardScreen):
         slots = [keyed[k] for k in keys]
         # (a view none of whose queues has a forecast keeps last week's columns)
         forecasts = [fc_by_key.get(k) for k in keys] if fday is not None and fc else None
-        if self._has_forecast != (forecasts is not None):
-            self._has_forecast = forecasts is not None
-            self.refresh_bindings()
+        self._has_forecast = forecasts is not None
+        self.refresh_keys()  # (the forecast's keys come and go with it)
         text = self._head(today, before, not stored[0] and not stored[1])
         if forecasts is not None:
             text.append_text(self._forecast_head(slots, forecasts, projection))
