@@ -222,9 +222,13 @@ class Poller:
             errors=tuple(e for e in errors if e),
         )
 
-    async def run(self, on_result: Callable[[PollResult], None]) -> None:
-        """Poll forever; each round polls the sources that are due."""
+    async def run(self, on_result: Callable[[PollResult], None],
+                  on_start: Callable[[], None] | None = None) -> None:
+        """Poll forever; each round polls the sources that are due, ``on_start`` called
+        as it begins."""
         while True:
+            if on_start is not None:
+                on_start()
             on_result(await self.poll_once(only_due=True))
             await self.wait_until_due()
 

@@ -135,6 +135,22 @@ def _naive_since(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def _naive_last_since(doc: dict[str, Any]) -> dict[str, Any]:
+    # (the others have offsets: the time checks compare the earliest and latest first)
+    doc["agents"][-1]["state"]["since"] = "2026-11-22T10:19:30"
+    return doc
+
+
+def _old_last_entered(doc: dict[str, Any]) -> dict[str, Any]:
+    doc["contacts"][-1]["entered_at"] = "2024-01-01T00:00:00Z"
+    return doc
+
+
+def _dup_last_contact(doc: dict[str, Any]) -> dict[str, Any]:
+    doc["contacts"].append({**doc["contacts"][-1], "queue_id": "sales"})
+    return doc
+
+
 def _extra_field(doc: dict[str, Any]) -> dict[str, Any]:
     doc["agents"][0]["mood"] = "grumpy"
     return doc
@@ -156,6 +172,10 @@ def _extra_field(doc: dict[str, Any]) -> dict[str, Any]:
     (_foreign_stats(wire()), "day.queue_id 'support' is not the queue's id 'sales'"),
     (_lost_contact(wire()), "contact c1 is in unknown queue 'nowhere'"),
     (_naive_since(wire()), "agent a1 state.since has no UTC offset"),
+    (_naive_last_since(wire()), "agent a4 state.since has no UTC offset"),
+    (_old_last_entered(wire()), "contact c3 entered_at 2024-01-01T00:00:00+00:00 is "
+     "implausibly far from taken_at"),
+    (_dup_last_contact(wire()), "duplicate contact id 'c3'"),
     (_extra_field(wire()), "agents.0.mood: Extra inputs are not permitted"),
 ])
 def test_bad_documents_give_one_line_reasons(data: Any, fragment: str) -> None:

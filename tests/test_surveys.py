@@ -312,3 +312,31 @@ def test_the_contact_log_counts_each_contact_once_across_polls() -> None:
                        SeenContact("Bo", b.abandoned_at - timedelta(seconds=30), "q1"),
                        SeenContact("Cy", t - timedelta(seconds=30), "q1")],
                       timedelta(hours=24), t + timedelta(hours=1))
+
+
+class _CountedAgents(tuple):  # type: ignore[type-arg]
+    """A snapshot's agents, counting how often they are read through."""
+
+    reads = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        type(self).reads += 1
+        return super().__iter__()
+
+
+def test_figures_read_the_agents_only_for_a_response_that_names_one() -> None:
+    from supervisor_tui.domain.surveys import SurveyFigures
+    from tests.helpers import centre
+
+    snap = centre()
+    _CountedAgents.reads = 0
+    counted = snap.model_copy(update={"agents": _CountedAgents(snap.agents)})
+    # No responses yet (every console's start): none of the centre's agents is read.
+    figures = SurveyFigures.of([], counted)
+    assert _CountedAgents.reads == 0 and figures.centre.csat_n == 0
+    assert SurveyFigures.of([resp("q", 5, queue="sales")], counted).queues["sales"].csat_n == 1
+    assert _CountedAgents.reads == 0
+    # A response naming an agent, by id or by name: resolved to that agent and team.
+    figures = SurveyFigures.of([resp("1", 5, agent="a2"), resp("2", 1, agent="Ana")], counted)
+    assert set(figures.agents) == {"pbx:a1", "pbx:a2"}
+    assert figures.teams["Red"].csat_n == 2 and _CountedAgents.reads > 0

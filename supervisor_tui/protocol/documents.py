@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import is_
@@ -226,6 +226,9 @@ class DeltaDoc(Frozen):
 
 
 def _unique(kind: str, ids: Iterable[str]) -> None:
+    ids = ids if isinstance(ids, list | tuple) else list(ids)
+    if len(set(ids)) == len(ids):  # the usual case, in C; else find the first again
+        return
     seen: set[str] = set()
     for i in ids:
         if i in seen:
@@ -264,13 +267,37 @@ def _check_times(doc: SnapshotDoc | DeltaDoc) -> None:
                 if traffic > MAX_TRAFFIC_ERLANGS:
                     raise ValueError(f"queue {q.id} {which}: offered traffic of "
                                      f"{traffic:.3g} Erlangs is absurd")
-    for a in doc.agents:
-        _near(f"agent {a.id} state.since", a.state.since, now, PAST_LIMIT, FUTURE_SLACK)
-    for c in doc.contacts:
-        _near(f"contact {c.id} entered_at", c.entered_at, now, PAST_LIMIT, FUTURE_SLACK)
-    for ab in doc.abandoned:
-        _near(f"abandoned contact {ab.id} abandoned_at", ab.abandoned_at, now, PAST_LIMIT,
-              FUTURE_SLACK)
+    _check_since("agent {} state.since", doc.agents, [a.state.since for a in doc.agents],
+                 now)
+    _check_since("contact {} entered_at", doc.contacts, [c.entered_at for c in doc.contacts],
+                 now)
+    _check_since("abandoned contact {} abandoned_at", doc.abandoned,
+                 [a.abandoned_at for a in doc.abandoned], now)
+
+
+def _check_since(what: str, records: Sequence[Any], times: list[datetime],
+                 now: datetime) -> None:
+    """Each of ``times`` (of ``records``) has an offset and lies within PAST_LIMIT
+    before / FUTURE_SLACK after ``now``; the first record that does not is named."""
+    if _all_near(times, now, PAST_LIMIT, FUTURE_SLACK):
+        return
+    for record, at in zip(records, times, strict=True):
+        _near(what.format(record.id), at, now, PAST_LIMIT, FUTURE_SLACK)
+
+
+def _all_near(times: list[datetime], now: datetime, before: timedelta,
+              after: timedelta) -> bool:
+    """Whether every one of ``times`` has an offset and lies within ``before`` /
+    ``after`` of ``now``: the earliest and latest compared, in C (~50 ms less at 50,000
+    agents than one check each). False when any is off. Ordering a time without an
+    offset against one with it raises, so times that order among themselves and against
+    ``now`` (which has one) all have one."""
+    if not times:
+        return True
+    try:
+        return now - before <= min(times) and max(times) <= now + after
+    except TypeError:
+        return False
 
 
 class HealthDoc(Frozen):
@@ -405,15 +432,18 @@ def _stats(snapshot: Snapshot, q: Queue) -> tuple[QueueStats, QueueStats]:
 
 def _wire_queue(q: Queue, interval: QueueStats, day: QueueStats,
                 tiers: TierStats | None = None) -> WireQueue:
-    return WireQueue.model_construct(**dict(q), interval=interval, day=day, tiers=tiers)
+    return WireQueue.model_construct(**q.__dict__, interval=interval, day=day, tiers=tiers)
 
 
 def to_snapshot(doc: SnapshotDoc, source: str | None = None) -> Snapshot:
     """A validated wire document as a domain snapshot; ``source`` renames every item."""
-    queue_fields = set(Queue.model_fields)
+    queue_fields = tuple(Queue.model_fields)
     queues = []
     for q in doc.queues:
-        fields = {k: v for k, v in dict(q).items() if k in queue_fields}
+        # (the fields read from __dict__: ``dict(q)`` first asks the model for ``keys``,
+        # and pydantic's answer to a missing attribute costs ~15 us: 75 ms at 5,000 queues)
+        own = q.__dict__
+        fields = {k: own[k] for k in queue_fields}
         if source is not None:
             fields["source"] = source
         queues.append(Queue.model_construct(**fields))

@@ -47,6 +47,7 @@ from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 
 from supervisor_tui.domain.model import ActionCode, ActionResult
 from supervisor_tui.domain.text import clean
+from supervisor_tui.protocol.body import BodyWriter
 from supervisor_tui.protocol.documents import (
     DELTA_BASE_HEADER,
     DELTA_IM,
@@ -220,6 +221,7 @@ class ProtocolServer:
         self.history_size = history_size
         self._monotonic = monotonic
         self._cache: _Cached | None = None
+        self._writer = BodyWriter()
         # identity ETag -> that version's records; oldest first, bounded by history_size
         self._history: OrderedDict[str, Centre] = OrderedDict()
         self._dirty = False
@@ -305,7 +307,7 @@ class ProtocolServer:
                 raise Refusal(503, "source_unavailable", clean(err, 200)) from None
             doc = to_doc(snap, self.source.name, [
                 *(c.value for c in self.source.capabilities), *self.extra_capabilities])
-            body = doc.model_dump_json().encode()
+            body = self._writer.body(doc)  # (the unchanged records' JSON kept)
             if cache is not None and body == cache.body:
                 cache.built = now  # same centre: keep the ETag and the gzip form
                 return cache

@@ -43,6 +43,7 @@ from supervisor_tui.domain.model import Snapshot
 from supervisor_tui.domain.paging import PageMark
 from supervisor_tui.domain.roles import Role
 from supervisor_tui.domain.text import clean, clean_block
+from supervisor_tui.gc_policy import PollGC
 from supervisor_tui.identity import identity_for
 from supervisor_tui.notices import NoticeDesk, category_label
 from supervisor_tui.paging import Pager
@@ -50,7 +51,6 @@ from supervisor_tui.poller import Poller, PollResult, utcnow
 from supervisor_tui.sources.base import Capability, Source
 from supervisor_tui.store import Store, StoreError
 from supervisor_tui.store.audit import AuditLog
-from supervisor_tui.ui.gc_policy import PollGC
 from supervisor_tui.ui.screens.abandoned import AbandonedScreen
 from supervisor_tui.ui.screens.agents import AgentsScreen
 from supervisor_tui.ui.screens.audit import AuditScreen
@@ -312,7 +312,11 @@ class SupervisorApp(App[None]):
 
     @work(exclusive=True, group="poller")
     async def poll_sources(self) -> None:
-        await self.poller.run(self._apply_poll_safely)
+        # The collector is held from each poll's start, not only from its arrival: the
+        # first snapshot of a big centre is ~200,000 new objects, and each young (then
+        # middle) collection over them as the source decodes them cost ~75 ms before
+        # the first data was on screen (issue 15). Settled after the paint, as ever.
+        await self.poller.run(self._apply_poll_safely, on_start=self._gc.hold)
 
     def _apply_poll_safely(self, result: PollResult) -> None:
         # A bug in turning one poll into a screen must not end the poller (and put a
@@ -357,6 +361,8 @@ class SupervisorApp(App[None]):
             # paint too: a supervisor sees the numbers first.
             self._unsaved = board
             self.call_after_refresh(self._save_poll)
+        else:
+            self._gc.settle()  # (held since the poll began: nothing to paint first)
         # Status only: the screen re-rendered from the new board through its watcher.
         self._tick(ages=result.snapshot is None or not result.fresh)
 
