@@ -7,8 +7,9 @@ full one over the whole heap: measured (benchmarks/bench_dashboard.py, 5,000 que
 50,000 agents) ~30 ms of young collections per poll and a 250 ms full pass every ~4 polls,
 which was the p95 of poll -> painted on its own.
 
-So the collector is held from the poll's arrival (``hold``) until the poll is painted and
-its escalations evaluated; then ``settle`` collects the young generations (this
+So the collector is held from the poll's start (``begin``: the first snapshot of a big
+centre is itself ~200,000 new objects as the source decodes it) until the poll is painted
+and its escalations evaluated; then ``settle`` collects the young generations (this
 poll's cyclic garbage: objects nobody holds are freed by reference counting anyway) and
 freezes the survivors (``gc.freeze``: they are the console's live state, and a full pass
 would only walk them again). Frozen objects are still freed when their count drops; only
@@ -34,13 +35,22 @@ class PollGC:
         #: full collections run so far (tests, the benchmark)
         self.full_runs = 0
 
-    def hold(self) -> None:
-        """A poll arrived: no collection until ``settle`` (idempotent)."""
+    def begin(self) -> None:
+        """A poll starts: no collection until its ``settle``."""
+        self._in_flight = True
         gc.disable()
+
+    def hold(self) -> None:
+        """A poll's result arrived: no collection until ``settle`` (idempotent)."""
+        self._in_flight = False
+        gc.disable()
+
+    _in_flight = False  # a poll begun whose result has not arrived
 
     def settle(self) -> None:
         """After a poll: this poll's cyclic garbage collected, its survivors frozen, the
-        collector back on its thresholds for whatever runs until the next poll."""
+        collector back on its thresholds for whatever runs until the next poll (still
+        held if the next one has begun meanwhile: its own settle lets it go)."""
         now = self._monotonic()
         if self._last_full is None or now - self._last_full >= self.full_every_s:
             self._last_full = now
@@ -50,4 +60,5 @@ class PollGC:
         else:
             gc.collect(1)
         gc.freeze()
-        gc.enable()
+        if not self._in_flight:
+            gc.enable()

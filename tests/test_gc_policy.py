@@ -76,3 +76,19 @@ def test_settle_turns_it_back_on_and_runs_a_full_pass_only_when_due() -> None:
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_a_poll_begun_before_the_last_one_settled_stays_held() -> None:
+    policy = PollGC()
+    try:
+        policy.begin()  # poll 1
+        policy.hold()  # its result arrives; painted later
+        policy.begin()  # poll 2 starts before poll 1's paint
+        policy.settle()  # poll 1 settles: poll 2 is still being fetched
+        assert not gc.isenabled()
+        policy.hold()  # poll 2's result
+        policy.settle()
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()

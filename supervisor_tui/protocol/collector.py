@@ -281,11 +281,12 @@ class Collector:
             # No cyclic collection inside a round: a full one walks every record of a
             # big centre (~0.3 s at 50,000 agents, every few rounds), while consoles and
             # actions wait on this loop. Young ones after it; a full one each 10 min.
-            self._gc.hold()
+            self._gc.begin()
             try:
                 result = await self.poller.poll_once(only_due=True)
                 await self._publish(result)
             finally:
+                self._gc.hold()  # (the round is over: settle lets it go)
                 self._gc.settle()
             self.stats.rounds += 1
             done, self._round_done = self._round_done, asyncio.Event()

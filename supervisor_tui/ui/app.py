@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -51,20 +52,7 @@ from supervisor_tui.poller import Poller, PollResult, utcnow
 from supervisor_tui.sources.base import Capability, Source
 from supervisor_tui.store import Store, StoreError
 from supervisor_tui.store.audit import AuditLog
-from supervisor_tui.ui.screens.abandoned import AbandonedScreen
-from supervisor_tui.ui.screens.agents import AgentsScreen
-from supervisor_tui.ui.screens.audit import AuditScreen
-from supervisor_tui.ui.screens.crisis import CrisisScreen
 from supervisor_tui.ui.screens.dashboard import DashboardScreen
-from supervisor_tui.ui.screens.escalations import EscalationDeskScreen
-from supervisor_tui.ui.screens.help import HelpScreen
-from supervisor_tui.ui.screens.intraday import IntradayScreen
-from supervisor_tui.ui.screens.queue_detail import QueueDetailScreen
-from supervisor_tui.ui.screens.sources import SourcesScreen
-from supervisor_tui.ui.screens.teams import TeamsScreen
-from supervisor_tui.ui.screens.thresholds import ThresholdsScreen
-from supervisor_tui.ui.screens.vendors import VendorsScreen
-from supervisor_tui.ui.screens.wall import WallScreen, wall_settings
 from supervisor_tui.ui.state import ConsoleState
 from supervisor_tui.ui.themes import install_themes, sync_ansi_theme, textual_theme_name
 from supervisor_tui.ui.vendor_state import scope_for
@@ -130,18 +118,33 @@ class NoticeCommands(Provider):
                               help="new-critical pop-ups and bell; the desk still lists them")
 
 
+def _later(module: str, name: str) -> Callable[[], Screen]:
+    """A mode's screen, its module imported when the mode is first shown."""
+    def make() -> Screen:
+        screens = importlib.import_module(f"supervisor_tui.ui.screens.{module}")
+        return cast(Screen, getattr(screens, name)())
+    return make
+
+
 class SupervisorApp(App[None]):
     TITLE = "supervisor-tui"
     CSS_PATH = "app.tcss"
     COMMANDS: ClassVar = App.COMMANDS | {QueueCommands, NoticeCommands}
     # (ignore: Textual annotates it `ClassVar[...] | None`, read by mypy as an instance var)
     VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (30, "-tall")]  # type: ignore[misc]
-    MODES: ClassVar = {"dashboard": DashboardScreen, "agents": AgentsScreen,
-                       "escalations": EscalationDeskScreen, "audit": AuditScreen,
-                       "sources": SourcesScreen, "crisis": CrisisScreen,
-                       "intraday": IntradayScreen, "thresholds": ThresholdsScreen,
-                       "abandoned": AbandonedScreen, "teams": TeamsScreen,
-                       "vendors": VendorsScreen}
+    # Every mode but the first one shown is imported when first switched to: a console
+    # starts on the dashboard (or the wall), ~0.1 s sooner (issue 15: first data).
+    MODES: ClassVar = {"dashboard": DashboardScreen,
+                       "agents": _later("agents", "AgentsScreen"),
+                       "escalations": _later("escalations", "EscalationDeskScreen"),
+                       "audit": _later("audit", "AuditScreen"),
+                       "sources": _later("sources", "SourcesScreen"),
+                       "crisis": _later("crisis", "CrisisScreen"),
+                       "intraday": _later("intraday", "IntradayScreen"),
+                       "thresholds": _later("thresholds", "ThresholdsScreen"),
+                       "abandoned": _later("abandoned", "AbandonedScreen"),
+                       "teams": _later("teams", "TeamsScreen"),
+                       "vendors": _later("vendors", "VendorsScreen")}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
@@ -193,6 +196,8 @@ class SupervisorApp(App[None]):
         self.wall = wall
         if wall:
             # A wall terminal only looks: viewer role, no dialogs, [wall] settings.
+            from supervisor_tui.ui.screens.wall import WallScreen, wall_settings
+
             config = wall_settings(config)
             read_only = True
             self.use_command_palette = False  # the palette is a dialog waiting for keys
@@ -316,11 +321,12 @@ class SupervisorApp(App[None]):
         # first snapshot of a big centre is ~200,000 new objects, and each young (then
         # middle) collection over them as the source decodes them cost ~75 ms before
         # the first data was on screen (issue 15). Settled after the paint, as ever.
-        await self.poller.run(self._apply_poll_safely, on_start=self._gc.hold)
+        await self.poller.run(self._apply_poll_safely, on_start=self._gc.begin)
 
     def _apply_poll_safely(self, result: PollResult) -> None:
         # A bug in turning one poll into a screen must not end the poller (and put a
         # traceback on a wall terminal): keep the last good screen and say why.
+        self._gc.hold()  # (the poll's result is here: held until it is settled)
         try:
             self.apply_poll(result)
         except Exception as err:
@@ -362,7 +368,7 @@ class SupervisorApp(App[None]):
             self._unsaved = board
             self.call_after_refresh(self._save_poll)
         else:
-            self._gc.settle()  # (held since the poll began: nothing to paint first)
+            self._gc.settle()  # (nothing new to paint: held since the poll began)
         # Status only: the screen re-rendered from the new board through its watcher.
         self._tick(ages=result.snapshot is None or not result.fresh)
 
@@ -427,7 +433,7 @@ class SupervisorApp(App[None]):
         if not self.screen_stack:
             return
         screen = self.screen
-        if isinstance(screen, EscalationDeskScreen) or self.wall:
+        if getattr(screen, "LISTS_NOTICES", False) or self.wall:
             self.notices.seen()  # (a wall's critical strip says it; nobody reads toasts)
             return
         notice = self.notices.due(isinstance(screen, ModalScreen), self.state.centre_now())
@@ -648,9 +654,13 @@ class SupervisorApp(App[None]):
 
     def open_queue(self, queue_id: str) -> None:
         if self.board is not None and queue_id in self.board.rows_by_id:
+            from supervisor_tui.ui.screens.queue_detail import QueueDetailScreen
+
             self.push_screen(QueueDetailScreen(queue_id))
 
     def action_help(self) -> None:
+        from supervisor_tui.ui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
             return

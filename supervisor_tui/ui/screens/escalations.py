@@ -132,6 +132,8 @@ class DeskConfirm(ModalScreen[bool]):
 
 
 class EscalationDeskScreen(BoardScreen):
+    #: the app shows no new-critical notice over this screen: it lists them
+    LISTS_NOTICES: ClassVar[bool] = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("k", "change('acknowledged')", "Acknowledge"),
         Binding("t", "change('taken')", "Take"),
