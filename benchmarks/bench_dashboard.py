@@ -17,10 +17,9 @@ Per configuration:
   depend on the machine's load.
 - first data: process start to the first screen with data (simulator warm-up included),
   and the console's part of it: from the app's start, less the source's own polls. The
-  child processes read the package's bytecode compiled beforehand (into a temporary
-  ``PYTHONPYCACHEPREFIX``), as an installed console does from its second start on; a
-  start that compiles every module from source (the first after installing, or with
-  ``PYTHONDONTWRITEBYTECODE`` set and nothing compiled) takes ~0.3 s more.
+  package's bytecode is compiled first, as an installed console has it from its second
+  start on; a start that compiles every module from source (the first after installing,
+  or with ``PYTHONDONTWRITEBYTECODE`` set and nothing compiled) takes ~0.3 s more.
 - RSS at the end and its peak (``VmHWM``), from /proc, and the RSS before the app
   started (the interpreter, imports and the simulated centre: the source's share).
 
@@ -271,19 +270,13 @@ def collector(queues: int, agents: int, occupancy: float | None,
 
 
 def compiled_bytecode() -> None:
-    """The package compiled once into a temporary bytecode cache that the child processes
-    (consoles, collectors) read: each measures a start with its bytecode at hand."""
-    import atexit
+    """The package's bytecode compiled (into its own ``__pycache__``, ignored by git) for
+    the child processes (consoles, collectors): each measures a start with its bytecode
+    at hand, as an installed console has from its second start on."""
     import compileall
-    import shutil
-    import tempfile
 
     import supervisor_tui
 
-    cache = tempfile.mkdtemp(prefix="bench-pyc-")
-    atexit.register(shutil.rmtree, cache, True)
-    os.environ["PYTHONPYCACHEPREFIX"] = cache
-    sys.pycache_prefix = cache
     compileall.compile_dir(os.path.dirname(supervisor_tui.__file__), quiet=1)
 
 
