@@ -15,11 +15,13 @@ Per configuration:
   a change-proportional console has to read), and the objects the console's index read
   (``IndexBuilder.reads``: new ones and those they replaced), a measure that does not
   depend on the machine's load.
-- first data: process start to the first screen with data (simulator warm-up included),
-  and the console's part of it: from the app's start, less the source's own polls. The
-  package's bytecode is compiled first, as an installed console has it from its second
-  start on; a start that compiles every module from source (the first after installing,
-  or with ``PYTHONDONTWRITEBYTECODE`` set and nothing compiled) takes ~0.3 s more.
+- first data: process start to the first screen with data (simulator warm-up included;
+  with ``--remote`` the collector is up and serving before the console starts, as a
+  deployed one is), and the console's part of it: from the app's start, less the
+  source's own polls. The package's bytecode is compiled first, as an installed console
+  has it from its second start on; a start that compiles every module from source (the
+  first after installing, or with ``PYTHONDONTWRITEBYTECODE`` set and nothing compiled)
+  takes ~0.3 s more.
 - RSS at the end and its peak (``VmHWM``), from /proc, and the RSS before the app
   started (the interpreter, imports and the simulated centre: the source's share).
 
@@ -248,6 +250,24 @@ def start_server(queues: int, agents: int, occupancy: float | None
     if not url.startswith("http://"):
         server.kill()
         raise RuntimeError(f"the collector did not start: {url!r}")
+    # A console starts against a collector that is up, as a deployed one is (it runs for
+    # days): once it has served a version, and a few more seconds for new ones. Without
+    # this, first data included the collector's own start (its first poll and body).
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/v1/snapshot", timeout=30,
+                         headers={"Accept-Encoding": "identity"}).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError("the collector served no snapshot within 120 s")
+        time.sleep(0.2)
+    time.sleep(3)
     return server, url
 
 
