@@ -137,17 +137,34 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat()
 
 
+#: each state with its column, as the book keys them
+_KIND_COLUMNS = tuple((AgentStateKind(kind), column) for kind, column in STATE_COLUMNS.items())
+
+
 def rows_of(book: AgentDayBook, keys: Iterable[str], day: str) -> Iterator[AgentDayRow]:
     """The stored form of these agents' days (closed states' seconds, the current state
     and since when it counts), one at a time."""
+    # Most agents share their cover and observed-since instants (the source's last poll,
+    # the console's start): each written once (the first save at 50,000 agents ~0.2 s
+    # less, after the first paint).
+    texts: dict[datetime, str] = {}
+
+    def iso(when: datetime) -> str:
+        text = texts.get(when)
+        if text is None:
+            if len(texts) > 4096:
+                texts.clear()
+            text = texts[when] = _iso(when)
+        return text
+
     for key in keys:
         d = book.days.get(key)
         agent = book.agent(key)
         until = book.covered_until(key)
         if d is None or agent is None or until is None:
             continue
-        seconds = {column: d.seconds_in.get(AgentStateKind(kind), 0.0)
-                   for kind, column in STATE_COLUMNS.items()}
+        spent = d.seconds_in
+        seconds = {column: spent.get(kind, 0.0) for kind, column in _KIND_COLUMNS}
         yield AgentDayRow(
             day=day, source=agent.source, agent_id=agent.id, name=agent.name,
             team=agent.team, queues=",".join(agent.skills), handled=d.handled,
@@ -155,8 +172,8 @@ def rows_of(book: AgentDayBook, keys: Iterable[str], day: str) -> Iterator[Agent
             on_contact_s=seconds["on_contact_s"], acw_s=seconds["acw_s"],
             away_s=seconds["away_s"], offline_s=seconds["offline_s"],
             current_state=None if d.current is None else d.current.value,
-            current_from=None if d.counted_from is None else _iso(d.counted_from),
-            observed_since=_iso(d.observed_since), covered_until=_iso(until))
+            current_from=None if d.counted_from is None else iso(d.counted_from),
+            observed_since=iso(d.observed_since), covered_until=iso(until))
 
 
 def saved_of(rows: Sequence[AgentDayRow]) -> dict[str, SavedDay]:
