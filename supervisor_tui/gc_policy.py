@@ -1,4 +1,5 @@
-"""When the cyclic garbage collector runs in the console: between polls, not inside one.
+"""When the cyclic garbage collector runs, in the console and in the collector: between
+polls, not inside one.
 
 A poll of a 50,000-agent centre creates ~100,000 container objects (the changed agents,
 contacts and counters, the board's rows), nearly none of them cyclic garbage. Left to its
@@ -7,14 +8,16 @@ full one over the whole heap: measured (benchmarks/bench_dashboard.py, 5,000 que
 50,000 agents) ~30 ms of young collections per poll and a 250 ms full pass every ~4 polls,
 which was the p95 of poll -> painted on its own.
 
-So the collector is held from the poll's start (``begin``: the first snapshot of a big
-centre is itself ~200,000 new objects as the source decodes it) until the poll is painted
-and its escalations evaluated; then ``settle`` collects the young generations (this
-poll's cyclic garbage: objects nobody holds are freed by reference counting anyway) and
-freezes the survivors (``gc.freeze``: they are the console's live state, and a full pass
-would only walk them again). Frozen objects are still freed when their count drops; only
-cycles among them wait for the full collection ``settle`` runs every ``full_every_s``
-(unfreeze, collect everything, freeze again), which keeps memory bounded over days.
+So the garbage collector is held from the poll's start (``begin``: the first snapshot of
+a big centre is itself ~200,000 new objects as the source decodes it) until the poll is
+painted and its escalations evaluated; then ``settle`` collects the young generations
+(this poll's cyclic garbage: objects nobody holds are freed by reference counting anyway)
+and freezes the survivors (``gc.freeze``: they are the console's live state, and a full
+pass would only walk them again). The ``serve`` collector (``protocol/collector.py``)
+does the same around each round: the version's body and records are its live state.
+Frozen objects are still freed when their count drops; only cycles among them wait for
+the full collection ``settle`` runs every ``full_every_s`` (unfreeze, collect everything,
+freeze again), which keeps memory bounded over days.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class PollGC:
         self._last_full: float | None = None
         #: full collections run so far (tests, the benchmark)
         self.full_runs = 0
+        self._in_flight = False  # a poll begun whose result has not arrived
 
     def begin(self) -> None:
         """A poll starts: no collection until its ``settle``."""
@@ -44,8 +48,6 @@ class PollGC:
         """A poll's result arrived: no collection until ``settle`` (idempotent)."""
         self._in_flight = False
         gc.disable()
-
-    _in_flight = False  # a poll begun whose result has not arrived
 
     def settle(self) -> None:
         """After a poll: this poll's cyclic garbage collected, its survivors frozen, the
