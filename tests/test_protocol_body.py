@@ -86,3 +86,15 @@ def test_an_equal_record_in_a_new_object_and_a_renamed_queue_are_written_anew() 
     doc = to_doc(gone, "pbx", ["snapshot"])
     body = writer.body(doc)
     assert body == doc.model_dump_json().encode() and b"Ana Lima" not in body
+
+
+def test_two_sources_with_the_same_agent_id_each_keep_their_own_json() -> None:
+    snap = centre()
+    a1 = snap.agents[0]
+    twin = a1.model_copy(update={"source": "crm", "name": "Ana of the CRM"})
+    merged = snap.model_copy(update={"agents": (*snap.agents, twin)})
+    writer = BodyWriter()
+    writer.body(to_doc(merged, "hq", ["snapshot"]))
+    doc = to_doc(merged, "hq", ["snapshot"])
+    assert writer.body(doc) == doc.model_dump_json().encode()
+    assert writer.made == 0  # both reused: neither pushes the other out

@@ -25,7 +25,9 @@ from supervisor_tui.protocol.documents import SnapshotDoc, WireQueue
 _LISTS = ("queues", "agents", "contacts", "abandoned")
 _EMPTY_TAIL = b'"queues":[],"agents":[],"contacts":[],"abandoned":[]}'
 
-_Kept = dict[str, tuple[Any, bytes]]
+#: each record's JSON with what it was made from, by (source, id): the sources merged
+#: in a collector may each have an agent "1001"
+_Kept = dict[tuple[str, str], tuple[Any, bytes]]
 
 
 def _dumper(kind: type[Any]) -> Callable[[Any], bytes]:
@@ -70,14 +72,15 @@ class BodyWriter:
             # A queue is a new object each version (to_doc): its parts tell; the others
             # are the source's own objects, kept (and held here) while unchanged.
             token = (_queue_key(record), record) if queues else record
-            entry = old.get(record.id)
+            key = (record.source, record.id)
+            entry = old.get(key)
             if entry is not None and (entry[0][0] == token[0] if queues
                                       else entry[0] is token):
                 text = entry[1]
             else:
                 text = dump(record)
                 self.made += 1
-            kept[record.id] = (token, text)
+            kept[key] = (token, text)
             out.append(text)
         self._kept[kind] = kept
         return out
