@@ -301,10 +301,11 @@ class ContactLog:
         times = self._times
         old = times.get(customer)
         window = self._window
-        if old is None:
+        if old is None:  # a customer's first contact today (nearly every one at start)
             times[customer] = at
-            if window is not None:
-                self._count((at,), window, 1)
+            if window is not None:  # (as _count with one arrival: first, unrepeated)
+                self._first += 1
+                insort(self._unrepeated, at)
             return
         both = array("q", (old,)) if isinstance(old, int) else old
         if window is not None and at >= both[-1]:
