@@ -362,11 +362,8 @@ def _moved_by_queue(on: OnContact, gone: Iterable[Agent], new: Iterable[Agent]) 
 
     for a in gone:
         members = own(a.queue_id)
-        since = a.state.since
-        i = bisect_left(members, since, key=_since)
-        while i < len(members) and members[i] is not a and members[i].state.since == since:
-            i += 1  # (others that took a contact at the same moment)
-        if i < len(members) and members[i] is a:
+        i = _found(members, a)
+        if i is not None:
             del members[i]
     for a in new:
         insort(own(a.queue_id), a, key=_since)
@@ -376,6 +373,16 @@ def _moved_by_queue(on: OnContact, gone: Iterable[Agent], new: Iterable[Agent]) 
         else:
             del moved[queue_id], oldest[queue_id]
     return OnContact(moved, oldest)
+
+
+def _found(agents: list[Agent], agent: Agent) -> int | None:
+    """Where ``agent`` itself is in ``agents`` (by since), by bisection on its own
+    ``since``; None if not there."""
+    since, n = agent.state.since, len(agents)
+    i = bisect_left(agents, since, key=_since)
+    while i < n and agents[i] is not agent and agents[i].state.since == since:
+        i += 1  # (others that entered a state at the same moment)
+    return i if i < n and agents[i] is agent else None
 
 
 def _moved_by_since(agents: list[Agent], gone: list[Agent], new: list[Agent]) -> list[Agent]:
@@ -394,11 +401,8 @@ def _moved_by_since(agents: list[Agent], gone: list[Agent], new: list[Agent]) ->
     keep: bytearray | None = None
     n = len(agents)
     for a in gone:
-        since = a.state.since
-        i = bisect_left(agents, since, key=_since)
-        while i < n and agents[i] is not a and agents[i].state.since == since:
-            i += 1  # (others that entered a state at the same moment)
-        if i < n and agents[i] is a:
+        i = _found(agents, a)
+        if i is not None:
             if keep is None:
                 keep = bytearray(b"\x01") * n
             keep[i] = 0

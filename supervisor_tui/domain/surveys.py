@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -174,42 +175,38 @@ def agent_resolver(snapshot: Snapshot | None) -> Callable[[SurveyResponse], str 
     survey tool may carry either); None when no agent in the snapshot matches."""
     # The maps are made at the first response that names an agent: a day with no
     # responses yet (every console's start) reads none of 50,000 agents (~0.1 s).
-    maps: list[dict[str, str]] = []
-
-    def made() -> list[dict[str, str]]:
+    @cache
+    def maps() -> tuple[dict[str, str], dict[str, str]]:
         by_id: dict[str, str] = {}
         by_name: dict[str, str] = {}
         for a in snapshot.agents if snapshot is not None else ():
             key = f"{a.source}:{a.id}"
             by_id.setdefault(a.id, key)
             by_name.setdefault(a.name.casefold(), key)
-        maps[:] = [by_id, by_name]
-        return maps
+        return by_id, by_name
 
     def resolve(r: SurveyResponse) -> str | None:
         if not r.agent:
             return None
-        by_id, by_name = maps or made()
+        by_id, by_name = maps()
         return by_id.get(r.agent) or by_name.get(r.agent.casefold())
     return resolve
 
 
 def team_resolver(snapshot: Snapshot | None) -> Callable[[SurveyResponse], str | None]:
     """Response -> team: the response's own, else its agent's team in the snapshot."""
-    teams: dict[str, str] | None = None  # made when first needed, as agent_resolver's
     agent_of = agent_resolver(snapshot)
 
+    @cache  # (made when first needed, as agent_resolver's)
+    def teams() -> dict[str, str]:
+        agents = snapshot.agents if snapshot is not None else ()
+        return {f"{a.source}:{a.id}": a.team for a in agents}
+
     def resolve(r: SurveyResponse) -> str | None:
-        nonlocal teams
         if r.team:
             return r.team
         key = agent_of(r)
-        if key is None:
-            return None
-        if teams is None:
-            teams = ({f"{a.source}:{a.id}": a.team for a in snapshot.agents}
-                     if snapshot is not None else {})
-        return teams.get(key)
+        return teams().get(key) if key is not None else None
     return resolve
 
 

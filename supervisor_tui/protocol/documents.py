@@ -226,7 +226,7 @@ class DeltaDoc(Frozen):
 
 
 def _unique(kind: str, ids: Iterable[str]) -> None:
-    ids = ids if isinstance(ids, list | tuple) else list(ids)
+    ids = list(ids)
     if len(set(ids)) == len(ids):  # the usual case, in C; else find the first again
         return
     seen: set[str] = set()

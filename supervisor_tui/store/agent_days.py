@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TypedDict, cast
 
 from supervisor_tui.domain.agent_day import AgentDayBook, SavedDay
@@ -133,6 +134,9 @@ def with_current(row: AgentDayRow) -> AgentDayRow:
 
 # -- to and from the domain's AgentDayBook -------------------------------------------
 
+# Most agents share their cover and observed-since instants (the source's last poll, the
+# console's start): each written once (the first save at 50,000 agents ~0.1 s less).
+@lru_cache(maxsize=4096)
 def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat()
 
@@ -144,19 +148,6 @@ _KIND_COLUMNS = tuple((AgentStateKind(kind), column) for kind, column in STATE_C
 def rows_of(book: AgentDayBook, keys: Iterable[str], day: str) -> Iterator[AgentDayRow]:
     """The stored form of these agents' days (closed states' seconds, the current state
     and since when it counts), one at a time."""
-    # Most agents share their cover and observed-since instants (the source's last poll,
-    # the console's start): each written once (the first save at 50,000 agents ~0.2 s
-    # less, after the first paint).
-    texts: dict[datetime, str] = {}
-
-    def iso(when: datetime) -> str:
-        text = texts.get(when)
-        if text is None:
-            if len(texts) > 4096:
-                texts.clear()
-            text = texts[when] = _iso(when)
-        return text
-
     for key in keys:
         d = book.days.get(key)
         agent = book.agent(key)
@@ -172,8 +163,8 @@ def rows_of(book: AgentDayBook, keys: Iterable[str], day: str) -> Iterator[Agent
             on_contact_s=seconds["on_contact_s"], acw_s=seconds["acw_s"],
             away_s=seconds["away_s"], offline_s=seconds["offline_s"],
             current_state=None if d.current is None else d.current.value,
-            current_from=None if d.counted_from is None else iso(d.counted_from),
-            observed_since=iso(d.observed_since), covered_until=iso(until))
+            current_from=None if d.counted_from is None else _iso(d.counted_from),
+            observed_since=_iso(d.observed_since), covered_until=_iso(until))
 
 
 def saved_of(rows: Sequence[AgentDayRow]) -> dict[str, SavedDay]:

@@ -317,10 +317,10 @@ class SupervisorApp(App[None]):
 
     @work(exclusive=True, group="poller")
     async def poll_sources(self) -> None:
-        # The collector is held from each poll's start, not only from its arrival: the
-        # first snapshot of a big centre is ~200,000 new objects, and each young (then
-        # middle) collection over them as the source decodes them cost ~75 ms before
-        # the first data was on screen (issue 15). Settled after the paint, as ever.
+        # The garbage collector is held from each poll's start, not only from its
+        # arrival: the first snapshot of a big centre is ~200,000 new objects, and each
+        # young (then middle) collection over them as the source decodes them cost
+        # ~75 ms before the first data was on screen (issue 15). Settled after the paint.
         await self.poller.run(self._apply_poll_safely, on_start=self._gc.begin)
 
     def _apply_poll_safely(self, result: PollResult) -> None:
@@ -346,7 +346,6 @@ class SupervisorApp(App[None]):
         state = self.state
         state.health = result.health
         if result.snapshot is not None and result.fresh:
-            self._gc.hold()  # until this poll is painted and its escalations evaluated
             board = state.take_snapshot(result.snapshot)
             self._follow_notify()
             if state.vendors.said:  # a scope naming nothing known: once
