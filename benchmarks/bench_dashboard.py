@@ -17,7 +17,8 @@ Per configuration:
   depend on the machine's load.
 - first data: process start to the first screen with data (simulator warm-up included;
   with ``--remote`` the collector is up and serving before the console starts, as a
-  deployed one is), and the console's part of it: from the app's start, less the
+  deployed one is, and the console sends its first read before importing its screens,
+  as ``supervisor-tui`` does), and the console's part of it: from the app's start, less the
   source's own polls. The package's bytecode is compiled first, as an installed console
   has it from its second start on; a start that compiles every module from source (the
   first after installing, or with ``PYTHONDONTWRITEBYTECODE`` set and nothing compiled)
@@ -107,14 +108,17 @@ async def run_one(queues: int, agents: int, seconds: float, screen: str,
     from supervisor_tui.sources.http.settings import HttpSettings
     from supervisor_tui.sources.http.source import HttpSource
     from supervisor_tui.store import Store
-    from supervisor_tui.ui.app import SupervisorApp
 
     config = parse_config({"console": {"timezone": "UTC", "poll_interval_s": 1.0}}, "bench")
     source: Source
     if remote is not None:
         source = HttpSource("floor", config.console.policy, HttpSettings(url=remote))
+        # As ``supervisor-tui`` starts (cli.build_app): the first read goes out before
+        # the screens are imported and built.
+        await source.begin()
     else:
         source = simulator_source(queues, agents, occupancy, config.console.policy)
+    from supervisor_tui.ui.app import SupervisorApp
     app = SupervisorApp(config, [source], store=Store.open(None))
     latencies: list[float] = []
     after_paint: list[float] = []

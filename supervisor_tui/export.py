@@ -47,7 +47,7 @@ def _num(value: float | None, digits: int = 4) -> float | None:
 def interval_record(row: IntervalRow, zone: ZoneInfo, formula: SLFormula) -> dict[str, Any]:
     """One stored interval row as an export record (INTERVAL_EXPORT_COLUMNS)."""
     start = _utc(row["interval_start"])
-    stats = QueueStats.model_construct(
+    stats = QueueStats.trusted(
         queue_id=row["queue_id"], window_start=start, offered=row["offered"],
         answered=row["answered"], answered_within_threshold=row["answered_within_threshold"],
         abandoned=row["abandoned"], abandoned_short=row["abandoned_short"],

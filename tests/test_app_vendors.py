@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from rich.text import Text
@@ -345,7 +346,8 @@ def test_a_small_sample_abandon_rate_fits_its_column_without_false_decimals() ->
     from supervisor_tui.ui.widgets.tiers import _rate
 
     def window(rate: float, n: int) -> WindowMetrics:
-        return WindowMetrics(stats=QueueStats.model_construct(), service_level=None, asa_s=None,
+        stats = QueueStats.trusted(queue_id="q", window_start=datetime(2026, 11, 23, tzinfo=UTC))
+        return WindowMetrics(stats=stats, service_level=None, asa_s=None,
                              aht_s=None, abandon_rate=rate, abandon_n=n)
 
     one = window(1.0, 1)

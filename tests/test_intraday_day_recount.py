@@ -94,7 +94,7 @@ def test_a_simulated_day_of_intervals_equals_a_recount_of_raw_records() -> None:
                                thresholds[q])
                 for k in total:
                     total[k] += part[k]
-            expected = QueueStats.model_construct(queue_id="*", window_start=fig.start,
+            expected = QueueStats.trusted(queue_id="*", window_start=fig.start,
                                                   handled=0, handle_s=0.0, **total)
             assert fig.stats.offered == total["offered"], (name, fig.start)
             assert fig.metrics.service_level == pytest.approx(

@@ -139,7 +139,7 @@ def test_combine_takes_earliest_start_or_the_one_given() -> None:
 
 
 def test_combine_covers_every_counter() -> None:
-    counters = {name: 1 for name in QueueStats.model_fields
+    counters = {name: 1 for name in QueueStats.__pydantic_fields__
                 if name not in ("queue_id", "window_start")}
     counters.update(offered=4, abandoned=2)  # a plausible window: 1 + 2 + 1 flowed out
     total = metrics.combine([stats(**counters), stats(**counters)])

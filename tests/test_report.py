@@ -570,3 +570,34 @@ def test_a_dst_day_is_25_hours(tmp_path: Path, capsys: pytest.CaptureFixture[str
     doc = json.loads(capsys.readouterr().out)
     assert (doc["window_start_utc"], doc["window_end_utc"]) == (
         "2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z")
+
+
+def test_each_incident_keeps_its_first_timeline_entries_and_says_how_many_more(
+        store_at: Path | str) -> None:
+    """A long outage's timeline (delivery retries run to hundreds): the report keeps its
+    first entries and counts the rest; another incident of the day keeps its own. Read
+    in one query for every incident, on both backends."""
+    from supervisor_tui.report.collect import TIMELINE_KEEP, incidents
+
+    store = Store.open(store_at)
+    try:
+        book = IncidentStore(store.db)
+        long = book.declare(title="Carrier outage", severity="major", queues=["support"],
+                            user="ann", now=START + timedelta(minutes=30))
+        short = book.declare(title="Chat down", severity="minor", queues=["chat"],
+                             user="bo", now=START + timedelta(minutes=35))
+        for n in range(TIMELINE_KEEP + 14):  # with "declared": 15 past the kept ones
+            book.note(long.id, user="ann", now=START + timedelta(minutes=40, seconds=n),
+                      text=f"retry {n}")
+        book.resolve(short.id, user="bo", now=START + timedelta(minutes=50))
+        window = Window(START, START + timedelta(days=1), "day")
+        found = incidents(store, window, START + timedelta(hours=5))
+    finally:
+        store.close()
+    assert [i.title for i in found] == ["Carrier outage", "Chat down"]
+    first, second = found
+    assert len(first.timeline) == TIMELINE_KEEP and first.timeline_more == 15
+    assert [e.text for e in first.timeline[:3]] == [
+        "declared major: Carrier outage", "retry 0", "retry 1"]
+    assert [e.kind for e in second.timeline] == ["declared", "resolved"]
+    assert second.timeline_more == 0

@@ -88,7 +88,7 @@ def test_a_queue_removed_for_good_is_forgotten_after_the_longest_window() -> Non
 def test_a_count_too_large_for_a_double_is_not_kept_and_nothing_breaks() -> None:
     rolling = RollingWindows((15,), every_s=15.0)
     t = DAY + timedelta(hours=3)
-    huge = QueueStats.model_construct(queue_id="q", window_start=DAY, offered=10**400)
+    huge = QueueStats.trusted(queue_id="q", window_start=DAY, offered=10**400)
     rolling.observe(snap(t, {"q": huge, "ok": stats("ok", 4)}))
     t += timedelta(minutes=15)
     later = {"q": stats("q", 9), "ok": stats("ok", 6)}

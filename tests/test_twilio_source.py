@@ -1637,7 +1637,7 @@ async def test_counts_add_up_in_every_window(make: Make, fake: FakeTaskRouter,
 def test_count_problems_can_fail() -> None:
     """The invariant check itself finds what it is for."""
     start = POLICY.interval_start(NOW)
-    bad = QueueStats.model_construct(queue_id="q", window_start=start, offered=10,
+    bad = QueueStats.trusted(queue_id="q", window_start=start, offered=10,
                                      answered=11, abandoned=0, answered_within_threshold=12,
                                      abandoned_short=0, abandoned_after_threshold=0,
                                      flowed_out=0, wait_answered_s=0.0, handled=0,

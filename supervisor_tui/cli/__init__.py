@@ -8,6 +8,7 @@ stderr and a non-zero exit status, never a traceback: 2 for bad input/config.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -274,7 +275,6 @@ def _crisis_warnings(config: Config) -> None:
 
 def _probe(config: Config) -> int:
     """Poll each source once: what it found, or why it failed (one line each)."""
-    import asyncio
     import time
 
     from supervisor_tui.domain.model import ContactState
@@ -545,8 +545,11 @@ def _unwritable(path: Path) -> str | None:
     return None
 
 
-def build_app(args: argparse.Namespace) -> SupervisorApp | int:
-    """The console ``args`` ask for (not yet running), or an exit status."""
+def build_app(args: argparse.Namespace, loop: asyncio.AbstractEventLoop | None = None
+              ) -> SupervisorApp | int:
+    """The console ``args`` ask for (not yet running), or an exit status. Given the
+    ``loop`` it will run on, the sources' first reads are sent before the screens are
+    imported and built (``Source.begin``)."""
     from supervisor_tui.cli.store_place import location, shown
     from supervisor_tui.store import Store, StoreError
 
@@ -584,12 +587,20 @@ def build_app(args: argparse.Namespace) -> SupervisorApp | int:
     from supervisor_tui.identity import identity_for
     from supervisor_tui.sources.base import SourceError
     from supervisor_tui.sources.build import build_sources
-    from supervisor_tui.ui.app import SupervisorApp
 
     try:
         sources = build_sources(config.sources, config.console.policy, config.simulator)
     except SourceError as err:
         return _fail(str(err))
+    if loop is not None:
+        # Out before the screens are imported (~0.5 s): a collector serving a big centre
+        # prepares its answer meanwhile, not while the console waits (issue 15).
+        async def begin() -> None:
+            await asyncio.gather(*(s.begin() for s in sources))
+
+        loop.run_until_complete(begin())
+    from supervisor_tui.ui.app import SupervisorApp
+
     note = identity_for(config).note
     if note:
         print(f"supervisor-tui: warning: {note}", file=sys.stderr)
@@ -601,11 +612,15 @@ def build_app(args: argparse.Namespace) -> SupervisorApp | int:
 def cmd_run(args: argparse.Namespace) -> int:
     from supervisor_tui.ui.cropped_updates import install_cropped_updates
 
-    app = build_app(args)
-    if isinstance(app, int):
-        return app
-    install_cropped_updates()  # send changed cells, not whole rows (SSH)
-    app.run()
+    loop = asyncio.new_event_loop()
+    try:
+        app = build_app(args, loop)
+        if isinstance(app, int):
+            return app
+        install_cropped_updates()  # send changed cells, not whole rows (SSH)
+        app.run(loop=loop)
+    finally:
+        loop.close()
     return app.return_code or 0
 
 

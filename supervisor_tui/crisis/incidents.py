@@ -94,6 +94,13 @@ class Banner:
     message_at: datetime | None
 
 
+def _event(r: Mapping[str, Any]) -> TimelineEvent:
+    return TimelineEvent(id=r["id"], incident_id=r["incident_id"],
+                         ts=parse_iso(r["ts"]),  # type: ignore[arg-type]
+                         kind=r["kind"], user=r["user"], text=r["text"],
+                         data=json.loads(r["data"] or "{}"))
+
+
 def _incident(row: Mapping[str, Any]) -> Incident:
     return Incident(
         id=row["id"], uid=row["uid"], title=row["title"], severity=row["severity"],
@@ -139,10 +146,28 @@ class IncidentStore:
     def timeline(self, incident_id: int) -> list[TimelineEvent]:
         rows = query(self.db, f"SELECT * FROM {TIMELINE} WHERE incident_id = ? ORDER BY id",
                      [incident_id], "read the incident timeline")
-        return [TimelineEvent(id=r["id"], incident_id=r["incident_id"],
-                              ts=parse_iso(r["ts"]),  # type: ignore[arg-type]
-                              kind=r["kind"], user=r["user"], text=r["text"],
-                              data=json.loads(r["data"] or "{}")) for r in rows]
+        return [_event(r) for r in rows]
+
+    def timelines(self, incident_ids: Sequence[int], keep: int
+                  ) -> dict[int, tuple[list[TimelineEvent], int]]:
+        """Each incident's first ``keep`` timeline events and how many it has, in one
+        read (a day's report: not one query per incident, nor a long outage's hundreds
+        of delivery retries read to be dropped). Incidents without events are left out."""
+        if not incident_ids:
+            return {}
+        marks = ", ".join("?" * len(incident_ids))
+        rows = query(self.db, f"""
+            SELECT * FROM (
+                SELECT t.*, ROW_NUMBER() OVER (PARTITION BY incident_id ORDER BY id) AS n,
+                       COUNT(*) OVER (PARTITION BY incident_id) AS total
+                FROM {TIMELINE} t WHERE incident_id IN ({marks})) firsts
+            WHERE n <= ? ORDER BY incident_id, id""",
+            [*incident_ids, keep], "read the incident timelines")
+        out: dict[int, tuple[list[TimelineEvent], int]] = {}
+        for r in rows:
+            events, _ = out.setdefault(r["incident_id"], ([], r["total"]))
+            events.append(_event(r))
+        return out
 
     def banners(self, now: datetime | None = None, all_clear_s: float = 0.0) -> list[Banner]:
         """Every active incident, most severe then newest first, with its latest

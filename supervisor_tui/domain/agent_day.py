@@ -133,8 +133,8 @@ class AgentDayBook:
     def __init__(self, day_start: datetime | None = None) -> None:
         self.day_start = day_start
         self._days: dict[str, AgentDay] = {}
-        self._last: dict[str, Agent] = {}  # in the feed at the last poll
         self._info: dict[str, Agent] = {}  # as last seen, gone ones included
+        self._in_feed: set[str] = set()  # of those, the ones in the last poll's feed
         # The last poll's agents: a new poll's are compared with them by identity
         # (held alive, so an id is never reused while it is compared).
         self._held: tuple[Agent, ...] = ()
@@ -156,7 +156,7 @@ class AgentDayBook:
         """Up to when the figures of this agent are true: the last poll while they are in
         the feed, their last sight once gone."""
         self.catch_up()
-        if key in self._last:
+        if key in self._in_feed:
             return self.seen_at
         day = self._days.get(key)
         return None if day is None else day.covered_until
@@ -231,12 +231,13 @@ class AgentDayBook:
     def _see(self, agent: Agent, now: datetime, day_start: datetime) -> str:
         """A new object for an agent: note what changed; its key."""
         key = agent_key(agent)
-        last = self._last
-        before = last.get(key)
-        last[key] = agent
+        info, in_feed = self._info, self._in_feed
+        # (back in the feed after leaving it: a first sight again, not a change)
+        before = info.get(key) if key in in_feed else None
+        in_feed.add(key)
         # The newest object, even when equal: the one it replaces is then freed (after a
         # full re-fetch from a source, every agent would otherwise be held twice).
-        self._info[key] = agent
+        info[key] = agent
         if before == agent:  # (a source building objects afresh)
             return key
         self._changed.add(key)
@@ -260,12 +261,12 @@ class AgentDayBook:
                 replaced.append(self._see(agent, now, day_start))
         now_ids = set(map(id, agents))
         if not held_ids <= now_ids:  # some of the last poll's are gone
-            fresh, last = set(replaced), self._last
+            fresh, in_feed = set(replaced), self._in_feed
             for gone in held:
                 key = agent_key(gone)
                 if id(gone) in now_ids or key in fresh:
                     continue
-                last.pop(key, None)
+                in_feed.discard(key)
                 day = self._days.get(key)
                 if day is not None and day.current is not None:
                     until = self.seen_at or now  # its last sight
@@ -291,7 +292,7 @@ class AgentDayBook:
     def _new_day(self, day_start: datetime) -> None:
         self.day_start = day_start
         self._days.clear()
-        self._last, self._info, self._held = {}, {}, ()
+        self._info, self._in_feed, self._held = {}, set(), ()
         self._saved = {k: v for k, v in self._saved.items() if v.covered_until >= day_start}
         self._changed.clear()
 

@@ -18,10 +18,12 @@ from enum import StrEnum
 from functools import cached_property
 from itertools import compress, islice, repeat
 from operator import add, attrgetter, is_not, or_, sub
+from typing import Any
 
 from supervisor_tui.domain import erlang, metrics
 from supervisor_tui.domain.index import SnapshotIndex, build_index
 from supervisor_tui.domain.model import (
+    STATS_FLOATS,
     Agent,
     AgentStateKind,
     Channel,
@@ -174,8 +176,7 @@ class MetricsMemo:
 
 
 # Counts are summed by difference (exact); seconds (floats) never are.
-_FLOAT_COUNTERS = tuple(n for n in metrics.COUNTERS
-                        if QueueStats.model_fields[n].annotation is float)
+_FLOAT_COUNTERS = tuple(n for n in metrics.COUNTERS if n in STATS_FLOATS)
 _INT_COUNTERS = tuple(n for n in metrics.COUNTERS if n not in _FLOAT_COUNTERS)
 _get_ints = attrgetter(*_INT_COUNTERS)
 
@@ -527,9 +528,9 @@ class Board:
             total = view.total(r.queue.id for r in self.group_rows(group))
             result = WindowMetrics.of(total, self.formula) if total is not None else None
         elif start is not None and key in (INTERVAL, DAY):
-            totals = self._summed(key, group)[0]
-            total = QueueStats.model_validate({"queue_id": "*", "window_start": start,
-                                               **totals})
+            # (int counts and float seconds by name: given as Any, validated here)
+            totals: dict[str, Any] = self._summed(key, group)[0]
+            total = QueueStats(queue_id="*", window_start=start, **totals)
             result = WindowMetrics.of(total, self.formula)
         elif start is not None:
             result = WindowMetrics.of(metrics.combine([], window_start=start), self.formula)
@@ -688,54 +689,74 @@ class RowBook:
         self.groups, self.place = groups, place
 
 
-def _make_row(queue: Queue, interval_stats: QueueStats | None, day_stats: QueueStats | None,
-              waiting: Sequence[Contact], serving: tuple[Agent, ...], live: QueueLive | None,
-              i: int, book: RowBook, now: datetime, snapshot: Snapshot, formula: SLFormula,
-              max_occupancy: float | None, live_targets: frozenset[str], shared: _Shared,
-              factor: float, strip_size: int, escalated: list[EscalatedContact],
-              over: int | None = None) -> QueueRow:
-    """Queue ``i``'s row, its counts noted in ``book``; ``over``: already counted."""
-    qid = queue.id
-    if interval_stats is None:
-        interval_stats = QueueStats(queue_id=qid, window_start=snapshot.interval_start)
-    if day_stats is None:
-        day_stats = QueueStats(queue_id=qid, window_start=snapshot.day_start)
-    count, oldest = len(waiting), None
-    if waiting:
-        if over is None:
-            over = _over_threshold(waiting, now, queue, queue.threshold_s * factor,
-                                   strip_size, escalated)
-        oldest = waiting[0].entered_at
-    else:
-        over = 0
-    beyond = 0
-    if live is not None:  # counted by the platform: never show fewer than it says
-        listed = count
-        count = max(count, live.waiting)
-        beyond = count - listed
-        if live.oldest_waiting_since is not None and (
-                oldest is None or live.oldest_waiting_since < oldest):
-            oldest = live.oldest_waiting_since
-    book.over[i], book.beyond[i] = over, beyond
-    book.oldest[i] = _NEVER if oldest is None else oldest
-    # What ``QueueRow(...)`` makes, without the frozen dataclass's __init__ (one
-    # object.__setattr__ per field: ~8 us a row); tests/test_incremental.py checks the
-    # two are equal.
-    row = _new_row(QueueRow)
-    values = {
-        "queue": queue, "waiting": count, "oldest_waiting_since": oldest,
-        "over_threshold": over, "interval_stats": interval_stats,
-        "day_stats": day_stats, "serving": serving,
-        "formula": formula, "max_occupancy": max_occupancy,
-        "live_target": qid in live_targets, "shared": shared, "_windows": {}}
-    before = book.rows[i]
-    if before is not None:  # figures of the inputs that did not change come along
-        held = before.__dict__
-        for cached, given in _CARRIED:
-            if cached in held and held[given] is values[given]:
-                values[cached] = held[cached]
-    _set_dict(row, "__dict__", values)
-    return row
+@dataclass(slots=True)
+class _RowMaker:
+    """What the rows of one board are made from: the poll's inputs by queue position,
+    and the settings and figures every row shares."""
+
+    queues: Sequence[Queue]
+    interval: list[QueueStats | None]
+    day: list[QueueStats | None]
+    waiting: list[Sequence[Contact]]
+    serving: list[tuple[Agent, ...]]
+    live: list[QueueLive | None]
+    book: RowBook
+    snapshot: Snapshot
+    formula: SLFormula
+    max_occupancy: float | None
+    live_targets: frozenset[str]
+    shared: _Shared
+    strip_size: int
+
+    def make(self, i: int, factor: float, escalated: list[EscalatedContact],
+             over: int | None = None) -> QueueRow:
+        """Queue ``i``'s row, its counts noted in the book; ``over``: already counted
+        (else counted here past threshold x ``factor``, its worst few in ``escalated``)."""
+        queue, interval_stats, day_stats = self.queues[i], self.interval[i], self.day[i]
+        waiting, serving, live = self.waiting[i], self.serving[i], self.live[i]
+        book, snapshot = self.book, self.snapshot
+        now = snapshot.taken_at
+        qid = queue.id
+        if interval_stats is None:
+            interval_stats = QueueStats(queue_id=qid, window_start=snapshot.interval_start)
+        if day_stats is None:
+            day_stats = QueueStats(queue_id=qid, window_start=snapshot.day_start)
+        count, oldest = len(waiting), None
+        if waiting:
+            if over is None:
+                over = _over_threshold(waiting, now, queue, queue.threshold_s * factor,
+                                       self.strip_size, escalated)
+            oldest = waiting[0].entered_at
+        else:
+            over = 0
+        beyond = 0
+        if live is not None:  # counted by the platform: never show fewer than it says
+            listed = count
+            count = max(count, live.waiting)
+            beyond = count - listed
+            if live.oldest_waiting_since is not None and (
+                    oldest is None or live.oldest_waiting_since < oldest):
+                oldest = live.oldest_waiting_since
+        book.over[i], book.beyond[i] = over, beyond
+        book.oldest[i] = _NEVER if oldest is None else oldest
+        # What ``QueueRow(...)`` makes, without the frozen dataclass's __init__ (one
+        # object.__setattr__ per field: ~8 us a row); tests/test_incremental.py checks the
+        # two are equal.
+        row = _new_row(QueueRow)
+        values = {
+            "queue": queue, "waiting": count, "oldest_waiting_since": oldest,
+            "over_threshold": over, "interval_stats": interval_stats,
+            "day_stats": day_stats, "serving": serving,
+            "formula": self.formula, "max_occupancy": self.max_occupancy,
+            "live_target": qid in self.live_targets, "shared": self.shared, "_windows": {}}
+        before = book.rows[i]
+        if before is not None:  # figures of the inputs that did not change come along
+            held = before.__dict__
+            for cached, given in _CARRIED:
+                if cached in held and held[given] is values[given]:
+                    values[cached] = held[cached]
+        _set_dict(row, "__dict__", values)
+        return row
 
 
 # The figures a row works out from the agents serving it.
@@ -821,6 +842,8 @@ def build_board(
     old_queues, place = book.queues, book.place
     old_interval, old_day, old_waiting, old_live = (book.interval, book.day, book.waiting,
                                                     book.live)
+    maker = _RowMaker(queues, interval, day, waiting, serving, live, book, snapshot, formula,
+                      max_occupancy, live_targets, shared, strip_size)
     for i in remake:
         made.add(i)
         queue = queues[i]
@@ -840,11 +863,8 @@ def build_board(
             continue
         if not regroup and queue is not old_queues[i]:  # (a channel moved: rare)
             regroup = _GROUP_OF(queue.channel) != place[i][0]
-        rows[i] = _make_row(
-            queues[i], interval[i], day[i], waiting[i], serving[i], live[i], i, book, now,
-            snapshot, formula, max_occupancy, live_targets, shared,
-            threshold_factor if factor_of is None else factor_of(
-                queues[i].id, threshold_factor), strip_size, escalated)
+        rows[i] = maker.make(i, threshold_factor if factor_of is None else factor_of(
+            queue.id, threshold_factor), escalated)
     # Queues where contacts wait but nothing else moved: who is past the threshold is
     # worked out again (by bisection); the row is kept while that count stands.
     for i in compress(range(n), waiting):
@@ -856,10 +876,7 @@ def build_board(
         over = _over_threshold(waiting[i], now, queue, queue.threshold_s * factor,
                                strip_size, escalated)
         if over != overs[i]:
-            rows[i] = _make_row(queue, interval[i], day[i], waiting[i], serving[i], live[i],
-                                i, book, now, snapshot, formula, max_occupancy,
-                                live_targets, shared, threshold_factor, strip_size, [],
-                                over=over)
+            rows[i] = maker.make(i, factor, [], over=over)
             made.add(i)
     book.reads += len(made)
     book.queues, book.interval, book.day = queues, interval, day

@@ -112,7 +112,7 @@ def summed(rows: Sequence[Row], start: datetime,
         target = sum(float(r["sl_target"]) for r in rows) / len(rows)
     else:
         target = None
-    stats = QueueStats.model_construct(queue_id="*", window_start=start, **totals)
+    stats = QueueStats.trusted(queue_id="*", window_start=start, **totals)
     return WindowMetrics.of(stats, formula), target
 
 

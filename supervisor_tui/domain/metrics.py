@@ -12,6 +12,7 @@ from datetime import datetime
 from operator import attrgetter
 
 from supervisor_tui.domain.model import (
+    STATS_COUNTERS,
     Agent,
     AgentStateKind,
     Contact,
@@ -23,11 +24,7 @@ from supervisor_tui.domain.model import (
 # Too early in a window to estimate an arrival rate from it.
 MIN_RATE_WINDOW_S = 60.0
 
-# Every additive field of QueueStats, derived from the model so a counter added there
-# is summed by combine() rather than silently dropped.
-_COUNTERS = tuple(
-    name for name in QueueStats.model_fields if name not in ("queue_id", "window_start")
-)
+_COUNTERS = STATS_COUNTERS
 _GET_COUNTERS = attrgetter(*_COUNTERS)
 COUNTERS = _COUNTERS
 

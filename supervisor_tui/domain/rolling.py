@@ -29,12 +29,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from supervisor_tui.domain.model import QueueStats, Snapshot, implausible
+from supervisor_tui.domain.model import (
+    STATS_COUNTERS,
+    STATS_INTS,
+    QueueStats,
+    Snapshot,
+    implausible,
+)
 
 # Additive counters, in model order; queue_id and window_start are not counters.
-_COUNTERS = tuple(n for n in QueueStats.model_fields if n not in ("queue_id", "window_start"))
+_COUNTERS = STATS_COUNTERS
 _GET = operator.attrgetter(*_COUNTERS)
-_INTS = frozenset(n for n, f in QueueStats.model_fields.items() if f.annotation is int)
+_INTS = STATS_INTS
 _ZERO: Mapping[str, int] = dict.fromkeys(_COUNTERS, 0)
 _N = len(_COUNTERS)
 _INT_AT = frozenset(i for i, n in enumerate(_COUNTERS) if n in _INTS)
@@ -45,7 +51,7 @@ def _construct(queue_id: str, start: datetime, counters: Mapping[str, Any]) -> Q
     """QueueStats from computed counters, unvalidated (the callers check plausibility).
     ``counters`` holds int counts and float seconds by name: the typed model_construct
     checks each field, and a name-keyed mix can only be given to it as Any."""
-    return QueueStats.model_construct(queue_id=queue_id, window_start=start, **counters)
+    return QueueStats.trusted(queue_id=queue_id, window_start=start, **counters)
 
 
 @dataclass(frozen=True, slots=True)

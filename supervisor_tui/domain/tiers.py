@@ -41,6 +41,8 @@ from supervisor_tui.domain.board import (
     sl_status,
 )
 from supervisor_tui.domain.model import (
+    STATS_COUNTERS,
+    STATS_INTS,
     QueueStats,
     SLFormula,
     Snapshot,
@@ -54,8 +56,8 @@ from supervisor_tui.domain.rolling import RollingView, RollingWindows
 TIER_ORDER = (Tier.VIP, Tier.GOLD, Tier.STANDARD)
 #: tiers the sources report; standard is the remainder of the queue's counters
 REPORTED = (Tier.GOLD, Tier.VIP)
-_COUNTERS = tuple(n for n in QueueStats.model_fields if n not in ("queue_id", "window_start"))
-_INTS = frozenset(n for n, f in QueueStats.model_fields.items() if f.annotation is int)
+_COUNTERS = STATS_COUNTERS
+_INTS = STATS_INTS
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def remainder(total: QueueStats, parts: Iterable[QueueStats]) -> QueueStats | No
         values[n] = round(values[n])
     # (a name-keyed mix of int counts and float seconds can only be passed as Any)
     counters: dict[str, Any] = values
-    stats = QueueStats.model_construct(queue_id=total.queue_id,
+    stats = QueueStats.trusted(queue_id=total.queue_id,
                                        window_start=total.window_start, **counters)
     return None if implausible(stats) else stats
 
@@ -105,7 +107,7 @@ def split(total: QueueStats, reported: Mapping[Tier, QueueStats]) -> dict[Tier, 
     for tier in REPORTED:
         stats = reported.get(tier)
         if stats is None:
-            stats = QueueStats.model_construct(queue_id=total.queue_id,
+            stats = QueueStats.trusted(queue_id=total.queue_id,
                                                window_start=total.window_start)
         elif implausible(stats):
             return None

@@ -59,7 +59,7 @@ class TextPool:
             qid = _intern(q.id)
             q.__dict__["id"] = qid
             for stats in (q.interval, q.day):
-                stats.__dict__["queue_id"] = qid
+                _set(stats, "queue_id", qid)
         skills = self.skills
         for a in agents:  # (frozen records: their own fields, set in place)
             _set(a, "skills", skills(a.skills))

@@ -73,14 +73,16 @@ def incidents(store: Store, window: Window, now: datetime) -> list[IncidentEntry
     """Incidents open at any moment of the window, oldest first, with their timelines
     (text cleaned here too: the store may hold rows written by any console)."""
     book = IncidentStore(store.db)
-    out: list[IncidentEntry] = []
+    inside = []
     for inc in book.find(limit=INCIDENTS_SCAN):
         ended = inc.resolved_at or now
-        if inc.declared_at >= window.end or ended < window.start:
-            continue
-        span = (min(ended, window.end, now) - max(inc.declared_at, window.start))
-        events = book.timeline(inc.id)
-        kept = events[:TIMELINE_KEEP]
+        if inc.declared_at < window.end and ended >= window.start:
+            inside.append((inc, min(ended, window.end, now) - max(inc.declared_at,
+                                                                  window.start)))
+    timelines = book.timelines([inc.id for inc, _ in inside], TIMELINE_KEEP)
+    out: list[IncidentEntry] = []
+    for inc, span in inside:
+        kept, total = timelines.get(inc.id, ([], 0))
         out.append(IncidentEntry(
             id=inc.id, title=clean(inc.title), severity=clean(inc.severity, 40),
             state=inc.state, queues=tuple(clean(q, 256) for q in inc.queues),
@@ -89,6 +91,6 @@ def incidents(store: Store, window: Window, now: datetime) -> list[IncidentEntry
             minutes_in_window=max(span.total_seconds(), 0.0) / 60,
             timeline=tuple(TimelineEntry(e.ts, clean(e.kind, 40), clean(e.user, 80),
                                          clean(e.text, 500)) for e in kept),
-            timeline_more=len(events) - len(kept)))
+            timeline_more=total - len(kept)))
     out.sort(key=lambda i: (i.declared_at, i.id))
     return out

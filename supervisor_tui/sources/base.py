@@ -123,5 +123,12 @@ class Source(ABC):
         task agents answer like a contact (the platform's own call-back feature)."""
         return self._unsupported("queue call-backs")
 
+    async def begin(self) -> None:  # noqa: B027 - optional hook
+        """Send the first read now, before the console is built; the first ``snapshot``
+        takes its answer. A remote source's round trip (a collector serving a big
+        centre answers a new console in ~0.2 s) then overlaps the console's own
+        start-up. Returns once the request is on its way, never failing: a failed
+        early read is only tried again by that first ``snapshot``."""
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

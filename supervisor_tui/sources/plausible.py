@@ -22,7 +22,7 @@ def checked_stats(**fields: Any) -> QueueStats | str:
     negative count); only counts that are each fine but cannot all be true come back
     as a reason.
     """
-    problem = implausible(QueueStats.model_construct(**fields))
+    problem = implausible(QueueStats.trusted(**fields))
     if problem:
         return problem
     return QueueStats(**fields)

@@ -226,18 +226,9 @@ class SnapshotBuilder:
         return model
 
 
-# The fields each model below is given, one set shared by all its objects (as
-# ``model_fields_set``): ``model_construct`` would otherwise make a set per object,
-# ~0.7 kB each. Never mutated: the models are frozen, and pydantic copies the set when a
-# model is copied with changes. (Agents and contacts are records: no such set.)
-_STATS_SET = {"queue_id", "window_start", "offered", "answered", "answered_within_threshold",
-              "abandoned", "abandoned_short", "abandoned_after_threshold", "wait_answered_s",
-              "handled", "handle_s", "flowed_out"}
-
-
 def _stats(queue_id: str, start: datetime, v: list[float]) -> QueueStats:
-    return QueueStats.model_construct(
-        _STATS_SET, queue_id=queue_id, window_start=start, offered=int(v[0]), answered=int(v[1]),
+    return QueueStats.trusted(
+        queue_id=queue_id, window_start=start, offered=int(v[0]), answered=int(v[1]),
         answered_within_threshold=int(v[2]), abandoned=int(v[3]), abandoned_short=int(v[4]),
         abandoned_after_threshold=int(v[5]), wait_answered_s=max(0.0, v[6]),
         handled=int(v[7]), handle_s=max(0.0, v[8]), flowed_out=int(v[9]))

@@ -490,7 +490,7 @@ class ConsoleState:
             if value < getattr(seen, c) - 1e-6:  # counters only grow: not this source
                 return None
             counts[c] = value if isinstance(value, int) else max(float(value), 0.0)
-        check = QueueStats.model_construct(queue_id=qid, window_start=seen.window_start,
+        check = QueueStats.trusted(queue_id=qid, window_start=seen.window_start,
                                            **cast(dict[str, Any], counts))
         return None if implausible(check) else counts
 

@@ -641,7 +641,7 @@ class AmiState:
         # calls, which is not the same as no data
         for q in self.queues:
             if q in window.changed or q not in built:
-                built[q] = QueueStats.model_construct(
+                built[q] = QueueStats.trusted(
                     queue_id=q, window_start=start, **vars(window.counts.get(q, zero)))
         window.changed.clear()
         if len(built) != len(self.queues):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -112,6 +113,8 @@ class HttpSource(WebSource):
         self._stream_problem: str | None = None
         #: versions the stream announced (for tests and the benchmark)
         self.events_seen = 0
+        self._early: asyncio.Future[httpx.Response] | None = None  # begin()'s request
+        self._early_at = 0.0  # when it was answered (monotonic)
 
     def poll_cost(self) -> int:
         return 2 if SOURCES_CAPABILITY in self._features else 1
@@ -119,14 +122,54 @@ class HttpSource(WebSource):
     def upstream(self) -> tuple[SourceHealth, ...]:
         return self._upstream
 
+    #: the longest ``begin`` waits for its request to be on its way
+    begin_wait_s = 0.1
+    #: an early answer older than this when first asked for is dropped, asked again
+    early_max_age_s = 5.0
+
+    async def begin(self) -> None:
+        if self._early is not None or self._last is not None:
+            return
+        sent = asyncio.Event()
+
+        async def trace(name: str, info: Any) -> None:  # (httpcore's trace extension)
+            if name.endswith("send_request_body.complete"):
+                sent.set()
+
+        early = self._early = asyncio.ensure_future(self._client.request(
+            "GET", f"{PREFIX}/snapshot", expect=(200,), extensions={"trace": trace}))
+
+        def done(f: asyncio.Future[httpx.Response]) -> None:
+            sent.set()
+            self._early_at = time.monotonic()
+            if not f.cancelled():
+                f.exception()  # (a failure is said by the first snapshot, which asks again)
+
+        early.add_done_callback(done)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sent.wait(), self.begin_wait_s)
+
+    async def _early_answer(self) -> httpx.Response | None:
+        """``begin``'s response, if it was sent and answered; else None (asked again)."""
+        early, self._early = self._early, None
+        if early is None:
+            return None
+        try:
+            response = await early
+        except (SourceError, httpx.HTTPError):
+            return None
+        return response if time.monotonic() - self._early_at <= self.early_max_age_s else None
+
     async def snapshot(self) -> Snapshot:
         headers: dict[str, str] = {}
         if self._etag and self._last:
             headers["If-None-Match"] = self._etag
             if self._centre is not None:
                 headers["A-IM"] = DELTA_IM
-        response = await self._client.request("GET", f"{PREFIX}/snapshot",
-                                              expect=(200, IM_USED, 304), headers=headers)
+        response = await self._early_answer()
+        if response is None:
+            response = await self._client.request("GET", f"{PREFIX}/snapshot",
+                                                  expect=(200, IM_USED, 304), headers=headers)
         if response.status_code == 304:
             if self._last is None:  # we sent no ETag: a 304 here is the server's bug
                 raise SourceError("HTTP 304 without a cached snapshot")
@@ -261,6 +304,11 @@ class HttpSource(WebSource):
                 f"event stream lost: {err or type(err).__name__}"), 160)) from None
 
     async def close(self) -> None:
+        if self._early is not None:  # (begun, never asked for)
+            self._early.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._early
+            self._early = None
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

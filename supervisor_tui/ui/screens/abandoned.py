@@ -20,7 +20,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import Board
@@ -41,6 +41,7 @@ from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.screens.escalations import DeskConfirm
 from supervisor_tui.ui.screens.export_file import ask_export
 from supervisor_tui.ui.widgets.grid import Column, Grid
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.tables import TIER_STYLE
 
@@ -144,7 +145,7 @@ class AbandonedScreen(BoardScreen):
                    empty_text="No abandoned contacts today (h shows short abandons)",
                    id="abandoned")
         yield Static(id="abandoned-note", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#abandoned", Grid).focus()

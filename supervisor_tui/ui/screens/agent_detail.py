@@ -21,7 +21,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.agent_control import (
@@ -40,6 +40,7 @@ from supervisor_tui.ui.screens.action_modal import ActionModal
 from supervisor_tui.ui.screens.gated import GatedKeys
 from supervisor_tui.ui.widgets.adherence import schedule_lines
 from supervisor_tui.ui.widgets.agent_day_text import agent_day_text
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.surveys import has_scores
 from supervisor_tui.ui.widgets.surveys import summary as survey_summary
 from supervisor_tui.ui.widgets.tables import agent_state_text
@@ -89,7 +90,7 @@ class AgentDetailScreen(GatedKeys, ActionModal):
             with VerticalScroll(id="agent-body"):
                 yield Static(id="agent-info", markup=False)
             yield Static(id="agent-prompt", classes="modal-preview", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, "board", self._board_changed, init=True)

@@ -12,7 +12,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.agent_day import agent_key
@@ -29,6 +29,7 @@ from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.screens.export_file import ask_export
 from supervisor_tui.ui.widgets.adherence import adherence_columns
 from supervisor_tui.ui.widgets.grid import Column, Grid
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.tables import STATE_LABEL, agent_columns
 
@@ -58,6 +59,7 @@ class AgentsScreen(BoardScreen):
     ]
     # Keys a viewer does not see (domain.roles.REQUIRED_ROLE; BoardScreen.check_action).
     GATED: ClassVar[dict[str, str]] = {"change": PERMISSION}
+    AUTO_FOCUS = "#agents"  # the list, not the search box above it (hidden until /)
 
     def __init__(self) -> None:
         super().__init__()
@@ -85,7 +87,7 @@ class AgentsScreen(BoardScreen):
             empty_text="No agent matches these filters (x clears them)",
             id="agents",
         )
-        yield Footer()
+        yield KeysFooter()
 
     _scheduled = False  # the adherence columns are on (a schedule is loaded today)
 
@@ -102,7 +104,6 @@ class AgentsScreen(BoardScreen):
     def on_mount(self) -> None:
         grid = self.query_one("#agents", Grid)
         grid.sort_by("name")
-        grid.focus()
 
     def _limit_for(self, agent: Agent) -> float | None:
         rules = self.sup.config.escalations  # one set of limits: flags = escalations

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from supervisor_tui.domain.board import Board
 from supervisor_tui.domain.text import clean
@@ -15,6 +15,7 @@ from supervisor_tui.store import StoreError
 from supervisor_tui.store.audit import AuditLog
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.grid import Column, Grid
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 
 OUTCOME_STYLE = {"done": "green", "allowed": "dim", "refused": "yellow", "failed": "bold red"}
@@ -43,7 +44,7 @@ class AuditScreen(BoardScreen):
         yield Static(id="audit-summary", markup=False)
         yield Grid(audit_columns(), key_of=lambda r: str(r["id"]), now=self.sup.state.centre_now,
                    empty_text="No action has been taken yet", id="audit")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#audit", Grid).focus()

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from supervisor_tui.crisis.config import MessageKind
 from supervisor_tui.crisis.db import CrisisStoreError
@@ -40,6 +40,7 @@ from supervisor_tui.ui.screens.crisis_forms import DeclareForm, ResolveForm, Sen
 from supervisor_tui.ui.screens.emergency import EmergencySwitch
 from supervisor_tui.ui.widgets.grid import Column, Grid
 from supervisor_tui.ui.widgets.incident_banner import severity_badge
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.lean import LeanText
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 
@@ -139,7 +140,7 @@ class CrisisScreen(BoardScreen):
                    id="deliveries")
         yield Grid(self._timeline_columns(), key_of=lambda e: str(e.id), now=self.sup.state.clock,
                    empty_text="Nothing on the timeline yet.", id="timeline")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#incidents", Grid).focus()

@@ -20,7 +20,7 @@ from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
+from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from supervisor_tui.crisis.config import BUILTIN_VARIABLES, MessageKind, Severity, placeholders
 from supervisor_tui.crisis.incidents import Incident
@@ -29,6 +29,7 @@ from supervisor_tui.crisis.service import CrisisError, CrisisService
 from supervisor_tui.crisis.templates import Preview
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.view import AppView
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 
 T = TypeVar("T")
 CONFIRM_HINT = "then Enter · Esc cancels"
@@ -207,7 +208,7 @@ class DeclareForm(CrisisForm[Incident | None]):
             yield Static(hint, classes="form-hint", markup=False)
             yield Static(id="form-message", markup=False)
             yield self.confirm_field()
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         why = self.service.refusal("crisis_declare")
@@ -266,7 +267,7 @@ class SendForm(CrisisForm[QueuedMessage | None]):
                 yield Static(id="preview", markup=False)
             yield Static(id="form-message", markup=False)
             yield self.confirm_field()
-        yield Footer()
+        yield KeysFooter()
 
     async def on_mount(self) -> None:
         await self._build_fields()
@@ -414,7 +415,7 @@ class ResolveForm(CrisisForm[Incident | None]):
                                       id="note", compact=True))
             yield Static(id="form-message", markup=False)
             yield self.confirm_field()
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         why = self.service.refusal("crisis_resolve")

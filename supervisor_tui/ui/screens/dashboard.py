@@ -12,7 +12,6 @@ from textual.binding import Binding, BindingType
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.widgets import Footer
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import Board, QueueRow, sl_status
@@ -24,6 +23,7 @@ from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.adherence import totals_text
 from supervisor_tui.ui.widgets.grid import Grid
 from supervisor_tui.ui.widgets.group_band import band_line, group_tiles, groups_summary
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.kpi import KpiTile
 from supervisor_tui.ui.widgets.lean import LeanText
 from supervisor_tui.ui.widgets.status_bar import StatusBar
@@ -148,7 +148,7 @@ class DashboardScreen(BoardScreen):
         yield grid
         yield LeanText(id="escalations")
         yield LeanText(id="escalation-list")
-        yield Footer()
+        yield KeysFooter()
 
     def _trend(self, queue_id: str) -> str:
         return fmt.count_sparkline(self.sup.state.trends.series(queue_id), width=15)

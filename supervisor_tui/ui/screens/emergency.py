@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from supervisor_tui.domain.text import clean
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 
 WHAT_IT_DOES = ("While it is on, new voice calls hear the emergency message and are not "
                 "queued; chat, email and social carry on.")
@@ -56,7 +57,7 @@ class EmergencySwitch(ModalScreen[bool | None]):
             yield Static(Text(question, style="bold"), id="emergency-question")
             yield Static(Text(WHAT_IT_DOES), id="emergency-what")
             yield Static(Text(keys + " (audited)", style="dim"))
-        yield Footer()
+        yield KeysFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Only the keys that answer this question are offered (and work).

@@ -27,7 +27,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from supervisor_tui.desk import UNDOABLE, DeskActions, Outcome
 from supervisor_tui.domain.board import Board
@@ -59,6 +59,7 @@ from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.screens.move_agents import MoveAgentsScreen
 from supervisor_tui.ui.screens.reassign import ReassignScreen
 from supervisor_tui.ui.widgets.grid import Column, Grid
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 
 SEVERITY_STYLE = {"critical": ("‼ CRIT", "bold white on red"), "warning": ("! WARN", "bold yellow"),
@@ -183,7 +184,7 @@ class EscalationDeskScreen(BoardScreen):
         grid.row_style = lambda e: GONE if e.ended is not None else None
         yield grid
         yield Static(id="desk-detail", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#desk", Grid).focus()

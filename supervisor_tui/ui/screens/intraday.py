@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.command import Hit, Hits, Provider
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import DEFERRED, INTERVAL, LIVE, Board, QueueRow
@@ -48,6 +48,7 @@ from supervisor_tui.store.rows import IntervalRow
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.screens.export_file import ask_export, slug
 from supervisor_tui.ui.widgets.interval_chart import axis, series
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.tables import sl_cell
 
@@ -110,7 +111,7 @@ class IntradayScreen(BoardScreen):
         with VerticalScroll(id="intraday-body"):
             yield Static(id="intraday-chart", markup=False)
             yield Static(id="intraday-table", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#intraday-body", VerticalScroll).focus()  # ↑ ↓ PgUp PgDn scroll

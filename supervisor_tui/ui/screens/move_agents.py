@@ -16,7 +16,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import Board
@@ -25,6 +25,7 @@ from supervisor_tui.domain.preview import AgentsPreview, agents_text, preview_ag
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.action_modal import ActionModal
 from supervisor_tui.ui.widgets.grid import Column, Grid
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.tables import STATE_ORDER, agent_state_text
 
 # The word typed to go ahead with a dangerous change: removing agents, or sharing their
@@ -80,7 +81,7 @@ class MoveAgentsScreen(ActionModal):
             with Horizontal(id="danger-field"):
                 yield Label(id="danger-label")
                 yield Input(id="danger-confirm", compact=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, "board", self._board_changed, init=True)

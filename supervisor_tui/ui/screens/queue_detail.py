@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import DAY, INTERVAL, Board, QueueRow, WindowMetrics
@@ -27,6 +27,7 @@ from supervisor_tui.ui.screens.move_agents import MoveAgentsScreen
 from supervisor_tui.ui.screens.reassign import ReassignScreen
 from supervisor_tui.ui.widgets.grid import Grid
 from supervisor_tui.ui.widgets.interval_chart import bar_lines
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.surveys import has_scores
 from supervisor_tui.ui.widgets.surveys import summary as survey_summary
@@ -172,7 +173,7 @@ class QueueDetailScreen(BoardScreen):
                     empty_text="No agent has this skill",
                     id="serving",
                 )
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#waiting", Grid).focus()

@@ -20,7 +20,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import Board
@@ -36,6 +36,7 @@ from supervisor_tui.domain.preview import (
 from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.action_modal import ActionModal
 from supervisor_tui.ui.widgets.grid import Column, Grid
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.tables import sl_cell, wait_cell
 
 
@@ -129,7 +130,7 @@ class ReassignScreen(ActionModal):
                        now=self.sup.state.centre_now, empty_text="No compatible queue",
                        id="targets")
             yield Static(id="reassign-preview", classes="modal-preview", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#count-field").display = self.overflow

@@ -14,7 +14,6 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import Footer
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import Board
@@ -23,6 +22,7 @@ from supervisor_tui.domain.text import clean
 from supervisor_tui.sources.base import Source
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.grid import Column, Grid
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.lean import LeanText
 from supervisor_tui.ui.widgets.status_bar import HEALTH_MARK, StatusBar
 
@@ -94,7 +94,7 @@ class SourcesScreen(BoardScreen):
                    key_of=lambda r: r.source.name, now=self.sup.state.clock,
                    empty_text="No sources configured", id="sources")
         yield LeanText(id="source-detail")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#sources", Grid).focus()

@@ -16,7 +16,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.adherence import Totals
@@ -26,6 +26,7 @@ from supervisor_tui.domain.text import clean
 from supervisor_tui.ui.screens.agents import AgentsScreen
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.grid import Column, Grid
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.lean import LeanText
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.surveys import has_scores
@@ -134,7 +135,7 @@ class TeamsScreen(BoardScreen):
             empty_text="Waiting for the first poll…",
             id="teams",
         )
-        yield Footer()
+        yield KeysFooter()
 
     _scheduled = False  # the adherence column is on (a schedule is loaded today)
 

@@ -20,7 +20,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from supervisor_tui.config.live import (
     LiveSettingError,
@@ -36,6 +36,7 @@ from supervisor_tui.domain.text import clean
 from supervisor_tui.store import StoreError
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.grid import Column, Grid
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 
 PERMISSION = "live_settings"
@@ -122,7 +123,7 @@ class ThresholdsScreen(BoardScreen):
         with Horizontal(id="edit-field"):
             yield Label(id="edit-label", markup=False)
             yield Input(id="edit-input", compact=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#thresholds", Grid).focus()

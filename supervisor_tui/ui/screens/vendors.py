@@ -15,7 +15,6 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer
 
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import Board, SLStatus
@@ -25,6 +24,7 @@ from supervisor_tui.domain.vendors import Miss, VendorFigures
 from supervisor_tui.ui.screens.agent_detail import AgentDetailScreen
 from supervisor_tui.ui.screens.base import BoardScreen
 from supervisor_tui.ui.widgets.grid import Column, Grid
+from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.lean import LeanText
 from supervisor_tui.ui.widgets.status_bar import StatusBar
 from supervisor_tui.ui.widgets.tables import (
@@ -152,7 +152,7 @@ class VendorsScreen(BoardScreen):
             empty_text=NO_VENDORS,
             id="vendors",
         )
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#vendors", Grid).focus()
@@ -253,7 +253,7 @@ class VendorDetailScreen(BoardScreen):
         yield Grid(agent_columns(self.queue_name, lambda a: None),
                    key_of=lambda a: f"{a.source}:{a.id}", now=sup.state.data_now,
                    empty_text="No agent of this vendor is reported now", id="vendor-agents")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#vendor-queues", Grid).focus()

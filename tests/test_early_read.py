@@ -1,0 +1,147 @@
+"""A console pointed at a collector sends its first read before it builds its screens
+(``Source.begin``): the collector prepares a big centre's answer (~0.2 s at 50,000
+agents) while the console imports and lays out its screens, not while a supervisor
+waits for numbers (issue 15). The first poll takes that answer; a failed, refused or
+stale one is simply asked for again. Real servers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from supervisor_tui.cli import build_app, build_parser
+from supervisor_tui.protocol.server import ProtocolServer, serve_in_thread
+from supervisor_tui.sources.http.settings import HttpSettings
+from supervisor_tui.sources.http.source import HttpSource
+from supervisor_tui.ui.app import SupervisorApp
+from tests.helpers import screen_text
+from tests.test_serve_sim import POLICY, make_sim
+
+
+class Counting:
+    """The protocol server, counting snapshot requests as they arrive; it can answer
+    late (a collector building a big centre's version) or refuse the first ones."""
+
+    def __init__(self) -> None:
+        self.server = ProtocolServer(make_sim())
+        self.arrived = 0
+        self.delay_s = 0.0
+        self.refuse_first = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/v1/snapshot":
+            self.arrived += 1
+            if self.arrived <= self.refuse_first:
+                await send({"type": "http.response.start", "status": 503, "headers": []})
+                await send({"type": "http.response.body", "body": b"busy"})
+                return
+            await asyncio.sleep(self.delay_s)
+        await self.server.app(scope, receive, send)
+
+
+@pytest.fixture
+def collector() -> Iterator[tuple[Counting, str]]:
+    counting = Counting()
+    with serve_in_thread(counting) as base:
+        yield counting, base
+
+
+def source(url: str) -> HttpSource:
+    return HttpSource("floor", POLICY, HttpSettings(url=url, timeout_s=5))
+
+
+async def test_begin_sends_the_read_and_the_first_snapshot_takes_its_answer(
+        collector: tuple[Counting, str]) -> None:
+    counting, url = collector
+    counting.delay_s = 0.3  # the collector is still working on it when begin returns
+    remote = source(url)
+    try:
+        await remote.begin()
+        for _ in range(200):  # (the server's thread counts it as it comes in)
+            if counting.arrived:
+                break
+            await asyncio.sleep(0.01)
+        assert counting.arrived == 1  # on its way before the console is built
+        snap = await remote.snapshot()
+        assert snap.agents and snap.queues
+        assert counting.arrived == 1  # the first poll asked for nothing more
+        await remote.snapshot()  # later polls ask as usual
+        assert counting.arrived == 2
+    finally:
+        await remote.close()
+
+
+async def test_a_refused_early_read_is_asked_for_again_by_the_first_poll(
+        collector: tuple[Counting, str]) -> None:
+    counting, url = collector
+    counting.refuse_first = 1
+    remote = source(url)
+    try:
+        await remote.begin()  # never fails itself
+        snap = await remote.snapshot()
+        assert snap.agents and counting.arrived == 2
+    finally:
+        await remote.close()
+
+
+async def test_a_stale_early_answer_is_dropped(collector: tuple[Counting, str]) -> None:
+    counting, url = collector
+    remote = source(url)
+    remote.early_max_age_s = 0.0  # (the console took longer than this to poll)
+    try:
+        await remote.begin()
+        await asyncio.sleep(0.2)
+        await remote.snapshot()
+        assert counting.arrived == 2
+    finally:
+        await remote.close()
+
+
+async def test_a_console_closed_before_its_first_poll_leaves_nothing_running(
+        collector: tuple[Counting, str]) -> None:
+    counting, url = collector
+    counting.delay_s = 5.0
+    remote = source(url)
+    await remote.begin()
+    await remote.close()  # cancels the read in flight (no task left pending)
+    assert remote._early is None
+
+
+def test_the_console_started_from_the_command_line_reads_before_building_its_screens(
+        collector: tuple[Counting, str], tmp_path: Path) -> None:
+    counting, url = collector
+    counting.delay_s = 0.2
+    config = tmp_path / "c.toml"
+    config.write_text(f'[sources.floor]\ntype = "http"\nurl = "{url}"\n',
+                      encoding="utf-8")
+    args = build_parser().parse_args(["--config", str(config), "--db", str(tmp_path / "s.db")])
+    loop = asyncio.new_event_loop()
+    try:
+        app = build_app(args, loop)  # as ``supervisor-tui`` does before running it
+        assert isinstance(app, SupervisorApp)
+        for _ in range(200):  # the loop is not running: the request went out whole before
+            if counting.arrived:
+                break
+            time.sleep(0.01)
+        assert counting.arrived == 1  # sent while the screens were still to be built
+        shown: list[str] = []
+
+        async def supervisor(pilot) -> None:  # type: ignore[no-untyped-def]
+            for _ in range(200):
+                if app.board is not None:
+                    break
+                await pilot.pause(0.05)
+            await pilot.pause(0.1)
+            shown.append(screen_text(app))
+            await pilot.press("q")
+
+        app.run(loop=loop, headless=True, size=(120, 40), auto_pilot=supervisor)
+    finally:
+        loop.close()
+    assert shown and "Sales" in shown[0]  # the centre's numbers, from that first read
+    assert counting.arrived >= 1
