@@ -39,7 +39,8 @@ class SurveyKeeper:
         self.log = ContactLog()
         self.responses: Sequence[SurveyResponse] = ()
         self.figures: SurveyFigures = _EMPTY
-        self.fcr: Fcr = Fcr()
+        self._fcr: Fcr | None = Fcr()  # None: to work out at its next read, at _fcr_at
+        self._fcr_at: datetime | None = None
         #: why the store could not be read (said on screen), None when fine
         self.problem: str | None = None
         self._day: str | None = None
@@ -72,7 +73,7 @@ class SurveyKeeper:
             except StoreError as err:
                 self.problem = clean(err, 160)  # keep the last figures, say why
         self._day = day
-        self.fcr = self.log.fcr(timedelta(hours=self.config.fcr_window_h), snapshot.taken_at)
+        self._fcr, self._fcr_at = None, snapshot.taken_at  # (read by the dashboard's tile)
         # Figures again when responses came in, else once a minute: teams and agents are
         # resolved against the current snapshot's agents, which move slowly.
         if self.responses is not self._figured or now_mono - self._figured_at >= 60:
@@ -81,6 +82,19 @@ class SurveyKeeper:
             cfg = self.config
             self._low = low_vip_scores(self.responses, [t.value for t in cfg.vip_tiers],
                                        cfg.vip_csat_max, cfg.vip_nps_max)
+
+    @property
+    def fcr(self) -> Fcr:
+        """First-contact resolution as of the last refresh (worked out when first read:
+        a screen that does not show it does not wait for it)."""
+        if self._fcr is None:
+            assert self._fcr_at is not None
+            self._fcr = self.log.fcr(timedelta(hours=self.config.fcr_window_h), self._fcr_at)
+        return self._fcr
+
+    def catch_up(self) -> None:
+        """After the paint: the contacts of the polls taken, recorded."""
+        self.log.catch_up()
 
     def _read_new(self, store: Store, day: str, version: tuple[int, str]) -> None:
         """Only what was stored (or completed) since the last read, and a minute before

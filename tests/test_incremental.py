@@ -628,6 +628,27 @@ def test_the_index_and_contact_log_from_what_the_source_said_equal_identity_pass
     assert logs[0].contacts  # the churn's contacts have customers
 
 
+def test_a_contact_log_read_now_and_then_gives_the_figures_of_one_read_every_poll(
+        churn: list[Snapshot]) -> None:
+    """The log records a snapshot's contacts at its next read or catch-up (after the
+    paint), not as it is observed: a screen without the FCR tile does not wait for it.
+    Read every poll, caught up after each, or read every seventh poll only (it then
+    holds at most a few snapshots), the figures are the same."""
+    every, caught_up, seldom = ContactLog(), ContactLog(), ContactLog()
+    window = timedelta(hours=2)
+    for step, snap in enumerate(churn):
+        for log in (every, caught_up, seldom):
+            log.observe(snap)
+        figures = every.fcr(window, snap.taken_at)
+        caught_up.catch_up()
+        assert len(seldom._pending) <= 3
+        if step % 7 == 6:
+            assert seldom.fcr(window, snap.taken_at) == figures, f"poll {step}"
+            assert seldom.contacts == every.contacts
+        assert caught_up.fcr(window, snap.taken_at) == figures, f"poll {step}"
+    assert every.contacts == caught_up.contacts == seldom.contacts > 0
+
+
 def test_tier_windows_kept_from_what_changed_equal_a_book_fed_fresh_objects(
         churn: list[Snapshot]) -> None:
     """The tier book reads only the queues whose split is a new object; fed copies

@@ -166,10 +166,12 @@ class ConsoleState:
         return board
 
     def catch_up(self) -> None:
-        """After the paint: the agents' day figures moved on by the polls taken (they are
-        also brought up to date at their first read, by a screen that shows them), and
-        the rolling windows' sample due taken (else at the next poll)."""
+        """After the paint: the agents' day figures and the FCR contact log moved on by
+        the polls taken (they are also brought up to date at their first read, by a
+        screen that shows them), and the rolling windows' sample due taken (else at the
+        next poll)."""
         self.agent_book.catch_up()
+        self.surveys.catch_up()
         self.rolling.settle()
         self.vendors.settle()
 
