@@ -9,6 +9,9 @@ clock ticking from 10:41:07 to 10:41:08 sends one character and its colour, not 
 
 from __future__ import annotations
 
+from itertools import compress, count, repeat
+from operator import ne
+
 from rich.cells import get_character_cell_size
 from rich.style import Style
 from rich.text import Text
@@ -26,9 +29,12 @@ Cell = tuple[str, Style | None]
 def cells(strip: Strip) -> list[Cell]:
     """One (character, style) per terminal cell; a wide character's second cell is ""."""
     out: list[Cell] = []
-    append = out.append
+    append, extend = out.append, out.extend
     for text, style, control in strip:
         if control:
+            continue
+        if text.isascii():  # (nearly all: one cell per character, made in C)
+            extend(zip(text, repeat(style)))
             continue
         for char in text:
             append((char, style))
@@ -48,9 +54,7 @@ def changed_spans(old: Strip | None, new: Strip, gap: int = MERGE_GAP) -> list[t
         return [(0, max(len(a), len(b)))]
     spans: list[tuple[int, int]] = []
     start = end = -1
-    for x, (before, after) in enumerate(zip(a, b, strict=True)):
-        if before == after:
-            continue
+    for x in compress(count(), map(ne, a, b)):  # the changed cells, found in C
         if start >= 0 and x - end <= gap:
             end = x + 1
             continue
