@@ -59,7 +59,7 @@ class HugeArrivals(Source):
         elapsed = (now - stats.window_start).total_seconds()
         aht = stats.handle_s / stats.handled
         offered = int(self.traffic / aht * elapsed)
-        huge = stats.model_construct(**{**dict(stats), "offered": offered})
+        huge = stats.model_copy(update={"offered": offered})
         return self.base.model_construct(**{
             **dict(self.base), "taken_at": now,
             "interval_stats": {**self.base.interval_stats, "sales": huge},

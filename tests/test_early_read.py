@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,62 +51,50 @@ def collector() -> Iterator[tuple[Counting, str]]:
         yield counting, base
 
 
-def source(url: str) -> HttpSource:
-    return HttpSource("floor", POLICY, HttpSettings(url=url, timeout_s=5))
+@pytest.fixture
+async def remote(collector: tuple[Counting, str]) -> AsyncIterator[HttpSource]:
+    source = HttpSource("floor", POLICY, HttpSettings(url=collector[1], timeout_s=5))
+    yield source
+    await source.close()
 
 
 async def test_begin_sends_the_read_and_the_first_snapshot_takes_its_answer(
-        collector: tuple[Counting, str]) -> None:
-    counting, url = collector
+        collector: tuple[Counting, str], remote: HttpSource) -> None:
+    counting = collector[0]
     counting.delay_s = 0.3  # the collector is still working on it when begin returns
-    remote = source(url)
-    try:
-        await remote.begin()
-        for _ in range(200):  # (the server's thread counts it as it comes in)
-            if counting.arrived:
-                break
-            await asyncio.sleep(0.01)
-        assert counting.arrived == 1  # on its way before the console is built
-        snap = await remote.snapshot()
-        assert snap.agents and snap.queues
-        assert counting.arrived == 1  # the first poll asked for nothing more
-        await remote.snapshot()  # later polls ask as usual
-        assert counting.arrived == 2
-    finally:
-        await remote.close()
+    await remote.begin()
+    for _ in range(200):  # (the server's thread counts it as it comes in)
+        if counting.arrived:
+            break
+        await asyncio.sleep(0.01)
+    assert counting.arrived == 1  # on its way before the console is built
+    snap = await remote.snapshot()
+    assert snap.agents and snap.queues
+    assert counting.arrived == 1  # the first poll asked for nothing more
+    await remote.snapshot()  # later polls ask as usual
+    assert counting.arrived == 2
 
 
 async def test_a_refused_early_read_is_asked_for_again_by_the_first_poll(
-        collector: tuple[Counting, str]) -> None:
-    counting, url = collector
-    counting.refuse_first = 1
-    remote = source(url)
-    try:
-        await remote.begin()  # never fails itself
-        snap = await remote.snapshot()
-        assert snap.agents and counting.arrived == 2
-    finally:
-        await remote.close()
+        collector: tuple[Counting, str], remote: HttpSource) -> None:
+    collector[0].refuse_first = 1
+    await remote.begin()  # never fails itself
+    snap = await remote.snapshot()
+    assert snap.agents and collector[0].arrived == 2
 
 
-async def test_a_stale_early_answer_is_dropped(collector: tuple[Counting, str]) -> None:
-    counting, url = collector
-    remote = source(url)
+async def test_a_stale_early_answer_is_dropped(collector: tuple[Counting, str],
+                                               remote: HttpSource) -> None:
     remote.early_max_age_s = 0.0  # (the console took longer than this to poll)
-    try:
-        await remote.begin()
-        await asyncio.sleep(0.2)
-        await remote.snapshot()
-        assert counting.arrived == 2
-    finally:
-        await remote.close()
+    await remote.begin()
+    await asyncio.sleep(0.2)
+    await remote.snapshot()
+    assert collector[0].arrived == 2
 
 
 async def test_a_console_closed_before_its_first_poll_leaves_nothing_running(
-        collector: tuple[Counting, str]) -> None:
-    counting, url = collector
-    counting.delay_s = 5.0
-    remote = source(url)
+        collector: tuple[Counting, str], remote: HttpSource) -> None:
+    collector[0].delay_s = 5.0
     await remote.begin()
     await remote.close()  # cancels the read in flight (no task left pending)
     assert remote._early is None
