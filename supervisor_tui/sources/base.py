@@ -128,7 +128,7 @@ class Source(ABC):
         takes its answer. A remote source's round trip (a collector serving a big
         centre answers a new console in ~0.2 s) then overlaps the console's own
         start-up. Returns once the request is on its way, never failing: a failed
-        early read is only tried again by that first ``snapshot``."""
+        early read is that first ``snapshot``'s failure."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

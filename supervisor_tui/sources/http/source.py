@@ -143,21 +143,20 @@ class HttpSource(WebSource):
             sent.set()
             self._early_at = time.monotonic()
             if not f.cancelled():
-                f.exception()  # (a failure is said by the first snapshot, which asks again)
+                f.exception()  # (marked seen: a failure is said by the first snapshot)
 
         early.add_done_callback(done)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sent.wait(), self.begin_wait_s)
 
     async def _early_answer(self) -> httpx.Response | None:
-        """``begin``'s response, if it was sent and answered; else None (asked again)."""
+        """``begin``'s response (None: none begun, or answered too long ago: asked
+        again). Its failure is this poll's, as any poll's: a dead server is said after
+        one timeout, not two, and the next poll asks again."""
         early, self._early = self._early, None
         if early is None:
             return None
-        try:
-            response = await early
-        except (SourceError, httpx.HTTPError):
-            return None
+        response = await early
         return response if time.monotonic() - self._early_at <= self.early_max_age_s else None
 
     async def snapshot(self) -> Snapshot:
