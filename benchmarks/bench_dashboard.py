@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import statistics
@@ -114,7 +115,8 @@ async def run_one(queues: int, agents: int, seconds: float, screen: str,
     if remote is not None:
         source = HttpSource("floor", config.console.policy, HttpSettings(url=remote))
         # As ``supervisor-tui`` starts (cli.build_app): the first read goes out before
-        # the screens are imported and built.
+        # the screens are imported and built, the GC held until the first paint.
+        gc.disable()
         await source.begin()
     else:
         source = simulator_source(queues, agents, occupancy, config.console.policy)

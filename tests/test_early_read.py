@@ -76,6 +76,26 @@ async def test_begin_sends_the_read_and_the_first_snapshot_takes_its_answer(
     assert counting.arrived == 2
 
 
+async def test_the_early_answer_is_decoded_as_it_arrives_not_at_the_first_poll(
+        collector: tuple[Counting, str], remote: HttpSource) -> None:
+    decoded: list[bool] = []
+    decode = remote._decode
+
+    def counted(*args: object) -> object:
+        decoded.append(True)
+        return decode(*args)  # type: ignore[arg-type]
+
+    remote._decode = counted  # type: ignore[method-assign, assignment]
+    await remote.begin()
+    for _ in range(300):  # the console starting meanwhile: the loop runs, nobody polls
+        if decoded and remote._early is not None and remote._early.done():
+            break
+        await asyncio.sleep(0.01)
+    assert decoded == [True]  # decoded before anyone asked for a snapshot
+    snap = await remote.snapshot()
+    assert snap.agents and decoded == [True] and collector[0].arrived == 1
+
+
 async def test_a_refused_early_read_is_the_first_polls_failure_and_the_next_asks_again(
         collector: tuple[Counting, str], remote: HttpSource) -> None:
     # (not asked again at once: a server that does not answer is then said after one

@@ -113,7 +113,8 @@ class HttpSource(WebSource):
         self._stream_problem: str | None = None
         #: versions the stream announced (for tests and the benchmark)
         self.events_seen = 0
-        self._early: asyncio.Future[httpx.Response] | None = None  # begin()'s request
+        #: begin()'s read: the response and its document, decoded as it arrived
+        self._early: asyncio.Future[tuple[httpx.Response, SnapshotDoc]] | None = None
         self._early_at = 0.0  # when it was answered (monotonic)
 
     def poll_cost(self) -> int:
@@ -136,12 +137,21 @@ class HttpSource(WebSource):
             if name.endswith("send_request_body.complete"):
                 sent.set()
 
-        early = self._early = asyncio.ensure_future(self._client.request(
-            "GET", f"{PREFIX}/snapshot", expect=(200,), extensions={"trace": trace}))
-
-        def done(f: asyncio.Future[httpx.Response]) -> None:
-            sent.set()
+        async def read() -> tuple[httpx.Response, SnapshotDoc]:
+            response = await self._client.request(
+                "GET", f"{PREFIX}/snapshot", expect=(200,), extensions={"trace": trace})
+            # Decoded as soon as it is in (a worker thread, as every full snapshot):
+            # the console's start-up has idle moments, the first poll then has none.
+            doc = await asyncio.to_thread(self._decode, response, None)
+            # (noted here, not in a done callback: a poll awaiting the finished future
+            # runs before the loop gets to its callbacks)
             self._early_at = time.monotonic()
+            return response, doc
+
+        early = self._early = asyncio.ensure_future(read())
+
+        def done(f: asyncio.Future[tuple[httpx.Response, SnapshotDoc]]) -> None:
+            sent.set()
             if not f.cancelled():
                 f.exception()  # (marked seen: a failure is said by the first snapshot)
 
@@ -149,15 +159,15 @@ class HttpSource(WebSource):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sent.wait(), self.begin_wait_s)
 
-    async def _early_answer(self) -> httpx.Response | None:
-        """``begin``'s response (None: none begun, or answered too long ago: asked
-        again). Its failure is this poll's, as any poll's: a dead server is said after
-        one timeout, not two, and the next poll asks again."""
+    async def _early_answer(self) -> tuple[httpx.Response, SnapshotDoc] | None:
+        """``begin``'s response and document (None: none begun, or answered too long
+        ago: asked again). Its failure is this poll's, as any poll's: a dead server is
+        said after one timeout, not two, and the next poll asks again."""
         early, self._early = self._early, None
         if early is None:
             return None
-        response = await early
-        return response if time.monotonic() - self._early_at <= self.early_max_age_s else None
+        answer = await early
+        return answer if time.monotonic() - self._early_at <= self.early_max_age_s else None
 
     async def snapshot(self) -> Snapshot:
         headers: dict[str, str] = {}
@@ -165,10 +175,12 @@ class HttpSource(WebSource):
             headers["If-None-Match"] = self._etag
             if self._centre is not None:
                 headers["A-IM"] = DELTA_IM
-        response = await self._early_answer()
-        if response is None:
+        early = await self._early_answer()
+        if early is None:
             response = await self._client.request("GET", f"{PREFIX}/snapshot",
                                                   expect=(200, IM_USED, 304), headers=headers)
+        else:
+            response = early[0]
         if response.status_code == 304:
             if self._last is None:  # we sent no ETag: a 304 here is the server's bug
                 raise SourceError("HTTP 304 without a cached snapshot")
@@ -192,7 +204,8 @@ class HttpSource(WebSource):
             else:
                 # Parsing and validating 10,000 agents takes a good fraction of a
                 # second: off the event loop, so the screen stays responsive meanwhile.
-                doc = await asyncio.to_thread(self._decode, response, self._known)
+                doc = early[1] if early is not None else await asyncio.to_thread(
+                    self._decode, response, self._known)
                 snap = to_snapshot(doc, self.name)
                 centre = Centre.of(snap)
                 release_freed()  # the parse's temporaries (~100 MiB at 50,000 agents)
