@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import statistics
@@ -107,6 +106,7 @@ async def run_one(queues: int, agents: int, seconds: float, screen: str,
                   occupancy: float | None, remote: str | None = None) -> dict[str, Any]:
     from supervisor_tui.config import parse_config
     from supervisor_tui.domain.model import Snapshot
+    from supervisor_tui.gc_policy import hold_from_start
     from supervisor_tui.sources.base import Source
     from supervisor_tui.sources.http.settings import HttpSettings
     from supervisor_tui.sources.http.source import HttpSource
@@ -118,7 +118,7 @@ async def run_one(queues: int, agents: int, seconds: float, screen: str,
         source = HttpSource("floor", config.console.policy, HttpSettings(url=remote))
         # As ``supervisor-tui`` starts (cli.build_app): the first read goes out before
         # the screens are imported and built, the GC held until the first paint.
-        gc.disable()
+        hold_from_start()
         await source.begin()
     else:
         source = simulator_source(queues, agents, occupancy, config.console.policy)

@@ -7,6 +7,7 @@ poll's failure, a stale one is asked for again. Real servers on loopback."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -143,7 +144,9 @@ def test_the_console_started_from_the_command_line_reads_before_building_its_scr
                 break
             time.sleep(0.01)
         assert counting.arrived == 1  # sent while the screens were still to be built
+        assert not gc.isenabled()  # held while the answer is decoded during start-up...
         shown: list[str] = []
+        collecting: list[bool] = []
 
         async def supervisor(pilot) -> None:  # type: ignore[no-untyped-def]
             for _ in range(200):
@@ -151,11 +154,14 @@ def test_the_console_started_from_the_command_line_reads_before_building_its_scr
                     break
                 await pilot.pause(0.05)
             await pilot.pause(0.1)
+            collecting.append(gc.isenabled())
             shown.append(screen_text(app))
             await pilot.press("q")
 
         app.run(loop=loop, headless=True, size=(120, 40), auto_pilot=supervisor)
     finally:
         loop.close()
+        gc.enable()
+    assert collecting == [True]  # ...and let go once the first poll is painted
     assert shown and "Sales" in shown[0]  # the centre's numbers, from that first read
     assert counting.arrived >= 1

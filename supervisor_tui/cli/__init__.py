@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -585,6 +584,7 @@ def build_app(args: argparse.Namespace, loop: asyncio.AbstractEventLoop | None =
         if store_problem:
             print(f"supervisor-tui: warning: {store_problem}", file=sys.stderr)
 
+    from supervisor_tui.gc_policy import hold_from_start
     from supervisor_tui.identity import identity_for
     from supervisor_tui.sources.base import SourceError
     from supervisor_tui.sources.build import build_sources
@@ -595,11 +595,8 @@ def build_app(args: argparse.Namespace, loop: asyncio.AbstractEventLoop | None =
         return _fail(str(err))
     if loop is not None:
         # Out before the screens are imported (~0.5 s): a collector serving a big centre
-        # prepares its answer meanwhile, not while the console waits (issue 15). The
-        # garbage collector is held from here to the first poll's paint (gc_policy's
-        # settle lets it go), as within any poll: the answer's ~200,000 objects are
-        # decoded during start-up, and two collections over them cost ~0.15 s.
-        gc.disable()
+        # prepares its answer meanwhile, not while the console waits (issue 15).
+        hold_from_start()
 
         async def begin() -> None:
             await asyncio.gather(*(s.begin() for s in sources))

@@ -30,6 +30,7 @@ from datetime import datetime
 from itertools import compress
 from operator import is_not
 
+from supervisor_tui.domain.deferred import Deferred
 from supervisor_tui.domain.micros import from_micros, micros
 from supervisor_tui.domain.model import Agent, AgentStateKind
 
@@ -144,8 +145,9 @@ class AgentDayBook:
         #: agents whose totals changed since ``take_changed()`` was last called
         self._changed: set[str] = set()
         #: polls taken and not yet worked through (``catch_up``)
-        self._pending: list[tuple[tuple[Agent, ...], datetime, datetime,
-                                  tuple[Sequence[Agent], Sequence[Agent]] | None]] = []
+        self._pending: Deferred[tuple[tuple[Agent, ...], datetime, datetime,
+                                      tuple[Sequence[Agent], Sequence[Agent]] | None]] = \
+            Deferred(lambda poll: self._observe(*poll))
 
     def seed(self, saved: Mapping[str, SavedDay]) -> None:
         """Totals already stored for today: agents first seen later continue from them."""
@@ -164,7 +166,8 @@ class AgentDayBook:
     @property
     def held(self) -> tuple[Agent, ...]:
         """The agents of the last poll taken (what a source's changes must be from)."""
-        return self._pending[-1][0] if self._pending else self._held
+        pending = self._pending.items
+        return pending[-1][0] if pending else self._held
 
     @property
     def days(self) -> dict[str, AgentDay]:
@@ -180,16 +183,12 @@ class AgentDayBook:
         the figures are the same as if done now. ``said``: (gone, new) objects from
         ``held`` to ``agents``, where the source says so (``changes.agents_since``):
         then not even identities are compared."""
-        if len(self._pending) >= 2:  # nobody catches up: never hold many polls' agents
-            self.catch_up()
-        self._pending.append((agents if isinstance(agents, tuple) else tuple(agents), now,
-                              day_start, said))
+        self._pending.add((agents if isinstance(agents, tuple) else tuple(agents), now,
+                           day_start, said))
 
     def catch_up(self) -> None:
         """Do the polls taken since the last read."""
-        pending = self._pending
-        while pending:
-            self._observe(*pending.pop(0))
+        self._pending.catch_up()
 
     def _observe(self, agents: Sequence[Agent], now: datetime, day_start: datetime,
                  said: tuple[Sequence[Agent], Sequence[Agent]] | None) -> None:

@@ -36,6 +36,7 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from supervisor_tui.domain.changes import contacts_since
+from supervisor_tui.domain.deferred import Deferred
 from supervisor_tui.domain.micros import MICROSECOND, micros
 from supervisor_tui.domain.model import AbandonedContact, Contact, Name, Snapshot, Tier
 
@@ -276,7 +277,8 @@ class ContactLog:
         self._unrepeated = array("q")  # sorted: first contacts with no repeat (µs)
         self._last_contacts: tuple[Contact, ...] = ()  # the last snapshot's, as observed
         self._last_abandoned: tuple[AbandonedContact, ...] | None = None
-        self._pending: list[Snapshot] = []  # observed, not yet recorded (catch_up)
+        #: snapshots observed, not yet recorded (``catch_up``)
+        self._pending: Deferred[Snapshot] = Deferred(self._observe)
 
     def _reset(self) -> None:
         self._seen, self._times = set(), {}
@@ -346,15 +348,11 @@ class ContactLog:
         or at ``catch_up`` (the console calls it once the poll is painted: a big
         centre's first snapshot is 35,000 contacts, ~60 ms, and only the dashboard's
         survey tile reads the log), each snapshot in turn: the figures are the same."""
-        self._pending.append(snap)
-        if len(self._pending) > 2:  # nobody reads or catches up: hold few snapshots
-            self.catch_up()
+        self._pending.add(snap)
 
     def catch_up(self) -> None:
         """Record the snapshots observed since the last read."""
-        pending = self._pending
-        while pending:
-            self._observe(pending.pop(0))
+        self._pending.catch_up()
 
     def _observe(self, snap: Snapshot) -> None:
         if self.day != snap.day_start:

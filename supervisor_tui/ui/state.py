@@ -493,7 +493,7 @@ class ConsoleState:
                 return None
             counts[c] = value if isinstance(value, int) else max(float(value), 0.0)
         check = QueueStats.trusted(queue_id=qid, window_start=seen.window_start,
-                                           **cast(dict[str, Any], counts))
+                                   **cast(dict[str, Any], counts))
         return None if implausible(check) else counts
 
     def record_history(self, board: Board) -> str | None:
