@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from supervisor_tui.domain.model import (
     ActionResult,
@@ -81,6 +82,21 @@ def test_round_trip_through_json_keeps_the_centre() -> None:
     text = to_doc(snap, "pbx", ["snapshot"]).model_dump_json()
     back = to_snapshot(parse_snapshot(json.loads(text)))
     assert back == snap
+
+
+def test_queues_read_from_the_wire_are_whole_models_sharing_one_field_set() -> None:
+    from supervisor_tui.domain.model import Queue
+    back = to_snapshot(parse_snapshot(wire()))
+    made = [Queue.model_construct(**q.model_dump()) for q in back.queues]
+    assert list(back.queues) == made  # as model_construct makes them: same fields, equal
+    assert all(type(q) is Queue and q.model_fields_set == set(Queue.model_fields)
+               for q in back.queues)
+    assert len({id(q.model_fields_set) for q in back.queues}) == 1  # shared (memory)
+    with pytest.raises(ValidationError):
+        back.queues[0].name = "x"  # type: ignore[misc]  # frozen, as a validated one
+    # Some fields only (not a whole queue): as model_construct, defaults filled in.
+    part = Queue.of_fields({"id": "q9", "name": "Nine"})
+    assert part == Queue.model_construct(id="q9", name="Nine") and part.threshold_s == 20.0
 
 
 def test_to_snapshot_renames_the_source() -> None:

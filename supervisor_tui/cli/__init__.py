@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 Number = TypeVar("Number", int, float)
 
 EXIT_USAGE = 2
+#: what ``--screen`` may open on: the app's modes but the wall's (named here so the CLI
+#: parses its arguments before the UI is imported; a test holds them to the app's)
+START_SCREENS = ("dashboard", "agents", "escalations", "crisis", "intraday", "abandoned",
+                 "thresholds", "teams", "vendors", "sources", "audit")
 
 
 def _positive(kind: Callable[[str], Number]) -> Callable[[str], Number]:
@@ -88,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wall", action="store_true",
                         help="wall terminal: read-only views rotating unattended ([wall] in "
                         "config)")
+    parser.add_argument("--screen", choices=START_SCREENS, default="dashboard",
+                        help="the screen it opens on (default: dashboard; a wall opens on "
+                        "its own)")
     parser.add_argument("--theme", choices=["default", "high-contrast"],
                         help="colours; high-contrast is colour-blind safe (default: [wall] "
                         "theme on a wall, else default)")
@@ -609,7 +616,8 @@ def build_app(args: argparse.Namespace, loop: asyncio.AbstractEventLoop | None =
         print(f"supervisor-tui: warning: {note}", file=sys.stderr)
     # The app opens the audit log with the [audit] key and anchor (or says why not).
     return SupervisorApp(config, sources, store=store, store_problem=store_problem,
-                         read_only=args.read_only, wall=args.wall, theme_name=args.theme)
+                         read_only=args.read_only, wall=args.wall, theme_name=args.theme,
+                         screen=args.screen)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

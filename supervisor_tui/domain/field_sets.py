@@ -28,16 +28,22 @@ _SHARED_IDS: set[int] = set()
 _MOST = 4096
 
 
+def shared(names: frozenset[str]) -> set[str] | None:
+    """The shared set of ``names`` (None: too many shapes already; make one's own)."""
+    same = _SHARED.get(names)
+    if same is None:
+        if len(_SHARED) >= _MOST:
+            return None
+        same = _SHARED[names] = set(names)
+        _SHARED_IDS.add(id(same))
+    return same
+
+
 def share_own(model: BaseModel) -> None:
     """Give ``model`` the shared set equal to its own ``model_fields_set``."""
     own = getattr(model, _ATTR)
     if id(own) in _SHARED_IDS:  # already a shared one (model_construct with a shared set)
         return
-    key = frozenset(own)
-    same = _SHARED.get(key)
-    if same is None:
-        if len(_SHARED) >= _MOST:
-            return
-        same = _SHARED[key] = set(key)
-        _SHARED_IDS.add(id(same))
-    _set_fields_set(model, same)
+    same = shared(frozenset(own))
+    if same is not None:
+        _set_fields_set(model, same)

@@ -21,7 +21,7 @@ from bisect import bisect_left, insort
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import chain, compress
 from operator import attrgetter, is_not
 
 from supervisor_tui.domain.changes import agents_since, contacts_since
@@ -34,6 +34,7 @@ _ON = AgentStateKind.ON_CONTACT
 _entered = attrgetter("entered_at")
 _since = attrgetter("state.since")
 _team = attrgetter("team")
+_skills = attrgetter("skills")
 # States with a time limit (flags and escalations): their agents are kept by since.
 _TIMED = frozenset({AgentStateKind.AFTER_CONTACT_WORK, AgentStateKind.AWAY,
                     AgentStateKind.ON_CONTACT})
@@ -279,12 +280,8 @@ class IndexBuilder:
         self.reads += len(removed) + len(added)
         # Grouped by kind and team first, then each group applied in one C-level call:
         # the first poll of a big centre adds every agent (~0.1 s less at 50,000).
-        gone_of: dict[str, list[Agent]] = {}
-        new_of: dict[str, list[Agent]] = {}
-        for a in removed:
-            gone_of.setdefault(a.state.kind, []).append(a)
-        for a in added:
-            new_of.setdefault(a.state.kind, []).append(a)
+        gone_of = _by_kind_of(removed)
+        new_of = _by_kind_of(added)
         for kind, group in gone_of.items():
             of_kind = self._by_kind.get(kind, {})
             for gone_id in map(id, group):
@@ -314,8 +311,13 @@ class IndexBuilder:
         for a in added:
             key = (a.source, a.id)  # one key per agent, not one per skill (memory)
             for skill in a.skills:
-                by_queue.setdefault(skill, {})[key] = a
-            skills.update(a.skills)
+                # (not setdefault: its default dict would be made for every skill of
+                # every agent, 150,000 of them on a big centre's first poll)
+                try:
+                    by_queue[skill][key] = a
+                except KeyError:
+                    by_queue[skill] = {key: a}
+        skills.update(chain.from_iterable(map(_skills, added)))
         for a in removed:
             key = (a.source, a.id)
             for skill in a.skills:
@@ -325,6 +327,18 @@ class IndexBuilder:
                     skills.add(skill)
         self._agent_tuple = agents
         return skills, kinds, teams
+
+
+def _by_kind_of(agents: list[Agent]) -> dict[str, list[Agent]]:
+    """``agents`` grouped by their state's kind, in order."""
+    groups: dict[str, list[Agent]] = {}
+    for a in agents:
+        kind = a.state.kind
+        try:
+            groups[kind].append(a)
+        except KeyError:
+            groups[kind] = [a]
+    return groups
 
 
 def _note_moves(moves: tuple[dict[int, Agent], dict[int, Agent]], gone: Iterable[Agent],

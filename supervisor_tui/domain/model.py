@@ -27,7 +27,7 @@ from pydantic import (
 from pydantic.dataclasses import dataclass
 from pydantic.fields import FieldInfo
 
-from supervisor_tui.domain.field_sets import share_own
+from supervisor_tui.domain.field_sets import share_own, shared
 from supervisor_tui.domain.text import clean
 
 
@@ -77,6 +77,20 @@ class Frozen(BaseModel):
         # One shared field-name set per shape, as each model is made (memory:
         # domain/field_sets.py).
         share_own(self)
+
+    @classmethod
+    def of_fields(cls, values: dict[str, Any]) -> Self:
+        """A model of ``values``, already validated and naming every field, taken as
+        its ``__dict__`` (``model_construct`` less its alias and default handling: 4x
+        cheaper; 5,000 queues on a big centre's first read)."""
+        if values.keys() != cls.__pydantic_fields__.keys():
+            return cast(Self, cls.model_construct(**values))
+        model: Self = cls.__new__(cls)
+        _set(model, "__dict__", values)
+        _set(model, "__pydantic_fields_set__", shared(frozenset(values)) or set(values))
+        _set(model, "__pydantic_extra__", None)
+        _set(model, "__pydantic_private__", None)
+        return model
 
 
 class Channel(StrEnum):

@@ -442,7 +442,7 @@ def _stats(snapshot: Snapshot, q: Queue) -> tuple[QueueStats, QueueStats]:
 
 def _wire_queue(q: Queue, interval: QueueStats, day: QueueStats,
                 tiers: TierStats | None = None) -> WireQueue:
-    return WireQueue.model_construct(**q.__dict__, interval=interval, day=day, tiers=tiers)
+    return WireQueue.of_fields({**q.__dict__, "interval": interval, "day": day, "tiers": tiers})
 
 
 def to_snapshot(doc: SnapshotDoc, source: str | None = None) -> Snapshot:
@@ -456,7 +456,7 @@ def to_snapshot(doc: SnapshotDoc, source: str | None = None) -> Snapshot:
         fields = {k: own[k] for k in queue_fields}
         if source is not None:
             fields["source"] = source
-        queues.append(Queue.model_construct(**fields))
+        queues.append(Queue.of_fields(fields))
     agents: Iterable[Agent] = doc.agents
     if source is not None:
         # The document was just validated and nothing else holds its agents and contacts
@@ -618,10 +618,10 @@ def _rename(items: Iterable[Agent | Contact | AbandonedContact], source: str) ->
 
 
 def _queue(q: WireQueue, fields: set[str], source: str | None) -> Queue:
-    values = {k: v for k, v in dict(q).items() if k in fields}
+    values = {k: v for k, v in q.__dict__.items() if k in fields}
     if source is not None:
         values["source"] = source
-    return Queue.model_construct(**values)
+    return Queue.of_fields(values)
 
 
 def _patch(kind: str, base: dict[str, _Record], removed: list[str],

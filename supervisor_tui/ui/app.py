@@ -191,9 +191,15 @@ class SupervisorApp(App[None]):
         audit: AuditSink | None = None,
         wall: bool = False,
         theme_name: str | None = None,
+        screen: str = "dashboard",
     ) -> None:
         super().__init__()
         self.wall = wall
+        if screen not in self.MODES:
+            raise ValueError(f"no screen {screen!r}")
+        # The screen it opens on: only that one is built (a console opened on the agents
+        # screen never lays out the dashboard it would leave at once).
+        self.start_screen = screen
         if wall:
             # A wall terminal only looks: viewer role, no dialogs, [wall] settings.
             from supervisor_tui.ui.screens.wall import WallScreen, wall_settings
@@ -306,7 +312,7 @@ class SupervisorApp(App[None]):
             self.notify(f"{self.identity.note}; acting as {self.user}", title="Identity",
                         severity="warning", timeout=20)
         self.state.backfill_trends()
-        self.switch_mode("wall" if self.wall else "dashboard")
+        self.switch_mode("wall" if self.wall else self.start_screen)
         self._tick_s = self.config.console.tick_interval(os.environ)
         self.set_interval(self._tick_s, self._timer_tick)
         self.poll_sources()
