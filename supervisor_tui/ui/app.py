@@ -566,10 +566,13 @@ class SupervisorApp(App[None]):
         """A console that sends crisis messages also queues the day's report once
         ``at`` has passed (once across consoles: report/mail.py); its delivery worker
         sends it."""
+        if (self.config.report.email_channel(self.config.crisis) is None
+                or self.crisis is None or self.crisis_read_only or self.store is None):
+            return  # (asked before importing the report: ~15 ms of every start)
         from supervisor_tui.report.mail import ReportMailer, plan_of, settings_of
 
         plan = plan_of(self.config)
-        if plan is None or self.crisis is None or self.crisis_read_only or self.store is None:
+        if plan is None:
             return
         self._report_mailer = ReportMailer(self.store, plan, settings_of(self.config),
                                            self.user)
