@@ -510,6 +510,26 @@ async def test_repeated_queue_ids_and_skill_lists_are_one_object_each(
     assert len({id(a.skills) for a in got.agents}) == len(lists) < len(got.agents)
 
 
+@pytest.mark.parametrize("moves", [True, False], ids=["delta", "at-rest-304"])
+async def test_the_first_reads_texts_are_shared_by_the_next_poll(
+        hosting: tuple[Swappable, str], sources: Sources, moves: bool) -> None:
+    """The first read hands its records over before their texts are shared (the first
+    screen sooner); the next poll shares them, whether it brings a delta or a 304."""
+    clock = MovingClock()
+    base = host(hosting, ProtocolServer(busy_sim(clock), refresh_s=0 if moves else 3600))
+    remote = sources(base)
+    first = await remote.snapshot()
+    queue_id = {q.id: q.id for q in first.queues}
+    if moves:
+        clock.tick(20)
+    await remote.snapshot()
+    assert remote.request_stats is not None
+    assert remote.request_stats.last_status == (226 if moves else 304)
+    held = [a for a in first.agents if a.skills]
+    assert held and all(s is queue_id[s] for a in held for s in a.skills)
+    assert len({id(a.skills) for a in held}) == len({a.skills for a in held})
+
+
 def test_the_skill_list_pool_stays_bounded() -> None:
     pool = TextPool(most=3)
     lists = [tuple(f"q{i}{j}" for j in range(3)) for i in range(10)]

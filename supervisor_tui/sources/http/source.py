@@ -104,6 +104,7 @@ class HttpSource(WebSource):
         # reuses the objects of those that did not change (protocol.keep_equal).
         self._known: Centre | None = None
         self._texts = TextPool()  # queue ids and skill lists, one object each (memory)
+        self._unshared: SnapshotDoc | None = None  # the first read, its texts shared later
         self.server_source: str | None = None  # the server's own name for its centre
         self._features: frozenset[str] = frozenset()  # the server's optional parts
         self._upstream: tuple[SourceHealth, ...] = ()
@@ -184,6 +185,8 @@ class HttpSource(WebSource):
         if response.status_code == 304:
             if self._last is None:  # we sent no ETag: a 304 here is the server's bug
                 raise SourceError("HTTP 304 without a cached snapshot")
+            if self._unshared is not None:  # (else the first read's: a centre at rest)
+                await asyncio.to_thread(self._share_first)
             await self._after_snapshot()
             return self._last
         try:
@@ -345,10 +348,26 @@ class HttpSource(WebSource):
         """The full snapshot in ``response``, holding ``known``'s own objects for the
         records that did not change."""
         doc = self._validate(response)
+        if known is None:
+            # The first read's agents and contacts have their texts shared at the next
+            # poll (its worker thread), not on the way to the first screen (~50 ms at
+            # 50,000 agents); until then they are as pydantic-core's parser left them
+            # (most short repeated strings of one document already one object). Its
+            # queue ids now: the queues are made from them next.
+            self._texts.share(doc.queues, (), ())
+            self._unshared = doc
+            return doc
+        self._share_first()
         self._texts.share(doc.queues, doc.agents, doc.contacts)
-        if known is not None:
-            keep_equal(doc, known, self.name)
+        keep_equal(doc, known, self.name)
         return doc
+
+    def _share_first(self) -> None:  # runs in a worker thread
+        """Shares the first read's texts (equal strings for equal ones, in place: no
+        reader can tell), if not done yet."""
+        first, self._unshared = self._unshared, None
+        if first is not None:
+            self._texts.share((), first.agents, first.contacts)
 
     def _validate(self, response: httpx.Response) -> SnapshotDoc:
         # The fast path validates the bytes in pydantic-core (3x faster than json.loads
@@ -376,6 +395,7 @@ class HttpSource(WebSource):
                 doc = parse_delta(self._client.parse_json(response), self.name)
             except ProtocolError as err:
                 raise SourceError(self._client.redact(str(err))) from None
+        self._share_first()
         self._texts.share(doc.queues, doc.agents, doc.contacts)
         try:
             return doc, apply_delta(base, doc, self.name)
