@@ -185,7 +185,7 @@ class HttpSource(WebSource):
         if response.status_code == 304:
             if self._last is None:  # we sent no ETag: a 304 here is the server's bug
                 raise SourceError("HTTP 304 without a cached snapshot")
-            if self._unshared is not None:  # (else the first read's: a centre at rest)
+            if self._unshared is not None:  # a centre at rest: no decode to share them
                 await asyncio.to_thread(self._share_first)
             await self._after_snapshot()
             return self._last
