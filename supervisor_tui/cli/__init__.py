@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from supervisor_tui import __version__
 from supervisor_tui.cli.days import past_day, resolve_day
+from supervisor_tui.ui.modes import SCREENS
 
 if TYPE_CHECKING:
     from supervisor_tui.config import Config
@@ -29,10 +30,8 @@ if TYPE_CHECKING:
 Number = TypeVar("Number", int, float)
 
 EXIT_USAGE = 2
-#: what ``--screen`` may open on: the app's modes but the wall's (named here so the CLI
-#: parses its arguments before the UI is imported; a test holds them to the app's)
-START_SCREENS = ("dashboard", "agents", "escalations", "crisis", "intraday", "abandoned",
-                 "thresholds", "teams", "vendors", "sources", "audit")
+#: what ``--screen`` may open on: the app's modes (ui/modes.py: no Textual imported)
+START_SCREENS = tuple(SCREENS)
 
 
 def _positive(kind: Callable[[str], Number]) -> Callable[[str], Number]:

@@ -49,8 +49,7 @@ _GONE = array("d", [float("nan")] * _N)  # a key absent from a sample (NaN: neve
 
 def _construct(queue_id: str, start: datetime, counters: Mapping[str, Any]) -> QueueStats:
     """QueueStats from computed counters, unvalidated (the callers check plausibility).
-    ``counters`` holds int counts and float seconds by name: the typed model_construct
-    checks each field, and a name-keyed mix can only be given to it as Any."""
+    ``counters`` holds int counts and float seconds by name, given as Any."""
     return QueueStats.trusted(queue_id=queue_id, window_start=start, **counters)
 
 

@@ -94,8 +94,8 @@ def remainder(total: QueueStats, parts: Iterable[QueueStats]) -> QueueStats | No
         values[n] = round(values[n])
     # (a name-keyed mix of int counts and float seconds can only be passed as Any)
     counters: dict[str, Any] = values
-    stats = QueueStats.trusted(queue_id=total.queue_id,
-                                       window_start=total.window_start, **counters)
+    stats = QueueStats.trusted(queue_id=total.queue_id, window_start=total.window_start,
+                               **counters)
     return None if implausible(stats) else stats
 
 
@@ -108,7 +108,7 @@ def split(total: QueueStats, reported: Mapping[Tier, QueueStats]) -> dict[Tier, 
         stats = reported.get(tier)
         if stats is None:
             stats = QueueStats.trusted(queue_id=total.queue_id,
-                                               window_start=total.window_start)
+                                       window_start=total.window_start)
         elif implausible(stats):
             return None
         parts[tier] = stats
