@@ -3,8 +3,11 @@ per-channel headlines, windows named, small samples greyed, one clock, stale fro
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
+
+import pytest
 
 from supervisor_tui.domain.model import QueueStats, Snapshot
 from supervisor_tui.ui.widgets.kpi import KpiTile
@@ -148,3 +151,31 @@ async def test_queue_detail_counts_add_up_and_show_short_abandons() -> None:
         assert interval_and_today("Abandon rate") == ("10.5%", "10.5%")
         assert interval_and_today("Flowed out") == ("4", "4")
         assert "effective" in text and "Erl" in text  # Erlang C shows its inputs
+
+
+@pytest.mark.parametrize("source_down", [False, True], ids=["polls-land", "source-down"])
+async def test_a_console_closing_while_its_clock_ticks_and_polls_land_exits_cleanly(
+        source_down: bool) -> None:
+    # Under run_test Textual takes each screen's widgets down while the app's timers and
+    # the poller still run (a real run stops them first): a tick or a poll in between
+    # found a dashboard without its grid (NoMatches), and failed a CI run at random.
+    source = ScriptedSource([centre()])
+    app = make_app(source, make_config(stale_after_s=0.3))
+    polls_at_close: list[int] = []
+    close_all = app._close_all
+
+    async def close_slowly() -> None:
+        await app.screen.remove_children()
+        polls_at_close.append(source.polls)
+        if source_down:  # stale data: every tick re-renders the waits
+            source.fail_with = "connection refused"
+        # 0.1 s polls land; the 1 s clock ticks, once on data over 0.9 s old
+        await asyncio.sleep(2.2 if source_down else 0.5)
+        polls_at_close.append(source.polls)
+        await close_all()
+
+    app._close_all = close_slowly  # type: ignore[method-assign]
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+    assert polls_at_close[1] > polls_at_close[0]  # polls did land while it closed
+    assert app.problem is None or "display error" not in app.problem, app.problem

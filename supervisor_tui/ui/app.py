@@ -322,6 +322,8 @@ class SupervisorApp(App[None]):
     def _apply_poll_safely(self, result: PollResult) -> None:
         # A bug in turning one poll into a screen must not end the poller (and put a
         # traceback on a wall terminal): keep the last good screen and say why.
+        if not self.is_running:  # closing: the screens are being taken down under it
+            return
         self._gc.hold()  # (the poll's result is here: held until it is settled)
         try:
             self.apply_poll(result)
@@ -473,7 +475,9 @@ class SupervisorApp(App[None]):
         self._tick(ages=not fresh)
 
     def _tick(self, ages: bool = True) -> None:
-        if not self.screen_stack:  # a poll can land before the first screen or after exit
+        # A poll can land before the first screen; the clock can tick while the app
+        # closes, after Textual has removed a screen's widgets but not yet the screen.
+        if not self.screen_stack or not self.is_running:
             return
         self.set_class(self.state.is_stale() and self.board is not None, "-stale")
         self.poll_banners()
