@@ -386,6 +386,8 @@ class SupervisorApp(App[None]):
 
     def _update_escalations(self, snapshot: Snapshot) -> None:
         try:
+            if not self.is_running:  # closing: its screens are being taken down
+                return
             try:  # the books no screen read for this paint, brought up to this poll
                 self.state.catch_up()
             except Exception as err:
