@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -182,3 +184,26 @@ def index_shape(index: SnapshotIndex) -> dict[str, object]:
                     if ags},
         "teams": index.teams,
     }
+
+
+def close_slowly(app: App, seconds: float, then: Callable[[], None] | None = None
+                 ) -> list[int]:
+    """Make ``app`` take ``seconds`` to close, with its screens' widgets gone and its
+    timers and poller still running, as Textual's ``run_test`` closes an app; ``then``
+    runs once the widgets are gone. Returns where the app's ``polls`` were at the start
+    and end of that time (its first source's ``polls``, when it counts them)."""
+    close_all = app._close_all  # type: ignore[attr-defined]
+    polls: list[int] = []
+    counted = app.sources[0]  # type: ignore[attr-defined]
+
+    async def close() -> None:
+        await app.screen.remove_children()
+        polls.append(getattr(counted, "polls", 0))
+        if then is not None:
+            then()
+        await asyncio.sleep(seconds)
+        polls.append(getattr(counted, "polls", 0))
+        await close_all()
+
+    app._close_all = close  # type: ignore[attr-defined]
+    return polls

@@ -3,7 +3,6 @@ per-channel headlines, windows named, small samples greyed, one clock, stale fro
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import timedelta
 
@@ -16,6 +15,7 @@ from tests.helpers import (
     T0,
     ScriptedSource,
     centre,
+    close_slowly,
     make_app,
     make_config,
     screen_text,
@@ -161,21 +161,13 @@ async def test_a_console_closing_while_its_clock_ticks_and_polls_land_exits_clea
     # found a dashboard without its grid (NoMatches), and failed a CI run at random.
     source = ScriptedSource([centre()])
     app = make_app(source, make_config(stale_after_s=0.3))
-    polls_at_close: list[int] = []
-    close_all = app._close_all
 
-    async def close_slowly() -> None:
-        await app.screen.remove_children()
-        polls_at_close.append(source.polls)
-        if source_down:  # stale data: every tick re-renders the waits
-            source.fail_with = "connection refused"
-        # 0.1 s polls land; the 1 s clock ticks, once on data over 0.9 s old
-        await asyncio.sleep(2.2 if source_down else 0.5)
-        polls_at_close.append(source.polls)
-        await close_all()
+    def go_down() -> None:  # stale data: every tick re-renders the waits
+        source.fail_with = "connection refused"
 
-    app._close_all = close_slowly  # type: ignore[method-assign]
+    # 0.1 s polls land; the 1 s clock ticks, once on data over 0.9 s old
+    polls = close_slowly(app, 2.2 if source_down else 0.5, go_down if source_down else None)
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
-    assert polls_at_close[1] > polls_at_close[0]  # polls did land while it closed
+    assert polls[1] > polls[0]  # polls did land while it closed
     assert app.problem is None or "display error" not in app.problem, app.problem

@@ -17,7 +17,15 @@ from supervisor_tui.ui.app import SupervisorApp
 from supervisor_tui.ui.screens.help import HelpScreen
 from supervisor_tui.ui.screens.wall import WallScreen
 from supervisor_tui.ui.themes import HIGH_CONTRAST, HIGH_CONTRAST_ANSI
-from tests.helpers import T0, ScriptedSource, centre, screen_text, screen_title, wait_for
+from tests.helpers import (
+    T0,
+    ScriptedSource,
+    centre,
+    close_slowly,
+    screen_text,
+    screen_title,
+    wait_for,
+)
 
 VIEWS = ["dashboard", "queues:floor", "escalations", "agents"]
 
@@ -362,3 +370,13 @@ async def test_wall_headlines_follow_each_queues_own_target() -> None:
         assert "WITHIN ITS TARGET" in text
         assert "Sales · target 20s" in text
         assert "live · " in text  # the SL tile says which channel group it covers
+
+
+async def test_a_wall_closing_while_it_rotates_exits_cleanly() -> None:
+    # A rotation (0.2 s) due while Textual takes the wall's widgets down (run_test
+    # closes an app with its timers running) must not look for views that are gone.
+    app = wall_app(ScriptedSource([calm_centre()]), wall_config(rotate_s=0.2))
+    close_slowly(app, 0.7)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(pilot)
+    assert "display error" not in (app.state.problem or "")

@@ -71,6 +71,12 @@ class BoardScreen(GatedKeys, Screen[None]):
 
     _ready = False  # composed and mounted: safe to query widgets
 
+    @property
+    def showing(self) -> bool:
+        """Its widgets are there to query: composed and mounted, and the app is not
+        closing (Textual takes a screen's widgets down before it stops the timers)."""
+        return self._ready and self.app.is_running
+
     def on_mount(self) -> None:
         # Textual calls on_mount of every class in the MRO, subclass first, so
         # subclasses set up their widgets before this first render.
@@ -112,7 +118,7 @@ class BoardScreen(GatedKeys, Screen[None]):
 
     def tick(self, ages: bool = True) -> None:
         """Status bar always; the age-dependent widgets too unless just rendered."""
-        if not self._ready:  # a poll landed while the screen was still being built
+        if not self.showing:  # a poll landed while the screen was being built or closed
             return
         app = self.sup
         board = app.board

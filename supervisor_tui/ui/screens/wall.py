@@ -487,13 +487,13 @@ class WallScreen(BoardScreen):
         self.tick(ages=False)  # the status bar carries the view's title
 
     def _rotate(self) -> None:
-        if self._paused or len(self._order) < 2:
+        if self._paused or len(self._order) < 2 or not self.showing:
             return
         self._position = (self._position + 1) % len(self._order)
         self._switch_to(self._order[self._position])
 
     def _escalations_changed(self, _: object = None) -> None:
-        if not self._ready:
+        if not self.showing:
             return
         sup = self.sup
         wall = sup.config.wall
@@ -525,7 +525,7 @@ class WallScreen(BoardScreen):
         self._switch_to(ESCALATIONS)
 
     def _end_pause(self) -> None:
-        if not self._paused:
+        if not self._paused or not self.showing:
             return
         self._paused = False
         self._pause_ended = self.sup.state.monotonic()
@@ -571,7 +571,7 @@ class WallScreen(BoardScreen):
 
     def tick(self, ages: bool = True) -> None:
         super().tick(ages)
-        if self._ready:
+        if self.showing:
             self._show_stale()
 
     def title_text(self) -> str:
@@ -652,7 +652,8 @@ class WallScreen(BoardScreen):
 
     def _clear_refusal(self) -> None:
         self._refusal = None
-        self._show_footer()
+        if self.showing:
+            self._show_footer()
 
     def action_wall_help(self) -> None:
         # A notice that goes away by itself: a help screen would wait for a key.
