@@ -166,7 +166,7 @@ async def test_a_console_closing_while_its_clock_ticks_and_polls_land_exits_clea
         source.fail_with = "connection refused"
 
     # 0.1 s polls land; the 1 s clock ticks, once on data over 0.9 s old
-    polls = close_slowly(app, 2.2 if source_down else 0.5, go_down if source_down else None)
+    polls = close_slowly(app, 2.2 if source_down else 1.0, go_down if source_down else None)
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
     assert polls[1] > polls[0]  # polls did land while it closed
