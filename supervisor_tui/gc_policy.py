@@ -72,3 +72,9 @@ class PollGC:
         gc.freeze()
         if not self._in_flight:
             gc.enable()
+
+    def release(self) -> None:
+        """No more polls (the console or collector is closing): the collector back on
+        its thresholds, even if a poll begun was never settled."""
+        self._in_flight = False
+        gc.enable()

@@ -3,6 +3,7 @@ per-channel headlines, windows named, small samples greyed, one clock, stale fro
 
 from __future__ import annotations
 
+import gc
 import re
 from datetime import timedelta
 
@@ -171,3 +172,4 @@ async def test_a_console_closing_while_its_clock_ticks_and_polls_land_exits_clea
         await settle(pilot)
     assert polls[1] > polls[0]  # polls did land while it closed
     assert app.problem is None or "display error" not in app.problem, app.problem
+    assert gc.isenabled()  # held for a poll it never painted, let go as it closed

@@ -334,6 +334,7 @@ class SupervisorApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.poller.close()
+        self._gc.release()  # a poll that landed while the app closed was never settled
         self._save_poll()  # the last poll's, if the console closed before it ran
         await self._stop_crisis()  # before the store closes under it
         if self.store is not None:
