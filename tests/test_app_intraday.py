@@ -173,3 +173,32 @@ async def test_x_exports_the_view_shown_to_the_file_typed(tmp_path) -> None:  # 
         await settle(pilot, 1)
         assert any(n.message.startswith("Not exported") for n in app._notifications)
         assert len(list(csv.DictReader(target.open(encoding="utf-8")))) == 2
+
+
+async def test_an_interval_that_closes_while_the_screen_is_open_is_shown_closed() -> None:
+    # The closed interval is saved just after the paint of the next interval's first
+    # poll: a screen that read the store at that paint, and kept the read for the
+    # interval, went from 09:30-10:00 straight to 10:30-now, while its own export and
+    # every other view had 10:00-10:30.
+    source = ScriptedSource([centre()])
+    app = make_app(source)
+    fill(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("I")
+        await settle(pilot, 1)
+        assert line(screen_text(app), "10:00-now").split()[1] == "50"
+        source.snapshots = [centre(T0 + timedelta(minutes=15))]  # 10:35: 10:00 closes
+        await settle(pilot, 3)
+        text = screen_text(app)
+        assert screen_title(app).startswith("Intraday: All live")
+        # closed, as stored ("≥": the last poll's figures, the test jumps the boundary)
+        assert line(text, "10:00-10:30").split()[1:3] == ["≥", "50"], text
+        assert line(text, "10:30-now")
+        await pilot.press("d", "enter")  # the queue detail of Sales, across the next close
+        await settle(pilot, 1)
+        assert "█▄██ offered per 30 min today" in screen_text(app)
+        source.snapshots = [centre(T0 + timedelta(minutes=45))]  # 11:05: 10:30 closes
+        await settle(pilot, 3)
+        # 09:00 (40), 09:30 (20), 10:00 (40), 10:30 (40) stored, 11:00 so far (40)
+        assert "█▄███ offered per 30 min today" in screen_text(app)

@@ -104,6 +104,9 @@ class ConsoleState:
         self._last_history: datetime | None = None
         #: closed intervals not yet in the store (written with the next history call)
         self._closed: list[IntervalRow] = []
+        #: how many times closed intervals were written: a screen holding a read of
+        #: the store's intervals reads again when it moves (the save follows the paint)
+        self.intervals_saved = 0
         #: today's abandoned contacts written to the store (only new ones each poll)
         self.abandoned_log = AbandonedRecorder()
         #: vendors, tiers and this user's scope (ui/vendor_state.py); the app sets the scope
@@ -515,6 +518,7 @@ class ConsoleState:
                     return self.problem
             else:
                 self._closed.clear()
+                self.intervals_saved += 1
         try:  # kept for `export abandoned`: the snapshot holds only today's newest 500
             self.abandoned_log.record(
                 self.store, board.snapshot.abandoned, board.taken_at,

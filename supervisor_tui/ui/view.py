@@ -146,6 +146,9 @@ class ConsoleView(Protocol):
     def forget_callbacks(self) -> None: ...
 
     # Intraday history (closed intervals): one queue's rows, or a channel group's sums.
+    # ``intervals_saved`` moves each time this console writes closed intervals.
+    @property
+    def intervals_saved(self) -> int: ...
     def intervals(self, start: datetime, end: datetime, *, queue_id: str | None = None,
                   channels: Sequence[str] | None = None) -> Sequence[IntervalRow]: ...
 

@@ -89,10 +89,12 @@ class IntradayScreen(BoardScreen):
     def __init__(self, view: View | None = None) -> None:
         super().__init__()
         self.view: View | None = view
-        # Stored figures per (view, day): today's re-read when an interval closes (the
-        # board's interval start moves on), last week's kept (they do not change), so
-        # neither a poll nor switching back to a view reads the store again.
-        self._today: dict[tuple[View, date], tuple[datetime, list[IntervalFigures]]] = {}
+        # Stored figures per (view, day): today's read again once a closed interval is
+        # saved (after the paint of the first poll of the next interval, so the board's
+        # interval start moving on is not enough), last week's kept (they do not
+        # change), so neither a poll nor switching back to a view reads the store again.
+        self._today: dict[tuple[View, date],
+                          tuple[tuple[datetime, int], list[IntervalFigures]]] = {}
         self._before: dict[tuple[View, date], list[IntervalFigures]] = {}
         #: columns beside today's: the forecast's (when one is loaded) or last week's
         self.forecast_columns = True
@@ -188,11 +190,12 @@ class IntradayScreen(BoardScreen):
     def _load(self, board: Board, today: date) -> tuple[list[IntervalFigures],
                                                           list[IntervalFigures]]:
         assert self.view is not None
-        view, open_start = self.view, board.snapshot.interval_start
+        view = self.view
+        read_for = (board.snapshot.interval_start, self.sup.state.intervals_saved)
         cached = self._today.get((view, today))
-        if cached is None or cached[0] != open_start:
+        if cached is None or cached[0] != read_for:
             self._today = {k: v for k, v in self._today.items() if k[1] == today}
-            self._today[(view, today)] = cached = (open_start, self._read(today))
+            self._today[(view, today)] = cached = (read_for, self._read(today))
         before = same_day_last_week(today)
         if (view, before) not in self._before:
             if len(self._before) > 64:  # a day of views, bounded

@@ -233,7 +233,7 @@ class QueueDetailScreen(BoardScreen):
         self.query_one("#queue-tiers", Static).update(
             tier_table(block, label, cfg.min_sample))
 
-    _today_key: tuple[date, datetime] | None = None
+    _today_key: tuple[date, datetime, int] | None = None
     _today_offered: tuple[int, ...] = ()
 
     def _offered_today(self, board: Board, row: QueueRow) -> Text | None:
@@ -242,8 +242,10 @@ class QueueDetailScreen(BoardScreen):
         has the rest)."""
         state, cfg = self.sup.state, self.sup.config.console
         today = state.local(board.taken_at).date()
-        key = (today, board.snapshot.interval_start)
-        if key != self._today_key:  # re-read when an interval closes, not every poll
+        # Read again once a closed interval is saved (just after the paint of the next
+        # interval's first poll), not every poll.
+        key = (today, board.snapshot.interval_start, state.intervals_saved)
+        if key != self._today_key:
             start, end = day_bounds(today, cfg.policy)
             self._today_key = key
             self._today_offered = tuple(
