@@ -9,7 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from supervisor_tui.domain.model import AbandonedContact, Channel, ContactState, Tier
+from supervisor_tui.domain.model import (
+    MAX_ABANDONED,
+    AbandonedContact,
+    Channel,
+    ContactState,
+    Tier,
+)
 from supervisor_tui.sources.base import Source
 from supervisor_tui.store import CALLBACK_DONE, Store
 from supervisor_tui.ui.app import SupervisorApp
@@ -145,3 +151,29 @@ async def test_without_the_capability_a_tracked_callback_then_done(tmp_path) -> 
             ("callback", "call-back pbx:c10", "allowed"),
             ("callback", "call-back pbx:c10", "done")]
         other.close()
+
+
+async def test_a_list_capped_at_the_newest_500_says_the_days_count() -> None:
+    # A source sends today's newest 500 abandons only: "Abandoned today: 500" was the
+    # cap, not a count. The day's counters say how many there were.
+    snap = centre()
+    abandons = tuple(
+        AbandonedContact(id=f"a{i}", queue_id="sales", channel=Channel.VOICE, waited_s=40,
+                         abandoned_at=T0 - timedelta(seconds=i), source="pbx")
+        for i in range(MAX_ABANDONED))
+    counted = sum(s.abandoned for s in snap.day_stats.values())
+    more = {"sales": 600}  # 600 more contacts offered to Sales today, all abandoned
+    day = {q: s.model_copy(update={"offered": s.offered + more.get(q, 0),
+                                   "abandoned": s.abandoned + more.get(q, 0)})
+           for q, s in snap.day_stats.items()}
+    capped = snap.model_copy(update={"abandoned": abandons, "day_stats": day})
+    app = console(RecordingSource([capped]))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_abandoned(pilot)
+        assert f"Abandoned today: {counted + 600} · the newest 500 listed" in text(app)
+    # Counters short of the list (a source that does not keep them): at least the list.
+    short = capped.model_copy(update={"day_stats": snap.day_stats})
+    app = console(RecordingSource([short]))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_abandoned(pilot)
+        assert "Abandoned today: 500+ · the newest 500 listed" in text(app)

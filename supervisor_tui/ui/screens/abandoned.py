@@ -25,6 +25,7 @@ from textual.widgets import Static
 from supervisor_tui.domain import fmt
 from supervisor_tui.domain.board import Board
 from supervisor_tui.domain.model import (
+    MAX_ABANDONED,
     AbandonedContact,
     ActionResult,
     Channel,
@@ -96,6 +97,18 @@ def callbacks_waiting(board: Board, tracked: Iterable[Callback] = ()) -> Counter
         if c.state is ContactState.WAITING)
     waiting.update(r["queue_id"] for r in tracked if r["state"] == CALLBACK_WAITING)
     return waiting
+
+
+def abandoned_today(board: Board) -> str:
+    """Today's abandons: the list's length, unless the source sent only its newest
+    ``MAX_ABANDONED``; then the day's counters (short ones included, as the list), and
+    how many of them are listed."""
+    listed = len(board.snapshot.abandoned)
+    if listed < MAX_ABANDONED:
+        return str(listed)
+    counted = sum(r.day_stats.abandoned for r in board.rows)
+    total = str(counted) if counted >= listed else f"{listed}+"
+    return f"{total} · the newest {listed} listed"
 
 
 class AbandonedScreen(BoardScreen):
@@ -179,9 +192,8 @@ class AbandonedScreen(BoardScreen):
         self._read_tracked()
         rows, hidden = self._rows(board)
         self.query_one("#abandoned", Grid).set_rows(rows)
-        total = len(board.snapshot.abandoned)
         head = Text(no_wrap=True, overflow="ellipsis")
-        head.append(f" Abandoned today: {total}", "bold")
+        head.append(f" Abandoned today: {abandoned_today(board)}", "bold")
         if hidden:
             head.append(f"  ({hidden} short hidden · h shows them)", "dim")
         elif self.show_short:
