@@ -144,3 +144,19 @@ async def test_dashboard_catches_up_with_polls_that_landed_while_it_was_hidden()
         await wait_for(pilot, lambda: "Sales Renamed" in "\n".join(
             shown_in(app, app.screen.query_one("#queues", Grid))))
         assert source.polls == polls  # shown from the hidden poll, not a new one
+
+
+async def test_help_shows_config_table_names_and_keys_in_brackets_as_written() -> None:
+    # Rich read "[groups]" in a plain string as a style tag and dropped it: the help
+    # said "With  configured, g cycles...".
+    app = make_app(ScriptedSource([centre()]))
+    async with app.run_test(size=(120, 250)) as pilot:
+        await settle(pilot)
+        await pilot.press("I", "question_mark")  # intraday: its keys are [ and ]
+        await settle(pilot, 1)
+        text = " ".join(screen_text(app).split())
+        for written in ("With [groups] configured", "([vendors], or the site",
+                        "A user in [roles.scopes] sees", "supervisor ([crisis.paging])",
+                        "([ ] switch;"):
+            assert written in text, written
+        assert ["[", "Previous"] in help_rows(app) and ["]", "Next queue"] in help_rows(app)

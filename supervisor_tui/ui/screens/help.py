@@ -165,8 +165,9 @@ class HelpScreen(ModalScreen[None]):
                 continue
             shown = binding.key_display or self.app.get_key_display(binding)
             keys.setdefault(binding.description, []).append(shown)
+        # Text, not markup, everywhere here: "[" is a key and "[groups]" a config table.
         for description, shown_keys in keys.items():
-            table.add_row(" ".join(sorted(set(shown_keys), key=len)), description)
+            table.add_row(Text(" ".join(sorted(set(shown_keys), key=len))), Text(description))
         table.add_row("ctrl+p", "Command palette: every command, and jump to a queue by name")
         table.add_row("↑ ↓ PgUp PgDn Home End", "Move in a table · Enter opens")
         table.add_row("esc", "Close this help")
@@ -180,6 +181,6 @@ class HelpScreen(ModalScreen[None]):
             glossary.add_column("", style="bold", no_wrap=True)
             glossary.add_column("")
             for term, meaning in GLOSSARY:
-                glossary.add_row(term, meaning)
+                glossary.add_row(Text(term), Text(meaning))
             yield Static(glossary)
             yield Static(Text("Press esc to close.", style="dim"))
