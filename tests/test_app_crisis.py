@@ -101,6 +101,7 @@ async def test_admin_declares_previews_confirms_and_sees_every_channel_delivered
     app = console(tmp_path / "s.db", receiver)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_crisis(pilot)
+        assert "No incidents. Press i to declare one." in screen_text(app)
         await declare(pilot)
         await wait_for(pilot, lambda: "‼ CRITICAL" in screen_text(app))
         incident = app.crisis.target_incident()  # type: ignore[union-attr]
@@ -187,6 +188,9 @@ async def test_supervisor_and_viewer_are_refused_with_the_reason(
     async with app.run_test(size=(80, 24)) as pilot:
         await open_crisis(pilot)
         assert "⛔ bob is a supervisor; crisis message needs admin" in screen_text(app)
+        # The empty list offers no key that would only be refused, and says why.
+        assert "No incidents. (bob is a supervisor; crisis declare" in screen_text(app)
+        assert "Press i" not in screen_text(app)
         for key in ("i", "s", "r"):
             await pilot.press(key)
             await pilot.pause(0.05)

@@ -132,15 +132,27 @@ class CrisisScreen(BoardScreen):
         yield LeanText(id="crisis-summary")
         yield Input(id="crisis-input")
         yield Grid(self._incident_columns(), key_of=lambda i: str(i.id), now=self.sup.state.clock,
-                   empty_text="No incidents. Press i to declare one.", id="incidents")
+                   empty_text="No incidents." + self._hint("crisis_declare",
+                                                           "Press i to declare one."),
+                   id="incidents")
         yield LeanText(id="crisis-detail")
         yield Static(id="crisis-lower-title", classes="section-title", markup=False)
         yield Grid(self._delivery_columns(), key_of=lambda r: str(r.id), now=self.sup.state.clock,
-                   empty_text="No messages for this incident yet. Press s to send one.",
+                   empty_text="No messages for this incident yet."
+                   + self._hint("crisis_message", "Press s to send one."),
                    id="deliveries")
         yield Grid(self._timeline_columns(), key_of=lambda e: str(e.id), now=self.sup.state.clock,
                    empty_text="Nothing on the timeline yet.", id="timeline")
         yield KeysFooter()
+
+    def _hint(self, action: str, press: str) -> str:
+        """`` Press i to...`` for a user who may; otherwise why not, never a key that
+        would only be refused."""
+        service = self.service
+        if service is None:
+            return ""
+        why = service.refusal(action)
+        return f" {press}" if why is None else f" ({why}.)"
 
     def on_mount(self) -> None:
         self.query_one("#incidents", Grid).focus()
