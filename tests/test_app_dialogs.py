@@ -71,6 +71,28 @@ async def test_only_compatible_targets_are_offered_and_the_best_is_preselected()
         assert source.moves == [("c1", "retention")]
 
 
+async def test_when_waits_change_the_best_target_is_named_not_moved_under_the_cursor(
+        ) -> None:
+    source = RecordingSource([voice_centre()])
+    app = make_app(source)
+    async with app.run_test(size=(110, 32)) as pilot:
+        screen = await open_reassign(pilot)
+        await wait_for(pilot, lambda: target_keys(screen) != [])
+        grid = screen.query_one("#targets", Grid)
+        assert grid.cursor_key == "retention"
+        assert "Preselected: the shortest predicted wait" in modal_text(app)
+        # Six callers arrive in Retention: the 7th in line there waits (7 - 2 free) x
+        # 200 s AHT / 2 agents = 8:20; Backup, 1 x 200 s / 1 agent = 3:20, is now best.
+        source.snapshots = [voice_centre(retention_waiting=6)]
+        await wait_for(pilot, lambda: "Shortest predicted wait now: Backup (3:20)"
+                       in modal_text(app))
+        assert grid.cursor_key == "retention"  # nothing moved under the cursor
+        assert "Preselected" not in modal_text(app)
+        await pilot.press("up" if target_keys(screen).index("backup") == 0 else "down")
+        await wait_for(pilot, lambda: "Preselected" in modal_text(app))
+        assert grid.cursor_key == "backup" and "Sales → Backup" in modal_text(app)
+
+
 async def test_no_compatible_queue_is_said_plainly_and_y_tries_nothing() -> None:
     source = RecordingSource([centre()])  # Sales is voice, Support chat: nowhere to go
     app = make_app(source)

@@ -3,6 +3,8 @@ its cap, and when taking agents off a queue is dangerous — all from the board'
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from supervisor_tui.domain.board import QueueRow, build_board
@@ -38,6 +40,8 @@ def test_targets_are_compatible_and_ranked_by_predicted_wait_then_free_agents() 
     assert three.compatible[0].wait_s is not None and three.compatible[0].wait_s > 0
     sales = board.rows_by_id["sales"]
     assert incompatibility(sales, {Channel.EMAIL}, "pbx") == "a voice queue"
+    email = SimpleNamespace(queue=sales.queue.model_copy(update={"channel": Channel.EMAIL}))
+    assert incompatibility(email, {Channel.VOICE}, "pbx") == "an email queue"  # type: ignore[arg-type]
 
 
 def test_agent_preview_uses_the_boards_effective_agents_and_staffing() -> None:

@@ -74,7 +74,8 @@ def incompatibility(target: QueueRow, channels: set[Channel], source_name: str) 
     another platform owns: the source would refuse either at ``y``."""
     other = sorted(ch.value for ch in channels if ch != target.queue.channel)
     if other:
-        return f"a {target.queue.channel.value} queue"
+        kind = target.queue.channel.value
+        return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} queue"
     if target.queue.source != source_name:
         return f"on source {target.queue.source}"
     return None

@@ -211,15 +211,29 @@ class ReassignScreen(ActionModal):
         if not self.targets.compatible:
             text.append(f"No compatible queue: no other {channel} queue on {source}. "
                         "Nothing can be moved from here.", "bold red")
-        elif self.targets.compatible:
-            text.append("Preselected: the shortest predicted wait, then most agents free.",
-                        "dim")
+        else:
+            text.append_text(self._best_note())
         if hidden:
             names = ", ".join(f"{clean(r.queue.name, 20)} ({why})" for r, why in hidden[:4])
             more = f" and {len(hidden) - 4} more" if len(hidden) > 4 else ""
             text.append(f"\nNot offered — a {channel} contact on {source} cannot move to: "
                         f"{names}{more}", "dim")
         self.query_one("#reassign-hidden", Static).update(text)
+
+    def _best_note(self) -> Text:
+        """What the cursor's target is against the best one now: the rows keep their
+        first order (nothing moves under the cursor), so when waits change the best
+        target is named rather than moved to."""
+        best = self.targets.compatible[0]
+        picked = self.query_one("#targets", Grid).cursor_row
+        if (picked is None or picked.row.queue.id == best.row.queue.id
+                or best.wait_s is None
+                or (picked.wait_s is not None and picked.wait_s <= best.wait_s)):
+            return Text("Preselected: the shortest predicted wait, then most agents free.",
+                        "dim")
+        wait = "at once" if best.wait_s == 0 else fmt.duration(best.wait_s)
+        return Text(f"Shortest predicted wait now: {clean(best.row.queue.name, 30)} "
+                    f"({wait}); ↑ ↓ to pick it.", "yellow")
 
     def _show_count(self) -> None:
         if not self.overflow:
@@ -240,6 +254,7 @@ class ReassignScreen(ActionModal):
         self.query_one("#targets", Grid).focus()  # then y (or Enter) moves
 
     def on_grid_highlighted(self, event: Grid.Highlighted) -> None:
+        self._show_hidden()
         self._show_preview()
 
     def _preview(self) -> MovePreview | None:
