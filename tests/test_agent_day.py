@@ -200,6 +200,15 @@ def test_stored_days_read_back_with_the_current_state_run_to_the_last_poll(
     assert t[K.AVAILABLE] == 610 and t[K.AWAY] == 100
     assert later.days["simulator:a1"].observed_since == at(0)
     assert later.days["simulator:a2"].seconds_now(at(900))[K.AVAILABLE] == 900
+    # A console whose day is still at 09:05 (the stored figures run to 09:11:40: a
+    # clock ahead, a simulator run at another speed) does not take them: an agent
+    # away since 09:00 has 5 minutes away, not the stored 10 available on top.
+    early = AgentDayBook()
+    early.seed(saved_of(list(rows.values())), at(300))
+    early.observe([agent(K.AWAY, 0, reason="lunch")], at(300), DAY)
+    t = early.days["simulator:a1"].seconds_now(at(300))
+    assert early.days["simulator:a1"].handled == 0
+    assert t[K.AWAY] == 300 and t.get(K.AVAILABLE, 0) == 0
 
 
 def test_a_full_refetch_of_equal_agents_keeps_only_the_new_objects() -> None:

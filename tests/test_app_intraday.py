@@ -202,3 +202,20 @@ async def test_an_interval_that_closes_while_the_screen_is_open_is_shown_closed(
         await settle(pilot, 3)
         # 09:00 (40), 09:30 (20), 10:00 (40), 10:30 (40) stored, 11:00 so far (40)
         assert "█▄███ offered per 30 min today" in screen_text(app)
+
+
+async def test_a_stored_interval_later_than_now_is_not_shown() -> None:
+    # Another console's clock ahead, or a simulator run at 30x on the same store, left
+    # 11:00-11:30 stored while this console's day is at 10:20: it cannot be true yet.
+    app = make_app(ScriptedSource([centre()]))
+    fill(app)
+    app.store.record_intervals([stored("sales", NINE + timedelta(hours=2), 77, 70)], T0,
+                               timedelta(days=35))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("I", "right_square_bracket")  # Sales
+        await settle(pilot, 1)
+        text = screen_text(app)
+        assert screen_title(app) == "Intraday: Sales"
+        assert line(text, "09:30-10:00") and line(text, "10:00-now")
+        assert "11:00-11:30" not in text and "77" not in text.split("Interval", 1)[1]

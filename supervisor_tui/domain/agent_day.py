@@ -149,10 +149,13 @@ class AgentDayBook:
                                       tuple[Sequence[Agent], Sequence[Agent]] | None]] = \
             Deferred(lambda poll: self._observe(*poll))
 
-    def seed(self, saved: Mapping[str, SavedDay]) -> None:
-        """Totals already stored for today: agents first seen later continue from them."""
+    def seed(self, saved: Mapping[str, SavedDay], now: datetime | None = None) -> None:
+        """Totals already stored for today: agents first seen later continue from them.
+        Not totals covering time after ``now``: they cannot be true yet (another
+        console's clock ahead, or a simulator run at another speed on the same store)."""
         self.catch_up()
-        self._saved.update(saved)
+        self._saved.update(saved if now is None else
+                           {k: v for k, v in saved.items() if v.covered_until <= now})
 
     def covered_until(self, key: str) -> datetime | None:
         """Up to when the figures of this agent are true: the last poll while they are in

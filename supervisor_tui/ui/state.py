@@ -216,9 +216,11 @@ class ConsoleState:
             self._agents_day = day
             if self.store is not None:  # continue today's stored totals (a restart)
                 try:
-                    self.agent_book.seed(saved_of(read_agent_days(self.store, day)))
+                    saved = saved_of(read_agent_days(self.store, day))
                 except StoreError as err:
                     self.problem = str(err)
+                else:
+                    self.agent_book.seed(saved, snapshot.taken_at)
         book = self.agent_book
         book.observe(snapshot.agents, snapshot.taken_at, snapshot.day_start,
                      agents_since(snapshot, book.held))

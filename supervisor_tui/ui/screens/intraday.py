@@ -312,7 +312,9 @@ class IntradayScreen(BoardScreen):
         else:
             stored = self._load(board, today)
         now = self._so_far(board)
-        mine = [f for f in stored[0] if f.start != board.snapshot.interval_start]
+        # Only intervals before the open one: a row stored for a later one (another
+        # console's clock ahead, a simulator run at another speed) cannot be true yet.
+        mine = [f for f in stored[0] if f.start < board.snapshot.interval_start]
         if now is not None and app.state.local(now.start).date() == today:
             mine.append(now)
         fday, fc, projection = self._forecast(board)
