@@ -63,8 +63,11 @@ async def test_tiles_name_their_window_and_channel_group_and_w_switches_it() -> 
         assert "n 19" in sl
         abandon = tile(app, "kpi-abandon")
         assert abandon.startswith("Aband 15m"), abandon
-        assert "0 (+1 short) of 20" in abandon
+        assert "0 of 19 · +1 short" in abandon  # 0 / (20 offered - 1 short)
         text = screen_text(app)
+        # On screen, not only in the widgets: each tile's group and sample under its
+        # value (the tiles were one line too short for it until 2026-12-08).
+        assert "live · n 19" in text and "live · 0 of 19" in text, text
         assert "SL 15m" in text  # the queue table's header names the window too
         await pilot.press("w", "w", "w")  # 30m, 60m, then today
         await pilot.pause(0.2)

@@ -331,7 +331,8 @@ class DashboardScreen(BoardScreen):
             return f"{fmt.SL_SYMBOL[status]} {shown}", status.value, target, m.sl_n if m else 0
 
         value, status, target, n = sl_value(head)
-        sub = f"{fmt.GROUP_LABEL[head]} · target {fmt.pct(target)} · n {n}"
+        # Sub-lines put the group and the sample first: a narrow tile cuts the end.
+        sub = f"{fmt.GROUP_LABEL[head]} · n {n} · target {fmt.pct(target)}"
         if other is not None:
             other_value, _, _, _ = sl_value(other)
             sub += f" · {fmt.GROUP_LABEL[other]} {other_value}"
@@ -342,9 +343,8 @@ class DashboardScreen(BoardScreen):
         waiting_sub = f"{board.over_threshold_count} over threshold"
         if other is not None:
             live_waiting = sum(map(_WAITING, board.group_rows(head)))  # (in C: 5,000 rows)
-            waiting_sub = (f"{fmt.GROUP_LABEL[head]} {live_waiting} · "
-                           f"{fmt.GROUP_LABEL[other]} {board.waiting - live_waiting} · "
-                           + waiting_sub)
+            waiting_sub += (f" · {fmt.GROUP_LABEL[head]} {live_waiting} · "
+                            f"{fmt.GROUP_LABEL[other]} {board.waiting - live_waiting}")
         self.query_one("#kpi-waiting", KpiTile).show(
             str(board.waiting), waiting_sub,
             stale or ("missed" if board.over_threshold_count else "ok"),
@@ -380,7 +380,8 @@ class DashboardScreen(BoardScreen):
         offered = m.stats.offered if m else 0
         self.query_one("#kpi-abandon", KpiTile).show(
             shown,
-            f"{fmt.GROUP_LABEL[head]} · {counted} (+{short} short) of {offered}",
+            # the rate's own numerator and denominator (short abandons out of both)
+            f"{fmt.GROUP_LABEL[head]} · {counted} of {offered - short} · +{short} short",
             stale or ("low_sample" if few and abandon is not None else
                       None if abandon is None else ("missed" if abandon > 0.05 else "ok")),
             title=f"Aband {label}")
@@ -393,8 +394,8 @@ class DashboardScreen(BoardScreen):
         aht = fmt.duration(m.aht_s if m else None)
         self.query_one("#kpi-asa", KpiTile).show(
             asa_text,
-            f"{fmt.GROUP_LABEL[head]} · AHT {aht}"
-            f"{'·' + str(aht_n) if m and m.aht_s and aht_n < min_n else ''} · n {answered}",
+            f"{fmt.GROUP_LABEL[head]} · n {answered} · AHT {aht}"
+            f"{'·' + str(aht_n) if m and m.aht_s and aht_n < min_n else ''}",
             stale or ("low_sample" if asa is not None and answered < min_n else
                       sl_status(m.service_level if m else None, board.target(key, head)).value),
             title=f"ASA {label}")

@@ -15,7 +15,7 @@ class KpiTile(Vertical):
     DEFAULT_CSS = """
     KpiTile {
         width: 1fr;
-        height: 4;
+        height: 5;  /* title, value and the sub-line (channel group, sample) */
         min-width: 12;
         border: round $primary 50%;
         padding: 0 1;
