@@ -150,11 +150,20 @@ async def test_queue_detail_counts_add_up_and_show_short_abandons() -> None:
         # 40 offered = 30 answered + 6 abandoned (4 counted, 2 short) + 4 flowed out.
         assert interval_and_today("Offered") == ("40", "40")
         assert interval_and_today("Answered") == ("30", "30")
-        assert interval_and_today("Aband (+short)") == ("4 (+2)", "4 (+2)")
+        assert interval_and_today("Aband+short") == ("4+2", "4+2")
         # 4 / (40 - 2): short ones left out of both
-        assert interval_and_today("Abandon rate") == ("10.5%", "10.5%")
+        assert interval_and_today("Aband rate") == ("10.5%", "10.5%")
         assert interval_and_today("Flowed out") == ("4", "4")
         assert "effective" in text and "Erl" in text  # Erlang C shows its inputs
+        # Over SSH at 80x24 every figure stays on its line: "4 (+2)" used to wrap its
+        # "(+2)" under the next window's column, so it read as other numbers.
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot, 1)
+        text = screen_text(app)
+        for label, cells in (("Aband+short", ["4+2", "0+0", "4+2"]),
+                             ("Aband rate", ["10.5%", "—", "10.5%"])):
+            row = next(ln for ln in text.splitlines() if ln.strip().startswith(label))
+            assert row.split("▏")[0].split()[-3:] == cells, row
 
 
 @pytest.mark.parametrize("source_down", [False, True], ids=["polls-land", "source-down"])

@@ -36,7 +36,8 @@ GLOSSARY = [
     ("ASA", "Average speed of answer: total wait of answered contacts / answered."),
     ("AHT", "Average handle time: talk + hold + after-contact work / handled."),
     ("Aband", "Abandoned / offered, short abandons (under the queue's short-abandon "
-              "time) left out of both and shown apart: '9 (+1 short)'."),
+              "time) left out of both and shown apart: '9 of 120 · +1 short' under a "
+              "tile, '9+1' (counted+short) in the queue detail and intraday tables."),
     ("Av/On/ACW/Aw", "Agents with the queue's skill: available / on a contact / in "
                      "after-contact work / away."),
     ("Need", "Erlang C: agents needed to meet the target, from the arrival rate and AHT "

@@ -36,9 +36,10 @@ from supervisor_tui.ui.widgets.tiers import tier_table
 
 
 def _abandoned(m: WindowMetrics) -> str:
-    """'9 (+1)': abandons counted, and short ones shown apart (left out of the rate)."""
+    """'9+1': abandons counted, and short ones apart (left out of the rate), as the
+    intraday table writes them; one word, so a narrow column never wraps it."""
     st = m.stats
-    return f"{st.abandoned - st.abandoned_short} (+{st.abandoned_short})"
+    return f"{st.abandoned - st.abandoned_short}+{st.abandoned_short}"
 
 
 def metrics_table(row: QueueRow, columns: list[tuple[str, str]], min_sample: int) -> Table:
@@ -48,7 +49,7 @@ def metrics_table(row: QueueRow, columns: list[tuple[str, str]], min_sample: int
     table.add_column("", style="bold", no_wrap=True)
     windows: list[WindowMetrics | None] = []
     for key, label in columns:
-        table.add_column(label, justify="right")
+        table.add_column(label, justify="right", no_wrap=True)  # a figure is one line
         windows.append(row.window(key))
     dash = Text(fmt.DASH, style="dim")
 
@@ -60,8 +61,8 @@ def metrics_table(row: QueueRow, columns: list[tuple[str, str]], min_sample: int
                           for m, st in zip(windows, statuses, strict=True)])
     table.add_row("Offered", *cells(lambda m: str(m.stats.offered)))
     table.add_row("Answered", *cells(lambda m: str(m.stats.answered)))
-    table.add_row("Aband (+short)", *cells(_abandoned))
-    table.add_row("Abandon rate", *cells(lambda m: fmt.pct(m.abandon_rate, 1)
+    table.add_row("Aband+short", *cells(_abandoned))
+    table.add_row("Aband rate", *cells(lambda m: fmt.pct(m.abandon_rate, 1)
                                          + (f"·{m.abandon_n}" if m.abandon_rate is not None
                                             and m.abandon_n < min_sample else "")))
     if any(m is not None and m.stats.flowed_out for m in windows):

@@ -206,8 +206,10 @@ class DashboardView(WallView):
         st = interval.stats if interval else None
         self.query_one("#wall-abandon", BigTile).show(
             fmt.pct(abandon, 1), word, level,
-            f"{group} · {st.abandoned - st.abandoned_short} (+{st.abandoned_short} short) "
-            f"of {st.offered} · {label}" if st else label)
+            # the rate's own numerator and denominator: short abandons out of both
+            f"{group} · {st.abandoned - st.abandoned_short} of "
+            f"{st.offered - st.abandoned_short} · +{st.abandoned_short} short · {label}"
+            if st else label)
         self.query_one("#wall-asa", BigTile).show(
             fmt.duration(interval.asa_s if interval else None),
             f"AHT {fmt.duration(interval.aht_s if interval else None)}", "neutral",
