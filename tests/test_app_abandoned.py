@@ -127,6 +127,7 @@ async def test_without_the_capability_a_tracked_callback_then_done(tmp_path) -> 
         assert [r.ab.id for r in grid.rows] == ["c10", "c20", "c30"]  # VIP, gold, newest
         assert "1 short hidden" in text(app) and "Sho Short" not in text(app)
         assert "\x1b" not in screen_text(app) and "Vi Vip" in text(app)
+        assert "+44 7700 9xx xx1" in text(app)  # at 80x24 too: the number to call back
         await pilot.press("h")
         await wait_for(pilot, lambda: "Sho Short" in text(app))
         await pilot.press("h")

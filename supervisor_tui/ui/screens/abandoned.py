@@ -138,18 +138,19 @@ class AbandonedScreen(BoardScreen):
             Column("who", "Customer", 16, lambda r, now: clean(r.ab.customer or r.ab.id, 40),
                    priority=0, flex=True, max_width=30),
             Column("queue", "Queue", 12, lambda r, now: self.queue_name(r.ab.queue_id),
-                   priority=1, flex=True, max_width=24),
+                   priority=2, flex=True, max_width=24),
             Column("tier", "Tier", 8,
                    lambda r, now: Text(r.ab.tier.value, style=TIER_STYLE[r.ab.tier]),
                    priority=0),
             Column("waited", "Waited", 7,
                    lambda r, now: Text(fmt.duration(r.ab.waited_s)
                                        + ("*" if r.ab.short else "")),
-                   align="right", priority=2),
+                   align="right", priority=3),
             Column("when", "When", 8,
                    lambda r, now: local(r.ab.abandoned_at).strftime("%H:%M:%S"), priority=1),
+            # Kept at 80 columns before the queue and the wait: who to call back, on what.
             Column("handle", "Number / handle", 17,
-                   lambda r, now: clean(r.ab.handle or "", 40), priority=3),
+                   lambda r, now: clean(r.ab.handle or "", 40), priority=1),
             Column("status", "Call-back", 24,
                    lambda r, now: Text(r.status, style="bold green" if "waiting" in r.status
                                        else ""), priority=0, flex=True, max_width=40),

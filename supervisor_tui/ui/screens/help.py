@@ -20,7 +20,8 @@ GLOSSARY = [
                  "counted apart (Wait#). So no rate can pass 100%. See docs/metrics.md."),
     ("Window", "Figures cover the window named in the tiles and headers: the interval "
                "(10:00-10:30), a rolling last 15m / 30m / 60m, or today; w switches. "
-               "'last 4 of 15m' while the console has seen less."),
+               "'last 4 of 15m' (in a narrow header '4/15m') while the console has seen "
+               "less: 4 of the window's 15 minutes."),
     ("75%·4", "Greyed with its count: fewer contacts than the minimum sample "
               "(default 10) stand behind the figure, so read it as an early sign."),
     ("SL", "Service level: answered within the queue's threshold / (answered + "
