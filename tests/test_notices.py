@@ -63,6 +63,22 @@ async def test_a_surge_gives_one_combined_notice_and_a_counter_until_the_desk() 
         assert "‼" not in screen_text(app).splitlines()[0]  # looked at: no longer new
 
 
+async def test_at_80x24_a_notice_is_one_line_not_a_box_over_the_table() -> None:
+    source = ScriptedSource([snapshot(0)])
+    app = app_with(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        source.snapshots = [snapshot(2, vip=True, late=2)]
+        await wait_for(pilot, lambda: any("new critical" in n.message
+                                          for n in app._notifications))
+        await pilot.pause(0.3)
+        [notice] = [n for n in app._notifications if "new critical" in n.message]
+        assert notice.title == "" and notice.message.startswith("3 new critical — e")
+        assert len(notice.message) <= 36  # half the width, less its frame: one line
+        # (its frame is one row too at this size: app.tcss, seen in tmux)
+        assert "‼ 3 new critical — e" in screen_text(app).splitlines()[0]  # the count
+
+
 async def test_no_notice_over_a_dialog_it_waits_until_the_dialog_closes() -> None:
     source = ScriptedSource([snapshot(0)])
     app = app_with(source)

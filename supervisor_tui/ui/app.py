@@ -91,6 +91,10 @@ class QueueCommands(Provider):
                 )
 
 
+#: terminals shorter than this are "-short" (80x24 over SSH): slimmer tiles, one-line notices
+SHORT_ROWS = 30
+
+
 class NoticeCommands(Provider):
     """Command palette: mute, snooze or unmute new-critical notices per category
     (type "notices" or the category)."""
@@ -131,7 +135,7 @@ class SupervisorApp(App[None]):
     CSS_PATH = "app.tcss"
     COMMANDS: ClassVar = App.COMMANDS | {QueueCommands, NoticeCommands}
     # (ignore: Textual annotates it `ClassVar[...] | None`, read by mypy as an instance var)
-    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (30, "-tall")]  # type: ignore[misc]
+    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (SHORT_ROWS, "-tall")]  # type: ignore[misc]
     # Each screen's module is imported when it is first shown: a console imports and
     # builds only the screen it opens on (issue 15: first data).
     MODES: ClassVar = {name: _later(*where) for name, where in SCREENS.items()}
@@ -438,8 +442,16 @@ class SupervisorApp(App[None]):
             return
         notice = self.notices.due(isinstance(screen, ModalScreen), self.state.centre_now())
         if notice is not None and self.config.console.announce:
-            self.notify(clean(notice.message, 240), title=notice.title, severity="error",
-                        timeout=self.config.notify.timeout_s, markup=False)
+            if screen.size.height < SHORT_ROWS:
+                # 80x24 over SSH: one line, no title (the status bar carries the count),
+                # so a notice every few seconds of an outage hides a line, not a corner.
+                width = max(min(60, self.size.width // 2) - 4, 20)
+                self.notify(clean(notice.message, width), severity="error",
+                            timeout=self.config.notify.timeout_s, markup=False)
+            else:
+                self.notify(clean(notice.message, 240), title=notice.title,
+                            severity="error", timeout=self.config.notify.timeout_s,
+                            markup=False)
 
     def set_notices(self, kind: EscalationKind, how: str) -> None:
         """Mute, snooze or unmute one category of new-critical notices (this session)."""
