@@ -74,7 +74,7 @@ async def test_teams_by_hand_at_80x24_and_enter_lists_the_team() -> None:
         # The same snapshot every poll: nobody is seen to finish a contact, so no AHT.
         assert red["aht"] == blue["aht"] == "—"
         text = screen_text(app)
-        assert "occupancy now 67% 2/3 = (on + ACW) / (on + ACW + avail)" in text
+        assert "occ now 67% = 2/3 (on+ACW)/(on+ACW+avail)" in text  # whole at 80 columns
         assert "AHT —: no agent has been seen to finish a contact today" in text
 
         await pilot.press("question_mark")

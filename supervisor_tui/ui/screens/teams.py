@@ -186,8 +186,9 @@ class TeamsScreen(BoardScreen):
                     "bold")
         busy = sum(t.busy for t in rows)
         n = sum(t.occupancy_n for t in rows)
-        line.append(f" · occupancy now {fmt.pct(busy / n) if n else fmt.DASH} "
-                    f"{busy}/{n} = (on + ACW) / (on + ACW + avail)\n")
+        # (short enough for 80 columns: the formula is the point of the line)
+        line.append(f" · occ now {fmt.pct(busy / n) if n else fmt.DASH} = {busy}/{n} "
+                    "(on+ACW)/(on+ACW+avail)\n")
         unknown = [t.team for t in rows if not t.reported]
         if unknown:  # a typo in [teams] order, or a team nobody reports now
             line.append(f" ⚠ in [teams] but not reported: "
