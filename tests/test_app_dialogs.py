@@ -133,6 +133,16 @@ async def test_overflow_of_zero_moves_nothing_and_says_why() -> None:
         await pilot.press("0", "enter", "y")
         await wait_for(pilot, lambda: "type a number from 1 to 2" in screen_text(app))
         assert source.moves == []
+        # Both callers are answered while the dialog is open: it still names the
+        # source it would move on, and says once why nothing can move.
+        source.snapshots = [voice_centre(T0 + timedelta(seconds=2), drop=("c1", "c2"))]
+        await wait_for(pilot, lambda: "nobody is waiting now" in modal_free_text(app))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "Nothing to move: nobody is waiting now."
+                       in modal_free_text(app))
+        assert "on ?" not in modal_free_text(app) and "on pbx" in modal_free_text(app)
+        assert "nothing to move." not in modal_free_text(app)
+        assert source.moves == []
 
 
 async def test_preview_follows_the_live_data_and_a_gone_contact_is_not_moved() -> None:

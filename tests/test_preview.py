@@ -25,7 +25,7 @@ def test_overflow_count_says_every_cap_aloud() -> None:
     assert overflow_count("3", 12) == (3, "will move the oldest 3 of 12 waiting")
     assert overflow_count("0", 12) == (None, "type a number from 1 to 12")
     assert overflow_count("", 12) == (None, "type how many to move (1–12)")
-    assert overflow_count("5", 0) == (None, "nobody is waiting now: nothing to move")
+    assert overflow_count("5", 0) == (None, "nobody is waiting now")
 
 
 def test_targets_are_compatible_and_ranked_by_predicted_wait_then_free_agents() -> None:

@@ -127,7 +127,7 @@ def overflow_count(typed: str, waiting: int) -> tuple[int | None, str]:
     except ValueError:
         return None, f"{typed!r} is not a number"
     if waiting == 0:
-        return None, "nobody is waiting now: nothing to move"
+        return None, "nobody is waiting now"
     if asked < 1:
         return None, f"type a number from 1 to {waiting}"
     if asked > waiting:

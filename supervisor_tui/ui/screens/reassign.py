@@ -142,8 +142,13 @@ class ReassignScreen(ActionModal):
             self.query_one("#targets", Grid).focus()
 
     def _source(self) -> str | None:
-        """The source of the contacts being moved (a contact moves only on its own)."""
-        return self.contacts[0].source if self.contacts else None
+        """The source of the contacts being moved (a contact moves only on its own);
+        the queue's own once nobody is waiting there."""
+        if self.contacts:
+            return self.contacts[0].source
+        board = self.sup.board
+        row = board.rows_by_id.get(self.from_queue) if board is not None else None
+        return row.queue.source if row is not None else None
 
     def _title(self) -> None:
         first = self.contacts[0] if self.contacts else None
