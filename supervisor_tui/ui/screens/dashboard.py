@@ -341,10 +341,11 @@ class DashboardScreen(BoardScreen):
             title=f"SL {label}")
 
         waiting_sub = f"{board.over_threshold_count} over threshold"
-        if other is not None:
+        if other is not None:  # the parts that add up to the figure, then how many late
             live_waiting = sum(map(_WAITING, board.group_rows(head)))  # (in C: 5,000 rows)
-            waiting_sub += (f" · {fmt.GROUP_LABEL[head]} {live_waiting} · "
-                            f"{fmt.GROUP_LABEL[other]} {board.waiting - live_waiting}")
+            waiting_sub = (f"{fmt.GROUP_LABEL[head]} {live_waiting} · "
+                           f"{fmt.GROUP_LABEL[other]} {board.waiting - live_waiting} · "
+                           f"{board.over_threshold_count} late")
         self.query_one("#kpi-waiting", KpiTile).show(
             str(board.waiting), waiting_sub,
             stale or ("missed" if board.over_threshold_count else "ok"),

@@ -30,7 +30,7 @@ GLOSSARY = [
            "the whole percent shown. Tiles are per channel group (live: voice, chat, "
            "social; email apart), never mixing a 20 s target with a 1 h one."),
     ("Wait# / Oldest", "Contacts waiting now, and how long the oldest has waited, "
-                       "measured against now (red: past the queue's threshold). On "
+                       "measured against now (red: past the queue's threshold, 'late'). On "
                        "STALE data waits stop and read ≥ 0:26."),
     ("Longest vs its target", "The queue whose oldest waiting contact is furthest into "
                               "its own threshold: '1:42 of 20s', named."),

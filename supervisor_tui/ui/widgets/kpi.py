@@ -15,14 +15,14 @@ class KpiTile(Vertical):
     DEFAULT_CSS = """
     KpiTile {
         width: 1fr;
-        height: 5;  /* title, value and the sub-line (channel group, sample) */
+        height: 6;  /* title, value, and two lines for the sub (channel group, sample) */
         min-width: 12;
         border: round $primary 50%;
         padding: 0 1;
     }
     KpiTile .kpi-title { color: $text-muted; text-style: bold; height: 1; }
     KpiTile .kpi-value { text-style: bold; height: 1; }
-    KpiTile .kpi-sub { color: $text-muted; height: 1; }
+    KpiTile .kpi-sub { color: $text-muted; height: 2; }
     KpiTile.ok { border: round $success; }
     KpiTile.ok .kpi-value { color: $text-success; }
     KpiTile.at_risk { border: round $warning; }
