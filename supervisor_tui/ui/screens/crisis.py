@@ -146,8 +146,8 @@ class CrisisScreen(BoardScreen):
         yield KeysFooter()
 
     def _hint(self, action: str, press: str) -> str:
-        """`` Press i to...`` for a user who may; otherwise why not, never a key that
-        would only be refused."""
+        """The key's hint ("Press i to declare one.") for a user who may; otherwise
+        why not: never a key that would only be refused."""
         service = self.service
         if service is None:
             return ""

@@ -40,6 +40,11 @@ from supervisor_tui.ui.widgets.keys_footer import KeysFooter
 from supervisor_tui.ui.widgets.tables import sl_cell, wait_cell
 
 
+def predicted_text(wait_s: float) -> str:
+    """A predicted wait as the dialog says it: "at once" or "3:20"."""
+    return "at once" if wait_s == 0 else fmt.duration(wait_s)
+
+
 def target_columns() -> list[Column[Target]]:
     def age(t: Target, now: datetime) -> float | None:
         since = t.row.oldest_waiting_since
@@ -48,8 +53,7 @@ def target_columns() -> list[Column[Target]]:
     def predicted(t: Target, now: datetime) -> Text:
         if t.wait_s is None:
             return Text("?", "dim")
-        return Text("at once" if t.wait_s == 0 else fmt.duration(t.wait_s),
-                    "green" if t.wait_s == 0 else "")
+        return Text(predicted_text(t.wait_s), "green" if t.wait_s == 0 else "")
 
     return [
         Column("name", "Target queue", 16, lambda t, now: clean(t.row.queue.name, 40),
@@ -236,9 +240,8 @@ class ReassignScreen(ActionModal):
                 or (picked.wait_s is not None and picked.wait_s <= best.wait_s)):
             return Text("Preselected: the shortest predicted wait, then most agents free.",
                         "dim")
-        wait = "at once" if best.wait_s == 0 else fmt.duration(best.wait_s)
         return Text(f"Shortest predicted wait now: {clean(best.row.queue.name, 30)} "
-                    f"({wait}); ↑ ↓ to pick it.", "yellow")
+                    f"({predicted_text(best.wait_s)}); ↑ ↓ to pick it.", "yellow")
 
     def _show_count(self) -> None:
         if not self.overflow:
