@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from supervisor_tui.domain.board import DAY, DEFERRED, INTERVAL, LIVE, Board, SLStatus
+from supervisor_tui.domain.model import QueueStats
 
 DASH = "—"
 
@@ -65,6 +66,14 @@ def pct(value: float | None, digits: int = 0) -> str:
     if value is None or math.isnan(value):
         return DASH
     return f"{value * 100:.{digits}f}%"
+
+
+def abandon_parts(stats: QueueStats | None) -> str:
+    """"4 of 48 · +2 short": the abandon rate's own numerator and denominator (short
+    abandons out of both, docs/metrics.md), then the short ones."""
+    short = stats.abandoned_short if stats else 0
+    counted = stats.abandoned - short if stats else 0
+    return f"{counted} of {stats.offered - short if stats else 0} · +{short} short"
 
 
 SPARK = "▁▂▃▄▅▆▇█"

@@ -442,16 +442,12 @@ class SupervisorApp(App[None]):
             return
         notice = self.notices.due(isinstance(screen, ModalScreen), self.state.centre_now())
         if notice is not None and self.config.console.announce:
-            if screen.size.height < SHORT_ROWS:
-                # 80x24 over SSH: one line, no title (the status bar carries the count),
-                # so a notice every few seconds of an outage hides a line, not a corner.
-                width = max(min(60, self.size.width // 2) - 4, 20)
-                self.notify(clean(notice.message, width), severity="error",
-                            timeout=self.config.notify.timeout_s, markup=False)
-            else:
-                self.notify(clean(notice.message, 240), title=notice.title,
-                            severity="error", timeout=self.config.notify.timeout_s,
-                            markup=False)
+            # 80x24 over SSH: one line, no title (the status bar carries the count), so a
+            # notice every few seconds of an outage hides a line, not a corner.
+            short = screen.has_class("-short")
+            width = max(min(60, self.size.width // 2) - 4, 20) if short else 240
+            self.notify(clean(notice.message, width), title="" if short else notice.title,
+                        severity="error", timeout=self.config.notify.timeout_s, markup=False)
 
     def set_notices(self, kind: EscalationKind, how: str) -> None:
         """Mute, snooze or unmute one category of new-critical notices (this session)."""

@@ -376,13 +376,8 @@ class DashboardScreen(BoardScreen):
         shown, few = fmt.sample_pct(abandon, m.abandon_n if m else 0, min_n)
         if abandon is not None:
             shown = fmt.pct(abandon, 1) + (f"·{m.abandon_n}" if few and m else "")
-        counted = (m.stats.abandoned - m.stats.abandoned_short) if m else 0
-        short = m.stats.abandoned_short if m else 0
-        offered = m.stats.offered if m else 0
         self.query_one("#kpi-abandon", KpiTile).show(
-            shown,
-            # the rate's own numerator and denominator (short abandons out of both)
-            f"{fmt.GROUP_LABEL[head]} · {counted} of {offered - short} · +{short} short",
+            shown, f"{fmt.GROUP_LABEL[head]} · {fmt.abandon_parts(m.stats if m else None)}",
             stale or ("low_sample" if few and abandon is not None else
                       None if abandon is None else ("missed" if abandon > 0.05 else "ok")),
             title=f"Aband {label}")

@@ -206,10 +206,7 @@ class DashboardView(WallView):
         st = interval.stats if interval else None
         self.query_one("#wall-abandon", BigTile).show(
             fmt.pct(abandon, 1), word, level,
-            # the rate's own numerator and denominator: short abandons out of both
-            f"{group} · {st.abandoned - st.abandoned_short} of "
-            f"{st.offered - st.abandoned_short} · +{st.abandoned_short} short · {label}"
-            if st else label)
+            f"{group} · {fmt.abandon_parts(st)} · {label}" if st else label)
         self.query_one("#wall-asa", BigTile).show(
             fmt.duration(interval.asa_s if interval else None),
             f"AHT {fmt.duration(interval.aht_s if interval else None)}", "neutral",

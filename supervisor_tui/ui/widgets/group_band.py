@@ -85,11 +85,8 @@ def group_tiles(band: GroupBand, label: str, now: datetime, min_n: int,
     shown, few = fmt.sample_pct(abandon, m.abandon_n if m else 0, min_n)
     if abandon is not None and m is not None:
         shown = fmt.pct(abandon, 1) + (f"·{m.abandon_n}" if few else "")
-    short = m.stats.abandoned_short if m else 0
-    counted = (m.stats.abandoned - short) if m else 0
     tiles["kpi-abandon"] = Tile(
-        shown,  # the rate's own numerator and denominator: short abandons out of both
-        f"{counted} of {(m.stats.offered - short) if m else 0} · +{short} short",
+        shown, fmt.abandon_parts(m.stats if m else None),
         frozen or ("low_sample" if few and abandon is not None else
                    None if abandon is None else ("missed" if abandon > 0.05 else "ok")),
         f"Aband {label}")
